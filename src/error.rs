@@ -1,0 +1,299 @@
+//! The error the layer returns when an operation does not end in a success.
+
+use std::fmt;
+
+use bytes::Bytes;
+use http::{HeaderMap, StatusCode};
+
+use crate::metadata::Rule;
+use crate::resume::ResumeHandle;
+use crate::status::{ODataError, OperationStatus};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// What kind of failure an [`Error`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The operation ended `Failed` or `Canceled`. The terminal response and its OData error are
+    /// in the error.
+    OperationFailed,
+    /// The deadline passed, or the next wait would end past it. Carries a [`ResumeHandle`].
+    Timeout,
+    /// More polls than `max_polls` would be needed. Carries a [`ResumeHandle`].
+    PollLimit,
+    /// A server broke the protocol: a bad monitor header, a status body that is not a status
+    /// document, a body over the size limit.
+    Protocol,
+    /// A URL the layer refuses to follow: a scheme other than http(s), or an https → http
+    /// downgrade.
+    Insecure,
+    /// A poll answered with a status that is neither success nor transient (`3xx`, most `4xx`).
+    /// The response is in the error.
+    UnexpectedStatus,
+    /// A poll kept failing transiently (`408`, `429`, `5xx`, transport errors) beyond the budget.
+    RetriesExhausted,
+}
+
+/// A resolution that did not end in a success. Converts into [`tower::BoxError`] and downcasts
+/// back:
+///
+/// ```
+/// # fn demo(err: tower::BoxError) {
+/// if let Some(e) = err.downcast_ref::<tower_lro::Error>() {
+///     if e.is_operation_failed() {
+///         let code = e.odata_error().and_then(|o| o.code.as_deref());
+///         eprintln!("{} failed with {:?}", e.url().unwrap_or("?"), code);
+///     }
+/// }
+/// # }
+/// ```
+pub struct Error {
+    inner: Box<Inner>,
+}
+
+struct Inner {
+    kind: ErrorKind,
+    /// The URL that answered (or was refused).
+    url: Option<String>,
+    /// What it answered, in words.
+    detail: String,
+    rule: Option<Rule>,
+    operation_url: Option<String>,
+    operation_id: Option<String>,
+    operation_status: Option<OperationStatus>,
+    odata: Option<ODataError>,
+    response: Option<Snapshot>,
+    attempts: Option<u32>,
+    resume: Option<ResumeHandle>,
+    source: Option<BoxError>,
+}
+
+/// The head and buffered body of the response an error is about.
+#[derive(Debug, Clone)]
+pub(crate) struct Snapshot {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
+}
+
+impl Error {
+    pub(crate) fn new(kind: ErrorKind, url: Option<String>, detail: impl Into<String>) -> Self {
+        Self {
+            inner: Box::new(Inner {
+                kind,
+                url,
+                detail: detail.into(),
+                rule: None,
+                operation_url: None,
+                operation_id: None,
+                operation_status: None,
+                odata: None,
+                response: None,
+                attempts: None,
+                resume: None,
+                source: None,
+            }),
+        }
+    }
+
+    pub(crate) fn with_operation(
+        mut self,
+        rule: Rule,
+        url: &str,
+        id: Option<&str>,
+        status: Option<&OperationStatus>,
+    ) -> Self {
+        self.inner.rule = Some(rule);
+        self.inner.operation_url = Some(url.to_owned());
+        self.inner.operation_id = id.map(str::to_owned);
+        self.inner.operation_status = status.cloned();
+        self
+    }
+
+    pub(crate) fn with_response(
+        mut self,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: Option<&Bytes>,
+    ) -> Self {
+        self.inner.response = Some(Snapshot {
+            status,
+            headers: headers.clone(),
+            body: body.cloned().unwrap_or_default(),
+        });
+        self
+    }
+
+    pub(crate) fn with_odata(mut self, odata: Option<ODataError>) -> Self {
+        self.inner.odata = odata;
+        self
+    }
+
+    pub(crate) fn with_attempts(mut self, attempts: u32) -> Self {
+        self.inner.attempts = Some(attempts);
+        self
+    }
+
+    pub(crate) fn with_resume(mut self, handle: ResumeHandle) -> Self {
+        self.inner.resume = Some(handle);
+        self
+    }
+
+    pub(crate) fn with_source(mut self, source: BoxError) -> Self {
+        self.inner.source = Some(source);
+        self
+    }
+
+    pub(crate) fn detail(&self) -> &str {
+        &self.inner.detail
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        self.inner.kind
+    }
+    /// The operation ended `Failed` or `Canceled`.
+    pub fn is_operation_failed(&self) -> bool {
+        self.inner.kind == ErrorKind::OperationFailed
+    }
+    /// The deadline passed (or the poll limit was reached): see [`Error::resume_handle`].
+    pub fn is_timeout(&self) -> bool {
+        matches!(self.inner.kind, ErrorKind::Timeout | ErrorKind::PollLimit)
+    }
+    /// A server broke the protocol, or gave a URL the layer refuses to follow.
+    pub fn is_protocol(&self) -> bool {
+        matches!(self.inner.kind, ErrorKind::Protocol | ErrorKind::Insecure)
+    }
+    /// The URL that answered (or was refused).
+    pub fn url(&self) -> Option<&str> {
+        self.inner.url.as_deref()
+    }
+    /// The status monitor, when polling had started.
+    pub fn operation_url(&self) -> Option<&str> {
+        self.inner.operation_url.as_deref()
+    }
+    /// `operationId` (or `id`) when one was seen.
+    pub fn operation_id(&self) -> Option<&str> {
+        self.inner.operation_id.as_deref()
+    }
+    /// Which shape of spec §1 was being polled.
+    pub fn rule(&self) -> Option<Rule> {
+        self.inner.rule
+    }
+    /// The last operation status seen.
+    pub fn operation_status(&self) -> Option<&OperationStatus> {
+        self.inner.operation_status.as_ref()
+    }
+    /// The OData `error` of a failed operation's status document.
+    pub fn odata_error(&self) -> Option<&ODataError> {
+        self.inner.odata.as_ref()
+    }
+    /// The HTTP status of the response this error is about.
+    pub fn status(&self) -> Option<StatusCode> {
+        self.inner.response.as_ref().map(|r| r.status)
+    }
+    /// The headers of the response this error is about.
+    pub fn headers(&self) -> Option<&HeaderMap> {
+        self.inner.response.as_ref().map(|r| &r.headers)
+    }
+    /// The (buffered, size-limited) body of the response this error is about.
+    pub fn body(&self) -> Option<&Bytes> {
+        self.inner.response.as_ref().map(|r| &r.body)
+    }
+    /// The response this error is about, rebuilt (for gateways that forward it).
+    pub fn to_response(&self) -> Option<http::Response<Bytes>> {
+        let snap = self.inner.response.as_ref()?;
+        let mut resp = http::Response::new(snap.body.clone());
+        *resp.status_mut() = snap.status;
+        *resp.headers_mut() = snap.headers.clone();
+        Some(resp)
+    }
+    /// Attempts made, for [`ErrorKind::RetriesExhausted`].
+    pub fn attempts(&self) -> Option<u32> {
+        self.inner.attempts
+    }
+    /// How to continue the operation later, for timeouts.
+    pub fn resume_handle(&self) -> Option<&ResumeHandle> {
+        self.inner.resume.as_ref()
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = &self.inner;
+        let mut d = f.debug_struct("Error");
+        d.field("kind", &i.kind)
+            .field("url", &i.url)
+            .field("detail", &i.detail);
+        if let Some(op) = &i.operation_url {
+            d.field("operation_url", op);
+        }
+        if let Some(s) = &i.operation_status {
+            d.field("operation_status", s);
+        }
+        if let Some(o) = &i.odata {
+            d.field("odata", o);
+        }
+        if let Some(r) = &i.response {
+            d.field("status", &r.status);
+        }
+        if let Some(s) = &i.source {
+            d.field("source", s);
+        }
+        d.finish()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self.inner.kind {
+            ErrorKind::OperationFailed => "long-running operation failed",
+            ErrorKind::Timeout => "long-running operation timed out",
+            ErrorKind::PollLimit => "long-running operation exceeded the poll limit",
+            ErrorKind::Protocol => "long-running operation protocol error",
+            ErrorKind::Insecure => "long-running operation refused an insecure URL",
+            ErrorKind::UnexpectedStatus => "long-running operation poll rejected",
+            ErrorKind::RetriesExhausted => "long-running operation poll kept failing",
+        };
+        match &self.inner.url {
+            Some(url) => write!(f, "{what}: {url} {}", self.inner.detail),
+            None => write!(f, "{what}: {}", self.inner.detail),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.inner
+            .source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync + 'static>() {}
+
+    #[test]
+    fn error_is_send_sync_and_boxes() {
+        assert_send_sync::<Error>();
+        let e = Error::new(
+            ErrorKind::UnexpectedStatus,
+            Some("https://x.example/ops/1".into()),
+            "answered 404 Not Found",
+        )
+        .with_response(StatusCode::NOT_FOUND, &HeaderMap::new(), None);
+        assert_eq!(
+            e.to_string(),
+            "long-running operation poll rejected: https://x.example/ops/1 answered 404 Not Found"
+        );
+        let boxed: tower::BoxError = e.into();
+        let back = boxed.downcast_ref::<Error>().unwrap();
+        assert_eq!(back.status(), Some(StatusCode::NOT_FOUND));
+        assert_eq!(back.kind(), ErrorKind::UnexpectedStatus);
+    }
+}

@@ -1,0 +1,513 @@
+//! The response future: a small pass-through state, and the boxed driver of a real LRO.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+use std::time::{Duration, SystemTime};
+
+use http::response::Parts;
+use http::{Request, Response};
+use http_body::Body;
+use pin_project_lite::pin_project;
+use tokio::time::{Instant, Sleep};
+use tower::util::Oneshot;
+use tower_service::Service;
+
+use crate::body::LroBody;
+use crate::error::{Error, ErrorKind};
+use crate::layer::Settings;
+use crate::metadata::LroMetadata;
+use crate::options::LroOptions;
+use crate::proto::{
+    classify, Action, Begin, BodyError, Classify, Machine, PollRequest, RequestHead,
+};
+use crate::read::{ReadLimited, ReadOutcome};
+use crate::resume::ResumeHandle;
+
+type BoxError = tower::BoxError;
+
+pin_project! {
+    /// Response future of [`LroService`](crate::LroService).
+    ///
+    /// Until the submission's response head arrives it is a thin wrapper over the inner
+    /// future; a response that is not an LRO is returned at once, untouched. Only an LRO moves
+    /// the work into one boxed driver that polls.
+    pub struct ResponseFuture<S, ReqB, ResB>
+    where
+        S: Service<Request<ReqB>>,
+    {
+        #[pin]
+        state: State<S, ReqB, ResB>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<S, ReqB, ResB>
+    where
+        S: Service<Request<ReqB>>,
+    {
+        Called {
+            #[pin]
+            future: S::Future,
+            ctx: Option<Submission<S>>,
+        },
+        Resuming {
+            args: Option<Resume<S>>,
+        },
+        Resolving {
+            driver: Pin<Box<Driver<S, ReqB, ResB>>>,
+        },
+        Done,
+    }
+}
+
+/// What a call keeps to poll later: the one copy the pass-through path pays for.
+struct Submission<S> {
+    service: S,
+    settings: Arc<Settings>,
+    head: RequestHead,
+    options: Option<LroOptions>,
+}
+
+struct Resume<S> {
+    service: S,
+    settings: Arc<Settings>,
+    handle: ResumeHandle,
+    head: RequestHead,
+    options: LroOptions,
+}
+
+impl<S, ReqB, ResB> ResponseFuture<S, ReqB, ResB>
+where
+    S: Service<Request<ReqB>>,
+{
+    pub(crate) fn pass_through(future: S::Future) -> Self {
+        Self {
+            state: State::Called { future, ctx: None },
+        }
+    }
+
+    pub(crate) fn submitted(
+        future: S::Future,
+        service: S,
+        settings: Arc<Settings>,
+        head: RequestHead,
+        options: Option<LroOptions>,
+    ) -> Self {
+        let ctx = Submission {
+            service,
+            settings,
+            head,
+            options,
+        };
+        Self {
+            state: State::Called {
+                future,
+                ctx: Some(ctx),
+            },
+        }
+    }
+
+    pub(crate) fn resume(
+        service: S,
+        settings: Arc<Settings>,
+        handle: ResumeHandle,
+        head: RequestHead,
+        options: LroOptions,
+    ) -> Self {
+        let args = Resume {
+            service,
+            settings,
+            handle,
+            head,
+            options,
+        };
+        Self {
+            state: State::Resuming { args: Some(args) },
+        }
+    }
+}
+
+impl<S, ReqB, ResB> Future for ResponseFuture<S, ReqB, ResB>
+where
+    S: Service<Request<ReqB>, Response = Response<ResB>> + Clone,
+    S::Error: Into<BoxError>,
+    ReqB: Default,
+    ResB: Body,
+    ResB::Data: From<bytes::Bytes>,
+    ResB::Error: Into<BoxError>,
+{
+    type Output = Result<Response<LroBody<ResB>>, BoxError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        loop {
+            match this.state.as_mut().project() {
+                StateProj::Called { future, ctx } => {
+                    let response = match ready!(future.poll(cx)) {
+                        Ok(response) => response,
+                        Err(e) => {
+                            this.state.set(State::Done);
+                            return Poll::Ready(Err(e.into()));
+                        }
+                    };
+                    let inspect = ctx.as_ref().is_some_and(|c| {
+                        classify(
+                            &c.settings.config,
+                            &c.head.method,
+                            response.status(),
+                            response.headers(),
+                        ) == Classify::Inspect
+                    });
+                    if !inspect {
+                        this.state.set(State::Done);
+                        return Poll::Ready(Ok(response.map(LroBody::stream)));
+                    }
+                    let ctx = ctx.take().expect("checked above");
+                    let driver = Driver::inspect(ctx, response);
+                    this.state.set(State::Resolving {
+                        driver: Box::pin(driver),
+                    });
+                }
+                StateProj::Resuming { args } => {
+                    let args = args.take().expect("resume args are taken once");
+                    let driver = Driver::resume(args);
+                    this.state.set(State::Resolving {
+                        driver: Box::pin(driver),
+                    });
+                }
+                StateProj::Resolving { driver } => {
+                    let out = ready!(driver.as_mut().poll(cx));
+                    this.state.set(State::Done);
+                    return Poll::Ready(out);
+                }
+                StateProj::Done => panic!("ResponseFuture polled after completion"),
+            }
+        }
+    }
+}
+
+pin_project! {
+    /// Drives one LRO: performs the I/O and timers the protocol core asks for.
+    struct Driver<S, ReqB, ResB>
+    where
+        S: Service<Request<ReqB>>,
+    {
+        service: S,
+        settings: Arc<Settings>,
+        machine: Option<Box<Machine>>,
+        start: Option<(RequestHead, LroOptions)>,
+        // The one timer: the wait before a poll, else the deadline of what is in flight.
+        #[pin]
+        timer: Sleep,
+        #[pin]
+        step: Step<S, ReqB, ResB>,
+    }
+}
+
+pin_project! {
+    #[project = StepProj]
+    enum Step<S, ReqB, ResB>
+    where
+        S: Service<Request<ReqB>>,
+    {
+        // Reading the submission's body to decide.
+        Inspect { parts: Option<Parts>, read: ReadLimited<ResB> },
+        // Waiting for the timer to send a request.
+        Wait { request: Option<PollRequest> },
+        // A poll or resource request in flight.
+        Call { #[pin] future: Oneshot<S, Request<ReqB>> },
+        // Reading a status response's body.
+        Read { parts: Option<Parts>, read: ReadLimited<ResB> },
+        // Failed before the first poll.
+        Failed { error: Option<BoxError> },
+        Done,
+    }
+}
+
+/// What an arm of the driver loop decided, once its borrows have ended.
+enum Next<ResB> {
+    Act(Action),
+    Send(PollRequest),
+    Read(Parts, ResB),
+    Return(Result<Response<LroBody<ResB>>, BoxError>),
+}
+
+fn clock() -> (std::time::Instant, SystemTime) {
+    (Instant::now().into_std(), SystemTime::now())
+}
+
+fn deadline_from_now(d: Duration) -> Instant {
+    let now = Instant::now();
+    // About 30 years stands for "no deadline" without overflowing the timer.
+    now.checked_add(d)
+        .unwrap_or_else(|| now + Duration::from_secs(30 * 365 * 24 * 3600))
+}
+
+fn deliver<B>(parts: Parts, body: LroBody<B>, meta: LroMetadata) -> Response<LroBody<B>> {
+    let mut response = Response::from_parts(parts, body);
+    response.extensions_mut().insert(meta);
+    response
+}
+
+impl<S, ReqB, ResB> Driver<S, ReqB, ResB>
+where
+    S: Service<Request<ReqB>, Response = Response<ResB>> + Clone,
+    S::Error: Into<BoxError>,
+    ReqB: Default,
+    ResB: Body,
+    ResB::Data: From<bytes::Bytes>,
+    ResB::Error: Into<BoxError>,
+{
+    fn inspect(ctx: Submission<S>, response: Response<ResB>) -> Self {
+        let options = ctx.options.unwrap_or_default();
+        let deadline = options.deadline.unwrap_or(ctx.settings.config.deadline);
+        let (parts, body) = response.into_parts();
+        let limit = ctx.settings.config.status_body_limit;
+        Self {
+            service: ctx.service,
+            settings: ctx.settings,
+            machine: None,
+            start: Some((ctx.head, options)),
+            timer: tokio::time::sleep_until(deadline_from_now(deadline)),
+            step: Step::Inspect {
+                parts: Some(parts),
+                read: ReadLimited::new(body, limit),
+            },
+        }
+    }
+
+    fn resume(args: Resume<S>) -> Self {
+        let (now, _) = clock();
+        let config = args.settings.config.clone();
+        let (machine, step) =
+            match Machine::resume(config, &args.handle, &args.head, &args.options, now) {
+                Ok((machine, Action::Send { request, .. })) => (
+                    Some(machine),
+                    Step::Wait {
+                        request: Some(request),
+                    },
+                ),
+                Ok((_, Action::Fail(e))) | Err(e) => (
+                    None,
+                    Step::Failed {
+                        error: Some(e.into()),
+                    },
+                ),
+                Ok((_, Action::Deliver(_))) => unreachable!("resume starts with a poll"),
+            };
+        Self {
+            service: args.service,
+            settings: args.settings,
+            machine,
+            start: None,
+            // Due at once: the first poll of a resumed operation is not delayed.
+            timer: tokio::time::sleep_until(Instant::now()),
+            step,
+        }
+    }
+}
+
+impl<S, ReqB, ResB> Future for Driver<S, ReqB, ResB>
+where
+    S: Service<Request<ReqB>, Response = Response<ResB>> + Clone,
+    S::Error: Into<BoxError>,
+    ReqB: Default,
+    ResB: Body,
+    ResB::Data: From<bytes::Bytes>,
+    ResB::Error: Into<BoxError>,
+{
+    type Output = Result<Response<LroBody<ResB>>, BoxError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        loop {
+            let next = match this.step.as_mut().project() {
+                StepProj::Inspect { parts, read } => {
+                    let outcome = match Pin::new(read).poll(cx) {
+                        Poll::Ready(outcome) => outcome,
+                        Poll::Pending => {
+                            ready!(this.timer.as_mut().poll(cx));
+                            let (head, _) = this.start.take().expect("inspect has its head");
+                            let error = Error::new(
+                                ErrorKind::Timeout,
+                                Some(head.uri.to_string()),
+                                "sent a submission response whose body did not end before the deadline",
+                            );
+                            return Poll::Ready(Err(error.into()));
+                        }
+                    };
+                    let parts = parts.take().expect("parts are taken once");
+                    let (head, options) = this.start.take().expect("inspect has its head");
+                    let (now, wall) = clock();
+                    let body = match &outcome {
+                        ReadOutcome::Complete(bytes) => Some(bytes),
+                        _ => None,
+                    };
+                    let config = this.settings.config.clone();
+                    match Machine::start(
+                        config,
+                        head,
+                        &options,
+                        parts.status,
+                        &parts.headers,
+                        body,
+                        now,
+                        wall,
+                    ) {
+                        Err(e) => Next::Return(Err(e.into())),
+                        Ok(Begin::NotLro) => Next::Return(match outcome {
+                            ReadOutcome::Complete(bytes) => {
+                                Ok(Response::from_parts(parts, LroBody::buffered(bytes)))
+                            }
+                            ReadOutcome::TooLarge { head, rest } => {
+                                Ok(Response::from_parts(parts, LroBody::prefixed(head, rest)))
+                            }
+                            ReadOutcome::Failed(e) => Err(e),
+                        }),
+                        Ok(Begin::Lro(machine, action)) => {
+                            *this.machine = Some(machine);
+                            Next::Act(action)
+                        }
+                    }
+                }
+                StepProj::Wait { request } => {
+                    ready!(this.timer.as_mut().poll(cx));
+                    Next::Send(request.take().expect("a wait has its request"))
+                }
+                StepProj::Call { future } => {
+                    let machine = this.machine.as_mut().expect("polling has a machine");
+                    match future.poll(cx) {
+                        Poll::Pending => {
+                            ready!(this.timer.as_mut().poll(cx));
+                            Next::Return(Err(machine.on_deadline(clock().0).into()))
+                        }
+                        Poll::Ready(Err(e)) => {
+                            let (now, wall) = clock();
+                            Next::Act(machine.on_transport_error(e.into(), now, wall))
+                        }
+                        Poll::Ready(Ok(response)) => {
+                            let (parts, body) = response.into_parts();
+                            if machine.wants_body(parts.status) {
+                                Next::Read(parts, body)
+                            } else {
+                                let (now, wall) = clock();
+                                match machine.on_response(
+                                    parts.status,
+                                    &parts.headers,
+                                    None,
+                                    now,
+                                    wall,
+                                ) {
+                                    Action::Deliver(meta) => Next::Return(Ok(deliver(
+                                        parts,
+                                        LroBody::stream(body),
+                                        meta,
+                                    ))),
+                                    other => Next::Act(other),
+                                }
+                            }
+                        }
+                    }
+                }
+                StepProj::Read { parts, read } => {
+                    let machine = this.machine.as_mut().expect("polling has a machine");
+                    let outcome = match Pin::new(read).poll(cx) {
+                        Poll::Ready(outcome) => outcome,
+                        Poll::Pending => {
+                            ready!(this.timer.as_mut().poll(cx));
+                            return Poll::Ready(Err(machine.on_deadline(clock().0).into()));
+                        }
+                    };
+                    let parts = parts.take().expect("parts are taken once");
+                    let (now, wall) = clock();
+                    match outcome {
+                        ReadOutcome::Complete(bytes) => {
+                            match machine.on_response(
+                                parts.status,
+                                &parts.headers,
+                                Some(&bytes),
+                                now,
+                                wall,
+                            ) {
+                                Action::Deliver(meta) => {
+                                    Next::Return(Ok(deliver(parts, LroBody::buffered(bytes), meta)))
+                                }
+                                other => Next::Act(other),
+                            }
+                        }
+                        ReadOutcome::TooLarge { .. } => Next::Act(machine.on_body_error(
+                            parts.status,
+                            &parts.headers,
+                            BodyError::TooLarge,
+                            now,
+                            wall,
+                        )),
+                        ReadOutcome::Failed(e) => Next::Act(machine.on_body_error(
+                            parts.status,
+                            &parts.headers,
+                            BodyError::Read(e),
+                            now,
+                            wall,
+                        )),
+                    }
+                }
+                StepProj::Failed { error } => {
+                    Next::Return(Err(error.take().expect("a failure is reported once")))
+                }
+                StepProj::Done => panic!("LRO driver polled after completion"),
+            };
+
+            let request = match next {
+                Next::Return(result) => {
+                    this.step.set(Step::Done);
+                    return Poll::Ready(result);
+                }
+                Next::Read(parts, body) => {
+                    let limit = this.settings.config.status_body_limit;
+                    this.step.set(Step::Read {
+                        parts: Some(parts),
+                        read: ReadLimited::new(body, limit),
+                    });
+                    continue;
+                }
+                Next::Send(request) => request,
+                Next::Act(Action::Send { at, request }) => {
+                    let at = Instant::from_std(at);
+                    if at > Instant::now() {
+                        this.timer.as_mut().reset(at);
+                        this.step.set(Step::Wait {
+                            request: Some(request),
+                        });
+                        continue;
+                    }
+                    request
+                }
+                Next::Act(Action::Fail(error)) => {
+                    this.step.set(Step::Done);
+                    return Poll::Ready(Err(error.into()));
+                }
+                Next::Act(Action::Deliver(_)) => {
+                    unreachable!("the core delivers only a response that was handed in")
+                }
+            };
+
+            // Send: the request goes through a fresh clone of the service, after poll_ready
+            // (Oneshot), bounded by the deadline.
+            let machine = this.machine.as_ref().expect("polling has a machine");
+            let mut req: Request<()> = request.into_request();
+            if let Some(hook) = &this.settings.hook {
+                hook(&mut req);
+            }
+            let req = req.map(|()| ReqB::default());
+            this.timer
+                .as_mut()
+                .reset(Instant::from_std(machine.deadline()));
+            this.step.set(Step::Call {
+                future: Oneshot::new(this.service.clone(), req),
+            });
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! [`LroLayer`]: the configuration, and the `Layer` that wraps a service in [`LroService`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::header::HeaderName;
+use http::Request;
+use tower_layer::Layer;
+
+use crate::config::{Config, FinalState};
+use crate::service::LroService;
+
+/// A hook that shapes each request the layer sends by itself (polls and the resource `GET`),
+/// after the layer has set its URI and headers: sign it afresh, add a tracing header, …
+pub(crate) type PollHook = Arc<dyn Fn(&mut Request<()>) + Send + Sync>;
+
+#[derive(Clone)]
+pub(crate) struct Settings {
+    pub(crate) config: Arc<Config>,
+    pub(crate) hook: Option<PollHook>,
+}
+
+/// Resolves long-running operations: wraps a service in [`LroService`].
+///
+/// See the [crate docs](crate) for the behaviour. Every method takes and returns `self`;
+/// cloning is cheap (one reference count).
+///
+/// ```
+/// use std::time::Duration;
+/// use tower_lro::{FinalState, LroLayer};
+/// let layer = LroLayer::new()
+///     .poll_interval(Duration::from_secs(2))
+///     .deadline(Duration::from_secs(120))
+///     .final_state(FinalState::Auto)
+///     .carry_query_param("subscription-key");
+/// assert_eq!(layer.config().poll_interval, Duration::from_secs(2));
+/// ```
+#[derive(Clone)]
+pub struct LroLayer {
+    pub(crate) settings: Arc<Settings>,
+}
+
+impl Default for LroLayer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for LroLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LroLayer")
+            .field("config", &self.settings.config)
+            .field(
+                "on_poll_request",
+                &self.settings.hook.as_ref().map(|_| "Fn(&mut Request<()>)"),
+            )
+            .finish()
+    }
+}
+
+impl LroLayer {
+    /// The defaults of [`Config::default`].
+    pub fn new() -> Self {
+        Self::with_config(Config::default())
+    }
+
+    /// A layer with this configuration.
+    pub fn with_config(config: Config) -> Self {
+        Self {
+            settings: Arc::new(Settings {
+                config: Arc::new(config),
+                hook: None,
+            }),
+        }
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.settings.config
+    }
+
+    fn edit(mut self, f: impl FnOnce(&mut Config)) -> Self {
+        let settings = Arc::make_mut(&mut self.settings);
+        f(Arc::make_mut(&mut settings.config));
+        self
+    }
+
+    /// The wait when a response carries no `Retry-After` (default 1 s). Unhinted waits stay at
+    /// this for 5 polls, then double up to [`max_poll_interval`](Self::max_poll_interval).
+    pub fn poll_interval(self, interval: Duration) -> Self {
+        self.edit(|c| c.poll_interval = interval)
+    }
+
+    /// The cap of the unhinted backoff (default 30 s). Set it equal to the poll interval for a
+    /// fixed interval.
+    pub fn max_poll_interval(self, cap: Duration) -> Self {
+        self.edit(|c| c.max_poll_interval = cap)
+    }
+
+    /// Bounds every wait, server-given or not, to `[min, max]` (default 0 s and 5 min).
+    pub fn wait_bounds(self, min: Duration, max: Duration) -> Self {
+        self.edit(|c| {
+            c.min_wait = min;
+            c.max_wait = max;
+        })
+    }
+
+    /// The overall deadline of a resolution, from the submission's response (default 10 min).
+    /// Use `Duration::MAX` to poll for as long as the server says to.
+    pub fn deadline(self, deadline: Duration) -> Self {
+        self.edit(|c| c.deadline = deadline)
+    }
+
+    /// At most this many requests to the status monitor (default 1000).
+    pub fn max_polls(self, max: u32) -> Self {
+        self.edit(|c| c.max_polls = max)
+    }
+
+    /// Transient poll failures retried in a row before giving up (default 5).
+    pub fn transient_retries(self, retries: u32) -> Self {
+        self.edit(|c| c.transient_retries = retries)
+    }
+
+    /// Size limit for status and submission bodies the layer reads (default 1 MiB).
+    pub fn status_body_limit(self, bytes: usize) -> Self {
+        self.edit(|c| c.status_body_limit = bytes)
+    }
+
+    /// Where the final response comes from (default [`FinalState::Auto`]).
+    pub fn final_state(self, final_state: FinalState) -> Self {
+        self.edit(|c| c.final_state = final_state)
+    }
+
+    /// Return a `Failed`/`Canceled` terminal status response instead of an error (for gateways
+    /// that forward it). Default `false`.
+    pub fn failure_as_response(self, enabled: bool) -> Self {
+        self.edit(|c| c.failure_as_response = enabled)
+    }
+
+    /// Also carry this query parameter of the submission URL onto poll and resource URLs that
+    /// lack it (`api-version` is carried by default; Azure Maps wants `subscription-key`).
+    pub fn carry_query_param(self, name: impl Into<String>) -> Self {
+        let name = name.into();
+        self.edit(|c| {
+            if !c.carry_query.contains(&name) {
+                c.carry_query.push(name);
+            }
+        })
+    }
+
+    /// Carry exactly these query parameters (replaces the list).
+    pub fn carry_query_params<I, T>(self, names: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<String>,
+    {
+        let names: Vec<String> = names.into_iter().map(Into::into).collect();
+        self.edit(|c| c.carry_query = names)
+    }
+
+    /// Treat this header (and query parameter of the same name) as a credential: it is never
+    /// sent to an origin other than the submission's.
+    pub fn credential_header(self, name: HeaderName) -> Self {
+        self.edit(|c| {
+            if !c.credential_headers.contains(&name) {
+                c.credential_headers.push(name);
+            }
+        })
+    }
+
+    /// Let an origin other than the submission's receive credentials.
+    ///
+    /// # Panics
+    ///
+    /// When `origin` is not an absolute `http`/`https` URL such as `https://status.example.com`.
+    pub fn allow_origin(self, origin: &str) -> Self {
+        let url = url::Url::parse(origin)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+            .unwrap_or_else(|| panic!("allow_origin: {origin:?} is not an http(s) origin"));
+        self.edit(|c| c.allowed_origins.push(url.origin()))
+    }
+
+    /// Detect the ARM `PUT`/`PATCH` → `provisioningState` shape (default `true`). Turning it
+    /// off spares buffering `200`/`201` JSON answers to `PUT`/`PATCH`.
+    pub fn detect_provisioning_state(self, enabled: bool) -> Self {
+        self.edit(|c| c.detect_provisioning_state = enabled)
+    }
+
+    /// Shape every request the layer sends by itself (polls and the resource `GET`), for
+    /// example to sign it afresh. The request's extensions hold a
+    /// [`LroRequest`](crate::proto::LroRequest) saying which kind it is.
+    ///
+    /// ```
+    /// let layer = tower_lro::LroLayer::new().on_poll_request(|req| {
+    ///     req.headers_mut().insert("x-poll", http::HeaderValue::from_static("1"));
+    /// });
+    /// ```
+    pub fn on_poll_request<F>(mut self, hook: F) -> Self
+    where
+        F: Fn(&mut Request<()>) + Send + Sync + 'static,
+    {
+        Arc::make_mut(&mut self.settings).hook = Some(Arc::new(hook));
+        self
+    }
+}
+
+impl<S> Layer<S> for LroLayer {
+    type Service = LroService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        LroService::new(inner, self.clone())
+    }
+}

@@ -1,0 +1,98 @@
+//! What happened during a resolution, attached to every final response (spec §6).
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::status::OperationStatus;
+
+/// Which shape of spec §1 started the polling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Rule {
+    /// `Operation-Location` header, status body polling (seed V2).
+    OperationLocation,
+    /// `Azure-AsyncOperation` header, status body polling (ARM).
+    AzureAsyncOperation,
+    /// `202` with `Location`, location rules (seed V1).
+    Location,
+    /// `PUT`/`PATCH` whose body has a non-terminal `provisioningState` (ARM).
+    ProvisioningState,
+}
+
+impl Rule {
+    /// The header (or body field) that selected the rule.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rule::OperationLocation => "Operation-Location",
+            Rule::AzureAsyncOperation => "Azure-AsyncOperation",
+            Rule::Location => "Location",
+            Rule::ProvisioningState => "provisioningState",
+        }
+    }
+
+    /// Whether polls of this rule read a status document (§3).
+    pub(crate) fn reads_status_body(self) -> bool {
+        matches!(self, Rule::OperationLocation | Rule::AzureAsyncOperation)
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+/// The record of a resolved operation, in the extensions of every final response the layer
+/// produced by polling.
+///
+/// ```
+/// # async fn demo(resp: http::Response<()>) {
+/// if let Some(meta) = resp.extensions().get::<tower_lro::LroMetadata>() {
+///     println!("{} via {} after {} polls", meta.status(), meta.rule(), meta.polls());
+/// }
+/// # }
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct LroMetadata {
+    pub(crate) operation_url: String,
+    pub(crate) operation_id: Option<String>,
+    pub(crate) rule: Rule,
+    pub(crate) status: OperationStatus,
+    pub(crate) polls: u32,
+    pub(crate) elapsed: Duration,
+    pub(crate) resource_url: Option<String>,
+}
+
+impl LroMetadata {
+    /// The status monitor URL that was polled (the last one, if it moved).
+    pub fn operation_url(&self) -> &str {
+        &self.operation_url
+    }
+    /// `operationId` (or `id`) from the status documents, when one was seen.
+    pub fn operation_id(&self) -> Option<&str> {
+        self.operation_id.as_deref()
+    }
+    /// Which shape of spec §1 applied.
+    pub fn rule(&self) -> Rule {
+        self.rule
+    }
+    /// The terminal status.
+    pub fn status(&self) -> &OperationStatus {
+        &self.status
+    }
+    /// Requests sent to the status monitor, transient retries included (not the resource GET).
+    pub fn polls(&self) -> u32 {
+        self.polls
+    }
+    /// Time from the submission's response to the final response's head.
+    pub fn elapsed(&self) -> Duration {
+        self.elapsed
+    }
+    /// The URL of the created resource that was fetched, if one was.
+    pub fn resource_url(&self) -> Option<&str> {
+        self.resource_url.as_deref()
+    }
+}

@@ -1,0 +1,57 @@
+//! Per-request control of a resolution, through request extensions (spec §8).
+
+use std::time::Duration;
+
+use crate::config::FinalState;
+
+/// Put this in a request's extensions to change how the layer treats that one request.
+///
+/// ```
+/// use std::time::Duration;
+/// use tower_lro::{FinalState, LroOptions};
+/// let mut req = http::Request::post("https://example.com/jobs").body(String::new()).unwrap();
+/// req.extensions_mut().insert(
+///     LroOptions::new().deadline(Duration::from_secs(30)).final_state(FinalState::StatusMonitor),
+/// );
+/// // or hand the 202 back untouched:
+/// req.extensions_mut().insert(LroOptions::disabled());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LroOptions {
+    pub(crate) disabled: bool,
+    pub(crate) deadline: Option<Duration>,
+    pub(crate) final_state: Option<FinalState>,
+}
+
+impl LroOptions {
+    /// No change from the layer's configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Do not resolve this request: its response comes back untouched, like a request with
+    /// `Prefer: respond-async`.
+    pub fn disabled() -> Self {
+        Self {
+            disabled: true,
+            ..Self::default()
+        }
+    }
+
+    /// The overall deadline for this request's operation.
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// The final-state choice for this request's operation.
+    pub fn final_state(mut self, final_state: FinalState) -> Self {
+        self.final_state = Some(final_state);
+        self
+    }
+
+    /// Whether resolution is turned off.
+    pub fn is_disabled(&self) -> bool {
+        self.disabled
+    }
+}

@@ -1,0 +1,1288 @@
+//! The sans-IO protocol core: it reads response heads and bodies and says what to do next.
+//!
+//! No I/O, no timers, no async: a driver hands in what it received and the instant it is, and
+//! gets back an [`Action`] — wait until an instant and send a `GET`, deliver the response it
+//! holds, or fail. The [`LroService`](crate::LroService) is one such driver; a CLI or another
+//! client adapter can be another.
+//!
+//! ```
+//! use std::{sync::Arc, time::{Instant, SystemTime}};
+//! use bytes::Bytes;
+//! use http::{HeaderMap, Method, StatusCode};
+//! use tower_lro::proto::{classify, Action, Begin, Classify, Machine, RequestHead};
+//! use tower_lro::{Config, LroOptions};
+//!
+//! let cfg = Arc::new(Config::default());
+//! let head = RequestHead::new(Method::POST, "https://atlas.microsoft.com/mapData?api-version=2.0".parse().unwrap(), HeaderMap::new());
+//! let mut headers = HeaderMap::new();
+//! headers.insert("operation-location", "https://atlas.microsoft.com/mapData/operations/1".parse().unwrap());
+//! assert_eq!(classify(&cfg, &head.method, StatusCode::ACCEPTED, &headers), Classify::Inspect);
+//!
+//! let now = Instant::now();
+//! let begin = Machine::start(cfg, head, &LroOptions::new(), StatusCode::ACCEPTED, &headers, None, now, SystemTime::now()).unwrap();
+//! let Begin::Lro(mut machine, Action::Send { at, request }) = begin else { panic!() };
+//! assert_eq!(at, now + std::time::Duration::from_secs(1)); // no Retry-After: the poll interval
+//! assert_eq!(request.uri().to_string(), "https://atlas.microsoft.com/mapData/operations/1?api-version=2.0");
+//!
+//! let body = Bytes::from_static(br#"{"operationId":"1","status":"Succeeded"}"#);
+//! let action = machine.on_response(StatusCode::OK, &HeaderMap::new(), Some(&body), at, SystemTime::now());
+//! assert!(matches!(action, Action::Deliver(_)));
+//! ```
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use http::header::{HeaderMap, HeaderName, HeaderValue, CONNECTION, LOCATION};
+use http::{Method, Request, StatusCode, Uri, Version};
+use url::Url;
+
+use crate::config::{Config, FinalState};
+use crate::error::{Error, ErrorKind};
+use crate::header::{
+    parse_url_str, parse_url_value, retry_after, UrlHeaderError, AZURE_ASYNC_OPERATION,
+    OPERATION_LOCATION, RESOURCE_LOCATION,
+};
+use crate::metadata::{LroMetadata, Rule};
+use crate::options::LroOptions;
+use crate::resume::ResumeHandle;
+use crate::status::{OperationStatus, StatusDocument};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The parts of the caller's request that polling needs later: the one copy the pass-through
+/// path pays for.
+#[derive(Debug, Clone)]
+pub struct RequestHead {
+    /// The submission's method.
+    pub method: Method,
+    /// The submission's URI (absolute, or origin-form such as `/jobs`).
+    pub uri: Uri,
+    /// The submission's HTTP version, reused for polls.
+    pub version: Version,
+    /// The submission's headers; polls carry the ones that do not describe its body.
+    pub headers: HeaderMap,
+}
+
+impl RequestHead {
+    /// A head with HTTP/1.1.
+    pub fn new(method: Method, uri: Uri, headers: HeaderMap) -> Self {
+        Self {
+            method,
+            uri,
+            version: Version::HTTP_11,
+            headers,
+        }
+    }
+
+    /// Copies the head of a request.
+    pub fn from_request<B>(req: &Request<B>) -> Self {
+        Self {
+            method: req.method().clone(),
+            uri: req.uri().clone(),
+            version: req.version(),
+            headers: req.headers().clone(),
+        }
+    }
+}
+
+/// What the head of a submission response says, before any body is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Classify {
+    /// Not an LRO: hand the response back untouched, body streaming.
+    PassThrough,
+    /// Maybe an LRO: read the body (under the size limit) and call [`Machine::start`].
+    Inspect,
+}
+
+/// Cheap, allocation-free check of a submission response head (spec §1).
+pub fn classify(
+    cfg: &Config,
+    method: &Method,
+    status: StatusCode,
+    headers: &HeaderMap,
+) -> Classify {
+    let monitor =
+        headers.contains_key(OPERATION_LOCATION) || headers.contains_key(AZURE_ASYNC_OPERATION);
+    let inspect = match status {
+        StatusCode::ACCEPTED => monitor || headers.contains_key(LOCATION),
+        StatusCode::OK | StatusCode::CREATED => {
+            monitor
+                || (cfg.detect_provisioning_state
+                    && (method == Method::PUT || method == Method::PATCH)
+                    && looks_like_json(headers)
+                    && !longer_than(headers, cfg.status_body_limit))
+        }
+        _ => false,
+    };
+    if inspect {
+        Classify::Inspect
+    } else {
+        Classify::PassThrough
+    }
+}
+
+fn looks_like_json(headers: &HeaderMap) -> bool {
+    match headers.get(http::header::CONTENT_TYPE) {
+        None => true,
+        Some(v) => v
+            .to_str()
+            .map(|ct| ct.to_ascii_lowercase().contains("json"))
+            .unwrap_or(false),
+    }
+}
+
+fn longer_than(headers: &HeaderMap, limit: usize) -> bool {
+    headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .is_some_and(|n| n > limit as u64)
+}
+
+/// The outcome of [`Machine::start`].
+#[derive(Debug)]
+pub enum Begin {
+    /// The response is final as it is (for example a `200` whose `provisioningState` is
+    /// already terminal): deliver it, with the body that was read.
+    NotLro,
+    /// An LRO: drive the machine, starting with this action.
+    Lro(Box<Machine>, Action),
+}
+
+/// What a driver must do next.
+#[derive(Debug)]
+pub enum Action {
+    /// Wait until `at` (immediately when it is not in the future), then send `request`.
+    Send {
+        /// When to send.
+        at: Instant,
+        /// What to send.
+        request: PollRequest,
+    },
+    /// The response just handed in is the final one: deliver it with this metadata in its
+    /// extensions.
+    Deliver(LroMetadata),
+    /// The operation ends with this error.
+    Fail(Error),
+}
+
+/// What the poll request is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PollKind {
+    /// A request to the status monitor.
+    Status,
+    /// The final `GET` of the created resource.
+    Resource,
+}
+
+/// Put in the extensions of every request the layer sends by itself, so inner layers and the
+/// poll hook can tell polls from submissions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LroRequest {
+    /// Status poll or resource fetch.
+    pub kind: PollKind,
+    /// 1-based count of requests of this kind so far.
+    pub attempt: u32,
+}
+
+/// A `GET` the machine wants sent.
+#[derive(Debug, Clone)]
+pub struct PollRequest {
+    uri: Uri,
+    version: Version,
+    headers: HeaderMap,
+    info: LroRequest,
+}
+
+impl PollRequest {
+    /// The URI to `GET`.
+    pub fn uri(&self) -> &Uri {
+        &self.uri
+    }
+    /// The headers to send.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+    /// Status poll or resource fetch.
+    pub fn kind(&self) -> PollKind {
+        self.info.kind
+    }
+    /// The request, with an empty body and an [`LroRequest`] extension.
+    pub fn into_request<B: Default>(self) -> Request<B> {
+        let mut req = Request::new(B::default());
+        *req.method_mut() = Method::GET;
+        *req.uri_mut() = self.uri;
+        *req.version_mut() = self.version;
+        *req.headers_mut() = self.headers;
+        req.extensions_mut().insert(self.info);
+        req
+    }
+}
+
+/// A body could not be read.
+#[derive(Debug)]
+pub enum BodyError {
+    /// It was longer than the configured limit.
+    TooLarge,
+    /// The transport failed mid-body.
+    Read(BoxError),
+}
+
+#[derive(Debug, Clone)]
+enum Phase {
+    Polling,
+    Fetching(Url),
+    Done,
+}
+
+/// The state of one long-running operation.
+#[derive(Debug)]
+pub struct Machine {
+    cfg: Arc<Config>,
+    rule: Rule,
+    method: Method,
+    version: Version,
+    request_url: Url,
+    origin_form: bool,
+    origin: url::Origin,
+    https: bool,
+    carried: HeaderMap,
+    carried_query: Vec<(String, String)>,
+    monitor: Url,
+    submission_location: Option<Url>,
+    final_state: FinalState,
+    started: Instant,
+    deadline: Instant,
+    phase: Phase,
+    polls: u32,
+    fetches: u32,
+    unhinted: u32,
+    transient: u32,
+    tainted: bool,
+    operation_id: Option<String>,
+    status: OperationStatus,
+}
+
+/// Host used to resolve references against an origin-form request URI (`/jobs`); URLs on it are
+/// turned back into origin-form.
+const ORIGIN_FORM_BASE: &str = "http://origin-form.invalid/";
+
+fn is_transient(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)
+}
+
+/// A header value for a message: lossy, quoted, and cut short (servers may be hostile).
+fn show_value(v: &HeaderValue) -> String {
+    let s = String::from_utf8_lossy(v.as_bytes());
+    let mut out: String = s.chars().take(200).collect();
+    if s.chars().count() > 200 {
+        out.push('…');
+    }
+    format!("{out:?}")
+}
+
+fn show_status(status: StatusCode) -> String {
+    match status.canonical_reason() {
+        Some(r) => format!("{} {r}", status.as_u16()),
+        None => status.as_u16().to_string(),
+    }
+}
+
+impl Machine {
+    /// Decides from the submission's response (head and, when read, body) whether polling
+    /// starts, and if so returns the machine and its first action.
+    ///
+    /// `body` is `None` when it was not read (or was longer than the limit). An LRO whose
+    /// monitor header is present but unusable is an `Err` naming the header and its value.
+    #[allow(clippy::too_many_arguments)]
+    pub fn start(
+        cfg: Arc<Config>,
+        head: RequestHead,
+        options: &LroOptions,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: Option<&Bytes>,
+        now: Instant,
+        wall: SystemTime,
+    ) -> Result<Begin, Error> {
+        let doc = body.and_then(|b| StatusDocument::parse(b).ok());
+        let ol = headers.get(OPERATION_LOCATION);
+        let aao = headers.get(AZURE_ASYNC_OPERATION);
+        let loc = headers.get(LOCATION);
+        let (base, origin_form) = request_base(&head.uri)?;
+
+        let (rule, monitor_header) = match status {
+            StatusCode::OK | StatusCode::CREATED => {
+                let ps = doc.as_ref().and_then(|d| d.provisioning_state.as_ref());
+                if ps.is_some_and(OperationStatus::is_terminal) {
+                    return Ok(Begin::NotLro);
+                }
+                if let Some(v) = ol {
+                    (Rule::OperationLocation, Some((OPERATION_LOCATION, v)))
+                } else if let Some(v) = aao {
+                    (Rule::AzureAsyncOperation, Some((AZURE_ASYNC_OPERATION, v)))
+                } else if cfg.detect_provisioning_state
+                    && (head.method == Method::PUT || head.method == Method::PATCH)
+                    && ps.is_some()
+                {
+                    (Rule::ProvisioningState, None)
+                } else {
+                    return Ok(Begin::NotLro);
+                }
+            }
+            StatusCode::ACCEPTED => {
+                if let Some(v) = ol {
+                    (Rule::OperationLocation, Some((OPERATION_LOCATION, v)))
+                } else if let Some(v) = aao {
+                    (Rule::AzureAsyncOperation, Some((AZURE_ASYNC_OPERATION, v)))
+                } else if let Some(v) = loc {
+                    (Rule::Location, Some((LOCATION, v)))
+                } else {
+                    return Ok(Begin::NotLro);
+                }
+            }
+            _ => return Ok(Begin::NotLro),
+        };
+
+        let shown_request = display_url(&base, origin_form);
+        let bad_header = |name: &HeaderName, v: &HeaderValue, e: UrlHeaderError| {
+            let kind = match e {
+                UrlHeaderError::Scheme(_) => ErrorKind::Insecure,
+                _ => ErrorKind::Protocol,
+            };
+            Error::new(
+                kind,
+                Some(shown_request.clone()),
+                format!(
+                    "answered {} with {name} {}: {e}",
+                    show_status(status),
+                    show_value(v)
+                ),
+            )
+            .with_response(status, headers, body)
+        };
+        let monitor = match &monitor_header {
+            Some((name, v)) => parse_url_value(v, &base).map_err(|e| bad_header(name, v, e))?,
+            None => base.clone(),
+        };
+        let submission_location = match rule {
+            Rule::Location => Some(monitor.clone()),
+            _ => loc.and_then(|v| parse_url_value(v, &base).ok()),
+        };
+        let https = base.scheme() == "https";
+        let deadline_len = options.deadline.unwrap_or(cfg.deadline);
+        let mut machine = Machine {
+            rule,
+            method: head.method.clone(),
+            version: head.version,
+            origin: base.origin(),
+            https,
+            carried: carry_headers(&head.headers),
+            carried_query: carry_query(&cfg, &base),
+            request_url: base,
+            origin_form,
+            monitor,
+            submission_location,
+            final_state: options.final_state.unwrap_or(cfg.final_state),
+            started: now,
+            deadline: now
+                .checked_add(deadline_len)
+                .unwrap_or_else(|| far_future(now)),
+            phase: Phase::Polling,
+            polls: 0,
+            fetches: 0,
+            unhinted: 0,
+            transient: 0,
+            tainted: false,
+            operation_id: None,
+            status: OperationStatus::NotStarted,
+            cfg,
+        };
+        if let Err(e) = machine.check_target(&machine.monitor.clone()) {
+            let (name, v) = monitor_header.expect("request URL is never refused");
+            return Err(Error::new(
+                e.kind(),
+                Some(shown_request),
+                format!(
+                    "answered {} with {name} {}: {}",
+                    show_status(status),
+                    show_value(v),
+                    e.detail()
+                ),
+            ));
+        }
+        if let Some(doc) = &doc {
+            machine.absorb(doc);
+        }
+        let action = machine.schedule(Some(headers), false, now, wall);
+        Ok(Begin::Lro(Box::new(machine), action))
+    }
+
+    /// Continues an operation from a [`ResumeHandle`]; `head` supplies the headers (fresh
+    /// credentials) to carry. The first poll is due at once.
+    pub fn resume(
+        cfg: Arc<Config>,
+        handle: &ResumeHandle,
+        head: &RequestHead,
+        options: &LroOptions,
+        now: Instant,
+    ) -> Result<(Box<Machine>, Action), Error> {
+        let bad = |what: &str| {
+            Error::new(
+                ErrorKind::Protocol,
+                Some(handle.operation_url.clone()),
+                format!("cannot be resumed: {what}"),
+            )
+        };
+        if handle.version != ResumeHandle::VERSION {
+            return Err(bad(&format!(
+                "resume handle version {} is not {}",
+                handle.version,
+                ResumeHandle::VERSION
+            )));
+        }
+        let parse = |s: &str| -> Result<Url, Error> {
+            let uri: Uri = s
+                .parse()
+                .map_err(|_| bad("a URL in the handle does not parse"))?;
+            request_base(&uri).map(|(u, _)| u)
+        };
+        let request_uri: Uri = handle
+            .request_url
+            .parse()
+            .map_err(|_| bad("request_url does not parse"))?;
+        let (request_url, origin_form) = request_base(&request_uri)?;
+        let join = |s: &str| -> Result<Url, Error> {
+            if origin_form {
+                request_url
+                    .join(s)
+                    .map_err(|_| bad("a URL in the handle does not parse"))
+            } else {
+                parse(s)
+            }
+        };
+        let monitor = join(&handle.operation_url)?;
+        let submission_location = handle
+            .submission_location
+            .as_deref()
+            .map(join)
+            .transpose()?;
+        let method = Method::from_bytes(handle.method.as_bytes()).map_err(|_| bad("bad method"))?;
+        let deadline_len = options.deadline.unwrap_or(cfg.deadline);
+        let mut machine = Machine {
+            rule: handle.rule,
+            method,
+            version: head.version,
+            origin: request_url.origin(),
+            https: request_url.scheme() == "https",
+            carried: carry_headers(&head.headers),
+            carried_query: carry_query(&cfg, &request_url),
+            request_url,
+            origin_form,
+            monitor,
+            submission_location,
+            final_state: options.final_state.unwrap_or(handle.final_state),
+            started: now,
+            deadline: now
+                .checked_add(deadline_len)
+                .unwrap_or_else(|| far_future(now)),
+            phase: Phase::Polling,
+            polls: handle.polls,
+            fetches: 0,
+            unhinted: 0,
+            transient: 0,
+            tainted: false,
+            operation_id: handle.operation_id.clone(),
+            status: OperationStatus::Running,
+            cfg,
+        };
+        machine.check_target(&machine.monitor.clone())?;
+        if machine.polls >= machine.cfg.max_polls {
+            machine.polls = 0;
+        }
+        let request = machine.request_for(&machine.monitor.clone(), PollKind::Status);
+        match request {
+            Ok(request) => Ok((Box::new(machine), Action::Send { at: now, request })),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether the driver must read the body of this response (under the size limit) before
+    /// calling [`Machine::on_response`]. `false` means: hand in the head only, and on
+    /// [`Action::Deliver`] pass the body through unread (the created resource).
+    pub fn wants_body(&self, status: StatusCode) -> bool {
+        match self.phase {
+            Phase::Fetching(_) => is_transient(status),
+            _ => true,
+        }
+    }
+
+    /// When the resolution must be over. Drivers bound every in-flight request by it.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// The shape being polled.
+    pub fn rule(&self) -> Rule {
+        self.rule
+    }
+
+    /// Hands in a response to the request of the last [`Action::Send`].
+    pub fn on_response(
+        &mut self,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: Option<&Bytes>,
+        now: Instant,
+        wall: SystemTime,
+    ) -> Action {
+        match &self.phase {
+            Phase::Done => {
+                return Action::Fail(Error::new(
+                    ErrorKind::Protocol,
+                    None,
+                    "response after the operation ended",
+                ))
+            }
+            Phase::Fetching(url) => {
+                if is_transient(status) {
+                    return self.retry(Some((status, headers, body)), None, now, wall);
+                }
+                let url = url.clone();
+                self.phase = Phase::Done;
+                let shown = self.display(&url);
+                return Action::Deliver(self.metadata(now, Some(shown)));
+            }
+            Phase::Polling => {}
+        }
+        if is_transient(status) {
+            return self.retry(Some((status, headers, body)), None, now, wall);
+        }
+        self.transient = 0;
+        let empty = Bytes::new();
+        let body = body.unwrap_or(&empty);
+        match self.rule {
+            Rule::OperationLocation | Rule::AzureAsyncOperation => {
+                self.on_status_poll(status, headers, body, now, wall)
+            }
+            Rule::Location => self.on_location_poll(status, headers, body, now, wall),
+            Rule::ProvisioningState => self.on_provisioning_poll(status, headers, body, now, wall),
+        }
+    }
+
+    /// Hands in a transport error (the inner service failed) for the last request.
+    pub fn on_transport_error(
+        &mut self,
+        error: BoxError,
+        now: Instant,
+        wall: SystemTime,
+    ) -> Action {
+        self.retry(None, Some(error), now, wall)
+    }
+
+    /// Hands in a failure to read the body of a response whose head was `status`.
+    pub fn on_body_error(
+        &mut self,
+        status: StatusCode,
+        headers: &HeaderMap,
+        error: BodyError,
+        now: Instant,
+        wall: SystemTime,
+    ) -> Action {
+        match error {
+            BodyError::TooLarge => {
+                let url = self.in_flight_url();
+                self.phase = Phase::Done;
+                Action::Fail(self.op_error(
+                    ErrorKind::Protocol,
+                    &url,
+                    format!(
+                        "answered {} with a body over the {}-byte limit",
+                        show_status(status),
+                        self.cfg.status_body_limit
+                    ),
+                    Some((status, headers, None)),
+                ))
+            }
+            BodyError::Read(e) => self.retry(None, Some(e), now, wall),
+        }
+    }
+
+    /// The error for a deadline that passed while a request was in flight.
+    pub fn on_deadline(&mut self, _now: Instant) -> Error {
+        self.phase = Phase::Done;
+        self.timeout_error(ErrorKind::Timeout)
+    }
+
+    /// A handle to continue this operation later.
+    pub fn resume_handle(&self) -> ResumeHandle {
+        let mut names: Vec<String> = self.carried.keys().map(|k| k.as_str().to_owned()).collect();
+        names.dedup();
+        ResumeHandle {
+            version: ResumeHandle::VERSION,
+            rule: self.rule,
+            method: self.method.as_str().to_owned(),
+            request_url: self.display(&self.request_url),
+            operation_url: self.display(&self.monitor),
+            final_state: self.final_state,
+            submission_location: self.submission_location.as_ref().map(|u| self.display(u)),
+            operation_id: self.operation_id.clone(),
+            origin: if self.origin_form {
+                String::new()
+            } else {
+                self.origin.ascii_serialization()
+            },
+            header_names: names,
+            polls: self.polls,
+        }
+    }
+
+    // ----- the three poll shapes -----
+
+    fn on_status_poll(
+        &mut self,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &Bytes,
+        now: Instant,
+        wall: SystemTime,
+    ) -> Action {
+        if !status.is_success() {
+            return self.reject(status, headers, body);
+        }
+        let doc = match StatusDocument::parse_status(body) {
+            Ok(doc) => doc,
+            Err(e) => {
+                let url = self.monitor.clone();
+                self.phase = Phase::Done;
+                return Action::Fail(self.op_error(
+                    ErrorKind::Protocol,
+                    &url,
+                    format!("answered {} with {e}", show_status(status)),
+                    Some((status, headers, Some(body))),
+                ));
+            }
+        };
+        self.absorb(&doc);
+        let st = doc.status.clone().unwrap_or(OperationStatus::Running);
+        if st.is_failure() {
+            self.fail_operation(status, headers, body, &doc, now)
+        } else if st.is_terminal() {
+            self.finish(status, headers, Some(&doc), now)
+        } else {
+            self.schedule(Some(headers), false, now, wall)
+        }
+    }
+
+    fn on_location_poll(
+        &mut self,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &Bytes,
+        now: Instant,
+        wall: SystemTime,
+    ) -> Action {
+        if status == StatusCode::ACCEPTED {
+            if let Some(v) = headers.get(LOCATION) {
+                match parse_url_value(v, &self.monitor) {
+                    Ok(next) => {
+                        if let Err(e) = self.check_target(&next) {
+                            self.phase = Phase::Done;
+                            return Action::Fail(e);
+                        }
+                        self.monitor = next;
+                    }
+                    Err(e) => {
+                        let url = self.monitor.clone();
+                        self.phase = Phase::Done;
+                        return Action::Fail(self.op_error(
+                            ErrorKind::Protocol,
+                            &url,
+                            format!(
+                                "answered {} with Location {}: {e}",
+                                show_status(status),
+                                show_value(v)
+                            ),
+                            Some((status, headers, Some(body))),
+                        ));
+                    }
+                }
+            }
+            if let Ok(doc) = StatusDocument::parse(body) {
+                self.absorb(&doc);
+            }
+            return self.schedule(Some(headers), false, now, wall);
+        }
+        if !status.is_success() {
+            return self.reject(status, headers, body);
+        }
+        let doc = StatusDocument::parse(body).ok();
+        if let Some(doc) = &doc {
+            self.absorb(doc);
+            let failed = doc.status.as_ref().is_some_and(OperationStatus::is_failure)
+                || doc
+                    .provisioning_state
+                    .as_ref()
+                    .is_some_and(OperationStatus::is_failure);
+            if failed {
+                return self.fail_operation(status, headers, body, doc, now);
+            }
+            let running = doc
+                .status
+                .as_ref()
+                .is_some_and(OperationStatus::is_known_in_progress)
+                || doc
+                    .provisioning_state
+                    .as_ref()
+                    .is_some_and(OperationStatus::is_known_in_progress);
+            if running {
+                return self.schedule(Some(headers), false, now, wall);
+            }
+            if doc.status == Some(OperationStatus::Succeeded) {
+                return self.finish(status, headers, Some(doc), now);
+            }
+        }
+        if body.iter().all(u8::is_ascii_whitespace) {
+            // An empty 200/201/204: the headers may still say where the resource is.
+            return self.finish(status, headers, None, now);
+        }
+        self.status = OperationStatus::Succeeded;
+        self.phase = Phase::Done;
+        Action::Deliver(self.metadata(now, None))
+    }
+
+    fn on_provisioning_poll(
+        &mut self,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &Bytes,
+        now: Instant,
+        wall: SystemTime,
+    ) -> Action {
+        if status == StatusCode::ACCEPTED {
+            return self.schedule(Some(headers), false, now, wall);
+        }
+        if !status.is_success() {
+            return self.reject(status, headers, body);
+        }
+        if status == StatusCode::NO_CONTENT {
+            self.status = OperationStatus::Succeeded;
+            self.phase = Phase::Done;
+            return Action::Deliver(self.metadata(now, None));
+        }
+        // As the Azure SDKs do: the resource must answer with a JSON object.
+        let doc = match StatusDocument::parse(body) {
+            Ok(doc) => doc,
+            Err(e) => {
+                let url = self.monitor.clone();
+                self.phase = Phase::Done;
+                let e = match e {
+                    crate::status::StatusBodyError::Empty => {
+                        "an empty body where the resource was expected".to_owned()
+                    }
+                    other => other.to_string(),
+                };
+                return Action::Fail(self.op_error(
+                    ErrorKind::Protocol,
+                    &url,
+                    format!("answered {} with {e}", show_status(status)),
+                    Some((status, headers, Some(body))),
+                ));
+            }
+        };
+        let state = doc.provisioning_state.clone();
+        self.absorb(&doc);
+        match state {
+            Some(st) if st.is_failure() => self.fail_operation(status, headers, body, &doc, now),
+            Some(st) if !st.is_terminal() => self.schedule(Some(headers), false, now, wall),
+            _ => {
+                self.status = OperationStatus::Succeeded;
+                self.phase = Phase::Done;
+                Action::Deliver(self.metadata(now, None))
+            }
+        }
+    }
+
+    // ----- outcomes -----
+
+    fn finish(
+        &mut self,
+        status: StatusCode,
+        headers: &HeaderMap,
+        doc: Option<&StatusDocument>,
+        now: Instant,
+    ) -> Action {
+        self.status = OperationStatus::Succeeded;
+        let target = match self.final_state {
+            FinalState::StatusMonitor => None,
+            FinalState::OriginalUri => Some(Ok(self.request_url.clone())),
+            FinalState::Location => match &self.submission_location {
+                Some(loc) => Some(Ok(loc.clone())),
+                None => self.auto_target(status, headers, doc),
+            },
+            FinalState::Auto => self.auto_target(status, headers, doc),
+        };
+        match target {
+            None => {
+                self.phase = Phase::Done;
+                Action::Deliver(self.metadata(now, None))
+            }
+            Some(Err(e)) => {
+                self.phase = Phase::Done;
+                Action::Fail(e)
+            }
+            Some(Ok(url)) => {
+                if let Err(e) = self.check_target(&url) {
+                    self.phase = Phase::Done;
+                    return Action::Fail(e);
+                }
+                self.phase = Phase::Fetching(url.clone());
+                match self.request_for(&url, PollKind::Resource) {
+                    Ok(request) => Action::Send { at: now, request },
+                    Err(e) => Action::Fail(e),
+                }
+            }
+        }
+    }
+
+    /// The automatic final-state rules of spec §6, first that applies.
+    fn auto_target(
+        &self,
+        status: StatusCode,
+        headers: &HeaderMap,
+        doc: Option<&StatusDocument>,
+    ) -> Option<Result<Url, Error>> {
+        let from_header = |name: HeaderName| {
+            headers.get(&name).map(|v| {
+                parse_url_value(v, &self.monitor).map_err(|e| {
+                    self.op_error(
+                        ErrorKind::Protocol,
+                        &self.monitor,
+                        format!(
+                            "answered {} with {name} {}: {e}",
+                            show_status(status),
+                            show_value(v)
+                        ),
+                        Some((status, headers, None)),
+                    )
+                })
+            })
+        };
+        if let Some(t) = from_header(RESOURCE_LOCATION) {
+            return Some(t);
+        }
+        if status == StatusCode::CREATED {
+            if let Some(t) = from_header(LOCATION) {
+                return Some(t);
+            }
+        }
+        if let Some(rl) = doc.and_then(|d| d.resource_location.as_deref()) {
+            return Some(parse_url_str(rl, &self.monitor).map_err(|e| {
+                self.op_error(
+                    ErrorKind::Protocol,
+                    &self.monitor,
+                    format!(
+                        "answered {} with resourceLocation {rl:?}: {e}",
+                        show_status(status)
+                    ),
+                    Some((status, headers, None)),
+                )
+            }));
+        }
+        if self.rule.reads_status_body() {
+            if self.method == Method::PUT || self.method == Method::PATCH {
+                return Some(Ok(self.request_url.clone()));
+            }
+            if self.method == Method::POST {
+                if let Some(loc) = &self.submission_location {
+                    return Some(Ok(loc.clone()));
+                }
+            }
+        }
+        None
+    }
+
+    fn fail_operation(
+        &mut self,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &Bytes,
+        doc: &StatusDocument,
+        now: Instant,
+    ) -> Action {
+        self.status = doc
+            .status
+            .clone()
+            .filter(OperationStatus::is_failure)
+            .or_else(|| {
+                doc.provisioning_state
+                    .clone()
+                    .filter(OperationStatus::is_failure)
+            })
+            .unwrap_or(OperationStatus::Failed);
+        self.phase = Phase::Done;
+        if self.cfg.failure_as_response {
+            return Action::Deliver(self.metadata(now, None));
+        }
+        let url = self.monitor.clone();
+        let detail = match &doc.error {
+            Some(odata) => format!(
+                "answered {}: operation {}: {odata}",
+                show_status(status),
+                self.status
+            ),
+            None => format!(
+                "answered {}: operation {} (no error details)",
+                show_status(status),
+                self.status
+            ),
+        };
+        Action::Fail(
+            self.op_error(
+                ErrorKind::OperationFailed,
+                &url,
+                detail,
+                Some((status, headers, Some(body))),
+            )
+            .with_odata(doc.error.clone()),
+        )
+    }
+
+    fn reject(&mut self, status: StatusCode, headers: &HeaderMap, body: &Bytes) -> Action {
+        let url = self.in_flight_url();
+        self.phase = Phase::Done;
+        Action::Fail(self.op_error(
+            ErrorKind::UnexpectedStatus,
+            &url,
+            format!("answered {}", show_status(status)),
+            Some((status, headers, Some(body))),
+        ))
+    }
+
+    /// Retries the request in flight after a transient failure, within the budget.
+    fn retry(
+        &mut self,
+        response: Option<(StatusCode, &HeaderMap, Option<&Bytes>)>,
+        source: Option<BoxError>,
+        now: Instant,
+        wall: SystemTime,
+    ) -> Action {
+        self.transient += 1;
+        if self.transient > self.cfg.transient_retries {
+            let url = self.in_flight_url();
+            let last = match (&response, &source) {
+                (Some((status, _, _)), _) => show_status(*status),
+                (None, Some(e)) => format!("transport error: {e}"),
+                (None, None) => "no answer".to_owned(),
+            };
+            let attempts = self.transient;
+            self.phase = Phase::Done;
+            let mut err = self
+                .op_error(
+                    ErrorKind::RetriesExhausted,
+                    &url,
+                    format!("failed {attempts} times in a row; last answer: {last}"),
+                    response,
+                )
+                .with_attempts(attempts);
+            if let Some(source) = source {
+                err = err.with_source(source);
+            }
+            return Action::Fail(err);
+        }
+        self.schedule(response.map(|(_, h, _)| h), true, now, wall)
+    }
+
+    /// Plans the next request to the current target after a wait.
+    fn schedule(
+        &mut self,
+        hint_from: Option<&HeaderMap>,
+        transient: bool,
+        now: Instant,
+        wall: SystemTime,
+    ) -> Action {
+        let hint = hint_from.and_then(|h| retry_after(h, wall)).map(|(d, _)| d);
+        let wait = match hint {
+            Some(d) => d,
+            None if transient => self.cfg.transient_wait(self.transient),
+            None => {
+                let w = self.cfg.unhinted_wait(self.unhinted);
+                self.unhinted = self.unhinted.saturating_add(1);
+                w
+            }
+        };
+        let wait = self.cfg.clamp_wait(wait);
+        let (url, kind) = match &self.phase {
+            Phase::Fetching(url) => (url.clone(), PollKind::Resource),
+            _ => (self.monitor.clone(), PollKind::Status),
+        };
+        if kind == PollKind::Status && self.polls >= self.cfg.max_polls {
+            self.phase = Phase::Done;
+            return Action::Fail(self.timeout_error(ErrorKind::PollLimit));
+        }
+        match now.checked_add(wait) {
+            Some(at) if at <= self.deadline => match self.request_for(&url, kind) {
+                Ok(request) => Action::Send { at, request },
+                Err(e) => {
+                    self.phase = Phase::Done;
+                    Action::Fail(e)
+                }
+            },
+            _ => {
+                self.phase = Phase::Done;
+                Action::Fail(self.timeout_error(ErrorKind::Timeout))
+            }
+        }
+    }
+
+    // ----- requests and URLs -----
+
+    /// Refuses URLs the layer will not follow: non-http(s) schemes, https → http downgrades.
+    fn check_target(&self, url: &Url) -> Result<(), Error> {
+        match url.scheme() {
+            "https" => Ok(()),
+            "http" if !self.https => Ok(()),
+            "http" => Err(Error::new(
+                ErrorKind::Insecure,
+                Some(url.to_string()),
+                format!(
+                    "is http, but the submission {} was https",
+                    self.display(&self.request_url)
+                ),
+            )
+            .with_operation(
+                self.rule,
+                &self.display(&self.monitor),
+                self.operation_id.as_deref(),
+                Some(&self.status),
+            )),
+            other => Err(Error::new(
+                ErrorKind::Insecure,
+                Some(url.to_string()),
+                format!("has scheme `{other}`, not http(s)"),
+            )),
+        }
+    }
+
+    fn request_for(&mut self, url: &Url, kind: PollKind) -> Result<PollRequest, Error> {
+        let mut url = url.clone();
+        url.set_fragment(None);
+        let target_origin = url.origin();
+        let foreign =
+            target_origin != self.origin && !self.cfg.allowed_origins.contains(&target_origin);
+        // Cumulative, as in tower-http's FilterCredentials: once a request has gone to a foreign
+        // origin, no later request carries credentials either.
+        self.tainted |= foreign;
+        let strip = self.tainted;
+        let missing: Vec<&(String, String)> = self
+            .carried_query
+            .iter()
+            .filter(|(k, _)| !(strip && self.cfg.is_credential(k)))
+            .filter(|(k, _)| !url.query_pairs().any(|(n, _)| n == k.as_str()))
+            .collect();
+        if !missing.is_empty() {
+            let mut pairs = url.query_pairs_mut();
+            for (k, v) in missing {
+                pairs.append_pair(k, v);
+            }
+        }
+        let mut headers = self.carried.clone();
+        if strip {
+            for name in &self.cfg.credential_headers {
+                headers.remove(name);
+            }
+        }
+        let uri = self.to_uri(&url)?;
+        let attempt = match kind {
+            PollKind::Status => {
+                self.polls += 1;
+                self.polls
+            }
+            PollKind::Resource => {
+                self.fetches += 1;
+                self.fetches
+            }
+        };
+        Ok(PollRequest {
+            uri,
+            version: self.version,
+            headers,
+            info: LroRequest { kind, attempt },
+        })
+    }
+
+    fn to_uri(&self, url: &Url) -> Result<Uri, Error> {
+        let text = self.display(url);
+        text.parse::<Uri>().map_err(|e| {
+            Error::new(
+                ErrorKind::Protocol,
+                Some(text.clone()),
+                format!("is not a valid request URI ({e})"),
+            )
+        })
+    }
+
+    /// A URL as the caller would write it: origin-form when the submission was.
+    fn display(&self, url: &Url) -> String {
+        display_url(url, self.origin_form)
+    }
+
+    fn in_flight_url(&self) -> Url {
+        match &self.phase {
+            Phase::Fetching(u) => u.clone(),
+            _ => self.monitor.clone(),
+        }
+    }
+
+    fn absorb(&mut self, doc: &StatusDocument) {
+        if doc.operation_id.is_some() {
+            self.operation_id.clone_from(&doc.operation_id);
+        }
+        if let Some(st) = doc.status.as_ref().or(doc.provisioning_state.as_ref()) {
+            self.status = st.clone();
+        }
+    }
+
+    fn metadata(&self, now: Instant, resource_url: Option<String>) -> LroMetadata {
+        LroMetadata {
+            operation_url: self.display(&self.monitor),
+            operation_id: self.operation_id.clone(),
+            rule: self.rule,
+            status: self.status.clone(),
+            polls: self.polls,
+            elapsed: now.saturating_duration_since(self.started),
+            resource_url,
+        }
+    }
+
+    fn op_error(
+        &self,
+        kind: ErrorKind,
+        url: &Url,
+        detail: String,
+        response: Option<(StatusCode, &HeaderMap, Option<&Bytes>)>,
+    ) -> Error {
+        let mut e = Error::new(kind, Some(self.display(url)), detail).with_operation(
+            self.rule,
+            &self.display(&self.monitor),
+            self.operation_id.as_deref(),
+            Some(&self.status),
+        );
+        if let Some((status, headers, body)) = response {
+            e = e.with_response(status, headers, body);
+        }
+        e
+    }
+
+    fn timeout_error(&self, kind: ErrorKind) -> Error {
+        let detail = match kind {
+            ErrorKind::PollLimit => format!(
+                "still {} after {} polls (limit {})",
+                self.status, self.polls, self.cfg.max_polls
+            ),
+            _ => format!(
+                "still {} after {} polls at the {:?} deadline",
+                self.status,
+                self.polls,
+                self.deadline.saturating_duration_since(self.started)
+            ),
+        };
+        self.op_error(kind, &self.monitor, detail, None)
+            .with_resume(self.resume_handle())
+    }
+}
+
+fn far_future(now: Instant) -> Instant {
+    // About 30 years: "forever" without overflowing any timer.
+    now.checked_add(Duration::from_secs(30 * 365 * 24 * 3600))
+        .unwrap_or(now)
+}
+
+/// The absolute URL of the request, or a placeholder-based one for origin-form URIs.
+fn request_base(uri: &Uri) -> Result<(Url, bool), Error> {
+    let bad = |e: url::ParseError| {
+        Error::new(
+            ErrorKind::Protocol,
+            Some(uri.to_string()),
+            format!("is not a usable request URL ({e})"),
+        )
+    };
+    if uri.scheme().is_some() && uri.authority().is_some() {
+        Url::parse(&uri.to_string())
+            .map(|u| (u, false))
+            .map_err(bad)
+    } else {
+        let pq = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+        let base = Url::parse(ORIGIN_FORM_BASE).expect("static URL parses");
+        base.join(pq).map(|u| (u, true)).map_err(bad)
+    }
+}
+
+fn display_url(url: &Url, origin_form: bool) -> String {
+    if origin_form && url.host_str() == Some("origin-form.invalid") && url.scheme() == "http" {
+        match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_owned(),
+        }
+    } else {
+        let mut u = url.clone();
+        u.set_fragment(None);
+        u.into()
+    }
+}
+
+fn carry_query(cfg: &Config, base: &Url) -> Vec<(String, String)> {
+    if cfg.carry_query.is_empty() || base.query().is_none() {
+        return Vec::new();
+    }
+    base.query_pairs()
+        .filter(|(k, _)| cfg.carry_query.iter().any(|c| c == k))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// The submission's headers minus those that describe its body, its connection, its
+/// preconditions or its idempotency: a poll is a fresh, bodiless `GET`.
+fn carry_headers(headers: &HeaderMap) -> HeaderMap {
+    let named_by_connection: Vec<String> = headers
+        .get_all(CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().to_ascii_lowercase())
+        .filter(|t| !t.is_empty())
+        .collect();
+    let mut out = HeaderMap::with_capacity(headers.keys_len());
+    for (name, value) in headers {
+        let n = name.as_str();
+        let dropped = n.starts_with("content-")
+            || n.starts_with("if-")
+            || n.starts_with("repeatability-")
+            || matches!(
+                n,
+                "transfer-encoding"
+                    | "expect"
+                    | "host"
+                    | "connection"
+                    | "keep-alive"
+                    | "proxy-connection"
+                    | "te"
+                    | "trailer"
+                    | "upgrade"
+                    | "range"
+                    | "prefer"
+                    | "idempotency-key"
+            )
+            || named_by_connection.iter().any(|t| t == n);
+        if !dropped {
+            out.append(name.clone(), value.clone());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+#[path = "proto_tests.rs"]
+mod tests;

@@ -1,0 +1,149 @@
+//! Reads a body to its end under a size limit, keeping what was read if it runs over.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use bytes::{Buf, Bytes, BytesMut};
+use http_body::Body;
+
+/// What reading a body under a limit came to.
+pub(crate) enum ReadOutcome<B> {
+    /// The whole body, within the limit.
+    Complete(Bytes),
+    /// The body runs over the limit: what was read so far (including the frame that crossed
+    /// the limit) and the unread rest.
+    TooLarge { head: Bytes, rest: Pin<Box<B>> },
+    /// The body failed mid-way.
+    Failed(tower::BoxError),
+}
+
+/// A future that reads `body` to the end, or until it is known to exceed `limit`.
+pub(crate) struct ReadLimited<B> {
+    body: Option<Pin<Box<B>>>,
+    buf: BytesMut,
+    limit: usize,
+}
+
+impl<B: Body> ReadLimited<B> {
+    pub(crate) fn new(body: B, limit: usize) -> Self {
+        Self {
+            body: Some(Box::pin(body)),
+            buf: BytesMut::new(),
+            limit,
+        }
+    }
+}
+
+impl<B> Future for ReadLimited<B>
+where
+    B: Body,
+    B::Error: Into<tower::BoxError>,
+{
+    type Output = ReadOutcome<B>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        loop {
+            let body = this
+                .body
+                .as_mut()
+                .expect("ReadLimited polled after completion");
+            if this.buf.is_empty() && body.size_hint().lower() > this.limit as u64 {
+                let rest = this.body.take().expect("present");
+                return Poll::Ready(ReadOutcome::TooLarge {
+                    head: Bytes::new(),
+                    rest,
+                });
+            }
+            match ready!(body.as_mut().poll_frame(cx)) {
+                Some(Ok(frame)) => {
+                    let Ok(mut data) = frame.into_data() else {
+                        continue;
+                    };
+                    let over = this.buf.len().saturating_add(data.remaining()) > this.limit;
+                    while data.has_remaining() {
+                        let chunk = data.chunk();
+                        let n = chunk.len();
+                        this.buf.extend_from_slice(chunk);
+                        data.advance(n);
+                    }
+                    if over {
+                        let rest = this.body.take().expect("present");
+                        let head = std::mem::take(&mut this.buf).freeze();
+                        return Poll::Ready(ReadOutcome::TooLarge { head, rest });
+                    }
+                }
+                Some(Err(e)) => {
+                    this.body = None;
+                    return Poll::Ready(ReadOutcome::Failed(e.into()));
+                }
+                None => {
+                    this.body = None;
+                    return Poll::Ready(ReadOutcome::Complete(
+                        std::mem::take(&mut this.buf).freeze(),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::{BodyExt, Full, StreamBody};
+
+    #[tokio::test]
+    async fn within_and_over_the_limit() {
+        match ReadLimited::new(Full::new(Bytes::from_static(b"hello")), 5).await {
+            ReadOutcome::Complete(b) => assert_eq!(b, "hello"),
+            _ => panic!("expected complete"),
+        }
+        // Full's exact size hint lets the reader refuse without reading.
+        match ReadLimited::new(Full::new(Bytes::from_static(b"hello!")), 5).await {
+            ReadOutcome::TooLarge { head, rest } => {
+                assert!(head.is_empty());
+                assert_eq!(rest.collect().await.unwrap().to_bytes(), "hello!");
+            }
+            _ => panic!("expected too large"),
+        }
+        let frames = vec![
+            Ok::<_, std::io::Error>(http_body::Frame::data(Bytes::from_static(b"abc"))),
+            Ok(http_body::Frame::data(Bytes::from_static(b"def"))),
+            Ok(http_body::Frame::data(Bytes::from_static(b"ghi"))),
+        ];
+        let body = StreamBody::new(futures_util_stream(frames));
+        match ReadLimited::new(body, 4).await {
+            ReadOutcome::TooLarge { head, rest } => {
+                assert_eq!(head, "abcdef");
+                assert_eq!(rest.collect().await.unwrap().to_bytes(), "ghi");
+            }
+            _ => panic!("expected too large"),
+        }
+    }
+
+    #[tokio::test]
+    async fn body_errors_are_reported() {
+        let frames = vec![
+            Ok(http_body::Frame::data(Bytes::from_static(b"abc"))),
+            Err(std::io::Error::other("reset")),
+        ];
+        let body = StreamBody::new(futures_util_stream(frames));
+        assert!(matches!(
+            ReadLimited::new(body, 100).await,
+            ReadOutcome::Failed(_)
+        ));
+    }
+
+    fn futures_util_stream<T: Unpin>(items: Vec<T>) -> impl futures_core::Stream<Item = T> + Unpin {
+        struct Iter<T>(std::vec::IntoIter<T>);
+        impl<T: Unpin> futures_core::Stream for Iter<T> {
+            type Item = T;
+            fn poll_next(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<T>> {
+                Poll::Ready(self.0.next())
+            }
+        }
+        Iter(items.into_iter())
+    }
+}

@@ -1,0 +1,74 @@
+//! A serializable record of an unfinished operation, to resume it later without re-sending the
+//! submission (spec §8).
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::FinalState;
+use crate::metadata::Rule;
+
+/// Everything needed to continue polling an operation: never credential values.
+///
+/// It serializes to plain, versioned JSON. To resume, send a request through the
+/// [`LroService`](crate::LroService) that carries the handle in its extensions (see
+/// [`ResumeHandle::into_request`]): the service does not send that request; it polls the
+/// operation with the request's headers (so fresh credentials apply) and returns the final
+/// response as usual.
+///
+/// ```
+/// # use tower_lro::ResumeHandle;
+/// let json = r#"{"version":1,"rule":"operation-location","method":"POST",
+///   "request_url":"https://atlas.microsoft.com/mapData?api-version=2.0",
+///   "operation_url":"https://atlas.microsoft.com/mapData/operations/1?api-version=2.0",
+///   "final_state":"auto","submission_location":null,"operation_id":"1",
+///   "origin":"https://atlas.microsoft.com","header_names":["accept"],"polls":3}"#;
+/// let handle: ResumeHandle = serde_json::from_str(json).unwrap();
+/// assert_eq!(handle.operation_url(), "https://atlas.microsoft.com/mapData/operations/1?api-version=2.0");
+/// let req: http::Request<String> = handle.into_request();
+/// assert_eq!(req.method(), http::Method::GET);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResumeHandle {
+    /// Format version; this crate writes and reads `1`.
+    pub version: u32,
+    /// The shape that was being polled.
+    pub rule: Rule,
+    /// The submission's method (final-state rules depend on it).
+    pub method: String,
+    /// The submission's URL.
+    pub request_url: String,
+    /// The status monitor to poll next.
+    pub operation_url: String,
+    /// The final-state choice in force.
+    pub final_state: FinalState,
+    /// The submission response's `Location`, if any (a final-state target).
+    pub submission_location: Option<String>,
+    /// `operationId` when one was seen.
+    pub operation_id: Option<String>,
+    /// The submission's origin (`scheme://host[:port]`): credentials stay with it.
+    pub origin: String,
+    /// Names (never values) of the headers that were carried onto polls.
+    pub header_names: Vec<String>,
+    /// Polls sent so far.
+    pub polls: u32,
+}
+
+impl ResumeHandle {
+    /// The format version this crate writes.
+    pub const VERSION: u32 = 1;
+
+    /// The status monitor that will be polled.
+    pub fn operation_url(&self) -> &str {
+        &self.operation_url
+    }
+
+    /// A `GET` of the original URL that carries this handle; add the headers (credentials) the
+    /// polls need, then send it through the [`LroService`](crate::LroService).
+    pub fn into_request<B: Default>(self) -> http::Request<B> {
+        let mut req = http::Request::new(B::default());
+        if let Ok(uri) = self.request_url.parse() {
+            *req.uri_mut() = uri;
+        }
+        req.extensions_mut().insert(self);
+        req
+    }
+}

@@ -1,0 +1,116 @@
+//! [`LroService`]: the middleware.
+
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{Request, Response};
+use http_body::Body;
+use tower_service::Service;
+
+use crate::future::ResponseFuture;
+use crate::header::prefers_respond_async;
+use crate::layer::{LroLayer, Settings};
+use crate::options::LroOptions;
+use crate::proto::RequestHead;
+use crate::resume::ResumeHandle;
+
+/// Middleware that resolves long-running operations into one final response.
+///
+/// See the [crate docs](crate) for the behaviour and [`LroLayer`] for the configuration.
+///
+/// # Clone
+///
+/// Each call clones the inner service once (the ready one is kept for the polls, as
+/// `tower-http`'s `FollowRedirect` does), and every poll is sent through a fresh clone after
+/// `poll_ready`. So `S` should be cheap to clone: hyper-util's `Client` is.
+///
+/// # Send
+///
+/// `LroService<S>` and its [`ResponseFuture`] are `Send` whenever `S`, `S::Future` and the
+/// request and response bodies are. The layer spawns no task and needs a Tokio runtime with
+/// the time driver only once a response turns out to be an LRO.
+#[derive(Clone)]
+pub struct LroService<S> {
+    inner: S,
+    settings: Arc<Settings>,
+}
+
+impl<S: std::fmt::Debug> std::fmt::Debug for LroService<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LroService")
+            .field("inner", &self.inner)
+            .field("config", &self.settings.config)
+            .finish()
+    }
+}
+
+impl<S> LroService<S> {
+    /// Wraps `inner` with the configuration of `layer`.
+    pub fn new(inner: S, layer: LroLayer) -> Self {
+        Self {
+            inner,
+            settings: layer.settings,
+        }
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Unwraps the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, ReqB, ResB> Service<Request<ReqB>> for LroService<S>
+where
+    S: Service<Request<ReqB>, Response = Response<ResB>> + Clone,
+    S::Error: Into<tower::BoxError>,
+    ReqB: Default,
+    ResB: Body,
+    ResB::Data: From<bytes::Bytes>,
+    ResB::Error: Into<tower::BoxError>,
+{
+    type Response = Response<crate::LroBody<ResB>>;
+    type Error = tower::BoxError;
+    type Future = ResponseFuture<S, ReqB, ResB>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, req: Request<ReqB>) -> Self::Future {
+        // Keep the service that was driven to readiness; leave a fresh clone in its place.
+        let clone = self.inner.clone();
+        let mut ready = std::mem::replace(&mut self.inner, clone);
+        let options = req.extensions().get::<LroOptions>();
+        if let Some(handle) = req.extensions().get::<ResumeHandle>() {
+            let options = options.cloned().unwrap_or_default();
+            let head = RequestHead::from_request(&req);
+            return ResponseFuture::resume(
+                ready,
+                self.settings.clone(),
+                handle.clone(),
+                head,
+                options,
+            );
+        }
+        let disabled =
+            options.is_some_and(LroOptions::is_disabled) || prefers_respond_async(req.headers());
+        if disabled {
+            let future = ready.call(req);
+            return ResponseFuture::pass_through(future);
+        }
+        let options = options.cloned();
+        let head = RequestHead::from_request(&req);
+        let future = ready.call(req);
+        ResponseFuture::submitted(future, ready, self.settings.clone(), head, options)
+    }
+}
