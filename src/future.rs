@@ -246,7 +246,16 @@ fn deadline_from_now(d: Duration) -> Instant {
         .unwrap_or_else(|| now + Duration::from_secs(30 * 365 * 24 * 3600))
 }
 
-fn deliver<B>(parts: Parts, body: LroBody<B>, meta: LroMetadata) -> Response<LroBody<B>> {
+fn deliver<B>(
+    settings: &Settings,
+    machine: &Machine,
+    parts: Parts,
+    body: LroBody<B>,
+    meta: LroMetadata,
+) -> Response<LroBody<B>> {
+    if let Some(hook) = &settings.progress {
+        hook(&machine.progress(clock().0, None));
+    }
     let mut response = Response::from_parts(parts, body);
     response.extensions_mut().insert(meta);
     response
@@ -402,6 +411,8 @@ where
                                     wall,
                                 ) {
                                     Action::Deliver(meta) => Next::Return(Ok(deliver(
+                                        this.settings,
+                                        machine,
                                         parts,
                                         LroBody::stream(body),
                                         meta,
@@ -432,9 +443,13 @@ where
                                 now,
                                 wall,
                             ) {
-                                Action::Deliver(meta) => {
-                                    Next::Return(Ok(deliver(parts, LroBody::buffered(bytes), meta)))
-                                }
+                                Action::Deliver(meta) => Next::Return(Ok(deliver(
+                                    this.settings,
+                                    machine,
+                                    parts,
+                                    LroBody::buffered(bytes),
+                                    meta,
+                                ))),
                                 other => Next::Act(other),
                             }
                         }
@@ -475,6 +490,13 @@ where
                 }
                 Next::Send(request) => request,
                 Next::Act(Action::Send { at, request }) => {
+                    if let (Some(hook), Some(machine)) =
+                        (&this.settings.progress, this.machine.as_ref())
+                    {
+                        if machine.is_polling() {
+                            hook(&machine.progress(clock().0, Some(at)));
+                        }
+                    }
                     let at = Instant::from_std(at);
                     if at > Instant::now() {
                         this.timer.as_mut().reset(at);

@@ -8,16 +8,20 @@ use http::Request;
 use tower_layer::Layer;
 
 use crate::config::{Config, FinalState};
+use crate::metadata::Progress;
 use crate::service::LroService;
 
 /// A hook that shapes each request the layer sends by itself (polls and the resource `GET`),
 /// after the layer has set its URI and headers: sign it afresh, add a tracing header, …
 pub(crate) type PollHook = Arc<dyn Fn(&mut Request<()>) + Send + Sync>;
+/// A hook told where an operation stands after every status poll.
+pub(crate) type ProgressHook = Arc<dyn Fn(&Progress) + Send + Sync>;
 
 #[derive(Clone)]
 pub(crate) struct Settings {
     pub(crate) config: Arc<Config>,
     pub(crate) hook: Option<PollHook>,
+    pub(crate) progress: Option<ProgressHook>,
 }
 
 /// Resolves long-running operations: wraps a service in [`LroService`].
@@ -70,6 +74,7 @@ impl LroLayer {
             settings: Arc::new(Settings {
                 config: Arc::new(config),
                 hook: None,
+                progress: None,
             }),
         }
     }
@@ -201,6 +206,17 @@ impl LroLayer {
         F: Fn(&mut Request<()>) + Send + Sync + 'static,
     {
         Arc::make_mut(&mut self.settings).hook = Some(Arc::new(hook));
+        self
+    }
+
+    /// Be told where each operation stands after every status poll (status,
+    /// `percentComplete`, the wait chosen), for example to draw a progress bar. The hook runs
+    /// inline on the response future's task: keep it short.
+    pub fn on_progress<F>(mut self, hook: F) -> Self
+    where
+        F: Fn(&Progress) + Send + Sync + 'static,
+    {
+        Arc::make_mut(&mut self.settings).progress = Some(Arc::new(hook));
         self
     }
 }

@@ -21,7 +21,7 @@ pub use body::LroBody;
 pub use config::{Config, FinalState};
 pub use error::{Error, ErrorKind};
 pub use layer::LroLayer;
-pub use metadata::{LroMetadata, Rule};
+pub use metadata::{LroMetadata, Progress, Rule};
 pub use options::LroOptions;
 pub use resume::ResumeHandle;
 pub use service::LroService;

@@ -96,3 +96,54 @@ impl LroMetadata {
         self.resource_url.as_deref()
     }
 }
+
+/// A snapshot of an operation in progress, handed to the
+/// [`LroLayer::on_progress`](crate::LroLayer::on_progress) hook after every status poll.
+///
+/// ```
+/// let layer = tower_lro::LroLayer::new().on_progress(|p| {
+///     let pct = p.percent_complete().map(|v| format!(" {v:.0}%")).unwrap_or_default();
+///     eprintln!("{} {}{pct}, next poll in {:?}", p.operation_url(), p.status(), p.next_poll_in());
+/// });
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Progress {
+    pub(crate) operation_url: String,
+    pub(crate) operation_id: Option<String>,
+    pub(crate) status: OperationStatus,
+    pub(crate) percent_complete: Option<f64>,
+    pub(crate) polls: u32,
+    pub(crate) next_poll_in: Option<Duration>,
+    pub(crate) elapsed: Duration,
+}
+
+impl Progress {
+    /// The status monitor.
+    pub fn operation_url(&self) -> &str {
+        &self.operation_url
+    }
+    /// `operationId` (or `id`) when one was seen.
+    pub fn operation_id(&self) -> Option<&str> {
+        self.operation_id.as_deref()
+    }
+    /// The last status the monitor reported.
+    pub fn status(&self) -> &OperationStatus {
+        &self.status
+    }
+    /// `percentComplete`, when the status document has one.
+    pub fn percent_complete(&self) -> Option<f64> {
+        self.percent_complete
+    }
+    /// Requests sent to the status monitor so far.
+    pub fn polls(&self) -> u32 {
+        self.polls
+    }
+    /// The wait before the next poll; `None` once the operation is over.
+    pub fn next_poll_in(&self) -> Option<Duration> {
+        self.next_poll_in
+    }
+    /// Time since the submission's response.
+    pub fn elapsed(&self) -> Duration {
+        self.elapsed
+    }
+}

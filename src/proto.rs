@@ -43,7 +43,7 @@ use crate::header::{
     parse_url_str, parse_url_value, retry_after, UrlHeaderError, AZURE_ASYNC_OPERATION,
     OPERATION_LOCATION, RESOURCE_LOCATION,
 };
-use crate::metadata::{LroMetadata, Rule};
+use crate::metadata::{LroMetadata, Progress, Rule};
 use crate::options::LroOptions;
 use crate::resume::ResumeHandle;
 use crate::status::{OperationStatus, StatusDocument};
@@ -262,6 +262,7 @@ pub struct Machine {
     transient: u32,
     tainted: bool,
     operation_id: Option<String>,
+    percent_complete: Option<f64>,
     status: OperationStatus,
 }
 
@@ -397,6 +398,7 @@ impl Machine {
             transient: 0,
             tainted: false,
             operation_id: None,
+            percent_complete: None,
             status: OperationStatus::NotStarted,
             cfg,
         };
@@ -495,6 +497,7 @@ impl Machine {
             transient: 0,
             tainted: false,
             operation_id: handle.operation_id.clone(),
+            percent_complete: None,
             status: OperationStatus::Running,
             cfg,
         };
@@ -614,6 +617,24 @@ impl Machine {
     pub fn on_deadline(&mut self, _now: Instant) -> Error {
         self.phase = Phase::Done;
         self.timeout_error(ErrorKind::Timeout)
+    }
+
+    /// Where the operation stands; `next_at` is the instant of the next poll, if one is planned.
+    pub fn progress(&self, now: Instant, next_at: Option<Instant>) -> Progress {
+        Progress {
+            operation_url: self.display(&self.monitor),
+            operation_id: self.operation_id.clone(),
+            status: self.status.clone(),
+            percent_complete: self.percent_complete,
+            polls: self.polls,
+            next_poll_in: next_at.map(|at| at.saturating_duration_since(now)),
+            elapsed: now.saturating_duration_since(self.started),
+        }
+    }
+
+    /// Whether the machine is polling the status monitor (not fetching the resource, not done).
+    pub fn is_polling(&self) -> bool {
+        matches!(self.phase, Phase::Polling)
     }
 
     /// A handle to continue this operation later.
@@ -1139,6 +1160,9 @@ impl Machine {
     fn absorb(&mut self, doc: &StatusDocument) {
         if doc.operation_id.is_some() {
             self.operation_id.clone_from(&doc.operation_id);
+        }
+        if doc.percent_complete.is_some() {
+            self.percent_complete = doc.percent_complete;
         }
         if let Some(st) = doc.status.as_ref().or(doc.provisioning_state.as_ref()) {
             self.status = st.clone();
