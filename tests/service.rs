@@ -1,0 +1,425 @@
+//! The Tower driver against `tower-test` mocks, with tokio's clock paused: readiness,
+//! cancellation, the exact poll schedule, pass-through, per-request control and resumption.
+
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body::{Body, Frame};
+use http_body_util::{BodyExt, Full};
+use tokio::time::Instant;
+use tower::{Layer, Service, ServiceExt};
+use tower_lro::{ErrorKind, LroLayer, LroMetadata, LroOptions, Progress, ResumeHandle, Rule};
+use tower_test::mock;
+
+type Req = Request<Full<Bytes>>;
+type Res = Response<Full<Bytes>>;
+
+fn resp(status: u16, headers: &[(&str, &str)], body: &'static str) -> Res {
+    let mut b = Response::builder().status(status);
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    b.body(Full::new(Bytes::from_static(body.as_bytes())))
+        .unwrap()
+}
+
+fn post(uri: &str) -> Req {
+    Request::post(uri)
+        .header("authorization", "Bearer secret")
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from_static(b"{\"input\":1}")))
+        .unwrap()
+}
+
+const RUNNING_30: &str = r#"{"operationId":"op1","status":"Running"}"#;
+const SUCCEEDED: &str = r#"{"operationId":"op1","status":"Succeeded"}"#;
+
+#[tokio::test(start_paused = true)]
+async fn polls_exactly_when_retry_after_says() {
+    // Retry-After 30 s everywhere, operation done at 95 s: polls at 30/60/90/120 s, none earlier.
+    let (svc, mut handle) = mock::pair::<Req, Res>();
+    let svc = LroLayer::new().layer(svc);
+    let t0 = Instant::now();
+    let call = tokio::spawn(svc.oneshot(post("https://s.example/jobs")));
+
+    let (req, send) = handle.next_request().await.unwrap();
+    assert_eq!(req.method(), "POST");
+    send.send_response(resp(
+        202,
+        &[
+            ("operation-location", "https://s.example/ops/1"),
+            ("retry-after", "30"),
+        ],
+        "",
+    ));
+
+    for n in 1..=4u64 {
+        let (req, send) = handle.next_request().await.unwrap();
+        assert_eq!(t0.elapsed(), Duration::from_secs(30 * n), "poll {n}");
+        assert_eq!(req.method(), "GET");
+        assert_eq!(req.uri(), "https://s.example/ops/1");
+        assert_eq!(req.headers()["authorization"], "Bearer secret");
+        assert!(req.headers().get("content-type").is_none());
+        assert_eq!(req.body().size_hint().exact(), Some(0));
+        let body = if t0.elapsed() >= Duration::from_secs(95) {
+            SUCCEEDED
+        } else {
+            RUNNING_30
+        };
+        send.send_response(resp(200, &[("retry-after", "30")], body));
+    }
+    let response = call.await.unwrap().unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let meta = response.extensions().get::<LroMetadata>().unwrap().clone();
+    assert_eq!((meta.polls(), meta.rule()), (4, Rule::OperationLocation));
+    assert_eq!(meta.elapsed(), Duration::from_secs(120));
+    assert_eq!(
+        response.into_body().collect().await.unwrap().to_bytes(),
+        SUCCEEDED
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_poll_waits_for_poll_ready() {
+    let (svc, mut handle) = mock::pair::<Req, Res>();
+    let svc = LroLayer::new().layer(svc);
+    let call = tokio::spawn(svc.oneshot(post("https://s.example/jobs")));
+    let (_, send) = handle.next_request().await.unwrap();
+    handle.allow(0);
+    send.send_response(resp(
+        202,
+        &[("operation-location", "/ops/1"), ("retry-after", "1")],
+        "",
+    ));
+    // The wait is over, but the inner service is not ready: no poll may be sent.
+    let early = tokio::time::timeout(Duration::from_secs(60), handle.next_request()).await;
+    assert!(
+        early.is_err(),
+        "a poll was sent to a service that was not ready"
+    );
+    handle.allow(1);
+    let (req, send) = handle.next_request().await.unwrap();
+    assert_eq!(req.uri(), "https://s.example/ops/1");
+    send.send_response(resp(200, &[], SUCCEEDED));
+    assert_eq!(call.await.unwrap().unwrap().status(), StatusCode::OK);
+}
+
+#[tokio::test(start_paused = true)]
+async fn dropping_the_future_stops_all_polling() {
+    let (svc, mut handle) = mock::pair::<Req, Res>();
+    let svc = LroLayer::new().layer(svc);
+    let call = tokio::spawn(svc.oneshot(post("https://s.example/jobs")));
+    let (_, send) = handle.next_request().await.unwrap();
+    send.send_response(resp(
+        202,
+        &[("operation-location", "/ops/1"), ("retry-after", "5")],
+        "",
+    ));
+    let (_, send) = handle.next_request().await.unwrap();
+    send.send_response(resp(200, &[("retry-after", "5")], RUNNING_30));
+    tokio::task::yield_now().await;
+    call.abort();
+    assert!(call.await.unwrap_err().is_cancelled());
+    // An hour later, nothing more has been sent (the mock's senders are gone with the future).
+    let later = tokio::time::timeout(Duration::from_secs(3600), handle.next_request()).await;
+    assert!(
+        !matches!(later, Ok(Some(_))),
+        "a request was sent after the future was dropped"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hanging_poll_ends_at_the_deadline() {
+    let (svc, mut handle) = mock::pair::<Req, Res>();
+    let svc = LroLayer::new().deadline(Duration::from_secs(45)).layer(svc);
+    let t0 = Instant::now();
+    let call = tokio::spawn(svc.oneshot(post("https://s.example/jobs")));
+    let (_, send) = handle.next_request().await.unwrap();
+    send.send_response(resp(
+        202,
+        &[("operation-location", "/ops/1"), ("retry-after", "10")],
+        "",
+    ));
+    let (_poll, _never_answered) = handle.next_request().await.unwrap();
+    let err = call.await.unwrap().unwrap_err();
+    assert_eq!(t0.elapsed(), Duration::from_secs(45));
+    let err = err.downcast::<tower_lro::Error>().unwrap();
+    assert_eq!(err.kind(), ErrorKind::Timeout);
+    assert_eq!(
+        err.resume_handle().unwrap().operation_url(),
+        "https://s.example/ops/1"
+    );
+}
+
+/// A body that never yields: proves a pass-through response is not read.
+struct Endless;
+impl Body for Endless {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        Poll::Pending
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct Marker(u32);
+
+#[tokio::test]
+async fn non_lro_responses_pass_through_untouched() {
+    for status in [200u16, 201, 202, 204, 301, 400, 404, 500] {
+        let inner = tower::service_fn(move |_req: Req| async move {
+            let mut r = Response::builder()
+                .status(status)
+                .header("x-custom", "1")
+                .header("content-type", "text/plain")
+                .body(Endless)
+                .unwrap();
+            r.extensions_mut().insert(Marker(status.into()));
+            Ok::<_, std::convert::Infallible>(r)
+        });
+        let svc = LroLayer::new().layer(inner);
+        let response = tokio::time::timeout(
+            Duration::from_secs(5),
+            svc.oneshot(post("https://s.example/x")),
+        )
+        .await
+        .expect("a pass-through response must not wait for its body")
+        .unwrap();
+        assert_eq!(response.status().as_u16(), status);
+        assert_eq!(response.headers()["x-custom"], "1");
+        assert_eq!(
+            response.extensions().get::<Marker>(),
+            Some(&Marker(status.into()))
+        );
+        assert!(response.extensions().get::<LroMetadata>().is_none());
+        assert!(!response.body().is_buffered());
+    }
+}
+
+#[tokio::test]
+async fn submission_errors_come_back_as_they_were() {
+    #[derive(Debug)]
+    struct Refused;
+    impl std::fmt::Display for Refused {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("connection refused")
+        }
+    }
+    impl std::error::Error for Refused {}
+    let inner = tower::service_fn(|_req: Req| async { Err::<Res, _>(Refused) });
+    let err = LroLayer::new()
+        .layer(inner)
+        .oneshot(post("https://s.example/x"))
+        .await
+        .unwrap_err();
+    assert!(err.downcast_ref::<Refused>().is_some());
+}
+
+#[tokio::test(start_paused = true)]
+async fn prefer_respond_async_and_disabled_get_the_202() {
+    for opt_out in [0, 1] {
+        let (svc, mut handle) = mock::pair::<Req, Res>();
+        let svc = LroLayer::new().layer(svc);
+        let mut req = post("https://s.example/jobs");
+        if opt_out == 0 {
+            req.headers_mut()
+                .insert("prefer", "respond-async".parse().unwrap());
+        } else {
+            req.extensions_mut().insert(LroOptions::disabled());
+        }
+        let call = tokio::spawn(svc.oneshot(req));
+        let (_, send) = handle.next_request().await.unwrap();
+        send.send_response(resp(202, &[("operation-location", "/ops/1")], "queued"));
+        let response = call.await.unwrap().unwrap();
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        assert_eq!(
+            response.into_body().collect().await.unwrap().to_bytes(),
+            "queued"
+        );
+        let more = tokio::time::timeout(Duration::from_secs(3600), handle.next_request()).await;
+        assert!(!matches!(more, Ok(Some(_))));
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn per_request_deadline_and_final_state() {
+    let (svc, mut handle) = mock::pair::<Req, Res>();
+    let svc = LroLayer::new().layer(svc);
+    let mut req = post("https://s.example/jobs");
+    req.extensions_mut().insert(
+        LroOptions::new()
+            .deadline(Duration::from_secs(5))
+            .final_state(tower_lro::FinalState::StatusMonitor),
+    );
+    let call = tokio::spawn(svc.oneshot(req));
+    let (_, send) = handle.next_request().await.unwrap();
+    send.send_response(resp(
+        202,
+        &[("operation-location", "/ops/1"), ("retry-after", "2")],
+        "",
+    ));
+    let (_, send) = handle.next_request().await.unwrap();
+    send.send_response(resp(200, &[("resource-location", "/things/1")], SUCCEEDED));
+    // StatusMonitor: no resource GET; the status response is final.
+    let response = call.await.unwrap().unwrap();
+    assert_eq!(
+        response.into_body().collect().await.unwrap().to_bytes(),
+        SUCCEEDED
+    );
+
+    let (svc, mut handle) = mock::pair::<Req, Res>();
+    let mut req = post("https://s.example/jobs");
+    req.extensions_mut()
+        .insert(LroOptions::new().deadline(Duration::from_secs(5)));
+    let call = tokio::spawn(LroLayer::new().layer(svc).oneshot(req));
+    let (_, send) = handle.next_request().await.unwrap();
+    send.send_response(resp(
+        202,
+        &[("operation-location", "/ops/1"), ("retry-after", "10")],
+        "",
+    ));
+    let err = call
+        .await
+        .unwrap()
+        .unwrap_err()
+        .downcast::<tower_lro::Error>()
+        .unwrap();
+    assert!(err.is_timeout());
+}
+
+#[tokio::test(start_paused = true)]
+async fn hooks_see_every_poll_and_progress() {
+    let (svc, mut handle) = mock::pair::<Req, Res>();
+    let seen: Arc<Mutex<Vec<Progress>>> = Arc::default();
+    let sink = seen.clone();
+    let svc = LroLayer::new()
+        .on_poll_request(|req| {
+            let info = *req
+                .extensions()
+                .get::<tower_lro::proto::LroRequest>()
+                .unwrap();
+            let v = format!("{:?}-{}", info.kind, info.attempt);
+            req.headers_mut().insert("x-poll", v.parse().unwrap());
+        })
+        .on_progress(move |p| sink.lock().unwrap().push(p.clone()))
+        .layer(svc);
+    let call = tokio::spawn(svc.oneshot(post("https://s.example/jobs")));
+    let (_, send) = handle.next_request().await.unwrap();
+    send.send_response(resp(
+        202,
+        &[("operation-location", "/ops/1"), ("retry-after", "3")],
+        "",
+    ));
+    let (req, send) = handle.next_request().await.unwrap();
+    assert_eq!(req.headers()["x-poll"], "Status-1");
+    send.send_response(resp(
+        200,
+        &[("retry-after", "4")],
+        r#"{"status":"Running","percentComplete":40}"#,
+    ));
+    let (req, send) = handle.next_request().await.unwrap();
+    assert_eq!(req.headers()["x-poll"], "Status-2");
+    send.send_response(resp(200, &[("resource-location", "/r/1")], SUCCEEDED));
+    let (req, send) = handle.next_request().await.unwrap();
+    assert_eq!(req.headers()["x-poll"], "Resource-1");
+    assert_eq!(req.uri(), "https://s.example/r/1");
+    send.send_response(resp(200, &[], "the resource"));
+    let response = call.await.unwrap().unwrap();
+    assert_eq!(
+        response.into_body().collect().await.unwrap().to_bytes(),
+        "the resource"
+    );
+    let seen = seen.lock().unwrap();
+    let waits: Vec<Option<Duration>> = seen.iter().map(Progress::next_poll_in).collect();
+    assert_eq!(
+        waits,
+        [
+            Some(Duration::from_secs(3)),
+            Some(Duration::from_secs(4)),
+            None
+        ]
+    );
+    assert_eq!(seen[1].percent_complete(), Some(40.0));
+    assert_eq!(seen[2].status().as_str(), "Succeeded");
+}
+
+#[tokio::test(start_paused = true)]
+async fn resume_polls_without_resending_the_submission() {
+    let handle_json = r#"{"version":1,"rule":"operation-location","method":"POST",
+        "request_url":"https://s.example/jobs?api-version=3","operation_url":"https://s.example/ops/7",
+        "final_state":"auto","submission_location":null,"operation_id":"7",
+        "origin":"https://s.example","header_names":["authorization"],"polls":2}"#;
+    let resume: ResumeHandle = serde_json::from_str(handle_json).unwrap();
+    let (svc, mut handle) = mock::pair::<Req, Res>();
+    let mut req: Req = resume.into_request();
+    req.headers_mut()
+        .insert("authorization", "Bearer fresh".parse().unwrap());
+    let call = tokio::spawn(LroLayer::new().layer(svc).oneshot(req));
+    let (req, send) = handle.next_request().await.unwrap();
+    assert_eq!(req.method(), "GET");
+    assert_eq!(req.uri(), "https://s.example/ops/7?api-version=3");
+    assert_eq!(req.headers()["authorization"], "Bearer fresh");
+    send.send_response(resp(200, &[], SUCCEEDED));
+    let response = call.await.unwrap().unwrap();
+    assert_eq!(
+        response.extensions().get::<LroMetadata>().unwrap().polls(),
+        3
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn transient_poll_failures_then_success() {
+    let (svc, mut handle) = mock::pair::<Req, Res>();
+    let t0 = Instant::now();
+    let call = tokio::spawn(
+        LroLayer::new()
+            .layer(svc)
+            .oneshot(post("https://s.example/jobs")),
+    );
+    let (_, send) = handle.next_request().await.unwrap();
+    send.send_response(resp(
+        202,
+        &[("operation-location", "/ops/1"), ("retry-after", "1")],
+        "",
+    ));
+    let (_, send) = handle.next_request().await.unwrap();
+    send.send_error("connection reset");
+    let (_, send) = handle.next_request().await.unwrap();
+    assert_eq!(t0.elapsed(), Duration::from_secs(2));
+    send.send_response(resp(429, &[("retry-after", "7")], ""));
+    let (_, send) = handle.next_request().await.unwrap();
+    assert_eq!(t0.elapsed(), Duration::from_secs(9));
+    send.send_response(resp(200, &[], SUCCEEDED));
+    assert_eq!(
+        call.await
+            .unwrap()
+            .unwrap()
+            .extensions()
+            .get::<LroMetadata>()
+            .unwrap()
+            .polls(),
+        3
+    );
+}
+
+#[test]
+fn service_and_future_are_send_when_the_inner_ones_are() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    type Client = hyper_util::client::legacy::Client<
+        hyper_util::client::legacy::connect::HttpConnector,
+        Full<Bytes>,
+    >;
+    send_sync::<tower_lro::LroService<Client>>();
+    send::<<tower_lro::LroService<Client> as Service<Req>>::Future>();
+    send::<<tower_lro::LroService<mock::Mock<Req, Res>> as Service<Req>>::Future>();
+    send_sync::<LroLayer>();
+    send_sync::<tower_lro::Error>();
+}
