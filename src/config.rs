@@ -166,9 +166,11 @@ mod tests {
             c.max_wait
         );
         assert_eq!(c.clamp_wait(Duration::MAX), c.max_wait);
-        let mut odd = Config::default();
-        odd.min_wait = Duration::from_secs(10);
-        odd.max_wait = Duration::from_secs(1);
+        let odd = Config {
+            min_wait: Duration::from_secs(10),
+            max_wait: Duration::from_secs(1),
+            ..Config::default()
+        };
         assert_eq!(odd.clamp_wait(Duration::ZERO), Duration::from_secs(10));
     }
 }

@@ -1,4 +1,113 @@
-//! placeholder docs
+//! A Tower layer that resolves HTTP long-running operations (LROs) into one final response.
+//!
+//! # Overview
+//!
+//! Many HTTP APIs answer slow work with `202 Accepted` and a status URL (`Operation-Location`,
+//! `Azure-AsyncOperation` or `Location`); the client polls it, honouring `Retry-After`, until the
+//! status is `Succeeded` or `Failed`, then fetches the created resource. [`LroLayer`] wraps any
+//! HTTP [`Service`](tower_service::Service) and does that loop inside, so the caller sees **one
+//! final response** — the created resource — or a typed [`Error`].
+//!
+//! ```
+//! use bytes::Bytes;
+//! use http::{Request, Response};
+//! use http_body_util::{BodyExt, Full};
+//! use tower::{ServiceBuilder, ServiceExt};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), tower::BoxError> {
+//! # tokio::time::pause();
+//! # let polls = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+//! # let http_client = tower::service_fn(move |req: Request<Full<Bytes>>| {
+//! #     let polls = polls.clone();
+//! #     async move {
+//! #         let r = match (req.method().as_str(), req.uri().path()) {
+//! #             ("POST", "/mapData") => Response::builder().status(202)
+//! #                 .header("operation-location", "https://atlas.example/mapData/operations/1")
+//! #                 .body(Full::<Bytes>::default()),
+//! #             ("GET", "/mapData/operations/1") => {
+//! #                 let done = polls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= 1;
+//! #                 let status = if done { "Succeeded" } else { "Running" };
+//! #                 let mut b = Response::builder().header("retry-after", "30");
+//! #                 if done { b = b.header("resource-location", "https://atlas.example/mapData/udid-1"); }
+//! #                 b.body(Full::from(format!(r#"{{"operationId":"1","status":"{status}"}}"#)))
+//! #             }
+//! #             _ => Response::builder().body(Full::from(r#"{"udid":"udid-1"}"#)),
+//! #         };
+//! #         Ok::<_, std::convert::Infallible>(r.unwrap())
+//! #     }
+//! # });
+//! // `http_client` is any HTTP service: a hyper-util `Client`, a reqwest-middleware stack, ...
+//! let client = ServiceBuilder::new()
+//!     .layer(tower_lro::LroLayer::new())
+//!     .service(http_client);
+//!
+//! let request = Request::post("https://atlas.example/mapData?api-version=2.0")
+//!     .body(Full::from("...upload..."))?;
+//! let response = client.oneshot(request).await?; // 202 → polls → the created resource
+//!
+//! let meta = response.extensions().get::<tower_lro::LroMetadata>().unwrap();
+//! assert_eq!(meta.polls(), 2);
+//! assert_eq!(response.into_body().collect().await?.to_bytes(), r#"{"udid":"udid-1"}"#);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # What starts an LRO, and what comes back
+//!
+//! | submission response | polls | final response |
+//! | --- | --- | --- |
+//! | `202`/`201`/`200` + `Operation-Location` | status body (`status`) | `Resource-Location`, body `resourceLocation`, the request URL for `PUT`/`PATCH`, `Location` for `POST`, else the terminal status response |
+//! | `202`/`201`/`200` + `Azure-AsyncOperation` | status body (`status`) | same rules |
+//! | `202` + `Location` | `202` = running; `200`/`201`/`204` = done unless the body is a status document still running (seed V1) | `201` + `Location` or `resourceLocation` is fetched; else that response |
+//! | `PUT`/`PATCH` → `200`/`201` with a non-terminal `provisioningState` | `GET` the request URL | the last `GET` |
+//! | anything else (`400`, `202` with nothing to poll, …) | none | returned untouched, body streaming |
+//!
+//! `Failed`/`Canceled` is an [`Error`] of kind [`ErrorKind::OperationFailed`] carrying the OData
+//! error, the operation id and the terminal response (or that response itself with
+//! [`LroLayer::failure_as_response`]). Waits honour `retry-after-ms`, `x-ms-retry-after-ms` and
+//! `Retry-After` (seconds or HTTP-date), clamped to [`LroLayer::wait_bounds`]; polls that answer
+//! `408`/`429`/`500`/`502`/`503`/`504` or fail in transport are retried; the whole resolution
+//! has a deadline. Every final response produced by polling carries [`LroMetadata`].
+//!
+//! # Architecture
+//!
+//! The protocol lives in [`proto`], a sans-IO state machine: it takes response heads and bodies
+//! and the current instant and returns the next [`proto::Action`]. [`LroService`] only performs
+//! the I/O and timers it asks for. A response that is not an LRO costs one copy of the request
+//! head (to poll later) and nothing else: no buffering, no boxing, no task.
+//!
+//! # Composition
+//!
+//! - Put `tower::retry` (or any retrying layer) *inside* this layer to retry individual polls;
+//!   outside it, a retry re-sends the whole submission, which is only safe when the submission
+//!   is idempotent (a `PUT`, or a `POST` with a repeatability/idempotency key).
+//! - A `tower::timeout::Timeout` outside bounds the whole operation; [`LroLayer::deadline`] does
+//!   the same and also yields a [`ResumeHandle`].
+//! - Auth, tracing and signing layers inside the layer apply to polls too; for a signature that
+//!   must be fresh per request, use [`LroLayer::on_poll_request`].
+//! - Per request: [`LroOptions`] in the request extensions, or `Prefer: respond-async` to get the
+//!   `202` back untouched.
+//!
+//! # Decisions where the spec is silent
+//!
+//! - The deadline is measured from the submission's response, not from the call.
+//! - With no wait hint, the first 5 waits are `poll_interval` (1 s), then they double up to
+//!   `max_poll_interval` (30 s); `Retry-After: 0` is honoured as "now".
+//! - On a `Location` poll, a `200`/`201` keeps polling only when its body's `status` (or
+//!   `provisioningState`) is a known in-progress word (`Running`, `NotStarted`, `InProgress`,
+//!   `Accepted`, `Creating`, …): a finished resource may carry a `status` of its own (`"Active"`),
+//!   and reading it as "still running" would poll until the deadline.
+//! - `POST` via `Operation-Location` whose submission also had `Location` fetches that `Location`,
+//!   as the Azure SDKs do for both monitor headers.
+//! - The resource `GET` is returned whatever its status (a `404` reaches the caller with
+//!   [`LroMetadata`]); only transient statuses are retried.
+//! - Polls drop the submission's `Content-*`, `Transfer-Encoding`, `Expect`, `Host`, hop-by-hop,
+//!   conditional (`If-*`, `Range`), `Prefer` and repeatability headers. Once a request went to a
+//!   foreign origin, later requests carry no credentials (as `tower-http`'s `FilterCredentials`).
+//! - An HTTP-date `Retry-After` is measured against the response's own `Date` header.
+//! - Requests with an origin-form URI (`/jobs`) resolve relative monitor URLs against it and
+//!   stay origin-form.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]

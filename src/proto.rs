@@ -142,6 +142,9 @@ fn longer_than(headers: &HeaderMap, limit: usize) -> bool {
 
 /// The outcome of [`Machine::start`].
 #[derive(Debug)]
+// Returned once per submission and consumed at once: boxing the action would only add an
+// allocation.
+#[allow(clippy::large_enum_variant)]
 pub enum Begin {
     /// The response is final as it is (for example a `200` whose `provisioningState` is
     /// already terminal): deliver it, with the body that was read.

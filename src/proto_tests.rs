@@ -1,4 +1,5 @@
 //! Table-driven tests of the protocol core: one row per shape and rule of the spec.
+#![allow(clippy::type_complexity)] // the tables are clearer spelled out
 
 use super::*;
 use std::time::Duration;
