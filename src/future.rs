@@ -24,6 +24,7 @@ use crate::proto::{
 };
 use crate::read::{ReadLimited, ReadOutcome};
 use crate::resume::ResumeHandle;
+use crate::trace::{self, Trace};
 
 type BoxError = tower::BoxError;
 
@@ -199,6 +200,7 @@ pin_project! {
         settings: Arc<Settings>,
         machine: Option<Box<Machine>>,
         start: Option<(RequestHead, LroOptions)>,
+        trace: Trace,
         // The one timer: the wait before a poll, else the deadline of what is in flight.
         #[pin]
         timer: Sleep,
@@ -248,6 +250,7 @@ fn deadline_from_now(d: Duration) -> Instant {
 
 fn deliver<B>(
     settings: &Settings,
+    trace: &Trace,
     machine: &Machine,
     parts: Parts,
     body: LroBody<B>,
@@ -256,6 +259,7 @@ fn deliver<B>(
     if let Some(hook) = &settings.progress {
         hook(&machine.progress(clock().0, None));
     }
+    trace.finished(&meta);
     let mut response = Response::from_parts(parts, body);
     response.extensions_mut().insert(meta);
     response
@@ -279,6 +283,7 @@ where
             service: ctx.service,
             settings: ctx.settings,
             machine: None,
+            trace: Trace::new(&ctx.head.method, &ctx.head.uri),
             start: Some((ctx.head, options)),
             timer: tokio::time::sleep_until(deadline_from_now(deadline)),
             step: Step::Inspect {
@@ -290,6 +295,7 @@ where
 
     fn resume(args: Resume<S>) -> Self {
         let (now, _) = clock();
+        let trace = Trace::new(&args.head.method, &args.head.uri);
         let config = args.settings.config.clone();
         let (machine, step) =
             match Machine::resume(config, &args.handle, &args.head, &args.options, now) {
@@ -312,6 +318,7 @@ where
             settings: args.settings,
             machine,
             start: None,
+            trace,
             // Due at once: the first poll of a resumed operation is not delayed.
             timer: tokio::time::sleep_until(Instant::now()),
             step,
@@ -332,6 +339,7 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
+        let _entered = this.trace.enter();
         loop {
             let next = match this.step.as_mut().project() {
                 StepProj::Inspect { parts, read } => {
@@ -377,6 +385,7 @@ where
                             ReadOutcome::Failed(e) => Err(e),
                         }),
                         Ok(Begin::Lro(machine, action)) => {
+                            this.trace.started(&machine);
                             *this.machine = Some(machine);
                             Next::Act(action)
                         }
@@ -412,6 +421,7 @@ where
                                 ) {
                                     Action::Deliver(meta) => Next::Return(Ok(deliver(
                                         this.settings,
+                                        this.trace,
                                         machine,
                                         parts,
                                         LroBody::stream(body),
@@ -445,6 +455,7 @@ where
                             ) {
                                 Action::Deliver(meta) => Next::Return(Ok(deliver(
                                     this.settings,
+                                    this.trace,
                                     machine,
                                     parts,
                                     LroBody::buffered(bytes),
@@ -477,6 +488,9 @@ where
 
             let request = match next {
                 Next::Return(result) => {
+                    if let Err(e) = &result {
+                        this.trace.failed(e.as_ref());
+                    }
                     this.step.set(Step::Done);
                     return Poll::Ready(result);
                 }
@@ -490,11 +504,14 @@ where
                 }
                 Next::Send(request) => request,
                 Next::Act(Action::Send { at, request }) => {
-                    if let (Some(hook), Some(machine)) =
-                        (&this.settings.progress, this.machine.as_ref())
-                    {
-                        if machine.is_polling() {
-                            hook(&machine.progress(clock().0, Some(at)));
+                    if let Some(machine) = this.machine.as_ref() {
+                        let hook = this.settings.progress.as_ref();
+                        if machine.is_polling() && (hook.is_some() || trace::ENABLED) {
+                            let progress = machine.progress(clock().0, Some(at));
+                            this.trace.poll(&progress);
+                            if let Some(hook) = hook {
+                                hook(&progress);
+                            }
                         }
                     }
                     let at = Instant::from_std(at);
@@ -508,6 +525,7 @@ where
                     request
                 }
                 Next::Act(Action::Fail(error)) => {
+                    this.trace.failed(&error);
                     this.step.set(Step::Done);
                     return Poll::Ready(Err(error.into()));
                 }

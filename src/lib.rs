@@ -108,6 +108,7 @@
 //! - An HTTP-date `Retry-After` is measured against the response's own `Date` header.
 //! - Requests with an origin-form URI (`/jobs`) resolve relative monitor URLs against it and
 //!   stay origin-form.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
@@ -119,12 +120,16 @@ pub mod future;
 pub mod header;
 mod layer;
 mod metadata;
+#[cfg(feature = "reqwest-middleware")]
+#[cfg_attr(docsrs, doc(cfg(feature = "reqwest-middleware")))]
+pub mod middleware;
 mod options;
 pub mod proto;
 mod read;
 mod resume;
 mod service;
 pub mod status;
+mod trace;
 
 pub use body::LroBody;
 pub use config::{Config, FinalState};

@@ -114,6 +114,7 @@ pub struct Progress {
     pub(crate) percent_complete: Option<f64>,
     pub(crate) polls: u32,
     pub(crate) next_poll_in: Option<Duration>,
+    pub(crate) wait_reason: Option<crate::proto::WaitReason>,
     pub(crate) elapsed: Duration,
 }
 
@@ -141,6 +142,10 @@ impl Progress {
     /// The wait before the next poll; `None` once the operation is over.
     pub fn next_poll_in(&self) -> Option<Duration> {
         self.next_poll_in
+    }
+    /// Why the next wait is what it is (a server hint, the interval, a backoff, a clamp).
+    pub fn wait_reason(&self) -> Option<&crate::proto::WaitReason> {
+        self.wait_reason.as_ref()
     }
     /// Time since the submission's response.
     pub fn elapsed(&self) -> Duration {

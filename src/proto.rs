@@ -40,7 +40,7 @@ use url::Url;
 use crate::config::{Config, FinalState};
 use crate::error::{Error, ErrorKind};
 use crate::header::{
-    parse_url_str, parse_url_value, retry_after, UrlHeaderError, AZURE_ASYNC_OPERATION,
+    parse_url_str, parse_url_value, retry_after, HintSource, UrlHeaderError, AZURE_ASYNC_OPERATION,
     OPERATION_LOCATION, RESOURCE_LOCATION,
 };
 use crate::metadata::{LroMetadata, Progress, Rule};
@@ -267,6 +267,35 @@ pub struct Machine {
     operation_id: Option<String>,
     percent_complete: Option<f64>,
     status: OperationStatus,
+    wait_reason: Option<WaitReason>,
+}
+
+/// Why the machine chose the wait before its next request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WaitReason {
+    /// The server's hint, from this header.
+    Hint(HintSource),
+    /// No hint: the configured interval (and its growth).
+    Interval,
+    /// The backoff after a transient failure.
+    TransientBackoff,
+    /// The wait for this reason was clamped to the configured bounds.
+    Clamped(Box<WaitReason>),
+}
+
+impl std::fmt::Display for WaitReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WaitReason::Hint(HintSource::RetryAfterMs) => f.write_str("retry-after-ms"),
+            WaitReason::Hint(HintSource::XMsRetryAfterMs) => f.write_str("x-ms-retry-after-ms"),
+            WaitReason::Hint(HintSource::RetryAfterSeconds) => f.write_str("Retry-After seconds"),
+            WaitReason::Hint(HintSource::RetryAfterDate) => f.write_str("Retry-After date"),
+            WaitReason::Interval => f.write_str("poll interval"),
+            WaitReason::TransientBackoff => f.write_str("transient-failure backoff"),
+            WaitReason::Clamped(inner) => write!(f, "{inner}, clamped"),
+        }
+    }
 }
 
 /// Host used to resolve references against an origin-form request URI (`/jobs`); URLs on it are
@@ -403,6 +432,7 @@ impl Machine {
             operation_id: None,
             percent_complete: None,
             status: OperationStatus::NotStarted,
+            wait_reason: None,
             cfg,
         };
         if let Err(e) = machine.check_target(&machine.monitor.clone()) {
@@ -502,6 +532,7 @@ impl Machine {
             operation_id: handle.operation_id.clone(),
             percent_complete: None,
             status: OperationStatus::Running,
+            wait_reason: None,
             cfg,
         };
         machine.check_target(&machine.monitor.clone())?;
@@ -629,8 +660,10 @@ impl Machine {
             operation_id: self.operation_id.clone(),
             status: self.status.clone(),
             percent_complete: self.percent_complete,
-            polls: self.polls,
+            // A planned request is already counted in `self.polls`: report the ones answered.
+            polls: self.polls - u32::from(next_at.is_some() && self.polls > 0),
             next_poll_in: next_at.map(|at| at.saturating_duration_since(now)),
+            wait_reason: next_at.and(self.wait_reason.clone()),
             elapsed: now.saturating_duration_since(self.started),
         }
     }
@@ -1027,17 +1060,25 @@ impl Machine {
         now: Instant,
         wall: SystemTime,
     ) -> Action {
-        let hint = hint_from.and_then(|h| retry_after(h, wall)).map(|(d, _)| d);
-        let wait = match hint {
-            Some(d) => d,
-            None if transient => self.cfg.transient_wait(self.transient),
+        let (wait, reason) = match hint_from.and_then(|h| retry_after(h, wall)) {
+            Some((d, source)) => (d, WaitReason::Hint(source)),
+            None if transient => (
+                self.cfg.transient_wait(self.transient),
+                WaitReason::TransientBackoff,
+            ),
             None => {
                 let w = self.cfg.unhinted_wait(self.unhinted);
                 self.unhinted = self.unhinted.saturating_add(1);
-                w
+                (w, WaitReason::Interval)
             }
         };
-        let wait = self.cfg.clamp_wait(wait);
+        let clamped = self.cfg.clamp_wait(wait);
+        self.wait_reason = Some(if clamped == wait {
+            reason
+        } else {
+            WaitReason::Clamped(Box::new(reason))
+        });
+        let wait = clamped;
         let (url, kind) = match &self.phase {
             Phase::Fetching(url) => (url.clone(), PollKind::Resource),
             _ => (self.monitor.clone(), PollKind::Status),

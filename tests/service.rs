@@ -346,6 +346,10 @@ async fn hooks_see_every_poll_and_progress() {
             None
         ]
     );
+    assert_eq!(
+        seen.iter().map(Progress::polls).collect::<Vec<_>>(),
+        [0, 1, 2]
+    );
     assert_eq!(seen[1].percent_complete(), Some(40.0));
     assert_eq!(seen[2].status().as_str(), "Succeeded");
 }

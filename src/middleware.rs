@@ -1,0 +1,1 @@
+//! `reqwest-middleware` adapter (being written).

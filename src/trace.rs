@@ -1,0 +1,85 @@
+//! Optional `tracing` output of the Tower driver: a span per operation, an event per poll.
+//! Without the `tracing` feature every method is a no-op the compiler removes.
+
+use http::{Method, Uri};
+
+use crate::metadata::{LroMetadata, Progress};
+use crate::proto::Machine;
+
+/// Whether progress snapshots are worth building for tracing.
+pub(crate) const ENABLED: bool = cfg!(feature = "tracing");
+
+#[cfg(feature = "tracing")]
+pub(crate) struct Trace {
+    span: tracing::Span,
+}
+
+#[cfg(not(feature = "tracing"))]
+pub(crate) struct Trace;
+
+#[cfg(feature = "tracing")]
+impl Trace {
+    pub(crate) fn new(method: &Method, uri: &Uri) -> Self {
+        use tracing::field::Empty;
+        let span = tracing::info_span!(
+            "lro",
+            method = %method,
+            url = %uri,
+            rule = Empty,
+            operation_url = Empty,
+            operation_id = Empty,
+        );
+        Self { span }
+    }
+
+    pub(crate) fn enter(&self) -> tracing::span::Entered<'_> {
+        self.span.enter()
+    }
+
+    pub(crate) fn started(&self, machine: &Machine) {
+        self.span.record("rule", machine.rule().as_str());
+    }
+
+    pub(crate) fn poll(&self, p: &Progress) {
+        self.span.record("operation_url", p.operation_url());
+        if let Some(id) = p.operation_id() {
+            self.span.record("operation_id", id);
+        }
+        let wait_ms = p.next_poll_in().map(|d| d.as_millis() as u64);
+        let reason = p.wait_reason().map(ToString::to_string);
+        tracing::debug!(
+            status = %p.status(),
+            percent_complete = p.percent_complete(),
+            polls = p.polls(),
+            wait_ms,
+            reason,
+            "lro poll"
+        );
+    }
+
+    pub(crate) fn finished(&self, meta: &LroMetadata) {
+        tracing::debug!(
+            status = %meta.status(),
+            polls = meta.polls(),
+            elapsed_ms = meta.elapsed().as_millis() as u64,
+            resource_url = meta.resource_url(),
+            "lro finished"
+        );
+    }
+
+    pub(crate) fn failed(&self, error: &(dyn std::error::Error + 'static)) {
+        tracing::debug!(error = %error, "lro failed");
+    }
+}
+
+#[cfg(not(feature = "tracing"))]
+impl Trace {
+    pub(crate) fn new(_: &Method, _: &Uri) -> Self {
+        Self
+    }
+    pub(crate) fn enter(&self) {}
+    pub(crate) fn started(&self, _: &Machine) {}
+    pub(crate) fn poll(&self, _: &Progress) {}
+    pub(crate) fn finished(&self, _: &LroMetadata) {}
+    pub(crate) fn failed(&self, _: &(dyn std::error::Error + 'static)) {}
+}

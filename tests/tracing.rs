@@ -1,0 +1,122 @@
+//! The `tracing` feature: one span per operation, one event per poll with the wait and its reason.
+#![cfg(feature = "tracing")]
+
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body_util::Full;
+use tower::{Layer, ServiceExt};
+use tower_test::mock;
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Event, Metadata, Subscriber};
+
+/// Records every event's fields as `name=value` text, and every span's name.
+#[derive(Clone, Default)]
+struct Capture {
+    events: Arc<Mutex<Vec<String>>>,
+    spans: Arc<Mutex<Vec<String>>>,
+}
+
+struct Text(String);
+impl Visit for Text {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        self.0.push_str(&format!("{}={:?} ", field.name(), value));
+    }
+}
+
+impl Subscriber for Capture {
+    fn enabled(&self, _: &Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, span: &Attributes<'_>) -> Id {
+        let mut text = Text(format!("{} ", span.metadata().name()));
+        span.record(&mut text);
+        let mut spans = self.spans.lock().unwrap();
+        spans.push(text.0);
+        Id::from_u64(spans.len() as u64)
+    }
+    fn record(&self, _: &Id, _: &Record<'_>) {}
+    fn record_follows_from(&self, _: &Id, _: &Id) {}
+    fn event(&self, event: &Event<'_>) {
+        let mut text = Text(String::new());
+        event.record(&mut text);
+        self.events.lock().unwrap().push(text.0);
+    }
+    fn enter(&self, _: &Id) {}
+    fn exit(&self, _: &Id) {}
+}
+
+fn resp(status: u16, headers: &[(&str, &str)], body: &'static str) -> Response<Full<Bytes>> {
+    let mut b = Response::builder().status(status);
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    b.body(Full::new(Bytes::from_static(body.as_bytes())))
+        .unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_span_per_operation_and_an_event_per_poll() {
+    let capture = Capture::default();
+    let _guard = tracing::subscriber::set_default(capture.clone());
+    let (svc, mut handle) = mock::pair::<Request<Full<Bytes>>, Response<Full<Bytes>>>();
+    let svc = tower_lro::LroLayer::new().layer(svc);
+    let req = Request::post("https://s.example/jobs")
+        .body(Full::default())
+        .unwrap();
+    let call = svc.oneshot(req);
+    let script = async move {
+        let (_, send) = handle.next_request().await.unwrap();
+        send.send_response(resp(
+            202,
+            &[("operation-location", "/ops/1"), ("retry-after-ms", "1500")],
+            "",
+        ));
+        let (_, send) = handle.next_request().await.unwrap();
+        send.send_response(resp(
+            200,
+            &[],
+            r#"{"operationId":"o1","status":"Running","percentComplete":50}"#,
+        ));
+        let (_, send) = handle.next_request().await.unwrap();
+        send.send_response(resp(
+            200,
+            &[],
+            r#"{"operationId":"o1","status":"Succeeded"}"#,
+        ));
+    };
+    let (result, ()) = tokio::join!(call, script);
+    result.unwrap();
+    let spans = capture.spans.lock().unwrap().clone();
+    assert_eq!(spans.len(), 1, "{spans:?}");
+    assert!(
+        spans[0].starts_with("lro ") && spans[0].contains("https://s.example/jobs"),
+        "{spans:?}"
+    );
+    let events = capture.events.lock().unwrap().clone();
+    assert_eq!(events.len(), 3, "{events:#?}");
+    assert!(
+        events[0].contains("wait_ms=1500")
+            && events[0].contains("polls=0")
+            && events[0].contains("retry-after-ms"),
+        "{}",
+        events[0]
+    );
+    assert!(
+        events[1].contains("percent_complete=50.0") && events[1].contains("polls=1"),
+        "{}",
+        events[1]
+    );
+    assert!(
+        events[1].contains("wait_ms=1000") && events[1].contains("poll interval"),
+        "{}",
+        events[1]
+    );
+    assert!(
+        events[2].contains("lro finished") && events[2].contains("polls=2"),
+        "{}",
+        events[2]
+    );
+}
