@@ -64,6 +64,24 @@ pin_project! {
     }
 }
 
+impl<S, ReqB, ResB> std::fmt::Debug for ResponseFuture<S, ReqB, ResB>
+where
+    S: Service<Request<ReqB>>,
+{
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match &self.state {
+            State::Called { ctx: None, .. } => "PassThrough",
+            State::Called { .. } => "Submitted",
+            State::Resuming { .. } => "Resuming",
+            State::Resolving { .. } => "Resolving",
+            State::Done => "Done",
+        };
+        f.debug_struct("ResponseFuture")
+            .field("state", &state)
+            .finish()
+    }
+}
+
 /// What a call keeps to poll later: the one copy the pass-through path pays for.
 struct Submission<S> {
     service: S,
