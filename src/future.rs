@@ -20,7 +20,7 @@ use crate::layer::Settings;
 use crate::metadata::LroMetadata;
 use crate::options::LroOptions;
 use crate::proto::{
-    classify, Action, Begin, BodyError, Classify, Machine, PollRequest, RequestHead,
+    classify, Action, Begin, BodyError, Classify, Machine, PollKind, PollRequest, RequestHead,
 };
 use crate::read::{ReadLimited, ReadOutcome};
 use crate::resume::ResumeHandle;
@@ -219,6 +219,8 @@ pin_project! {
         machine: Option<Box<Machine>>,
         start: Option<(RequestHead, LroOptions)>,
         trace: Trace,
+        // A status answer (or the submission) was just read: tell the progress hook and trace.
+        report: bool,
         // The one timer: the wait before a poll, else the deadline of what is in flight.
         #[pin]
         timer: Sleep,
@@ -267,16 +269,11 @@ fn deadline_from_now(d: Duration) -> Instant {
 }
 
 fn deliver<B>(
-    settings: &Settings,
     trace: &Trace,
-    machine: &Machine,
     parts: Parts,
     body: LroBody<B>,
     meta: LroMetadata,
 ) -> Response<LroBody<B>> {
-    if let Some(hook) = &settings.progress {
-        hook(&machine.progress(clock().0, None));
-    }
     trace.finished(&meta);
     let mut response = Response::from_parts(parts, body);
     response.extensions_mut().insert(meta);
@@ -302,6 +299,7 @@ where
             settings: ctx.settings,
             machine: None,
             trace: Trace::new(&ctx.head.method, &ctx.head.uri),
+            report: false,
             start: Some((ctx.head, options)),
             timer: tokio::time::sleep_until(deadline_from_now(deadline)),
             step: Step::Inspect {
@@ -337,6 +335,7 @@ where
             machine,
             start: None,
             trace,
+            report: false,
             // Due at once: the first poll of a resumed operation is not delayed.
             timer: tokio::time::sleep_until(Instant::now()),
             step,
@@ -405,6 +404,7 @@ where
                         Ok(Begin::Lro(machine, action)) => {
                             this.trace.started(&machine);
                             *this.machine = Some(machine);
+                            *this.report = true;
                             Next::Act(action)
                         }
                     }
@@ -422,6 +422,7 @@ where
                         }
                         Poll::Ready(Err(e)) => {
                             let (now, wall) = clock();
+                            *this.report = machine.is_polling();
                             Next::Act(machine.on_transport_error(e.into(), now, wall))
                         }
                         Poll::Ready(Ok(response)) => {
@@ -438,9 +439,7 @@ where
                                     wall,
                                 ) {
                                     Action::Deliver(meta) => Next::Return(Ok(deliver(
-                                        this.settings,
                                         this.trace,
-                                        machine,
                                         parts,
                                         LroBody::stream(body),
                                         meta,
@@ -462,6 +461,7 @@ where
                     };
                     let parts = parts.take().expect("parts are taken once");
                     let (now, wall) = clock();
+                    *this.report = machine.is_polling();
                     match outcome {
                         ReadOutcome::Complete(bytes) => {
                             match machine.on_response(
@@ -472,9 +472,7 @@ where
                                 wall,
                             ) {
                                 Action::Deliver(meta) => Next::Return(Ok(deliver(
-                                    this.settings,
                                     this.trace,
-                                    machine,
                                     parts,
                                     LroBody::buffered(bytes),
                                     meta,
@@ -504,6 +502,28 @@ where
                 StepProj::Done => panic!("LRO driver polled after completion"),
             };
 
+            if std::mem::take(this.report) {
+                let hook = this.settings.progress.as_ref();
+                if let (Some(machine), true) =
+                    (this.machine.as_ref(), hook.is_some() || trace::ENABLED)
+                {
+                    // The wait before the next status poll; none once the status is terminal.
+                    let next_at = match &next {
+                        Next::Act(Action::Send { at, request })
+                            if request.kind() == PollKind::Status =>
+                        {
+                            Some(*at)
+                        }
+                        _ => None,
+                    };
+                    let progress = machine.progress(clock().0, next_at);
+                    this.trace.poll(&progress);
+                    if let Some(hook) = hook {
+                        hook(&progress);
+                    }
+                }
+            }
+
             let request = match next {
                 Next::Return(result) => {
                     if let Err(e) = &result {
@@ -522,16 +542,6 @@ where
                 }
                 Next::Send(request) => request,
                 Next::Act(Action::Send { at, request }) => {
-                    if let Some(machine) = this.machine.as_ref() {
-                        let hook = this.settings.progress.as_ref();
-                        if machine.is_polling() && (hook.is_some() || trace::ENABLED) {
-                            let progress = machine.progress(clock().0, Some(at));
-                            this.trace.poll(&progress);
-                            if let Some(hook) = hook {
-                                hook(&progress);
-                            }
-                        }
-                    }
                     let at = Instant::from_std(at);
                     if at > Instant::now() {
                         this.timer.as_mut().reset(at);

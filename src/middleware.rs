@@ -1,1 +1,500 @@
-//! `reqwest-middleware` adapter (being written).
+//! [`LroMiddleware`]: the same resolution as [`LroLayer`], as a
+//! [`reqwest_middleware::Middleware`].
+//!
+//! It is built from an [`LroLayer`] (one configuration type for both clients) and drives the
+//! same sans-IO [`proto`](crate::proto) core as [`LroService`](crate::LroService): the
+//! behaviour, the errors and the [`LroMetadata`] are those of the [crate docs](crate).
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use reqwest_middleware::ClientBuilder;
+//! use tower_lro::middleware::LroMiddleware;
+//! use tower_lro::{LroLayer, LroMetadata};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! let client = ClientBuilder::new(reqwest::Client::new())
+//!     .with(LroMiddleware::from(LroLayer::new().deadline(Duration::from_secs(300))))
+//!     .build();
+//!
+//! // 202 + Operation-Location → polls → the created resource.
+//! let response = client
+//!     .post("http://atlas.example/mapData?api-version=2.0")
+//!     .body("...upload...")
+//!     .send()
+//!     .await?;
+//! if let Some(meta) = response.extensions().get::<LroMetadata>() {
+//!     println!("{} after {} polls", meta.status(), meta.polls());
+//! }
+//! let resource = response.bytes().await?;
+//! # let _ = resource;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Errors
+//!
+//! Errors of the submission itself come back as the inner middleware or client returned them.
+//! Everything the resolution decides (a `Failed` operation, a timeout, a poll rejected, a
+//! protocol error) is a [`tower_lro::Error`](crate::Error) inside
+//! [`reqwest_middleware::Error::Middleware`]; reach it with [`lro_error`] (or
+//! `anyhow::Error::downcast_ref`).
+//!
+//! ```no_run
+//! # async fn run(client: reqwest_middleware::ClientWithMiddleware) {
+//! match client.post("http://atlas.example/mapData").send().await {
+//!     Ok(resource) => { /* … */ }
+//!     Err(e) => match tower_lro::middleware::lro_error(&e) {
+//!         Some(lro) if lro.is_operation_failed() => {
+//!             let code = lro.odata_error().and_then(|o| o.code.as_deref());
+//!             eprintln!("operation failed: {code:?}");
+//!         }
+//!         Some(lro) => eprintln!("could not resolve the operation: {lro}"),
+//!         None => eprintln!("the submission failed: {e}"),
+//!     },
+//! }
+//! # }
+//! ```
+//!
+//! # Per request
+//!
+//! Put [`LroOptions`] (or a [`ResumeHandle`]) in the *middleware* extensions, with
+//! `reqwest_middleware::RequestBuilder::with_extension`; a request carrying
+//! `Prefer: respond-async` gets its `202` back untouched, as with the Tower layer.
+//!
+//! # The requests it sends
+//!
+//! Polls and the resource `GET` go through the rest of the chain (the middlewares added after
+//! this one, then the client), each with:
+//! - the headers and query parameters the core carries (see the [crate docs](crate)), after
+//!   the [`LroLayer::on_poll_request`] hook;
+//! - the submission's per-request timeout (`RequestBuilder::timeout`), if it had one;
+//! - middleware extensions: a copy of the submission's (taken before it was sent, without
+//!   [`LroOptions`] and [`ResumeHandle`]), plus a [`LroRequest`](crate::proto::LroRequest)
+//!   saying which kind of request it is, plus whatever the hook put in the request's
+//!   extensions.
+//!
+//! A response that is not an LRO comes back as the client returned it, body unread. A final
+//! response whose body the core had to read (a terminal status document) is rebuilt from the
+//! bytes read, with its status, version, headers, extensions and URL.
+//!
+//! # Ordering with `reqwest-retry`
+//!
+//! `reqwest-middleware` runs middlewares in the order they were added, the first outermost.
+//!
+//! - **Retry added after this middleware** (`.with(LroMiddleware…).with(RetryTransientMiddleware…)`):
+//!   the retry sits inside and retries each request on its own — the submission, every poll and
+//!   the resource `GET` — while the resolution goes on. This is the usual order. The core's
+//!   own transient retries ([`LroLayer::transient_retries`]) only see what the retry middleware
+//!   gave up on.
+//! - **Retry added before it**: the retry sits outside and sees one call per operation. When
+//!   the submission answers a transient status (or fails in transport) it re-sends the
+//!   *submission*, so it may start the work twice; that is only safe when the submission is
+//!   idempotent (`PUT`, `DELETE`, or a `POST` carrying an idempotency / repeatability key the
+//!   server honours). Errors of the resolution are `Error::Middleware`, which `reqwest-retry`
+//!   treats as fatal, so a poll is never retried by it in this order; polls then rely on the
+//!   core's transient retries alone.
+//!
+//! [`LroOptions`]: crate::LroOptions
+//! [`ResumeHandle`]: crate::ResumeHandle
+//! [`LroMetadata`]: crate::LroMetadata
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use http::{Extensions, Uri};
+use reqwest::{Request, Response};
+use reqwest_middleware::{Middleware, Next};
+use tokio::time::Instant;
+
+use crate::body::LroBody;
+use crate::config::Config;
+use crate::error::{Error, ErrorKind};
+use crate::header::prefers_respond_async;
+use crate::layer::{LroLayer, Settings};
+use crate::metadata::LroMetadata;
+use crate::options::LroOptions;
+use crate::proto::{classify, Action, Begin, BodyError, Classify, Machine, RequestHead};
+use crate::read::{ReadLimited, ReadOutcome};
+use crate::resume::ResumeHandle;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+type MwResult<T> = reqwest_middleware::Result<T>;
+
+/// Resolves long-running operations inside a `reqwest-middleware` client.
+///
+/// Built from an [`LroLayer`]: `LroMiddleware::from(LroLayer::new().poll_interval(…))`. See the
+/// [module docs](self). Cloning is cheap (one reference count).
+#[derive(Clone, Debug, Default)]
+pub struct LroMiddleware {
+    layer: LroLayer,
+}
+
+impl LroMiddleware {
+    /// A middleware with the configuration (and hooks) of `layer`.
+    pub fn new(layer: LroLayer) -> Self {
+        Self { layer }
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        self.layer.config()
+    }
+
+    /// The layer this middleware was built from.
+    pub fn layer(&self) -> &LroLayer {
+        &self.layer
+    }
+}
+
+impl From<LroLayer> for LroMiddleware {
+    fn from(layer: LroLayer) -> Self {
+        Self::new(layer)
+    }
+}
+
+/// The [`tower_lro::Error`](crate::Error) inside a `reqwest_middleware::Error`, when the
+/// resolution (not the submission) failed.
+pub fn lro_error(error: &reqwest_middleware::Error) -> Option<&Error> {
+    match error {
+        reqwest_middleware::Error::Middleware(e) => e.downcast_ref::<Error>(),
+        reqwest_middleware::Error::Reqwest(_) => None,
+    }
+}
+
+// The signature `async_trait` gives `Middleware::handle`, written out so that this crate needs
+// no proc-macro of its own.
+impl Middleware for LroMiddleware {
+    fn handle<'life0, 'life1, 'life2, 'async_trait>(
+        &'life0 self,
+        req: Request,
+        extensions: &'life1 mut Extensions,
+        next: Next<'life2>,
+    ) -> Pin<Box<dyn Future<Output = MwResult<Response>> + Send + 'async_trait>>
+    where
+        'life0: 'async_trait,
+        'life1: 'async_trait,
+        'life2: 'async_trait,
+        Self: 'async_trait,
+    {
+        Box::pin(handle(&self.layer.settings, req, extensions, next))
+    }
+}
+
+fn clock() -> (std::time::Instant, SystemTime) {
+    (Instant::now().into_std(), SystemTime::now())
+}
+
+fn deadline_from_now(d: Duration) -> Instant {
+    let now = Instant::now();
+    // About 30 years stands for "no deadline" without overflowing the timer.
+    now.checked_add(d)
+        .unwrap_or_else(|| now + Duration::from_secs(30 * 365 * 24 * 3600))
+}
+
+fn fail(error: Error) -> reqwest_middleware::Error {
+    reqwest_middleware::Error::middleware(error)
+}
+
+/// The head polling needs later: the one copy the pass-through path pays for.
+fn head_of(req: &Request) -> Option<RequestHead> {
+    let uri: Uri = req.url().as_str().parse().ok()?;
+    Some(RequestHead {
+        method: req.method().clone(),
+        uri,
+        version: req.version(),
+        headers: req.headers().clone(),
+    })
+}
+
+/// Extensions for the requests the middleware sends: the caller's, without what steers it.
+fn poll_extensions(extensions: &Extensions) -> Extensions {
+    let mut out = extensions.clone();
+    out.remove::<LroOptions>();
+    out.remove::<ResumeHandle>();
+    out
+}
+
+async fn handle(
+    settings: &Arc<Settings>,
+    req: Request,
+    extensions: &mut Extensions,
+    next: Next<'_>,
+) -> MwResult<Response> {
+    let options = extensions.get::<LroOptions>().cloned();
+    if let Some(handle) = extensions.get::<ResumeHandle>().cloned() {
+        return resume(settings, req, extensions, next, handle, options).await;
+    }
+    let disabled = options.as_ref().is_some_and(LroOptions::is_disabled)
+        || prefers_respond_async(req.headers());
+    let head = match head_of(&req) {
+        Some(head) if !disabled => head,
+        // An URL that is not a valid `http::Uri` cannot be polled either: leave it alone.
+        _ => return next.run(req, extensions).await,
+    };
+    let timeout = req.timeout().copied();
+    let base = poll_extensions(extensions);
+
+    let response = next.clone().run(req, extensions).await?;
+    let config = &settings.config;
+    if classify(config, &head.method, response.status(), response.headers())
+        == Classify::PassThrough
+    {
+        return Ok(response);
+    }
+
+    // Read the submission's body (under the limit, by the deadline) to decide.
+    let options = options.unwrap_or_default();
+    let read_by = deadline_from_now(options.deadline.unwrap_or(config.deadline));
+    let url = response.url().clone();
+    let (parts, body) = http::Response::<reqwest::Body>::from(response).into_parts();
+    let limit = config.status_body_limit;
+    let Ok(outcome) = tokio::time::timeout_at(read_by, ReadLimited::new(body, limit)).await else {
+        return Err(fail(Error::new(
+            ErrorKind::Timeout,
+            Some(head.uri.to_string()),
+            "sent a submission response whose body did not end before the deadline",
+        )));
+    };
+    let (now, wall) = clock();
+    let read = match &outcome {
+        ReadOutcome::Complete(bytes) => Some(bytes),
+        _ => None,
+    };
+    let begin = Machine::start(
+        config.clone(),
+        head,
+        &options,
+        parts.status,
+        &parts.headers,
+        read,
+        now,
+        wall,
+    );
+    match begin {
+        Err(e) => Err(fail(e)),
+        Ok(Begin::NotLro) => match outcome {
+            ReadOutcome::Complete(bytes) => Ok(rebuild(parts, reqwest::Body::from(bytes), url)),
+            ReadOutcome::TooLarge { head, rest } => Ok(rebuild(
+                parts,
+                reqwest::Body::wrap(LroBody::prefixed(head, rest)),
+                url,
+            )),
+            ReadOutcome::Failed(e) => Err(body_error(e)),
+        },
+        Ok(Begin::Lro(machine, action)) => {
+            let driver = Driver {
+                settings,
+                machine,
+                base,
+                timeout,
+                next,
+            };
+            driver.announce(&action);
+            driver.run(action).await
+        }
+    }
+}
+
+/// Continues an operation from the [`ResumeHandle`] in the extensions; `req` is not sent, its
+/// headers (fresh credentials) are carried onto the polls.
+async fn resume(
+    settings: &Arc<Settings>,
+    req: Request,
+    extensions: &mut Extensions,
+    next: Next<'_>,
+    handle: ResumeHandle,
+    options: Option<LroOptions>,
+) -> MwResult<Response> {
+    let Some(head) = head_of(&req) else {
+        return Err(fail(Error::new(
+            ErrorKind::Protocol,
+            Some(req.url().to_string()),
+            "cannot carry a resumed operation: not a valid request URI",
+        )));
+    };
+    let options = options.unwrap_or_default();
+    let (now, _) = clock();
+    match Machine::resume(settings.config.clone(), &handle, &head, &options, now) {
+        Err(e) => Err(fail(e)),
+        Ok((machine, action)) => {
+            let driver = Driver {
+                settings,
+                machine,
+                base: poll_extensions(extensions),
+                timeout: req.timeout().copied(),
+                next,
+            };
+            // As the Tower driver: the first poll of a resumed operation is due at once and
+            // not announced to the progress hook.
+            driver.run(action).await
+        }
+    }
+}
+
+/// What one request of the loop came to, once its deadline-bounded part is over.
+enum Outcome {
+    Transport(BoxError),
+    Head(Response),
+    Read(
+        http::response::Parts,
+        reqwest::Url,
+        ReadOutcome<reqwest::Body>,
+    ),
+}
+
+/// Performs the I/O and timers the core asks for, as [`crate::future`]'s driver does.
+struct Driver<'a> {
+    settings: &'a Settings,
+    machine: Box<Machine>,
+    base: Extensions,
+    timeout: Option<Duration>,
+    next: Next<'a>,
+}
+
+impl Driver<'_> {
+    /// Tells the progress hook about a planned poll.
+    fn announce(&self, action: &Action) {
+        if let (Some(hook), Action::Send { at, .. }) = (&self.settings.progress, action) {
+            if self.machine.is_polling() {
+                hook(&self.machine.progress(clock().0, Some(*at)));
+            }
+        }
+    }
+
+    async fn run(mut self, mut action: Action) -> MwResult<Response> {
+        // Every turn sends one request: bounded by `max_polls`, the transient budget and the
+        // deadline, all enforced by the core.
+        loop {
+            let request = match action {
+                Action::Send { at, request } => {
+                    let at = Instant::from_std(at);
+                    if at > Instant::now() {
+                        tokio::time::sleep_until(at).await;
+                    }
+                    request
+                }
+                Action::Fail(error) => return Err(fail(error)),
+                Action::Deliver(_) => {
+                    unreachable!("the core delivers only a response that was handed in")
+                }
+            };
+
+            let mut req: http::Request<()> = request.into_request();
+            if let Some(hook) = &self.settings.hook {
+                hook(&mut req);
+            }
+            let deadline = Instant::from_std(self.machine.deadline());
+            let sent = tokio::time::timeout_at(deadline, self.exchange(req)).await;
+
+            let (now, wall) = clock();
+            action = match sent {
+                Err(_elapsed) => return Err(fail(self.machine.on_deadline(now))),
+                Ok(Outcome::Transport(e)) => self.machine.on_transport_error(e, now, wall),
+                Ok(Outcome::Head(mut response)) => {
+                    let status = response.status();
+                    match self
+                        .machine
+                        .on_response(status, response.headers(), None, now, wall)
+                    {
+                        Action::Deliver(meta) => {
+                            self.delivered(response.extensions_mut(), meta);
+                            return Ok(response);
+                        }
+                        other => other,
+                    }
+                }
+                Ok(Outcome::Read(parts, url, ReadOutcome::Complete(bytes))) => {
+                    match self.machine.on_response(
+                        parts.status,
+                        &parts.headers,
+                        Some(&bytes),
+                        now,
+                        wall,
+                    ) {
+                        Action::Deliver(meta) => {
+                            let mut response = rebuild(parts, reqwest::Body::from(bytes), url);
+                            self.delivered(response.extensions_mut(), meta);
+                            return Ok(response);
+                        }
+                        other => other,
+                    }
+                }
+                Ok(Outcome::Read(parts, _, ReadOutcome::TooLarge { .. })) => self
+                    .machine
+                    .on_body_error(parts.status, &parts.headers, BodyError::TooLarge, now, wall),
+                Ok(Outcome::Read(parts, _, ReadOutcome::Failed(e))) => self.machine.on_body_error(
+                    parts.status,
+                    &parts.headers,
+                    BodyError::Read(e),
+                    now,
+                    wall,
+                ),
+            };
+            self.announce(&action);
+        }
+    }
+
+    /// Sends one poll or resource `GET` through the rest of the chain and reads its body when
+    /// the core wants it.
+    async fn exchange(&self, req: http::Request<()>) -> Outcome {
+        let (parts, ()) = req.into_parts();
+        let url = match reqwest::Url::parse(&parts.uri.to_string()) {
+            Ok(url) => url,
+            // What the client would answer for a URI it cannot send to.
+            Err(e) => return Outcome::Transport(Box::new(e)),
+        };
+        let mut request = Request::new(parts.method, url);
+        *request.headers_mut() = parts.headers;
+        *request.version_mut() = parts.version;
+        *request.timeout_mut() = self.timeout;
+        let mut extensions = self.base.clone();
+        extensions.extend(parts.extensions);
+
+        let response = match self.next.clone().run(request, &mut extensions).await {
+            Ok(response) => response,
+            Err(e) => return Outcome::Transport(Box::new(e)),
+        };
+        if !self.machine.wants_body(response.status()) {
+            return Outcome::Head(response);
+        }
+        let url = response.url().clone();
+        let (parts, body) = http::Response::<reqwest::Body>::from(response).into_parts();
+        let limit = self.settings.config.status_body_limit;
+        let read = ReadLimited::new(body, limit).await;
+        Outcome::Read(parts, url, read)
+    }
+
+    fn delivered(&self, extensions: &mut Extensions, meta: LroMetadata) {
+        if let Some(hook) = &self.settings.progress {
+            hook(&self.machine.progress(clock().0, None));
+        }
+        extensions.insert(meta);
+    }
+}
+
+/// A `reqwest::Response` from a head the middleware took apart, keeping its URL.
+fn rebuild(mut parts: http::response::Parts, body: reqwest::Body, url: reqwest::Url) -> Response {
+    use reqwest::ResponseBuilderExt;
+    if let Ok(carrier) = http::Response::builder().url(url).body(()) {
+        parts.extensions.extend(carrier.into_parts().0.extensions);
+    }
+    Response::from(http::Response::from_parts(parts, body))
+}
+
+/// A submission body that failed mid-way: the client's own error when it is one.
+fn body_error(e: BoxError) -> reqwest_middleware::Error {
+    match e.downcast::<reqwest::Error>() {
+        Ok(e) => reqwest_middleware::Error::Reqwest(*e),
+        Err(e) => {
+            let error = Error::new(
+                ErrorKind::Protocol,
+                None,
+                "submission response body failed mid-way",
+            )
+            .with_source(e);
+            fail(error)
+        }
+    }
+}

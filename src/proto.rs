@@ -1205,9 +1205,8 @@ impl Machine {
         if doc.operation_id.is_some() {
             self.operation_id.clone_from(&doc.operation_id);
         }
-        if doc.percent_complete.is_some() {
-            self.percent_complete = doc.percent_complete;
-        }
+        // Per document: a terminal status without the field does not keep an old percentage.
+        self.percent_complete = doc.percent_complete;
         if let Some(st) = doc.status.as_ref().or(doc.provisioning_state.as_ref()) {
             self.status = st.clone();
         }

@@ -17,6 +17,10 @@ pub(crate) struct Trace {
 #[cfg(not(feature = "tracing"))]
 pub(crate) struct Trace;
 
+/// Stands for an entered span when tracing is off.
+#[cfg(not(feature = "tracing"))]
+pub(crate) struct Entered;
+
 #[cfg(feature = "tracing")]
 impl Trace {
     pub(crate) fn new(method: &Method, uri: &Uri) -> Self {
@@ -77,7 +81,9 @@ impl Trace {
     pub(crate) fn new(_: &Method, _: &Uri) -> Self {
         Self
     }
-    pub(crate) fn enter(&self) {}
+    pub(crate) fn enter(&self) -> Entered {
+        Entered
+    }
     pub(crate) fn started(&self, _: &Machine) {}
     pub(crate) fn poll(&self, _: &Progress) {}
     pub(crate) fn finished(&self, _: &LroMetadata) {}

@@ -427,3 +427,40 @@ fn service_and_future_are_send_when_the_inner_ones_are() {
     send_sync::<LroLayer>();
     send_sync::<tower_lro::Error>();
 }
+
+#[tokio::test(start_paused = true)]
+async fn progress_reports_the_terminal_failure() {
+    let (svc, mut handle) = mock::pair::<Req, Res>();
+    let seen: Arc<Mutex<Vec<Progress>>> = Arc::default();
+    let sink = seen.clone();
+    let svc = LroLayer::new()
+        .on_progress(move |p| sink.lock().unwrap().push(p.clone()))
+        .layer(svc);
+    let call = tokio::spawn(svc.oneshot(post("https://s.example/jobs")));
+    let (_, send) = handle.next_request().await.unwrap();
+    send.send_response(resp(202, &[("operation-location", "/ops/1")], ""));
+    let (_, send) = handle.next_request().await.unwrap();
+    send.send_response(resp(
+        200,
+        &[],
+        r#"{"status":"Running","percentComplete":80}"#,
+    ));
+    let (_, send) = handle.next_request().await.unwrap();
+    send.send_response(resp(
+        200,
+        &[],
+        r#"{"status":"Failed","error":{"code":"Boom"}}"#,
+    ));
+    assert!(call.await.unwrap().is_err());
+    let seen = seen.lock().unwrap();
+    let last = seen.last().unwrap();
+    assert_eq!(
+        (last.status().as_str(), last.polls(), last.next_poll_in()),
+        ("Failed", 2, None)
+    );
+    assert_eq!(
+        last.percent_complete(),
+        None,
+        "the failed document had no percentage"
+    );
+}

@@ -96,7 +96,7 @@ async fn a_span_per_operation_and_an_event_per_poll() {
         "{spans:?}"
     );
     let events = capture.events.lock().unwrap().clone();
-    assert_eq!(events.len(), 3, "{events:#?}");
+    assert_eq!(events.len(), 4, "{events:#?}");
     assert!(
         events[0].contains("wait_ms=1500")
             && events[0].contains("polls=0")

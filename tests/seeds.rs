@@ -1,0 +1,748 @@
+//! The two seed documents (Azure Maps Creator long-running operations, V1 and V2), replayed byte
+//! for byte by a loopback server and resolved through `LroLayer` over a real hyper-util client.
+//!
+//! The exchanges below are copied from `/work/shared/seeds/` as printed (status line, headers,
+//! body, white space and quotes included). [`replay`] turns one into a scripted response after
+//! three rewrites: `https://atlas.microsoft.com` becomes the loopback server, and the
+//! `{operationId}` / `{tileset-id}` placeholders become concrete ids.
+//!
+//! The seeds say `Retry-After: 30`; the layer's waits are clamped to 5 ms so the tests are fast
+//! (real sockets, so no paused clock).
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http::{Method, StatusCode};
+use support::{
+    assert_bodiless_get, body_bytes, fast_layer, lro_client, post, send, MockServer, Recorded,
+    Reply,
+};
+use tower_lro::{ErrorKind, LroLayer, LroMetadata, OperationStatus, Progress, Rule};
+
+/// The `operationId` every seed body carries.
+const OPERATION_ID: &str = "c587574e-add9-4ef7-9788-1635bed9a87e";
+/// Stands for the seeds' `{tileset-id}`.
+const TILESET_ID: &str = "9a1b2c3d-0000-4e5f-8a9b-7c6d5e4f3a2b";
+/// The status monitor path of both seeds (`/service/operations/{operationId}`).
+const MONITOR_PATH: &str = "/service/operations/c587574e-add9-4ef7-9788-1635bed9a87e";
+/// The created resource path (`/tileset/{tileset-id}`).
+const TILESET_PATH: &str = "/tileset/9a1b2c3d-0000-4e5f-8a9b-7c6d5e4f3a2b";
+const SUBMIT_PATH: &str = "/conversions";
+const SUBSCRIPTION_KEY: &str = "seed-test-key";
+const UDID: &str = "25084fb7-307a-4720-8f91-7952a0b91012";
+/// What the submission sends (polls must not repeat it).
+const SUBMIT_BODY: &str = r#"{"description":"seed replay"}"#;
+/// A header of the submission that polls carry (spec §7).
+const CLIENT_ID: &str = "seed-replay-client";
+
+/// Seed V2, `000_68dfebeab40eecd3.txt`: `202` + `Operation-Location`, success via
+/// `Resource-Location`. The trailing space after `{operationId}` is in the seed.
+mod v2 {
+    pub const ACCEPTED: &str = "Status: 202 Accepted
+Operation-Location: https://atlas.microsoft.com/service/operations/{operationId} 
+";
+
+    pub const RUNNING: &str = r#"Status: 200 OK
+Retry-After: 30
+{
+    "operationId": "c587574e-add9-4ef7-9788-1635bed9a87e",
+    "created": "3/11/2020 8:45:13 PM +00:00",
+    "status": "Running"
+}"#;
+
+    pub const SUCCEEDED: &str = r#"Status: 200 OK
+Resource-Location: "https://atlas.microsoft.com/tileset/{tileset-id}"
+ {
+    "operationId": "c587574e-add9-4ef7-9788-1635bed9a87e",
+    "created": "2021-05-06T07:55:19.5256829+00:00",
+    "status": "Succeeded"
+}"#;
+
+    /// The seed's success response without its `Resource-Location` ("when a new resource has
+    /// been created, the response also contains …": here none was).
+    pub const SUCCEEDED_NO_RESOURCE: &str = r#"Status: 200 OK
+ {
+    "operationId": "c587574e-add9-4ef7-9788-1635bed9a87e",
+    "created": "2021-05-06T07:55:19.5256829+00:00",
+    "status": "Succeeded"
+}"#;
+
+    pub const FAILED: &str = r#"Status: 200 OK
+
+{
+    "operationId": "c587574e-add9-4ef7-9788-1635bed9a87e",
+    "created": "3/11/2020 8:45:13 PM +00:00",
+    "status": "Failed",
+    "error": {
+        "code": "InvalidFeature",
+        "message": "The provided feature is invalid.",
+        "details": {
+            "code": "NoGeometry",
+            "message": "No geometry was provided with the feature."
+        }
+    }
+}"#;
+}
+
+/// Seed V1, `001_b8b7ec5dc6318bc0.txt`: `202` + `Location`, success with a new resource is
+/// `201 Created` with a quoted `Location` and a body `resourceLocation`.
+mod v1 {
+    pub const ACCEPTED: &str = "Status: 202 Accepted
+Location: https://atlas.microsoft.com/service/operations/{operationId}
+";
+
+    pub const RUNNING: &str = r#"Status: 200 OK
+Retry-After: 30
+{
+    "operationId": "c587574e-add9-4ef7-9788-1635bed9a87e",
+    "createdDateTime": "3/11/2020 8:45:13 PM +00:00",
+    "status": "Running"
+}"#;
+
+    pub const CREATED: &str = r#"Status: 201 Created
+Location: "https://atlas.microsoft.com/tileset/{tileset-id}"
+ {
+    "operationId": "c587574e-add9-4ef7-9788-1635bed9a87e",
+    "createdDateTime": "3/11/2020 8:45:13 PM +00:00",
+    "status": "Succeeded",
+    "resourceLocation": "https://atlas.microsoft.com/tileset/{tileset-id}"
+}"#;
+
+    /// "When no new resource has been created, the success response returns an HTTP 200 OK
+    /// status code" (the seed prints no example: this is `CREATED` without the resource).
+    pub const SUCCEEDED_NO_RESOURCE: &str = r#"Status: 200 OK
+ {
+    "operationId": "c587574e-add9-4ef7-9788-1635bed9a87e",
+    "createdDateTime": "3/11/2020 8:45:13 PM +00:00",
+    "status": "Succeeded"
+}"#;
+
+    pub const FAILED: &str = r#"Status: 200 OK
+
+{
+    "operationId": "c587574e-add9-4ef7-9788-1635bed9a87e",
+    "createdDateTime": "3/11/2020 8:45:13 PM +00:00",
+    "status": "Failed",
+    "error": {
+        "code": "InvalidFeature",
+        "message": "The provided feature is invalid.",
+        "details": {
+            "code": "NoGeometry",
+            "message": "No geometry was provided with the feature."
+        }
+    }
+}"#;
+}
+
+/// "If the call doesn't pass validation, the API returns an HTTP `400` response … The response
+/// body provides the client more information" (both seeds; the body is ours).
+const BAD_REQUEST: &str = r#"Status: 400 Bad Request
+Content-Type: application/json; charset=utf-8
+
+{
+    "error": {
+        "code": "400 BadRequest",
+        "message": "The 'udid' query parameter is required."
+    }
+}"#;
+
+/// The tileset metadata a `GET` of the created resource answers (not printed by the seeds).
+const TILESET: &str = r#"Status: 200 OK
+Content-Type: application/json; charset=utf-8
+
+{
+    "tilesetId": "9a1b2c3d-0000-4e5f-8a9b-7c6d5e4f3a2b",
+    "datasetId": "25084fb7-307a-4720-8f91-7952a0b91012",
+    "description": "seed replay tileset",
+    "minZoom": 16,
+    "maxZoom": 18
+}"#;
+
+// ---------------------------------------------------------------------------------------------
+// Replaying the seed text
+// ---------------------------------------------------------------------------------------------
+
+/// A seed exchange with the host and placeholders rewritten for `server`.
+fn rewrite(exchange: &str, server: &MockServer) -> String {
+    exchange
+        .replace("https://atlas.microsoft.com", &server.base())
+        .replace("{operationId}", OPERATION_ID)
+        .replace("{tileset-id}", TILESET_ID)
+}
+
+/// Turns a printed exchange (`Status: 202 Accepted`, `Name: value` lines, an optional blank
+/// line, the body) into a scripted response, byte for byte.
+fn replay(exchange: &str, server: &MockServer) -> Reply {
+    let text = rewrite(exchange, server);
+    let (status_line, mut rest) = text.split_once('\n').unwrap_or((&text, ""));
+    let status_line = status_line
+        .strip_prefix("Status: ")
+        .expect("an exchange starts with `Status: `");
+    let (code, reason) = status_line.split_once(' ').expect("`Status: NNN Reason`");
+    let mut reply = Reply::new(code.parse().expect("numeric status"));
+    // The server sends the canonical reason phrase, so the status line is the seed's.
+    assert_eq!(reply.status().canonical_reason(), Some(reason));
+    loop {
+        let (line, tail) = rest.split_once('\n').unwrap_or((rest, ""));
+        let header = line
+            .split_once(": ")
+            .filter(|(name, _)| !name.is_empty() && name.bytes().all(is_token_byte));
+        match header {
+            Some((name, value)) => {
+                reply = reply.header(name, value);
+                rest = tail;
+            }
+            None => {
+                if line.is_empty() {
+                    rest = tail; // the blank line between head and body
+                }
+                break;
+            }
+        }
+    }
+    reply.body(rest.to_owned())
+}
+
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// The body of a printed exchange, as [`replay`] sends it.
+fn body_of(exchange: &str, server: &MockServer) -> Bytes {
+    replay(exchange, server).body_bytes().clone()
+}
+
+#[tokio::test]
+async fn replay_keeps_the_seed_bytes() {
+    let server = MockServer::start().await;
+    let base = server.base();
+
+    let r = replay(v2::ACCEPTED, &server);
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    assert_eq!(r.headers().len(), 1);
+    assert_eq!(r.headers()[0].0, "operation-location");
+    assert_eq!(
+        r.headers()[0].1,
+        format!("{base}{MONITOR_PATH} ").as_str(),
+        "the seed's trailing space is kept"
+    );
+    assert!(r.body_bytes().is_empty());
+
+    let r = replay(v2::SUCCEEDED, &server);
+    assert_eq!(
+        r.headers()[0].1,
+        format!("\"{base}{TILESET_PATH}\"").as_str(),
+        "the seed's double quotes are kept"
+    );
+    assert!(r.body_bytes().starts_with(b" {\n    \"operationId\""));
+    assert!(r.body_bytes().ends_with(b"\"status\": \"Succeeded\"\n}"));
+
+    let r = replay(v1::RUNNING, &server);
+    assert_eq!(r.headers()[0].0, "retry-after");
+    assert_eq!(r.headers()[0].1, "30");
+    assert!(r.body_bytes().starts_with(b"{\n    \"operationId\""));
+
+    let r = replay(v1::FAILED, &server);
+    assert!(r.headers().is_empty());
+    assert!(
+        r.body_bytes().starts_with(b"{\n"),
+        "the blank line is not body"
+    );
+
+    let r = replay(v1::CREATED, &server);
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(r.headers()[0].0, "location");
+    assert!(std::str::from_utf8(r.body_bytes())
+        .unwrap()
+        .contains(&format!("\"resourceLocation\": \"{base}{TILESET_PATH}\"")));
+}
+
+/// Sends a raw HTTP/1.1 `GET` and returns every byte of the answer (the server closes).
+async fn raw_get(server: &MockServer, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+        let head = format!(
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            server.addr()
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let mut out = Vec::new();
+        stream.read_to_end(&mut out).await.unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    tokio::time::timeout(support::TEST_TIMEOUT, exchange)
+        .await
+        .expect("the raw exchange finished")
+}
+
+#[tokio::test]
+async fn wire_bytes_are_the_seed_exchange() {
+    let server = serve(v2::ACCEPTED, &[v2::RUNNING, v2::SUCCEEDED]).await;
+    let base = server.base();
+
+    let running = raw_get(&server, MONITOR_PATH).await;
+    assert!(running.starts_with("HTTP/1.1 200 OK\r\n"), "{running}");
+    assert!(running.contains("\r\nRetry-After: 30\r\n"), "{running}");
+    let body = rewrite(v2::RUNNING, &server);
+    let body = body.split_once("30\n").unwrap().1;
+    assert!(running.ends_with(&format!("\r\n\r\n{body}")), "{running}");
+
+    let succeeded = raw_get(&server, MONITOR_PATH).await;
+    assert!(succeeded.starts_with("HTTP/1.1 200 OK\r\n"), "{succeeded}");
+    assert!(
+        succeeded.contains(&format!(
+            "\r\nResource-Location: \"{base}{TILESET_PATH}\"\r\n"
+        )),
+        "{succeeded}"
+    );
+    assert!(
+        succeeded.ends_with(&format!(
+            "\r\n\r\n {{\n    \"operationId\": \"{OPERATION_ID}\",\n    \
+             \"created\": \"2021-05-06T07:55:19.5256829+00:00\",\n    \
+             \"status\": \"Succeeded\"\n}}"
+        )),
+        "{succeeded}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scenario plumbing
+// ---------------------------------------------------------------------------------------------
+
+/// Serves one conversion: the submission answers `submission`, the n-th poll answers
+/// `polls[n]` (the last repeats), the created tileset answers [`TILESET`].
+async fn serve(submission: &str, polls: &[&str]) -> MockServer {
+    let server = MockServer::start().await;
+    server.always(Method::POST, SUBMIT_PATH, replay(submission, &server));
+    let polls: Vec<Reply> = polls.iter().map(|p| replay(p, &server)).collect();
+    server.sequence(Method::GET, MONITOR_PATH, polls);
+    server.always(Method::GET, TILESET_PATH, replay(TILESET, &server));
+    server
+}
+
+/// The submission's path and query.
+fn submit_target(api_version: &str) -> String {
+    format!(
+        "{SUBMIT_PATH}?api-version={api_version}&udid={UDID}&outputOntology=facility-2.0\
+         &subscription-key={SUBSCRIPTION_KEY}"
+    )
+}
+
+/// Submits a conversion through `layer` over a real hyper-util client.
+async fn submit(
+    server: &MockServer,
+    layer: LroLayer,
+    api_version: &str,
+) -> Result<support::LroResponse, tower::BoxError> {
+    let client = lro_client(layer);
+    let mut req = post(&server.url(&submit_target(api_version)), SUBMIT_BODY);
+    req.headers_mut()
+        .insert("x-ms-client-id", CLIENT_ID.parse().unwrap());
+    send(&client, req).await
+}
+
+/// The Azure Maps layer: waits clamped for the test, `subscription-key` carried like
+/// `api-version`.
+fn maps_layer() -> LroLayer {
+    fast_layer().carry_query_param("subscription-key")
+}
+
+fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// Asserts the server saw exactly: the submission, `polls` status polls, then (when
+/// `resource`) one `GET` of the tileset — every `GET` bodiless, with `query` as its query and
+/// the submission's `x-ms-client-id`.
+fn assert_exchange(
+    seen: &[Recorded],
+    api_version: &str,
+    polls: usize,
+    resource: bool,
+    query: &[(&str, &str)],
+) {
+    let shown: Vec<String> = seen
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.uri))
+        .collect();
+    assert_eq!(
+        seen.len(),
+        1 + polls + usize::from(resource),
+        "requests seen: {shown:#?}"
+    );
+
+    let submission = &seen[0];
+    assert_eq!(submission.method, Method::POST);
+    assert_eq!(submission.uri, submit_target(api_version).as_str());
+    assert_eq!(submission.body, SUBMIT_BODY);
+    assert_eq!(submission.header("content-type"), Some("application/json"));
+
+    let gets = &seen[1..];
+    for (i, r) in gets.iter().enumerate() {
+        let path = if resource && i == polls {
+            TILESET_PATH
+        } else {
+            MONITOR_PATH
+        };
+        assert_eq!(r.path(), path, "request {} of {shown:#?}", i + 1);
+        assert_bodiless_get(r);
+        assert_eq!(r.query_pairs(), pairs(query), "query of {}", r.uri);
+        assert_eq!(r.header("x-ms-client-id"), Some(CLIENT_ID), "{}", r.uri);
+    }
+}
+
+/// The query a poll of the Azure Maps layer carries.
+fn carried(api_version: &str) -> [(&str, &str); 2] {
+    [
+        ("api-version", api_version),
+        ("subscription-key", SUBSCRIPTION_KEY),
+    ]
+}
+
+fn metadata(resp: &support::LroResponse) -> &LroMetadata {
+    resp.extensions()
+        .get::<LroMetadata>()
+        .expect("a resolved response carries LroMetadata")
+}
+
+fn lro_error(err: &tower::BoxError) -> &tower_lro::Error {
+    err.downcast_ref::<tower_lro::Error>()
+        .unwrap_or_else(|| panic!("not a tower_lro::Error: {err:?}"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// V2: 202 + Operation-Location
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn v2_success_returns_the_created_resource() {
+    let server = serve(v2::ACCEPTED, &[v2::RUNNING, v2::RUNNING, v2::SUCCEEDED]).await;
+
+    let resp = submit(&server, maps_layer(), "2.0").await.unwrap();
+
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(
+        resp.headers()["content-type"],
+        "application/json; charset=utf-8"
+    );
+    let meta = metadata(&resp).clone();
+    assert_eq!(meta.rule(), Rule::OperationLocation);
+    assert_eq!(meta.status(), &OperationStatus::Succeeded);
+    assert_eq!(meta.polls(), 3);
+    assert_eq!(meta.operation_id(), Some(OPERATION_ID));
+    assert_eq!(meta.operation_url(), server.url(MONITOR_PATH));
+    assert_eq!(meta.resource_url(), Some(server.url(TILESET_PATH).as_str()));
+    assert!(!resp.body().is_buffered(), "the resource streams");
+    assert_eq!(
+        body_bytes(resp.into_body()).await,
+        body_of(TILESET, &server)
+    );
+
+    assert_exchange(&server.requests(), "2.0", 3, true, &carried("2.0"));
+}
+
+#[tokio::test]
+async fn v2_success_without_resource_returns_the_status_response() {
+    let server = serve(v2::ACCEPTED, &[v2::RUNNING, v2::SUCCEEDED_NO_RESOURCE]).await;
+
+    let resp = submit(&server, maps_layer(), "2.0").await.unwrap();
+
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(!resp.headers().contains_key("resource-location"));
+    let meta = metadata(&resp).clone();
+    assert_eq!(meta.rule(), Rule::OperationLocation);
+    assert_eq!(meta.status(), &OperationStatus::Succeeded);
+    assert_eq!(meta.polls(), 2);
+    assert_eq!(meta.operation_id(), Some(OPERATION_ID));
+    assert_eq!(meta.resource_url(), None);
+    assert_eq!(
+        body_bytes(resp.into_body()).await,
+        body_of(v2::SUCCEEDED_NO_RESOURCE, &server),
+        "the terminal status document, byte for byte"
+    );
+
+    assert_exchange(&server.requests(), "2.0", 2, false, &carried("2.0"));
+}
+
+#[tokio::test]
+async fn v2_failure_is_an_operation_failed_error() {
+    let server = serve(v2::ACCEPTED, &[v2::RUNNING, v2::FAILED]).await;
+
+    let err = submit(&server, maps_layer(), "2.0").await.unwrap_err();
+
+    assert_operation_failed(&err, &server, v2::FAILED, Rule::OperationLocation, 2);
+    assert_exchange(&server.requests(), "2.0", 2, false, &carried("2.0"));
+}
+
+#[tokio::test]
+async fn v2_bad_request_on_submit_comes_back_untouched() {
+    let server = serve(BAD_REQUEST, &[v2::RUNNING]).await;
+
+    let resp = submit(&server, maps_layer(), "2.0").await.unwrap();
+
+    assert_bad_request(resp, &server).await;
+}
+
+#[tokio::test]
+async fn v2_relative_operation_location_resolves_against_the_submission() {
+    let server = MockServer::start().await;
+    // As Azure usually does, the status URL already has `api-version`: it is not doubled.
+    server.always(
+        Method::POST,
+        SUBMIT_PATH,
+        Reply::new(202).header(
+            "Operation-Location",
+            &format!("{MONITOR_PATH}?api-version=2.0"),
+        ),
+    );
+    server.sequence(
+        Method::GET,
+        MONITOR_PATH,
+        vec![replay(v2::RUNNING, &server), replay(v2::SUCCEEDED, &server)],
+    );
+    server.always(Method::GET, TILESET_PATH, replay(TILESET, &server));
+
+    let resp = submit(&server, maps_layer(), "2.0").await.unwrap();
+
+    assert_eq!(resp.status(), StatusCode::OK);
+    let meta = metadata(&resp).clone();
+    assert_eq!(meta.rule(), Rule::OperationLocation);
+    assert_eq!(meta.polls(), 2);
+    assert_eq!(
+        meta.operation_url(),
+        server.url(&format!("{MONITOR_PATH}?api-version=2.0"))
+    );
+    assert_eq!(
+        body_bytes(resp.into_body()).await,
+        body_of(TILESET, &server)
+    );
+
+    let seen = server.requests();
+    assert_exchange(&seen, "2.0", 2, true, &carried("2.0"));
+    assert_eq!(
+        seen[1].uri,
+        format!("{MONITOR_PATH}?api-version=2.0&subscription-key={SUBSCRIPTION_KEY}").as_str()
+    );
+}
+
+#[tokio::test]
+async fn v2_relative_quoted_resource_location_resolves_against_the_monitor() {
+    let server = MockServer::start().await;
+    server.always(
+        Method::POST,
+        SUBMIT_PATH,
+        Reply::new(202).header("Operation-Location", MONITOR_PATH),
+    );
+    let succeeded = r#"Status: 200 OK
+Resource-Location: "../../tileset/{tileset-id}"
+ {
+    "operationId": "c587574e-add9-4ef7-9788-1635bed9a87e",
+    "created": "2021-05-06T07:55:19.5256829+00:00",
+    "status": "Succeeded"
+}"#;
+    server.sequence(
+        Method::GET,
+        MONITOR_PATH,
+        vec![replay(v2::RUNNING, &server), replay(succeeded, &server)],
+    );
+    server.always(Method::GET, TILESET_PATH, replay(TILESET, &server));
+
+    let resp = submit(&server, maps_layer(), "2.0").await.unwrap();
+
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(
+        metadata(&resp).resource_url(),
+        Some(server.url(TILESET_PATH).as_str())
+    );
+    assert_eq!(
+        body_bytes(resp.into_body()).await,
+        body_of(TILESET, &server)
+    );
+    assert_exchange(&server.requests(), "2.0", 2, true, &carried("2.0"));
+}
+
+/// `Progress::polls()` is documented as "requests sent to the status monitor so far". Checked
+/// against what the server had received when each snapshot was taken.
+#[tokio::test]
+async fn v2_progress_counts_the_polls_sent() {
+    let server = serve(v2::ACCEPTED, &[v2::RUNNING, v2::RUNNING, v2::SUCCEEDED]).await;
+    let seen: Arc<Mutex<Vec<(u32, OperationStatus, bool)>>> = Arc::default();
+    let record = seen.clone();
+    let layer = maps_layer().on_progress(move |p: &Progress| {
+        record
+            .lock()
+            .unwrap()
+            .push((p.polls(), p.status().clone(), p.next_poll_in().is_some()));
+    });
+
+    let resp = submit(&server, layer, "2.0").await.unwrap();
+    assert_eq!(metadata(&resp).polls(), 3);
+
+    let seen = seen.lock().unwrap().clone();
+    let polls: Vec<u32> = seen.iter().map(|s| s.0).collect();
+    // One snapshot after the submission (no poll sent yet), one after each non-terminal poll,
+    // one when the final response is delivered.
+    assert_eq!(polls, [0, 1, 2, 3], "{seen:?}");
+    let statuses: Vec<&OperationStatus> = seen[1..].iter().map(|s| &s.1).collect();
+    assert_eq!(
+        statuses,
+        [
+            &OperationStatus::Running,
+            &OperationStatus::Running,
+            &OperationStatus::Succeeded
+        ]
+    );
+    let planned: Vec<bool> = seen.iter().map(|s| s.2).collect();
+    assert_eq!(planned, [true, true, true, false]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// V1: 202 + Location
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn v1_success_201_returns_the_created_resource() {
+    let server = serve(v1::ACCEPTED, &[v1::RUNNING, v1::RUNNING, v1::CREATED]).await;
+
+    let resp = submit(&server, maps_layer(), "1.0").await.unwrap();
+
+    assert_eq!(resp.status(), StatusCode::OK, "the resource GET's status");
+    assert_eq!(
+        resp.headers()["content-type"],
+        "application/json; charset=utf-8"
+    );
+    let meta = metadata(&resp).clone();
+    assert_eq!(meta.rule(), Rule::Location);
+    assert_eq!(meta.status(), &OperationStatus::Succeeded);
+    assert_eq!(meta.polls(), 3);
+    assert_eq!(meta.operation_id(), Some(OPERATION_ID));
+    assert_eq!(meta.operation_url(), server.url(MONITOR_PATH));
+    assert_eq!(meta.resource_url(), Some(server.url(TILESET_PATH).as_str()));
+    assert!(!resp.body().is_buffered(), "the resource streams");
+    assert_eq!(
+        body_bytes(resp.into_body()).await,
+        body_of(TILESET, &server)
+    );
+
+    assert_exchange(&server.requests(), "1.0", 3, true, &carried("1.0"));
+}
+
+#[tokio::test]
+async fn v1_success_200_returns_the_status_response() {
+    let server = serve(v1::ACCEPTED, &[v1::RUNNING, v1::SUCCEEDED_NO_RESOURCE]).await;
+
+    // The default layer carries `api-version` only: `subscription-key` stays off the polls.
+    let resp = submit(&server, fast_layer(), "1.0").await.unwrap();
+
+    assert_eq!(resp.status(), StatusCode::OK);
+    let meta = metadata(&resp).clone();
+    assert_eq!(meta.rule(), Rule::Location);
+    assert_eq!(meta.status(), &OperationStatus::Succeeded);
+    assert_eq!(meta.polls(), 2);
+    assert_eq!(meta.operation_id(), Some(OPERATION_ID));
+    assert_eq!(meta.resource_url(), None);
+    assert_eq!(
+        body_bytes(resp.into_body()).await,
+        body_of(v1::SUCCEEDED_NO_RESOURCE, &server),
+        "the terminal status document, byte for byte"
+    );
+
+    assert_exchange(
+        &server.requests(),
+        "1.0",
+        2,
+        false,
+        &[("api-version", "1.0")],
+    );
+}
+
+#[tokio::test]
+async fn v1_failure_is_an_operation_failed_error() {
+    let server = serve(v1::ACCEPTED, &[v1::RUNNING, v1::RUNNING, v1::FAILED]).await;
+
+    let err = submit(&server, maps_layer(), "1.0").await.unwrap_err();
+
+    assert_operation_failed(&err, &server, v1::FAILED, Rule::Location, 3);
+    assert_exchange(&server.requests(), "1.0", 3, false, &carried("1.0"));
+}
+
+#[tokio::test]
+async fn v1_bad_request_on_submit_comes_back_untouched() {
+    let server = serve(BAD_REQUEST, &[v1::RUNNING]).await;
+
+    let resp = submit(&server, maps_layer(), "1.0").await.unwrap();
+
+    assert_bad_request(resp, &server).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared assertions
+// ---------------------------------------------------------------------------------------------
+
+fn assert_operation_failed(
+    err: &tower::BoxError,
+    server: &MockServer,
+    failed: &str,
+    rule: Rule,
+    polls: usize,
+) {
+    let e = lro_error(err);
+    assert_eq!(e.kind(), ErrorKind::OperationFailed, "{e}");
+    assert!(e.is_operation_failed());
+    assert!(!e.is_timeout() && !e.is_protocol());
+    assert_eq!(e.rule(), Some(rule));
+    assert_eq!(e.operation_id(), Some(OPERATION_ID));
+    assert_eq!(e.operation_url(), Some(server.url(MONITOR_PATH).as_str()));
+    assert_eq!(e.url(), Some(server.url(MONITOR_PATH).as_str()));
+    assert_eq!(e.operation_status(), Some(&OperationStatus::Failed));
+
+    let odata = e.odata_error().expect("the OData error");
+    assert_eq!(odata.code.as_deref(), Some("InvalidFeature"));
+    assert_eq!(
+        odata.message.as_deref(),
+        Some("The provided feature is invalid.")
+    );
+    assert_eq!(odata.details.len(), 1, "{odata:?}");
+    assert_eq!(odata.details[0].code.as_deref(), Some("NoGeometry"));
+    assert_eq!(
+        odata.details[0].message.as_deref(),
+        Some("No geometry was provided with the feature.")
+    );
+
+    // The terminal response is still reachable, byte for byte.
+    assert_eq!(e.status(), Some(StatusCode::OK));
+    assert_eq!(e.body(), Some(&body_of(failed, server)));
+    let response = e.to_response().expect("the terminal response");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.body(), &body_of(failed, server));
+
+    let shown = e.to_string();
+    assert!(shown.contains(MONITOR_PATH), "{shown}");
+    assert!(shown.contains("InvalidFeature"), "{shown}");
+
+    assert_eq!(server.hits(&Method::GET, MONITOR_PATH), polls);
+    assert_eq!(server.hits(&Method::GET, TILESET_PATH), 0);
+}
+
+async fn assert_bad_request(resp: support::LroResponse, server: &MockServer) {
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        resp.headers()["content-type"],
+        "application/json; charset=utf-8"
+    );
+    assert!(resp.extensions().get::<LroMetadata>().is_none());
+    assert!(!resp.body().is_buffered(), "passed through, streaming");
+    assert_eq!(
+        body_bytes(resp.into_body()).await,
+        body_of(BAD_REQUEST, server)
+    );
+    let seen = server.requests();
+    assert_eq!(seen.len(), 1, "only the submission: {seen:?}");
+    assert_eq!(seen[0].method, Method::POST);
+    assert_eq!(server.hits(&Method::GET, MONITOR_PATH), 0);
+}
