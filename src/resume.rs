@@ -36,7 +36,8 @@ pub struct ResumeHandle {
     pub method: String,
     /// The submission's URL.
     pub request_url: String,
-    /// The status monitor to poll next.
+    /// The status monitor to poll next, as the server gave it: query parameters the layer
+    /// carries (`api-version`, …) are added again from `request_url` on the wire.
     pub operation_url: String,
     /// The final-state choice in force.
     pub final_state: FinalState,
@@ -48,7 +49,9 @@ pub struct ResumeHandle {
     pub origin: String,
     /// Names (never values) of the headers that were carried onto polls.
     pub header_names: Vec<String>,
-    /// Polls sent so far.
+    /// Polls sent so far. They count against `max_polls` of the resumed resolution, except that
+    /// a handle from a poll-limit error resumes with a fresh budget (resuming is the caller's
+    /// explicit choice to continue).
     pub polls: u32,
 }
 
