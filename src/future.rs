@@ -370,6 +370,7 @@ where
                                 Some(head.uri.to_string()),
                                 "sent a submission response whose body did not end before the deadline",
                             );
+                            this.trace.failed(&error);
                             return Poll::Ready(Err(error.into()));
                         }
                     };
@@ -456,7 +457,9 @@ where
                         Poll::Ready(outcome) => outcome,
                         Poll::Pending => {
                             ready!(this.timer.as_mut().poll(cx));
-                            return Poll::Ready(Err(machine.on_deadline(clock().0).into()));
+                            let error = machine.on_deadline(clock().0);
+                            this.trace.failed(&error);
+                            return Poll::Ready(Err(error.into()));
                         }
                     };
                     let parts = parts.take().expect("parts are taken once");

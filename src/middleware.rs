@@ -37,7 +37,8 @@
 //! Everything the resolution decides (a `Failed` operation, a timeout, a poll rejected, a
 //! protocol error) is a [`tower_lro::Error`](crate::Error) inside
 //! [`reqwest_middleware::Error::Middleware`]; reach it with [`lro_error`] (or
-//! `anyhow::Error::downcast_ref`).
+//! `anyhow::Error::downcast_ref`). An outer `reqwest-retry` wraps it in its `RetryError`: see
+//! [`lro_error`].
 //!
 //! ```no_run
 //! # async fn run(client: reqwest_middleware::ClientWithMiddleware) {
@@ -81,18 +82,24 @@
 //!
 //! `reqwest-middleware` runs middlewares in the order they were added, the first outermost.
 //!
-//! - **Retry added after this middleware** (`.with(LroMiddleware…).with(RetryTransientMiddleware…)`):
-//!   the retry sits inside and retries each request on its own — the submission, every poll and
-//!   the resource `GET` — while the resolution goes on. This is the usual order. The core's
-//!   own transient retries ([`LroLayer::transient_retries`]) only see what the retry middleware
-//!   gave up on.
-//! - **Retry added before it**: the retry sits outside and sees one call per operation. When
-//!   the submission answers a transient status (or fails in transport) it re-sends the
-//!   *submission*, so it may start the work twice; that is only safe when the submission is
-//!   idempotent (`PUT`, `DELETE`, or a `POST` carrying an idempotency / repeatability key the
-//!   server honours). Errors of the resolution are `Error::Middleware`, which `reqwest-retry`
-//!   treats as fatal, so a poll is never retried by it in this order; polls then rely on the
-//!   core's transient retries alone.
+//! - **Retry added after this middleware** (the usual order):
+//!   `.with(LroMiddleware::from(layer)).with(RetryTransientMiddleware::new_with_policy(policy))`.
+//!   The retry sits inside and retries each request on its own: every poll and the resource
+//!   `GET` (a poll answering `503` is re-sent by the retry, and the resolution goes on), and
+//!   the submission too, exactly as `reqwest-retry` treats any request without this
+//!   middleware. The core's own transient retries ([`LroLayer::transient_retries`]) then only
+//!   see what the retry middleware gave up on.
+//! - **Retry added before it**: the retry sits outside and sees one call per operation, so
+//!   every retry it decides re-sends the *submission* and starts the operation again. With
+//!   `reqwest-retry`'s default strategy that happens only when the submission itself answers a
+//!   transient status or fails in transport: errors of the resolution are
+//!   `reqwest_middleware::Error::Middleware`, which it treats as fatal, so polls are not retried
+//!   by it and rely on the core's transient retries alone (and its errors come wrapped in
+//!   `reqwest_retry::RetryError`, see [`lro_error`]). A strategy that retries middleware
+//!   errors would re-submit after an operation failed or timed out: that is only safe when the
+//!   submission is idempotent (`PUT`, `DELETE`, or a `POST` carrying a repeatability /
+//!   idempotency key the server honours), and after a timeout resuming from the error's
+//!   [`ResumeHandle`] is cheaper than starting over.
 //!
 //! [`LroOptions`]: crate::LroOptions
 //! [`ResumeHandle`]: crate::ResumeHandle
@@ -115,9 +122,10 @@ use crate::header::prefers_respond_async;
 use crate::layer::{LroLayer, Settings};
 use crate::metadata::LroMetadata;
 use crate::options::LroOptions;
-use crate::proto::{classify, Action, Begin, BodyError, Classify, Machine, RequestHead};
+use crate::proto::{classify, Action, Begin, BodyError, Classify, Machine, PollKind, RequestHead};
 use crate::read::{ReadLimited, ReadOutcome};
 use crate::resume::ResumeHandle;
+use crate::trace::{self, Trace};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type MwResult<T> = reqwest_middleware::Result<T>;
@@ -156,11 +164,24 @@ impl From<LroLayer> for LroMiddleware {
 
 /// The [`tower_lro::Error`](crate::Error) inside a `reqwest_middleware::Error`, when the
 /// resolution (not the submission) failed.
+///
+/// It looks through the error's source chain, and into `reqwest_middleware::Error`s found
+/// there, so it also finds the error under a middleware that wraps it as a source (such as
+/// `reqwest_retry::RetryError::WithRetries`). A wrapper that is *transparent* (such as
+/// `reqwest_retry::RetryError::Error`, which an outer `reqwest-retry` puts around every error
+/// it did not retry) hides it from any source chain: downcast to that wrapper first, then call
+/// this on the error inside.
 pub fn lro_error(error: &reqwest_middleware::Error) -> Option<&Error> {
-    match error {
-        reqwest_middleware::Error::Middleware(e) => e.downcast_ref::<Error>(),
-        reqwest_middleware::Error::Reqwest(_) => None,
-    }
+    let reqwest_middleware::Error::Middleware(error) = error else {
+        return None;
+    };
+    error.chain().find_map(|cause| {
+        cause.downcast_ref::<Error>().or_else(|| {
+            cause
+                .downcast_ref::<reqwest_middleware::Error>()
+                .and_then(lro_error)
+        })
+    })
 }
 
 // The signature `async_trait` gives `Middleware::handle`, written out so that this crate needs
@@ -245,17 +266,19 @@ async fn handle(
     }
 
     // Read the submission's body (under the limit, by the deadline) to decide.
+    let trace = Trace::new(&head.method, &head.uri);
     let options = options.unwrap_or_default();
     let read_by = deadline_from_now(options.deadline.unwrap_or(config.deadline));
     let url = response.url().clone();
     let (parts, body) = http::Response::<reqwest::Body>::from(response).into_parts();
     let limit = config.status_body_limit;
     let Ok(outcome) = tokio::time::timeout_at(read_by, ReadLimited::new(body, limit)).await else {
-        return Err(fail(Error::new(
+        let error = Error::new(
             ErrorKind::Timeout,
             Some(head.uri.to_string()),
             "sent a submission response whose body did not end before the deadline",
-        )));
+        );
+        return Err(failed(&trace, error));
     };
     let (now, wall) = clock();
     let read = match &outcome {
@@ -273,7 +296,7 @@ async fn handle(
         wall,
     );
     match begin {
-        Err(e) => Err(fail(e)),
+        Err(e) => Err(failed(&trace, e)),
         Ok(Begin::NotLro) => match outcome {
             ReadOutcome::Complete(bytes) => Ok(rebuild(parts, reqwest::Body::from(bytes), url)),
             ReadOutcome::TooLarge { head, rest } => Ok(rebuild(
@@ -284,14 +307,20 @@ async fn handle(
             ReadOutcome::Failed(e) => Err(body_error(e)),
         },
         Ok(Begin::Lro(machine, action)) => {
+            {
+                let _entered = trace.enter();
+                trace.started(&machine);
+            }
             let driver = Driver {
                 settings,
                 machine,
+                trace,
                 base,
                 timeout,
                 next,
             };
-            driver.announce(&action);
+            // The submission's answer was read: report it, as after every status answer.
+            driver.report(status_poll_at(&action));
             driver.run(action).await
         }
     }
@@ -314,23 +343,43 @@ async fn resume(
             "cannot carry a resumed operation: not a valid request URI",
         )));
     };
+    let trace = Trace::new(&head.method, &head.uri);
     let options = options.unwrap_or_default();
     let (now, _) = clock();
     match Machine::resume(settings.config.clone(), &handle, &head, &options, now) {
-        Err(e) => Err(fail(e)),
+        Err(e) => Err(failed(&trace, e)),
         Ok((machine, action)) => {
             let driver = Driver {
                 settings,
                 machine,
+                trace,
                 base: poll_extensions(extensions),
                 timeout: req.timeout().copied(),
                 next,
             };
-            // As the Tower driver: the first poll of a resumed operation is due at once and
-            // not announced to the progress hook.
+            // As the Tower driver: the first poll of a resumed operation is due at once, and
+            // nothing has been answered yet to report.
             driver.run(action).await
         }
     }
+}
+
+/// When the next status poll is due: the wait a report shows; none once the status is
+/// terminal (the resource `GET` is not a status poll).
+fn status_poll_at(action: &Action) -> Option<std::time::Instant> {
+    match action {
+        Action::Send { at, request } if request.kind() == PollKind::Status => Some(*at),
+        _ => None,
+    }
+}
+
+/// Records a failure of the resolution and wraps it for `reqwest-middleware`.
+fn failed(trace: &Trace, error: Error) -> reqwest_middleware::Error {
+    {
+        let _entered = trace.enter();
+        trace.failed(&error);
+    }
+    fail(error)
 }
 
 /// What one request of the loop came to, once its deadline-bounded part is over.
@@ -348,19 +397,36 @@ enum Outcome {
 struct Driver<'a> {
     settings: &'a Settings,
     machine: Box<Machine>,
+    trace: Trace,
     base: Extensions,
     timeout: Option<Duration>,
     next: Next<'a>,
 }
 
 impl Driver<'_> {
-    /// Tells the progress hook about a planned poll.
-    fn announce(&self, action: &Action) {
-        if let (Some(hook), Action::Send { at, .. }) = (&self.settings.progress, action) {
-            if self.machine.is_polling() {
-                hook(&self.machine.progress(clock().0, Some(*at)));
-            }
+    /// Tells the progress hook (and the trace) where the operation stands after an answer;
+    /// `next_at` is when the next status poll is due, if one is planned.
+    fn report(&self, next_at: Option<std::time::Instant>) {
+        let hook = self.settings.progress.as_ref();
+        if hook.is_none() && !trace::ENABLED {
+            return;
         }
+        let progress = self.machine.progress(clock().0, next_at);
+        {
+            let _entered = self.trace.enter();
+            self.trace.poll(&progress);
+        }
+        if let Some(hook) = hook {
+            hook(&progress);
+        }
+    }
+
+    fn finished(&self, extensions: &mut Extensions, meta: LroMetadata) {
+        {
+            let _entered = self.trace.enter();
+            self.trace.finished(&meta);
+        }
+        extensions.insert(meta);
     }
 
     async fn run(mut self, mut action: Action) -> MwResult<Response> {
@@ -375,7 +441,7 @@ impl Driver<'_> {
                     }
                     request
                 }
-                Action::Fail(error) => return Err(fail(error)),
+                Action::Fail(error) => return Err(failed(&self.trace, error)),
                 Action::Deliver(_) => {
                     unreachable!("the core delivers only a response that was handed in")
                 }
@@ -389,17 +455,23 @@ impl Driver<'_> {
             let sent = tokio::time::timeout_at(deadline, self.exchange(req)).await;
 
             let (now, wall) = clock();
+            // Whether a status answer (or its failure) is in: report it, as the Tower driver.
+            let report = self.machine.is_polling();
             action = match sent {
-                Err(_elapsed) => return Err(fail(self.machine.on_deadline(now))),
+                Err(_elapsed) => {
+                    let error = self.machine.on_deadline(now);
+                    return Err(failed(&self.trace, error));
+                }
                 Ok(Outcome::Transport(e)) => self.machine.on_transport_error(e, now, wall),
                 Ok(Outcome::Head(mut response)) => {
+                    // The resource, passed through unread: not a status answer.
                     let status = response.status();
                     match self
                         .machine
                         .on_response(status, response.headers(), None, now, wall)
                     {
                         Action::Deliver(meta) => {
-                            self.delivered(response.extensions_mut(), meta);
+                            self.finished(response.extensions_mut(), meta);
                             return Ok(response);
                         }
                         other => other,
@@ -415,7 +487,10 @@ impl Driver<'_> {
                     ) {
                         Action::Deliver(meta) => {
                             let mut response = rebuild(parts, reqwest::Body::from(bytes), url);
-                            self.delivered(response.extensions_mut(), meta);
+                            self.finished(response.extensions_mut(), meta);
+                            if report {
+                                self.report(None);
+                            }
                             return Ok(response);
                         }
                         other => other,
@@ -432,7 +507,9 @@ impl Driver<'_> {
                     wall,
                 ),
             };
-            self.announce(&action);
+            if report {
+                self.report(status_poll_at(&action));
+            }
         }
     }
 
@@ -464,13 +541,6 @@ impl Driver<'_> {
         let limit = self.settings.config.status_body_limit;
         let read = ReadLimited::new(body, limit).await;
         Outcome::Read(parts, url, read)
-    }
-
-    fn delivered(&self, extensions: &mut Extensions, meta: LroMetadata) {
-        if let Some(hook) = &self.settings.progress {
-            hook(&self.machine.progress(clock().0, None));
-        }
-        extensions.insert(meta);
     }
 }
 

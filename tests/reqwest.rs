@@ -1,0 +1,986 @@
+//! `LroMiddleware` in a real `reqwest` client (`reqwest-middleware`), against a loopback server.
+//!
+//! Real sockets: no paused time; the layer's waits are clamped to a few milliseconds instead.
+#![cfg(feature = "reqwest-middleware")]
+
+mod support;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use http::{Extensions, Method, StatusCode};
+use reqwest::{Request, Response};
+use reqwest_middleware::{ClientBuilder, ClientWithMiddleware, Middleware, Next, RequestBuilder};
+use reqwest_retry::policies::ExponentialBackoff;
+use reqwest_retry::{RetryError, RetryTransientMiddleware};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tower_lro::middleware::{lro_error, LroMiddleware};
+use tower_lro::proto::{LroRequest, PollKind};
+use tower_lro::{ErrorKind, FinalState, LroLayer, LroMetadata, LroOptions, Progress, Rule};
+
+use support::{assert_bodiless_get, fast_layer, MockServer, Reply, TEST_TIMEOUT};
+
+const SUBSCRIPTION_KEY: &str = "sk-test";
+
+const RUNNING_V2: &str = r#"{
+    "operationId": "c587574e-add9-4ef7-9788-1635bed9a87e",
+    "created": "3/11/2020 8:45:13 PM +00:00",
+    "status": "Running"
+}"#;
+
+const SUCCEEDED_V2: &str = r#" {
+    "operationId": "c587574e-add9-4ef7-9788-1635bed9a87e",
+    "created": "2021-05-06T07:55:19.5256829+00:00",
+    "status": "Succeeded"
+}"#;
+
+const FAILED_V2: &str = r#"{
+    "operationId": "c587574e-add9-4ef7-9788-1635bed9a87e",
+    "created": "3/11/2020 8:45:13 PM +00:00",
+    "status": "Failed",
+    "error": {
+        "code": "InvalidFeature",
+        "message": "The provided feature is invalid.",
+        "details": {
+            "code": "NoGeometry",
+            "message": "No geometry was provided with the feature."
+        }
+    }
+}"#;
+
+const RUNNING_V1: &str = r#"{
+    "operationId": "c587574e-add9-4ef7-9788-1635bed9a87e",
+    "createdDateTime": "3/11/2020 8:45:13 PM +00:00",
+    "status": "Running"
+}"#;
+
+const RESOURCE: &str = r#"{"tilesetId":"tileset-1","ontology":"facility-2.0"}"#;
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------
+
+/// A plain-HTTP reqwest client that ignores proxy environment variables.
+fn reqwest_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("a plain-HTTP reqwest client builds")
+}
+
+/// `LroMiddleware` alone over a reqwest client.
+fn client(layer: LroLayer) -> ClientWithMiddleware {
+    ClientBuilder::new(reqwest_client())
+        .with(LroMiddleware::from(layer))
+        .build()
+}
+
+/// A layer as Azure Maps wants it: `subscription-key` is carried onto polls too.
+fn maps_layer() -> LroLayer {
+    fast_layer().carry_query_param("subscription-key")
+}
+
+async fn send(request: RequestBuilder) -> reqwest_middleware::Result<Response> {
+    tokio::time::timeout(TEST_TIMEOUT, request.send())
+        .await
+        .expect("the exchange finished within the test timeout")
+}
+
+async fn body(response: Response) -> String {
+    let bytes = tokio::time::timeout(TEST_TIMEOUT, response.bytes())
+        .await
+        .expect("the body arrived within the test timeout")
+        .expect("the body reads");
+    String::from_utf8(bytes.to_vec()).expect("the body is text")
+}
+
+fn submit_url(server: &MockServer) -> String {
+    server.url(&format!(
+        "/mapData?api-version=2.0&subscription-key={SUBSCRIPTION_KEY}"
+    ))
+}
+
+fn submit(client: &ClientWithMiddleware, server: &MockServer) -> RequestBuilder {
+    client
+        .post(submit_url(server))
+        .header("content-type", "application/json")
+        .bearer_auth("caller-token")
+        .body(r#"{"upload":"..."}"#)
+}
+
+fn metadata(response: &Response) -> &LroMetadata {
+    response
+        .extensions()
+        .get::<LroMetadata>()
+        .expect("a resolved response carries LroMetadata")
+}
+
+fn the_lro_error(err: &reqwest_middleware::Error) -> &tower_lro::Error {
+    lro_error(err).unwrap_or_else(|| panic!("expected a tower_lro::Error, got {err:?}"))
+}
+
+/// Seed V2: `202` + `Operation-Location`, `Running` then `Succeeded` with `Resource-Location`.
+fn serve_v2_success(server: &MockServer) {
+    server.always(
+        Method::POST,
+        "/mapData",
+        Reply::new(202).header("Operation-Location", &server.url("/mapData/operations/1")),
+    );
+    server.sequence(
+        Method::GET,
+        "/mapData/operations/1",
+        vec![
+            Reply::new(200).header("Retry-After", "30").json(RUNNING_V2),
+            Reply::new(200)
+                .header(
+                    "Resource-Location",
+                    &format!("\"{}\"", server.url("/tilesets/tileset-1")),
+                )
+                .json(SUCCEEDED_V2),
+        ],
+    );
+    server.always(
+        Method::GET,
+        "/tilesets/tileset-1",
+        Reply::new(200).header("x-resource", "yes").json(RESOURCE),
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Seeds
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn v2_success_returns_the_resource_with_metadata() {
+    let server = MockServer::start().await;
+    serve_v2_success(&server);
+    let client = client(maps_layer());
+
+    let response = send(submit(&client, &server)).await.unwrap();
+
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["x-resource"], "yes");
+    // The resource response streams as the client returned it: its own URL.
+    assert_eq!(response.url().path(), "/tilesets/tileset-1");
+    let meta = metadata(&response).clone();
+    assert_eq!(meta.rule(), Rule::OperationLocation);
+    assert_eq!(meta.polls(), 2);
+    assert_eq!(
+        meta.operation_id(),
+        Some("c587574e-add9-4ef7-9788-1635bed9a87e")
+    );
+    assert!(meta.status().is_terminal(), "{}", meta.status());
+    assert!(
+        meta.resource_url()
+            .is_some_and(|u| u.contains("/tilesets/tileset-1")),
+        "{:?}",
+        meta.resource_url()
+    );
+    assert_eq!(body(response).await, RESOURCE);
+
+    let requests = server.requests();
+    let order: Vec<(Method, &str)> = requests
+        .iter()
+        .map(|r| (r.method.clone(), r.path()))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            (Method::POST, "/mapData"),
+            (Method::GET, "/mapData/operations/1"),
+            (Method::GET, "/mapData/operations/1"),
+            (Method::GET, "/tilesets/tileset-1"),
+        ]
+    );
+    for poll in &requests[1..] {
+        assert_bodiless_get(poll);
+        assert_eq!(poll.header("authorization"), Some("Bearer caller-token"));
+        assert_eq!(poll.query("api-version").as_deref(), Some("2.0"));
+        assert_eq!(
+            poll.query("subscription-key").as_deref(),
+            Some(SUBSCRIPTION_KEY)
+        );
+    }
+}
+
+#[tokio::test]
+async fn v1_success_201_fetches_the_created_resource() {
+    let server = MockServer::start().await;
+    server.always(
+        Method::POST,
+        "/mapData",
+        Reply::new(202).header("Location", &server.url("/mapData/operations/1")),
+    );
+    let created = format!(
+        r#"{{
+    "operationId": "c587574e-add9-4ef7-9788-1635bed9a87e",
+    "createdDateTime": "3/11/2020 8:45:13 PM +00:00",
+    "status": "Succeeded",
+    "resourceLocation": "{}"
+}}"#,
+        server.url("/tilesets/tileset-1")
+    );
+    server.sequence(
+        Method::GET,
+        "/mapData/operations/1",
+        vec![
+            Reply::new(200).header("Retry-After", "30").json(RUNNING_V1),
+            Reply::new(201)
+                .header(
+                    "Location",
+                    &format!("\"{}\"", server.url("/tilesets/tileset-1")),
+                )
+                .json(created),
+        ],
+    );
+    server.always(
+        Method::GET,
+        "/tilesets/tileset-1",
+        Reply::new(200).json(RESOURCE),
+    );
+    let client = client(maps_layer());
+
+    let response = send(submit(&client, &server)).await.unwrap();
+
+    assert_eq!(response.status(), StatusCode::OK);
+    let meta = metadata(&response);
+    assert_eq!(meta.rule(), Rule::Location);
+    assert_eq!(meta.polls(), 2);
+    assert_eq!(body(response).await, RESOURCE);
+    assert_eq!(server.hits(&Method::POST, "/mapData"), 1);
+    assert_eq!(server.hits(&Method::GET, "/mapData/operations/1"), 2);
+    assert_eq!(server.hits(&Method::GET, "/tilesets/tileset-1"), 1);
+}
+
+#[tokio::test]
+async fn failure_is_an_operation_failed_error_with_the_odata_error() {
+    let server = MockServer::start().await;
+    server.always(
+        Method::POST,
+        "/mapData",
+        Reply::new(202).header("Operation-Location", &server.url("/mapData/operations/1")),
+    );
+    server.sequence(
+        Method::GET,
+        "/mapData/operations/1",
+        vec![
+            Reply::new(200).header("Retry-After", "30").json(RUNNING_V2),
+            Reply::new(200).json(FAILED_V2),
+        ],
+    );
+    let client = client(maps_layer());
+
+    let err = send(submit(&client, &server)).await.unwrap_err();
+
+    // Reachable through anyhow as well as through the helper.
+    let reqwest_middleware::Error::Middleware(inner) = &err else {
+        panic!("expected a middleware error, got {err:?}");
+    };
+    assert!(inner.downcast_ref::<tower_lro::Error>().is_some());
+    let lro = the_lro_error(&err);
+    assert_eq!(lro.kind(), ErrorKind::OperationFailed);
+    assert!(lro.is_operation_failed());
+    let odata = lro.odata_error().expect("the OData error is kept");
+    assert_eq!(odata.code.as_deref(), Some("InvalidFeature"));
+    assert_eq!(
+        odata.message.as_deref(),
+        Some("The provided feature is invalid.")
+    );
+    assert_eq!(
+        lro.operation_id(),
+        Some("c587574e-add9-4ef7-9788-1635bed9a87e")
+    );
+    assert_eq!(lro.status(), Some(StatusCode::OK));
+    assert!(lro
+        .url()
+        .is_some_and(|u| u.contains("/mapData/operations/1")));
+    assert!(err.to_string().contains("InvalidFeature"), "{err}");
+    // No resource fetch after a failure.
+    assert_eq!(server.requests().len(), 3);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pass-through and per-request control
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn plain_200_and_400_come_back_untouched() {
+    let server = MockServer::start().await;
+    server.always(
+        Method::GET,
+        "/plain",
+        Reply::new(200).header("x-plain", "1").body("just a body"),
+    );
+    let bad = r#"{"error":{"code":"BadRequest","message":"Upload is not valid"}}"#;
+    server.always(Method::POST, "/mapData", Reply::new(400).json(bad));
+    let client = client(maps_layer());
+
+    let ok = send(client.get(server.url("/plain"))).await.unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    assert_eq!(ok.headers()["x-plain"], "1");
+    assert_eq!(ok.url().path(), "/plain");
+    assert!(ok.extensions().get::<LroMetadata>().is_none());
+    assert_eq!(body(ok).await, "just a body");
+
+    let rejected = send(submit(&client, &server)).await.unwrap();
+    assert_eq!(rejected.status(), StatusCode::BAD_REQUEST);
+    assert!(rejected.extensions().get::<LroMetadata>().is_none());
+    assert_eq!(body(rejected).await, bad);
+
+    assert_eq!(server.requests().len(), 2, "nothing was polled");
+}
+
+#[tokio::test]
+async fn respond_async_and_disabled_options_get_the_202_back() {
+    let server = MockServer::start().await;
+    serve_v2_success(&server);
+    let client = client(maps_layer());
+
+    let prefer = send(submit(&client, &server).header("Prefer", "respond-async"))
+        .await
+        .unwrap();
+    assert_eq!(prefer.status(), StatusCode::ACCEPTED);
+    assert!(prefer.headers().contains_key("operation-location"));
+    assert!(prefer.extensions().get::<LroMetadata>().is_none());
+
+    let disabled = send(submit(&client, &server).with_extension(LroOptions::disabled()))
+        .await
+        .unwrap();
+    assert_eq!(disabled.status(), StatusCode::ACCEPTED);
+
+    assert_eq!(server.requests().len(), 2, "nothing was polled");
+}
+
+#[tokio::test]
+async fn per_request_final_state_returns_the_rebuilt_status_response() {
+    let server = MockServer::start().await;
+    serve_v2_success(&server);
+    let client = client(maps_layer());
+
+    let response = send(
+        submit(&client, &server)
+            .with_extension(LroOptions::new().final_state(FinalState::StatusMonitor)),
+    )
+    .await
+    .unwrap();
+
+    // The terminal status response, read by the middleware and rebuilt: status, headers, body
+    // and URL are those the server sent.
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers().contains_key("resource-location"));
+    assert_eq!(response.url().path(), "/mapData/operations/1");
+    assert_eq!(response.url().query_pairs().count(), 2);
+    assert_eq!(metadata(&response).polls(), 2);
+    assert_eq!(metadata(&response).resource_url(), None);
+    assert_eq!(body(response).await, SUCCEEDED_V2);
+    assert_eq!(server.hits(&Method::GET, "/tilesets/tileset-1"), 0);
+}
+
+#[tokio::test]
+async fn oversized_status_body_is_a_protocol_error() {
+    let server = MockServer::start().await;
+    server.always(
+        Method::POST,
+        "/mapData",
+        Reply::new(202).header("Operation-Location", &server.url("/mapData/operations/1")),
+    );
+    let big = format!(r#"{{"status":"Running","pad":"{}"}}"#, "x".repeat(4096));
+    server.always(
+        Method::GET,
+        "/mapData/operations/1",
+        Reply::new(200).json(big),
+    );
+    let client = client(maps_layer().status_body_limit(1024));
+
+    let err = send(submit(&client, &server)).await.unwrap_err();
+
+    let lro = the_lro_error(&err);
+    assert_eq!(lro.kind(), ErrorKind::Protocol, "{lro}");
+    assert!(lro.to_string().contains("1024-byte limit"), "{lro}");
+    assert_eq!(server.hits(&Method::GET, "/mapData/operations/1"), 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deadline and resumption
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn deadline_times_out_a_hung_poll_and_the_handle_resumes_it() {
+    let server = MockServer::start().await;
+    server.always(
+        Method::POST,
+        "/mapData",
+        Reply::new(202).header("Operation-Location", &server.url("/mapData/operations/1")),
+    );
+    server.route(Method::GET, "/mapData/operations/1", |_, n| {
+        if n == 0 {
+            // Hangs past the deadline.
+            Reply::new(200)
+                .json(RUNNING_V2)
+                .delay(Duration::from_secs(2))
+        } else {
+            Reply::new(200).json(SUCCEEDED_V2)
+        }
+    });
+    let client = client(maps_layer());
+
+    let started = std::time::Instant::now();
+    let err = send(
+        submit(&client, &server)
+            .with_extension(LroOptions::new().deadline(Duration::from_millis(200))),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "the deadline cut the poll short"
+    );
+    let lro = the_lro_error(&err);
+    assert_eq!(lro.kind(), ErrorKind::Timeout, "{lro}");
+    let handle = lro
+        .resume_handle()
+        .expect("a timeout carries a resume handle")
+        .clone();
+    assert!(handle.operation_url().contains("/mapData/operations/1"));
+
+    // Resume: the request is not sent; the operation is polled with its headers.
+    let response = send(
+        client
+            .get(handle.request_url.clone())
+            .header("x-fresh", "token")
+            .with_extension(handle),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(body(response).await, SUCCEEDED_V2);
+    assert_eq!(
+        server.hits(&Method::POST, "/mapData"),
+        1,
+        "not re-submitted"
+    );
+    assert_eq!(server.hits(&Method::GET, "/mapData/operations/1"), 2);
+    let last = server.requests_to("/mapData/operations/1").pop().unwrap();
+    assert_eq!(last.header("x-fresh"), Some("token"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Composition: hooks, inner middlewares, reqwest-retry
+// ---------------------------------------------------------------------------------------------
+
+/// A caller-side extension, to see it carried to the polls.
+#[derive(Debug, Clone, PartialEq)]
+struct Tag(&'static str);
+
+/// An inner middleware that records what each request carries in its extensions.
+#[derive(Clone, Default)]
+struct Recorder {
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+/// What [`Recorder`] saw of one request.
+type Seen = (Method, Option<LroRequest>, Option<Tag>);
+
+impl Middleware for Recorder {
+    fn handle<'life0, 'life1, 'life2, 'async_trait>(
+        &'life0 self,
+        req: Request,
+        extensions: &'life1 mut Extensions,
+        next: Next<'life2>,
+    ) -> Pin<Box<dyn Future<Output = reqwest_middleware::Result<Response>> + Send + 'async_trait>>
+    where
+        'life0: 'async_trait,
+        'life1: 'async_trait,
+        'life2: 'async_trait,
+        Self: 'async_trait,
+    {
+        self.seen.lock().unwrap().push((
+            req.method().clone(),
+            extensions.get::<LroRequest>().copied(),
+            extensions.get::<Tag>().cloned(),
+        ));
+        next.run(req, extensions)
+    }
+}
+
+#[tokio::test]
+async fn polls_go_through_inner_middlewares_with_the_hooks_applied() {
+    let server = MockServer::start().await;
+    serve_v2_success(&server);
+    let recorder = Recorder::default();
+    let progress = Arc::new(AtomicUsize::new(0));
+    let counted = progress.clone();
+    let layer = maps_layer()
+        .on_poll_request(|req| {
+            req.headers_mut()
+                .insert("x-poll", http::HeaderValue::from_static("signed"));
+        })
+        .on_progress(move |_| {
+            counted.fetch_add(1, Ordering::SeqCst);
+        });
+    let client = ClientBuilder::new(reqwest_client())
+        .with(LroMiddleware::from(layer))
+        .with(recorder.clone())
+        .build();
+
+    let response = send(submit(&client, &server).with_extension(Tag("caller")))
+        .await
+        .unwrap();
+    assert_eq!(body(response).await, RESOURCE);
+
+    let seen = recorder.seen.lock().unwrap().clone();
+    let kinds: Vec<(Method, Option<(PollKind, u32)>)> = seen
+        .iter()
+        .map(|(m, r, _)| (m.clone(), r.map(|r| (r.kind, r.attempt))))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (Method::POST, None),
+            (Method::GET, Some((PollKind::Status, 1))),
+            (Method::GET, Some((PollKind::Status, 2))),
+            (Method::GET, Some((PollKind::Resource, 1))),
+        ]
+    );
+    assert!(
+        seen.iter().all(|(_, _, tag)| tag == &Some(Tag("caller"))),
+        "{seen:?}"
+    );
+    let requests = server.requests();
+    assert_eq!(
+        requests[0].header("x-poll"),
+        None,
+        "the submission is not a poll"
+    );
+    assert!(requests[1..]
+        .iter()
+        .all(|r| r.header("x-poll") == Some("signed")));
+    // Two planned polls and the delivery, as the Tower driver reports them.
+    assert_eq!(progress.load(Ordering::SeqCst), 3);
+}
+
+fn fast_retry(max_retries: u32) -> RetryTransientMiddleware<ExponentialBackoff> {
+    let policy = ExponentialBackoff::builder()
+        .retry_bounds(Duration::from_millis(1), Duration::from_millis(5))
+        .build_with_max_retries(max_retries);
+    RetryTransientMiddleware::new_with_policy(policy)
+}
+
+/// `202` + `Operation-Location`; the first poll answers `503`, the second `Succeeded`.
+fn serve_flaky_poll(server: &MockServer) {
+    server.always(
+        Method::POST,
+        "/mapData",
+        Reply::new(202).header("Operation-Location", &server.url("/mapData/operations/1")),
+    );
+    server.sequence(
+        Method::GET,
+        "/mapData/operations/1",
+        vec![Reply::new(503), Reply::new(200).json(SUCCEEDED_V2)],
+    );
+}
+
+#[tokio::test]
+async fn retry_inside_retries_the_poll_and_sends_the_submission_once() {
+    let server = MockServer::start().await;
+    serve_flaky_poll(&server);
+    // The core's own transient retries are off: only reqwest-retry can get past the 503.
+    let client = ClientBuilder::new(reqwest_client())
+        .with(LroMiddleware::from(maps_layer().transient_retries(0)))
+        .with(fast_retry(3))
+        .build();
+
+    let response = send(submit(&client, &server)).await.unwrap();
+
+    assert_eq!(response.status(), StatusCode::OK);
+    // The core planned one poll; reqwest-retry sent it twice.
+    assert_eq!(metadata(&response).polls(), 1);
+    assert_eq!(body(response).await, SUCCEEDED_V2);
+    assert_eq!(server.hits(&Method::POST, "/mapData"), 1);
+    assert_eq!(server.hits(&Method::GET, "/mapData/operations/1"), 2);
+}
+
+#[tokio::test]
+async fn without_retry_the_same_503_exhausts_the_core_budget() {
+    let server = MockServer::start().await;
+    serve_flaky_poll(&server);
+    let client = client(maps_layer().transient_retries(0));
+
+    let err = send(submit(&client, &server)).await.unwrap_err();
+
+    assert_eq!(the_lro_error(&err).kind(), ErrorKind::RetriesExhausted);
+    assert_eq!(
+        the_lro_error(&err).status(),
+        Some(StatusCode::SERVICE_UNAVAILABLE)
+    );
+    assert_eq!(server.hits(&Method::GET, "/mapData/operations/1"), 1);
+}
+
+#[tokio::test]
+async fn retry_outside_neither_retries_polls_nor_re_submits_after_a_resolution_error() {
+    let server = MockServer::start().await;
+    serve_flaky_poll(&server);
+    let client = ClientBuilder::new(reqwest_client())
+        .with(fast_retry(3))
+        .with(LroMiddleware::from(maps_layer().transient_retries(0)))
+        .build();
+
+    let err = send(submit(&client, &server)).await.unwrap_err();
+
+    // The 503 reached the core (whose budget is 0); the error is fatal to reqwest-retry, which
+    // hands it back wrapped, transparently, in its own error type.
+    let reqwest_middleware::Error::Middleware(outer) = &err else {
+        panic!("expected a middleware error, got {err:?}");
+    };
+    let Some(RetryError::Error(inner)) = outer.downcast_ref::<RetryError>() else {
+        panic!("expected reqwest-retry's RetryError::Error, got {outer:?}");
+    };
+    assert_eq!(the_lro_error(inner).kind(), ErrorKind::RetriesExhausted);
+    assert_eq!(server.hits(&Method::GET, "/mapData/operations/1"), 1);
+    assert_eq!(
+        server.hits(&Method::POST, "/mapData"),
+        1,
+        "not re-submitted"
+    );
+}
+
+#[tokio::test]
+async fn retry_outside_re_sends_a_submission_that_answered_503() {
+    let server = MockServer::start().await;
+    server.sequence(
+        Method::POST,
+        "/mapData",
+        vec![
+            Reply::new(503),
+            Reply::new(202).header("Operation-Location", &server.url("/mapData/operations/1")),
+        ],
+    );
+    server.always(
+        Method::GET,
+        "/mapData/operations/1",
+        Reply::new(200).json(FAILED_V2),
+    );
+    let client = ClientBuilder::new(reqwest_client())
+        .with(fast_retry(3))
+        .with(LroMiddleware::from(maps_layer()))
+        .build();
+
+    let err = send(submit(&client, &server)).await.unwrap_err();
+
+    assert_eq!(
+        server.hits(&Method::POST, "/mapData"),
+        2,
+        "the submission was sent twice"
+    );
+    // After a retry reqwest-retry keeps the error as a source: `lro_error` finds it.
+    let reqwest_middleware::Error::Middleware(outer) = &err else {
+        panic!("expected a middleware error, got {err:?}");
+    };
+    assert!(matches!(
+        outer.downcast_ref::<RetryError>(),
+        Some(RetryError::WithRetries { retries: 1, .. })
+    ));
+    assert_eq!(the_lro_error(&err).kind(), ErrorKind::OperationFailed);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Chunked PUT answers (not servable by the mock server, which always sends Content-Length)
+// ---------------------------------------------------------------------------------------------
+
+/// Serves one connection: reads a request head and answers `200` with a chunked JSON body sent
+/// in the given chunks.
+async fn serve_chunked_once(chunks: Vec<String>) -> (String, tokio::task::JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}/resource", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.expect("accept");
+        let mut head = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 64 * 1024 {
+            let n = stream.read(&mut buf).await.expect("read");
+            if n == 0 {
+                return;
+            }
+            head.extend_from_slice(&buf[..n]);
+        }
+        let mut out = String::from(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n",
+        );
+        for chunk in &chunks {
+            out.push_str(&format!("{:x}\r\n{chunk}\r\n", chunk.len()));
+        }
+        out.push_str("0\r\n\r\n");
+        stream.write_all(out.as_bytes()).await.expect("write");
+        stream.shutdown().await.ok();
+    });
+    (url, task)
+}
+
+#[tokio::test]
+async fn put_answered_with_a_terminal_state_is_rebuilt_whole() {
+    let doc = r#"{"id":"r1","properties":{"provisioningState":"Succeeded"}}"#;
+    let (url, task) = serve_chunked_once(vec![doc[..20].to_owned(), doc[20..].to_owned()]).await;
+    let client = client(fast_layer());
+
+    let response = send(client.put(&url).body("{}")).await.unwrap();
+
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.url().as_str(), url);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    assert!(response.extensions().get::<LroMetadata>().is_none());
+    assert_eq!(body(response).await, doc);
+    task.await.unwrap();
+}
+
+#[tokio::test]
+async fn put_answer_over_the_limit_streams_back_whole() {
+    let first = format!(
+        r#"{{"provisioningState":"Succeeded","pad":"{}"#,
+        "a".repeat(64)
+    );
+    let rest = format!(r#"{}"}}"#, "b".repeat(64));
+    let (url, task) = serve_chunked_once(vec![first.clone(), rest.clone()]).await;
+    let client = client(fast_layer().status_body_limit(16));
+
+    let response = send(client.put(&url).body("{}")).await.unwrap();
+
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.url().as_str(), url);
+    assert_eq!(body(response).await, format!("{first}{rest}"));
+    task.await.unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parity with the Tower driver: the same server script gives the same polls, progress reports
+// and outcome through `LroService` (hyper-util) and through `LroMiddleware` (reqwest).
+// ---------------------------------------------------------------------------------------------
+
+/// A progress report without its timing.
+#[derive(Debug, PartialEq)]
+struct Report {
+    operation_url: String,
+    status: String,
+    polls: u32,
+    percent_complete: Option<f64>,
+    next_poll_planned: bool,
+    wait_reason: Option<String>,
+}
+
+impl Report {
+    fn of(p: &Progress) -> Self {
+        Self {
+            operation_url: p.operation_url().to_owned(),
+            status: p.status().to_string(),
+            polls: p.polls(),
+            percent_complete: p.percent_complete(),
+            next_poll_planned: p.next_poll_in().is_some(),
+            wait_reason: p.wait_reason().map(ToString::to_string),
+        }
+    }
+}
+
+/// How a resolution ended, without timings.
+#[derive(Debug, PartialEq)]
+enum End {
+    Response {
+        status: StatusCode,
+        body: String,
+        meta: (String, Option<String>, Rule, String, u32, Option<String>),
+    },
+    Error {
+        kind: ErrorKind,
+        status: Option<StatusCode>,
+        shown: String,
+    },
+}
+
+impl End {
+    fn response(status: StatusCode, body: String, meta: &LroMetadata) -> Self {
+        End::Response {
+            status,
+            body,
+            meta: (
+                meta.operation_url().to_owned(),
+                meta.operation_id().map(str::to_owned),
+                meta.rule(),
+                meta.status().to_string(),
+                meta.polls(),
+                meta.resource_url().map(str::to_owned),
+            ),
+        }
+    }
+
+    fn error(e: &tower_lro::Error) -> Self {
+        End::Error {
+            kind: e.kind(),
+            status: e.status(),
+            shown: e.to_string(),
+        }
+    }
+}
+
+/// A request as the server saw it, reduced to what both clients must agree on.
+type Wire = (
+    Method,
+    String,
+    Vec<(String, String)>,
+    Option<String>,
+    Option<String>,
+);
+
+fn wire(server: &MockServer) -> Vec<Wire> {
+    server
+        .requests()
+        .iter()
+        .map(|r| {
+            (
+                r.method.clone(),
+                r.path().to_owned(),
+                r.query_pairs(),
+                r.header("authorization").map(str::to_owned),
+                r.header("x-poll").map(str::to_owned),
+            )
+        })
+        .collect()
+}
+
+fn recording_layer(reports: &Arc<Mutex<Vec<Report>>>) -> LroLayer {
+    let reports = reports.clone();
+    maps_layer()
+        .on_poll_request(|req| {
+            let kind = req.extensions().get::<LroRequest>().map(|r| r.kind);
+            let value = if kind == Some(PollKind::Resource) {
+                "resource"
+            } else {
+                "status"
+            };
+            req.headers_mut()
+                .insert("x-poll", http::HeaderValue::from_static(value));
+        })
+        .on_progress(move |p| reports.lock().unwrap().push(Report::of(p)))
+}
+
+/// Runs the scenario `serve` scripts through both drivers, against one server.
+async fn assert_parity(serve: fn(&MockServer)) {
+    let server = MockServer::start().await;
+
+    // Tower: LroService over hyper-util.
+    serve(&server);
+    let tower_reports = Arc::new(Mutex::new(Vec::new()));
+    let svc = support::lro_client(recording_layer(&tower_reports));
+    let mut req = support::post(&submit_url(&server), r#"{"upload":"..."}"#);
+    req.headers_mut().insert(
+        "authorization",
+        http::HeaderValue::from_static("Bearer caller-token"),
+    );
+    let tower_end = match support::send(&svc, req).await {
+        Ok(response) => {
+            let status = response.status();
+            let meta = response.extensions().get::<LroMetadata>().cloned().unwrap();
+            let bytes = support::body_bytes(response.into_body()).await;
+            End::response(status, String::from_utf8(bytes.to_vec()).unwrap(), &meta)
+        }
+        Err(e) => End::error(e.downcast_ref::<tower_lro::Error>().expect("an LRO error")),
+    };
+    let tower_wire = wire(&server);
+
+    // reqwest: LroMiddleware over reqwest. `serve` again resets the scripts' hit counts.
+    server.clear_requests();
+    serve(&server);
+    let mw_reports = Arc::new(Mutex::new(Vec::new()));
+    let client = client(recording_layer(&mw_reports));
+    let mw_end = match send(submit(&client, &server)).await {
+        Ok(response) => {
+            let status = response.status();
+            let meta = metadata(&response).clone();
+            End::response(status, body(response).await, &meta)
+        }
+        Err(e) => End::error(the_lro_error(&e)),
+    };
+    let mw_wire = wire(&server);
+
+    assert_eq!(mw_wire, tower_wire, "the same requests reach the server");
+    assert_eq!(mw_end, tower_end, "the same outcome");
+    let (mw_reports, tower_reports) = (mw_reports.lock().unwrap(), tower_reports.lock().unwrap());
+    assert!(!tower_reports.is_empty());
+    assert_eq!(*mw_reports, *tower_reports, "the same progress reports");
+}
+
+fn serve_v1_success(server: &MockServer) {
+    server.always(
+        Method::POST,
+        "/mapData",
+        Reply::new(202).header("Location", &server.url("/mapData/operations/1")),
+    );
+    server.sequence(
+        Method::GET,
+        "/mapData/operations/1",
+        vec![
+            Reply::new(200).header("Retry-After", "30").json(RUNNING_V1),
+            Reply::new(201)
+                .header(
+                    "Location",
+                    &format!("\"{}\"", server.url("/tilesets/tileset-1")),
+                )
+                .json(r#"{"status":"Succeeded"}"#),
+        ],
+    );
+    server.always(
+        Method::GET,
+        "/tilesets/tileset-1",
+        Reply::new(200).json(RESOURCE),
+    );
+}
+
+fn serve_v2_failure_after_transients(server: &MockServer) {
+    server.always(
+        Method::POST,
+        "/mapData",
+        Reply::new(202)
+            .header("Operation-Location", &server.url("/mapData/operations/1"))
+            .header("retry-after-ms", "1"),
+    );
+    server.sequence(
+        Method::GET,
+        "/mapData/operations/1",
+        vec![
+            Reply::new(200).json(r#"{"status":"Running","percentComplete":40}"#),
+            Reply::new(503).header("Retry-After", "1"),
+            Reply::abort(),
+            Reply::new(200).json(FAILED_V2),
+        ],
+    );
+}
+
+fn serve_resource_fetch_retried(server: &MockServer) {
+    serve_v2_success(server);
+    server.sequence(
+        Method::GET,
+        "/tilesets/tileset-1",
+        vec![Reply::new(502), Reply::new(404).body("gone")],
+    );
+}
+
+#[tokio::test]
+async fn parity_v2_success() {
+    assert_parity(serve_v2_success).await;
+}
+
+#[tokio::test]
+async fn parity_v1_success() {
+    assert_parity(serve_v1_success).await;
+}
+
+#[tokio::test]
+async fn parity_failure_after_transient_answers() {
+    assert_parity(serve_v2_failure_after_transients).await;
+}
+
+#[tokio::test]
+async fn parity_resource_fetch_retried_then_returned_whatever_its_status() {
+    assert_parity(serve_resource_fetch_retried).await;
+}
