@@ -1,0 +1,184 @@
+//! Pass-through cost, in memory: what wrapping a service costs a request whose response is not
+//! a long-running operation.
+//!
+//! Three services answer `200` at once with a small JSON body to a `GET` carrying ten realistic
+//! headers: the bare `service_fn`, the same wrapped in `LroService`, and the same wrapped in
+//! `tower_http::follow_redirect::FollowRedirect` (the structural peer: it too keeps a copy of the
+//! request head to send follow-up requests through a clone of the inner service).
+//!
+//! Each call is driven synchronously (`poll_ready`, `call`, one `poll` with a no-op waker): the
+//! inner future is ready at once and a pass-through response needs no runtime, so the numbers are
+//! the middleware's own cost with no executor noise. Building the request is set-up (not timed);
+//! the call and dropping the response are timed.
+//!
+//! `cargo bench --bench passthrough`. Also prints the size of each response future type.
+//!
+//! Profiling: `LRO_PROFILE=bare|lro|follow LRO_PROFILE_ITERS=200000 target/.../passthrough` runs
+//! that variant in a plain loop and exits (for `valgrind --tool=callgrind` or `perf record`).
+
+use std::convert::Infallible;
+use std::future::{ready, Future, Ready};
+use std::hint::black_box;
+use std::pin::pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use criterion::{criterion_group, BatchSize, Criterion};
+use http::header::{self, HeaderValue};
+use http::{Request, Response, StatusCode};
+use tower::{service_fn, Layer, Service};
+use tower_http::follow_redirect::FollowRedirect;
+use tower_lro::LroLayer;
+
+mod common;
+
+use common::Body;
+
+fn request() -> Request<Body> {
+    common::ping("https://contoso.example.com")
+}
+
+fn answer(_req: Request<Body>) -> Ready<Result<Response<Body>, Infallible>> {
+    let mut res = Response::new(Body::new(Bytes::from_static(common::PING_BODY)));
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from_static("45"));
+    h.insert(
+        "x-ms-request-id",
+        HeaderValue::from_static("6d4c1a2e-9f8b-4e3d-a1c2-0b9e8f7d6c5b"),
+    );
+    ready(Ok(res))
+}
+
+/// `poll_ready`, `call`, and one poll: every service here answers at once.
+fn call_now<S>(svc: &mut S, req: Request<Body>) -> S::Response
+where
+    S: Service<Request<Body>>,
+    S::Error: std::fmt::Debug,
+{
+    let mut cx = Context::from_waker(futures_util::task::noop_waker_ref());
+    match svc.poll_ready(&mut cx) {
+        Poll::Ready(Ok(())) => {}
+        other => panic!("service not ready: {:?}", other.map(|r| r.err())),
+    }
+    let mut fut = pin!(svc.call(req));
+    match fut.as_mut().poll(&mut cx) {
+        Poll::Ready(Ok(res)) => res,
+        Poll::Ready(Err(e)) => panic!("service failed: {e:?}"),
+        Poll::Pending => panic!("a pass-through call did not finish at once"),
+    }
+}
+
+fn future_size<S>(svc: &mut S) -> usize
+where
+    S: Service<Request<Body>>,
+{
+    let fut = svc.call(request());
+    std::mem::size_of_val(&fut)
+}
+
+fn print_sizes() {
+    let bare = service_fn(answer);
+    let mut lro = LroLayer::new().layer(bare);
+    let mut follow = FollowRedirect::new(bare);
+    let mut bare = bare;
+    println!("response future sizes (bytes):");
+    println!(
+        "  bare service_fn                 {:>5}",
+        future_size(&mut bare)
+    );
+    println!(
+        "  LroService<service_fn>          {:>5}",
+        future_size(&mut lro)
+    );
+    println!(
+        "  FollowRedirect<service_fn>      {:>5}",
+        future_size(&mut follow)
+    );
+    println!(
+        "  (LroService<S> itself: {} bytes; FollowRedirect<S>: {} bytes)",
+        std::mem::size_of_val(&lro),
+        std::mem::size_of_val(&follow)
+    );
+}
+
+fn bench_passthrough(c: &mut Criterion) {
+    let mut group = c.benchmark_group("passthrough_in_memory");
+    let mut bare = service_fn(answer);
+    let mut lro = LroLayer::new().layer(service_fn(answer));
+    let mut follow = FollowRedirect::new(service_fn(answer));
+
+    // The layer must hand the response back untouched.
+    let res = call_now(&mut lro, request());
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(!res.body().is_buffered());
+
+    group.bench_function("bare", |b| {
+        b.iter_batched(
+            request,
+            |req| black_box(call_now(&mut bare, req).status()),
+            BatchSize::SmallInput,
+        )
+    });
+    group.bench_function("lro_layer", |b| {
+        b.iter_batched(
+            request,
+            |req| black_box(call_now(&mut lro, req).status()),
+            BatchSize::SmallInput,
+        )
+    });
+    group.bench_function("follow_redirect", |b| {
+        b.iter_batched(
+            request,
+            |req| black_box(call_now(&mut follow, req).status()),
+            BatchSize::SmallInput,
+        )
+    });
+    group.finish();
+}
+
+/// A plain loop over one variant, for a profiler.
+fn profile(variant: &str) {
+    let iters: u64 = std::env::var("LRO_PROFILE_ITERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200_000);
+    let mut sum = 0u64;
+    match variant {
+        "bare" => {
+            let mut svc = service_fn(answer);
+            for _ in 0..iters {
+                sum += u64::from(call_now(&mut svc, request()).status().as_u16());
+            }
+        }
+        "lro" => {
+            let mut svc = LroLayer::new().layer(service_fn(answer));
+            for _ in 0..iters {
+                sum += u64::from(call_now(&mut svc, request()).status().as_u16());
+            }
+        }
+        "follow" => {
+            let mut svc = FollowRedirect::new(service_fn(answer));
+            for _ in 0..iters {
+                sum += u64::from(call_now(&mut svc, request()).status().as_u16());
+            }
+        }
+        other => panic!("LRO_PROFILE={other}: expected bare, lro or follow"),
+    }
+    println!("{variant}: {iters} calls (checksum {sum})");
+}
+
+criterion_group!(benches, bench_passthrough);
+
+fn main() {
+    if let Ok(variant) = std::env::var("LRO_PROFILE") {
+        profile(&variant);
+        return;
+    }
+    print_sizes();
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
