@@ -89,6 +89,48 @@
 //! - Per request: [`LroOptions`] in the request extensions, or `Prefer: respond-async` to get the
 //!   `202` back untouched.
 //!
+//! # Uses
+//!
+//! - **hyper-util client**: the example above, with `hyper_util::client::legacy::Client` as the
+//!   inner service (see the README's quick start).
+//! - **reqwest**: [`middleware::LroMiddleware`] (feature `reqwest-middleware`) resolves LROs in a
+//!   `reqwest_middleware` stack, from the same [`LroLayer`] configuration and the same core.
+//! - **Gateways**: `examples/gateway.rs` serves a synchronous API in front of an asynchronous
+//!   upstream: failed operations become `422`/`500` with the OData error, deadlines `504` with a
+//!   resume handle, protocol violations `502`; `Prefer: respond-async` gets the `202` through.
+//! - **Custom policy**: the waits, bounds, final state, failure handling and credentials are
+//!   configuration; hooks shape each poll and observe progress; [`LroOptions`] changes one
+//!   request:
+//!
+//! ```
+//! use std::time::Duration;
+//! use tower_lro::{FinalState, LroLayer};
+//!
+//! let layer = LroLayer::new()
+//!     // Poll every 2 s without hints, never faster than 500 ms nor slower than 1 min.
+//!     .poll_interval(Duration::from_secs(2))
+//!     .max_poll_interval(Duration::from_secs(2))
+//!     .wait_bounds(Duration::from_millis(500), Duration::from_secs(60))
+//!     .deadline(Duration::from_secs(15 * 60))
+//!     // ARM's `final-state-via: original-uri`, and a gateway that forwards failures as they are.
+//!     .final_state(FinalState::OriginalUri)
+//!     .failure_as_response(true)
+//!     // Azure Maps wants its key on the status URL too; status lives on another host.
+//!     .carry_query_param("subscription-key")
+//!     .allow_origin("https://status.example.com")
+//!     .on_poll_request(|req| {
+//!         req.headers_mut().insert("x-ms-client-request-id", http::HeaderValue::from_static("fresh"));
+//!     })
+//!     .on_progress(|p| eprintln!("{} {:?}", p.status(), p.percent_complete()));
+//! # let _ = layer;
+//! ```
+//!
+//! # Feature flags
+//!
+//! - `reqwest-middleware`: [`middleware::LroMiddleware`], a `reqwest_middleware::Middleware`.
+//! - `tracing`: a span per operation (`lro`, with the URL, rule and operation id) and an event
+//!   per poll (status, `percentComplete`, the wait and why it was chosen).
+//!
 //! # Decisions where the spec is silent
 //!
 //! - The deadline is measured from the submission's response, not from the call.
