@@ -4,7 +4,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
-use std::time::{Duration, SystemTime};
 
 use http::response::Parts;
 use http::{Request, Response};
@@ -24,6 +23,7 @@ use crate::proto::{
 };
 use crate::read::{ReadLimited, ReadOutcome};
 use crate::resume::ResumeHandle;
+use crate::time::{clock, deadline_from_now};
 use crate::trace::{self, Trace};
 
 type BoxError = tower::BoxError;
@@ -255,17 +255,6 @@ enum Next<ResB> {
     Send(PollRequest),
     Read(Parts, ResB),
     Return(Result<Response<LroBody<ResB>>, BoxError>),
-}
-
-fn clock() -> (std::time::Instant, SystemTime) {
-    (Instant::now().into_std(), SystemTime::now())
-}
-
-fn deadline_from_now(d: Duration) -> Instant {
-    let now = Instant::now();
-    // About 30 years stands for "no deadline" without overflowing the timer.
-    now.checked_add(d)
-        .unwrap_or_else(|| now + Duration::from_secs(30 * 365 * 24 * 3600))
 }
 
 fn deliver<B>(

@@ -171,6 +171,7 @@ mod read;
 mod resume;
 mod service;
 pub mod status;
+mod time;
 mod trace;
 
 pub use body::LroBody;

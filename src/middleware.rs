@@ -108,7 +108,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use http::{Extensions, Uri};
 use reqwest::{Request, Response};
@@ -125,6 +125,7 @@ use crate::options::LroOptions;
 use crate::proto::{classify, Action, Begin, BodyError, Classify, Machine, PollKind, RequestHead};
 use crate::read::{ReadLimited, ReadOutcome};
 use crate::resume::ResumeHandle;
+use crate::time::{clock, deadline_from_now};
 use crate::trace::{self, Trace};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -201,17 +202,6 @@ impl Middleware for LroMiddleware {
     {
         Box::pin(handle(&self.layer.settings, req, extensions, next))
     }
-}
-
-fn clock() -> (std::time::Instant, SystemTime) {
-    (Instant::now().into_std(), SystemTime::now())
-}
-
-fn deadline_from_now(d: Duration) -> Instant {
-    let now = Instant::now();
-    // About 30 years stands for "no deadline" without overflowing the timer.
-    now.checked_add(d)
-        .unwrap_or_else(|| now + Duration::from_secs(30 * 365 * 24 * 3600))
 }
 
 fn fail(error: Error) -> reqwest_middleware::Error {
