@@ -122,7 +122,8 @@ pub enum HintSource {
 /// parses wins; a malformed or negative value is skipped, never fatal.
 ///
 /// An HTTP-date is measured against the response's own `Date` header when it has one (so the
-/// server's clock, not ours, decides), else against `now`. A date in the past means "now".
+/// server's clock, not ours, decides), else against `now`. A date in the past is ignored (a
+/// negative delay, spec §2), so the caller's default wait applies.
 /// Values too large for a `Duration` saturate; callers clamp.
 ///
 /// ```
@@ -152,7 +153,8 @@ pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<(Duration, Hi
         .and_then(|d| d.to_str().ok())
         .and_then(|d| httpdate::parse_http_date(d.trim()).ok())
         .unwrap_or(now);
-    let wait = at.duration_since(reference).unwrap_or(Duration::ZERO);
+    // A date already past is a negative delay: ignored, like any other malformed value.
+    let wait = at.duration_since(reference).ok()?;
     Some((wait, HintSource::RetryAfterDate))
 }
 
@@ -221,7 +223,9 @@ mod tests {
             (&[("retry-after", "Sun, 22 Nov 2026 10:00:45 GMT")], Some(s(45))),
             (&[("retry-after", "Sunday, 22-Nov-26 10:00:45 GMT")], Some(s(45))),
             (&[("retry-after", "Sun Nov 22 10:00:45 2026")], Some(s(45))),
-            (&[("retry-after", "Sun, 22 Nov 2026 09:00:00 GMT")], Some(s(0))),
+            (&[("retry-after", "Sun, 22 Nov 2026 09:00:00 GMT")], None),
+            (&[("retry-after", "Sun, 22 Nov 2026 10:00:00 GMT")], Some(s(0))),
+            (&[("retry-after", "Sun, 22 Nov 2026 09:00:00 GMT"), ("retry-after-ms", "x")], None),
             // The server's Date header is the reference for an HTTP-date.
             (&[("retry-after", "Sun, 22 Nov 2026 12:00:10 GMT"), ("date", "Sun, 22 Nov 2026 12:00:00 GMT")], Some(s(10))),
             (&[("retry-after-ms", "250")], Some(ms(250))),

@@ -302,6 +302,14 @@ impl std::fmt::Display for WaitReason {
 /// turned back into origin-form.
 const ORIGIN_FORM_BASE: &str = "http://origin-form.invalid/";
 
+/// A refused scheme is a security refusal; anything else wrong with a URL breaks the protocol.
+fn url_error_kind(e: &UrlHeaderError) -> ErrorKind {
+    match e {
+        UrlHeaderError::Scheme(_) => ErrorKind::Insecure,
+        _ => ErrorKind::Protocol,
+    }
+}
+
 fn is_transient(status: StatusCode) -> bool {
     matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)
 }
@@ -381,12 +389,8 @@ impl Machine {
 
         let shown_request = display_url(&base, origin_form);
         let bad_header = |name: &HeaderName, v: &HeaderValue, e: UrlHeaderError| {
-            let kind = match e {
-                UrlHeaderError::Scheme(_) => ErrorKind::Insecure,
-                _ => ErrorKind::Protocol,
-            };
             Error::new(
-                kind,
+                url_error_kind(&e),
                 Some(shown_request.clone()),
                 format!(
                     "answered {} with {name} {}: {e}",
@@ -898,7 +902,10 @@ impl Machine {
                 self.phase = Phase::Fetching(url.clone());
                 match self.request_for(&url, PollKind::Resource) {
                     Ok(request) => Action::Send { at: now, request },
-                    Err(e) => Action::Fail(e),
+                    Err(e) => {
+                        self.phase = Phase::Done;
+                        Action::Fail(e)
+                    }
                 }
             }
         }
@@ -915,7 +922,7 @@ impl Machine {
             headers.get(&name).map(|v| {
                 parse_url_value(v, &self.monitor).map_err(|e| {
                     self.op_error(
-                        ErrorKind::Protocol,
+                        url_error_kind(&e),
                         &self.monitor,
                         format!(
                             "answered {} with {name} {}: {e}",
@@ -938,7 +945,7 @@ impl Machine {
         if let Some(rl) = doc.and_then(|d| d.resource_location.as_deref()) {
             return Some(parse_url_str(rl, &self.monitor).map_err(|e| {
                 self.op_error(
-                    ErrorKind::Protocol,
+                    url_error_kind(&e),
                     &self.monitor,
                     format!(
                         "answered {} with resourceLocation {rl:?}: {e}",
@@ -1026,6 +1033,13 @@ impl Machine {
         now: Instant,
         wall: SystemTime,
     ) -> Action {
+        if matches!(self.phase, Phase::Done) {
+            return Action::Fail(Error::new(
+                ErrorKind::Protocol,
+                None,
+                "an answer arrived after the operation ended",
+            ));
+        }
         self.transient += 1;
         if self.transient > self.cfg.transient_retries {
             let url = self.in_flight_url();
