@@ -12,7 +12,10 @@
 //! Criterion reports each variant (elements = calls or completed LROs). Before that, an
 //! interleaved A/B run (alternating rounds, ABBA order, same process, same connections)
 //! prints throughput ratios that are far less sensitive to drift on a busy 2-core machine than
-//! comparing two criterion runs. `LRO_AB_ROUNDS` (default 10) sets its rounds; `0` skips it.
+//! comparing two criterion runs, and the ratio of process CPU time per operation (client and
+//! server threads, user and kernel, from `/proc/self/task/*/schedstat`), which other work on
+//! the machine disturbs least. `LRO_AB_ROUNDS` (default 10) sets its rounds; `0` skips it.
+//! `cargo bench --bench loopback -- ab-only` runs only the A/B summary.
 //!
 //! `cargo bench --bench loopback`.
 //!
@@ -176,7 +179,34 @@ enum Variant {
     Layer,
 }
 
-/// Alternating rounds of `a` and `b` (ABBA): the ratio of `b`'s throughput to `a`'s.
+/// CPU time of every thread of this process (client and server, user and kernel), from
+/// `/proc/self/task/*/schedstat`, in nanoseconds. `None` where that is not available.
+fn process_cpu_ns() -> Option<u64> {
+    let mut total = 0u64;
+    for task in std::fs::read_dir("/proc/self/task").ok()? {
+        let path = task.ok()?.path().join("schedstat");
+        // A thread may end between listing and reading: skip it.
+        let Ok(text) = std::fs::read_to_string(path) else {
+            continue;
+        };
+        total += text.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(total)
+}
+
+struct AbResult {
+    a_per_s: f64,
+    b_per_s: f64,
+    /// Median over rounds of B's throughput / A's.
+    median: f64,
+    /// Total A time / total B time.
+    total: f64,
+    /// Process CPU per operation, A / B (client and server together): the throughput ratio
+    /// when the machine is CPU-bound, and far less disturbed by other work than wall time.
+    cpu: Option<f64>,
+}
+
+/// Alternating rounds of `a` and `b` (ABBA): B's throughput relative to A's.
 fn interleaved(
     rt: &Runtime,
     clients: &Clients,
@@ -184,31 +214,68 @@ fn interleaved(
     per_round: u64,
     concurrency: usize,
     rounds: usize,
-) -> (f64, f64, f64, f64) {
+) -> AbResult {
     // Warm: connections open, caches hot.
     rt.block_on(clients.run(a, per_round / 4 + 1, concurrency));
     rt.block_on(clients.run(b, per_round / 4 + 1, concurrency));
     let (mut ta, mut tb) = (Duration::ZERO, Duration::ZERO);
+    let (mut ca, mut cb) = (Some(0u64), Some(0u64));
     let mut ratios = Vec::with_capacity(rounds);
+    let timed = |v: Variant, cpu: &mut Option<u64>| {
+        let before = process_cpu_ns();
+        let elapsed = rt.block_on(clients.run(v, per_round, concurrency));
+        *cpu = match (*cpu, before, process_cpu_ns()) {
+            (Some(sum), Some(x), Some(y)) => Some(sum + y.saturating_sub(x)),
+            _ => None,
+        };
+        elapsed
+    };
     for round in 0..rounds {
         let (da, db) = if round % 2 == 0 {
-            let da = rt.block_on(clients.run(a, per_round, concurrency));
-            let db = rt.block_on(clients.run(b, per_round, concurrency));
-            (da, db)
+            let da = timed(a, &mut ca);
+            (da, timed(b, &mut cb))
         } else {
-            let db = rt.block_on(clients.run(b, per_round, concurrency));
-            let da = rt.block_on(clients.run(a, per_round, concurrency));
-            (da, db)
+            let db = timed(b, &mut cb);
+            (timed(a, &mut ca), db)
         };
         ta += da;
         tb += db;
         ratios.push(da.as_secs_f64() / db.as_secs_f64());
     }
     ratios.sort_by(f64::total_cmp);
-    let median = ratios[ratios.len() / 2];
-    let total = ta.as_secs_f64() / tb.as_secs_f64();
     let n = (per_round * rounds as u64) as f64;
-    (n / ta.as_secs_f64(), n / tb.as_secs_f64(), median, total)
+    AbResult {
+        a_per_s: n / ta.as_secs_f64(),
+        b_per_s: n / tb.as_secs_f64(),
+        median: ratios[ratios.len() / 2],
+        total: ta.as_secs_f64() / tb.as_secs_f64(),
+        cpu: ca.zip(cb).map(|(a, b)| a as f64 / b as f64),
+    }
+}
+
+/// Whether the command line's filter (if any) asks for the A/B summary: none, `ab-only`, or
+/// one that names this bench's groups. Criterion options that take a value are skipped.
+fn ab_wanted() -> bool {
+    const WITH_VALUE: [&str; 8] = [
+        "--warm-up-time",
+        "--measurement-time",
+        "--sample-size",
+        "--save-baseline",
+        "--baseline",
+        "--profile-time",
+        "--noise-threshold",
+        "--significance-level",
+    ];
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let filter = args.iter().enumerate().find(|(i, a)| {
+        !a.starts_with('-') && (*i == 0 || !WITH_VALUE.contains(&args[i - 1].as_str()))
+    });
+    match filter {
+        None => true,
+        Some((_, f)) => {
+            f == "ab-only" || f.starts_with("loopback") || "loopback".contains(f.as_str())
+        }
+    }
 }
 
 fn ab_summary(server: &Server) {
@@ -216,15 +283,15 @@ fn ab_summary(server: &Server) {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(10);
-    if rounds == 0 {
+    if rounds == 0 || !ab_wanted() {
         return;
     }
     let rt = client_runtime();
     let clients = Clients::new(&server.base);
-    println!("interleaved A/B over loopback ({rounds} rounds, ABBA; ratio = B/A throughput):");
+    println!("interleaved A/B over loopback ({rounds} rounds, ABBA; ratios are B relative to A, >1 = B faster):");
     println!(
-        "  {:<34} {:>12} {:>12} {:>8} {:>8}",
-        "case", "A per s", "B per s", "median", "total"
+        "  {:<34} {:>10} {:>10} {:>8} {:>8} {:>8}",
+        "case", "A per s", "B per s", "median", "total", "CPU"
     );
     let cases: [(&str, (Variant, Variant), u64, usize); 4] = [
         (
@@ -253,9 +320,14 @@ fn ab_summary(server: &Server) {
         ),
     ];
     for (name, pair, per_round, concurrency) in cases {
-        let (a, b, median, total) =
-            interleaved(&rt, &clients, pair, per_round, concurrency, rounds);
-        println!("  {name:<34} {a:>12.0} {b:>12.0} {median:>8.4} {total:>8.4}");
+        let r = interleaved(&rt, &clients, pair, per_round, concurrency, rounds);
+        let cpu = r
+            .cpu
+            .map_or_else(|| "n/a".to_owned(), |c| format!("{c:.4}"));
+        println!(
+            "  {name:<34} {:>10.0} {:>10.0} {:>8.4} {:>8.4} {cpu:>8}",
+            r.a_per_s, r.b_per_s, r.median, r.total
+        );
     }
 }
 

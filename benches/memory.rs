@@ -177,9 +177,25 @@ fn main() {
         return;
     }
     // `cargo bench -- <filter>` passes a filter: run only when it names this bench or nothing.
-    let filter = std::env::args()
-        .skip(1)
-        .find(|a| !a.starts_with('-'))
+    // Criterion-style options that take a value are skipped with their value.
+    const WITH_VALUE: [&str; 8] = [
+        "--warm-up-time",
+        "--measurement-time",
+        "--sample-size",
+        "--save-baseline",
+        "--baseline",
+        "--profile-time",
+        "--noise-threshold",
+        "--significance-level",
+    ];
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let filter = args
+        .iter()
+        .enumerate()
+        .find(|(i, a)| {
+            !a.starts_with('-') && (*i == 0 || !WITH_VALUE.contains(&args[i - 1].as_str()))
+        })
+        .map(|(_, a)| a.clone())
         .unwrap_or_default();
     if !filter.is_empty() && !"memory".contains(&filter) {
         return;
@@ -198,6 +214,16 @@ fn main() {
             "  size of the spawned future (task body, before any heap it owns): hand-written {} B, layer {} B",
             std::mem::size_of_val(&hand),
             std::mem::size_of_val(&layer)
+        );
+        println!(
+            "  sizes: proto::Machine {} B, proto::RequestHead {} B, proto::PollRequest {} B, \
+             http::HeaderMap {} B, LroService<Mock> response future {} B",
+            std::mem::size_of::<tower_lro::proto::Machine>(),
+            std::mem::size_of::<tower_lro::proto::RequestHead>(),
+            std::mem::size_of::<tower_lro::proto::PollRequest>(),
+            std::mem::size_of::<http::HeaderMap>(),
+            std::mem::size_of::<tower_lro::future::ResponseFuture<Mock, common::Body, common::Body>>(
+            ),
         );
     }
     let mut lines = Vec::new();

@@ -264,10 +264,35 @@ struct StatusDoc {
     status: String,
 }
 
+/// One request through `svc`, its body read to the end.
+async fn exchange<S, B>(
+    svc: S,
+    req: Request<Body>,
+) -> Result<(http::response::Parts, Bytes), BoxError>
+where
+    S: Service<Request<Body>, Response = Response<B>>,
+    S::Error: Into<BoxError>,
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    let res = svc.oneshot(req).await.map_err(Into::into)?;
+    let (parts, body) = res.into_parts();
+    let bytes = body.collect().await.map_err(Into::into)?.to_bytes();
+    Ok((parts, bytes))
+}
+
+fn get(uri: Uri, headers: HeaderMap) -> Request<Body> {
+    let mut req = Request::new(Body::default());
+    *req.uri_mut() = uri;
+    *req.headers_mut() = headers;
+    req
+}
+
 /// The hand-written loop a careful user would write for this one API: `POST`, read the `202`,
 /// `GET` the status monitor (same headers, minus the body's) until `Succeeded`, honouring
-/// `Retry-After`, then `GET` the resource and read it. No deadline, no URL checks, no
-/// credential policy: the floor the layer is measured against.
+/// `Retry-After`, then `GET` the resource and read it. It keeps only the monitor URL and the
+/// headers between requests. No deadline, no URL checks, no credential policy, no metadata:
+/// the floor the layer is measured against.
 pub async fn hand_lro<S, B>(svc: S, base: &str) -> Result<Bytes, BoxError>
 where
     S: Service<Request<Body>, Response = Response<B>> + Clone,
@@ -275,31 +300,28 @@ where
     B: http_body::Body<Data = Bytes>,
     B::Error: Into<BoxError>,
 {
-    let res = svc
-        .clone()
-        .oneshot(submission(base))
-        .await
-        .map_err(Into::into)?;
-    let (parts, body) = res.into_parts();
-    body.collect().await.map_err(Into::into)?;
-    if parts.status != StatusCode::ACCEPTED {
-        return Err(format!("submission answered {}", parts.status).into());
-    }
-    let monitor = url_header(&parts.headers, "operation-location")?;
-    let mut poll_headers = headers();
+    let req = submission(base);
+    // Polls carry the submission's headers, minus the one that describes its body.
+    let mut poll_headers = req.headers().clone();
     poll_headers.remove(header::CONTENT_TYPE);
-    let mut wait = retry_after(&parts.headers).unwrap_or(Duration::from_secs(1));
+    let (monitor, mut wait) = {
+        let (parts, _) = exchange(svc.clone(), req).await?;
+        if parts.status != StatusCode::ACCEPTED {
+            return Err(format!("submission answered {}", parts.status).into());
+        }
+        let monitor = url_header(&parts.headers, "operation-location")?;
+        (
+            monitor,
+            retry_after(&parts.headers).unwrap_or(Duration::from_secs(1)),
+        )
+    };
     let mut resource = None;
     for _ in 0..1000 {
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;
         }
-        let mut req = Request::new(Body::default());
-        *req.uri_mut() = monitor.clone();
-        *req.headers_mut() = poll_headers.clone();
-        let res = svc.clone().oneshot(req).await.map_err(Into::into)?;
-        let (parts, body) = res.into_parts();
-        let bytes = body.collect().await.map_err(Into::into)?.to_bytes();
+        let req = get(monitor.clone(), poll_headers.clone());
+        let (parts, bytes) = exchange(svc.clone(), req).await?;
         if !parts.status.is_success() {
             return Err(format!("status monitor answered {}", parts.status).into());
         }
@@ -315,12 +337,7 @@ where
         wait = retry_after(&parts.headers).unwrap_or(Duration::from_secs(1));
     }
     let resource = resource.ok_or("still running after 1000 polls")?;
-    let mut req = Request::new(Body::default());
-    *req.uri_mut() = resource;
-    *req.headers_mut() = poll_headers;
-    let res = svc.oneshot(req).await.map_err(Into::into)?;
-    let (parts, body) = res.into_parts();
-    let bytes = body.collect().await.map_err(Into::into)?.to_bytes();
+    let (parts, bytes) = exchange(svc, get(resource, poll_headers)).await?;
     if !parts.status.is_success() {
         return Err(format!("resource answered {}", parts.status).into());
     }
