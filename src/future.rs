@@ -562,9 +562,10 @@ where
                 hook(&mut req);
             }
             let req = req.map(|()| ReqB::default());
-            this.timer
-                .as_mut()
-                .reset(Instant::from_std(machine.deadline()));
+            let deadline = Instant::from_std(machine.deadline());
+            if this.timer.deadline() != deadline {
+                this.timer.as_mut().reset(deadline);
+            }
             this.step.set(Step::Call {
                 future: Oneshot::new(this.service.clone(), req),
             });

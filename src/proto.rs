@@ -195,7 +195,8 @@ pub struct LroRequest {
 pub struct PollRequest {
     uri: Uri,
     version: Version,
-    headers: HeaderMap,
+    // Shared with the machine until the request is built: a waiting operation holds no copy.
+    headers: Arc<HeaderMap>,
     info: LroRequest,
 }
 
@@ -218,7 +219,7 @@ impl PollRequest {
         *req.method_mut() = Method::GET;
         *req.uri_mut() = self.uri;
         *req.version_mut() = self.version;
-        *req.headers_mut() = self.headers;
+        *req.headers_mut() = Arc::unwrap_or_clone(self.headers);
         req.extensions_mut().insert(self.info);
         req
     }
@@ -240,6 +241,16 @@ enum Phase {
     Done,
 }
 
+/// A request target as last built: polls to the same URL reuse its URI and headers.
+#[derive(Debug)]
+struct Target {
+    url: Url,
+    uri: Uri,
+    headers: Arc<HeaderMap>,
+    foreign: bool,
+    stripped: bool,
+}
+
 /// The state of one long-running operation.
 #[derive(Debug)]
 pub struct Machine {
@@ -251,8 +262,9 @@ pub struct Machine {
     origin_form: bool,
     origin: url::Origin,
     https: bool,
-    carried: HeaderMap,
+    carried: Arc<HeaderMap>,
     carried_query: Vec<(String, String)>,
+    target: Option<Target>,
     monitor: Url,
     submission_location: Option<Url>,
     final_state: FinalState,
@@ -416,8 +428,9 @@ impl Machine {
             version: head.version,
             origin: base.origin(),
             https,
-            carried: carry_headers(&head.headers),
+            carried: Arc::new(carry_headers(head.headers)),
             carried_query: carry_query(&cfg, &base),
+            target: None,
             request_url: base,
             origin_form,
             monitor,
@@ -516,8 +529,9 @@ impl Machine {
             version: head.version,
             origin: request_url.origin(),
             https: request_url.scheme() == "https",
-            carried: carry_headers(&head.headers),
+            carried: Arc::new(carry_headers(head.headers.clone())),
             carried_query: carry_query(&cfg, &request_url),
+            target: None,
             request_url,
             origin_form,
             monitor,
@@ -1146,34 +1160,18 @@ impl Machine {
     }
 
     fn request_for(&mut self, url: &Url, kind: PollKind) -> Result<PollRequest, Error> {
-        let mut url = url.clone();
-        url.set_fragment(None);
-        let target_origin = url.origin();
-        let foreign =
-            target_origin != self.origin && !self.cfg.allowed_origins.contains(&target_origin);
+        let hit = self
+            .target
+            .as_ref()
+            .is_some_and(|t| t.url == *url && t.stripped == (self.tainted || t.foreign));
+        if !hit {
+            self.target = Some(self.build_target(url)?);
+        }
+        let target = self.target.as_ref().expect("built above");
         // Cumulative, as in tower-http's FilterCredentials: once a request has gone to a foreign
         // origin, no later request carries credentials either.
-        self.tainted |= foreign;
-        let strip = self.tainted;
-        let missing: Vec<&(String, String)> = self
-            .carried_query
-            .iter()
-            .filter(|(k, _)| !(strip && self.cfg.is_credential(k)))
-            .filter(|(k, _)| !url.query_pairs().any(|(n, _)| n == k.as_str()))
-            .collect();
-        if !missing.is_empty() {
-            let mut pairs = url.query_pairs_mut();
-            for (k, v) in missing {
-                pairs.append_pair(k, v);
-            }
-        }
-        let mut headers = self.carried.clone();
-        if strip {
-            for name in &self.cfg.credential_headers {
-                headers.remove(name);
-            }
-        }
-        let uri = self.to_uri(&url)?;
+        self.tainted |= target.foreign;
+        let (uri, headers) = (target.uri.clone(), target.headers.clone());
         let attempt = match kind {
             PollKind::Status => {
                 self.polls += 1;
@@ -1189,6 +1187,52 @@ impl Machine {
             version: self.version,
             headers,
             info: LroRequest { kind, attempt },
+        })
+    }
+
+    /// The URI (with the carried query) and the headers (without credentials when they must
+    /// not go there) of a request to `url`.
+    fn build_target(&self, url: &Url) -> Result<Target, Error> {
+        let key = url.clone();
+        let mut url = url.clone();
+        url.set_fragment(None);
+        let target_origin = url.origin();
+        let foreign =
+            target_origin != self.origin && !self.cfg.allowed_origins.contains(&target_origin);
+        let strip = self.tainted || foreign;
+        let missing: Vec<&(String, String)> = self
+            .carried_query
+            .iter()
+            .filter(|(k, _)| !(strip && self.cfg.is_credential(k)))
+            .filter(|(k, _)| !url.query_pairs().any(|(n, _)| n == k.as_str()))
+            .collect();
+        if !missing.is_empty() {
+            let mut pairs = url.query_pairs_mut();
+            for (k, v) in missing {
+                pairs.append_pair(k, v);
+            }
+        }
+        let headers = if strip
+            && self
+                .cfg
+                .credential_headers
+                .iter()
+                .any(|h| self.carried.contains_key(h))
+        {
+            let mut headers = HeaderMap::clone(&self.carried);
+            for name in &self.cfg.credential_headers {
+                headers.remove(name);
+            }
+            Arc::new(headers)
+        } else {
+            self.carried.clone()
+        };
+        Ok(Target {
+            uri: self.to_uri(&url)?,
+            url: key,
+            headers,
+            foreign,
+            stripped: strip,
         })
     }
 
@@ -1216,7 +1260,7 @@ impl Machine {
     }
 
     fn absorb(&mut self, doc: &StatusDocument) {
-        if doc.operation_id.is_some() {
+        if doc.operation_id.is_some() && doc.operation_id != self.operation_id {
             self.operation_id.clone_from(&doc.operation_id);
         }
         // Per document: a terminal status without the field does not keep an old percentage.
@@ -1326,7 +1370,7 @@ fn carry_query(cfg: &Config, base: &Url) -> Vec<(String, String)> {
 
 /// The submission's headers minus those that describe its body, its connection, its
 /// preconditions or its idempotency: a poll is a fresh, bodiless `GET`.
-fn carry_headers(headers: &HeaderMap) -> HeaderMap {
+fn carry_headers(headers: HeaderMap) -> HeaderMap {
     let named_by_connection: Vec<String> = headers
         .get_all(CONNECTION)
         .iter()
@@ -1335,30 +1379,48 @@ fn carry_headers(headers: &HeaderMap) -> HeaderMap {
         .map(|t| t.trim().to_ascii_lowercase())
         .filter(|t| !t.is_empty())
         .collect();
-    let mut out = HeaderMap::with_capacity(headers.keys_len());
+    let dropped: Vec<HeaderName> = headers
+        .keys()
+        .filter(|name| {
+            let n = name.as_str();
+            n.starts_with("content-")
+                || n.starts_with("if-")
+                || n.starts_with("repeatability-")
+                || matches!(
+                    n,
+                    "transfer-encoding"
+                        | "expect"
+                        | "host"
+                        | "connection"
+                        | "keep-alive"
+                        | "proxy-connection"
+                        | "te"
+                        | "trailer"
+                        | "upgrade"
+                        | "range"
+                        | "prefer"
+                        | "idempotency-key"
+                )
+                || named_by_connection.iter().any(|t| t == n)
+        })
+        .cloned()
+        .collect();
+    if dropped.is_empty() {
+        return headers;
+    }
+    // Rebuilt rather than removed in place, which would reorder the caller's headers.
+    let mut out = HeaderMap::with_capacity(headers.len());
+    let mut last = None;
     for (name, value) in headers {
-        let n = name.as_str();
-        let dropped = n.starts_with("content-")
-            || n.starts_with("if-")
-            || n.starts_with("repeatability-")
-            || matches!(
-                n,
-                "transfer-encoding"
-                    | "expect"
-                    | "host"
-                    | "connection"
-                    | "keep-alive"
-                    | "proxy-connection"
-                    | "te"
-                    | "trailer"
-                    | "upgrade"
-                    | "range"
-                    | "prefer"
-                    | "idempotency-key"
-            )
-            || named_by_connection.iter().any(|t| t == n);
-        if !dropped {
-            out.append(name.clone(), value.clone());
+        let name = match name {
+            Some(n) => {
+                last = Some(n.clone());
+                n
+            }
+            None => last.clone().expect("a value continues its name"),
+        };
+        if !dropped.contains(&name) {
+            out.append(name, value);
         }
     }
     out

@@ -21,7 +21,10 @@ pub(crate) enum ReadOutcome<B> {
 /// A future that reads `body` to the end, or until it is known to exceed `limit`.
 pub(crate) struct ReadLimited<B> {
     body: Option<Pin<Box<B>>>,
+    // The first chunk, kept as it came: most status bodies arrive in one frame, zero-copy.
+    first: Option<Bytes>,
     buf: BytesMut,
+    read: usize,
     limit: usize,
 }
 
@@ -29,7 +32,9 @@ impl<B: Body> ReadLimited<B> {
     pub(crate) fn new(body: B, limit: usize) -> Self {
         Self {
             body: Some(Box::pin(body)),
+            first: None,
             buf: BytesMut::new(),
+            read: 0,
             limit,
         }
     }
@@ -49,7 +54,7 @@ where
                 .body
                 .as_mut()
                 .expect("ReadLimited polled after completion");
-            if this.buf.is_empty() && body.size_hint().lower() > this.limit as u64 {
+            if this.read == 0 && body.size_hint().lower() > this.limit as u64 {
                 let rest = this.body.take().expect("present");
                 return Poll::Ready(ReadOutcome::TooLarge {
                     head: Bytes::new(),
@@ -61,17 +66,27 @@ where
                     let Ok(mut data) = frame.into_data() else {
                         continue;
                     };
-                    let over = this.buf.len().saturating_add(data.remaining()) > this.limit;
-                    while data.has_remaining() {
-                        let chunk = data.chunk();
-                        let n = chunk.len();
-                        this.buf.extend_from_slice(chunk);
-                        data.advance(n);
+                    let len = data.remaining();
+                    if len == 0 {
+                        continue;
                     }
-                    if over {
+                    let chunk = data.copy_to_bytes(len);
+                    this.read = this.read.saturating_add(len);
+                    match this.first.take() {
+                        None if this.buf.is_empty() => this.first = Some(chunk),
+                        first => {
+                            if let Some(first) = first {
+                                this.buf.extend_from_slice(&first);
+                            }
+                            this.buf.extend_from_slice(&chunk);
+                        }
+                    }
+                    if this.read > this.limit {
                         let rest = this.body.take().expect("present");
-                        let head = std::mem::take(&mut this.buf).freeze();
-                        return Poll::Ready(ReadOutcome::TooLarge { head, rest });
+                        return Poll::Ready(ReadOutcome::TooLarge {
+                            head: this.take(),
+                            rest,
+                        });
                     }
                 }
                 Some(Err(e)) => {
@@ -80,11 +95,19 @@ where
                 }
                 None => {
                     this.body = None;
-                    return Poll::Ready(ReadOutcome::Complete(
-                        std::mem::take(&mut this.buf).freeze(),
-                    ));
+                    return Poll::Ready(ReadOutcome::Complete(this.take()));
                 }
             }
+        }
+    }
+}
+
+impl<B> ReadLimited<B> {
+    /// What was read so far, as one `Bytes`.
+    fn take(&mut self) -> Bytes {
+        match self.first.take() {
+            Some(first) => first,
+            None => std::mem::take(&mut self.buf).freeze(),
         }
     }
 }
