@@ -1237,6 +1237,12 @@ impl Machine {
     }
 
     fn to_uri(&self, url: &Url) -> Result<Uri, Error> {
+        let absolute = !(self.origin_form && is_origin_form_placeholder(url));
+        if absolute && url.fragment().is_none() {
+            if let Ok(uri) = Uri::try_from(url.as_str()) {
+                return Ok(uri);
+            }
+        }
         let text = self.display(url);
         text.parse::<Uri>().map_err(|e| {
             Error::new(
@@ -1345,16 +1351,21 @@ fn request_base(uri: &Uri) -> Result<(Url, bool), Error> {
     }
 }
 
+fn is_origin_form_placeholder(url: &Url) -> bool {
+    url.host_str() == Some("origin-form.invalid") && url.scheme() == "http"
+}
+
 fn display_url(url: &Url, origin_form: bool) -> String {
-    if origin_form && url.host_str() == Some("origin-form.invalid") && url.scheme() == "http" {
+    if origin_form && is_origin_form_placeholder(url) {
         match url.query() {
             Some(q) => format!("{}?{q}", url.path()),
             None => url.path().to_owned(),
         }
     } else {
-        let mut u = url.clone();
-        u.set_fragment(None);
-        u.into()
+        match url.as_str().split_once('#') {
+            Some((before, _)) => before.to_owned(),
+            None => url.as_str().to_owned(),
+        }
     }
 }
 

@@ -219,6 +219,18 @@ impl StatusDocument {
         if body.iter().all(u8::is_ascii_whitespace) {
             return Err(StatusBodyError::Empty);
         }
+        // Fast path: read only the fields we use, borrowing strings. Bodies it cannot read,
+        // and failure documents (whose OData error we want whole), take the general path.
+        if let Ok(raw) = serde_json::from_slice::<fast::Raw<'_>>(body) {
+            if !raw.has_error {
+                return Ok(raw.into_document());
+            }
+        }
+        Self::parse_general(body)
+    }
+
+    /// Reads the body through `serde_json::Value`: every field, and the precise error.
+    fn parse_general(body: &[u8]) -> Result<Self, StatusBodyError> {
         let value: Value =
             serde_json::from_slice(body).map_err(|e| StatusBodyError::NotJson(e.to_string()))?;
         let obj = value.as_object().ok_or(StatusBodyError::NotObject)?;
@@ -287,6 +299,224 @@ fn json_text(v: &Value) -> Option<String> {
         Value::Number(n) => Some(n.to_string()),
         Value::Bool(b) => Some(b.to_string()),
         _ => None,
+    }
+}
+
+/// A borrowing reader of the fields of a status document, lenient about their types like the
+/// general path (a field of an unexpected type is as good as absent, unknown fields are skipped).
+mod fast {
+    use std::borrow::Cow;
+    use std::fmt;
+
+    use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+    use super::{OperationStatus, StatusDocument};
+
+    /// One field's value, as far as we care.
+    #[derive(Default)]
+    pub(super) enum Field<'a> {
+        #[default]
+        Absent,
+        Null,
+        Str(Cow<'a, str>),
+        Num(serde_json::Number),
+        Bool(bool),
+        Other,
+    }
+
+    impl Field<'_> {
+        fn text(&self) -> Option<String> {
+            match self {
+                Field::Str(s) => Some(s.as_ref().to_owned()),
+                Field::Num(n) => Some(n.to_string()),
+                Field::Bool(b) => Some(b.to_string()),
+                _ => None,
+            }
+        }
+        fn status(&self) -> Option<OperationStatus> {
+            match self {
+                Field::Str(s) => Some(OperationStatus::parse(s)),
+                _ => None,
+            }
+        }
+    }
+
+    impl<'de> Deserialize<'de> for Field<'de> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_any(FieldVisitor)
+        }
+    }
+
+    struct FieldVisitor;
+
+    impl<'de> Visitor<'de> for FieldVisitor {
+        type Value = Field<'de>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("any JSON value")
+        }
+        fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Field<'de>, E> {
+            Ok(Field::Str(Cow::Borrowed(v)))
+        }
+        fn visit_str<E>(self, v: &str) -> Result<Field<'de>, E> {
+            Ok(Field::Str(Cow::Owned(v.to_owned())))
+        }
+        fn visit_string<E>(self, v: String) -> Result<Field<'de>, E> {
+            Ok(Field::Str(Cow::Owned(v)))
+        }
+        fn visit_u64<E>(self, v: u64) -> Result<Field<'de>, E> {
+            Ok(Field::Num(v.into()))
+        }
+        fn visit_i64<E>(self, v: i64) -> Result<Field<'de>, E> {
+            Ok(Field::Num(v.into()))
+        }
+        fn visit_f64<E>(self, v: f64) -> Result<Field<'de>, E> {
+            Ok(serde_json::Number::from_f64(v).map_or(Field::Other, Field::Num))
+        }
+        fn visit_bool<E>(self, v: bool) -> Result<Field<'de>, E> {
+            Ok(Field::Bool(v))
+        }
+        fn visit_unit<E>(self) -> Result<Field<'de>, E> {
+            Ok(Field::Null)
+        }
+        fn visit_none<E>(self) -> Result<Field<'de>, E> {
+            Ok(Field::Null)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Field<'de>, A::Error> {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok(Field::Other)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Field<'de>, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(Field::Other)
+        }
+    }
+
+    /// The top-level object (or `properties`): the fields we read, last occurrence wins.
+    #[derive(Default)]
+    pub(super) struct Raw<'a> {
+        status: Field<'a>,
+        provisioning_state: Field<'a>,
+        properties_state: Field<'a>,
+        operation_id: Field<'a>,
+        id: Field<'a>,
+        created: Field<'a>,
+        created_date_time: Field<'a>,
+        percent_complete: Field<'a>,
+        resource_location: Field<'a>,
+        pub(super) has_error: bool,
+    }
+
+    impl<'de> Deserialize<'de> for Raw<'de> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_map(RawVisitor { nested: false })
+        }
+    }
+
+    /// `properties` of an ARM resource: lenient, anything but an object is as good as absent.
+    struct Properties<'a>(Raw<'a>);
+
+    impl<'de> Deserialize<'de> for Properties<'de> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_any(RawVisitor { nested: true })
+                .map(Properties)
+        }
+    }
+
+    struct RawVisitor {
+        nested: bool,
+    }
+
+    impl<'de> Visitor<'de> for RawVisitor {
+        type Value = Raw<'de>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Raw<'de>, A::Error> {
+            let mut raw = Raw::default();
+            while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                match (key.as_ref(), self.nested) {
+                    ("provisioningState", _) => raw.provisioning_state = map.next_value()?,
+                    ("error", _) => {
+                        map.next_value::<IgnoredAny>()?;
+                        raw.has_error = true;
+                    }
+                    ("status", false) => raw.status = map.next_value()?,
+                    ("properties", false) => {
+                        let props: Properties<'de> = map.next_value()?;
+                        raw.properties_state = props.0.provisioning_state;
+                        raw.has_error |= props.0.has_error;
+                    }
+                    ("operationId", false) => raw.operation_id = map.next_value()?,
+                    ("id", false) => raw.id = map.next_value()?,
+                    ("created", false) => raw.created = map.next_value()?,
+                    ("createdDateTime", false) => raw.created_date_time = map.next_value()?,
+                    ("percentComplete", false) => raw.percent_complete = map.next_value()?,
+                    ("resourceLocation", false) => raw.resource_location = map.next_value()?,
+                    _ => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+            }
+            Ok(raw)
+        }
+        // Only reached for a nested `properties` that is not an object.
+        fn visit_borrowed_str<E>(self, _: &'de str) -> Result<Raw<'de>, E> {
+            Ok(Raw::default())
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Raw<'de>, E> {
+            Ok(Raw::default())
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Raw<'de>, E> {
+            Ok(Raw::default())
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Raw<'de>, E> {
+            Ok(Raw::default())
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Raw<'de>, E> {
+            Ok(Raw::default())
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Raw<'de>, E> {
+            Ok(Raw::default())
+        }
+        fn visit_unit<E>(self) -> Result<Raw<'de>, E> {
+            Ok(Raw::default())
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Raw<'de>, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(Raw::default())
+        }
+    }
+
+    impl Raw<'_> {
+        pub(super) fn into_document(self) -> StatusDocument {
+            // As the general path: `properties.provisioningState` when present at all.
+            let provisioning_state = match self.properties_state {
+                Field::Absent => self.provisioning_state.status(),
+                other => other.status(),
+            };
+            StatusDocument {
+                status_wrong_type: matches!(
+                    self.status,
+                    Field::Num(_) | Field::Bool(_) | Field::Other
+                ),
+                status: self.status.status(),
+                provisioning_state,
+                operation_id: self.operation_id.text().or_else(|| self.id.text()),
+                created: self
+                    .created
+                    .text()
+                    .or_else(|| self.created_date_time.text()),
+                percent_complete: match &self.percent_complete {
+                    Field::Num(n) => n.as_f64(),
+                    _ => None,
+                },
+                error: None,
+                resource_location: match self.resource_location {
+                    Field::Str(s) => Some(s.into_owned()),
+                    _ => None,
+                },
+            }
+        }
     }
 }
 
@@ -412,6 +642,54 @@ mod tests {
                 StatusDocument::parse_status(body),
                 Err(StatusBodyError::NotJson(_))
             ));
+        }
+    }
+
+    #[test]
+    fn the_fast_path_reads_what_the_general_path_reads() {
+        let docs: &[&str] = &[
+            r#"{"status":"Running","operationId":"a","created":"x","percentComplete":42.5}"#,
+            r#"{"status":"Succeeded","resourceLocation":"https://x/y","id":7}"#,
+            r#"{"status":"Running","status":"Succeeded"}"#,
+            r#"{"status":3}"#,
+            r#"{"status":null,"id":true,"createdDateTime":12}"#,
+            r#"{"status":{"a":[1,2,{"b":null}]},"operationId":[1]}"#,
+            r#"{"properties":{"provisioningState":"Updating","status":"x"},"provisioningState":"Succeeded"}"#,
+            r#"{"properties":{"provisioningState":5},"provisioningState":"Succeeded"}"#,
+            r#"{"properties":{"provisioningState":null},"provisioningState":"Creating"}"#,
+            r#"{"properties":"text","provisioningState":"Creating"}"#,
+            r#"{"properties":[1],"provisioningState":"Deleting"}"#,
+            r#"{"properties":{"provisioningState":"A"},"properties":{"provisioningState":"B"}}"#,
+            r#"{"status":"Runn\u0069ng","operationId":"esc\"aped"}"#,
+            r#"{"percentComplete":"50","resourceLocation":5}"#,
+            r#"{"percentComplete":1e3,"id":18446744073709551615,"operationId":-3}"#,
+            r#"{}"#,
+            "{\"status\":\"Succeeded\", \"unknown\": {\"deep\": [[[[]]]]}}",
+        ];
+        for doc in docs {
+            let fast = serde_json::from_slice::<fast::Raw<'_>>(doc.as_bytes()).unwrap();
+            assert!(!fast.has_error);
+            let fast = fast.into_document();
+            let general = StatusDocument::parse_general(doc.as_bytes()).unwrap();
+            assert_eq!(format!("{fast:?}"), format!("{general:?}"), "{doc}");
+        }
+        // Failure documents take the general path for their OData error.
+        for doc in [
+            r#"{"status":"Failed","error":{"code":"X"}}"#,
+            r#"{"properties":{"error":{"code":"Y"}}}"#,
+        ] {
+            assert!(
+                serde_json::from_slice::<fast::Raw<'_>>(doc.as_bytes())
+                    .unwrap()
+                    .has_error
+            );
+            assert!(
+                StatusDocument::parse(doc.as_bytes())
+                    .unwrap()
+                    .error
+                    .is_some(),
+                "{doc}"
+            );
         }
     }
 
