@@ -90,14 +90,20 @@ impl LroLayer {
         self
     }
 
-    /// The wait when a response carries no `Retry-After` (default 1 s). Unhinted waits stay at
-    /// this for 5 polls, then double up to [`max_poll_interval`](Self::max_poll_interval).
+    /// The wait when a response carries no wait hint: every such wait is `interval`.
+    ///
+    /// Without this call the default is a bounded backoff for long operations: 1 s for 5 polls,
+    /// then doubling up to 30 s. To grow from `interval`, call
+    /// [`max_poll_interval`](Self::max_poll_interval) after this.
     pub fn poll_interval(self, interval: Duration) -> Self {
-        self.edit(|c| c.poll_interval = interval)
+        self.edit(|c| {
+            c.poll_interval = interval;
+            c.max_poll_interval = interval;
+        })
     }
 
-    /// The cap of the unhinted backoff (default 30 s). Set it equal to the poll interval for a
-    /// fixed interval.
+    /// Lets unhinted waits grow: they stay at the poll interval for 5 polls, then double up to
+    /// `cap` (default 30 s).
     pub fn max_poll_interval(self, cap: Duration) -> Self {
         self.edit(|c| c.max_poll_interval = cap)
     }

@@ -109,7 +109,6 @@
 //! let layer = LroLayer::new()
 //!     // Poll every 2 s without hints, never faster than 500 ms nor slower than 1 min.
 //!     .poll_interval(Duration::from_secs(2))
-//!     .max_poll_interval(Duration::from_secs(2))
 //!     .wait_bounds(Duration::from_millis(500), Duration::from_secs(60))
 //!     .deadline(Duration::from_secs(15 * 60))
 //!     // ARM's `final-state-via: original-uri`, and a gateway that forwards failures as they are.
@@ -134,8 +133,10 @@
 //! # Decisions where the spec is silent
 //!
 //! - The deadline is measured from the submission's response, not from the call.
-//! - With no wait hint, the first 5 waits are `poll_interval` (1 s), then they double up to
-//!   `max_poll_interval` (30 s); `Retry-After: 0` is honoured as "now".
+//! - With no wait hint and no configured interval, the first 5 waits are 1 s, then they double
+//!   up to 30 s. An explicit [`LroLayer::poll_interval`] is used for every unhinted wait.
+//!   `Retry-After: 0` is honoured as "now": the server allows it, and the poll limit bounds a
+//!   server that says it forever. A `Retry-After` date in the past is ignored (a negative delay).
 //! - On a `Location` poll, a `200`/`201` keeps polling only when its body's `status` (or
 //!   `provisioningState`) is a known in-progress word (`Running`, `NotStarted`, `InProgress`,
 //!   `Accepted`, `Creating`, …): a finished resource may carry a `status` of its own (`"Active"`),

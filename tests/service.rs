@@ -464,3 +464,21 @@ async fn progress_reports_the_terminal_failure() {
         "the failed document had no percentage"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_explicit_poll_interval_is_every_unhinted_wait() {
+    let (svc, mut handle) = mock::pair::<Req, Res>();
+    let svc = LroLayer::new()
+        .poll_interval(Duration::from_secs(10))
+        .layer(svc);
+    let t0 = Instant::now();
+    let call = tokio::spawn(svc.oneshot(post("https://s.example/jobs")));
+    let (_, send) = handle.next_request().await.unwrap();
+    send.send_response(resp(202, &[("operation-location", "/ops/1")], ""));
+    for n in 1..=8u64 {
+        let (_, send) = handle.next_request().await.unwrap();
+        assert_eq!(t0.elapsed(), Duration::from_secs(10 * n), "poll {n}");
+        send.send_response(resp(200, &[], if n == 8 { SUCCEEDED } else { RUNNING_30 }));
+    }
+    assert_eq!(call.await.unwrap().unwrap().status(), StatusCode::OK);
+}
