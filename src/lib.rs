@@ -149,6 +149,9 @@
 //!   conditional (`If-*`, `Range`), `Prefer` and repeatability headers. Once a request went to a
 //!   foreign origin, later requests carry no credentials (as `tower-http`'s `FilterCredentials`).
 //! - An HTTP-date `Retry-After` is measured against the response's own `Date` header.
+//! - Absolute URLs from the server (or the caller) are requested exactly as written (the seed's
+//!   `…/operations/{operationId}` keeps its braces); relative references are resolved per
+//!   RFC 3986 and serialised by the URL parser.
 //! - Requests with an origin-form URI (`/jobs`) resolve relative monitor URLs against it and
 //!   stay origin-form.
 #![cfg_attr(docsrs, feature(doc_cfg))]

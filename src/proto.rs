@@ -265,6 +265,9 @@ pub struct Machine {
     carried: Arc<HeaderMap>,
     carried_query: Vec<(String, String)>,
     target: Option<Target>,
+    // The exact absolute URIs the server (or caller) wrote, by the URL they parse to: requests
+    // go out as written, not as re-serialised by the URL parser.
+    wire: Vec<(Url, Uri)>,
     monitor: Url,
     submission_location: Option<Url>,
     final_state: FinalState,
@@ -313,6 +316,21 @@ impl std::fmt::Display for WaitReason {
 /// Host used to resolve references against an origin-form request URI (`/jobs`); URLs on it are
 /// turned back into origin-form.
 const ORIGIN_FORM_BASE: &str = "http://origin-form.invalid/";
+
+/// `uri` as written, with `pairs` appended to its query; `None` if that does not make a URI.
+fn with_query(uri: &Uri, pairs: &[&(String, String)]) -> Option<Uri> {
+    if pairs.is_empty() {
+        return Some(uri.clone());
+    }
+    let mut text = uri.to_string();
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        query.append_pair(k, v);
+    }
+    text.push(if uri.query().is_some() { '&' } else { '?' });
+    text.push_str(&query.finish());
+    Uri::try_from(text).ok()
+}
 
 /// A refused scheme is a security refusal; anything else wrong with a URL breaks the protocol.
 fn url_error_kind(e: &UrlHeaderError) -> ErrorKind {
@@ -431,6 +449,7 @@ impl Machine {
             carried: Arc::new(carry_headers(head.headers)),
             carried_query: carry_query(&cfg, &base),
             target: None,
+            wire: Vec::new(),
             request_url: base,
             origin_form,
             monitor,
@@ -452,6 +471,15 @@ impl Machine {
             wait_reason: None,
             cfg,
         };
+        if !origin_form {
+            machine.note_wire(&machine.request_url.clone(), head.uri.clone());
+        }
+        if let Some((_, v)) = &monitor_header {
+            machine.note_wire_value(&machine.monitor.clone(), v);
+        }
+        if let (Some(loc_url), Some(v)) = (machine.submission_location.clone(), loc) {
+            machine.note_wire_value(&loc_url, v);
+        }
         if let Err(e) = machine.check_target(&machine.monitor.clone()) {
             let (name, v) = monitor_header.expect("request URL is never refused");
             return Err(Error::new(
@@ -532,6 +560,7 @@ impl Machine {
             carried: Arc::new(carry_headers(head.headers.clone())),
             carried_query: carry_query(&cfg, &request_url),
             target: None,
+            wire: Vec::new(),
             request_url,
             origin_form,
             monitor,
@@ -767,6 +796,7 @@ impl Machine {
                             self.phase = Phase::Done;
                             return Action::Fail(e);
                         }
+                        self.note_wire_value(&next, v);
                         self.monitor = next;
                     }
                     Err(e) => {
@@ -892,13 +922,21 @@ impl Machine {
         self.status = OperationStatus::Succeeded;
         let target = match self.final_state {
             FinalState::StatusMonitor => None,
-            FinalState::OriginalUri => Some(Ok(self.request_url.clone())),
+            FinalState::OriginalUri => Some(Ok((self.request_url.clone(), None))),
             FinalState::Location => match &self.submission_location {
-                Some(loc) => Some(Ok(loc.clone())),
+                Some(loc) => Some(Ok((loc.clone(), None))),
                 None => self.auto_target(status, headers, doc),
             },
             FinalState::Auto => self.auto_target(status, headers, doc),
         };
+        let target = target.map(|t| {
+            t.map(|(url, raw)| {
+                if let Some(raw) = raw {
+                    self.note_wire_text(&url, &raw);
+                }
+                url
+            })
+        });
         match target {
             None => {
                 self.phase = Phase::Done;
@@ -931,21 +969,24 @@ impl Machine {
         status: StatusCode,
         headers: &HeaderMap,
         doc: Option<&StatusDocument>,
-    ) -> Option<Result<Url, Error>> {
+    ) -> Option<Result<(Url, Option<String>), Error>> {
         let from_header = |name: HeaderName| {
             headers.get(&name).map(|v| {
-                parse_url_value(v, &self.monitor).map_err(|e| {
-                    self.op_error(
-                        url_error_kind(&e),
-                        &self.monitor,
-                        format!(
-                            "answered {} with {name} {}: {e}",
-                            show_status(status),
-                            show_value(v)
-                        ),
-                        Some((status, headers, None)),
-                    )
-                })
+                let raw = v.to_str().ok().map(str::to_owned);
+                parse_url_value(v, &self.monitor)
+                    .map(|u| (u, raw))
+                    .map_err(|e| {
+                        self.op_error(
+                            url_error_kind(&e),
+                            &self.monitor,
+                            format!(
+                                "answered {} with {name} {}: {e}",
+                                show_status(status),
+                                show_value(v)
+                            ),
+                            Some((status, headers, None)),
+                        )
+                    })
             })
         };
         if let Some(t) = from_header(RESOURCE_LOCATION) {
@@ -957,25 +998,29 @@ impl Machine {
             }
         }
         if let Some(rl) = doc.and_then(|d| d.resource_location.as_deref()) {
-            return Some(parse_url_str(rl, &self.monitor).map_err(|e| {
-                self.op_error(
-                    url_error_kind(&e),
-                    &self.monitor,
-                    format!(
-                        "answered {} with resourceLocation {rl:?}: {e}",
-                        show_status(status)
-                    ),
-                    Some((status, headers, None)),
-                )
-            }));
+            return Some(
+                parse_url_str(rl, &self.monitor)
+                    .map(|u| (u, Some(rl.to_owned())))
+                    .map_err(|e| {
+                        self.op_error(
+                            url_error_kind(&e),
+                            &self.monitor,
+                            format!(
+                                "answered {} with resourceLocation {rl:?}: {e}",
+                                show_status(status)
+                            ),
+                            Some((status, headers, None)),
+                        )
+                    }),
+            );
         }
         if self.rule.reads_status_body() {
             if self.method == Method::PUT || self.method == Method::PATCH {
-                return Some(Ok(self.request_url.clone()));
+                return Some(Ok((self.request_url.clone(), None)));
             }
             if self.method == Method::POST {
                 if let Some(loc) = &self.submission_location {
-                    return Some(Ok(loc.clone()));
+                    return Some(Ok((loc.clone(), None)));
                 }
             }
         }
@@ -1190,6 +1235,30 @@ impl Machine {
         })
     }
 
+    fn note_wire_value(&mut self, url: &Url, value: &HeaderValue) {
+        if let Ok(text) = value.to_str() {
+            self.note_wire_text(url, text);
+        }
+    }
+
+    fn note_wire_text(&mut self, url: &Url, text: &str) {
+        if let Ok(uri) = Uri::try_from(crate::header::unquote(text)) {
+            self.note_wire(url, uri);
+        }
+    }
+
+    /// Remembers `uri` as the way to write `url` on the wire, when it is absolute.
+    fn note_wire(&mut self, url: &Url, uri: Uri) {
+        if uri.scheme().is_none() || uri.authority().is_none() {
+            return;
+        }
+        self.wire.retain(|(u, _)| u != url);
+        if self.wire.len() >= 4 {
+            self.wire.remove(0);
+        }
+        self.wire.push((url.clone(), uri));
+    }
+
     /// The URI (with the carried query) and the headers (without credentials when they must
     /// not go there) of a request to `url`.
     fn build_target(&self, url: &Url) -> Result<Target, Error> {
@@ -1208,7 +1277,7 @@ impl Machine {
             .collect();
         if !missing.is_empty() {
             let mut pairs = url.query_pairs_mut();
-            for (k, v) in missing {
+            for (k, v) in &missing {
                 pairs.append_pair(k, v);
             }
         }
@@ -1227,8 +1296,20 @@ impl Machine {
         } else {
             self.carried.clone()
         };
+        let written = self
+            .wire
+            .iter()
+            .find(|(u, _)| u == &key)
+            .map(|(_, uri)| uri);
+        let uri = match written {
+            Some(uri) => match with_query(uri, &missing) {
+                Some(uri) => uri,
+                None => self.to_uri(&url)?,
+            },
+            None => self.to_uri(&url)?,
+        };
         Ok(Target {
-            uri: self.to_uri(&url)?,
+            uri,
             url: key,
             headers,
             foreign,

@@ -1253,3 +1253,69 @@ fn resource_fetch_retries_transient_and_delivers_anything_else() {
     let (i, meta) = delivered(&run);
     assert_eq!((i, meta.polls()), (2, 1));
 }
+
+#[test]
+fn absolute_urls_go_out_as_the_server_wrote_them() {
+    // The seed's own placeholder: a URL parser would percent-encode the braces.
+    const SUBMIT: R = r(
+        202,
+        &[(
+            "Operation-Location",
+            "https://atlas.microsoft.com/service/operations/{operationId} ",
+        )],
+        "",
+    );
+    const DONE: R = r(
+        200,
+        &[(
+            "Resource-Location",
+            "\"https://atlas.microsoft.com/tileset/{tileset-id}\"",
+        )],
+        r#"{"status":"Succeeded"}"#,
+    );
+    let run = drive(
+        cfg(),
+        "POST",
+        "https://atlas.microsoft.com/mapData?api-version=2.0",
+        &[],
+        SUBMIT,
+        &[DONE, RESOURCE],
+    );
+    assert_eq!(
+        run.sent[0].uri,
+        "https://atlas.microsoft.com/service/operations/{operationId}?api-version=2.0"
+    );
+    assert_eq!(
+        run.sent[1].uri,
+        "https://atlas.microsoft.com/tileset/{tileset-id}?api-version=2.0"
+    );
+    // Already carrying the parameter, with a query of its own: untouched.
+    const OWN: R = r(
+        202,
+        &[(
+            "operation-location",
+            "https://s.example/o?api-version=9&x=a%20b",
+        )],
+        "",
+    );
+    let run = drive(
+        cfg(),
+        "POST",
+        "https://s.example/j?api-version=1",
+        &[],
+        OWN,
+        &[r(200, &[], r#"{"status":"Succeeded"}"#)],
+    );
+    assert_eq!(run.sent[0].uri, "https://s.example/o?api-version=9&x=a%20b");
+    // Relative references are resolved (RFC 3986) and serialised.
+    const REL: R = r(202, &[("operation-location", "../ops/{id}")], "");
+    let run = drive(
+        cfg(),
+        "POST",
+        "https://s.example/a/b/j",
+        &[],
+        REL,
+        &[r(200, &[], r#"{"status":"Succeeded"}"#)],
+    );
+    assert_eq!(run.sent[0].uri, "https://s.example/a/ops/%7Bid%7D");
+}
