@@ -90,7 +90,11 @@ async fn main() -> Result<(), BoxError> {
                 .map(|v| format!(" {v:.0}%"))
                 .unwrap_or_default();
             let what = format!("{}{pct}", p.status());
-            println!("  {at:>6}  ← {what:<14} next poll in {}", millis(wait));
+            println!(
+                "  {at:>6}  ← {what:<14} {}  next poll in {}",
+                bar(p.percent_complete()),
+                millis(wait)
+            );
         });
 
     let client = ServiceBuilder::new()
@@ -478,5 +482,17 @@ mod creator {
         }
 
         reply(StatusCode::NOT_FOUND, &[], String::new())
+    }
+}
+
+/// A text progress bar for `percentComplete` (blank when the service gives none).
+fn bar(percent: Option<f64>) -> String {
+    const WIDTH: usize = 20;
+    match percent {
+        Some(p) => {
+            let filled = ((p.clamp(0.0, 100.0) / 100.0) * WIDTH as f64).round() as usize;
+            format!("[{}{}]", "█".repeat(filled), "░".repeat(WIDTH - filled))
+        }
+        None => " ".repeat(WIDTH + 2),
     }
 }
