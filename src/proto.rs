@@ -1242,14 +1242,19 @@ impl Machine {
     }
 
     fn note_wire_text(&mut self, url: &Url, text: &str) {
-        if let Ok(uri) = Uri::try_from(crate::header::unquote(text)) {
+        let text = crate::header::unquote(text);
+        if text == url.as_str() {
+            return; // the parser writes it the same way: nothing to remember
+        }
+        if let Ok(uri) = Uri::try_from(text) {
             self.note_wire(url, uri);
         }
     }
 
-    /// Remembers `uri` as the way to write `url` on the wire, when it is absolute.
+    /// Remembers `uri` as the way to write `url` on the wire, when it is absolute and the URL
+    /// parser would write it differently.
     fn note_wire(&mut self, url: &Url, uri: Uri) {
-        if uri.scheme().is_none() || uri.authority().is_none() {
+        if uri.scheme().is_none() || uri.authority().is_none() || uri == *url.as_str() {
             return;
         }
         self.wire.retain(|(u, _)| u != url);
