@@ -91,8 +91,25 @@
 //!
 //! # Uses
 //!
-//! - **hyper-util client**: the example above, with `hyper_util::client::legacy::Client` as the
-//!   inner service (see the README's quick start).
+//! - **hyper-util client**:
+//!
+//! ```no_run
+//! use bytes::Bytes;
+//! use http_body_util::{BodyExt, Full};
+//! use hyper_util::{client::legacy::Client, rt::TokioExecutor};
+//! use tower::{ServiceBuilder, ServiceExt};
+//!
+//! # async fn run() -> Result<(), tower::BoxError> {
+//! let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+//! let svc = ServiceBuilder::new().layer(tower_lro::LroLayer::new()).service(client);
+//! let request = http::Request::post("http://127.0.0.1:8080/conversions?api-version=2.0")
+//!     .body(Full::from("..."))?;
+//! let resource = svc.oneshot(request).await?.into_body().collect().await?.to_bytes();
+//! # let _ = resource;
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! - **reqwest**: [`middleware::LroMiddleware`] (feature `reqwest-middleware`) resolves LROs in a
 //!   `reqwest_middleware` stack, from the same [`LroLayer`] configuration and the same core.
 //! - **Gateways**: `examples/gateway.rs` serves a synchronous API in front of an asynchronous
