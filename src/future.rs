@@ -14,17 +14,17 @@ use tower::util::Oneshot;
 use tower_service::Service;
 
 use crate::body::LroBody;
-use crate::error::{Error, ErrorKind};
 use crate::layer::Settings;
 use crate::metadata::LroMetadata;
 use crate::options::LroOptions;
 use crate::proto::{
-    classify, Action, Begin, BodyError, Classify, Machine, PollKind, PollRequest, RequestHead,
+    classify, submission_body_timeout, Action, Begin, BodyError, Classify, Machine, PollRequest,
+    RequestHead,
 };
 use crate::read::{ReadLimited, ReadOutcome};
 use crate::resume::ResumeHandle;
 use crate::time::{clock, deadline_from_now};
-use crate::trace::{self, Trace};
+use crate::trace::Trace;
 
 type BoxError = tower::BoxError;
 
@@ -354,11 +354,7 @@ where
                         Poll::Pending => {
                             ready!(this.timer.as_mut().poll(cx));
                             let (head, _) = this.start.take().expect("inspect has its head");
-                            let error = Error::new(
-                                ErrorKind::Timeout,
-                                Some(head.uri.to_string()),
-                                "sent a submission response whose body did not end before the deadline",
-                            );
+                            let error = submission_body_timeout(&head.uri);
                             this.trace.failed(&error);
                             return Poll::Ready(Err(error.into()));
                         }
@@ -495,24 +491,12 @@ where
             };
 
             if std::mem::take(this.report) {
-                let hook = this.settings.progress.as_ref();
-                if let (Some(machine), true) =
-                    (this.machine.as_ref(), hook.is_some() || trace::ENABLED)
-                {
-                    // The wait before the next status poll; none once the status is terminal.
+                if let Some(machine) = this.machine.as_ref() {
                     let next_at = match &next {
-                        Next::Act(Action::Send { at, request })
-                            if request.kind() == PollKind::Status =>
-                        {
-                            Some(*at)
-                        }
+                        Next::Act(action) => action.next_status_poll(),
                         _ => None,
                     };
-                    let progress = machine.progress(clock().0, next_at);
-                    this.trace.poll(&progress);
-                    if let Some(hook) = hook {
-                        hook(&progress);
-                    }
+                    this.settings.report(this.trace, machine, next_at);
                 }
             }
 

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use http::header::{HeaderMap, HeaderName, HeaderValue, DATE, LOCATION, RETRY_AFTER};
+use http::header::{HeaderMap, HeaderName, HeaderValue, DATE, RETRY_AFTER};
 use url::Url;
 
 /// `Operation-Location`: the status monitor of Azure's REST guidelines and of seed V2.
@@ -94,16 +94,6 @@ pub fn parse_url_str(text: &str, base: &Url) -> Result<Url, UrlHeaderError> {
     Ok(url)
 }
 
-/// The first URL header among `names` that is present: its name and raw value.
-pub fn first_present<'a>(
-    headers: &'a HeaderMap,
-    names: &[HeaderName],
-) -> Option<(HeaderName, &'a HeaderValue)> {
-    names
-        .iter()
-        .find_map(|n| headers.get(n).map(|v| (n.clone(), v)))
-}
-
 /// Which header supplied a wait hint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HintSource {
@@ -170,9 +160,6 @@ fn parse_digits(text: &str) -> Option<u64> {
     }
     Some(text.parse::<u64>().unwrap_or(u64::MAX))
 }
-
-/// The `Location` header, for readers that want the constant next to the others.
-pub const LOCATION_HEADER: HeaderName = LOCATION;
 
 /// `true` when a `Prefer` header asks for `respond-async` (RFC 7240 §4.1).
 pub fn prefers_respond_async(headers: &HeaderMap) -> bool {

@@ -9,7 +9,9 @@ use tower_layer::Layer;
 
 use crate::config::{Config, FinalState};
 use crate::metadata::Progress;
+use crate::proto::Machine;
 use crate::service::LroService;
+use crate::trace::{self, Trace};
 
 /// A hook that shapes each request the layer sends by itself (polls and the resource `GET`),
 /// after the layer has set its URI and headers: sign it afresh, add a tracing header, …
@@ -22,6 +24,29 @@ pub(crate) struct Settings {
     pub(crate) config: Arc<Config>,
     pub(crate) hook: Option<PollHook>,
     pub(crate) progress: Option<ProgressHook>,
+}
+
+impl Settings {
+    /// Tells the progress hook and the trace where `machine` stands, after a status answer;
+    /// `next_at` is [`Action::next_status_poll`](crate::proto::Action::next_status_poll).
+    pub(crate) fn report(
+        &self,
+        trace: &Trace,
+        machine: &Machine,
+        next_at: Option<std::time::Instant>,
+    ) {
+        if self.progress.is_none() && !trace::ENABLED {
+            return;
+        }
+        let progress = machine.progress(crate::time::clock().0, next_at);
+        {
+            let _entered = trace.enter();
+            trace.poll(&progress);
+        }
+        if let Some(hook) = &self.progress {
+            hook(&progress);
+        }
+    }
 }
 
 /// Resolves long-running operations: wraps a service in [`LroService`].

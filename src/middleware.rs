@@ -122,11 +122,13 @@ use crate::header::prefers_respond_async;
 use crate::layer::{LroLayer, Settings};
 use crate::metadata::LroMetadata;
 use crate::options::LroOptions;
-use crate::proto::{classify, Action, Begin, BodyError, Classify, Machine, PollKind, RequestHead};
+use crate::proto::{
+    classify, submission_body_timeout, Action, Begin, BodyError, Classify, Machine, RequestHead,
+};
 use crate::read::{ReadLimited, ReadOutcome};
 use crate::resume::ResumeHandle;
 use crate::time::{clock, deadline_from_now};
-use crate::trace::{self, Trace};
+use crate::trace::Trace;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type MwResult<T> = reqwest_middleware::Result<T>;
@@ -263,11 +265,7 @@ async fn handle(
     let (parts, body) = http::Response::<reqwest::Body>::from(response).into_parts();
     let limit = config.status_body_limit;
     let Ok(outcome) = tokio::time::timeout_at(read_by, ReadLimited::new(body, limit)).await else {
-        let error = Error::new(
-            ErrorKind::Timeout,
-            Some(head.uri.to_string()),
-            "sent a submission response whose body did not end before the deadline",
-        );
+        let error = submission_body_timeout(&head.uri);
         return Err(failed(&trace, error));
     };
     let (now, wall) = clock();
@@ -310,7 +308,7 @@ async fn handle(
                 next,
             };
             // The submission's answer was read: report it, as after every status answer.
-            driver.report(status_poll_at(&action));
+            driver.report(action.next_status_poll());
             driver.run(action).await
         }
     }
@@ -354,15 +352,6 @@ async fn resume(
     }
 }
 
-/// When the next status poll is due: the wait a report shows; none once the status is
-/// terminal (the resource `GET` is not a status poll).
-fn status_poll_at(action: &Action) -> Option<std::time::Instant> {
-    match action {
-        Action::Send { at, request } if request.kind() == PollKind::Status => Some(*at),
-        _ => None,
-    }
-}
-
 /// Records a failure of the resolution and wraps it for `reqwest-middleware`.
 fn failed(trace: &Trace, error: Error) -> reqwest_middleware::Error {
     {
@@ -397,18 +386,7 @@ impl Driver<'_> {
     /// Tells the progress hook (and the trace) where the operation stands after an answer;
     /// `next_at` is when the next status poll is due, if one is planned.
     fn report(&self, next_at: Option<std::time::Instant>) {
-        let hook = self.settings.progress.as_ref();
-        if hook.is_none() && !trace::ENABLED {
-            return;
-        }
-        let progress = self.machine.progress(clock().0, next_at);
-        {
-            let _entered = self.trace.enter();
-            self.trace.poll(&progress);
-        }
-        if let Some(hook) = hook {
-            hook(&progress);
-        }
+        self.settings.report(&self.trace, &self.machine, next_at);
     }
 
     fn finished(&self, extensions: &mut Extensions, meta: LroMetadata) {
@@ -498,7 +476,7 @@ impl Driver<'_> {
                 ),
             };
             if report {
-                self.report(status_poll_at(&action));
+                self.report(action.next_status_poll());
             }
         }
     }

@@ -170,6 +170,27 @@ pub enum Action {
     Fail(Error),
 }
 
+impl Action {
+    /// The instant of the next status poll, when this action plans one (not a resource fetch):
+    /// what a progress report calls "next poll in".
+    pub fn next_status_poll(&self) -> Option<Instant> {
+        match self {
+            Action::Send { at, request } if request.kind() == PollKind::Status => Some(*at),
+            _ => None,
+        }
+    }
+}
+
+/// The error of a submission whose response body did not end before the deadline (the driver
+/// reads it to decide, before any machine exists).
+pub(crate) fn submission_body_timeout(uri: &Uri) -> Error {
+    Error::new(
+        ErrorKind::Timeout,
+        Some(uri.to_string()),
+        "sent a submission response whose body did not end before the deadline",
+    )
+}
+
 /// What the poll request is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -361,7 +382,53 @@ fn show_status(status: StatusCode) -> String {
     }
 }
 
+/// What a machine starts from: a submission's answer, or a resume handle.
+struct Init {
+    rule: Rule,
+    method: Method,
+    version: Version,
+    request_url: Url,
+    origin_form: bool,
+    headers: HeaderMap,
+    monitor: Url,
+    submission_location: Option<Url>,
+    final_state: FinalState,
+}
+
 impl Machine {
+    fn new(cfg: Arc<Config>, init: Init, deadline: Option<Duration>, now: Instant) -> Self {
+        let deadline = deadline.unwrap_or(cfg.deadline);
+        Machine {
+            rule: init.rule,
+            method: init.method,
+            version: init.version,
+            origin: init.request_url.origin(),
+            https: init.request_url.scheme() == "https",
+            carried: Arc::new(carry_headers(init.headers)),
+            carried_query: carry_query(&cfg, &init.request_url),
+            target: None,
+            wire: Vec::new(),
+            request_url: init.request_url,
+            origin_form: init.origin_form,
+            monitor: init.monitor,
+            submission_location: init.submission_location,
+            final_state: init.final_state,
+            started: now,
+            deadline: now.checked_add(deadline).unwrap_or_else(|| far_future(now)),
+            phase: Phase::Polling,
+            polls: 0,
+            fetches: 0,
+            unhinted: 0,
+            transient: 0,
+            tainted: false,
+            operation_id: None,
+            percent_complete: None,
+            status: OperationStatus::NotStarted,
+            wait_reason: None,
+            cfg,
+        }
+    }
+
     /// Decides from the submission's response (head and, when read, body) whether polling
     /// starts, and if so returns the machine and its first action.
     ///
@@ -438,39 +505,19 @@ impl Machine {
             Rule::Location => Some(monitor.clone()),
             _ => loc.and_then(|v| parse_url_value(v, &base).ok()),
         };
-        let https = base.scheme() == "https";
-        let deadline_len = options.deadline.unwrap_or(cfg.deadline);
-        let mut machine = Machine {
+        let final_state = options.final_state.unwrap_or(cfg.final_state);
+        let init = Init {
             rule,
             method: head.method.clone(),
             version: head.version,
-            origin: base.origin(),
-            https,
-            carried: Arc::new(carry_headers(head.headers)),
-            carried_query: carry_query(&cfg, &base),
-            target: None,
-            wire: Vec::new(),
             request_url: base,
             origin_form,
+            headers: head.headers,
             monitor,
             submission_location,
-            final_state: options.final_state.unwrap_or(cfg.final_state),
-            started: now,
-            deadline: now
-                .checked_add(deadline_len)
-                .unwrap_or_else(|| far_future(now)),
-            phase: Phase::Polling,
-            polls: 0,
-            fetches: 0,
-            unhinted: 0,
-            transient: 0,
-            tainted: false,
-            operation_id: None,
-            percent_complete: None,
-            status: OperationStatus::NotStarted,
-            wait_reason: None,
-            cfg,
+            final_state,
         };
+        let mut machine = Machine::new(cfg, init, options.deadline, now);
         if !origin_form {
             machine.note_wire(&machine.request_url.clone(), head.uri.clone());
         }
@@ -550,47 +597,27 @@ impl Machine {
             .map(join)
             .transpose()?;
         let method = Method::from_bytes(handle.method.as_bytes()).map_err(|_| bad("bad method"))?;
-        let deadline_len = options.deadline.unwrap_or(cfg.deadline);
-        let mut machine = Machine {
+        let init = Init {
             rule: handle.rule,
             method,
             version: head.version,
-            origin: request_url.origin(),
-            https: request_url.scheme() == "https",
-            carried: Arc::new(carry_headers(head.headers.clone())),
-            carried_query: carry_query(&cfg, &request_url),
-            target: None,
-            wire: Vec::new(),
             request_url,
             origin_form,
+            headers: head.headers.clone(),
             monitor,
             submission_location,
             final_state: options.final_state.unwrap_or(handle.final_state),
-            started: now,
-            deadline: now
-                .checked_add(deadline_len)
-                .unwrap_or_else(|| far_future(now)),
-            phase: Phase::Polling,
-            polls: handle.polls,
-            fetches: 0,
-            unhinted: 0,
-            transient: 0,
-            tainted: false,
-            operation_id: handle.operation_id.clone(),
-            percent_complete: None,
-            status: OperationStatus::Running,
-            wait_reason: None,
-            cfg,
         };
+        let mut machine = Machine::new(cfg, init, options.deadline, now);
+        machine.polls = handle.polls;
+        machine.operation_id.clone_from(&handle.operation_id);
+        machine.status = OperationStatus::Running;
         machine.check_target(&machine.monitor.clone())?;
         if machine.polls >= machine.cfg.max_polls {
             machine.polls = 0;
         }
-        let request = machine.request_for(&machine.monitor.clone(), PollKind::Status);
-        match request {
-            Ok(request) => Ok((Box::new(machine), Action::Send { at: now, request })),
-            Err(e) => Err(e),
-        }
+        let request = machine.request_for(&machine.monitor.clone(), PollKind::Status)?;
+        Ok((Box::new(machine), Action::Send { at: now, request }))
     }
 
     /// Whether the driver must read the body of this response (under the size limit) before
@@ -677,18 +704,12 @@ impl Machine {
     ) -> Action {
         match error {
             BodyError::TooLarge => {
-                let url = self.in_flight_url();
-                self.phase = Phase::Done;
-                Action::Fail(self.op_error(
-                    ErrorKind::Protocol,
-                    &url,
-                    format!(
-                        "answered {} with a body over the {}-byte limit",
-                        show_status(status),
-                        self.cfg.status_body_limit
-                    ),
-                    Some((status, headers, None)),
-                ))
+                let detail = format!(
+                    "answered {} with a body over the {}-byte limit",
+                    show_status(status),
+                    self.cfg.status_body_limit
+                );
+                Action::Fail(self.end(ErrorKind::Protocol, detail, Some((status, headers, None))))
             }
             BodyError::Read(e) => self.retry(None, Some(e), now, wall),
         }
@@ -759,14 +780,9 @@ impl Machine {
         let doc = match StatusDocument::parse_status(body) {
             Ok(doc) => doc,
             Err(e) => {
-                let url = self.monitor.clone();
-                self.phase = Phase::Done;
-                return Action::Fail(self.op_error(
-                    ErrorKind::Protocol,
-                    &url,
-                    format!("answered {} with {e}", show_status(status)),
-                    Some((status, headers, Some(body))),
-                ));
+                let detail = format!("answered {} with {e}", show_status(status));
+                let response = Some((status, headers, Some(body)));
+                return Action::Fail(self.end(ErrorKind::Protocol, detail, response));
             }
         };
         self.absorb(&doc);
@@ -800,18 +816,13 @@ impl Machine {
                         self.monitor = next;
                     }
                     Err(e) => {
-                        let url = self.monitor.clone();
-                        self.phase = Phase::Done;
-                        return Action::Fail(self.op_error(
-                            ErrorKind::Protocol,
-                            &url,
-                            format!(
-                                "answered {} with Location {}: {e}",
-                                show_status(status),
-                                show_value(v)
-                            ),
-                            Some((status, headers, Some(body))),
-                        ));
+                        let detail = format!(
+                            "answered {} with Location {}: {e}",
+                            show_status(status),
+                            show_value(v)
+                        );
+                        let response = Some((status, headers, Some(body)));
+                        return Action::Fail(self.end(url_error_kind(&e), detail, response));
                     }
                 }
             }
@@ -881,20 +892,15 @@ impl Machine {
         let doc = match StatusDocument::parse(body) {
             Ok(doc) => doc,
             Err(e) => {
-                let url = self.monitor.clone();
-                self.phase = Phase::Done;
                 let e = match e {
                     crate::status::StatusBodyError::Empty => {
                         "an empty body where the resource was expected".to_owned()
                     }
                     other => other.to_string(),
                 };
-                return Action::Fail(self.op_error(
-                    ErrorKind::Protocol,
-                    &url,
-                    format!("answered {} with {e}", show_status(status)),
-                    Some((status, headers, Some(body))),
-                ));
+                let detail = format!("answered {} with {e}", show_status(status));
+                let response = Some((status, headers, Some(body)));
+                return Action::Fail(self.end(ErrorKind::Protocol, detail, response));
             }
         };
         let state = doc.provisioning_state.clone();
@@ -1049,7 +1055,6 @@ impl Machine {
         if self.cfg.failure_as_response {
             return Action::Deliver(self.metadata(now, None));
         }
-        let url = self.monitor.clone();
         let detail = match &doc.error {
             Some(odata) => format!(
                 "answered {}: operation {}: {odata}",
@@ -1062,26 +1067,29 @@ impl Machine {
                 self.status
             ),
         };
+        let response = Some((status, headers, Some(body)));
         Action::Fail(
-            self.op_error(
-                ErrorKind::OperationFailed,
-                &url,
-                detail,
-                Some((status, headers, Some(body))),
-            )
-            .with_odata(doc.error.clone()),
+            self.end(ErrorKind::OperationFailed, detail, response)
+                .with_odata(doc.error.clone()),
         )
     }
 
     fn reject(&mut self, status: StatusCode, headers: &HeaderMap, body: &Bytes) -> Action {
+        let detail = format!("answered {}", show_status(status));
+        let response = Some((status, headers, Some(body)));
+        Action::Fail(self.end(ErrorKind::UnexpectedStatus, detail, response))
+    }
+
+    /// Ends the operation with an error about the request in flight and its answer.
+    fn end(
+        &mut self,
+        kind: ErrorKind,
+        detail: String,
+        response: Option<(StatusCode, &HeaderMap, Option<&Bytes>)>,
+    ) -> Error {
         let url = self.in_flight_url();
         self.phase = Phase::Done;
-        Action::Fail(self.op_error(
-            ErrorKind::UnexpectedStatus,
-            &url,
-            format!("answered {}", show_status(status)),
-            Some((status, headers, Some(body))),
-        ))
+        self.op_error(kind, &url, detail, response)
     }
 
     /// Retries the request in flight after a transient failure, within the budget.
@@ -1101,21 +1109,15 @@ impl Machine {
         }
         self.transient += 1;
         if self.transient > self.cfg.transient_retries {
-            let url = self.in_flight_url();
             let last = match (&response, &source) {
                 (Some((status, _, _)), _) => show_status(*status),
                 (None, Some(e)) => format!("transport error: {e}"),
                 (None, None) => "no answer".to_owned(),
             };
             let attempts = self.transient;
-            self.phase = Phase::Done;
+            let detail = format!("failed {attempts} times in a row; last answer: {last}");
             let mut err = self
-                .op_error(
-                    ErrorKind::RetriesExhausted,
-                    &url,
-                    format!("failed {attempts} times in a row; last answer: {last}"),
-                    response,
-                )
+                .end(ErrorKind::RetriesExhausted, detail, response)
                 .with_attempts(attempts);
             if let Some(source) = source {
                 err = err.with_source(source);

@@ -1319,3 +1319,25 @@ fn absolute_urls_go_out_as_the_server_wrote_them() {
     );
     assert_eq!(run.sent[0].uri, "https://s.example/a/ops/%7Bid%7D");
 }
+
+#[test]
+fn a_refused_scheme_is_insecure_wherever_it_comes_from() {
+    const SUBMIT: R = r(202, &[("location", "https://s.example/ops/1")], "");
+    let run = drive(
+        cfg(),
+        "POST",
+        "https://s.example/j",
+        &[],
+        SUBMIT,
+        &[r(202, &[("location", "ftp://s.example/ops/2")], "")],
+    );
+    assert_eq!(failed(&run).kind(), ErrorKind::Insecure, "{}", failed(&run));
+    const OL: R = r(202, &[("operation-location", "https://s.example/o")], "");
+    let body_rl = r(
+        200,
+        &[],
+        r#"{"status":"Succeeded","resourceLocation":"file:///etc/passwd"}"#,
+    );
+    let run = drive(cfg(), "POST", "https://s.example/j", &[], OL, &[body_rl]);
+    assert_eq!(failed(&run).kind(), ErrorKind::Insecure, "{}", failed(&run));
+}
