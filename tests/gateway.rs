@@ -19,24 +19,9 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tower_lro::{LroLayer, ResumeHandle};
 
-use support::{body_bytes, fast_layer, http_client, MockServer, Reply, TEST_TIMEOUT};
+use support::{body_bytes, fast_layer, http_client, MockServer, Reply, SEED_FAILED, TEST_TIMEOUT};
 
 const OP_ID: &str = "c587574e-add9-4ef7-9788-1635bed9a87e";
-
-/// The seed's failure document (both seed documents print the same one).
-const SEED_FAILED: &str = r#"{
-    "operationId": "c587574e-add9-4ef7-9788-1635bed9a87e",
-    "created": "3/11/2020 8:45:13 PM +00:00",
-    "status": "Failed",
-    "error": {
-        "code": "InvalidFeature",
-        "message": "The provided feature is invalid.",
-        "details": {
-            "code": "NoGeometry",
-            "message": "No geometry was provided with the feature."
-        }
-    }
-}"#;
 
 fn running() -> String {
     json!({"operationId": OP_ID, "created": "3/11/2020 8:45:13 PM +00:00", "status": "Running"})

@@ -38,20 +38,6 @@ const SUCCEEDED_V2: &str = r#" {
     "status": "Succeeded"
 }"#;
 
-const FAILED_V2: &str = r#"{
-    "operationId": "c587574e-add9-4ef7-9788-1635bed9a87e",
-    "created": "3/11/2020 8:45:13 PM +00:00",
-    "status": "Failed",
-    "error": {
-        "code": "InvalidFeature",
-        "message": "The provided feature is invalid.",
-        "details": {
-            "code": "NoGeometry",
-            "message": "No geometry was provided with the feature."
-        }
-    }
-}"#;
-
 const RUNNING_V1: &str = r#"{
     "operationId": "c587574e-add9-4ef7-9788-1635bed9a87e",
     "createdDateTime": "3/11/2020 8:45:13 PM +00:00",
@@ -269,7 +255,7 @@ async fn failure_is_an_operation_failed_error_with_the_odata_error() {
         "/mapData/operations/1",
         vec![
             Reply::new(200).header("Retry-After", "30").json(RUNNING_V2),
-            Reply::new(200).json(FAILED_V2),
+            Reply::new(200).json(support::SEED_FAILED),
         ],
     );
     let client = client(maps_layer());
@@ -662,7 +648,7 @@ async fn retry_outside_re_sends_a_submission_that_answered_503() {
     server.always(
         Method::GET,
         "/mapData/operations/1",
-        Reply::new(200).json(FAILED_V2),
+        Reply::new(200).json(support::SEED_FAILED),
     );
     let client = ClientBuilder::new(reqwest_client())
         .with(fast_retry(3))
@@ -951,7 +937,7 @@ fn serve_v2_failure_after_transients(server: &MockServer) {
             Reply::new(200).json(r#"{"status":"Running","percentComplete":40}"#),
             Reply::new(503).header("Retry-After", "1"),
             Reply::abort(),
-            Reply::new(200).json(FAILED_V2),
+            Reply::new(200).json(support::SEED_FAILED),
         ],
     );
 }

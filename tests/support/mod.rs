@@ -44,6 +44,21 @@ use tower_lro::{LroBody, LroLayer, LroService};
 /// Upper bound for any one exchange in a test: a hung test fails instead of hanging CI.
 pub const TEST_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The failure document both seed documents print (V2's `created` spelling), as written.
+pub const SEED_FAILED: &str = r#"{
+    "operationId": "c587574e-add9-4ef7-9788-1635bed9a87e",
+    "created": "3/11/2020 8:45:13 PM +00:00",
+    "status": "Failed",
+    "error": {
+        "code": "InvalidFeature",
+        "message": "The provided feature is invalid.",
+        "details": {
+            "code": "NoGeometry",
+            "message": "No geometry was provided with the feature."
+        }
+    }
+}"#;
+
 // ---------------------------------------------------------------------------------------------
 // Requests the server saw
 // ---------------------------------------------------------------------------------------------
