@@ -256,25 +256,9 @@ fn interleaved(
 /// Whether the command line's filter (if any) asks for the A/B summary: none, `ab-only`, or
 /// one that names this bench's groups. Criterion options that take a value are skipped.
 fn ab_wanted() -> bool {
-    const WITH_VALUE: [&str; 8] = [
-        "--warm-up-time",
-        "--measurement-time",
-        "--sample-size",
-        "--save-baseline",
-        "--baseline",
-        "--profile-time",
-        "--noise-threshold",
-        "--significance-level",
-    ];
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let filter = args.iter().enumerate().find(|(i, a)| {
-        !a.starts_with('-') && (*i == 0 || !WITH_VALUE.contains(&args[i - 1].as_str()))
-    });
-    match filter {
+    match common::cli_filter() {
         None => true,
-        Some((_, f)) => {
-            f == "ab-only" || f.starts_with("loopback") || "loopback".contains(f.as_str())
-        }
+        Some(f) => f == "ab-only" || f.starts_with("loopback") || "loopback".contains(f.as_str()),
     }
 }
 

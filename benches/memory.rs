@@ -178,25 +178,7 @@ fn main() {
     }
     // `cargo bench -- <filter>` passes a filter: run only when it names this bench or nothing.
     // Criterion-style options that take a value are skipped with their value.
-    const WITH_VALUE: [&str; 8] = [
-        "--warm-up-time",
-        "--measurement-time",
-        "--sample-size",
-        "--save-baseline",
-        "--baseline",
-        "--profile-time",
-        "--noise-threshold",
-        "--significance-level",
-    ];
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let filter = args
-        .iter()
-        .enumerate()
-        .find(|(i, a)| {
-            !a.starts_with('-') && (*i == 0 || !WITH_VALUE.contains(&args[i - 1].as_str()))
-        })
-        .map(|(_, a)| a.clone())
-        .unwrap_or_default();
+    let filter = common::cli_filter().unwrap_or_default();
     if !filter.is_empty() && !"memory".contains(&filter) {
         return;
     }

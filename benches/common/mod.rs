@@ -378,3 +378,26 @@ where
         .to_bytes();
     Ok(bytes)
 }
+
+/// The filter `cargo bench -- <filter>` passed, if any: the first argument that is neither an
+/// option nor the value of a criterion option that takes one.
+#[allow(dead_code)] // not every bench binary filters by hand
+pub fn cli_filter() -> Option<String> {
+    const WITH_VALUE: [&str; 8] = [
+        "--warm-up-time",
+        "--measurement-time",
+        "--sample-size",
+        "--save-baseline",
+        "--baseline",
+        "--profile-time",
+        "--noise-threshold",
+        "--significance-level",
+    ];
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    args.iter()
+        .enumerate()
+        .find(|(i, a)| {
+            !a.starts_with('-') && (*i == 0 || !WITH_VALUE.contains(&args[i - 1].as_str()))
+        })
+        .map(|(_, a)| a.clone())
+}
