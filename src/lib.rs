@@ -182,6 +182,7 @@ mod error;
 pub mod future;
 pub mod header;
 mod layer;
+mod link;
 mod metadata;
 #[cfg(feature = "reqwest-middleware")]
 #[cfg_attr(docsrs, doc(cfg(feature = "reqwest-middleware")))]

@@ -35,14 +35,14 @@ use std::time::{Duration, Instant, SystemTime};
 use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue, CONNECTION, LOCATION};
 use http::{Method, Request, StatusCode, Uri, Version};
-use url::Url;
 
 use crate::config::{Config, FinalState};
 use crate::error::{Error, ErrorKind};
 use crate::header::{
-    parse_url_str, parse_url_value, retry_after, HintSource, UrlHeaderError, AZURE_ASYNC_OPERATION,
-    OPERATION_LOCATION, RESOURCE_LOCATION,
+    retry_after, HintSource, UrlHeaderError, AZURE_ASYNC_OPERATION, OPERATION_LOCATION,
+    RESOURCE_LOCATION,
 };
+use crate::link::Link;
 use crate::metadata::{LroMetadata, Progress, Rule};
 use crate::options::LroOptions;
 use crate::resume::ResumeHandle;
@@ -258,14 +258,14 @@ pub enum BodyError {
 #[derive(Debug, Clone)]
 enum Phase {
     Polling,
-    Fetching(Url),
+    Fetching(Link),
     Done,
 }
 
 /// A request target as last built: polls to the same URL reuse its URI and headers.
 #[derive(Debug)]
 struct Target {
-    url: Url,
+    url: Link,
     uri: Uri,
     headers: Arc<HeaderMap>,
     foreign: bool,
@@ -279,18 +279,14 @@ pub struct Machine {
     rule: Rule,
     method: Method,
     version: Version,
-    request_url: Url,
+    request_url: Link,
     origin_form: bool,
-    origin: url::Origin,
     https: bool,
     carried: Arc<HeaderMap>,
     carried_query: Vec<(String, String)>,
     target: Option<Target>,
-    // The exact absolute URIs the server (or caller) wrote, by the URL they parse to: requests
-    // go out as written, not as re-serialised by the URL parser.
-    wire: Vec<(Url, Uri)>,
-    monitor: Url,
-    submission_location: Option<Url>,
+    monitor: Link,
+    submission_location: Option<Link>,
     final_state: FinalState,
     started: Instant,
     deadline: Instant,
@@ -334,10 +330,6 @@ impl std::fmt::Display for WaitReason {
     }
 }
 
-/// Host used to resolve references against an origin-form request URI (`/jobs`); URLs on it are
-/// turned back into origin-form.
-const ORIGIN_FORM_BASE: &str = "http://origin-form.invalid/";
-
 /// `uri` as written, with `pairs` appended to its query; `None` if that does not make a URI.
 fn with_query(uri: &Uri, pairs: &[&(String, String)]) -> Option<Uri> {
     if pairs.is_empty() {
@@ -348,7 +340,11 @@ fn with_query(uri: &Uri, pairs: &[&(String, String)]) -> Option<Uri> {
     for (k, v) in pairs {
         query.append_pair(k, v);
     }
-    text.push(if uri.query().is_some() { '&' } else { '?' });
+    match uri.query() {
+        Some("") => {}
+        Some(_) => text.push('&'),
+        None => text.push('?'),
+    }
     text.push_str(&query.finish());
     Uri::try_from(text).ok()
 }
@@ -387,11 +383,11 @@ struct Init {
     rule: Rule,
     method: Method,
     version: Version,
-    request_url: Url,
+    request_url: Link,
     origin_form: bool,
     headers: HeaderMap,
-    monitor: Url,
-    submission_location: Option<Url>,
+    monitor: Link,
+    submission_location: Option<Link>,
     final_state: FinalState,
 }
 
@@ -402,12 +398,10 @@ impl Machine {
             rule: init.rule,
             method: init.method,
             version: init.version,
-            origin: init.request_url.origin(),
             https: init.request_url.scheme() == "https",
             carried: Arc::new(carry_headers(init.headers)),
             carried_query: carry_query(&cfg, &init.request_url),
             target: None,
-            wire: Vec::new(),
             request_url: init.request_url,
             origin_form: init.origin_form,
             monitor: init.monitor,
@@ -484,7 +478,7 @@ impl Machine {
             _ => return Ok(Begin::NotLro),
         };
 
-        let shown_request = display_url(&base, origin_form);
+        let shown_request = base.display();
         let bad_header = |name: &HeaderName, v: &HeaderValue, e: UrlHeaderError| {
             Error::new(
                 url_error_kind(&e),
@@ -498,12 +492,12 @@ impl Machine {
             .with_response(status, headers, body)
         };
         let monitor = match &monitor_header {
-            Some((name, v)) => parse_url_value(v, &base).map_err(|e| bad_header(name, v, e))?,
+            Some((name, v)) => base.join_value(v).map_err(|e| bad_header(name, v, e))?,
             None => base.clone(),
         };
         let submission_location = match rule {
             Rule::Location => Some(monitor.clone()),
-            _ => loc.and_then(|v| parse_url_value(v, &base).ok()),
+            _ => loc.and_then(|v| base.join_value(v).ok()),
         };
         let final_state = options.final_state.unwrap_or(cfg.final_state);
         let init = Init {
@@ -518,16 +512,7 @@ impl Machine {
             final_state,
         };
         let mut machine = Machine::new(cfg, init, options.deadline, now);
-        if !origin_form {
-            machine.note_wire(&machine.request_url.clone(), head.uri.clone());
-        }
-        if let Some((_, v)) = &monitor_header {
-            machine.note_wire_value(&machine.monitor.clone(), v);
-        }
-        if let (Some(loc_url), Some(v)) = (machine.submission_location.clone(), loc) {
-            machine.note_wire_value(&loc_url, v);
-        }
-        if let Err(e) = machine.check_target(&machine.monitor.clone()) {
+        if let Err(e) = machine.check_target(&machine.monitor) {
             let (name, v) = monitor_header.expect("request URL is never refused");
             return Err(Error::new(
                 e.kind(),
@@ -570,7 +555,7 @@ impl Machine {
                 ResumeHandle::VERSION
             )));
         }
-        let parse = |s: &str| -> Result<Url, Error> {
+        let parse = |s: &str| -> Result<Link, Error> {
             let uri: Uri = s
                 .parse()
                 .map_err(|_| bad("a URL in the handle does not parse"))?;
@@ -581,7 +566,7 @@ impl Machine {
             .parse()
             .map_err(|_| bad("request_url does not parse"))?;
         let (request_url, origin_form) = request_base(&request_uri)?;
-        let join = |s: &str| -> Result<Url, Error> {
+        let join = |s: &str| -> Result<Link, Error> {
             if origin_form {
                 request_url
                     .join(s)
@@ -612,7 +597,7 @@ impl Machine {
         machine.polls = handle.polls;
         machine.operation_id.clone_from(&handle.operation_id);
         machine.status = OperationStatus::Running;
-        machine.check_target(&machine.monitor.clone())?;
+        machine.check_target(&machine.monitor)?;
         if machine.polls >= machine.cfg.max_polls {
             machine.polls = 0;
         }
@@ -757,7 +742,7 @@ impl Machine {
             origin: if self.origin_form {
                 String::new()
             } else {
-                self.origin.ascii_serialization()
+                self.request_url.origin_text()
             },
             header_names: names,
             polls: self.polls,
@@ -806,13 +791,12 @@ impl Machine {
     ) -> Action {
         if status == StatusCode::ACCEPTED {
             if let Some(v) = headers.get(LOCATION) {
-                match parse_url_value(v, &self.monitor) {
+                match self.monitor.join_value(v) {
                     Ok(next) => {
                         if let Err(e) = self.check_target(&next) {
                             self.phase = Phase::Done;
                             return Action::Fail(e);
                         }
-                        self.note_wire_value(&next, v);
                         self.monitor = next;
                     }
                     Err(e) => {
@@ -928,21 +912,13 @@ impl Machine {
         self.status = OperationStatus::Succeeded;
         let target = match self.final_state {
             FinalState::StatusMonitor => None,
-            FinalState::OriginalUri => Some(Ok((self.request_url.clone(), None))),
+            FinalState::OriginalUri => Some(Ok(self.request_url.clone())),
             FinalState::Location => match &self.submission_location {
-                Some(loc) => Some(Ok((loc.clone(), None))),
+                Some(loc) => Some(Ok(loc.clone())),
                 None => self.auto_target(status, headers, doc),
             },
             FinalState::Auto => self.auto_target(status, headers, doc),
         };
-        let target = target.map(|t| {
-            t.map(|(url, raw)| {
-                if let Some(raw) = raw {
-                    self.note_wire_text(&url, &raw);
-                }
-                url
-            })
-        });
         match target {
             None => {
                 self.phase = Phase::Done;
@@ -975,24 +951,21 @@ impl Machine {
         status: StatusCode,
         headers: &HeaderMap,
         doc: Option<&StatusDocument>,
-    ) -> Option<Result<(Url, Option<String>), Error>> {
+    ) -> Option<Result<Link, Error>> {
         let from_header = |name: HeaderName| {
             headers.get(&name).map(|v| {
-                let raw = v.to_str().ok().map(str::to_owned);
-                parse_url_value(v, &self.monitor)
-                    .map(|u| (u, raw))
-                    .map_err(|e| {
-                        self.op_error(
-                            url_error_kind(&e),
-                            &self.monitor,
-                            format!(
-                                "answered {} with {name} {}: {e}",
-                                show_status(status),
-                                show_value(v)
-                            ),
-                            Some((status, headers, None)),
-                        )
-                    })
+                self.monitor.join_value(v).map_err(|e| {
+                    self.op_error(
+                        url_error_kind(&e),
+                        &self.monitor,
+                        format!(
+                            "answered {} with {name} {}: {e}",
+                            show_status(status),
+                            show_value(v)
+                        ),
+                        Some((status, headers, None)),
+                    )
+                })
             })
         };
         if let Some(t) = from_header(RESOURCE_LOCATION) {
@@ -1004,29 +977,25 @@ impl Machine {
             }
         }
         if let Some(rl) = doc.and_then(|d| d.resource_location.as_deref()) {
-            return Some(
-                parse_url_str(rl, &self.monitor)
-                    .map(|u| (u, Some(rl.to_owned())))
-                    .map_err(|e| {
-                        self.op_error(
-                            url_error_kind(&e),
-                            &self.monitor,
-                            format!(
-                                "answered {} with resourceLocation {rl:?}: {e}",
-                                show_status(status)
-                            ),
-                            Some((status, headers, None)),
-                        )
-                    }),
-            );
+            return Some(self.monitor.join(rl).map_err(|e| {
+                self.op_error(
+                    url_error_kind(&e),
+                    &self.monitor,
+                    format!(
+                        "answered {} with resourceLocation {rl:?}: {e}",
+                        show_status(status)
+                    ),
+                    Some((status, headers, None)),
+                )
+            }));
         }
         if self.rule.reads_status_body() {
             if self.method == Method::PUT || self.method == Method::PATCH {
-                return Some(Ok((self.request_url.clone(), None)));
+                return Some(Ok(self.request_url.clone()));
             }
             if self.method == Method::POST {
                 if let Some(loc) = &self.submission_location {
-                    return Some(Ok((loc.clone(), None)));
+                    return Some(Ok(loc.clone()));
                 }
             }
         }
@@ -1180,13 +1149,13 @@ impl Machine {
     // ----- requests and URLs -----
 
     /// Refuses URLs the layer will not follow: non-http(s) schemes, https → http downgrades.
-    fn check_target(&self, url: &Url) -> Result<(), Error> {
+    fn check_target(&self, url: &Link) -> Result<(), Error> {
         match url.scheme() {
             "https" => Ok(()),
             "http" if !self.https => Ok(()),
             "http" => Err(Error::new(
                 ErrorKind::Insecure,
-                Some(url.to_string()),
+                Some(url.display()),
                 format!(
                     "is http, but the submission {} was https",
                     self.display(&self.request_url)
@@ -1200,13 +1169,13 @@ impl Machine {
             )),
             other => Err(Error::new(
                 ErrorKind::Insecure,
-                Some(url.to_string()),
+                Some(url.display()),
                 format!("has scheme `{other}`, not http(s)"),
             )),
         }
     }
 
-    fn request_for(&mut self, url: &Url, kind: PollKind) -> Result<PollRequest, Error> {
+    fn request_for(&mut self, url: &Link, kind: PollKind) -> Result<PollRequest, Error> {
         let hit = self
             .target
             .as_ref()
@@ -1237,57 +1206,18 @@ impl Machine {
         })
     }
 
-    fn note_wire_value(&mut self, url: &Url, value: &HeaderValue) {
-        if let Ok(text) = value.to_str() {
-            self.note_wire_text(url, text);
-        }
-    }
-
-    fn note_wire_text(&mut self, url: &Url, text: &str) {
-        let text = crate::header::unquote(text);
-        if text == url.as_str() {
-            return; // the parser writes it the same way: nothing to remember
-        }
-        if let Ok(uri) = Uri::try_from(text) {
-            self.note_wire(url, uri);
-        }
-    }
-
-    /// Remembers `uri` as the way to write `url` on the wire, when it is absolute and the URL
-    /// parser would write it differently.
-    fn note_wire(&mut self, url: &Url, uri: Uri) {
-        if uri.scheme().is_none() || uri.authority().is_none() || uri == *url.as_str() {
-            return;
-        }
-        self.wire.retain(|(u, _)| u != url);
-        if self.wire.len() >= 4 {
-            self.wire.remove(0);
-        }
-        self.wire.push((url.clone(), uri));
-    }
-
     /// The URI (with the carried query) and the headers (without credentials when they must
     /// not go there) of a request to `url`.
-    fn build_target(&self, url: &Url) -> Result<Target, Error> {
-        let key = url.clone();
-        let mut url = url.clone();
-        url.set_fragment(None);
-        let target_origin = url.origin();
+    fn build_target(&self, url: &Link) -> Result<Target, Error> {
         let foreign =
-            target_origin != self.origin && !self.cfg.allowed_origins.contains(&target_origin);
+            !url.same_origin(&self.request_url) && !url.origin_in(&self.cfg.allowed_origins);
         let strip = self.tainted || foreign;
         let missing: Vec<&(String, String)> = self
             .carried_query
             .iter()
             .filter(|(k, _)| !(strip && self.cfg.is_credential(k)))
-            .filter(|(k, _)| !url.query_pairs().any(|(n, _)| n == k.as_str()))
+            .filter(|(k, _)| !url.has_query_param(k))
             .collect();
-        if !missing.is_empty() {
-            let mut pairs = url.query_pairs_mut();
-            for (k, v) in &missing {
-                pairs.append_pair(k, v);
-            }
-        }
         let headers = if strip
             && self
                 .cfg
@@ -1303,50 +1233,28 @@ impl Machine {
         } else {
             self.carried.clone()
         };
-        let written = self
-            .wire
-            .iter()
-            .find(|(u, _)| u == &key)
-            .map(|(_, uri)| uri);
-        let uri = match written {
-            Some(uri) => match with_query(uri, &missing) {
-                Some(uri) => uri,
-                None => self.to_uri(&url)?,
-            },
-            None => self.to_uri(&url)?,
-        };
+        let uri = with_query(url.wire(), &missing).ok_or_else(|| {
+            Error::new(
+                ErrorKind::Protocol,
+                Some(url.display()),
+                "is not a valid request URI with the carried query",
+            )
+        })?;
         Ok(Target {
             uri,
-            url: key,
+            url: url.clone(),
             headers,
             foreign,
             stripped: strip,
         })
     }
 
-    fn to_uri(&self, url: &Url) -> Result<Uri, Error> {
-        let absolute = !(self.origin_form && is_origin_form_placeholder(url));
-        if absolute && url.fragment().is_none() {
-            if let Ok(uri) = Uri::try_from(url.as_str()) {
-                return Ok(uri);
-            }
-        }
-        let text = self.display(url);
-        text.parse::<Uri>().map_err(|e| {
-            Error::new(
-                ErrorKind::Protocol,
-                Some(text.clone()),
-                format!("is not a valid request URI ({e})"),
-            )
-        })
-    }
-
     /// A URL as the caller would write it: origin-form when the submission was.
-    fn display(&self, url: &Url) -> String {
-        display_url(url, self.origin_form)
+    fn display(&self, url: &Link) -> String {
+        url.display()
     }
 
-    fn in_flight_url(&self) -> Url {
+    fn in_flight_url(&self) -> Link {
         match &self.phase {
             Phase::Fetching(u) => u.clone(),
             _ => self.monitor.clone(),
@@ -1379,7 +1287,7 @@ impl Machine {
     fn op_error(
         &self,
         kind: ErrorKind,
-        url: &Url,
+        url: &Link,
         detail: String,
         response: Option<(StatusCode, &HeaderMap, Option<&Bytes>)>,
     ) -> Error {
@@ -1420,48 +1328,24 @@ fn far_future(now: Instant) -> Instant {
 }
 
 /// The absolute URL of the request, or a placeholder-based one for origin-form URIs.
-fn request_base(uri: &Uri) -> Result<(Url, bool), Error> {
-    let bad = |e: url::ParseError| {
+fn request_base(uri: &Uri) -> Result<(Link, bool), Error> {
+    Link::from_request(uri).map_err(|e| {
         Error::new(
             ErrorKind::Protocol,
             Some(uri.to_string()),
             format!("is not a usable request URL ({e})"),
         )
+    })
+}
+
+fn carry_query(cfg: &Config, base: &Link) -> Vec<(String, String)> {
+    let Some(query) = base.query() else {
+        return Vec::new();
     };
-    if uri.scheme().is_some() && uri.authority().is_some() {
-        Url::parse(&uri.to_string())
-            .map(|u| (u, false))
-            .map_err(bad)
-    } else {
-        let pq = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-        let base = Url::parse(ORIGIN_FORM_BASE).expect("static URL parses");
-        base.join(pq).map(|u| (u, true)).map_err(bad)
-    }
-}
-
-fn is_origin_form_placeholder(url: &Url) -> bool {
-    url.host_str() == Some("origin-form.invalid") && url.scheme() == "http"
-}
-
-fn display_url(url: &Url, origin_form: bool) -> String {
-    if origin_form && is_origin_form_placeholder(url) {
-        match url.query() {
-            Some(q) => format!("{}?{q}", url.path()),
-            None => url.path().to_owned(),
-        }
-    } else {
-        match url.as_str().split_once('#') {
-            Some((before, _)) => before.to_owned(),
-            None => url.as_str().to_owned(),
-        }
-    }
-}
-
-fn carry_query(cfg: &Config, base: &Url) -> Vec<(String, String)> {
-    if cfg.carry_query.is_empty() || base.query().is_none() {
+    if cfg.carry_query.is_empty() {
         return Vec::new();
     }
-    base.query_pairs()
+    url::form_urlencoded::parse(query.as_bytes())
         .filter(|(k, _)| cfg.carry_query.iter().any(|c| c == k))
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
@@ -1470,40 +1354,20 @@ fn carry_query(cfg: &Config, base: &Url) -> Vec<(String, String)> {
 /// The submission's headers minus those that describe its body, its connection, its
 /// preconditions or its idempotency: a poll is a fresh, bodiless `GET`.
 fn carry_headers(headers: HeaderMap) -> HeaderMap {
-    let named_by_connection: Vec<String> = headers
-        .get_all(CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|t| t.trim().to_ascii_lowercase())
-        .filter(|t| !t.is_empty())
-        .collect();
-    let dropped: Vec<HeaderName> = headers
+    let mut dropped: Vec<HeaderName> = headers
         .keys()
-        .filter(|name| {
-            let n = name.as_str();
-            n.starts_with("content-")
-                || n.starts_with("if-")
-                || n.starts_with("repeatability-")
-                || matches!(
-                    n,
-                    "transfer-encoding"
-                        | "expect"
-                        | "host"
-                        | "connection"
-                        | "keep-alive"
-                        | "proxy-connection"
-                        | "te"
-                        | "trailer"
-                        | "upgrade"
-                        | "range"
-                        | "prefer"
-                        | "idempotency-key"
-                )
-                || named_by_connection.iter().any(|t| t == n)
-        })
+        .filter(|name| is_submission_only(name.as_str()))
         .cloned()
         .collect();
+    // Names a `Connection` header lists are hop-by-hop too (RFC 9110 §7.6.1).
+    for value in headers.get_all(CONNECTION) {
+        let Ok(value) = value.to_str() else { continue };
+        for token in value.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+            if let Ok(name) = HeaderName::from_bytes(token.as_bytes()) {
+                dropped.push(name);
+            }
+        }
+    }
     if dropped.is_empty() {
         return headers;
     }
@@ -1523,6 +1387,22 @@ fn carry_headers(headers: HeaderMap) -> HeaderMap {
         }
     }
     out
+}
+
+/// A header that belongs to the submission alone (see [`carry_headers`]).
+fn is_submission_only(n: &str) -> bool {
+    match n.as_bytes().first() {
+        Some(b'c') => n.starts_with("content-") || n == "connection",
+        Some(b'i') => n.starts_with("if-") || n == "idempotency-key",
+        Some(b'r') => n.starts_with("repeatability-") || n == "range",
+        Some(b't') => matches!(n, "transfer-encoding" | "te" | "trailer"),
+        Some(b'e') => n == "expect",
+        Some(b'h') => n == "host",
+        Some(b'k') => n == "keep-alive",
+        Some(b'p') => matches!(n, "proxy-connection" | "prefer"),
+        Some(b'u') => n == "upgrade",
+        _ => false,
+    }
 }
 
 #[cfg(test)]

@@ -1143,7 +1143,7 @@ fn polls_carry_the_right_headers_and_query() {
     // An allowed origin receives them.
     let mut c = cfg();
     c.allowed_origins
-        .push(Url::parse("https://other.example").unwrap().origin());
+        .push(url::Url::parse("https://other.example").unwrap().origin());
     let run = drive(c, "POST", url, &req_pairs(), SUBMIT, &[DONE, RESOURCE]);
     assert!(run.requests[1].headers().contains_key("authorization"));
 

@@ -391,6 +391,51 @@ mod fast {
         }
     }
 
+    /// An object key, told apart without allocating (a `Cow<str>` key would always own).
+    enum Key {
+        ProvisioningState,
+        Error,
+        Status,
+        Properties,
+        OperationId,
+        Id,
+        Created,
+        CreatedDateTime,
+        PercentComplete,
+        ResourceLocation,
+        Other,
+    }
+
+    impl<'de> Deserialize<'de> for Key {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_identifier(KeyVisitor)
+        }
+    }
+
+    struct KeyVisitor;
+
+    impl Visitor<'_> for KeyVisitor {
+        type Value = Key;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an object key")
+        }
+        fn visit_str<E>(self, v: &str) -> Result<Key, E> {
+            Ok(match v {
+                "provisioningState" => Key::ProvisioningState,
+                "error" => Key::Error,
+                "status" => Key::Status,
+                "properties" => Key::Properties,
+                "operationId" => Key::OperationId,
+                "id" => Key::Id,
+                "created" => Key::Created,
+                "createdDateTime" => Key::CreatedDateTime,
+                "percentComplete" => Key::PercentComplete,
+                "resourceLocation" => Key::ResourceLocation,
+                _ => Key::Other,
+            })
+        }
+    }
+
     /// The top-level object (or `properties`): the fields we read, last occurrence wins.
     #[derive(Default)]
     pub(super) struct Raw<'a> {
@@ -433,25 +478,25 @@ mod fast {
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Raw<'de>, A::Error> {
             let mut raw = Raw::default();
-            while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-                match (key.as_ref(), self.nested) {
-                    ("provisioningState", _) => raw.provisioning_state = map.next_value()?,
-                    ("error", _) => {
+            while let Some(key) = map.next_key::<Key>()? {
+                match (key, self.nested) {
+                    (Key::ProvisioningState, _) => raw.provisioning_state = map.next_value()?,
+                    (Key::Error, _) => {
                         map.next_value::<IgnoredAny>()?;
                         raw.has_error = true;
                     }
-                    ("status", false) => raw.status = map.next_value()?,
-                    ("properties", false) => {
+                    (Key::Status, false) => raw.status = map.next_value()?,
+                    (Key::Properties, false) => {
                         let props: Properties<'de> = map.next_value()?;
                         raw.properties_state = props.0.provisioning_state;
                         raw.has_error |= props.0.has_error;
                     }
-                    ("operationId", false) => raw.operation_id = map.next_value()?,
-                    ("id", false) => raw.id = map.next_value()?,
-                    ("created", false) => raw.created = map.next_value()?,
-                    ("createdDateTime", false) => raw.created_date_time = map.next_value()?,
-                    ("percentComplete", false) => raw.percent_complete = map.next_value()?,
-                    ("resourceLocation", false) => raw.resource_location = map.next_value()?,
+                    (Key::OperationId, false) => raw.operation_id = map.next_value()?,
+                    (Key::Id, false) => raw.id = map.next_value()?,
+                    (Key::Created, false) => raw.created = map.next_value()?,
+                    (Key::CreatedDateTime, false) => raw.created_date_time = map.next_value()?,
+                    (Key::PercentComplete, false) => raw.percent_complete = map.next_value()?,
+                    (Key::ResourceLocation, false) => raw.resource_location = map.next_value()?,
                     _ => {
                         map.next_value::<IgnoredAny>()?;
                     }
