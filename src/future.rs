@@ -10,7 +10,6 @@ use http::{Request, Response};
 use http_body::Body;
 use pin_project_lite::pin_project;
 use tokio::time::{Instant, Sleep};
-use tower::util::Oneshot;
 use tower_service::Service;
 
 use crate::body::LroBody;
@@ -217,7 +216,8 @@ pin_project! {
         service: S,
         settings: Arc<Settings>,
         machine: Option<Box<Machine>>,
-        start: Option<(RequestHead, LroOptions)>,
+        // Boxed: needed only until the submission's answer is read, and large.
+        start: Option<Box<(RequestHead, LroOptions)>>,
         trace: Trace,
         // A status answer (or the submission) was just read: tell the progress hook and trace.
         report: bool,
@@ -239,8 +239,10 @@ pin_project! {
         Inspect { parts: Option<Parts>, read: ReadLimited<ResB> },
         // Waiting for the timer to send a request.
         Wait { request: Option<PollRequest> },
+        // Waiting for the service to be ready for that request.
+        Ready { request: Option<PollRequest> },
         // A poll or resource request in flight.
-        Call { #[pin] future: Oneshot<S, Request<ReqB>> },
+        Call { #[pin] future: S::Future },
         // Reading a status response's body.
         Read { parts: Option<Parts>, read: ReadLimited<ResB> },
         // Failed before the first poll.
@@ -250,9 +252,10 @@ pin_project! {
 }
 
 /// What an arm of the driver loop decided, once its borrows have ended.
-enum Next<ResB> {
+enum Next<F, ResB> {
     Act(Action),
     Send(PollRequest),
+    Call(F),
     Read(Parts, ResB),
     Return(Result<Response<LroBody<ResB>>, BoxError>),
 }
@@ -289,7 +292,7 @@ where
             machine: None,
             trace: Trace::new(&ctx.head.method, &ctx.head.uri),
             report: false,
-            start: Some((ctx.head, options)),
+            start: Some(Box::new((ctx.head, options))),
             timer: tokio::time::sleep_until(deadline_from_now(deadline)),
             step: Step::Inspect {
                 parts: Some(parts),
@@ -353,14 +356,14 @@ where
                         Poll::Ready(outcome) => outcome,
                         Poll::Pending => {
                             ready!(this.timer.as_mut().poll(cx));
-                            let (head, _) = this.start.take().expect("inspect has its head");
-                            let error = submission_body_timeout(&head.uri);
+                            let start = this.start.take().expect("inspect has its head");
+                            let error = submission_body_timeout(&start.0.uri);
                             this.trace.failed(&error);
                             return Poll::Ready(Err(error.into()));
                         }
                     };
                     let parts = parts.take().expect("parts are taken once");
-                    let (head, options) = this.start.take().expect("inspect has its head");
+                    let (head, options) = *this.start.take().expect("inspect has its head");
                     let (now, wall) = clock();
                     let body = match &outcome {
                         ReadOutcome::Complete(bytes) => Some(bytes),
@@ -398,6 +401,33 @@ where
                 StepProj::Wait { request } => {
                     ready!(this.timer.as_mut().poll(cx));
                     Next::Send(request.take().expect("a wait has its request"))
+                }
+                StepProj::Ready { request } => {
+                    let machine = this.machine.as_mut().expect("polling has a machine");
+                    match this.service.poll_ready(cx) {
+                        Poll::Pending => {
+                            ready!(this.timer.as_mut().poll(cx));
+                            Next::Return(Err(machine.on_deadline(clock().0).into()))
+                        }
+                        Poll::Ready(Err(e)) => {
+                            // The next attempt goes through a fresh clone.
+                            *this.service = this.service.clone();
+                            let (now, wall) = clock();
+                            *this.report = machine.is_polling();
+                            Next::Act(machine.on_transport_error(e.into(), now, wall))
+                        }
+                        Poll::Ready(Ok(())) => {
+                            let request = request.take().expect("a request is sent once");
+                            let mut req: Request<()> = request.into_request();
+                            if let Some(hook) = &this.settings.hook {
+                                hook(&mut req);
+                            }
+                            let req = req.map(|()| ReqB::default());
+                            // The ready instance takes the call; a clone waits for the next.
+                            let clone = this.service.clone();
+                            Next::Call(std::mem::replace(this.service, clone).call(req))
+                        }
+                    }
                 }
                 StepProj::Call { future } => {
                     let machine = this.machine.as_mut().expect("polling has a machine");
@@ -516,6 +546,10 @@ where
                     });
                     continue;
                 }
+                Next::Call(future) => {
+                    this.step.set(Step::Call { future });
+                    continue;
+                }
                 Next::Send(request) => request,
                 Next::Act(Action::Send { at, request }) => {
                     let at = Instant::from_std(at);
@@ -538,20 +572,15 @@ where
                 }
             };
 
-            // Send: the request goes through a fresh clone of the service, after poll_ready
-            // (Oneshot), bounded by the deadline.
+            // Send: once the service is ready (poll_ready, then call on that instance), bounded
+            // by the deadline.
             let machine = this.machine.as_ref().expect("polling has a machine");
-            let mut req: Request<()> = request.into_request();
-            if let Some(hook) = &this.settings.hook {
-                hook(&mut req);
-            }
-            let req = req.map(|()| ReqB::default());
             let deadline = Instant::from_std(machine.deadline());
             if this.timer.deadline() != deadline {
                 this.timer.as_mut().reset(deadline);
             }
-            this.step.set(Step::Call {
-                future: Oneshot::new(this.service.clone(), req),
+            this.step.set(Step::Ready {
+                request: Some(request),
             });
         }
     }

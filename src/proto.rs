@@ -258,15 +258,17 @@ pub enum BodyError {
 #[derive(Debug, Clone)]
 enum Phase {
     Polling,
-    Fetching(Link),
+    Fetching(Box<Link>),
     Done,
 }
 
-/// A request target as last built: polls to the same URL reuse its URI and headers.
+/// A request target as last built: polls to the same URL reuse its URI and headers. Dropped
+/// when the monitor URL changes.
 #[derive(Debug)]
 struct Target {
-    url: Link,
-    uri: Uri,
+    kind: PollKind,
+    // With the carried query appended; `None`: the link's own URI, as it is.
+    uri: Option<Box<Uri>>,
     headers: Arc<HeaderMap>,
     foreign: bool,
     stripped: bool,
@@ -283,10 +285,10 @@ pub struct Machine {
     origin_form: bool,
     https: bool,
     carried: Arc<HeaderMap>,
-    carried_query: Vec<(String, String)>,
+    carried_query: Box<[(Box<str>, Box<str>)]>,
     target: Option<Target>,
     monitor: Link,
-    submission_location: Option<Link>,
+    submission_location: Option<Box<Link>>,
     final_state: FinalState,
     started: Instant,
     deadline: Instant,
@@ -331,10 +333,7 @@ impl std::fmt::Display for WaitReason {
 }
 
 /// `uri` as written, with `pairs` appended to its query; `None` if that does not make a URI.
-fn with_query(uri: &Uri, pairs: &[&(String, String)]) -> Option<Uri> {
-    if pairs.is_empty() {
-        return Some(uri.clone());
-    }
+fn with_query(uri: &Uri, pairs: &[(&str, &str)]) -> Option<Uri> {
     let mut text = uri.to_string();
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     for (k, v) in pairs {
@@ -405,7 +404,7 @@ impl Machine {
             request_url: init.request_url,
             origin_form: init.origin_form,
             monitor: init.monitor,
-            submission_location: init.submission_location,
+            submission_location: init.submission_location.map(Box::new),
             final_state: init.final_state,
             started: now,
             deadline: now.checked_add(deadline).unwrap_or_else(|| far_future(now)),
@@ -601,7 +600,7 @@ impl Machine {
         if machine.polls >= machine.cfg.max_polls {
             machine.polls = 0;
         }
-        let request = machine.request_for(&machine.monitor.clone(), PollKind::Status)?;
+        let request = machine.request_for(PollKind::Status)?;
         Ok((Box::new(machine), Action::Send { at: now, request }))
     }
 
@@ -646,9 +645,8 @@ impl Machine {
                 if is_transient(status) {
                     return self.retry(Some((status, headers, body)), None, now, wall);
                 }
-                let url = url.clone();
+                let shown = url.display();
                 self.phase = Phase::Done;
-                let shown = self.display(&url);
                 return Action::Deliver(self.metadata(now, Some(shown)));
             }
             Phase::Polling => {}
@@ -797,7 +795,10 @@ impl Machine {
                             self.phase = Phase::Done;
                             return Action::Fail(e);
                         }
-                        self.monitor = next;
+                        if next != self.monitor {
+                            self.monitor = next;
+                            self.target = None;
+                        }
                     }
                     Err(e) => {
                         let detail = format!(
@@ -914,7 +915,7 @@ impl Machine {
             FinalState::StatusMonitor => None,
             FinalState::OriginalUri => Some(Ok(self.request_url.clone())),
             FinalState::Location => match &self.submission_location {
-                Some(loc) => Some(Ok(loc.clone())),
+                Some(loc) => Some(Ok(Link::clone(loc))),
                 None => self.auto_target(status, headers, doc),
             },
             FinalState::Auto => self.auto_target(status, headers, doc),
@@ -933,8 +934,8 @@ impl Machine {
                     self.phase = Phase::Done;
                     return Action::Fail(e);
                 }
-                self.phase = Phase::Fetching(url.clone());
-                match self.request_for(&url, PollKind::Resource) {
+                self.phase = Phase::Fetching(Box::new(url));
+                match self.request_for(PollKind::Resource) {
                     Ok(request) => Action::Send { at: now, request },
                     Err(e) => {
                         self.phase = Phase::Done;
@@ -995,7 +996,7 @@ impl Machine {
             }
             if self.method == Method::POST {
                 if let Some(loc) = &self.submission_location {
-                    return Some(Ok(loc.clone()));
+                    return Some(Ok(Link::clone(loc)));
                 }
             }
         }
@@ -1056,9 +1057,9 @@ impl Machine {
         detail: String,
         response: Option<(StatusCode, &HeaderMap, Option<&Bytes>)>,
     ) -> Error {
-        let url = self.in_flight_url();
+        let error = self.op_error(kind, self.in_flight_url(), detail, response);
         self.phase = Phase::Done;
-        self.op_error(kind, &url, detail, response)
+        error
     }
 
     /// Retries the request in flight after a transient failure, within the budget.
@@ -1123,16 +1124,16 @@ impl Machine {
             WaitReason::Clamped(Box::new(reason))
         });
         let wait = clamped;
-        let (url, kind) = match &self.phase {
-            Phase::Fetching(url) => (url.clone(), PollKind::Resource),
-            _ => (self.monitor.clone(), PollKind::Status),
+        let kind = match &self.phase {
+            Phase::Fetching(_) => PollKind::Resource,
+            _ => PollKind::Status,
         };
         if kind == PollKind::Status && self.polls >= self.cfg.max_polls {
             self.phase = Phase::Done;
             return Action::Fail(self.timeout_error(ErrorKind::PollLimit));
         }
         match now.checked_add(wait) {
-            Some(at) if at <= self.deadline => match self.request_for(&url, kind) {
+            Some(at) if at <= self.deadline => match self.request_for(kind) {
                 Ok(request) => Action::Send { at, request },
                 Err(e) => {
                     self.phase = Phase::Done;
@@ -1175,19 +1176,29 @@ impl Machine {
         }
     }
 
-    fn request_for(&mut self, url: &Link, kind: PollKind) -> Result<PollRequest, Error> {
+    /// The next request of `kind`: to the status monitor, or to the resource being fetched.
+    fn request_for(&mut self, kind: PollKind) -> Result<PollRequest, Error> {
         let hit = self
             .target
             .as_ref()
-            .is_some_and(|t| t.url == *url && t.stripped == (self.tainted || t.foreign));
+            .is_some_and(|t| t.kind == kind && t.stripped == (self.tainted || t.foreign));
+        let url = match (&self.phase, kind) {
+            (Phase::Fetching(url), PollKind::Resource) => url,
+            _ => &self.monitor,
+        };
         if !hit {
-            self.target = Some(self.build_target(url)?);
+            let target = self.build_target(url, kind)?;
+            self.target = Some(target);
         }
         let target = self.target.as_ref().expect("built above");
+        let uri = match &target.uri {
+            Some(uri) => Uri::clone(uri),
+            None => url.wire().clone(),
+        };
+        let headers = target.headers.clone();
         // Cumulative, as in tower-http's FilterCredentials: once a request has gone to a foreign
         // origin, no later request carries credentials either.
         self.tainted |= target.foreign;
-        let (uri, headers) = (target.uri.clone(), target.headers.clone());
         let attempt = match kind {
             PollKind::Status => {
                 self.polls += 1;
@@ -1208,15 +1219,16 @@ impl Machine {
 
     /// The URI (with the carried query) and the headers (without credentials when they must
     /// not go there) of a request to `url`.
-    fn build_target(&self, url: &Link) -> Result<Target, Error> {
+    fn build_target(&self, url: &Link, kind: PollKind) -> Result<Target, Error> {
         let foreign =
             !url.same_origin(&self.request_url) && !url.origin_in(&self.cfg.allowed_origins);
         let strip = self.tainted || foreign;
-        let missing: Vec<&(String, String)> = self
+        let missing: Vec<(&str, &str)> = self
             .carried_query
             .iter()
             .filter(|(k, _)| !(strip && self.cfg.is_credential(k)))
             .filter(|(k, _)| !url.has_query_param(k))
+            .map(|(k, v)| (&**k, &**v))
             .collect();
         let headers = if strip
             && self
@@ -1233,16 +1245,21 @@ impl Machine {
         } else {
             self.carried.clone()
         };
-        let uri = with_query(url.wire(), &missing).ok_or_else(|| {
-            Error::new(
-                ErrorKind::Protocol,
-                Some(url.display()),
-                "is not a valid request URI with the carried query",
-            )
-        })?;
+        let uri = if missing.is_empty() {
+            None
+        } else {
+            let uri = with_query(url.wire(), &missing).ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Protocol,
+                    Some(url.display()),
+                    "is not a valid request URI with the carried query",
+                )
+            })?;
+            Some(Box::new(uri))
+        };
         Ok(Target {
             uri,
-            url: url.clone(),
+            kind,
             headers,
             foreign,
             stripped: strip,
@@ -1254,10 +1271,10 @@ impl Machine {
         url.display()
     }
 
-    fn in_flight_url(&self) -> Link {
+    fn in_flight_url(&self) -> &Link {
         match &self.phase {
-            Phase::Fetching(u) => u.clone(),
-            _ => self.monitor.clone(),
+            Phase::Fetching(u) => u,
+            _ => &self.monitor,
         }
     }
 
@@ -1338,22 +1355,26 @@ fn request_base(uri: &Uri) -> Result<(Link, bool), Error> {
     })
 }
 
-fn carry_query(cfg: &Config, base: &Link) -> Vec<(String, String)> {
+fn carry_query(cfg: &Config, base: &Link) -> Box<[(Box<str>, Box<str>)]> {
     let Some(query) = base.query() else {
-        return Vec::new();
+        return Box::default();
     };
     if cfg.carry_query.is_empty() {
-        return Vec::new();
+        return Box::default();
     }
     url::form_urlencoded::parse(query.as_bytes())
         .filter(|(k, _)| cfg.carry_query.iter().any(|c| c == k))
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .map(|(k, v)| (k.into(), v.into()))
         .collect()
 }
 
 /// The submission's headers minus those that describe its body, its connection, its
 /// preconditions or its idempotency: a poll is a fresh, bodiless `GET`.
-fn carry_headers(headers: HeaderMap) -> HeaderMap {
+///
+/// Removed in place, as tower-http's redirect policies do: the values of each name keep their
+/// order; the order between different names may change, which HTTP gives no meaning
+/// (RFC 9110 §5.3).
+fn carry_headers(mut headers: HeaderMap) -> HeaderMap {
     let mut dropped: Vec<HeaderName> = headers
         .keys()
         .filter(|name| is_submission_only(name.as_str()))
@@ -1368,25 +1389,10 @@ fn carry_headers(headers: HeaderMap) -> HeaderMap {
             }
         }
     }
-    if dropped.is_empty() {
-        return headers;
+    for name in &dropped {
+        headers.remove(name);
     }
-    // Rebuilt rather than removed in place, which would reorder the caller's headers.
-    let mut out = HeaderMap::with_capacity(headers.len());
-    let mut last = None;
-    for (name, value) in headers {
-        let name = match name {
-            Some(n) => {
-                last = Some(n.clone());
-                n
-            }
-            None => last.clone().expect("a value continues its name"),
-        };
-        if !dropped.contains(&name) {
-            out.append(name, value);
-        }
-    }
-    out
+    headers
 }
 
 /// A header that belongs to the submission alone (see [`carry_headers`]).
