@@ -89,23 +89,23 @@ impl Link {
         if text.is_empty() {
             return Err(UrlHeaderError::Empty);
         }
-        let unusual = |c: char| c.is_whitespace() || c.is_control();
-        let bad = if text.is_ascii() {
-            text.bytes().any(|b| b <= b' ' || b == 0x7f)
-        } else {
-            text.chars().any(unusual)
-        };
-        if bad {
-            return Err(UrlHeaderError::Invalid(
-                "white space or control characters".into(),
-            ));
-        }
+        // The common case first: a plain absolute URL (which has no white space either).
         if let Some((scheme, authority, pq)) = split_absolute(text) {
             if is_canonical(scheme, authority, pq) {
                 if let Ok(wire) = Uri::try_from(text) {
                     return Ok(Link { wire, parsed: None });
                 }
             }
+        }
+        let bad = if text.is_ascii() {
+            text.bytes().any(|b| b <= b' ' || b == 0x7f)
+        } else {
+            text.chars().any(|c| c.is_whitespace() || c.is_control())
+        };
+        if bad {
+            return Err(UrlHeaderError::Invalid(
+                "white space or control characters".into(),
+            ));
         }
         let url = self
             .url()
@@ -321,49 +321,54 @@ fn canonical_host(host: &str) -> bool {
     if bytes.is_empty() || bytes.len() > 253 {
         return false;
     }
-    let (mut labels, mut all_numeric) = (0u32, true);
-    let (mut start, mut last_numeric, mut last_hexish) = (0usize, true, false);
-    for i in 0..=bytes.len() {
-        if i < bytes.len() && bytes[i] != b'.' {
-            let b = bytes[i];
-            if !(b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
-                return false;
+    // One pass: every byte a lower-case letter, digit, `-` or `.`; note the labels' shape.
+    let (mut labels, mut start) = (1u32, 0usize);
+    let mut letters_in_label = false;
+    let mut any_letter = false;
+    for (i, &b) in bytes.iter().enumerate() {
+        match KEEP[b as usize] & HOST {
+            0 => return false,
+            _ if b == b'.' => {
+                if i == start || bytes[start..].starts_with(b"xn--") {
+                    return false;
+                }
+                labels += 1;
+                start = i + 1;
+                letters_in_label = false;
             }
-            continue;
+            _ => {
+                if !b.is_ascii_digit() {
+                    letters_in_label = true;
+                    any_letter = true;
+                }
+            }
         }
-        let label = &bytes[start..i];
-        if label.is_empty() || label.starts_with(b"xn--") {
-            return false;
-        }
-        let numeric = label.iter().all(u8::is_ascii_digit);
-        if numeric && (label.len() > 3 || (label.len() > 1 && label[0] == b'0')) {
-            // Not written back unchanged as an IPv4 part; harmless in a domain, but rare.
-            all_numeric = false;
-            last_numeric = true;
-        } else {
-            all_numeric &= numeric;
-            last_numeric = numeric;
-        }
-        last_hexish = label.starts_with(b"0x");
-        labels += 1;
-        start = i + 1;
     }
-    if all_numeric {
-        // Only the four-part decimal form (each part ≤ 255) is written back unchanged.
+    let last = &bytes[start..];
+    if last.is_empty() || last.starts_with(b"xn--") {
+        return false;
+    }
+    if !any_letter {
+        // Digits and dots: only the four-part decimal form (each part 0–255, no leading zero)
+        // is written back unchanged.
         return labels == 4
-            && host
-                .split('.')
-                .all(|l| l.parse::<u16>().is_ok_and(|v| v <= 255));
+            && host.split('.').all(|l| {
+                l.len() <= 3
+                    && (l == "0" || !l.starts_with('0'))
+                    && l.parse::<u16>().is_ok_and(|v| v <= 255)
+            });
     }
     // A last label that is a number (or looks like a hex one) makes the parser read the host
     // as an IPv4 address.
-    !(last_numeric || last_hexish)
+    letters_in_label && !last.starts_with(b"0x")
 }
 
 /// Bytes the URL parser keeps as they are in a path (`P`) and in a query (`Q`), and that
 /// `http::Uri` accepts.
 const P: u8 = 1;
 const Q: u8 = 2;
+/// ... and in a host the fast path accepts.
+const HOST: u8 = 4;
 const KEEP: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut c = 0;
@@ -372,12 +377,15 @@ const KEEP: [u8; 256] = {
         if b.is_ascii_alphanumeric() {
             t[c] = P | Q;
         }
+        if b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.' {
+            t[c] |= HOST;
+        }
         c += 1;
     }
     let both = b"-._~!$&()*+,;=:@/%";
     let mut i = 0;
     while i < both.len() {
-        t[both[i] as usize] = P | Q;
+        t[both[i] as usize] |= P | Q;
         i += 1;
     }
     t[b'\'' as usize] = P; // the URL parser escapes it in a query

@@ -1375,12 +1375,8 @@ fn carry_query(cfg: &Config, base: &Link) -> Box<[(Box<str>, Box<str>)]> {
 /// order; the order between different names may change, which HTTP gives no meaning
 /// (RFC 9110 §5.3).
 fn carry_headers(mut headers: HeaderMap) -> HeaderMap {
-    let mut dropped: Vec<HeaderName> = headers
-        .keys()
-        .filter(|name| is_submission_only(name.as_str()))
-        .cloned()
-        .collect();
     // Names a `Connection` header lists are hop-by-hop too (RFC 9110 §7.6.1).
+    let mut dropped: Vec<HeaderName> = Vec::new();
     for value in headers.get_all(CONNECTION) {
         let Ok(value) = value.to_str() else { continue };
         for token in value.split(',').map(str::trim).filter(|t| !t.is_empty()) {
@@ -1391,6 +1387,14 @@ fn carry_headers(mut headers: HeaderMap) -> HeaderMap {
     }
     for name in &dropped {
         headers.remove(name);
+    }
+    // One name at a time, without collecting: there are seldom more than one or two.
+    while let Some(name) = headers
+        .keys()
+        .find(|name| is_submission_only(name.as_str()))
+        .cloned()
+    {
+        headers.remove(&name);
     }
     headers
 }
