@@ -165,6 +165,8 @@
 //! - Polls drop the submission's `Content-*`, `Transfer-Encoding`, `Expect`, `Host`, hop-by-hop,
 //!   conditional (`If-*`, `Range`), `Prefer` and repeatability headers. Once a request went to a
 //!   foreign origin, later requests carry no credentials (as `tower-http`'s `FilterCredentials`).
+//!   The other headers keep their values in order; the order between different header names
+//!   may change, which HTTP gives no meaning (RFC 9110 §5.3).
 //! - An HTTP-date `Retry-After` is measured against the response's own `Date` header.
 //! - Absolute URLs from the server (or the caller) are requested exactly as written (the seed's
 //!   `…/operations/{operationId}` keeps its braces); relative references are resolved per

@@ -207,11 +207,13 @@ impl Link {
         let Some(query) = self.query() else {
             return false;
         };
-        if !query.contains(['%', '+']) {
+        let bytes = query.as_bytes();
+        if !bytes.iter().any(|&b| b == b'%' || b == b'+') {
             // Nothing to decode: compare the names as written.
-            return query
-                .split('&')
-                .any(|pair| pair.split('=').next() == Some(name));
+            return bytes.split(|&b| b == b'&').any(|pair| {
+                let end = pair.iter().position(|&b| b == b'=').unwrap_or(pair.len());
+                &pair[..end] == name.as_bytes()
+            });
         }
         url::form_urlencoded::parse(query.as_bytes()).any(|(n, _)| n == name)
     }
@@ -292,22 +294,25 @@ fn is_placeholder(url: &Url) -> bool {
 ///
 /// Conservative: `false` only means "ask the URL parser". One pass over the bytes.
 fn is_canonical(scheme: &str, authority: &str, pq: &str) -> bool {
-    let default_port = match scheme {
-        "https" => "443",
-        "http" => "80",
+    let default_port: &[u8] = match scheme {
+        "https" => b"443",
+        "http" => b"80",
         _ => return false,
     };
-    let (host, port) = match authority.split_once(':') {
-        Some((h, p)) => (h, Some(p)),
-        None => (authority, None),
+    let bytes = authority.as_bytes();
+    let colon = bytes.iter().rposition(|&b| b == b':');
+    let (host, port) = match colon {
+        Some(i) => (&bytes[..i], Some(&bytes[i + 1..])),
+        None => (bytes, None),
     };
     if let Some(p) = port {
-        let digits = !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit());
-        if !digits
-            || p.starts_with('0')
-            || p == default_port
-            || p.parse::<u32>().unwrap_or(0) > 65535
-        {
+        if p.is_empty() || p.len() > 5 || p[0] == b'0' || p == default_port {
+            return false;
+        }
+        let value = p.iter().try_fold(0u32, |v, &b| {
+            b.is_ascii_digit().then(|| v * 10 + u32::from(b - b'0'))
+        });
+        if value.is_none_or(|v| v > 65535) {
             return false;
         }
     }
@@ -316,51 +321,31 @@ fn is_canonical(scheme: &str, authority: &str, pq: &str) -> bool {
 
 /// A lower-case ASCII domain without IDNA labels, or a dotted-quad IPv4 address as the URL
 /// parser writes it.
-fn canonical_host(host: &str) -> bool {
-    let bytes = host.as_bytes();
-    if bytes.is_empty() || bytes.len() > 253 {
+fn canonical_host(host: &[u8]) -> bool {
+    if host.is_empty() || host.len() > 253 || !host.iter().all(|&b| KEEP[b as usize] & HOST != 0) {
         return false;
     }
-    // One pass: every byte a lower-case letter, digit, `-` or `.`; note the labels' shape.
-    let (mut labels, mut start) = (1u32, 0usize);
-    let mut letters_in_label = false;
-    let mut any_letter = false;
-    for (i, &b) in bytes.iter().enumerate() {
-        match KEEP[b as usize] & HOST {
-            0 => return false,
-            _ if b == b'.' => {
-                if i == start || bytes[start..].starts_with(b"xn--") {
-                    return false;
-                }
-                labels += 1;
-                start = i + 1;
-                letters_in_label = false;
-            }
-            _ => {
-                if !b.is_ascii_digit() {
-                    letters_in_label = true;
-                    any_letter = true;
-                }
-            }
-        }
+    let mut labels = host.split(|&b| b == b'.');
+    let last = labels.next_back().unwrap_or_default();
+    let numeric = |l: &[u8]| l.iter().all(u8::is_ascii_digit);
+    if numeric(last) {
+        // Only the four-part decimal form (each part 0–255, no leading zero) is written back
+        // unchanged; any other host ending in a number is read as an IPv4 address too.
+        let quad_part = |l: &[u8]| {
+            numeric(l)
+                && (1..=3).contains(&l.len())
+                && (l.len() == 1 || l[0] != b'0')
+                && l.iter().fold(0u32, |v, &d| v * 10 + u32::from(d - b'0')) <= 255
+        };
+        return host.split(|&b| b == b'.').count() == 4
+            && host.split(|&b| b == b'.').all(quad_part);
     }
-    let last = &bytes[start..];
-    if last.is_empty() || last.starts_with(b"xn--") {
-        return false;
-    }
-    if !any_letter {
-        // Digits and dots: only the four-part decimal form (each part 0–255, no leading zero)
-        // is written back unchanged.
-        return labels == 4
-            && host.split('.').all(|l| {
-                l.len() <= 3
-                    && (l == "0" || !l.starts_with('0'))
-                    && l.parse::<u16>().is_ok_and(|v| v <= 255)
-            });
-    }
-    // A last label that is a number (or looks like a hex one) makes the parser read the host
-    // as an IPv4 address.
-    letters_in_label && !last.starts_with(b"0x")
+    // A hex-looking last label is read as a number too; empty labels and IDNA labels are left
+    // to the URL parser.
+    !last.starts_with(b"0x")
+        && host
+            .split(|&b| b == b'.')
+            .all(|l| !l.is_empty() && !l.starts_with(b"xn--"))
 }
 
 /// Bytes the URL parser keeps as they are in a path (`P`) and in a query (`Q`), and that
@@ -399,36 +384,36 @@ fn canonical_path_and_query(pq: &[u8]) -> bool {
     if pq.first() != Some(&b'/') {
         return false;
     }
-    let mut class = P;
-    let mut segment_start = 0;
-    let mut i = 0;
-    while i < pq.len() {
-        let b = pq[i];
-        if b == b'?' && class == P {
-            if is_dot_segment(&pq[segment_start..i]) {
-                return false;
-            }
-            class = Q;
-        } else if KEEP[b as usize] & class == 0 {
-            return false;
-        } else if b == b'%' {
-            let hex = |j: usize| pq.get(j).is_some_and(u8::is_ascii_hexdigit);
-            if !hex(i + 1) || !hex(i + 2) {
-                return false;
-            }
-            // `%2e` is a dot to the URL parser: leave such paths to it.
-            if class == P && pq[i + 1] == b'2' && (pq[i + 2] | 0x20) == b'e' {
-                return false;
-            }
-        } else if b == b'/' && class == P {
-            if is_dot_segment(&pq[segment_start..i]) {
-                return false;
-            }
-            segment_start = i + 1;
-        }
-        i += 1;
+    let (path, query) = match pq.iter().position(|&b| b == b'?') {
+        Some(i) => (&pq[..i], Some(&pq[i + 1..])),
+        None => (pq, None),
+    };
+    if !path.iter().all(|&b| KEEP[b as usize] & P != 0) {
+        return false;
     }
-    class == Q || !is_dot_segment(&pq[segment_start..])
+    if let Some(q) = query {
+        if !q.iter().all(|&b| KEEP[b as usize] & Q != 0) || !escapes_ok(q, false) {
+            return false;
+        }
+    }
+    escapes_ok(path, true)
+        && (!path.contains(&b'.') || !path.split(|&b| b == b'/').any(is_dot_segment))
+}
+
+/// Every `%` starts a valid escape; in a path, `%2e` (a dot to the URL parser) is left to it.
+fn escapes_ok(text: &[u8], path: bool) -> bool {
+    if !text.contains(&b'%') {
+        return true;
+    }
+    text.iter().enumerate().all(|(i, &b)| {
+        b != b'%'
+            || match (text.get(i + 1), text.get(i + 2)) {
+                (Some(h), Some(l)) if h.is_ascii_hexdigit() && l.is_ascii_hexdigit() => {
+                    !(path && *h == b'2' && (*l | 0x20) == b'e')
+                }
+                _ => false,
+            }
+    })
 }
 
 fn is_dot_segment(segment: &[u8]) -> bool {
@@ -470,6 +455,16 @@ mod tests {
             ("http://a.example:80/x", false),
             ("https://a.example:0443/x", false),
             ("https://a.example:99999/x", false),
+            ("https://a.example:99999999999999/x", false),
+            ("https://a.example:65535/x", true),
+            ("https://a.example:/x", false),
+            ("https://1.2.3.4:8080/x", true),
+            ("https://0.0.0.0/x", true),
+            ("https://255.255.255.255/x", true),
+            ("https://1.2.3/x", false),
+            ("https://99999999999999.1.2.3/x", false),
+            ("https://a-1.b2.example/x", true),
+            ("https://example.1-2/x", true),
             ("https://a.example", false),
             ("https://a.example?x", false),
             ("https://a.example/a/../b", false),
@@ -559,6 +554,15 @@ mod tests {
         assert_eq!(c.origin_text(), "https://atlas.microsoft.com:8443");
         let d = base.join("http://atlas.microsoft.com/x").unwrap();
         assert!(!a.same_origin(&d));
+        let q = base
+            .join("https://a.example/x?a=1&api-version=2&b")
+            .unwrap();
+        assert!(q.has_query_param("api-version") && q.has_query_param("b"));
+        assert!(!q.has_query_param("api") && !q.has_query_param("1"));
+        let q = base
+            .join("https://a.example/x?api%2Dversion=2&c+d=1")
+            .unwrap();
+        assert!(q.has_query_param("api-version") && q.has_query_param("c d"));
         let allowed = [Url::parse("https://atlas.microsoft.com:8443/")
             .unwrap()
             .origin()];
