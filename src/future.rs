@@ -260,6 +260,13 @@ enum Next<F, ResB> {
     Return(Result<Response<LroBody<ResB>>, BoxError>),
 }
 
+/// A request that failed before any answer: the core decides on a retry.
+fn failed_attempt<F, B>(machine: &mut Machine, report: &mut bool, error: BoxError) -> Next<F, B> {
+    let (now, wall) = clock();
+    *report = machine.is_polling();
+    Next::Act(machine.on_transport_error(error, now, wall))
+}
+
 fn deliver<B>(
     trace: &Trace,
     parts: Parts,
@@ -412,9 +419,7 @@ where
                         Poll::Ready(Err(e)) => {
                             // The next attempt goes through a fresh clone.
                             *this.service = this.service.clone();
-                            let (now, wall) = clock();
-                            *this.report = machine.is_polling();
-                            Next::Act(machine.on_transport_error(e.into(), now, wall))
+                            failed_attempt(machine, this.report, e.into())
                         }
                         Poll::Ready(Ok(())) => {
                             let request = request.take().expect("a request is sent once");
@@ -436,11 +441,7 @@ where
                             ready!(this.timer.as_mut().poll(cx));
                             Next::Return(Err(machine.on_deadline(clock().0).into()))
                         }
-                        Poll::Ready(Err(e)) => {
-                            let (now, wall) = clock();
-                            *this.report = machine.is_polling();
-                            Next::Act(machine.on_transport_error(e.into(), now, wall))
-                        }
+                        Poll::Ready(Err(e)) => failed_attempt(machine, this.report, e.into()),
                         Poll::Ready(Ok(response)) => {
                             let (parts, body) = response.into_parts();
                             if machine.wants_body(parts.status) {

@@ -15,7 +15,7 @@ use http::header::HeaderValue;
 use http::Uri;
 use url::Url;
 
-use crate::header::{unquote, UrlHeaderError};
+use crate::header::{parse_url_str, unquote, UrlHeaderError};
 
 /// Host used to resolve references against an origin-form request URI (`/jobs`); links on it
 /// go on the wire, and are shown, in origin-form.
@@ -84,8 +84,8 @@ impl Link {
 
     /// [`Link::join_value`] for a URL that came from a body (`resourceLocation`), or from a
     /// resume handle.
-    pub(crate) fn join(&self, text: &str) -> Result<Link, UrlHeaderError> {
-        let text = unquote(text);
+    pub(crate) fn join(&self, raw: &str) -> Result<Link, UrlHeaderError> {
+        let text = unquote(raw);
         if text.is_empty() {
             return Err(UrlHeaderError::Empty);
         }
@@ -97,27 +97,7 @@ impl Link {
                 }
             }
         }
-        let bad = if text.is_ascii() {
-            text.bytes().any(|b| b <= b' ' || b == 0x7f)
-        } else {
-            text.chars().any(|c| c.is_whitespace() || c.is_control())
-        };
-        if bad {
-            return Err(UrlHeaderError::Invalid(
-                "white space or control characters".into(),
-            ));
-        }
-        let url = self
-            .url()
-            .join(text)
-            .map_err(|e| UrlHeaderError::Invalid(e.to_string()))?;
-        match url.scheme() {
-            "http" | "https" => {}
-            other => return Err(UrlHeaderError::Scheme(other.to_owned())),
-        }
-        if url.host_str().is_none_or(str::is_empty) {
-            return Err(UrlHeaderError::Invalid("no host".into()));
-        }
+        let url = parse_url_str(raw, &self.url())?;
         Link::from_url(url, Some(text))
     }
 
