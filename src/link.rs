@@ -47,7 +47,7 @@ impl PartialEq for Link {
 impl Link {
     /// The submission's URL and whether it was origin-form (`/jobs`, resolved against a
     /// placeholder origin).
-    pub(crate) fn from_request(uri: &Uri) -> Result<(Link, bool), url::ParseError> {
+    pub(crate) fn from_request(uri: &Uri) -> Result<(Link, bool), String> {
         if let (Some(scheme), Some(authority), Some(pq)) =
             (uri.scheme_str(), uri.authority(), uri.path_and_query())
         {
@@ -60,7 +60,7 @@ impl Link {
             }
         }
         if uri.scheme().is_some() && uri.authority().is_some() {
-            let mut url = Url::parse(&uri.to_string())?;
+            let mut url = Url::parse(&uri.to_string()).map_err(|e| e.to_string())?;
             url.set_fragment(None);
             let link = Link {
                 wire: uri.clone(),
@@ -70,9 +70,8 @@ impl Link {
         }
         let pq = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
         let base = Url::parse(ORIGIN_FORM_BASE).expect("static URL parses");
-        let url = base.join(pq)?;
-        let link =
-            Link::from_url(url, None).map_err(|_| url::ParseError::InvalidDomainCharacter)?;
+        let url = base.join(pq).map_err(|e| e.to_string())?;
+        let link = Link::from_url(url, None).map_err(|e| e.to_string())?;
         Ok((link, true))
     }
 
@@ -97,7 +96,8 @@ impl Link {
                 }
             }
         }
-        let url = parse_url_str(raw, &self.url())?;
+        let base = self.url()?;
+        let url = parse_url_str(raw, &base)?;
         Link::from_url(url, Some(text))
     }
 
@@ -131,10 +131,14 @@ impl Link {
     }
 
     /// The URL parser's reading (parsed here when the link did not need it before).
-    fn url(&self) -> Cow<'_, Url> {
+    /// (The property test shows canonical URLs always parse; an error is still an error here,
+    /// not a panic.)
+    fn url(&self) -> Result<Cow<'_, Url>, UrlHeaderError> {
         match &self.parsed {
-            Some(url) => Cow::Borrowed(url),
-            None => Cow::Owned(Url::parse(&write_uri(&self.wire)).expect("canonical URLs parse")),
+            Some(url) => Ok(Cow::Borrowed(url)),
+            None => Url::parse(&write_uri(&self.wire))
+                .map(Cow::Owned)
+                .map_err(|e| UrlHeaderError::Invalid(format!("base URL: {e}"))),
         }
     }
 
