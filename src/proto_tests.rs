@@ -1341,3 +1341,53 @@ fn a_refused_scheme_is_insecure_wherever_it_comes_from() {
     let run = drive(cfg(), "POST", "https://s.example/j", &[], OL, &[body_rl]);
     assert_eq!(failed(&run).kind(), ErrorKind::Insecure, "{}", failed(&run));
 }
+
+/// Origins are compared as the URL standard does whether or not a URL took the fast path:
+/// host case and an explicit default port do not make a foreign origin; another port does.
+#[test]
+fn origins_match_across_spellings() {
+    const DONE: R = r(
+        200,
+        &[("resource-location", "https://S.example:443/r/1")],
+        r#"{"status":"Succeeded"}"#,
+    );
+    const SUBMIT: R = r(
+        202,
+        &[("operation-location", "HTTPS://s.EXAMPLE/o/{id}?x=1")],
+        "",
+    );
+    let req = [
+        ("authorization", "Bearer t"),
+        ("accept", "application/json"),
+    ];
+    let run = drive(
+        cfg(),
+        "POST",
+        "https://s.example/j",
+        &req,
+        SUBMIT,
+        &[DONE, RESOURCE],
+    );
+    // Sent as the server wrote it; same origin, so the credentials stay.
+    let poll = &run.requests[0];
+    assert_eq!(poll.uri().to_string(), "https://s.EXAMPLE/o/{id}?x=1");
+    assert!(poll.headers().contains_key("authorization"));
+    let fetch = &run.requests[1];
+    assert!(fetch.headers().contains_key("authorization"));
+
+    const ELSEWHERE: R = r(
+        202,
+        &[("operation-location", "https://s.example:8443/o/1")],
+        "",
+    );
+    let run = drive(
+        cfg(),
+        "POST",
+        "https://s.example/j",
+        &req,
+        ELSEWHERE,
+        &[DONE, RESOURCE],
+    );
+    assert!(!run.requests[0].headers().contains_key("authorization"));
+    assert!(!run.requests[1].headers().contains_key("authorization"));
+}
