@@ -29,6 +29,7 @@
 //! assert!(matches!(action, Action::Deliver(_)));
 //! ```
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -285,7 +286,8 @@ pub struct Machine {
     origin_form: bool,
     https: bool,
     carried: Arc<HeaderMap>,
-    carried_query: Box<[(Box<str>, Box<str>)]>,
+    // The carried query parameters, form-encoded in one string (one allocation, not three).
+    carried_query: Option<Box<str>>,
     target: Option<Target>,
     monitor: Link,
     submission_location: Option<Box<Link>>,
@@ -333,7 +335,7 @@ impl std::fmt::Display for WaitReason {
 }
 
 /// `uri` as written, with `pairs` appended to its query; `None` if that does not make a URI.
-fn with_query(uri: &Uri, pairs: &[(&str, &str)]) -> Option<Uri> {
+fn with_query(uri: &Uri, pairs: &[(Cow<'_, str>, Cow<'_, str>)]) -> Option<Uri> {
     let mut text = uri.to_string();
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     for (k, v) in pairs {
@@ -1223,13 +1225,13 @@ impl Machine {
         let foreign =
             !url.same_origin(&self.request_url) && !url.origin_in(&self.cfg.allowed_origins);
         let strip = self.tainted || foreign;
-        let missing: Vec<(&str, &str)> = self
-            .carried_query
-            .iter()
-            .filter(|(k, _)| !(strip && self.cfg.is_credential(k)))
-            .filter(|(k, _)| !url.has_query_param(k))
-            .map(|(k, v)| (&**k, &**v))
-            .collect();
+        let missing: Vec<(Cow<'_, str>, Cow<'_, str>)> = match &self.carried_query {
+            Some(carried) => url::form_urlencoded::parse(carried.as_bytes())
+                .filter(|(k, _)| !(strip && self.cfg.is_credential(k)))
+                .filter(|(k, _)| !url.has_query_param(k))
+                .collect(),
+            None => Vec::new(),
+        };
         let headers = if strip
             && self
                 .cfg
@@ -1355,17 +1357,20 @@ fn request_base(uri: &Uri) -> Result<(Link, bool), Error> {
     })
 }
 
-fn carry_query(cfg: &Config, base: &Link) -> Box<[(Box<str>, Box<str>)]> {
-    let Some(query) = base.query() else {
-        return Box::default();
-    };
+fn carry_query(cfg: &Config, base: &Link) -> Option<Box<str>> {
+    let query = base.query()?;
     if cfg.carry_query.is_empty() {
-        return Box::default();
+        return None;
     }
-    url::form_urlencoded::parse(query.as_bytes())
-        .filter(|(k, _)| cfg.carry_query.iter().any(|c| c == k))
-        .map(|(k, v)| (k.into(), v.into()))
-        .collect()
+    let mut out = url::form_urlencoded::Serializer::new(String::new());
+    let mut any = false;
+    for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+        if cfg.carry_query.iter().any(|c| *c == k) {
+            out.append_pair(&k, &v);
+            any = true;
+        }
+    }
+    any.then(|| out.finish().into_boxed_str())
 }
 
 /// The submission's headers minus those that describe its body, its connection, its
