@@ -1,8 +1,8 @@
 //! The two seed documents (Azure Maps Creator long-running operations, V1 and V2), replayed byte
 //! for byte by a loopback server and resolved through `LroLayer` over a real hyper-util client.
 //!
-//! The exchanges below are copied from the project's seed documents (`shared/seeds/` beside the repository) as printed (status line, headers,
-//! body, white space and quotes included). [`replay`] turns one into a scripted response after
+//! The exchanges below are copied from the project's seed documents (`shared/seeds/` beside
+//! the repository) as printed (status line, headers, body, white space and quotes included). [`replay`] turns one into a scripted response after
 //! three rewrites: `https://atlas.microsoft.com` becomes the loopback server, and the
 //! `{operationId}` / `{tileset-id}` placeholders become concrete ids.
 //!
