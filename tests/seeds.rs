@@ -2,9 +2,10 @@
 //! for byte by a loopback server and resolved through `LroLayer` over a real hyper-util client.
 //!
 //! The exchanges below are copied from the project's seed documents (`shared/seeds/` beside
-//! the repository) as printed (status line, headers, body, white space and quotes included). [`replay`] turns one into a scripted response after
-//! three rewrites: `https://atlas.microsoft.com` becomes the loopback server, and the
-//! `{operationId}` / `{tileset-id}` placeholders become concrete ids.
+//! the repository) as printed (status line, headers, body, white space and quotes included).
+//! [`replay`] turns one into a scripted response after three rewrites:
+//! `https://atlas.microsoft.com` becomes the loopback server, and the `{operationId}` /
+//! `{tileset-id}` placeholders become concrete ids.
 //!
 //! The seeds say `Retry-After: 30`; the layer's waits are clamped to 5 ms so the tests are fast
 //! (real sockets, so no paused clock).
