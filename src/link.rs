@@ -45,34 +45,31 @@ impl PartialEq for Link {
 }
 
 impl Link {
-    /// The submission's URL and whether it was origin-form (`/jobs`, resolved against a
-    /// placeholder origin).
-    pub(crate) fn from_request(uri: &Uri) -> Result<(Link, bool), String> {
+    /// The submission's URL; an origin-form one (`/jobs`) is resolved against a placeholder
+    /// origin (see [`Link::is_placeholder`]).
+    pub(crate) fn from_request(uri: &Uri) -> Result<Link, String> {
         if let (Some(scheme), Some(authority), Some(pq)) =
             (uri.scheme_str(), uri.authority(), uri.path_and_query())
         {
             if is_canonical(scheme, authority.as_str(), pq.as_str()) {
-                let link = Link {
+                return Ok(Link {
                     wire: uri.clone(),
                     parsed: None,
-                };
-                return Ok((link, false));
+                });
             }
         }
         if uri.scheme().is_some() && uri.authority().is_some() {
             let mut url = Url::parse(&uri.to_string()).map_err(|e| e.to_string())?;
             url.set_fragment(None);
-            let link = Link {
+            return Ok(Link {
                 wire: uri.clone(),
                 parsed: Some(Box::new(url)),
-            };
-            return Ok((link, false));
+            });
         }
         let pq = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
         let base = Url::parse(ORIGIN_FORM_BASE).expect("static URL parses");
         let url = base.join(pq).map_err(|e| e.to_string())?;
-        let link = Link::from_url(url, None).map_err(|e| e.to_string())?;
-        Ok((link, true))
+        Link::from_url(url, None).map_err(|e| e.to_string())
     }
 
     /// Reads a URL-carrying header value and resolves it against `self` (RFC 3986 §5).
@@ -142,6 +139,11 @@ impl Link {
         }
     }
 
+    /// Whether this link stands for an origin-form URL (only its path and query are known).
+    pub(crate) fn is_placeholder(&self) -> bool {
+        self.parsed.as_deref().is_some_and(is_placeholder)
+    }
+
     /// What a request to this link carries as its target (before any carried query).
     pub(crate) fn wire(&self) -> &Uri {
         &self.wire
@@ -173,11 +175,7 @@ impl Link {
     fn port(&self) -> Option<u16> {
         match &self.parsed {
             Some(url) => url.port_or_known_default(),
-            None => self.wire.port_u16().or(match self.scheme() {
-                "https" => Some(443),
-                "http" => Some(80),
-                _ => None,
-            }),
+            None => self.wire.port_u16().or(default_port(self.scheme())),
         }
     }
 
@@ -217,13 +215,10 @@ impl Link {
     /// The origin as `scheme://host[:port]` (the port only when not the default), as
     /// `url::Origin::ascii_serialization` writes it.
     pub(crate) fn origin_text(&self) -> String {
-        let default = match self.scheme() {
-            "https" => Some(443),
-            "http" => Some(80),
-            _ => None,
-        };
         match self.port() {
-            Some(p) if Some(p) != default => format!("{}://{}:{p}", self.scheme(), self.host()),
+            Some(p) if Some(p) != default_port(self.scheme()) => {
+                format!("{}://{}:{p}", self.scheme(), self.host())
+            }
             _ => format!("{}://{}", self.scheme(), self.host()),
         }
     }
@@ -267,6 +262,14 @@ fn write_uri(uri: &Uri) -> String {
     }
     out.push_str(pq);
     out
+}
+
+fn default_port(scheme: &str) -> Option<u16> {
+    match scheme {
+        "https" => Some(443),
+        "http" => Some(80),
+        _ => None,
+    }
 }
 
 fn is_placeholder(url: &Url) -> bool {
@@ -415,7 +418,6 @@ mod tests {
                 .unwrap(),
         )
         .unwrap()
-        .0
     }
 
     /// Every URL the fast path accepts is one the URL parser writes back unchanged.
@@ -556,8 +558,9 @@ mod tests {
 
     #[test]
     fn origin_form_requests() {
-        let (link, origin_form) = Link::from_request(&"/jobs?x=1".parse().unwrap()).unwrap();
-        assert!(origin_form);
+        let link = Link::from_request(&"/jobs?x=1".parse().unwrap()).unwrap();
+        assert!(link.is_placeholder());
+        assert!(!base().is_placeholder());
         assert_eq!(link.display(), "/jobs?x=1");
         assert_eq!(link.wire().to_string(), "/jobs?x=1");
         let next = link.join("ops/1").unwrap();

@@ -126,10 +126,11 @@ pub fn classify(
 fn looks_like_json(headers: &HeaderMap) -> bool {
     match headers.get(http::header::CONTENT_TYPE) {
         None => true,
+        // `…/json`, `…+json`, any case; without allocating (this runs on pass-through answers).
         Some(v) => v
-            .to_str()
-            .map(|ct| ct.to_ascii_lowercase().contains("json"))
-            .unwrap_or(false),
+            .as_bytes()
+            .windows(4)
+            .any(|w| w.eq_ignore_ascii_case(b"json")),
     }
 }
 
@@ -283,8 +284,6 @@ pub struct Machine {
     method: Method,
     version: Version,
     request_url: Link,
-    origin_form: bool,
-    https: bool,
     carried: Arc<HeaderMap>,
     // The carried query parameters, form-encoded in one string (one allocation, not three).
     carried_query: Option<Box<str>>,
@@ -385,7 +384,6 @@ struct Init {
     method: Method,
     version: Version,
     request_url: Link,
-    origin_form: bool,
     headers: HeaderMap,
     monitor: Link,
     submission_location: Option<Link>,
@@ -399,12 +397,10 @@ impl Machine {
             rule: init.rule,
             method: init.method,
             version: init.version,
-            https: init.request_url.scheme() == "https",
             carried: Arc::new(carry_headers(init.headers)),
             carried_query: carry_query(&cfg, &init.request_url),
             target: None,
             request_url: init.request_url,
-            origin_form: init.origin_form,
             monitor: init.monitor,
             submission_location: init.submission_location.map(Box::new),
             final_state: init.final_state,
@@ -444,7 +440,7 @@ impl Machine {
         let ol = headers.get(OPERATION_LOCATION);
         let aao = headers.get(AZURE_ASYNC_OPERATION);
         let loc = headers.get(LOCATION);
-        let (base, origin_form) = request_base(&head.uri)?;
+        let base = request_base(&head.uri)?;
 
         let (rule, monitor_header) = match status {
             StatusCode::OK | StatusCode::CREATED => {
@@ -506,7 +502,6 @@ impl Machine {
             method: head.method.clone(),
             version: head.version,
             request_url: base,
-            origin_form,
             headers: head.headers,
             monitor,
             submission_location,
@@ -556,25 +551,16 @@ impl Machine {
                 ResumeHandle::VERSION
             )));
         }
-        let parse = |s: &str| -> Result<Link, Error> {
-            let uri: Uri = s
-                .parse()
-                .map_err(|_| bad("a URL in the handle does not parse"))?;
-            request_base(&uri).map(|(u, _)| u)
-        };
         let request_uri: Uri = handle
             .request_url
             .parse()
             .map_err(|_| bad("request_url does not parse"))?;
-        let (request_url, origin_form) = request_base(&request_uri)?;
+        let request_url = request_base(&request_uri)?;
+        // Absolute URLs stand as they are; origin-form ones resolve against the request's.
         let join = |s: &str| -> Result<Link, Error> {
-            if origin_form {
-                request_url
-                    .join(s)
-                    .map_err(|_| bad("a URL in the handle does not parse"))
-            } else {
-                parse(s)
-            }
+            request_url
+                .join(s)
+                .map_err(|e| bad(&format!("a URL in the handle is unusable ({e})")))
         };
         let monitor = join(&handle.operation_url)?;
         let submission_location = handle
@@ -588,7 +574,6 @@ impl Machine {
             method,
             version: head.version,
             request_url,
-            origin_form,
             headers: head.headers.clone(),
             monitor,
             submission_location,
@@ -709,7 +694,7 @@ impl Machine {
     /// Where the operation stands; `next_at` is the instant of the next poll, if one is planned.
     pub fn progress(&self, now: Instant, next_at: Option<Instant>) -> Progress {
         Progress {
-            operation_url: self.display(&self.monitor),
+            operation_url: self.monitor.display(),
             operation_id: self.operation_id.clone(),
             status: self.status.clone(),
             percent_complete: self.percent_complete,
@@ -734,12 +719,12 @@ impl Machine {
             version: ResumeHandle::VERSION,
             rule: self.rule,
             method: self.method.as_str().to_owned(),
-            request_url: self.display(&self.request_url),
-            operation_url: self.display(&self.monitor),
+            request_url: self.request_url.display(),
+            operation_url: self.monitor.display(),
             final_state: self.final_state,
-            submission_location: self.submission_location.as_ref().map(|u| self.display(u)),
+            submission_location: self.submission_location.as_ref().map(|u| u.display()),
             operation_id: self.operation_id.clone(),
-            origin: if self.origin_form {
+            origin: if self.request_url.is_placeholder() {
                 String::new()
             } else {
                 self.request_url.origin_text()
@@ -1155,18 +1140,18 @@ impl Machine {
     fn check_target(&self, url: &Link) -> Result<(), Error> {
         match url.scheme() {
             "https" => Ok(()),
-            "http" if !self.https => Ok(()),
+            "http" if self.request_url.scheme() != "https" => Ok(()),
             "http" => Err(Error::new(
                 ErrorKind::Insecure,
                 Some(url.display()),
                 format!(
                     "is http, but the submission {} was https",
-                    self.display(&self.request_url)
+                    self.request_url.display()
                 ),
             )
             .with_operation(
                 self.rule,
-                &self.display(&self.monitor),
+                &self.monitor.display(),
                 self.operation_id.as_deref(),
                 Some(&self.status),
             )),
@@ -1268,11 +1253,6 @@ impl Machine {
         })
     }
 
-    /// A URL as the caller would write it: origin-form when the submission was.
-    fn display(&self, url: &Link) -> String {
-        url.display()
-    }
-
     fn in_flight_url(&self) -> &Link {
         match &self.phase {
             Phase::Fetching(u) => u,
@@ -1293,7 +1273,7 @@ impl Machine {
 
     fn metadata(&self, now: Instant, resource_url: Option<String>) -> LroMetadata {
         LroMetadata {
-            operation_url: self.display(&self.monitor),
+            operation_url: self.monitor.display(),
             operation_id: self.operation_id.clone(),
             rule: self.rule,
             status: self.status.clone(),
@@ -1310,9 +1290,9 @@ impl Machine {
         detail: String,
         response: Option<(StatusCode, &HeaderMap, Option<&Bytes>)>,
     ) -> Error {
-        let mut e = Error::new(kind, Some(self.display(url)), detail).with_operation(
+        let mut e = Error::new(kind, Some(url.display()), detail).with_operation(
             self.rule,
-            &self.display(&self.monitor),
+            &self.monitor.display(),
             self.operation_id.as_deref(),
             Some(&self.status),
         );
@@ -1347,7 +1327,7 @@ fn far_future(now: Instant) -> Instant {
 }
 
 /// The absolute URL of the request, or a placeholder-based one for origin-form URIs.
-fn request_base(uri: &Uri) -> Result<(Link, bool), Error> {
+fn request_base(uri: &Uri) -> Result<Link, Error> {
     Link::from_request(uri).map_err(|e| {
         Error::new(
             ErrorKind::Protocol,
