@@ -17,12 +17,12 @@ use crate::layer::Settings;
 use crate::metadata::LroMetadata;
 use crate::options::LroOptions;
 use crate::proto::{
-    classify, submission_body_timeout, Action, Begin, BodyError, Classify, Machine, PollRequest,
-    RequestHead,
+    classify, resolution_deadline, submission_body_timeout, Action, Begin, BodyError, Classify,
+    Machine, PollRequest, RequestHead,
 };
 use crate::read::{ReadLimited, ReadOutcome};
 use crate::resume::ResumeHandle;
-use crate::time::{clock, deadline_from_now};
+use crate::time::clock;
 use crate::trace::Trace;
 
 type BoxError = tower::BoxError;
@@ -79,6 +79,14 @@ where
             .field("state", &state)
             .finish()
     }
+}
+
+/// A submission whose answer's head has arrived; the machine starts from that instant.
+struct Answered {
+    head: RequestHead,
+    options: LroOptions,
+    at: std::time::Instant,
+    wall: std::time::SystemTime,
 }
 
 /// What a call keeps to poll later: the one copy the pass-through path pays for.
@@ -217,7 +225,7 @@ pin_project! {
         settings: Arc<Settings>,
         machine: Option<Box<Machine>>,
         // Boxed: needed only until the submission's answer is read, and large.
-        start: Option<Box<(RequestHead, LroOptions)>>,
+        start: Option<Box<Answered>>,
         trace: Trace,
         // A status answer (or the submission) was just read: tell the progress hook and trace.
         report: bool,
@@ -290,7 +298,9 @@ where
 {
     fn inspect(ctx: Submission<S>, response: Response<ResB>) -> Self {
         let options = ctx.options.unwrap_or_default();
-        let deadline = options.deadline.unwrap_or(ctx.settings.config.deadline);
+        let (at, wall) = clock();
+        // The same instant the machine will count its deadline from.
+        let deadline = resolution_deadline(&ctx.settings.config, &options, at);
         let (parts, body) = response.into_parts();
         let limit = ctx.settings.config.status_body_limit;
         Self {
@@ -299,8 +309,13 @@ where
             machine: None,
             trace: Trace::new(&ctx.head.method, &ctx.head.uri),
             report: false,
-            start: Some(Box::new((ctx.head, options))),
-            timer: tokio::time::sleep_until(deadline_from_now(deadline)),
+            start: Some(Box::new(Answered {
+                head: ctx.head,
+                options,
+                at,
+                wall,
+            })),
+            timer: tokio::time::sleep_until(Instant::from_std(deadline)),
             step: Step::Inspect {
                 parts: Some(parts),
                 read: ReadLimited::new(body, limit),
@@ -364,14 +379,18 @@ where
                         Poll::Pending => {
                             ready!(this.timer.as_mut().poll(cx));
                             let start = this.start.take().expect("inspect has its head");
-                            let error = submission_body_timeout(&start.0.uri);
+                            let error = submission_body_timeout(&start.head.uri);
                             this.trace.failed(&error);
                             return Poll::Ready(Err(error.into()));
                         }
                     };
                     let parts = parts.take().expect("parts are taken once");
-                    let (head, options) = *this.start.take().expect("inspect has its head");
-                    let (now, wall) = clock();
+                    let Answered {
+                        head,
+                        options,
+                        at,
+                        wall,
+                    } = *this.start.take().expect("inspect has its head");
                     let body = match &outcome {
                         ReadOutcome::Complete(bytes) => Some(bytes),
                         _ => None,
@@ -384,7 +403,7 @@ where
                         parts.status,
                         &parts.headers,
                         body,
-                        now,
+                        at,
                         wall,
                     ) {
                         Err(e) => Next::Return(Err(e.into())),

@@ -123,11 +123,12 @@ use crate::layer::{LroLayer, Settings};
 use crate::metadata::LroMetadata;
 use crate::options::LroOptions;
 use crate::proto::{
-    classify, submission_body_timeout, Action, Begin, BodyError, Classify, Machine, RequestHead,
+    classify, resolution_deadline, submission_body_timeout, Action, Begin, BodyError, Classify,
+    Machine, RequestHead,
 };
 use crate::read::{ReadLimited, ReadOutcome};
 use crate::resume::ResumeHandle;
-use crate::time::{clock, deadline_from_now};
+use crate::time::clock;
 use crate::trace::Trace;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -260,7 +261,9 @@ async fn handle(
     // Read the submission's body (under the limit, by the deadline) to decide.
     let trace = Trace::new(&head.method, &head.uri);
     let options = options.unwrap_or_default();
-    let read_by = deadline_from_now(options.deadline.unwrap_or(config.deadline));
+    // The machine counts its deadline from this same instant: one deadline in all.
+    let (answered, wall) = clock();
+    let read_by = tokio::time::Instant::from_std(resolution_deadline(config, &options, answered));
     let url = response.url().clone();
     let (parts, body) = http::Response::<reqwest::Body>::from(response).into_parts();
     let limit = config.status_body_limit;
@@ -268,7 +271,6 @@ async fn handle(
         let error = submission_body_timeout(&head.uri);
         return Err(failed(&trace, error));
     };
-    let (now, wall) = clock();
     let read = match &outcome {
         ReadOutcome::Complete(bytes) => Some(bytes),
         _ => None,
@@ -280,7 +282,7 @@ async fn handle(
         parts.status,
         &parts.headers,
         read,
-        now,
+        answered,
         wall,
     );
     match begin {

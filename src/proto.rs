@@ -391,9 +391,9 @@ struct Init {
 }
 
 impl Machine {
-    fn new(cfg: Arc<Config>, init: Init, deadline: Option<Duration>, now: Instant) -> Self {
-        let deadline = deadline.unwrap_or(cfg.deadline);
+    fn new(cfg: Arc<Config>, init: Init, options: &LroOptions, now: Instant) -> Self {
         Machine {
+            deadline: resolution_deadline(&cfg, options, now),
             rule: init.rule,
             method: init.method,
             version: init.version,
@@ -405,7 +405,6 @@ impl Machine {
             submission_location: init.submission_location.map(Box::new),
             final_state: init.final_state,
             started: now,
-            deadline: now.checked_add(deadline).unwrap_or_else(|| far_future(now)),
             phase: Phase::Polling,
             polls: 0,
             fetches: 0,
@@ -507,7 +506,7 @@ impl Machine {
             submission_location,
             final_state,
         };
-        let mut machine = Machine::new(cfg, init, options.deadline, now);
+        let mut machine = Machine::new(cfg, init, options, now);
         if let Err(e) = machine.check_target(&machine.monitor) {
             let (name, v) = monitor_header.expect("request URL is never refused");
             return Err(Error::new(
@@ -579,7 +578,7 @@ impl Machine {
             submission_location,
             final_state: options.final_state.unwrap_or(handle.final_state),
         };
-        let mut machine = Machine::new(cfg, init, options.deadline, now);
+        let mut machine = Machine::new(cfg, init, options, now);
         machine.polls = handle.polls;
         machine.operation_id.clone_from(&handle.operation_id);
         machine.status = OperationStatus::Running;
@@ -1320,10 +1319,23 @@ impl Machine {
     }
 }
 
-fn far_future(now: Instant) -> Instant {
-    // About 30 years: "forever" without overflowing any timer.
-    now.checked_add(Duration::from_secs(30 * 365 * 24 * 3600))
-        .unwrap_or(now)
+/// About 30 years: stands for "no deadline" without overflowing any timer.
+pub(crate) const FOREVER: Duration = Duration::from_secs(30 * 365 * 24 * 3600);
+
+/// When an operation whose submission was answered at `answered` must be resolved: the
+/// deadline (per request, else configured) from then, saturating at [`FOREVER`]. Drivers bound
+/// the read of the submission's body by the same instant they later hand to
+/// [`Machine::start`] as `now`, so the whole resolution fits in one deadline.
+pub(crate) fn resolution_deadline(
+    cfg: &Config,
+    options: &LroOptions,
+    answered: Instant,
+) -> Instant {
+    let d = options.deadline.unwrap_or(cfg.deadline);
+    answered
+        .checked_add(d)
+        .or_else(|| answered.checked_add(FOREVER))
+        .unwrap_or(answered)
 }
 
 /// The absolute URL of the request, or a placeholder-based one for origin-form URIs.

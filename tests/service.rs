@@ -482,3 +482,64 @@ async fn an_explicit_poll_interval_is_every_unhinted_wait() {
     }
     assert_eq!(call.await.unwrap().unwrap().status(), StatusCode::OK);
 }
+
+/// A body that ends with `data` once `delay` has passed.
+struct Delayed {
+    delay: Pin<Box<tokio::time::Sleep>>,
+    data: Option<Bytes>,
+}
+impl Body for Delayed {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        std::task::ready!(std::future::Future::poll(self.delay.as_mut(), cx));
+        Poll::Ready(self.data.take().map(|d| Ok(Frame::data(d))))
+    }
+}
+
+/// One deadline for the whole resolution, counted from the submission's answer: a submission
+/// body that takes 50 s of a 60 s deadline leaves 10 s for polling, not another 60.
+#[tokio::test(start_paused = true)]
+async fn a_slow_submission_body_spends_the_same_deadline() {
+    let t0 = Instant::now();
+    let inner = tower::service_fn(|req: Req| async move {
+        let (status, headers, delay, body): (u16, &[(&str, &str)], u64, &'static str) =
+            if req.method() == "POST" {
+                (
+                    202,
+                    &[("operation-location", "https://s.example/ops/1")],
+                    50,
+                    "",
+                )
+            } else {
+                (200, &[("retry-after", "1")], 0, RUNNING_30)
+            };
+        let mut r = Response::builder().status(status);
+        for (k, v) in headers {
+            r = r.header(*k, *v);
+        }
+        let body = Delayed {
+            delay: Box::pin(tokio::time::sleep(Duration::from_secs(delay))),
+            data: Some(Bytes::from_static(body.as_bytes())),
+        };
+        Ok::<_, std::convert::Infallible>(r.body(body).unwrap())
+    });
+    let svc = LroLayer::new()
+        .deadline(Duration::from_secs(60))
+        .layer(inner);
+    let err = svc
+        .oneshot(post("https://s.example/jobs"))
+        .await
+        .unwrap_err()
+        .downcast::<tower_lro::Error>()
+        .unwrap();
+    assert_eq!(err.kind(), ErrorKind::Timeout);
+    let elapsed = t0.elapsed();
+    assert!(
+        elapsed >= Duration::from_secs(50) && elapsed <= Duration::from_secs(60),
+        "ended at {elapsed:?}"
+    );
+}
