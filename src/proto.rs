@@ -371,6 +371,21 @@ fn show_value(v: &HeaderValue) -> String {
     format!("{out:?}")
 }
 
+/// "answered 202 Accepted with Operation-Location "…": why" — a URL-carrying header that
+/// could not be used.
+fn header_detail(
+    status: StatusCode,
+    name: &dyn std::fmt::Display,
+    value: &HeaderValue,
+    why: &dyn std::fmt::Display,
+) -> String {
+    format!(
+        "answered {} with {name} {}: {why}",
+        show_status(status),
+        show_value(value)
+    )
+}
+
 fn show_status(status: StatusCode) -> String {
     match status.canonical_reason() {
         Some(r) => format!("{} {r}", status.as_u16()),
@@ -439,8 +454,6 @@ impl Machine {
         let ol = headers.get(OPERATION_LOCATION);
         let aao = headers.get(AZURE_ASYNC_OPERATION);
         let loc = headers.get(LOCATION);
-        let base = request_base(&head.uri)?;
-
         let (rule, monitor_header) = match status {
             StatusCode::OK | StatusCode::CREATED => {
                 let ps = doc.as_ref().and_then(|d| d.provisioning_state.as_ref());
@@ -474,21 +487,22 @@ impl Machine {
             _ => return Ok(Begin::NotLro),
         };
 
+        // Only an LRO needs the request's URL (to resolve and check the monitor's).
+        let base = request_base(&head.uri)?;
         let shown_request = base.display();
-        let bad_header = |name: &HeaderName, v: &HeaderValue, e: UrlHeaderError| {
-            Error::new(
-                url_error_kind(&e),
-                Some(shown_request.clone()),
-                format!(
-                    "answered {} with {name} {}: {e}",
-                    show_status(status),
-                    show_value(v)
-                ),
-            )
-            .with_response(status, headers, body)
-        };
+        let bad_header =
+            |kind: ErrorKind, name: &HeaderName, v: &HeaderValue, why: &dyn std::fmt::Display| {
+                Error::new(
+                    kind,
+                    Some(shown_request.clone()),
+                    header_detail(status, name, v, why),
+                )
+                .with_response(status, headers, body)
+            };
         let monitor = match &monitor_header {
-            Some((name, v)) => base.join_value(v).map_err(|e| bad_header(name, v, e))?,
+            Some((name, v)) => base
+                .join_value(v)
+                .map_err(|e| bad_header(url_error_kind(&e), name, v, &e))?,
             None => base.clone(),
         };
         let submission_location = match rule {
@@ -509,16 +523,7 @@ impl Machine {
         let mut machine = Machine::new(cfg, init, options, now);
         if let Err(e) = machine.check_target(&machine.monitor) {
             let (name, v) = monitor_header.expect("request URL is never refused");
-            return Err(Error::new(
-                e.kind(),
-                Some(shown_request),
-                format!(
-                    "answered {} with {name} {}: {}",
-                    show_status(status),
-                    show_value(v),
-                    e.detail()
-                ),
-            ));
+            return Err(bad_header(e.kind(), &name, v, &e.detail()));
         }
         if let Some(doc) = &doc {
             machine.absorb(doc);
@@ -712,8 +717,8 @@ impl Machine {
 
     /// A handle to continue this operation later.
     pub fn resume_handle(&self) -> ResumeHandle {
-        let mut names: Vec<String> = self.carried.keys().map(|k| k.as_str().to_owned()).collect();
-        names.dedup();
+        // `keys` yields each name once.
+        let names: Vec<String> = self.carried.keys().map(|k| k.as_str().to_owned()).collect();
         ResumeHandle {
             version: ResumeHandle::VERSION,
             rule: self.rule,
@@ -778,8 +783,7 @@ impl Machine {
                 match self.monitor.join_value(v) {
                     Ok(next) => {
                         if let Err(e) = self.check_target(&next) {
-                            self.phase = Phase::Done;
-                            return Action::Fail(e);
+                            return self.fail(e);
                         }
                         if next != self.monitor {
                             self.monitor = next;
@@ -787,11 +791,7 @@ impl Machine {
                         }
                     }
                     Err(e) => {
-                        let detail = format!(
-                            "answered {} with Location {}: {e}",
-                            show_status(status),
-                            show_value(v)
-                        );
+                        let detail = header_detail(status, &"Location", v, &e);
                         let response = Some((status, headers, Some(body)));
                         return Action::Fail(self.end(url_error_kind(&e), detail, response));
                     }
@@ -835,9 +835,7 @@ impl Machine {
             // An empty 200/201/204: the headers may still say where the resource is.
             return self.finish(status, headers, None, now);
         }
-        self.status = OperationStatus::Succeeded;
-        self.phase = Phase::Done;
-        Action::Deliver(self.metadata(now, None))
+        self.succeed(now)
     }
 
     fn on_provisioning_poll(
@@ -855,9 +853,7 @@ impl Machine {
             return self.reject(status, headers, body);
         }
         if status == StatusCode::NO_CONTENT {
-            self.status = OperationStatus::Succeeded;
-            self.phase = Phase::Done;
-            return Action::Deliver(self.metadata(now, None));
+            return self.succeed(now);
         }
         // As the Azure SDKs do: the resource must answer with a JSON object.
         let doc = match StatusDocument::parse(body) {
@@ -879,11 +875,7 @@ impl Machine {
         match state {
             Some(st) if st.is_failure() => self.fail_operation(status, headers, body, &doc, now),
             Some(st) if !st.is_terminal() => self.schedule(Some(headers), false, now, wall),
-            _ => {
-                self.status = OperationStatus::Succeeded;
-                self.phase = Phase::Done;
-                Action::Deliver(self.metadata(now, None))
-            }
+            _ => self.succeed(now),
         }
     }
 
@@ -907,26 +899,16 @@ impl Machine {
             FinalState::Auto => self.auto_target(status, headers, doc),
         };
         match target {
-            None => {
-                self.phase = Phase::Done;
-                Action::Deliver(self.metadata(now, None))
-            }
-            Some(Err(e)) => {
-                self.phase = Phase::Done;
-                Action::Fail(e)
-            }
+            None => self.succeed(now),
+            Some(Err(e)) => self.fail(e),
             Some(Ok(url)) => {
                 if let Err(e) = self.check_target(&url) {
-                    self.phase = Phase::Done;
-                    return Action::Fail(e);
+                    return self.fail(e);
                 }
                 self.phase = Phase::Fetching(Box::new(url));
                 match self.request_for(PollKind::Resource) {
                     Ok(request) => Action::Send { at: now, request },
-                    Err(e) => {
-                        self.phase = Phase::Done;
-                        Action::Fail(e)
-                    }
+                    Err(e) => self.fail(e),
                 }
             }
         }
@@ -945,11 +927,7 @@ impl Machine {
                     self.op_error(
                         url_error_kind(&e),
                         &self.monitor,
-                        format!(
-                            "answered {} with {name} {}: {e}",
-                            show_status(status),
-                            show_value(v)
-                        ),
+                        header_detail(status, &name, v, &e),
                         Some((status, headers, None)),
                     )
                 })
@@ -1028,6 +1006,19 @@ impl Machine {
             self.end(ErrorKind::OperationFailed, detail, response)
                 .with_odata(doc.error.clone()),
         )
+    }
+
+    /// Ends the operation with `error`.
+    fn fail(&mut self, error: Error) -> Action {
+        self.phase = Phase::Done;
+        Action::Fail(error)
+    }
+
+    /// Ends the operation successfully with the response just handed in.
+    fn succeed(&mut self, now: Instant) -> Action {
+        self.status = OperationStatus::Succeeded;
+        self.phase = Phase::Done;
+        Action::Deliver(self.metadata(now, None))
     }
 
     fn reject(&mut self, status: StatusCode, headers: &HeaderMap, body: &Bytes) -> Action {
@@ -1115,21 +1106,14 @@ impl Machine {
             _ => PollKind::Status,
         };
         if kind == PollKind::Status && self.polls >= self.cfg.max_polls {
-            self.phase = Phase::Done;
-            return Action::Fail(self.timeout_error(ErrorKind::PollLimit));
+            return self.fail(self.timeout_error(ErrorKind::PollLimit));
         }
         match now.checked_add(wait) {
             Some(at) if at <= self.deadline => match self.request_for(kind) {
                 Ok(request) => Action::Send { at, request },
-                Err(e) => {
-                    self.phase = Phase::Done;
-                    Action::Fail(e)
-                }
+                Err(e) => self.fail(e),
             },
-            _ => {
-                self.phase = Phase::Done;
-                Action::Fail(self.timeout_error(ErrorKind::Timeout))
-            }
+            _ => self.fail(self.timeout_error(ErrorKind::Timeout)),
         }
     }
 
