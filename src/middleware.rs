@@ -118,13 +118,12 @@ use tokio::time::Instant;
 use crate::body::LroBody;
 use crate::config::Config;
 use crate::error::{Error, ErrorKind};
-use crate::header::prefers_respond_async;
 use crate::layer::{LroLayer, Settings};
 use crate::metadata::LroMetadata;
 use crate::options::LroOptions;
 use crate::proto::{
-    classify, resolution_deadline, submission_body_timeout, Action, Begin, BodyError, Classify,
-    Machine, RequestHead,
+    classify, resolution_deadline, submission_body_timeout, wants_resolution, Action, Begin,
+    BodyError, Classify, Machine, RequestHead,
 };
 use crate::read::{ReadLimited, ReadOutcome};
 use crate::resume::ResumeHandle;
@@ -240,12 +239,12 @@ async fn handle(
     if let Some(handle) = extensions.get::<ResumeHandle>().cloned() {
         return resume(settings, req, extensions, next, handle, options).await;
     }
-    let disabled = options.as_ref().is_some_and(LroOptions::is_disabled)
-        || prefers_respond_async(req.headers());
-    let head = match head_of(&req) {
-        Some(head) if !disabled => head,
-        // An URL that is not a valid `http::Uri` cannot be polled either: leave it alone.
-        _ => return next.run(req, extensions).await,
+    if !wants_resolution(req.headers(), options.as_ref()) {
+        return next.run(req, extensions).await;
+    }
+    // An URL that is not a valid `http::Uri` cannot be polled either: leave it alone.
+    let Some(head) = head_of(&req) else {
+        return next.run(req, extensions).await;
     };
     let timeout = req.timeout().copied();
     let base = poll_extensions(extensions);

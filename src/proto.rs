@@ -96,6 +96,12 @@ pub enum Classify {
     Inspect,
 }
 
+/// Whether the caller wants this request resolved at all: not when its options disable the
+/// layer, nor when it asks for the `202` itself (`Prefer: respond-async`).
+pub(crate) fn wants_resolution(headers: &HeaderMap, options: Option<&LroOptions>) -> bool {
+    !(options.is_some_and(LroOptions::is_disabled) || crate::header::prefers_respond_async(headers))
+}
+
 /// Cheap, allocation-free check of a submission response head (spec §1).
 pub fn classify(
     cfg: &Config,

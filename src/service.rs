@@ -8,10 +8,9 @@ use http_body::Body;
 use tower_service::Service;
 
 use crate::future::ResponseFuture;
-use crate::header::prefers_respond_async;
 use crate::layer::{LroLayer, Settings};
 use crate::options::LroOptions;
-use crate::proto::RequestHead;
+use crate::proto::{wants_resolution, RequestHead};
 use crate::resume::ResumeHandle;
 
 /// Middleware that resolves long-running operations into one final response.
@@ -87,11 +86,16 @@ where
     }
 
     fn call(&mut self, req: Request<ReqB>) -> Self::Future {
-        // Keep the service that was driven to readiness; leave a fresh clone in its place.
+        let options = req.extensions().get::<LroOptions>();
+        let resume = req.extensions().get::<ResumeHandle>();
+        if resume.is_none() && !wants_resolution(req.headers(), options) {
+            return ResponseFuture::pass_through(self.inner.call(req));
+        }
+        // The future keeps the service that was driven to readiness, to poll through it later;
+        // a fresh clone takes its place.
         let clone = self.inner.clone();
         let mut ready = std::mem::replace(&mut self.inner, clone);
-        let options = req.extensions().get::<LroOptions>();
-        if let Some(handle) = req.extensions().get::<ResumeHandle>() {
+        if let Some(handle) = resume {
             let options = options.cloned().unwrap_or_default();
             let head = RequestHead::from_request(&req);
             return ResponseFuture::resume(
@@ -101,12 +105,6 @@ where
                 head,
                 options,
             );
-        }
-        let disabled =
-            options.is_some_and(LroOptions::is_disabled) || prefers_respond_async(req.headers());
-        if disabled {
-            let future = ready.call(req);
-            return ResponseFuture::pass_through(future);
         }
         let options = options.cloned();
         let head = RequestHead::from_request(&req);
