@@ -265,6 +265,8 @@ enum Next<F, ResB> {
     Send(PollRequest),
     Call(F),
     Read(Parts, ResB),
+    // The operation's final response, delivered after the last progress report.
+    Deliver(Parts, LroBody<ResB>, LroMetadata),
     Return(Result<Response<LroBody<ResB>>, BoxError>),
 }
 
@@ -273,18 +275,6 @@ fn failed_attempt<F, B>(machine: &mut Machine, report: &mut bool, error: BoxErro
     let (now, wall) = clock();
     *report = machine.is_polling();
     Next::Act(machine.on_transport_error(error, now, wall))
-}
-
-fn deliver<B>(
-    trace: &Trace,
-    parts: Parts,
-    body: LroBody<B>,
-    meta: LroMetadata,
-) -> Response<LroBody<B>> {
-    trace.finished(&meta);
-    let mut response = Response::from_parts(parts, body);
-    response.extensions_mut().insert(meta);
-    response
 }
 
 impl<S, ReqB, ResB> Driver<S, ReqB, ResB>
@@ -474,12 +464,9 @@ where
                                     now,
                                     wall,
                                 ) {
-                                    Action::Deliver(meta) => Next::Return(Ok(deliver(
-                                        this.trace,
-                                        parts,
-                                        LroBody::stream(body),
-                                        meta,
-                                    ))),
+                                    Action::Deliver(meta) => {
+                                        Next::Deliver(parts, LroBody::stream(body), meta)
+                                    }
                                     other => Next::Act(other),
                                 }
                             }
@@ -509,12 +496,9 @@ where
                                 now,
                                 wall,
                             ) {
-                                Action::Deliver(meta) => Next::Return(Ok(deliver(
-                                    this.trace,
-                                    parts,
-                                    LroBody::buffered(bytes),
-                                    meta,
-                                ))),
+                                Action::Deliver(meta) => {
+                                    Next::Deliver(parts, LroBody::buffered(bytes), meta)
+                                }
                                 other => Next::Act(other),
                             }
                         }
@@ -551,6 +535,14 @@ where
             }
 
             let request = match next {
+                Next::Deliver(parts, body, meta) => {
+                    // After the last progress report: "finished" is the operation's last event.
+                    this.trace.finished(&meta);
+                    let mut response = Response::from_parts(parts, body);
+                    response.extensions_mut().insert(meta);
+                    this.step.set(Step::Done);
+                    return Poll::Ready(Ok(response));
+                }
                 Next::Return(result) => {
                     if let Err(e) = &result {
                         this.trace.failed(e.as_ref());

@@ -456,10 +456,11 @@ impl Driver<'_> {
                     ) {
                         Action::Deliver(meta) => {
                             let mut response = rebuild(parts, reqwest::Body::from(bytes), url);
-                            self.finished(response.extensions_mut(), meta);
+                            // The last progress report comes before "finished".
                             if report {
                                 self.report(None);
                             }
+                            self.finished(response.extensions_mut(), meta);
                             return Ok(response);
                         }
                         other => other,

@@ -174,12 +174,19 @@ async fn hundred_thousand_lros_in_flight_all_complete() {
         .unwrap_or(100_000);
     // Stateless server: every operation runs 2.5 s from its submission, Retry-After: 1.
     let epoch = Instant::now();
+    // Submissions seen at t = 0: each operation then runs until 3 s, so these were all in
+    // flight at once.
+    let at_zero = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = at_zero.clone();
     let svc = service_fn(move |req: Request<Body>| -> Ready<Result<_, Infallible>> {
         let mut res = Response::new(Body::default());
         let path = req.uri().path();
         if req.method() == Method::POST {
             *res.status_mut() = StatusCode::ACCEPTED;
             let at = epoch.elapsed().as_millis();
+            if at == 0 {
+                seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
             let url = format!("https://contoso.example.com/operations/{at}");
             res.headers_mut()
                 .insert("operation-location", url.try_into().unwrap());
@@ -215,14 +222,16 @@ async fn hundred_thousand_lros_in_flight_all_complete() {
             })
         })
         .collect();
-    let mut ok = 0;
     for handle in handles {
         let (polls, body) = handle.await.unwrap().expect("every LRO succeeds");
         assert_eq!(polls, Some(3), "Running at 1 s and 2 s, Succeeded at 3 s");
         assert_eq!(body, "{\"id\":\"1\"}");
-        ok += 1;
     }
-    assert_eq!(ok, n);
+    assert_eq!(
+        at_zero.load(std::sync::atomic::Ordering::Relaxed),
+        n,
+        "every operation was submitted at t = 0, so all were in flight at once"
+    );
     assert_eq!(epoch.elapsed(), Duration::from_secs(3));
     println!("{n} LROs in flight at once: all completed at t = 3 s (paused clock)");
 }

@@ -19,14 +19,9 @@ mod harness;
 
 use harness::{Answer, Checks, End, Event, Knobs, Scenario};
 
-/// What the machine is held to in the property tests. The "nothing after the end" checks are
-/// off: they fail on two known bugs (see `transport_error_after_the_end_asks_for_another_poll`
-/// and `an_unbuildable_resource_request_leaves_the_machine_fetching`, reported); the tests
-/// below check them where the machine gets them right.
-const CHECKS: Checks = Checks {
-    after_end_response: false,
-    after_end_errors: false,
-};
+/// What the machine is held to in the property tests: every invariant, the "nothing after the
+/// end" ones included (two bugs the fuzzer found there are fixed; see the regressions below).
+const CHECKS: Checks = Checks::ALL;
 
 /// 256 cases per property (`PROPTEST_CASES=N` for a longer run).
 fn config() -> ProptestConfig {
@@ -667,25 +662,16 @@ fn harness_sees_a_plain_success() {
         },
         latency_ms: 5,
     }]);
-    let checks = Checks {
-        after_end_response: true,
-        after_end_errors: false,
-    };
-    let summary = harness::run(&s, checks);
+    let summary = harness::run(&s, CHECKS);
     assert_eq!(summary.end, End::Delivered);
     assert_eq!(summary.status_sends, 1);
     assert_eq!(summary.elapsed, Duration::from_millis(1_005));
 }
 
-/// BUG (src/proto.rs, `Machine::on_transport_error` / `on_body_error` → `retry`): after the
-/// machine delivered or failed, handing it a transport error schedules a new poll
-/// (`Action::Send`) instead of refusing, unlike `on_response`, which answers
-/// `Fail("response after the operation ended")`. A driver that races a late error against its
-/// own end (or a third-party driver) would poll a finished operation.
-/// Fix: start `retry` (or both entry points) with
-/// `if matches!(self.phase, Phase::Done) { return Action::Fail(...) }`.
+/// Regression (found by the fuzzer, fixed in `Machine::retry`): after the machine delivered or
+/// failed, a transport error handed in is refused (`Fail`), never answered with another poll.
 #[test]
-fn transport_error_after_the_end_asks_for_another_poll() {
+fn a_transport_error_after_the_end_is_refused() {
     let s = simple(vec![Event::Response {
         answer: Answer {
             status: 200,
@@ -700,8 +686,8 @@ fn transport_error_after_the_end_asks_for_another_poll() {
 // Inputs the `machine` fuzz target found (fuzz/artifacts/machine/…), replayed through the same
 // decoder and driver.
 
-/// crash-cdb8135b…: after `Deliver`, `on_transport_error` schedules another poll (the bug
-/// above). Replayed with the checks `cargo test` holds the machine to, and (ignored) with all.
+/// crash-cdb8135b…: after `Deliver`, `on_transport_error` scheduled another poll (the
+/// regression above).
 const FUZZ_AFTER_END: &[u8] = &[
     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc7, 0xc7, 0xc7, 0xc7, 0xc7, 0xc7, 0x00, 0x00, 0x00, 0x00,
     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc0, 0xc0, 0xc0, 0xc0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
@@ -722,7 +708,8 @@ const FUZZ_OWN_URL_KEEPS_ITS_QUERY: &[u8] = &[
 
 /// crash-c23ac1eb…: a `Location` poll answers `201` with a 64 KiB `Location`; the resource
 /// request cannot be built (too long for `http::Uri`), `finish` returns `Fail` but leaves the
-/// machine in `Phase::Fetching`, so the next `on_response` delivers (the second bug below).
+/// machine in `Phase::Fetching`, so the next `on_response` delivered (the second regression
+/// below).
 const FUZZ_UNBUILDABLE_RESOURCE: &[u8] = &[
     0x71, 0xd1, 0x27, 0xd1, 0x0a, 0xd1, 0xd1, 0x2c, 0x0a, 0x00, 0x00, 0x65, 0x74, 0x63, 0x18, 0x38,
     0x25, 0x71, 0x38, 0x01, 0x11, 0x00, 0x00, 0x71, 0x6d, 0x38, 0x7a, 0x38, 0x38, 0x0c, 0x71, 0x71,
@@ -746,23 +733,11 @@ fn fuzz_regressions_replay() {
     assert_eq!((summary.status_sends, summary.resource_sends), (1, 1));
 }
 
+/// Regression (found by the fuzzer, fixed in `Machine::finish`): when the resource request
+/// cannot be built (a `Location` longer than `http::Uri` allows), the operation fails and a
+/// later answer is refused, not delivered.
 #[test]
-fn fuzz_regression_after_end_strict() {
-    harness::fuzz_machine(FUZZ_AFTER_END, Checks::ALL);
-}
-
-#[test]
-fn fuzz_regression_unbuildable_resource_strict() {
-    harness::fuzz_machine(FUZZ_UNBUILDABLE_RESOURCE, Checks::ALL);
-}
-
-/// BUG (src/proto.rs, `Machine::finish`): when the resource request cannot be built
-/// (`request_for` → `to_uri` fails, e.g. a `Location` longer than `http::Uri` allows), `finish`
-/// returns `Action::Fail` but leaves `Phase::Fetching(url)`, so a later `on_response` answers
-/// `Deliver` for an operation that already failed. Fix: in `finish`,
-/// `Err(e) => { self.phase = Phase::Done; Action::Fail(e) }` (as `schedule` does).
-#[test]
-fn an_unbuildable_resource_request_leaves_the_machine_fetching() {
+fn an_unbuildable_resource_request_ends_the_operation() {
     use std::sync::Arc;
     use std::time::{Instant, SystemTime};
     use tower_lro::proto::{Action, Begin, Machine, RequestHead};

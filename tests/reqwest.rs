@@ -22,7 +22,7 @@ use tower_lro::middleware::{lro_error, LroMiddleware};
 use tower_lro::proto::{LroRequest, PollKind};
 use tower_lro::{ErrorKind, FinalState, LroLayer, LroMetadata, LroOptions, Progress, Rule};
 
-use support::{assert_bodiless_get, fast_layer, MockServer, Reply, TEST_TIMEOUT};
+use support::{assert_bodiless_get, fast_layer, maps_layer, MockServer, Reply, TEST_TIMEOUT};
 
 const SUBSCRIPTION_KEY: &str = "sk-test";
 
@@ -66,10 +66,6 @@ fn client(layer: LroLayer) -> ClientWithMiddleware {
 }
 
 /// A layer as Azure Maps wants it: `subscription-key` is carried onto polls too.
-fn maps_layer() -> LroLayer {
-    fast_layer().carry_query_param("subscription-key")
-}
-
 async fn send(request: RequestBuilder) -> reqwest_middleware::Result<Response> {
     tokio::time::timeout(TEST_TIMEOUT, request.send())
         .await

@@ -99,7 +99,7 @@ async fn a_timed_out_operation_resumes_from_json_with_fresh_credentials() {
         .all(|r| r.header("authorization") == Some(STALE)));
 
     // --- Second life: a brand-new client stack, the handle from JSON, fresh credentials. ---
-    let svc = lro_client(LroLayer::new().wait_bounds(Duration::ZERO, Duration::from_millis(5)));
+    let svc = lro_client(support::fast_layer());
     let handle: ResumeHandle = serde_json::from_str(&json).unwrap();
     let mut req = handle.into_request::<Full<Bytes>>();
     req.headers_mut()

@@ -17,8 +17,8 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use http::{Method, StatusCode};
 use support::{
-    assert_bodiless_get, body_bytes, fast_layer, lro_client, post, send, MockServer, Recorded,
-    Reply,
+    assert_bodiless_get, body_bytes, fast_layer, lro_client, maps_layer, post, send, MockServer,
+    Recorded, Reply,
 };
 use tower_lro::{ErrorKind, LroLayer, LroMetadata, OperationStatus, Progress, Rule};
 
@@ -347,10 +347,6 @@ async fn submit(
 
 /// The Azure Maps layer: waits clamped for the test, `subscription-key` carried like
 /// `api-version`.
-fn maps_layer() -> LroLayer {
-    fast_layer().carry_query_param("subscription-key")
-}
-
 fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
     list.iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))

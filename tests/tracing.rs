@@ -114,9 +114,17 @@ async fn a_span_per_operation_and_an_event_per_poll() {
         "{}",
         events[1]
     );
+    // The last status answer is reported, then the operation finishes: in that order.
     assert!(
-        events[2].contains("lro finished") && events[2].contains("polls=2"),
+        events[2].contains("lro poll")
+            && events[2].contains("status=Succeeded")
+            && events[2].contains("polls=2"),
         "{}",
         events[2]
+    );
+    assert!(
+        events[3].contains("lro finished") && events[3].contains("polls=2"),
+        "{}",
+        events[3]
     );
 }

@@ -430,6 +430,11 @@ pub fn fast_layer() -> LroLayer {
     LroLayer::new().wait_bounds(Duration::ZERO, Duration::from_millis(5))
 }
 
+/// [`fast_layer`] carrying the Azure Maps `subscription-key` query parameter onto every poll.
+pub fn maps_layer() -> LroLayer {
+    fast_layer().carry_query_param("subscription-key")
+}
+
 /// Sends `req` through a clone of `svc` (after `poll_ready`), failing the test after
 /// [`TEST_TIMEOUT`].
 pub async fn send<S, B>(svc: &S, req: Request<Full<Bytes>>) -> Result<Response<B>, BoxError>
