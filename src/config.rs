@@ -41,7 +41,9 @@ pub enum FinalState {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Config {
-    /// The wait when a response carries no wait hint. Default 1 s.
+    /// The wait when a response carries no wait hint. Default 1 s. Unhinted waits grow from it
+    /// up to [`Config::max_poll_interval`]; [`LroLayer::poll_interval`](crate::LroLayer::poll_interval)
+    /// also pins that maximum, setting this field alone does not.
     pub poll_interval: Duration,
     /// Unhinted waits stay at `poll_interval` for the first 5 polls, then double each poll up to
     /// this cap, so a long operation is not polled every second for an hour. Default 30 s.

@@ -240,8 +240,9 @@ impl LroLayer {
         self
     }
 
-    /// Be told where each operation stands after every status poll (status,
-    /// `percentComplete`, the wait chosen), for example to draw a progress bar. The hook runs
+    /// Be told where each operation stands: once when the submission's answer starts it
+    /// (`polls() == 0`), then after every status poll (status, `percentComplete`, the wait
+    /// chosen), for example to draw a progress bar. The hook runs
     /// inline on the response future's task: keep it short.
     pub fn on_progress<F>(mut self, hook: F) -> Self
     where

@@ -57,11 +57,11 @@
 //!
 //! | submission response | polls | final response |
 //! | --- | --- | --- |
-//! | `202`/`201`/`200` + `Operation-Location` | status body (`status`) | `Resource-Location`, body `resourceLocation`, the request URL for `PUT`/`PATCH`, `Location` for `POST`, else the terminal status response |
+//! | `202`/`201`/`200` + `Operation-Location` | status body (`status`) | first that applies: `Resource-Location`; `201` + `Location`; body `resourceLocation`; the request URL for `PUT`/`PATCH`; the submission's `Location` for `POST`; else the terminal status response |
 //! | `202`/`201`/`200` + `Azure-AsyncOperation` | status body (`status`) | same rules |
-//! | `202` + `Location` | `202` = running; `200`/`201`/`204` = done unless the body is a status document still running (seed V1) | `201` + `Location` or `resourceLocation` is fetched; else that response |
+//! | `202` + `Location` | `202` = running; `200`/`201`/`204` = done unless the body is a status document still running (seed V1) | `Resource-Location`, `201` + `Location` or `resourceLocation` is fetched; else that response |
 //! | `PUT`/`PATCH` → `200`/`201` with a non-terminal `provisioningState` | `GET` the request URL | the last `GET` |
-//! | anything else (`400`, `202` with nothing to poll, …) | none | returned untouched, body streaming |
+//! | anything else (`400`, `202` with nothing to poll, …) | none | returned untouched, body streaming (a `PUT`/`PATCH` `200`/`201` JSON answer is read first, up to the body limit, to look for `provisioningState`: see [`LroLayer::detect_provisioning_state`]) |
 //!
 //! `Failed`/`Canceled` is an [`Error`] of kind [`ErrorKind::OperationFailed`] carrying the OData
 //! error, the operation id and the terminal response (or that response itself with
@@ -75,7 +75,8 @@
 //! The protocol lives in [`proto`], a sans-IO state machine: it takes response heads and bodies
 //! and the current instant and returns the next [`proto::Action`]. [`LroService`] only performs
 //! the I/O and timers it asks for. A response that is not an LRO costs one copy of the request
-//! head (to poll later) and nothing else: no buffering, no boxing, no task.
+//! head (to poll later) and nothing else: no boxing, no task, and no buffering except for the
+//! `PUT`/`PATCH` `200`/`201` JSON answers read for `provisioningState`.
 //!
 //! # Composition
 //!
@@ -88,6 +89,8 @@
 //!   must be fresh per request, use [`LroLayer::on_poll_request`].
 //! - Per request: [`LroOptions`] in the request extensions, or `Prefer: respond-async` to get the
 //!   `202` back untouched.
+//! - Every request the layer sends itself carries a [`proto::LroRequest`] extension (status poll
+//!   or resource fetch); polls do not inherit the submission's other extensions.
 //!
 //! # Uses
 //!
@@ -162,8 +165,7 @@
 //!   as the Azure SDKs do for both monitor headers.
 //! - The resource `GET` is returned whatever its status (a `404` reaches the caller with
 //!   [`LroMetadata`]); only transient statuses are retried.
-//! - Polls drop the submission's `Content-*`, `Transfer-Encoding`, `Expect`, `Host`, hop-by-hop,
-//!   conditional (`If-*`, `Range`), `Prefer` and repeatability headers. Once a request went to a
+//! - Polls drop the submission's `Host`, `Content-*`, `Transfer-Encoding`, `Expect`, hop-by-hop headers (and those `Connection` names), conditional ones (`If-*`, `Range`), `Prefer`, `Idempotency-Key` and `Repeatability-*`. Once a request went to a
 //!   foreign origin, later requests carry no credentials (as `tower-http`'s `FilterCredentials`).
 //!   The other headers keep their values in order; the order between different header names
 //!   may change, which HTTP gives no meaning (RFC 9110 §5.3).
