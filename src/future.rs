@@ -381,10 +381,7 @@ where
                         at,
                         wall,
                     } = *this.start.take().expect("inspect has its head");
-                    let body = match &outcome {
-                        ReadOutcome::Complete(bytes) => Some(bytes),
-                        _ => None,
-                    };
+                    let body = outcome.complete();
                     let config = this.settings.config.clone();
                     match Machine::start(
                         config,
@@ -397,15 +394,11 @@ where
                         wall,
                     ) {
                         Err(e) => Next::Return(Err(e.into())),
-                        Ok(Begin::NotLro) => Next::Return(match outcome {
-                            ReadOutcome::Complete(bytes) => {
-                                Ok(Response::from_parts(parts, LroBody::buffered(bytes)))
-                            }
-                            ReadOutcome::TooLarge { head, rest } => {
-                                Ok(Response::from_parts(parts, LroBody::prefixed(head, rest)))
-                            }
-                            ReadOutcome::Failed(e) => Err(e),
-                        }),
+                        Ok(Begin::NotLro) => Next::Return(
+                            outcome
+                                .into_body()
+                                .map(|body| Response::from_parts(parts, body)),
+                        ),
                         Ok(Begin::Lro(machine, action)) => {
                             this.trace.started(&machine);
                             *this.machine = Some(machine);
@@ -432,10 +425,7 @@ where
                         }
                         Poll::Ready(Ok(())) => {
                             let request = request.take().expect("a request is sent once");
-                            let mut req: Request<()> = request.into_request();
-                            if let Some(hook) = &this.settings.hook {
-                                hook(&mut req);
-                            }
+                            let req = this.settings.poll_request(request);
                             let req = req.map(|()| ReqB::default());
                             // The ready instance takes the call; a clone waits for the next.
                             let clone = this.service.clone();

@@ -27,6 +27,16 @@ pub(crate) struct Settings {
 }
 
 impl Settings {
+    /// The request a driver sends for `request`: built by the core, then shaped by the
+    /// `on_poll_request` hook.
+    pub(crate) fn poll_request(&self, request: crate::proto::PollRequest) -> http::Request<()> {
+        let mut req = request.into_request();
+        if let Some(hook) = &self.hook {
+            hook(&mut req);
+        }
+        req
+    }
+
     /// Tells the progress hook and the trace where `machine` stands, after a status answer;
     /// `next_at` is [`Action::next_status_poll`](crate::proto::Action::next_status_poll).
     pub(crate) fn report(

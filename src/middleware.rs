@@ -270,10 +270,7 @@ async fn handle(
         let error = submission_body_timeout(&head.uri);
         return Err(failed(&trace, error));
     };
-    let read = match &outcome {
-        ReadOutcome::Complete(bytes) => Some(bytes),
-        _ => None,
-    };
+    let read = outcome.complete();
     let begin = Machine::start(
         config.clone(),
         head,
@@ -416,10 +413,7 @@ impl Driver<'_> {
                 }
             };
 
-            let mut req: http::Request<()> = request.into_request();
-            if let Some(hook) = &self.settings.hook {
-                hook(&mut req);
-            }
+            let req = self.settings.poll_request(request);
             let deadline = Instant::from_std(self.machine.deadline());
             let sent = tokio::time::timeout_at(deadline, self.exchange(req)).await;
 

@@ -18,6 +18,26 @@ pub(crate) enum ReadOutcome<B> {
     Failed(tower::BoxError),
 }
 
+impl<B> ReadOutcome<B> {
+    /// The whole body, when it was read within the limit: what the core is handed.
+    pub(crate) fn complete(&self) -> Option<&Bytes> {
+        match self {
+            ReadOutcome::Complete(bytes) => Some(bytes),
+            _ => None,
+        }
+    }
+
+    /// The body to hand back when the answer turned out final as it is: what was read, then
+    /// the unread rest.
+    pub(crate) fn into_body(self) -> Result<crate::LroBody<B>, tower::BoxError> {
+        match self {
+            ReadOutcome::Complete(bytes) => Ok(crate::LroBody::buffered(bytes)),
+            ReadOutcome::TooLarge { head, rest } => Ok(crate::LroBody::prefixed(head, rest)),
+            ReadOutcome::Failed(e) => Err(e),
+        }
+    }
+}
+
 /// A future that reads `body` to the end, or until it is known to exceed `limit`.
 pub(crate) struct ReadLimited<B> {
     body: Option<Pin<Box<B>>>,
