@@ -263,10 +263,7 @@ fn ab_wanted() -> bool {
 }
 
 fn ab_summary(server: &Server) {
-    let rounds: usize = std::env::var("LRO_AB_ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10);
+    let rounds: usize = common::env_or("LRO_AB_ROUNDS", 10);
     if rounds == 0 || !ab_wanted() {
         return;
     }
@@ -392,10 +389,7 @@ fn bench_loopback(c: &mut Criterion) {
 }
 
 fn profile(variant: &str) {
-    let iters: u64 = std::env::var("LRO_PROFILE_ITERS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(20_000);
+    let iters: u64 = common::env_or("LRO_PROFILE_ITERS", 20_000);
     let server = start_server();
     let rt = client_runtime();
     let clients = Clients::new(&server.base);

@@ -67,10 +67,7 @@ fn bench_lro_cpu(c: &mut Criterion) {
 }
 
 fn profile(variant: &str) {
-    let iters: u64 = std::env::var("LRO_PROFILE_ITERS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(50_000);
+    let iters: u64 = common::env_or("LRO_PROFILE_ITERS", 50_000);
     let rt = runtime();
     let hand = mock();
     let layered = LroLayer::new().layer(mock());

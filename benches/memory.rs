@@ -167,10 +167,7 @@ fn field<'a>(line: &'a str, key: &str) -> &'a str {
 }
 
 fn main() {
-    let n: usize = std::env::var("LRO_MEM_N")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10_000);
+    let n: usize = common::env_or("LRO_MEM_N", 10_000);
     let runtime = std::env::var("LRO_MEM_RUNTIME").unwrap_or_else(|_| "paused".to_owned());
     if let Ok(variant) = std::env::var("LRO_MEM_CHILD") {
         child(&variant, n, &runtime);

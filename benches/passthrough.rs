@@ -142,10 +142,7 @@ fn bench_passthrough(c: &mut Criterion) {
 
 /// A plain loop over one variant, for a profiler.
 fn profile(variant: &str) {
-    let iters: u64 = std::env::var("LRO_PROFILE_ITERS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(200_000);
+    let iters: u64 = common::env_or("LRO_PROFILE_ITERS", 200_000);
     let mut sum = 0u64;
     match variant {
         "bare" => {

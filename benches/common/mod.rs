@@ -352,9 +352,7 @@ where
     B: http_body::Body<Data = Bytes>,
     B::Error: Into<BoxError>,
 {
-    let res = svc.oneshot(submission(base)).await.map_err(Into::into)?;
-    let (parts, body) = res.into_parts();
-    let bytes = body.collect().await.map_err(Into::into)?.to_bytes();
+    let (parts, bytes) = exchange(svc, submission(base)).await?;
     if !parts.status.is_success() {
         return Err(format!("final response {}", parts.status).into());
     }
@@ -369,19 +367,19 @@ where
     B: http_body::Body<Data = Bytes>,
     B::Error: Into<BoxError>,
 {
-    let res = svc.oneshot(ping(base)).await.map_err(Into::into)?;
-    let bytes = res
-        .into_body()
-        .collect()
-        .await
-        .map_err(Into::into)?
-        .to_bytes();
-    Ok(bytes)
+    Ok(exchange(svc, ping(base)).await?.1)
+}
+
+/// The number in the environment variable `name`, or `default` when it is unset or not one.
+pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// The filter `cargo bench -- <filter>` passed, if any: the first argument that is neither an
 /// option nor the value of a criterion option that takes one.
-#[allow(dead_code)] // not every bench binary filters by hand
 pub fn cli_filter() -> Option<String> {
     const WITH_VALUE: [&str; 8] = [
         "--warm-up-time",
