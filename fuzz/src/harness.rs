@@ -1034,7 +1034,7 @@ pub fn fuzz_machine(data: &[u8], checks: Checks) {
 /// The parsers fuzz entry point: `retry_after`, `parse_url_value`, `unquote`,
 /// `StatusDocument::parse`/`parse_status`, with consistency checks.
 pub fn fuzz_parsers(data: &[u8]) {
-    use tower_lro::header::{parse_url_str, parse_url_value, retry_after, unquote, HintSource};
+    use tower_lro::header::{parse_url_str, parse_url_value, retry_after, unquote};
     use tower_lro::status::StatusDocument;
 
     let mut u = Unstructured::new(data);
@@ -1047,30 +1047,8 @@ pub fn fuzz_parsers(data: &[u8]) {
                 return;
             };
             let map = header_map(&headers);
-            let got = retry_after(&map, wall0());
-            if let Some((d, src)) = got {
-                let name = match src {
-                    HintSource::RetryAfterMs => "retry-after-ms",
-                    HintSource::XMsRetryAfterMs => "x-ms-retry-after-ms",
-                    HintSource::RetryAfterSeconds | HintSource::RetryAfterDate => "retry-after",
-                };
-                let raw = map.get(name).expect("the hint came from a present header");
-                let text = raw.to_str().expect("hints are ASCII").trim();
-                match src {
-                    HintSource::RetryAfterDate => {
-                        assert!(httpdate::parse_http_date(text).is_ok());
-                    }
-                    _ => {
-                        assert!(text.bytes().all(|b| b.is_ascii_digit()), "{text:?}");
-                        let n = text.parse::<u64>().unwrap_or(u64::MAX);
-                        let want = if src == HintSource::RetryAfterSeconds {
-                            Duration::from_secs(n)
-                        } else {
-                            Duration::from_millis(n)
-                        };
-                        assert_eq!(d, want);
-                    }
-                }
+            if let Some(got) = retry_after(&map, wall0()) {
+                check_retry_hint(&map, got);
             }
         }
         1 => {
@@ -1080,14 +1058,7 @@ pub fn fuzz_parsers(data: &[u8]) {
             let Ok(base) = u.choose(SUBMISSIONS) else {
                 return;
             };
-            let base = if base.starts_with('/') {
-                url::Url::parse("http://origin-form.invalid/")
-                    .unwrap()
-                    .join(base)
-                    .unwrap()
-            } else {
-                url::Url::parse(base).unwrap()
-            };
+            let base = base_url(base);
             if let Ok(text) = std::str::from_utf8(&raw) {
                 let _ = unquote(text);
                 if let Ok(url) = parse_url_str(text, &base) {
@@ -1118,7 +1089,51 @@ pub fn fuzz_parsers(data: &[u8]) {
     }
 }
 
-fn check_url(url: &url::Url) {
+/// A URL the parsers accepted is `http(s)` with a host.
+pub fn check_url(url: &url::Url) {
     assert!(matches!(url.scheme(), "http" | "https"), "{url}");
     assert!(url.host_str().is_some_and(|h| !h.is_empty()), "{url}");
+}
+
+/// The URL a submission URI stands for: origin-form ones on the core's placeholder origin.
+pub fn base_url(submission: &str) -> url::Url {
+    if submission.starts_with('/') {
+        url::Url::parse("http://origin-form.invalid/")
+            .unwrap()
+            .join(submission)
+            .unwrap()
+    } else {
+        url::Url::parse(submission).unwrap()
+    }
+}
+
+/// A wait hint `retry_after` found comes from a header that is there and reads as the digits
+/// (in its unit) or the HTTP-date it returned.
+pub fn check_retry_hint(
+    map: &http::HeaderMap,
+    (d, src): (std::time::Duration, tower_lro::header::HintSource),
+) {
+    use tower_lro::header::HintSource;
+    let name = match src {
+        HintSource::RetryAfterMs => "retry-after-ms",
+        HintSource::XMsRetryAfterMs => "x-ms-retry-after-ms",
+        HintSource::RetryAfterSeconds | HintSource::RetryAfterDate => "retry-after",
+    };
+    let raw = map.get(name).expect("the hint came from a present header");
+    let text = raw.to_str().expect("hints are ASCII").trim();
+    if src == HintSource::RetryAfterDate {
+        assert!(httpdate::parse_http_date(text).is_ok(), "{text:?}");
+    } else {
+        assert!(
+            !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()),
+            "{text:?}"
+        );
+        let n = text.parse::<u64>().unwrap_or(u64::MAX);
+        let want = if src == HintSource::RetryAfterSeconds {
+            std::time::Duration::from_secs(n)
+        } else {
+            std::time::Duration::from_millis(n)
+        };
+        assert_eq!(d, want);
+    }
 }
