@@ -101,6 +101,20 @@ async fn main() -> Result<(), BoxError> {
         .layer(layer)
         .service(Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>());
 
+    // Prints the submission, restarts the clock the progress lines count from, and sends it.
+    let submit = |url: &str| {
+        println!(
+            "  {:>6}  → {:<14} POST {}",
+            secs(Duration::ZERO),
+            "submit",
+            show_uri(url)
+        );
+        *t0.lock().unwrap() = Instant::now();
+        accepted.store(true, Ordering::Relaxed);
+        let request = Request::post(url).body(Full::default());
+        client.clone().oneshot(request.expect("a valid request"))
+    };
+
     // ------------------------------------------------------------------------------------------
     heading("1 · Conversion, API V2: 202 Accepted + Operation-Location");
     let url = format!(
@@ -108,18 +122,7 @@ async fn main() -> Result<(), BoxError> {
          &subscription-key={SUBSCRIPTION_KEY}",
         creator::GOOD_UDID
     );
-    println!(
-        "  {:>6}  → {:<14} POST {}",
-        secs(Duration::ZERO),
-        "submit",
-        show_uri(&url)
-    );
-    *t0.lock().unwrap() = Instant::now();
-    accepted.store(true, Ordering::Relaxed);
-    let response = client
-        .clone()
-        .oneshot(Request::post(&url).body(Full::default())?)
-        .await?;
+    let response = submit(&url).await?;
 
     let meta = response
         .extensions()
@@ -161,18 +164,7 @@ async fn main() -> Result<(), BoxError> {
          &subscription-key={SUBSCRIPTION_KEY}",
         creator::NO_GEOMETRY_UDID
     );
-    println!(
-        "  {:>6}  → {:<14} POST {}",
-        secs(Duration::ZERO),
-        "submit",
-        show_uri(&url)
-    );
-    *t0.lock().unwrap() = Instant::now();
-    accepted.store(true, Ordering::Relaxed);
-    let outcome = client
-        .clone()
-        .oneshot(Request::post(&url).body(Full::default())?)
-        .await;
+    let outcome = submit(&url).await;
 
     match outcome {
         Ok(response) => {
