@@ -1,9 +1,12 @@
 //! `LroLayer` composed with other Tower middleware, against `tower-test` mocks with Tokio's clock
 //! paused: retry inside and outside, an overall timeout, a concurrency limit, tracing.
 
+mod support;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use support::resp;
 
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
@@ -20,15 +23,6 @@ use tower_test::mock;
 
 type Req = Request<Full<Bytes>>;
 type Res = Response<Full<Bytes>>;
-
-fn resp(status: u16, headers: &[(&str, &str)], body: &str) -> Res {
-    let mut b = Response::builder().status(status);
-    for (k, v) in headers {
-        b = b.header(*k, *v);
-    }
-    b.body(Full::new(Bytes::copy_from_slice(body.as_bytes())))
-        .unwrap()
-}
 
 fn request(method: Method, uri: &str, body: &'static str) -> Req {
     Request::builder()

@@ -1,10 +1,13 @@
 //! The Tower driver against `tower-test` mocks, with tokio's clock paused: readiness,
 //! cancellation, the exact poll schedule, pass-through, per-request control and resumption.
 
+mod support;
+
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
+use support::resp;
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
@@ -17,15 +20,6 @@ use tower_test::mock;
 
 type Req = Request<Full<Bytes>>;
 type Res = Response<Full<Bytes>>;
-
-fn resp(status: u16, headers: &[(&str, &str)], body: &'static str) -> Res {
-    let mut b = Response::builder().status(status);
-    for (k, v) in headers {
-        b = b.header(*k, *v);
-    }
-    b.body(Full::new(Bytes::from_static(body.as_bytes())))
-        .unwrap()
-}
 
 fn post(uri: &str) -> Req {
     Request::post(uri)

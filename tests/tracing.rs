@@ -1,7 +1,10 @@
 //! The `tracing` feature: one span per operation, one event per poll with the wait and its reason.
 #![cfg(feature = "tracing")]
 
+mod support;
+
 use std::sync::{Arc, Mutex};
+use support::resp;
 
 use bytes::Bytes;
 use http::{Request, Response};
@@ -46,15 +49,6 @@ impl Subscriber for Capture {
     }
     fn enter(&self, _: &Id) {}
     fn exit(&self, _: &Id) {}
-}
-
-fn resp(status: u16, headers: &[(&str, &str)], body: &'static str) -> Response<Full<Bytes>> {
-    let mut b = Response::builder().status(status);
-    for (k, v) in headers {
-        b = b.header(*k, *v);
-    }
-    b.body(Full::new(Bytes::from_static(body.as_bytes())))
-        .unwrap()
 }
 
 #[tokio::test(start_paused = true)]

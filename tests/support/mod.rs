@@ -430,6 +430,22 @@ pub fn fast_layer() -> LroLayer {
     LroLayer::new().wait_bounds(Duration::ZERO, Duration::from_millis(5))
 }
 
+/// A scripted answer for a `tower-test` mock: status, headers and a body.
+pub fn resp(
+    status: u16,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> http::Response<http_body_util::Full<Bytes>> {
+    let mut b = http::Response::builder().status(status);
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    b.body(http_body_util::Full::new(Bytes::copy_from_slice(
+        body.as_bytes(),
+    )))
+    .unwrap()
+}
+
 /// [`fast_layer`] carrying the Azure Maps `subscription-key` query parameter onto every poll.
 pub fn maps_layer() -> LroLayer {
     fast_layer().carry_query_param("subscription-key")
