@@ -1199,13 +1199,13 @@ impl Machine {
         let foreign =
             !url.same_origin(&self.request_url) && !url.origin_in(&self.cfg.allowed_origins);
         let strip = self.tainted || foreign;
-        let missing: Vec<(Cow<'_, str>, Cow<'_, str>)> = match &self.carried_query {
-            Some(carried) => url::form_urlencoded::parse(carried.as_bytes())
-                .filter(|(k, _)| !(strip && self.cfg.is_credential(k)))
-                .filter(|(k, _)| !url.has_query_param(k))
-                .collect(),
-            None => Vec::new(),
-        };
+        let mut missing = self
+            .carried_query
+            .as_deref()
+            .map(query_pairs)
+            .unwrap_or_default();
+        // Not a credential going to a foreign origin, and not already in the target's query.
+        missing.retain(|(k, _)| !((strip && self.cfg.is_credential(k)) || url.has_query_param(k)));
         let headers = if strip
             && self
                 .cfg
@@ -1339,6 +1339,22 @@ fn request_base(uri: &Uri) -> Result<Link, Error> {
     })
 }
 
+/// The pairs of a form-encoded query, decoded; borrowed when nothing needs decoding (the
+/// usual `api-version=2.0`), which spares the decoder's copies.
+fn query_pairs(query: &str) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
+    if query.contains(['%', '+']) {
+        return url::form_urlencoded::parse(query.as_bytes()).collect();
+    }
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (Cow::Borrowed(k), Cow::Borrowed(v))
+        })
+        .collect()
+}
+
 fn carry_query(cfg: &Config, base: &Link) -> Option<Box<str>> {
     let query = base.query()?;
     if cfg.carry_query.is_empty() {
@@ -1346,7 +1362,7 @@ fn carry_query(cfg: &Config, base: &Link) -> Option<Box<str>> {
     }
     let mut out = url::form_urlencoded::Serializer::new(String::new());
     let mut any = false;
-    for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+    for (k, v) in query_pairs(query) {
         if cfg.carry_query.iter().any(|c| *c == k) {
             out.append_pair(&k, &v);
             any = true;

@@ -1393,3 +1393,25 @@ fn origins_match_across_spellings() {
     assert!(!run.requests[0].headers().contains_key("authorization"));
     assert!(!run.requests[1].headers().contains_key("authorization"));
 }
+
+/// The query-pair reader's shortcut (nothing to decode) reads exactly what the form decoder does.
+#[test]
+fn query_pairs_read_like_the_form_decoder() {
+    for q in [
+        "api-version=2.0",
+        "a=1&b=2&a=3",
+        "&&a=&=x&b",
+        "k==v&x=y=z",
+        "sub%2Dkey=s%20k&c+d=1",
+        "",
+    ] {
+        let want: Vec<(String, String)> = url::form_urlencoded::parse(q.as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        let got: Vec<(String, String)> = super::query_pairs(q)
+            .into_iter()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        assert_eq!(got, want, "{q:?}");
+    }
+}
