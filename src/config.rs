@@ -1,4 +1,4 @@
-//! The knobs of a resolution, shared by every driver of the protocol core.
+//! The knobs of a resolution: [`Config`] (read back from the layer) and [`FinalState`].
 
 use std::time::Duration;
 
@@ -29,57 +29,33 @@ pub enum FinalState {
     StatusMonitor,
 }
 
-/// Configuration of the protocol core. Build it with [`LroLayer`](crate::LroLayer)'s methods, or
-/// directly for another driver: `Config::default()` and assign the fields.
+/// The configuration of a layer, as read back from [`LroLayer::config`](crate::LroLayer::config).
+///
+/// It is set through [`LroLayer`](crate::LroLayer)'s builder methods, the one configuration
+/// surface; this type only reads it (and is what the protocol core is started with).
 ///
 /// ```
 /// use std::time::Duration;
-/// let mut cfg = tower_lro::Config::default();
-/// cfg.poll_interval = Duration::from_millis(500);
-/// assert_eq!(cfg.deadline, Duration::from_secs(600));
+/// let layer = tower_lro::LroLayer::new().poll_interval(Duration::from_millis(500));
+/// assert_eq!(layer.config().poll_interval(), Duration::from_millis(500));
+/// assert_eq!(layer.config().deadline(), Duration::from_secs(600));
 /// ```
 #[derive(Debug, Clone)]
-#[non_exhaustive]
 pub struct Config {
-    /// The wait when a response carries no wait hint. Default 1 s. Unhinted waits grow from it
-    /// up to [`Config::max_poll_interval`]; [`LroLayer::poll_interval`](crate::LroLayer::poll_interval)
-    /// also pins that maximum, setting this field alone does not.
-    pub poll_interval: Duration,
-    /// Unhinted waits stay at `poll_interval` for the first 5 polls, then double each poll up to
-    /// this cap, so a long operation is not polled every second for an hour. Default 30 s.
-    pub max_poll_interval: Duration,
-    /// Every wait, hinted or not, is at least this. Default 0.
-    pub min_wait: Duration,
-    /// Every wait, hinted or not, is at most this: an absurd `Retry-After` is clamped here.
-    /// Default 5 minutes.
-    pub max_wait: Duration,
-    /// The whole resolution, measured from the submission's response, must end within this.
-    /// Default 10 minutes.
-    pub deadline: Duration,
-    /// At most this many requests to the status monitor (retries included). Default 1000.
-    pub max_polls: u32,
-    /// A poll that fails transiently (`408`, `429`, `500`, `502`, `503`, `504`, a transport
-    /// error, a body cut short) is retried at most this many times in a row. Default 5.
-    pub transient_retries: u32,
-    /// Status and submission bodies are read up to this many bytes. Default 1 MiB.
-    pub status_body_limit: usize,
-    /// Where the final response comes from. Default [`FinalState::Auto`].
-    pub final_state: FinalState,
-    /// Return a `Failed`/`Canceled` terminal status response as the final response instead of
-    /// an error. Default `false`.
-    pub failure_as_response: bool,
-    /// Query parameters of the submission URL carried onto poll and resource URLs that lack
-    /// them. Default `["api-version"]`.
-    pub carry_query: Vec<String>,
-    /// Headers (and query parameters of the same name) never sent to an origin other than the
-    /// submission's. Default `Authorization`, `Proxy-Authorization`, `Cookie`,
-    /// `subscription-key`, `Ocp-Apim-Subscription-Key`.
-    pub credential_headers: Vec<HeaderName>,
-    /// Origins other than the submission's that may receive credentials. Default none.
-    pub allowed_origins: Vec<url::Origin>,
-    /// Detect the ARM `PUT`/`PATCH` → `provisioningState` shape. It costs buffering the body
-    /// of `200`/`201` JSON answers to `PUT`/`PATCH` (up to `status_body_limit`). Default `true`.
-    pub detect_provisioning_state: bool,
+    pub(crate) poll_interval: Duration,
+    pub(crate) max_poll_interval: Duration,
+    pub(crate) min_wait: Duration,
+    pub(crate) max_wait: Duration,
+    pub(crate) deadline: Duration,
+    pub(crate) max_polls: u32,
+    pub(crate) transient_retries: u32,
+    pub(crate) status_body_limit: usize,
+    pub(crate) final_state: FinalState,
+    pub(crate) failure_as_response: bool,
+    pub(crate) carry_query: Vec<String>,
+    pub(crate) credential_headers: Vec<HeaderName>,
+    pub(crate) allowed_origins: Vec<Origin>,
+    pub(crate) detect_provisioning_state: bool,
 }
 
 impl Default for Config {
@@ -110,33 +86,63 @@ impl Default for Config {
 }
 
 impl Config {
-    /// Number of unhinted waits that stay at `poll_interval` before growth starts.
-    pub(crate) const FLAT_POLLS: u32 = 5;
-
-    /// The wait for the `n`-th poll that had no hint (0-based), before clamping.
-    pub(crate) fn unhinted_wait(&self, n: u32) -> Duration {
-        let cap = self.max_poll_interval.max(self.poll_interval);
-        let doublings = n.saturating_sub(Self::FLAT_POLLS - 1).min(32);
+    /// The first wait when a response carries no wait hint (default 1 s); unhinted waits grow
+    /// from it up to [`max_poll_interval`](Self::max_poll_interval).
+    pub fn poll_interval(&self) -> Duration {
         self.poll_interval
-            .checked_mul(1u32 << doublings.min(31))
-            .unwrap_or(cap)
-            .min(cap)
     }
-
-    /// The wait after the `k`-th transient failure in a row (1-based), before clamping.
-    pub(crate) fn transient_wait(&self, k: u32) -> Duration {
-        let cap = self.max_poll_interval.max(self.poll_interval);
-        let doublings = k.saturating_sub(1).min(31);
-        self.poll_interval
-            .checked_mul(1u32 << doublings)
-            .unwrap_or(cap)
-            .min(cap)
+    /// The cap of unhinted waits (default 30 s). Equal to the poll interval when
+    /// [`LroLayer::poll_interval`](crate::LroLayer::poll_interval) pinned it.
+    pub fn max_poll_interval(&self) -> Duration {
+        self.max_poll_interval
     }
-
-    /// Clamps a wait to `[min_wait, max_wait]` (tolerating a misconfigured `min > max`).
-    pub(crate) fn clamp_wait(&self, wait: Duration) -> Duration {
-        wait.max(self.min_wait)
-            .min(self.max_wait.max(self.min_wait))
+    /// Every wait is at least this (default 0).
+    pub fn min_wait(&self) -> Duration {
+        self.min_wait
+    }
+    /// Every wait is at most this (default 5 min).
+    pub fn max_wait(&self) -> Duration {
+        self.max_wait
+    }
+    /// The whole resolution, from the submission's answer (default 10 min).
+    pub fn deadline(&self) -> Duration {
+        self.deadline
+    }
+    /// Requests to the status monitor, retries included (default 1000).
+    pub fn max_polls(&self) -> u32 {
+        self.max_polls
+    }
+    /// Transient poll failures retried in a row (default 5).
+    pub fn transient_retries(&self) -> u32 {
+        self.transient_retries
+    }
+    /// Status and submission bodies are read up to this many bytes (default 1 MiB).
+    pub fn status_body_limit(&self) -> usize {
+        self.status_body_limit
+    }
+    /// Where the final response comes from (default [`FinalState::Auto`]).
+    pub fn final_state(&self) -> FinalState {
+        self.final_state
+    }
+    /// Whether a failed terminal status response is delivered instead of an error.
+    pub fn failure_as_response(&self) -> bool {
+        self.failure_as_response
+    }
+    /// Query parameters carried from the submission URL (default `["api-version"]`).
+    pub fn carry_query(&self) -> &[String] {
+        &self.carry_query
+    }
+    /// Headers (and query parameters of those names) never sent to another origin.
+    pub fn credential_headers(&self) -> &[HeaderName] {
+        &self.credential_headers
+    }
+    /// Origins other than the submission's that may receive credentials.
+    pub fn allowed_origins(&self) -> &[Origin] {
+        &self.allowed_origins
+    }
+    /// Whether the ARM `PUT`/`PATCH` → `provisioningState` shape is detected (default `true`).
+    pub fn detect_provisioning_state(&self) -> bool {
+        self.detect_provisioning_state
     }
 
     pub(crate) fn is_credential(&self, name: &str) -> bool {
@@ -146,33 +152,50 @@ impl Config {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// An origin (`scheme://host[:port]`) that may receive credentials although it is not the
+/// submission's: see [`LroLayer::allow_origin`](crate::LroLayer::allow_origin).
+///
+/// ```
+/// let origin: tower_lro::Origin = "https://status.example.com".parse().unwrap();
+/// assert_eq!(origin.to_string(), "https://status.example.com");
+/// assert!("ftp://files.example.com".parse::<tower_lro::Origin>().is_err());
+/// assert!("status.example.com".parse::<tower_lro::Origin>().is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Origin(pub(crate) url::Origin);
 
-    #[test]
-    fn unhinted_backoff_is_flat_then_doubles_to_cap() {
-        let c = Config::default();
-        let got: Vec<u64> = (0..12).map(|n| c.unhinted_wait(n).as_secs()).collect();
-        assert_eq!(got, [1, 1, 1, 1, 1, 2, 4, 8, 16, 30, 30, 30]);
-        assert_eq!(c.unhinted_wait(u32::MAX), Duration::from_secs(30));
-        let t: Vec<u64> = (1..8).map(|k| c.transient_wait(k).as_secs()).collect();
-        assert_eq!(t, [1, 2, 4, 8, 16, 30, 30]);
-    }
-
-    #[test]
-    fn clamp_handles_absurd_values() {
-        let c = Config::default();
-        assert_eq!(
-            c.clamp_wait(Duration::from_secs(99_999_999_999)),
-            c.max_wait
-        );
-        assert_eq!(c.clamp_wait(Duration::MAX), c.max_wait);
-        let odd = Config {
-            min_wait: Duration::from_secs(10),
-            max_wait: Duration::from_secs(1),
-            ..Config::default()
-        };
-        assert_eq!(odd.clamp_wait(Duration::ZERO), Duration::from_secs(10));
+impl Origin {
+    /// Reads an absolute `http`/`https` URL's origin (a path, if any, is ignored).
+    pub fn parse(text: &str) -> Result<Self, InvalidOrigin> {
+        url::Url::parse(text)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+            .map(|u| Origin(u.origin()))
+            .ok_or_else(|| InvalidOrigin(text.to_owned()))
     }
 }
+
+impl std::str::FromStr for Origin {
+    type Err = InvalidOrigin;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.ascii_serialization())
+    }
+}
+
+/// A text that is not an absolute `http`/`https` origin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidOrigin(String);
+
+impl std::fmt::Display for InvalidOrigin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?} is not an http(s) origin", self.0)
+    }
+}
+
+impl std::error::Error for InvalidOrigin {}

@@ -7,57 +7,10 @@ use http::header::HeaderName;
 use http::Request;
 use tower_layer::Layer;
 
-use crate::config::{Config, FinalState};
+use crate::config::{Config, FinalState, Origin};
+use crate::driver::Settings;
 use crate::metadata::Progress;
-use crate::proto::Machine;
 use crate::service::LroService;
-use crate::trace::{self, Trace};
-
-/// A hook that shapes each request the layer sends by itself (polls and the resource `GET`),
-/// after the layer has set its URI and headers: sign it afresh, add a tracing header, …
-pub(crate) type PollHook = Arc<dyn Fn(&mut Request<()>) + Send + Sync>;
-/// A hook told where an operation stands after every status poll.
-pub(crate) type ProgressHook = Arc<dyn Fn(&Progress) + Send + Sync>;
-
-#[derive(Clone)]
-pub(crate) struct Settings {
-    pub(crate) config: Arc<Config>,
-    pub(crate) hook: Option<PollHook>,
-    pub(crate) progress: Option<ProgressHook>,
-}
-
-impl Settings {
-    /// The request a driver sends for `request`: built by the core, then shaped by the
-    /// `on_poll_request` hook.
-    pub(crate) fn poll_request(&self, request: crate::proto::PollRequest) -> http::Request<()> {
-        let mut req = request.into_request();
-        if let Some(hook) = &self.hook {
-            hook(&mut req);
-        }
-        req
-    }
-
-    /// Tells the progress hook and the trace where `machine` stands, after a status answer;
-    /// `next_at` is [`Action::next_status_poll`](crate::proto::Action::next_status_poll).
-    pub(crate) fn report(
-        &self,
-        trace: &Trace,
-        machine: &Machine,
-        next_at: Option<std::time::Instant>,
-    ) {
-        if self.progress.is_none() && !trace::ENABLED {
-            return;
-        }
-        let progress = machine.progress(crate::time::clock().0, next_at);
-        {
-            let _entered = trace.enter();
-            trace.poll(&progress);
-        }
-        if let Some(hook) = &self.progress {
-            hook(&progress);
-        }
-    }
-}
 
 /// Resolves long-running operations: wraps a service in [`LroService`].
 ///
@@ -72,7 +25,7 @@ impl Settings {
 ///     .deadline(Duration::from_secs(120))
 ///     .final_state(FinalState::Auto)
 ///     .carry_query_param("subscription-key");
-/// assert_eq!(layer.config().poll_interval, Duration::from_secs(2));
+/// assert_eq!(layer.config().poll_interval(), Duration::from_secs(2));
 /// ```
 #[derive(Clone)]
 pub struct LroLayer {
@@ -88,7 +41,7 @@ impl Default for LroLayer {
 impl std::fmt::Debug for LroLayer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LroLayer")
-            .field("config", &self.settings.config)
+            .field("config", &*self.settings.config)
             .field(
                 "on_poll_request",
                 &self.settings.hook.as_ref().map(|_| "Fn(&mut Request<()>)"),
@@ -98,23 +51,14 @@ impl std::fmt::Debug for LroLayer {
 }
 
 impl LroLayer {
-    /// The defaults of [`Config::default`].
+    /// A layer with the defaults listed on each method.
     pub fn new() -> Self {
-        Self::with_config(Config::default())
-    }
-
-    /// A layer with this configuration.
-    pub fn with_config(config: Config) -> Self {
         Self {
-            settings: Arc::new(Settings {
-                config: Arc::new(config),
-                hook: None,
-                progress: None,
-            }),
+            settings: Arc::new(Settings::new(Config::default())),
         }
     }
 
-    /// The configuration in force.
+    /// The configuration in force, to read back.
     pub fn config(&self) -> &Config {
         &self.settings.config
     }
@@ -216,15 +160,18 @@ impl LroLayer {
 
     /// Let an origin other than the submission's receive credentials.
     ///
-    /// # Panics
-    ///
-    /// When `origin` is not an absolute `http`/`https` URL such as `https://status.example.com`.
-    pub fn allow_origin(self, origin: &str) -> Self {
-        let url = url::Url::parse(origin)
-            .ok()
-            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
-            .unwrap_or_else(|| panic!("allow_origin: {origin:?} is not an http(s) origin"));
-        self.edit(|c| c.allowed_origins.push(url.origin()))
+    /// ```
+    /// # fn main() -> Result<(), tower_lro::InvalidOrigin> {
+    /// let layer = tower_lro::LroLayer::new().allow_origin("https://status.example.com".parse()?);
+    /// # let _ = layer; Ok(())
+    /// # }
+    /// ```
+    pub fn allow_origin(self, origin: Origin) -> Self {
+        self.edit(|c| {
+            if !c.allowed_origins.contains(&origin) {
+                c.allowed_origins.push(origin);
+            }
+        })
     }
 
     /// Detect the ARM `PUT`/`PATCH` → `provisioningState` shape (default `true`). Turning it
@@ -235,7 +182,7 @@ impl LroLayer {
 
     /// Shape every request the layer sends by itself (polls and the resource `GET`), for
     /// example to sign it afresh. The request's extensions hold a
-    /// [`LroRequest`](crate::proto::LroRequest) saying which kind it is.
+    /// [`LroRequest`](crate::LroRequest) saying which kind it is.
     ///
     /// ```
     /// let layer = tower_lro::LroLayer::new().on_poll_request(|req| {

@@ -182,30 +182,47 @@
 
 mod body;
 mod config;
+mod driver;
 mod error;
 pub mod future;
 pub mod header;
 mod layer;
-mod link;
 mod metadata;
 #[cfg(feature = "reqwest-middleware")]
 #[cfg_attr(docsrs, doc(cfg(feature = "reqwest-middleware")))]
 pub mod middleware;
 mod options;
-pub mod proto;
-mod read;
+mod parse;
+mod proto;
 mod resume;
 mod service;
-pub mod status;
-mod time;
-mod trace;
+mod status;
 
 pub use body::LroBody;
-pub use config::{Config, FinalState};
+pub use config::{Config, FinalState, InvalidOrigin, Origin};
 pub use error::{Error, ErrorKind};
 pub use layer::LroLayer;
-pub use metadata::{LroMetadata, Progress, Rule};
+pub use metadata::{LroMetadata, Progress, Rule, WaitReason};
 pub use options::LroOptions;
+pub use parse::HintSource;
+pub use proto::request::{LroRequest, PollKind};
 pub use resume::ResumeHandle;
 pub use service::LroService;
 pub use status::{ODataError, OperationStatus};
+
+/// Internals for the crate's own fuzz targets, property tests and benches. Not part of the
+/// API: anything here may change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::error::{HandleProblem, LastAttempt, Reason, UrlProblem};
+    pub use crate::parse::{
+        parse_url_str, parse_url_value, prefers_respond_async, retry_after, unquote,
+        UrlHeaderError,
+    };
+    pub use crate::status::{StatusBodyError, StatusDocument};
+
+    /// The sans-IO protocol core.
+    pub mod proto {
+        pub use crate::proto::*;
+    }
+}

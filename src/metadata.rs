@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::parse::HintSource;
+use crate::resume::ResumeHandle;
 use crate::status::OperationStatus;
 
 /// Which shape of spec §1 started the polling.
@@ -114,8 +116,9 @@ pub struct Progress {
     pub(crate) percent_complete: Option<f64>,
     pub(crate) polls: u32,
     pub(crate) next_poll_in: Option<Duration>,
-    pub(crate) wait_reason: Option<crate::proto::WaitReason>,
+    pub(crate) wait_reason: Option<WaitReason>,
     pub(crate) elapsed: Duration,
+    pub(crate) resume: Option<ResumeHandle>,
 }
 
 impl Progress {
@@ -144,11 +147,44 @@ impl Progress {
         self.next_poll_in
     }
     /// Why the next wait is what it is (a server hint, the interval, a backoff, a clamp).
-    pub fn wait_reason(&self) -> Option<&crate::proto::WaitReason> {
+    pub fn wait_reason(&self) -> Option<&WaitReason> {
         self.wait_reason.as_ref()
     }
     /// Time since the submission's response.
     pub fn elapsed(&self) -> Duration {
         self.elapsed
+    }
+    /// How to continue the operation from here, while a poll is planned: what a program that
+    /// may be interrupted (a command-line tool on Ctrl-C) saves.
+    pub fn resume_handle(&self) -> Option<&ResumeHandle> {
+        self.resume.as_ref()
+    }
+}
+
+/// Why the layer chose the wait before its next request (see [`Progress::wait_reason`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WaitReason {
+    /// The server's hint, from this header.
+    Hint(HintSource),
+    /// No hint: the configured interval (and its growth).
+    Interval,
+    /// The backoff after a transient failure.
+    TransientBackoff,
+    /// The wait for this reason was clamped to the configured bounds.
+    Clamped(Box<WaitReason>),
+}
+
+impl fmt::Display for WaitReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WaitReason::Hint(HintSource::RetryAfterMs) => f.write_str("retry-after-ms"),
+            WaitReason::Hint(HintSource::XMsRetryAfterMs) => f.write_str("x-ms-retry-after-ms"),
+            WaitReason::Hint(HintSource::RetryAfterSeconds) => f.write_str("Retry-After seconds"),
+            WaitReason::Hint(HintSource::RetryAfterDate) => f.write_str("Retry-After date"),
+            WaitReason::Interval => f.write_str("poll interval"),
+            WaitReason::TransientBackoff => f.write_str("transient-failure backoff"),
+            WaitReason::Clamped(inner) => write!(f, "{inner}, clamped"),
+        }
     }
 }

@@ -2,7 +2,7 @@
 //! [`reqwest_middleware::Middleware`].
 //!
 //! It is built from an [`LroLayer`] (one configuration type for both clients) and drives the
-//! same sans-IO [`proto`](crate::proto) core as [`LroService`](crate::LroService): the
+//! same driver as [`LroService`](crate::LroService): the
 //! behaviour, the errors and the [`LroMetadata`] are those of the [crate docs](crate).
 //!
 //! ```no_run
@@ -46,7 +46,7 @@
 //!     Ok(resource) => { /* … */ }
 //!     Err(e) => match tower_lro::middleware::lro_error(&e) {
 //!         Some(lro) if lro.is_operation_failed() => {
-//!             let code = lro.odata_error().and_then(|o| o.code.as_deref());
+//!             let code = lro.odata_error().and_then(|o| o.code());
 //!             eprintln!("operation failed: {code:?}");
 //!         }
 //!         Some(lro) => eprintln!("could not resolve the operation: {lro}"),
@@ -70,13 +70,20 @@
 //!   the [`LroLayer::on_poll_request`] hook;
 //! - the submission's per-request timeout (`RequestBuilder::timeout`), if it had one;
 //! - middleware extensions: a copy of the submission's (taken before it was sent, without
-//!   [`LroOptions`] and [`ResumeHandle`]), plus a [`LroRequest`](crate::proto::LroRequest)
+//!   [`LroOptions`] and [`ResumeHandle`]), plus a [`LroRequest`](crate::LroRequest)
 //!   saying which kind of request it is, plus whatever the hook put in the request's
 //!   extensions.
 //!
-//! A response that is not an LRO comes back as the client returned it, body unread. A final
-//! response whose body the core had to read (a terminal status document) is rebuilt from the
-//! bytes read, with its status, version, headers, extensions and URL.
+//! A response that is not an LRO comes back as the client returned it, body unread. Any other
+//! final response is rebuilt from the one the driver delivered, with its status, version,
+//! headers, extensions and URL; its body streams (or is the bytes the core read).
+//!
+//! # How it works
+//!
+//! The middleware owns no protocol logic: it wraps the rest of the chain
+//! (`reqwest_middleware::Next`) in a small Tower `Service` and hands the submission's answer to
+//! the same driver as [`LroService`](crate::LroService), so both clients behave alike by
+//! construction.
 //!
 //! # Ordering with `reqwest-retry`
 //!
@@ -108,27 +115,21 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use http::{Extensions, Uri};
 use reqwest::{Request, Response};
 use reqwest_middleware::{Middleware, Next};
-use tokio::time::Instant;
+use tower_service::Service;
 
-use crate::body::LroBody;
 use crate::config::Config;
-use crate::error::{Error, ErrorKind};
-use crate::layer::{LroLayer, Settings};
-use crate::metadata::LroMetadata;
-use crate::options::LroOptions;
-use crate::proto::{
-    classify, resolution_deadline, submission_body_timeout, wants_resolution, Action, Begin,
-    BodyError, Classify, Machine, RequestHead,
-};
-use crate::read::{ReadLimited, ReadOutcome};
+use crate::driver::{Call, Driver, Resume, Settings};
+use crate::error::{Error, HandleProblem, Reason};
+use crate::layer::LroLayer;
+use crate::options::{wants_resolution, LroOptions};
+use crate::proto::{classify, Classify, RequestHead};
 use crate::resume::ResumeHandle;
-use crate::time::clock;
-use crate::trace::Trace;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type MwResult<T> = reqwest_middleware::Result<T>;
@@ -206,8 +207,63 @@ impl Middleware for LroMiddleware {
     }
 }
 
-fn fail(error: Error) -> reqwest_middleware::Error {
-    reqwest_middleware::Error::middleware(error)
+async fn handle(
+    settings: &Arc<Settings>,
+    req: Request,
+    extensions: &mut Extensions,
+    next: Next<'_>,
+) -> MwResult<Response> {
+    let options = extensions.get::<LroOptions>().cloned();
+    let handle = extensions.get::<ResumeHandle>().cloned();
+    if handle.is_none() && !wants_resolution(req.headers(), options.as_ref()) {
+        return next.run(req, extensions).await;
+    }
+    let head = head_of(&req);
+    let service = NextService {
+        next: next.clone(),
+        base: Arc::new(poll_extensions(extensions)),
+        timeout: req.timeout().copied(),
+    };
+    let settings = settings.clone();
+    let resolved = match (handle, head) {
+        (Some(_), None) => {
+            let reason = Reason::BadHandle {
+                why: HandleProblem::CarrierUri,
+            };
+            return Err(fail(Error::new(Some(req.url().to_string()), reason)));
+        }
+        (Some(handle), Some(head)) => {
+            let args = Resume {
+                service,
+                settings,
+                handle,
+                head,
+                options,
+            };
+            Driver::resume(args).await
+        }
+        // An URL that is not a valid `http::Uri` cannot be polled either: leave it alone.
+        (None, None) => return next.run(req, extensions).await,
+        (None, Some(head)) => {
+            let response = next.run(req, extensions).await?;
+            let (status, headers) = (response.status(), response.headers());
+            if classify(&settings.config, &head.method, status, headers) == Classify::PassThrough
+            {
+                return Ok(response);
+            }
+            let call = Call {
+                service,
+                settings,
+                head,
+                options,
+            };
+            Driver::inspect(call, into_http(response)).await
+        }
+    };
+    match resolved {
+        Ok(response) => Ok(Response::from(response.map(reqwest::Body::wrap))),
+        Err(e) => Err(resolution_error(e)),
+    }
 }
 
 /// The head polling needs later: the one copy the pass-through path pays for.
@@ -229,306 +285,73 @@ fn poll_extensions(extensions: &Extensions) -> Extensions {
     out
 }
 
-async fn handle(
-    settings: &Arc<Settings>,
-    req: Request,
-    extensions: &mut Extensions,
-    next: Next<'_>,
-) -> MwResult<Response> {
-    let options = extensions.get::<LroOptions>().cloned();
-    if let Some(handle) = extensions.get::<ResumeHandle>().cloned() {
-        return resume(settings, req, extensions, next, handle, options).await;
-    }
-    if !wants_resolution(req.headers(), options.as_ref()) {
-        return next.run(req, extensions).await;
-    }
-    // An URL that is not a valid `http::Uri` cannot be polled either: leave it alone.
-    let Some(head) = head_of(&req) else {
-        return next.run(req, extensions).await;
+fn fail(error: Error) -> reqwest_middleware::Error {
+    reqwest_middleware::Error::middleware(error)
+}
+
+/// What the driver failed with, for `reqwest-middleware`: the resolution's [`Error`]; the
+/// client's own error when a submission body failed mid-way.
+fn resolution_error(e: BoxError) -> reqwest_middleware::Error {
+    let e = match e.downcast::<Error>() {
+        Ok(e) => return fail(*e),
+        Err(e) => e,
     };
-    let timeout = req.timeout().copied();
-    let base = poll_extensions(extensions);
-
-    let response = next.clone().run(req, extensions).await?;
-    let config = &settings.config;
-    if classify(config, &head.method, response.status(), response.headers())
-        == Classify::PassThrough
-    {
-        return Ok(response);
-    }
-
-    // Read the submission's body (under the limit, by the deadline) to decide.
-    let trace = Trace::new(&head.method, &head.uri);
-    let options = options.unwrap_or_default();
-    // The machine counts its deadline from this same instant: one deadline in all.
-    let (answered, wall) = clock();
-    let read_by = tokio::time::Instant::from_std(resolution_deadline(config, &options, answered));
-    let url = response.url().clone();
-    let (parts, body) = http::Response::<reqwest::Body>::from(response).into_parts();
-    let limit = config.status_body_limit;
-    let Ok(outcome) = tokio::time::timeout_at(read_by, ReadLimited::new(body, limit)).await else {
-        let error = submission_body_timeout(&head.uri);
-        return Err(failed(&trace, error));
-    };
-    let read = outcome.complete();
-    let begin = Machine::start(
-        config.clone(),
-        head,
-        &options,
-        parts.status,
-        &parts.headers,
-        read,
-        answered,
-        wall,
-    );
-    match begin {
-        Err(e) => Err(failed(&trace, e)),
-        Ok(Begin::NotLro) => match outcome {
-            ReadOutcome::Complete(bytes) => Ok(rebuild(parts, reqwest::Body::from(bytes), url)),
-            ReadOutcome::TooLarge { head, rest } => Ok(rebuild(
-                parts,
-                reqwest::Body::wrap(LroBody::prefixed(head, rest)),
-                url,
-            )),
-            ReadOutcome::Failed(e) => Err(body_error(e)),
-        },
-        Ok(Begin::Lro(machine, action)) => {
-            {
-                let _entered = trace.enter();
-                trace.started(&machine);
-            }
-            let driver = Driver {
-                settings,
-                machine,
-                trace,
-                base,
-                timeout,
-                next,
-            };
-            // The submission's answer was read: report it, as after every status answer.
-            driver.report(action.next_status_poll());
-            driver.run(action).await
-        }
-    }
-}
-
-/// Continues an operation from the [`ResumeHandle`] in the extensions; `req` is not sent, its
-/// headers (fresh credentials) are carried onto the polls.
-async fn resume(
-    settings: &Arc<Settings>,
-    req: Request,
-    extensions: &mut Extensions,
-    next: Next<'_>,
-    handle: ResumeHandle,
-    options: Option<LroOptions>,
-) -> MwResult<Response> {
-    let Some(head) = head_of(&req) else {
-        return Err(fail(Error::new(
-            ErrorKind::Protocol,
-            Some(req.url().to_string()),
-            "cannot carry a resumed operation: not a valid request URI",
-        )));
-    };
-    let trace = Trace::new(&head.method, &head.uri);
-    let options = options.unwrap_or_default();
-    let (now, _) = clock();
-    match Machine::resume(settings.config.clone(), &handle, &head, &options, now) {
-        Err(e) => Err(failed(&trace, e)),
-        Ok((machine, action)) => {
-            let driver = Driver {
-                settings,
-                machine,
-                trace,
-                base: poll_extensions(extensions),
-                timeout: req.timeout().copied(),
-                next,
-            };
-            // As the Tower driver: the first poll of a resumed operation is due at once, and
-            // nothing has been answered yet to report.
-            driver.run(action).await
-        }
-    }
-}
-
-/// Records a failure of the resolution and wraps it for `reqwest-middleware`.
-fn failed(trace: &Trace, error: Error) -> reqwest_middleware::Error {
-    {
-        let _entered = trace.enter();
-        trace.failed(&error);
-    }
-    fail(error)
-}
-
-/// What one request of the loop came to, once its deadline-bounded part is over.
-enum Outcome {
-    Transport(BoxError),
-    Head(Response),
-    Read(
-        http::response::Parts,
-        reqwest::Url,
-        ReadOutcome<reqwest::Body>,
-    ),
-}
-
-/// Performs the I/O and timers the core asks for, as [`crate::future`]'s driver does.
-struct Driver<'a> {
-    settings: &'a Settings,
-    machine: Box<Machine>,
-    trace: Trace,
-    base: Extensions,
-    timeout: Option<Duration>,
-    next: Next<'a>,
-}
-
-impl Driver<'_> {
-    /// Tells the progress hook (and the trace) where the operation stands after an answer;
-    /// `next_at` is when the next status poll is due, if one is planned.
-    fn report(&self, next_at: Option<std::time::Instant>) {
-        self.settings.report(&self.trace, &self.machine, next_at);
-    }
-
-    fn finished(&self, extensions: &mut Extensions, meta: LroMetadata) {
-        {
-            let _entered = self.trace.enter();
-            self.trace.finished(&meta);
-        }
-        extensions.insert(meta);
-    }
-
-    async fn run(mut self, mut action: Action) -> MwResult<Response> {
-        // Every turn sends one request: bounded by `max_polls`, the transient budget and the
-        // deadline, all enforced by the core.
-        loop {
-            let request = match action {
-                Action::Send { at, request } => {
-                    let at = Instant::from_std(at);
-                    if at > Instant::now() {
-                        tokio::time::sleep_until(at).await;
-                    }
-                    request
-                }
-                Action::Fail(error) => return Err(failed(&self.trace, error)),
-                Action::Deliver(_) => {
-                    unreachable!("the core delivers only a response that was handed in")
-                }
-            };
-
-            let req = self.settings.poll_request(request);
-            let deadline = Instant::from_std(self.machine.deadline());
-            let sent = tokio::time::timeout_at(deadline, self.exchange(req)).await;
-
-            let (now, wall) = clock();
-            // Whether a status answer (or its failure) is in: report it, as the Tower driver.
-            let report = self.machine.is_polling();
-            action = match sent {
-                Err(_elapsed) => {
-                    let error = self.machine.on_deadline(now);
-                    return Err(failed(&self.trace, error));
-                }
-                Ok(Outcome::Transport(e)) => self.machine.on_transport_error(e, now, wall),
-                Ok(Outcome::Head(mut response)) => {
-                    // The resource, passed through unread: not a status answer.
-                    let status = response.status();
-                    match self
-                        .machine
-                        .on_response(status, response.headers(), None, now, wall)
-                    {
-                        Action::Deliver(meta) => {
-                            self.finished(response.extensions_mut(), meta);
-                            return Ok(response);
-                        }
-                        other => other,
-                    }
-                }
-                Ok(Outcome::Read(parts, url, ReadOutcome::Complete(bytes))) => {
-                    match self.machine.on_response(
-                        parts.status,
-                        &parts.headers,
-                        Some(&bytes),
-                        now,
-                        wall,
-                    ) {
-                        Action::Deliver(meta) => {
-                            let mut response = rebuild(parts, reqwest::Body::from(bytes), url);
-                            // The last progress report comes before "finished".
-                            if report {
-                                self.report(None);
-                            }
-                            self.finished(response.extensions_mut(), meta);
-                            return Ok(response);
-                        }
-                        other => other,
-                    }
-                }
-                Ok(Outcome::Read(parts, _, ReadOutcome::TooLarge { .. })) => self
-                    .machine
-                    .on_body_error(parts.status, &parts.headers, BodyError::TooLarge, now, wall),
-                Ok(Outcome::Read(parts, _, ReadOutcome::Failed(e))) => self.machine.on_body_error(
-                    parts.status,
-                    &parts.headers,
-                    BodyError::Read(e),
-                    now,
-                    wall,
-                ),
-            };
-            if report {
-                self.report(action.next_status_poll());
-            }
-        }
-    }
-
-    /// Sends one poll or resource `GET` through the rest of the chain and reads its body when
-    /// the core wants it.
-    async fn exchange(&self, req: http::Request<()>) -> Outcome {
-        let (parts, ()) = req.into_parts();
-        let url = match reqwest::Url::parse(&parts.uri.to_string()) {
-            Ok(url) => url,
-            // What the client would answer for a URI it cannot send to.
-            Err(e) => return Outcome::Transport(Box::new(e)),
-        };
-        let mut request = Request::new(parts.method, url);
-        *request.headers_mut() = parts.headers;
-        *request.version_mut() = parts.version;
-        *request.timeout_mut() = self.timeout;
-        let mut extensions = self.base.clone();
-        extensions.extend(parts.extensions);
-
-        let response = match self.next.clone().run(request, &mut extensions).await {
-            Ok(response) => response,
-            Err(e) => return Outcome::Transport(Box::new(e)),
-        };
-        if !self.machine.wants_body(response.status()) {
-            return Outcome::Head(response);
-        }
-        let url = response.url().clone();
-        let (parts, body) = http::Response::<reqwest::Body>::from(response).into_parts();
-        let limit = self.settings.config.status_body_limit;
-        let read = ReadLimited::new(body, limit).await;
-        Outcome::Read(parts, url, read)
-    }
-}
-
-/// A `reqwest::Response` from a head the middleware took apart, keeping its URL.
-fn rebuild(mut parts: http::response::Parts, body: reqwest::Body, url: reqwest::Url) -> Response {
-    use reqwest::ResponseBuilderExt;
-    if let Ok(carrier) = http::Response::builder().url(url).body(()) {
-        parts.extensions.extend(carrier.into_parts().0.extensions);
-    }
-    Response::from(http::Response::from_parts(parts, body))
-}
-
-/// A submission body that failed mid-way: the client's own error when it is one.
-fn body_error(e: BoxError) -> reqwest_middleware::Error {
     match e.downcast::<reqwest::Error>() {
         Ok(e) => reqwest_middleware::Error::Reqwest(*e),
-        Err(e) => {
-            let error = Error::new(
-                ErrorKind::Protocol,
-                None,
-                "submission response body failed mid-way",
-            )
-            .with_source(e);
-            fail(error)
-        }
+        Err(e) => fail(Error::new(None, Reason::SubmissionBodyFailed).with_source(e)),
+    }
+}
+
+/// A `reqwest::Response` as an `http::Response`, keeping its URL (in the extensions, where
+/// the conversion back looks for it).
+fn into_http(response: Response) -> http::Response<reqwest::Body> {
+    use reqwest::ResponseBuilderExt;
+    let url = response.url().clone();
+    let mut response = http::Response::from(response);
+    if let Ok(carrier) = http::Response::builder().url(url).body(()) {
+        response
+            .extensions_mut()
+            .extend(carrier.into_parts().0.extensions);
+    }
+    response
+}
+
+/// The rest of the chain as a Tower service, for the driver: always ready; each call sends one
+/// request through `Next`, with the submission's timeout and middleware extensions.
+#[derive(Clone)]
+struct NextService<'a> {
+    next: Next<'a>,
+    base: Arc<Extensions>,
+    timeout: Option<Duration>,
+}
+
+type NextFuture<'a> =
+    Pin<Box<dyn Future<Output = MwResult<http::Response<reqwest::Body>>> + Send + 'a>>;
+
+impl<'a> Service<http::Request<reqwest::Body>> for NextService<'a> {
+    type Response = http::Response<reqwest::Body>;
+    type Error = reqwest_middleware::Error;
+    type Future = NextFuture<'a>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: http::Request<reqwest::Body>) -> Self::Future {
+        let (parts, _) = req.into_parts();
+        let next = self.next.clone();
+        let mut extensions = Extensions::clone(&self.base);
+        extensions.extend(parts.extensions);
+        let timeout = self.timeout;
+        Box::pin(async move {
+            let url = reqwest::Url::parse(&parts.uri.to_string())
+                .map_err(reqwest_middleware::Error::middleware)?;
+            let mut request = Request::new(parts.method, url);
+            *request.headers_mut() = parts.headers;
+            *request.version_mut() = parts.version;
+            *request.timeout_mut() = timeout;
+            let response = next.run(request, &mut extensions).await?;
+            Ok(into_http(response))
+        })
     }
 }

@@ -55,3 +55,9 @@ impl LroOptions {
         self.disabled
     }
 }
+
+/// Whether the caller wants this request resolved at all: not when its options disable the
+/// layer, nor when it asks for the `202` itself (`Prefer: respond-async`).
+pub(crate) fn wants_resolution(headers: &http::HeaderMap, options: Option<&LroOptions>) -> bool {
+    !(options.is_some_and(LroOptions::is_disabled) || crate::parse::prefers_respond_async(headers))
+}

@@ -27,41 +27,86 @@ use crate::metadata::Rule;
 /// assert_eq!(req.method(), http::Method::GET);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ResumeHandle {
     /// Format version; this crate writes and reads `1`.
-    pub version: u32,
+    pub(crate) version: u32,
     /// The shape that was being polled.
-    pub rule: Rule,
+    pub(crate) rule: Rule,
     /// The submission's method (final-state rules depend on it).
-    pub method: String,
+    pub(crate) method: String,
     /// The submission's URL.
-    pub request_url: String,
+    pub(crate) request_url: String,
     /// The status monitor to poll next, as the server gave it: query parameters the layer
     /// carries (`api-version`, …) are added again from `request_url` on the wire.
-    pub operation_url: String,
+    pub(crate) operation_url: String,
     /// The final-state choice in force.
-    pub final_state: FinalState,
+    pub(crate) final_state: FinalState,
     /// The submission response's `Location`, if any (a final-state target).
-    pub submission_location: Option<String>,
+    #[serde(default)]
+    pub(crate) submission_location: Option<String>,
     /// `operationId` when one was seen.
-    pub operation_id: Option<String>,
+    #[serde(default)]
+    pub(crate) operation_id: Option<String>,
     /// The submission's origin (`scheme://host[:port]`): credentials stay with it.
-    pub origin: String,
+    pub(crate) origin: String,
     /// Names (never values) of the headers that were carried onto polls.
-    pub header_names: Vec<String>,
+    #[serde(default)]
+    pub(crate) header_names: Vec<String>,
     /// Polls sent so far. They count against `max_polls` of the resumed resolution, except that
     /// a handle from a poll-limit error resumes with a fresh budget (resuming is the caller's
     /// explicit choice to continue).
-    pub polls: u32,
+    pub(crate) polls: u32,
 }
 
 impl ResumeHandle {
     /// The format version this crate writes.
     pub const VERSION: u32 = 1;
 
+    /// The format version of this handle.
+    pub fn version(&self) -> u32 {
+        self.version
+    }
+    /// The shape that was being polled.
+    pub fn rule(&self) -> Rule {
+        self.rule
+    }
+    /// The submission's method.
+    pub fn method(&self) -> &str {
+        &self.method
+    }
+    /// The submission's URL.
+    pub fn request_url(&self) -> &str {
+        &self.request_url
+    }
     /// The status monitor that will be polled.
     pub fn operation_url(&self) -> &str {
         &self.operation_url
+    }
+    /// The final-state choice in force.
+    pub fn final_state(&self) -> FinalState {
+        self.final_state
+    }
+    /// The submission answer's `Location`, if any.
+    pub fn submission_location(&self) -> Option<&str> {
+        self.submission_location.as_deref()
+    }
+    /// `operationId` when one was seen.
+    pub fn operation_id(&self) -> Option<&str> {
+        self.operation_id.as_deref()
+    }
+    /// The submission's origin (`scheme://host[:port]`), empty for an origin-form request.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+    /// Names (never values) of the headers that were carried onto polls: the headers a resumed
+    /// request should carry again.
+    pub fn header_names(&self) -> &[String] {
+        &self.header_names
+    }
+    /// Status polls sent so far.
+    pub fn polls(&self) -> u32 {
+        self.polls
     }
 
     /// A `GET` of the original URL that carries this handle; add the headers (credentials) the

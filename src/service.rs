@@ -7,10 +7,11 @@ use http::{Request, Response};
 use http_body::Body;
 use tower_service::Service;
 
+use crate::driver::Settings;
 use crate::future::ResponseFuture;
-use crate::layer::{LroLayer, Settings};
-use crate::options::LroOptions;
-use crate::proto::{wants_resolution, RequestHead};
+use crate::layer::LroLayer;
+use crate::options::{wants_resolution, LroOptions};
+use crate::proto::RequestHead;
 use crate::resume::ResumeHandle;
 
 /// Middleware that resolves long-running operations into one final response.
@@ -38,7 +39,7 @@ impl<S: std::fmt::Debug> std::fmt::Debug for LroService<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LroService")
             .field("inner", &self.inner)
-            .field("config", &self.settings.config)
+            .field("config", &*self.settings.config)
             .finish()
     }
 }
@@ -96,7 +97,7 @@ where
         let clone = self.inner.clone();
         let mut ready = std::mem::replace(&mut self.inner, clone);
         if let Some(handle) = resume {
-            let options = options.cloned().unwrap_or_default();
+            let options = options.cloned();
             let head = RequestHead::from_request(&req);
             return ResponseFuture::resume(
                 ready,

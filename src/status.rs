@@ -120,22 +120,39 @@ impl fmt::Display for OperationStatus {
 /// `details` is accepted both as an array (the OData standard) and as a single object (as the
 /// seed documents print it).
 #[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
 pub struct ODataError {
-    /// Machine-readable code, e.g. `InvalidFeature`.
-    pub code: Option<String>,
-    /// Human-readable message.
-    pub message: Option<String>,
-    /// What the error is about.
-    pub target: Option<String>,
-    /// Nested errors.
-    pub details: Vec<ODataError>,
-    /// Service-specific inner error, as sent.
-    pub innererror: Option<Value>,
+    pub(crate) code: Option<String>,
+    pub(crate) message: Option<String>,
+    pub(crate) target: Option<String>,
+    pub(crate) details: Vec<ODataError>,
+    pub(crate) innererror: Option<Box<str>>,
 }
 
 impl ODataError {
+    /// Machine-readable code, e.g. `InvalidFeature`.
+    pub fn code(&self) -> Option<&str> {
+        self.code.as_deref()
+    }
+    /// Human-readable message.
+    pub fn message(&self) -> Option<&str> {
+        self.message.as_deref()
+    }
+    /// What the error is about.
+    pub fn target(&self) -> Option<&str> {
+        self.target.as_deref()
+    }
+    /// Nested errors.
+    pub fn details(&self) -> &[ODataError] {
+        &self.details
+    }
+    /// The service-specific `innererror`, as JSON text.
+    pub fn innererror(&self) -> Option<&str> {
+        self.innererror.as_deref()
+    }
+
     /// Reads an OData error from a JSON value; `None` when it is not an object.
-    pub fn from_json(value: &Value) -> Option<Self> {
+    pub(crate) fn from_json(value: &Value) -> Option<Self> {
         let obj = value.as_object()?;
         let text = |k: &str| obj.get(k).and_then(json_text);
         let details = match obj.get("details") {
@@ -148,7 +165,9 @@ impl ODataError {
             message: text("message"),
             target: text("target"),
             details,
-            innererror: obj.get("innererror").cloned(),
+            innererror: obj
+                .get("innererror")
+                .map(|v| v.to_string().into_boxed_str()),
         })
     }
 }
@@ -240,7 +259,7 @@ impl StatusDocument {
     /// Reads a body that must be a status document: an object with a string `status`.
     ///
     /// ```
-    /// use tower_lro::status::StatusDocument;
+    /// use tower_lro::__private::StatusDocument;
     /// let doc = StatusDocument::parse_status(br#"{"operationId":"c58","created":"x","status":"Running"}"#).unwrap();
     /// assert_eq!(doc.operation_id.as_deref(), Some("c58"));
     /// assert!(StatusDocument::parse_status(b"<html>").is_err());

@@ -9,6 +9,10 @@ use crate::metadata::Rule;
 use crate::resume::ResumeHandle;
 use crate::status::{ODataError, OperationStatus};
 
+mod reason;
+
+pub use reason::{HandleProblem, LastAttempt, Reason, UrlProblem};
+
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// What kind of failure an [`Error`] is.
@@ -42,7 +46,7 @@ pub enum ErrorKind {
 /// # fn demo(err: tower::BoxError) {
 /// if let Some(e) = err.downcast_ref::<tower_lro::Error>() {
 ///     if e.is_operation_failed() {
-///         let code = e.odata_error().and_then(|o| o.code.as_deref());
+///         let code = e.odata_error().and_then(|o| o.code());
 ///         eprintln!("{} failed with {:?}", e.url().unwrap_or("?"), code);
 ///     }
 /// }
@@ -53,16 +57,14 @@ pub struct Error {
 }
 
 struct Inner {
-    kind: ErrorKind,
     /// The URL that answered (or was refused).
     url: Option<String>,
-    /// What it answered, in words.
-    detail: String,
+    /// What it answered, as data; rendered by `Display`.
+    reason: Reason,
     rule: Option<Rule>,
     operation_url: Option<String>,
     operation_id: Option<String>,
     operation_status: Option<OperationStatus>,
-    odata: Option<ODataError>,
     response: Option<Snapshot>,
     attempts: Option<u32>,
     resume: Option<ResumeHandle>,
@@ -78,17 +80,15 @@ pub(crate) struct Snapshot {
 }
 
 impl Error {
-    pub(crate) fn new(kind: ErrorKind, url: Option<String>, detail: impl Into<String>) -> Self {
+    pub(crate) fn new(url: Option<String>, reason: Reason) -> Self {
         Self {
             inner: Box::new(Inner {
-                kind,
                 url,
-                detail: detail.into(),
+                reason,
                 rule: None,
                 operation_url: None,
                 operation_id: None,
                 operation_status: None,
-                odata: None,
                 response: None,
                 attempts: None,
                 resume: None,
@@ -125,11 +125,6 @@ impl Error {
         self
     }
 
-    pub(crate) fn with_odata(mut self, odata: Option<ODataError>) -> Self {
-        self.inner.odata = odata;
-        self
-    }
-
     pub(crate) fn with_attempts(mut self, attempts: u32) -> Self {
         self.inner.attempts = Some(attempts);
         self
@@ -145,25 +140,28 @@ impl Error {
         self
     }
 
-    pub(crate) fn detail(&self) -> &str {
-        &self.inner.detail
+    /// The typed reason behind this error: what tests and the crate's own code match on.
+    /// Not part of the stable API (its variants follow the protocol core).
+    #[doc(hidden)]
+    pub fn reason(&self) -> &Reason {
+        &self.inner.reason
     }
 
     /// What kind of failure this is.
     pub fn kind(&self) -> ErrorKind {
-        self.inner.kind
+        self.inner.reason.kind()
     }
     /// The operation ended `Failed` or `Canceled`.
     pub fn is_operation_failed(&self) -> bool {
-        self.inner.kind == ErrorKind::OperationFailed
+        self.kind() == ErrorKind::OperationFailed
     }
     /// The deadline passed (or the poll limit was reached): see [`Error::resume_handle`].
     pub fn is_timeout(&self) -> bool {
-        matches!(self.inner.kind, ErrorKind::Timeout | ErrorKind::PollLimit)
+        matches!(self.kind(), ErrorKind::Timeout | ErrorKind::PollLimit)
     }
     /// A server broke the protocol, or gave a URL the layer refuses to follow.
     pub fn is_protocol(&self) -> bool {
-        matches!(self.inner.kind, ErrorKind::Protocol | ErrorKind::Insecure)
+        matches!(self.kind(), ErrorKind::Protocol | ErrorKind::Insecure)
     }
     /// The URL that answered (or was refused).
     pub fn url(&self) -> Option<&str> {
@@ -187,7 +185,10 @@ impl Error {
     }
     /// The OData `error` of a failed operation's status document.
     pub fn odata_error(&self) -> Option<&ODataError> {
-        self.inner.odata.as_ref()
+        match &self.inner.reason {
+            Reason::OperationFailed { error, .. } => error.as_ref(),
+            _ => None,
+        }
     }
     /// The HTTP status of the response this error is about.
     pub fn status(&self) -> Option<StatusCode> {
@@ -223,17 +224,14 @@ impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let i = &self.inner;
         let mut d = f.debug_struct("Error");
-        d.field("kind", &i.kind)
+        d.field("kind", &self.kind())
             .field("url", &i.url)
-            .field("detail", &i.detail);
+            .field("reason", &i.reason);
         if let Some(op) = &i.operation_url {
             d.field("operation_url", op);
         }
         if let Some(s) = &i.operation_status {
             d.field("operation_status", s);
-        }
-        if let Some(o) = &i.odata {
-            d.field("odata", o);
         }
         if let Some(r) = &i.response {
             d.field("status", &r.status);
@@ -247,7 +245,7 @@ impl fmt::Debug for Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let what = match self.inner.kind {
+        let what = match self.kind() {
             ErrorKind::OperationFailed => "long-running operation failed",
             ErrorKind::Timeout => "long-running operation timed out",
             ErrorKind::PollLimit => "long-running operation exceeded the poll limit",
@@ -257,8 +255,8 @@ impl fmt::Display for Error {
             ErrorKind::RetriesExhausted => "long-running operation poll kept failing",
         };
         match &self.inner.url {
-            Some(url) => write!(f, "{what}: {url} {}", self.inner.detail),
-            None => write!(f, "{what}: {}", self.inner.detail),
+            Some(url) => write!(f, "{what}: {url} {}", self.inner.reason),
+            None => write!(f, "{what}: {}", self.inner.reason),
         }
     }
 }
@@ -282,9 +280,10 @@ mod tests {
     fn error_is_send_sync_and_boxes() {
         assert_send_sync::<Error>();
         let e = Error::new(
-            ErrorKind::UnexpectedStatus,
             Some("https://x.example/ops/1".into()),
-            "answered 404 Not Found",
+            Reason::Rejected {
+                status: StatusCode::NOT_FOUND,
+            },
         )
         .with_response(StatusCode::NOT_FOUND, &HeaderMap::new(), None);
         assert_eq!(

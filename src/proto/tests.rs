@@ -1,8 +1,19 @@
 //! Table-driven tests of the protocol core: one row per shape and rule of the spec.
 #![allow(clippy::type_complexity)] // the tables are clearer spelled out
 
+use super::request::{query_pairs, LroRequest, PollKind};
 use super::*;
-use std::time::Duration;
+use crate::error::{LastAttempt, Reason, UrlProblem};
+use crate::error::ErrorKind;
+use crate::header::OPERATION_LOCATION;
+use crate::metadata::Rule;
+use crate::options::LroOptions;
+use crate::parse::UrlHeaderError;
+use crate::resume::ResumeHandle;
+use crate::status::{OperationStatus, StatusBodyError};
+use http::header::{HeaderName, HeaderValue};
+use http::{Method, Request};
+use std::sync::Arc;
 
 /// A scripted response: status, headers, body.
 #[derive(Clone, Copy)]
@@ -92,15 +103,11 @@ fn drive_with(
         headers(req_headers),
     );
     let body = Bytes::from_static(submit.body.as_bytes());
-    let begin = Machine::start(
-        Arc::new(cfg),
-        head,
-        &options,
+    let params = params_of(&cfg, &options);
+    let begin = Submission::new(Arc::new(cfg), head, params, Now::new(t0, wall0)).start(
         StatusCode::from_u16(submit.status).unwrap(),
         &headers(submit.headers),
         Some(&body),
-        t0,
-        wall0,
     );
     let mut sent = Vec::new();
     let mut requests = Vec::new();
@@ -119,7 +126,7 @@ fn drive_with(
                 outcome: Outcome::NotLro,
             }
         }
-        Ok(Begin::Lro(m, a)) => (m, a),
+        Ok(Begin::Lro(m, a)) => (m, Action::from(a)),
     };
     let mut next = 0;
     loop {
@@ -145,7 +152,12 @@ fn drive_with(
                 let elapsed = at.duration_since(t0);
                 let wall = wall0 + elapsed;
                 let body = machine.wants_body(status).then_some(&body);
-                action = machine.on_response(status, &h, body, at, wall);
+                let answer = Answer {
+                    status,
+                    headers: &h,
+                    body,
+                };
+                action = machine.handle_answer(Now::new(at, wall), answer);
             }
             Action::Deliver(meta) => {
                 assert_eq!(next, polls.len(), "every scripted response was used");
@@ -169,6 +181,25 @@ fn drive_with(
 
 fn cfg() -> Config {
     Config::default()
+}
+
+/// What the driver resolves from a request's options.
+fn params_of(cfg: &Config, options: &LroOptions) -> Params {
+    let mut params = Params::new(cfg);
+    if let Some(d) = options.deadline {
+        params = params.deadline(d);
+    }
+    if let Some(f) = options.final_state {
+        params = params.final_state(f);
+    }
+    params
+}
+
+/// Starts a machine on a bodiless submission answer.
+fn start(cfg: Config, url: &str, answer: &HeaderMap, now: Now) -> Result<Begin, Error> {
+    let head = RequestHead::new(Method::POST, url.parse().unwrap(), HeaderMap::new());
+    let params = Params::new(&cfg);
+    Submission::new(Arc::new(cfg), head, params, now).start(StatusCode::ACCEPTED, answer, None)
 }
 
 /// (at seconds, uri, kind) triples, for compact expectations.
@@ -317,14 +348,15 @@ fn seed_v2_success_without_resource_and_failure() {
     assert_eq!(e.operation_status(), Some(&OperationStatus::Failed));
     assert_eq!(e.status(), Some(StatusCode::OK));
     let odata = e.odata_error().unwrap();
-    assert_eq!(odata.code.as_deref(), Some("InvalidFeature"));
-    assert_eq!(odata.details[0].code.as_deref(), Some("NoGeometry"));
+    assert_eq!(odata.code(), Some("InvalidFeature"));
+    assert_eq!(odata.details()[0].code(), Some("NoGeometry"));
     assert!(e.body().unwrap().starts_with(b"{\"operationId\""));
-    let msg = e.to_string();
-    assert!(
-        msg.contains(OPS) && msg.contains("InvalidFeature: The provided feature is invalid."),
-        "{msg}"
-    );
+    assert_eq!(e.url(), Some(OPS));
+    assert!(matches!(
+        e.reason(),
+        Reason::OperationFailed { state: OperationStatus::Failed, error: Some(o), .. }
+            if o.message() == Some("The provided feature is invalid.")
+    ));
 }
 
 #[test]
@@ -370,7 +402,7 @@ fn seed_v1_success_with_resource_without_and_failure() {
     );
     assert_eq!(failed(&run).kind(), ErrorKind::OperationFailed);
     assert_eq!(
-        failed(&run).odata_error().unwrap().code.as_deref(),
+        failed(&run).odata_error().unwrap().code(),
         Some("InvalidFeature")
     );
 }
@@ -871,8 +903,8 @@ fn clamps_deadline_and_poll_limit() {
     let e = failed(&run);
     assert_eq!(e.kind(), ErrorKind::Timeout);
     let handle = e.resume_handle().unwrap();
-    assert_eq!(handle.operation_url, "https://s.example/o");
-    assert_eq!(handle.header_names, ["authorization"]);
+    assert_eq!(handle.operation_url(), "https://s.example/o");
+    assert_eq!(handle.header_names(), ["authorization"]);
     assert!(!serde_json::to_string(handle).unwrap().contains("Bearer"));
 
     // Running forever: polls until the deadline would be passed.
@@ -900,13 +932,10 @@ fn clamps_deadline_and_poll_limit() {
         [30, 60, 90]
     );
     assert_eq!(failed(&run).kind(), ErrorKind::Timeout);
-    assert!(
-        failed(&run)
-            .to_string()
-            .contains("still Running after 3 polls"),
-        "{}",
-        failed(&run)
-    );
+    assert!(matches!(
+        failed(&run).reason(),
+        Reason::Deadline { state: OperationStatus::Running, polls: 3, after } if after.as_secs() == 100
+    ));
 
     let mut c = cfg();
     c.max_polls = 2;
@@ -954,40 +983,27 @@ fn transient_failures_are_retried_within_budget() {
             Some(StatusCode::SERVICE_UNAVAILABLE)
         )
     );
-    assert!(
-        e.to_string()
-            .contains("failed 3 times in a row; last answer: 503 Service Unavailable"),
-        "{e}"
+    assert_eq!(
+        e.reason(),
+        &Reason::RetriesExhausted {
+            attempts: 3,
+            last: LastAttempt::Status(StatusCode::SERVICE_UNAVAILABLE)
+        }
     );
 
     // A transport error is transient too; its source is kept.
-    let cfg = Arc::new(cfg());
-    let head = RequestHead::new(
-        Method::POST,
-        "https://s.example/j".parse().unwrap(),
-        HeaderMap::new(),
-    );
-    let t0 = Instant::now();
-    let wall = SystemTime::UNIX_EPOCH;
-    let Ok(Begin::Lro(mut m, _)) = Machine::start(
-        cfg,
-        head,
-        &LroOptions::new(),
-        StatusCode::ACCEPTED,
-        &headers(SUBMIT.headers),
-        None,
-        t0,
-        wall,
-    ) else {
+    let now = Now::new(Instant::now(), SystemTime::UNIX_EPOCH);
+    let Ok(Begin::Lro(mut m, _)) = start(cfg(), "https://s.example/j", &headers(SUBMIT.headers), now)
+    else {
         panic!()
     };
     for _ in 0..5 {
         assert!(matches!(
-            m.on_transport_error("reset".into(), t0, wall),
-            Action::Send { .. }
+            m.handle_failure(now, Failure::Transport("reset".into())),
+            Plan::Send { .. }
         ));
     }
-    let Action::Fail(e) = m.on_transport_error("reset".into(), t0, wall) else {
+    let Plan::Fail(e) = m.handle_failure(now, Failure::Transport("reset".into())) else {
         panic!()
     };
     assert_eq!(e.kind(), ErrorKind::RetriesExhausted);
@@ -998,42 +1014,60 @@ fn transient_failures_are_retried_within_budget() {
 fn bad_answers_are_typed_errors() {
     const SUBMIT: R = r(202, &[("operation-location", "https://s.example/o")], "");
     #[rustfmt::skip]
-    let rows: &[(R, ErrorKind, &str)] = &[
-        (r(404, &[], "gone"), ErrorKind::UnexpectedStatus, "answered 404 Not Found"),
-        (r(410, &[], ""), ErrorKind::UnexpectedStatus, "answered 410 Gone"),
-        (r(401, &[], ""), ErrorKind::UnexpectedStatus, "answered 401 Unauthorized"),
-        (r(302, &[("location", "/elsewhere")], ""), ErrorKind::UnexpectedStatus, "answered 302 Found"),
-        (r(200, &[], "<html>"), ErrorKind::Protocol, "a body that is not JSON"),
-        (r(200, &[], "[]"), ErrorKind::Protocol, "JSON that is not an object"),
-        (r(200, &[], "{}"), ErrorKind::Protocol, "without a `status` field"),
-        (r(200, &[], "{\"status\":1}"), ErrorKind::Protocol, "not a string"),
-        (r(200, &[], "{\"status\":\"Runn"), ErrorKind::Protocol, "not JSON"),
-        (r(204, &[], ""), ErrorKind::Protocol, "empty body"),
-        (r(200, &[], "{\"status\":\"Failed\"}"), ErrorKind::OperationFailed, "operation Failed (no error details)"),
+    let rows: &[(R, ErrorKind, fn(&Reason) -> bool)] = &[
+        (r(404, &[], "gone"), ErrorKind::UnexpectedStatus, |r| matches!(r, Reason::Rejected { status } if status.as_u16() == 404)),
+        (r(410, &[], ""), ErrorKind::UnexpectedStatus, |r| matches!(r, Reason::Rejected { status } if status.as_u16() == 410)),
+        (r(401, &[], ""), ErrorKind::UnexpectedStatus, |r| matches!(r, Reason::Rejected { status } if status.as_u16() == 401)),
+        (r(200, &[], "<html>"), ErrorKind::Protocol, |r| matches!(r, Reason::StatusBody { error: StatusBodyError::NotJson(_), .. })),
+        (r(200, &[], "[]"), ErrorKind::Protocol, |r| matches!(r, Reason::StatusBody { error: StatusBodyError::NotObject, .. })),
+        (r(200, &[], "{}"), ErrorKind::Protocol, |r| matches!(r, Reason::StatusBody { error: StatusBodyError::MissingStatus, .. })),
+        (r(200, &[], "{\"status\":1}"), ErrorKind::Protocol, |r| matches!(r, Reason::StatusBody { error: StatusBodyError::StatusNotString, .. })),
+        (r(200, &[], "{\"status\":\"Runn"), ErrorKind::Protocol, |r| matches!(r, Reason::StatusBody { error: StatusBodyError::NotJson(_), .. })),
+        (r(204, &[], ""), ErrorKind::Protocol, |r| matches!(r, Reason::StatusBody { error: StatusBodyError::Empty, .. })),
+        (r(200, &[], "{\"status\":\"Failed\"}"), ErrorKind::OperationFailed, |r| matches!(r, Reason::OperationFailed { error: None, .. })),
     ];
-    for (resp, kind, text) in rows {
+    for (resp, kind, reason) in rows {
         let run = drive(cfg(), "POST", "https://s.example/j", &[], SUBMIT, &[*resp]);
         let e = failed(&run);
         assert_eq!(e.kind(), *kind, "{}", resp.body);
-        let msg = e.to_string();
-        assert!(
-            msg.contains("https://s.example/o") && msg.contains(text),
-            "{msg}"
-        );
+        assert!(reason(e.reason()), "{e:?}");
+        assert_eq!(e.url(), Some("https://s.example/o"));
     }
+}
+
+/// The one place message text is checked: what `Display` renders for each reason.
+#[test]
+fn errors_render_their_reasons() {
+    const SUBMIT: R = r(202, &[("operation-location", "https://s.example/o")], "");
+    #[rustfmt::skip]
+    let rows: &[(R, &str)] = &[
+        (r(404, &[], "gone"), "long-running operation poll rejected: https://s.example/o answered 404 Not Found"),
+        (r(200, &[], "{}"), "long-running operation protocol error: https://s.example/o answered 200 OK with a JSON object without a `status` field"),
+        (r(200, &[], "{\"status\":\"Failed\"}"), "long-running operation failed: https://s.example/o answered 200 OK: operation Failed (no error details)"),
+        (FAILED, "long-running operation failed: https://s.example/o answered 200 OK: operation Failed: InvalidFeature: The provided feature is invalid."),
+    ];
+    for (resp, text) in rows {
+        let run = drive(cfg(), "POST", "https://s.example/j", &[], SUBMIT, &[*resp]);
+        assert_eq!(failed(&run).to_string(), *text);
+    }
+    let run = drive(cfg(), "POST", "https://s.example/j", &[], r(202, &[("operation-location", "ftp://x.example/o")], ""), &[]);
+    assert_eq!(
+        failed(&run).to_string(),
+        "long-running operation refused an insecure URL: https://s.example/j answered 202 Accepted with operation-location \"ftp://x.example/o\": scheme `ftp` is not http or https"
+    );
 }
 
 #[test]
 fn bad_monitor_headers_name_the_header_and_value() {
     #[rustfmt::skip]
-    let rows: &[(&[(&str, &str)], ErrorKind, &str)] = &[
-        (&[("operation-location", "")], ErrorKind::Protocol, "Operation-Location \"\": the value is empty"),
-        (&[("operation-location", "ftp://x.example/o")], ErrorKind::Insecure, "scheme `ftp`"),
-        (&[("azure-asyncoperation", "http://a b")], ErrorKind::Protocol, "Azure-AsyncOperation \"http://a b\""),
-        (&[("location", "\"\"")], ErrorKind::Protocol, "location \"\\\"\\\"\""),
-        (&[("operation-location", "http://s.example/o")], ErrorKind::Insecure, "was https"),
+    let rows: &[(&[(&str, &str)], ErrorKind, fn(&Reason) -> bool)] = &[
+        (&[("operation-location", "")], ErrorKind::Protocol, |r| matches!(r, Reason::BadHeader { name, why: UrlProblem::Unreadable(UrlHeaderError::Empty), .. } if name == OPERATION_LOCATION)),
+        (&[("operation-location", "ftp://x.example/o")], ErrorKind::Insecure, |r| matches!(r, Reason::BadHeader { why: UrlProblem::Unreadable(UrlHeaderError::Scheme(s)), .. } if s == "ftp")),
+        (&[("azure-asyncoperation", "http://a b")], ErrorKind::Protocol, |r| matches!(r, Reason::BadHeader { name, value, why: UrlProblem::Unreadable(UrlHeaderError::Invalid(_)), .. } if name == "azure-asyncoperation" && value == "http://a b")),
+        (&[("location", "\"\"")], ErrorKind::Protocol, |r| matches!(r, Reason::BadHeader { name, why: UrlProblem::Unreadable(UrlHeaderError::Empty), .. } if name == "location")),
+        (&[("operation-location", "http://s.example/o")], ErrorKind::Insecure, |r| matches!(r, Reason::BadHeader { why: UrlProblem::Downgrade { .. }, .. })),
     ];
-    for (h, kind, text) in rows {
+    for (h, kind, reason) in rows {
         let h: &'static [(&str, &str)] = Box::leak(h.to_vec().into_boxed_slice());
         let run = drive(
             cfg(),
@@ -1045,33 +1079,21 @@ fn bad_monitor_headers_name_the_header_and_value() {
         );
         let e = failed(&run);
         assert_eq!(e.kind(), *kind, "{h:?}");
-        let msg = e.to_string();
-        assert!(msg.to_lowercase().contains(&text.to_lowercase()), "{msg}");
-        assert!(msg.contains("https://s.example/j"), "{msg}");
+        assert!(reason(e.reason()), "{e:?}");
+        assert_eq!(e.url(), Some("https://s.example/j"));
     }
     // Not UTF-8.
-    let head = RequestHead::new(
-        Method::POST,
-        "https://s.example/j".parse().unwrap(),
-        HeaderMap::new(),
-    );
     let mut h = HeaderMap::new();
     h.insert(
         OPERATION_LOCATION,
         HeaderValue::from_bytes(b"https://\xff.example/").unwrap(),
     );
-    let e = Machine::start(
-        Arc::new(cfg()),
-        head,
-        &LroOptions::new(),
-        StatusCode::ACCEPTED,
-        &h,
-        None,
-        Instant::now(),
-        SystemTime::now(),
-    )
-    .unwrap_err();
-    assert!(e.to_string().contains("not visible ASCII"), "{e}");
+    let now = Now::new(Instant::now(), SystemTime::now());
+    let e = start(cfg(), "https://s.example/j", &h, now).unwrap_err();
+    assert!(matches!(
+        e.reason(),
+        Reason::BadHeader { why: UrlProblem::Unreadable(UrlHeaderError::NotAscii), .. }
+    ));
 }
 
 #[test]
@@ -1135,17 +1157,18 @@ fn polls_carry_the_right_headers_and_query() {
     let req: Request<()> = fetch.clone().into_request();
     assert_eq!(req.method(), Method::GET);
     assert_eq!(
-        req.extensions().get::<LroRequest>(),
-        Some(&LroRequest {
-            kind: PollKind::Resource,
-            attempt: 1
-        })
+        req.extensions().get::<LroRequest>().map(LroRequest::kind),
+        Some(PollKind::Resource)
+    );
+    assert_eq!(
+        req.extensions().get::<LroRequest>().map(LroRequest::attempt),
+        Some(1)
     );
 
     // An allowed origin receives them.
     let mut c = cfg();
     c.allowed_origins
-        .push(url::Url::parse("https://other.example").unwrap().origin());
+        .push(crate::config::Origin::parse("https://other.example").unwrap());
     let run = drive(c, "POST", url, &req_pairs(), SUBMIT, &[DONE, RESOURCE]);
     assert!(run.requests[1].headers().contains_key("authorization"));
 
@@ -1202,8 +1225,8 @@ fn resume_continues_from_a_handle() {
     );
     let now = Instant::now();
     let (mut m, action) =
-        Machine::resume(Arc::new(cfg()), &handle, &head, &LroOptions::new(), now).unwrap();
-    let Action::Send { at, request } = action else {
+        Machine::resume(Arc::new(cfg()), &handle, &head, &Params::new(&cfg()), now).unwrap();
+    let Plan::Send { at, request } = action else {
         panic!()
     };
     assert_eq!(at, now);
@@ -1214,19 +1237,26 @@ fn resume_continues_from_a_handle() {
     assert_eq!(request.headers()["authorization"], "fresh");
     let body = Bytes::from_static(br#"{"status":"Succeeded"}"#);
     assert!(matches!(
-        m.on_response(
-            StatusCode::OK,
-            &HeaderMap::new(),
-            Some(&body),
-            now,
-            SystemTime::now()
+        m.handle_answer(
+            Now::new(now, SystemTime::now()),
+            Answer {
+                status: StatusCode::OK,
+                headers: &HeaderMap::new(),
+                body: Some(&body)
+            }
         ),
         Action::Deliver(_)
     ));
 
     let mut bad = handle.clone();
     bad.version = 99;
-    assert!(Machine::resume(Arc::new(cfg()), &bad, &head, &LroOptions::new(), now).is_err());
+    let e = Machine::resume(Arc::new(cfg()), &bad, &head, &Params::new(&cfg()), now).unwrap_err();
+    assert!(matches!(
+        e.reason(),
+        Reason::BadHandle {
+            why: crate::error::HandleProblem::Version(99)
+        }
+    ));
 }
 
 #[test]
@@ -1408,7 +1438,7 @@ fn query_pairs_read_like_the_form_decoder() {
         let want: Vec<(String, String)> = url::form_urlencoded::parse(q.as_bytes())
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
-        let got: Vec<(String, String)> = super::query_pairs(q)
+        let got: Vec<(String, String)> = query_pairs(q)
             .into_iter()
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();

@@ -15,7 +15,7 @@ use http::header::HeaderValue;
 use http::Uri;
 use url::Url;
 
-use crate::header::{parse_url_str, unquote, UrlHeaderError};
+use crate::parse::{parse_url_str, unquote, UrlHeaderError};
 
 /// Host used to resolve references against an origin-form request URI (`/jobs`); links on it
 /// go on the wire, and are shown, in origin-form.
@@ -224,12 +224,12 @@ impl Link {
     }
 
     /// Whether this link's origin is one of `origins`.
-    pub(crate) fn origin_in(&self, origins: &[url::Origin]) -> bool {
+    pub(crate) fn origin_in(&self, origins: &[crate::config::Origin]) -> bool {
         if origins.is_empty() {
             return false;
         }
         let mine = self.origin_text();
-        origins.iter().any(|o| o.ascii_serialization() == mine)
+        origins.iter().any(|o| o.0.ascii_serialization() == mine)
     }
 }
 
@@ -549,9 +549,7 @@ mod tests {
             .join("https://a.example/x?api%2Dversion=2&c+d=1")
             .unwrap();
         assert!(q.has_query_param("api-version") && q.has_query_param("c d"));
-        let allowed = [Url::parse("https://atlas.microsoft.com:8443/")
-            .unwrap()
-            .origin()];
+        let allowed = [crate::config::Origin::parse("https://atlas.microsoft.com:8443/").unwrap()];
         assert!(c.origin_in(&allowed));
         assert!(!a.origin_in(&allowed));
     }

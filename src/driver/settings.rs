@@ -1,0 +1,74 @@
+//! What the driver is built from: the layer's configuration and the user's hooks.
+
+use std::sync::Arc;
+
+use http::Request;
+
+use super::trace::{self, Trace};
+use crate::config::Config;
+use crate::metadata::Progress;
+use crate::options::LroOptions;
+use crate::proto::{Machine, Params, PollRequest};
+
+/// A hook that shapes each request the layer sends by itself (polls and the resource `GET`),
+/// after the layer has set its URI and headers: sign it afresh, add a tracing header, …
+pub(crate) type PollHook = Arc<dyn Fn(&mut Request<()>) + Send + Sync>;
+/// A hook told where an operation stands after every status poll.
+pub(crate) type ProgressHook = Arc<dyn Fn(&Progress) + Send + Sync>;
+
+/// The configuration and hooks shared by every call of one layer.
+#[derive(Clone)]
+pub(crate) struct Settings {
+    pub(crate) config: Arc<Config>,
+    pub(crate) hook: Option<PollHook>,
+    pub(crate) progress: Option<ProgressHook>,
+}
+
+impl Settings {
+    pub(crate) fn new(config: Config) -> Self {
+        Self {
+            config: Arc::new(config),
+            hook: None,
+            progress: None,
+        }
+    }
+
+    /// The per-request choices, resolved from the request's options: the core reads no
+    /// request extensions.
+    pub(crate) fn params(&self, options: Option<&LroOptions>) -> Params {
+        let mut params = Params::new(&self.config);
+        if let Some(options) = options {
+            if let Some(d) = options.deadline {
+                params = params.deadline(d);
+            }
+            if let Some(f) = options.final_state {
+                params = params.final_state(f);
+            }
+        }
+        params
+    }
+
+    /// The request a driver sends for `request`: built by the core, then shaped by the
+    /// `on_poll_request` hook.
+    pub(crate) fn poll_request(&self, request: PollRequest) -> Request<()> {
+        let mut req = request.into_request();
+        if let Some(hook) = &self.hook {
+            hook(&mut req);
+        }
+        req
+    }
+
+    /// Tells the progress hook and the trace where `machine` stands, when it has a report due.
+    pub(crate) fn report(&self, trace: &Trace, machine: &mut Machine) {
+        if self.progress.is_none() && !trace::ENABLED {
+            return;
+        }
+        let Some(progress) = machine.poll_progress(super::time::now().mono()) else {
+            return;
+        };
+        trace.poll(&progress);
+        if let Some(hook) = &self.progress {
+            hook(&progress);
+        }
+    }
+}

@@ -1,0 +1,350 @@
+//! Why a resolution failed, as data: every [`Error`](crate::Error) carries one [`Reason`], and
+//! this file is the one place that turns a reason into words.
+//!
+//! The core builds reasons, never text: tests and callers match on the variant, and a message
+//! can be reworded here without touching the state machine.
+
+use std::fmt;
+use std::time::Duration;
+
+use http::header::{HeaderName, HeaderValue};
+use http::StatusCode;
+
+use super::ErrorKind;
+use crate::parse::UrlHeaderError;
+use crate::status::{ODataError, OperationStatus, StatusBodyError};
+
+/// Why a resolution did not end in a success.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Reason {
+    /// A URL-carrying header of an answer could not be used.
+    BadHeader {
+        /// The answer's status.
+        status: StatusCode,
+        /// The header.
+        name: HeaderName,
+        /// Its value, as sent.
+        value: HeaderValue,
+        /// What is wrong with it.
+        why: UrlProblem,
+    },
+    /// A URL in a status body (`resourceLocation`, …) could not be used.
+    BadBodyUrl {
+        /// The answer's status.
+        status: StatusCode,
+        /// The field.
+        field: &'static str,
+        /// Its value, as sent.
+        value: String,
+        /// What is wrong with it.
+        why: UrlProblem,
+    },
+    /// A URL the layer will not follow: not http(s), or an https → http downgrade.
+    Refused(UrlProblem),
+    /// A status body that is not a status document.
+    StatusBody {
+        /// The answer's status.
+        status: StatusCode,
+        /// What is wrong with it.
+        error: StatusBodyError,
+    },
+    /// A resource polled for `provisioningState` answered with something that is not a JSON
+    /// object.
+    ResourceBody {
+        /// The answer's status.
+        status: StatusCode,
+        /// What is wrong with it.
+        error: StatusBodyError,
+    },
+    /// A body over the configured limit.
+    BodyTooLarge {
+        /// The answer's status.
+        status: StatusCode,
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// A poll answered with a status that is neither success nor transient.
+    Rejected {
+        /// That status.
+        status: StatusCode,
+    },
+    /// The operation ended in failure.
+    OperationFailed {
+        /// The terminal answer's status.
+        status: StatusCode,
+        /// The failure word the server sent.
+        state: OperationStatus,
+        /// The OData error of the status document, if it had one.
+        error: Option<ODataError>,
+    },
+    /// Transient failures in a row beyond the budget.
+    RetriesExhausted {
+        /// Attempts in a row that failed.
+        attempts: u32,
+        /// The last of them.
+        last: LastAttempt,
+    },
+    /// More status polls than `max_polls` would be needed.
+    PollLimit {
+        /// The last status seen.
+        state: OperationStatus,
+        /// Polls sent.
+        polls: u32,
+        /// The limit.
+        limit: u32,
+    },
+    /// The deadline passed, or the next wait would end past it.
+    Deadline {
+        /// The last status seen.
+        state: OperationStatus,
+        /// Polls sent.
+        polls: u32,
+        /// The deadline, from the submission's answer.
+        after: Duration,
+    },
+    /// The submission's answer was still being read at the deadline.
+    SubmissionBodyTimeout,
+    /// The submission's answer body failed mid-way (reqwest adapter).
+    SubmissionBodyFailed,
+    /// The request's own URL cannot be polled from.
+    BadRequestUrl {
+        /// What is wrong with it.
+        why: String,
+    },
+    /// A resume handle that cannot be continued.
+    BadHandle {
+        /// What is wrong with it.
+        why: HandleProblem,
+    },
+    /// An answer was handed in after the operation ended (a driver bug, reported, not panicked).
+    AnswerAfterEnd,
+}
+
+/// What is wrong with a URL the layer was given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UrlProblem {
+    /// The value does not read as a URL.
+    Unreadable(UrlHeaderError),
+    /// `http` after an `https` submission.
+    Downgrade {
+        /// The submission's URL.
+        submission: String,
+    },
+    /// A scheme other than `http` or `https`.
+    Scheme(String),
+    /// The URL with the carried query is not a valid request URI.
+    CarriedQuery,
+}
+
+/// The last of a run of transient failures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LastAttempt {
+    /// An answer with this status.
+    Status(StatusCode),
+    /// The inner service failed; its error, rendered.
+    Transport(String),
+}
+
+/// What is wrong with a resume handle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HandleProblem {
+    /// A format version this crate does not read.
+    Version(u32),
+    /// `request_url` does not parse.
+    RequestUrl,
+    /// A URL in the handle is unusable.
+    Url(String),
+    /// `method` is not an HTTP method.
+    Method,
+    /// The request carrying the handle has no valid URI (reqwest adapter).
+    CarrierUri,
+}
+
+impl Reason {
+    /// The public kind of this reason.
+    pub(crate) fn kind(&self) -> ErrorKind {
+        match self {
+            Reason::BadHeader { why, .. } | Reason::BadBodyUrl { why, .. } => why.kind(),
+            Reason::Refused(why) => why.kind(),
+            Reason::OperationFailed { .. } => ErrorKind::OperationFailed,
+            Reason::Rejected { .. } => ErrorKind::UnexpectedStatus,
+            Reason::RetriesExhausted { .. } => ErrorKind::RetriesExhausted,
+            Reason::PollLimit { .. } => ErrorKind::PollLimit,
+            Reason::Deadline { .. } | Reason::SubmissionBodyTimeout => ErrorKind::Timeout,
+            Reason::StatusBody { .. }
+            | Reason::ResourceBody { .. }
+            | Reason::BodyTooLarge { .. }
+            | Reason::SubmissionBodyFailed
+            | Reason::BadRequestUrl { .. }
+            | Reason::BadHandle { .. }
+            | Reason::AnswerAfterEnd => ErrorKind::Protocol,
+        }
+    }
+}
+
+impl UrlProblem {
+    /// A refused scheme or a downgrade is a security refusal; anything else wrong with a URL
+    /// breaks the protocol.
+    pub(crate) fn kind(&self) -> ErrorKind {
+        match self {
+            UrlProblem::Unreadable(UrlHeaderError::Scheme(_))
+            | UrlProblem::Downgrade { .. }
+            | UrlProblem::Scheme(_) => ErrorKind::Insecure,
+            UrlProblem::Unreadable(_) | UrlProblem::CarriedQuery => ErrorKind::Protocol,
+        }
+    }
+}
+
+impl From<UrlHeaderError> for UrlProblem {
+    fn from(e: UrlHeaderError) -> Self {
+        match e {
+            UrlHeaderError::Scheme(s) => UrlProblem::Scheme(s),
+            other => UrlProblem::Unreadable(other),
+        }
+    }
+}
+
+/// `202 Accepted`, or the bare code for statuses without a reason phrase.
+struct ShowStatus(StatusCode);
+
+impl fmt::Display for ShowStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.canonical_reason() {
+            Some(r) => write!(f, "{} {r}", self.0.as_u16()),
+            None => write!(f, "{}", self.0.as_u16()),
+        }
+    }
+}
+
+/// A header value for a message: lossy, quoted, and cut short (servers may be hostile).
+struct ShowValue<'a>(&'a [u8]);
+
+impl fmt::Display for ShowValue<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = String::from_utf8_lossy(self.0);
+        let mut out: String = s.chars().take(200).collect();
+        if s.chars().count() > 200 {
+            out.push('…');
+        }
+        write!(f, "{out:?}")
+    }
+}
+
+impl fmt::Display for UrlProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UrlProblem::Unreadable(e) => e.fmt(f),
+            UrlProblem::Downgrade { submission } => {
+                write!(f, "is http, but the submission {submission} was https")
+            }
+            UrlProblem::Scheme(s) => write!(f, "has scheme `{s}`, not http(s)"),
+            UrlProblem::CarriedQuery => {
+                f.write_str("is not a valid request URI with the carried query")
+            }
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::BadHeader {
+                status,
+                name,
+                value,
+                why,
+            } => write!(
+                f,
+                "answered {} with {name} {}: {why}",
+                ShowStatus(*status),
+                ShowValue(value.as_bytes())
+            ),
+            Reason::BadBodyUrl {
+                status,
+                field,
+                value,
+                why,
+            } => write!(
+                f,
+                "answered {} with {field} {}: {why}",
+                ShowStatus(*status),
+                ShowValue(value.as_bytes())
+            ),
+            Reason::Refused(why) => why.fmt(f),
+            Reason::StatusBody { status, error } => {
+                write!(f, "answered {} with {error}", ShowStatus(*status))
+            }
+            Reason::ResourceBody { status, error } => match error {
+                StatusBodyError::Empty => write!(
+                    f,
+                    "answered {} with an empty body where the resource was expected",
+                    ShowStatus(*status)
+                ),
+                other => write!(f, "answered {} with {other}", ShowStatus(*status)),
+            },
+            Reason::BodyTooLarge { status, limit } => write!(
+                f,
+                "answered {} with a body over the {limit}-byte limit",
+                ShowStatus(*status)
+            ),
+            Reason::Rejected { status } => write!(f, "answered {}", ShowStatus(*status)),
+            Reason::OperationFailed {
+                status,
+                state,
+                error,
+            } => match error {
+                Some(odata) => write!(
+                    f,
+                    "answered {}: operation {state}: {odata}",
+                    ShowStatus(*status)
+                ),
+                None => write!(
+                    f,
+                    "answered {}: operation {state} (no error details)",
+                    ShowStatus(*status)
+                ),
+            },
+            Reason::RetriesExhausted { attempts, last } => {
+                write!(f, "failed {attempts} times in a row; last answer: ")?;
+                match last {
+                    LastAttempt::Status(s) => ShowStatus(*s).fmt(f),
+                    LastAttempt::Transport(e) => write!(f, "transport error: {e}"),
+                }
+            }
+            Reason::PollLimit {
+                state,
+                polls,
+                limit,
+            } => write!(f, "still {state} after {polls} polls (limit {limit})"),
+            Reason::Deadline {
+                state,
+                polls,
+                after,
+            } => write!(f, "still {state} after {polls} polls at the {after:?} deadline"),
+            Reason::SubmissionBodyTimeout => f.write_str(
+                "sent a submission response whose body did not end before the deadline",
+            ),
+            Reason::SubmissionBodyFailed => {
+                f.write_str("submission response body failed mid-way")
+            }
+            Reason::BadRequestUrl { why } => write!(f, "is not a usable request URL ({why})"),
+            Reason::BadHandle { why } => {
+                f.write_str("cannot be resumed: ")?;
+                match why {
+                    HandleProblem::Version(v) => write!(f, "resume handle version {v} is not 1"),
+                    HandleProblem::RequestUrl => f.write_str("request_url does not parse"),
+                    HandleProblem::Url(e) => write!(f, "a URL in the handle is unusable ({e})"),
+                    HandleProblem::Method => f.write_str("bad method"),
+                    HandleProblem::CarrierUri => {
+                        f.write_str("the request carrying the handle has no valid URI")
+                    }
+                }
+            }
+            Reason::AnswerAfterEnd => f.write_str("an answer arrived after the operation ended"),
+        }
+    }
+}

@@ -1,0 +1,305 @@
+//! Pure parsers for the headers an LRO speaks: the status-monitor URLs and the wait hints.
+//!
+//! Nothing here performs I/O or reads a clock: callers pass the instants they mean, so every
+//! function is deterministic and table-tested.
+
+use std::time::{Duration, SystemTime};
+
+use http::header::{HeaderMap, HeaderValue, DATE, RETRY_AFTER};
+use url::Url;
+
+use crate::header::{PREFER, RETRY_AFTER_MS, X_MS_RETRY_AFTER_MS};
+
+/// Why a URL-carrying header could not be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UrlHeaderError {
+    /// The value has bytes outside visible ASCII (RFC 9110 allows none in a URI).
+    NotAscii,
+    /// The value is empty (or only quotes and white space).
+    Empty,
+    /// The value is not a URI reference that resolves against the base.
+    Invalid(String),
+    /// The value resolves to a scheme other than `http` or `https`.
+    Scheme(String),
+}
+
+impl std::fmt::Display for UrlHeaderError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UrlHeaderError::NotAscii => f.write_str("the value is not visible ASCII"),
+            UrlHeaderError::Empty => f.write_str("the value is empty"),
+            UrlHeaderError::Invalid(e) => write!(f, "the value is not a URL ({e})"),
+            UrlHeaderError::Scheme(s) => write!(f, "scheme `{s}` is not http or https"),
+        }
+    }
+}
+
+/// Strips white space and one pair of surrounding double quotes, as both seed documents print
+/// `Location: "https://…"`.
+pub fn unquote(value: &str) -> &str {
+    let v = value.trim();
+    let v = v
+        .strip_prefix('"')
+        .and_then(|v| v.strip_suffix('"'))
+        .unwrap_or(v);
+    v.trim()
+}
+
+/// Reads a URL-carrying header value and resolves it against `base` (RFC 3986 §5).
+///
+/// ```
+/// use tower_lro::__private::parse_url_value;
+/// let base = url::Url::parse("https://atlas.microsoft.com/mapData?api-version=2.0").unwrap();
+/// let v = http::HeaderValue::from_static("\"/service/operations/42\"");
+/// let url = parse_url_value(&v, &base).unwrap();
+/// assert_eq!(url.as_str(), "https://atlas.microsoft.com/service/operations/42");
+/// ```
+pub fn parse_url_value(value: &HeaderValue, base: &Url) -> Result<Url, UrlHeaderError> {
+    let text = value.to_str().map_err(|_| UrlHeaderError::NotAscii)?;
+    parse_url_str(text, base)
+}
+
+/// [`parse_url_value`] for a URL that came from a body (`resourceLocation`).
+pub fn parse_url_str(text: &str, base: &Url) -> Result<Url, UrlHeaderError> {
+    let text = unquote(text);
+    if text.is_empty() {
+        return Err(UrlHeaderError::Empty);
+    }
+    if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(UrlHeaderError::Invalid(
+            "white space or control characters".into(),
+        ));
+    }
+    let url = base
+        .join(text)
+        .map_err(|e| UrlHeaderError::Invalid(e.to_string()))?;
+    match url.scheme() {
+        "http" | "https" => {}
+        other => return Err(UrlHeaderError::Scheme(other.to_owned())),
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(UrlHeaderError::Invalid("no host".into()));
+    }
+    Ok(url)
+}
+
+/// Which header supplied a wait hint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum HintSource {
+    /// `retry-after-ms`.
+    RetryAfterMs,
+    /// `x-ms-retry-after-ms`.
+    XMsRetryAfterMs,
+    /// `Retry-After` as delta-seconds.
+    RetryAfterSeconds,
+    /// `Retry-After` as an HTTP-date.
+    RetryAfterDate,
+}
+
+/// Reads how long a response asks the client to wait, per spec §2: `retry-after-ms`, then
+/// `x-ms-retry-after-ms`, then `Retry-After` (delta-seconds or HTTP-date). The first header that
+/// parses wins; a malformed or negative value is skipped, never fatal.
+///
+/// An HTTP-date is measured against the response's own `Date` header when it has one (so the
+/// server's clock, not ours, decides), else against `now`. A date in the past is ignored (a
+/// negative delay, spec §2), so the caller's default wait applies.
+/// Values too large for a `Duration` saturate; callers clamp.
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use tower_lro::__private::retry_after;
+/// let mut h = http::HeaderMap::new();
+/// h.insert("retry-after", "30".parse().unwrap());
+/// assert_eq!(retry_after(&h, SystemTime::now()).map(|(d, _)| d), Some(Duration::from_secs(30)));
+/// h.insert("retry-after-ms", "250".parse().unwrap());
+/// assert_eq!(retry_after(&h, SystemTime::now()).map(|(d, _)| d), Some(Duration::from_millis(250)));
+/// ```
+pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<(Duration, HintSource)> {
+    let (ms, x_ms, seconds_or_date) = if headers.len() <= 16 {
+        // A typical answer has a handful of headers: one pass beats three hash lookups. The
+        // first value of each name counts, as with `get`.
+        let (mut ms, mut x_ms, mut ra) = (None, None, None);
+        for (name, value) in headers {
+            if *name == RETRY_AFTER {
+                ra = ra.or(Some(value));
+            } else if *name == RETRY_AFTER_MS {
+                ms = ms.or(Some(value));
+            } else if *name == X_MS_RETRY_AFTER_MS {
+                x_ms = x_ms.or(Some(value));
+            }
+        }
+        (ms, x_ms, ra)
+    } else {
+        (
+            headers.get(RETRY_AFTER_MS),
+            headers.get(X_MS_RETRY_AFTER_MS),
+            headers.get(RETRY_AFTER),
+        )
+    };
+    if let Some(ms) = ms.and_then(parse_millis) {
+        return Some((ms, HintSource::RetryAfterMs));
+    }
+    if let Some(ms) = x_ms.and_then(parse_millis) {
+        return Some((ms, HintSource::XMsRetryAfterMs));
+    }
+    let value = seconds_or_date?;
+    let text = value.to_str().ok()?.trim();
+    if let Some(secs) = parse_digits(text) {
+        return Some((Duration::from_secs(secs), HintSource::RetryAfterSeconds));
+    }
+    let at = httpdate::parse_http_date(text).ok()?;
+    let reference = headers
+        .get(DATE)
+        .and_then(|d| d.to_str().ok())
+        .and_then(|d| httpdate::parse_http_date(d.trim()).ok())
+        .unwrap_or(now);
+    // A date already past is a negative delay: ignored, like any other malformed value.
+    let wait = at.duration_since(reference).ok()?;
+    Some((wait, HintSource::RetryAfterDate))
+}
+
+fn parse_millis(value: &HeaderValue) -> Option<Duration> {
+    parse_digits(value.to_str().ok()?.trim()).map(Duration::from_millis)
+}
+
+/// Unsigned decimal digits only (no sign, no fraction). Overflow saturates: a server that says
+/// `99999999999999999999999` means "a very long time", which the caller's clamp handles.
+fn parse_digits(text: &str) -> Option<u64> {
+    if text.is_empty() || text.len() > 64 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(text.parse::<u64>().unwrap_or(u64::MAX))
+}
+
+/// `true` when a `Prefer` header asks for `respond-async` (RFC 7240 §4.1).
+pub fn prefers_respond_async(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(PREFER)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|pref| {
+            let token = pref.split(';').next().unwrap_or("").trim();
+            token.eq_ignore_ascii_case("respond-async")
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::header::HeaderName;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(
+                HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        h
+    }
+
+    #[test]
+    #[allow(clippy::type_complexity)]
+    fn retry_after_table() {
+        let now = httpdate::parse_http_date("Sun, 22 Nov 2026 10:00:00 GMT").unwrap();
+        let s = Duration::from_secs;
+        let ms = Duration::from_millis;
+        #[rustfmt::skip]
+        let rows: &[(&[(&str, &str)], Option<Duration>)] = &[
+            (&[], None),
+            (&[("retry-after", "30")], Some(s(30))),
+            (&[("Retry-After", " 7 ")], Some(s(7))),
+            (&[("retry-after", "0")], Some(s(0))),
+            (&[("retry-after", "-5")], None),
+            (&[("retry-after", "1.5")], None),
+            (&[("retry-after", "soon")], None),
+            (&[("retry-after", "")], None),
+            (&[("retry-after", "99999999999")], Some(s(99_999_999_999))),
+            (&[("retry-after", "999999999999999999999999999")], Some(s(u64::MAX))),
+            (&[("retry-after", "Sun, 22 Nov 2026 10:00:45 GMT")], Some(s(45))),
+            (&[("retry-after", "Sunday, 22-Nov-26 10:00:45 GMT")], Some(s(45))),
+            (&[("retry-after", "Sun Nov 22 10:00:45 2026")], Some(s(45))),
+            (&[("retry-after", "Sun, 22 Nov 2026 09:00:00 GMT")], None),
+            (&[("retry-after", "Sun, 22 Nov 2026 10:00:00 GMT")], Some(s(0))),
+            (&[("retry-after", "Sun, 22 Nov 2026 09:00:00 GMT"), ("retry-after-ms", "x")], None),
+            // The server's Date header is the reference for an HTTP-date.
+            (&[("retry-after", "Sun, 22 Nov 2026 12:00:10 GMT"), ("date", "Sun, 22 Nov 2026 12:00:00 GMT")], Some(s(10))),
+            (&[("retry-after-ms", "250")], Some(ms(250))),
+            (&[("x-ms-retry-after-ms", "125")], Some(ms(125))),
+            (&[("retry-after-ms", "250"), ("x-ms-retry-after-ms", "125"), ("retry-after", "9")], Some(ms(250))),
+            (&[("x-ms-retry-after-ms", "125"), ("retry-after", "9")], Some(ms(125))),
+            // A malformed preferred header falls through to the next one.
+            (&[("retry-after-ms", "-1"), ("retry-after", "9")], Some(s(9))),
+            (&[("retry-after-ms", "abc"), ("x-ms-retry-after-ms", "x"), ("retry-after", "2")], Some(s(2))),
+        ];
+        for (i, (pairs, want)) in rows.iter().enumerate() {
+            let got = retry_after(&headers(pairs), now).map(|(d, _)| d);
+            assert_eq!(got, *want, "row {i}: {pairs:?}");
+        }
+    }
+
+    #[test]
+    fn non_utf8_retry_after_is_ignored() {
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, HeaderValue::from_bytes(b"\xff3").unwrap());
+        assert_eq!(retry_after(&h, SystemTime::now()), None);
+    }
+
+    #[test]
+    fn url_value_table() {
+        let base =
+            Url::parse("https://atlas.microsoft.com/mapData/upload?api-version=2.0").unwrap();
+        #[rustfmt::skip]
+        let rows: &[(&str, Result<&str, UrlHeaderError>)] = &[
+            ("https://atlas.microsoft.com/service/operations/1", Ok("https://atlas.microsoft.com/service/operations/1")),
+            ("\"https://atlas.microsoft.com/tileset/7\"", Ok("https://atlas.microsoft.com/tileset/7")),
+            (" \"https://x.example/a\" ", Ok("https://x.example/a")),
+            ("/operations/2", Ok("https://atlas.microsoft.com/operations/2")),
+            ("operations/3?x=1", Ok("https://atlas.microsoft.com/mapData/operations/3?x=1")),
+            ("../ops/4", Ok("https://atlas.microsoft.com/ops/4")),
+            ("//other.example/ops/5", Ok("https://other.example/ops/5")),
+            ("http://plain.example/6", Ok("http://plain.example/6")),
+            ("", Err(UrlHeaderError::Empty)),
+            ("\"\"", Err(UrlHeaderError::Empty)),
+            ("ftp://x.example/a", Err(UrlHeaderError::Scheme("ftp".into()))),
+            ("javascript:alert(1)", Err(UrlHeaderError::Scheme("javascript".into()))),
+            ("file:///etc/passwd", Err(UrlHeaderError::Scheme("file".into()))),
+        ];
+        for (i, (raw, want)) in rows.iter().enumerate() {
+            let got = parse_url_value(&HeaderValue::from_str(raw).unwrap(), &base);
+            let got = got.as_ref().map(Url::as_str).map_err(Clone::clone);
+            assert_eq!(got, want.clone(), "row {i}: {raw:?}");
+        }
+        assert!(matches!(
+            parse_url_value(&HeaderValue::from_static("http://a b/"), &base),
+            Err(UrlHeaderError::Invalid(_))
+        ));
+        assert_eq!(
+            parse_url_value(
+                &HeaderValue::from_bytes(b"https://\xe9.example/").unwrap(),
+                &base
+            ),
+            Err(UrlHeaderError::NotAscii)
+        );
+    }
+
+    #[test]
+    fn prefer_respond_async() {
+        assert!(prefers_respond_async(&headers(&[(
+            "prefer",
+            "respond-async"
+        )])));
+        assert!(prefers_respond_async(&headers(&[(
+            "Prefer",
+            "return=minimal, Respond-Async; wait=10"
+        )])));
+        assert!(!prefers_respond_async(&headers(&[(
+            "prefer",
+            "return=representation"
+        )])));
+        assert!(!prefers_respond_async(&headers(&[])));
+    }
+}

@@ -1,0 +1,489 @@
+//! The state of one long-running operation, and its single input entry point.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, StatusCode, Uri, Version};
+
+use super::link::Link;
+use super::request::{check_target, PollKind, PollRequest, RequestHead, Requests};
+use super::schedule::{is_transient, Schedule};
+use super::{Action, Answer, BoxError, Failure, Now, Params, Plan};
+use crate::config::{Config, FinalState};
+use crate::error::{Error, HandleProblem, LastAttempt, Reason, UrlProblem};
+use crate::metadata::{LroMetadata, Progress, Rule};
+use crate::resume::ResumeHandle;
+use crate::status::{OperationStatus, StatusDocument};
+
+/// The state of one long-running operation: what is known of it ([`Operation`]), its clock
+/// and budgets ([`Schedule`]), how its requests are built ([`Requests`]) and where it stands
+/// ([`Phase`]).
+///
+/// A driver feeds it through [`Machine::handle`] and reads reports through
+/// [`Machine::poll_progress`]; the [module docs](super) give the contract.
+#[derive(Debug)]
+pub struct Machine {
+    pub(crate) cfg: Arc<Config>,
+    pub(crate) op: Operation,
+    pub(crate) sched: Schedule,
+    pub(crate) reqs: Requests,
+    pub(crate) phase: Phase,
+}
+
+/// What is known of the operation: what metadata, errors and resume handles report.
+#[derive(Debug)]
+pub(crate) struct Operation {
+    pub(crate) rule: Rule,
+    pub(crate) method: Method,
+    pub(crate) request_url: Link,
+    pub(crate) monitor: Link,
+    pub(crate) submission_location: Option<Box<Link>>,
+    pub(crate) final_state: FinalState,
+    pub(crate) operation_id: Option<String>,
+    pub(crate) percent_complete: Option<f64>,
+    pub(crate) status: OperationStatus,
+}
+
+/// Where the operation stands.
+#[derive(Debug, Clone)]
+pub(crate) enum Phase {
+    /// Polling the status monitor.
+    Polling,
+    /// Fetching the created resource at this URL.
+    Fetching(Box<Link>),
+    /// Over: no more input is expected.
+    Done,
+}
+
+/// What a machine starts from: a submission's answer, or a resume handle.
+pub(crate) struct Init {
+    pub(crate) rule: Rule,
+    pub(crate) method: Method,
+    pub(crate) version: Version,
+    pub(crate) request_url: Link,
+    pub(crate) headers: HeaderMap,
+    pub(crate) monitor: Link,
+    pub(crate) submission_location: Option<Link>,
+    pub(crate) final_state: FinalState,
+}
+
+impl Machine {
+    pub(crate) fn new(cfg: Arc<Config>, init: Init, params: &Params, now: Instant) -> Self {
+        let reqs = Requests::new(&cfg, init.version, init.headers, &init.request_url);
+        Machine {
+            sched: Schedule::new(now, params.deadline),
+            reqs,
+            op: Operation {
+                rule: init.rule,
+                method: init.method,
+                request_url: init.request_url,
+                monitor: init.monitor,
+                submission_location: init.submission_location.map(Box::new),
+                final_state: init.final_state,
+                operation_id: None,
+                percent_complete: None,
+                status: OperationStatus::NotStarted,
+            },
+            phase: Phase::Polling,
+            cfg,
+        }
+    }
+
+    /// Continues an operation from a [`ResumeHandle`]; `head` supplies the headers (fresh
+    /// credentials) to carry. The first poll is due at once.
+    pub fn resume(
+        cfg: Arc<Config>,
+        handle: &ResumeHandle,
+        head: &RequestHead,
+        params: &Params,
+        now: Instant,
+    ) -> Result<(Box<Machine>, Plan), Error> {
+        let bad =
+            |why: HandleProblem| Error::new(Some(handle.operation_url.clone()), Reason::BadHandle { why });
+        if handle.version != ResumeHandle::VERSION {
+            return Err(bad(HandleProblem::Version(handle.version)));
+        }
+        let request_uri: Uri = handle
+            .request_url
+            .parse()
+            .map_err(|_| bad(HandleProblem::RequestUrl))?;
+        let request_url = request_base(&request_uri)?;
+        // Absolute URLs stand as they are; origin-form ones resolve against the request's.
+        let join = |s: &str| -> Result<Link, Error> {
+            request_url
+                .join(s)
+                .map_err(|e| bad(HandleProblem::Url(e.to_string())))
+        };
+        let monitor = join(&handle.operation_url)?;
+        let submission_location = handle
+            .submission_location
+            .as_deref()
+            .map(join)
+            .transpose()?;
+        let method = Method::from_bytes(handle.method.as_bytes())
+            .map_err(|_| bad(HandleProblem::Method))?;
+        let init = Init {
+            rule: handle.rule,
+            method,
+            version: head.version,
+            request_url,
+            headers: head.headers.clone(),
+            monitor,
+            submission_location,
+            final_state: params.final_state,
+        };
+        let mut machine = Machine::new(cfg, init, params, now);
+        machine.sched.polls = handle.polls;
+        machine.op.operation_id.clone_from(&handle.operation_id);
+        machine.op.status = OperationStatus::Running;
+        if let Err(why) = check_target(&machine.op.request_url, &machine.op.monitor) {
+            return Err(Error::new(Some(machine.op.monitor.display()), Reason::Refused(why)));
+        }
+        if machine.sched.polls >= machine.cfg.max_polls {
+            machine.sched.polls = 0;
+        }
+        let request = machine.request_for(PollKind::Status)?;
+        machine.sched.next_status_at = Some(now);
+        Ok((Box::new(machine), Plan::Send { at: now, request }))
+    }
+
+    /// Whether the driver must read the body of an answer with this status (under the size
+    /// limit) before handing it in. `false` means: hand in the head only, and on
+    /// [`Action::Deliver`] pass the body through unread (the created resource).
+    pub fn wants_body(&self, status: StatusCode) -> bool {
+        match self.phase {
+            Phase::Fetching(_) => is_transient(status),
+            _ => true,
+        }
+    }
+
+    /// When the resolution must be over. Drivers bound every in-flight request by it.
+    pub fn deadline(&self) -> Instant {
+        self.sched.deadline
+    }
+
+    /// The shape being polled.
+    pub fn rule(&self) -> Rule {
+        self.op.rule
+    }
+
+    /// Hands in the answer to the request of the last `Send`.
+    pub fn handle_answer(&mut self, now: Now, answer: Answer<'_>) -> Action {
+        if matches!(self.phase, Phase::Done) {
+            return Action::Fail(Error::new(None, Reason::AnswerAfterEnd));
+        }
+        self.begin_input(true);
+        let action = self.on_response(answer.status, answer.headers, answer.body, now);
+        if let Action::Send { at, request } = &action {
+            if request.kind() == PollKind::Status {
+                self.sched.next_status_at = Some(*at);
+            }
+        }
+        action
+    }
+
+    /// Hands in that the request of the last `Send` got no usable answer. Nothing is
+    /// delivered from a failure: the machine retries (within its budget) or fails.
+    pub fn handle_failure(&mut self, now: Now, failure: Failure<'_>) -> Plan {
+        if matches!(self.phase, Phase::Done) {
+            return Plan::Fail(Error::new(None, Reason::AnswerAfterEnd));
+        }
+        // A deadline is not an answer worth reporting.
+        self.begin_input(!matches!(failure, Failure::DeadlinePassed));
+        let plan = match failure {
+            Failure::Transport(error) | Failure::BodyFailed { error, .. } => {
+                self.retry(None, Some(error), now)
+            }
+            Failure::BodyTooLarge { status, headers } => {
+                let limit = self.cfg.status_body_limit;
+                let reason = Reason::BodyTooLarge { status, limit };
+                Plan::Fail(self.end(reason, Some((status, headers, None))))
+            }
+            Failure::DeadlinePassed => {
+                self.phase = Phase::Done;
+                Plan::Fail(self.timeout_error(false))
+            }
+        };
+        if let Plan::Send { at, request } = &plan {
+            if request.kind() == PollKind::Status {
+                self.sched.next_status_at = Some(*at);
+            }
+        }
+        plan
+    }
+
+    /// What every input resets: a status answer (or its failure) is worth a progress report.
+    fn begin_input(&mut self, reportable: bool) {
+        self.sched.report_due = reportable && matches!(self.phase, Phase::Polling);
+        self.sched.next_status_at = None;
+    }
+
+    fn on_response(
+        &mut self,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: Option<&Bytes>,
+        now: Now,
+    ) -> Action {
+        if is_transient(status) {
+            return self.retry(Some((status, headers, body)), None, now).into();
+        }
+        if let Phase::Fetching(url) = &self.phase {
+            let shown = url.display();
+            self.phase = Phase::Done;
+            return Action::Deliver(self.metadata(now.mono, Some(shown)));
+        }
+        self.sched.transient = 0;
+        let empty = Bytes::new();
+        let body = body.unwrap_or(&empty);
+        match self.op.rule {
+            Rule::OperationLocation | Rule::AzureAsyncOperation => {
+                self.on_status_poll(status, headers, body, now)
+            }
+            Rule::Location => self.on_location_poll(status, headers, body, now),
+            Rule::ProvisioningState => self.on_provisioning_poll(status, headers, body, now),
+        }
+    }
+
+    /// A report of where the operation stands, once after each status answer (and after the
+    /// submission's): `None` when nothing new was read since the last call.
+    pub fn poll_progress(&mut self, now: Instant) -> Option<Progress> {
+        if !std::mem::take(&mut self.sched.report_due) {
+            return None;
+        }
+        let next_at = self.sched.next_status_at;
+        let polls = self.sched.polls;
+        Some(Progress {
+            operation_url: self.op.monitor.display(),
+            operation_id: self.op.operation_id.clone(),
+            status: self.op.status.clone(),
+            percent_complete: self.op.percent_complete,
+            // A planned request is already counted: report the ones answered.
+            polls: polls - u32::from(next_at.is_some() && polls > 0),
+            next_poll_in: next_at.map(|at| at.saturating_duration_since(now)),
+            wait_reason: next_at.and(self.sched.wait_reason.clone()),
+            elapsed: self.sched.elapsed(now),
+            resume: Some(self.resume_handle()).filter(|_| next_at.is_some()),
+        })
+    }
+
+    /// A handle to continue this operation later.
+    pub fn resume_handle(&self) -> ResumeHandle {
+        let op = &self.op;
+        ResumeHandle {
+            version: ResumeHandle::VERSION,
+            rule: op.rule,
+            method: op.method.as_str().to_owned(),
+            request_url: op.request_url.display(),
+            operation_url: op.monitor.display(),
+            final_state: op.final_state,
+            submission_location: op.submission_location.as_ref().map(|u| u.display()),
+            operation_id: op.operation_id.clone(),
+            origin: if op.request_url.is_placeholder() {
+                String::new()
+            } else {
+                op.request_url.origin_text()
+            },
+            header_names: self.reqs.header_names(),
+            polls: self.sched.polls,
+        }
+    }
+
+    // ----- helpers of the shapes -----
+
+    pub(crate) fn absorb(&mut self, doc: &StatusDocument) {
+        let op = &mut self.op;
+        if doc.operation_id.is_some() && doc.operation_id != op.operation_id {
+            op.operation_id.clone_from(&doc.operation_id);
+        }
+        // Per document: a terminal status without the field does not keep an old percentage.
+        op.percent_complete = doc.percent_complete;
+        if let Some(st) = doc.status.as_ref().or(doc.provisioning_state.as_ref()) {
+            op.status = st.clone();
+        }
+    }
+
+    pub(crate) fn metadata(&self, now: Instant, resource_url: Option<String>) -> LroMetadata {
+        LroMetadata {
+            operation_url: self.op.monitor.display(),
+            operation_id: self.op.operation_id.clone(),
+            rule: self.op.rule,
+            status: self.op.status.clone(),
+            polls: self.sched.polls,
+            elapsed: self.sched.elapsed(now),
+            resource_url,
+        }
+    }
+
+    /// Ends the operation with `error`.
+    pub(crate) fn fail(&mut self, error: Error) -> Action {
+        self.phase = Phase::Done;
+        Action::Fail(error)
+    }
+
+    /// Ends the operation successfully with the response just handed in.
+    pub(crate) fn succeed(&mut self, now: Now) -> Action {
+        self.op.status = OperationStatus::Succeeded;
+        self.phase = Phase::Done;
+        Action::Deliver(self.metadata(now.mono, None))
+    }
+
+    /// Ends the operation with an error about the request in flight and its answer.
+    pub(crate) fn end(
+        &mut self,
+        reason: Reason,
+        response: Option<(StatusCode, &HeaderMap, Option<&Bytes>)>,
+    ) -> Error {
+        let url = match &self.phase {
+            Phase::Fetching(u) => u.display(),
+            _ => self.op.monitor.display(),
+        };
+        let error = self.op_error(url, reason, response);
+        self.phase = Phase::Done;
+        error
+    }
+
+    /// An error about `url` in the context of this operation.
+    pub(crate) fn op_error(
+        &self,
+        url: String,
+        reason: Reason,
+        response: Option<(StatusCode, &HeaderMap, Option<&Bytes>)>,
+    ) -> Error {
+        let op = &self.op;
+        let mut e = Error::new(Some(url), reason).with_operation(
+            op.rule,
+            &op.monitor.display(),
+            op.operation_id.as_deref(),
+            Some(&op.status),
+        );
+        if let Some((status, headers, body)) = response {
+            e = e.with_response(status, headers, body);
+        }
+        e
+    }
+
+    /// The deadline (or, with `poll_limit`, the poll limit) error, with a resume handle.
+    pub(crate) fn timeout_error(&self, poll_limit: bool) -> Error {
+        let state = self.op.status.clone();
+        let polls = self.sched.polls;
+        let reason = if poll_limit {
+            let limit = self.cfg.max_polls;
+            Reason::PollLimit {
+                state,
+                polls,
+                limit,
+            }
+        } else {
+            let after = self.sched.deadline.saturating_duration_since(self.sched.started);
+            Reason::Deadline {
+                state,
+                polls,
+                after,
+            }
+        };
+        self.op_error(self.op.monitor.display(), reason, None)
+            .with_resume(self.resume_handle())
+    }
+
+    /// Retries the request in flight after a transient failure, within the budget.
+    fn retry(
+        &mut self,
+        response: Option<(StatusCode, &HeaderMap, Option<&Bytes>)>,
+        source: Option<BoxError>,
+        now: Now,
+    ) -> Plan {
+        if self.sched.transient_failure(&self.cfg) {
+            return self.schedule(response.map(|(_, h, _)| h), true, now);
+        }
+        let last = match (&response, &source) {
+            (Some((status, _, _)), _) => LastAttempt::Status(*status),
+            (None, Some(e)) => LastAttempt::Transport(e.to_string()),
+            (None, None) => LastAttempt::Transport("no answer".to_owned()),
+        };
+        let attempts = self.sched.transient;
+        let reason = Reason::RetriesExhausted { attempts, last };
+        let mut err = self.end(reason, response).with_attempts(attempts);
+        if let Some(source) = source {
+            err = err.with_source(source);
+        }
+        Plan::Fail(err)
+    }
+
+    /// Plans the next request to the current target after a wait: hinted by `hint_from`,
+    /// else the transient backoff (`transient`) or the unhinted interval.
+    pub(crate) fn schedule(
+        &mut self,
+        hint_from: Option<&HeaderMap>,
+        transient: bool,
+        now: Now,
+    ) -> Plan {
+        let wait = self.sched.next_wait(&self.cfg, hint_from, transient, now.wall);
+        let kind = match &self.phase {
+            Phase::Fetching(_) => PollKind::Resource,
+            _ => PollKind::Status,
+        };
+        let planned = if kind == PollKind::Status && self.sched.polls >= self.cfg.max_polls {
+            Err(self.timeout_error(true))
+        } else {
+            match self.sched.fits(now.mono, wait) {
+                Some(at) => self.request_for(kind).map(|request| (at, request)),
+                None => Err(self.timeout_error(false)),
+            }
+        };
+        match planned {
+            Ok((at, request)) => Plan::Send { at, request },
+            Err(error) => {
+                self.phase = Phase::Done;
+                Plan::Fail(error)
+            }
+        }
+    }
+
+    /// The next request of `kind`: to the status monitor, or to the resource being fetched.
+    pub(crate) fn request_for(&mut self, kind: PollKind) -> Result<PollRequest, Error> {
+        let url = match (&self.phase, kind) {
+            (Phase::Fetching(url), PollKind::Resource) => url,
+            _ => &self.op.monitor,
+        };
+        let attempt = match kind {
+            PollKind::Resource => self.sched.fetches + 1,
+            _ => self.sched.polls + 1,
+        };
+        let request = self
+            .reqs
+            .build(&self.cfg, &self.op.request_url, url, kind, attempt)
+            .map_err(|why| Error::new(Some(url.display()), Reason::Refused(why)))?;
+        match kind {
+            PollKind::Resource => self.sched.fetches = attempt,
+            _ => self.sched.polls = attempt,
+        }
+        Ok(request)
+    }
+
+    /// Checks a URL the operation is about to follow, as an error in its context.
+    pub(crate) fn check(&self, url: &Link) -> Result<(), Error> {
+        check_target(&self.op.request_url, url).map_err(|why| self.refusal(url, why))
+    }
+
+    pub(crate) fn refusal(&self, url: &Link, why: UrlProblem) -> Error {
+        let op = &self.op;
+        let e = Error::new(Some(url.display()), Reason::Refused(why));
+        match e.reason() {
+            Reason::Refused(UrlProblem::Downgrade { .. }) => e.with_operation(
+                op.rule,
+                &op.monitor.display(),
+                op.operation_id.as_deref(),
+                Some(&op.status),
+            ),
+            _ => e,
+        }
+    }
+}
+
+/// The absolute URL of the request, or a placeholder-based one for origin-form URIs.
+pub(crate) fn request_base(uri: &Uri) -> Result<Link, Error> {
+    Link::from_request(uri)
+        .map_err(|why| Error::new(Some(uri.to_string()), Reason::BadRequestUrl { why }))
+}

@@ -1,0 +1,248 @@
+//! The sans-IO protocol core: it reads response heads and bodies and says what to do next.
+//!
+//! Nothing under `proto/` performs I/O, reads a clock, spawns or awaits: a driver hands in what
+//! it received and the instant it is ([`Now`]), and gets back what to do — wait until an
+//! instant and send a `GET`, deliver the response it holds, or fail. The crate's Tower driver
+//! (`src/driver/`) is the one driver; this module is reachable from outside only through the
+//! hidden `__private` module, for fuzzing and benches.
+//!
+//! The files, one concern each:
+//!
+//! | file | concern |
+//! | --- | --- |
+//! | [`submission`] | the submission's answer: pass through, or start an operation; the one deadline |
+//! | [`machine`] | the state of one operation, and its two inputs: [`Machine::handle_answer`], [`Machine::handle_failure`] |
+//! | [`shapes`] | the three poll shapes and the final-state rules (spec §3–§6) |
+//! | [`schedule`] | waits, backoff, budgets and the deadline (spec §2) |
+//! | [`request`] | the requests the layer sends: carried headers and query, credentials (spec §7) |
+//! | [`link`] | URLs as the server wrote them, resolved and checked |
+//!
+//! # Driving the core
+//!
+//! A driver must, in this order:
+//!
+//! 1. On the submission's answer head, call [`classify`]. `PassThrough`: hand the answer back
+//!    untouched, body streaming; nothing else happens.
+//! 2. `Inspect`: build a [`Submission`] with the instant the head arrived. Read the answer's
+//!    body under [`Config::status_body_limit`](crate::Config), but not past
+//!    [`Submission::read_deadline`]; if the deadline comes first, fail with
+//!    [`Submission::timed_out`].
+//! 3. Call [`Submission::start`] with the body (or `None` when it ran over the limit).
+//!    [`Begin::NotLro`]: hand the answer back with the body read so far and the unread rest.
+//!    [`Begin::Lro`]: keep the [`Machine`] and carry out its first [`Plan`].
+//! 4. Loop until the machine delivers or fails:
+//!    - [`Plan::Send`] / [`Action::Send`]: wait until `at` (at once if it has passed), then drive
+//!      the inner service to readiness and send the request, shaped by the user's hook. From
+//!      the send until the answer's body is read, bound everything by [`Machine::deadline`]:
+//!      when it passes, hand in [`Failure::DeadlinePassed`].
+//!    - On an answer head, read the body (under the size limit, by the deadline) iff
+//!      [`Machine::wants_body`] says so, then hand in the [`Answer`] (body `None` when it
+//!      was not read) — or [`Failure::BodyTooLarge`] / [`Failure::BodyFailed`]. A failed call
+//!      (or readiness) is [`Failure::Transport`].
+//!    - After every hand-in (and after `start`), call [`Machine::poll_progress`] if anyone
+//!      listens: it yields a report exactly when a status answer (or the submission) was read.
+//!      Report it before acting on a `Deliver`.
+//!    - [`Action::Deliver`]: the answer just handed in is the final response; put the
+//!      [`LroMetadata`](crate::LroMetadata) in its extensions and return it (body streaming if it
+//!      was not read).
+//!    - [`Action::Fail`] / [`Plan::Fail`]: return the error.
+//!
+//! Every loop turn sends one request, and the core bounds them (deadline, `max_polls`, the
+//! transient budget), so a driver that follows this contract always ends.
+//!
+//! ```
+//! use std::{sync::Arc, time::{Instant, SystemTime}};
+//! use bytes::Bytes;
+//! use http::{HeaderMap, Method, StatusCode};
+//! use tower_lro::__private::proto::{classify, Action, Answer, Begin, Classify, Now, Params, Plan, RequestHead, Submission};
+//! use tower_lro::Config;
+//!
+//! let cfg = Arc::new(Config::default());
+//! let head = RequestHead::new(Method::POST, "https://atlas.microsoft.com/mapData?api-version=2.0".parse().unwrap(), HeaderMap::new());
+//! let mut headers = HeaderMap::new();
+//! headers.insert("operation-location", "https://atlas.microsoft.com/mapData/operations/1".parse().unwrap());
+//! assert_eq!(classify(&cfg, &head.method, StatusCode::ACCEPTED, &headers), Classify::Inspect);
+//!
+//! let now = Now::new(Instant::now(), SystemTime::now());
+//! let params = Params::new(&cfg);
+//! let submission = Submission::new(cfg, head, params, now);
+//! let Begin::Lro(mut machine, Plan::Send { at, request }) = submission.start(StatusCode::ACCEPTED, &headers, None).unwrap() else { panic!() };
+//! assert_eq!(at, now.mono() + std::time::Duration::from_secs(1)); // no Retry-After: the poll interval
+//! assert_eq!(request.uri().to_string(), "https://atlas.microsoft.com/mapData/operations/1?api-version=2.0");
+//!
+//! let body = Bytes::from_static(br#"{"operationId":"1","status":"Succeeded"}"#);
+//! let answer = Answer { status: StatusCode::OK, headers: &HeaderMap::new(), body: Some(&body) };
+//! let action = machine.handle_answer(Now::new(at, SystemTime::now()), answer);
+//! assert!(matches!(action, Action::Deliver(_)));
+//! ```
+
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use http::{HeaderMap, StatusCode};
+
+use crate::config::{Config, FinalState};
+use crate::error::Error;
+use crate::metadata::LroMetadata;
+
+pub(crate) mod link;
+pub mod machine;
+pub mod request;
+pub mod schedule;
+pub mod shapes;
+pub mod submission;
+
+#[cfg(test)]
+mod tests;
+
+pub use machine::Machine;
+pub use request::{PollRequest, RequestHead};
+pub use shapes::{classify, Classify};
+pub use submission::Submission;
+
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// An instant, on both clocks the core reads: the monotonic one for waits and deadlines, the
+/// wall clock for HTTP-dates in `Retry-After`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Now {
+    mono: Instant,
+    wall: SystemTime,
+}
+
+impl Now {
+    /// Both readings of one instant.
+    pub fn new(mono: Instant, wall: SystemTime) -> Self {
+        Self { mono, wall }
+    }
+    /// The monotonic reading.
+    pub fn mono(&self) -> Instant {
+        self.mono
+    }
+    /// The wall-clock reading.
+    pub fn wall(&self) -> SystemTime {
+        self.wall
+    }
+}
+
+/// What one resolution is started with, beyond the layer's [`Config`]: the per-request choices
+/// the driver has already resolved (the core reads no request extensions).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Params {
+    pub(crate) deadline: Duration,
+    pub(crate) final_state: FinalState,
+}
+
+impl Params {
+    /// The configuration's own choices.
+    pub fn new(cfg: &Config) -> Self {
+        Self {
+            deadline: cfg.deadline(),
+            final_state: cfg.final_state(),
+        }
+    }
+    /// Another overall deadline.
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+    /// Another final-state choice.
+    pub fn final_state(mut self, final_state: FinalState) -> Self {
+        self.final_state = final_state;
+        self
+    }
+}
+
+/// An answer to the request of the last `Send`, handed to [`Machine::handle_answer`].
+#[derive(Debug, Clone, Copy)]
+pub struct Answer<'a> {
+    /// Its status.
+    pub status: StatusCode,
+    /// Its headers.
+    pub headers: &'a HeaderMap,
+    /// The whole body when [`Machine::wants_body`] asked for it, else `None` (the body streams
+    /// on to the caller if the answer is delivered).
+    pub body: Option<&'a Bytes>,
+}
+
+/// What became of a request that got no usable answer, handed to [`Machine::handle_failure`].
+#[derive(Debug)]
+pub enum Failure<'a> {
+    /// The inner service failed to produce an answer.
+    Transport(BoxError),
+    /// The answer's body ran over the size limit.
+    BodyTooLarge {
+        /// The answer's status.
+        status: StatusCode,
+        /// The answer's headers.
+        headers: &'a HeaderMap,
+    },
+    /// The answer's body failed mid-way.
+    BodyFailed {
+        /// The answer's status.
+        status: StatusCode,
+        /// The answer's headers.
+        headers: &'a HeaderMap,
+        /// What the body reported.
+        error: BoxError,
+    },
+    /// [`Machine::deadline`] passed while the request (or its body) was in flight.
+    DeadlinePassed,
+}
+
+/// What to do when no answer is in hand: the first step of an operation, and the step after a
+/// [`Failure`]. It cannot deliver, for there is nothing to deliver.
+#[derive(Debug)]
+pub enum Plan {
+    /// Wait until `at` (at once when it has passed), then send `request`.
+    Send {
+        /// When to send.
+        at: Instant,
+        /// What to send.
+        request: PollRequest,
+    },
+    /// The operation ends with this error before any poll.
+    Fail(Error),
+}
+
+/// What a driver must do after handing in an [`Answer`].
+#[derive(Debug)]
+pub enum Action {
+    /// Wait until `at` (at once when it has passed), then send `request`.
+    Send {
+        /// When to send.
+        at: Instant,
+        /// What to send.
+        request: PollRequest,
+    },
+    /// The answer just handed in is the final response: deliver it with this metadata in its
+    /// extensions.
+    Deliver(LroMetadata),
+    /// The operation ends with this error.
+    Fail(Error),
+}
+
+impl From<Plan> for Action {
+    fn from(plan: Plan) -> Self {
+        match plan {
+            Plan::Send { at, request } => Action::Send { at, request },
+            Plan::Fail(e) => Action::Fail(e),
+        }
+    }
+}
+
+/// The outcome of [`Submission::start`].
+#[derive(Debug)]
+// Returned once per submission and consumed at once: boxing the plan would only add an
+// allocation.
+#[allow(clippy::large_enum_variant)]
+pub enum Begin {
+    /// The answer is final as it is (for example a `200` whose `provisioningState` is already
+    /// terminal): deliver it, with the body that was read.
+    NotLro,
+    /// An LRO: drive the machine, starting with this plan.
+    Lro(Box<Machine>, Plan),
+}
+
+/// About 30 years: stands for "no deadline" without overflowing any timer.
+pub(crate) const FOREVER: Duration = Duration::from_secs(30 * 365 * 24 * 3600);

@@ -1,0 +1,174 @@
+//! When the next request goes out (spec §2): server hints, the unhinted backoff, the
+//! transient backoff, the clamp, the poll and retry budgets and the one deadline.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use http::{HeaderMap, StatusCode};
+
+use super::FOREVER;
+use crate::config::Config;
+use crate::parse::retry_after;
+use crate::metadata::WaitReason;
+
+/// Number of unhinted waits that stay at `poll_interval` before growth starts.
+pub(crate) const FLAT_POLLS: u32 = 5;
+
+/// The wait for the `n`-th poll that had no hint (0-based), before clamping.
+pub(crate) fn unhinted_wait(cfg: &Config, n: u32) -> Duration {
+    let cap = cfg.max_poll_interval.max(cfg.poll_interval);
+    let doublings = n.saturating_sub(FLAT_POLLS - 1).min(32);
+    cfg.poll_interval
+        .checked_mul(1u32 << doublings.min(31))
+        .unwrap_or(cap)
+        .min(cap)
+}
+
+/// The wait after the `k`-th transient failure in a row (1-based), before clamping.
+pub(crate) fn transient_wait(cfg: &Config, k: u32) -> Duration {
+    let cap = cfg.max_poll_interval.max(cfg.poll_interval);
+    let doublings = k.saturating_sub(1).min(31);
+    cfg.poll_interval
+        .checked_mul(1u32 << doublings)
+        .unwrap_or(cap)
+        .min(cap)
+}
+
+/// Clamps a wait to `[min_wait, max_wait]` (tolerating a misconfigured `min > max`).
+pub(crate) fn clamp_wait(cfg: &Config, wait: Duration) -> Duration {
+    wait.max(cfg.min_wait).min(cfg.max_wait.max(cfg.min_wait))
+}
+
+/// Poll answers that are retried rather than read (spec §6).
+pub(crate) fn is_transient(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)
+}
+
+/// When an operation whose submission was answered at `answered` must be resolved: `deadline`
+/// from then, saturating at [`FOREVER`].
+pub(crate) fn resolution_deadline(deadline: Duration, answered: Instant) -> Instant {
+    answered
+        .checked_add(deadline)
+        .or_else(|| answered.checked_add(FOREVER))
+        .unwrap_or(answered)
+}
+
+/// The clock and the budgets of one operation.
+#[derive(Debug)]
+pub(crate) struct Schedule {
+    pub(crate) started: Instant,
+    pub(crate) deadline: Instant,
+    /// Requests to the status monitor so far (retries included).
+    pub(crate) polls: u32,
+    /// Requests for the resource so far.
+    pub(crate) fetches: u32,
+    unhinted: u32,
+    /// Transient failures in a row.
+    pub(crate) transient: u32,
+    pub(crate) wait_reason: Option<WaitReason>,
+    /// When the next status poll is due, if one is planned: "next poll in".
+    pub(crate) next_status_at: Option<Instant>,
+    /// A status answer (or the submission) was read and not yet reported.
+    pub(crate) report_due: bool,
+}
+
+impl Schedule {
+    pub(crate) fn new(started: Instant, deadline: Duration) -> Self {
+        Self {
+            started,
+            deadline: resolution_deadline(deadline, started),
+            polls: 0,
+            fetches: 0,
+            unhinted: 0,
+            transient: 0,
+            wait_reason: None,
+            next_status_at: None,
+            report_due: false,
+        }
+    }
+
+    /// The wait before the next request, and why: the hint of `hint_from` if it has one, else
+    /// the transient backoff after a failure, else the unhinted interval; then clamped.
+    pub(crate) fn next_wait(
+        &mut self,
+        cfg: &Config,
+        hint_from: Option<&HeaderMap>,
+        transient: bool,
+        wall: SystemTime,
+    ) -> Duration {
+        let (wait, reason) = match hint_from.and_then(|h| retry_after(h, wall)) {
+            Some((d, source)) => (d, WaitReason::Hint(source)),
+            None if transient => (
+                transient_wait(cfg, self.transient),
+                WaitReason::TransientBackoff,
+            ),
+            None => {
+                let w = unhinted_wait(cfg, self.unhinted);
+                self.unhinted = self.unhinted.saturating_add(1);
+                (w, WaitReason::Interval)
+            }
+        };
+        let clamped = clamp_wait(cfg, wait);
+        self.wait_reason = Some(if clamped == wait {
+            reason
+        } else {
+            WaitReason::Clamped(Box::new(reason))
+        });
+        clamped
+    }
+
+    /// The instant `wait` after `now`, if it is not past the deadline.
+    pub(crate) fn fits(&self, now: Instant, wait: Duration) -> Option<Instant> {
+        now.checked_add(wait).filter(|at| *at <= self.deadline)
+    }
+
+    /// Counts a transient failure; `false` once the budget is spent.
+    pub(crate) fn transient_failure(&mut self, cfg: &Config) -> bool {
+        self.transient += 1;
+        self.transient <= cfg.transient_retries
+    }
+
+    pub(crate) fn elapsed(&self, now: Instant) -> Duration {
+        now.saturating_duration_since(self.started)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unhinted_backoff_is_flat_then_doubles_to_cap() {
+        let c = Config::default();
+        let got: Vec<u64> = (0..12).map(|n| unhinted_wait(&c, n).as_secs()).collect();
+        assert_eq!(got, [1, 1, 1, 1, 1, 2, 4, 8, 16, 30, 30, 30]);
+        assert_eq!(unhinted_wait(&c, u32::MAX), Duration::from_secs(30));
+        let t: Vec<u64> = (1..8).map(|k| transient_wait(&c, k).as_secs()).collect();
+        assert_eq!(t, [1, 2, 4, 8, 16, 30, 30]);
+    }
+
+    #[test]
+    fn clamp_handles_absurd_values() {
+        let c = Config::default();
+        assert_eq!(
+            clamp_wait(&c, Duration::from_secs(99_999_999_999)),
+            c.max_wait
+        );
+        assert_eq!(clamp_wait(&c, Duration::MAX), c.max_wait);
+        let odd = Config {
+            min_wait: Duration::from_secs(10),
+            max_wait: Duration::from_secs(1),
+            ..Config::default()
+        };
+        assert_eq!(clamp_wait(&odd, Duration::ZERO), Duration::from_secs(10));
+    }
+
+    #[test]
+    fn an_endless_deadline_saturates() {
+        let now = Instant::now();
+        assert_eq!(resolution_deadline(Duration::MAX, now), now + FOREVER);
+        assert_eq!(
+            resolution_deadline(Duration::from_secs(5), now),
+            now + Duration::from_secs(5)
+        );
+    }
+}

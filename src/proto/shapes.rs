@@ -1,0 +1,375 @@
+//! The shapes of the pattern (spec §1, §3–§6): which answers start an operation, how each kind
+//! of poll is read, and where the final response comes from.
+
+use bytes::Bytes;
+use http::header::{HeaderMap, HeaderName, HeaderValue, LOCATION};
+use http::{Method, StatusCode};
+
+use super::link::Link;
+use super::machine::{Machine, Phase};
+use super::request::PollKind;
+use super::{Action, Now};
+use crate::config::{Config, FinalState};
+use crate::error::{Error, Reason, UrlProblem};
+use crate::header::{AZURE_ASYNC_OPERATION, OPERATION_LOCATION, RESOURCE_LOCATION};
+use crate::metadata::Rule;
+use crate::status::{OperationStatus, StatusDocument};
+
+/// What the head of a submission's answer says, before any body is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Classify {
+    /// Not an LRO: hand the answer back untouched, body streaming.
+    PassThrough,
+    /// Maybe an LRO: read the body (under the size limit) and start a
+    /// [`Submission`](super::Submission).
+    Inspect,
+}
+
+/// Cheap, allocation-free check of a submission's answer head (spec §1).
+pub fn classify(cfg: &Config, method: &Method, status: StatusCode, headers: &HeaderMap) -> Classify {
+    let monitor =
+        headers.contains_key(OPERATION_LOCATION) || headers.contains_key(AZURE_ASYNC_OPERATION);
+    let inspect = match status {
+        StatusCode::ACCEPTED => monitor || headers.contains_key(LOCATION),
+        StatusCode::OK | StatusCode::CREATED => {
+            monitor
+                || (cfg.detect_provisioning_state
+                    && (method == Method::PUT || method == Method::PATCH)
+                    && looks_like_json(headers)
+                    && !longer_than(headers, cfg.status_body_limit))
+        }
+        _ => false,
+    };
+    if inspect {
+        Classify::Inspect
+    } else {
+        Classify::PassThrough
+    }
+}
+
+fn looks_like_json(headers: &HeaderMap) -> bool {
+    match headers.get(http::header::CONTENT_TYPE) {
+        None => true,
+        // `…/json`, `…+json`, any case; without allocating (this runs on pass-through answers).
+        Some(v) => v
+            .as_bytes()
+            .windows(4)
+            .any(|w| w.eq_ignore_ascii_case(b"json")),
+    }
+}
+
+fn longer_than(headers: &HeaderMap, limit: usize) -> bool {
+    headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .is_some_and(|n| n > limit as u64)
+}
+
+/// Which shape a submission's answer starts, and the header naming its monitor (`None`: the
+/// request's own URL); `None` when the answer is final as it is.
+pub(crate) fn choose_rule<'h>(
+    cfg: &Config,
+    method: &Method,
+    status: StatusCode,
+    headers: &'h HeaderMap,
+    doc: Option<&StatusDocument>,
+) -> Option<(Rule, Option<(HeaderName, &'h HeaderValue)>)> {
+    let ol = headers.get(OPERATION_LOCATION);
+    let aao = headers.get(AZURE_ASYNC_OPERATION);
+    let monitor = ol
+        .map(|v| (Rule::OperationLocation, Some((OPERATION_LOCATION, v))))
+        .or_else(|| aao.map(|v| (Rule::AzureAsyncOperation, Some((AZURE_ASYNC_OPERATION, v)))));
+    match status {
+        StatusCode::OK | StatusCode::CREATED => {
+            let ps = doc.and_then(|d| d.provisioning_state.as_ref());
+            if ps.is_some_and(OperationStatus::is_terminal) {
+                return None;
+            }
+            monitor.or_else(|| {
+                (cfg.detect_provisioning_state
+                    && (method == Method::PUT || method == Method::PATCH)
+                    && ps.is_some())
+                .then_some((Rule::ProvisioningState, None))
+            })
+        }
+        StatusCode::ACCEPTED => monitor.or_else(|| {
+            headers
+                .get(LOCATION)
+                .map(|v| (Rule::Location, Some((LOCATION, v))))
+        }),
+        _ => None,
+    }
+}
+
+/// A status document's word, or its `provisioningState`, matches.
+fn either(doc: &StatusDocument, test: fn(&OperationStatus) -> bool) -> bool {
+    doc.status.as_ref().is_some_and(test) || doc.provisioning_state.as_ref().is_some_and(test)
+}
+
+impl Machine {
+    /// `Operation-Location` / `Azure-AsyncOperation`: every answer is a status document.
+    pub(crate) fn on_status_poll(
+        &mut self,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &Bytes,
+        now: Now,
+    ) -> Action {
+        if !status.is_success() {
+            return self.reject(status, headers, body);
+        }
+        let doc = match StatusDocument::parse_status(body) {
+            Ok(doc) => doc,
+            Err(error) => {
+                let reason = Reason::StatusBody { status, error };
+                return Action::Fail(self.end(reason, Some((status, headers, Some(body)))));
+            }
+        };
+        self.absorb(&doc);
+        let st = doc.status.clone().unwrap_or(OperationStatus::Running);
+        if st.is_failure() {
+            self.fail_operation(status, headers, body, &doc, now)
+        } else if st.is_terminal() {
+            self.finish(status, headers, Some(&doc), now)
+        } else {
+            self.schedule(Some(headers), false, now).into()
+        }
+    }
+
+    /// `202` + `Location`: `202` is running, a success status is done unless its body is a
+    /// status document still running (seed V1).
+    pub(crate) fn on_location_poll(
+        &mut self,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &Bytes,
+        now: Now,
+    ) -> Action {
+        if status == StatusCode::ACCEPTED {
+            if let Err(e) = self.follow_location(status, headers, body) {
+                return self.fail(e);
+            }
+            if let Ok(doc) = StatusDocument::parse(body) {
+                self.absorb(&doc);
+            }
+            return self.schedule(Some(headers), false, now).into();
+        }
+        if !status.is_success() {
+            return self.reject(status, headers, body);
+        }
+        let doc = StatusDocument::parse(body).ok();
+        if let Some(doc) = &doc {
+            self.absorb(doc);
+            if either(doc, OperationStatus::is_failure) {
+                return self.fail_operation(status, headers, body, doc, now);
+            }
+            if either(doc, OperationStatus::is_known_in_progress) {
+                return self.schedule(Some(headers), false, now).into();
+            }
+            if doc.status == Some(OperationStatus::Succeeded) {
+                return self.finish(status, headers, Some(doc), now);
+            }
+        }
+        if body.iter().all(u8::is_ascii_whitespace) {
+            // An empty 200/201/204: the headers may still say where the resource is.
+            return self.finish(status, headers, None, now);
+        }
+        self.succeed(now)
+    }
+
+    /// A `202` on a `Location` poll may move the monitor.
+    fn follow_location(
+        &mut self,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &Bytes,
+    ) -> Result<(), Error> {
+        let Some(v) = headers.get(LOCATION) else {
+            return Ok(());
+        };
+        match self.op.monitor.join_value(v) {
+            Ok(next) => {
+                self.check(&next)?;
+                if next != self.op.monitor {
+                    self.op.monitor = next;
+                    self.reqs.forget_target();
+                }
+                Ok(())
+            }
+            Err(e) => {
+                let reason = Reason::BadHeader {
+                    status,
+                    name: LOCATION,
+                    value: v.clone(),
+                    why: UrlProblem::Unreadable(e),
+                };
+                Err(self.end(reason, Some((status, headers, Some(body)))))
+            }
+        }
+    }
+
+    /// `PUT`/`PATCH` with a non-terminal `provisioningState`: `GET` the resource until it is.
+    pub(crate) fn on_provisioning_poll(
+        &mut self,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &Bytes,
+        now: Now,
+    ) -> Action {
+        if status == StatusCode::ACCEPTED {
+            return self.schedule(Some(headers), false, now).into();
+        }
+        if !status.is_success() {
+            return self.reject(status, headers, body);
+        }
+        if status == StatusCode::NO_CONTENT {
+            return self.succeed(now);
+        }
+        // As the Azure SDKs do: the resource must answer with a JSON object.
+        let doc = match StatusDocument::parse(body) {
+            Ok(doc) => doc,
+            Err(error) => {
+                let reason = Reason::ResourceBody { status, error };
+                return Action::Fail(self.end(reason, Some((status, headers, Some(body)))));
+            }
+        };
+        let state = doc.provisioning_state.clone();
+        self.absorb(&doc);
+        match state {
+            Some(st) if st.is_failure() => self.fail_operation(status, headers, body, &doc, now),
+            Some(st) if !st.is_terminal() => self.schedule(Some(headers), false, now).into(),
+            _ => self.succeed(now),
+        }
+    }
+
+    // ----- outcomes -----
+
+    /// The operation succeeded: fetch the resource if the final-state rules name one.
+    fn finish(
+        &mut self,
+        status: StatusCode,
+        headers: &HeaderMap,
+        doc: Option<&StatusDocument>,
+        now: Now,
+    ) -> Action {
+        self.op.status = OperationStatus::Succeeded;
+        let target = match self.op.final_state {
+            FinalState::StatusMonitor => None,
+            FinalState::OriginalUri => Some(Ok(self.op.request_url.clone())),
+            FinalState::Location => match &self.op.submission_location {
+                Some(loc) => Some(Ok(Link::clone(loc))),
+                None => self.auto_target(status, headers, doc),
+            },
+            FinalState::Auto => self.auto_target(status, headers, doc),
+        };
+        match target {
+            None => self.succeed(now),
+            Some(Err(e)) => self.fail(e),
+            Some(Ok(url)) => {
+                if let Err(e) = self.check(&url) {
+                    return self.fail(e);
+                }
+                self.phase = Phase::Fetching(Box::new(url));
+                match self.request_for(PollKind::Resource) {
+                    Ok(request) => Action::Send {
+                        at: now.mono(),
+                        request,
+                    },
+                    Err(e) => self.fail(e),
+                }
+            }
+        }
+    }
+
+    /// The automatic final-state rules of spec §6, first that applies.
+    fn auto_target(
+        &self,
+        status: StatusCode,
+        headers: &HeaderMap,
+        doc: Option<&StatusDocument>,
+    ) -> Option<Result<Link, Error>> {
+        let op = &self.op;
+        let from_header = |name: HeaderName| {
+            headers.get(&name).map(|v| {
+                op.monitor.join_value(v).map_err(|e| {
+                    let reason = Reason::BadHeader {
+                        status,
+                        name,
+                        value: v.clone(),
+                        why: UrlProblem::Unreadable(e),
+                    };
+                    self.op_error(op.monitor.display(), reason, Some((status, headers, None)))
+                })
+            })
+        };
+        if let Some(t) = from_header(RESOURCE_LOCATION) {
+            return Some(t);
+        }
+        if status == StatusCode::CREATED {
+            if let Some(t) = from_header(LOCATION) {
+                return Some(t);
+            }
+        }
+        if let Some(rl) = doc.and_then(|d| d.resource_location.as_deref()) {
+            return Some(op.monitor.join(rl).map_err(|e| {
+                let reason = Reason::BadBodyUrl {
+                    status,
+                    field: "resourceLocation",
+                    value: rl.to_owned(),
+                    why: UrlProblem::Unreadable(e),
+                };
+                self.op_error(op.monitor.display(), reason, Some((status, headers, None)))
+            }));
+        }
+        if op.rule.reads_status_body() {
+            if op.method == Method::PUT || op.method == Method::PATCH {
+                return Some(Ok(op.request_url.clone()));
+            }
+            if op.method == Method::POST {
+                if let Some(loc) = &op.submission_location {
+                    return Some(Ok(Link::clone(loc)));
+                }
+            }
+        }
+        None
+    }
+
+    /// The operation failed: an error carrying the terminal answer, or that answer itself
+    /// with `failure_as_response`.
+    fn fail_operation(
+        &mut self,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &Bytes,
+        doc: &StatusDocument,
+        now: Now,
+    ) -> Action {
+        self.op.status = doc
+            .status
+            .clone()
+            .filter(OperationStatus::is_failure)
+            .or_else(|| {
+                doc.provisioning_state
+                    .clone()
+                    .filter(OperationStatus::is_failure)
+            })
+            .unwrap_or(OperationStatus::Failed);
+        self.phase = Phase::Done;
+        if self.cfg.failure_as_response {
+            return Action::Deliver(self.metadata(now.mono(), None));
+        }
+        let reason = Reason::OperationFailed {
+            status,
+            state: self.op.status.clone(),
+            error: doc.error.clone(),
+        };
+        Action::Fail(self.end(reason, Some((status, headers, Some(body)))))
+    }
+
+    /// A poll answered with a status that is neither success nor transient.
+    fn reject(&mut self, status: StatusCode, headers: &HeaderMap, body: &Bytes) -> Action {
+        let reason = Reason::Rejected { status };
+        Action::Fail(self.end(reason, Some((status, headers, Some(body)))))
+    }
+}
