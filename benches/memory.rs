@@ -197,9 +197,9 @@ fn main() {
         println!(
             "  sizes: proto::Machine {} B, proto::RequestHead {} B, proto::PollRequest {} B, \
              http::HeaderMap {} B, LroService<Mock> response future {} B",
-            std::mem::size_of::<tower_lro::proto::Machine>(),
-            std::mem::size_of::<tower_lro::proto::RequestHead>(),
-            std::mem::size_of::<tower_lro::proto::PollRequest>(),
+            std::mem::size_of::<tower_lro::__private::proto::Machine>(),
+            std::mem::size_of::<tower_lro::__private::proto::RequestHead>(),
+            std::mem::size_of::<tower_lro::__private::proto::PollRequest>(),
             std::mem::size_of::<http::HeaderMap>(),
             std::mem::size_of::<tower_lro::future::ResponseFuture<Mock, common::Body, common::Body>>(
             ),

@@ -23,8 +23,8 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use tower::{BoxError, ServiceBuilder, ServiceExt};
-use tower_lro::proto::{LroRequest, PollKind};
 use tower_lro::{LroLayer, LroMetadata, Progress};
+use tower_lro::{LroRequest, PollKind};
 
 const SUBSCRIPTION_KEY: &str = "demo-subscription-key";
 
@@ -54,7 +54,7 @@ async fn main() -> Result<(), BoxError> {
         .on_poll_request(move |req| {
             let at = t0_polls.lock().unwrap().elapsed();
             let what = match req.extensions().get::<LroRequest>() {
-                Some(r) if r.kind == PollKind::Resource => {
+                Some(r) if r.kind() == PollKind::Resource => {
                     // The layer fetches the resource only once the status said so.
                     println!(
                         "  {:>6}  ← {:<14} a resource was created",
@@ -63,7 +63,7 @@ async fn main() -> Result<(), BoxError> {
                     );
                     "fetch resource".to_owned()
                 }
-                Some(r) => format!("poll #{}", r.attempt),
+                Some(r) => format!("poll #{}", r.attempt()),
                 None => "request".to_owned(),
             };
             println!(
@@ -179,23 +179,20 @@ async fn main() -> Result<(), BoxError> {
                 .operation_status()
                 .map_or("Failed".to_owned(), ToString::to_string);
             let at = secs(t0.lock().unwrap().elapsed());
-            let code = e
-                .odata_error()
-                .and_then(|o| o.code.as_deref())
-                .unwrap_or("");
+            let code = e.odata_error().and_then(|o| o.code()).unwrap_or("");
             println!("  {at:>6}  ← {status:<14} {code}");
             println!();
             println!("  ✘ {status} at {at}: the call returned Err(tower_lro::Error)");
             println!("    kind       {:?}", e.kind());
             println!("    operation  {}", e.operation_id().unwrap_or("(no id)"));
             if let Some(odata) = e.odata_error() {
-                println!("    code       {}", odata.code.as_deref().unwrap_or("-"));
-                println!("    message    {}", odata.message.as_deref().unwrap_or("-"));
-                for d in &odata.details {
+                println!("    code       {}", odata.code().unwrap_or("-"));
+                println!("    message    {}", odata.message().unwrap_or("-"));
+                for d in odata.details() {
                     println!(
                         "    details    {}: {}",
-                        d.code.as_deref().unwrap_or("-"),
-                        d.message.as_deref().unwrap_or("-")
+                        d.code().unwrap_or("-"),
+                        d.message().unwrap_or("-")
                     );
                 }
             }

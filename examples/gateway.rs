@@ -293,15 +293,18 @@ fn odata_json(e: &tower_lro::Error) -> Value {
 }
 
 fn rebuild_odata(o: &tower_lro::ODataError) -> Value {
-    let mut v = json!({ "code": o.code, "message": o.message });
-    if let Some(target) = &o.target {
+    let mut v = json!({ "code": o.code(), "message": o.message() });
+    if let Some(target) = o.target() {
         v["target"] = json!(target);
     }
-    if !o.details.is_empty() {
-        v["details"] = Value::Array(o.details.iter().map(rebuild_odata).collect());
+    if !o.details().is_empty() {
+        v["details"] = Value::Array(o.details().iter().map(rebuild_odata).collect());
     }
-    if let Some(inner) = &o.innererror {
-        v["innererror"] = inner.clone();
+    if let Some(inner) = o
+        .innererror()
+        .and_then(|t| serde_json::from_str::<Value>(t).ok())
+    {
+        v["innererror"] = inner;
     }
     v
 }

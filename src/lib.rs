@@ -216,8 +216,7 @@ pub use status::{ODataError, OperationStatus};
 pub mod __private {
     pub use crate::error::{HandleProblem, LastAttempt, Reason, UrlProblem};
     pub use crate::parse::{
-        parse_url_str, parse_url_value, prefers_respond_async, retry_after, unquote,
-        UrlHeaderError,
+        parse_url_str, parse_url_value, prefers_respond_async, retry_after, unquote, UrlHeaderError,
     };
     pub use crate::status::{StatusBodyError, StatusDocument};
 

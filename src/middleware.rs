@@ -247,8 +247,7 @@ async fn handle(
         (None, Some(head)) => {
             let response = next.run(req, extensions).await?;
             let (status, headers) = (response.status(), response.headers());
-            if classify(&settings.config, &head.method, status, headers) == Classify::PassThrough
-            {
+            if classify(&settings.config, &head.method, status, headers) == Classify::PassThrough {
                 return Ok(response);
             }
             let call = Call {

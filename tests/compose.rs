@@ -256,7 +256,7 @@ async fn retry_outside_does_not_resubmit_a_post() {
         .expect("an LRO error");
     assert_eq!(err.kind(), ErrorKind::OperationFailed);
     assert_eq!(
-        err.odata_error().and_then(|o| o.code.as_deref()),
+        err.odata_error().and_then(|o| o.code()),
         Some("ServiceBusy")
     );
     let seen = server.await.unwrap();

@@ -286,7 +286,7 @@ async fn running_forever_past_the_deadline_is_504_with_a_resume_handle() {
     let handle: ResumeHandle = serde_json::from_value(body["resume"].clone())
         .unwrap_or_else(|e| panic!("resume is a handle ({e}): {}", body["resume"]));
     assert_eq!(handle.operation_url(), monitor);
-    assert_eq!(handle.version, ResumeHandle::VERSION);
+    assert_eq!(handle.version(), ResumeHandle::VERSION);
     assert!(
         !String::from_utf8_lossy(&answer.body).contains("never-in-the-handle"),
         "a credential leaked into the 504 body"

@@ -293,7 +293,7 @@ async fn an_absurd_retry_after_is_clamped_then_times_out_with_a_resume_handle() 
         assert_eq!(t, Duration::from_secs(900));
         let handle = err.resume_handle().expect("a resume handle");
         assert_eq!(handle.operation_url(), MONITOR);
-        assert_eq!(handle.polls, 3);
+        assert_eq!(handle.polls(), 3);
         assert_eq!(err.operation_status(), Some(&OperationStatus::Running));
         let json = serde_json::to_string(handle).unwrap();
         assert!(!json.contains("secret"), "{json}");
@@ -618,7 +618,7 @@ async fn running_forever_times_out_within_the_deadline() {
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
     let handle = err.resume_handle().unwrap();
     assert_eq!(handle.operation_url(), MONITOR);
-    assert_eq!(handle.polls, 9);
+    assert_eq!(handle.polls(), 9);
     assert_eq!(err.operation_id(), Some("op1"));
 }
 
@@ -978,7 +978,7 @@ async fn allow_origin_lets_credentials_through() {
         ),
     );
     a.always(Method::GET, "/things/1", Reply::new(200).json("{}"));
-    let client = lro_client(support::maps_layer().allow_origin(&b.base()));
+    let client = lro_client(support::maps_layer().allow_origin(b.base().parse().unwrap()));
     send(
         &client,
         secret_submission(&a.url("/jobs?api-version=1&subscription-key=secret")),

@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use proptest::prelude::*;
-use tower_lro::header::{parse_url_str, parse_url_value, retry_after, unquote, HintSource};
-use tower_lro::status::StatusDocument;
+use tower_lro::__private::StatusDocument;
+use tower_lro::__private::{parse_url_str, parse_url_value, retry_after, unquote};
+use tower_lro::HintSource;
 use tower_lro::{ErrorKind, FinalState};
 
 #[allow(dead_code)]

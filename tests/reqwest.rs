@@ -19,8 +19,8 @@ use reqwest_retry::{RetryError, RetryTransientMiddleware};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tower_lro::middleware::{lro_error, LroMiddleware};
-use tower_lro::proto::{LroRequest, PollKind};
 use tower_lro::{ErrorKind, FinalState, LroLayer, LroMetadata, LroOptions, Progress, Rule};
+use tower_lro::{LroRequest, PollKind};
 
 use support::{assert_bodiless_get, fast_layer, maps_layer, MockServer, Reply, TEST_TIMEOUT};
 
@@ -267,11 +267,8 @@ async fn failure_is_an_operation_failed_error_with_the_odata_error() {
     assert_eq!(lro.kind(), ErrorKind::OperationFailed);
     assert!(lro.is_operation_failed());
     let odata = lro.odata_error().expect("the OData error is kept");
-    assert_eq!(odata.code.as_deref(), Some("InvalidFeature"));
-    assert_eq!(
-        odata.message.as_deref(),
-        Some("The provided feature is invalid.")
-    );
+    assert_eq!(odata.code(), Some("InvalidFeature"));
+    assert_eq!(odata.message(), Some("The provided feature is invalid."));
     assert_eq!(
         lro.operation_id(),
         Some("c587574e-add9-4ef7-9788-1635bed9a87e")
@@ -432,7 +429,7 @@ async fn deadline_times_out_a_hung_poll_and_the_handle_resumes_it() {
     // Resume: the request is not sent; the operation is polled with its headers.
     let response = send(
         client
-            .get(handle.request_url.clone())
+            .get(handle.request_url().to_owned())
             .header("x-fresh", "token")
             .with_extension(handle),
     )
@@ -517,7 +514,7 @@ async fn polls_go_through_inner_middlewares_with_the_hooks_applied() {
     let seen = recorder.seen.lock().unwrap().clone();
     let kinds: Vec<(Method, Option<(PollKind, u32)>)> = seen
         .iter()
-        .map(|(m, r, _)| (m.clone(), r.map(|r| (r.kind, r.attempt))))
+        .map(|(m, r, _)| (m.clone(), r.map(|r| (r.kind(), r.attempt()))))
         .collect();
     assert_eq!(
         kinds,
@@ -834,7 +831,7 @@ fn recording_layer(reports: &Arc<Mutex<Vec<Report>>>) -> LroLayer {
     let reports = reports.clone();
     maps_layer()
         .on_poll_request(|req| {
-            let kind = req.extensions().get::<LroRequest>().map(|r| r.kind);
+            let kind = req.extensions().get::<LroRequest>().map(|r| r.kind());
             let value = if kind == Some(PollKind::Resource) {
                 "resource"
             } else {

@@ -74,7 +74,7 @@ async fn a_timed_out_operation_resumes_from_json_with_fresh_credentials() {
             .expect("a timeout carries a resume handle");
         // The monitor as the server gave it; `api-version` is carried from the request URL.
         assert_eq!(handle.operation_url(), server.url("/ops/1"));
-        assert_eq!(handle.operation_id.as_deref(), Some("op-1"));
+        assert_eq!(handle.operation_id(), Some("op-1"));
         let json = serde_json::to_string(handle).unwrap();
         // Service, client and error all go away here.
         drop(err);

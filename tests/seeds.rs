@@ -699,15 +699,12 @@ fn assert_operation_failed(
     assert_eq!(e.operation_status(), Some(&OperationStatus::Failed));
 
     let odata = e.odata_error().expect("the OData error");
-    assert_eq!(odata.code.as_deref(), Some("InvalidFeature"));
+    assert_eq!(odata.code(), Some("InvalidFeature"));
+    assert_eq!(odata.message(), Some("The provided feature is invalid."));
+    assert_eq!(odata.details().len(), 1, "{odata:?}");
+    assert_eq!(odata.details()[0].code(), Some("NoGeometry"));
     assert_eq!(
-        odata.message.as_deref(),
-        Some("The provided feature is invalid.")
-    );
-    assert_eq!(odata.details.len(), 1, "{odata:?}");
-    assert_eq!(odata.details[0].code.as_deref(), Some("NoGeometry"));
-    assert_eq!(
-        odata.details[0].message.as_deref(),
+        odata.details()[0].message(),
         Some("No geometry was provided with the feature.")
     );
 

@@ -299,11 +299,8 @@ async fn hooks_see_every_poll_and_progress() {
     let sink = seen.clone();
     let svc = LroLayer::new()
         .on_poll_request(|req| {
-            let info = *req
-                .extensions()
-                .get::<tower_lro::proto::LroRequest>()
-                .unwrap();
-            let v = format!("{:?}-{}", info.kind, info.attempt);
+            let info = *req.extensions().get::<tower_lro::LroRequest>().unwrap();
+            let v = format!("{:?}-{}", info.kind(), info.attempt());
             req.headers_mut().insert("x-poll", v.parse().unwrap());
         })
         .on_progress(move |p| sink.lock().unwrap().push(p.clone()))

@@ -211,7 +211,9 @@ where
                     let parts = parts.take().expect("parts are taken once");
                     match outcome {
                         None => Next::Return(Err(submission.timed_out().into())),
-                        Some(outcome) => start(submission, parts, outcome, this.machine, this.trace),
+                        Some(outcome) => {
+                            start(submission, parts, outcome, this.machine, this.trace)
+                        }
                     }
                 }
                 StepProj::Wait { request } => {

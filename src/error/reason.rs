@@ -324,13 +324,14 @@ impl fmt::Display for Reason {
                 state,
                 polls,
                 after,
-            } => write!(f, "still {state} after {polls} polls at the {after:?} deadline"),
-            Reason::SubmissionBodyTimeout => f.write_str(
-                "sent a submission response whose body did not end before the deadline",
+            } => write!(
+                f,
+                "still {state} after {polls} polls at the {after:?} deadline"
             ),
-            Reason::SubmissionBodyFailed => {
-                f.write_str("submission response body failed mid-way")
+            Reason::SubmissionBodyTimeout => {
+                f.write_str("sent a submission response whose body did not end before the deadline")
             }
+            Reason::SubmissionBodyFailed => f.write_str("submission response body failed mid-way"),
             Reason::BadRequestUrl { why } => write!(f, "is not a usable request URL ({why})"),
             Reason::BadHandle { why } => {
                 f.write_str("cannot be resumed: ")?;

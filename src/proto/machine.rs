@@ -99,8 +99,12 @@ impl Machine {
         params: &Params,
         now: Instant,
     ) -> Result<(Box<Machine>, Plan), Error> {
-        let bad =
-            |why: HandleProblem| Error::new(Some(handle.operation_url.clone()), Reason::BadHandle { why });
+        let bad = |why: HandleProblem| {
+            Error::new(
+                Some(handle.operation_url.clone()),
+                Reason::BadHandle { why },
+            )
+        };
         if handle.version != ResumeHandle::VERSION {
             return Err(bad(HandleProblem::Version(handle.version)));
         }
@@ -121,8 +125,8 @@ impl Machine {
             .as_deref()
             .map(join)
             .transpose()?;
-        let method = Method::from_bytes(handle.method.as_bytes())
-            .map_err(|_| bad(HandleProblem::Method))?;
+        let method =
+            Method::from_bytes(handle.method.as_bytes()).map_err(|_| bad(HandleProblem::Method))?;
         let init = Init {
             rule: handle.rule,
             method,
@@ -138,7 +142,10 @@ impl Machine {
         machine.op.operation_id.clone_from(&handle.operation_id);
         machine.op.status = OperationStatus::Running;
         if let Err(why) = check_target(&machine.op.request_url, &machine.op.monitor) {
-            return Err(Error::new(Some(machine.op.monitor.display()), Reason::Refused(why)));
+            return Err(Error::new(
+                Some(machine.op.monitor.display()),
+                Reason::Refused(why),
+            ));
         }
         if machine.sched.polls >= machine.cfg.max_polls {
             machine.sched.polls = 0;
@@ -376,7 +383,10 @@ impl Machine {
                 limit,
             }
         } else {
-            let after = self.sched.deadline.saturating_duration_since(self.sched.started);
+            let after = self
+                .sched
+                .deadline
+                .saturating_duration_since(self.sched.started);
             Reason::Deadline {
                 state,
                 polls,
@@ -419,7 +429,9 @@ impl Machine {
         transient: bool,
         now: Now,
     ) -> Plan {
-        let wait = self.sched.next_wait(&self.cfg, hint_from, transient, now.wall);
+        let wait = self
+            .sched
+            .next_wait(&self.cfg, hint_from, transient, now.wall);
         let kind = match &self.phase {
             Phase::Fetching(_) => PollKind::Resource,
             _ => PollKind::Status,

@@ -7,8 +7,8 @@ use http::{HeaderMap, StatusCode};
 
 use super::FOREVER;
 use crate::config::Config;
-use crate::parse::retry_after;
 use crate::metadata::WaitReason;
+use crate::parse::retry_after;
 
 /// Number of unhinted waits that stay at `poll_interval` before growth starts.
 pub(crate) const FLAT_POLLS: u32 = 5;

@@ -26,7 +26,12 @@ pub enum Classify {
 }
 
 /// Cheap, allocation-free check of a submission's answer head (spec §1).
-pub fn classify(cfg: &Config, method: &Method, status: StatusCode, headers: &HeaderMap) -> Classify {
+pub fn classify(
+    cfg: &Config,
+    method: &Method,
+    status: StatusCode,
+    headers: &HeaderMap,
+) -> Classify {
     let monitor =
         headers.contains_key(OPERATION_LOCATION) || headers.contains_key(AZURE_ASYNC_OPERATION);
     let inspect = match status {

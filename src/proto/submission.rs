@@ -51,7 +51,10 @@ impl Submission {
 
     /// The error when the answer's body did not end by [`read_deadline`](Self::read_deadline).
     pub fn timed_out(self) -> Error {
-        Error::new(Some(self.head.uri.to_string()), Reason::SubmissionBodyTimeout)
+        Error::new(
+            Some(self.head.uri.to_string()),
+            Reason::SubmissionBodyTimeout,
+        )
     }
 
     /// Decides on the answer, given its body (`None` when it was not read whole): final as it
@@ -72,7 +75,9 @@ impl Submission {
         // Only an LRO needs the request's URL (to resolve and check the monitor's).
         let base = request_base(&self.head.uri)?;
         let bad_header = |why: UrlProblem| {
-            let (name, value) = monitor_header.clone().expect("the request URL is not refused");
+            let (name, value) = monitor_header
+                .clone()
+                .expect("the request URL is not refused");
             let reason = Reason::BadHeader {
                 status,
                 name,

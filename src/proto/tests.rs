@@ -3,8 +3,8 @@
 
 use super::request::{query_pairs, LroRequest, PollKind};
 use super::*;
-use crate::error::{LastAttempt, Reason, UrlProblem};
 use crate::error::ErrorKind;
+use crate::error::{LastAttempt, Reason, UrlProblem};
 use crate::header::OPERATION_LOCATION;
 use crate::metadata::Rule;
 use crate::options::LroOptions;
@@ -993,7 +993,8 @@ fn transient_failures_are_retried_within_budget() {
 
     // A transport error is transient too; its source is kept.
     let now = Now::new(Instant::now(), SystemTime::UNIX_EPOCH);
-    let Ok(Begin::Lro(mut m, _)) = start(cfg(), "https://s.example/j", &headers(SUBMIT.headers), now)
+    let Ok(Begin::Lro(mut m, _)) =
+        start(cfg(), "https://s.example/j", &headers(SUBMIT.headers), now)
     else {
         panic!()
     };
@@ -1050,7 +1051,14 @@ fn errors_render_their_reasons() {
         let run = drive(cfg(), "POST", "https://s.example/j", &[], SUBMIT, &[*resp]);
         assert_eq!(failed(&run).to_string(), *text);
     }
-    let run = drive(cfg(), "POST", "https://s.example/j", &[], r(202, &[("operation-location", "ftp://x.example/o")], ""), &[]);
+    let run = drive(
+        cfg(),
+        "POST",
+        "https://s.example/j",
+        &[],
+        r(202, &[("operation-location", "ftp://x.example/o")], ""),
+        &[],
+    );
     assert_eq!(
         failed(&run).to_string(),
         "long-running operation refused an insecure URL: https://s.example/j answered 202 Accepted with operation-location \"ftp://x.example/o\": scheme `ftp` is not http or https"
@@ -1092,7 +1100,10 @@ fn bad_monitor_headers_name_the_header_and_value() {
     let e = start(cfg(), "https://s.example/j", &h, now).unwrap_err();
     assert!(matches!(
         e.reason(),
-        Reason::BadHeader { why: UrlProblem::Unreadable(UrlHeaderError::NotAscii), .. }
+        Reason::BadHeader {
+            why: UrlProblem::Unreadable(UrlHeaderError::NotAscii),
+            ..
+        }
     ));
 }
 
@@ -1161,7 +1172,9 @@ fn polls_carry_the_right_headers_and_query() {
         Some(PollKind::Resource)
     );
     assert_eq!(
-        req.extensions().get::<LroRequest>().map(LroRequest::attempt),
+        req.extensions()
+            .get::<LroRequest>()
+            .map(LroRequest::attempt),
         Some(1)
     );
 
