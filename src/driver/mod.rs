@@ -96,21 +96,62 @@ pin_project! {
 
 /// What an arm of the driver loop decided, once its borrows have ended.
 enum Next<F, ResB> {
-    Plan(Plan),
+    /// Wait until `at` (if it is still ahead), then send.
+    Send(std::time::Instant, PollRequest),
     Call(F),
     Read(Parts, ResB),
-    // The operation's final response, delivered after the last progress report.
+    End(End<ResB>),
+}
+
+/// How the operation ends.
+enum End<ResB> {
+    // The final response, delivered after the last progress report.
     Deliver(Parts, LroBody<ResB>, LroMetadata),
+    Fail(crate::Error),
+    // A pass-through answer, or an error that is not the core's.
     Return(Result<Response<LroBody<ResB>>, BoxError>),
+}
+
+impl<F, ResB> From<Plan> for Next<F, ResB> {
+    fn from(plan: Plan) -> Self {
+        match plan {
+            Plan::Send { at, request } => Next::Send(at, request),
+            Plan::Fail(e) => Next::End(End::Fail(e)),
+        }
+    }
 }
 
 impl<F, ResB> Next<F, ResB> {
     /// What the core said about an answer whose head is `parts` and whose body is `body`.
     fn after_answer(action: Action, parts: Parts, body: LroBody<ResB>) -> Self {
         match action {
-            Action::Deliver(meta) => Next::Deliver(parts, body, meta),
-            Action::Send { at, request } => Next::Plan(Plan::Send { at, request }),
-            Action::Fail(e) => Next::Plan(Plan::Fail(e)),
+            Action::Deliver(meta) => Next::End(End::Deliver(parts, body, meta)),
+            Action::Send { at, request } => Next::Send(at, request),
+            Action::Fail(e) => Next::End(End::Fail(e)),
+        }
+    }
+}
+
+impl<ResB> End<ResB> {
+    /// The driver's output, traced.
+    fn into_output(self, trace: &Trace) -> Result<Response<LroBody<ResB>>, BoxError> {
+        match self {
+            End::Deliver(parts, body, meta) => {
+                trace.finished(&meta);
+                let mut response = Response::from_parts(parts, body);
+                response.extensions_mut().insert(meta);
+                Ok(response)
+            }
+            End::Fail(error) => {
+                trace.failed(&error);
+                Err(error.into())
+            }
+            End::Return(result) => {
+                if let Err(e) = &result {
+                    trace.failed(e.as_ref());
+                }
+                result
+            }
         }
     }
 }
@@ -194,6 +235,8 @@ where
         let mut this = self.project();
         let _entered = this.trace.enter();
         loop {
+            // A deadline in any step that waits on the server ends it.
+            let expired = |timer: Pin<&mut Sleep>, cx: &mut Context<'_>| timer.poll(cx).is_ready();
             let next = match this.step.as_mut().project() {
                 StepProj::Inspect {
                     parts,
@@ -202,15 +245,13 @@ where
                 } => {
                     let outcome = match Pin::new(read).poll(cx) {
                         Poll::Ready(outcome) => Some(outcome),
-                        Poll::Pending => {
-                            ready!(this.timer.as_mut().poll(cx));
-                            None
-                        }
+                        Poll::Pending if expired(this.timer.as_mut(), cx) => None,
+                        Poll::Pending => return Poll::Pending,
                     };
                     let submission = *submission.take().expect("inspect has its submission");
                     let parts = parts.take().expect("parts are taken once");
                     match outcome {
-                        None => Next::Return(Err(submission.timed_out().into())),
+                        None => Next::End(End::Return(Err(submission.timed_out().into()))),
                         Some(outcome) => {
                             start(submission, parts, outcome, this.machine, this.trace)
                         }
@@ -219,76 +260,48 @@ where
                 StepProj::Wait { request } => {
                     ready!(this.timer.as_mut().poll(cx));
                     let request = request.take().expect("a wait has its request");
-                    Next::Plan(Plan::Send {
-                        at: Instant::now().into_std(),
-                        request,
-                    })
+                    Next::Send(Instant::now().into_std(), request)
                 }
                 StepProj::Ready { request } => {
                     let machine = this.machine.as_mut().expect("polling has a machine");
                     match this.service.poll_ready(cx) {
-                        Poll::Pending => {
-                            ready!(this.timer.as_mut().poll(cx));
-                            Next::Plan(machine.handle_failure(now(), Failure::DeadlinePassed))
-                        }
+                        Poll::Pending if expired(this.timer.as_mut(), cx) => deadline(machine),
+                        Poll::Pending => return Poll::Pending,
                         Poll::Ready(Err(e)) => {
                             // The next attempt goes through a fresh clone.
                             *this.service = this.service.clone();
-                            let failure = Failure::Transport(e.into());
-                            Next::Plan(machine.handle_failure(now(), failure))
+                            transport(machine, e.into())
                         }
                         Poll::Ready(Ok(())) => {
                             let request = request.take().expect("a request is sent once");
                             let req = this.settings.poll_request(request);
-                            let req = req.map(|()| ReqB::default());
-                            // The ready instance takes the call; a clone waits for the next.
-                            let clone = this.service.clone();
-                            Next::Call(std::mem::replace(this.service, clone).call(req))
+                            Next::Call(call_ready(this.service, req.map(|()| ReqB::default())))
                         }
                     }
                 }
                 StepProj::Call { future } => {
                     let machine = this.machine.as_mut().expect("polling has a machine");
                     match future.poll(cx) {
-                        Poll::Pending => {
-                            ready!(this.timer.as_mut().poll(cx));
-                            Next::Plan(machine.handle_failure(now(), Failure::DeadlinePassed))
-                        }
-                        Poll::Ready(Err(e)) => {
-                            let failure = Failure::Transport(e.into());
-                            Next::Plan(machine.handle_failure(now(), failure))
-                        }
-                        Poll::Ready(Ok(response)) => {
-                            let (parts, body) = response.into_parts();
-                            if machine.wants_body(parts.status) {
-                                Next::Read(parts, body)
-                            } else {
-                                let answer = Answer {
-                                    status: parts.status,
-                                    headers: &parts.headers,
-                                    body: None,
-                                };
-                                let action = machine.handle_answer(now(), answer);
-                                Next::after_answer(action, parts, LroBody::stream(body))
-                            }
-                        }
+                        Poll::Pending if expired(this.timer.as_mut(), cx) => deadline(machine),
+                        Poll::Pending => return Poll::Pending,
+                        Poll::Ready(Err(e)) => transport(machine, e.into()),
+                        Poll::Ready(Ok(response)) => answered(machine, response),
                     }
                 }
                 StepProj::Read { parts, read } => {
                     let machine = this.machine.as_mut().expect("polling has a machine");
                     match Pin::new(read).poll(cx) {
-                        Poll::Ready(outcome) => {
-                            let parts = parts.take().expect("parts are taken once");
-                            read_answer(machine, parts, outcome)
-                        }
-                        Poll::Pending => {
-                            ready!(this.timer.as_mut().poll(cx));
-                            Next::Plan(machine.handle_failure(now(), Failure::DeadlinePassed))
-                        }
+                        Poll::Pending if expired(this.timer.as_mut(), cx) => deadline(machine),
+                        Poll::Pending => return Poll::Pending,
+                        Poll::Ready(outcome) => read_answer(
+                            machine,
+                            parts.take().expect("parts are taken once"),
+                            outcome,
+                        ),
                     }
                 }
                 StepProj::Failed { error } => {
-                    Next::Return(Err(error.take().expect("a failure is reported once")))
+                    Next::End(End::Return(Err(error.take().expect("reported once"))))
                 }
                 StepProj::Done => panic!("LRO driver polled after completion"),
             };
@@ -298,63 +311,101 @@ where
                 this.settings.report(this.trace, machine);
             }
 
-            let request = match next {
-                Next::Deliver(parts, body, meta) => {
-                    this.trace.finished(&meta);
-                    let mut response = Response::from_parts(parts, body);
-                    response.extensions_mut().insert(meta);
-                    this.step.set(Step::Done);
-                    return Poll::Ready(Ok(response));
-                }
-                Next::Return(result) => {
-                    if let Err(e) = &result {
-                        this.trace.failed(e.as_ref());
-                    }
-                    this.step.set(Step::Done);
-                    return Poll::Ready(result);
-                }
-                Next::Plan(Plan::Fail(error)) => {
-                    this.trace.failed(&error);
-                    this.step.set(Step::Done);
-                    return Poll::Ready(Err(error.into()));
-                }
-                Next::Read(parts, body) => {
-                    let limit = this.settings.config.status_body_limit();
-                    this.step.set(Step::Read {
-                        parts: Some(parts),
-                        read: ReadLimited::new(body, limit),
-                    });
-                    continue;
-                }
-                Next::Call(future) => {
-                    this.step.set(Step::Call { future });
-                    continue;
-                }
-                Next::Plan(Plan::Send { at, request }) => {
-                    let at = Instant::from_std(at);
-                    if at > Instant::now() {
-                        this.timer.as_mut().reset(at);
-                        this.step.set(Step::Wait {
-                            request: Some(request),
-                        });
-                        continue;
-                    }
-                    request
-                }
-            };
-
-            // Send: once the service is ready (poll_ready, then call on that instance), bounded
-            // by the deadline.
-            let machine = this.machine.as_ref().expect("polling has a machine");
-            let deadline = Instant::from_std(machine.deadline());
-            if this.timer.deadline() != deadline {
-                this.timer.as_mut().reset(deadline);
+            let (step, timer) = (this.step.as_mut(), this.timer.as_mut());
+            let machine = this.machine.as_deref();
+            if let Some(output) = advance(step, timer, this.settings, machine, this.trace, next) {
+                return Poll::Ready(output);
             }
-            this.step.set(Step::Ready {
-                request: Some(request),
-            });
         }
     }
+}
+
+/// Moves to the step `next` asks for; the output when the operation ended.
+fn advance<S, ReqB, ResB>(
+    mut step: Pin<&mut Step<S, ReqB, ResB>>,
+    mut timer: Pin<&mut Sleep>,
+    settings: &Settings,
+    machine: Option<&Machine>,
+    trace: &Trace,
+    next: Next<S::Future, ResB>,
+) -> Option<Result<Response<LroBody<ResB>>, BoxError>>
+where
+    S: Service<Request<ReqB>>,
+    ResB: Body,
+{
+    let request = match next {
+        Next::Send(at, request) => {
+            let at = Instant::from_std(at);
+            if at > Instant::now() {
+                timer.as_mut().reset(at);
+                step.set(Step::Wait {
+                    request: Some(request),
+                });
+                return None;
+            }
+            request
+        }
+        Next::Read(parts, body) => {
+            let read = ReadLimited::new(body, settings.config.status_body_limit());
+            let parts = Some(parts);
+            step.set(Step::Read { parts, read });
+            return None;
+        }
+        Next::Call(future) => {
+            step.set(Step::Call { future });
+            return None;
+        }
+        Next::End(end) => {
+            step.set(Step::Done);
+            return Some(end.into_output(trace));
+        }
+    };
+    // Send: once the service is ready (poll_ready, then call on that instance), bounded by the
+    // deadline.
+    let deadline = Instant::from_std(machine.expect("polling has a machine").deadline());
+    if timer.deadline() != deadline {
+        timer.as_mut().reset(deadline);
+    }
+    step.set(Step::Ready {
+        request: Some(request),
+    });
+    None
+}
+
+/// The deadline passed while a request was in flight.
+fn deadline<F, ResB>(machine: &mut Machine) -> Next<F, ResB> {
+    machine
+        .handle_failure(now(), Failure::DeadlinePassed)
+        .into()
+}
+
+/// The service failed to answer.
+fn transport<F, ResB>(machine: &mut Machine, error: BoxError) -> Next<F, ResB> {
+    machine
+        .handle_failure(now(), Failure::Transport(error))
+        .into()
+}
+
+/// Calls the service that was just driven to readiness; a clone takes its place for the next
+/// request.
+fn call_ready<S: Service<R> + Clone, R>(service: &mut S, req: R) -> S::Future {
+    let clone = service.clone();
+    std::mem::replace(service, clone).call(req)
+}
+
+/// Hands an answer's head to the core, or asks for its body to be read first.
+fn answered<F, ResB>(machine: &mut Machine, response: Response<ResB>) -> Next<F, ResB> {
+    let (parts, body) = response.into_parts();
+    if machine.wants_body(parts.status) {
+        return Next::Read(parts, body);
+    }
+    let answer = Answer {
+        status: parts.status,
+        headers: &parts.headers,
+        body: None,
+    };
+    let action = machine.handle_answer(now(), answer);
+    Next::after_answer(action, parts, LroBody::stream(body))
 }
 
 /// Starts the core on the submission's answer, read as far as `outcome` says.
@@ -366,16 +417,17 @@ fn start<F, ResB>(
     trace: &Trace,
 ) -> Next<F, ResB> {
     match submission.start(parts.status, &parts.headers, outcome.complete()) {
-        Err(e) => Next::Return(Err(e.into())),
-        Ok(Begin::NotLro) => Next::Return(
-            outcome
-                .into_body()
-                .map(|body| Response::from_parts(parts, body)),
-        ),
+        Err(e) => Next::End(End::Fail(e)),
+        Ok(Begin::NotLro) => {
+            let body = outcome.into_body();
+            Next::End(End::Return(
+                body.map(|body| Response::from_parts(parts, body)),
+            ))
+        }
         Ok(Begin::Lro(machine, plan)) => {
             trace.started(&machine);
             *slot = Some(machine);
-            Next::Plan(plan)
+            plan.into()
         }
     }
 }
@@ -400,7 +452,7 @@ fn read_answer<F, ResB>(
         ReadOutcome::TooLarge { .. } => {
             let headers = &parts.headers;
             let failure = Failure::BodyTooLarge { status, headers };
-            Next::Plan(machine.handle_failure(now(), failure))
+            machine.handle_failure(now(), failure).into()
         }
         ReadOutcome::Failed(error) => {
             let headers = &parts.headers;
@@ -409,7 +461,7 @@ fn read_answer<F, ResB>(
                 headers,
                 error,
             };
-            Next::Plan(machine.handle_failure(now(), failure))
+            machine.handle_failure(now(), failure).into()
         }
     }
 }
