@@ -5,6 +5,8 @@ use std::time::Duration;
 use http::header::{HeaderName, AUTHORIZATION, COOKIE, PROXY_AUTHORIZATION};
 use serde::{Deserialize, Serialize};
 
+use crate::vocab::Vocabulary;
+
 /// Where the final response comes from once an operation has succeeded (spec §6).
 ///
 /// The names follow Azure's `x-ms-long-running-operation-options.final-state-via`:
@@ -56,6 +58,8 @@ pub struct Config {
     pub(crate) credential_headers: Vec<HeaderName>,
     pub(crate) allowed_origins: Vec<Origin>,
     pub(crate) detect_provisioning_state: bool,
+    pub(crate) vocabulary: Vocabulary,
+    pub(crate) ssrf_guard: bool,
 }
 
 impl Default for Config {
@@ -81,6 +85,8 @@ impl Default for Config {
             ],
             allowed_origins: Vec::new(),
             detect_provisioning_state: true,
+            vocabulary: Vocabulary::new(),
+            ssrf_guard: true,
         }
     }
 }
@@ -143,6 +149,11 @@ impl Config {
     /// Whether the ARM `PUT`/`PATCH` → `provisioningState` shape is detected (default `true`).
     pub fn detect_provisioning_state(&self) -> bool {
         self.detect_provisioning_state
+    }
+
+    /// Whether URLs from answers that name internal hosts are refused (default `true`).
+    pub fn ssrf_guard(&self) -> bool {
+        self.ssrf_guard
     }
 
     pub(crate) fn is_credential(&self, name: &str) -> bool {

@@ -11,6 +11,7 @@ use crate::config::{Config, FinalState, Origin};
 use crate::driver::Settings;
 use crate::metadata::Progress;
 use crate::service::LroService;
+use crate::vocab::Meaning as StatusMeaning;
 
 /// Resolves long-running operations: wraps a service in [`LroService`].
 ///
@@ -172,6 +173,40 @@ impl LroLayer {
                 c.allowed_origins.push(origin);
             }
         })
+    }
+
+    /// Add a status word with its meaning to the vocabulary (spec §3), for a service with words
+    /// of its own; it also re-assigns a default word. Words are compared ignoring case, spaces,
+    /// `-` and `_`.
+    ///
+    /// ```
+    /// use tower_lro::{LroLayer, StatusMeaning};
+    /// let layer = LroLayer::new()
+    ///     .status_word(StatusMeaning::Succeeded, "Published")
+    ///     .status_word(StatusMeaning::Canceled, "Terminated");
+    /// # let _ = layer;
+    /// ```
+    pub fn status_word(self, meaning: StatusMeaning, word: &str) -> Self {
+        self.edit(|c| c.vocabulary.add(meaning, word))
+    }
+
+    /// Decide what status words mean with a function, consulted before any word list;
+    /// `None` falls back to them.
+    pub fn status_classifier<F>(self, classify: F) -> Self
+    where
+        F: Fn(&str) -> Option<StatusMeaning> + Send + Sync + 'static,
+    {
+        self.edit(|c| {
+            let vocabulary = std::mem::take(&mut c.vocabulary);
+            c.vocabulary = vocabulary.with_classifier(classify);
+        })
+    }
+
+    /// Refuse status, redirect and resource URLs whose host is link-local, unspecified or a
+    /// cloud metadata name, and loopback or private-range hosts unless the submission went to
+    /// such a host too (spec §7; default `true`). Allowed origins are exempt.
+    pub fn ssrf_guard(self, enabled: bool) -> Self {
+        self.edit(|c| c.ssrf_guard = enabled)
     }
 
     /// Detect the ARM `PUT`/`PATCH` → `provisioningState` shape (default `true`). Turning it

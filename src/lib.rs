@@ -197,6 +197,7 @@ mod proto;
 mod resume;
 mod service;
 mod status;
+mod vocab;
 
 pub use body::LroBody;
 pub use config::{Config, FinalState, InvalidOrigin, Origin};
@@ -209,6 +210,7 @@ pub use proto::request::{LroRequest, PollKind};
 pub use resume::ResumeHandle;
 pub use service::LroService;
 pub use status::{ODataError, OperationStatus};
+pub use vocab::Meaning as StatusMeaning;
 
 /// Internals for the crate's own fuzz targets, property tests and benches. Not part of the
 /// API: anything here may change in any release.

@@ -22,6 +22,8 @@ pub enum Rule {
     Location,
     /// `PUT`/`PATCH` whose body has a non-terminal `provisioningState` (ARM).
     ProvisioningState,
+    /// `202` with `Content-Location` only (RFC 9110 §15.3.3, HL7 FHIR): location rules.
+    ContentLocation,
 }
 
 impl Rule {
@@ -32,6 +34,7 @@ impl Rule {
             Rule::AzureAsyncOperation => "Azure-AsyncOperation",
             Rule::Location => "Location",
             Rule::ProvisioningState => "provisioningState",
+            Rule::ContentLocation => "Content-Location",
         }
     }
 
@@ -66,6 +69,8 @@ pub struct LroMetadata {
     pub(crate) polls: u32,
     pub(crate) elapsed: Duration,
     pub(crate) resource_url: Option<String>,
+    // The status the final response is delivered with, when not its own (OData `AsyncResult`).
+    pub(crate) final_status: Option<http::StatusCode>,
 }
 
 impl LroMetadata {

@@ -19,6 +19,7 @@ use crate::config::FinalState;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LroOptions {
     pub(crate) disabled: bool,
+    pub(crate) forced: bool,
     pub(crate) deadline: Option<Duration>,
     pub(crate) final_state: Option<FinalState>,
 }
@@ -36,6 +37,14 @@ impl LroOptions {
             disabled: true,
             ..Self::default()
         }
+    }
+
+    /// Resolve this request even though it says `Prefer: respond-async` (spec §8): OData and
+    /// HL7 FHIR servers answer `202` only to requests that carry that preference, so their
+    /// callers send it *and* want the final response. Polls never carry `Prefer`.
+    pub fn force(mut self) -> Self {
+        self.forced = true;
+        self
     }
 
     /// The overall deadline for this request's operation.
@@ -59,5 +68,8 @@ impl LroOptions {
 /// Whether the caller wants this request resolved at all: not when its options disable the
 /// layer, nor when it asks for the `202` itself (`Prefer: respond-async`).
 pub(crate) fn wants_resolution(headers: &http::HeaderMap, options: Option<&LroOptions>) -> bool {
-    !(options.is_some_and(LroOptions::is_disabled) || crate::parse::prefers_respond_async(headers))
+    if options.is_some_and(LroOptions::is_disabled) {
+        return false;
+    }
+    options.is_some_and(|o| o.forced) || !crate::parse::prefers_respond_async(headers)
 }

@@ -5,108 +5,106 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-/// The state of an operation as its status monitor reports it.
+use crate::vocab::{Meaning, Vocabulary};
+
+/// The state of an operation as its status monitor reports it: the word the server sent,
+/// kept exactly, and what it means.
 ///
-/// Spellings are compared case-insensitively; `Canceled` and `Cancelled` are the same state.
-/// Anything else (`InProgress`, `Accepted`, `Creating`, …) is [`OperationStatus::Other`], which
-/// means "still running".
+/// Words are compared ignoring ASCII case, spaces, `-` and `_` (`In progress`, `inProgress`,
+/// `IN_PROGRESS` are one word). The default vocabulary (spec §3) knows Azure's five words and
+/// the others real services send — `Completed`, `Done`, `ValidationFailed`, `Errored`,
+/// `deleteFailed`, … — and a layer can add its own
+/// ([`LroLayer::status_word`](crate::LroLayer::status_word)). A word no vocabulary knows means
+/// "still running" (the deadline bounds it) and is reported as unrecognised.
 ///
 /// ```
-/// use tower_lro::OperationStatus;
-/// assert_eq!(OperationStatus::parse("succeeded"), OperationStatus::Succeeded);
-/// assert_eq!(OperationStatus::parse("Cancelled"), OperationStatus::Canceled);
-/// assert!(!OperationStatus::parse("InProgress").is_terminal());
+/// use tower_lro::{OperationStatus, StatusMeaning};
+/// let s = OperationStatus::parse("completed");
+/// assert_eq!(s.meaning(), StatusMeaning::Succeeded);
+/// assert_eq!(s.as_str(), "completed"); // the exact word
+/// assert_eq!(OperationStatus::parse("Cancelled").meaning(), StatusMeaning::Canceled);
+/// assert!(OperationStatus::parse("DeleteFailed").is_failure());
+/// let odd = OperationStatus::parse("Frobnicating");
+/// assert!(!odd.is_terminal() && !odd.is_recognised());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum OperationStatus {
-    /// `NotStarted`.
-    NotStarted,
-    /// `Running`.
-    Running,
-    /// `Succeeded`: terminal, success.
-    Succeeded,
-    /// `Failed`: terminal, failure.
-    Failed,
-    /// `Canceled` or `Cancelled`: terminal, failure.
-    Canceled,
-    /// Any other value, kept as sent: still running.
-    Other(Box<str>),
+pub struct OperationStatus {
+    word: Box<str>,
+    meaning: Meaning,
+    recognised: bool,
 }
 
 impl OperationStatus {
-    /// Reads a status string.
+    /// Reads a status word with the default vocabulary.
     pub fn parse(s: &str) -> Self {
-        let t = s.trim();
-        let eq = |w: &str| t.eq_ignore_ascii_case(w);
-        if eq("succeeded") {
-            Self::Succeeded
-        } else if eq("failed") {
-            Self::Failed
-        } else if eq("canceled") || eq("cancelled") {
-            Self::Canceled
-        } else if eq("running") {
-            Self::Running
-        } else if eq("notstarted") {
-            Self::NotStarted
-        } else {
-            Self::Other(t.into())
+        Self::classify(s, &Vocabulary::new())
+    }
+
+    /// Reads a status word with `vocabulary`.
+    pub(crate) fn classify(s: &str, vocabulary: &Vocabulary) -> Self {
+        let word = s.trim();
+        let c = vocabulary.classify(word);
+        Self {
+            word: word.into(),
+            meaning: c.meaning,
+            recognised: c.recognised,
         }
     }
 
-    /// `Succeeded`, `Failed` or `Canceled`.
+    /// What the layer assumes before any status arrived.
+    pub(crate) fn not_started() -> Self {
+        Self::parse("NotStarted")
+    }
+    /// What a resumed operation is assumed to be.
+    pub(crate) fn running() -> Self {
+        Self::parse("Running")
+    }
+    /// What the layer records when success is known without a word (an empty `200`).
+    pub(crate) fn succeeded() -> Self {
+        Self::parse("Succeeded")
+    }
+    /// What the layer records for a failure reported without a failure word.
+    pub(crate) fn failed() -> Self {
+        Self::parse("Failed")
+    }
+
+    /// What the word means.
+    pub fn meaning(&self) -> Meaning {
+        self.meaning
+    }
+
+    /// Whether a vocabulary knew the word (an unrecognised word counts as running).
+    pub fn is_recognised(&self) -> bool {
+        self.recognised
+    }
+
+    /// Succeeded, failed or canceled.
     pub fn is_terminal(&self) -> bool {
-        matches!(self, Self::Succeeded | Self::Failed | Self::Canceled)
+        self.meaning.is_terminal()
     }
 
-    /// `Failed` or `Canceled`.
+    /// Failed or canceled.
     pub fn is_failure(&self) -> bool {
-        matches!(self, Self::Failed | Self::Canceled)
+        self.meaning.is_failure()
     }
 
-    /// The spelling this crate uses (`Other` keeps the server's).
+    /// Succeeded.
+    pub fn is_success(&self) -> bool {
+        self.meaning == Meaning::Succeeded
+    }
+
+    /// The word as the server sent it (trimmed).
     pub fn as_str(&self) -> &str {
-        match self {
-            Self::NotStarted => "NotStarted",
-            Self::Running => "Running",
-            Self::Succeeded => "Succeeded",
-            Self::Failed => "Failed",
-            Self::Canceled => "Canceled",
-            Self::Other(s) => s,
-        }
+        &self.word
     }
 
-    /// Whether a non-terminal status names an in-progress state that a *resource* would never
-    /// use as its own field. Used on `Location` polls, where a `200` is the finished resource
-    /// unless its body is unmistakably a status document (see the crate docs, "Decisions").
+    /// A running word that a *resource* would never use as its own field. Used on `Location`
+    /// polls, where a `200` is the finished resource unless its body is unmistakably a status
+    /// document (see the crate docs, "Decisions").
     pub(crate) fn is_known_in_progress(&self) -> bool {
-        match self {
-            Self::NotStarted | Self::Running => true,
-            Self::Other(s) => IN_PROGRESS_WORDS.iter().any(|w| s.eq_ignore_ascii_case(w)),
-            _ => false,
-        }
+        self.meaning == Meaning::Running && self.recognised
     }
 }
-
-/// In-progress spellings seen in Azure and other Asynchronous Request-Reply services.
-const IN_PROGRESS_WORDS: &[&str] = &[
-    "inprogress",
-    "in_progress",
-    "in-progress",
-    "accepted",
-    "creating",
-    "updating",
-    "deleting",
-    "provisioning",
-    "pending",
-    "queued",
-    "started",
-    "processing",
-    "waiting",
-    "scheduled",
-    "moving",
-    "migrating",
-];
 
 impl fmt::Display for OperationStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -225,6 +223,9 @@ pub struct StatusDocument {
     pub percent_complete: Option<f64>,
     /// `error`.
     pub error: Option<ODataError>,
+    /// `error` reports a failure (spec §3's error-object rule): a non-empty `message`, or a
+    /// non-empty `errors` or `details` list.
+    pub error_reported: bool,
     /// `resourceLocation`, as sent (a URL reference).
     pub resource_location: Option<String>,
     /// `status` was present but not a string.
@@ -254,6 +255,31 @@ impl StatusDocument {
             serde_json::from_slice(body).map_err(|e| StatusBodyError::NotJson(e.to_string()))?;
         let obj = value.as_object().ok_or(StatusBodyError::NotObject)?;
         Ok(Self::from_object(obj))
+    }
+
+    /// Reads the status words again with a configured vocabulary.
+    pub(crate) fn reclassify(&mut self, vocabulary: &Vocabulary) {
+        if vocabulary.is_default() {
+            return;
+        }
+        for st in [&mut self.status, &mut self.provisioning_state]
+            .into_iter()
+            .flatten()
+        {
+            *st = OperationStatus::classify(st.as_str(), vocabulary);
+        }
+    }
+
+    /// The document reports a failure: a failure word, or a success word beside an `error`
+    /// that reports one (spec §3; Compute Engine's `DONE` + `error.errors[]`).
+    pub(crate) fn reports_failure(&self) -> bool {
+        let failed =
+            |s: &Option<OperationStatus>| s.as_ref().is_some_and(OperationStatus::is_failure);
+        let done =
+            |s: &Option<OperationStatus>| s.as_ref().is_some_and(OperationStatus::is_success);
+        failed(&self.status)
+            || failed(&self.provisioning_state)
+            || (self.error_reported && (done(&self.status) || done(&self.provisioning_state)))
     }
 
     /// Reads a body that must be a status document: an object with a string `status`.
@@ -294,6 +320,10 @@ impl StatusDocument {
             operation_id: text("operationId").or_else(|| text("id")),
             created: text("created").or_else(|| text("createdDateTime")),
             percent_complete: obj.get("percentComplete").and_then(Value::as_f64),
+            error_reported: obj
+                .get("error")
+                .or_else(|| obj.get("properties").and_then(|p| p.get("error")))
+                .is_some_and(crate::vocab::error_reports_failure),
             error: obj
                 .get("error")
                 .and_then(ODataError::from_json)
@@ -575,6 +605,7 @@ mod fast {
                     _ => None,
                 },
                 error: None,
+                error_reported: false,
                 resource_location: match self.resource_location {
                     Field::Str(s) => Some(s.into_owned()),
                     _ => None,
@@ -594,30 +625,32 @@ mod tests {
 
     #[test]
     fn status_spellings() {
-        use OperationStatus::*;
+        use Meaning::*;
         #[rustfmt::skip]
-        let rows: &[(&str, OperationStatus, bool, bool)] = &[
-            ("NotStarted", NotStarted, false, false),
-            ("notstarted", NotStarted, false, false),
-            ("Running", Running, false, false),
-            ("RUNNING", Running, false, false),
-            ("Succeeded", Succeeded, true, false),
-            ("succeeded", Succeeded, true, false),
-            ("Failed", Failed, true, true),
-            ("FAILED", Failed, true, true),
-            ("Canceled", Canceled, true, true),
-            ("Cancelled", Canceled, true, true),
-            ("cancelled", Canceled, true, true),
-            ("InProgress", Other("InProgress".into()), false, false),
-            ("Accepted", Other("Accepted".into()), false, false),
-            ("Creating", Other("Creating".into()), false, false),
-            ("", Other("".into()), false, false),
+        let rows: &[(&str, Meaning, bool)] = &[
+            ("NotStarted", Running, true),
+            ("notstarted", Running, true),
+            ("RUNNING", Running, true),
+            ("succeeded", Succeeded, true),
+            ("FAILED", Failed, true),
+            ("Cancelled", Canceled, true),
+            ("InProgress", Running, true),
+            ("in_progress", Running, true),
+            ("Creating", Running, true),
+            ("completed", Succeeded, true),
+            ("DONE", Succeeded, true),
+            ("deleteFailed", Failed, true),
+            ("Frobnicating", Running, false),
+            ("", Running, false),
         ];
-        for (raw, want, terminal, failure) in rows {
+        for (raw, meaning, recognised) in rows {
             let got = OperationStatus::parse(raw);
-            assert_eq!(&got, want, "{raw}");
-            assert_eq!(got.is_terminal(), *terminal, "{raw}");
-            assert_eq!(got.is_failure(), *failure, "{raw}");
+            assert_eq!(got.as_str(), raw.trim(), "the exact word is kept");
+            assert_eq!(
+                (got.meaning(), got.is_recognised()),
+                (*meaning, *recognised),
+                "{raw}"
+            );
         }
     }
 
@@ -629,7 +662,7 @@ mod tests {
     "status": "Running"
 }"#;
         let d = StatusDocument::parse_status(v2).unwrap();
-        assert_eq!(d.status, Some(OperationStatus::Running));
+        assert_eq!(d.status, Some(OperationStatus::parse("Running")));
         assert_eq!(
             d.operation_id.as_deref(),
             Some("c587574e-add9-4ef7-9788-1635bed9a87e")
@@ -643,7 +676,7 @@ mod tests {
     "resourceLocation": "https://atlas.microsoft.com/tileset/{tileset-id}"
 }"#;
         let d = StatusDocument::parse_status(v1_ok).unwrap();
-        assert_eq!(d.status, Some(OperationStatus::Succeeded));
+        assert_eq!(d.status, Some(OperationStatus::parse("Succeeded")));
         assert_eq!(d.created.as_deref(), Some("3/11/2020 8:45:13 PM +00:00"));
         assert_eq!(
             d.resource_location.as_deref(),
@@ -765,10 +798,13 @@ mod tests {
         .unwrap();
         assert_eq!(
             d.provisioning_state,
-            Some(OperationStatus::Other("Updating".into()))
+            Some(OperationStatus::parse("Updating"))
         );
         let d = StatusDocument::parse(b"{\"provisioningState\":\"succeeded\",\"id\":7}").unwrap();
-        assert_eq!(d.provisioning_state, Some(OperationStatus::Succeeded));
+        assert_eq!(
+            d.provisioning_state,
+            Some(OperationStatus::parse("succeeded"))
+        );
         assert_eq!(d.operation_id.as_deref(), Some("7"));
         let e = ODataError::from_json(
             &serde_json::json!({"code":"A","details":[{"code":"B"},{"message":"m"}]}),

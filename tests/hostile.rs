@@ -15,7 +15,9 @@ use http_body_util::Full;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tower::{BoxError, Layer, ServiceExt};
-use tower_lro::{ErrorKind, LroBody, LroLayer, LroMetadata, OperationStatus};
+use tower_lro::{
+    ErrorKind, LroBody, LroLayer, LroMetadata, LroOptions, OperationStatus, StatusMeaning,
+};
 use tower_test::mock;
 
 mod support;
@@ -294,7 +296,10 @@ async fn an_absurd_retry_after_is_clamped_then_times_out_with_a_resume_handle() 
         let handle = err.resume_handle().expect("a resume handle");
         assert_eq!(handle.operation_url(), MONITOR);
         assert_eq!(handle.polls(), 3);
-        assert_eq!(err.operation_status(), Some(&OperationStatus::Running));
+        assert_eq!(
+            err.operation_status(),
+            Some(&OperationStatus::parse("Running"))
+        );
         let json = serde_json::to_string(handle).unwrap();
         assert!(!json.contains("secret"), "{json}");
     }
@@ -537,10 +542,10 @@ async fn an_oversized_put_answer_comes_back_whole() {
 #[tokio::test(start_paused = true)]
 async fn failed_without_error_details_is_operation_failed() {
     for (status, want) in [
-        ("Failed", OperationStatus::Failed),
-        ("failed", OperationStatus::Failed),
-        ("Canceled", OperationStatus::Canceled),
-        ("Cancelled", OperationStatus::Canceled),
+        ("Failed", StatusMeaning::Failed),
+        ("failed", StatusMeaning::Failed),
+        ("Canceled", StatusMeaning::Canceled),
+        ("Cancelled", StatusMeaning::Canceled),
     ] {
         let body = format!("{{\"operationId\":\"op9\",\"status\":\"{status}\"}}");
         let mut op = Op::submit(LroLayer::new(), ol(MONITOR)).await;
@@ -550,7 +555,8 @@ async fn failed_without_error_details_is_operation_failed() {
         assert_eq!(err.kind(), ErrorKind::OperationFailed, "{err}");
         assert!(err.is_operation_failed());
         assert!(err.odata_error().is_none());
-        assert_eq!(err.operation_status(), Some(&want));
+        let st = err.operation_status().unwrap();
+        assert_eq!((st.as_str(), st.meaning()), (status, want));
         assert_eq!(err.operation_id(), Some("op9"));
         assert_eq!(err.operation_url(), Some(MONITOR));
         assert_eq!(err.status(), Some(StatusCode::OK));
@@ -565,9 +571,7 @@ async fn failed_without_error_details_is_operation_failed() {
 /// for status-monitor and `Location` polling.
 #[tokio::test(start_paused = true)]
 async fn polls_answered_4xx_or_3xx_are_unexpected_status_with_the_response() {
-    let statuses = [
-        404u16, 410, 401, 403, 400, 405, 409, 301, 302, 303, 304, 307, 308,
-    ];
+    let statuses = [404u16, 410, 401, 403, 400, 405, 409, 300, 304];
     for header in ["operation-location", "location"] {
         for status in statuses {
             let mut op = Op::submit(
@@ -684,7 +688,7 @@ async fn succeeded_then_a_missing_resource_returns_the_404_with_metadata() {
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     assert_eq!(response.headers()["x-marker"], "gone");
     let meta = response.extensions().get::<LroMetadata>().unwrap().clone();
-    assert_eq!(meta.status(), &OperationStatus::Succeeded);
+    assert_eq!(meta.status(), &OperationStatus::parse("Succeeded"));
     // The URL the operation named (the request also carried `api-version`).
     assert_eq!(meta.resource_url(), Some("https://svc.example/things/1"));
     assert_eq!(meta.operation_url(), MONITOR);
@@ -1211,4 +1215,270 @@ async fn a_submission_body_that_never_ends_times_out_at_the_deadline() {
     assert_eq!(t0.elapsed(), Duration::from_secs(30));
     let err = err.downcast::<tower_lro::Error>().unwrap();
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+}
+
+// ----------------------------------------------------------------------------------------------
+// The wider pattern (spec §3, §4, §4a, §7, §8)
+
+/// §4a: `303`/`302` on a status poll mean done: the `Location` is fetched and is the final
+/// response; `301`/`307`/`308` mean the monitor moved, and it is polled there.
+#[tokio::test(start_paused = true)]
+async fn status_monitor_redirects_end_or_move_the_operation() {
+    for status in [302u16, 303] {
+        let mut op = Op::submit(
+            LroLayer::new(),
+            res(202, &[("location", MONITOR.as_bytes())], ""),
+        )
+        .await;
+        op.answer(res(status, &[("location", b"/results/7?sig=token")], ""))
+            .await;
+        let fetch = op.answer(res(200, &[], "the result")).await;
+        assert_eq!(
+            fetch.uri(),
+            "https://svc.example/results/7?sig=token&api-version=1"
+        );
+        assert_eq!(fetch.headers()["authorization"], "Bearer secret");
+        let resp = op.finish().await.unwrap();
+        let meta = resp.extensions().get::<LroMetadata>().unwrap().clone();
+        assert_eq!(
+            meta.resource_url(),
+            Some("https://svc.example/results/7?sig=token"),
+            "as the server wrote it"
+        );
+        assert!(meta.status().is_success());
+        assert_eq!(body_text(resp).await, "the result");
+    }
+    for status in [301u16, 307, 308] {
+        let mut op = Op::submit(LroLayer::new(), ol(MONITOR)).await;
+        op.answer(res(
+            status,
+            &[("location", b"https://svc.example/moved/1")],
+            "",
+        ))
+        .await;
+        let moved = op.answer(res(200, &[], r#"{"status":"Running"}"#)).await;
+        assert_eq!(moved.uri(), "https://svc.example/moved/1?api-version=1");
+        let again = op.answer(res(200, &[], r#"{"status":"Succeeded"}"#)).await;
+        assert_eq!(
+            again.uri(),
+            "https://svc.example/moved/1?api-version=1",
+            "polled there"
+        );
+        let resp = op.finish().await.unwrap();
+        let meta = resp.extensions().get::<LroMetadata>().unwrap();
+        assert_eq!(
+            (meta.polls(), meta.operation_url()),
+            (3, "https://svc.example/moved/1")
+        );
+    }
+    // A redirect to another origin keeps the token the server put in its URL, not ours.
+    let mut op = Op::submit(LroLayer::new(), ol(MONITOR)).await;
+    op.answer(res(
+        303,
+        &[("location", b"https://blob.example/r?sv=1&sig=abc")],
+        "",
+    ))
+    .await;
+    let fetch = op.answer(res(200, &[], "blob")).await;
+    assert_eq!(
+        fetch.uri(),
+        "https://blob.example/r?sv=1&sig=abc&api-version=1"
+    );
+    assert!(!fetch.headers().contains_key("authorization"));
+    op.finish().await.unwrap();
+    // Without a usable Location: a protocol error naming what was sent.
+    let mut op = Op::submit(LroLayer::new(), ol(MONITOR)).await;
+    op.answer(res(303, &[], "")).await;
+    let err = lro_error(op.finish().await);
+    assert!(matches!(
+        err.reason(),
+        tower_lro::__private::Reason::RedirectWithoutLocation { status } if status.as_u16() == 303
+    ));
+}
+
+/// §3: words outside Azure's five end the operation; the exact word is kept.
+#[tokio::test(start_paused = true)]
+async fn the_wider_vocabulary_ends_operations() {
+    for (word, meaning) in [
+        ("completed", StatusMeaning::Succeeded),
+        ("DONE", StatusMeaning::Succeeded),
+        ("partiallyCompleted", StatusMeaning::Succeeded),
+        ("ValidationFailed", StatusMeaning::Failed),
+        ("errored", StatusMeaning::Failed),
+        ("deleteFailed", StatusMeaning::Failed),
+    ] {
+        let mut op = Op::submit(LroLayer::new(), ol(MONITOR)).await;
+        op.answer(res(200, &[], format!("{{\"status\":\"{word}\"}}")))
+            .await;
+        let out = op.finish().await;
+        assert_eq!(out.is_ok(), meaning == StatusMeaning::Succeeded, "{word}");
+        let status = match out {
+            Ok(r) => r
+                .extensions()
+                .get::<LroMetadata>()
+                .unwrap()
+                .status()
+                .clone(),
+            Err(e) => lro_error(Err(e)).operation_status().unwrap().clone(),
+        };
+        assert_eq!((status.as_str(), status.meaning()), (word, meaning));
+    }
+    // A success word beside an error that reports one is a failure (Compute Engine).
+    let mut op = Op::submit(LroLayer::new(), ol(MONITOR)).await;
+    op.answer(res(
+        200,
+        &[],
+        r#"{"status":"DONE","error":{"errors":[{"code":"QUOTA_EXCEEDED"}]}}"#,
+    ))
+    .await;
+    assert_eq!(
+        lro_error(op.finish().await).kind(),
+        ErrorKind::OperationFailed
+    );
+    // ... but not an empty one (Cost Management's `{"code":"0","message":null}`).
+    let mut op = Op::submit(LroLayer::new(), ol(MONITOR)).await;
+    op.answer(res(
+        200,
+        &[],
+        r#"{"status":"Completed","error":{"code":"0","message":null}}"#,
+    ))
+    .await;
+    op.finish().await.unwrap();
+    // A configured word.
+    let layer = LroLayer::new().status_word(StatusMeaning::Succeeded, "Published");
+    let mut op = Op::submit(layer, ol(MONITOR)).await;
+    op.answer(res(200, &[], r#"{"status":"published"}"#)).await;
+    op.finish().await.unwrap();
+}
+
+/// §4: Graph's copy monitor answers `202 {"status":"completed"}`; `Content-Location` is a
+/// monitor; OData's `AsyncResult` carries the original request's status.
+#[tokio::test(start_paused = true)]
+async fn terminal_202_content_location_and_async_result() {
+    let mut op = Op::submit(
+        LroLayer::new(),
+        res(202, &[("location", MONITOR.as_bytes())], ""),
+    )
+    .await;
+    op.answer(res(
+        202,
+        &[],
+        r#"{"status":"inProgress","percentageComplete":50}"#,
+    ))
+    .await;
+    op.answer(res(
+        202,
+        &[],
+        r#"{"status":"completed","resourceId":"01AB"}"#,
+    ))
+    .await;
+    let resp = op.finish().await.unwrap();
+    assert_eq!(
+        resp.extensions()
+            .get::<LroMetadata>()
+            .unwrap()
+            .status()
+            .as_str(),
+        "completed"
+    );
+
+    let mut op = Op::submit(
+        LroLayer::new(),
+        res(202, &[("content-location", b"/status/9")], ""),
+    )
+    .await;
+    let poll = op
+        .answer(res(200, &[("asyncresult", b"201")], "{\"id\":9}"))
+        .await;
+    assert_eq!(poll.uri(), "https://svc.example/status/9?api-version=1");
+    let resp = op.finish().await.unwrap();
+    assert_eq!(
+        resp.status(),
+        StatusCode::CREATED,
+        "the original request's status"
+    );
+    assert_eq!(
+        resp.extensions()
+            .get::<LroMetadata>()
+            .unwrap()
+            .rule()
+            .as_str(),
+        "Content-Location"
+    );
+
+    let mut op = Op::submit(
+        LroLayer::new(),
+        res(202, &[("content-location", b"/status/9")], ""),
+    )
+    .await;
+    op.answer(res(200, &[("asyncresult", b"409")], "{\"error\":{}}"))
+        .await;
+    let err = lro_error(op.finish().await);
+    assert_eq!(err.kind(), ErrorKind::OperationFailed);
+    assert_eq!(err.status(), Some(StatusCode::OK));
+}
+
+/// §8: `Prefer: respond-async` gets the `202` back, unless the options force resolution; the
+/// polls never carry `Prefer`.
+#[tokio::test(start_paused = true)]
+async fn forced_resolution_overrides_respond_async() {
+    let mut req = submission(Method::POST, SUB);
+    req.headers_mut()
+        .insert("prefer", HeaderValue::from_static("respond-async"));
+    let mut op = Op::start(LroLayer::new(), req);
+    op.answer(ol(MONITOR)).await;
+    assert_eq!(op.finish().await.unwrap().status(), StatusCode::ACCEPTED);
+
+    let mut req = submission(Method::POST, SUB);
+    req.headers_mut()
+        .insert("prefer", HeaderValue::from_static("respond-async"));
+    req.extensions_mut().insert(LroOptions::new().force());
+    let mut op = Op::start(LroLayer::new(), req);
+    op.answer(ol(MONITOR)).await;
+    let poll = op.answer(res(200, &[], r#"{"status":"Succeeded"}"#)).await;
+    assert!(!poll.headers().contains_key("prefer"));
+    assert_eq!(op.finish().await.unwrap().status(), StatusCode::OK);
+}
+
+/// §7: URLs naming internal hosts are refused before any connection (these are mocks: nothing
+/// is connected to), unless the submission went to such a host or the origin is allowed.
+#[tokio::test(start_paused = true)]
+async fn internal_hosts_are_refused_without_a_request() {
+    for monitor in [
+        "https://169.254.169.254/latest/meta-data",
+        "https://metadata.google.internal/computeMetadata/v1",
+        "https://10.0.0.8/ops/1",
+        "https://127.0.0.1:8080/ops/1",
+        "https://[fe80::1]/ops/1",
+        "https://localhost/ops/1",
+    ] {
+        let op = Op::submit(LroLayer::new(), ol(monitor)).await;
+        let err = lro_error(op.finish().await);
+        assert_eq!(err.kind(), ErrorKind::Insecure, "{monitor}: {err}");
+        assert!(matches!(
+            err.reason(),
+            tower_lro::__private::Reason::BadHeader {
+                why: tower_lro::__private::UrlProblem::Internal { .. },
+                ..
+            }
+        ));
+    }
+    // A redirect into the metadata service is refused too.
+    let mut op = Op::submit(LroLayer::new(), ol(MONITOR)).await;
+    op.answer(res(303, &[("location", b"https://169.254.169.254/")], ""))
+        .await;
+    assert_eq!(lro_error(op.finish().await).kind(), ErrorKind::Insecure);
+    // An allowed origin, or the guard turned off, lifts it.
+    let layer = LroLayer::new().allow_origin("https://10.0.0.8".parse().unwrap());
+    let mut op = Op::submit(layer, ol("https://10.0.0.8/ops/1")).await;
+    op.answer(res(200, &[], r#"{"status":"Succeeded"}"#)).await;
+    op.finish().await.unwrap();
+}
+
+async fn body_text(resp: http::Response<LroBody<Full<Bytes>>>) -> String {
+    let bytes = http_body_util::BodyExt::collect(resp.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    String::from_utf8(bytes.to_vec()).unwrap()
 }

@@ -532,8 +532,8 @@ proptest! {
         let summary = harness::run(&s, CHECKS);
         if let End::Delivered | End::Failed(_) = summary.end {
             let cfg = harness::config(&s.knobs);
-            prop_assert!(summary.status_sends <= cfg.max_polls);
-            prop_assert!(summary.resource_sends <= cfg.transient_retries + 1);
+            prop_assert!(summary.status_sends <= cfg.max_polls());
+            prop_assert!(summary.resource_sends <= cfg.transient_retries() + 1);
         }
     }
 
@@ -598,17 +598,18 @@ proptest! {
 
 /// Drives a fixed scenario: a `202` + `Operation-Location`, then the given events.
 fn simple(events: Vec<Event>) -> Scenario {
-    let d = tower_lro::Config::default();
+    let layer = tower_lro::LroLayer::new();
+    let d = layer.config();
     Scenario {
         knobs: Knobs {
-            poll_interval: d.poll_interval,
-            max_poll_interval: d.max_poll_interval,
-            min_wait: d.min_wait,
-            max_wait: d.max_wait,
-            deadline: d.deadline,
-            max_polls: d.max_polls,
-            transient_retries: d.transient_retries,
-            final_state: d.final_state,
+            poll_interval: d.poll_interval(),
+            max_poll_interval: d.max_poll_interval(),
+            min_wait: d.min_wait(),
+            max_wait: d.max_wait(),
+            deadline: d.deadline(),
+            max_polls: d.max_polls(),
+            transient_retries: d.transient_retries(),
+            final_state: d.final_state(),
             failure_as_response: false,
             detect_provisioning_state: true,
             carry_key: false,
@@ -662,8 +663,8 @@ fn a_transport_error_after_the_end_is_refused() {
 // Inputs the `machine` fuzz target found (fuzz/artifacts/machine/…), replayed through the same
 // decoder and driver.
 
-/// crash-cdb8135b…: after `Deliver`, `on_transport_error` scheduled another poll (the
-/// regression above).
+/// crash-cdb8135b…: after `Deliver`, a transport error handed in (then `on_transport_error`,
+/// now `handle_failure(Failure::Transport)`) scheduled another poll (the regression above).
 const FUZZ_AFTER_END: &[u8] = &[
     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc7, 0xc7, 0xc7, 0xc7, 0xc7, 0xc7, 0x00, 0x00, 0x00, 0x00,
     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc0, 0xc0, 0xc0, 0xc0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
@@ -683,9 +684,9 @@ const FUZZ_OWN_URL_KEEPS_ITS_QUERY: &[u8] = &[
 ];
 
 /// crash-c23ac1eb…: a `Location` poll answers `201` with a 64 KiB `Location`; the resource
-/// request cannot be built (too long for `http::Uri`), `finish` returns `Fail` but leaves the
-/// machine in `Phase::Fetching`, so the next `on_response` delivered (the second regression
-/// below).
+/// request cannot be built (too long for `http::Uri`), `finish` returned `Fail` but left the
+/// machine in `Phase::Fetching`, so the next answer handed in was delivered (the second
+/// regression below).
 const FUZZ_UNBUILDABLE_RESOURCE: &[u8] = &[
     0x71, 0xd1, 0x27, 0xd1, 0x0a, 0xd1, 0xd1, 0x2c, 0x0a, 0x00, 0x00, 0x65, 0x74, 0x63, 0x18, 0x38,
     0x25, 0x71, 0x38, 0x01, 0x11, 0x00, 0x00, 0x71, 0x6d, 0x38, 0x7a, 0x38, 0x38, 0x0c, 0x71, 0x71,
@@ -716,9 +717,12 @@ fn fuzz_regressions_replay() {
 fn an_unbuildable_resource_request_ends_the_operation() {
     use std::sync::Arc;
     use std::time::{Instant, SystemTime};
-    use tower_lro::proto::{Action, Begin, Machine, RequestHead};
+    use tower_lro::__private::proto::{
+        Action, Answer, Begin, Failure, Now, Params, Plan, RequestHead, Submission,
+    };
+    use tower_lro::__private::Reason;
 
-    let cfg = Arc::new(tower_lro::Config::default());
+    let cfg = Arc::new(tower_lro::LroLayer::new().config().clone());
     let head = RequestHead::new(
         Method::POST,
         "https://svc.example/jobs".parse().unwrap(),
@@ -726,35 +730,48 @@ fn an_unbuildable_resource_request_ends_the_operation() {
     );
     let mut h = HeaderMap::new();
     h.insert("location", HeaderValue::from_static("/ops/1"));
-    let now = Instant::now();
-    let wall = SystemTime::now();
-    let Ok(Begin::Lro(mut m, Action::Send { at, .. })) = Machine::start(
-        cfg,
-        head,
-        &tower_lro::LroOptions::new(),
-        http::StatusCode::ACCEPTED,
-        &h,
-        None,
-        now,
-        wall,
-    ) else {
+    let now = Now::new(Instant::now(), SystemTime::now());
+    let params = Params::new(&cfg);
+    let submission = Submission::new(cfg, head, params, now);
+    let Ok(Begin::Lro(mut m, Plan::Send { at, .. })) =
+        submission.start(http::StatusCode::ACCEPTED, &h, None)
+    else {
         panic!("an LRO");
     };
+    let at = Now::new(at, now.wall());
     let long = format!("https://svc.example/{}", "a".repeat(70_000));
     let mut done = HeaderMap::new();
     done.insert("location", HeaderValue::from_str(&long).unwrap());
-    let a = m.on_response(
-        http::StatusCode::CREATED,
-        &done,
-        Some(&bytes::Bytes::new()),
+    let empty = bytes::Bytes::new();
+    let a = m.handle_answer(
         at,
-        wall,
+        Answer {
+            status: http::StatusCode::CREATED,
+            headers: &done,
+            body: Some(&empty),
+        },
     );
-    assert!(matches!(a, Action::Fail(_)), "{a:?}");
-    let late = m.on_response(http::StatusCode::OK, &HeaderMap::new(), None, at, wall);
+    let Action::Fail(e) = &a else {
+        panic!("{a:?}");
+    };
+    assert!(!matches!(e.reason(), Reason::AnswerAfterEnd), "{e:?}");
+    let none = HeaderMap::new();
+    let late = m.handle_answer(
+        at,
+        Answer {
+            status: http::StatusCode::OK,
+            headers: &none,
+            body: None,
+        },
+    );
     assert!(
-        matches!(late, Action::Fail(_)),
+        matches!(&late, Action::Fail(e) if matches!(e.reason(), Reason::AnswerAfterEnd)),
         "after Fail the machine answered {late:?}"
+    );
+    let late = m.handle_failure(at, Failure::Transport("late".into()));
+    assert!(
+        matches!(&late, Plan::Fail(e) if matches!(e.reason(), Reason::AnswerAfterEnd)),
+        "after Fail the machine planned {late:?}"
     );
 }
 

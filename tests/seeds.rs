@@ -429,7 +429,7 @@ async fn v2_success_returns_the_created_resource() {
     );
     let meta = metadata(&resp).clone();
     assert_eq!(meta.rule(), Rule::OperationLocation);
-    assert_eq!(meta.status(), &OperationStatus::Succeeded);
+    assert_eq!(meta.status(), &OperationStatus::parse("Succeeded"));
     assert_eq!(meta.polls(), 3);
     assert_eq!(meta.operation_id(), Some(OPERATION_ID));
     assert_eq!(meta.operation_url(), server.url(MONITOR_PATH));
@@ -453,7 +453,7 @@ async fn v2_success_without_resource_returns_the_status_response() {
     assert!(!resp.headers().contains_key("resource-location"));
     let meta = metadata(&resp).clone();
     assert_eq!(meta.rule(), Rule::OperationLocation);
-    assert_eq!(meta.status(), &OperationStatus::Succeeded);
+    assert_eq!(meta.status(), &OperationStatus::parse("Succeeded"));
     assert_eq!(meta.polls(), 2);
     assert_eq!(meta.operation_id(), Some(OPERATION_ID));
     assert_eq!(meta.resource_url(), None);
@@ -589,9 +589,9 @@ async fn v2_progress_counts_the_polls_sent() {
     assert_eq!(
         statuses,
         [
-            &OperationStatus::Running,
-            &OperationStatus::Running,
-            &OperationStatus::Succeeded
+            &OperationStatus::parse("Running"),
+            &OperationStatus::parse("Running"),
+            &OperationStatus::parse("Succeeded")
         ]
     );
     let planned: Vec<bool> = seen.iter().map(|s| s.2).collect();
@@ -615,7 +615,7 @@ async fn v1_success_201_returns_the_created_resource() {
     );
     let meta = metadata(&resp).clone();
     assert_eq!(meta.rule(), Rule::Location);
-    assert_eq!(meta.status(), &OperationStatus::Succeeded);
+    assert_eq!(meta.status(), &OperationStatus::parse("Succeeded"));
     assert_eq!(meta.polls(), 3);
     assert_eq!(meta.operation_id(), Some(OPERATION_ID));
     assert_eq!(meta.operation_url(), server.url(MONITOR_PATH));
@@ -639,7 +639,7 @@ async fn v1_success_200_returns_the_status_response() {
     assert_eq!(resp.status(), StatusCode::OK);
     let meta = metadata(&resp).clone();
     assert_eq!(meta.rule(), Rule::Location);
-    assert_eq!(meta.status(), &OperationStatus::Succeeded);
+    assert_eq!(meta.status(), &OperationStatus::parse("Succeeded"));
     assert_eq!(meta.polls(), 2);
     assert_eq!(meta.operation_id(), Some(OPERATION_ID));
     assert_eq!(meta.resource_url(), None);
@@ -696,7 +696,10 @@ fn assert_operation_failed(
     assert_eq!(e.operation_id(), Some(OPERATION_ID));
     assert_eq!(e.operation_url(), Some(server.url(MONITOR_PATH).as_str()));
     assert_eq!(e.url(), Some(server.url(MONITOR_PATH).as_str()));
-    assert_eq!(e.operation_status(), Some(&OperationStatus::Failed));
+    assert_eq!(
+        e.operation_status(),
+        Some(&OperationStatus::parse("Failed"))
+    );
 
     let odata = e.odata_error().expect("the OData error");
     assert_eq!(odata.code(), Some("InvalidFeature"));

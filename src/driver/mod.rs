@@ -136,8 +136,11 @@ impl<ResB> End<ResB> {
     /// The driver's output, traced.
     fn into_output(self, trace: &Trace) -> Result<Response<LroBody<ResB>>, BoxError> {
         match self {
-            End::Deliver(parts, body, meta) => {
+            End::Deliver(mut parts, body, meta) => {
                 trace.finished(&meta);
+                if let Some(status) = meta.final_status {
+                    parts.status = status;
+                }
                 let mut response = Response::from_parts(parts, body);
                 response.extensions_mut().insert(meta);
                 Ok(response)

@@ -117,6 +117,19 @@ pub enum Reason {
         /// What is wrong with it.
         why: HandleProblem,
     },
+    /// A status monitor redirected without a usable `Location`.
+    RedirectWithoutLocation {
+        /// The redirect's status.
+        status: StatusCode,
+    },
+    /// The final answer's `AsyncResult` header (OData 4.01) reports that the original request
+    /// failed with this status.
+    AsyncResult {
+        /// The final answer's own status.
+        status: StatusCode,
+        /// The status `AsyncResult` reports.
+        result: StatusCode,
+    },
     /// An answer was handed in after the operation ended (a driver bug, reported, not panicked).
     AnswerAfterEnd,
 }
@@ -136,6 +149,12 @@ pub enum UrlProblem {
     Scheme(String),
     /// The URL with the carried query is not a valid request URI.
     CarriedQuery,
+    /// The host is internal (link-local, a cloud metadata name, loopback or a private range)
+    /// and the submission's is not (spec §7); no connection was attempted.
+    Internal {
+        /// What kind of host it is.
+        class: &'static str,
+    },
 }
 
 /// The last of a run of transient failures.
@@ -170,7 +189,9 @@ impl Reason {
         match self {
             Reason::BadHeader { why, .. } | Reason::BadBodyUrl { why, .. } => why.kind(),
             Reason::Refused(why) => why.kind(),
-            Reason::OperationFailed { .. } => ErrorKind::OperationFailed,
+            Reason::OperationFailed { .. } | Reason::AsyncResult { .. } => {
+                ErrorKind::OperationFailed
+            }
             Reason::Rejected { .. } => ErrorKind::UnexpectedStatus,
             Reason::RetriesExhausted { .. } => ErrorKind::RetriesExhausted,
             Reason::PollLimit { .. } => ErrorKind::PollLimit,
@@ -181,6 +202,7 @@ impl Reason {
             | Reason::SubmissionBodyFailed
             | Reason::BadRequestUrl { .. }
             | Reason::BadHandle { .. }
+            | Reason::RedirectWithoutLocation { .. }
             | Reason::AnswerAfterEnd => ErrorKind::Protocol,
         }
     }
@@ -193,7 +215,8 @@ impl UrlProblem {
         match self {
             UrlProblem::Unreadable(UrlHeaderError::Scheme(_))
             | UrlProblem::Downgrade { .. }
-            | UrlProblem::Scheme(_) => ErrorKind::Insecure,
+            | UrlProblem::Scheme(_)
+            | UrlProblem::Internal { .. } => ErrorKind::Insecure,
             UrlProblem::Unreadable(_) | UrlProblem::CarriedQuery => ErrorKind::Protocol,
         }
     }
@@ -245,6 +268,10 @@ impl fmt::Display for UrlProblem {
             UrlProblem::CarriedQuery => {
                 f.write_str("is not a valid request URI with the carried query")
             }
+            UrlProblem::Internal { class } => write!(
+                f,
+                "names {class}, which the submission's host is not: refused, not connected to"
+            ),
         }
     }
 }
@@ -345,6 +372,17 @@ impl fmt::Display for Reason {
                     }
                 }
             }
+            Reason::RedirectWithoutLocation { status } => write!(
+                f,
+                "answered {} without a usable Location",
+                ShowStatus(*status)
+            ),
+            Reason::AsyncResult { status, result } => write!(
+                f,
+                "answered {} with AsyncResult {}: the original request failed",
+                ShowStatus(*status),
+                ShowStatus(*result)
+            ),
             Reason::AnswerAfterEnd => f.write_str("an answer arrived after the operation ended"),
         }
     }

@@ -165,7 +165,7 @@ impl Link {
         }
     }
 
-    fn host(&self) -> &str {
+    pub(crate) fn host(&self) -> &str {
         match &self.parsed {
             Some(url) => url.host_str().unwrap_or(""),
             None => self.wire.host().unwrap_or(""),

@@ -83,7 +83,7 @@ impl Machine {
                 final_state: init.final_state,
                 operation_id: None,
                 percent_complete: None,
-                status: OperationStatus::NotStarted,
+                status: OperationStatus::not_started(),
             },
             phase: Phase::Polling,
             cfg,
@@ -140,8 +140,8 @@ impl Machine {
         let mut machine = Machine::new(cfg, init, params, now);
         machine.sched.polls = handle.polls;
         machine.op.operation_id.clone_from(&handle.operation_id);
-        machine.op.status = OperationStatus::Running;
-        if let Err(why) = check_target(&machine.op.request_url, &machine.op.monitor) {
+        machine.op.status = OperationStatus::running();
+        if let Err(why) = check_target(&machine.cfg, &machine.op.request_url, &machine.op.monitor) {
             return Err(Error::new(
                 Some(machine.op.monitor.display()),
                 Reason::Refused(why),
@@ -244,11 +244,16 @@ impl Machine {
         self.sched.transient = 0;
         let empty = Bytes::new();
         let body = body.unwrap_or(&empty);
+        if let Some(action) = self.on_redirect(status, headers, body, now) {
+            return action;
+        }
         match self.op.rule {
             Rule::OperationLocation | Rule::AzureAsyncOperation => {
                 self.on_status_poll(status, headers, body, now)
             }
-            Rule::Location => self.on_location_poll(status, headers, body, now),
+            Rule::Location | Rule::ContentLocation => {
+                self.on_location_poll(status, headers, body, now)
+            }
             Rule::ProvisioningState => self.on_provisioning_poll(status, headers, body, now),
         }
     }
@@ -320,6 +325,7 @@ impl Machine {
             polls: self.sched.polls,
             elapsed: self.sched.elapsed(now),
             resource_url,
+            final_status: None,
         }
     }
 
@@ -331,7 +337,9 @@ impl Machine {
 
     /// Ends the operation successfully with the response just handed in.
     pub(crate) fn succeed(&mut self, now: Now) -> Action {
-        self.op.status = OperationStatus::Succeeded;
+        if !self.op.status.is_success() {
+            self.op.status = OperationStatus::succeeded();
+        }
         self.phase = Phase::Done;
         Action::Deliver(self.metadata(now.mono, None))
     }
@@ -476,7 +484,7 @@ impl Machine {
 
     /// Checks a URL the operation is about to follow, as an error in its context.
     pub(crate) fn check(&self, url: &Link) -> Result<(), Error> {
-        check_target(&self.op.request_url, url).map_err(|why| self.refusal(url, why))
+        check_target(&self.cfg, &self.op.request_url, url).map_err(|why| self.refusal(url, why))
     }
 
     pub(crate) fn refusal(&self, url: &Link, why: UrlProblem) -> Error {

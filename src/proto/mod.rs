@@ -87,9 +87,11 @@ use crate::metadata::LroMetadata;
 
 pub(crate) mod link;
 pub mod machine;
+mod redirect;
 pub mod request;
 pub mod schedule;
 pub mod shapes;
+pub(crate) mod ssrf;
 pub mod submission;
 
 #[cfg(test)]

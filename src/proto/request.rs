@@ -247,15 +247,29 @@ impl Requests {
     }
 }
 
-/// Refuses URLs the layer will not follow: non-http(s) schemes, https → http downgrades.
-pub(crate) fn check_target(request_url: &Link, url: &Link) -> Result<(), UrlProblem> {
+/// Refuses URLs the layer will not follow: non-http(s) schemes, https → http downgrades, and
+/// (spec §7) internal hosts the submission did not go to, unless their origin is allowed.
+pub(crate) fn check_target(cfg: &Config, request_url: &Link, url: &Link) -> Result<(), UrlProblem> {
     match url.scheme() {
-        "https" => Ok(()),
-        "http" if request_url.scheme() != "https" => Ok(()),
-        "http" => Err(UrlProblem::Downgrade {
-            submission: request_url.display(),
+        "https" => {}
+        "http" if request_url.scheme() != "https" => {}
+        "http" => {
+            return Err(UrlProblem::Downgrade {
+                submission: request_url.display(),
+            })
+        }
+        other => return Err(UrlProblem::Scheme(other.to_owned())),
+    }
+    // An origin-form request's relative URLs stay on the submission's (unknown) host.
+    if !cfg.ssrf_guard || url.is_placeholder() || url.origin_in(&cfg.allowed_origins) {
+        return Ok(());
+    }
+    let submission = (!request_url.is_placeholder()).then(|| request_url.host());
+    match super::ssrf::check(url.host(), submission) {
+        super::ssrf::Verdict::Allowed => Ok(()),
+        super::ssrf::Verdict::Refused(r) => Err(UrlProblem::Internal {
+            class: r.class.describe(),
         }),
-        other => Err(UrlProblem::Scheme(other.to_owned())),
     }
 }
 

@@ -2,7 +2,7 @@
 //! of poll is read, and where the final response comes from.
 
 use bytes::Bytes;
-use http::header::{HeaderMap, HeaderName, HeaderValue, LOCATION};
+use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LOCATION, LOCATION};
 use http::{Method, StatusCode};
 
 use super::link::Link;
@@ -35,7 +35,9 @@ pub fn classify(
     let monitor =
         headers.contains_key(OPERATION_LOCATION) || headers.contains_key(AZURE_ASYNC_OPERATION);
     let inspect = match status {
-        StatusCode::ACCEPTED => monitor || headers.contains_key(LOCATION),
+        StatusCode::ACCEPTED => {
+            monitor || headers.contains_key(LOCATION) || headers.contains_key(CONTENT_LOCATION)
+        }
         StatusCode::OK | StatusCode::CREATED => {
             monitor
                 || (cfg.detect_provisioning_state
@@ -98,11 +100,17 @@ pub(crate) fn choose_rule<'h>(
                 .then_some((Rule::ProvisioningState, None))
             })
         }
-        StatusCode::ACCEPTED => monitor.or_else(|| {
-            headers
-                .get(LOCATION)
-                .map(|v| (Rule::Location, Some((LOCATION, v))))
-        }),
+        StatusCode::ACCEPTED => monitor
+            .or_else(|| {
+                headers
+                    .get(LOCATION)
+                    .map(|v| (Rule::Location, Some((LOCATION, v))))
+            })
+            .or_else(|| {
+                headers
+                    .get(CONTENT_LOCATION)
+                    .map(|v| (Rule::ContentLocation, Some((CONTENT_LOCATION, v))))
+            }),
         _ => None,
     }
 }
@@ -125,17 +133,23 @@ impl Machine {
             return self.reject(status, headers, body);
         }
         let doc = match StatusDocument::parse_status(body) {
-            Ok(doc) => doc,
+            Ok(mut doc) => {
+                doc.reclassify(&self.cfg.vocabulary);
+                doc
+            }
             Err(error) => {
                 let reason = Reason::StatusBody { status, error };
                 return Action::Fail(self.end(reason, Some((status, headers, Some(body)))));
             }
         };
         self.absorb(&doc);
-        let st = doc.status.clone().unwrap_or(OperationStatus::Running);
-        if st.is_failure() {
+        if doc.reports_failure() {
             self.fail_operation(status, headers, body, &doc, now)
-        } else if st.is_terminal() {
+        } else if doc
+            .status
+            .as_ref()
+            .is_some_and(OperationStatus::is_terminal)
+        {
             self.finish(status, headers, Some(&doc), now)
         } else {
             self.schedule(Some(headers), false, now).into()
@@ -151,30 +165,41 @@ impl Machine {
         body: &Bytes,
         now: Now,
     ) -> Action {
-        if status == StatusCode::ACCEPTED {
+        let doc = StatusDocument::parse(body).ok().map(|mut doc| {
+            doc.reclassify(&self.cfg.vocabulary);
+            doc
+        });
+        // A `202` whose body is a status document with a terminal word is terminal (Graph's
+        // copy monitor answers `202 {"status":"completed"}`).
+        let terminal_202 = doc
+            .as_ref()
+            .is_some_and(|d| either(d, OperationStatus::is_terminal));
+        if status == StatusCode::ACCEPTED && !terminal_202 {
             if let Err(e) = self.follow_location(status, headers, body) {
                 return self.fail(e);
             }
-            if let Ok(doc) = StatusDocument::parse(body) {
-                self.absorb(&doc);
+            if let Some(doc) = &doc {
+                self.absorb(doc);
             }
             return self.schedule(Some(headers), false, now).into();
         }
         if !status.is_success() {
             return self.reject(status, headers, body);
         }
-        let doc = StatusDocument::parse(body).ok();
         if let Some(doc) = &doc {
             self.absorb(doc);
-            if either(doc, OperationStatus::is_failure) {
+            if doc.reports_failure() {
                 return self.fail_operation(status, headers, body, doc, now);
             }
             if either(doc, OperationStatus::is_known_in_progress) {
                 return self.schedule(Some(headers), false, now).into();
             }
-            if doc.status == Some(OperationStatus::Succeeded) {
+            if doc.status.as_ref().is_some_and(OperationStatus::is_success) {
                 return self.finish(status, headers, Some(doc), now);
             }
+        }
+        if let Some(action) = self.async_result(status, headers, body, now) {
+            return action;
         }
         if body.iter().all(u8::is_ascii_whitespace) {
             // An empty 200/201/204: the headers may still say where the resource is.
@@ -233,7 +258,10 @@ impl Machine {
         }
         // As the Azure SDKs do: the resource must answer with a JSON object.
         let doc = match StatusDocument::parse(body) {
-            Ok(doc) => doc,
+            Ok(mut doc) => {
+                doc.reclassify(&self.cfg.vocabulary);
+                doc
+            }
             Err(error) => {
                 let reason = Reason::ResourceBody { status, error };
                 return Action::Fail(self.end(reason, Some((status, headers, Some(body)))));
@@ -242,7 +270,7 @@ impl Machine {
         let state = doc.provisioning_state.clone();
         self.absorb(&doc);
         match state {
-            Some(st) if st.is_failure() => self.fail_operation(status, headers, body, &doc, now),
+            _ if doc.reports_failure() => self.fail_operation(status, headers, body, &doc, now),
             Some(st) if !st.is_terminal() => self.schedule(Some(headers), false, now).into(),
             _ => self.succeed(now),
         }
@@ -258,7 +286,9 @@ impl Machine {
         doc: Option<&StatusDocument>,
         now: Now,
     ) -> Action {
-        self.op.status = OperationStatus::Succeeded;
+        if !self.op.status.is_success() {
+            self.op.status = OperationStatus::succeeded();
+        }
         let target = match self.op.final_state {
             FinalState::StatusMonitor => None,
             FinalState::OriginalUri => Some(Ok(self.op.request_url.clone())),
@@ -359,7 +389,7 @@ impl Machine {
                     .clone()
                     .filter(OperationStatus::is_failure)
             })
-            .unwrap_or(OperationStatus::Failed);
+            .unwrap_or_else(OperationStatus::failed);
         self.phase = Phase::Done;
         if self.cfg.failure_as_response {
             return Action::Deliver(self.metadata(now.mono(), None));

@@ -92,7 +92,7 @@ impl Submission {
                 .map_err(|e| bad_header(UrlProblem::Unreadable(e)))?,
             None => base.clone(),
         };
-        check_target(&base, &monitor).map_err(&bad_header)?;
+        check_target(&self.cfg, &base, &monitor).map_err(&bad_header)?;
         let submission_location = match rule {
             Rule::Location => Some(monitor.clone()),
             _ => headers

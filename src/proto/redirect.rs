@@ -1,0 +1,130 @@
+//! Answers that point elsewhere (spec §4, §4a): a status monitor's redirects, and OData's
+//! `AsyncResult` header on the final answer.
+
+use bytes::Bytes;
+use http::header::{HeaderMap, HeaderName, LOCATION};
+use http::StatusCode;
+
+use super::machine::{Machine, Phase};
+use super::request::PollKind;
+use super::{Action, Now};
+use crate::error::{Reason, UrlProblem};
+use crate::status::OperationStatus;
+
+/// OData 4.01's `AsyncResult`: the status of the original request, on the final monitor answer.
+const ASYNC_RESULT: HeaderName = HeaderName::from_static("asyncresult");
+
+impl Machine {
+    /// A redirect on a status poll: `303`/`302` mean done, fetch the `Location`; `301`/`307`/
+    /// `308` mean the monitor moved, poll it there. `None` for any other answer.
+    pub(crate) fn on_redirect(
+        &mut self,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &Bytes,
+        now: Now,
+    ) -> Option<Action> {
+        let done = match status.as_u16() {
+            302 | 303 => true,
+            301 | 307 | 308 => false,
+            _ => return None,
+        };
+        let target = headers
+            .get(LOCATION)
+            .map(|v| (v, self.op.monitor.join_value(v)));
+        let next = match target {
+            Some((_, Ok(next))) => next,
+            Some((v, Err(e))) => {
+                let reason = Reason::BadHeader {
+                    status,
+                    name: LOCATION,
+                    value: v.clone(),
+                    why: UrlProblem::Unreadable(e),
+                };
+                return Some(Action::Fail(
+                    self.end(reason, Some((status, headers, Some(body)))),
+                ));
+            }
+            None => {
+                let reason = Reason::RedirectWithoutLocation { status };
+                return Some(Action::Fail(
+                    self.end(reason, Some((status, headers, Some(body)))),
+                ));
+            }
+        };
+        if let Err(e) = self.check(&next) {
+            return Some(self.fail(e));
+        }
+        if done {
+            // The result of the operation: fetched like a created resource (spec §6, first rule).
+            if !self.op.status.is_success() {
+                self.op.status = OperationStatus::succeeded();
+            }
+            self.phase = Phase::Fetching(Box::new(next));
+            return Some(self.send_now(PollKind::Resource, now));
+        }
+        if next != self.op.monitor {
+            self.op.monitor = next;
+            self.reqs.forget_target();
+        }
+        // The moved monitor is polled at once, unless the redirect asked for a wait.
+        if crate::parse::retry_after(headers, now.wall()).is_some() {
+            return Some(self.schedule(Some(headers), false, now).into());
+        }
+        Some(self.send_now(PollKind::Status, now))
+    }
+
+    /// The next request of `kind`, due now, within the poll limit.
+    fn send_now(&mut self, kind: PollKind, now: Now) -> Action {
+        if kind == PollKind::Status && self.sched.polls >= self.cfg.max_polls {
+            let error = self.timeout_error(true);
+            return self.fail(error);
+        }
+        match self.request_for(kind) {
+            Ok(request) => Action::Send {
+                at: now.mono(),
+                request,
+            },
+            Err(e) => self.fail(e),
+        }
+    }
+
+    /// A final answer whose `AsyncResult` header reports the original request's status
+    /// (OData 4.01): delivered with that status, or a failure when it is a `4xx`/`5xx`.
+    pub(crate) fn async_result(
+        &mut self,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &Bytes,
+        now: Now,
+    ) -> Option<Action> {
+        let result = headers
+            .get(ASYNC_RESULT)?
+            .to_str()
+            .ok()?
+            .trim()
+            .parse::<u16>()
+            .ok()
+            .and_then(|c| StatusCode::from_u16(c).ok())?;
+        if result.is_client_error() || result.is_server_error() {
+            self.op.status = OperationStatus::failed();
+            if self.cfg.failure_as_response {
+                self.phase = Phase::Done;
+                let mut meta = self.metadata(now.mono(), None);
+                meta.final_status = Some(result);
+                return Some(Action::Deliver(meta));
+            }
+            let reason = Reason::AsyncResult { status, result };
+            return Some(Action::Fail(
+                self.end(reason, Some((status, headers, Some(body)))),
+            ));
+        }
+        if !self.op.status.is_success() {
+            self.op.status = OperationStatus::succeeded();
+        }
+        self.phase = Phase::Done;
+        let mut meta = self.metadata(now.mono(), None);
+        meta.final_status = Some(result);
+        Some(Action::Deliver(meta))
+    }
+}
