@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::resume::ResumeHandle;
 use crate::status::OperationStatus;
 
 /// Which shape of spec §1 started the polling.
@@ -116,6 +117,7 @@ pub struct Progress {
     pub(crate) next_poll_in: Option<Duration>,
     pub(crate) wait_reason: Option<crate::proto::WaitReason>,
     pub(crate) elapsed: Duration,
+    pub(crate) resume_handle: Option<ResumeHandle>,
 }
 
 impl Progress {
@@ -150,5 +152,10 @@ impl Progress {
     /// Time since the submission's response.
     pub fn elapsed(&self) -> Duration {
         self.elapsed
+    }
+    /// A handle to continue this operation later, as it stands now (for example to save it when
+    /// the program is interrupted while it waits); `None` when the operation is over.
+    pub fn resume_handle(&self) -> Option<&ResumeHandle> {
+        self.resume_handle.as_ref()
     }
 }

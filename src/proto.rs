@@ -713,6 +713,7 @@ impl Machine {
             next_poll_in: next_at.map(|at| at.saturating_duration_since(now)),
             wait_reason: next_at.and(self.wait_reason.clone()),
             elapsed: now.saturating_duration_since(self.started),
+            resume_handle: next_at.map(|_| self.resume_handle()),
         }
     }
 
