@@ -86,7 +86,7 @@ pub struct FetchArgs {
     #[arg(long, value_name = "FILE", conflicts_with_all = ["url", "data", "json", "method"])]
     pub resume: Option<String>,
     /// Where the resume handle is written when the operation times out or is interrupted
-    /// [default: lro-resume-<time>.json in the current directory].
+    /// [default: lro-resume-TIME.json in the current directory].
     #[arg(long, value_name = "FILE")]
     pub save_handle: Option<PathBuf>,
     /// Write what happened (operation URL, rule, status, polls, elapsed time) as JSON to FILE.
