@@ -347,6 +347,10 @@ async fn hooks_see_every_poll_and_progress() {
     );
     assert_eq!(seen[1].percent_complete(), Some(40.0));
     assert_eq!(seen[2].status().as_str(), "Succeeded");
+    // While the operation waits, each report carries a handle to resume it; none once it is over.
+    let handle = seen[1].resume_handle().expect("a handle while waiting");
+    assert_eq!(handle.operation_url(), "https://s.example/ops/1");
+    assert!(seen[2].resume_handle().is_none());
 }
 
 #[tokio::test(start_paused = true)]

@@ -1,0 +1,173 @@
+//! Command-line arguments (clap derive).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::exit;
+
+/// `lro`: a curl that waits for HTTP long-running operations.
+///
+/// Sends the request; when the server answers `202 Accepted` with a status monitor
+/// (`Operation-Location`, `Azure-AsyncOperation`, `Location`, ...), polls it until the operation
+/// ends and writes the final response's body (the created resource) to stdout, streamed.
+#[derive(Debug, Parser)]
+#[command(
+    name = "lro",
+    version,
+    after_help = exit::TABLE,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub fetch: FetchArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve a synchronous HTTP front for an asynchronous upstream.
+    ///
+    /// Each request is forwarded to the upstream; an LRO is resolved and the client gets the
+    /// final response. A failed operation is answered 422 (or the upstream's own 4xx/5xx) with
+    /// the error body, a deadline 504 with the resume handle, a protocol violation 502;
+    /// `Prefer: respond-async` gets the upstream's 202 through.
+    #[command(
+        after_help = "Exit codes: 0 after a clean shutdown (SIGINT/SIGTERM), 1 when the \
+                            address cannot be bound, 2 for a usage error."
+    )]
+    Proxy(ProxyArgs),
+}
+
+/// Options of `lro URL`.
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// The URL to send the request to (http or https).
+    #[arg(required_unless_present = "resume")]
+    pub url: Option<String>,
+    /// Request method [default: GET, or POST when data is given].
+    #[arg(short = 'X', long = "request", value_name = "METHOD")]
+    pub method: Option<String>,
+    /// A request header, "Name: value" (repeatable).
+    #[arg(short = 'H', long = "header", value_name = "HEADER")]
+    pub headers: Vec<String>,
+    /// Request body: the text itself, @FILE, or @- for stdin (sent as it is).
+    #[arg(
+        short = 'd',
+        long = "data",
+        value_name = "DATA",
+        conflicts_with = "json"
+    )]
+    pub data: Option<String>,
+    /// JSON request body (like --data), with Content-Type and Accept application/json.
+    #[arg(long, value_name = "DATA")]
+    pub json: Option<String>,
+    /// Write the final body to FILE instead of stdout.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Print the final status line and headers before the body.
+    #[arg(short = 'i', long)]
+    pub include: bool,
+    /// No progress output (errors are still printed).
+    #[arg(short = 's', long, conflicts_with = "verbose")]
+    pub silent: bool,
+    /// One line per request sent, with the wait and why (credentials redacted).
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+    #[command(flatten)]
+    pub lro: LroArgs,
+    /// Send the submission, print the resume handle as JSON on stdout, exit 0.
+    #[arg(long, conflicts_with = "resume")]
+    pub no_wait: bool,
+    /// Continue an operation from a resume handle (FILE, or - for stdin); nothing is re-sent.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["url", "data", "json", "method"])]
+    pub resume: Option<String>,
+    /// Where the resume handle is written when the operation times out or is interrupted
+    /// [default: lro-resume-TIME.json in the current directory].
+    #[arg(long, value_name = "FILE")]
+    pub save_handle: Option<PathBuf>,
+    /// Write what happened (operation URL, rule, status, polls, elapsed time) as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub metadata: Option<PathBuf>,
+}
+
+/// Options of `lro proxy`.
+#[derive(Debug, Args)]
+pub struct ProxyArgs {
+    /// Address to listen on: HOST:PORT, or a PORT alone for loopback.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Base URL of the upstream; each request's path and query are appended to its path.
+    #[arg(long, value_name = "URL")]
+    pub upstream: String,
+    #[command(flatten)]
+    pub lro: LroArgs,
+    /// Operations resolved at once; further requests wait for a slot.
+    #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_concurrent: u32,
+    /// On SIGINT/SIGTERM, how long in-flight requests may still finish (seconds); the rest are
+    /// answered 503 with their resume handles.
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_secs)]
+    pub grace: Duration,
+}
+
+/// Options that configure the layer, shared by the command and the proxy.
+#[derive(Debug, Args)]
+pub struct LroArgs {
+    /// The overall deadline for an operation, in seconds [default: 600].
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    pub max_time: Option<Duration>,
+    /// The wait between polls when the server gives no Retry-After, in seconds
+    /// [default: 1 s for five polls, then doubling up to 30 s].
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    pub poll_interval: Option<Duration>,
+    /// The service's dialect: google, compute, or @FILE with a declared dialect in JSON.
+    #[arg(long, value_name = "NAME|@FILE")]
+    pub dialect: Option<String>,
+    /// A query parameter of the URL to carry onto status and resource URLs (repeatable;
+    /// api-version always is).
+    #[arg(long = "carry-query", value_name = "NAME")]
+    pub carry_query: Vec<String>,
+    /// Which response is the final one.
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = FinalStateArg::Auto)]
+    pub final_state: FinalStateArg,
+    /// Extra root certificates (PEM) trusted for HTTPS.
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+}
+
+/// `--final-state`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FinalStateArg {
+    /// The rules of the protocol (Resource-Location, 201 + Location, resourceLocation, ...).
+    Auto,
+    /// The submission's Location.
+    Location,
+    /// The request's own URL.
+    OriginalUri,
+    /// The terminal status response itself.
+    StatusMonitor,
+}
+
+impl From<FinalStateArg> for tower_lro::FinalState {
+    fn from(value: FinalStateArg) -> Self {
+        match value {
+            FinalStateArg::Auto => Self::Auto,
+            FinalStateArg::Location => Self::Location,
+            FinalStateArg::OriginalUri => Self::OriginalUri,
+            FinalStateArg::StatusMonitor => Self::StatusMonitor,
+        }
+    }
+}
+
+/// Seconds, fractional allowed (`2`, `0.5`).
+fn parse_secs(text: &str) -> Result<Duration, String> {
+    let secs: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    Duration::try_from_secs_f64(secs).map_err(|_| format!("`{text}` is not a usable duration"))
+}

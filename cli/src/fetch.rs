@@ -1,0 +1,184 @@
+//! `lro [OPTIONS] URL`: send one request through the layer and write the final response.
+
+use std::io::Read;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE};
+use http::{Method, Request};
+use http_body_util::Full;
+use tokio::signal::unix::{signal, SignalKind};
+use tower::{Layer, ServiceExt};
+use tower_lro::{LroOptions, LroService};
+
+use crate::args::FetchArgs;
+use crate::exit::{self, Failure};
+use crate::report::Reporter;
+use crate::{handle, net, output, redact, setup};
+
+type Service = LroService<hyper_util::client::legacy::Client<net::Connector, Full<Bytes>>>;
+
+/// Runs the command; the exit code.
+pub async fn run(args: FetchArgs) -> Result<i32, Failure> {
+    let reporter = Arc::new(Reporter::new(args.silent, args.verbose));
+    let (on_progress, on_request) = (reporter.clone(), reporter.clone());
+    let layer = setup::layer(&args.lro)?
+        .on_progress(move |p| on_progress.progress(p))
+        .on_poll_request(move |r| on_request.request(r));
+    let client = net::client::<Full<Bytes>>(args.lro.cacert.as_deref())?;
+    let service: Service = layer.layer(client);
+    let mut request = match &args.resume {
+        Some(source) => resume_request(&args, source)?,
+        None => submission(&args)?,
+    };
+    if args.no_wait {
+        // Until the library has a dedicated option: a zero deadline ends the resolution right
+        // after the submission's answer, with a handle (polls = 0).
+        let options = LroOptions::new().deadline(Duration::ZERO);
+        request.extensions_mut().insert(options);
+    }
+    show_request(&reporter, &request, args.resume.is_some());
+    let mut interrupt = Interrupt::new()?;
+    let outcome = tokio::select! {
+        outcome = service.oneshot(request) => outcome,
+        code = interrupt.recv() => return interrupted(&args, &reporter, code),
+    };
+    reporter.finish();
+    match outcome {
+        Ok(response) => {
+            let write = output::response(&args, &reporter, response);
+            tokio::select! {
+                code = write => code,
+                code = interrupt.recv() => Ok(code),
+            }
+        }
+        Err(err) => output::error(&args, &reporter, &err),
+    }
+}
+
+/// The request built from the URL, `-X`, `-H`, `-d`/`--json`.
+fn submission(args: &FetchArgs) -> Result<Request<Full<Bytes>>, Failure> {
+    let url = args.url.as_deref().unwrap_or_default();
+    let uri = setup::absolute_url(url, "URL")?;
+    let (body, json) = match (&args.data, &args.json) {
+        (Some(data), _) => (Some(read_data(data, "--data")?), false),
+        (None, Some(data)) => (Some(read_data(data, "--json")?), true),
+        (None, None) => (None, false),
+    };
+    let method = match &args.method {
+        Some(m) => Method::from_bytes(m.as_bytes())
+            .map_err(|_| Failure::usage(format!("-X `{m}` is not an HTTP method")))?,
+        None if body.is_some() => Method::POST,
+        None => Method::GET,
+    };
+    let mut request = Request::new(Full::new(body.unwrap_or_default()));
+    *request.method_mut() = method;
+    *request.uri_mut() = uri;
+    if json {
+        let headers = request.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+    }
+    add_headers(&mut request, &args.headers)?;
+    Ok(request)
+}
+
+/// The request that continues the operation of a handle, with the `-H` headers (credentials).
+fn resume_request(args: &FetchArgs, source: &str) -> Result<Request<Full<Bytes>>, Failure> {
+    let handle = handle::load(source)?;
+    let mut request: Request<Full<Bytes>> = handle.into_request();
+    add_headers(&mut request, &args.headers)?;
+    Ok(request)
+}
+
+/// `-H "Name: value"` headers; they replace the defaults `--json` set.
+fn add_headers<B>(request: &mut Request<B>, headers: &[String]) -> Result<(), Failure> {
+    let mut replaced: Vec<HeaderName> = Vec::new();
+    for line in headers {
+        let Some((name, value)) = line.split_once(':') else {
+            return Err(Failure::usage(format!(
+                "-H `{line}`: expected \"Name: value\""
+            )));
+        };
+        let name = HeaderName::from_bytes(name.trim().as_bytes())
+            .map_err(|_| Failure::usage(format!("-H: `{}` is not a header name", name.trim())))?;
+        let value = HeaderValue::from_str(value.trim())
+            .map_err(|_| Failure::usage(format!("-H {name}: the value is not a header value")))?;
+        if !replaced.contains(&name) {
+            request.headers_mut().remove(&name);
+            replaced.push(name.clone());
+        }
+        request.headers_mut().append(name, value);
+    }
+    Ok(())
+}
+
+/// `DATA`, `@FILE` or `@-`.
+fn read_data(data: &str, option: &str) -> Result<Bytes, Failure> {
+    match data.strip_prefix('@') {
+        Some("-") => {
+            let mut buf = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut buf)
+                .map_err(|e| Failure::usage(format!("{option} @-: {e}")))?;
+            Ok(buf.into())
+        }
+        Some(path) => std::fs::read(path)
+            .map(Bytes::from)
+            .map_err(|e| Failure::usage(format!("{option} @{path}: {e}"))),
+        None => Ok(Bytes::copy_from_slice(data.as_bytes())),
+    }
+}
+
+/// With `-v`: the submission (or resumption) and its headers, credentials masked.
+fn show_request<B>(reporter: &Reporter, request: &Request<B>, resuming: bool) {
+    let what = if resuming { " (resuming)" } else { "" };
+    reporter.verbose(&format!(
+        "> {} {}{what}",
+        request.method(),
+        redact::url(&request.uri().to_string())
+    ));
+    for (name, value) in request.headers() {
+        reporter.verbose(&format!("> {name}: {}", redact::header_value(name, value)));
+    }
+}
+
+/// SIGINT and SIGTERM, installed before the request is sent.
+struct Interrupt {
+    int: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+}
+
+impl Interrupt {
+    fn new() -> Result<Self, Failure> {
+        let install = |kind| signal(kind).map_err(|e| Failure::local(format!("signals: {e}")));
+        Ok(Self {
+            int: install(SignalKind::interrupt())?,
+            term: install(SignalKind::terminate())?,
+        })
+    }
+
+    /// Waits for either signal; the exit code it means.
+    async fn recv(&mut self) -> i32 {
+        tokio::select! {
+            _ = self.int.recv() => exit::SIGINT,
+            _ = self.term.recv() => exit::SIGTERM,
+        }
+    }
+}
+
+/// Interrupted while waiting: the latest handle is saved, so `--resume` can finish the operation.
+fn interrupted(args: &FetchArgs, reporter: &Reporter, code: i32) -> Result<i32, Failure> {
+    reporter.finish();
+    let Some(handle) = reporter.latest_handle() else {
+        eprintln!("lro: interrupted before an operation started; nothing to resume");
+        return Ok(code);
+    };
+    let path = handle::save(&handle, args.save_handle.as_deref())?;
+    eprintln!(
+        "lro: interrupted; resume with: lro --resume {} (add the same -H headers)",
+        path.display()
+    );
+    Ok(code)
+}

@@ -1,0 +1,58 @@
+//! `lro`: a curl that waits for HTTP long-running operations, and `lro proxy`, a synchronous
+//! front for asynchronous APIs. All protocol logic is `tower_lro::LroLayer`'s; this crate
+//! configures it and drives `LroService` over a hyper-util client.
+
+mod args;
+mod dialect;
+mod exit;
+mod fetch;
+mod handle;
+mod net;
+mod output;
+mod proxy;
+mod proxy_map;
+mod redact;
+mod report;
+mod setup;
+
+use clap::Parser;
+
+use crate::args::{Cli, Command};
+
+fn main() {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --help and --version print and succeed; every other parse error is a usage error.
+            let code = if e.use_stderr() { exit::USAGE } else { 0 };
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("lro: cannot start the runtime: {e}");
+            std::process::exit(exit::LOCAL);
+        }
+    };
+    let outcome = runtime.block_on(async move {
+        match cli.command {
+            Some(Command::Proxy(args)) => proxy::run(args).await,
+            None => fetch::run(cli.fetch).await,
+        }
+    });
+    // Do not wait for blocking reads (stdin) that may still be parked.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    let code = match outcome {
+        Ok(code) => code,
+        Err(failure) => {
+            eprintln!("lro: {failure}");
+            failure.code
+        }
+    };
+    std::process::exit(code);
+}

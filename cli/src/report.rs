@@ -1,0 +1,133 @@
+//! Progress on stderr: a progress bar when stderr is a terminal, plain lines otherwise; with
+//! `-v`, one line per request the layer sends. Keeps the latest resume handle for interruptions.
+
+use std::io::IsTerminal;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use http::Request;
+use indicatif::{ProgressBar, ProgressStyle};
+use tower_lro::{Progress, ResumeHandle};
+
+use crate::redact;
+
+enum Mode {
+    Silent,
+    Lines,
+    Bar(ProgressBar),
+}
+
+/// Where progress goes, shared by the layer's hooks and the command.
+pub struct Reporter {
+    mode: Mode,
+    verbose: bool,
+    latest: Mutex<Option<ResumeHandle>>,
+}
+
+impl Reporter {
+    pub fn new(silent: bool, verbose: bool) -> Self {
+        let mode = if silent {
+            Mode::Silent
+        } else if std::io::stderr().is_terminal() && !verbose {
+            Mode::Bar(spinner())
+        } else {
+            Mode::Lines
+        };
+        Self {
+            mode,
+            verbose,
+            latest: Mutex::new(None),
+        }
+    }
+
+    /// A line for stderr (above the bar, when there is one); nothing when silent.
+    pub fn note(&self, line: &str) {
+        match &self.mode {
+            Mode::Silent => {}
+            Mode::Lines => eprintln!("{line}"),
+            Mode::Bar(bar) => bar.suspend(|| eprintln!("{line}")),
+        }
+    }
+
+    /// A line with `-v` only.
+    pub fn verbose(&self, line: &str) {
+        if self.verbose {
+            self.note(line);
+        }
+    }
+
+    /// The `on_poll_request` hook: with `-v`, the request line, credentials masked.
+    pub fn request(&self, req: &Request<()>) {
+        if self.verbose {
+            self.note(&format!(
+                "> {} {}",
+                req.method(),
+                redact::url(&req.uri().to_string())
+            ));
+        }
+    }
+
+    /// The `on_progress` hook.
+    pub fn progress(&self, p: &Progress) {
+        if let Ok(mut latest) = self.latest.lock() {
+            *latest = p.resume_handle().cloned();
+        }
+        let pct = p
+            .percent_complete()
+            .map(|v| format!(" {v:.0}%"))
+            .unwrap_or_default();
+        let next = match (p.next_poll_in(), p.wait_reason()) {
+            (Some(wait), Some(why)) => format!(", next poll in {} ({why})", secs(wait)),
+            (Some(wait), None) => format!(", next poll in {}", secs(wait)),
+            (None, _) => String::new(),
+        };
+        let polls = p.polls();
+        match &self.mode {
+            Mode::Silent => {}
+            Mode::Bar(bar) => {
+                if let Some(v) = p.percent_complete() {
+                    bar.set_position(v.clamp(0.0, 100.0) as u64);
+                }
+                bar.set_message(format!("{}{pct} (poll {polls}){next}", p.status()));
+            }
+            Mode::Lines if polls == 0 => self.note(&format!(
+                "lro: accepted, polling {}{next}",
+                redact::url(p.operation_url())
+            )),
+            Mode::Lines => self.note(&format!("lro: {}{pct} (poll {polls}){next}", p.status())),
+        }
+    }
+
+    /// The handle from the latest progress report, while the operation waits.
+    pub fn latest_handle(&self) -> Option<ResumeHandle> {
+        self.latest.lock().ok().and_then(|h| h.clone())
+    }
+
+    /// Removes the bar before the final output.
+    pub fn finish(&self) {
+        if let Mode::Bar(bar) = &self.mode {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn spinner() -> ProgressBar {
+    let bar = ProgressBar::new(100);
+    let style = ProgressStyle::with_template("{spinner} {elapsed:>4} [{bar:20}] {wide_msg}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
+    bar.set_style(style);
+    bar.set_message("sending");
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+/// `3 s`, `0.25 s`.
+pub fn secs(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s.fract() == 0.0 {
+        format!("{s:.0} s")
+    } else {
+        format!("{s:.2} s")
+    }
+}

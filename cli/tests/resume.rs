@@ -1,0 +1,176 @@
+//! Nothing lost: --no-wait then --resume, a timeout, and SIGINT while waiting.
+
+mod support;
+
+use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use support::{lro, now, resp, temp_dir, Mock};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+/// V2 shape whose status says `Running` (with `retry-after`) until `done` is set.
+async fn switchable(done: Arc<AtomicBool>, wait: &'static str) -> Mock {
+    Mock::start(
+        move |req, base| match req.target.split('?').next().unwrap() {
+            "/jobs" => resp(
+                202,
+                &[("operation-location", format!("{base}/ops/9")), now()],
+                "",
+            ),
+            "/ops/9" if done.load(Ordering::SeqCst) => resp(
+                200,
+                &[("resource-location", format!("{base}/things/9"))],
+                r#"{"id":"9","status":"Succeeded"}"#,
+            ),
+            "/ops/9" => resp(
+                200,
+                &[("retry-after", wait.to_owned())],
+                r#"{"id":"9","status":"Running","percentComplete":40}"#,
+            ),
+            "/things/9" => resp(200, &[], r#"{"thing":9}"#),
+            _ => resp(404, &[], ""),
+        },
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_wait_prints_a_handle_that_resume_completes() {
+    let done = Arc::new(AtomicBool::new(false));
+    let mock = switchable(done.clone(), "0").await;
+    let url = format!("{}/jobs?api-version=1", mock.base);
+    let run = lro(&["-X", "POST", "--no-wait", &url]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let handle = run.json();
+    assert_eq!(handle["operation_url"], format!("{}/ops/9", mock.base));
+    assert_eq!(mock.count("/jobs"), 1);
+    // `Retry-After: 0` on the submission lets the zero-deadline stand-in for --no-wait poll once
+    // (until the library has a dedicated option).
+    assert!(mock.count("/ops/9") <= 1);
+
+    done.store(true, Ordering::SeqCst);
+    let dir = temp_dir("no-wait");
+    let file = dir.join("handle.json");
+    std::fs::write(&file, &run.stdout).unwrap();
+    let resumed = lro(&["--resume", file.to_str().unwrap()]).await;
+    assert_eq!(resumed.code, 0, "{resumed:?}");
+    assert_eq!(resumed.json()["thing"], 9);
+    assert_eq!(
+        mock.count("/jobs"),
+        1,
+        "resuming never re-sends the submission"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_timeout_saves_the_handle_and_exits_4() {
+    let done = Arc::new(AtomicBool::new(false));
+    // Retry-After 30 s would end past a 1 s deadline: the layer times out at once.
+    let mock = switchable(done.clone(), "30").await;
+    let dir = temp_dir("timeout");
+    let file = dir.join("saved.json");
+    let url = format!("{}/jobs", mock.base);
+    let args = [
+        "-X",
+        "POST",
+        "--max-time",
+        "1",
+        "--save-handle",
+        file.to_str().unwrap(),
+        &url,
+    ];
+    let run = lro(&args).await;
+    assert_eq!(run.code, 4, "{run:?}");
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(saved["operation_url"], format!("{}/ops/9", mock.base));
+
+    done.store(true, Ordering::SeqCst);
+    let resumed = lro(&["--resume", file.to_str().unwrap()]).await;
+    assert_eq!(resumed.code, 0, "{resumed:?}");
+    assert_eq!(resumed.json()["thing"], 9);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigint_while_waiting_saves_a_handle_that_resume_completes() {
+    let done = Arc::new(AtomicBool::new(false));
+    let mock = switchable(done.clone(), "30").await;
+    let dir = temp_dir("sigint");
+    let file = dir.join("interrupted.json");
+    let url = format!("{}/jobs", mock.base);
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_lro"))
+        .args(["-X", "POST", "--save-handle", file.to_str().unwrap(), &url])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    // Wait (bounded) until the first poll said Running and the 30 s wait began.
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let waiting = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.contains("(poll 1)") {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(waiting, Ok(true), "lro never reported its first poll");
+    let pid = child.id().unwrap() as libc::pid_t;
+    // SAFETY: sending a signal to our own child process.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(status.code(), Some(130));
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(saved["operation_url"], format!("{}/ops/9", mock.base));
+
+    done.store(true, Ordering::SeqCst);
+    let resumed = lro(&["--resume", file.to_str().unwrap()]).await;
+    assert_eq!(resumed.code, 0, "{resumed:?}");
+    assert_eq!(resumed.json()["thing"], 9);
+    assert_eq!(mock.count("/jobs"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn resume_reads_the_handle_from_stdin() {
+    let done = Arc::new(AtomicBool::new(true));
+    let mock = switchable(done, "0").await;
+    let handle = format!(
+        r#"{{"version":1,"rule":"operation-location","method":"POST","request_url":"{b}/jobs",
+        "operation_url":"{b}/ops/9","final_state":"auto","submission_location":null,"operation_id":null,
+        "origin":"{b}","header_names":[],"polls":0}}"#,
+        b = mock.base
+    );
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_lro"))
+        .args(["--resume", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut stdin, handle.as_bytes())
+        .await
+        .unwrap();
+    drop(stdin);
+    let out = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let body: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(body["thing"], 9);
+}

@@ -1,0 +1,185 @@
+//! Mock HTTP(S) servers on loopback and a runner for the built `lro` binary.
+#![allow(dead_code)]
+
+use std::convert::Infallible;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+
+/// What a mock sees of a request.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub method: String,
+    /// Path and query.
+    pub target: String,
+    pub headers: http::HeaderMap,
+    pub body: Bytes,
+}
+
+pub type Handler = Arc<dyn Fn(&Seen, &str) -> Response<Full<Bytes>> + Send + Sync>;
+
+/// A running mock; it stops when the test's runtime ends.
+pub struct Mock {
+    pub base: String,
+    pub seen: Arc<std::sync::Mutex<Vec<Seen>>>,
+}
+
+impl Mock {
+    /// Plain HTTP on `127.0.0.1:0`. The handler gets the request and the mock's base URL.
+    pub async fn start(
+        handler: impl Fn(&Seen, &str) -> Response<Full<Bytes>> + Send + Sync + 'static,
+    ) -> Mock {
+        Self::serve(Arc::new(handler), None).await
+    }
+
+    /// HTTPS with `tls`.
+    pub async fn start_tls(
+        handler: impl Fn(&Seen, &str) -> Response<Full<Bytes>> + Send + Sync + 'static,
+        tls: tokio_rustls::TlsAcceptor,
+    ) -> Mock {
+        Self::serve(Arc::new(handler), Some(tls)).await
+    }
+
+    async fn serve(handler: Handler, tls: Option<tokio_rustls::TlsAcceptor>) -> Mock {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let base = format!("{scheme}://{}", listener.local_addr().unwrap());
+        let seen: Arc<std::sync::Mutex<Vec<Seen>>> = Arc::default();
+        let (b, s) = (base.clone(), seen.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let (handler, base, seen, tls) =
+                    (handler.clone(), b.clone(), s.clone(), tls.clone());
+                tokio::spawn(async move {
+                    let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
+                        let (handler, base, seen) = (handler.clone(), base.clone(), seen.clone());
+                        async move {
+                            let (parts, body) = req.into_parts();
+                            let body = body
+                                .collect()
+                                .await
+                                .map(|b| b.to_bytes())
+                                .unwrap_or_default();
+                            let target = parts
+                                .uri
+                                .path_and_query()
+                                .map_or("/", |p| p.as_str())
+                                .to_owned();
+                            let req = Seen {
+                                method: parts.method.to_string(),
+                                target,
+                                headers: parts.headers,
+                                body,
+                            };
+                            seen.lock().unwrap().push(req.clone());
+                            Ok::<_, Infallible>(handler(&req, &base))
+                        }
+                    });
+                    let http = hyper::server::conn::http1::Builder::new();
+                    match tls {
+                        Some(tls) => {
+                            if let Ok(stream) = tls.accept(stream).await {
+                                let _ = http.serve_connection(TokioIo::new(stream), svc).await;
+                            }
+                        }
+                        None => {
+                            let _ = http.serve_connection(TokioIo::new(stream), svc).await;
+                        }
+                    }
+                });
+            }
+        });
+        Mock { base, seen }
+    }
+
+    /// How many requests went to `path` (the path, without the query).
+    pub fn count(&self, path: &str) -> usize {
+        let seen = self.seen.lock().unwrap();
+        seen.iter()
+            .filter(|r| r.target.split('?').next() == Some(path))
+            .count()
+    }
+
+    pub fn requests(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+/// A response with headers and a body.
+pub fn resp(status: u16, headers: &[(&str, String)], body: &str) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from(body.to_owned())));
+    *r.status_mut() = StatusCode::from_u16(status).unwrap();
+    for (name, value) in headers {
+        r.headers_mut().append(
+            http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            value.parse().unwrap(),
+        );
+    }
+    r
+}
+
+/// The outcome of one run of `lro`.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:?}"))
+    }
+}
+
+/// `lro ARGS`, bounded to 30 s.
+pub async fn lro(args: &[&str]) -> Run {
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_lro"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let out = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
+        .await
+        .expect("lro did not finish within 30 s")
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A fresh, empty directory for a test's files.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("lro-cli-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// `"\"{value}\""`: the seed documents print URLs in quotes.
+pub fn quoted(value: String) -> String {
+    format!("\"{value}\"")
+}
+
+pub const NOW: (&str, &str) = ("retry-after", "0");
+
+pub fn now() -> (&'static str, String) {
+    (NOW.0, NOW.1.to_owned())
+}
