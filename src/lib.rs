@@ -72,9 +72,11 @@
 //!
 //! # Architecture
 //!
-//! The protocol lives in [`proto`], a sans-IO state machine: it takes response heads and bodies
-//! and the current instant and returns the next [`proto::Action`]. [`LroService`] only performs
-//! the I/O and timers it asks for. A response that is not an LRO costs one copy of the request
+//! The protocol lives in a sans-IO core (`src/proto/`, not public): a state machine that takes
+//! response heads and bodies and the current instant and says what to do next — wait until an
+//! instant and `GET` a URL, deliver the answer in hand, or fail. One hand-written driver
+//! (`src/driver/`) performs the I/O and the one timer it asks for; [`LroService`] and the
+//! reqwest middleware both run it. A response that is not an LRO costs one copy of the request
 //! head (to poll later) and nothing else: no boxing, no task, and no buffering except for the
 //! `PUT`/`PATCH` `200`/`201` JSON answers read for `provisioningState`.
 //!
@@ -89,7 +91,7 @@
 //!   must be fresh per request, use [`LroLayer::on_poll_request`].
 //! - Per request: [`LroOptions`] in the request extensions, or `Prefer: respond-async` to get the
 //!   `202` back untouched.
-//! - Every request the layer sends itself carries a [`proto::LroRequest`] extension (status poll
+//! - Every request the layer sends itself carries a [`LroRequest`] extension (status poll
 //!   or resource fetch); polls do not inherit the submission's other extensions.
 //!
 //! # Uses

@@ -16,12 +16,13 @@ use crate::metadata::{LroMetadata, Progress, Rule};
 use crate::resume::ResumeHandle;
 use crate::status::{OperationStatus, StatusDocument};
 
-/// The state of one long-running operation: what is known of it ([`Operation`]), its clock
-/// and budgets ([`Schedule`]), how its requests are built ([`Requests`]) and where it stands
-/// ([`Phase`]).
+/// The state of one long-running operation: what is known of it (`Operation`), its clock and
+/// budgets (`Schedule`, in `schedule.rs`), how its requests are built (`Requests`, in
+/// `request.rs`) and where it stands (`Phase`).
 ///
-/// A driver feeds it through [`Machine::handle`] and reads reports through
-/// [`Machine::poll_progress`]; the [module docs](super) give the contract.
+/// A driver feeds it through [`Machine::handle_answer`] and [`Machine::handle_failure`] and
+/// reads reports through [`Machine::poll_progress`]; the `proto` module docs give the
+/// contract.
 #[derive(Debug)]
 pub struct Machine {
     pub(crate) cfg: Arc<Config>,
