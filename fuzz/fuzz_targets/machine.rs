@@ -1,5 +1,5 @@
-//! Drives `tower_lro::proto::Machine` through arbitrary exchanges; see `src/harness.rs` for the
-//! invariants checked.
+//! Drives the sans-IO core (`tower_lro::__private::proto`: `Submission`, then `Machine`)
+//! through arbitrary exchanges; see `src/harness.rs` for the invariants checked.
 //!
 //! Every invariant is checked, including "after `Deliver`/`Fail` the machine asks for nothing
 //! more" (which found two bugs, now fixed and kept as regression tests in `tests/props.rs`).

@@ -1,5 +1,5 @@
-//! `header::retry_after`, `header::parse_url_value`/`parse_url_str`/`unquote` and
-//! `status::StatusDocument::parse`/`parse_status` on arbitrary input.
+//! `__private::retry_after`, `__private::parse_url_value`/`parse_url_str`/`unquote` and
+//! `__private::StatusDocument::parse`/`parse_status` on arbitrary input.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

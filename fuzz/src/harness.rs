@@ -3,11 +3,13 @@
 //! It turns bytes (through the `arbitrary` crate) or proptest strategies into a [`Scenario`]: a
 //! configuration, a submission (method, URL, request headers, response status, headers, body)
 //! and a sequence of [`Event`]s (poll responses, transport errors, body errors). [`run`] drives
-//! `tower_lro::proto::Machine` through it with a synthetic clock that jumps to each
-//! `Action::Send`'s `at`, and panics when an invariant breaks:
+//! the sans-IO core (`tower_lro::__private::proto`) through it as its module docs tell a driver
+//! to: `Submission::new(…).start(…)`, then `Machine::handle_answer` / `Machine::handle_failure`
+//! for each request sent and `Machine::poll_progress` after every hand-in, with a synthetic
+//! clock that jumps to each `Send`'s `at`. It panics when an invariant breaks:
 //!
-//! - every `at` is `>= now` and `<= machine.deadline()`, and the deadline is where the config
-//!   put it;
+//! - every `at` is `>= now` and `<= machine.deadline()`; the deadline is the submission's
+//!   `read_deadline()` and where the config (or the per-request `Params`) put it;
 //! - every wait is at most `max(max_wait, min_wait)`; a status poll's wait is at least `min_wait`;
 //! - status polls `<= max_polls`, resource fetches `<= transient_retries + 1`, attempts count up;
 //! - polls are `GET`s to `http`/`https` only, never `https` → `http`, and carry neither `Host`
@@ -15,7 +17,14 @@
 //! - after a request went to a foreign origin (not allowed by config), it and every later
 //!   request carry no credential header and no credential query value of the submission;
 //!   requests to the submission's own origin before that carry them;
-//! - `Timeout`/`PollLimit` errors carry a resume handle; errors display without panicking;
+//! - a body over the limit ends the operation; a deadline passing in flight
+//!   (`Failure::DeadlinePassed`) ends it with a `Timeout`;
+//! - `Timeout`/`PollLimit` errors carry a resume handle that round-trips through serde and
+//!   resumes (`Machine::resume`) with a status poll due at once, numbered after the handle's
+//!   polls; errors display without panicking;
+//! - `poll_progress` reports exactly once after the submission and after each answer (or
+//!   failure) of a status request, never after a resource fetch or a deadline, with the polls
+//!   answered and the next status poll's wait;
 //! - after `Deliver`/`Fail` the machine asks for nothing more (see [`Checks`]).
 //!
 //! The file is included by path from `tests/props.rs`, so it uses only crates that are
@@ -28,8 +37,14 @@ use std::time::{Duration, Instant, SystemTime};
 use arbitrary::{Result as AResult, Unstructured};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
-use tower_lro::proto::{Action, Begin, BodyError, LroRequest, Machine, PollKind, RequestHead};
-use tower_lro::{Config, ErrorKind, FinalState, LroOptions};
+use tower_lro::__private::proto::{
+    Action, Answer as CoreAnswer, Begin, Failure, Machine, Now, Params, Plan, PollRequest,
+    RequestHead, Submission,
+};
+use tower_lro::__private::Reason;
+use tower_lro::{
+    Config, ErrorKind, FinalState, LroLayer, LroRequest, Origin, PollKind, ResumeHandle,
+};
 
 /// Submission URLs (absolute and origin-form). Credentials in the query are always `secret`.
 pub const SUBMISSIONS: &[&str] = &[
@@ -282,9 +297,11 @@ pub struct Scenario {
 /// How strict [`run`] is about the machine after its end.
 #[derive(Debug, Clone, Copy)]
 pub struct Checks {
-    /// After `Deliver`/`Fail`, `on_response` must not ask for a `Send` nor `Deliver`.
+    /// After `Deliver`/`Fail`, `handle_answer` must refuse (`Fail` with `AnswerAfterEnd`),
+    /// never ask for a `Send` nor `Deliver`.
     pub after_end_response: bool,
-    /// After `Deliver`/`Fail`, `on_transport_error` / `on_body_error` must not ask for a `Send`.
+    /// After `Deliver`/`Fail`, every `handle_failure` must refuse (`Plan::Fail` with
+    /// `AnswerAfterEnd`), never ask for a `Send`.
     pub after_end_errors: bool,
 }
 
@@ -299,15 +316,15 @@ impl Checks {
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum End {
-    /// `Machine::start` returned an error of this kind.
+    /// `Submission::start` returned an error of this kind.
     StartError(ErrorKind),
     /// Not an LRO.
     NotLro,
-    /// `Deliver` after this many sends.
+    /// `Deliver`.
     Delivered,
     /// `Fail` with this kind.
     Failed(ErrorKind),
-    /// A response arrived after the deadline: `on_deadline`.
+    /// The deadline passed while a request was in flight: `Failure::DeadlinePassed`.
     Deadline,
 }
 
@@ -363,15 +380,15 @@ fn decode_final_state(u: &mut Unstructured<'_>) -> AResult<FinalState> {
 fn decode_knobs(u: &mut Unstructured<'_>) -> AResult<Knobs> {
     let d = Config::default();
     Ok(Knobs {
-        poll_interval: decode_duration(u, d.poll_interval)?,
-        max_poll_interval: decode_duration(u, d.max_poll_interval)?,
+        poll_interval: decode_duration(u, d.poll_interval())?,
+        max_poll_interval: decode_duration(u, d.max_poll_interval())?,
         min_wait: if u.ratio(1u8, 4)? {
-            decode_duration(u, d.min_wait)?
+            decode_duration(u, d.min_wait())?
         } else {
             Duration::ZERO
         },
-        max_wait: decode_duration(u, d.max_wait)?,
-        deadline: decode_duration(u, d.deadline)?,
+        max_wait: decode_duration(u, d.max_wait())?,
+        deadline: decode_duration(u, d.deadline())?,
         max_polls: match u.int_in_range(0u8..=63)? {
             0 | 2 | 3 => 0,
             1 => 1000,
@@ -384,7 +401,7 @@ fn decode_knobs(u: &mut Unstructured<'_>) -> AResult<Knobs> {
         carry_key: u.arbitrary()?,
         allow_other: u.ratio(1u8, 4)?,
         option_deadline: if u.ratio(1u8, 8)? {
-            Some(decode_duration(u, d.deadline)?)
+            Some(decode_duration(u, d.deadline())?)
         } else {
             None
         },
@@ -663,28 +680,30 @@ fn running_answer() -> Answer {
     }
 }
 
-/// The configuration a scenario's knobs describe.
+/// The configuration a scenario's knobs describe, built through [`LroLayer`] (the one
+/// configuration surface).
 pub fn config(k: &Knobs) -> Config {
-    let mut cfg = Config::default();
-    cfg.poll_interval = k.poll_interval;
-    cfg.max_poll_interval = k.max_poll_interval;
-    cfg.min_wait = k.min_wait;
-    cfg.max_wait = k.max_wait;
-    cfg.deadline = k.deadline;
-    cfg.max_polls = k.max_polls;
-    cfg.transient_retries = k.transient_retries;
-    cfg.final_state = k.final_state;
-    cfg.failure_as_response = k.failure_as_response;
-    cfg.detect_provisioning_state = k.detect_provisioning_state;
+    // `poll_interval` pins `max_poll_interval` to itself: set the cap after it.
+    let mut layer = LroLayer::new()
+        .poll_interval(k.poll_interval)
+        .max_poll_interval(k.max_poll_interval)
+        .wait_bounds(k.min_wait, k.max_wait)
+        .deadline(k.deadline)
+        .max_polls(k.max_polls)
+        .transient_retries(k.transient_retries)
+        .final_state(k.final_state)
+        .failure_as_response(k.failure_as_response)
+        .detect_provisioning_state(k.detect_provisioning_state);
     if k.carry_key {
-        cfg.carry_query.push("subscription-key".into());
-        cfg.carry_query.push("Subscription-Key".into());
+        layer = layer
+            .carry_query_param("subscription-key")
+            .carry_query_param("Subscription-Key");
     }
     if k.allow_other {
-        cfg.allowed_origins
-            .push(url::Url::parse("https://other.example").unwrap().origin());
+        let other = Origin::parse("https://other.example").expect("an origin");
+        layer = layer.allow_origin(other);
     }
-    cfg
+    layer.config().clone()
 }
 
 /// The origin a request URI goes to; origin-form URIs stay on the submission's origin.
@@ -707,170 +726,307 @@ impl Clock {
     fn wall(&self) -> SystemTime {
         wall0() + (self.now - self.t0)
     }
-    /// Advances by `ms`, saturating far in the future.
+    /// Both readings, as the core takes them.
+    fn now(&self) -> Now {
+        Now::new(self.now, self.wall())
+    }
+    /// Advances by `ms`.
     fn advance_ms(&mut self, ms: u32) {
         self.now += Duration::from_millis(u64::from(ms));
     }
 }
 
-/// Drives the machine through the scenario, checking every invariant (panics on a break).
-pub fn run(s: &Scenario, checks: Checks) -> Summary {
-    let cfg = Arc::new(config(&s.knobs));
-    let submission_url = SUBMISSIONS[s.url];
-    let uri: Uri = submission_url.parse().expect("submission URLs parse");
-    let sub_https = uri.scheme_str() == Some("https");
-    let sub_origin = if uri.scheme().is_some() {
-        url::Url::parse(submission_url).unwrap().origin()
-    } else {
-        url::Url::parse("http://origin-form.invalid/")
-            .unwrap()
-            .origin()
-    };
-    let mut req_headers = HeaderMap::new();
-    for &i in &s.request_headers {
-        let (n, v) = REQUEST_HEADERS[i];
-        req_headers.append(HeaderName::from_static(n), HeaderValue::from_static(v));
-    }
-    let credential_names: HashSet<String> = cfg
-        .credential_headers
-        .iter()
-        .map(|h| h.as_str().to_owned())
-        .collect();
-    let head = RequestHead::new(s.method.clone(), uri, req_headers.clone());
-    let mut options = LroOptions::new();
-    if let Some(d) = s.knobs.option_deadline {
-        options = options.deadline(d);
-    }
-    if let Some(f) = s.knobs.option_final_state {
-        options = options.final_state(f);
-    }
-    let deadline_len = s.knobs.option_deadline.unwrap_or(cfg.deadline);
+/// What a run holds fixed: the configuration and the submission.
+struct Ctx {
+    cfg: Arc<Config>,
+    head: RequestHead,
+    params: Params,
+    /// The deadline the params ask for.
+    deadline_len: Duration,
+    submission_url: &'static str,
+    sub_https: bool,
+    sub_origin: url::Origin,
+    credential_names: HashSet<String>,
+    /// The longest wait the clamp allows.
+    max_wait: Duration,
+}
 
-    let t0 = Instant::now();
-    let mut clock = Clock { t0, now: t0 };
-    let sub_headers = header_map(&s.submission.headers);
-    let sub_body = s.submission.body.clone().map(Bytes::from);
-    let begin = Machine::start(
-        cfg.clone(),
-        head,
-        &options,
-        status_code(s.submission.status),
-        &sub_headers,
-        sub_body.as_ref(),
-        clock.now,
-        clock.wall(),
-    );
-    let summary = |end: End, st: u32, rs: u32, clock: &Clock| Summary {
-        end,
-        status_sends: st,
-        resource_sends: rs,
-        elapsed: clock.now - clock.t0,
-    };
-    let (mut machine, mut action) = match begin {
+impl Ctx {
+    fn new(s: &Scenario) -> Ctx {
+        let cfg = Arc::new(config(&s.knobs));
+        let submission_url = SUBMISSIONS[s.url];
+        let uri: Uri = submission_url.parse().expect("submission URLs parse");
+        let sub_https = uri.scheme_str() == Some("https");
+        let sub_origin = base_url(submission_url).origin();
+        let mut req_headers = HeaderMap::new();
+        for &i in &s.request_headers {
+            let (n, v) = REQUEST_HEADERS[i];
+            req_headers.append(HeaderName::from_static(n), HeaderValue::from_static(v));
+        }
+        let credential_names = cfg
+            .credential_headers()
+            .iter()
+            .map(|h| h.as_str().to_owned())
+            .collect();
+        let mut params = Params::new(&cfg);
+        if let Some(d) = s.knobs.option_deadline {
+            params = params.deadline(d);
+        }
+        if let Some(f) = s.knobs.option_final_state {
+            params = params.final_state(f);
+        }
+        Ctx {
+            head: RequestHead::new(s.method.clone(), uri, req_headers),
+            params,
+            deadline_len: s.knobs.option_deadline.unwrap_or(cfg.deadline()),
+            submission_url,
+            sub_https,
+            sub_origin,
+            credential_names,
+            max_wait: cfg.max_wait().max(cfg.min_wait()),
+            cfg,
+        }
+    }
+
+    /// Whether the configuration lets `origin` receive credentials.
+    fn allowed(&self, origin: &url::Origin) -> bool {
+        let shown = origin.ascii_serialization();
+        self.cfg
+            .allowed_origins()
+            .iter()
+            .any(|o| o.to_string() == shown)
+    }
+}
+
+/// Where a run stands.
+struct Run<'c> {
+    ctx: &'c Ctx,
+    machine: Box<Machine>,
+    clock: Clock,
+    status_sends: u32,
+    resource_sends: u32,
+    /// A request went to a foreign origin: no credential may follow (cumulative).
+    tainted: bool,
+    /// The kind of the request in flight.
+    in_flight: PollKind,
+}
+
+/// The request an action plans, if any: when and of what kind.
+fn planned(action: &Action) -> Option<(Instant, PollKind)> {
+    match action {
+        Action::Send { at, request } => Some((*at, request.kind())),
+        _ => None,
+    }
+}
+
+/// The submission step: `Submission::new(…).start(…)`, and its checks.
+fn start(ctx: &Ctx, s: &Scenario, clock: &Clock) -> Result<(Box<Machine>, Plan), End> {
+    let (cfg, head, params) = (ctx.cfg.clone(), ctx.head.clone(), ctx.params.clone());
+    let submission = Submission::new(cfg, head, params, clock.now());
+    let deadline = submission.read_deadline();
+    assert!(deadline >= clock.t0, "read deadline before the answer");
+    if let Some(expected) = clock.t0.checked_add(ctx.deadline_len) {
+        assert!(
+            deadline <= expected,
+            "deadline {:?} past the configured {:?}",
+            deadline - clock.t0,
+            ctx.deadline_len
+        );
+    }
+    let headers = header_map(&s.submission.headers);
+    let body = s.submission.body.clone().map(Bytes::from);
+    match submission.start(status_code(s.submission.status), &headers, body.as_ref()) {
         Err(e) => {
-            let _ = e.to_string();
+            let _ = format!("{e} {e:?}");
             assert!(
                 matches!(e.kind(), ErrorKind::Protocol | ErrorKind::Insecure),
                 "start failed with {:?}",
-                e.kind()
+                e.reason()
             );
-            return summary(End::StartError(e.kind()), 0, 0, &clock);
+            Err(End::StartError(e.kind()))
         }
-        Ok(Begin::NotLro) => return summary(End::NotLro, 0, 0, &clock),
-        Ok(Begin::Lro(m, a)) => (m, a),
-    };
-    if let Some(expected) = t0.checked_add(deadline_len) {
-        assert!(
-            machine.deadline() <= expected,
-            "deadline {:?} past the configured {:?}",
-            machine.deadline() - t0,
-            deadline_len
-        );
+        Ok(Begin::NotLro) => Err(End::NotLro),
+        Ok(Begin::Lro(machine, plan)) => {
+            assert_eq!(machine.deadline(), deadline, "one deadline");
+            Ok((machine, plan))
+        }
     }
+}
 
-    let max_wait = cfg.max_wait.max(cfg.min_wait);
-    let mut status_sends = 0u32;
-    let mut resource_sends = 0u32;
-    let mut tainted = false;
+/// Drives the machine through the scenario, checking every invariant (panics on a break).
+pub fn run(s: &Scenario, checks: Checks) -> Summary {
+    let ctx = Ctx::new(s);
+    let t0 = Instant::now();
+    let clock = Clock { t0, now: t0 };
+    let (machine, plan) = match start(&ctx, s, &clock) {
+        Ok(started) => started,
+        Err(end) => {
+            return Summary {
+                end,
+                status_sends: 0,
+                resource_sends: 0,
+                elapsed: Duration::ZERO,
+            }
+        }
+    };
+    let mut run = Run {
+        ctx: &ctx,
+        machine,
+        clock,
+        status_sends: 0,
+        resource_sends: 0,
+        tainted: false,
+        in_flight: PollKind::Status,
+    };
+    let mut action = Action::from(plan);
+    // The submission's answer was read: it is reported.
+    run.check_progress(true, planned(&action));
+
     let mut events = s.events.iter();
     // Each iteration sends one request: the bound is generous on purpose.
-    let bound = cfg.max_polls as usize + cfg.transient_retries as usize + 3;
+    let bound = ctx.cfg.max_polls() as usize + ctx.cfg.transient_retries() as usize + 3;
     let mut steps = 0usize;
     let end = loop {
         steps += 1;
         assert!(steps <= bound, "more than {bound} actions");
         let request = match action {
-            Action::Deliver(meta) => {
-                assert_eq!(meta.polls(), status_sends, "{meta:?}");
-                assert!(meta.elapsed() <= clock.now - t0);
-                break End::Delivered;
-            }
-            Action::Fail(e) => {
-                let _ = format!("{e} {e:?}");
-                let _ = e.to_response();
-                if matches!(e.kind(), ErrorKind::Timeout | ErrorKind::PollLimit) {
-                    let h = e.resume_handle().expect("timeouts carry a resume handle");
-                    let _ = serde_json::to_string(h).expect("handle serializes");
-                }
-                assert!(clock.now <= machine.deadline() || e.is_timeout());
-                break End::Failed(e.kind());
-            }
-            Action::Send { at, request } => {
-                assert!(at >= clock.now, "send scheduled in the past");
-                assert!(
-                    at <= machine.deadline(),
-                    "send at {:?} past the deadline {:?}",
-                    at - t0,
-                    machine.deadline() - t0
-                );
-                let wait = at - clock.now;
-                assert!(
-                    wait <= max_wait,
-                    "wait {wait:?} beyond max_wait {max_wait:?}"
-                );
-                match request.kind() {
-                    PollKind::Status => {
-                        status_sends += 1;
-                        assert!(
-                            wait >= cfg.min_wait,
-                            "wait {wait:?} below min_wait {:?}",
-                            cfg.min_wait
-                        );
-                        assert!(
-                            status_sends <= cfg.max_polls,
-                            "{status_sends} polls, limit {}",
-                            cfg.max_polls
-                        );
-                    }
-                    PollKind::Resource => {
-                        resource_sends += 1;
-                        assert!(
-                            resource_sends <= cfg.transient_retries + 1,
-                            "{resource_sends} resource fetches"
-                        );
-                    }
-                    _ => unreachable!(),
-                }
-                clock.now = at;
-                request
-            }
+            Action::Deliver(meta) => break run.delivered(&meta),
+            Action::Fail(e) => break run.failed(&e),
+            Action::Send { at, request } => run.send(at, request),
         };
+        run.check_request(request);
+        // When the events run out, every further request is answered "Running".
+        let event = events.next().cloned().unwrap_or(Event::Response {
+            answer: running_answer(),
+            latency_ms: 1,
+        });
+        match run.hand_in(event) {
+            Ok(next) => action = next,
+            Err(end) => break end,
+        }
+    };
+    run.after_end(checks);
+    Summary {
+        end,
+        status_sends: run.status_sends,
+        resource_sends: run.resource_sends,
+        elapsed: run.clock.now - t0,
+    }
+}
 
-        // ----- what the request looks like -----
+impl Run<'_> {
+    /// `Action::Deliver`: the metadata counts what was sent.
+    fn delivered(&self, meta: &tower_lro::LroMetadata) -> End {
+        assert_eq!(meta.polls(), self.status_sends, "{meta:?}");
+        assert!(meta.elapsed() <= self.clock.now - self.clock.t0);
+        End::Delivered
+    }
+
+    /// `Action::Fail` / `Plan::Fail`: the error renders, and timeouts carry a handle that
+    /// resumes.
+    fn failed(&self, e: &tower_lro::Error) -> End {
+        let _ = format!("{e} {e:?} {:?}", e.reason());
+        let _ = e.to_response();
+        if matches!(e.kind(), ErrorKind::Timeout | ErrorKind::PollLimit) {
+            assert!(matches!(
+                e.reason(),
+                Reason::Deadline { .. } | Reason::PollLimit { .. }
+            ));
+            self.check_resume(e);
+        }
+        assert!(self.clock.now <= self.machine.deadline() || e.is_timeout());
+        End::Failed(e.kind())
+    }
+
+    /// A timeout's resume handle serializes, and a machine resumed from it (with the same
+    /// head) polls the status monitor at once, or refuses the handle.
+    fn check_resume(&self, e: &tower_lro::Error) {
+        let ctx = self.ctx;
+        let h = e.resume_handle().expect("timeouts carry a resume handle");
+        let json = serde_json::to_string(h).expect("handle serializes");
+        let back: ResumeHandle = serde_json::from_str(&json).expect("handle deserializes");
+        assert_eq!(&back, h);
+        let now = self.clock.now;
+        match Machine::resume(ctx.cfg.clone(), h, &ctx.head, &ctx.params, now) {
+            Ok((_, Plan::Send { at, request })) => {
+                assert_eq!(at, now, "a resumed operation polls at once");
+                let req: http::Request<()> = request.into_request();
+                let info = *req.extensions().get::<LroRequest>().expect("LroRequest");
+                assert_eq!(info.kind(), PollKind::Status);
+                // The poll budget starts afresh when the handle had spent it.
+                let spent = if h.polls() >= ctx.cfg.max_polls() {
+                    0
+                } else {
+                    h.polls()
+                };
+                assert_eq!(info.attempt(), spent + 1, "resumed attempt numbering");
+            }
+            Ok((_, Plan::Fail(e))) | Err(e) => {
+                let _ = format!("{e} {e:?}");
+                assert!(
+                    matches!(e.kind(), ErrorKind::Protocol | ErrorKind::Insecure),
+                    "resume failed with {:?}",
+                    e.reason()
+                );
+            }
+        }
+    }
+
+    /// `Action::Send` / `Plan::Send`: when and how often.
+    fn send(&mut self, at: Instant, request: PollRequest) -> PollRequest {
+        let (cfg, t0) = (&self.ctx.cfg, self.clock.t0);
+        let deadline = self.machine.deadline();
+        assert!(at >= self.clock.now, "send scheduled in the past");
+        assert!(
+            at <= deadline,
+            "send at {:?} past the deadline {:?}",
+            at - t0,
+            deadline - t0
+        );
+        let wait = at - self.clock.now;
+        let max_wait = self.ctx.max_wait;
+        assert!(
+            wait <= max_wait,
+            "wait {wait:?} beyond max_wait {max_wait:?}"
+        );
+        match request.kind() {
+            PollKind::Status => {
+                self.status_sends += 1;
+                let min = cfg.min_wait();
+                assert!(wait >= min, "wait {wait:?} below min_wait {min:?}");
+                let (n, limit) = (self.status_sends, cfg.max_polls());
+                assert!(n <= limit, "{n} polls, limit {limit}");
+            }
+            PollKind::Resource => {
+                self.resource_sends += 1;
+                let n = self.resource_sends;
+                assert!(n <= cfg.transient_retries() + 1, "{n} resource fetches");
+            }
+            _ => unreachable!(),
+        }
+        self.in_flight = request.kind();
+        self.clock.now = at;
+        request
+    }
+
+    /// What a request looks like: a `GET` to http(s), numbered, without the submission's body
+    /// headers, and without credentials once the operation went to a foreign origin.
+    fn check_request(&mut self, request: PollRequest) {
+        let ctx = self.ctx;
         let kind = request.kind();
         let req: http::Request<()> = request.into_request();
         assert_eq!(req.method(), Method::GET);
         let info = *req.extensions().get::<LroRequest>().expect("LroRequest");
-        assert_eq!(info.kind, kind);
+        assert_eq!(info.kind(), kind);
         let expected_attempt = match kind {
-            PollKind::Status => status_sends,
-            _ => resource_sends,
+            PollKind::Status => self.status_sends,
+            _ => self.resource_sends,
         };
-        assert_eq!(info.attempt, expected_attempt, "attempt numbering");
+        assert_eq!(info.attempt(), expected_attempt, "attempt numbering");
         let uri = req.uri();
         if let Some(scheme) = uri.scheme_str() {
             assert!(scheme == "http" || scheme == "https", "scheme {scheme}");
-            assert!(!(sub_https && scheme == "http"), "https → http: {uri}");
+            assert!(!(ctx.sub_https && scheme == "http"), "https → http: {uri}");
             assert!(uri.host().is_some_and(|h| !h.is_empty()), "no host: {uri}");
         } else {
             assert!(
@@ -884,28 +1040,36 @@ pub fn run(s: &Scenario, checks: Checks) -> Summary {
                 "{name} copied onto a poll"
             );
         }
-        if req_headers.contains_key("connection") {
+        let sub_headers = &ctx.head.headers;
+        if sub_headers.contains_key("connection") {
             // Named by the submission's Connection header: hop-by-hop.
             assert!(
                 !req.headers().contains_key("x-conn-only"),
                 "x-conn-only copied"
             );
         }
-        let target = origin_of(uri, &sub_origin);
-        let foreign = target != sub_origin && !cfg.allowed_origins.contains(&target);
-        tainted |= foreign;
+        if sub_headers.contains_key("accept") {
+            assert!(req.headers().contains_key("accept"), "accept dropped");
+        }
+        self.check_credentials(&req);
+    }
+
+    /// No credential after a foreign hop (cumulative); same-origin polls before it keep them.
+    fn check_credentials(&mut self, req: &http::Request<()>) {
+        let ctx = self.ctx;
+        let uri = req.uri();
+        let target = origin_of(uri, &ctx.sub_origin);
+        self.tainted |= target != ctx.sub_origin && !ctx.allowed(&target);
+        let names = &ctx.credential_names;
         let query_secret = uri.query().is_some_and(|q| {
             url::form_urlencoded::parse(q.as_bytes())
-                .any(|(k, v)| credential_names.contains(&*k.to_ascii_lowercase()) && v == "secret")
+                .any(|(k, v)| names.contains(&*k.to_ascii_lowercase()) && v == "secret")
         });
-        let header_secret = req
-            .headers()
-            .iter()
-            .any(|(n, _)| credential_names.contains(n.as_str()));
+        let header_secret = req.headers().keys().any(|n| names.contains(n.as_str()));
         // The submission's own URL (a `PUT`'s final GET, `FinalState::OriginalUri`) keeps the
         // query the caller wrote, credentials included: it goes back where they came from.
-        let own_url = uri == submission_url;
-        if tainted {
+        let own_url = uri == ctx.submission_url;
+        if self.tainted {
             assert!(
                 !header_secret,
                 "credential header sent after a foreign hop: {uri}"
@@ -915,8 +1079,8 @@ pub fn run(s: &Scenario, checks: Checks) -> Summary {
                 "credential query sent after a foreign hop: {uri}"
             );
         } else {
-            for (n, v) in req_headers.iter() {
-                if credential_names.contains(n.as_str()) {
+            for (n, v) in ctx.head.headers.iter() {
+                if names.contains(n.as_str()) {
                     assert_eq!(
                         req.headers().get(n),
                         Some(v),
@@ -925,102 +1089,143 @@ pub fn run(s: &Scenario, checks: Checks) -> Summary {
                 }
             }
         }
-        if req_headers.contains_key("accept") {
-            assert!(req.headers().contains_key("accept"), "accept dropped");
-        }
+    }
 
-        // ----- what happens to it -----
-        let event = events.next().cloned().unwrap_or(Event::Response {
-            answer: running_answer(),
-            latency_ms: 1,
-        });
+    /// What happens to the request in flight, handed in through `handle_answer` or
+    /// `handle_failure`: the next action, or the end when the deadline passed in flight.
+    fn hand_in(&mut self, event: Event) -> Result<Action, End> {
         let latency = match &event {
             Event::Response { latency_ms, .. }
             | Event::Transport { latency_ms }
             | Event::TooLarge { latency_ms, .. }
             | Event::BodyRead { latency_ms, .. } => *latency_ms,
         };
-        clock.advance_ms(latency);
-        if clock.now > machine.deadline() {
+        self.clock.advance_ms(latency);
+        let now = self.clock.now();
+        if self.clock.now > self.machine.deadline() {
             // The driver's deadline timer fires while the request is in flight.
-            let e = machine.on_deadline(clock.now);
+            let plan = self.machine.handle_failure(now, Failure::DeadlinePassed);
+            let Plan::Fail(e) = plan else {
+                panic!("DeadlinePassed answered with {plan:?}")
+            };
             assert_eq!(e.kind(), ErrorKind::Timeout);
-            assert!(e.resume_handle().is_some());
-            break End::Deadline;
+            assert!(matches!(e.reason(), Reason::Deadline { .. }), "{e:?}");
+            self.check_resume(&e);
+            // A deadline is not an answer: nothing to report.
+            self.check_progress(false, None);
+            return Err(End::Deadline);
         }
-        let wall = clock.wall();
-        action = match event {
-            Event::Transport { .. } => machine.on_transport_error("reset".into(), clock.now, wall),
-            Event::TooLarge { answer, .. } => {
-                let h = header_map(&answer.headers);
-                machine.on_body_error(
-                    status_code(answer.status),
-                    &h,
-                    BodyError::TooLarge,
-                    clock.now,
-                    wall,
-                )
+        let (status, headers) = match &event {
+            Event::Transport { .. } => (StatusCode::OK, HeaderMap::new()),
+            Event::Response { answer, .. }
+            | Event::TooLarge { answer, .. }
+            | Event::BodyRead { answer, .. } => {
+                (status_code(answer.status), header_map(&answer.headers))
             }
-            Event::BodyRead { answer, .. } => {
-                let h = header_map(&answer.headers);
-                machine.on_body_error(
-                    status_code(answer.status),
-                    &h,
-                    BodyError::Read("cut".into()),
-                    clock.now,
-                    wall,
-                )
-            }
+        };
+        let headers = &headers;
+        let action = match event {
             Event::Response { answer, .. } => {
-                let status = status_code(answer.status);
-                let h = header_map(&answer.headers);
                 let body = answer.body.map(Bytes::from);
-                let body = if machine.wants_body(status) {
+                let body = if self.machine.wants_body(status) {
                     Some(body.unwrap_or_default())
                 } else {
                     None
                 };
-                machine.on_response(status, &h, body.as_ref(), clock.now, wall)
+                let body = body.as_ref();
+                let answer = CoreAnswer {
+                    status,
+                    headers,
+                    body,
+                };
+                self.machine.handle_answer(now, answer)
+            }
+            failure => {
+                let too_large = matches!(failure, Event::TooLarge { .. });
+                let failure = match failure {
+                    Event::TooLarge { .. } => Failure::BodyTooLarge { status, headers },
+                    Event::BodyRead { .. } => Failure::BodyFailed {
+                        status,
+                        headers,
+                        error: "cut".into(),
+                    },
+                    _ => Failure::Transport("reset".into()),
+                };
+                let plan = self.machine.handle_failure(now, failure);
+                if too_large {
+                    assert!(
+                        matches!(&plan, Plan::Fail(e) if matches!(e.reason(), Reason::BodyTooLarge { .. })),
+                        "a body over the limit ended in {plan:?}"
+                    );
+                }
+                Action::from(plan)
             }
         };
-    };
+        // Every answer to a status request is reported (its failures too).
+        self.check_progress(self.in_flight == PollKind::Status, planned(&action));
+        Ok(action)
+    }
 
-    if matches!(end, End::Delivered | End::Failed(_) | End::Deadline) {
-        let wall = clock.wall();
+    /// `poll_progress` reports exactly when expected, once, and agrees with the plan.
+    fn check_progress(&mut self, expected: bool, next: Option<(Instant, PollKind)>) {
+        let now = self.clock.now;
+        let report = self.machine.poll_progress(now);
+        assert_eq!(report.is_some(), expected, "progress report {report:?}");
+        if let Some(p) = report {
+            assert_eq!(p.polls(), self.status_sends, "{p:?}");
+            let next_poll_in = next
+                .filter(|(_, kind)| *kind == PollKind::Status)
+                .map(|(at, _)| at - now);
+            assert_eq!(p.next_poll_in(), next_poll_in, "{p:?}");
+            assert_eq!(p.resume_handle().is_some(), next_poll_in.is_some());
+            assert!(p.elapsed() <= now - self.clock.t0);
+        }
+        assert!(self.machine.poll_progress(now).is_none(), "reported twice");
+    }
+
+    /// After `Deliver`/`Fail` the machine asks for nothing more, whatever is handed in.
+    fn after_end(&mut self, checks: Checks) {
+        let now = self.clock.now();
+        let refused = |e: &tower_lro::Error| matches!(e.reason(), Reason::AnswerAfterEnd);
         if checks.after_end_response {
             let body = Bytes::from_static(br#"{"status":"Running"}"#);
-            let a = machine.on_response(
-                StatusCode::OK,
-                &HeaderMap::new(),
-                Some(&body),
-                clock.now,
-                wall,
-            );
+            let headers = HeaderMap::new();
+            let answer = CoreAnswer {
+                status: StatusCode::OK,
+                headers: &headers,
+                body: Some(&body),
+            };
+            let a = self.machine.handle_answer(now, answer);
             assert!(
-                matches!(a, Action::Fail(_)),
-                "on_response after the end asked for {a:?}"
+                matches!(&a, Action::Fail(e) if refused(e)),
+                "handle_answer after the end asked for {a:?}"
             );
         }
         if checks.after_end_errors {
-            let a = machine.on_transport_error("late".into(), clock.now, wall);
-            assert!(
-                !matches!(a, Action::Send { .. } | Action::Deliver(_)),
-                "on_transport_error after the end asked for {a:?}"
-            );
-            let a = machine.on_body_error(
-                StatusCode::OK,
-                &HeaderMap::new(),
-                BodyError::Read("late".into()),
-                clock.now,
-                wall,
-            );
-            assert!(
-                !matches!(a, Action::Send { .. } | Action::Deliver(_)),
-                "on_body_error after the end asked for {a:?}"
-            );
+            let headers = HeaderMap::new();
+            let failures = [
+                Failure::Transport("late".into()),
+                Failure::BodyFailed {
+                    status: StatusCode::OK,
+                    headers: &headers,
+                    error: "late".into(),
+                },
+                Failure::BodyTooLarge {
+                    status: StatusCode::OK,
+                    headers: &headers,
+                },
+                Failure::DeadlinePassed,
+            ];
+            for failure in failures {
+                let p = self.machine.handle_failure(now, failure);
+                assert!(
+                    matches!(&p, Plan::Fail(e) if refused(e)),
+                    "handle_failure after the end asked for {p:?}"
+                );
+            }
         }
+        assert!(self.machine.poll_progress(now.mono()).is_none());
     }
-    summary(end, status_sends, resource_sends, &clock)
 }
 
 /// The fuzz entry point: decode and run; undecodable inputs are skipped.
@@ -1034,8 +1239,9 @@ pub fn fuzz_machine(data: &[u8], checks: Checks) {
 /// The parsers fuzz entry point: `retry_after`, `parse_url_value`, `unquote`,
 /// `StatusDocument::parse`/`parse_status`, with consistency checks.
 pub fn fuzz_parsers(data: &[u8]) {
-    use tower_lro::header::{parse_url_str, parse_url_value, retry_after, unquote};
-    use tower_lro::status::StatusDocument;
+    use tower_lro::__private::{
+        parse_url_str, parse_url_value, retry_after, unquote, StatusDocument,
+    };
 
     let mut u = Unstructured::new(data);
     let Ok(selector) = u.int_in_range(0u8..=2) else {
@@ -1111,13 +1317,15 @@ pub fn base_url(submission: &str) -> url::Url {
 /// (in its unit) or the HTTP-date it returned.
 pub fn check_retry_hint(
     map: &http::HeaderMap,
-    (d, src): (std::time::Duration, tower_lro::header::HintSource),
+    (d, src): (std::time::Duration, tower_lro::HintSource),
 ) {
-    use tower_lro::header::HintSource;
+    use tower_lro::HintSource;
     let name = match src {
         HintSource::RetryAfterMs => "retry-after-ms",
         HintSource::XMsRetryAfterMs => "x-ms-retry-after-ms",
         HintSource::RetryAfterSeconds | HintSource::RetryAfterDate => "retry-after",
+        // `HintSource` is non-exhaustive: a new source needs a check here.
+        other => panic!("a hint source the harness does not know: {other:?}"),
     };
     let raw = map.get(name).expect("the hint came from a present header");
     let text = raw.to_str().expect("hints are ASCII").trim();
