@@ -60,6 +60,7 @@ pub struct Config {
     pub(crate) detect_provisioning_state: bool,
     pub(crate) vocabulary: Vocabulary,
     pub(crate) ssrf_guard: bool,
+    pub(crate) accepted_retry: bool,
 }
 
 impl Default for Config {
@@ -87,6 +88,7 @@ impl Default for Config {
             detect_provisioning_state: true,
             vocabulary: Vocabulary::new(),
             ssrf_guard: true,
+            accepted_retry: false,
         }
     }
 }
@@ -154,6 +156,12 @@ impl Config {
     /// Whether URLs from answers that name internal hosts are refused (default `true`).
     pub fn ssrf_guard(&self) -> bool {
         self.ssrf_guard
+    }
+
+    /// Whether a `202` with nothing to poll, to a `GET`, is re-sent until ready (default
+    /// `false`).
+    pub fn accepted_means_retry(&self) -> bool {
+        self.accepted_retry
     }
 
     pub(crate) fn is_credential(&self, name: &str) -> bool {

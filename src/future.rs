@@ -150,8 +150,13 @@ where
                     };
                     let inspect = call.as_ref().is_some_and(|c| {
                         let (status, headers) = (response.status(), response.headers());
-                        classify(&c.settings.config, &c.head.method, status, headers)
-                            == Classify::Inspect
+                        classify(
+                            &c.settings.config,
+                            c.settings.dialect(c.options.as_ref()),
+                            &c.head.method,
+                            status,
+                            headers,
+                        ) == Classify::Inspect
                     });
                     if !inspect {
                         this.state.set(State::Done);

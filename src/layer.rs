@@ -10,6 +10,7 @@ use tower_layer::Layer;
 use crate::config::{Config, FinalState, Origin};
 use crate::driver::Settings;
 use crate::metadata::Progress;
+use crate::proto::dialect::Dialect;
 use crate::service::LroService;
 use crate::vocab::Meaning as StatusMeaning;
 
@@ -200,6 +201,25 @@ impl LroLayer {
             let vocabulary = std::mem::take(&mut c.vocabulary);
             c.vocabulary = vocabulary.with_classifier(classify);
         })
+    }
+
+    /// The dialect the layer's services speak (spec §10; default: the default dialect). A
+    /// request's [`LroOptions::dialect`](crate::LroOptions::dialect) overrides it.
+    ///
+    /// ```
+    /// let layer = tower_lro::LroLayer::new().dialect(tower_lro::Dialect::google());
+    /// # let _ = layer;
+    /// ```
+    pub fn dialect(mut self, dialect: Dialect) -> Self {
+        Arc::make_mut(&mut self.settings).dialect = dialect;
+        self
+    }
+
+    /// For `GET` requests only, and only when asked: a `202` with nothing to poll means "not
+    /// ready yet, ask again" (GitHub's statistics endpoints), so the same request is sent again
+    /// after the hinted or unhinted wait, within the deadline (default `false`).
+    pub fn accepted_means_retry(self, enabled: bool) -> Self {
+        self.edit(|c| c.accepted_retry = enabled)
     }
 
     /// Refuse status, redirect and resource URLs whose host is link-local, unspecified or a

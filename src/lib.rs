@@ -208,6 +208,7 @@ pub use layer::LroLayer;
 pub use metadata::{LroMetadata, Progress, Rule, WaitReason};
 pub use options::LroOptions;
 pub use parse::HintSource;
+pub use proto::dialect::{Dialect, InvalidDialect};
 pub use proto::request::{LroRequest, PollKind};
 pub use resume::ResumeHandle;
 pub use service::LroService;

@@ -24,6 +24,14 @@ pub enum Rule {
     ProvisioningState,
     /// `202` with `Content-Location` only (RFC 9110 §15.3.3, HL7 FHIR): location rules.
     ContentLocation,
+    /// A Google `Operation` (AIP-151), polled by its `name`.
+    GoogleOperation,
+    /// A Compute Engine `Operation`, polled at its `selfLink`.
+    ComputeOperation,
+    /// A declared dialect.
+    Declared,
+    /// A `202` with nothing to poll, to a `GET`, re-sent until it is ready (opt-in).
+    AcceptedRetry,
 }
 
 impl Rule {
@@ -35,6 +43,10 @@ impl Rule {
             Rule::Location => "Location",
             Rule::ProvisioningState => "provisioningState",
             Rule::ContentLocation => "Content-Location",
+            Rule::GoogleOperation => "Google Operation",
+            Rule::ComputeOperation => "Compute Engine Operation",
+            Rule::Declared => "declared dialect",
+            Rule::AcceptedRetry => "202 retry",
         }
     }
 
@@ -69,8 +81,12 @@ pub struct LroMetadata {
     pub(crate) polls: u32,
     pub(crate) elapsed: Duration,
     pub(crate) resource_url: Option<String>,
+    pub(crate) dialect: std::sync::Arc<str>,
     // The status the final response is delivered with, when not its own (OData `AsyncResult`).
     pub(crate) final_status: Option<http::StatusCode>,
+    // The part of the read body that is the final body (a Google `response`, an embedded
+    // result), when not all of it.
+    pub(crate) final_body: Option<std::ops::Range<usize>>,
 }
 
 impl LroMetadata {
@@ -97,6 +113,11 @@ impl LroMetadata {
     /// Time from the submission's response to the final response's head.
     pub fn elapsed(&self) -> Duration {
         self.elapsed
+    }
+    /// The dialect the operation was read in: `default`, `google`, `compute` or a declared
+    /// dialect's name.
+    pub fn dialect(&self) -> &str {
+        &self.dialect
     }
     /// The URL of the created resource that was fetched, if one was.
     pub fn resource_url(&self) -> Option<&str> {

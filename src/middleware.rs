@@ -247,7 +247,10 @@ async fn handle(
         (None, Some(head)) => {
             let response = next.run(req, extensions).await?;
             let (status, headers) = (response.status(), response.headers());
-            if classify(&settings.config, &head.method, status, headers) == Classify::PassThrough {
+            let dialect = settings.dialect(options.as_ref());
+            if classify(&settings.config, dialect, &head.method, status, headers)
+                == Classify::PassThrough
+            {
                 return Ok(response);
             }
             let call = Call {

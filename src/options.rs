@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::config::FinalState;
+use crate::proto::dialect::Dialect;
 
 /// Put this in a request's extensions to change how the layer treats that one request.
 ///
@@ -20,6 +21,7 @@ use crate::config::FinalState;
 pub struct LroOptions {
     pub(crate) disabled: bool,
     pub(crate) forced: bool,
+    pub(crate) dialect: Option<Dialect>,
     pub(crate) deadline: Option<Duration>,
     pub(crate) final_state: Option<FinalState>,
 }
@@ -44,6 +46,12 @@ impl LroOptions {
     /// callers send it *and* want the final response. Polls never carry `Prefer`.
     pub fn force(mut self) -> Self {
         self.forced = true;
+        self
+    }
+
+    /// The dialect of this request's operation (spec §10), instead of the layer's.
+    pub fn dialect(mut self, dialect: Dialect) -> Self {
+        self.dialect = Some(dialect);
         self
     }
 

@@ -57,6 +57,9 @@ pub struct ResumeHandle {
     /// a handle from a poll-limit error resumes with a fresh budget (resuming is the caller's
     /// explicit choice to continue).
     pub(crate) polls: u32,
+    /// The dialect of a Google, Compute Engine or declared operation (absent: the default one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) dialect: Option<serde_json::Value>,
 }
 
 impl ResumeHandle {
@@ -107,6 +110,19 @@ impl ResumeHandle {
     /// Status polls sent so far.
     pub fn polls(&self) -> u32 {
         self.polls
+    }
+    /// The name of the dialect the operation is read in (`default` when the handle names
+    /// none).
+    pub fn dialect(&self) -> &str {
+        match &self.dialect {
+            None => "default",
+            Some(serde_json::Value::String(s)) => s,
+            Some(v) if v.get("google").is_some() => "google",
+            Some(v) => v
+                .pointer("/declared/name")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("declared"),
+        }
     }
 
     /// A `GET` of the original URL that carries this handle; add the headers (credentials) the

@@ -846,6 +846,8 @@ fn start(ctx: &Ctx, s: &Scenario, clock: &Clock) -> Result<(Box<Machine>, Plan),
             Err(End::StartError(e.kind()))
         }
         Ok(Begin::NotLro) => Err(End::NotLro),
+        // Finished in the submission's answer (a dialect's operation that is already done).
+        Ok(Begin::Final(_)) => Err(End::Delivered),
         Ok(Begin::Lro(machine, plan)) => {
             assert_eq!(machine.deadline(), deadline, "one deadline");
             Ok((machine, plan))

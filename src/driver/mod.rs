@@ -9,6 +9,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
+use bytes::Bytes;
 use http::response::Parts;
 use http::{Request, Response};
 use http_body::Body;
@@ -432,6 +433,31 @@ fn start<F, ResB>(
             *slot = Some(machine);
             plan.into()
         }
+        Ok(Begin::Final(meta)) => {
+            let mut parts = parts;
+            match outcome {
+                ReadOutcome::Complete(bytes) => {
+                    let body = LroBody::buffered(cut(&mut parts, bytes, &meta));
+                    Next::End(End::Deliver(parts, body, meta))
+                }
+                other => {
+                    let body = other.into_body();
+                    Next::End(End::Return(body.map(|b| Response::from_parts(parts, b))))
+                }
+            }
+        }
+    }
+}
+
+/// The part of a read body the core delivers (a Google `response`, an embedded result): the
+/// whole body unless the metadata says otherwise. A cut body loses its stale `Content-Length`.
+fn cut(parts: &mut Parts, bytes: Bytes, meta: &LroMetadata) -> Bytes {
+    match meta.final_body.clone() {
+        Some(range) if range.end <= bytes.len() && range.start <= range.end => {
+            parts.headers.remove(http::header::CONTENT_LENGTH);
+            bytes.slice(range)
+        }
+        _ => bytes,
     }
 }
 
@@ -450,6 +476,11 @@ fn read_answer<F, ResB>(
                 body: Some(&bytes),
             };
             let action = machine.handle_answer(now(), answer);
+            let mut parts = parts;
+            let bytes = match &action {
+                Action::Deliver(meta) => cut(&mut parts, bytes, meta),
+                _ => bytes,
+            };
             Next::after_answer(action, parts, LroBody::buffered(bytes))
         }
         ReadOutcome::TooLarge { .. } => {

@@ -8,6 +8,7 @@ use super::trace::{self, Trace};
 use crate::config::Config;
 use crate::metadata::Progress;
 use crate::options::LroOptions;
+use crate::proto::dialect::Dialect;
 use crate::proto::{Machine, Params, PollRequest};
 
 /// A hook that shapes each request the layer sends by itself (polls and the resource `GET`),
@@ -22,6 +23,7 @@ pub(crate) struct Settings {
     pub(crate) config: Arc<Config>,
     pub(crate) hook: Option<PollHook>,
     pub(crate) progress: Option<ProgressHook>,
+    pub(crate) dialect: Dialect,
 }
 
 impl Settings {
@@ -30,13 +32,14 @@ impl Settings {
             config: Arc::new(config),
             hook: None,
             progress: None,
+            dialect: Dialect::default(),
         }
     }
 
     /// The per-request choices, resolved from the request's options: the core reads no
     /// request extensions.
     pub(crate) fn params(&self, options: Option<&LroOptions>) -> Params {
-        let mut params = Params::new(&self.config);
+        let mut params = Params::new(&self.config).dialect(self.dialect(options).clone());
         if let Some(options) = options {
             if let Some(d) = options.deadline {
                 params = params.deadline(d);
@@ -46,6 +49,13 @@ impl Settings {
             }
         }
         params
+    }
+
+    /// The dialect of a request: its options', else the layer's.
+    pub(crate) fn dialect<'a>(&'a self, options: Option<&'a LroOptions>) -> &'a Dialect {
+        options
+            .and_then(|o| o.dialect.as_ref())
+            .unwrap_or(&self.dialect)
     }
 
     /// The request a driver sends for `request`: built by the core, then shaped by the

@@ -117,6 +117,14 @@ pub enum Reason {
         /// What is wrong with it.
         why: HandleProblem,
     },
+    /// An answer a dialect could not read (not its operation object, a URL it names that
+    /// cannot be used, …).
+    DialectBody {
+        /// The answer's status.
+        status: StatusCode,
+        /// What is wrong with it.
+        problem: String,
+    },
     /// A status monitor redirected without a usable `Location`.
     RedirectWithoutLocation {
         /// The redirect's status.
@@ -181,6 +189,8 @@ pub enum HandleProblem {
     Method,
     /// The request carrying the handle has no valid URI (reqwest adapter).
     CarrierUri,
+    /// The handle's dialect cannot be read.
+    Dialect(String),
 }
 
 impl Reason {
@@ -203,6 +213,7 @@ impl Reason {
             | Reason::BadRequestUrl { .. }
             | Reason::BadHandle { .. }
             | Reason::RedirectWithoutLocation { .. }
+            | Reason::DialectBody { .. }
             | Reason::AnswerAfterEnd => ErrorKind::Protocol,
         }
     }
@@ -367,10 +378,14 @@ impl fmt::Display for Reason {
                     HandleProblem::RequestUrl => f.write_str("request_url does not parse"),
                     HandleProblem::Url(e) => write!(f, "a URL in the handle is unusable ({e})"),
                     HandleProblem::Method => f.write_str("bad method"),
+                    HandleProblem::Dialect(e) => f.write_str(e),
                     HandleProblem::CarrierUri => {
                         f.write_str("the request carrying the handle has no valid URI")
                     }
                 }
+            }
+            Reason::DialectBody { status, problem } => {
+                write!(f, "answered {} with {problem}", ShowStatus(*status))
             }
             Reason::RedirectWithoutLocation { status } => write!(
                 f,

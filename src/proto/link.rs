@@ -140,6 +140,14 @@ impl Link {
     }
 
     /// Whether this link stands for an origin-form URL (only its path and query are known).
+    /// The URL parser's reading of this link (the dialects' readers work on `url::Url`).
+    pub(crate) fn to_url(&self) -> Option<Url> {
+        match &self.parsed {
+            Some(url) => Some(Url::clone(url)),
+            None => Url::parse(&write_uri(&self.wire)).ok(),
+        }
+    }
+
     pub(crate) fn is_placeholder(&self) -> bool {
         self.parsed.as_deref().is_some_and(is_placeholder)
     }

@@ -6,6 +6,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode, Uri, Version};
 
+use super::dialect::Dialect;
 use super::link::Link;
 use super::request::{check_target, PollKind, PollRequest, RequestHead, Requests};
 use super::schedule::{is_transient, Schedule};
@@ -44,6 +45,8 @@ pub(crate) struct Operation {
     pub(crate) operation_id: Option<String>,
     pub(crate) percent_complete: Option<f64>,
     pub(crate) status: OperationStatus,
+    pub(crate) dialect: Dialect,
+    dialect_name: std::sync::Arc<str>,
 }
 
 /// Where the operation stands.
@@ -67,6 +70,7 @@ pub(crate) struct Init {
     pub(crate) monitor: Link,
     pub(crate) submission_location: Option<Link>,
     pub(crate) final_state: FinalState,
+    pub(crate) dialect: Dialect,
 }
 
 impl Machine {
@@ -85,6 +89,8 @@ impl Machine {
                 operation_id: None,
                 percent_complete: None,
                 status: OperationStatus::not_started(),
+                dialect_name: init.dialect.name().into(),
+                dialect: init.dialect,
             },
             phase: Phase::Polling,
             cfg,
@@ -137,6 +143,11 @@ impl Machine {
             monitor,
             submission_location,
             final_state: params.final_state,
+            dialect: match &handle.dialect {
+                Some(v) => Dialect::from_handle(v)
+                    .map_err(|e| bad(HandleProblem::Dialect(e.to_string())))?,
+                None => params.dialect.clone(),
+            },
         };
         let mut machine = Machine::new(cfg, init, params, now);
         machine.sched.polls = handle.polls;
@@ -255,6 +266,13 @@ impl Machine {
             Rule::Location | Rule::ContentLocation => {
                 self.on_location_poll(status, headers, body, now)
             }
+            Rule::GoogleOperation | Rule::ComputeOperation | Rule::Declared => {
+                self.on_dialect_poll(status, headers, body, now)
+            }
+            Rule::AcceptedRetry if status == StatusCode::ACCEPTED => {
+                self.schedule(Some(headers), false, now).into()
+            }
+            Rule::AcceptedRetry => self.succeed(now),
             Rule::ProvisioningState => self.on_provisioning_poll(status, headers, body, now),
         }
     }
@@ -300,6 +318,7 @@ impl Machine {
             },
             header_names: self.reqs.header_names(),
             polls: self.sched.polls,
+            dialect: op.dialect.to_handle(),
         }
     }
 
@@ -326,7 +345,9 @@ impl Machine {
             polls: self.sched.polls,
             elapsed: self.sched.elapsed(now),
             resource_url,
+            dialect: self.op.dialect_name.clone(),
             final_status: None,
+            final_body: None,
         }
     }
 

@@ -61,7 +61,8 @@
 //! let head = RequestHead::new(Method::POST, "https://atlas.microsoft.com/mapData?api-version=2.0".parse().unwrap(), HeaderMap::new());
 //! let mut headers = HeaderMap::new();
 //! headers.insert("operation-location", "https://atlas.microsoft.com/mapData/operations/1".parse().unwrap());
-//! assert_eq!(classify(&cfg, &head.method, StatusCode::ACCEPTED, &headers), Classify::Inspect);
+//! let dialect = Default::default();
+//! assert_eq!(classify(&cfg, &dialect, &head.method, StatusCode::ACCEPTED, &headers), Classify::Inspect);
 //!
 //! let now = Now::new(Instant::now(), SystemTime::now());
 //! let params = Params::new(&cfg);
@@ -85,6 +86,7 @@ use crate::config::{Config, FinalState};
 use crate::error::Error;
 use crate::metadata::LroMetadata;
 
+pub mod dialect;
 pub(crate) mod link;
 pub mod machine;
 mod redirect;
@@ -133,6 +135,7 @@ impl Now {
 pub struct Params {
     pub(crate) deadline: Duration,
     pub(crate) final_state: FinalState,
+    pub(crate) dialect: dialect::Dialect,
 }
 
 impl Params {
@@ -141,7 +144,13 @@ impl Params {
         Self {
             deadline: cfg.deadline(),
             final_state: cfg.final_state(),
+            dialect: dialect::Dialect::default(),
         }
+    }
+    /// Another dialect.
+    pub fn dialect(mut self, dialect: dialect::Dialect) -> Self {
+        self.dialect = dialect;
+        self
     }
     /// Another overall deadline.
     pub fn deadline(mut self, deadline: Duration) -> Self {
@@ -244,6 +253,9 @@ pub enum Begin {
     NotLro,
     /// An LRO: drive the machine, starting with this plan.
     Lro(Box<Machine>, Plan),
+    /// An operation already finished in the submission's answer (a Google `Operation` that is
+    /// `done`): deliver that answer with this metadata (its body cut as the metadata says).
+    Final(LroMetadata),
 }
 
 /// About 30 years: stands for "no deadline" without overflowing any timer.

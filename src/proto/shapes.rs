@@ -5,6 +5,7 @@ use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LOCATION, LOCATION};
 use http::{Method, StatusCode};
 
+use super::dialect::{Dialect, Kind};
 use super::link::Link;
 use super::machine::{Machine, Phase};
 use super::request::PollKind;
@@ -25,18 +26,48 @@ pub enum Classify {
     Inspect,
 }
 
-/// Cheap, allocation-free check of a submission's answer head (spec §1).
+/// Cheap, allocation-free check of a submission's answer head (spec §1, and §10 for the other
+/// dialects).
 pub fn classify(
     cfg: &Config,
+    dialect: &Dialect,
     method: &Method,
     status: StatusCode,
     headers: &HeaderMap,
 ) -> Classify {
+    let inspect = match dialect.kind() {
+        Kind::Default => default_inspects(cfg, method, status, headers),
+        // Their operations come in plain `200` JSON bodies: read those.
+        Kind::Google { .. } | Kind::Compute => {
+            status.is_success()
+                && looks_like_json(headers)
+                && !longer_than(headers, cfg.status_body_limit)
+        }
+        Kind::Declared(d) => {
+            d.starts_polling(status) && !longer_than(headers, cfg.status_body_limit)
+        }
+    };
+    if inspect {
+        Classify::Inspect
+    } else {
+        Classify::PassThrough
+    }
+}
+
+fn default_inspects(
+    cfg: &Config,
+    method: &Method,
+    status: StatusCode,
+    headers: &HeaderMap,
+) -> bool {
     let monitor =
         headers.contains_key(OPERATION_LOCATION) || headers.contains_key(AZURE_ASYNC_OPERATION);
-    let inspect = match status {
+    match status {
         StatusCode::ACCEPTED => {
-            monitor || headers.contains_key(LOCATION) || headers.contains_key(CONTENT_LOCATION)
+            monitor
+                || headers.contains_key(LOCATION)
+                || headers.contains_key(CONTENT_LOCATION)
+                || (cfg.accepted_retry && method == Method::GET)
         }
         StatusCode::OK | StatusCode::CREATED => {
             monitor
@@ -46,11 +77,6 @@ pub fn classify(
                     && !longer_than(headers, cfg.status_body_limit))
         }
         _ => false,
-    };
-    if inspect {
-        Classify::Inspect
-    } else {
-        Classify::PassThrough
     }
 }
 
@@ -110,6 +136,10 @@ pub(crate) fn choose_rule<'h>(
                 headers
                     .get(CONTENT_LOCATION)
                     .map(|v| (Rule::ContentLocation, Some((CONTENT_LOCATION, v))))
+            })
+            // GitHub's statistics endpoints: "not ready yet, ask again" (opt-in, safe methods).
+            .or_else(|| {
+                (cfg.accepted_retry && method == Method::GET).then_some((Rule::AcceptedRetry, None))
             }),
         _ => None,
     }

@@ -6,11 +6,15 @@ use std::time::Instant;
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 
+use super::dialect::poll::monitor_of;
+use super::dialect::Kind;
+use super::link::Link;
 use super::machine::{request_base, Init, Machine};
+use super::request::PollKind;
 use super::request::{check_target, RequestHead};
 use super::schedule::resolution_deadline;
 use super::shapes::choose_rule;
-use super::{Begin, Now, Params, Plan};
+use super::{Action, Begin, Now, Params, Plan};
 use crate::config::Config;
 use crate::error::{Error, Reason, UrlProblem};
 use crate::metadata::Rule;
@@ -65,6 +69,9 @@ impl Submission {
         headers: &HeaderMap,
         body: Option<&Bytes>,
     ) -> Result<Begin, Error> {
+        if !self.params.dialect.is_default() {
+            return self.start_dialect(status, headers, body);
+        }
         let doc = body.and_then(|b| StatusDocument::parse(b).ok());
         let Some((rule, monitor_header)) =
             choose_rule(&self.cfg, &self.head.method, status, headers, doc.as_ref())
@@ -99,6 +106,22 @@ impl Submission {
                 .get(http::header::LOCATION)
                 .and_then(|v| base.join_value(v).ok()),
         };
+        let (mut machine, now) = self.machine(rule, base, monitor, submission_location);
+        if let Some(doc) = &doc {
+            machine.absorb(doc);
+        }
+        let plan = machine.schedule(Some(headers), false, now);
+        Ok(begin(machine, plan.into()))
+    }
+
+    /// The machine for `rule`, polling `monitor`.
+    fn machine(
+        self,
+        rule: Rule,
+        base: Link,
+        monitor: Link,
+        submission_location: Option<Link>,
+    ) -> (Machine, Now) {
         let init = Init {
             rule,
             method: self.head.method,
@@ -108,18 +131,73 @@ impl Submission {
             monitor,
             submission_location,
             final_state: self.params.final_state,
+            dialect: self.params.dialect.clone(),
         };
         let now = self.answered;
-        let mut machine = Machine::new(self.cfg, init, &self.params, now.mono());
-        if let Some(doc) = &doc {
-            machine.absorb(doc);
-        }
-        let plan = machine.schedule(Some(headers), false, now);
-        // The submission's answer was read: it is reported like a status answer.
-        machine.sched.report_due = true;
-        if let Plan::Send { at, .. } = &plan {
-            machine.sched.next_status_at = Some(*at);
-        }
-        Ok(Begin::Lro(Box::new(machine), plan))
+        (Machine::new(self.cfg, init, &self.params, now.mono()), now)
     }
+
+    /// A Google, Compute Engine or declared dialect: the answer names its monitor in the
+    /// dialect's way, and (but for a declared dialect whose word it does not carry) is read as
+    /// the first status answer.
+    fn start_dialect(
+        self,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: Option<&Bytes>,
+    ) -> Result<Begin, Error> {
+        let base = request_base(&self.head.uri)?;
+        let failed = |reason: Reason| {
+            Error::new(Some(base.display()), reason).with_response(status, headers, body)
+        };
+        let kind = self.params.dialect.kind().clone();
+        let Some(raw) = monitor_of(&kind, &base, status, headers, body).map_err(failed)? else {
+            return Ok(Begin::NotLro);
+        };
+        let monitor = base.join(&raw).map_err(|e| {
+            failed(Reason::DialectBody {
+                status,
+                problem: format!("a status URL {raw:?} that is unusable: {e}"),
+            })
+        })?;
+        check_target(&self.cfg, &base, &monitor).map_err(|why| failed(Reason::Refused(why)))?;
+        let rule = match kind {
+            Kind::Google { .. } => Rule::GoogleOperation,
+            Kind::Compute => Rule::ComputeOperation,
+            _ => Rule::Declared,
+        };
+        let reads_submission = match &kind {
+            Kind::Declared(d) => body
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
+                .is_some_and(|v| {
+                    d.read_status(&crate::vocab::Vocabulary::new(), &v)
+                        .word
+                        .is_some()
+                }),
+            _ => true,
+        };
+        let (mut machine, now) = self.machine(rule, base, monitor, None);
+        let action = match body {
+            Some(body) if reads_submission => machine.on_dialect_poll(status, headers, body, now),
+            _ => machine.schedule(Some(headers), false, now).into(),
+        };
+        Ok(begin(machine, action))
+    }
+}
+
+/// The machine's first step, from what it made of the submission's answer.
+fn begin(mut machine: Machine, action: Action) -> Begin {
+    // The submission's answer was read: it is reported like a status answer.
+    machine.sched.report_due = true;
+    let plan = match action {
+        Action::Deliver(meta) => return Begin::Final(meta),
+        Action::Send { at, request } => {
+            if request.kind() == PollKind::Status {
+                machine.sched.next_status_at = Some(at);
+            }
+            Plan::Send { at, request }
+        }
+        Action::Fail(e) => Plan::Fail(e),
+    };
+    Begin::Lro(Box::new(machine), plan)
 }

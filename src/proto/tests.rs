@@ -2,6 +2,7 @@
 #![allow(clippy::type_complexity)] // the tables are clearer spelled out
 
 use super::request::{query_pairs, LroRequest, PollKind};
+use super::dialect::Dialect;
 use super::*;
 use crate::error::ErrorKind;
 use crate::error::{LastAttempt, Reason, UrlProblem};
@@ -42,6 +43,8 @@ struct Sent {
 #[derive(Debug)]
 enum Outcome {
     NotLro,
+    /// Finished in the submission's answer.
+    Final(LroMetadata),
     /// The index of the scripted poll response that was delivered, and its metadata.
     Delivered(usize, LroMetadata),
     Failed(Error),
@@ -119,6 +122,13 @@ fn drive_with(
                 outcome: Outcome::StartError(e),
             }
         }
+        Ok(Begin::Final(meta)) => {
+            return Run {
+                sent,
+                requests,
+                outcome: Outcome::Final(meta),
+            }
+        }
         Ok(Begin::NotLro) => {
             return Run {
                 sent,
@@ -191,6 +201,9 @@ fn params_of(cfg: &Config, options: &LroOptions) -> Params {
     }
     if let Some(f) = options.final_state {
         params = params.final_state(f);
+    }
+    if let Some(d) = &options.dialect {
+        params = params.dialect(d.clone());
     }
     params
 }
@@ -439,6 +452,7 @@ fn classify_table() {
     for (method, status, h, want) in rows {
         let got = classify(
             &c,
+            &Dialect::default(),
             &method.parse().unwrap(),
             StatusCode::from_u16(*status).unwrap(),
             &headers(h),
@@ -448,7 +462,7 @@ fn classify_table() {
     let mut off = cfg();
     off.detect_provisioning_state = false;
     assert_eq!(
-        classify(&off, &Method::PUT, StatusCode::OK, &HeaderMap::new()),
+        classify(&off, &Dialect::default(), &Method::PUT, StatusCode::OK, &HeaderMap::new()),
         Classify::PassThrough
     );
 }

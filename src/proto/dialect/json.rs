@@ -1,0 +1,285 @@
+//! Small pure helpers on JSON bodies: JSON pointers (RFC 6901) over parsed values and over raw
+//! bytes, so an embedded result can be handed on as the bytes the server sent.
+
+use std::borrow::Cow;
+use std::ops::Range;
+
+use serde_json::Value;
+
+/// The value at `pointer` in `body`; `None` when the pointer is malformed or finds nothing.
+/// (`""` is the whole document.)
+pub(crate) fn lookup<'a>(body: &'a Value, pointer: &str) -> Option<&'a Value> {
+    body.pointer(pointer)
+}
+
+/// The value at `pointer` as text: a string as it is, a number or a boolean written out.
+/// `None` for objects, arrays, `null` and nothing found.
+pub(crate) fn lookup_text<'a>(body: &'a Value, pointer: &str) -> Option<Cow<'a, str>> {
+    match lookup(body, pointer)? {
+        Value::String(s) => Some(Cow::Borrowed(s)),
+        Value::Number(n) => Some(Cow::Owned(n.to_string())),
+        Value::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
+        _ => None,
+    }
+}
+
+/// Whether `pointer` is a JSON pointer: empty, or `/`-prefixed with only `~0`/`~1` escapes.
+pub(crate) fn is_pointer(pointer: &str) -> bool {
+    if pointer.is_empty() {
+        return true;
+    }
+    pointer.starts_with('/')
+        && pointer
+            .split('~')
+            .skip(1)
+            .all(|rest| rest.starts_with('0') || rest.starts_with('1'))
+}
+
+/// The byte range of the value at `pointer` in the raw JSON document `body`, so the value can
+/// be handed on exactly as sent (`Bytes::slice`). Duplicate keys resolve to the last one, as
+/// `serde_json` does. `None` when the pointer finds nothing or `body` is not well-formed where
+/// the walk goes; never a panic, and nesting depth costs no stack.
+pub(crate) fn pointer_span(body: &[u8], pointer: &str) -> Option<Range<usize>> {
+    let start = skip_ws(body, 0);
+    let mut span = start..skip_value(body, start)?;
+    if pointer.is_empty() {
+        return Some(span);
+    }
+    for token in pointer.strip_prefix('/')?.split('/') {
+        let token = unescape(token);
+        span = match body.get(span.start)? {
+            b'{' => member(body, span.start, &token)?,
+            b'[' => element(body, span.start, index(&token)?)?,
+            _ => return None,
+        };
+    }
+    Some(span)
+}
+
+fn unescape(token: &str) -> Cow<'_, str> {
+    if token.contains('~') {
+        Cow::Owned(token.replace("~1", "/").replace("~0", "~"))
+    } else {
+        Cow::Borrowed(token)
+    }
+}
+
+/// An array index as RFC 6901 and `serde_json` read it: digits, no sign, no leading zero.
+fn index(token: &str) -> Option<usize> {
+    if token.starts_with('+') || (token.starts_with('0') && token.len() != 1) {
+        return None;
+    }
+    token.parse().ok()
+}
+
+fn skip_ws(body: &[u8], mut i: usize) -> usize {
+    while matches!(body.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+        i += 1;
+    }
+    i
+}
+
+/// `i` at an opening quote: the index after the closing one.
+fn skip_string(body: &[u8], i: usize) -> Option<usize> {
+    let mut j = i + 1;
+    loop {
+        match *body.get(j)? {
+            b'"' => return Some(j + 1),
+            b'\\' => j += 2,
+            _ => j += 1,
+        }
+    }
+}
+
+/// `i` at the first byte of a value: the index after its last byte.
+fn skip_value(body: &[u8], i: usize) -> Option<usize> {
+    match *body.get(i)? {
+        b'"' => skip_string(body, i),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut j = i;
+            loop {
+                match *body.get(j)? {
+                    b'"' => {
+                        j = skip_string(body, j)?;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(j + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                j += 1;
+            }
+        }
+        _ => {
+            let mut j = i;
+            while !matches!(
+                body.get(j),
+                None | Some(b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r')
+            ) {
+                j += 1;
+            }
+            (j > i).then_some(j)
+        }
+    }
+}
+
+/// `obj` at `{`: the span of the last member named `key`.
+fn member(body: &[u8], obj: usize, key: &str) -> Option<Range<usize>> {
+    let mut found = None;
+    let mut i = skip_ws(body, obj + 1);
+    if body.get(i) == Some(&b'}') {
+        return None;
+    }
+    loop {
+        if body.get(i) != Some(&b'"') {
+            return None;
+        }
+        let key_end = skip_string(body, i)?;
+        let raw_key = body.get(i..key_end)?;
+        i = skip_ws(body, key_end);
+        if body.get(i) != Some(&b':') {
+            return None;
+        }
+        let value_start = skip_ws(body, i + 1);
+        let value_end = skip_value(body, value_start)?;
+        if key_matches(raw_key, key) {
+            found = Some(value_start..value_end);
+        }
+        i = skip_ws(body, value_end);
+        match body.get(i)? {
+            b',' => i = skip_ws(body, i + 1),
+            b'}' => return found,
+            _ => return None,
+        }
+    }
+}
+
+/// `raw` is a JSON string literal, quotes included.
+fn key_matches(raw: &[u8], key: &str) -> bool {
+    if raw.contains(&b'\\') {
+        serde_json::from_slice::<String>(raw).is_ok_and(|k| k == key)
+    } else {
+        raw.get(1..raw.len().saturating_sub(1)) == Some(key.as_bytes())
+    }
+}
+
+/// `arr` at `[`: the span of element `n`.
+fn element(body: &[u8], arr: usize, n: usize) -> Option<Range<usize>> {
+    let mut i = skip_ws(body, arr + 1);
+    if body.get(i) == Some(&b']') {
+        return None;
+    }
+    let mut k = 0;
+    loop {
+        let end = skip_value(body, i)?;
+        if k == n {
+            return Some(i..end);
+        }
+        i = skip_ws(body, end);
+        match body.get(i)? {
+            b',' => i = skip_ws(body, i + 1),
+            _ => return None,
+        }
+        k += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn spans_agree_with_serde_json_pointers() {
+        let body = br#" {"a": {"b": [10, {"c": "x\"}]"}, [1,2], true, null]},
+            "d\u0065": -1.5e3, "e/f": {"~g": "h"}, "a2": "{[", "dup": 1, "dup": {"k": [ ]}} "#;
+        let value: Value = serde_json::from_slice(body).unwrap();
+        let pointers = [
+            "",
+            "/a",
+            "/a/b",
+            "/a/b/0",
+            "/a/b/1",
+            "/a/b/1/c",
+            "/a/b/2",
+            "/a/b/2/1",
+            "/a/b/3",
+            "/a/b/4",
+            "/de",
+            "/e~1f",
+            "/e~1f/~0g",
+            "/a2",
+            "/dup",
+            "/dup/k",
+            "/a/b/5",
+            "/missing",
+            "/a/b/01",
+            "/a/b/+1",
+            "/a/b/-",
+            "/de/x",
+            "/dup/k/0",
+        ];
+        for p in pointers {
+            let want = value.pointer(p);
+            let got =
+                pointer_span(body, p).map(|r| serde_json::from_slice::<Value>(&body[r]).unwrap());
+            assert_eq!(got.as_ref(), want, "{p}");
+        }
+        assert_eq!(&body[pointer_span(body, "/de").unwrap()], b"-1.5e3");
+    }
+
+    #[test]
+    fn spans_never_panic_on_broken_input() {
+        for body in [
+            &b""[..],
+            b"{",
+            b"[",
+            b"\"",
+            b"{\"a\"",
+            b"{\"a\":",
+            b"{\"a\":1,",
+            b"[1,",
+            b"}",
+            b"]]",
+            b"{\"a\" 1}",
+            b"{1:2}",
+            b"\"\\",
+            b"[\"\\\"]",
+        ] {
+            for p in ["", "/a", "/0", "/a/0"] {
+                let _ = pointer_span(body, p);
+            }
+        }
+        assert_eq!(pointer_span(b"{}", "/a"), None);
+        assert_eq!(pointer_span(b"[]", "/0"), None);
+        assert_eq!(pointer_span(b"{\"a\":1}", "a"), None); // not a pointer
+    }
+
+    #[test]
+    fn text_lookups() {
+        let v = json!({"s": "x", "n": 7, "f": 1.5, "b": true, "o": {}, "z": null});
+        assert_eq!(lookup_text(&v, "/s").as_deref(), Some("x"));
+        assert_eq!(lookup_text(&v, "/n").as_deref(), Some("7"));
+        assert_eq!(lookup_text(&v, "/f").as_deref(), Some("1.5"));
+        assert_eq!(lookup_text(&v, "/b").as_deref(), Some("true"));
+        assert_eq!(lookup_text(&v, "/o"), None);
+        assert_eq!(lookup_text(&v, "/z"), None);
+        assert_eq!(lookup_text(&v, "/nope"), None);
+        for (p, ok) in [
+            ("", true),
+            ("/a", true),
+            ("/a~0b~1c", true),
+            ("a", false),
+            ("/a~2", false),
+            ("/~", false),
+        ] {
+            assert_eq!(is_pointer(p), ok, "{p}");
+        }
+    }
+}

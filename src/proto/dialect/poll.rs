@@ -1,0 +1,306 @@
+//! How the machine reads the answers of a dialect other than the default one: where its
+//! status URL is, and what a status answer says.
+
+use bytes::Bytes;
+use http::{HeaderMap, StatusCode};
+use serde_json::Value;
+
+use super::declared::{DeclaredDialect, ResultTarget};
+use super::google::{ComputeFinal, ComputeOperation, GoogleOperation};
+use super::Kind;
+use crate::error::Reason;
+use crate::proto::link::Link;
+use crate::proto::machine::{Machine, Phase};
+use crate::proto::request::PollKind;
+use crate::proto::{Action, Now};
+use crate::status::{ODataError, OperationStatus};
+use crate::vocab::Meaning;
+
+/// What a dialect's reading of an answer came to.
+pub(crate) enum Reading {
+    /// Still running: poll again.
+    Running,
+    /// Done: deliver this answer, its body cut to `body` if given.
+    Deliver(Option<std::ops::Range<usize>>),
+    /// Done: fetch this URL for the final response.
+    Fetch(String),
+    /// Failed or canceled, with these details.
+    Failed(Option<ODataError>),
+}
+
+impl Machine {
+    /// A status answer of a Google, Compute Engine or declared dialect.
+    pub(crate) fn on_dialect_poll(
+        &mut self,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &Bytes,
+        now: Now,
+    ) -> Action {
+        let reading = match self.read_dialect(status, headers, body) {
+            Ok(reading) => reading,
+            Err(reason) => {
+                return Action::Fail(self.end(reason, Some((status, headers, Some(body)))))
+            }
+        };
+        match reading {
+            Reading::Running => self.schedule(Some(headers), false, now).into(),
+            Reading::Deliver(part) => {
+                self.phase = Phase::Done;
+                let mut meta = self.metadata(now.mono(), None);
+                meta.final_body = part;
+                Action::Deliver(meta)
+            }
+            Reading::Fetch(raw) => match self.op.monitor.join(&raw) {
+                Ok(url) => {
+                    if let Err(e) = self.check(&url) {
+                        return self.fail(e);
+                    }
+                    self.phase = Phase::Fetching(Box::new(url));
+                    match self.request_for(PollKind::Resource) {
+                        Ok(request) => Action::Send {
+                            at: now.mono(),
+                            request,
+                        },
+                        Err(e) => self.fail(e),
+                    }
+                }
+                Err(e) => {
+                    let reason = Reason::DialectBody {
+                        status,
+                        problem: format!("the result URL {raw:?} is unusable: {e}"),
+                    };
+                    Action::Fail(self.end(reason, Some((status, headers, Some(body)))))
+                }
+            },
+            Reading::Failed(error) => {
+                self.phase = Phase::Done;
+                if self.cfg.failure_as_response {
+                    return Action::Deliver(self.metadata(now.mono(), None));
+                }
+                let state = self.op.status.clone();
+                let reason = Reason::OperationFailed {
+                    status,
+                    state,
+                    error,
+                };
+                Action::Fail(self.end(reason, Some((status, headers, Some(body)))))
+            }
+        }
+    }
+
+    /// Reads an answer with the operation's dialect, recording its word and progress.
+    fn read_dialect(
+        &mut self,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &Bytes,
+    ) -> Result<Reading, Reason> {
+        match self.op.dialect.kind().clone() {
+            Kind::Google { .. } => {
+                reject_unless_success(status)?;
+                let op = GoogleOperation::parse(body).map_err(|e| dialect_body(status, &e))?;
+                Ok(self.read_google(&op))
+            }
+            Kind::Compute => {
+                reject_unless_success(status)?;
+                let op = ComputeOperation::parse(body).map_err(|e| dialect_body(status, &e))?;
+                Ok(self.read_compute(&op))
+            }
+            Kind::Declared(d) => {
+                if !status.is_success() && !d.is_status_body(status) {
+                    return Err(Reason::Rejected { status });
+                }
+                let value: Value =
+                    serde_json::from_slice(body).map_err(|e| dialect_body(status, &e))?;
+                self.read_declared(&d, headers, body, &value)
+                    .map_err(|problem| Reason::DialectBody { status, problem })
+            }
+            Kind::Default => Err(Reason::AnswerAfterEnd),
+        }
+    }
+
+    fn read_google(&mut self, op: &GoogleOperation) -> Reading {
+        if !op.name.is_empty() && self.op.operation_id.as_deref() != Some(op.name.as_str()) {
+            self.op.operation_id = Some(op.name.clone());
+        }
+        self.op.percent_complete = op.progress_percent;
+        let meaning = op.outcome();
+        let word = match meaning {
+            Meaning::Running => "Running",
+            Meaning::Succeeded => "Succeeded",
+            Meaning::Canceled => "Cancelled",
+            _ => "Failed",
+        };
+        self.op.status = OperationStatus::parse(word);
+        match (meaning, &op.error) {
+            (Meaning::Running, _) => Reading::Running,
+            (Meaning::Succeeded, _) => Reading::Deliver(op.response.clone()),
+            (_, Some(e)) => Reading::Failed(Some(ODataError {
+                code: Some(e.code.to_string()),
+                message: Some(e.message.clone()).filter(|m| !m.is_empty()),
+                target: None,
+                details: e.details.iter().filter_map(ODataError::from_json).collect(),
+                innererror: None,
+            })),
+            (_, None) => Reading::Failed(None),
+        }
+    }
+
+    fn read_compute(&mut self, op: &ComputeOperation) -> Reading {
+        if !op.name.is_empty() {
+            self.op.operation_id = Some(op.name.clone());
+        }
+        self.op.percent_complete = op.progress;
+        let word = match &op.status {
+            super::google::ComputeStatus::Pending => "PENDING",
+            super::google::ComputeStatus::Running => "RUNNING",
+            super::google::ComputeStatus::Done => "DONE",
+            super::google::ComputeStatus::Other(w) => w.as_str(),
+        };
+        let meaning = op.outcome();
+        self.op.status = OperationStatus::parse(word);
+        match meaning {
+            Meaning::Running => Reading::Running,
+            Meaning::Succeeded => match op.final_target() {
+                ComputeFinal::Operation => Reading::Deliver(None),
+                ComputeFinal::Fetch(link) => Reading::Fetch(link),
+            },
+            _ => {
+                let first = op.errors.first();
+                Reading::Failed(Some(ODataError {
+                    code: first.map(|e| e.code.clone()),
+                    message: first
+                        .map(|e| e.message.clone())
+                        .or_else(|| op.http_error_message.clone()),
+                    target: None,
+                    details: op
+                        .errors
+                        .iter()
+                        .skip(1)
+                        .map(|e| ODataError {
+                            code: Some(e.code.clone()),
+                            message: Some(e.message.clone()),
+                            ..ODataError::default()
+                        })
+                        .collect(),
+                    innererror: None,
+                }))
+            }
+        }
+    }
+
+    fn read_declared(
+        &mut self,
+        d: &DeclaredDialect,
+        headers: &HeaderMap,
+        body: &Bytes,
+        value: &Value,
+    ) -> Result<Reading, String> {
+        let mut vocabulary = self.cfg.vocabulary.clone();
+        d.extend(&mut vocabulary);
+        let reading = d.read_status(&vocabulary, value);
+        if let Some(word) = reading.word {
+            self.op.status = OperationStatus::classify(word, &vocabulary);
+        }
+        self.op.percent_complete = value
+            .get("percentComplete")
+            .or_else(|| value.get("progress"))
+            .and_then(Value::as_f64);
+        match reading.meaning {
+            Meaning::Running => Ok(Reading::Running),
+            Meaning::Succeeded => {
+                let url = self.op.monitor.to_url().ok_or("the monitor is not a URL")?;
+                match d.result(headers, body, Some(value), &url) {
+                    Ok(None) => Ok(Reading::Deliver(None)),
+                    Ok(Some(ResultTarget::Embedded(range))) => Ok(Reading::Deliver(Some(range))),
+                    Ok(Some(ResultTarget::Fetch(url))) => Ok(Reading::Fetch(url.to_string())),
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+            _ => {
+                if !self.op.status.is_failure() {
+                    self.op.status = OperationStatus::failed();
+                }
+                let error = reading.error.map(|e| {
+                    ODataError::from_json(e).unwrap_or_else(|| ODataError {
+                        message: Some(match e {
+                            Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        }),
+                        ..ODataError::default()
+                    })
+                });
+                Ok(Reading::Failed(error))
+            }
+        }
+    }
+}
+
+/// Where a dialect's submission answer says the operation is, when it starts one: the
+/// monitor URL, as text to resolve against the request's URL. `Err` for a body the dialect
+/// cannot read; `Ok(None)` when the answer does not start an operation.
+pub(crate) fn monitor_of(
+    kind: &Kind,
+    request_url: &Link,
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: Option<&Bytes>,
+) -> Result<Option<String>, Reason> {
+    match kind {
+        Kind::Default => Ok(None),
+        Kind::Google { base } => {
+            let Some(op) = body.and_then(|b| GoogleOperation::parse(b).ok()) else {
+                return Ok(None);
+            };
+            if op.name.is_empty() {
+                // Done at once and nameless: read in place (the submission is its own monitor).
+                return Ok(Some(request_url.display()));
+            }
+            let submission = request_url.to_url().ok_or(Reason::AnswerAfterEnd)?;
+            super::google::poll_url(&submission, &op.name, base.as_deref())
+                .map(|u| Some(u.to_string()))
+                .map_err(|e| dialect_body(status, &e))
+        }
+        Kind::Compute => {
+            let Some(op) = body.and_then(|b| ComputeOperation::parse(b).ok()) else {
+                return Ok(None);
+            };
+            match op.self_link {
+                Some(link) => Ok(Some(link)),
+                None => Err(Reason::DialectBody {
+                    status,
+                    problem: "a Compute Engine operation without a selfLink".to_owned(),
+                }),
+            }
+        }
+        Kind::Declared(d) => {
+            if !d.starts_polling(status) {
+                return Ok(None);
+            }
+            let value = body.and_then(|b| serde_json::from_slice::<Value>(b).ok());
+            let url = request_url.to_url().ok_or(Reason::AnswerAfterEnd)?;
+            d.status_url(headers, value.as_ref(), &url)
+                .map(|found| found.map(|u| u.to_string()))
+                .map_err(|e| Reason::DialectBody {
+                    status,
+                    problem: e.to_string(),
+                })
+        }
+    }
+}
+
+fn reject_unless_success(status: StatusCode) -> Result<(), Reason> {
+    if status.is_success() {
+        Ok(())
+    } else {
+        Err(Reason::Rejected { status })
+    }
+}
+
+fn dialect_body(status: StatusCode, e: &dyn std::fmt::Display) -> Reason {
+    Reason::DialectBody {
+        status,
+        problem: e.to_string(),
+    }
+}
