@@ -245,7 +245,10 @@ impl Machine {
         body: Option<&Bytes>,
         now: Now,
     ) -> Action {
-        if is_transient(status) {
+        // A dialect may answer a failure with a status body on a `5xx` (Durable Functions).
+        let status_body =
+            matches!(self.phase, Phase::Polling) && self.op.dialect.status_body_on(status);
+        if is_transient(status) && !status_body {
             return self.retry(Some((status, headers, body)), None, now).into();
         }
         if let Phase::Fetching(url) = &self.phase {

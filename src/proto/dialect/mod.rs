@@ -125,6 +125,14 @@ impl Dialect {
         matches!(self.kind, Kind::Default)
     }
 
+    /// Whether a poll answer with this (non-`2xx`) status still carries a status body.
+    pub(crate) fn status_body_on(&self, status: http::StatusCode) -> bool {
+        match &self.kind {
+            Kind::Declared(d) => !status.is_success() && d.is_status_body(status),
+            _ => false,
+        }
+    }
+
     pub(crate) fn kind(&self) -> &Kind {
         &self.kind
     }

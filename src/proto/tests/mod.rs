@@ -1,8 +1,8 @@
 //! Table-driven tests of the protocol core: one row per shape and rule of the spec.
 #![allow(clippy::type_complexity)] // the tables are clearer spelled out
 
-use super::request::{query_pairs, LroRequest, PollKind};
 use super::dialect::Dialect;
+use super::request::{query_pairs, LroRequest, PollKind};
 use super::*;
 use crate::error::ErrorKind;
 use crate::error::{LastAttempt, Reason, UrlProblem};
@@ -462,7 +462,13 @@ fn classify_table() {
     let mut off = cfg();
     off.detect_provisioning_state = false;
     assert_eq!(
-        classify(&off, &Dialect::default(), &Method::PUT, StatusCode::OK, &HeaderMap::new()),
+        classify(
+            &off,
+            &Dialect::default(),
+            &Method::PUT,
+            StatusCode::OK,
+            &HeaderMap::new()
+        ),
         Classify::PassThrough
     );
 }
@@ -1478,3 +1484,5 @@ fn query_pairs_read_like_the_form_decoder() {
         assert_eq!(got, want, "{q:?}");
     }
 }
+
+mod services;

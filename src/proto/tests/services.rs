@@ -1,0 +1,729 @@
+//! One row per real service's documented wire shape (spec §1, §3, §4, §4a, §10), each citing the
+//! public document it follows. The bodies are trimmed to the fields the layer reads.
+
+use super::*;
+use crate::vocab::Meaning;
+
+fn dialect(name: &str) -> Dialect {
+    let text = match name {
+        "digitalocean" => {
+            include_str!("../../../tests/fixtures/dialects/digitalocean-droplet-actions.json")
+        }
+        "hal" => include_str!("../../../tests/fixtures/dialects/hal-task-resource.json"),
+        "speech" => {
+            include_str!("../../../tests/fixtures/dialects/speech-batch-transcription.json")
+        }
+        "durable" => include_str!("../../../tests/fixtures/dialects/durable-functions.json"),
+        "teams" => include_str!("../../../tests/fixtures/dialects/graph-teams-operations.json"),
+        other => panic!("no fixture {other}"),
+    };
+    Dialect::from_json(text).unwrap()
+}
+
+fn with(dialect: Dialect) -> LroOptions {
+    LroOptions::new().dialect(dialect)
+}
+
+fn word(meta: &LroMetadata) -> (&str, Meaning) {
+    (meta.status().as_str(), meta.status().meaning())
+}
+
+/// Microsoft Graph, driveItem copy: `202` + `Location` of a monitor on another host, which
+/// answers `202 {"status":"inProgress"}` and, when done, `202 {"status":"completed",
+/// "resourceId": …}` — a terminal `202`.
+/// https://learn.microsoft.com/en-us/graph/api/driveitem-copy,
+/// https://learn.microsoft.com/en-us/graph/long-running-actions-overview
+#[test]
+fn graph_copy_monitor_ends_on_a_terminal_202() {
+    let run = drive(
+        cfg(),
+        "POST",
+        "https://graph.microsoft.com/v1.0/me/drive/items/01A/copy",
+        &[("authorization", "Bearer t")],
+        r(
+            202,
+            &[(
+                "location",
+                "https://my.microsoftpersonalcontent.com/monitor/4A3407B5",
+            )],
+            "",
+        ),
+        &[
+            r(
+                202,
+                &[],
+                r#"{"operation":"itemCopy","percentageComplete":58.0,"status":"inProgress"}"#,
+            ),
+            r(
+                202,
+                &[],
+                r#"{"operation":"itemCopy","resourceId":"01MOWKYVJML57KN2ANMBA3JZJS2MBGC7KM","status":"completed"}"#,
+            ),
+        ],
+    );
+    let (i, meta) = delivered(&run);
+    assert_eq!((i, word(meta)), (1, ("completed", Meaning::Succeeded)));
+    // The monitor is another origin: no credentials went there.
+    assert!(!run.requests[0].headers().contains_key("authorization"));
+}
+
+/// OneDrive's copy/delete monitor reports `deleteFailed` (asyncJobStatus).
+/// https://learn.microsoft.com/en-us/graph/api/resources/asyncjobstatus
+#[test]
+fn onedrive_delete_failed_is_a_failure() {
+    let run = drive(
+        cfg(),
+        "DELETE",
+        "https://graph.microsoft.com/v1.0/me/drive/items/01A",
+        &[],
+        r(
+            202,
+            &[("location", "https://graph.microsoft.com/v1.0/monitor/9")],
+            "",
+        ),
+        &[r(
+            200,
+            &[],
+            r#"{"status":"deleteFailed","errorCode":"accessDenied"}"#,
+        )],
+    );
+    let e = failed(&run);
+    assert_eq!(e.kind(), ErrorKind::OperationFailed);
+    assert_eq!(e.operation_status().unwrap().as_str(), "deleteFailed");
+}
+
+/// Azure AI Document Intelligence, analyze: `202` + `Operation-Location`; `running`, then
+/// `succeeded` with `analyzeResult` — a POST without `Location`: the terminal status response
+/// is the result.
+/// https://learn.microsoft.com/en-us/rest/api/aiservices/document-models/get-analyze-result
+#[test]
+fn document_intelligence_analyze() {
+    let run = drive(
+        cfg(),
+        "POST",
+        "https://westus.api.cognitive.microsoft.com/documentintelligence/documentModels/prebuilt-read:analyze?api-version=2024-11-30",
+        &[],
+        r(202, &[("operation-location", "https://westus.api.cognitive.microsoft.com/documentintelligence/documentModels/prebuilt-read/analyzeResults/3b7a?api-version=2024-11-30"), ("retry-after", "1")], ""),
+        &[
+            r(200, &[("retry-after", "1")], r#"{"status":"running","createdDateTime":"2024-11-30T10:00:00Z"}"#),
+            r(200, &[], r#"{"status":"succeeded","analyzeResult":{"content":"Hello"}}"#),
+        ],
+    );
+    let (i, meta) = delivered(&run);
+    assert_eq!((i, word(meta)), (1, ("succeeded", Meaning::Succeeded)));
+}
+
+/// Azure Cost Management, generate cost details report: `202` + `Location` + `Retry-After`;
+/// the monitor answers `202` while running and `200 {"status":"Completed", "manifest": …}` —
+/// with an `error` object that reports nothing.
+/// https://learn.microsoft.com/en-us/rest/api/cost-management/generate-cost-details-report/get-operation-results
+#[test]
+fn cost_management_completed_with_an_empty_error() {
+    let run = drive(
+        cfg(),
+        "POST",
+        "https://management.azure.com/subscriptions/s/providers/Microsoft.CostManagement/generateCostDetailsReport?api-version=2023-08-01",
+        &[],
+        r(202, &[("location", "https://management.azure.com/subscriptions/s/providers/Microsoft.CostManagement/costDetailsOperationResults/9?api-version=2023-08-01"), ("retry-after", "60")], ""),
+        &[
+            r(202, &[("retry-after", "60")], ""),
+            r(200, &[], r#"{"id":"9","status":"Completed","manifest":{"blobCount":1},"error":{"code":"0","message":null}}"#),
+        ],
+    );
+    let (i, meta) = delivered(&run);
+    assert_eq!((i, word(meta)), (1, ("Completed", Meaning::Succeeded)));
+    assert_eq!(run.sent[0].at_ms, 60_000);
+}
+
+/// Azure AI Translator, Document Translation: a batch whose inputs fail validation reports
+/// `ValidationFailed` with an `error` — a failure, not a poll until the deadline.
+/// https://learn.microsoft.com/en-us/azure/ai-services/translator/document-translation/reference/get-translation-status
+#[test]
+fn document_translation_validation_failed() {
+    let run = drive(
+        cfg(),
+        "POST",
+        "https://t.cognitiveservices.azure.com/translator/document/batches?api-version=2024-05-01",
+        &[],
+        r(202, &[("operation-location", "https://t.cognitiveservices.azure.com/translator/document/batches/7?api-version=2024-05-01")], ""),
+        &[r(200, &[], r#"{"id":"7","status":"ValidationFailed","error":{"code":"InvalidRequest","message":"Target container is not writable.","innerError":{"code":"InvalidTargetDocumentAccessLevel"}}}"#)],
+    );
+    let e = failed(&run);
+    assert_eq!(e.kind(), ErrorKind::OperationFailed);
+    assert_eq!(e.odata_error().unwrap().code(), Some("InvalidRequest"));
+}
+
+/// Azure AI Language, analyze-text jobs: `partiallyCompleted` is a success whose word the
+/// caller sees.
+/// https://learn.microsoft.com/en-us/rest/api/language/analyze-text/analyze-text-job-status/analyze-text-job-status
+#[test]
+fn ai_language_partially_completed() {
+    let run = drive(
+        cfg(),
+        "POST",
+        "https://l.cognitiveservices.azure.com/language/analyze-text/jobs?api-version=2023-04-01",
+        &[],
+        r(202, &[("operation-location", "https://l.cognitiveservices.azure.com/language/analyze-text/jobs/5?api-version=2023-04-01")], ""),
+        &[r(200, &[], r#"{"jobId":"5","status":"partiallyCompleted","errors":[{"code":"InvalidDocument"}],"tasks":{"completed":1,"failed":1}}"#)],
+    );
+    let (_, meta) = delivered(&run);
+    assert_eq!(word(meta), ("partiallyCompleted", Meaning::Succeeded));
+}
+
+/// The Asynchronous Request-Reply pattern (Azure Architecture Center): the status endpoint
+/// answers `200 {"status":"In progress"}` and, when done, redirects to the result (`302` in its
+/// sample; RFC 9110 §15.4.4's `303` in its text).
+/// https://learn.microsoft.com/en-us/azure/architecture/patterns/async-request-reply
+#[test]
+fn async_request_reply_pattern_redirects_to_the_result() {
+    for status in [302, 303] {
+        let done: R = r(status, &[("location", "/api/result/42?sig=tok")], "");
+        let run = drive(
+            cfg(),
+            "POST",
+            "https://app.example/api/jobs",
+            &[],
+            r(202, &[("location", "/api/status/42")], ""),
+            &[
+                r(200, &[], r#"{"status":"In progress"}"#),
+                done,
+                r(200, &[], "the result"),
+            ],
+        );
+        let (i, meta) = delivered(&run);
+        assert_eq!(i, 2);
+        assert_eq!(
+            meta.resource_url(),
+            Some("https://app.example/api/result/42?sig=tok")
+        );
+        assert_eq!(run.sent[2].kind, PollKind::Resource);
+    }
+}
+
+/// HL7 FHIR bulk data export: the kick-off answers `202` + `Content-Location`; the status
+/// endpoint answers `202` (with `X-Progress`) while running and `200` with the manifest.
+/// https://hl7.org/fhir/uv/bulkdata/export.html#bulk-data-kick-off-request
+#[test]
+fn fhir_bulk_export_content_location() {
+    let run = drive(
+        cfg(),
+        "GET",
+        "https://fhir.example/r4/$export",
+        &[("prefer", "respond-async")],
+        r(
+            202,
+            &[("content-location", "https://fhir.example/r4/bulkstatus/8")],
+            "",
+        ),
+        &[
+            r(202, &[("x-progress", "50%"), ("retry-after", "120")], ""),
+            r(
+                200,
+                &[("content-type", "application/json")],
+                r#"{"transactionTime":"2026-12-01T00:00:00Z","request":"https://fhir.example/r4/$export","requiresAccessToken":true,"output":[{"type":"Patient","url":"https://fhir.example/files/p.ndjson"}],"error":[]}"#,
+            ),
+        ],
+    );
+    let (i, meta) = delivered(&run);
+    assert_eq!((i, meta.rule()), (1, Rule::ContentLocation));
+    assert_eq!(run.sent[1].at_ms - run.sent[0].at_ms, 120_000);
+    // Polls never carry `Prefer`.
+    assert!(!run.requests[0].headers().contains_key("prefer"));
+}
+
+/// OData 4.01 asynchronous requests: the final monitor answer is `200` with `AsyncResult`
+/// carrying the original request's status.
+/// https://docs.oasis-open.org/odata/odata/v4.01/odata-v4.01-part1-protocol.html#sec_AsynchronousRequests
+#[test]
+fn odata_async_result() {
+    let run = drive(
+        cfg(),
+        "POST",
+        "https://odata.example/svc/Orders",
+        &[],
+        r(
+            202,
+            &[("location", "https://odata.example/svc/$monitor/1")],
+            "",
+        ),
+        &[r(200, &[("asyncresult", "201")], r#"{"ID":1}"#)],
+    );
+    let (_, meta) = delivered(&run);
+    assert_eq!(meta.final_status, Some(StatusCode::CREATED));
+    let run = drive(
+        cfg(),
+        "POST",
+        "https://odata.example/svc/Orders",
+        &[],
+        r(
+            202,
+            &[("location", "https://odata.example/svc/$monitor/1")],
+            "",
+        ),
+        &[r(
+            200,
+            &[("asyncresult", "400")],
+            r#"{"error":{"code":"BadRequest","message":"x"}}"#,
+        )],
+    );
+    assert!(
+        matches!(failed(&run).reason(), Reason::AsyncResult { result, .. } if result.as_u16() == 400)
+    );
+}
+
+/// GitHub's repository statistics: `202` with nothing to poll means "computing, ask again"
+/// (opt-in, `GET` only).
+/// https://docs.github.com/en/rest/metrics/statistics#a-word-about-caching
+#[test]
+fn github_statistics_accepted_means_retry() {
+    let mut c = cfg();
+    c.accepted_retry = true;
+    let run = drive(
+        c,
+        "GET",
+        "https://api.github.com/repos/o/r/stats/contributors",
+        &[("authorization", "Bearer t")],
+        r(202, &[], "{}"),
+        &[r(202, &[], "{}"), r(200, &[], r#"[{"total":135}]"#)],
+    );
+    let (i, meta) = delivered(&run);
+    assert_eq!((i, meta.rule()), (1, Rule::AcceptedRetry));
+    assert_eq!(
+        run.sent[0].uri,
+        "https://api.github.com/repos/o/r/stats/contributors"
+    );
+    // Off by default, and never for a method that is not safe.
+    let run = drive(
+        cfg(),
+        "GET",
+        "https://api.github.com/repos/o/r/stats/contributors",
+        &[],
+        r(202, &[], "{}"),
+        &[],
+    );
+    assert!(matches!(run.outcome, Outcome::NotLro));
+}
+
+/// Google `Operation` (AIP-151) over JSON/HTTP, e.g. Vertex AI: the submission answers
+/// `200 {"name": "projects/…/operations/…", "done": false}`; polls `GET /v1/{name}`; `done` with
+/// `response` delivers it; `done` with `error` (`google.rpc.Status`) is a failure.
+/// https://google.aip.dev/151,
+/// https://cloud.google.com/vertex-ai/docs/reference/rest/v1/projects.locations.operations/get
+#[test]
+fn google_operation() {
+    const SUBMIT: R = r(
+        200,
+        &[("content-type", "application/json")],
+        r#"{"name":"projects/p/locations/us-central1/operations/123","metadata":{"@type":"type.googleapis.com/x","genericMetadata":{}},"done":false}"#,
+    );
+    const URL: &str = "https://us-central1-aiplatform.googleapis.com/v1/projects/p/locations/us-central1/datasets";
+    let run = drive_with(
+        cfg(),
+        with(Dialect::google()),
+        "POST",
+        URL,
+        &[],
+        SUBMIT,
+        &[
+            r(
+                200,
+                &[],
+                r#"{"name":"projects/p/locations/us-central1/operations/123","metadata":{"progressPercent":40},"done":false}"#,
+            ),
+            r(
+                200,
+                &[],
+                r#"{"name":"projects/p/locations/us-central1/operations/123","done":true,"response":{"@type":"type.googleapis.com/Dataset","name":"projects/p/datasets/9"}}"#,
+            ),
+        ],
+    );
+    let (_, meta) = delivered(&run);
+    assert_eq!(run.sent[0].uri, "https://us-central1-aiplatform.googleapis.com/v1/projects/p/locations/us-central1/operations/123");
+    assert_eq!(meta.rule(), Rule::GoogleOperation);
+    assert_eq!(meta.dialect(), "google");
+    let body = r#"{"name":"projects/p/locations/us-central1/operations/123","done":true,"response":{"@type":"type.googleapis.com/Dataset","name":"projects/p/datasets/9"}}"#;
+    let range = meta.final_body.clone().unwrap();
+    assert_eq!(
+        &body[range],
+        r#"{"@type":"type.googleapis.com/Dataset","name":"projects/p/datasets/9"}"#
+    );
+
+    let run = drive_with(
+        cfg(),
+        with(Dialect::google()),
+        "POST",
+        URL,
+        &[],
+        SUBMIT,
+        &[r(
+            200,
+            &[],
+            r#"{"name":"projects/p/locations/us-central1/operations/123","done":true,"error":{"code":3,"message":"Invalid dataset.","details":[{"@type":"type.googleapis.com/google.rpc.BadRequest"}]}}"#,
+        )],
+    );
+    let e = failed(&run);
+    assert_eq!(e.kind(), ErrorKind::OperationFailed);
+    assert_eq!(
+        (
+            e.odata_error().unwrap().code(),
+            e.odata_error().unwrap().message()
+        ),
+        (Some("3"), Some("Invalid dataset."))
+    );
+    // Already done in the submission's answer: final at once.
+    let run = drive_with(
+        cfg(),
+        with(Dialect::google()),
+        "POST",
+        URL,
+        &[],
+        r(
+            200,
+            &[],
+            r#"{"name":"projects/p/operations/1","done":true,"response":{"ok":1}}"#,
+        ),
+        &[],
+    );
+    assert!(matches!(&run.outcome, Outcome::Final(meta) if meta.final_body.is_some()));
+}
+
+/// Compute Engine `Operation`: `200` with `kind: compute#operation`, polled at `selfLink`;
+/// `DONE` fetches `targetLink`; `DONE` with `error.errors[]` is a failure; a delete's operation
+/// is final.
+/// https://cloud.google.com/compute/docs/reference/rest/v1/zoneOperations,
+/// https://cloud.google.com/compute/docs/api/how-tos/api-requests-responses
+#[test]
+fn compute_engine_operation() {
+    const BASE: &str = "https://compute.googleapis.com/compute/v1/projects/p/zones/us-central1-a";
+    const SUBMIT: R = r(
+        200,
+        &[],
+        r#"{"kind":"compute#operation","id":"1","name":"operation-1","operationType":"insert","status":"PENDING","targetLink":"https://compute.googleapis.com/compute/v1/projects/p/zones/us-central1-a/instances/vm-1","selfLink":"https://compute.googleapis.com/compute/v1/projects/p/zones/us-central1-a/operations/operation-1","progress":0}"#,
+    );
+    let run = drive_with(
+        cfg(),
+        with(Dialect::compute()),
+        "POST",
+        &format!("{BASE}/instances"),
+        &[],
+        SUBMIT,
+        &[
+            r(
+                200,
+                &[],
+                r#"{"kind":"compute#operation","name":"operation-1","status":"RUNNING","progress":50,"selfLink":"x"}"#,
+            ),
+            r(
+                200,
+                &[],
+                r#"{"kind":"compute#operation","name":"operation-1","operationType":"insert","status":"DONE","targetLink":"https://compute.googleapis.com/compute/v1/projects/p/zones/us-central1-a/instances/vm-1"}"#,
+            ),
+            r(200, &[], r#"{"kind":"compute#instance","name":"vm-1"}"#),
+        ],
+    );
+    let (i, meta) = delivered(&run);
+    assert_eq!(
+        (i, meta.rule(), word(meta)),
+        (2, Rule::ComputeOperation, ("DONE", Meaning::Succeeded))
+    );
+    assert_eq!(run.sent[0].uri, format!("{BASE}/operations/operation-1"));
+    assert_eq!(run.sent[2].uri, format!("{BASE}/instances/vm-1"));
+
+    let run = drive_with(
+        cfg(),
+        with(Dialect::compute()),
+        "POST",
+        &format!("{BASE}/instances"),
+        &[],
+        SUBMIT,
+        &[r(
+            200,
+            &[],
+            r#"{"kind":"compute#operation","name":"operation-1","status":"DONE","error":{"errors":[{"code":"QUOTA_EXCEEDED","message":"Quota 'CPUS' exceeded."}]},"httpErrorStatusCode":403}"#,
+        )],
+    );
+    let e = failed(&run);
+    assert_eq!(e.odata_error().unwrap().code(), Some("QUOTA_EXCEEDED"));
+
+    let run = drive_with(
+        cfg(),
+        with(Dialect::compute()),
+        "DELETE",
+        &format!("{BASE}/instances/vm-1"),
+        &[],
+        SUBMIT,
+        &[r(
+            200,
+            &[],
+            r#"{"kind":"compute#operation","name":"operation-1","operationType":"delete","status":"DONE","targetLink":"https://compute.googleapis.com/compute/v1/projects/p/zones/us-central1-a/instances/vm-1"}"#,
+        )],
+    );
+    assert_eq!(
+        delivered(&run).0,
+        0,
+        "a delete's terminal operation is final"
+    );
+}
+
+/// DigitalOcean droplet actions (a declared dialect): `201 {"action": {...}}`, polled at
+/// `/v2/actions/{id}`, `completed` / `errored`; the droplet is fetched at the end.
+/// https://docs.digitalocean.com/reference/api/digitalocean/#tag/Droplet-Actions
+#[test]
+fn digitalocean_actions_declared() {
+    const SUBMIT: R = r(
+        201,
+        &[],
+        r#"{"action":{"id":36804636,"status":"in-progress","type":"reboot","resource_id":3164444,"resource_type":"droplet"}}"#,
+    );
+    let run = drive_with(
+        cfg(),
+        with(dialect("digitalocean")),
+        "POST",
+        "https://api.digitalocean.com/v2/droplets/3164444/actions",
+        &[("authorization", "Bearer t")],
+        SUBMIT,
+        &[
+            r(
+                200,
+                &[],
+                r#"{"action":{"id":36804636,"status":"completed","resource_id":3164444}}"#,
+            ),
+            r(200, &[], r#"{"droplet":{"id":3164444}}"#),
+        ],
+    );
+    let (i, meta) = delivered(&run);
+    assert_eq!(
+        (i, meta.rule(), meta.dialect()),
+        (1, Rule::Declared, "DigitalOcean droplet actions")
+    );
+    assert_eq!(
+        run.sent[0].uri,
+        "https://api.digitalocean.com/v2/actions/36804636"
+    );
+    assert_eq!(
+        run.sent[1].uri,
+        "https://api.digitalocean.com/v2/droplets/3164444"
+    );
+    let run = drive_with(
+        cfg(),
+        with(dialect("digitalocean")),
+        "POST",
+        "https://api.digitalocean.com/v2/droplets/3164444/actions",
+        &[],
+        SUBMIT,
+        &[r(
+            200,
+            &[],
+            r#"{"action":{"id":36804636,"status":"errored"}}"#,
+        )],
+    );
+    assert_eq!(failed(&run).operation_status().unwrap().as_str(), "errored");
+}
+
+/// A HAL task resource (adidas API guidelines): `202` with `_links.self.href`; `200` while
+/// processing; `303` to the outcome when done.
+/// https://adidas.gitbook.io/api-guidelines/rest-api-guidelines/execution/asynchronous-tasks
+#[test]
+fn hal_task_resource_declared_303() {
+    let run = drive_with(
+        cfg(),
+        with(dialect("hal")),
+        "POST",
+        "https://api.example/orders",
+        &[],
+        r(
+            202,
+            &[],
+            r#"{"status":"processing","_links":{"self":{"href":"/tasks/1"}}}"#,
+        ),
+        &[
+            r(
+                200,
+                &[],
+                r#"{"status":"processing","_links":{"self":{"href":"/tasks/1"}}}"#,
+            ),
+            r(303, &[("location", "/orders/77")], ""),
+            r(200, &[], r#"{"id":77}"#),
+        ],
+    );
+    let (i, meta) = delivered(&run);
+    assert_eq!(
+        (i, meta.resource_url()),
+        (2, Some("https://api.example/orders/77"))
+    );
+    assert_eq!(run.sent[0].uri, "https://api.example/tasks/1");
+}
+
+/// Azure AI Speech batch transcription (a declared dialect): `201` with `self` and
+/// `status: NotStarted`; `Succeeded` links the result files.
+/// https://learn.microsoft.com/en-us/azure/ai-services/speech-service/batch-transcription-create,
+/// https://learn.microsoft.com/en-us/azure/ai-services/speech-service/batch-transcription-get
+#[test]
+fn speech_batch_transcription_declared() {
+    const SELF: &str =
+        "https://eastus.api.cognitive.microsoft.com/speechtotext/v3.2/transcriptions/d9f1";
+    let run = drive_with(
+        cfg(),
+        with(dialect("speech")),
+        "POST",
+        "https://eastus.api.cognitive.microsoft.com/speechtotext/v3.2/transcriptions",
+        &[("ocp-apim-subscription-key", "k")],
+        r(
+            201,
+            &[],
+            r#"{"self":"https://eastus.api.cognitive.microsoft.com/speechtotext/v3.2/transcriptions/d9f1","status":"NotStarted"}"#,
+        ),
+        &[
+            r(200, &[], r#"{"self":"x","status":"Running"}"#),
+            r(
+                200,
+                &[],
+                r#"{"self":"x","status":"Succeeded","links":{"files":"https://eastus.api.cognitive.microsoft.com/speechtotext/v3.2/transcriptions/d9f1/files"}}"#,
+            ),
+            r(200, &[], r#"{"values":[]}"#),
+        ],
+    );
+    let (i, _) = delivered(&run);
+    assert_eq!(i, 2);
+    assert_eq!(run.sent[0].uri, SELF);
+    assert_eq!(run.sent[2].uri, format!("{SELF}/files"));
+    assert_eq!(run.requests[0].headers()["ocp-apim-subscription-key"], "k");
+}
+
+/// Azure Durable Functions (a declared dialect): `202` with `statusQueryGetUri`;
+/// `runtimeStatus` `Running` then `Completed` with `output`, which is the final body; a failed
+/// instance answers `500` with its status body.
+/// https://learn.microsoft.com/en-us/azure/azure-functions/durable/durable-functions-http-api
+#[test]
+fn durable_functions_declared() {
+    const SUBMIT: R = r(
+        202,
+        &[(
+            "location",
+            "https://fn.example/runtime/webhooks/durabletask/instances/abc",
+        )],
+        r#"{"id":"abc","statusQueryGetUri":"https://fn.example/runtime/webhooks/durabletask/instances/abc?code=XYZ"}"#,
+    );
+    const DONE: &str = r#"{"name":"Hello","instanceId":"abc","runtimeStatus":"Completed","output":["Hello Tokyo!","Hello Seattle!"]}"#;
+    let run = drive_with(
+        cfg(),
+        with(dialect("durable")),
+        "POST",
+        "https://fn.example/api/orchestrators/Hello",
+        &[],
+        SUBMIT,
+        &[
+            r(202, &[], r#"{"runtimeStatus":"Running"}"#),
+            r(200, &[], DONE),
+        ],
+    );
+    let (_, meta) = delivered(&run);
+    assert_eq!(
+        run.sent[0].uri,
+        "https://fn.example/runtime/webhooks/durabletask/instances/abc?code=XYZ"
+    );
+    assert_eq!(
+        &DONE[meta.final_body.clone().unwrap()],
+        r#"["Hello Tokyo!","Hello Seattle!"]"#
+    );
+    let run = drive_with(
+        cfg(),
+        with(dialect("durable")),
+        "POST",
+        "https://fn.example/api/orchestrators/Hello",
+        &[],
+        SUBMIT,
+        &[r(
+            500,
+            &[],
+            r#"{"runtimeStatus":"Failed","output":"Orchestrator function 'Hello' failed: boom"}"#,
+        )],
+    );
+    assert_eq!(failed(&run).kind(), ErrorKind::OperationFailed);
+}
+
+/// Microsoft Graph Teams async operations (a declared dialect): `202` + a `Location` without
+/// `/v1.0` (`/teams('…')/operations('…')`); `succeeded` names the new team in
+/// `targetResourceLocation`.
+/// https://learn.microsoft.com/en-us/graph/api/team-clone,
+/// https://learn.microsoft.com/en-us/graph/api/resources/teamsasyncoperation
+#[test]
+fn graph_teams_operations_declared() {
+    let run = drive_with(
+        cfg(),
+        with(dialect("teams")),
+        "POST",
+        "https://graph.microsoft.com/v1.0/teams/3/clone",
+        &[],
+        r(202, &[("location", "/teams('7')/operations('9')")], ""),
+        &[
+            r(
+                200,
+                &[],
+                r#"{"id":"9","operationType":"cloneTeam","status":"inProgress"}"#,
+            ),
+            r(
+                200,
+                &[],
+                r#"{"id":"9","status":"succeeded","targetResourceId":"7","targetResourceLocation":"/teams('7')"}"#,
+            ),
+            r(200, &[], r#"{"id":"7"}"#),
+        ],
+    );
+    let (i, _) = delivered(&run);
+    assert_eq!(i, 2);
+    assert_eq!(
+        run.sent[0].uri,
+        "https://graph.microsoft.com/v1.0/teams('7')/operations('9')"
+    );
+    assert_eq!(
+        run.sent[2].uri,
+        "https://graph.microsoft.com/v1.0/teams('7')"
+    );
+}
+
+/// Resume handles carry the dialect: a Google operation continues as one.
+#[test]
+fn a_google_handle_resumes_as_google() {
+    let mut c = cfg();
+    c.deadline = Duration::from_secs(1);
+    let run = drive_with(
+        c,
+        with(Dialect::google()),
+        "POST",
+        "https://svc.googleapis.com/v1/projects/p/things",
+        &[],
+        r(
+            200,
+            &[("retry-after", "5")],
+            r#"{"name":"projects/p/operations/1","done":false}"#,
+        ),
+        &[],
+    );
+    let handle = failed(&run).resume_handle().unwrap().clone();
+    assert_eq!(handle.dialect(), "google");
+    let json = serde_json::to_string(&handle).unwrap();
+    let handle: ResumeHandle = serde_json::from_str(&json).unwrap();
+    let head = RequestHead::new(
+        Method::GET,
+        "https://svc.googleapis.com/v1/projects/p/things"
+            .parse()
+            .unwrap(),
+        HeaderMap::new(),
+    );
+    let now = Instant::now();
+    let (mut m, _) =
+        Machine::resume(Arc::new(cfg()), &handle, &head, &Params::new(&cfg()), now).unwrap();
+    assert_eq!(m.rule(), Rule::GoogleOperation);
+    let body = Bytes::from_static(
+        br#"{"name":"projects/p/operations/1","done":true,"error":{"code":9,"message":"no"}}"#,
+    );
+    let answer = Answer {
+        status: StatusCode::OK,
+        headers: &HeaderMap::new(),
+        body: Some(&body),
+    };
+    assert!(
+        matches!(m.handle_answer(Now::new(now, SystemTime::now()), answer), Action::Fail(e) if e.is_operation_failed())
+    );
+}
