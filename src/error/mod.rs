@@ -186,7 +186,7 @@ impl Error {
     /// The OData `error` of a failed operation's status document.
     pub fn odata_error(&self) -> Option<&ODataError> {
         match &self.inner.reason {
-            Reason::OperationFailed { error, .. } => error.as_ref(),
+            Reason::OperationFailed { error, .. } => error.as_deref(),
             _ => None,
         }
     }

@@ -76,7 +76,7 @@ pub enum Reason {
         /// The failure word the server sent.
         state: OperationStatus,
         /// The OData error of the status document, if it had one.
-        error: Option<ODataError>,
+        error: Option<Box<ODataError>>,
     },
     /// Transient failures in a row beyond the budget.
     RetriesExhausted {

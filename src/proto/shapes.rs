@@ -427,7 +427,7 @@ impl Machine {
         let reason = Reason::OperationFailed {
             status,
             state: self.op.status.clone(),
-            error: doc.error.clone(),
+            error: doc.error.clone().map(Box::new),
         };
         Action::Fail(self.end(reason, Some((status, headers, Some(body)))))
     }

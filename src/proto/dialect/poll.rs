@@ -82,7 +82,7 @@ impl Machine {
                 let reason = Reason::OperationFailed {
                     status,
                     state,
-                    error,
+                    error: error.map(Box::new),
                 };
                 Action::Fail(self.end(reason, Some((status, headers, Some(body)))))
             }
