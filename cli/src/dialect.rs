@@ -1,55 +1,60 @@
-//! `--dialect NAME | @FILE`: parsed here; applied to the layer in one place
-//! ([`apply_dialect`]), which needs the library's `Dialect` API.
+//! `--dialect NAME | @FILE | JSON`: read into a `tower_lro::Dialect`, which the layer is
+//! configured with (`setup::layer`), for the command and the proxy alike.
 
-use tower_lro::LroLayer;
+use tower_lro::Dialect;
 
 use crate::exit::Failure;
 
-/// A dialect named on the command line.
-#[derive(Debug, Clone, PartialEq)]
-pub enum DialectSpec {
-    /// Google `Operation` (AIP-151).
-    Google,
-    /// Compute Engine `Operation`.
-    Compute,
-    /// A declared dialect: the JSON text of the file, already checked to be JSON.
-    Declared(String),
-}
-
-/// Reads `--dialect`: `google`, `compute`, or `@FILE` holding a declared dialect in JSON.
-pub fn parse(spec: &str) -> Result<DialectSpec, Failure> {
+/// Reads `--dialect`: `default`, `google`, `compute`, `@FILE` holding a declared dialect in
+/// JSON, or that JSON inline. A description the library refuses is a usage error carrying the
+/// library's `InvalidDialect` text.
+pub fn parse(spec: &str) -> Result<Dialect, Failure> {
     if let Some(path) = spec.strip_prefix('@') {
         let text = std::fs::read_to_string(path)
             .map_err(|e| Failure::usage(format!("--dialect @{path}: {e}")))?;
-        serde_json::from_str::<serde_json::Value>(&text)
-            .map_err(|e| Failure::usage(format!("--dialect @{path}: not JSON: {e}")))?;
-        return Ok(DialectSpec::Declared(text));
+        return Dialect::from_json(&text)
+            .map_err(|e| Failure::usage(format!("--dialect @{path}: {e}")));
     }
-    match spec.to_ascii_lowercase().as_str() {
-        "google" => Ok(DialectSpec::Google),
-        "compute" => Ok(DialectSpec::Compute),
-        "default" | "azure" => Err(Failure::usage(
-            "--dialect: the default (Azure-style) dialect needs no option",
-        )),
-        _ => Err(Failure::usage(format!(
-            "--dialect: unknown dialect `{spec}` (google, compute, or @FILE with a declared dialect)"
-        ))),
-    }
+    let trimmed = spec.trim();
+    let text = if trimmed.starts_with('{') {
+        trimmed.to_owned()
+    } else {
+        // Names are case-insensitive on the command line (`Google`, `COMPUTE`).
+        trimmed.to_ascii_lowercase()
+    };
+    text.parse::<Dialect>().map_err(|e| {
+        let shown = if text.starts_with('{') {
+            "(inline JSON)"
+        } else {
+            spec
+        };
+        Failure::usage(format!(
+            "--dialect {shown}: {e} (use default, google, compute, @FILE or inline JSON)"
+        ))
+    })
 }
 
-/// Configures `layer` for the dialect.
-///
-/// The only place that touches the library's dialect API. Until `tower_lro::Dialect` is
-/// available (`Dialect::google()`, `Dialect::compute()`, `Dialect::from_json(&str)`,
-/// `LroLayer::dialect(..)`), every dialect is a usage error that says so.
-pub fn apply_dialect(layer: LroLayer, spec: &DialectSpec) -> Result<LroLayer, Failure> {
-    let name = match spec {
-        DialectSpec::Google => "google",
-        DialectSpec::Compute => "compute",
-        DialectSpec::Declared(_) => "a declared dialect",
-    };
-    let _ = layer;
-    Err(Failure::usage(format!(
-        "--dialect {name}: dialects need a newer tower-lro (this build knows only the default dialect)"
-    )))
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_inline_json() {
+        assert_eq!(parse("google").unwrap().name(), "google");
+        assert_eq!(parse("Compute").unwrap().name(), "compute");
+        assert!(parse("default").unwrap().is_default());
+        let inline = r#"{"name":"jobs","status_url":{"header":"Location"},"status_word":"/state"}"#;
+        assert_eq!(parse(inline).unwrap().name(), "jobs");
+    }
+
+    #[test]
+    fn refusals_are_usage_errors_with_the_library_text() {
+        let e = parse("soap").unwrap_err();
+        assert_eq!(e.code, crate::exit::USAGE);
+        assert!(e.message.contains("invalid dialect"), "{e}");
+        let e = parse(r#"{"status_word":"/status"}"#).unwrap_err();
+        assert!(e.message.contains("invalid dialect"), "{e}");
+        let e = parse("@/nonexistent/lro-dialect.json").unwrap_err();
+        assert_eq!(e.code, crate::exit::USAGE);
+    }
 }

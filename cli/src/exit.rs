@@ -10,7 +10,8 @@ pub const SUCCESS: i32 = 0;
 /// A local failure: the output, handle or metadata file could not be written, or the proxy
 /// could not listen.
 pub const LOCAL: i32 = 1;
-/// Bad arguments, or an input file (data, handle, certificate, dialect) that cannot be read.
+/// Bad arguments, an input file (data, handle, certificate, dialect) that cannot be read, or a
+/// dialect description the library refuses.
 pub const USAGE: i32 = 2;
 /// The operation ended `Failed`/`Canceled`, or the final answer is an HTTP error (`4xx`/`5xx`).
 pub const FAILED: i32 = 3;
@@ -31,7 +32,7 @@ pub const TABLE: &str = "\
 Exit codes:
     0  success (with --no-wait: the resume handle was printed)
     1  local error: the output, handle or metadata file could not be written
-    2  usage error: bad arguments, or an input file that cannot be read
+    2  usage error: bad arguments, an input file that cannot be read, or a refused --dialect
     3  the operation failed or was canceled, or the final answer is an HTTP 4xx/5xx
     4  timed out (--max-time or the poll limit); the resume handle was saved
     5  protocol error: the server broke the LRO protocol or gave a refused URL

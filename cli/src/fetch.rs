@@ -10,7 +10,7 @@ use http::{Method, Request};
 use http_body_util::Full;
 use tokio::signal::unix::{signal, SignalKind};
 use tower::{Layer, ServiceExt};
-use tower_lro::{LroOptions, LroService};
+use tower_lro::{LroOptions, LroService, ResumeHandle};
 
 use crate::args::FetchArgs;
 use crate::exit::{self, Failure};
@@ -23,7 +23,8 @@ type Service = LroService<hyper_util::client::legacy::Client<net::Connector, Ful
 pub async fn run(args: FetchArgs) -> Result<i32, Failure> {
     let reporter = Arc::new(Reporter::new(args.silent, args.verbose));
     let (on_progress, on_request) = (reporter.clone(), reporter.clone());
-    let layer = setup::layer(&args.lro)?
+    let (layer, dialect) = setup::layer(&args.lro)?;
+    let layer = layer
         .on_progress(move |p| on_progress.progress(p))
         .on_poll_request(move |r| on_request.request(r));
     let client = net::client::<Full<Bytes>>(args.lro.cacert.as_deref())?;
@@ -32,13 +33,22 @@ pub async fn run(args: FetchArgs) -> Result<i32, Failure> {
         Some(source) => resume_request(&args, source)?,
         None => submission(&args)?,
     };
+    // An operator wants the final answer (or, with --no-wait, the handle) even when sending
+    // `Prefer: respond-async`: OData and FHIR servers answer 202 only to requests carrying it.
+    let mut options = LroOptions::new().force();
     if args.no_wait {
         // Until the library has a dedicated option: a zero deadline ends the resolution right
         // after the submission's answer, with a handle (polls = 0).
-        let options = LroOptions::new().deadline(Duration::ZERO);
-        request.extensions_mut().insert(options);
+        options = options.deadline(Duration::ZERO);
     }
+    request.extensions_mut().insert(options);
+    // A resumed operation is read in the dialect its handle names.
+    let dialect = match request.extensions().get::<ResumeHandle>() {
+        Some(handle) => handle.dialect().to_owned(),
+        None => dialect.name().to_owned(),
+    };
     show_request(&reporter, &request, args.resume.is_some());
+    reporter.verbose(&format!("lro: dialect {dialect}"));
     let mut interrupt = Interrupt::new()?;
     let outcome = tokio::select! {
         outcome = service.oneshot(request) => outcome,

@@ -8,7 +8,7 @@ use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tower::BoxError;
-use tower_lro::{LroBody, LroMetadata};
+use tower_lro::{LroBody, LroMetadata, ResumeHandle};
 
 use crate::args::FetchArgs;
 use crate::exit::{self, Failure};
@@ -24,13 +24,16 @@ pub async fn response(
     let status = response.status();
     let meta = response.extensions().get::<LroMetadata>().cloned();
     match &meta {
-        Some(m) => reporter.note(&format!(
-            "lro: {} via {} after {} polls in {} -> {status}",
-            m.status(),
-            m.rule(),
-            m.polls(),
-            secs(m.elapsed())
-        )),
+        Some(m) => {
+            reporter.note(&format!(
+                "lro: {} via {} after {} polls in {} -> {status}",
+                m.status().as_str(),
+                m.rule(),
+                m.polls(),
+                secs(m.elapsed())
+            ));
+            reporter.verbose(&format!("lro: read in the {} dialect", m.dialect()));
+        }
         None if args.no_wait => {
             reporter.note("lro: the server answered at once; there is no operation to wait for")
         }
@@ -131,6 +134,9 @@ fn report_failure(e: &tower_lro::Error) {
         return;
     };
     eprintln!("lro: error: {odata}");
+    if let Some(target) = odata.target() {
+        eprintln!("lro:   target: {target}");
+    }
     for detail in odata.details().iter().take(20) {
         eprintln!("lro:   detail: {detail}");
     }
@@ -145,6 +151,7 @@ fn metadata_json(meta: Option<&LroMetadata>, http_status: u16) -> Value {
         "lro": true,
         "operationUrl": m.operation_url(),
         "operationId": m.operation_id(),
+        "dialect": m.dialect(),
         "rule": m.rule().to_string(),
         "status": m.status().as_str(),
         "polls": m.polls(),
@@ -170,6 +177,7 @@ fn error_json(err: &BoxError) -> Value {
             "code": odata.and_then(|o| o.code().map(str::to_owned)),
             "odataMessage": odata.and_then(|o| o.message().map(str::to_owned)),
         },
+        "dialect": e.resume_handle().map(ResumeHandle::dialect),
         "resume": e.resume_handle(),
     })
 }

@@ -52,7 +52,8 @@ struct State {
 pub async fn run(args: ProxyArgs) -> Result<i32, Failure> {
     let addr = listen_addr(&args.listen)?;
     let upstream = setup::absolute_url(&args.upstream, "--upstream")?;
-    let layer = setup::layer(&args.lro)?.on_progress(|p| {
+    let (layer, dialect) = setup::layer(&args.lro)?;
+    let layer = layer.on_progress(|p| {
         let _ = CURRENT.try_with(|cell| {
             if let Ok(mut latest) = cell.lock() {
                 *latest = p.resume_handle().cloned();
@@ -73,7 +74,10 @@ pub async fn run(args: ProxyArgs) -> Result<i32, Failure> {
     let local = listener
         .local_addr()
         .map_err(|e| Failure::local(format!("cannot listen on {addr}: {e}")))?;
-    eprintln!("lro proxy: listening on http://{local}, upstream {upstream}");
+    eprintln!(
+        "lro proxy: listening on http://{local}, upstream {upstream}, dialect {}",
+        dialect.name()
+    );
     let graceful = GracefulShutdown::new();
     let signal = accept_loop(&listener, &state, &graceful).await?;
     drop(listener);

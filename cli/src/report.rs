@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use http::Request;
 use indicatif::{ProgressBar, ProgressStyle};
-use tower_lro::{Progress, ResumeHandle};
+use tower_lro::{OperationStatus, Progress, ResumeHandle};
 
 use crate::redact;
 
@@ -82,19 +82,20 @@ impl Reporter {
             (None, _) => String::new(),
         };
         let polls = p.polls();
+        let status = status_word(p.status());
         match &self.mode {
             Mode::Silent => {}
             Mode::Bar(bar) => {
                 if let Some(v) = p.percent_complete() {
                     bar.set_position(v.clamp(0.0, 100.0) as u64);
                 }
-                bar.set_message(format!("{}{pct} (poll {polls}){next}", p.status()));
+                bar.set_message(format!("{status}{pct} (poll {polls}){next}"));
             }
             Mode::Lines if polls == 0 => self.note(&format!(
                 "lro: accepted, polling {}{next}",
                 redact::url(p.operation_url())
             )),
-            Mode::Lines => self.note(&format!("lro: {}{pct} (poll {polls}){next}", p.status())),
+            Mode::Lines => self.note(&format!("lro: {status}{pct} (poll {polls}){next}")),
         }
     }
 
@@ -122,6 +123,16 @@ fn spinner() -> ProgressBar {
     bar
 }
 
+/// The status word as the server sent it; a word no vocabulary knows is said to be one (the
+/// layer keeps polling it until the deadline).
+pub fn status_word(status: &OperationStatus) -> String {
+    if status.is_recognised() {
+        status.as_str().to_owned()
+    } else {
+        format!("{} (unrecognised word: still polling)", status.as_str())
+    }
+}
+
 /// `3 s`, `0.25 s`.
 pub fn secs(d: Duration) -> String {
     let s = d.as_secs_f64();
@@ -129,5 +140,19 @@ pub fn secs(d: Duration) -> String {
         format!("{s:.0} s")
     } else {
         format!("{s:.2} s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unrecognised_words_are_marked() {
+        assert_eq!(status_word(&OperationStatus::parse("Running")), "Running");
+        assert_eq!(
+            status_word(&OperationStatus::parse("Frobnicating")),
+            "Frobnicating (unrecognised word: still polling)"
+        );
     }
 }

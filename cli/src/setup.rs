@@ -1,14 +1,14 @@
 //! The layer, configured from the options shared by the command and the proxy.
 
-use tower_lro::LroLayer;
+use tower_lro::{Dialect, LroLayer};
 
 use crate::args::LroArgs;
 use crate::dialect;
 use crate::exit::Failure;
 
 /// `LroLayer` with `--max-time`, `--poll-interval`, `--carry-query`, `--final-state` and
-/// `--dialect` applied (the hooks are added by the caller).
-pub fn layer(args: &LroArgs) -> Result<LroLayer, Failure> {
+/// `--dialect` applied (the hooks are added by the caller), and the dialect it speaks.
+pub fn layer(args: &LroArgs) -> Result<(LroLayer, Dialect), Failure> {
     let mut layer = LroLayer::new().final_state(args.final_state.into());
     if let Some(deadline) = args.max_time {
         layer = layer.deadline(deadline);
@@ -24,11 +24,11 @@ pub fn layer(args: &LroArgs) -> Result<LroLayer, Failure> {
         }
         layer = layer.carry_query_param(name.clone());
     }
-    if let Some(spec) = &args.dialect {
-        let spec = dialect::parse(spec)?;
-        layer = dialect::apply_dialect(layer, &spec)?;
-    }
-    Ok(layer)
+    let dialect = match &args.dialect {
+        Some(spec) => dialect::parse(spec)?,
+        None => Dialect::default(),
+    };
+    Ok((layer.dialect(dialect.clone()), dialect))
 }
 
 /// Checks that `text` is an absolute `http`/`https` URL.
