@@ -128,7 +128,7 @@ use crate::driver::{Call, Driver, Resume, Settings};
 use crate::error::{Error, HandleProblem, Reason};
 use crate::layer::LroLayer;
 use crate::options::{wants_resolution, LroOptions};
-use crate::proto::{classify, Classify, RequestHead};
+use crate::proto::{classify, AnsweredFrom, Classify, RequestHead};
 use crate::resume::ResumeHandle;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -348,12 +348,20 @@ impl<'a> Service<http::Request<reqwest::Body>> for NextService<'a> {
         Box::pin(async move {
             let url = reqwest::Url::parse(&parts.uri.to_string())
                 .map_err(reqwest_middleware::Error::middleware)?;
-            let mut request = Request::new(parts.method, url);
+            let mut request = Request::new(parts.method, url.clone());
             *request.headers_mut() = parts.headers;
             *request.version_mut() = parts.version;
             *request.timeout_mut() = timeout;
             let response = next.run(request, &mut extensions).await?;
-            Ok(into_http(response))
+            // reqwest follows redirects itself: say where the answer came from.
+            let from = (response.url() != &url)
+                .then(|| response.url().as_str().parse::<Uri>().ok())
+                .flatten();
+            let mut response = into_http(response);
+            if let Some(from) = from {
+                response.extensions_mut().insert(AnsweredFrom(from));
+            }
+            Ok(response)
         })
     }
 }

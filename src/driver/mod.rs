@@ -21,7 +21,8 @@ use crate::body::LroBody;
 use crate::metadata::LroMetadata;
 use crate::options::LroOptions;
 use crate::proto::{
-    Action, Answer, Begin, Failure, Machine, Params, Plan, PollRequest, RequestHead, Submission,
+    Action, AnsweredFrom, Answer, Begin, Failure, Machine, Params, Plan, PollRequest, RequestHead,
+    Submission,
 };
 use crate::resume::ResumeHandle;
 
@@ -400,6 +401,9 @@ fn call_ready<S: Service<R> + Clone, R>(service: &mut S, req: R) -> S::Future {
 /// Hands an answer's head to the core, or asks for its body to be read first.
 fn answered<F, ResB>(machine: &mut Machine, response: Response<ResB>) -> Next<F, ResB> {
     let (parts, body) = response.into_parts();
+    if let Some(AnsweredFrom(url)) = parts.extensions.get::<AnsweredFrom>() {
+        machine.answered_from(url);
+    }
     if machine.wants_body(parts.status) {
         return Next::Read(parts, body);
     }

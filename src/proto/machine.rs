@@ -31,6 +31,8 @@ pub struct Machine {
     pub(crate) sched: Schedule,
     pub(crate) reqs: Requests,
     pub(crate) phase: Phase,
+    /// Where the next answer came from, when an inner client followed redirects to get it.
+    pub(crate) answered_from: Option<Box<Link>>,
 }
 
 /// What is known of the operation: what metadata, errors and resume handles report.
@@ -93,6 +95,7 @@ impl Machine {
                 dialect: init.dialect,
             },
             phase: Phase::Polling,
+            answered_from: None,
             cfg,
         }
     }
@@ -187,6 +190,21 @@ impl Machine {
         self.op.rule
     }
 
+    /// Says that the next answer came from `url`, not from the URL the request went to: an inner
+    /// client followed redirects. On a status poll, an answer that reads as a status answer
+    /// means the monitor moved there; any other answer is the result a `303`/`302` led to,
+    /// and is the final response (spec §4a).
+    pub fn answered_from(&mut self, url: &Uri) {
+        let Ok(link) = self.op.monitor.join(&url.to_string()) else {
+            return;
+        };
+        let current: &Link = match &self.phase {
+            Phase::Fetching(u) => u,
+            _ => &self.op.monitor,
+        };
+        self.answered_from = (link != *current).then(|| Box::new(link));
+    }
+
     /// Hands in the answer to the request of the last `Send`.
     pub fn handle_answer(&mut self, now: Now, answer: Answer<'_>) -> Action {
         if matches!(self.phase, Phase::Done) {
@@ -261,6 +279,11 @@ impl Machine {
         let body = body.unwrap_or(&empty);
         if let Some(action) = self.on_redirect(status, headers, body, now) {
             return action;
+        }
+        if let Some(url) = self.answered_from.take() {
+            if let Some(action) = self.on_followed_redirect(*url, status, body, now) {
+                return action;
+            }
         }
         match self.op.rule {
             Rule::OperationLocation | Rule::AzureAsyncOperation => {

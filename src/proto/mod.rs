@@ -164,6 +164,12 @@ impl Params {
     }
 }
 
+/// In a response's extensions: the URL the answer actually came from, when an inner client
+/// followed redirects to get it (reqwest does by default). The driver hands it to
+/// [`Machine::answered_from`] so the meaning of the redirect survives (spec §4a).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnsweredFrom(pub http::Uri);
+
 /// An answer to the request of the last `Send`, handed to [`Machine::handle_answer`].
 #[derive(Debug, Clone, Copy)]
 pub struct Answer<'a> {

@@ -5,7 +5,9 @@ use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, LOCATION};
 use http::StatusCode;
 
+use super::link::Link;
 use super::machine::{Machine, Phase};
+use crate::metadata::Rule;
 use super::request::PollKind;
 use super::{Action, Now};
 use crate::error::{Reason, UrlProblem};
@@ -72,6 +74,48 @@ impl Machine {
             return Some(self.schedule(Some(headers), false, now).into());
         }
         Some(self.send_now(PollKind::Status, now))
+    }
+
+    /// A status answer that an inner client fetched from `url` after following redirects: the
+    /// monitor moved there if the answer reads as a status answer, else it is the result.
+    pub(crate) fn on_followed_redirect(
+        &mut self,
+        url: Link,
+        status: StatusCode,
+        body: &Bytes,
+        now: Now,
+    ) -> Option<Action> {
+        if let Err(e) = self.check(&url) {
+            return Some(self.fail(e));
+        }
+        if self.reads_as_status(status, body) {
+            self.op.monitor = url;
+            self.reqs.forget_target();
+            return None;
+        }
+        if !self.op.status.is_success() {
+            self.op.status = OperationStatus::succeeded();
+        }
+        self.phase = Phase::Done;
+        Some(Action::Deliver(self.metadata(now.mono(), Some(url.display()))))
+    }
+
+    /// Whether an answer is one of the status monitor's, in the operation's dialect.
+    fn reads_as_status(&self, status: StatusCode, body: &Bytes) -> bool {
+        use super::dialect::Kind;
+        if !status.is_success() {
+            return true; // let the poll's own rules judge it
+        }
+        match self.op.dialect.kind() {
+            Kind::Default => match self.op.rule {
+                Rule::ProvisioningState => true,
+                Rule::AcceptedRetry => false,
+                _ => crate::status::StatusDocument::parse_status(body).is_ok(),
+            },
+            Kind::Google { .. } => super::dialect::google::GoogleOperation::parse(body).is_ok(),
+            Kind::Compute => super::dialect::google::ComputeOperation::parse(body).is_ok(),
+            Kind::Declared(_) => serde_json::from_slice::<serde_json::Value>(body).is_ok(),
+        }
     }
 
     /// The next request of `kind`, due now, within the poll limit.
