@@ -1,72 +1,59 @@
 //! The Tower driver against `tower-test` mocks, with tokio's clock paused: readiness,
 //! cancellation, the exact poll schedule, pass-through, per-request control and resumption.
 
-mod support;
-
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
-use support::resp;
 
 use bytes::Bytes;
-use http::{Request, Response, StatusCode};
+use http::{Method, Response, StatusCode};
 use http_body::{Body, Frame};
 use http_body_util::{BodyExt, Full};
 use tokio::time::Instant;
 use tower::{Layer, Service, ServiceExt};
+use tower_lro::__private::Reason;
 use tower_lro::{ErrorKind, LroLayer, LroMetadata, LroOptions, Progress, ResumeHandle, Rule};
 use tower_test::mock;
 
-type Req = Request<Full<Bytes>>;
-type Res = Response<Full<Bytes>>;
+use crate::support::{lro_error, resp, submission, Op, Req, Res, RUNNING, SUCCEEDED};
 
 fn post(uri: &str) -> Req {
-    Request::post(uri)
-        .header("authorization", "Bearer secret")
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from_static(b"{\"input\":1}")))
-        .unwrap()
+    submission(Method::POST, uri)
 }
-
-const RUNNING_30: &str = r#"{"operationId":"op1","status":"Running"}"#;
-const SUCCEEDED: &str = r#"{"operationId":"op1","status":"Succeeded"}"#;
 
 #[tokio::test(start_paused = true)]
 async fn polls_exactly_when_retry_after_says() {
     // Retry-After 30 s everywhere, operation done at 95 s: polls at 30/60/90/120 s, none earlier.
-    let (svc, mut handle) = mock::pair::<Req, Res>();
-    let svc = LroLayer::new().layer(svc);
-    let t0 = Instant::now();
-    let call = tokio::spawn(svc.oneshot(post("https://s.example/jobs")));
-
-    let (req, send) = handle.next_request().await.unwrap();
+    let mut op = Op::start(LroLayer::new(), post("https://s.example/jobs"));
+    let req = op
+        .answer(resp(
+            202,
+            &[
+                ("operation-location", b"https://s.example/ops/1"),
+                ("retry-after", b"30"),
+            ],
+            "",
+        ))
+        .await;
     assert_eq!(req.method(), "POST");
-    send.send_response(resp(
-        202,
-        &[
-            ("operation-location", "https://s.example/ops/1"),
-            ("retry-after", "30"),
-        ],
-        "",
-    ));
 
     for n in 1..=4u64 {
-        let (req, send) = handle.next_request().await.unwrap();
-        assert_eq!(t0.elapsed(), Duration::from_secs(30 * n), "poll {n}");
+        let (req, send) = op.next().await;
+        assert_eq!(op.elapsed(), Duration::from_secs(30 * n), "poll {n}");
         assert_eq!(req.method(), "GET");
         assert_eq!(req.uri(), "https://s.example/ops/1");
         assert_eq!(req.headers()["authorization"], "Bearer secret");
         assert!(req.headers().get("content-type").is_none());
         assert_eq!(req.body().size_hint().exact(), Some(0));
-        let body = if t0.elapsed() >= Duration::from_secs(95) {
+        let body = if op.elapsed() >= Duration::from_secs(95) {
             SUCCEEDED
         } else {
-            RUNNING_30
+            RUNNING
         };
-        send.send_response(resp(200, &[("retry-after", "30")], body));
+        send.send_response(resp(200, &[("retry-after", b"30")], body));
     }
-    let response = call.await.unwrap().unwrap();
+    let response = op.finish().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let meta = response.extensions().get::<LroMetadata>().unwrap().clone();
     assert_eq!((meta.polls(), meta.rule()), (4, Rule::OperationLocation));
@@ -79,72 +66,70 @@ async fn polls_exactly_when_retry_after_says() {
 
 #[tokio::test(start_paused = true)]
 async fn every_poll_waits_for_poll_ready() {
-    let (svc, mut handle) = mock::pair::<Req, Res>();
-    let svc = LroLayer::new().layer(svc);
-    let call = tokio::spawn(svc.oneshot(post("https://s.example/jobs")));
-    let (_, send) = handle.next_request().await.unwrap();
-    handle.allow(0);
+    let mut op = Op::start(LroLayer::new(), post("https://s.example/jobs"));
+    let (_, send) = op.next().await;
+    op.handle.allow(0);
     send.send_response(resp(
         202,
-        &[("operation-location", "/ops/1"), ("retry-after", "1")],
+        &[("operation-location", b"/ops/1"), ("retry-after", b"1")],
         "",
     ));
     // The wait is over, but the inner service is not ready: no poll may be sent.
-    let early = tokio::time::timeout(Duration::from_secs(60), handle.next_request()).await;
-    assert!(
-        early.is_err(),
-        "a poll was sent to a service that was not ready"
-    );
-    handle.allow(1);
-    let (req, send) = handle.next_request().await.unwrap();
+    op.assert_quiet(
+        Duration::from_secs(60),
+        "a poll was sent to a service that was not ready",
+    )
+    .await;
+    op.handle.allow(1);
+    let req = op.answer(resp(200, &[], SUCCEEDED)).await;
     assert_eq!(req.uri(), "https://s.example/ops/1");
-    send.send_response(resp(200, &[], SUCCEEDED));
-    assert_eq!(call.await.unwrap().unwrap().status(), StatusCode::OK);
+    assert_eq!(op.finish().await.unwrap().status(), StatusCode::OK);
 }
 
 #[tokio::test(start_paused = true)]
 async fn dropping_the_future_stops_all_polling() {
-    let (svc, mut handle) = mock::pair::<Req, Res>();
-    let svc = LroLayer::new().layer(svc);
     // A clone stays alive, so the mock would still take a request sent after the drop.
-    let _kept = svc.clone();
-    let call = tokio::spawn(svc.oneshot(post("https://s.example/jobs")));
-    let (_, send) = handle.next_request().await.unwrap();
-    send.send_response(resp(
+    let mut op = Op::start_kept(LroLayer::new(), post("https://s.example/jobs"));
+    op.answer(resp(
         202,
-        &[("operation-location", "/ops/1"), ("retry-after", "5")],
+        &[("operation-location", b"/ops/1"), ("retry-after", b"5")],
         "",
-    ));
-    let (_, send) = handle.next_request().await.unwrap();
-    send.send_response(resp(200, &[("retry-after", "5")], RUNNING_30));
+    ))
+    .await;
+    op.answer(resp(200, &[("retry-after", b"5")], RUNNING))
+        .await;
     tokio::task::yield_now().await;
-    call.abort();
-    assert!(call.await.unwrap_err().is_cancelled());
+    op.call.abort();
+    assert!((&mut op.call).await.unwrap_err().is_cancelled());
     // An hour later (the next poll was due at 5 s), nothing more has been sent.
-    let later = tokio::time::timeout(Duration::from_secs(3600), handle.next_request()).await;
-    assert!(
-        later.is_err(),
-        "a request was sent after the future was dropped"
-    );
+    op.assert_quiet(
+        Duration::from_secs(3600),
+        "a request was sent after the future was dropped",
+    )
+    .await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_hanging_poll_ends_at_the_deadline() {
-    let (svc, mut handle) = mock::pair::<Req, Res>();
-    let svc = LroLayer::new().deadline(Duration::from_secs(45)).layer(svc);
-    let t0 = Instant::now();
-    let call = tokio::spawn(svc.oneshot(post("https://s.example/jobs")));
-    let (_, send) = handle.next_request().await.unwrap();
-    send.send_response(resp(
+    let mut op = Op::start(
+        LroLayer::new().deadline(Duration::from_secs(45)),
+        post("https://s.example/jobs"),
+    );
+    op.answer(resp(
         202,
-        &[("operation-location", "/ops/1"), ("retry-after", "10")],
+        &[("operation-location", b"/ops/1"), ("retry-after", b"10")],
         "",
-    ));
-    let (_poll, _never_answered) = handle.next_request().await.unwrap();
-    let err = call.await.unwrap().unwrap_err();
-    assert_eq!(t0.elapsed(), Duration::from_secs(45));
-    let err = err.downcast::<tower_lro::Error>().unwrap();
+    ))
+    .await;
+    let (_poll, _never_answered) = op.next().await;
+    let err = lro_error(op.outcome().await);
+    assert_eq!(op.elapsed(), Duration::from_secs(45));
     assert_eq!(err.kind(), ErrorKind::Timeout);
+    assert!(
+        matches!(err.reason(), Reason::Deadline { after, .. } if *after == Duration::from_secs(45)),
+        "{:?}",
+        err.reason()
+    );
     assert_eq!(
         err.resume_handle().unwrap().operation_url(),
         "https://s.example/ops/1"
@@ -221,10 +206,6 @@ async fn submission_errors_come_back_as_they_were() {
 #[tokio::test(start_paused = true)]
 async fn prefer_respond_async_and_disabled_get_the_202() {
     for opt_out in [0, 1] {
-        let (svc, mut handle) = mock::pair::<Req, Res>();
-        let svc = LroLayer::new().layer(svc);
-        // Keeps the mock open: a poll sent after the answer would be seen.
-        let _kept = svc.clone();
         let mut req = post("https://s.example/jobs");
         if opt_out == 0 {
             req.headers_mut()
@@ -232,101 +213,96 @@ async fn prefer_respond_async_and_disabled_get_the_202() {
         } else {
             req.extensions_mut().insert(LroOptions::disabled());
         }
-        let call = tokio::spawn(svc.oneshot(req));
-        let (_, send) = handle.next_request().await.unwrap();
-        send.send_response(resp(202, &[("operation-location", "/ops/1")], "queued"));
-        let response = call.await.unwrap().unwrap();
+        // Keeps the mock open: a poll sent after the answer would be seen.
+        let mut op = Op::start_kept(LroLayer::new(), req);
+        op.answer(resp(202, &[("operation-location", b"/ops/1")], "queued"))
+            .await;
+        let response = op.outcome().await.unwrap();
         assert_eq!(response.status(), StatusCode::ACCEPTED);
         assert_eq!(
             response.into_body().collect().await.unwrap().to_bytes(),
             "queued"
         );
-        let more = tokio::time::timeout(Duration::from_secs(3600), handle.next_request()).await;
-        assert!(more.is_err(), "the layer polled a request that opted out");
+        op.assert_quiet(
+            Duration::from_secs(3600),
+            "the layer polled a request that opted out",
+        )
+        .await;
     }
 }
 
 #[tokio::test(start_paused = true)]
 async fn per_request_deadline_and_final_state() {
-    let (svc, mut handle) = mock::pair::<Req, Res>();
-    let svc = LroLayer::new().layer(svc);
     let mut req = post("https://s.example/jobs");
     req.extensions_mut().insert(
         LroOptions::new()
             .deadline(Duration::from_secs(5))
             .final_state(tower_lro::FinalState::StatusMonitor),
     );
-    let call = tokio::spawn(svc.oneshot(req));
-    let (_, send) = handle.next_request().await.unwrap();
-    send.send_response(resp(
+    let mut op = Op::start(LroLayer::new(), req);
+    op.answer(resp(
         202,
-        &[("operation-location", "/ops/1"), ("retry-after", "2")],
+        &[("operation-location", b"/ops/1"), ("retry-after", b"2")],
         "",
-    ));
-    let (_, send) = handle.next_request().await.unwrap();
-    send.send_response(resp(200, &[("resource-location", "/things/1")], SUCCEEDED));
+    ))
+    .await;
+    op.answer(resp(200, &[("resource-location", b"/things/1")], SUCCEEDED))
+        .await;
     // StatusMonitor: no resource GET; the status response is final.
-    let response = call.await.unwrap().unwrap();
+    let response = op.finish().await.unwrap();
     assert_eq!(
         response.into_body().collect().await.unwrap().to_bytes(),
         SUCCEEDED
     );
 
-    let (svc, mut handle) = mock::pair::<Req, Res>();
     let mut req = post("https://s.example/jobs");
     req.extensions_mut()
         .insert(LroOptions::new().deadline(Duration::from_secs(5)));
-    let call = tokio::spawn(LroLayer::new().layer(svc).oneshot(req));
-    let (_, send) = handle.next_request().await.unwrap();
-    send.send_response(resp(
+    let mut op = Op::start(LroLayer::new(), req);
+    op.answer(resp(
         202,
-        &[("operation-location", "/ops/1"), ("retry-after", "10")],
+        &[("operation-location", b"/ops/1"), ("retry-after", b"10")],
         "",
-    ));
-    let err = call
-        .await
-        .unwrap()
-        .unwrap_err()
-        .downcast::<tower_lro::Error>()
-        .unwrap();
+    ))
+    .await;
+    let err = lro_error(op.finish().await);
     assert!(err.is_timeout());
 }
 
 #[tokio::test(start_paused = true)]
 async fn hooks_see_every_poll_and_progress() {
-    let (svc, mut handle) = mock::pair::<Req, Res>();
     let seen: Arc<Mutex<Vec<Progress>>> = Arc::default();
     let sink = seen.clone();
-    let svc = LroLayer::new()
+    let layer = LroLayer::new()
         .on_poll_request(|req| {
             let info = *req.extensions().get::<tower_lro::LroRequest>().unwrap();
             let v = format!("{:?}-{}", info.kind(), info.attempt());
             req.headers_mut().insert("x-poll", v.parse().unwrap());
         })
-        .on_progress(move |p| sink.lock().unwrap().push(p.clone()))
-        .layer(svc);
-    let call = tokio::spawn(svc.oneshot(post("https://s.example/jobs")));
-    let (_, send) = handle.next_request().await.unwrap();
-    send.send_response(resp(
+        .on_progress(move |p| sink.lock().unwrap().push(p.clone()));
+    let mut op = Op::start(layer, post("https://s.example/jobs"));
+    op.answer(resp(
         202,
-        &[("operation-location", "/ops/1"), ("retry-after", "3")],
+        &[("operation-location", b"/ops/1"), ("retry-after", b"3")],
         "",
-    ));
-    let (req, send) = handle.next_request().await.unwrap();
+    ))
+    .await;
+    let req = op
+        .answer(resp(
+            200,
+            &[("retry-after", b"4")],
+            r#"{"status":"Running","percentComplete":40}"#,
+        ))
+        .await;
     assert_eq!(req.headers()["x-poll"], "Status-1");
-    send.send_response(resp(
-        200,
-        &[("retry-after", "4")],
-        r#"{"status":"Running","percentComplete":40}"#,
-    ));
-    let (req, send) = handle.next_request().await.unwrap();
+    let req = op
+        .answer(resp(200, &[("resource-location", b"/r/1")], SUCCEEDED))
+        .await;
     assert_eq!(req.headers()["x-poll"], "Status-2");
-    send.send_response(resp(200, &[("resource-location", "/r/1")], SUCCEEDED));
-    let (req, send) = handle.next_request().await.unwrap();
+    let req = op.answer(resp(200, &[], "the resource")).await;
     assert_eq!(req.headers()["x-poll"], "Resource-1");
     assert_eq!(req.uri(), "https://s.example/r/1");
-    send.send_response(resp(200, &[], "the resource"));
-    let response = call.await.unwrap().unwrap();
+    let response = op.finish().await.unwrap();
     assert_eq!(
         response.into_body().collect().await.unwrap().to_bytes(),
         "the resource"
@@ -360,17 +336,15 @@ async fn resume_polls_without_resending_the_submission() {
         "final_state":"auto","submission_location":null,"operation_id":"7",
         "origin":"https://s.example","header_names":["authorization"],"polls":2}"#;
     let resume: ResumeHandle = serde_json::from_str(handle_json).unwrap();
-    let (svc, mut handle) = mock::pair::<Req, Res>();
     let mut req: Req = resume.into_request();
     req.headers_mut()
         .insert("authorization", "Bearer fresh".parse().unwrap());
-    let call = tokio::spawn(LroLayer::new().layer(svc).oneshot(req));
-    let (req, send) = handle.next_request().await.unwrap();
+    let mut op = Op::start(LroLayer::new(), req);
+    let req = op.answer(resp(200, &[], SUCCEEDED)).await;
     assert_eq!(req.method(), "GET");
     assert_eq!(req.uri(), "https://s.example/ops/7?api-version=3");
     assert_eq!(req.headers()["authorization"], "Bearer fresh");
-    send.send_response(resp(200, &[], SUCCEEDED));
-    let response = call.await.unwrap().unwrap();
+    let response = op.finish().await.unwrap();
     assert_eq!(
         response.extensions().get::<LroMetadata>().unwrap().polls(),
         3
@@ -379,30 +353,21 @@ async fn resume_polls_without_resending_the_submission() {
 
 #[tokio::test(start_paused = true)]
 async fn transient_poll_failures_then_success() {
-    let (svc, mut handle) = mock::pair::<Req, Res>();
-    let t0 = Instant::now();
-    let call = tokio::spawn(
-        LroLayer::new()
-            .layer(svc)
-            .oneshot(post("https://s.example/jobs")),
-    );
-    let (_, send) = handle.next_request().await.unwrap();
-    send.send_response(resp(
+    let mut op = Op::start(LroLayer::new(), post("https://s.example/jobs"));
+    op.answer(resp(
         202,
-        &[("operation-location", "/ops/1"), ("retry-after", "1")],
+        &[("operation-location", b"/ops/1"), ("retry-after", b"1")],
         "",
-    ));
-    let (_, send) = handle.next_request().await.unwrap();
-    send.send_error("connection reset");
-    let (_, send) = handle.next_request().await.unwrap();
-    assert_eq!(t0.elapsed(), Duration::from_secs(2));
-    send.send_response(resp(429, &[("retry-after", "7")], ""));
-    let (_, send) = handle.next_request().await.unwrap();
-    assert_eq!(t0.elapsed(), Duration::from_secs(9));
-    send.send_response(resp(200, &[], SUCCEEDED));
+    ))
+    .await;
+    op.fail_transport().await;
+    op.answer(resp(429, &[("retry-after", b"7")], "")).await;
+    assert_eq!(op.elapsed(), Duration::from_secs(2));
+    op.answer(resp(200, &[], SUCCEEDED)).await;
+    assert_eq!(op.elapsed(), Duration::from_secs(9));
     assert_eq!(
-        call.await
-            .unwrap()
+        op.finish()
+            .await
             .unwrap()
             .extensions()
             .get::<LroMetadata>()
@@ -429,28 +394,25 @@ fn service_and_future_are_send_when_the_inner_ones_are() {
 
 #[tokio::test(start_paused = true)]
 async fn progress_reports_the_terminal_failure() {
-    let (svc, mut handle) = mock::pair::<Req, Res>();
     let seen: Arc<Mutex<Vec<Progress>>> = Arc::default();
     let sink = seen.clone();
-    let svc = LroLayer::new()
-        .on_progress(move |p| sink.lock().unwrap().push(p.clone()))
-        .layer(svc);
-    let call = tokio::spawn(svc.oneshot(post("https://s.example/jobs")));
-    let (_, send) = handle.next_request().await.unwrap();
-    send.send_response(resp(202, &[("operation-location", "/ops/1")], ""));
-    let (_, send) = handle.next_request().await.unwrap();
-    send.send_response(resp(
+    let layer = LroLayer::new().on_progress(move |p| sink.lock().unwrap().push(p.clone()));
+    let mut op = Op::start(layer, post("https://s.example/jobs"));
+    op.answer(resp(202, &[("operation-location", b"/ops/1")], ""))
+        .await;
+    op.answer(resp(
         200,
         &[],
         r#"{"status":"Running","percentComplete":80}"#,
-    ));
-    let (_, send) = handle.next_request().await.unwrap();
-    send.send_response(resp(
+    ))
+    .await;
+    op.answer(resp(
         200,
         &[],
         r#"{"status":"Failed","error":{"code":"Boom"}}"#,
-    ));
-    assert!(call.await.unwrap().is_err());
+    ))
+    .await;
+    assert!(op.finish().await.is_err());
     let seen = seen.lock().unwrap();
     let last = seen.last().unwrap();
     assert_eq!(
@@ -466,20 +428,18 @@ async fn progress_reports_the_terminal_failure() {
 
 #[tokio::test(start_paused = true)]
 async fn an_explicit_poll_interval_is_every_unhinted_wait() {
-    let (svc, mut handle) = mock::pair::<Req, Res>();
-    let svc = LroLayer::new()
-        .poll_interval(Duration::from_secs(10))
-        .layer(svc);
-    let t0 = Instant::now();
-    let call = tokio::spawn(svc.oneshot(post("https://s.example/jobs")));
-    let (_, send) = handle.next_request().await.unwrap();
-    send.send_response(resp(202, &[("operation-location", "/ops/1")], ""));
+    let mut op = Op::start(
+        LroLayer::new().poll_interval(Duration::from_secs(10)),
+        post("https://s.example/jobs"),
+    );
+    op.answer(resp(202, &[("operation-location", b"/ops/1")], ""))
+        .await;
     for n in 1..=8u64 {
-        let (_, send) = handle.next_request().await.unwrap();
-        assert_eq!(t0.elapsed(), Duration::from_secs(10 * n), "poll {n}");
-        send.send_response(resp(200, &[], if n == 8 { SUCCEEDED } else { RUNNING_30 }));
+        op.answer(resp(200, &[], if n == 8 { SUCCEEDED } else { RUNNING }))
+            .await;
+        assert_eq!(op.elapsed(), Duration::from_secs(10 * n), "poll {n}");
     }
-    assert_eq!(call.await.unwrap().unwrap().status(), StatusCode::OK);
+    assert_eq!(op.finish().await.unwrap().status(), StatusCode::OK);
 }
 
 /// A body that ends with `data` once `delay` has passed.
@@ -514,7 +474,7 @@ async fn a_slow_submission_body_spends_the_same_deadline() {
                     "",
                 )
             } else {
-                (200, &[("retry-after", "1")], 0, RUNNING_30)
+                (200, &[("retry-after", "1")], 0, RUNNING)
             };
         let mut r = Response::builder().status(status);
         for (k, v) in headers {

@@ -1,19 +1,14 @@
 //! The `tracing` feature: one span per operation, one event per poll with the wait and its reason.
-#![cfg(feature = "tracing")]
-
-mod support;
 
 use std::sync::{Arc, Mutex};
-use support::resp;
 
-use bytes::Bytes;
-use http::{Request, Response};
+use http::Request;
 use http_body_util::Full;
-use tower::{Layer, ServiceExt};
-use tower_test::mock;
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Metadata, Subscriber};
+
+use crate::support::{resp, Op};
 
 /// Records every event's fields as `name=value` text, and every span's name.
 #[derive(Clone, Default)]
@@ -55,34 +50,38 @@ impl Subscriber for Capture {
 async fn a_span_per_operation_and_an_event_per_poll() {
     let capture = Capture::default();
     let _guard = tracing::subscriber::set_default(capture.clone());
-    let (svc, mut handle) = mock::pair::<Request<Full<Bytes>>, Response<Full<Bytes>>>();
-    let svc = tower_lro::LroLayer::new().layer(svc);
+    // Other tests of this binary hit the layer's callsites on other threads, with no subscriber.
+    // With one registered dispatcher, tracing-core works out a callsite's interest from the
+    // default of whichever thread registers it first, and caches "never"; with two, from all of
+    // them, so the capture above keeps seeing the layer's spans and events.
+    let _second = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
     let req = Request::post("https://s.example/jobs")
         .body(Full::default())
         .unwrap();
-    let call = svc.oneshot(req);
-    let script = async move {
-        let (_, send) = handle.next_request().await.unwrap();
-        send.send_response(resp(
-            202,
-            &[("operation-location", "/ops/1"), ("retry-after-ms", "1500")],
-            "",
-        ));
-        let (_, send) = handle.next_request().await.unwrap();
-        send.send_response(resp(
-            200,
-            &[],
-            r#"{"operationId":"o1","status":"Running","percentComplete":50}"#,
-        ));
-        let (_, send) = handle.next_request().await.unwrap();
-        send.send_response(resp(
-            200,
-            &[],
-            r#"{"operationId":"o1","status":"Succeeded"}"#,
-        ));
-    };
-    let (result, ()) = tokio::join!(call, script);
-    result.unwrap();
+    // The call runs in a task on this thread (a current-thread runtime): it sees the subscriber.
+    let mut op = Op::start(tower_lro::LroLayer::new(), req);
+    op.answer(resp(
+        202,
+        &[
+            ("operation-location", b"/ops/1"),
+            ("retry-after-ms", b"1500"),
+        ],
+        "",
+    ))
+    .await;
+    op.answer(resp(
+        200,
+        &[],
+        r#"{"operationId":"o1","status":"Running","percentComplete":50}"#,
+    ))
+    .await;
+    op.answer(resp(
+        200,
+        &[],
+        r#"{"operationId":"o1","status":"Succeeded"}"#,
+    ))
+    .await;
+    op.finish().await.unwrap();
     let spans = capture.spans.lock().unwrap().clone();
     assert_eq!(spans.len(), 1, "{spans:?}");
     assert!(

@@ -1,17 +1,13 @@
 //! `LroLayer` composed with other Tower middleware, against `tower-test` mocks with Tokio's clock
 //! paused: retry inside and outside, an overall timeout, a concurrency limit, tracing.
 
-mod support;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use support::resp;
 
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
-use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tower::limit::ConcurrencyLimitLayer;
 use tower::retry::{Policy, RetryLayer};
@@ -21,8 +17,7 @@ use tower_http::trace::TraceLayer;
 use tower_lro::{ErrorKind, LroLayer, LroMetadata};
 use tower_test::mock;
 
-type Req = Request<Full<Bytes>>;
-type Res = Response<Full<Bytes>>;
+use crate::support::{answer_with, resp, Req, Res, RUNNING, SUCCEEDED};
 
 fn request(method: Method, uri: &str, body: &'static str) -> Req {
     Request::builder()
@@ -33,50 +28,8 @@ fn request(method: Method, uri: &str, body: &'static str) -> Req {
         .unwrap()
 }
 
-const RUNNING: &str = r#"{"status":"Running"}"#;
-const SUCCEEDED: &str = r#"{"status":"Succeeded"}"#;
 const FAILED_BUSY: &str =
     r#"{"status":"Failed","error":{"code":"ServiceBusy","message":"try again"}}"#;
-
-/// A request the mock saw: method, URI, body, and when (since the test's start).
-#[derive(Debug, Clone)]
-struct Seen {
-    method: Method,
-    uri: String,
-    body: Bytes,
-    at: Duration,
-}
-
-/// Answers every request reaching `handle` with `answer` until every clone of the mock is
-/// dropped, then yields what it saw.
-fn answer_with<F>(mut handle: mock::Handle<Req, Res>, mut answer: F) -> JoinHandle<Vec<Seen>>
-where
-    F: FnMut(&Seen, usize) -> Result<Res, BoxError> + Send + 'static,
-{
-    let t0 = Instant::now();
-    tokio::spawn(async move {
-        let mut seen = Vec::new();
-        // Bounded: no test here sends more than a few dozen requests.
-        for n in 0..1000 {
-            let Some((req, send)) = handle.next_request().await else {
-                break;
-            };
-            let (parts, body) = req.into_parts();
-            let s = Seen {
-                method: parts.method,
-                uri: parts.uri.to_string(),
-                body: body.collect().await.unwrap().to_bytes(),
-                at: t0.elapsed(),
-            };
-            match answer(&s, n) {
-                Ok(res) => send.send_response(res),
-                Err(e) => send.send_error(e),
-            }
-            seen.push(s);
-        }
-        seen
-    })
-}
 
 /// Retries a failed call of an idempotent request (`GET`, `PUT`, `DELETE`, …) up to `left` more
 /// times, one second apart. A `POST` is never retried: sending it again may do its work twice.
@@ -118,8 +71,8 @@ async fn retry_inside_retries_a_failed_poll_without_resubmitting() {
         0 => Ok(resp(
             202,
             &[
-                ("operation-location", "https://s.example/ops/1"),
-                ("retry-after", "10"),
+                ("operation-location", b"https://s.example/ops/1"),
+                ("retry-after", b"10"),
             ],
             "",
         )),
@@ -180,8 +133,13 @@ async fn retry_outside_resubmits_an_idempotent_put_after_a_failed_operation() {
         .layer(LroLayer::new())
         .service(mock);
     let server = answer_with(handle, |s, _| {
-        let accepted =
-            |op: &str| resp(202, &[("operation-location", op), ("retry-after", "5")], "");
+        let accepted = |op: &str| {
+            resp(
+                202,
+                &[("operation-location", op.as_bytes()), ("retry-after", b"5")],
+                "",
+            )
+        };
         Ok(match (s.method.as_str(), s.uri.as_str()) {
             // The first submission's operation fails, the second one succeeds.
             ("PUT", "https://s.example/things/1") if s.at < Duration::from_secs(5) => {
@@ -239,7 +197,7 @@ async fn retry_outside_does_not_resubmit_a_post() {
         Ok(match s.method.as_str() {
             "POST" => resp(
                 202,
-                &[("operation-location", "https://s.example/ops/1")],
+                &[("operation-location", b"https://s.example/ops/1")],
                 "",
             ),
             _ => resp(200, &[], FAILED_BUSY),
@@ -277,12 +235,12 @@ async fn timeout_outside_bounds_the_whole_operation() {
             "POST" => resp(
                 202,
                 &[
-                    ("operation-location", "https://s.example/ops/1"),
-                    ("retry-after", "7"),
+                    ("operation-location", b"https://s.example/ops/1"),
+                    ("retry-after", b"7"),
                 ],
                 "",
             ),
-            _ => resp(200, &[("retry-after", "7")], RUNNING),
+            _ => resp(200, &[("retry-after", b"7")], RUNNING),
         })
     });
     let t0 = Instant::now();
@@ -326,13 +284,13 @@ async fn concurrency_limit_outside_holds_the_permit_for_the_whole_operation() {
                 resp(
                     202,
                     &[
-                        ("operation-location", monitor.as_str()),
-                        ("retry-after", "5"),
+                        ("operation-location", monitor.as_bytes()),
+                        ("retry-after", b"5"),
                     ],
                     "",
                 )
             }
-            _ if s.at < Duration::from_secs(10) => resp(200, &[("retry-after", "5")], RUNNING),
+            _ if s.at < Duration::from_secs(10) => resp(200, &[("retry-after", b"5")], RUNNING),
             _ => resp(200, &[], SUCCEEDED),
         })
     });
@@ -417,14 +375,14 @@ async fn trace_layer_outside_and_inside() {
         .service(mock);
     let server = answer_with(handle, |s, _| {
         Ok(match (s.method.as_str(), s.uri.as_str(), s.at.as_secs()) {
-            ("POST", _, _) => resp(202, &[("location", "https://s.example/ops/1")], ""),
+            ("POST", _, _) => resp(202, &[("location", b"https://s.example/ops/1")], ""),
             // Seed V1: 202 while running, then 201 + Location of the new resource.
             (_, "https://s.example/ops/1", 0..=1) => {
-                resp(202, &[("location", "https://s.example/ops/1")], "")
+                resp(202, &[("location", b"https://s.example/ops/1")], "")
             }
             (_, "https://s.example/ops/1", _) => resp(
                 201,
-                &[("location", "https://s.example/things/1")],
+                &[("location", b"https://s.example/things/1")],
                 SUCCEEDED,
             ),
             (_, "https://s.example/things/1", _) => resp(200, &[], r#"{"id":1}"#),
@@ -468,13 +426,13 @@ async fn concurrency_limit_inside_bounds_requests_not_operations() {
                 resp(
                     202,
                     &[
-                        ("operation-location", monitor.as_str()),
-                        ("retry-after", "5"),
+                        ("operation-location", monitor.as_bytes()),
+                        ("retry-after", b"5"),
                     ],
                     "",
                 )
             }
-            _ if s.at < Duration::from_secs(10) => resp(200, &[("retry-after", "5")], RUNNING),
+            _ if s.at < Duration::from_secs(10) => resp(200, &[("retry-after", b"5")], RUNNING),
             _ => resp(200, &[], SUCCEEDED),
         })
     });

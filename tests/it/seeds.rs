@@ -10,7 +10,7 @@
 //! The seeds say `Retry-After: 30`; the layer's waits are clamped to 5 ms so the tests are fast
 //! (real sockets, so no paused clock).
 
-mod support;
+use crate::support;
 
 use std::sync::{Arc, Mutex};
 
@@ -20,6 +20,7 @@ use support::{
     assert_bodiless_get, body_bytes, fast_layer, lro_client, maps_layer, post, send, MockServer,
     Recorded, Reply,
 };
+use tower_lro::__private::Reason;
 use tower_lro::{ErrorKind, LroLayer, LroMetadata, OperationStatus, Progress, Rule};
 
 /// The `operationId` every seed body carries.
@@ -718,9 +719,17 @@ fn assert_operation_failed(
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.body(), &body_of(failed, server));
 
-    let shown = e.to_string();
-    assert!(shown.contains(MONITOR_PATH), "{shown}");
-    assert!(shown.contains("InvalidFeature"), "{shown}");
+    assert!(
+        matches!(
+            e.reason(),
+            Reason::OperationFailed { status, state, error: Some(odata) }
+                if *status == StatusCode::OK
+                    && state.as_str() == "Failed"
+                    && odata.code() == Some("InvalidFeature")
+        ),
+        "{:?}",
+        e.reason()
+    );
 
     assert_eq!(server.hits(&Method::GET, MONITOR_PATH), polls);
     assert_eq!(server.hits(&Method::GET, TILESET_PATH), 0);

@@ -3,8 +3,7 @@
 //! operation up with fresh credentials, without re-sending the submission. Real loopback sockets
 //! and real time, with small numbers.
 
-#[path = "support/mod.rs"]
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

@@ -2,11 +2,12 @@
 //! plain hyper-util client talking to the gateway. Real time (no paused clock): the layer's waits
 //! are shrunk with `wait_bounds` instead.
 
-#[path = "../examples/gateway.rs"]
+/// `examples/gateway.rs`, compiled in.
+#[path = "../../examples/gateway.rs"]
 #[allow(dead_code)]
-mod gateway;
-#[path = "support/mod.rs"]
-mod support;
+mod example;
+
+use crate::support;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -50,7 +51,7 @@ impl Gateway {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let upstream: Uri = upstream.parse().unwrap();
-        let task = tokio::spawn(gateway::serve(listener, upstream, layer));
+        let task = tokio::spawn(example::serve(listener, upstream, layer));
         Self { addr, task }
     }
 
@@ -240,7 +241,7 @@ async fn failed_operation_with_an_internal_code_is_500() {
 
 #[test]
 fn failure_status_rule() {
-    use gateway::failure_status;
+    use example::failure_status;
     assert_eq!(failure_status(Some("InvalidFeature")), 422);
     assert_eq!(failure_status(Some("BadRequest")), 422);
     assert_eq!(failure_status(Some("Conflict")), 422);
@@ -321,8 +322,6 @@ async fn garbage_status_body_is_502_naming_the_status_url() {
         body["error"]["upstreamBody"],
         "<html>upstream proxy error</html>"
     );
-    let message = body["error"]["message"].as_str().unwrap();
-    assert!(message.contains(&monitor), "{message}");
 }
 
 #[tokio::test]
@@ -415,8 +414,9 @@ async fn unreachable_upstream_is_502() {
         body["error"]["upstreamUrl"],
         format!("http://{closed}/mapData?x=1")
     );
-    let message = body["error"]["message"].as_str().unwrap();
-    assert!(message.contains("could not be reached"), "{message}");
+    // Nothing answered: no upstream status or body to report.
+    assert!(body["error"].get("upstreamStatus").is_none(), "{body}");
+    assert!(body["error"].get("upstreamBody").is_none(), "{body}");
 }
 
 #[tokio::test]
@@ -469,7 +469,7 @@ async fn a_resource_larger_than_the_status_limit_streams_through_whole() {
 async fn the_demo_upstream_resolves_through_the_gateway() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let upstream = format!("http://{}", listener.local_addr().unwrap());
-    let upstream_task = tokio::spawn(gateway::demo_upstream(listener));
+    let upstream_task = tokio::spawn(example::demo_upstream(listener));
     let gw = Gateway::start(&upstream, fast_layer()).await;
 
     let answer = call(
@@ -504,6 +504,7 @@ async fn an_unusable_monitor_url_is_502() {
 
     assert_eq!(answer.status, StatusCode::BAD_GATEWAY);
     let body = answer.json();
+    // The one check of message text: the refused URL reaches the gateway's client only there.
     let message = body["error"]["message"].as_str().unwrap();
     assert!(message.contains("ftp://files.example/ops/1"), "{message}");
     assert_eq!(server.requests().len(), 1, "nothing was polled");

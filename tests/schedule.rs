@@ -2,8 +2,11 @@
 //! and when they go out, and that a very large number of operations in flight at once all
 //! complete. Tokio's clock is paused: no real waiting, fully deterministic.
 //!
-//! `cargo test --test memory -- --nocapture` prints the poll schedules;
-//! `cargo test --release --test memory -- --ignored --nocapture` runs 100 000 LROs at once.
+//! The exact schedule under `Retry-After` is asserted once, in `tests/it/service.rs`
+//! (`polls_exactly_when_retry_after_says`); this file covers the unhinted backoff.
+//!
+//! `cargo test --test schedule -- --nocapture` prints the poll schedules;
+//! `cargo test --release --test schedule -- --ignored --nocapture` runs 100 000 LROs at once.
 
 use std::convert::Infallible;
 use std::future::{ready, Ready};
@@ -123,15 +126,6 @@ fn show(label: &str, polls: &[u128]) {
         .map(|ms| format!("{}", *ms as f64 / 1000.0))
         .collect();
     println!("{label}: {} polls at [{}] s", polls.len(), secs.join(", "));
-}
-
-#[tokio::test(start_paused = true)]
-async fn retry_after_30_done_at_95s_polls_at_30_60_90_120() {
-    let (polls, meta) = schedule(Duration::from_secs(95), Some(30)).await;
-    show("Retry-After: 30, done at 95 s", &polls);
-    assert_eq!(polls, [30_000, 60_000, 90_000, 120_000]);
-    assert_eq!(meta.polls(), 4);
-    assert_eq!(meta.elapsed(), Duration::from_secs(120));
 }
 
 #[tokio::test(start_paused = true)]

@@ -1,0 +1,18 @@
+//! The integration tests, as one binary (each binary links hyper, tokio and reqwest).
+//!
+//! `tests/chaos.rs` (heavy) and `tests/schedule.rs` (poll schedules, and 100 000 LROs at once
+//! when `--ignored`) stay separate binaries.
+
+mod support;
+
+mod compose;
+mod gateway;
+mod hostile;
+mod resume;
+mod seeds;
+mod service;
+
+#[cfg(feature = "reqwest-middleware")]
+mod reqwest;
+#[cfg(feature = "tracing")]
+mod tracing;
