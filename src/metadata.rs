@@ -87,6 +87,8 @@ pub struct LroMetadata {
     // The part of the read body that is the final body (a Google `response`, an embedded
     // result), when not all of it.
     pub(crate) final_body: Option<std::ops::Range<usize>>,
+    // For an operation only started (`LroOptions::start_only`): how to resume it.
+    pub(crate) resume: Option<Box<ResumeHandle>>,
 }
 
 impl LroMetadata {
@@ -113,6 +115,12 @@ impl LroMetadata {
     /// Time from the submission's response to the final response's head.
     pub fn elapsed(&self) -> Duration {
         self.elapsed
+    }
+    /// For a request sent with [`LroOptions::start_only`](crate::LroOptions::start_only): the
+    /// handle that continues the operation the answer started (the answer itself is the
+    /// submission's, untouched). `None` otherwise.
+    pub fn resume_handle(&self) -> Option<&ResumeHandle> {
+        self.resume.as_deref()
     }
     /// The dialect the operation was read in: `default`, `google`, `compute` or a declared
     /// dialect's name.

@@ -21,6 +21,7 @@ use crate::proto::dialect::Dialect;
 pub struct LroOptions {
     pub(crate) disabled: bool,
     pub(crate) forced: bool,
+    pub(crate) start_only: bool,
     pub(crate) dialect: Option<Dialect>,
     pub(crate) deadline: Option<Duration>,
     pub(crate) final_state: Option<FinalState>,
@@ -52,6 +53,14 @@ impl LroOptions {
     /// The dialect of this request's operation (spec §10), instead of the layer's.
     pub fn dialect(mut self, dialect: Dialect) -> Self {
         self.dialect = Some(dialect);
+        self
+    }
+
+    /// Only start the operation: when the answer starts one, return that answer untouched,
+    /// with [`LroMetadata::resume_handle`](crate::LroMetadata::resume_handle) set, instead of
+    /// polling — for a caller that finishes it later (`lro --no-wait`). No poll is sent.
+    pub fn start_only(mut self) -> Self {
+        self.start_only = true;
         self
     }
 

@@ -2,7 +2,6 @@
 
 use std::io::Read;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE};
@@ -37,9 +36,8 @@ pub async fn run(args: FetchArgs) -> Result<i32, Failure> {
     // `Prefer: respond-async`: OData and FHIR servers answer 202 only to requests carrying it.
     let mut options = LroOptions::new().force();
     if args.no_wait {
-        // Until the library has a dedicated option: a zero deadline ends the resolution right
-        // after the submission's answer, with a handle (polls = 0).
-        options = options.deadline(Duration::ZERO);
+        // The submission's answer comes back untouched, with a handle; nothing is polled.
+        options = options.start_only();
     }
     request.extensions_mut().insert(options);
     // A resumed operation is read in the dialect its handle names.

@@ -23,6 +23,15 @@ pub async fn response(
 ) -> Result<i32, Failure> {
     let status = response.status();
     let meta = response.extensions().get::<LroMetadata>().cloned();
+    if let Some(handle) = meta.as_ref().and_then(LroMetadata::resume_handle) {
+        // --no-wait: the submission started an operation; its handle is the command's output.
+        println!("{}", handle::to_json(handle));
+        if let Some(path) = &args.save_handle {
+            handle::save(handle, Some(path))?;
+        }
+        reporter.note(&format!("lro: accepted; polling {}", handle.operation_url()));
+        return Ok(exit::SUCCESS);
+    }
     match &meta {
         Some(m) => {
             reporter.note(&format!(

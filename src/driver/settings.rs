@@ -44,6 +44,7 @@ impl Settings {
             if let Some(d) = options.deadline {
                 params = params.deadline(d);
             }
+            params = params.start_only(options.start_only);
             if let Some(f) = options.final_state {
                 params = params.final_state(f);
             }

@@ -33,6 +33,8 @@ pub struct Machine {
     pub(crate) phase: Phase,
     /// Where the next answer came from, when an inner client followed redirects to get it.
     pub(crate) answered_from: Option<Box<Link>>,
+    /// Only start the operation: hand back the submission's answer with a resume handle.
+    pub(crate) start_only: bool,
 }
 
 /// What is known of the operation: what metadata, errors and resume handles report.
@@ -96,6 +98,7 @@ impl Machine {
             },
             phase: Phase::Polling,
             answered_from: None,
+            start_only: params.start_only,
             cfg,
         }
     }
@@ -374,6 +377,7 @@ impl Machine {
             dialect: self.op.dialect_name.clone(),
             final_status: None,
             final_body: None,
+            resume: None,
         }
     }
 

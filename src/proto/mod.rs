@@ -136,6 +136,7 @@ pub struct Params {
     pub(crate) deadline: Duration,
     pub(crate) final_state: FinalState,
     pub(crate) dialect: dialect::Dialect,
+    pub(crate) start_only: bool,
 }
 
 impl Params {
@@ -145,7 +146,14 @@ impl Params {
             deadline: cfg.deadline(),
             final_state: cfg.final_state(),
             dialect: dialect::Dialect::default(),
+            start_only: false,
         }
+    }
+    /// Only start the operation: deliver the submission's answer with a resume handle in its
+    /// metadata instead of polling.
+    pub fn start_only(mut self, start_only: bool) -> Self {
+        self.start_only = start_only;
+        self
     }
     /// Another dialect.
     pub fn dialect(mut self, dialect: dialect::Dialect) -> Self {

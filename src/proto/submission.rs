@@ -111,7 +111,7 @@ impl Submission {
             machine.absorb(doc);
         }
         let plan = machine.schedule(Some(headers), false, now);
-        Ok(begin(machine, plan.into()))
+        Ok(begin(machine, plan.into(), now))
     }
 
     /// The machine for `rule`, polling `monitor`.
@@ -181,16 +181,22 @@ impl Submission {
             Some(body) if reads_submission => machine.on_dialect_poll(status, headers, body, now),
             _ => machine.schedule(Some(headers), false, now).into(),
         };
-        Ok(begin(machine, action))
+        Ok(begin(machine, action, now))
     }
 }
 
 /// The machine's first step, from what it made of the submission's answer.
-fn begin(mut machine: Machine, action: Action) -> Begin {
+fn begin(mut machine: Machine, action: Action, now: Now) -> Begin {
     // The submission's answer was read: it is reported like a status answer.
     machine.sched.report_due = true;
     let plan = match action {
         Action::Deliver(meta) => return Begin::Final(meta),
+        // Asked not to wait: the submission's answer, with a handle to resume from.
+        Action::Send { .. } if machine.start_only => {
+            let mut meta = machine.metadata(now.mono(), None);
+            meta.resume = Some(Box::new(machine.resume_handle()));
+            return Begin::Final(meta);
+        }
         Action::Send { at, request } => {
             if request.kind() == PollKind::Status {
                 machine.sched.next_status_at = Some(at);

@@ -202,6 +202,7 @@ fn params_of(cfg: &Config, options: &LroOptions) -> Params {
     if let Some(f) = options.final_state {
         params = params.final_state(f);
     }
+    params = params.start_only(options.start_only);
     if let Some(d) = &options.dialect {
         params = params.dialect(d.clone());
     }

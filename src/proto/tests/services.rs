@@ -727,3 +727,23 @@ fn a_google_handle_resumes_as_google() {
         matches!(m.handle_answer(Now::new(now, SystemTime::now()), answer), Action::Fail(e) if e.is_operation_failed())
     );
 }
+
+/// `LroOptions::start_only`: the submission's answer comes back with a handle; nothing is
+/// polled, even when the server allows a poll at once.
+#[test]
+fn start_only_returns_the_answer_with_a_handle() {
+    let run = drive_with(
+        cfg(),
+        LroOptions::new().start_only(),
+        "POST",
+        SUBMIT_URL,
+        &[],
+        r(202, &[("operation-location", OPS), ("retry-after", "0")], ""),
+        &[],
+    );
+    let Outcome::Final(meta) = &run.outcome else {
+        panic!("{:?}", run.outcome)
+    };
+    assert!(run.sent.is_empty());
+    assert_eq!(meta.resume_handle().unwrap().operation_url(), OPS);
+}
