@@ -11,6 +11,7 @@ mod hostile;
 mod resume;
 mod seeds;
 mod service;
+mod wider;
 
 #[cfg(feature = "reqwest-middleware")]
 mod reqwest;

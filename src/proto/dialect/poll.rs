@@ -250,7 +250,10 @@ pub(crate) fn monitor_of(
     match kind {
         Kind::Default => Ok(None),
         Kind::Google { base } => {
-            let Some(op) = body.and_then(|b| GoogleOperation::parse(b).ok()) else {
+            let Some(op) = body
+                .and_then(|b| GoogleOperation::parse(b).ok())
+                .filter(looks_like_an_operation)
+            else {
                 return Ok(None);
             };
             if op.name.is_empty() {
@@ -288,6 +291,20 @@ pub(crate) fn monitor_of(
                 })
         }
     }
+}
+
+/// Whether a parsed body is an `Operation` rather than a resource with a `name` of its own
+/// (both are JSON objects with `name`). The JSON mapping of proto3 omits `"done": false`, so a
+/// running operation may carry only `name` and `metadata`: it is an operation when it says it
+/// is done, carries a `response`/`error`/`@type`d `metadata`, or its name has an `operations/`
+/// segment (AIP-151: "operations/{id}" under a resource).
+fn looks_like_an_operation(op: &GoogleOperation) -> bool {
+    op.done
+        || op.response.is_some()
+        || op.error.is_some()
+        || op.metadata.as_ref().is_some_and(|m| m.get("@type").is_some())
+        || op.name.starts_with("operations/")
+        || op.name.contains("/operations/")
 }
 
 fn reject_unless_success(status: StatusCode) -> Result<(), Reason> {

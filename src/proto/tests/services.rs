@@ -738,7 +738,11 @@ fn start_only_returns_the_answer_with_a_handle() {
         "POST",
         SUBMIT_URL,
         &[],
-        r(202, &[("operation-location", OPS), ("retry-after", "0")], ""),
+        r(
+            202,
+            &[("operation-location", OPS), ("retry-after", "0")],
+            "",
+        ),
         &[],
     );
     let Outcome::Final(meta) = &run.outcome else {
@@ -746,4 +750,45 @@ fn start_only_returns_the_answer_with_a_handle() {
     };
     assert!(run.sent.is_empty());
     assert_eq!(meta.resume_handle().unwrap().operation_url(), OPS);
+}
+
+/// With the Google dialect named, a plain resource that has a `name` of its own is not an
+/// operation (proto3 JSON omits `"done": false`, so `done` alone cannot tell them apart).
+#[test]
+fn a_google_resource_is_not_an_operation() {
+    for body in [
+        r#"{"name":"projects/p/datasets/9","displayName":"d"}"#,
+        r#"{"name":"projects/p/locations/l/instances/i","state":"READY"}"#,
+    ] {
+        let body: &'static str = Box::leak(body.to_owned().into_boxed_str());
+        let run = drive_with(
+            cfg(),
+            with(Dialect::google()),
+            "GET",
+            "https://svc.googleapis.com/v1/projects/p/datasets/9",
+            &[],
+            r(200, &[], body),
+            &[],
+        );
+        assert!(matches!(run.outcome, Outcome::NotLro), "{body}");
+    }
+    // A running operation as proto3 JSON writes it: no `done`, a typed `metadata`.
+    let run = drive_with(
+        cfg(),
+        with(Dialect::google()),
+        "POST",
+        "https://svc.googleapis.com/v1/projects/p/things",
+        &[],
+        r(
+            200,
+            &[],
+            r#"{"name":"projects/p/things/t1","metadata":{"@type":"type.googleapis.com/google.cloud.x.OperationMetadata"}}"#,
+        ),
+        &[r(
+            200,
+            &[],
+            r#"{"name":"projects/p/things/t1","done":true,"response":{}}"#,
+        )],
+    );
+    assert_eq!(delivered(&run).0, 0);
 }
