@@ -57,18 +57,22 @@
 //!
 //! | submission response | polls | final response |
 //! | --- | --- | --- |
-//! | `202`/`201`/`200` + `Operation-Location` | status body (`status`) | first that applies: `Resource-Location`; `201` + `Location`; body `resourceLocation`; the request URL for `PUT`/`PATCH`; the submission's `Location` for `POST`; else the terminal status response |
-//! | `202`/`201`/`200` + `Azure-AsyncOperation` | status body (`status`) | same rules |
-//! | `202` + `Location` | `202` = running; `200`/`201`/`204` = done unless the body is a status document still running (seed V1) | `Resource-Location`, `201` + `Location` or `resourceLocation` is fetched; else that response |
+//! | `202`/`201`/`200` + `Operation-Location` or `Azure-AsyncOperation` | status body (`status`) | first that applies: a `303`/`302` from the monitor; `Resource-Location`; `201` + `Location`; body `resourceLocation`; the request URL for `PUT`/`PATCH`; the submission's `Location` for `POST`; else the terminal status response |
+//! | `202` + `Location`, or `202` + `Content-Location` alone | `202` = running unless its body has a terminal word; `200`/`201`/`204` = done unless the body is a status document still running (seed V1) | a `303`/`302` target, `Resource-Location`, `201` + `Location` or `resourceLocation` is fetched; else that response (with the status an `AsyncResult` header names) |
 //! | `PUT`/`PATCH` → `200`/`201` with a non-terminal `provisioningState` | `GET` the request URL | the last `GET` |
+//! | with [`Dialect::google`], [`Dialect::compute`] or a declared [`Dialect`] | the dialect's monitor and words | the dialect's result |
 //! | anything else (`400`, `202` with nothing to poll, …) | none | returned untouched, body streaming (a `PUT`/`PATCH` `200`/`201` JSON answer is read first, up to the body limit, to look for `provisioningState`: see [`LroLayer::detect_provisioning_state`]) |
 //!
-//! `Failed`/`Canceled` is an [`Error`] of kind [`ErrorKind::OperationFailed`] carrying the OData
-//! error, the operation id and the terminal response (or that response itself with
-//! [`LroLayer::failure_as_response`]). Waits honour `retry-after-ms`, `x-ms-retry-after-ms` and
-//! `Retry-After` (seconds or HTTP-date), clamped to [`LroLayer::wait_bounds`]; polls that answer
-//! `408`/`429`/`500`/`502`/`503`/`504` or fail in transport are retried; the whole resolution
-//! has a deadline. Every final response produced by polling carries [`LroMetadata`].
+//! Status words are read with a vocabulary that knows what real services send (see
+//! [`OperationStatus`]); a failure — a failure word, a success word beside a reported `error`,
+//! a Google `error`, an `AsyncResult` of `4xx`/`5xx` — is an [`Error`] of kind
+//! [`ErrorKind::OperationFailed`] carrying the OData-shaped error, the operation id and the
+//! terminal response (or that response itself with [`LroLayer::failure_as_response`]). Waits
+//! honour `retry-after-ms`, `x-ms-retry-after-ms` and `Retry-After` (seconds or HTTP-date),
+//! clamped to [`LroLayer::wait_bounds`]; polls that answer `408`/`429`/`500`/`502`/`503`/`504` or
+//! fail in transport are retried; the whole resolution has a deadline. URLs from answers that
+//! name internal hosts are refused ([`LroLayer::ssrf_guard`]). Every final response produced by
+//! polling carries [`LroMetadata`].
 //!
 //! # Architecture
 //!
@@ -89,8 +93,10 @@
 //!   the same and also yields a [`ResumeHandle`].
 //! - Auth, tracing and signing layers inside the layer apply to polls too; for a signature that
 //!   must be fresh per request, use [`LroLayer::on_poll_request`].
-//! - Per request: [`LroOptions`] in the request extensions, or `Prefer: respond-async` to get the
-//!   `202` back untouched.
+//! - Per request: [`LroOptions`] in the request extensions (another deadline, final state or
+//!   dialect; [`LroOptions::force`] to resolve despite `Prefer: respond-async`;
+//!   [`LroOptions::start_only`] for a resume handle without polling), or
+//!   `Prefer: respond-async` to get the `202` back untouched.
 //! - Every request the layer sends itself carries a [`LroRequest`] extension (status poll
 //!   or resource fetch); polls do not inherit the submission's other extensions.
 //!
@@ -138,7 +144,9 @@
 //!     .failure_as_response(true)
 //!     // Azure Maps wants its key on the status URL too; status lives on another host.
 //!     .carry_query_param("subscription-key")
-//!     .allow_origin("https://status.example.com")
+//!     .allow_origin("https://status.example.com".parse().unwrap())
+//!     // A service with a word of its own.
+//!     .status_word(tower_lro::StatusMeaning::Succeeded, "Published")
 //!     .on_poll_request(|req| {
 //!         req.headers_mut().insert("x-ms-client-request-id", http::HeaderValue::from_static("fresh"));
 //!     })
@@ -150,7 +158,8 @@
 //!
 //! - `reqwest-middleware`: [`middleware::LroMiddleware`], a `reqwest_middleware::Middleware`.
 //! - `tracing`: a span per operation (`lro`, with the URL, rule and operation id) and an event
-//!   per poll (status, `percentComplete`, the wait and why it was chosen).
+//!   per poll (status, whether the word was recognised, `percentComplete`, the wait and why it
+//!   was chosen).
 //!
 //! # Decisions where the spec is silent
 //!
@@ -177,6 +186,35 @@
 //!   RFC 3986 and serialised by the URL parser.
 //! - Requests with an origin-form URI (`/jobs`) resolve relative monitor URLs against it and
 //!   stay origin-form.
+//! - A `303`/`302` from a status monitor ends the operation even under a configured
+//!   [`FinalState`]: the server said where the result is, and a redirect is no answer to hand a
+//!   caller. Redirects count as polls; a moved monitor (`301`/`307`/`308`) is polled at once unless
+//!   the redirect carries a wait hint. Carried query parameters (`api-version`) are added to a
+//!   redirect target that lacks them, as to any other URL; the target's own query (a SAS token)
+//!   is kept as written.
+//! - The SSRF guard (spec §7) also refuses non-unicast and unparsable hosts, Azure's WireServer
+//!   `168.63.129.16`, and treats the shared address space `100.64.0.0/10` as private; an internal
+//!   submission of any class allows internal targets of any class; an origin-form submission
+//!   (host unknown) counts as not internal. It reads URLs, not DNS.
+//! - Status words: `Terminated` (Durable Functions) and words outside spec §3's table are
+//!   unrecognised by default, hence running until the deadline — a declared dialect or
+//!   [`LroLayer::status_word`] gives them a meaning. A `202` on a `Location` poll is terminal
+//!   only when its body has a terminal word.
+//! - `AsyncResult` (OData 4.01) is read on the final answer of a `Location`/`Content-Location`
+//!   poll; the response is delivered with that status.
+//! - Google dialect: a body is an `Operation` when it says `done`, carries `response`/`error`, a
+//!   `@type`d `metadata`, or a name with an `operations/` segment — proto3 JSON omits
+//!   `"done": false`, and resources have `name`s too. An operation already done in the
+//!   submission's answer is delivered at once (its `response` as the body). `error.code` 1
+//!   (`CANCELLED`) is a cancellation.
+//! - Compute Engine: only `operationType: delete` makes the terminal operation the final
+//!   response.
+//! - Declared dialects: `start_on` defaults to `[202]`; a root-relative URL is appended to
+//!   `base_url`'s path (so `/teams(…)` under `…/v1.0` keeps `/v1.0`); the first source that finds
+//!   a URL wins; an `error` that reports one makes a success word (or a missing word) a failure
+//!   unless `error_marks_failure` is `false`.
+//! - An inner client that follows redirects (reqwest): an answer from another URL that reads as a
+//!   status answer moved the monitor; anything else is the result of a `303`/`302`.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

@@ -51,8 +51,15 @@ impl Trace {
         }
         let wait_ms = p.next_poll_in().map(|d| d.as_millis() as u64);
         let reason = p.wait_reason().map(ToString::to_string);
+        if !p.status().is_recognised() {
+            tracing::info!(
+                status = %p.status(),
+                "lro status word not recognised: polling on until the deadline"
+            );
+        }
         tracing::debug!(
             status = %p.status(),
+            recognised = p.status().is_recognised(),
             percent_complete = p.percent_complete(),
             polls = p.polls(),
             wait_ms,
