@@ -235,6 +235,7 @@ mod options;
 mod parse;
 mod proto;
 mod resume;
+mod rule;
 mod service;
 mod status;
 mod vocab;

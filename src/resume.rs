@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::FinalState;
-use crate::metadata::Rule;
+use crate::rule::Rule;
 
 /// Everything needed to continue polling an operation: never credential values.
 ///
