@@ -287,6 +287,30 @@ impl fmt::Display for UrlProblem {
     }
 }
 
+impl fmt::Display for HandleProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HandleProblem::Version(v) => write!(f, "resume handle version {v} is not 1"),
+            HandleProblem::RequestUrl => f.write_str("request_url does not parse"),
+            HandleProblem::Url(e) => write!(f, "a URL in the handle is unusable ({e})"),
+            HandleProblem::Method => f.write_str("bad method"),
+            HandleProblem::Dialect(e) => f.write_str(e),
+            HandleProblem::CarrierUri => {
+                f.write_str("the request carrying the handle has no valid URI")
+            }
+        }
+    }
+}
+
+impl fmt::Display for LastAttempt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LastAttempt::Status(s) => ShowStatus(*s).fmt(f),
+            LastAttempt::Transport(e) => write!(f, "transport error: {e}"),
+        }
+    }
+}
+
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -347,11 +371,7 @@ impl fmt::Display for Reason {
                 ),
             },
             Reason::RetriesExhausted { attempts, last } => {
-                write!(f, "failed {attempts} times in a row; last answer: ")?;
-                match last {
-                    LastAttempt::Status(s) => ShowStatus(*s).fmt(f),
-                    LastAttempt::Transport(e) => write!(f, "transport error: {e}"),
-                }
+                write!(f, "failed {attempts} times in a row; last answer: {last}")
             }
             Reason::PollLimit {
                 state,
@@ -371,19 +391,7 @@ impl fmt::Display for Reason {
             }
             Reason::SubmissionBodyFailed => f.write_str("submission response body failed mid-way"),
             Reason::BadRequestUrl { why } => write!(f, "is not a usable request URL ({why})"),
-            Reason::BadHandle { why } => {
-                f.write_str("cannot be resumed: ")?;
-                match why {
-                    HandleProblem::Version(v) => write!(f, "resume handle version {v} is not 1"),
-                    HandleProblem::RequestUrl => f.write_str("request_url does not parse"),
-                    HandleProblem::Url(e) => write!(f, "a URL in the handle is unusable ({e})"),
-                    HandleProblem::Method => f.write_str("bad method"),
-                    HandleProblem::Dialect(e) => f.write_str(e),
-                    HandleProblem::CarrierUri => {
-                        f.write_str("the request carrying the handle has no valid URI")
-                    }
-                }
-            }
+            Reason::BadHandle { why } => write!(f, "cannot be resumed: {why}"),
             Reason::DialectBody { status, problem } => {
                 write!(f, "answered {} with {problem}", ShowStatus(*status))
             }
