@@ -231,6 +231,7 @@ impl Machine {
         }
         // A deadline is not an answer worth reporting.
         self.begin_input(!matches!(failure, Failure::DeadlinePassed));
+        self.answered_from = None;
         let plan = match failure {
             Failure::Transport(error) | Failure::BodyFailed { error, .. } => {
                 self.retry(None, Some(error), now)
@@ -266,6 +267,8 @@ impl Machine {
         body: Option<&Bytes>,
         now: Now,
     ) -> Action {
+        // Where this answer came from is about this answer only.
+        let followed = self.answered_from.take();
         // A dialect may answer a failure with a status body on a `5xx` (Durable Functions).
         let status_body =
             matches!(self.phase, Phase::Polling) && self.op.dialect.status_body_on(status);
@@ -283,7 +286,7 @@ impl Machine {
         if let Some(action) = self.on_redirect(status, headers, body, now) {
             return action;
         }
-        if let Some(url) = self.answered_from.take() {
+        if let Some(url) = followed {
             if let Some(action) = self.on_followed_redirect(*url, status, body, now) {
                 return action;
             }
@@ -355,13 +358,18 @@ impl Machine {
 
     pub(crate) fn absorb(&mut self, doc: &StatusDocument) {
         let op = &mut self.op;
-        if doc.operation_id.is_some() && doc.operation_id != op.operation_id {
-            op.operation_id.clone_from(&doc.operation_id);
+        // Copied only when it changes (usually once per operation).
+        if let Some(id) = doc.operation_id.as_deref() {
+            if op.operation_id.as_deref() != Some(id) {
+                op.operation_id = Some(id.to_owned());
+            }
         }
         // Per document: a terminal status without the field does not keep an old percentage.
         op.percent_complete = doc.percent_complete;
         if let Some(st) = doc.status.as_ref().or(doc.provisioning_state.as_ref()) {
-            op.status = st.clone();
+            if op.status != *st {
+                op.status = st.clone();
+            }
         }
     }
 
