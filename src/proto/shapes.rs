@@ -216,6 +216,11 @@ impl Machine {
         if !status.is_success() {
             return self.reject(status, headers, body);
         }
+        // OData 4.01: `AsyncResult` says the original request is done, whatever the body (the
+        // result of that request) says in a `status` field of its own.
+        if let Some(action) = self.async_result(status, headers, body, now) {
+            return action;
+        }
         if let Some(doc) = &doc {
             self.absorb(doc);
             if doc.reports_failure() {
@@ -227,9 +232,6 @@ impl Machine {
             if doc.status.as_ref().is_some_and(OperationStatus::is_success) {
                 return self.finish(status, headers, Some(doc), now);
             }
-        }
-        if let Some(action) = self.async_result(status, headers, body, now) {
-            return action;
         }
         if body.iter().all(u8::is_ascii_whitespace) {
             // An empty 200/201/204: the headers may still say where the resource is.

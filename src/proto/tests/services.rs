@@ -792,3 +792,18 @@ fn a_google_resource_is_not_an_operation() {
     );
     assert_eq!(delivered(&run).0, 0);
 }
+
+/// OData: the result behind `AsyncResult` is an entity that may have a `status` of its own;
+/// the header decides.
+#[test]
+fn odata_async_result_wins_over_an_entity_status() {
+    let run = drive(
+        cfg(),
+        "POST",
+        "https://odata.example/svc/Orders",
+        &[],
+        r(202, &[("location", "https://odata.example/svc/$monitor/2")], ""),
+        &[r(200, &[("asyncresult", "201")], r#"{"ID":2,"status":"Pending"}"#)],
+    );
+    assert_eq!(delivered(&run).1.final_status, Some(StatusCode::CREATED));
+}
