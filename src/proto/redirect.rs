@@ -7,10 +7,10 @@ use http::StatusCode;
 
 use super::link::Link;
 use super::machine::{Machine, Phase};
-use crate::metadata::Rule;
 use super::request::PollKind;
 use super::{Action, Now};
 use crate::error::{Reason, UrlProblem};
+use crate::metadata::Rule;
 use crate::status::OperationStatus;
 
 /// OData 4.01's `AsyncResult`: the status of the original request, on the final monitor answer.
@@ -54,16 +54,15 @@ impl Machine {
                 ));
             }
         };
-        if let Err(e) = self.check(&next) {
-            return Some(self.fail(e));
-        }
         if done {
             // The result of the operation: fetched like a created resource (spec §6, first rule).
             if !self.op.status.is_success() {
                 self.op.status = OperationStatus::succeeded();
             }
-            self.phase = Phase::Fetching(Box::new(next));
-            return Some(self.send_now(PollKind::Resource, now));
+            return Some(self.fetch(next, now));
+        }
+        if let Err(e) = self.check(&next) {
+            return Some(self.fail(e));
         }
         if next != self.op.monitor {
             self.op.monitor = next;
@@ -73,7 +72,7 @@ impl Machine {
         if crate::parse::retry_after(headers, now.wall()).is_some() {
             return Some(self.schedule(Some(headers), false, now).into());
         }
-        Some(self.send_now(PollKind::Status, now))
+        Some(self.poll_now(now))
     }
 
     /// A status answer that an inner client fetched from `url` after following redirects: the
@@ -97,7 +96,9 @@ impl Machine {
             self.op.status = OperationStatus::succeeded();
         }
         self.phase = Phase::Done;
-        Some(Action::Deliver(self.metadata(now.mono(), Some(url.display()))))
+        Some(Action::Deliver(
+            self.metadata(now.mono(), Some(url.display())),
+        ))
     }
 
     /// Whether an answer is one of the status monitor's, in the operation's dialect.
@@ -118,9 +119,10 @@ impl Machine {
         }
     }
 
-    /// The next request of `kind`, due now, within the poll limit.
-    fn send_now(&mut self, kind: PollKind, now: Now) -> Action {
-        if kind == PollKind::Status && self.sched.polls >= self.cfg.max_polls {
+    /// The next status poll, due now, within the poll limit.
+    fn poll_now(&mut self, now: Now) -> Action {
+        let kind = PollKind::Status;
+        if self.sched.polls >= self.cfg.max_polls {
             let error = self.timeout_error(true);
             return self.fail(error);
         }

@@ -14,7 +14,7 @@ use crate::config::{Config, FinalState};
 use crate::error::{Error, Reason, UrlProblem};
 use crate::header::{AZURE_ASYNC_OPERATION, OPERATION_LOCATION, RESOURCE_LOCATION};
 use crate::metadata::Rule;
-use crate::status::{OperationStatus, StatusDocument};
+use crate::status::{OperationStatus, StatusBodyError, StatusDocument};
 
 /// What the head of a submission's answer says, before any body is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,11 +162,8 @@ impl Machine {
         if !status.is_success() {
             return self.reject(status, headers, body);
         }
-        let doc = match StatusDocument::parse_status(body) {
-            Ok(mut doc) => {
-                doc.reclassify(&self.cfg.vocabulary);
-                doc
-            }
+        let doc = match self.read_doc(body, true) {
+            Ok(doc) => doc,
             Err(error) => {
                 let reason = Reason::StatusBody { status, error };
                 return Action::Fail(self.end(reason, Some((status, headers, Some(body)))));
@@ -195,10 +192,7 @@ impl Machine {
         body: &Bytes,
         now: Now,
     ) -> Action {
-        let doc = StatusDocument::parse(body).ok().map(|mut doc| {
-            doc.reclassify(&self.cfg.vocabulary);
-            doc
-        });
+        let doc = self.read_doc(body, false).ok();
         // A `202` whose body is a status document with a terminal word is terminal (Graph's
         // copy monitor answers `202 {"status":"completed"}`).
         let terminal_202 = doc
@@ -289,11 +283,8 @@ impl Machine {
             return self.succeed(now);
         }
         // As the Azure SDKs do: the resource must answer with a JSON object.
-        let doc = match StatusDocument::parse(body) {
-            Ok(mut doc) => {
-                doc.reclassify(&self.cfg.vocabulary);
-                doc
-            }
+        let doc = match self.read_doc(body, false) {
+            Ok(doc) => doc,
             Err(error) => {
                 let reason = Reason::ResourceBody { status, error };
                 return Action::Fail(self.end(reason, Some((status, headers, Some(body)))));
@@ -333,20 +324,34 @@ impl Machine {
         match target {
             None => self.succeed(now),
             Some(Err(e)) => self.fail(e),
-            Some(Ok(url)) => {
-                if let Err(e) = self.check(&url) {
-                    return self.fail(e);
-                }
-                self.phase = Phase::Fetching(Box::new(url));
-                match self.request_for(PollKind::Resource) {
-                    Ok(request) => Action::Send {
-                        at: now.mono(),
-                        request,
-                    },
-                    Err(e) => self.fail(e),
-                }
-            }
+            Some(Ok(url)) => self.fetch(url, now),
         }
+    }
+
+    /// Done: `GET` the result at `url` now, if the layer may go there.
+    pub(crate) fn fetch(&mut self, url: Link, now: Now) -> Action {
+        if let Err(e) = self.check(&url) {
+            return self.fail(e);
+        }
+        self.phase = Phase::Fetching(Box::new(url));
+        match self.request_for(PollKind::Resource) {
+            Ok(request) => Action::Send {
+                at: now.mono(),
+                request,
+            },
+            Err(e) => self.fail(e),
+        }
+    }
+
+    /// A body read as a status document, its words in the layer's vocabulary.
+    fn read_doc(&self, body: &Bytes, whole: bool) -> Result<StatusDocument, StatusBodyError> {
+        let mut doc = if whole {
+            StatusDocument::parse_status(body)?
+        } else {
+            StatusDocument::parse(body)?
+        };
+        doc.reclassify(&self.cfg.vocabulary);
+        Ok(doc)
     }
 
     /// The automatic final-state rules of spec §6, first that applies.

@@ -11,7 +11,6 @@ use super::Kind;
 use crate::error::Reason;
 use crate::proto::link::Link;
 use crate::proto::machine::{Machine, Phase};
-use crate::proto::request::PollKind;
 use crate::proto::{Action, Now};
 use crate::status::{ODataError, OperationStatus};
 use crate::vocab::Meaning;
@@ -52,19 +51,7 @@ impl Machine {
                 Action::Deliver(meta)
             }
             Reading::Fetch(raw) => match self.op.monitor.join(&raw) {
-                Ok(url) => {
-                    if let Err(e) = self.check(&url) {
-                        return self.fail(e);
-                    }
-                    self.phase = Phase::Fetching(Box::new(url));
-                    match self.request_for(PollKind::Resource) {
-                        Ok(request) => Action::Send {
-                            at: now.mono(),
-                            request,
-                        },
-                        Err(e) => self.fail(e),
-                    }
-                }
+                Ok(url) => self.fetch(url, now),
                 Err(e) => {
                     let reason = Reason::DialectBody {
                         status,
@@ -302,7 +289,10 @@ fn looks_like_an_operation(op: &GoogleOperation) -> bool {
     op.done
         || op.response.is_some()
         || op.error.is_some()
-        || op.metadata.as_ref().is_some_and(|m| m.get("@type").is_some())
+        || op
+            .metadata
+            .as_ref()
+            .is_some_and(|m| m.get("@type").is_some())
         || op.name.starts_with("operations/")
         || op.name.contains("/operations/")
 }
