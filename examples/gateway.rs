@@ -10,7 +10,7 @@
 //!
 //! | what happened | status | body |
 //! | --- | --- | --- |
-//! | the operation ended `Failed`/`Canceled` | `422`, or `500` (see [`failure_status`]) | `{"error":{…}}`, the upstream's OData error as sent |
+//! | the operation ended `Failed`/`Canceled` | the upstream's own `4xx`/`5xx`, else `422` or `500` (`tower_lro::gateway::failure_status`) | `{"error":{…}}`, the upstream's OData error as sent |
 //! | the deadline or the poll limit was reached | `504` | `{"error":{…},"resume":{…}}` with the resume handle |
 //! | the upstream broke the protocol, gave an insecure URL, answered a poll with an unexpected status, kept failing | `502` | `{"error":{…,"upstreamUrl","upstreamStatus","upstreamBody"}}` |
 //! | the upstream could not be reached at all | `502` | `{"error":{…,"upstreamUrl"}}` |
@@ -20,13 +20,12 @@
 //! gateway in front of it, sends one request through the gateway and prints what happened.
 
 use std::convert::Infallible;
-use std::error::Error as StdError;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{HeaderMap, HeaderName, HeaderValue, CONNECTION, CONTENT_TYPE, HOST};
+use http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use http::{Method, Request, Response, StatusCode, Uri};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Either, Full};
@@ -38,7 +37,7 @@ use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tower::{BoxError, ServiceBuilder, ServiceExt};
-use tower_lro::{ErrorKind, LroBody, LroLayer, LroMetadata, LroService};
+use tower_lro::{gateway, LroBody, LroLayer, LroMetadata, LroService};
 
 /// The body sent upstream: the client's body, streamed as it arrives. It is boxed because the
 /// layer needs `Default` request bodies for its polls, which hyper's `Incoming` is not.
@@ -49,22 +48,6 @@ pub type Upstream = LroService<Client<HttpConnector, UpstreamBody>>;
 
 /// What the gateway answers: the upstream's final response streamed, or a JSON error of its own.
 pub type GatewayBody = Either<LroBody<Incoming>, Full<Bytes>>;
-
-/// Headers that describe one connection, not the message (RFC 9110 §7.6.1): never forwarded.
-const HOP_BY_HOP: [&str; 9] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-];
-
-/// How much of an upstream body a `502` answer quotes.
-const QUOTED_BODY_LIMIT: usize = 1024;
 
 /// Serves the gateway on `listener` until the returned future is dropped (dropping it also ends
 /// every open connection). Each request is forwarded to `upstream` (a base URL such as
@@ -115,7 +98,7 @@ pub async fn forward(
     req: Request<Incoming>,
 ) -> Result<Response<GatewayBody>, Infallible> {
     let (parts, body) = req.into_parts();
-    let target = match upstream_uri(&upstream, &parts.uri) {
+    let target = match gateway::upstream_uri(&upstream, &parts.uri) {
         Ok(uri) => uri,
         Err(message) => {
             let body = json!({"error": {"code": "BadRequest", "message": message}});
@@ -125,7 +108,7 @@ pub async fn forward(
     let mut out = Request::new(body.boxed_unsync());
     *out.method_mut() = parts.method;
     *out.uri_mut() = target.clone();
-    *out.headers_mut() = forwardable_headers(&parts.headers, true);
+    *out.headers_mut() = gateway::forwardable_headers(&parts.headers, true);
     Ok(match service.oneshot(out).await {
         Ok(response) => {
             if let Some(meta) = response.extensions().get::<LroMetadata>() {
@@ -139,196 +122,17 @@ pub async fn forward(
                 );
             }
             let (mut parts, body) = response.into_parts();
-            parts.headers = forwardable_headers(&parts.headers, false);
+            parts.headers = gateway::forwardable_headers(&parts.headers, false);
             Response::from_parts(parts, Either::Left(body))
         }
-        Err(err) => error_response(&target, &*err).map(Either::Right),
+        Err(err) => gateway::error_response(&target, &*err)
+            .map(Full::new)
+            .map(Either::Right),
     })
 }
 
-/// `base` followed by the path and query of `request` (`http://up/v1` + `/jobs?a=1` →
-/// `http://up/v1/jobs?a=1`).
-pub fn upstream_uri(base: &Uri, request: &Uri) -> Result<Uri, String> {
-    let (Some(scheme), Some(authority)) = (base.scheme(), base.authority()) else {
-        return Err(format!("upstream {base} is not an absolute URL"));
-    };
-    let prefix = base.path().trim_end_matches('/');
-    let path_and_query = request.path_and_query().map_or("/", |p| p.as_str());
-    let path_and_query = if path_and_query.starts_with('/') {
-        path_and_query.to_owned()
-    } else {
-        // `OPTIONS *` and other targets that are not origin-form.
-        format!("/{path_and_query}")
-    };
-    Uri::builder()
-        .scheme(scheme.clone())
-        .authority(authority.clone())
-        .path_and_query(format!("{prefix}{path_and_query}"))
-        .build()
-        .map_err(|e| format!("cannot forward {request}: {e}"))
-}
-
-/// `headers` without hop-by-hop headers, the headers the `Connection` header names, and (for a
-/// request) `Host`, which the client sets for the upstream.
-pub fn forwardable_headers(headers: &HeaderMap, request: bool) -> HeaderMap {
-    let named_by_connection: Vec<String> = headers
-        .get_all(CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|t| t.trim().to_ascii_lowercase())
-        .filter(|t| !t.is_empty())
-        .collect();
-    let mut out = HeaderMap::with_capacity(headers.keys_len());
-    for (name, value) in headers {
-        let n = name.as_str();
-        let dropped = HOP_BY_HOP.contains(&n)
-            || (request && *name == HOST)
-            || named_by_connection.iter().any(|t| t == n);
-        if !dropped {
-            out.append(name.clone(), value.clone());
-        }
-    }
-    out
-}
-
-/// The status for an operation that ended `Failed`/`Canceled`, from its OData error code.
-///
-/// The rule: a code that names a fault of the service rather than of the request — anything
-/// starting with `Internal` (`InternalServerError`, `InternalError`, …), `ServerError`,
-/// `ServiceError`, `ServiceUnavailable` (any case) — or no code at all (the upstream gave no
-/// reason, so the gateway cannot blame the request) is `500`. Every other code
-/// (`InvalidFeature`, `BadRequest`, `Conflict`, …) says the request could not be carried out as
-/// sent: `422 Unprocessable Content`.
-pub fn failure_status(odata_code: Option<&str>) -> StatusCode {
-    let Some(code) = odata_code.map(str::to_ascii_lowercase) else {
-        return StatusCode::INTERNAL_SERVER_ERROR;
-    };
-    let server_fault = code.starts_with("internal")
-        || matches!(
-            code.as_str(),
-            "servererror" | "serviceerror" | "serviceunavailable"
-        );
-    if server_fault {
-        StatusCode::INTERNAL_SERVER_ERROR
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    }
-}
-
-/// The gateway's answer for an error of the client stack, for a request forwarded to `target`.
-pub fn error_response(
-    target: &Uri,
-    err: &(dyn StdError + Send + Sync + 'static),
-) -> Response<Full<Bytes>> {
-    let Some(e) = err.downcast_ref::<tower_lro::Error>() else {
-        // The submission itself failed in transport (connection refused, reset, …).
-        let body = json!({"error": {
-            "code": "BadGateway",
-            "message": format!("upstream {target} could not be reached: {}", error_chain(err)),
-            "upstreamUrl": target.to_string(),
-        }});
-        return json_response(StatusCode::BAD_GATEWAY, &body);
-    };
-    match e.kind() {
-        ErrorKind::OperationFailed => {
-            let error = odata_json(e);
-            let code = error.get("code").and_then(Value::as_str);
-            let status = failure_status(code);
-            json_response(status, &json!({ "error": error }))
-        }
-        ErrorKind::Timeout | ErrorKind::PollLimit => {
-            let resume = e
-                .resume_handle()
-                .and_then(|h| serde_json::to_value(h).ok())
-                .unwrap_or(Value::Null);
-            let body = json!({
-                "error": {
-                    "code": "GatewayTimeout",
-                    "message": e.to_string(),
-                    "operationUrl": e.operation_url(),
-                    "operationId": e.operation_id(),
-                },
-                "resume": resume,
-            });
-            json_response(StatusCode::GATEWAY_TIMEOUT, &body)
-        }
-        // Protocol, Insecure, UnexpectedStatus, RetriesExhausted, and kinds added later.
-        _ => {
-            let quoted = e.body().map(|b| {
-                let end = b.len().min(QUOTED_BODY_LIMIT);
-                String::from_utf8_lossy(&b[..end]).into_owned()
-            });
-            let body = json!({"error": {
-                "code": "BadGateway",
-                "message": e.to_string(),
-                "upstreamUrl": e.url().map_or_else(|| target.to_string(), str::to_owned),
-                "upstreamStatus": e.status().map(|s| s.as_u16()),
-                "upstreamBody": quoted,
-            }});
-            json_response(StatusCode::BAD_GATEWAY, &body)
-        }
-    }
-}
-
-/// The failed operation's OData `error` object: as the upstream sent it when its terminal body is
-/// JSON with an `error` object (no field lost), else rebuilt from the parsed error.
-fn odata_json(e: &tower_lro::Error) -> Value {
-    let sent = e
-        .body()
-        .and_then(|b| serde_json::from_slice::<Value>(b).ok())
-        .and_then(|mut v| v.get_mut("error").map(Value::take))
-        .filter(Value::is_object);
-    if let Some(error) = sent {
-        return error;
-    }
-    let status = e.operation_status().map(|s| s.to_string());
-    match e.odata_error() {
-        Some(o) => rebuild_odata(o),
-        None => json!({
-            "code": Value::Null,
-            "message": format!("the operation ended {}", status.as_deref().unwrap_or("Failed")),
-        }),
-    }
-}
-
-fn rebuild_odata(o: &tower_lro::ODataError) -> Value {
-    let mut v = json!({ "code": o.code(), "message": o.message() });
-    if let Some(target) = o.target() {
-        v["target"] = json!(target);
-    }
-    if !o.details().is_empty() {
-        v["details"] = Value::Array(o.details().iter().map(rebuild_odata).collect());
-    }
-    if let Some(inner) = o
-        .innererror()
-        .and_then(|t| serde_json::from_str::<Value>(t).ok())
-    {
-        v["innererror"] = inner;
-    }
-    v
-}
-
-fn error_chain(err: &(dyn StdError + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    // Bounded: error chains are short, but a cyclic `source` must not hang the gateway.
-    for _ in 0..8 {
-        let Some(s) = source else { break };
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
-}
-
 fn json_response(status: StatusCode, body: &Value) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
-    *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response
+    gateway::json_response(status, body).map(Full::new)
 }
 
 // ---------------------------------------------------------------------------------------------

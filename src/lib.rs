@@ -225,6 +225,7 @@ mod config;
 mod driver;
 mod error;
 pub mod future;
+pub mod gateway;
 pub mod header;
 mod layer;
 mod metadata;

@@ -241,7 +241,7 @@ async fn failed_operation_with_an_internal_code_is_500() {
 
 #[test]
 fn failure_status_rule() {
-    use example::failure_status;
+    use tower_lro::gateway::failure_status;
     assert_eq!(failure_status(Some("InvalidFeature")), 422);
     assert_eq!(failure_status(Some("BadRequest")), 422);
     assert_eq!(failure_status(Some("Conflict")), 422);

@@ -1,0 +1,275 @@
+//! For gateways that put a synchronous API in front of an asynchronous upstream: where to
+//! forward a request, which headers to forward, and the answer for a resolution that failed.
+//!
+//! `examples/gateway.rs` embeds these in a hyper server; `lro proxy` is the ready-made one. Both
+//! answer alike because they share this module:
+//!
+//! | what happened | status | body |
+//! | --- | --- | --- |
+//! | the operation ended in failure | the upstream's own `4xx`/`5xx` when its terminal answer had one, else `422` (or `500`, see [`failure_status`]) | `{"error":{…}}`, the upstream's error object as sent (or rebuilt from the parsed one) |
+//! | the deadline or the poll limit was reached | `504` | `{"error":{…},"resume":{…}}` with the resume handle |
+//! | the upstream broke the protocol, gave a refused URL, answered a poll with an unexpected status, kept failing | `502` | `{"error":{…,"upstreamUrl","upstreamStatus","upstreamBody"}}` |
+//! | the upstream could not be reached at all | `502` | `{"error":{…,"upstreamUrl"}}` |
+//!
+//! ```
+//! use tower_lro::gateway::{error_response, upstream_uri};
+//! let base: http::Uri = "https://jobs.internal/v1".parse().unwrap();
+//! let target = upstream_uri(&base, &"/jobs?a=1".parse().unwrap()).unwrap();
+//! assert_eq!(target, "https://jobs.internal/v1/jobs?a=1");
+//! let refused: tower::BoxError = "connection refused".into();
+//! assert_eq!(error_response(&target, &*refused).status(), 502);
+//! ```
+
+use std::error::Error as StdError;
+
+use bytes::Bytes;
+use http::header::{HeaderMap, HeaderValue, CONNECTION, CONTENT_TYPE, HOST};
+use http::{Response, StatusCode, Uri};
+use serde_json::{json, Value};
+
+use crate::error::{Error, ErrorKind};
+use crate::status::ODataError;
+
+/// Headers that describe one connection, not the message (RFC 9110 §7.6.1): never forwarded.
+const HOP_BY_HOP: [&str; 9] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// How much of an upstream body a `502` answer quotes.
+const QUOTED_BODY_LIMIT: usize = 1024;
+
+/// `base` followed by the path and query of `request` (`http://up/v1` + `/jobs?a=1` →
+/// `http://up/v1/jobs?a=1`); `Err` with a message when that is not a URL.
+pub fn upstream_uri(base: &Uri, request: &Uri) -> Result<Uri, String> {
+    let (Some(scheme), Some(authority)) = (base.scheme(), base.authority()) else {
+        return Err(format!("upstream {base} is not an absolute URL"));
+    };
+    let prefix = base.path().trim_end_matches('/');
+    let path_and_query = request.path_and_query().map_or("/", |p| p.as_str());
+    let path_and_query = if path_and_query.starts_with('/') {
+        path_and_query.to_owned()
+    } else {
+        // `OPTIONS *` and other targets that are not origin-form.
+        format!("/{path_and_query}")
+    };
+    Uri::builder()
+        .scheme(scheme.clone())
+        .authority(authority.clone())
+        .path_and_query(format!("{prefix}{path_and_query}"))
+        .build()
+        .map_err(|e| format!("cannot forward {request}: {e}"))
+}
+
+/// `headers` without hop-by-hop headers, the headers the `Connection` header names, and (for a
+/// `request`) `Host`, which the client sets for the upstream.
+pub fn forwardable_headers(headers: &HeaderMap, request: bool) -> HeaderMap {
+    let named_by_connection: Vec<String> = headers
+        .get_all(CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().to_ascii_lowercase())
+        .filter(|t| !t.is_empty())
+        .collect();
+    let mut out = HeaderMap::with_capacity(headers.keys_len());
+    for (name, value) in headers {
+        let n = name.as_str();
+        let dropped = HOP_BY_HOP.contains(&n)
+            || (request && *name == HOST)
+            || named_by_connection.iter().any(|t| t == n);
+        if !dropped {
+            out.append(name.clone(), value.clone());
+        }
+    }
+    out
+}
+
+/// The status for an operation that ended in failure when the upstream's terminal answer was
+/// not itself an error status, from its error code.
+///
+/// A code that names a fault of the service rather than of the request — anything starting
+/// with `Internal` (`InternalServerError`, `InternalError`, …), `ServerError`, `ServiceError`,
+/// `ServiceUnavailable` (any case) — or no code at all (the upstream gave no reason, so the
+/// gateway cannot blame the request) is `500`. Every other code (`InvalidFeature`,
+/// `BadRequest`, `Conflict`, …) says the request could not be carried out as sent: `422
+/// Unprocessable Content`.
+pub fn failure_status(code: Option<&str>) -> StatusCode {
+    let Some(code) = code.map(str::to_ascii_lowercase) else {
+        return StatusCode::INTERNAL_SERVER_ERROR;
+    };
+    let server_fault = code.starts_with("internal")
+        || matches!(
+            code.as_str(),
+            "servererror" | "serviceerror" | "serviceunavailable"
+        );
+    if server_fault {
+        StatusCode::INTERNAL_SERVER_ERROR
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    }
+}
+
+/// The gateway's answer (JSON) for an error of the client stack, for a request forwarded to
+/// `target`: see the [module docs](self).
+pub fn error_response(
+    target: &Uri,
+    err: &(dyn StdError + Send + Sync + 'static),
+) -> Response<Bytes> {
+    let Some(e) = err.downcast_ref::<Error>() else {
+        // The submission itself failed in transport (connection refused, reset, …).
+        let body = json!({"error": {
+            "code": "BadGateway",
+            "message": format!("upstream {target} could not be reached: {}", error_chain(err)),
+            "upstreamUrl": target.to_string(),
+        }});
+        return json_response(StatusCode::BAD_GATEWAY, &body);
+    };
+    let resume = e.resume_handle().and_then(|h| serde_json::to_value(h).ok());
+    match e.kind() {
+        ErrorKind::OperationFailed => {
+            let error = error_json(e);
+            let status = e
+                .status()
+                .filter(|s| s.is_client_error() || s.is_server_error())
+                .unwrap_or_else(|| failure_status(error.get("code").and_then(Value::as_str)));
+            json_response(status, &json!({ "error": error }))
+        }
+        ErrorKind::Timeout | ErrorKind::PollLimit => {
+            let body = json!({
+                "error": {
+                    "code": "GatewayTimeout",
+                    "message": e.to_string(),
+                    "operationUrl": e.operation_url(),
+                    "operationId": e.operation_id(),
+                },
+                "resume": resume,
+            });
+            json_response(StatusCode::GATEWAY_TIMEOUT, &body)
+        }
+        // Protocol, Insecure, UnexpectedStatus, RetriesExhausted, and kinds added later.
+        _ => {
+            let quoted = e.body().map(|b| {
+                let end = b.len().min(QUOTED_BODY_LIMIT);
+                String::from_utf8_lossy(&b[..end]).into_owned()
+            });
+            let mut body = json!({"error": {
+                "code": "BadGateway",
+                "message": e.to_string(),
+                "upstreamUrl": e.url().map_or_else(|| target.to_string(), str::to_owned),
+                "upstreamStatus": e.status().map(|s| s.as_u16()),
+                "upstreamBody": quoted,
+            }});
+            if let Some(resume) = resume {
+                body["resume"] = resume;
+            }
+            json_response(StatusCode::BAD_GATEWAY, &body)
+        }
+    }
+}
+
+/// A JSON answer.
+pub fn json_response(status: StatusCode, body: &Value) -> Response<Bytes> {
+    let mut response = Response::new(Bytes::from(body.to_string()));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+/// The failed operation's error object: as the upstream sent it when its terminal body is JSON
+/// with an `error` object (no field lost), else rebuilt from the parsed error.
+fn error_json(e: &Error) -> Value {
+    let sent = e
+        .body()
+        .and_then(|b| serde_json::from_slice::<Value>(b).ok())
+        .and_then(|mut v| v.get_mut("error").map(Value::take))
+        .filter(Value::is_object);
+    if let Some(error) = sent {
+        return error;
+    }
+    match e.odata_error() {
+        Some(o) => rebuild(o),
+        None => {
+            let status = e.operation_status().map(|s| s.to_string());
+            json!({
+                "code": Value::Null,
+                "message": format!("the operation ended {}", status.as_deref().unwrap_or("Failed")),
+            })
+        }
+    }
+}
+
+fn rebuild(o: &ODataError) -> Value {
+    let mut v = json!({ "code": o.code(), "message": o.message() });
+    if let Some(target) = o.target() {
+        v["target"] = json!(target);
+    }
+    if !o.details().is_empty() {
+        v["details"] = Value::Array(o.details().iter().map(rebuild).collect());
+    }
+    if let Some(inner) = o
+        .innererror()
+        .and_then(|t| serde_json::from_str::<Value>(t).ok())
+    {
+        v["innererror"] = inner;
+    }
+    v
+}
+
+/// An error and its sources, as one line (bounded: a cyclic `source` must not hang).
+fn error_chain(err: &(dyn StdError + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    for _ in 0..8 {
+        let Some(s) = source else { break };
+        let more = s.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = s.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failure_status_rule() {
+        for (code, want) in [
+            (Some("InvalidFeature"), 422),
+            (Some("Conflict"), 422),
+            (Some("InternalServerError"), 500),
+            (Some("serviceUnavailable"), 500),
+            (None, 500),
+        ] {
+            assert_eq!(failure_status(code), want, "{code:?}");
+        }
+    }
+
+    #[test]
+    fn forwarding_drops_connection_headers_and_host() {
+        let mut h = HeaderMap::new();
+        h.insert("connection", "x-hop".parse().unwrap());
+        h.insert("x-hop", "1".parse().unwrap());
+        h.insert("host", "gw".parse().unwrap());
+        h.insert("accept", "*/*".parse().unwrap());
+        let out = forwardable_headers(&h, true);
+        assert_eq!(
+            out.keys().map(|k| k.as_str()).collect::<Vec<_>>(),
+            ["accept"]
+        );
+        assert!(forwardable_headers(&h, false).contains_key("host"));
+    }
+}
