@@ -157,6 +157,8 @@
 //! # Feature flags
 //!
 //! - `reqwest-middleware`: [`middleware::LroMiddleware`], a `reqwest_middleware::Middleware`.
+//! - `tower-http`: when tower-http's `FollowRedirect` sits inside the layer, read where it ended
+//!   up (its `RequestUri`), so a status monitor's redirect keeps its meaning (spec §4a).
 //! - `tracing`: a span per operation (`lro`, with the URL, rule and operation id) and an event
 //!   per poll (status, whether the word was recognised, `percentComplete`, the wait and why it
 //!   was chosen).

@@ -21,7 +21,7 @@ use crate::body::LroBody;
 use crate::metadata::LroMetadata;
 use crate::options::LroOptions;
 use crate::proto::{
-    Action, AnsweredFrom, Answer, Begin, Failure, Machine, Params, Plan, PollRequest, RequestHead,
+    Action, Answer, AnsweredFrom, Begin, Failure, Machine, Params, Plan, PollRequest, RequestHead,
     Submission,
 };
 use crate::resume::ResumeHandle;
@@ -402,6 +402,11 @@ fn call_ready<S: Service<R> + Clone, R>(service: &mut S, req: R) -> S::Future {
 fn answered<F, ResB>(machine: &mut Machine, response: Response<ResB>) -> Next<F, ResB> {
     let (parts, body) = response.into_parts();
     if let Some(AnsweredFrom(url)) = parts.extensions.get::<AnsweredFrom>() {
+        machine.answered_from(url);
+    }
+    // tower-http's `FollowRedirect` inside the layer says where it ended up.
+    #[cfg(feature = "tower-http")]
+    if let Some(tower_http::follow_redirect::RequestUri(url)) = parts.extensions.get() {
         machine.answered_from(url);
     }
     if machine.wants_body(parts.status) {

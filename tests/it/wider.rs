@@ -265,3 +265,42 @@ async fn reqwest_following_redirects_keeps_their_meaning() {
         "polled at the new address after"
     );
 }
+
+/// §4a: tower-http's `FollowRedirect` inside the layer follows the `303` itself; with the
+/// `tower-http` feature the layer still knows the answer is the result.
+#[cfg(feature = "tower-http")]
+#[tokio::test]
+async fn follow_redirect_inside_the_layer_keeps_the_meaning() {
+    use tower::ServiceBuilder;
+    use tower_http::follow_redirect::FollowRedirectLayer;
+
+    let server = MockServer::start().await;
+    server.always(
+        Method::POST,
+        "/jobs",
+        Reply::new(202).header("operation-location", &server.url("/status/1")),
+    );
+    server.sequence(
+        Method::GET,
+        "/status/1",
+        vec![
+            Reply::new(200).json(r#"{"status":"Running"}"#),
+            Reply::new(303).header("location", "/results/1"),
+        ],
+    );
+    server.always(
+        Method::GET,
+        "/results/1",
+        Reply::new(200).body("the result"),
+    );
+    let client = ServiceBuilder::new()
+        .layer(fast_layer())
+        .layer(FollowRedirectLayer::new())
+        .service(support::http_client());
+    let resp = send(&client, post(&server.url("/jobs"), "{}"))
+        .await
+        .unwrap();
+    let m = resp.extensions().get::<LroMetadata>().unwrap().clone();
+    assert_eq!(m.resource_url(), Some(server.url("/results/1").as_str()));
+    assert_eq!(body_bytes(resp.into_body()).await, "the result");
+}
