@@ -29,7 +29,10 @@ pub async fn response(
         if let Some(path) = &args.save_handle {
             handle::save(handle, Some(path))?;
         }
-        reporter.note(&format!("lro: accepted; polling {}", handle.operation_url()));
+        reporter.note(&format!(
+            "lro: accepted; polling {}",
+            handle.operation_url()
+        ));
         return Ok(exit::SUCCESS);
     }
     match &meta {
