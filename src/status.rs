@@ -2,6 +2,7 @@
 //! `provisioningState` of Azure Resource Manager resources (spec §5).
 
 use std::fmt;
+use std::ops::Deref;
 
 use serde_json::{Map, Value};
 
@@ -27,17 +28,123 @@ use crate::vocab::{Meaning, Vocabulary};
 /// let odd = OperationStatus::parse("Frobnicating");
 /// assert!(!odd.is_terminal() && !odd.is_recognised());
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Clone)]
 pub struct OperationStatus {
-    word: Box<str>,
+    word: Word,
     meaning: Meaning,
     recognised: bool,
+}
+
+/// A status word: the common spellings are static (no allocation for a poll's `Running`, nor
+/// for the copies kept in metadata and progress reports), any other word is owned.
+#[derive(Clone)]
+enum Word {
+    Static(&'static str),
+    Owned(Box<str>),
+}
+
+impl Word {
+    fn as_str(&self) -> &str {
+        match self {
+            Word::Static(s) => s,
+            Word::Owned(s) => s,
+        }
+    }
+}
+
+/// The spellings real services send most, as static strings with their meaning in the default
+/// vocabulary (every one of them recognised; a test checks the table against it).
+const STATIC_WORDS: &[(&str, Meaning)] = {
+    use Meaning::*;
+    &[
+        ("Running", Running),
+        ("Succeeded", Succeeded),
+        ("NotStarted", Running),
+        ("Failed", Failed),
+        ("Canceled", Canceled),
+        ("Cancelled", Canceled),
+        ("InProgress", Running),
+        ("Completed", Succeeded),
+        ("Accepted", Running),
+        ("Creating", Running),
+        ("Updating", Running),
+        ("Deleting", Running),
+        ("Pending", Running),
+        ("Queued", Running),
+        ("notStarted", Running),
+        ("running", Running),
+        ("succeeded", Succeeded),
+        ("failed", Failed),
+        ("canceled", Canceled),
+        ("cancelled", Canceled),
+        ("inProgress", Running),
+        ("completed", Succeeded),
+        ("accepted", Running),
+        ("pending", Running),
+        ("queued", Running),
+        ("DONE", Succeeded),
+        ("RUNNING", Running),
+        ("PENDING", Running),
+        ("Done", Succeeded),
+    ]
+};
+
+fn static_word(word: &str) -> Option<(&'static str, Meaning)> {
+    STATIC_WORDS.iter().copied().find(|(w, _)| *w == word)
+}
+
+fn new_word(word: &str) -> Word {
+    match static_word(word) {
+        Some((s, _)) => Word::Static(s),
+        None => Word::Owned(word.into()),
+    }
+}
+
+impl PartialEq for OperationStatus {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+            && self.meaning == other.meaning
+            && self.recognised == other.recognised
+    }
+}
+
+impl Eq for OperationStatus {}
+
+impl std::hash::Hash for OperationStatus {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+        self.meaning.hash(state);
+        self.recognised.hash(state);
+    }
+}
+
+impl fmt::Debug for OperationStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OperationStatus")
+            .field("word", &self.as_str())
+            .field("meaning", &self.meaning)
+            .field("recognised", &self.recognised)
+            .finish()
+    }
 }
 
 impl OperationStatus {
     /// Reads a status word with the default vocabulary.
     pub fn parse(s: &str) -> Self {
-        Self::classify(s, &Vocabulary::new())
+        let word = s.trim();
+        if let Some((word, meaning)) = static_word(word) {
+            return Self {
+                word: Word::Static(word),
+                meaning,
+                recognised: true,
+            };
+        }
+        let c = crate::vocab::classify_default(word);
+        Self {
+            word: Word::Owned(word.into()),
+            meaning: c.meaning,
+            recognised: c.recognised,
+        }
     }
 
     /// Reads a status word with `vocabulary`.
@@ -45,10 +152,17 @@ impl OperationStatus {
         let word = s.trim();
         let c = vocabulary.classify(word);
         Self {
-            word: word.into(),
+            word: new_word(word),
             meaning: c.meaning,
             recognised: c.recognised,
         }
+    }
+
+    /// Reads the word again with `vocabulary`, keeping it (no copy).
+    pub(crate) fn reclassify(&mut self, vocabulary: &Vocabulary) {
+        let c = vocabulary.classify(self.as_str());
+        self.meaning = c.meaning;
+        self.recognised = c.recognised;
     }
 
     /// What the layer assumes before any status arrived.
@@ -95,7 +209,7 @@ impl OperationStatus {
 
     /// The word as the server sent it (trimmed).
     pub fn as_str(&self) -> &str {
-        &self.word
+        self.word.as_str()
     }
 
     /// A running word that a *resource* would never use as its own field. Used on `Location`
@@ -208,7 +322,64 @@ impl fmt::Display for StatusBodyError {
     }
 }
 
+/// The text of a status document's field (`operationId`): kept inline when short (an operation
+/// id is usually a 36-character UUID), so reading it on every poll allocates nothing.
+#[derive(Clone, PartialEq, Eq)]
+pub struct FieldText(TextRepr);
+
+#[derive(Clone, PartialEq, Eq)]
+enum TextRepr {
+    Inline { len: u8, buf: [u8; INLINE_TEXT] },
+    Heap(Box<str>),
+}
+
+const INLINE_TEXT: usize = 46;
+
+impl FieldText {
+    pub(crate) fn new(text: &str) -> Self {
+        let bytes = text.as_bytes();
+        if bytes.len() <= INLINE_TEXT {
+            let mut buf = [0u8; INLINE_TEXT];
+            buf[..bytes.len()].copy_from_slice(bytes);
+            FieldText(TextRepr::Inline {
+                len: bytes.len() as u8, // <= INLINE_TEXT < 256
+                buf,
+            })
+        } else {
+            FieldText(TextRepr::Heap(text.into()))
+        }
+    }
+}
+
+impl Deref for FieldText {
+    type Target = str;
+    fn deref(&self) -> &str {
+        match &self.0 {
+            // Always whole UTF-8: it was copied from a `&str`.
+            TextRepr::Inline { len, buf } => {
+                std::str::from_utf8(&buf[..usize::from(*len)]).unwrap_or_default()
+            }
+            TextRepr::Heap(s) => s,
+        }
+    }
+}
+
+impl fmt::Debug for FieldText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl fmt::Display for FieldText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self)
+    }
+}
+
 /// A parsed status document (spec §3), or an ARM resource read for its `provisioningState`.
+///
+/// Reading a poll's document allocates nothing for the fields the operation already knows: the
+/// status word is static when common, the `operationId` inline when short.
 #[derive(Debug, Clone, Default)]
 pub struct StatusDocument {
     /// `status`, when present as a string.
@@ -216,9 +387,7 @@ pub struct StatusDocument {
     /// `provisioningState` at the top level or under `properties`.
     pub provisioning_state: Option<OperationStatus>,
     /// `operationId`, else `id`.
-    pub operation_id: Option<String>,
-    /// `created`, else `createdDateTime`, as sent.
-    pub created: Option<String>,
+    pub operation_id: Option<FieldText>,
     /// `percentComplete`.
     pub percent_complete: Option<f64>,
     /// `error`.
@@ -266,7 +435,7 @@ impl StatusDocument {
             .into_iter()
             .flatten()
         {
-            *st = OperationStatus::classify(st.as_str(), vocabulary);
+            st.reclassify(vocabulary);
         }
     }
 
@@ -313,12 +482,11 @@ impl StatusDocument {
             .or_else(|| obj.get("provisioningState"))
             .and_then(Value::as_str)
             .map(OperationStatus::parse);
-        let text = |k: &str| obj.get(k).and_then(json_text);
+        let text = |k: &str| obj.get(k).and_then(json_text).map(|t| FieldText::new(&t));
         Self {
             status,
             provisioning_state,
             operation_id: text("operationId").or_else(|| text("id")),
-            created: text("created").or_else(|| text("createdDateTime")),
             percent_complete: obj.get("percentComplete").and_then(Value::as_f64),
             error_reported: obj
                 .get("error")
@@ -359,7 +527,7 @@ mod fast {
 
     use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-    use super::{OperationStatus, StatusDocument};
+    use super::{FieldText, OperationStatus, StatusDocument};
 
     /// One field's value, as far as we care.
     #[derive(Default)]
@@ -374,11 +542,11 @@ mod fast {
     }
 
     impl Field<'_> {
-        fn text(&self) -> Option<String> {
+        fn text(&self) -> Option<FieldText> {
             match self {
-                Field::Str(s) => Some(s.as_ref().to_owned()),
-                Field::Num(n) => Some(n.to_string()),
-                Field::Bool(b) => Some(b.to_string()),
+                Field::Str(s) => Some(FieldText::new(s)),
+                Field::Num(n) => Some(FieldText::new(&n.to_string())),
+                Field::Bool(b) => Some(FieldText::new(if *b { "true" } else { "false" })),
                 _ => None,
             }
         }
@@ -448,8 +616,6 @@ mod fast {
         Properties,
         OperationId,
         Id,
-        Created,
-        CreatedDateTime,
         PercentComplete,
         ResourceLocation,
         Other,
@@ -476,8 +642,6 @@ mod fast {
                 "properties" => Key::Properties,
                 "operationId" => Key::OperationId,
                 "id" => Key::Id,
-                "created" => Key::Created,
-                "createdDateTime" => Key::CreatedDateTime,
                 "percentComplete" => Key::PercentComplete,
                 "resourceLocation" => Key::ResourceLocation,
                 _ => Key::Other,
@@ -493,8 +657,6 @@ mod fast {
         properties_state: Field<'a>,
         operation_id: Field<'a>,
         id: Field<'a>,
-        created: Field<'a>,
-        created_date_time: Field<'a>,
         percent_complete: Field<'a>,
         resource_location: Field<'a>,
         pub(super) has_error: bool,
@@ -542,8 +704,6 @@ mod fast {
                     }
                     (Key::OperationId, false) => raw.operation_id = map.next_value()?,
                     (Key::Id, false) => raw.id = map.next_value()?,
-                    (Key::Created, false) => raw.created = map.next_value()?,
-                    (Key::CreatedDateTime, false) => raw.created_date_time = map.next_value()?,
                     (Key::PercentComplete, false) => raw.percent_complete = map.next_value()?,
                     (Key::ResourceLocation, false) => raw.resource_location = map.next_value()?,
                     _ => {
@@ -596,10 +756,6 @@ mod fast {
                 status: self.status.status(),
                 provisioning_state,
                 operation_id: self.operation_id.text().or_else(|| self.id.text()),
-                created: self
-                    .created
-                    .text()
-                    .or_else(|| self.created_date_time.text()),
                 percent_complete: match &self.percent_complete {
                     Field::Num(n) => n.as_f64(),
                     _ => None,
@@ -655,6 +811,14 @@ mod tests {
     }
 
     #[test]
+    fn static_words_mean_what_the_default_vocabulary_says() {
+        for (word, meaning) in STATIC_WORDS {
+            let c = crate::vocab::classify_default(word);
+            assert_eq!((c.meaning, c.recognised), (*meaning, true), "{word}");
+        }
+    }
+
+    #[test]
     fn seed_documents_parse() {
         let v2 = br#"{
     "operationId": "c587574e-add9-4ef7-9788-1635bed9a87e",
@@ -667,7 +831,6 @@ mod tests {
             d.operation_id.as_deref(),
             Some("c587574e-add9-4ef7-9788-1635bed9a87e")
         );
-        assert_eq!(d.created.as_deref(), Some("3/11/2020 8:45:13 PM +00:00"));
 
         let v1_ok = br#" {
     "operationId": "c587574e-add9-4ef7-9788-1635bed9a87e",
@@ -677,7 +840,6 @@ mod tests {
 }"#;
         let d = StatusDocument::parse_status(v1_ok).unwrap();
         assert_eq!(d.status, Some(OperationStatus::parse("Succeeded")));
-        assert_eq!(d.created.as_deref(), Some("3/11/2020 8:45:13 PM +00:00"));
         assert_eq!(
             d.resource_location.as_deref(),
             Some("https://atlas.microsoft.com/tileset/{tileset-id}")

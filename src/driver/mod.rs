@@ -31,7 +31,7 @@ pub(crate) mod settings;
 mod time;
 mod trace;
 
-use read::{ReadLimited, ReadOutcome};
+use read::{ReadLimited, ReadOutcome, Reading, StatusRead};
 pub(crate) use settings::Settings;
 use time::now;
 use trace::Trace;
@@ -79,21 +79,29 @@ pin_project! {
     where
         S: Service<Request<ReqB>>,
     {
-        // Reading the submission's answer body to decide (the submission is boxed: it is
-        // needed only until then, and large).
-        Inspect { parts: Option<Parts>, read: ReadLimited<ResB>, submission: Option<Box<Submission>> },
+        // Reading the submission's answer body to decide (boxed with the submission: needed
+        // only until then, and large).
+        Inspect { state: Option<Box<Inspecting<ResB>>> },
         // Waiting for the timer to send a request.
         Wait { request: Option<PollRequest> },
         // Waiting for the service to be ready for that request.
         Ready { request: Option<PollRequest> },
         // A poll or resource request in flight.
         Call { #[pin] future: S::Future },
-        // Reading a status answer's body.
-        Read { parts: Option<Parts>, read: ReadLimited<ResB> },
+        // Reading a status answer's body (head and body boxed: the step stays sized for
+        // waiting, which is where an operation spends its life).
+        Read { state: Pin<Box<Reading<ResB>>> },
         // Failed before the first poll.
         Failed { error: Option<BoxError> },
         Done,
     }
+}
+
+/// The submission's answer being read, and the submission.
+struct Inspecting<ResB> {
+    parts: Parts,
+    read: ReadLimited<ResB>,
+    submission: Submission,
 }
 
 /// What an arm of the driver loop decided, once its borrows have ended.
@@ -186,9 +194,11 @@ where
             trace,
             timer: tokio::time::sleep_until(Instant::from_std(deadline)),
             step: Step::Inspect {
-                parts: Some(parts),
-                read: ReadLimited::new(body, limit),
-                submission: Some(Box::new(submission)),
+                state: Some(Box::new(Inspecting {
+                    parts,
+                    read: ReadLimited::new(body, limit),
+                    submission,
+                })),
             },
         }
     }
@@ -243,18 +253,16 @@ where
             // A deadline in any step that waits on the server ends it.
             let expired = |timer: Pin<&mut Sleep>, cx: &mut Context<'_>| timer.poll(cx).is_ready();
             let next = match this.step.as_mut().project() {
-                StepProj::Inspect {
-                    parts,
-                    read,
-                    submission,
-                } => {
-                    let outcome = match Pin::new(read).poll(cx) {
+                StepProj::Inspect { state } => {
+                    let inspecting = state.as_mut().expect("inspect has its state");
+                    let outcome = match Pin::new(&mut inspecting.read).poll(cx) {
                         Poll::Ready(outcome) => Some(outcome),
                         Poll::Pending if expired(this.timer.as_mut(), cx) => None,
                         Poll::Pending => return Poll::Pending,
                     };
-                    let submission = *submission.take().expect("inspect has its submission");
-                    let parts = parts.take().expect("parts are taken once");
+                    let Inspecting {
+                        parts, submission, ..
+                    } = *state.take().expect("inspect has its state");
                     match outcome {
                         None => Next::End(End::Return(Err(submission.timed_out().into()))),
                         Some(outcome) => {
@@ -293,16 +301,15 @@ where
                         Poll::Ready(Ok(response)) => answered(machine, response),
                     }
                 }
-                StepProj::Read { parts, read } => {
+                StepProj::Read { state } => {
                     let machine = this.machine.as_mut().expect("polling has a machine");
-                    match Pin::new(read).poll(cx) {
+                    match state.as_mut().poll_read(cx) {
                         Poll::Pending if expired(this.timer.as_mut(), cx) => deadline(machine),
                         Poll::Pending => return Poll::Pending,
-                        Poll::Ready(outcome) => read_answer(
-                            machine,
-                            parts.take().expect("parts are taken once"),
-                            outcome,
-                        ),
+                        Poll::Ready(outcome) => {
+                            let parts = state.as_mut().take_parts();
+                            read_answer(machine, parts.expect("parts are taken once"), outcome)
+                        }
                     }
                 }
                 StepProj::Failed { error } => {
@@ -351,9 +358,8 @@ where
             request
         }
         Next::Read(parts, body) => {
-            let read = ReadLimited::new(body, settings.config.status_body_limit());
-            let parts = Some(parts);
-            step.set(Step::Read { parts, read });
+            let state = Reading::new(parts, body, settings.config.status_body_limit());
+            step.set(Step::Read { state });
             return None;
         }
         Next::Call(future) => {
@@ -471,14 +477,10 @@ fn cut(parts: &mut Parts, bytes: Bytes, meta: &LroMetadata) -> Bytes {
 }
 
 /// Hands a read answer (or why it could not be read) to the core.
-fn read_answer<F, ResB>(
-    machine: &mut Machine,
-    parts: Parts,
-    outcome: ReadOutcome<ResB>,
-) -> Next<F, ResB> {
+fn read_answer<F, ResB>(machine: &mut Machine, parts: Parts, outcome: StatusRead) -> Next<F, ResB> {
     let status = parts.status;
     match outcome {
-        ReadOutcome::Complete(bytes) => {
+        StatusRead::Complete(bytes) => {
             let answer = Answer {
                 status,
                 headers: &parts.headers,
@@ -492,12 +494,12 @@ fn read_answer<F, ResB>(
             };
             Next::after_answer(action, parts, LroBody::buffered(bytes))
         }
-        ReadOutcome::TooLarge { .. } => {
+        StatusRead::TooLarge => {
             let headers = &parts.headers;
             let failure = Failure::BodyTooLarge { status, headers };
             machine.handle_failure(now(), failure).into()
         }
-        ReadOutcome::Failed(error) => {
+        StatusRead::Failed(error) => {
             let headers = &parts.headers;
             let failure = Failure::BodyFailed {
                 status,

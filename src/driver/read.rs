@@ -38,9 +38,8 @@ impl<B> ReadOutcome<B> {
     }
 }
 
-/// A future that reads `body` to the end, or until it is known to exceed `limit`.
-pub(crate) struct ReadLimited<B> {
-    body: Option<Pin<Box<B>>>,
+/// What was read so far of a body, under a limit.
+struct Acc {
     // The first chunk, kept as it came: most status bodies arrive in one frame, zero-copy.
     first: Option<Bytes>,
     buf: BytesMut,
@@ -48,14 +47,84 @@ pub(crate) struct ReadLimited<B> {
     limit: usize,
 }
 
-impl<B: Body> ReadLimited<B> {
-    pub(crate) fn new(body: B, limit: usize) -> Self {
+/// Where a read ended: the body itself stays with the caller.
+enum Ended {
+    Complete(Bytes),
+    TooLarge(Bytes),
+    Failed(tower::BoxError),
+}
+
+impl Acc {
+    fn new(limit: usize) -> Self {
         Self {
-            body: Some(Box::pin(body)),
             first: None,
             buf: BytesMut::new(),
             read: 0,
             limit,
+        }
+    }
+
+    /// Reads `body` until it ends, fails, or is known to exceed the limit.
+    fn poll_body<B>(&mut self, mut body: Pin<&mut B>, cx: &mut Context<'_>) -> Poll<Ended>
+    where
+        B: Body,
+        B::Error: Into<tower::BoxError>,
+    {
+        loop {
+            if self.read == 0 && body.size_hint().lower() > self.limit as u64 {
+                return Poll::Ready(Ended::TooLarge(Bytes::new()));
+            }
+            match ready!(body.as_mut().poll_frame(cx)) {
+                Some(Ok(frame)) => {
+                    let Ok(mut data) = frame.into_data() else {
+                        continue;
+                    };
+                    let len = data.remaining();
+                    if len == 0 {
+                        continue;
+                    }
+                    let chunk = data.copy_to_bytes(len);
+                    self.read = self.read.saturating_add(len);
+                    match self.first.take() {
+                        None if self.buf.is_empty() => self.first = Some(chunk),
+                        first => {
+                            if let Some(first) = first {
+                                self.buf.extend_from_slice(&first);
+                            }
+                            self.buf.extend_from_slice(&chunk);
+                        }
+                    }
+                    if self.read > self.limit {
+                        return Poll::Ready(Ended::TooLarge(self.take()));
+                    }
+                }
+                Some(Err(e)) => return Poll::Ready(Ended::Failed(e.into())),
+                None => return Poll::Ready(Ended::Complete(self.take())),
+            }
+        }
+    }
+
+    /// What was read so far, as one `Bytes`.
+    fn take(&mut self) -> Bytes {
+        match self.first.take() {
+            Some(first) => first,
+            None => std::mem::take(&mut self.buf).freeze(),
+        }
+    }
+}
+
+/// A future that reads `body` to the end, or until it is known to exceed `limit`; the unread
+/// rest of a body over the limit is handed back (a submission's answer that turns out final).
+pub(crate) struct ReadLimited<B> {
+    body: Option<Pin<Box<B>>>,
+    acc: Acc,
+}
+
+impl<B: Body> ReadLimited<B> {
+    pub(crate) fn new(body: B, limit: usize) -> Self {
+        Self {
+            body: Some(Box::pin(body)),
+            acc: Acc::new(limit),
         }
     }
 }
@@ -69,66 +138,67 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        loop {
-            let body = this
-                .body
-                .as_mut()
-                .expect("ReadLimited polled after completion");
-            if this.read == 0 && body.size_hint().lower() > this.limit as u64 {
-                let rest = this.body.take().expect("present");
-                return Poll::Ready(ReadOutcome::TooLarge {
-                    head: Bytes::new(),
-                    rest,
-                });
-            }
-            match ready!(body.as_mut().poll_frame(cx)) {
-                Some(Ok(frame)) => {
-                    let Ok(mut data) = frame.into_data() else {
-                        continue;
-                    };
-                    let len = data.remaining();
-                    if len == 0 {
-                        continue;
-                    }
-                    let chunk = data.copy_to_bytes(len);
-                    this.read = this.read.saturating_add(len);
-                    match this.first.take() {
-                        None if this.buf.is_empty() => this.first = Some(chunk),
-                        first => {
-                            if let Some(first) = first {
-                                this.buf.extend_from_slice(&first);
-                            }
-                            this.buf.extend_from_slice(&chunk);
-                        }
-                    }
-                    if this.read > this.limit {
-                        let rest = this.body.take().expect("present");
-                        return Poll::Ready(ReadOutcome::TooLarge {
-                            head: this.take(),
-                            rest,
-                        });
-                    }
-                }
-                Some(Err(e)) => {
-                    this.body = None;
-                    return Poll::Ready(ReadOutcome::Failed(e.into()));
-                }
-                None => {
-                    this.body = None;
-                    return Poll::Ready(ReadOutcome::Complete(this.take()));
-                }
-            }
-        }
+        let body = this
+            .body
+            .as_mut()
+            .expect("ReadLimited polled after completion");
+        let ended = ready!(this.acc.poll_body(body.as_mut(), cx));
+        let body = this.body.take().expect("present");
+        Poll::Ready(match ended {
+            Ended::Complete(bytes) => ReadOutcome::Complete(bytes),
+            Ended::TooLarge(head) => ReadOutcome::TooLarge { head, rest: body },
+            Ended::Failed(e) => ReadOutcome::Failed(e),
+        })
     }
 }
 
-impl<B> ReadLimited<B> {
-    /// What was read so far, as one `Bytes`.
-    fn take(&mut self) -> Bytes {
-        match self.first.take() {
-            Some(first) => first,
-            None => std::mem::take(&mut self.buf).freeze(),
-        }
+/// What reading a status answer's body came to (the rest of a body over the limit is not
+/// needed: that answer fails the operation).
+pub(crate) enum StatusRead {
+    Complete(Bytes),
+    TooLarge,
+    Failed(tower::BoxError),
+}
+
+pin_project_lite::pin_project! {
+    /// A status answer being read: its head and its body in one block (one allocation per
+    /// read, and the driver's step stays sized for waiting rather than reading).
+    pub(crate) struct Reading<B> {
+        parts: Option<http::response::Parts>,
+        #[pin]
+        body: B,
+        acc: Acc,
+    }
+}
+
+impl<B> Reading<B> {
+    pub(crate) fn new(parts: http::response::Parts, body: B, limit: usize) -> Pin<Box<Self>> {
+        Box::pin(Self {
+            parts: Some(parts),
+            body,
+            acc: Acc::new(limit),
+        })
+    }
+
+    /// The answer's head, taken once the read is over.
+    pub(crate) fn take_parts(self: Pin<&mut Self>) -> Option<http::response::Parts> {
+        self.project().parts.take()
+    }
+}
+
+impl<B> Reading<B>
+where
+    B: Body,
+    B::Error: Into<tower::BoxError>,
+{
+    /// Reads the body to its end (or its failure, or past the limit).
+    pub(crate) fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<StatusRead> {
+        let this = self.project();
+        Poll::Ready(match ready!(this.acc.poll_body(this.body, cx)) {
+            Ended::Complete(bytes) => StatusRead::Complete(bytes),
+            Ended::TooLarge(_) => StatusRead::TooLarge,
+            Ended::Failed(e) => StatusRead::Failed(e),
+        })
     }
 }
 

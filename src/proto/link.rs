@@ -38,8 +38,8 @@ impl PartialEq for Link {
         match (&self.parsed, &other.parsed) {
             (None, None) => self.wire == other.wire,
             (Some(a), Some(b)) => a.as_str() == b.as_str(),
-            (Some(a), None) => a.as_str() == write_uri(&other.wire),
-            (None, Some(b)) => write_uri(&self.wire) == b.as_str(),
+            (Some(a), None) => a.as_str() == write_uri(&other.wire, 0),
+            (None, Some(b)) => write_uri(&self.wire, 0) == b.as_str(),
         }
     }
 }
@@ -133,7 +133,7 @@ impl Link {
     fn url(&self) -> Result<Cow<'_, Url>, UrlHeaderError> {
         match &self.parsed {
             Some(url) => Ok(Cow::Borrowed(url)),
-            None => Url::parse(&write_uri(&self.wire))
+            None => Url::parse(&write_uri(&self.wire, 0))
                 .map(Cow::Owned)
                 .map_err(|e| UrlHeaderError::Invalid(format!("base URL: {e}"))),
         }
@@ -144,8 +144,23 @@ impl Link {
     pub(crate) fn to_url(&self) -> Option<Url> {
         match &self.parsed {
             Some(url) => Some(Url::clone(url)),
-            None => Url::parse(&write_uri(&self.wire)).ok(),
+            None => Url::parse(&write_uri(&self.wire, 0)).ok(),
         }
+    }
+
+    /// Whether `wire` is already the canonical spelling (the fast path read it): its host is
+    /// a lower-case domain without IDNA labels, or a dotted-quad IPv4 address.
+    pub(crate) fn is_plain(&self) -> bool {
+        self.parsed.is_none()
+    }
+
+    /// Same scheme and authority, byte for byte (both read by the fast path).
+    pub(crate) fn same_authority(&self, other: &Link) -> bool {
+        self.is_plain()
+            && other.is_plain()
+            && self.wire.scheme() == other.wire.scheme()
+            && self.wire.authority().map(|a| a.as_str())
+                == other.wire.authority().map(|a| a.as_str())
     }
 
     pub(crate) fn is_placeholder(&self) -> bool {
@@ -162,7 +177,7 @@ impl Link {
     pub(crate) fn display(&self) -> String {
         match &self.parsed {
             Some(url) if !is_placeholder(url) => url.as_str().to_owned(),
-            _ => write_uri(&self.wire),
+            _ => write_uri(&self.wire, 0),
         }
     }
 
@@ -257,11 +272,12 @@ fn split_absolute(text: &str) -> Option<(&str, &str, &str)> {
 }
 
 /// `uri` as text, without the formatting machinery (this runs on every resolved operation).
-fn write_uri(uri: &Uri) -> String {
+/// `spare` bytes more are reserved for what the caller appends.
+pub(crate) fn write_uri(uri: &Uri, spare: usize) -> String {
     let (scheme, authority) = (uri.scheme_str(), uri.authority().map(|a| a.as_str()));
     let pq = uri.path_and_query().map_or("", |p| p.as_str());
     let mut out = String::with_capacity(
-        scheme.map_or(0, |s| s.len() + 3) + authority.map_or(0, str::len) + pq.len(),
+        scheme.map_or(0, |s| s.len() + 3) + authority.map_or(0, str::len) + pq.len() + spare,
     );
     if let (Some(scheme), Some(authority)) = (scheme, authority) {
         out.push_str(scheme);
@@ -317,30 +333,44 @@ fn is_canonical(scheme: &str, authority: &str, pq: &str) -> bool {
 /// A lower-case ASCII domain without IDNA labels, or a dotted-quad IPv4 address as the URL
 /// parser writes it.
 fn canonical_host(host: &[u8]) -> bool {
-    if host.is_empty() || host.len() > 253 || !host.iter().all(|&b| KEEP[b as usize] & HOST != 0) {
+    if host.is_empty() || host.len() > 253 {
         return false;
     }
-    let mut labels = host.split(|&b| b == b'.');
-    let last = labels.next_back().unwrap_or_default();
-    let numeric = |l: &[u8]| l.iter().all(u8::is_ascii_digit);
-    if numeric(last) {
+    // One pass over the labels: every byte allowed, and what the last label decides on.
+    let (mut start, mut labels) = (0, 0usize);
+    let (mut quad, mut domain) = (true, true);
+    for i in 0..=host.len() {
+        if i < host.len() && host[i] != b'.' {
+            if KEEP[host[i] as usize] & HOST == 0 {
+                return false;
+            }
+            continue;
+        }
+        let label = &host[start..i];
+        labels += 1;
+        quad &= quad_part(label);
+        domain &= !label.is_empty() && !label.starts_with(b"xn--");
+        if i < host.len() {
+            start = i + 1;
+        }
+    }
+    let last = &host[start..];
+    if last.iter().all(u8::is_ascii_digit) {
         // Only the four-part decimal form (each part 0–255, no leading zero) is written back
         // unchanged; any other host ending in a number is read as an IPv4 address too.
-        let quad_part = |l: &[u8]| {
-            numeric(l)
-                && (1..=3).contains(&l.len())
-                && (l.len() == 1 || l[0] != b'0')
-                && l.iter().fold(0u32, |v, &d| v * 10 + u32::from(d - b'0')) <= 255
-        };
-        return host.split(|&b| b == b'.').count() == 4
-            && host.split(|&b| b == b'.').all(quad_part);
+        return labels == 4 && quad;
     }
     // A hex-looking last label is read as a number too; empty labels and IDNA labels are left
     // to the URL parser.
-    !last.starts_with(b"0x")
-        && host
-            .split(|&b| b == b'.')
-            .all(|l| !l.is_empty() && !l.starts_with(b"xn--"))
+    !last.starts_with(b"0x") && domain
+}
+
+/// A part of a dotted-quad IPv4 address as the URL parser writes it.
+fn quad_part(l: &[u8]) -> bool {
+    (1..=3).contains(&l.len())
+        && l.iter().all(u8::is_ascii_digit)
+        && (l.len() == 1 || l[0] != b'0')
+        && l.iter().fold(0u32, |v, &d| v * 10 + u32::from(d - b'0')) <= 255
 }
 
 /// Bytes the URL parser keeps as they are in a path (`P`) and in a query (`Q`), and that
@@ -379,35 +409,32 @@ fn canonical_path_and_query(pq: &[u8]) -> bool {
     if pq.first() != Some(&b'/') {
         return false;
     }
-    let (path, query) = match pq.iter().position(|&b| b == b'?') {
-        Some(i) => (&pq[..i], Some(&pq[i + 1..])),
-        None => (pq, None),
-    };
-    if !path.iter().all(|&b| KEEP[b as usize] & P != 0) {
-        return false;
-    }
-    if let Some(q) = query {
-        if !q.iter().all(|&b| KEEP[b as usize] & Q != 0) || !escapes_ok(q, false) {
-            return false;
-        }
-    }
-    escapes_ok(path, true)
-        && (!path.contains(&b'.') || !path.split(|&b| b == b'/').any(is_dot_segment))
-}
-
-/// Every `%` starts a valid escape; in a path, `%2e` (a dot to the URL parser) is left to it.
-fn escapes_ok(text: &[u8], path: bool) -> bool {
-    if !text.contains(&b'%') {
-        return true;
-    }
-    text.iter().enumerate().all(|(i, &b)| {
-        b != b'%'
-            || match (text.get(i + 1), text.get(i + 2)) {
-                (Some(h), Some(l)) if h.is_ascii_hexdigit() && l.is_ascii_hexdigit() => {
-                    !(path && *h == b'2' && (*l | 0x20) == b'e')
-                }
-                _ => false,
+    // One pass: the path's bytes, escapes and segments up to `?`, then the query's.
+    let hex = |i: usize| pq.get(i).is_some_and(u8::is_ascii_hexdigit);
+    let mut segment = 0;
+    let mut i = 0;
+    while i < pq.len() {
+        let b = pq[i];
+        match b {
+            b'/' | b'?' if is_dot_segment(&pq[segment..i]) => return false,
+            b'/' => segment = i + 1,
+            b'?' => break,
+            // `%2e` is a dot to the URL parser: left to it.
+            b'%' if !(hex(i + 1) && hex(i + 2))
+                || (pq[i + 1] == b'2' && pq[i + 2] | 0x20 == b'e') =>
+            {
+                return false
             }
+            _ if KEEP[b as usize] & P == 0 => return false,
+            _ => {}
+        }
+        i += 1;
+    }
+    if i == pq.len() {
+        return !is_dot_segment(&pq[segment..]);
+    }
+    pq[i + 1..].iter().enumerate().all(|(j, &b)| {
+        KEEP[b as usize] & Q != 0 && (b != b'%' || (hex(i + 2 + j) && hex(i + 3 + j)))
     })
 }
 

@@ -50,7 +50,6 @@ pub(crate) struct Operation {
     pub(crate) percent_complete: Option<f64>,
     pub(crate) status: OperationStatus,
     pub(crate) dialect: Dialect,
-    dialect_name: std::sync::Arc<str>,
 }
 
 /// Where the operation stands.
@@ -93,7 +92,6 @@ impl Machine {
                 operation_id: None,
                 percent_complete: None,
                 status: OperationStatus::not_started(),
-                dialect_name: init.dialect.name().into(),
                 dialect: init.dialect,
             },
             phase: Phase::Polling,
@@ -198,12 +196,17 @@ impl Machine {
     /// means the monitor moved there; any other answer is the result a `303`/`302` led to,
     /// and is the final response (spec §4a).
     pub fn answered_from(&mut self, url: &Uri) {
-        let Ok(link) = self.op.monitor.join(&url.to_string()) else {
-            return;
-        };
         let current: &Link = match &self.phase {
             Phase::Fetching(u) => u,
             _ => &self.op.monitor,
+        };
+        // Where the request went (clients that always report it, such as tower-http's
+        // `FollowRedirect` inside reqwest, report the same URL when nothing was followed).
+        if self.reqs.sent_to(current, url) {
+            return;
+        }
+        let Ok(link) = self.op.monitor.join(&url.to_string()) else {
+            return;
         };
         self.answered_from = (link != *current).then(|| Box::new(link));
     }
@@ -382,7 +385,7 @@ impl Machine {
             polls: self.sched.polls,
             elapsed: self.sched.elapsed(now),
             resource_url,
-            dialect: self.op.dialect_name.clone(),
+            dialect: dialect_name(&self.op.dialect),
             final_status: None,
             final_body: None,
             resume: None,
@@ -559,6 +562,21 @@ impl Machine {
             ),
             _ => e,
         }
+    }
+}
+
+/// The dialect's name as metadata reports it: the built-in names are shared, not allocated
+/// per operation.
+fn dialect_name(dialect: &Dialect) -> Arc<str> {
+    use std::sync::OnceLock;
+    static BUILT_IN: OnceLock<[Arc<str>; 3]> = OnceLock::new();
+    let [default, google, compute] =
+        BUILT_IN.get_or_init(|| ["default".into(), "google".into(), "compute".into()]);
+    match dialect.name() {
+        "default" if dialect.is_default() => default.clone(),
+        "google" if matches!(dialect.kind(), super::dialect::Kind::Google { .. }) => google.clone(),
+        "compute" if matches!(dialect.kind(), super::dialect::Kind::Compute) => compute.clone(),
+        name => name.into(),
     }
 }
 

@@ -167,6 +167,15 @@ impl Requests {
         self.carried.keys().map(|k| k.as_str().to_owned()).collect()
     }
 
+    /// Whether `uri` is what the last request to `url` was sent to (with the carried query).
+    pub(crate) fn sent_to(&self, url: &Link, uri: &Uri) -> bool {
+        let sent = match self.target.as_ref().and_then(|t| t.uri.as_deref()) {
+            Some(with_query) => with_query,
+            None => url.wire(),
+        };
+        sent == uri || sent.to_string() == uri.to_string()
+    }
+
     /// The request of `kind` to `url`, the `attempt`-th of its kind.
     pub(crate) fn build(
         &mut self,
@@ -208,15 +217,31 @@ impl Requests {
         url: &Link,
         kind: PollKind,
     ) -> Result<Target, UrlProblem> {
-        let foreign = !url.same_origin(request_url) && !url.origin_in(&cfg.allowed_origins);
+        // The usual target is on the submission's own authority: same origin, no tuple built.
+        let foreign = !url.same_authority(request_url)
+            && !url.same_origin(request_url)
+            && !url.origin_in(&cfg.allowed_origins);
         let strip = self.tainted || foreign;
-        let mut missing = self
-            .carried_query
-            .as_deref()
-            .map(query_pairs)
-            .unwrap_or_default();
         // Not a credential going to a foreign origin, and not already in the target's query.
-        missing.retain(|(k, _)| !((strip && cfg.is_credential(k)) || url.has_query_param(k)));
+        let wanted = |k: &str| !((strip && cfg.is_credential(k)) || url.has_query_param(k));
+        let uri = match self.carried_query.as_deref() {
+            None => None,
+            // Every carried pair is already there (a monitor URL that has `api-version`): the
+            // link's own URI, with no list of pairs built.
+            Some(q) if !any_name(q, &wanted) => None,
+            // Every carried pair goes: append the carried query as it is (it is form-encoded
+            // already, exactly as the serializer would write its pairs again).
+            Some(q) if all_names(q, &wanted) => {
+                let uri = append_query(url.wire(), q).ok_or(UrlProblem::CarriedQuery)?;
+                Some(Box::new(uri))
+            }
+            Some(q) => {
+                let mut missing = query_pairs(q);
+                missing.retain(|(k, _)| wanted(k));
+                let uri = with_query(url.wire(), &missing).ok_or(UrlProblem::CarriedQuery)?;
+                Some(Box::new(uri))
+            }
+        };
         let headers = if strip
             && cfg
                 .credential_headers
@@ -230,12 +255,6 @@ impl Requests {
             Arc::new(headers)
         } else {
             self.carried.clone()
-        };
-        let uri = if missing.is_empty() {
-            None
-        } else {
-            let uri = with_query(url.wire(), &missing).ok_or(UrlProblem::CarriedQuery)?;
-            Some(Box::new(uri))
         };
         Ok(Target {
             uri,
@@ -264,29 +283,85 @@ pub(crate) fn check_target(cfg: &Config, request_url: &Link, url: &Link) -> Resu
     if !cfg.ssrf_guard || url.is_placeholder() || url.origin_in(&cfg.allowed_origins) {
         return Ok(());
     }
-    let submission = (!request_url.is_placeholder()).then(|| request_url.host());
-    match super::ssrf::check(url.host(), submission) {
-        super::ssrf::Verdict::Allowed => Ok(()),
-        super::ssrf::Verdict::Refused(r) => Err(UrlProblem::Internal {
+    use super::ssrf::{check, judge, Verdict};
+    let submission = (!request_url.is_placeholder()).then_some(request_url);
+    let host = url.host();
+    let verdict = match submission {
+        // Hosts the fast path read (plain names, dotted quads), classified without the URL
+        // parser's IDNA pass; a target on the submission's own authority (the usual monitor
+        // and resource), classified once.
+        Some(sub) if url.is_plain() && url.same_authority(sub) => {
+            let class = plain_host_class(host);
+            judge(class, host, Some(class))
+        }
+        Some(sub) if url.is_plain() && sub.is_plain() => judge(
+            plain_host_class(host),
+            host,
+            Some(plain_host_class(sub.host())),
+        ),
+        None if url.is_plain() => judge(plain_host_class(host), host, None),
+        _ => check(host, submission.map(Link::host)),
+    };
+    match verdict {
+        Verdict::Allowed => Ok(()),
+        Verdict::Refused(r) => Err(UrlProblem::Internal {
             class: r.class.describe(),
         }),
     }
 }
 
+/// The SSRF class of the host of a link the fast path read: a plain name, or a dotted-quad
+/// IPv4 address that `std` reads as the URL parser does.
+fn plain_host_class(host: &str) -> super::ssrf::HostClass {
+    match host.parse::<std::net::Ipv4Addr>() {
+        Ok(ip) => super::ssrf::classify_ipv4(ip),
+        Err(_) => super::ssrf::classify_host(host),
+    }
+}
+
 /// `uri` as written, with `pairs` appended to its query; `None` if that does not make a URI.
 fn with_query(uri: &Uri, pairs: &[(Cow<'_, str>, Cow<'_, str>)]) -> Option<Uri> {
-    let mut text = uri.to_string();
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     for (k, v) in pairs {
         query.append_pair(k, v);
     }
+    append_query(uri, &query.finish())
+}
+
+/// `uri` as written, with the form-encoded `query` appended to its own.
+fn append_query(uri: &Uri, query: &str) -> Option<Uri> {
+    let mut text = super::link::write_uri(uri, query.len() + 1);
     match uri.query() {
         Some("") => {}
         Some(_) => text.push('&'),
         None => text.push('?'),
     }
-    text.push_str(&query.finish());
+    text.push_str(query);
     Uri::try_from(text).ok()
+}
+
+/// The names of a form-encoded query, decoded as `query_pairs` decodes them, without
+/// collecting them.
+fn names<'q>(query: &'q str) -> impl Iterator<Item = Cow<'q, str>> + 'q {
+    let plain = !query.contains(['%', '+']);
+    let raw = plain.then(|| {
+        query
+            .split('&')
+            .filter(|pair| !pair.is_empty())
+            .map(|pair| Cow::Borrowed(pair.split_once('=').map_or(pair, |(k, _)| k)))
+    });
+    let decoded = (!plain).then(|| url::form_urlencoded::parse(query.as_bytes()).map(|(k, _)| k));
+    raw.into_iter()
+        .flatten()
+        .chain(decoded.into_iter().flatten())
+}
+
+fn any_name(query: &str, f: &dyn Fn(&str) -> bool) -> bool {
+    names(query).any(|k| f(&k))
+}
+
+fn all_names(query: &str, f: &dyn Fn(&str) -> bool) -> bool {
+    names(query).all(|k| f(&k))
 }
 
 /// The pairs of a form-encoded query, decoded; borrowed when nothing needs decoding (the
@@ -309,6 +384,41 @@ fn carry_query(cfg: &Config, base: &Link) -> Option<Box<str>> {
     let query = base.query()?;
     if cfg.carry_query.is_empty() {
         return None;
+    }
+    // The usual query (`api-version=2.0`) is written as the serializer would write it again:
+    // copy the carried pairs as they are, with no list of pairs and no re-encoding.
+    let unchanged = |pair: &str| {
+        pair.bytes().filter(|&b| b == b'=').count() <= 1
+            && pair
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'*' | b'-' | b'.' | b'_' | b'='))
+    };
+    if query.split('&').all(unchanged) {
+        let carried = |pair: &str| {
+            let name = pair.split_once('=').map_or(pair, |(k, _)| k);
+            cfg.carry_query.iter().any(|c| c == name)
+        };
+        // Every pair carried as written (`api-version=2.0` alone): the query itself.
+        if query
+            .split('&')
+            .all(|pair| pair.contains('=') && carried(pair))
+        {
+            return Some(query.into());
+        }
+        let mut out = String::with_capacity(query.len() + 1);
+        for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+            if carried(pair) {
+                if !out.is_empty() {
+                    out.push('&');
+                }
+                out.push_str(pair);
+                // A bare `name` is written `name=` by the serializer.
+                if !pair.contains('=') {
+                    out.push('=');
+                }
+            }
+        }
+        return (!out.is_empty()).then(|| out.into_boxed_str());
     }
     let mut out = url::form_urlencoded::Serializer::new(String::new());
     let mut any = false;
@@ -365,5 +475,55 @@ fn is_submission_only(n: &str) -> bool {
         Some(b'p') => matches!(n, "proxy-connection" | "prefer"),
         Some(b'u') => n == "upgrade",
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `carry_query` wrote before its fast path: every carried pair through the form
+    /// serializer.
+    fn serialized(cfg: &Config, query: &str) -> Option<Box<str>> {
+        let mut out = url::form_urlencoded::Serializer::new(String::new());
+        let mut any = false;
+        for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+            if cfg.carry_query.iter().any(|c| *c == k) {
+                out.append_pair(&k, &v);
+                any = true;
+            }
+        }
+        any.then(|| out.finish().into_boxed_str())
+    }
+
+    #[test]
+    fn carried_query_is_what_the_serializer_writes() {
+        let cfg = Config {
+            carry_query: vec!["api-version".into(), "a".into(), "b c".into(), "k".into()],
+            ..Config::default()
+        };
+        for query in [
+            "api-version=2.0",
+            "api-version=2.0&x=1",
+            "x=1&api-version=2022-01-01",
+            "a&api-version=1",
+            "a=&a=2&&api-version=3&",
+            "a=b=c",
+            "a=x~y&api-version=1",
+            "a=x%20y",
+            "b+c=1&a=2",
+            "k=v*._-&other=1",
+            "api-version=1/2",
+            "x=1",
+            "",
+        ] {
+            let uri: Uri = format!("https://h.example/p?{query}").parse().unwrap();
+            let link = Link::from_request(&uri).unwrap();
+            assert_eq!(
+                carry_query(&cfg, &link),
+                serialized(&cfg, query),
+                "{query:?}"
+            );
+        }
     }
 }
