@@ -802,8 +802,16 @@ fn odata_async_result_wins_over_an_entity_status() {
         "POST",
         "https://odata.example/svc/Orders",
         &[],
-        r(202, &[("location", "https://odata.example/svc/$monitor/2")], ""),
-        &[r(200, &[("asyncresult", "201")], r#"{"ID":2,"status":"Pending"}"#)],
+        r(
+            202,
+            &[("location", "https://odata.example/svc/$monitor/2")],
+            "",
+        ),
+        &[r(
+            200,
+            &[("asyncresult", "201")],
+            r#"{"ID":2,"status":"Pending"}"#,
+        )],
     );
     assert_eq!(delivered(&run).1.final_status, Some(StatusCode::CREATED));
 }
