@@ -388,7 +388,7 @@ pub struct StatusDocument {
     pub provisioning_state: Option<OperationStatus>,
     /// `operationId`, else `id`.
     pub operation_id: Option<FieldText>,
-    /// `percentComplete`.
+    /// `percentComplete` (or `percentageComplete`, as Microsoft Graph writes it).
     pub percent_complete: Option<f64>,
     /// `error`.
     pub error: Option<ODataError>,
@@ -487,7 +487,10 @@ impl StatusDocument {
             status,
             provisioning_state,
             operation_id: text("operationId").or_else(|| text("id")),
-            percent_complete: obj.get("percentComplete").and_then(Value::as_f64),
+            percent_complete: obj
+                .get("percentComplete")
+                .or_else(|| obj.get("percentageComplete"))
+                .and_then(Value::as_f64),
             error_reported: obj
                 .get("error")
                 .or_else(|| obj.get("properties").and_then(|p| p.get("error")))
@@ -642,7 +645,7 @@ mod fast {
                 "properties" => Key::Properties,
                 "operationId" => Key::OperationId,
                 "id" => Key::Id,
-                "percentComplete" => Key::PercentComplete,
+                "percentComplete" | "percentageComplete" => Key::PercentComplete,
                 "resourceLocation" => Key::ResourceLocation,
                 _ => Key::Other,
             })

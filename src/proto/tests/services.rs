@@ -815,3 +815,15 @@ fn odata_async_result_wins_over_an_entity_status() {
     );
     assert_eq!(delivered(&run).1.final_status, Some(StatusCode::CREATED));
 }
+
+/// Graph's monitors write `percentageComplete`: it is the progress figure.
+#[test]
+fn graph_percentage_complete_is_progress() {
+    let doc = StatusDocumentAlias::parse(
+        br#"{"operation":"itemCopy","percentageComplete":58.0,"status":"inProgress"}"#,
+    )
+    .unwrap();
+    assert_eq!(doc.percent_complete, Some(58.0));
+}
+
+use crate::status::StatusDocument as StatusDocumentAlias;
