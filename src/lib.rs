@@ -210,7 +210,10 @@
 //!   submission's answer is delivered at once (its `response` as the body). `error.code` 1
 //!   (`CANCELLED`) is a cancellation.
 //! - Compute Engine: only `operationType: delete` makes the terminal operation the final
-//!   response.
+//!   response. Its `selfLink`s name `www.googleapis.com` for requests sent to
+//!   `compute.googleapis.com`: two https hosts under `googleapis.com` count as one service for
+//!   credentials (the operation cannot be polled without the caller's token); any other host is
+//!   another origin as usual.
 //! - Declared dialects: `start_on` defaults to `[202]`; a root-relative URL is appended to
 //!   `base_url`'s path (so `/teams(…)` under `…/v1.0` keeps `/v1.0`); the first source that finds
 //!   a URL wins; an `error` that reports one makes a success word (or a missing word) a failure

@@ -220,7 +220,8 @@ impl Requests {
         // The usual target is on the submission's own authority: same origin, no tuple built.
         let foreign = !url.same_authority(request_url)
             && !url.same_origin(request_url)
-            && !url.origin_in(&cfg.allowed_origins);
+            && !url.origin_in(&cfg.allowed_origins)
+            && !same_service(request_url, url);
         let strip = self.tainted || foreign;
         // Not a credential going to a foreign origin, and not already in the target's query.
         let wanted = |k: &str| !((strip && cfg.is_credential(k)) || url.has_query_param(k));
@@ -264,6 +265,18 @@ impl Requests {
             stripped: strip,
         })
     }
+}
+
+/// Google's APIs answer on one service's hosts: Compute Engine's `selfLink`s name
+/// `https://www.googleapis.com/compute/v1/…` for requests sent to `compute.googleapis.com`.
+/// Two https hosts under `googleapis.com` are one service for credentials (both are Google's,
+/// and its operations cannot be polled without the caller's token).
+fn same_service(request_url: &Link, url: &Link) -> bool {
+    let google = |l: &Link| {
+        let host = l.host().trim_end_matches('.').to_ascii_lowercase();
+        l.scheme() == "https" && (host == "googleapis.com" || host.ends_with(".googleapis.com"))
+    };
+    google(request_url) && google(url)
 }
 
 /// Refuses URLs the layer will not follow: non-http(s) schemes, https → http downgrades, and

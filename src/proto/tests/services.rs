@@ -827,3 +827,58 @@ fn graph_percentage_complete_is_progress() {
 }
 
 use crate::status::StatusDocument as StatusDocumentAlias;
+
+/// Compute Engine names `www.googleapis.com` in `selfLink` for requests sent to
+/// `compute.googleapis.com`: the poll keeps the caller's token (one service), which a
+/// non-Google foreign origin would not get.
+#[test]
+fn compute_self_links_on_www_googleapis_keep_the_token() {
+    let run = drive_with(
+        cfg(),
+        with(Dialect::compute()),
+        "POST",
+        "https://compute.googleapis.com/compute/v1/projects/p/zones/z/disks",
+        &[("authorization", "Bearer ya29")],
+        r(
+            200,
+            &[],
+            r#"{"kind":"compute#operation","name":"op-1","status":"RUNNING","operationType":"insert","selfLink":"https://www.googleapis.com/compute/v1/projects/p/zones/z/operations/op-1","targetLink":"https://www.googleapis.com/compute/v1/projects/p/zones/z/disks/d"}"#,
+        ),
+        &[
+            r(
+                200,
+                &[],
+                r#"{"kind":"compute#operation","name":"op-1","status":"DONE","operationType":"insert","targetLink":"https://www.googleapis.com/compute/v1/projects/p/zones/z/disks/d"}"#,
+            ),
+            r(200, &[], r#"{"kind":"compute#disk","name":"d"}"#),
+        ],
+    );
+    assert_eq!(delivered(&run).0, 1);
+    for request in &run.requests {
+        assert_eq!(
+            request.headers()["authorization"],
+            "Bearer ya29",
+            "{}",
+            request.uri()
+        );
+    }
+    // Not for a host that only ends like it.
+    let run = drive_with(
+        cfg(),
+        with(Dialect::compute()),
+        "POST",
+        "https://compute.googleapis.com/compute/v1/projects/p/zones/z/disks",
+        &[("authorization", "Bearer ya29")],
+        r(
+            200,
+            &[],
+            r#"{"kind":"compute#operation","name":"op-1","status":"RUNNING","selfLink":"https://evilgoogleapis.com/op-1"}"#,
+        ),
+        &[r(
+            200,
+            &[],
+            r#"{"kind":"compute#operation","name":"op-1","status":"DONE","operationType":"delete"}"#,
+        )],
+    );
+    assert!(!run.requests[0].headers().contains_key("authorization"));
+}
