@@ -289,6 +289,7 @@ impl Machine {
         if let Some(action) = self.on_redirect(status, headers, body, now) {
             return action;
         }
+        self.sched.moves = 0;
         if let Some(url) = followed {
             if let Some(action) = self.on_followed_redirect(*url, status, body, now) {
                 return action;

@@ -68,8 +68,11 @@ impl Machine {
             self.op.monitor = next;
             self.reqs.forget_target();
         }
-        // The moved monitor is polled at once, unless the redirect asked for a wait.
-        if crate::parse::retry_after(headers, now.wall()).is_some() {
+        // The moved monitor is polled at once, unless the redirect asked for a wait — or it is
+        // not the first move in a row: a monitor that keeps moving (a redirect loop) is polled
+        // at the usual pace, not hammered until the poll limit.
+        self.sched.moves += 1;
+        if self.sched.moves > 1 || crate::parse::retry_after(headers, now.wall()).is_some() {
             return Some(self.schedule(Some(headers), false, now).into());
         }
         Some(self.poll_now(now))

@@ -69,6 +69,8 @@ pub(crate) struct Schedule {
     pub(crate) next_status_at: Option<Instant>,
     /// A status answer (or the submission) was read and not yet reported.
     pub(crate) report_due: bool,
+    /// Moves of the monitor (`301`/`307`/`308`) in a row.
+    pub(crate) moves: u32,
 }
 
 impl Schedule {
@@ -83,6 +85,7 @@ impl Schedule {
             wait_reason: None,
             next_status_at: None,
             report_due: false,
+            moves: 0,
         }
     }
 

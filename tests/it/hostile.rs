@@ -1443,3 +1443,26 @@ async fn body_text(response: http::Response<LroBody<Full<Bytes>>>) -> String {
         .to_bytes();
     String::from_utf8(bytes.to_vec()).unwrap()
 }
+
+/// A monitor that redirects to itself forever (a misbehaving server) is polled at the usual
+/// pace after the first move, and ends at the poll limit: bounded in count and time.
+#[tokio::test(start_paused = true)]
+async fn a_redirect_loop_ends_at_the_poll_limit() {
+    let layer = LroLayer::new().max_polls(6);
+    let mut op = submit(layer, ol(MONITOR)).await;
+    for i in 0..6 {
+        let target: &[u8] = if i % 2 == 0 {
+            b"/operations/2"
+        } else {
+            b"/operations/1"
+        };
+        op.answer(resp(308, &[("location", target)], "")).await;
+    }
+    let elapsed = op.elapsed();
+    let err = lro_error(op.finish().await);
+    assert_eq!(err.kind(), ErrorKind::PollLimit);
+    assert!(
+        elapsed >= Duration::from_secs(4),
+        "paced, not hammered: {elapsed:?}"
+    );
+}
