@@ -191,7 +191,8 @@
 //! - A `303`/`302` from a status monitor ends the operation even under a configured
 //!   [`FinalState`]: the server said where the result is, and a redirect is no answer to hand a
 //!   caller. Redirects count as polls; a moved monitor (`301`/`307`/`308`) is polled at once unless
-//!   the redirect carries a wait hint. Carried query parameters (`api-version`) are added to a
+//!   the redirect carries a wait hint, or it moved just before too (a loop is paced, then ends
+//!   at the poll limit). Carried query parameters (`api-version`) are added to a
 //!   redirect target that lacks them, as to any other URL; the target's own query (a SAS token)
 //!   is kept as written.
 //! - The SSRF guard (spec §7) also refuses non-unicast and unparsable hosts, Azure's WireServer
