@@ -165,6 +165,14 @@ impl OperationStatus {
         self.recognised = c.recognised;
     }
 
+    /// `word` as sent, with a meaning a dialect decided (Compute Engine's `DONE` beside
+    /// `error.errors[]` is a failure).
+    pub(crate) fn with_meaning(word: &str, meaning: Meaning) -> Self {
+        let mut status = Self::parse(word);
+        status.meaning = meaning;
+        status
+    }
+
     /// What the layer assumes before any status arrived.
     pub(crate) fn not_started() -> Self {
         Self::parse("NotStarted")

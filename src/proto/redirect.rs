@@ -123,17 +123,19 @@ impl Machine {
     }
 
     /// The next status poll, due now, within the poll limit.
+    /// "Now" is as soon as the configured minimum wait allows, within the deadline.
     fn poll_now(&mut self, now: Now) -> Action {
-        let kind = PollKind::Status;
         if self.sched.polls >= self.cfg.max_polls {
             let error = self.timeout_error(true);
             return self.fail(error);
         }
-        match self.request_for(kind) {
-            Ok(request) => Action::Send {
-                at: now.mono(),
-                request,
-            },
+        let wait = crate::proto::schedule::clamp_wait(&self.cfg, std::time::Duration::ZERO);
+        let Some(at) = self.sched.fits(now.mono(), wait) else {
+            let error = self.timeout_error(false);
+            return self.fail(error);
+        };
+        match self.request_for(PollKind::Status) {
+            Ok(request) => Action::Send { at, request },
             Err(e) => self.fail(e),
         }
     }

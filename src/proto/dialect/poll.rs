@@ -146,7 +146,8 @@ impl Machine {
             super::google::ComputeStatus::Other(w) => w.as_str(),
         };
         let meaning = op.outcome();
-        self.op.status = OperationStatus::parse(word);
+        // The word as sent, with what it means here: `DONE` beside `error.errors[]` failed.
+        self.op.status = OperationStatus::with_meaning(word, meaning);
         match meaning {
             Meaning::Running => Reading::Running,
             Meaning::Succeeded => match op.final_target() {
