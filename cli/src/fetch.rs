@@ -61,7 +61,7 @@ pub async fn run(args: FetchArgs) -> Result<i32, Failure> {
                 code = interrupt.recv() => Ok(code),
             }
         }
-        Err(err) => output::error(&args, &reporter, &err),
+        Err(err) => output::error(&args, &err),
     }
 }
 

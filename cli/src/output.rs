@@ -103,26 +103,12 @@ async fn stream<W: AsyncWrite + Unpin>(
 }
 
 /// A failure of the client stack: message on stderr, handle saved, exit code.
-pub fn error(args: &FetchArgs, reporter: &Reporter, err: &BoxError) -> Result<i32, Failure> {
+pub fn error(args: &FetchArgs, err: &BoxError) -> Result<i32, Failure> {
     let code = exit::code_for(err);
     let lro = err.downcast_ref::<tower_lro::Error>();
     let handle = lro.and_then(tower_lro::Error::resume_handle);
     if let Some(path) = &args.metadata {
         write_json(path, &error_json(err))?;
-    }
-    if args.no_wait && code == exit::TIMEOUT {
-        if let Some(handle) = handle {
-            // The submission started an operation: its handle is the command's output.
-            println!("{}", handle::to_json(handle));
-            if let Some(path) = &args.save_handle {
-                handle::save(handle, Some(path))?;
-            }
-            reporter.note(&format!(
-                "lro: accepted; polling {}",
-                handle.operation_url()
-            ));
-            return Ok(exit::SUCCESS);
-        }
     }
     match lro {
         Some(e) if e.is_operation_failed() => report_failure(e),
