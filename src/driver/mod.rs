@@ -455,10 +455,12 @@ fn start<F, ResB>(
                     let body = LroBody::buffered(cut(&mut parts, bytes, &meta));
                     Next::End(End::Deliver(parts, body, meta))
                 }
-                other => {
-                    let body = other.into_body();
-                    Next::End(End::Return(body.map(|b| Response::from_parts(parts, b))))
-                }
+                // Read only in part (over the limit): what was read, then the rest, with the
+                // metadata all the same (a `start_only` handle).
+                other => match other.into_body() {
+                    Ok(body) => Next::End(End::Deliver(parts, body, meta)),
+                    Err(e) => Next::End(End::Return(Err(e))),
+                },
             }
         }
     }

@@ -146,7 +146,12 @@ impl Machine {
             headers: head.headers.clone(),
             monitor,
             submission_location,
-            final_state: params.final_state,
+            // The handle's choice, unless this request makes one of its own.
+            final_state: if params.final_state_chosen {
+                params.final_state
+            } else {
+                handle.final_state
+            },
             dialect: match &handle.dialect {
                 Some(v) => Dialect::from_handle(v)
                     .map_err(|e| bad(HandleProblem::Dialect(e.to_string())))?,

@@ -135,6 +135,8 @@ impl Now {
 pub struct Params {
     pub(crate) deadline: Duration,
     pub(crate) final_state: FinalState,
+    /// The final-state choice was made for this request (it then overrides a resume handle's).
+    pub(crate) final_state_chosen: bool,
     pub(crate) dialect: dialect::Dialect,
     pub(crate) start_only: bool,
 }
@@ -145,6 +147,7 @@ impl Params {
         Self {
             deadline: cfg.deadline(),
             final_state: cfg.final_state(),
+            final_state_chosen: false,
             dialect: dialect::Dialect::default(),
             start_only: false,
         }
@@ -168,6 +171,7 @@ impl Params {
     /// Another final-state choice.
     pub fn final_state(mut self, final_state: FinalState) -> Self {
         self.final_state = final_state;
+        self.final_state_chosen = true;
         self
     }
 }

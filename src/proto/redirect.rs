@@ -110,15 +110,32 @@ impl Machine {
         if !status.is_success() {
             return true; // let the poll's own rules judge it
         }
+        // The status code of the redirect is lost, so the answer must say it is this operation's
+        // monitor: a status answer naming the operation already seen. A result may well have a
+        // `status` of its own (`"Running"` for a VM): without the same id it is the result a
+        // `303`/`302` led to, which is how the pattern usually ends.
+        // Before any id was seen, an id-less document with a word the vocabulary knows is taken
+        // for the monitor.
+        let same_op =
+            |id: Option<&str>, known_word: bool| match (id, self.op.operation_id.as_deref()) {
+                (Some(id), Some(op)) => id == op,
+                (None, None) => known_word,
+                _ => false,
+            };
         match self.op.dialect.kind() {
             Kind::Default => match self.op.rule {
                 Rule::ProvisioningState => true,
                 Rule::AcceptedRetry => false,
-                _ => crate::status::StatusDocument::parse_status(body).is_ok(),
+                _ => crate::status::StatusDocument::parse_status(body).is_ok_and(|d| {
+                    let known = d.status.as_ref().is_some_and(|s| s.is_recognised());
+                    same_op(d.operation_id.as_deref(), known)
+                }),
             },
-            Kind::Google { .. } => super::dialect::google::GoogleOperation::parse(body).is_ok(),
-            Kind::Compute => super::dialect::google::ComputeOperation::parse(body).is_ok(),
-            Kind::Declared(_) => serde_json::from_slice::<serde_json::Value>(body).is_ok(),
+            Kind::Google { .. } => super::dialect::google::GoogleOperation::parse(body)
+                .is_ok_and(|op| same_op(Some(op.name.as_str()), true)),
+            Kind::Compute => super::dialect::google::ComputeOperation::parse(body)
+                .is_ok_and(|op| same_op(Some(op.name.as_str()), true)),
+            Kind::Declared(_) => false,
         }
     }
 

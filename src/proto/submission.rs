@@ -82,14 +82,16 @@ impl Submission {
         // Only an LRO needs the request's URL (to resolve and check the monitor's).
         let base = request_base(&self.head.uri)?;
         let bad_header = |why: UrlProblem| {
-            let (name, value) = monitor_header
-                .clone()
-                .expect("the request URL is not refused");
-            let reason = Reason::BadHeader {
-                status,
-                name,
-                value: value.clone(),
-                why,
+            let reason = match monitor_header.clone() {
+                Some((name, value)) => Reason::BadHeader {
+                    status,
+                    name,
+                    value: value.clone(),
+                    why,
+                },
+                // The monitor is the request's own URL (provisioningState, accepted-means-
+                // retry): a host the layer refuses to poll.
+                None => Reason::Refused(why),
             };
             Error::new(Some(base.display()), reason).with_response(status, headers, body)
         };

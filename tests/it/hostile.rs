@@ -1466,3 +1466,27 @@ async fn a_redirect_loop_ends_at_the_poll_limit() {
         "paced, not hammered: {elapsed:?}"
     );
 }
+
+/// `start_only` returns the handle even when the submission's body runs over the limit (the
+/// body comes back whole: what was read, then the rest).
+#[tokio::test(start_paused = true)]
+async fn start_only_keeps_its_handle_over_the_body_limit() {
+    let mut req = submission(Method::POST, SUB);
+    req.extensions_mut().insert(LroOptions::new().start_only());
+    let mut op = Op::start(LroLayer::new().status_body_limit(8), req);
+    let big = "x".repeat(100);
+    op.answer(resp(
+        202,
+        &[("operation-location", MONITOR.as_bytes())],
+        big.clone(),
+    ))
+    .await;
+    let resp = op.finish().await.unwrap();
+    let handle = resp
+        .extensions()
+        .get::<LroMetadata>()
+        .and_then(LroMetadata::resume_handle)
+        .cloned();
+    assert_eq!(handle.unwrap().operation_url(), MONITOR);
+    assert_eq!(body_text(resp).await, big);
+}

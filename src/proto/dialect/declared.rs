@@ -95,8 +95,8 @@ pub(crate) struct DeclaredDialect {
     /// Where the service documents this (a URL), for people reading the description.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) doc: Option<String>,
-    /// Where the status URL is, in the submission response (and in poll responses, for a
-    /// monitor that moves); the first source that finds one wins. One source or a list.
+    /// Where the status URL is, in the submission response; the first source that finds one
+    /// wins. One source or a list. (A monitor that moves says so with a `301`/`307`/`308`.)
     #[serde(deserialize_with = "one_or_many")]
     pub(crate) status_url: Vec<UrlSource>,
     /// Which submission statuses start polling. Default `[202]`.

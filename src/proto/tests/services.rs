@@ -2,6 +2,7 @@
 //! public document it follows. The bodies are trimmed to the fields the layer reads.
 
 use super::*;
+use crate::config::FinalState;
 use crate::vocab::Meaning;
 
 fn dialect(name: &str) -> Dialect {
@@ -881,4 +882,137 @@ fn compute_self_links_on_www_googleapis_keep_the_token() {
         )],
     );
     assert!(!run.requests[0].headers().contains_key("authorization"));
+}
+
+// ----- found in review -----
+
+/// A resumed operation keeps the final-state choice its handle records, unless the resuming
+/// request makes one of its own (spec §8).
+#[test]
+fn a_resume_keeps_the_handles_final_state() {
+    let mut c = cfg();
+    c.deadline = Duration::from_secs(5);
+    let run = drive_with(
+        c,
+        LroOptions::new().final_state(FinalState::StatusMonitor),
+        "PUT",
+        "https://s.example/things/1",
+        &[],
+        r(
+            202,
+            &[
+                ("operation-location", "https://s.example/ops/1"),
+                ("retry-after", "10"),
+            ],
+            "",
+        ),
+        &[],
+    );
+    let handle = failed(&run).resume_handle().unwrap().clone();
+    assert_eq!(handle.final_state(), FinalState::StatusMonitor);
+    let head = RequestHead::new(
+        Method::GET,
+        "https://s.example/things/1".parse().unwrap(),
+        HeaderMap::new(),
+    );
+    let now = Instant::now();
+    let body = Bytes::from_static(br#"{"status":"Succeeded"}"#);
+    let answer = Answer {
+        status: StatusCode::OK,
+        headers: &HeaderMap::new(),
+        body: Some(&body),
+    };
+    let (mut m, _) =
+        Machine::resume(Arc::new(cfg()), &handle, &head, &Params::new(&cfg()), now).unwrap();
+    assert!(
+        matches!(
+            m.handle_answer(Now::new(now, SystemTime::now()), answer),
+            Action::Deliver(_)
+        ),
+        "no fetch of the PUT's URL"
+    );
+    // A choice made when resuming wins.
+    let params = Params::new(&cfg()).final_state(FinalState::OriginalUri);
+    let (mut m, _) = Machine::resume(Arc::new(cfg()), &handle, &head, &params, now).unwrap();
+    let answer = Answer {
+        status: StatusCode::OK,
+        headers: &HeaderMap::new(),
+        body: Some(&body),
+    };
+    assert!(matches!(
+        m.handle_answer(Now::new(now, SystemTime::now()), answer),
+        Action::Send { .. }
+    ));
+}
+
+/// A submission to a host the SSRF guard always refuses, whose monitor is its own URL, is an
+/// error naming the URL — never a panic.
+#[test]
+fn a_refused_request_url_as_monitor_is_an_error() {
+    let run = drive(
+        cfg(),
+        "PUT",
+        "http://169.254.169.254/metadata/x",
+        &[],
+        r(
+            200,
+            &[],
+            r#"{"properties":{"provisioningState":"Creating"}}"#,
+        ),
+        &[],
+    );
+    let e = failed(&run);
+    assert_eq!(e.kind(), ErrorKind::Insecure);
+    assert!(matches!(
+        e.reason(),
+        Reason::Refused(UrlProblem::Internal { .. })
+    ));
+    let mut c = cfg();
+    c.accepted_retry = true;
+    let run = drive(
+        c,
+        "GET",
+        "http://0.0.0.0:8080/stats",
+        &[],
+        r(202, &[], "{}"),
+        &[],
+    );
+    assert_eq!(failed(&run).kind(), ErrorKind::Insecure);
+}
+
+/// An inner client followed a `303` to a result that has a `status` (and an id) of its own:
+/// the result is the final response, not a monitor to poll.
+#[test]
+fn a_followed_redirect_to_a_result_with_a_status_of_its_own() {
+    let now = Instant::now();
+    let h = headers(&[("operation-location", "https://s.example/ops/1")]);
+    let Ok(Begin::Lro(mut m, _)) = start(
+        cfg(),
+        "https://s.example/jobs",
+        &h,
+        Now::new(now, SystemTime::now()),
+    ) else {
+        panic!()
+    };
+    let running = Bytes::from_static(br#"{"id":"op-1","status":"Running"}"#);
+    let answer = Answer {
+        status: StatusCode::OK,
+        headers: &HeaderMap::new(),
+        body: Some(&running),
+    };
+    assert!(matches!(
+        m.handle_answer(Now::new(now, SystemTime::now()), answer),
+        Action::Send { .. }
+    ));
+    m.answered_from(&"https://s.example/results/vm1".parse().unwrap());
+    let vm = Bytes::from_static(br#"{"id":"vm1","status":"Running"}"#);
+    let answer = Answer {
+        status: StatusCode::OK,
+        headers: &HeaderMap::new(),
+        body: Some(&vm),
+    };
+    let Action::Deliver(meta) = m.handle_answer(Now::new(now, SystemTime::now()), answer) else {
+        panic!("the result is final")
+    };
+    assert_eq!(meta.resource_url(), Some("https://s.example/results/vm1"));
 }
