@@ -219,8 +219,13 @@
 //!   `base_url`'s path (so `/teams(…)` under `…/v1.0` keeps `/v1.0`); the first source that finds
 //!   a URL wins; an `error` that reports one makes a success word (or a missing word) a failure
 //!   unless `error_marks_failure` is `false`.
-//! - An inner client that follows redirects (reqwest): an answer from another URL that reads as a
-//!   status answer moved the monitor; anything else is the result of a `303`/`302`.
+//! - An inner client that follows redirects (reqwest; `FollowRedirect` with the `tower-http`
+//!   feature) hides the redirect's status. An answer from another URL moved the monitor only when
+//!   it is a status answer naming the operation already seen (or, before any id was seen, an
+//!   id-less status document with a word the vocabulary knows); anything else — a result with a
+//!   `status` of its own, such as a VM's `"Running"` — is the result of a `303`/`302`.
+//! - A resumed operation keeps the final-state choice its handle records, unless the resuming
+//!   request's options choose one.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
