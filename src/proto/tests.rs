@@ -1486,4 +1486,5 @@ fn query_pairs_read_like_the_form_decoder() {
     }
 }
 
+#[path = "services_tests.rs"]
 mod services;

@@ -1,0 +1,247 @@
+//! A borrowing reader of the fields of a status document, lenient about their types like the
+//! general path (a field of an unexpected type is as good as absent, unknown fields are skipped).
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+use super::{FieldText, OperationStatus, StatusDocument};
+
+/// One field's value, as far as we care.
+#[derive(Default)]
+pub(super) enum Field<'a> {
+    #[default]
+    Absent,
+    Null,
+    Str(Cow<'a, str>),
+    Num(serde_json::Number),
+    Bool(bool),
+    Other,
+}
+
+impl Field<'_> {
+    fn text(&self) -> Option<FieldText> {
+        match self {
+            Field::Str(s) => Some(FieldText::new(s)),
+            Field::Num(n) => Some(FieldText::new(&n.to_string())),
+            Field::Bool(b) => Some(FieldText::new(if *b { "true" } else { "false" })),
+            _ => None,
+        }
+    }
+    fn status(&self) -> Option<OperationStatus> {
+        match self {
+            Field::Str(s) => Some(OperationStatus::parse(s)),
+            _ => None,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Field<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(FieldVisitor)
+    }
+}
+
+struct FieldVisitor;
+
+impl<'de> Visitor<'de> for FieldVisitor {
+    type Value = Field<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Field<'de>, E> {
+        Ok(Field::Str(Cow::Borrowed(v)))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Field<'de>, E> {
+        Ok(Field::Str(Cow::Owned(v.to_owned())))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Field<'de>, E> {
+        Ok(Field::Str(Cow::Owned(v)))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Field<'de>, E> {
+        Ok(Field::Num(v.into()))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Field<'de>, E> {
+        Ok(Field::Num(v.into()))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Field<'de>, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Field::Other, Field::Num))
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Field<'de>, E> {
+        Ok(Field::Bool(v))
+    }
+    fn visit_unit<E>(self) -> Result<Field<'de>, E> {
+        Ok(Field::Null)
+    }
+    fn visit_none<E>(self) -> Result<Field<'de>, E> {
+        Ok(Field::Null)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Field<'de>, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Field::Other)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Field<'de>, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Field::Other)
+    }
+}
+
+/// An object key, told apart without allocating (a `Cow<str>` key would always own).
+enum Key {
+    ProvisioningState,
+    Error,
+    Status,
+    Properties,
+    OperationId,
+    Id,
+    PercentComplete,
+    ResourceLocation,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_identifier(KeyVisitor)
+    }
+}
+
+struct KeyVisitor;
+
+impl Visitor<'_> for KeyVisitor {
+    type Value = Key;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object key")
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Key, E> {
+        Ok(match v {
+            "provisioningState" => Key::ProvisioningState,
+            "error" => Key::Error,
+            "status" => Key::Status,
+            "properties" => Key::Properties,
+            "operationId" => Key::OperationId,
+            "id" => Key::Id,
+            "percentComplete" | "percentageComplete" => Key::PercentComplete,
+            "resourceLocation" => Key::ResourceLocation,
+            _ => Key::Other,
+        })
+    }
+}
+
+/// The top-level object (or `properties`): the fields we read, last occurrence wins.
+#[derive(Default)]
+pub(super) struct Raw<'a> {
+    status: Field<'a>,
+    provisioning_state: Field<'a>,
+    properties_state: Field<'a>,
+    operation_id: Field<'a>,
+    id: Field<'a>,
+    percent_complete: Field<'a>,
+    resource_location: Field<'a>,
+    pub(super) has_error: bool,
+}
+
+impl<'de> Deserialize<'de> for Raw<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(RawVisitor { nested: false })
+    }
+}
+
+/// `properties` of an ARM resource: lenient, anything but an object is as good as absent.
+struct Properties<'a>(Raw<'a>);
+
+impl<'de> Deserialize<'de> for Properties<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(RawVisitor { nested: true })
+            .map(Properties)
+    }
+}
+
+struct RawVisitor {
+    nested: bool,
+}
+
+impl<'de> Visitor<'de> for RawVisitor {
+    type Value = Raw<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Raw<'de>, A::Error> {
+        let mut raw = Raw::default();
+        while let Some(key) = map.next_key::<Key>()? {
+            match (key, self.nested) {
+                (Key::ProvisioningState, _) => raw.provisioning_state = map.next_value()?,
+                (Key::Error, _) => {
+                    map.next_value::<IgnoredAny>()?;
+                    raw.has_error = true;
+                }
+                (Key::Status, false) => raw.status = map.next_value()?,
+                (Key::Properties, false) => {
+                    let props: Properties<'de> = map.next_value()?;
+                    raw.properties_state = props.0.provisioning_state;
+                    raw.has_error |= props.0.has_error;
+                }
+                (Key::OperationId, false) => raw.operation_id = map.next_value()?,
+                (Key::Id, false) => raw.id = map.next_value()?,
+                (Key::PercentComplete, false) => raw.percent_complete = map.next_value()?,
+                (Key::ResourceLocation, false) => raw.resource_location = map.next_value()?,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(raw)
+    }
+    // Only reached for a nested `properties` that is not an object.
+    fn visit_borrowed_str<E>(self, _: &'de str) -> Result<Raw<'de>, E> {
+        Ok(Raw::default())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Raw<'de>, E> {
+        Ok(Raw::default())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Raw<'de>, E> {
+        Ok(Raw::default())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Raw<'de>, E> {
+        Ok(Raw::default())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Raw<'de>, E> {
+        Ok(Raw::default())
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Raw<'de>, E> {
+        Ok(Raw::default())
+    }
+    fn visit_unit<E>(self) -> Result<Raw<'de>, E> {
+        Ok(Raw::default())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Raw<'de>, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Raw::default())
+    }
+}
+
+impl Raw<'_> {
+    pub(super) fn into_document(self) -> StatusDocument {
+        // As the general path: `properties.provisioningState` when present at all.
+        let provisioning_state = match self.properties_state {
+            Field::Absent => self.provisioning_state.status(),
+            other => other.status(),
+        };
+        StatusDocument {
+            status_wrong_type: matches!(self.status, Field::Num(_) | Field::Bool(_) | Field::Other),
+            status: self.status.status(),
+            provisioning_state,
+            operation_id: self.operation_id.text().or_else(|| self.id.text()),
+            percent_complete: match &self.percent_complete {
+                Field::Num(n) => n.as_f64(),
+                _ => None,
+            },
+            error: None,
+            error_reported: false,
+            resource_location: match self.resource_location {
+                Field::Str(s) => Some(s.into_owned()),
+                _ => None,
+            },
+        }
+    }
+}
