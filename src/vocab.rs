@@ -319,20 +319,20 @@ impl fmt::Debug for Vocabulary {
 /// non-empty string reports one (a service that puts its error text there). `null`, numbers,
 /// booleans and anything empty do not.
 pub(crate) fn error_reports_failure(error: &Value) -> bool {
-    match error {
-        Value::String(s) => !s.trim().is_empty(),
-        Value::Object(obj) => {
-            let message =
-                matches!(obj.get("message"), Some(Value::String(s)) if !s.trim().is_empty());
-            let list = |key: &str| match obj.get(key) {
-                Some(Value::Array(items)) => !items.is_empty(),
-                Some(Value::Object(o)) => !o.is_empty(),
-                _ => false,
-            };
-            message || list("errors") || list("details")
-        }
-        _ => false,
-    }
+    // Spec §3, as written: an `error` *object* with a non-empty `message`, or a non-empty
+    // `errors` or `details` *list*. Anything else beside a success word is not read as a failure.
+    let Value::Object(obj) = error else {
+        return false;
+    };
+    let message = matches!(obj.get("message"), Some(Value::String(s)) if !s.trim().is_empty());
+    let list = |key: &str| matches!(obj.get(key), Some(Value::Array(items)) if !items.is_empty());
+    message || list("errors") || list("details")
+}
+
+/// What a declared dialect's `error` pointer finds reports a failure: §3's rule, or a
+/// non-empty string (a description that points at an error text, such as a problem's `title`).
+pub(crate) fn error_value_reports_failure(error: &Value) -> bool {
+    matches!(error, Value::String(s) if !s.trim().is_empty()) || error_reports_failure(error)
 }
 
 #[cfg(test)]

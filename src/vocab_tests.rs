@@ -601,10 +601,11 @@ fn the_error_object_rule() {
             json!({"code": "X", "details": [{"code": "Y"}]}),
             true,
         ),
+        // Spec §3 counts lists only: a lone `details` object is no reported error.
         (
             "odata details object",
             json!({"details": {"code": "Y"}}),
-            true,
+            false,
         ),
         (
             "odata empty details",
@@ -615,10 +616,11 @@ fn the_error_object_rule() {
         ("empty object", json!({}), false),
         ("message not a string", json!({"message": 42}), false),
         ("null", Value::Null, false),
+        // Not an object: not §3's rule (a declared dialect's error pointer reads it, below).
         (
             "string",
             json!("Orchestrator function 'Hello' failed"),
-            true,
+            false,
         ),
         ("empty string", json!(""), false),
         ("number", json!(500), false),
@@ -627,4 +629,7 @@ fn the_error_object_rule() {
     for (what, error, want) in rows {
         assert_eq!(error_reports_failure(error), *want, "{what}: {error}");
     }
+    assert!(error_value_reports_failure(&json!("Out of stock")));
+    assert!(!error_value_reports_failure(&json!(" ")));
+    assert!(error_value_reports_failure(&json!({"message": "x"})));
 }

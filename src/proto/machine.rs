@@ -558,16 +558,12 @@ impl Machine {
 
     pub(crate) fn refusal(&self, url: &Link, why: UrlProblem) -> Error {
         let op = &self.op;
-        let e = Error::new(Some(url.display()), Reason::Refused(why));
-        match e.reason() {
-            Reason::Refused(UrlProblem::Downgrade { .. }) => e.with_operation(
-                op.rule,
-                &op.monitor.display(),
-                op.operation_id.as_deref(),
-                Some(&op.status),
-            ),
-            _ => e,
-        }
+        Error::new(Some(url.display()), Reason::Refused(why)).with_operation(
+            op.rule,
+            &op.monitor.display(),
+            op.operation_id.as_deref(),
+            Some(&op.status),
+        )
     }
 }
 

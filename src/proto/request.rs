@@ -292,8 +292,18 @@ pub(crate) fn check_target(cfg: &Config, request_url: &Link, url: &Link) -> Resu
         }
         other => return Err(UrlProblem::Scheme(other.to_owned())),
     }
-    // An origin-form request's relative URLs stay on the submission's (unknown) host.
-    if !cfg.ssrf_guard || url.is_placeholder() || url.origin_in(&cfg.allowed_origins) {
+    // An origin-form request's relative URLs stay on the submission's (unknown) host. A server
+    // that names the placeholder host itself, for a request that was not origin-form, names no
+    // host the layer could check: refused.
+    if url.is_placeholder() {
+        return match request_url.is_placeholder() {
+            true => Ok(()),
+            false => Err(UrlProblem::Internal {
+                class: "a reserved placeholder host",
+            }),
+        };
+    }
+    if !cfg.ssrf_guard || url.origin_in(&cfg.allowed_origins) {
         return Ok(());
     }
     use super::ssrf::{check, judge, Verdict};

@@ -1016,3 +1016,68 @@ fn a_followed_redirect_to_a_result_with_a_status_of_its_own() {
     };
     assert_eq!(meta.resource_url(), Some("https://s.example/results/vm1"));
 }
+
+/// Found in review: a server that names the layer's own placeholder host (in any spelling) is
+/// refused; the §3 error rule reads objects only and keeps the word; a refused redirect names
+/// the operation it ended.
+#[test]
+fn review_rows_for_the_default_dialect() {
+    let run = drive(
+        cfg(),
+        "POST",
+        "http://h.example/jobs",
+        &[],
+        r(
+            202,
+            &[("operation-location", "http://ORIGIN-FORM.invalid/admin")],
+            "",
+        ),
+        &[],
+    );
+    assert_eq!(failed(&run).kind(), ErrorKind::Insecure);
+
+    let ol: R = r(
+        202,
+        &[("operation-location", "https://s.example/ops/1")],
+        "",
+    );
+    let run = drive(
+        cfg(),
+        "POST",
+        "https://s.example/j",
+        &[],
+        ol,
+        &[r(200, &[], r#"{"status":"Succeeded","error":"oops"}"#)],
+    );
+    assert_eq!(
+        delivered(&run).0,
+        0,
+        "a string error beside a success word is no reported error"
+    );
+    let run = drive(
+        cfg(),
+        "POST",
+        "https://s.example/j",
+        &[],
+        ol,
+        &[r(
+            200,
+            &[],
+            r#"{"status":"DONE","error":{"message":"quota"}}"#,
+        )],
+    );
+    let st = failed(&run).operation_status().unwrap().clone();
+    assert_eq!((st.as_str(), st.meaning()), ("DONE", Meaning::Failed));
+
+    let run = drive(
+        cfg(),
+        "POST",
+        "https://s.example/j",
+        &[],
+        ol,
+        &[r(303, &[("location", "https://169.254.169.254/")], "")],
+    );
+    let e = failed(&run);
+    assert_eq!(e.kind(), ErrorKind::Insecure);
+    assert_eq!(e.operation_url(), Some("https://s.example/ops/1"));
+}

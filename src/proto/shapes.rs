@@ -417,6 +417,8 @@ impl Machine {
         doc: &StatusDocument,
         now: Now,
     ) -> Action {
+        // The failure word as sent; a success word beside a reported error keeps its spelling
+        // with the meaning "failed".
         self.op.status = doc
             .status
             .clone()
@@ -425,6 +427,10 @@ impl Machine {
                 doc.provisioning_state
                     .clone()
                     .filter(OperationStatus::is_failure)
+            })
+            .or_else(|| {
+                let word = doc.status.as_ref().or(doc.provisioning_state.as_ref())?;
+                Some(OperationStatus::with_meaning(word.as_str(), crate::vocab::Meaning::Failed))
             })
             .unwrap_or_else(OperationStatus::failed);
         self.phase = Phase::Done;

@@ -275,7 +275,8 @@ impl ODataError {
     pub(crate) fn from_json(value: &Value) -> Option<Self> {
         let obj = value.as_object()?;
         let text = |k: &str| obj.get(k).and_then(json_text);
-        let details = match obj.get("details") {
+        // `details` (OData), else `errors` (Compute Engine's `error.errors[]`).
+        let details = match obj.get("details").or_else(|| obj.get("errors")) {
             Some(Value::Array(items)) => items.iter().filter_map(Self::from_json).collect(),
             Some(v @ Value::Object(_)) => Self::from_json(v).into_iter().collect(),
             _ => Vec::new(),

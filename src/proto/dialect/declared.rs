@@ -21,7 +21,7 @@ use serde_json::Value;
 use url::Url;
 
 use super::json::{is_pointer, lookup, lookup_text, pointer_span};
-use crate::vocab::{error_reports_failure, normalize, Classified, Meaning, Vocabulary};
+use crate::vocab::{error_value_reports_failure, normalize, Classified, Meaning, Vocabulary};
 
 /// Where a URL is found.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
@@ -415,7 +415,7 @@ impl DeclaredDialect {
             .as_deref()
             .and_then(|p| lookup(body, p))
             .filter(|e| !e.is_null());
-        let reports = self.error_marks_failure && error.is_some_and(error_reports_failure);
+        let reports = self.error_marks_failure && error.is_some_and(error_value_reports_failure);
         let meaning = match classified.meaning {
             Meaning::Succeeded if reports => Meaning::Failed,
             Meaning::Running if reports && word.is_none() => Meaning::Failed,
