@@ -430,7 +430,10 @@ impl Machine {
             })
             .or_else(|| {
                 let word = doc.status.as_ref().or(doc.provisioning_state.as_ref())?;
-                Some(OperationStatus::with_meaning(word.as_str(), crate::vocab::Meaning::Failed))
+                Some(OperationStatus::with_meaning(
+                    word.as_str(),
+                    crate::vocab::Meaning::Failed,
+                ))
             })
             .unwrap_or_else(OperationStatus::failed);
         self.phase = Phase::Done;
