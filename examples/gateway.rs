@@ -10,7 +10,7 @@
 //!
 //! | what happened | status | body |
 //! | --- | --- | --- |
-//! | the operation ended `Failed`/`Canceled` | the upstream's own `4xx`/`5xx`, else `422` or `500` (`tower_lro::gateway::failure_status`) | `{"error":{…}}`, the upstream's OData error as sent |
+//! | the operation ended `Failed`/`Canceled` | the upstream's own `4xx`/`5xx`, else `422` (`500` for a code naming a service fault: `tower_lro::gateway::failure_status`) | `{"error":{…}}`, the upstream's OData error as sent |
 //! | the deadline or the poll limit was reached | `504` | `{"error":{…},"resume":{…}}` with the resume handle |
 //! | the upstream broke the protocol, gave an insecure URL, answered a poll with an unexpected status, kept failing | `502` | `{"error":{…,"upstreamUrl","upstreamStatus","upstreamBody"}}` |
 //! | the upstream could not be reached at all | `502` | `{"error":{…,"upstreamUrl"}}` |

@@ -6,7 +6,7 @@
 //!
 //! | what happened | status | body |
 //! | --- | --- | --- |
-//! | the operation ended in failure | the upstream's own `4xx`/`5xx` when its terminal answer had one, else `422` (or `500`, see [`failure_status`]) | `{"error":{…}}`, the upstream's error object as sent (or rebuilt from the parsed one) |
+//! | the operation ended in failure | the upstream's own `4xx`/`5xx` when its terminal answer had one, else `422` (`500` for a code naming a service fault, see [`failure_status`]) | `{"error":{…}}`, the upstream's error object as sent (or rebuilt from the parsed one) |
 //! | the deadline or the poll limit was reached | `504` | `{"error":{…},"resume":{…}}` with the resume handle |
 //! | the upstream broke the protocol, gave a refused URL, answered a poll with an unexpected status, kept failing | `502` | `{"error":{…,"upstreamUrl","upstreamStatus","upstreamBody"}}` |
 //! | the upstream could not be reached at all | `502` | `{"error":{…,"upstreamUrl"}}` |
@@ -97,13 +97,12 @@ pub fn forwardable_headers(headers: &HeaderMap, request: bool) -> HeaderMap {
 ///
 /// A code that names a fault of the service rather than of the request — anything starting
 /// with `Internal` (`InternalServerError`, `InternalError`, …), `ServerError`, `ServiceError`,
-/// `ServiceUnavailable` (any case) — or no code at all (the upstream gave no reason, so the
-/// gateway cannot blame the request) is `500`. Every other code (`InvalidFeature`,
-/// `BadRequest`, `Conflict`, …) says the request could not be carried out as sent: `422
-/// Unprocessable Content`.
+/// `ServiceUnavailable` (any case) — is `500`. Every other code (`InvalidFeature`,
+/// `BadRequest`, `Conflict`, a Google `google.rpc.Code` number, …) and no code at all say the
+/// operation the request asked for failed: `422 Unprocessable Content`.
 pub fn failure_status(code: Option<&str>) -> StatusCode {
     let Some(code) = code.map(str::to_ascii_lowercase) else {
-        return StatusCode::INTERNAL_SERVER_ERROR;
+        return StatusCode::UNPROCESSABLE_ENTITY;
     };
     let server_fault = code.starts_with("internal")
         || matches!(
@@ -139,7 +138,14 @@ pub fn error_response(
             let status = e
                 .status()
                 .filter(|s| s.is_client_error() || s.is_server_error())
-                .unwrap_or_else(|| failure_status(error.get("code").and_then(Value::as_str)));
+                .unwrap_or_else(|| {
+                    let code = match error.get("code") {
+                        Some(Value::String(s)) => Some(s.clone()),
+                        Some(Value::Number(n)) => Some(n.to_string()),
+                        _ => None,
+                    };
+                    failure_status(code.as_deref())
+                });
             json_response(status, &json!({ "error": error }))
         }
         ErrorKind::Timeout | ErrorKind::PollLimit => {
@@ -252,7 +258,8 @@ mod tests {
             (Some("Conflict"), 422),
             (Some("InternalServerError"), 500),
             (Some("serviceUnavailable"), 500),
-            (None, 500),
+            (Some("9"), 422),
+            (None, 422),
         ] {
             assert_eq!(failure_status(code), want, "{code:?}");
         }

@@ -6,7 +6,11 @@ use serde::{Deserialize, Serialize};
 use crate::config::FinalState;
 use crate::rule::Rule;
 
-/// Everything needed to continue polling an operation: never credential values.
+/// Everything needed to continue polling an operation: never credential values — neither
+/// headers (only their names are kept) nor query parameters named like credentials
+/// (`subscription-key`, …), which are left out of its URLs. The resuming request supplies them
+/// again: headers, and query parameters in its own URL (the carried ones are taken from there
+/// when it has a query).
 ///
 /// It serializes to plain, versioned JSON. To resume, send a request through the
 /// [`LroService`](crate::LroService) that carries the handle in its extensions (see

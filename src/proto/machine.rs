@@ -74,11 +74,15 @@ pub(crate) struct Init {
     pub(crate) submission_location: Option<Link>,
     pub(crate) final_state: FinalState,
     pub(crate) dialect: Dialect,
+    /// Where the carried query parameters come from, when not the request's URL (a resumed
+    /// operation: the resuming request's URL, which carries the credentials a handle omits).
+    pub(crate) carry_from: Option<Link>,
 }
 
 impl Machine {
     pub(crate) fn new(cfg: Arc<Config>, init: Init, params: &Params, now: Instant) -> Self {
-        let reqs = Requests::new(&cfg, init.version, init.headers, &init.request_url);
+        let carry_from = init.carry_from.as_ref().unwrap_or(&init.request_url);
+        let reqs = Requests::new(&cfg, init.version, init.headers, carry_from);
         Machine {
             sched: Schedule::new(now, params.deadline),
             reqs,
@@ -138,7 +142,14 @@ impl Machine {
             .transpose()?;
         let method =
             Method::from_bytes(handle.method.as_bytes()).map_err(|_| bad(HandleProblem::Method))?;
+        // The carried query (`api-version`, a `subscription-key` the handle left out) from the
+        // resuming request's URL when it has a query, else from the handle's.
+        let carry_from = head
+            .uri
+            .query()
+            .and_then(|_| Link::from_request(&head.uri).ok());
         let init = Init {
+            carry_from,
             rule: handle.rule,
             method,
             version: head.version,
@@ -343,14 +354,17 @@ impl Machine {
     /// A handle to continue this operation later.
     pub fn resume_handle(&self) -> ResumeHandle {
         let op = &self.op;
+        // Never a credential's value: query parameters named like credentials are left out (the
+        // resuming request supplies them again, as it does headers).
+        let shown = |l: &Link| without_credentials(l.display(), &self.cfg);
         ResumeHandle {
             version: ResumeHandle::VERSION,
             rule: op.rule,
             method: op.method.as_str().to_owned(),
-            request_url: op.request_url.display(),
-            operation_url: op.monitor.display(),
+            request_url: shown(&op.request_url),
+            operation_url: shown(&op.monitor),
             final_state: op.final_state,
-            submission_location: op.submission_location.as_ref().map(|u| u.display()),
+            submission_location: op.submission_location.as_deref().map(shown),
             operation_id: op.operation_id.clone(),
             origin: if op.request_url.is_placeholder() {
                 String::new()
@@ -586,4 +600,29 @@ fn dialect_name(dialect: &Dialect) -> Arc<str> {
 pub(crate) fn request_base(uri: &Uri) -> Result<Link, Error> {
     Link::from_request(uri)
         .map_err(|why| Error::new(Some(uri.to_string()), Reason::BadRequestUrl { why }))
+}
+
+/// `url` without query parameters named like credentials (`subscription-key`, …): what a
+/// resume handle may hold.
+fn without_credentials(url: String, cfg: &Config) -> String {
+    let Some((base, query)) = url.split_once('?') else {
+        return url;
+    };
+    let is_credential = |pair: &str| {
+        let key = pair.split('=').next().unwrap_or("");
+        let key = url::form_urlencoded::parse(key.as_bytes())
+            .next()
+            .map(|(k, _)| k.into_owned())
+            .unwrap_or_default();
+        cfg.is_credential(&key)
+    };
+    if !query.split('&').any(is_credential) {
+        return url;
+    }
+    let kept: Vec<&str> = query.split('&').filter(|p| !is_credential(p)).collect();
+    if kept.iter().all(|p| p.is_empty()) {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    }
 }

@@ -1081,3 +1081,55 @@ fn review_rows_for_the_default_dialect() {
     assert_eq!(e.kind(), ErrorKind::Insecure);
     assert_eq!(e.operation_url(), Some("https://s.example/ops/1"));
 }
+
+/// A resume handle holds no credential's value: query parameters named like credentials are
+/// left out, and the resuming request's URL supplies them again.
+#[test]
+fn handles_hold_no_query_credentials() {
+    let mut c = cfg();
+    c.deadline = Duration::from_secs(5);
+    c.carry_query.push("subscription-key".into());
+    let url = "https://us.atlas.microsoft.com/mapData?api-version=2.0&subscription-key=SECRET";
+    let run = drive(
+        c.clone(),
+        "POST",
+        url,
+        &[],
+        r(
+            202,
+            &[
+                (
+                    "operation-location",
+                    "https://us.atlas.microsoft.com/mapData/operations/1?api-version=2.0",
+                ),
+                ("retry-after", "60"),
+            ],
+            "",
+        ),
+        &[],
+    );
+    let handle = failed(&run).resume_handle().unwrap().clone();
+    let json = serde_json::to_string(&handle).unwrap();
+    assert!(!json.contains("SECRET"), "{json}");
+    assert_eq!(
+        handle.request_url(),
+        "https://us.atlas.microsoft.com/mapData?api-version=2.0"
+    );
+    // Resumed from a request whose URL carries the key again.
+    let head = RequestHead::new(Method::GET, url.parse().unwrap(), HeaderMap::new());
+    let (_, plan) = Machine::resume(
+        Arc::new(c),
+        &handle,
+        &head,
+        &Params::new(&cfg()),
+        Instant::now(),
+    )
+    .unwrap();
+    let Plan::Send { request, .. } = plan else {
+        panic!()
+    };
+    assert_eq!(
+        request.uri().to_string(),
+        "https://us.atlas.microsoft.com/mapData/operations/1?api-version=2.0&subscription-key=SECRET"
+    );
+}

@@ -125,6 +125,7 @@ impl Submission {
         submission_location: Option<Link>,
     ) -> (Machine, Now) {
         let init = Init {
+            carry_from: None,
             rule,
             method: self.head.method,
             version: self.head.version,
@@ -195,6 +196,8 @@ fn begin(mut machine: Machine, action: Action, now: Now) -> Begin {
         Action::Deliver(meta) => return Begin::Final(meta),
         // Asked not to wait: the submission's answer, with a handle to resume from.
         Action::Send { .. } if machine.start_only => {
+            // The planned poll is not sent: it does not count.
+            machine.sched.polls = machine.sched.polls.saturating_sub(1);
             let mut meta = machine.metadata(now.mono(), None);
             meta.resume = Some(Box::new(machine.resume_handle()));
             return Begin::Final(meta);

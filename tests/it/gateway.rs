@@ -249,7 +249,7 @@ fn failure_status_rule() {
     assert_eq!(failure_status(Some("internalError")), 500);
     assert_eq!(failure_status(Some("ServiceUnavailable")), 500);
     assert_eq!(failure_status(Some("ServerError")), 500);
-    assert_eq!(failure_status(None), 500);
+    assert_eq!(failure_status(None), 422);
 }
 
 #[tokio::test]
