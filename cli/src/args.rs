@@ -97,7 +97,8 @@ pub struct FetchArgs {
 /// Options of `lro proxy`.
 #[derive(Debug, Args)]
 pub struct ProxyArgs {
-    /// Address to listen on: HOST:PORT, or a PORT alone for loopback.
+    /// Address to listen on: HOST:PORT (an IP address, [::1], or localhost for 127.0.0.1), or a
+    /// PORT alone for loopback.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub listen: String,
     /// Base URL of the upstream; each request's path and query are appended to its path.
@@ -117,7 +118,9 @@ pub struct ProxyArgs {
 /// Options that configure the layer, shared by the command and the proxy.
 #[derive(Debug, Args)]
 pub struct LroArgs {
-    /// The overall deadline for an operation, in seconds [default: 600].
+    /// The overall deadline, in seconds, from the start: bounds the whole command (submission,
+    /// polls, final body), or for the proxy each request [default: the wait for an operation
+    /// is bounded at 600 s].
     #[arg(long, value_name = "SECS", value_parser = parse_secs)]
     pub max_time: Option<Duration>,
     /// The wait between polls when the server gives no Retry-After, in seconds
@@ -135,7 +138,8 @@ pub struct LroArgs {
     /// Which response is the final one.
     #[arg(long, value_enum, value_name = "MODE", default_value_t = FinalStateArg::Auto)]
     pub final_state: FinalStateArg,
-    /// Extra root certificates (PEM) trusted for HTTPS.
+    /// Extra root certificates (PEM) trusted for HTTPS; a server certificate that is itself one
+    /// of them (byte for byte, naming the host) is accepted even when it says CA:TRUE.
     #[arg(long, value_name = "FILE")]
     pub cacert: Option<PathBuf>,
 }

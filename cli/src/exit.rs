@@ -34,7 +34,8 @@ Exit codes:
     1  local error: the output, handle or metadata file could not be written
     2  usage error: bad arguments, an input file that cannot be read, or a refused --dialect
     3  the operation failed or was canceled, or the final answer is an HTTP 4xx/5xx
-    4  timed out (--max-time or the poll limit); the resume handle was saved
+    4  timed out (--max-time or the poll limit); the resume handle was saved if an operation
+       had started
     5  protocol error: the server broke the LRO protocol or gave a refused URL
     6  transport error: the server could not be reached, or polls kept failing
   130  interrupted (SIGINT) while waiting; the resume handle was saved

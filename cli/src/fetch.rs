@@ -20,6 +20,10 @@ type Service = LroService<hyper_util::client::legacy::Client<net::Connector, Ful
 
 /// Runs the command; the exit code.
 pub async fn run(args: FetchArgs) -> Result<i32, Failure> {
+    // --max-time bounds the whole command, as curl's does: the submission, the polls and the
+    // streaming of the final body. The layer's own deadline (from the submission's answer)
+    // stays, so a timeout it reports keeps its own message.
+    let deadline = Deadline::new(args.lro.max_time);
     let reporter = Arc::new(Reporter::new(args.silent, args.verbose));
     let (on_progress, on_request) = (reporter.clone(), reporter.clone());
     let (layer, dialect) = setup::layer(&args.lro)?;
@@ -50,7 +54,10 @@ pub async fn run(args: FetchArgs) -> Result<i32, Failure> {
     let mut interrupt = Interrupt::new()?;
     let outcome = tokio::select! {
         outcome = service.oneshot(request) => outcome,
-        code = interrupt.recv() => return interrupted(&args, &reporter, code),
+        code = interrupt.recv() => return stopped(&args, &reporter, Stop::Signal(code)),
+        () = deadline.expired() => {
+            return stopped(&args, &reporter, Stop::MaxTime(deadline.limit, false));
+        }
     };
     reporter.finish();
     match outcome {
@@ -59,9 +66,35 @@ pub async fn run(args: FetchArgs) -> Result<i32, Failure> {
             tokio::select! {
                 code = write => code,
                 code = interrupt.recv() => Ok(code),
+                () = deadline.expired() => {
+                    stopped(&args, &reporter, Stop::MaxTime(deadline.limit, true))
+                }
             }
         }
         Err(err) => output::error(&args, &err),
+    }
+}
+
+/// `--max-time`, counted from the command's start.
+struct Deadline {
+    at: Option<tokio::time::Instant>,
+    limit: std::time::Duration,
+}
+
+impl Deadline {
+    fn new(limit: Option<std::time::Duration>) -> Self {
+        Self {
+            at: limit.map(|d| tokio::time::Instant::now() + d),
+            limit: limit.unwrap_or_default(),
+        }
+    }
+
+    /// Completes when the deadline passes; never without `--max-time`.
+    async fn expired(&self) {
+        match self.at {
+            Some(at) => tokio::time::sleep_until(at).await,
+            None => std::future::pending().await,
+        }
     }
 }
 
@@ -176,16 +209,46 @@ impl Interrupt {
     }
 }
 
-/// Interrupted while waiting: the latest handle is saved, so `--resume` can finish the operation.
-fn interrupted(args: &FetchArgs, reporter: &Reporter, code: i32) -> Result<i32, Failure> {
+/// Why the command stopped before its end.
+#[derive(Clone, Copy)]
+enum Stop {
+    /// SIGINT or SIGTERM; the exit code.
+    Signal(i32),
+    /// `--max-time` passed; whether the final answer had come (its body was streaming).
+    MaxTime(std::time::Duration, bool),
+}
+
+/// Interrupted, or out of time, while waiting: the latest handle is saved, so `--resume` can
+/// finish the operation.
+fn stopped(args: &FetchArgs, reporter: &Reporter, stop: Stop) -> Result<i32, Failure> {
     reporter.finish();
+    let (code, what) = match stop {
+        Stop::Signal(code) => (code, "interrupted".to_owned()),
+        Stop::MaxTime(limit, _) => (
+            exit::TIMEOUT,
+            format!("--max-time {} passed", crate::report::secs(limit)),
+        ),
+    };
     let Some(handle) = reporter.latest_handle() else {
-        eprintln!("lro: interrupted before an operation started; nothing to resume");
+        match stop {
+            Stop::Signal(_) => {
+                eprintln!("lro: interrupted before an operation started; nothing to resume")
+            }
+            Stop::MaxTime(limit, answered) if answered => eprintln!(
+                "lro: --max-time {} passed while the body was streaming; the output is \
+                 incomplete (no operation started, nothing to resume)",
+                crate::report::secs(limit)
+            ),
+            Stop::MaxTime(limit, _) => eprintln!(
+                "lro: no answer within --max-time {}; no operation started, nothing to resume",
+                crate::report::secs(limit)
+            ),
+        }
         return Ok(code);
     };
     let path = handle::save(&handle, args.save_handle.as_deref())?;
     eprintln!(
-        "lro: interrupted; resume with: lro --resume {} (add the same -H headers)",
+        "lro: {what}; resume with: lro --resume {} (add the same -H headers)",
         path.display()
     );
     Ok(code)

@@ -50,7 +50,8 @@ fn main() {
     let code = match outcome {
         Ok(code) => code,
         Err(failure) => {
-            eprintln!("lro: {failure}");
+            // A message may quote a URL (a refused --upstream, a bad URL): masked like -v.
+            eprintln!("lro: {}", redact::text(&failure.message));
             failure.code
         }
     };

@@ -9,9 +9,15 @@ use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use rustls::{ClientConfig, RootCertStore};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
+use rustls::crypto::CryptoProvider;
+use rustls::server::ParsedCertificate;
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::CertificateDer;
+use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 
 use crate::exit::Failure;
 
@@ -42,34 +48,139 @@ fn tls_config(cacert: Option<&Path>) -> Result<ClientConfig, Failure> {
     if roots.is_empty() {
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     }
-    if let Some(path) = cacert {
-        add_pem_file(&mut roots, path)?;
-    }
+    let pinned = match cacert {
+        Some(path) => add_pem_file(&mut roots, path)?,
+        None => Vec::new(),
+    };
     let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+        .build()
+        .map_err(|e| Failure::local(format!("TLS setup failed: {e}")))?;
+    let verifier = Arc::new(PinnedOrWebPki {
+        webpki,
+        pinned,
+        provider: provider.clone(),
+    });
     let config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| Failure::local(format!("TLS setup failed: {e}")))?
-        .with_root_certificates(roots)
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
         .with_no_client_auth();
     Ok(config)
 }
 
-fn add_pem_file(roots: &mut RootCertStore, path: &Path) -> Result<(), Failure> {
+/// Adds the certificates of a PEM file to `roots`; the certificates, for pinning.
+fn add_pem_file(
+    roots: &mut RootCertStore,
+    path: &Path,
+) -> Result<Vec<CertificateDer<'static>>, Failure> {
     let shown = path.display();
     let certs = CertificateDer::pem_file_iter(path)
         .map_err(|e| Failure::usage(format!("--cacert {shown}: {e}")))?;
-    let mut added = 0;
+    let mut added = Vec::new();
     for cert in certs {
         let cert = cert.map_err(|e| Failure::usage(format!("--cacert {shown}: {e}")))?;
         roots
-            .add(cert)
+            .add(cert.clone())
             .map_err(|e| Failure::usage(format!("--cacert {shown}: {e}")))?;
-        added += 1;
+        added.push(cert);
     }
-    if added == 0 {
+    if added.is_empty() {
         return Err(Failure::usage(format!(
             "--cacert {shown}: no PEM certificate in the file"
         )));
     }
-    Ok(())
+    Ok(added)
+}
+
+/// The usual webpki verification, plus what curl and OpenSSL accept and webpki does not: a
+/// server certificate that is itself one of the `--cacert` certificates, byte for byte, even
+/// when it says `CA:TRUE` (as `openssl req -x509` makes them). Only when webpki refuses it as
+/// `CaUsedAsEndEntity` or `UnknownIssuer` (both checked after the validity period), and only
+/// when the name matches; the handshake signatures are always verified.
+#[derive(Debug)]
+struct PinnedOrWebPki {
+    webpki: Arc<WebPkiServerVerifier>,
+    pinned: Vec<CertificateDer<'static>>,
+    provider: Arc<CryptoProvider>,
+}
+
+impl ServerCertVerifier for PinnedOrWebPki {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let refused = match self.webpki.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        ) {
+            Ok(verified) => return Ok(verified),
+            Err(e) => e,
+        };
+        let pinned = self
+            .pinned
+            .iter()
+            .any(|cert| cert.as_ref() == end_entity.as_ref());
+        if !(pinned && pinnable(&refused)) {
+            return Err(refused);
+        }
+        let parsed = ParsedCertificate::try_from(end_entity)?;
+        rustls::client::verify_server_name(&parsed, server_name)?;
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// The refusals a pinned certificate overrides: a CA certificate serving as the end entity
+/// (rustls reports webpki's `CaUsedAsEndEntity` as an "other" certificate error), and an issuer
+/// webpki could not find.
+fn pinnable(error: &rustls::Error) -> bool {
+    match error {
+        rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer) => true,
+        rustls::Error::InvalidCertificate(CertificateError::Other(other)) => {
+            other.to_string() == "CaUsedAsEndEntity"
+        }
+        _ => false,
+    }
 }

@@ -12,8 +12,8 @@ use tower_lro::{LroBody, LroMetadata, ResumeHandle};
 
 use crate::args::FetchArgs;
 use crate::exit::{self, Failure};
-use crate::handle;
 use crate::report::{secs, Reporter};
+use crate::{handle, redact};
 
 /// Writes the final response; the exit code (`3` for a `4xx`/`5xx` answer).
 pub async fn response(
@@ -28,6 +28,9 @@ pub async fn response(
         println!("{}", handle::to_json(handle));
         if let Some(path) = &args.save_handle {
             handle::save(handle, Some(path))?;
+        }
+        if let Some(path) = &args.metadata {
+            write_json(path, &metadata_json(meta.as_ref(), status.as_u16()))?;
         }
         reporter.note(&format!(
             "lro: accepted; polling {}",
@@ -65,7 +68,7 @@ pub async fn response(
         None => stream(tokio::io::stdout(), args.include, response).await?,
     }
     if status.is_client_error() || status.is_server_error() {
-        eprintln!("lro: the final answer is {status}");
+        say(&format!("lro: the final answer is {status}"));
         return Ok(exit::FAILED);
     }
     Ok(exit::SUCCESS)
@@ -112,8 +115,8 @@ pub fn error(args: &FetchArgs, err: &BoxError) -> Result<i32, Failure> {
     }
     match lro {
         Some(e) if e.is_operation_failed() => report_failure(e),
-        Some(e) => eprintln!("lro: {e}"),
-        None => eprintln!("lro: transport error: {}", exit::chain(&**err)),
+        Some(e) => say(&format!("lro: {e}")),
+        None => say(&format!("lro: transport error: {}", exit::chain(&**err))),
     }
     if let Some(handle) = handle {
         let path = handle::save(handle, args.save_handle.as_deref())?;
@@ -127,17 +130,22 @@ pub fn error(args: &FetchArgs, err: &BoxError) -> Result<i32, Failure> {
 
 /// `Failed`/`Canceled`: the OData (or other) code and message, and their details.
 fn report_failure(e: &tower_lro::Error) {
-    eprintln!("lro: {e}");
+    say(&format!("lro: {e}"));
     let Some(odata) = e.odata_error() else {
         return;
     };
-    eprintln!("lro: error: {odata}");
+    say(&format!("lro: error: {odata}"));
     if let Some(target) = odata.target() {
-        eprintln!("lro:   target: {target}");
+        say(&format!("lro:   target: {target}"));
     }
     for detail in odata.details().iter().take(20) {
-        eprintln!("lro:   detail: {detail}");
+        say(&format!("lro:   detail: {detail}"));
     }
+}
+
+/// A line on stderr (even with `-s`), its URLs masked as `-v` masks them.
+fn say(line: &str) {
+    eprintln!("{}", redact::text(line));
 }
 
 /// `--metadata` for a final response: what happened.
@@ -145,7 +153,7 @@ fn metadata_json(meta: Option<&LroMetadata>, http_status: u16) -> Value {
     let Some(m) = meta else {
         return json!({ "lro": false, "httpStatus": http_status });
     };
-    json!({
+    let mut record = json!({
         "lro": true,
         "operationUrl": m.operation_url(),
         "operationId": m.operation_id(),
@@ -156,7 +164,12 @@ fn metadata_json(meta: Option<&LroMetadata>, http_status: u16) -> Value {
         "elapsedMs": u64::try_from(m.elapsed().as_millis()).unwrap_or(u64::MAX),
         "resourceUrl": m.resource_url(),
         "httpStatus": http_status,
-    })
+    });
+    // --no-wait: the operation goes on; its handle is part of what happened.
+    if let Some(handle) = m.resume_handle() {
+        record["resume"] = json!(handle);
+    }
+    record
 }
 
 /// `--metadata` for a failure.

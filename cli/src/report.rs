@@ -40,8 +40,10 @@ impl Reporter {
         }
     }
 
-    /// A line for stderr (above the bar, when there is one); nothing when silent.
+    /// A line for stderr (above the bar, when there is one); nothing when silent. The URLs in
+    /// it are masked as `-v` masks them.
     pub fn note(&self, line: &str) {
+        let line = redact::text(line);
         match &self.mode {
             Mode::Silent => {}
             Mode::Lines => eprintln!("{line}"),
@@ -69,8 +71,11 @@ impl Reporter {
 
     /// The `on_progress` hook.
     pub fn progress(&self, p: &Progress) {
-        if let Ok(mut latest) = self.latest.lock() {
-            *latest = p.resume_handle().cloned();
+        // The last handle stays once the operation ends (a terminal report carries none): a
+        // deadline or signal while the final resource is fetched or streamed can still save
+        // it, and resuming fetches the resource again.
+        if let (Ok(mut latest), Some(handle)) = (self.latest.lock(), p.resume_handle()) {
+            *latest = Some(handle.clone());
         }
         let pct = p
             .percent_complete()
@@ -99,7 +104,7 @@ impl Reporter {
         }
     }
 
-    /// The handle from the latest progress report, while the operation waits.
+    /// The handle from the latest progress report that carried one.
     pub fn latest_handle(&self) -> Option<ResumeHandle> {
         self.latest.lock().ok().and_then(|h| h.clone())
     }

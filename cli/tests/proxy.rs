@@ -4,7 +4,7 @@ mod support;
 
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -48,8 +48,17 @@ async fn upstream() -> Mock {
 
 /// Starts `lro proxy` on a free loopback port; the child and its base URL. Its log is drained.
 async fn proxy(upstream: &str, extra: &[&str]) -> (Child, String) {
+    let (child, base, _) = proxy_on("127.0.0.1:0", upstream, extra).await;
+    (child, base)
+}
+
+/// The proxy's log lines (after the start-up line), as they come.
+type Log = Arc<Mutex<Vec<String>>>;
+
+/// Starts `lro proxy --listen LISTEN`; the child, its base URL and its log.
+async fn proxy_on(listen: &str, upstream: &str, extra: &[&str]) -> (Child, String, Log) {
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_lro"))
-        .args(["proxy", "--listen", "127.0.0.1:0", "--upstream", upstream])
+        .args(["proxy", "--listen", listen, "--upstream", upstream])
         .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -66,11 +75,28 @@ async fn proxy(upstream: &str, extra: &[&str]) -> (Child, String) {
     let addr = first
         .split_whitespace()
         .find(|w| w.starts_with("http://"))
-        .unwrap()
+        .unwrap_or_else(|| panic!("no address in {first:?}"))
         .trim_end_matches(',')
         .to_owned();
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, addr)
+    let log: Log = Arc::default();
+    let sink = log.clone();
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            sink.lock().unwrap().push(line);
+        }
+    });
+    (child, addr, log)
+}
+
+/// The log line of the request to `path`, waited for (bounded).
+async fn log_line(log: &Log, path: &str) -> String {
+    for _ in 0..500 {
+        if let Some(line) = log.lock().unwrap().iter().find(|l| l.contains(path)) {
+            return line.clone();
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("no log line for {path}: {:?}", log.lock().unwrap());
 }
 
 async fn call(url: String, prefer_async: bool) -> (StatusCode, http::HeaderMap, Bytes) {
@@ -100,7 +126,12 @@ fn json(body: &Bytes) -> Value {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_proxy_answers_each_case() {
     let up = upstream().await;
-    let (_child, base) = proxy(&up.base, &["--max-time", "5", "--max-concurrent", "4"]).await;
+    let (_child, base, log) = proxy_on(
+        "127.0.0.1:0",
+        &up.base,
+        &["--max-time", "5", "--max-concurrent", "4"],
+    )
+    .await;
 
     // Many clients at once, more than the concurrency bound: each gets its own resource.
     let calls: Vec<_> = (0..12)
@@ -115,6 +146,9 @@ async fn the_proxy_answers_each_case() {
     let (status, _, body) = call(format!("{base}/fail"), false).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(json(&body)["error"]["code"], "InvalidFeature");
+    // Error answers log what is known of the operation, as successes do.
+    let line = log_line(&log, "/fail").await;
+    assert!(line.contains("-> 422 (Failed via "), "{line}");
 
     let (status, _, body) = call(format!("{base}/slow"), false).await;
     assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
@@ -122,6 +156,9 @@ async fn the_proxy_answers_each_case() {
         json(&body)["resume"]["operation_url"],
         format!("{}/ops/slow", up.base)
     );
+    let line = log_line(&log, "/slow").await;
+    assert!(line.contains("-> 504 (NotStarted via "), "{line}");
+    assert!(line.contains(" polls)"), "{line}");
 
     let polls_before = up.count("/ops/jobs/99");
     let (status, headers, _) = call(format!("{base}/jobs/99"), true).await;
@@ -165,4 +202,97 @@ async fn shutdown_answers_unfinished_requests_503_with_their_handles() {
         .unwrap()
         .unwrap();
     assert_eq!(exit.code(), Some(0));
+}
+
+/// `/hang`: never answered. `/jobs`: an operation whose first poll is never answered.
+/// `/jobs2`: an operation that succeeds, whose resource's body stalls.
+async fn stalling_upstream() -> String {
+    use support::stall::{self, Reply};
+    let h = |name: &str, value: String| (name.to_owned(), value);
+    stall::start(
+        move |_, target, base| match target.split('?').next().unwrap() {
+            "/hang" | "/ops/1" => Reply::Never,
+            "/things/2" => Reply::Stall(r#"{"partial":"#.to_owned()),
+            "/jobs" => Reply::Full(
+                202,
+                vec![
+                    h("operation-location", format!("{base}/ops/1")),
+                    h("retry-after", "0".into()),
+                ],
+                String::new(),
+            ),
+            "/jobs2" => Reply::Full(
+                202,
+                vec![
+                    h("operation-location", format!("{base}/ops/2")),
+                    h("retry-after", "0".into()),
+                ],
+                String::new(),
+            ),
+            "/ops/2" => Reply::Full(
+                200,
+                vec![h("resource-location", format!("{base}/things/2"))],
+                r#"{"status":"Succeeded"}"#.into(),
+            ),
+            _ => Reply::Full(404, vec![], String::new()),
+        },
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn max_time_bounds_the_upstream_exchange() {
+    let up = stalling_upstream().await;
+    let (_child, base, log) = proxy_on("127.0.0.1:0", &up, &["--max-time", "1"]).await;
+
+    // The submission is never answered: 504, no operation, no handle.
+    let (status, _, body) = call(format!("{base}/hang"), false).await;
+    assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
+    let body = json(&body);
+    assert_eq!(body["error"]["code"], "GatewayTimeout");
+    assert!(body["resume"].is_null(), "{body}");
+
+    // A poll is never answered: 504 with the handle, and the log says what is known.
+    let (status, _, body) = call(format!("{base}/jobs"), false).await;
+    assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
+    let body = json(&body);
+    assert_eq!(body["resume"]["operation_url"], format!("{up}/ops/1"));
+    assert_eq!(body["error"]["operationUrl"], format!("{up}/ops/1"));
+    let line = log_line(&log, "POST /jobs ").await;
+    assert!(line.contains("-> 504 ("), "{line}");
+
+    // The final body stalls: it is cut off at the deadline instead of holding the client.
+    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let req = Request::post(format!("{base}/jobs2"))
+        .body(Full::from("payload"))
+        .unwrap();
+    let response = tokio::time::timeout(Duration::from_secs(10), client.request(req))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = tokio::time::timeout(Duration::from_secs(10), response.into_body().collect())
+        .await
+        .expect("the stalled body was not cut off");
+    assert!(body.is_err(), "a cut-off body is an error for the client");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn listen_accepts_localhost_and_ipv6_loopback() {
+    let up = upstream().await;
+    let (_child, base, _) = proxy_on("localhost:0", &up.base, &["--max-time", "5"]).await;
+    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+    let (status, _, body) = call(format!("{base}/jobs/7"), false).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(json(&body)["thing"], "7");
+
+    // [::1] only where this machine has IPv6 loopback.
+    if std::net::TcpListener::bind("[::1]:0").is_err() {
+        return;
+    }
+    let (_child, base, _) = proxy_on("[::1]:0", &up.base, &["--max-time", "5"]).await;
+    assert!(base.starts_with("http://[::1]:"), "{base}");
+    let (status, _, body) = call(format!("{base}/jobs/8"), false).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(json(&body)["thing"], "8");
 }

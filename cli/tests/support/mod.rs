@@ -14,6 +14,8 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
+pub mod stall;
+
 /// What a mock sees of a request.
 #[derive(Debug, Clone)]
 pub struct Seen {
