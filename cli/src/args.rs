@@ -97,7 +97,7 @@ pub struct FetchArgs {
 /// Options of `lro proxy`.
 #[derive(Debug, Args)]
 pub struct ProxyArgs {
-    /// Address to listen on: HOST:PORT (an IP address, [::1], or localhost for 127.0.0.1), or a
+    /// Address to listen on: HOST:PORT (an IP address, `[::1]`, or `localhost` for 127.0.0.1), or a
     /// PORT alone for loopback.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub listen: String,
