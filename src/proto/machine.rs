@@ -50,6 +50,8 @@ pub(crate) struct Operation {
     pub(crate) percent_complete: Option<f64>,
     pub(crate) status: OperationStatus,
     pub(crate) dialect: Dialect,
+    /// A declared dialect's words added to the layer's vocabulary: built once per operation.
+    pub(crate) words: Option<Box<crate::vocab::Vocabulary>>,
 }
 
 /// Where the operation stands.
@@ -96,6 +98,14 @@ impl Machine {
                 operation_id: None,
                 percent_complete: None,
                 status: OperationStatus::not_started(),
+                words: match init.dialect.kind() {
+                    super::dialect::Kind::Declared(d) => {
+                        let mut words = cfg.vocabulary.clone();
+                        d.extend(&mut words);
+                        Some(Box::new(words))
+                    }
+                    _ => None,
+                },
                 dialect: init.dialect,
             },
             phase: Phase::Polling,

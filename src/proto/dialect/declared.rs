@@ -20,7 +20,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 use url::Url;
 
-use super::json::{is_pointer, lookup, lookup_text, pointer_span};
+use super::json::{is_pointer, lookup_text, pointer_span};
 use crate::vocab::{error_value_reports_failure, normalize, Classified, Meaning, Vocabulary};
 
 /// Where a URL is found.
@@ -357,7 +357,7 @@ impl DeclaredDialect {
     }
 
     /// The default vocabulary with this description's words added.
-    #[cfg_attr(not(test), allow(dead_code))]
+    #[cfg(test)]
     pub(crate) fn vocabulary(&self) -> Vocabulary {
         let mut vocab = Vocabulary::new();
         self.extend(&mut vocab);
@@ -402,7 +402,7 @@ impl DeclaredDialect {
     /// Reads the status word and the error of a status body with `vocab` (usually
     /// [`DeclaredDialect::vocabulary`]).
     pub(crate) fn read_status<'a>(&self, vocab: &Vocabulary, body: &'a Value) -> StatusReading<'a> {
-        let word = lookup(body, &self.status_word).and_then(Value::as_str);
+        let word = body.pointer(&self.status_word).and_then(Value::as_str);
         let classified = match word {
             Some(w) => vocab.classify(w),
             None => Classified {
@@ -413,7 +413,7 @@ impl DeclaredDialect {
         let error = self
             .error
             .as_deref()
-            .and_then(|p| lookup(body, p))
+            .and_then(|p| body.pointer(p))
             .filter(|e| !e.is_null());
         let reports = self.error_marks_failure && error.is_some_and(error_value_reports_failure);
         let meaning = match classified.meaning {
@@ -445,7 +445,7 @@ impl DeclaredDialect {
                 ResultSource::Embedded(p) => match pointer_span(body, p) {
                     Some(span)
                         if parsed
-                            .and_then(|v| lookup(v, p))
+                            .and_then(|v| v.pointer(p))
                             .is_some_and(|v| !v.is_null()) =>
                     {
                         return Ok(Some(ResultTarget::Embedded(span)))
@@ -482,7 +482,7 @@ fn header_text(headers: &HeaderMap, name: &str, what: &str) -> Option<(String, S
 }
 
 fn pointer_string(body: &Value, pointer: &str) -> Option<(String, String)> {
-    let text = lookup(body, pointer)?.as_str()?.trim();
+    let text = body.pointer(pointer)?.as_str()?.trim();
     (!text.is_empty()).then(|| (format!("pointer `{pointer}`"), text.to_owned()))
 }
 

@@ -6,16 +6,10 @@ use std::ops::Range;
 
 use serde_json::Value;
 
-/// The value at `pointer` in `body`; `None` when the pointer is malformed or finds nothing.
-/// (`""` is the whole document.)
-pub(crate) fn lookup<'a>(body: &'a Value, pointer: &str) -> Option<&'a Value> {
-    body.pointer(pointer)
-}
-
 /// The value at `pointer` as text: a string as it is, a number or a boolean written out.
 /// `None` for objects, arrays, `null` and nothing found.
 pub(crate) fn lookup_text<'a>(body: &'a Value, pointer: &str) -> Option<Cow<'a, str>> {
-    match lookup(body, pointer)? {
+    match body.pointer(pointer)? {
         Value::String(s) => Some(Cow::Borrowed(s)),
         Value::Number(n) => Some(Cow::Owned(n.to_string())),
         Value::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),

@@ -185,11 +185,10 @@ impl Machine {
         body: &Bytes,
         value: &Value,
     ) -> Result<Reading, String> {
-        let mut vocabulary = self.cfg.vocabulary.clone();
-        d.extend(&mut vocabulary);
-        let reading = d.read_status(&vocabulary, value);
+        let vocabulary = self.op.words.as_deref().unwrap_or(&self.cfg.vocabulary);
+        let reading = d.read_status(vocabulary, value);
         if let Some(word) = reading.word {
-            self.op.status = OperationStatus::classify(word, &vocabulary);
+            self.op.status = OperationStatus::classify(word, vocabulary);
         }
         self.op.percent_complete = value
             .get("percentComplete")
