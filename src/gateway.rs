@@ -231,8 +231,9 @@ fn rebuild(o: &ODataError) -> Value {
     v
 }
 
-/// An error and its sources, as one line (bounded: a cyclic `source` must not hang).
-fn error_chain(err: &(dyn StdError + 'static)) -> String {
+/// An error and its sources on one line (`connection refused: …`), for a log line or an
+/// answer's message; bounded, so a cyclic `source` cannot hang it.
+pub fn error_chain(err: &(dyn StdError + 'static)) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
     for _ in 0..8 {
