@@ -103,7 +103,11 @@ impl Machine {
                 self.read_declared(&d, headers, body, &value)
                     .map_err(|problem| Reason::DialectBody { status, problem })
             }
-            Kind::Default => Err(Reason::AnswerAfterEnd),
+            // The dialect rules start only with their dialect (`Submission::start_dialect`).
+            Kind::Default => Err(Reason::DialectBody {
+                status,
+                problem: "a dialect's answer to an operation in the default dialect".to_owned(),
+            }),
         }
     }
 
@@ -247,7 +251,7 @@ pub(crate) fn monitor_of(
                 // Done at once and nameless: read in place (the submission is its own monitor).
                 return Ok(Some(request_url.display()));
             }
-            let submission = request_url.to_url().ok_or(Reason::AnswerAfterEnd)?;
+            let submission = request_url.to_url().ok_or_else(unusable_request_url)?;
             super::google::poll_url(&submission, &op.name, base.as_deref())
                 .map(|u| Some(u.to_string()))
                 .map_err(|e| dialect_body(status, &e))
@@ -269,7 +273,7 @@ pub(crate) fn monitor_of(
                 return Ok(None);
             }
             let value = body.and_then(|b| serde_json::from_slice::<Value>(b).ok());
-            let url = request_url.to_url().ok_or(Reason::AnswerAfterEnd)?;
+            let url = request_url.to_url().ok_or_else(unusable_request_url)?;
             d.status_url(headers, value.as_ref(), &url)
                 .map(|found| found.map(|u| u.to_string()))
                 .map_err(|e| Reason::DialectBody {
@@ -295,6 +299,12 @@ fn looks_like_an_operation(op: &GoogleOperation) -> bool {
             .is_some_and(|m| m.get("@type").is_some())
         || op.name.starts_with("operations/")
         || op.name.contains("/operations/")
+}
+
+fn unusable_request_url() -> Reason {
+    Reason::BadRequestUrl {
+        why: "the URL parser does not read it".to_owned(),
+    }
 }
 
 fn reject_unless_success(status: StatusCode) -> Result<(), Reason> {
