@@ -154,7 +154,9 @@ impl Submission {
             Error::new(Some(base.display()), reason).with_response(status, headers, body)
         };
         let kind = self.params.dialect.kind().clone();
-        let Some(raw) = monitor_of(&kind, &base, status, headers, body).map_err(failed)? else {
+        let Some((raw, reads_submission)) =
+            monitor_of(&kind, &base, status, headers, body).map_err(failed)?
+        else {
             return Ok(Begin::NotLro);
         };
         let monitor = base.join(&raw).map_err(|e| {
@@ -168,16 +170,6 @@ impl Submission {
             Kind::Google { .. } => Rule::GoogleOperation,
             Kind::Compute => Rule::ComputeOperation,
             _ => Rule::Declared,
-        };
-        let reads_submission = match &kind {
-            Kind::Declared(d) => body
-                .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
-                .is_some_and(|v| {
-                    d.read_status(&crate::vocab::Vocabulary::new(), &v)
-                        .word
-                        .is_some()
-                }),
-            _ => true,
         };
         let (mut machine, now) = self.machine(rule, base, monitor, None);
         let action = match body {

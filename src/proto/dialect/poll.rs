@@ -229,15 +229,17 @@ impl Machine {
 }
 
 /// Where a dialect's submission answer says the operation is, when it starts one: the
-/// monitor URL, as text to resolve against the request's URL. `Err` for a body the dialect
-/// cannot read; `Ok(None)` when the answer does not start an operation.
+/// monitor URL, as text to resolve against the request's URL, and whether the answer is itself
+/// a status answer to read (a Google or Compute operation always is; a declared dialect's when
+/// it carries the status word). `Err` for a body the dialect cannot read; `Ok(None)` when the
+/// answer does not start an operation.
 pub(crate) fn monitor_of(
     kind: &Kind,
     request_url: &Link,
     status: StatusCode,
     headers: &HeaderMap,
     body: Option<&Bytes>,
-) -> Result<Option<String>, Reason> {
+) -> Result<Option<(String, bool)>, Reason> {
     match kind {
         Kind::Default => Ok(None),
         Kind::Google { base } => {
@@ -249,11 +251,11 @@ pub(crate) fn monitor_of(
             };
             if op.name.is_empty() {
                 // Done at once and nameless: read in place (the submission is its own monitor).
-                return Ok(Some(request_url.display()));
+                return Ok(Some((request_url.display(), true)));
             }
             let submission = request_url.to_url().ok_or_else(unusable_request_url)?;
             super::google::poll_url(&submission, &op.name, base.as_deref())
-                .map(|u| Some(u.to_string()))
+                .map(|u| Some((u.to_string(), true)))
                 .map_err(|e| dialect_body(status, &e))
         }
         Kind::Compute => {
@@ -261,7 +263,7 @@ pub(crate) fn monitor_of(
                 return Ok(None);
             };
             match op.self_link {
-                Some(link) => Ok(Some(link)),
+                Some(link) => Ok(Some((link, true))),
                 None => Err(Reason::DialectBody {
                     status,
                     problem: "a Compute Engine operation without a selfLink".to_owned(),
@@ -274,8 +276,11 @@ pub(crate) fn monitor_of(
             }
             let value = body.and_then(|b| serde_json::from_slice::<Value>(b).ok());
             let url = request_url.to_url().ok_or_else(unusable_request_url)?;
+            let has_word = value
+                .as_ref()
+                .is_some_and(|v| v.pointer(&d.status_word).is_some_and(Value::is_string));
             d.status_url(headers, value.as_ref(), &url)
-                .map(|found| found.map(|u| u.to_string()))
+                .map(|found| found.map(|u| (u.to_string(), has_word)))
                 .map_err(|e| Reason::DialectBody {
                     status,
                     problem: e.to_string(),
