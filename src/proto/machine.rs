@@ -245,9 +245,7 @@ impl Machine {
         self.begin_input(true);
         let action = self.on_response(answer.status, answer.headers, answer.body, now);
         if let Action::Send { at, request } = &action {
-            if request.kind() == PollKind::Status {
-                self.sched.next_status_at = Some(*at);
-            }
+            self.planned(*at, request);
         }
         action
     }
@@ -276,11 +274,16 @@ impl Machine {
             }
         };
         if let Plan::Send { at, request } = &plan {
-            if request.kind() == PollKind::Status {
-                self.sched.next_status_at = Some(*at);
-            }
+            self.planned(*at, request);
         }
         plan
+    }
+
+    /// A request is planned: a status poll's instant is what progress reports call "next poll".
+    pub(crate) fn planned(&mut self, at: Instant, request: &PollRequest) {
+        if request.kind() == PollKind::Status {
+            self.sched.next_status_at = Some(at);
+        }
     }
 
     /// What every input resets: a status answer (or its failure) is worth a progress report.

@@ -10,7 +10,6 @@ use super::dialect::poll::monitor_of;
 use super::dialect::Kind;
 use super::link::Link;
 use super::machine::{request_base, Init, Machine};
-use super::request::PollKind;
 use super::request::{check_target, RequestHead};
 use super::schedule::resolution_deadline;
 use super::shapes::choose_rule;
@@ -195,9 +194,7 @@ fn begin(mut machine: Machine, action: Action, now: Now) -> Begin {
             return Begin::Final(meta);
         }
         Action::Send { at, request } => {
-            if request.kind() == PollKind::Status {
-                machine.sched.next_status_at = Some(at);
-            }
+            machine.planned(at, &request);
             Plan::Send { at, request }
         }
         Action::Fail(e) => Plan::Fail(e),
