@@ -193,7 +193,7 @@ impl Machine {
             machine.sched.polls = 0;
         }
         let request = machine.request_for(PollKind::Status)?;
-        machine.sched.next_status_at = Some(now);
+        machine.planned(now, &request);
         Ok((Box::new(machine), Plan::Send { at: now, request }))
     }
 
