@@ -14,6 +14,7 @@ mod proxy_map;
 mod redact;
 mod report;
 mod setup;
+mod term;
 
 use clap::Parser;
 
@@ -51,7 +52,9 @@ fn main() {
         Ok(code) => code,
         Err(failure) => {
             // A message may quote a URL (a refused --upstream, a bad URL): masked like -v.
-            eprintln!("lro: {}", redact::text(&failure.message));
+            // It may quote what a server sent: escaped and bounded.
+            let message = redact::text(&failure.message);
+            eprintln!("lro: {}", term::shown_within(&message, 4 * term::LIMIT));
             failure.code
         }
     };

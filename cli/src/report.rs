@@ -41,9 +41,11 @@ impl Reporter {
     }
 
     /// A line for stderr (above the bar, when there is one); nothing when silent. The URLs in
-    /// it are masked as `-v` masks them.
+    /// it are masked as `-v` masks them; control characters are escaped and the line is
+    /// bounded (it quotes what servers sent).
     pub fn note(&self, line: &str) {
         let line = redact::text(line);
+        let line = crate::term::shown_within(&line, 4 * crate::term::LIMIT);
         match &self.mode {
             Mode::Silent => {}
             Mode::Lines => eprintln!("{line}"),
