@@ -120,7 +120,7 @@ impl AddressGuard {
     /// Whether `host` is one of the trusted hosts.
     pub fn is_trusted(&self, host: &str) -> bool {
         let host = normalize(host);
-        self.shared.trusted.iter().any(|t| *t == host)
+        self.shared.trusted.contains(&host)
     }
 
     /// Checks `host` and the addresses it resolved to; `Err` when a connection must not be

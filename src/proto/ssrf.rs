@@ -12,7 +12,8 @@
 //! already for `http`/`https`; `http::Uri` has not, so [`classify_host`] does it itself.
 //!
 //! What a pure guard cannot see: a public name that resolves to an internal address (DNS
-//! rebinding, `127.0.0.1.nip.io`). That needs a check where the connection is made.
+//! rebinding, `127.0.0.1.nip.io`). That needs a check where the connection is made:
+//! [`crate::connect`] applies these classes to resolved addresses.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
