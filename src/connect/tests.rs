@@ -292,4 +292,46 @@ mod reqwest_resolver {
             }
         }
     }
+
+    /// Between the guard and reqwest: anything but loopback is recorded and refused, so a
+    /// guard that let an address through fails the test without a connection.
+    struct Tripwire(GuardedResolver<Answers>, Arc<AtomicBool>);
+
+    impl Resolve for Tripwire {
+        fn resolve(&self, name: Name) -> Resolving {
+            let resolving = self.0.resolve(name);
+            let leaked = self.1.clone();
+            Box::pin(async move {
+                let addrs: Vec<SocketAddr> = resolving.await?.collect();
+                if addrs.iter().any(|a| !a.ip().is_loopback()) {
+                    leaked.store(true, Ordering::SeqCst);
+                    return Err("tripwire: a non-loopback address got through".into());
+                }
+                let addrs: Addrs = Box::new(addrs.into_iter());
+                Ok(addrs)
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_reqwest_client_error_carries_the_typed_refusal() {
+        let guard = AddressGuard::new().trust_host("api.example.com");
+        let leaked = Arc::new(AtomicBool::new(false));
+        let resolver = Tripwire(
+            guard.resolver(Answers(ip("169.254.169.254"))),
+            leaked.clone(),
+        );
+        let client = ::reqwest::Client::builder()
+            .dns_resolver(Arc::new(resolver))
+            .build()
+            .unwrap();
+        let err = client
+            .get("http://evil.example:9/")
+            .send()
+            .await
+            .unwrap_err();
+        let refused = Refused::find(&err).expect("the refusal in reqwest's error chain");
+        assert_eq!(refused.class(), Metadata);
+        assert!(!leaked.load(Ordering::SeqCst));
+    }
 }
