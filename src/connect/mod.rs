@@ -13,6 +13,42 @@
 //!   `reqwest::dns::Resolve` (or [`SystemResolver`]) is a resolver for
 //!   `ClientBuilder::dns_resolver`.
 //!
+//! ```
+//! # #[cfg(feature = "hyper-util")]
+//! # fn main() {
+//! use bytes::Bytes;
+//! use http_body_util::Full;
+//! use hyper_util::{client::legacy::Client, rt::TokioExecutor};
+//! use tower_lro::connect::AddressGuard;
+//!
+//! // The host the caller chose is trusted; every other name is checked by what it resolves to.
+//! let submission: http::Uri = "https://api.example.com/v1/jobs".parse().unwrap();
+//! let guard = AddressGuard::new().trust_host(submission.host().unwrap());
+//! let mut tcp = guard.http_connector();
+//! tcp.get_mut().enforce_http(false); // a TLS connector (hyper-rustls) wraps it from here
+//! let client = Client::builder(TokioExecutor::new()).build::<_, Full<Bytes>>(tcp);
+//! let client = tower::ServiceBuilder::new()
+//!     .layer(tower_lro::LroLayer::new())
+//!     .service(client);
+//! # let _ = client;
+//! # }
+//! # #[cfg(not(feature = "hyper-util"))]
+//! # fn main() {}
+//! ```
+//!
+//! The check itself, for a connector of your own:
+//!
+//! ```
+//! use tower_lro::connect::{AddressGuard, HostClass};
+//!
+//! let guard = AddressGuard::new().trust_host("api.example.com");
+//! let refused = guard
+//!     .check("status.example.net", ["169.254.169.254".parse().unwrap()])
+//!     .unwrap_err();
+//! assert_eq!(refused.class(), HostClass::Metadata);
+//! assert!(guard.check("status.example.net", ["93.184.216.34".parse().unwrap()]).is_ok());
+//! ```
+//!
 //! # The rule
 //!
 //! The rule of spec §7, applied to each resolved address (and to the name itself, so
