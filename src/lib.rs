@@ -156,7 +156,10 @@
 //!
 //! # Feature flags
 //!
-//! - `reqwest-middleware`: [`middleware::LroMiddleware`], a `reqwest_middleware::Middleware`.
+//! - `reqwest-middleware`: [`middleware::LroMiddleware`], a `reqwest_middleware::Middleware`;
+//!   and [`connect::GuardedResolver`] as a `reqwest::dns::Resolve`.
+//! - `hyper-util`: [`connect::AddressGuard::http_connector`], hyper-util's `HttpConnector` with
+//!   the SSRF guard applied to the addresses it connects to.
 //! - `tower-http`: when tower-http's `FollowRedirect` sits inside the layer, read where it ended
 //!   up (its `RequestUri`), so a status monitor's redirect keeps its meaning (spec §4a).
 //! - `tracing`: a span per operation (`lro`, with the URL, rule and operation id) and an event
@@ -198,7 +201,8 @@
 //! - The SSRF guard (spec §7) also refuses non-unicast and unparsable hosts, Azure's WireServer
 //!   `168.63.129.16`, and treats the shared address space `100.64.0.0/10` as private; an internal
 //!   submission of any class allows internal targets of any class; an origin-form submission
-//!   (host unknown) counts as not internal. It reads URLs, not DNS.
+//!   (host unknown) counts as not internal. It reads URLs, not DNS; [`connect`] applies the same
+//!   classes to resolved addresses where the connection is made.
 //! - Status words: `Terminated` (Durable Functions) and words outside spec §3's table are
 //!   unrecognised by default, hence running until the deadline — a declared dialect or
 //!   [`LroLayer::status_word`] gives them a meaning. A `202` on a `Location` poll is terminal
@@ -233,6 +237,7 @@
 
 mod body;
 mod config;
+pub mod connect;
 mod driver;
 mod error;
 pub mod future;

@@ -142,6 +142,12 @@ pub struct LroArgs {
     /// of them (byte for byte, naming the host) is accepted even when it says CA:TRUE.
     #[arg(long, value_name = "FILE")]
     pub cacert: Option<PathBuf>,
+    /// Resolve HOST to ADDR (as curl's option; repeatable; ADDR may be a comma-separated list,
+    /// the entry applies to HOST on any port). Resolved addresses are checked like any other:
+    /// link-local, metadata and unspecified are refused, loopback and private ones unless the
+    /// URL's (or upstream's) own host is such a host.
+    #[arg(long, value_name = "HOST:PORT:ADDR")]
+    pub resolve: Vec<String>,
 }
 
 /// `--final-state`.

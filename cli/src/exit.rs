@@ -73,6 +73,8 @@ impl fmt::Display for Failure {
 /// The exit code for an error of the client stack.
 pub fn code_for(err: &BoxError) -> i32 {
     match err.downcast_ref::<tower_lro::Error>() {
+        // The SSRF guard refused an address: nothing was connected to.
+        None if tower_lro::connect::Refused::find(err.as_ref()).is_some() => PROTOCOL,
         None => TRANSPORT,
         Some(e) => match e.kind() {
             ErrorKind::OperationFailed => FAILED,

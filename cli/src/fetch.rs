@@ -30,12 +30,12 @@ pub async fn run(args: FetchArgs) -> Result<i32, Failure> {
     let layer = layer
         .on_progress(move |p| on_progress.progress(p))
         .on_poll_request(move |r| on_request.request(r));
-    let client = net::client::<Full<Bytes>>(args.lro.cacert.as_deref())?;
-    let service: Service = layer.layer(client);
     let mut request = match &args.resume {
         Some(source) => resume_request(&args, source)?,
         None => submission(&args)?,
     };
+    let client = net::client::<Full<Bytes>>(&args.lro, request.uri())?;
+    let service: Service = layer.layer(client);
     // An operator wants the final answer (or, with --no-wait, the handle) even when sending
     // `Prefer: respond-async`: OData and FHIR servers answer 202 only to requests carrying it.
     let mut options = LroOptions::new().force();

@@ -13,6 +13,7 @@ mod proxy;
 mod proxy_map;
 mod redact;
 mod report;
+mod resolve;
 mod setup;
 mod term;
 

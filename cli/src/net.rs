@@ -1,5 +1,6 @@
 //! The HTTP(S) client the layer drives: hyper-util over rustls (ring), platform roots (bundled
-//! Mozilla roots when the platform has none) plus `--cacert`.
+//! Mozilla roots when the platform has none) plus `--cacert`; names resolved by `--resolve` or
+//! the system, and every address checked by the SSRF guard before it is connected to.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -18,24 +19,32 @@ use rustls::{
 };
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+use tower_lro::connect::{GuardedConnector, GuardedResolver};
 
+use crate::args::LroArgs;
 use crate::exit::Failure;
+use crate::resolve::{self, Resolver};
 
-/// The connector under every client: `http://` and `https://`.
-pub type Connector = HttpsConnector<HttpConnector>;
+/// The connector under every client: `http://` and `https://`, over guarded TCP connections.
+pub type Connector = HttpsConnector<GuardedConnector<HttpConnector<GuardedResolver<Resolver>>>>;
 
-/// A client for request bodies of type `B`.
-pub fn client<B>(cacert: Option<&Path>) -> Result<Client<Connector, B>, Failure>
+/// A client for request bodies of type `B`, for requests that start at `origin` (the URL, the
+/// resumed operation's request, the proxy's upstream): with `--cacert` and `--resolve`, and
+/// the SSRF guard trusting `origin`'s host (see `resolve::guard`).
+pub fn client<B>(args: &LroArgs, origin: &http::Uri) -> Result<Client<Connector, B>, Failure>
 where
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let tls = tls_config(cacert)?;
+    let tls = tls_config(args.cacert.as_deref())?;
+    let resolver = Resolver::new(&args.resolve)?;
+    let mut tcp = resolve::guard(origin).http_connector_with(resolver);
+    tcp.get_mut().enforce_http(false);
     let connector = HttpsConnectorBuilder::new()
         .with_tls_config(tls)
         .https_or_http()
         .enable_http1()
-        .build();
+        .wrap_connector(tcp);
     Ok(Client::builder(TokioExecutor::new()).build(connector))
 }
 

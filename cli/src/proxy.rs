@@ -78,7 +78,7 @@ pub async fn run(args: ProxyArgs) -> Result<i32, Failure> {
             }
         });
     });
-    let client = net::client::<UpstreamBody>(args.lro.cacert.as_deref())?;
+    let client = net::client::<UpstreamBody>(&args.lro, &upstream)?;
     let (expire, expired) = watch::channel(false);
     let state = Arc::new(State {
         service: layer.layer(client),

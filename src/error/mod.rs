@@ -11,6 +11,7 @@ use crate::status::{ODataError, OperationStatus};
 
 mod reason;
 
+pub(crate) use reason::show_refused;
 pub use reason::{HandleProblem, LastAttempt, Reason, UrlProblem};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;

@@ -163,6 +163,9 @@ pub enum UrlProblem {
         /// What kind of host it is.
         class: &'static str,
     },
+    /// The host resolved to an address the connector's guard refused
+    /// ([`connect::Refused`](crate::connect::Refused)); no connection was attempted.
+    Resolved(crate::connect::Refused),
 }
 
 /// The last of a run of transient failures.
@@ -227,7 +230,8 @@ impl UrlProblem {
             UrlProblem::Unreadable(UrlHeaderError::Scheme(_))
             | UrlProblem::Downgrade { .. }
             | UrlProblem::Scheme(_)
-            | UrlProblem::Internal { .. } => ErrorKind::Insecure,
+            | UrlProblem::Internal { .. }
+            | UrlProblem::Resolved(_) => ErrorKind::Insecure,
             UrlProblem::Unreadable(_) | UrlProblem::CarriedQuery => ErrorKind::Protocol,
         }
     }
@@ -283,8 +287,29 @@ impl fmt::Display for UrlProblem {
                 f,
                 "names {class}, which the submission's host is not: refused, not connected to"
             ),
+            UrlProblem::Resolved(refused) => write!(f, "is refused: {refused}"),
         }
     }
+}
+
+/// The text of [`connect::Refused`](crate::connect::Refused): what the host is, and why that
+/// is refused.
+pub(crate) fn show_refused(
+    refused: &crate::connect::Refused,
+    f: &mut fmt::Formatter<'_>,
+) -> fmt::Result {
+    let class = refused.class();
+    let host = ShowValue(refused.host().as_bytes());
+    match refused.address() {
+        Some(ip) if ip.to_string() != refused.host().trim_matches(['[', ']']) => {
+            write!(f, "host {host} resolves to {ip}, {class}")?
+        }
+        _ => write!(f, "host {host} is {class}")?,
+    }
+    if class.is_internal() {
+        f.write_str(", and the submission's host is not")?;
+    }
+    f.write_str("; not connected to")
 }
 
 impl fmt::Display for HandleProblem {

@@ -260,9 +260,15 @@ impl Machine {
         self.begin_input(!matches!(failure, Failure::DeadlinePassed));
         self.answered_from = None;
         let plan = match failure {
-            Failure::Transport(error) | Failure::BodyFailed { error, .. } => {
-                self.retry(None, Some(error), now)
-            }
+            // The connector's SSRF guard refused the address: final, not transient.
+            Failure::Transport(error) => match crate::connect::Refused::find(&*error) {
+                Some(refused) => {
+                    let reason = Reason::Refused(UrlProblem::Resolved(refused.clone()));
+                    Plan::Fail(self.end(reason, None).with_source(error))
+                }
+                None => self.retry(None, Some(error), now),
+            },
+            Failure::BodyFailed { error, .. } => self.retry(None, Some(error), now),
             Failure::BodyTooLarge { status, headers } => {
                 let limit = self.cfg.status_body_limit;
                 let reason = Reason::BodyTooLarge { status, limit };

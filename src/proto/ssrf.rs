@@ -12,20 +12,21 @@
 //! already for `http`/`https`; `http::Uri` has not, so [`classify_host`] does it itself.
 //!
 //! What a pure guard cannot see: a public name that resolves to an internal address (DNS
-//! rebinding, `127.0.0.1.nip.io`). That needs a check where the connection is made.
+//! rebinding, `127.0.0.1.nip.io`). That needs a check where the connection is made:
+//! [`crate::connect`] applies these classes to resolved addresses.
 
 use std::fmt;
-#[cfg(test)]
-use std::net::IpAddr;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use url::Host;
 #[cfg(test)]
 use url::Url;
 
-/// What kind of host a URL names.
+/// What kind of host a URL names, or an address is: the classes of the SSRF guard (spec §7),
+/// shared by the layer's URL check and the [`connect`](crate::connect) address check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum HostClass {
+#[non_exhaustive]
+pub enum HostClass {
     /// Anything not listed below: allowed.
     Public,
     /// Link-local: `169.254.0.0/16`, `fe80::/10`. Refused always.
@@ -56,7 +57,7 @@ pub(crate) enum HostClass {
 
 impl HostClass {
     /// Whether the class is refused whatever the submission's host.
-    pub(crate) fn always_refused(self) -> bool {
+    pub fn always_refused(self) -> bool {
         matches!(
             self,
             Self::LinkLocal
@@ -68,7 +69,7 @@ impl HostClass {
     }
 
     /// Whether the class is an internal host: refused unless the submission went to one too.
-    pub(crate) fn is_internal(self) -> bool {
+    pub fn is_internal(self) -> bool {
         matches!(
             self,
             Self::Localhost | Self::Loopback | Self::Private | Self::SharedAddress
@@ -303,7 +304,6 @@ const METADATA_V4: &[Ipv4Addr] = &[
 const METADATA_V6: &[Ipv6Addr] = &[Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254)];
 
 /// The class of an IP address.
-#[cfg(test)] // the table tests read hosts and bodies through it
 pub(crate) fn classify_ip(ip: IpAddr) -> HostClass {
     match ip {
         IpAddr::V4(v4) => classify_ipv4(v4),
@@ -333,10 +333,10 @@ pub(crate) fn classify_ipv4(ip: Ipv4Addr) -> HostClass {
     }
 }
 
-/// The class of an IPv6 address. Addresses that carry an IPv4 address — IPv4-mapped
-/// (`::ffff:a.b.c.d`), IPv4-compatible (`::a.b.c.d`), NAT64 (`64:ff9b::/96`) and 6to4
-/// (`2002::/16`) — are classed by that IPv4 address, since a dual-stack host or a translator
-/// delivers them there.
+/// The class of an IPv6 address. An address that carries an IPv4 address a translator,
+/// tunnel or dual-stack host delivers to is classed by that IPv4 address (see
+/// [`embedded_ipv4`]); when the same address can be read more than one way, the most refused
+/// reading wins.
 pub(crate) fn classify_ipv6(ip: Ipv6Addr) -> HostClass {
     let seg = ip.segments();
     if ip.is_unspecified() {
@@ -348,30 +348,89 @@ pub(crate) fn classify_ipv6(ip: Ipv6Addr) -> HostClass {
     if METADATA_V6.contains(&ip) {
         return HostClass::Metadata;
     }
-    if let Some(v4) = embedded_ipv4(seg) {
-        return classify_ipv4(v4);
-    }
-    match seg[0] {
+    let own = match seg[0] {
         s if s & 0xffc0 == 0xfe80 => HostClass::LinkLocal,
         s if s & 0xffc0 == 0xfec0 => HostClass::Private,
         s if s & 0xfe00 == 0xfc00 => HostClass::Private,
         s if s & 0xff00 == 0xff00 => HostClass::NonUnicast,
         _ => HostClass::Public,
+    };
+    embedded_ipv4(ip)
+        .into_iter()
+        .flatten()
+        .map(classify_ipv4)
+        .fold(own, worse)
+}
+
+/// The more refused of two classes: always refused, then internal, then public.
+fn worse(a: HostClass, b: HostClass) -> HostClass {
+    let rank = |c: HostClass| match c {
+        c if c.always_refused() => 2,
+        c if c.is_internal() => 1,
+        _ => 0,
+    };
+    if rank(b) > rank(a) {
+        b
+    } else {
+        a
     }
 }
 
-fn embedded_ipv4(seg: [u16; 8]) -> Option<Ipv4Addr> {
-    let v4 = |hi: u16, lo: u16| {
-        let [a, b] = hi.to_be_bytes();
-        let [c, d] = lo.to_be_bytes();
-        Ipv4Addr::new(a, b, c, d)
-    };
+/// The IPv4 addresses an IPv6 address carries, every reading that applies (at most seven):
+///
+/// - IPv4-mapped `::ffff:a.b.c.d` and IPv4-compatible `::a.b.c.d` (RFC 4291 §2.5.5);
+/// - IPv4-translated `::ffff:0:a.b.c.d` (SIIT, RFC 6145 §2.1 / RFC 7915 §2.1);
+/// - NAT64: the well-known prefix `64:ff9b::/96` (RFC 6052 §2.1), and the rest of
+///   `64:ff9b::/32`, which holds the local-use prefix `64:ff9b:1::/48` (RFC 8215), read at every
+///   prefix length of RFC 6052 §2.2 (`/32`, `/40`, `/48`, `/56`, `/64`, `/96`) when the reserved
+///   octet `u` (bits 64–71) is zero, since the operator's choice of length is not in the
+///   address; a reading in `0.0.0.0/8` is a length not in use and is skipped (so a public
+///   destination at one length is not refused for the zeros another length reads);
+/// - 6to4 `2002:a.b.c.d::/48` (RFC 3056 §2);
+/// - Teredo `2001:0::/32` (RFC 4380 §4): the server's address in bits 32–63 and the client's,
+///   obfuscated (inverted), in bits 96–127;
+/// - ISATAP interface identifiers `::0:5efe:a.b.c.d` and `::200:5efe:a.b.c.d` under any prefix
+///   (RFC 5214 §6.1; the `u` and `g` bits may be set).
+fn embedded_ipv4(ip: Ipv6Addr) -> [Option<Ipv4Addr>; 7] {
+    let seg = ip.segments();
+    let b = ip.octets();
+    let at = |i: usize| Ipv4Addr::new(b[i], b[i + 1], b[i + 2], b[i + 3]);
+    let mut found = [None; 7];
     match seg {
-        [0, 0, 0, 0, 0, 0xffff, hi, lo] | [0, 0, 0, 0, 0, 0, hi, lo] => Some(v4(hi, lo)),
-        [0x64, 0xff9b, 0, 0, 0, 0, hi, lo] => Some(v4(hi, lo)),
-        [0x2002, hi, lo, ..] => Some(v4(hi, lo)),
-        _ => None,
+        [0, 0, 0, 0, 0, 0xffff, ..] | [0, 0, 0, 0, 0, 0, ..] | [0, 0, 0, 0, 0xffff, 0, ..] => {
+            found[0] = Some(at(12));
+        }
+        [0x64, 0xff9b, 0, 0, 0, 0, ..] => found[0] = Some(at(12)),
+        [0x64, 0xff9b, ..] => {
+            // RFC 6052 §2.2: the IPv4 octets fill bits PL..PL+32, skipping bits 64–71 (`u`).
+            let skip_u = |from: usize| {
+                let mut v4 = [0u8; 4];
+                let octets = (from..).filter(|&i| i != 8).take(4);
+                for (slot, i) in v4.iter_mut().zip(octets) {
+                    *slot = b[i];
+                }
+                Ipv4Addr::from(v4)
+            };
+            // A reading in 0.0.0.0/8 is a length not in use, not an address: skipped.
+            let usable = |v4: Ipv4Addr| Some(v4).filter(|v4| v4.octets()[0] != 0);
+            for (n, prefix_octets) in [4usize, 5, 6, 7, 8].into_iter().enumerate() {
+                if b[8] == 0 {
+                    found[n] = usable(skip_u(prefix_octets));
+                }
+            }
+            found[5] = usable(at(12));
+        }
+        [0x2002, ..] => found[0] = Some(at(2)),
+        [0x2001, 0, ..] => {
+            found[0] = Some(at(4));
+            found[1] = Some(Ipv4Addr::from(!u32::from(at(12))));
+        }
+        _ => {}
     }
+    if seg[4] & 0xfcff == 0 && seg[5] == 0x5efe {
+        found[6] = Some(at(12));
+    }
+    found
 }
 
 #[cfg(test)]

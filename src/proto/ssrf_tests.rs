@@ -351,3 +351,138 @@ fn never_panics_on_odd_input() {
         let _ = check(host, Some(host));
     }
 }
+
+/// IPv6 addresses that carry an IPv4 address, classed by it: (address, class, where the form
+/// is defined).
+const EMBEDDED: &[(&str, HostClass, &str)] = &[
+    // IPv4-mapped, RFC 4291 §2.5.5.2.
+    ("::ffff:169.254.169.254", Metadata, "RFC 4291 §2.5.5.2"),
+    ("::ffff:a9fe:a9fe", Metadata, "RFC 4291 §2.5.5.2"),
+    ("::ffff:10.0.0.1", Private, "RFC 4291 §2.5.5.2"),
+    ("::ffff:8.8.8.8", Public, "RFC 4291 §2.5.5.2"),
+    // IPv4-compatible (deprecated), RFC 4291 §2.5.5.1.
+    ("::169.254.169.254", Metadata, "RFC 4291 §2.5.5.1"),
+    ("::a9fe:101", LinkLocal, "RFC 4291 §2.5.5.1"),
+    ("::10.1.2.3", Private, "RFC 4291 §2.5.5.1"),
+    ("::8.8.8.8", Public, "RFC 4291 §2.5.5.1"),
+    // IPv4-translated (SIIT), RFC 6145 §2.1 / RFC 7915 §2.1 (RFC 2765 §2.1's ::ffff:0:0:0/96).
+    ("::ffff:0:169.254.169.254", Metadata, "RFC 7915 §2.1"),
+    ("::ffff:0:7f00:1", Loopback, "RFC 7915 §2.1"),
+    ("::ffff:0:c0a8:101", Private, "RFC 7915 §2.1"),
+    ("::ffff:0:808:808", Public, "RFC 7915 §2.1"),
+    // NAT64 well-known prefix 64:ff9b::/96, RFC 6052 §2.1.
+    ("64:ff9b::169.254.169.254", Metadata, "RFC 6052 §2.1"),
+    ("64:ff9b::a9fe:a9fe", Metadata, "RFC 6052 §2.1"),
+    ("64:ff9b::10.0.0.1", Private, "RFC 6052 §2.1"),
+    ("64:ff9b::808:808", Public, "RFC 6052 §2.1"),
+    // NAT64 local-use prefix 64:ff9b:1::/48 (RFC 8215), at each RFC 6052 §2.2 length that
+    // fits in it; the octet at bits 64-71 (`u`) is zero.
+    (
+        "64:ff9b:1:a9fe:a9:fe00::",
+        Metadata,
+        "RFC 8215; RFC 6052 §2.2 /48",
+    ),
+    (
+        "64:ff9b:1:a9:fe:a9fe::",
+        Metadata,
+        "RFC 8215; RFC 6052 §2.2 /56",
+    ),
+    (
+        "64:ff9b:1:0:a9:fea9:fe00:0",
+        Metadata,
+        "RFC 8215; RFC 6052 §2.2 /64",
+    ),
+    (
+        "64:ff9b:1::a9fe:a9fe",
+        Metadata,
+        "RFC 8215; RFC 6052 §2.2 /96",
+    ),
+    (
+        "64:ff9b:1:a00:0:100::",
+        Private,
+        "RFC 8215; RFC 6052 §2.2 /48",
+    ),
+    ("64:ff9b:1:a:0:1::", Private, "RFC 8215; RFC 6052 §2.2 /56"),
+    (
+        "64:ff9b:1:0:a:0:100:0",
+        Private,
+        "RFC 8215; RFC 6052 §2.2 /64",
+    ),
+    ("64:ff9b:1::a00:1", Private, "RFC 8215; RFC 6052 §2.2 /96"),
+    ("64:ff9b:1::7f00:1", Loopback, "RFC 8215; RFC 6052 §2.2 /96"),
+    (
+        "64:ff9b:1:808:8:800::",
+        Public,
+        "RFC 8215; RFC 6052 §2.2 /48",
+    ),
+    ("64:ff9b:1:8:8:808::", Public, "RFC 8215; RFC 6052 §2.2 /56"),
+    (
+        "64:ff9b:1:0:8:808:800:0",
+        Public,
+        "RFC 8215; RFC 6052 §2.2 /64",
+    ),
+    ("64:ff9b:1::808:808", Public, "RFC 8215; RFC 6052 §2.2 /96"),
+    // The /32 and /40 layouts of RFC 6052 §2.2, read in the rest of 64:ff9b::/32.
+    ("64:ff9b:a9fe:a9fe::", Metadata, "RFC 6052 §2.2 /32"),
+    ("64:ff9b:a00:1::", Private, "RFC 6052 §2.2 /32"),
+    ("64:ff9b:a9:fea9:fe::", Metadata, "RFC 6052 §2.2 /40"),
+    ("64:ff9b:a:0:1::", Private, "RFC 6052 §2.2 /40"),
+    // 6to4, RFC 3056 §2.
+    ("2002:a9fe:a9fe::1", Metadata, "RFC 3056 §2"),
+    ("2002:a00:1::1", Private, "RFC 3056 §2"),
+    ("2002:7f00:1::", Loopback, "RFC 3056 §2"),
+    ("2002:808:808::1", Public, "RFC 3056 §2"),
+    // Teredo, RFC 4380 §4: server in bits 32-63, client inverted in bits 96-127.
+    (
+        "2001:0:4136:e378:8000:63bf:5601:5601",
+        Metadata,
+        "RFC 4380 §4 (client)",
+    ),
+    (
+        "2001:0:a9fe:a9fe:8000:63bf:3fff:fdd2",
+        Metadata,
+        "RFC 4380 §4 (server)",
+    ),
+    (
+        "2001:0:4136:e378:8000:63bf:f5ff:fffe",
+        Private,
+        "RFC 4380 §4 (client 10.0.0.1)",
+    ),
+    (
+        "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+        Public,
+        "RFC 4380 §4 (its own example)",
+    ),
+    // ISATAP interface identifiers, RFC 5214 §6.1, under any prefix.
+    ("2001:db8::5efe:a9fe:a9fe", Metadata, "RFC 5214 §6.1"),
+    ("2001:db8::200:5efe:a00:1", Private, "RFC 5214 §6.1 (u bit)"),
+    ("2001:db8:1:2:0:5efe:7f00:1", Loopback, "RFC 5214 §6.1"),
+    (
+        "fe80::5efe:808:808",
+        LinkLocal,
+        "RFC 5214 §6.1 (link-local prefix)",
+    ),
+    ("2001:db8::200:5efe:808:808", Public, "RFC 5214 §6.1"),
+    // Not an embedding: no IPv4 address is read out of these.
+    ("2001:4860:4860::8888", Public, "RFC 4291 (global unicast)"),
+    (
+        "2001:db8:0:0:1:5efe:a00:1",
+        Public,
+        "RFC 5214 §6.1: not an ISATAP identifier",
+    ),
+];
+
+#[test]
+fn ipv6_embeddings_are_classed_by_their_ipv4_address() {
+    for &(addr, class, rfc) in EMBEDDED {
+        let ip: Ipv6Addr = addr.parse().unwrap_or_else(|e| panic!("{addr}: {e}"));
+        assert_eq!(classify_ipv6(ip), class, "{addr} ({rfc})");
+        assert_eq!(
+            classify_host(&format!("[{addr}]")),
+            class,
+            "[{addr}] ({rfc})"
+        );
+        let url = Url::parse(&format!("http://[{addr}]/op")).unwrap();
+        assert_eq!(classify_url(&url), class, "URL [{addr}] ({rfc})");
+    }
+}

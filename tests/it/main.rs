@@ -13,6 +13,8 @@ mod seeds;
 mod service;
 mod wider;
 
+#[cfg(feature = "hyper-util")]
+mod connect;
 #[cfg(feature = "reqwest-middleware")]
 mod reqwest;
 #[cfg(feature = "tracing")]
