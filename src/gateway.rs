@@ -53,7 +53,7 @@ const QUOTED_BODY_LIMIT: usize = 1024;
 /// §5.2.4) before it is appended, and a path whose `..` would climb above the base is refused.
 /// Spellings an upstream might decode into a different path are refused too: an encoded slash
 /// or backslash (`%2f`, `%5c`), a backslash, and a dot segment written with `%2e` or with a
-/// `;` parameter (`%2e%2e`, `.%2e`, `..;x`).
+/// `;` parameter (`%2e%2e`, `.%2e`, `..;x`, `..%3b`).
 ///
 /// ```
 /// use tower_lro::gateway::upstream_uri;
@@ -132,15 +132,20 @@ fn hex_byte(hi: u8, lo: u8) -> Option<u8> {
     Some((digit(hi)? * 16 + digit(lo)?) as u8)
 }
 
-/// Whether `segment`, with `%2e` read as `.` and any `;` parameters dropped, is `.` or `..`.
+/// Whether `segment`, with `%2e` read as `.` and any `;` parameters (`;` or `%3b`) dropped, is
+/// `.` or `..`.
 fn dot_segment(segment: &str) -> bool {
-    let bare = segment.split(';').next().unwrap_or(segment);
-    let mut rest = bare.as_bytes();
+    let mut rest = segment.as_bytes();
     let mut dots = 0;
     while !rest.is_empty() {
+        let escaped =
+            |byte| rest.len() >= 3 && rest[0] == b'%' && hex_byte(rest[1], rest[2]) == Some(byte);
+        if rest[0] == b';' || escaped(b';') {
+            break;
+        }
         if rest[0] == b'.' {
             rest = &rest[1..];
-        } else if rest.len() >= 3 && rest[0] == b'%' && hex_byte(rest[1], rest[2]) == Some(b'.') {
+        } else if escaped(b'.') {
             rest = &rest[3..];
         } else {
             return false;
@@ -387,6 +392,7 @@ mod tests {
             "/..;/admin",
             "/a/.;x",
             "/%2e%2e;x/admin",
+            "/a/..%3b/..%3B/admin",
         ] {
             assert!(up(path).is_err(), "{path}: {:?}", up(path));
         }

@@ -450,7 +450,10 @@ fn summary(status: Option<String>, rule: Option<String>, polls: Option<u32>) -> 
         (None, None) => Vec::new(),
     };
     if let Some(n) = polls {
-        parts.push(format!("{n} polls"));
+        parts.push(match n {
+            1 => "1 poll".to_owned(),
+            n => format!("{n} polls"),
+        });
     }
     if parts.is_empty() {
         String::new()
