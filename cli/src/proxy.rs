@@ -60,6 +60,17 @@ struct Latest {
     status: Option<OperationStatus>,
 }
 
+impl Latest {
+    /// What the log line says of the operation.
+    fn summary(&self) -> String {
+        summary(
+            self.status.as_ref().map(ToString::to_string),
+            self.handle.as_ref().map(|h| h.rule().to_string()),
+            self.handle.as_ref().map(ResumeHandle::polls),
+        )
+    }
+}
+
 /// What the log line says of the operation, carried by an answer that has no `LroMetadata`.
 #[derive(Clone)]
 struct Known(String);
@@ -322,16 +333,10 @@ impl AccessLog {
 impl Drop for AccessLog {
     fn drop(&mut self) {
         if !self.printed {
-            let known = self.cell.lock().map_or_else(
-                |_| String::new(),
-                |latest| {
-                    summary(
-                        latest.status.as_ref().map(ToString::to_string),
-                        latest.handle.as_ref().map(|h| h.rule().to_string()),
-                        latest.handle.as_ref().map(ResumeHandle::polls),
-                    )
-                },
-            );
+            let known = self
+                .cell
+                .lock()
+                .map_or_else(|_| String::new(), |latest| latest.summary());
             self.print("499 client went away", &known);
         }
     }
@@ -428,11 +433,7 @@ fn unfinished(cell: &Mutex<Latest>, status: StatusCode, mut error: Value) -> Res
         error["operationUrl"] = json!(handle.operation_url());
         error["operationId"] = json!(handle.operation_id());
     }
-    let known = summary(
-        latest.status.as_ref().map(ToString::to_string),
-        latest.handle.as_ref().map(|h| h.rule().to_string()),
-        latest.handle.as_ref().map(ResumeHandle::polls),
-    );
+    let known = latest.summary();
     let body = json!({ "error": error, "resume": latest.handle });
     let mut response = json_response(status, &body).map(Either::Right);
     response.extensions_mut().insert(Known(known));
