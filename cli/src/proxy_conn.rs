@@ -57,6 +57,7 @@ pub fn open_files_limit() -> Option<u64> {
             limit.rlim_cur = limit.rlim_max;
         }
     }
+    #[allow(clippy::useless_conversion)] // `rlim_t` is not `u64` on every target
     u64::try_from(limit.rlim_cur).ok()
 }
 
