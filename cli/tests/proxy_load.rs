@@ -48,8 +48,13 @@ fn raise_open_files_limit() -> u64 {
 
 /// A lean upstream on loopback: `POST /timed` answers `202` with a status URL that carries
 /// when the operation ends (2 s later) and `Retry-After: 1`; the status URL answers `Running`
-/// until then, then `Succeeded` with the resource's URL. Counts the requests it answered.
-async fn upstream(requests: Arc<AtomicU64>, last_submission: Arc<AtomicU64>) -> String {
+/// until then, then `Succeeded` with the resource's URL. Counts the requests it answered and
+/// the connections it accepted.
+async fn upstream(
+    requests: Arc<AtomicU64>,
+    last_submission: Arc<AtomicU64>,
+    connections: Arc<AtomicU64>,
+) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let start = Instant::now();
@@ -59,6 +64,7 @@ async fn upstream(requests: Arc<AtomicU64>, last_submission: Arc<AtomicU64>) -> 
             let Ok((stream, _)) = listener.accept().await else {
                 continue;
             };
+            connections.fetch_add(1, Ordering::Relaxed);
             let (base, requests, last) = (b.clone(), requests.clone(), last_submission.clone());
             tokio::spawn(async move {
                 let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
@@ -157,7 +163,13 @@ async fn ten_thousand_clients_whose_operations_take_two_seconds() {
     );
     let requests = Arc::new(AtomicU64::new(0));
     let last_submission = Arc::new(AtomicU64::new(0));
-    let up = upstream(requests.clone(), last_submission.clone()).await;
+    let connections = Arc::new(AtomicU64::new(0));
+    let up = upstream(
+        requests.clone(),
+        last_submission.clone(),
+        connections.clone(),
+    )
+    .await;
     let up_started = Instant::now();
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_lro"))
         .args(["proxy", "--listen", "127.0.0.1:0", "--upstream", &up])
@@ -241,9 +253,10 @@ async fn ten_thousand_clients_whose_operations_take_two_seconds() {
          proxy CPU (user + system) {cpu:.2} s"
     );
     println!(
-        "upstream requests: {}; proxy VmRSS: idle {} KiB, peak {} KiB, after {} KiB; \
+        "upstream requests: {} on {} connections; proxy VmRSS: idle {} KiB, peak {} KiB, after {} KiB; \
          peak - idle per client {} B",
         requests.load(Ordering::Relaxed),
+        connections.load(Ordering::Relaxed),
         idle_rss,
         peak.load(Ordering::Relaxed),
         after_rss,
