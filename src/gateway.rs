@@ -47,25 +47,112 @@ const HOP_BY_HOP: [&str; 9] = [
 const QUOTED_BODY_LIMIT: usize = 1024;
 
 /// `base` followed by the path and query of `request` (`http://up/v1` + `/jobs?a=1` →
-/// `http://up/v1/jobs?a=1`); `Err` with a message when that is not a URL.
+/// `http://up/v1/jobs?a=1`); `Err` with a message when that is not a URL or would leave `base`.
+///
+/// The request's path is confined to the base path: its dot segments are removed (RFC 3986
+/// §5.2.4) before it is appended, and a path whose `..` would climb above the base is refused.
+/// Spellings an upstream might decode into a different path are refused too: an encoded slash
+/// or backslash (`%2f`, `%5c`), a backslash, and a dot segment written with `%2e` or with a
+/// `;` parameter (`%2e%2e`, `.%2e`, `..;x`, `..%3b`).
+///
+/// ```
+/// use tower_lro::gateway::upstream_uri;
+/// let base: http::Uri = "http://up/api/public".parse().unwrap();
+/// let up = |path: &str| upstream_uri(&base, &path.parse().unwrap());
+/// assert_eq!(up("/a/./b/../c?x=1").unwrap(), "http://up/api/public/a/c?x=1");
+/// assert!(up("/../admin").is_err());
+/// assert!(up("/%2e%2e/admin").is_err());
+/// assert!(up("/a/%2f..%2f..").is_err());
+/// ```
 pub fn upstream_uri(base: &Uri, request: &Uri) -> Result<Uri, String> {
     let (Some(scheme), Some(authority)) = (base.scheme(), base.authority()) else {
         return Err(format!("upstream {base} is not an absolute URL"));
     };
     let prefix = base.path().trim_end_matches('/');
-    let path_and_query = request.path_and_query().map_or("/", |p| p.as_str());
-    let path_and_query = if path_and_query.starts_with('/') {
-        path_and_query.to_owned()
-    } else {
-        // `OPTIONS *` and other targets that are not origin-form.
-        format!("/{path_and_query}")
-    };
+    let path = confined_path(request.path())?;
+    let query = request.query().map_or(String::new(), |q| format!("?{q}"));
     Uri::builder()
         .scheme(scheme.clone())
         .authority(authority.clone())
-        .path_and_query(format!("{prefix}{path_and_query}"))
+        .path_and_query(format!("{prefix}{path}{query}"))
         .build()
         .map_err(|e| format!("cannot forward {request}: {e}"))
+}
+
+/// `path` without its dot segments, starting with `/`; `Err` when it climbs above its root or
+/// is spelled so that an upstream could decode it into another path.
+fn confined_path(path: &str) -> Result<String, String> {
+    // `OPTIONS *` and other targets that are not origin-form are taken as relative to the root.
+    let path = path.strip_prefix('/').unwrap_or(path);
+    let refuse = |why: &str| Err(format!("the path {why}; refused"));
+    let mut kept: Vec<&str> = Vec::new();
+    let mut segments = path.split('/').peekable();
+    while let Some(segment) = segments.next() {
+        let last = segments.peek().is_none();
+        if segment.contains('\\') || has_escape(segment, b'/') || has_escape(segment, b'\\') {
+            return refuse("holds an encoded slash or a backslash");
+        }
+        let dots = dot_segment(segment);
+        match (segment, dots) {
+            (".", _) => {}
+            ("..", _) => {
+                if kept.pop().is_none() {
+                    return refuse("would leave the upstream's base path");
+                }
+            }
+            (_, true) => return refuse("holds a dot segment spelled with %2e or `;`"),
+            _ => kept.push(segment),
+        }
+        if last && matches!(segment, "." | "..") {
+            // `/a/b/..` is `/a/`: the directory, with its slash.
+            kept.push("");
+        }
+    }
+    let mut out = String::with_capacity(path.len() + 1);
+    for segment in &kept {
+        out.push('/');
+        out.push_str(segment);
+    }
+    if out.is_empty() {
+        out.push('/');
+    }
+    Ok(out)
+}
+
+/// Whether `segment` holds `%XX` encoding `byte` (either case of hex digits).
+fn has_escape(segment: &str, byte: u8) -> bool {
+    segment
+        .as_bytes()
+        .windows(3)
+        .any(|w| w[0] == b'%' && hex_byte(w[1], w[2]) == Some(byte))
+}
+
+fn hex_byte(hi: u8, lo: u8) -> Option<u8> {
+    let digit = |c: u8| (c as char).to_digit(16);
+    Some((digit(hi)? * 16 + digit(lo)?) as u8)
+}
+
+/// Whether `segment`, with `%2e` read as `.` and any `;` parameters (`;` or `%3b`) dropped, is
+/// `.` or `..`.
+fn dot_segment(segment: &str) -> bool {
+    let mut rest = segment.as_bytes();
+    let mut dots = 0;
+    while !rest.is_empty() {
+        let escaped =
+            |byte| rest.len() >= 3 && rest[0] == b'%' && hex_byte(rest[1], rest[2]) == Some(byte);
+        if rest[0] == b';' || escaped(b';') {
+            break;
+        }
+        if rest[0] == b'.' {
+            rest = &rest[1..];
+        } else if escaped(b'.') {
+            rest = &rest[3..];
+        } else {
+            return false;
+        }
+        dots += 1;
+    }
+    matches!(dots, 1 | 2)
 }
 
 /// `headers` without hop-by-hop headers, the headers the `Connection` header names, and (for a
@@ -263,6 +350,56 @@ mod tests {
             (None, 422),
         ] {
             assert_eq!(failure_status(code), want, "{code:?}");
+        }
+    }
+
+    #[test]
+    fn paths_stay_under_the_base() {
+        let base: Uri = "http://up/api/public".parse().unwrap();
+        let up = |path: &str| upstream_uri(&base, &path.parse().unwrap()).map(|u| u.to_string());
+        for (path, want) in [
+            ("/jobs?a=1", "http://up/api/public/jobs?a=1"),
+            ("/", "http://up/api/public/"),
+            ("*", "http://up/api/public/*"),
+            ("/a/./b/../c", "http://up/api/public/a/c"),
+            ("/a/b/..", "http://up/api/public/a/"),
+            ("/a/.", "http://up/api/public/a/"),
+            ("/a/..", "http://up/api/public/"),
+            ("/a//../b", "http://up/api/public/a/b"),
+            ("/...", "http://up/api/public/..."),
+            (
+                "/a..b/.x/%2e%2e%2e",
+                "http://up/api/public/a..b/.x/%2e%2e%2e",
+            ),
+            ("/a?b=/../..", "http://up/api/public/a?b=/../.."),
+        ] {
+            assert_eq!(up(path).as_deref(), Ok(want), "{path}");
+        }
+        for path in [
+            "/..",
+            "/../admin",
+            "/../../admin",
+            "/a/../../admin",
+            "/./../admin",
+            "/%2e%2e/admin",
+            "/%2E%2e/admin",
+            "/.%2e/admin",
+            "/%2e./admin",
+            "/a/%2e",
+            "/a/%2f..%2f..",
+            "/a/%2F..",
+            "/a%5c..%5cadmin",
+            "/..;/admin",
+            "/a/.;x",
+            "/%2e%2e;x/admin",
+            "/a/..%3b/..%3B/admin",
+        ] {
+            assert!(up(path).is_err(), "{path}: {:?}", up(path));
+        }
+        // Some servers read a backslash as a slash.
+        assert!(confined_path("/a\\..\\..\\admin").is_err());
+        if let Ok(uri) = "/a\\..\\..\\admin".parse::<Uri>() {
+            assert!(upstream_uri(&base, &uri).is_err());
         }
     }
 

@@ -106,9 +106,27 @@ pub struct ProxyArgs {
     pub upstream: String,
     #[command(flatten)]
     pub lro: LroArgs,
-    /// Operations resolved at once; further requests wait for a slot.
+    /// Upstream requests in flight at once (submissions, polls, final fetches, each until its
+    /// answer's head arrives); further ones wait for a slot. An operation waiting between polls
+    /// holds none.
     #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_concurrent: u32,
+    /// Requests being answered at once, operations waiting between polls included; beyond it
+    /// a request is answered 503 with Retry-After at once.
+    #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_operations: u32,
+    /// Open client connections; beyond it new connections wait in the kernel's listen backlog
+    /// until one closes. Lowered to what the open-files limit leaves room for.
+    #[arg(long, value_name = "N", default_value_t = 20_000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+    /// Seconds a client has to send a complete request head, from its connection's opening or
+    /// (on a kept-alive connection) from the next request's first byte; then the connection is
+    /// closed.
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_secs)]
+    pub header_timeout: Duration,
+    /// Seconds a kept-alive connection may stay idle between requests before it is closed.
+    #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_secs)]
+    pub idle_timeout: Duration,
     /// On SIGINT/SIGTERM, how long in-flight requests may still finish (seconds); the rest are
     /// answered 503 with their resume handles.
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_secs)]

@@ -10,6 +10,7 @@ mod handle;
 mod net;
 mod output;
 mod proxy;
+mod proxy_conn;
 mod proxy_map;
 mod redact;
 mod report;

@@ -1,8 +1,13 @@
 //! `lro proxy`: a synchronous HTTP front for an asynchronous upstream.
 //!
-//! Every request is forwarded through the layer (the same rules as `examples/gateway.rs`);
-//! resolutions are bounded by a semaphore; SIGINT/SIGTERM stops accepting, lets in-flight
-//! requests finish within a grace period, then answers the rest `503` with their resume handles.
+//! Every request is forwarded through the layer (the same rules as `examples/gateway.rs`).
+//! Upstream requests (submissions, polls, final fetches) are bounded by `--max-concurrent`;
+//! an operation waiting between polls holds no slot. Requests being answered are bounded by
+//! `--max-operations`, beyond which a request is answered `503` with `Retry-After` at once;
+//! client connections by `--max-connections`, beyond which they wait in the kernel's backlog
+//! (see [`crate::proxy_conn`] for the connections' timeouts). SIGINT/SIGTERM stops accepting,
+//! lets in-flight requests finish within a grace period, then answers the rest `503` with
+//! their resume handles.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -20,22 +25,26 @@ use http_body_util::{BodyExt, Either, Full};
 use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioIo;
-use hyper_util::server::graceful::GracefulShutdown;
 use serde_json::{json, Value};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::signal::unix::{signal, SignalKind};
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
+use tower::limit::ConcurrencyLimit;
 use tower::{BoxError, Layer, ServiceExt};
 use tower_lro::{LroBody, LroMetadata, LroService, OperationStatus, ResumeHandle};
 
 use crate::args::ProxyArgs;
 use crate::exit::{self, Failure};
+use crate::proxy_conn::{self as conn, held_back, Throttle, Timed, Timeouts, Tracked, Watch};
 use crate::proxy_map::{error_response, forwardable_headers, json_response, upstream_uri};
+use crate::term::shown;
 use crate::{net, redact, setup};
 
 /// The body sent upstream: the client's, streamed (boxed: polls need a `Default` body).
 type UpstreamBody = UnsyncBoxBody<Bytes, hyper::Error>;
-type Upstream = LroService<Client<net::Connector, UpstreamBody>>;
+/// The layer over the client, each upstream request holding one of `--max-concurrent` slots
+/// until its answer's head arrives.
+type Upstream = LroService<ConcurrencyLimit<Client<net::Connector, UpstreamBody>>>;
 /// What the proxy answers: the upstream's final response, or a JSON answer of its own.
 type ProxyBody = Either<Bounded<LroBody<Incoming>>, Full<Bytes>>;
 
@@ -51,6 +60,17 @@ struct Latest {
     status: Option<OperationStatus>,
 }
 
+impl Latest {
+    /// What the log line says of the operation.
+    fn summary(&self) -> String {
+        summary(
+            self.status.as_ref().map(ToString::to_string),
+            self.handle.as_ref().map(|h| h.rule().to_string()),
+            self.handle.as_ref().map(ResumeHandle::polls),
+        )
+    }
+}
+
 /// What the log line says of the operation, carried by an answer that has no `LroMetadata`.
 #[derive(Clone)]
 struct Known(String);
@@ -58,7 +78,9 @@ struct Known(String);
 struct State {
     service: Upstream,
     upstream: Uri,
-    slots: Semaphore,
+    /// `--max-operations`: one permit per request being answered.
+    operations: Semaphore,
+    max_operations: u32,
     /// `--max-time`: bounds each request's upstream exchange, from its arrival.
     max_time: Option<Duration>,
     /// Becomes `true` when the grace period after a shutdown signal is over.
@@ -79,33 +101,41 @@ pub async fn run(args: ProxyArgs) -> Result<i32, Failure> {
         });
     });
     let client = net::client::<UpstreamBody>(&args.lro, &upstream)?;
+    let client = ConcurrencyLimit::new(client, args.max_concurrent as usize);
     let (expire, expired) = watch::channel(false);
     let state = Arc::new(State {
         service: layer.layer(client),
         upstream: upstream.clone(),
-        slots: Semaphore::new(args.max_concurrent as usize),
+        operations: Semaphore::new(args.max_operations as usize),
+        max_operations: args.max_operations,
         max_time: args.lro.max_time,
         expired,
     });
-    let listener = TcpListener::bind(addr)
-        .await
-        .map_err(|e| Failure::local(format!("cannot listen on {addr}: {e}")))?;
+    let listener =
+        conn::listen(addr).map_err(|e| Failure::local(format!("cannot listen on {addr}: {e}")))?;
     let local = listener
         .local_addr()
         .map_err(|e| Failure::local(format!("cannot listen on {addr}: {e}")))?;
+    let (stop, stopping) = watch::channel(false);
+    let conns = Conns::new(&args, stopping);
     eprintln!(
-        "lro proxy: listening on http://{local}, upstream {}, dialect {}",
+        "lro proxy: listening on http://{local}, upstream {}, dialect {}, at most {} \
+         connections, {} operations, {} upstream requests at once",
         redact::url(&upstream.to_string()),
-        dialect.name()
+        dialect.name(),
+        conns.cap,
+        args.max_operations,
+        args.max_concurrent,
     );
-    let graceful = GracefulShutdown::new();
-    let signal = accept_loop(&listener, &state, &graceful).await?;
+    let signal = accept_loop(&listener, &state, &conns).await?;
     drop(listener);
     eprintln!(
         "lro proxy: {signal}: no new connections; in-flight requests have {}",
         crate::report::secs(args.grace)
     );
-    let closed = graceful.shutdown();
+    // Idle connections close at once, busy ones after their answer.
+    let _ = stop.send(true);
+    let closed = conns.slots.acquire_many(conns.cap);
     tokio::pin!(closed);
     tokio::select! {
         _ = &mut closed => {}
@@ -140,11 +170,46 @@ fn listen_addr(text: &str) -> Result<SocketAddr, Failure> {
     })
 }
 
-/// Accepts connections until a shutdown signal; the signal's name.
+/// The client connections: their cap, timeouts, and the signal that the proxy is stopping.
+struct Conns {
+    /// One permit per open connection.
+    slots: Arc<Semaphore>,
+    cap: u32,
+    timeouts: Timeouts,
+    stopping: watch::Receiver<bool>,
+    /// Lines for failed accepts, and for connections closed with an error.
+    accept_errors: Arc<Throttle>,
+    conn_errors: Arc<Throttle>,
+}
+
+impl Conns {
+    /// `--max-connections`, lowered to leave room in the open-files limit for the upstream
+    /// connections and the process's own files.
+    fn new(args: &ProxyArgs, stopping: watch::Receiver<bool>) -> Self {
+        let reserve = 2 * u64::from(args.max_concurrent) + 64;
+        let fits = conn::open_files_limit().map_or(u64::MAX, |n| n.saturating_sub(reserve));
+        let cap = u64::from(args.max_connections).min(fits).max(1);
+        let cap = u32::try_from(cap).unwrap_or(u32::MAX);
+        Self {
+            slots: Arc::new(Semaphore::new(cap as usize)),
+            cap,
+            timeouts: Timeouts {
+                header: args.header_timeout,
+                idle: args.idle_timeout,
+            },
+            stopping,
+            accept_errors: Arc::default(),
+            conn_errors: Arc::default(),
+        }
+    }
+}
+
+/// Accepts connections until a shutdown signal; the signal's name. At the connection cap it
+/// accepts nothing until a connection closes: new ones wait in the kernel's backlog.
 async fn accept_loop(
     listener: &TcpListener,
     state: &Arc<State>,
-    graceful: &GracefulShutdown,
+    conns: &Conns,
 ) -> Result<&'static str, Failure> {
     let install = |kind| signal(kind).map_err(|e| Failure::local(format!("signals: {e}")));
     let (mut int, mut term) = (
@@ -152,46 +217,146 @@ async fn accept_loop(
         install(SignalKind::terminate())?,
     );
     loop {
+        let permit = tokio::select! {
+            _ = int.recv() => return Ok("SIGINT"),
+            _ = term.recv() => return Ok("SIGTERM"),
+            permit = conns.slots.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => return Ok("closed"),
+            },
+        };
         let (stream, peer) = tokio::select! {
             _ = int.recv() => return Ok("SIGINT"),
             _ = term.recv() => return Ok("SIGTERM"),
             accepted = listener.accept() => match accepted {
                 Ok(pair) => pair,
                 Err(e) => {
+                    if let Some(held) = conns.accept_errors.admit(tokio::time::Instant::now()) {
+                        let e = e.to_string();
+                        eprintln!("lro proxy: accept failed: {}{}", shown(&e), held_back(held));
+                    }
                     // Out of file descriptors and the like: back off instead of spinning.
-                    eprintln!("lro proxy: accept failed: {e}");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
             },
         };
-        let state = state.clone();
-        let handler = hyper::service::service_fn(move |req| handle(state.clone(), peer, req));
-        let conn = hyper::server::conn::http1::Builder::new()
-            .serve_connection(TokioIo::new(stream), handler);
-        let conn = graceful.watch(conn);
-        tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                eprintln!("lro proxy: {peer}: connection ended with an error: {e}");
-            }
-        });
+        serve(stream, peer, permit, state.clone(), conns);
     }
 }
 
-/// One request: forwarded and resolved, or answered `503` when the grace period ends first.
-/// Logs one line.
+/// Serves one client connection on its own task, holding `permit` until it closes.
+fn serve(
+    stream: TcpStream,
+    peer: SocketAddr,
+    permit: OwnedSemaphorePermit,
+    state: Arc<State>,
+    conns: &Conns,
+) {
+    let watch = Watch::new(conns.timeouts);
+    let io = TokioIo::new(Timed::new(stream, watch.clone()));
+    let on_request = watch.clone();
+    let handler = hyper::service::service_fn(move |req| {
+        on_request.busy();
+        let (answer, watch) = (handle(state.clone(), peer, req), on_request.clone());
+        async move { Ok::<_, Infallible>(answer.await.map(|body| Tracked::new(body, watch))) }
+    });
+    let conn = hyper::server::conn::http1::Builder::new().serve_connection(io, handler);
+    let mut stopping = conns.stopping.clone();
+    let errors = conns.conn_errors.clone();
+    let header_timeout = conns.timeouts.header;
+    tokio::spawn(async move {
+        let _permit = permit;
+        tokio::pin!(conn);
+        let ended = tokio::select! {
+            ended = conn.as_mut() => Some(ended),
+            _ = stopping.wait_for(|stop| *stop) => None,
+        };
+        let ended = match ended {
+            Some(ended) => ended,
+            None => {
+                conn.as_mut().graceful_shutdown();
+                conn.await
+            }
+        };
+        let why = if watch.head_expired() {
+            format!(
+                "no complete request head within {}",
+                crate::report::secs(header_timeout)
+            )
+        } else if let Err(e) = ended {
+            shown(&e.to_string()).into_owned()
+        } else {
+            return;
+        };
+        if let Some(held) = errors.admit(tokio::time::Instant::now()) {
+            eprintln!(
+                "lro proxy: {peer}: connection closed: {why}{}",
+                held_back(held)
+            );
+        }
+    });
+}
+
+/// The access-log line of one request, printed when its answer is ready, or when the client
+/// went away first (the request's future is then dropped): `499`, with what is known of its
+/// operation.
+struct AccessLog {
+    line: String,
+    started: Instant,
+    cell: Arc<Mutex<Latest>>,
+    printed: bool,
+}
+
+impl AccessLog {
+    fn new(peer: SocketAddr, req: &Request<Incoming>) -> Self {
+        let url = redact::url(&req.uri().to_string());
+        Self {
+            line: format!("{peer} {} {}", shown(req.method().as_str()), shown(&url)),
+            started: Instant::now(),
+            cell: Arc::default(),
+            printed: false,
+        }
+    }
+
+    /// `{line} -> {what}{lro} in {secs} s`.
+    fn print(&mut self, what: &str, lro: &str) {
+        self.printed = true;
+        eprintln!(
+            "{} -> {what}{lro} in {:.3} s",
+            self.line,
+            self.started.elapsed().as_secs_f64()
+        );
+    }
+}
+
+impl Drop for AccessLog {
+    fn drop(&mut self) {
+        if !self.printed {
+            let known = self
+                .cell
+                .lock()
+                .map_or_else(|_| String::new(), |latest| latest.summary());
+            self.print("499 client went away", &known);
+        }
+    }
+}
+
+/// One request: forwarded and resolved, or answered `503` when the grace period ends first or
+/// `--max-operations` requests are already being answered. Logs one line.
 async fn handle(
     state: Arc<State>,
     peer: SocketAddr,
     req: Request<Incoming>,
-) -> Result<Response<ProxyBody>, Infallible> {
-    let started = Instant::now();
-    let line = format!(
-        "{peer} {} {}",
-        req.method(),
-        redact::url(&req.uri().to_string())
-    );
-    let cell = Arc::new(Mutex::new(Latest::default()));
+) -> Response<ProxyBody> {
+    let mut log = AccessLog::new(peer, &req);
+    let Ok(_operation) = state.operations.try_acquire() else {
+        let response = overloaded(state.max_operations);
+        log.print("503", " (over --max-operations)");
+        return response;
+    };
+    let started = log.started;
+    let cell = log.cell.clone();
     let mut expired = state.expired.clone();
     // --max-time bounds the upstream exchange (the submission's answer and the polls) and,
     // through `Bounded`, the final body; the layer's own deadline stays as configured.
@@ -228,12 +393,25 @@ async fn handle(
             .map(|k| k.0.clone())
             .unwrap_or_default(),
     };
-    eprintln!(
-        "{line} -> {}{lro} in {:.3} s",
-        response.status().as_u16(),
-        started.elapsed().as_secs_f64()
+    log.print(response.status().as_str(), &lro);
+    response
+}
+
+/// `503` with `Retry-After`: the proxy is answering `--max-operations` requests already.
+fn overloaded(max: u32) -> Response<ProxyBody> {
+    let error = json!({
+        "code": "ServiceUnavailable",
+        "message": format!(
+            "the proxy is answering --max-operations {max} requests already; retry later"
+        ),
+    });
+    let mut response = json_response(StatusCode::SERVICE_UNAVAILABLE, &json!({ "error": error }))
+        .map(Either::Right);
+    response.headers_mut().insert(
+        http::header::RETRY_AFTER,
+        http::HeaderValue::from_static("1"),
     );
-    Ok(response)
+    response
 }
 
 /// Completes at `deadline`; never without one.
@@ -255,11 +433,7 @@ fn unfinished(cell: &Mutex<Latest>, status: StatusCode, mut error: Value) -> Res
         error["operationUrl"] = json!(handle.operation_url());
         error["operationId"] = json!(handle.operation_id());
     }
-    let known = summary(
-        latest.status.as_ref().map(ToString::to_string),
-        latest.handle.as_ref().map(|h| h.rule().to_string()),
-        latest.handle.as_ref().map(ResumeHandle::polls),
-    );
+    let known = latest.summary();
     let body = json!({ "error": error, "resume": latest.handle });
     let mut response = json_response(status, &body).map(Either::Right);
     response.extensions_mut().insert(Known(known));
@@ -268,6 +442,8 @@ fn unfinished(cell: &Mutex<Latest>, status: StatusCode, mut error: Value) -> Res
 
 /// ` (Running via operation-location, 3 polls)`: what is known of an operation, for the log.
 fn summary(status: Option<String>, rule: Option<String>, polls: Option<u32>) -> String {
+    let status = status.map(|s| shown(&s).into_owned());
+    let rule = rule.map(|r| shown(&r).into_owned());
     let mut parts = match (status, rule) {
         (Some(s), Some(r)) => vec![format!("{s} via {r}")],
         (Some(s), None) => vec![s],
@@ -275,7 +451,10 @@ fn summary(status: Option<String>, rule: Option<String>, polls: Option<u32>) -> 
         (None, None) => Vec::new(),
     };
     if let Some(n) = polls {
-        parts.push(format!("{n} polls"));
+        parts.push(match n {
+            1 => "1 poll".to_owned(),
+            n => format!("{n} polls"),
+        });
     }
     if parts.is_empty() {
         String::new()
@@ -302,10 +481,6 @@ async fn forward(
     req: Request<Incoming>,
     deadline: Option<tokio::time::Instant>,
 ) -> Response<ProxyBody> {
-    let Ok(_slot) = state.slots.acquire().await else {
-        let body = json!({"error": {"code": "ServiceUnavailable", "message": "shutting down"}});
-        return json_response(StatusCode::SERVICE_UNAVAILABLE, &body).map(Either::Right);
-    };
     let (parts, body) = req.into_parts();
     let target = match upstream_uri(&state.upstream, &parts.uri) {
         Ok(uri) => uri,

@@ -16,7 +16,6 @@ use std::fmt::Write as _;
 pub const LIMIT: usize = 300;
 
 /// `text` as it may be printed: escaped, and cut after [`LIMIT`] characters.
-#[allow(dead_code)] // callers: the proxy log and lro's status lines
 pub fn shown(text: &str) -> Cow<'_, str> {
     shown_within(text, LIMIT)
 }
