@@ -84,7 +84,7 @@ pub async fn run(args: ProxyArgs) -> Result<i32, Failure> {
         service: layer.layer(client),
         upstream: upstream.clone(),
         slots: Semaphore::new(args.max_concurrent as usize),
-        max_time: args.lro.max_time,
+        max_time: args.lro.max_time.filter(|d| !d.is_zero()), // 0: no limit
         expired,
     });
     let listener = TcpListener::bind(addr)
