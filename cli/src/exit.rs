@@ -111,7 +111,10 @@ pub fn describe(err: &(dyn std::error::Error + 'static)) -> String {
              the size limit): {}",
             chain(err)
         ),
-        Some(_) => format!("protocol error: the answer is not valid HTTP: {}", chain(err)),
+        Some(_) => format!(
+            "protocol error: the answer is not valid HTTP: {}",
+            chain(err)
+        ),
         None => format!("transport error: {}", chain(err)),
     }
 }

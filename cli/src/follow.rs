@@ -149,8 +149,11 @@ fn next_request<B>(
 /// Scheme, host and port (the default port spelled or not).
 fn same_origin(a: &Uri, b: &Uri) -> bool {
     let port = |u: &Uri| {
-        u.port_u16()
-            .unwrap_or(if u.scheme_str() == Some("https") { 443 } else { 80 })
+        u.port_u16().unwrap_or(if u.scheme_str() == Some("https") {
+            443
+        } else {
+            80
+        })
     };
     a.scheme_str() == b.scheme_str()
         && a.host().map(str::to_ascii_lowercase) == b.host().map(str::to_ascii_lowercase)

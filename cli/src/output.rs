@@ -42,9 +42,10 @@ impl Out {
         let fail = |e: std::io::Error| Failure::local(format!("-o {}: {e}", path.display()));
         let (file, created) = match OpenOptions::new().write(true).create_new(true).open(path) {
             Ok(file) => (file, true),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                (OpenOptions::new().write(true).open(path).map_err(fail)?, false)
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => (
+                OpenOptions::new().write(true).open(path).map_err(fail)?,
+                false,
+            ),
             Err(e) => return Err(fail(e)),
         };
         Ok(Self {
@@ -65,9 +66,8 @@ impl Out {
         match self.file.as_mut().and_then(|f| f.file.take()) {
             Some(file) => {
                 let path = self.file.as_ref().map(|f| f.path.display().to_string());
-                file.set_len(0).map_err(|e| {
-                    Failure::local(format!("-o {}: {e}", path.unwrap_or_default()))
-                })?;
+                file.set_len(0)
+                    .map_err(|e| Failure::local(format!("-o {}: {e}", path.unwrap_or_default())))?;
                 stream(tokio::fs::File::from_std(file), head, body).await
             }
             None if self.file.is_some() => Err(Failure::local("the output was already written")),
@@ -120,7 +120,11 @@ pub async fn response(
     }
     let (code, message) = verdict(args, &response, meta.as_ref());
     let (parts, body) = response.into_parts();
-    let head = if args.include { head(&parts) } else { String::new() };
+    let head = if args.include {
+        head(&parts)
+    } else {
+        String::new()
+    };
     out.write(head.as_bytes(), body).await?;
     if let Some(message) = message {
         say(&message);
@@ -148,11 +152,8 @@ async fn started<B>(
     }
     text.push_str(&handle::to_json(handle));
     text.push('\n');
-    out.write(
-        &[],
-        http_body_util::Full::new(bytes::Bytes::from(text)),
-    )
-    .await?;
+    out.write(&[], http_body_util::Full::new(bytes::Bytes::from(text)))
+        .await?;
     if let Some(path) = &args.save_handle {
         handle::save(handle, Some(path))?;
     }
@@ -178,7 +179,10 @@ fn verdict<B>(
 ) -> (i32, Option<String>) {
     let status = response.status();
     if status.is_client_error() || status.is_server_error() {
-        return (exit::FAILED, Some(format!("lro: the final answer is {status}")));
+        return (
+            exit::FAILED,
+            Some(format!("lro: the final answer is {status}")),
+        );
     }
     if follow::is_redirect(status) {
         let to = response

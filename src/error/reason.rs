@@ -307,16 +307,14 @@ impl fmt::Display for Polls {
 impl fmt::Display for UrlProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            UrlProblem::Unreadable(UrlHeaderError::Scheme(s)) => write!(
-                f,
-                "scheme `{}` is not http or https",
-                Shown::new(s, LIMIT)
-            ),
-            UrlProblem::Unreadable(e) => e.fmt(f),
+            // It may quote the value (a scheme, a URL parser's complaint): bounded.
+            UrlProblem::Unreadable(e) => Shown::new(&e.to_string(), 2 * LIMIT).fmt(f),
             UrlProblem::Downgrade { submission } => {
                 write!(f, "is http, but the submission {submission} was https")
             }
-            UrlProblem::Scheme(s) => write!(f, "has scheme `{}`, not http(s)", Shown::new(s, LIMIT)),
+            UrlProblem::Scheme(s) => {
+                write!(f, "has scheme `{}`, not http(s)", Shown::new(s, LIMIT))
+            }
             UrlProblem::CarriedQuery => {
                 f.write_str("is not a valid request URI with the carried query")
             }

@@ -156,11 +156,17 @@ mod tests {
     fn long_text_is_cut_with_a_marker() {
         let long = "x".repeat(100_000);
         let out = shown(&long, LIMIT);
-        assert_eq!(out, format!("{}…[{} more bytes]", "x".repeat(LIMIT), 100_000 - LIMIT));
+        assert_eq!(
+            out,
+            format!("{}…[{} more bytes]", "x".repeat(LIMIT), 100_000 - LIMIT)
+        );
         // The limit counts printed characters: escapes are never split, never exceed it.
         let hostile = "\x1b".repeat(1_000_000);
         let out = shown(&hostile, LIMIT);
-        assert_eq!(out, format!("{}…[{} more bytes]", "\\x1b".repeat(75), 1_000_000 - 75));
+        assert_eq!(
+            out,
+            format!("{}…[{} more bytes]", "\\x1b".repeat(75), 1_000_000 - 75)
+        );
         // Cut on a character boundary.
         let wide = "é".repeat(LIMIT + 5);
         assert_eq!(

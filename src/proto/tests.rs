@@ -1084,9 +1084,19 @@ fn errors_render_their_reasons() {
         assert_eq!(failed(&run).to_string(), *text);
     }
     // A long message is cut after `LIMIT` characters, with a marker.
-    let long = format!("{{\"status\":\"Failed\",\"error\":{{\"message\":\"{}\"}}}}", "m".repeat(100_000));
+    let long = format!(
+        "{{\"status\":\"Failed\",\"error\":{{\"message\":\"{}\"}}}}",
+        "m".repeat(100_000)
+    );
     let long: &'static str = Box::leak(long.into_boxed_str());
-    let run = drive(cfg(), "POST", "https://s.example/j", &[], SUBMIT, &[r(200, &[], long)]);
+    let run = drive(
+        cfg(),
+        "POST",
+        "https://s.example/j",
+        &[],
+        SUBMIT,
+        &[r(200, &[], long)],
+    );
     assert_eq!(
         failed(&run).to_string(),
         format!(
