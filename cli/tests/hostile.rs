@@ -96,7 +96,7 @@ async fn a_megabyte_status_word_and_a_60_kb_url_give_a_few_kilobytes_of_stderr()
             202,
             &[
                 ("operation-location", format!("{base}{monitor}")),
-                ("x-note", format!("{}", "v".repeat(50_000))),
+                ("x-note", "v".repeat(50_000)),
                 now(),
             ],
             "",
