@@ -121,7 +121,7 @@ pub async fn response(
     let (code, message) = verdict(args, &response, meta.as_ref());
     let (parts, body) = response.into_parts();
     let head = if args.include {
-        head(&parts)
+        head(parts.version, parts.status, &parts.headers)
     } else {
         String::new()
     };
@@ -143,12 +143,7 @@ async fn started<B>(
 ) -> Result<i32, Failure> {
     let mut text = String::new();
     if args.include {
-        let (parts, _) = Response::new(()).into_parts();
-        let mut parts = parts;
-        parts.status = response.status();
-        parts.version = response.version();
-        parts.headers = response.headers().clone();
-        text = head(&parts);
+        text = head(response.version(), response.status(), response.headers());
     }
     text.push_str(&handle::to_json(handle));
     text.push('\n');
@@ -215,9 +210,9 @@ fn verdict<B>(
 
 /// `-i`: the status line and the headers, as data (like curl's `-i`: not escaped; a value that
 /// is not visible ASCII is written as its bytes).
-fn head(parts: &http::response::Parts) -> String {
-    let mut head = format!("{:?} {}\r\n", parts.version, parts.status);
-    for (name, value) in &parts.headers {
+fn head(version: http::Version, status: StatusCode, headers: &http::HeaderMap) -> String {
+    let mut head = format!("{version:?} {status}\r\n");
+    for (name, value) in headers {
         head.push_str(&format!(
             "{name}: {}\r\n",
             String::from_utf8_lossy(value.as_bytes())

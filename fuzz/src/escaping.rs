@@ -42,16 +42,32 @@ pub fn check_shown(text: &str, limit: usize) {
     );
     assert_safe(&out, limit + MARKER_MAX);
     let needs = text.chars().any(needs_escape);
-    let fits = text.chars().count() <= limit;
-    if !needs && fits {
+    if !needs && text.chars().count() <= limit {
         assert_eq!(out, text, "plain text that fits is kept");
     }
-    if !out.ends_with(" more bytes]") || fits {
-        // Not cut: undoing the escapes gives the input back, when the input had no backslash
-        // (a backslash is kept as it is, so `\n` typed by the server reads as an escape).
-        if !text.contains('\\') {
-            assert_eq!(unescape(&out), text);
+    // Uncut, the whole escaped text; cut, a prefix of it and the marker.
+    let full = Shown::new(text, usize::MAX).to_string();
+    assert_safe(&full, usize::MAX);
+    if full.chars().count() <= limit {
+        assert_eq!(out, full);
+    } else {
+        let (kept, marker) = out.rsplit_once('…').expect("a marker");
+        assert!(
+            full.starts_with(kept),
+            "{kept:?} is not where {full:?} starts"
+        );
+        assert!(kept.chars().count() <= limit);
+        if text.contains('\\') {
+            assert!(marker.starts_with('[') && marker.ends_with(" more bytes]"));
+        } else {
+            let left = text.len() - unescape(kept).len();
+            assert_eq!(marker, format!("[{left} more bytes]"));
         }
+    }
+    // Undoing the escapes gives the input back, when it had no backslash (a backslash is kept
+    // as it is, so `\n` typed by the server reads as an escape).
+    if !text.contains('\\') {
+        assert_eq!(unescape(&full), text);
     }
 }
 
