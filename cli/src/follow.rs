@@ -105,7 +105,8 @@ fn next_request<B>(
         .headers()
         .get(LOCATION)
         .ok_or("the redirect has no Location")?;
-    let base = url::Url::parse(&from.uri.to_string()).map_err(|_| "the URL is not absolute")?;
+    let base =
+        whatwg_url::Url::parse(&from.uri.to_string()).map_err(|_| "the URL is not absolute")?;
     let target = tower_lro::__private::parse_url_value(location, &base)
         .map_err(|_| "its Location is not a usable http(s) URL")?;
     let uri: Uri = target
