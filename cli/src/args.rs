@@ -65,7 +65,7 @@ pub struct FetchArgs {
     /// JSON request body (like --data), with Content-Type and Accept application/json.
     #[arg(long, value_name = "DATA")]
     pub json: Option<String>,
-    /// Write the final body to FILE instead of stdout.
+    /// Write the final body to FILE instead of stdout (opened before the request is sent).
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Print the final status line and headers before the body.
@@ -79,7 +79,8 @@ pub struct FetchArgs {
     pub verbose: bool,
     #[command(flatten)]
     pub lro: LroArgs,
-    /// Send the submission, print the resume handle as JSON on stdout, exit 0.
+    /// Send the submission, print the resume handle as JSON on stdout (or -o FILE), exit 0; exit
+    /// 7 when the server answers at once, not with an operation (its answer is written instead).
     #[arg(long, conflicts_with = "resume")]
     pub no_wait: bool,
     /// Continue an operation from a resume handle (FILE, or - for stdin); nothing is re-sent.

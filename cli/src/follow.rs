@@ -173,6 +173,73 @@ fn only_for_origin(name: &HeaderName, value: &http::HeaderValue) -> bool {
 mod tests {
     use super::*;
 
+    fn from(method: &str, uri: &str) -> Resend {
+        let mut req = Request::new(Full::new(Bytes::from_static(b"body")));
+        *req.method_mut() = method.parse().unwrap();
+        *req.uri_mut() = uri.parse().unwrap();
+        for (name, value) in [
+            ("authorization", "Basic x"),
+            ("x-api-key", "k"),
+            ("metadata", "true"),
+            ("accept", "application/json"),
+            ("content-type", "text/plain"),
+        ] {
+            req.headers_mut().insert(name, value.parse().unwrap());
+        }
+        req.extensions_mut().insert(LroOptions::new().force());
+        Resend::of(&req)
+    }
+
+    fn redirect(status: u16, location: Option<&str>) -> Response<()> {
+        let mut resp = Response::new(());
+        *resp.status_mut() = StatusCode::from_u16(status).unwrap();
+        if let Some(l) = location {
+            resp.headers_mut().insert(LOCATION, l.parse().unwrap());
+        }
+        resp
+    }
+
+    #[test]
+    fn curls_rules() {
+        // 303 (and 301/302 after a POST): GET, no body; same origin keeps every header.
+        for status in [301, 302, 303] {
+            let mut f = from("POST", "https://a.example/jobs");
+            let next = next_request(&mut f, &redirect(status, Some("/r?x=1")), 0).unwrap();
+            assert_eq!(next.method(), Method::GET);
+            assert_eq!(next.uri(), "https://a.example/r?x=1");
+            assert!(next.headers().get(CONTENT_TYPE).is_none());
+            assert_eq!(next.headers()["authorization"], "Basic x");
+            assert!(next.extensions().get::<LroOptions>().is_some());
+        }
+        // 307/308 repeat the method and the body; another origin gets no credential.
+        for status in [307, 308] {
+            let mut f = from("PUT", "https://a.example/jobs");
+            let next = next_request(&mut f, &redirect(status, Some("https://b.example/x")), 0);
+            let next = next.unwrap();
+            assert_eq!(next.method(), Method::PUT);
+            assert_eq!(next.headers()["content-type"], "text/plain");
+            for name in ["authorization", "x-api-key", "metadata"] {
+                assert!(next.headers().get(name).is_none(), "{name}");
+            }
+            assert_eq!(next.headers()["accept"], "application/json");
+        }
+        // 301/302 after a PUT keep it.
+        let mut f = from("PUT", "http://a.example/jobs");
+        let next = next_request(&mut f, &redirect(302, Some("/y")), 0).unwrap();
+        assert_eq!(next.method(), Method::PUT);
+        // Refused: a downgrade, no Location, another scheme, too many hops.
+        let https = || from("GET", "https://a.example/x");
+        let cases = [
+            (redirect(302, Some("http://a.example/x")), 0),
+            (redirect(302, None), 0),
+            (redirect(302, Some("ftp://a.example/x")), 0),
+            (redirect(302, Some("/ok")), MAX_REDIRECTS),
+        ];
+        for (resp, hops) in cases {
+            assert!(next_request(&mut https(), &resp, hops).is_err(), "{resp:?}");
+        }
+    }
+
     #[test]
     fn origins() {
         let u = |s: &str| s.parse::<Uri>().unwrap();
