@@ -16,8 +16,9 @@ use std::borrow::Cow;
 /// Printed characters of one server-given string before it is cut.
 pub const LIMIT: usize = tower_lro::__private::SHOWN_LIMIT;
 
-/// A whole line that quotes several server strings (each already bounded) is cut here.
-pub const LINE_LIMIT: usize = 4 * LIMIT;
+/// A whole line that quotes several server strings (each already bounded where it was
+/// formatted: a URL, a status word, a code and a message fit) is cut here, a backstop.
+pub const LINE_LIMIT: usize = 8 * LIMIT;
 
 /// `text` as it may be printed: escaped, and cut after [`LIMIT`] printed characters.
 pub fn shown(text: &str) -> Cow<'_, str> {
