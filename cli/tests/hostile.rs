@@ -106,12 +106,17 @@ async fn a_megabyte_status_word_and_a_60_kb_url_give_a_few_kilobytes_of_stderr()
     })
     .await;
     let url = format!("{}/jobs", mock.base);
+    // The handles go to the test's directory, not the working directory.
+    let saved = dir.join("handle.json");
+    let saved = saved.to_str().unwrap();
     let args = [
         "-v",
         "--max-time",
         "2",
         "--poll-interval",
         "0.2",
+        "--save-handle",
+        saved,
         "-X",
         "POST",
         &url,
@@ -137,6 +142,8 @@ async fn a_megabyte_status_word_and_a_60_kb_url_give_a_few_kilobytes_of_stderr()
         "0.2",
         "--metadata",
         meta.to_str().unwrap(),
+        "--save-handle",
+        saved,
         "-X",
         "POST",
         &url,
