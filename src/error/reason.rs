@@ -292,6 +292,19 @@ impl fmt::Display for ShowOData<'_> {
     }
 }
 
+/// Why a body is not a status document: a JSON parser's complaint may quote the body, so
+/// it is escaped and bounded.
+struct ShowBodyError<'a>(&'a StatusBodyError);
+
+impl fmt::Display for ShowBodyError<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            StatusBodyError::NotJson(_) => Shown::new(&self.0.to_string(), 2 * LIMIT).fmt(f),
+            other => other.fmt(f),
+        }
+    }
+}
+
 /// `1 poll`, `3 polls`.
 struct Polls(u32);
 
@@ -379,7 +392,12 @@ impl fmt::Display for Reason {
             ),
             Reason::Refused(why) => why.fmt(f),
             Reason::StatusBody { status, error } => {
-                write!(f, "answered {} with {error}", ShowStatus(*status))
+                write!(
+                    f,
+                    "answered {} with {}",
+                    ShowStatus(*status),
+                    ShowBodyError(error)
+                )
             }
             Reason::ResourceBody { status, error } => match error {
                 StatusBodyError::Empty => write!(
@@ -387,7 +405,12 @@ impl fmt::Display for Reason {
                     "answered {} with an empty body where the resource was expected",
                     ShowStatus(*status)
                 ),
-                other => write!(f, "answered {} with {other}", ShowStatus(*status)),
+                other => write!(
+                    f,
+                    "answered {} with {}",
+                    ShowStatus(*status),
+                    ShowBodyError(other)
+                ),
             },
             Reason::BodyTooLarge { status, limit } => write!(
                 f,
