@@ -275,6 +275,7 @@ pub use vocab::Meaning as StatusMeaning;
 /// API: anything here may change in any release.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::error::shown::{needs_escape, shown, Shown, LIMIT as SHOWN_LIMIT, MARKER_MAX};
     pub use crate::error::{HandleProblem, LastAttempt, Reason, UrlProblem};
     pub use crate::parse::{
         parse_url_str, parse_url_value, prefers_respond_async, retry_after, unquote, UrlHeaderError,

@@ -65,7 +65,7 @@ pub struct FetchArgs {
     /// JSON request body (like --data), with Content-Type and Accept application/json.
     #[arg(long, value_name = "DATA")]
     pub json: Option<String>,
-    /// Write the final body to FILE instead of stdout.
+    /// Write the final body to FILE instead of stdout (opened before the request is sent).
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Print the final status line and headers before the body.
@@ -79,7 +79,8 @@ pub struct FetchArgs {
     pub verbose: bool,
     #[command(flatten)]
     pub lro: LroArgs,
-    /// Send the submission, print the resume handle as JSON on stdout, exit 0.
+    /// Send the submission, print the resume handle as JSON on stdout (or -o FILE), exit 0; exit
+    /// 7 when the server answers at once, not with an operation (its answer is written instead).
     #[arg(long, conflicts_with = "resume")]
     pub no_wait: bool,
     /// Continue an operation from a resume handle (FILE, or - for stdin); nothing is re-sent.
@@ -92,6 +93,14 @@ pub struct FetchArgs {
     /// Write what happened (operation URL, rule, status, polls, elapsed time) as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     pub metadata: Option<PathBuf>,
+    /// Follow a redirect (3xx + Location) that is the final answer, as curl -L does (at most 30);
+    /// credentials are not sent on to another origin.
+    #[arg(short = 'L', long)]
+    pub location: bool,
+    /// Basic authentication, USER:PASSWORD (sent as the Authorization header, a credential: never
+    /// to another origin; a -H Authorization replaces it).
+    #[arg(short = 'u', long, value_name = "USER:PASSWORD")]
+    pub user: Option<String>,
 }
 
 /// Options of `lro proxy`.
@@ -137,8 +146,8 @@ pub struct ProxyArgs {
 #[derive(Debug, Args)]
 pub struct LroArgs {
     /// The overall deadline, in seconds, from the start: bounds the whole command (submission,
-    /// polls, final body), or for the proxy each request [default: the wait for an operation
-    /// is bounded at 600 s].
+    /// polls, final body), or for the proxy each request; 0 means no limit, as curl's does
+    /// [default: the wait for an operation is bounded at 600 s].
     #[arg(long, value_name = "SECS", value_parser = parse_secs)]
     pub max_time: Option<Duration>,
     /// The wait between polls when the server gives no Retry-After, in seconds

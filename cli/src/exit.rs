@@ -22,6 +22,9 @@ pub const TIMEOUT: i32 = 4;
 pub const PROTOCOL: i32 = 5;
 /// The server could not be reached (connection, TLS), or polls kept failing transiently.
 pub const TRANSPORT: i32 = 6;
+/// With `--no-wait`: the server answered at once, not with an operation, so there is no handle
+/// (its answer was written in its place).
+pub const NO_OPERATION: i32 = 7;
 /// Interrupted by SIGINT (128 + 2); the resume handle was saved.
 pub const SIGINT: i32 = 130;
 /// Interrupted by SIGTERM (128 + 15); the resume handle was saved.
@@ -31,13 +34,18 @@ pub const SIGTERM: i32 = 143;
 pub const TABLE: &str = "\
 Exit codes:
     0  success (with --no-wait: the resume handle was printed)
-    1  local error: the output, handle or metadata file could not be written
+    1  local error: the output, handle or metadata file could not be written (-o is opened
+       before anything is sent)
     2  usage error: bad arguments, an input file that cannot be read, or a refused --dialect
-    3  the operation failed or was canceled, or the final answer is an HTTP 4xx/5xx
+    3  the operation failed or was canceled, or the final answer is not a success: an HTTP
+       4xx/5xx, a redirect not followed (see -L), or 202 from the resource of an operation
     4  timed out (--max-time or the poll limit); the resume handle was saved if an operation
        had started
-    5  protocol error: the server broke the LRO protocol or gave a refused URL
+    5  protocol error: the server broke the LRO protocol or HTTP (e.g. too many headers), or
+       gave a refused URL
     6  transport error: the server could not be reached, or polls kept failing
+    7  --no-wait, and the server answered at once, not with an operation: no resume handle
+       (the answer was written in its place)
   130  interrupted (SIGINT) while waiting; the resume handle was saved
   143  terminated (SIGTERM) while waiting; the resume handle was saved";
 
@@ -70,8 +78,13 @@ impl fmt::Display for Failure {
     }
 }
 
-/// The exit code for an error of the client stack.
+/// The exit code for an error of the client stack: an answer that is not valid HTTP (a head
+/// with too many headers, a bad status line) breaks the protocol, even when it ended a run of
+/// retried polls.
 pub fn code_for(err: &BoxError) -> i32 {
+    if bad_http(&**err).is_some() {
+        return PROTOCOL;
+    }
     match err.downcast_ref::<tower_lro::Error>() {
         // The SSRF guard refused an address: nothing was connected to.
         None if tower_lro::connect::Refused::find(err.as_ref()).is_some() => PROTOCOL,
@@ -89,4 +102,34 @@ pub fn code_for(err: &BoxError) -> i32 {
 /// An error and its causes on one line (`connection refused: ...`), bounded in length.
 pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
     tower_lro::gateway::error_chain(err)
+}
+
+/// An error of the client stack that is not the layer's, for stderr: a transport error, or an
+/// answer that is not valid HTTP.
+pub fn describe(err: &(dyn std::error::Error + 'static)) -> String {
+    match bad_http(err) {
+        Some(hyper) if hyper.is_parse_too_large() => format!(
+            "protocol error: the answer's head is too large (too many headers, or headers over \
+             the size limit): {}",
+            chain(err)
+        ),
+        Some(_) => format!(
+            "protocol error: the answer is not valid HTTP: {}",
+            chain(err)
+        ),
+        None => format!("transport error: {}", chain(err)),
+    }
+}
+
+/// hyper's parse error, when one is in the chain of `err`.
+fn bad_http<'a>(err: &'a (dyn std::error::Error + 'static)) -> Option<&'a hyper::Error> {
+    let mut next = Some(err);
+    for _ in 0..16 {
+        let e = next?;
+        if let Some(hyper) = e.downcast_ref::<hyper::Error>().filter(|h| h.is_parse()) {
+            return Some(hyper);
+        }
+        next = e.source();
+    }
+    None
 }

@@ -4,7 +4,7 @@ use std::io::Read;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::header::{HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE};
+use http::header::{HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use http::{Method, Request};
 use http_body_util::Full;
 use tokio::signal::unix::{signal, SignalKind};
@@ -14,9 +14,7 @@ use tower_lro::{LroOptions, LroService, ResumeHandle};
 use crate::args::FetchArgs;
 use crate::exit::{self, Failure};
 use crate::report::Reporter;
-use crate::{handle, net, output, redact, setup};
-
-type Service = LroService<hyper_util::client::legacy::Client<net::Connector, Full<Bytes>>>;
+use crate::{follow, handle, net, output, redact, setup};
 
 /// Runs the command; the exit code.
 pub async fn run(args: FetchArgs) -> Result<i32, Failure> {
@@ -34,8 +32,16 @@ pub async fn run(args: FetchArgs) -> Result<i32, Failure> {
         Some(source) => resume_request(&args, source)?,
         None => submission(&args)?,
     };
+    // -o is opened (created) before anything is sent: an unwritable path fails at once.
+    let mut out = output::Out::open(&args)?;
     let client = net::client::<Full<Bytes>>(&args.lro, request.uri())?;
-    let service: Service = layer.layer(client);
+    // -v: the head of every answer, as it arrives (polls and redirects included).
+    let on_head = reporter.clone();
+    let client = client.map_response(move |resp| {
+        on_head.response_head(&resp);
+        resp
+    });
+    let service: LroService<_> = layer.layer(client);
     // An operator wants the final answer (or, with --no-wait, the handle) even when sending
     // `Prefer: respond-async`: OData and FHIR servers answer 202 only to requests carrying it.
     let mut options = LroOptions::new().force();
@@ -52,8 +58,9 @@ pub async fn run(args: FetchArgs) -> Result<i32, Failure> {
     show_request(&reporter, &request, args.resume.is_some());
     reporter.verbose(&format!("lro: dialect {dialect}"));
     let mut interrupt = Interrupt::new()?;
+    let send = |request| service.clone().oneshot(request);
     let outcome = tokio::select! {
-        outcome = service.oneshot(request) => outcome,
+        outcome = follow::send(send, request, args.location, &reporter) => outcome,
         code = interrupt.recv() => return stopped(&args, &reporter, Stop::Signal(code)),
         () = deadline.expired() => {
             return stopped(&args, &reporter, Stop::MaxTime(deadline.limit, false));
@@ -62,7 +69,7 @@ pub async fn run(args: FetchArgs) -> Result<i32, Failure> {
     reporter.finish();
     match outcome {
         Ok(response) => {
-            let write = output::response(&args, &reporter, response);
+            let write = output::response(&args, &reporter, response, &mut out);
             tokio::select! {
                 code = write => code,
                 code = interrupt.recv() => Ok(code),
@@ -82,7 +89,9 @@ struct Deadline {
 }
 
 impl Deadline {
+    /// `--max-time 0` is no limit, as curl's.
     fn new(limit: Option<std::time::Duration>) -> Self {
+        let limit = limit.filter(|d| !d.is_zero());
         Self {
             at: limit.map(|d| tokio::time::Instant::now() + d),
             limit: limit.unwrap_or_default(),
@@ -101,7 +110,13 @@ impl Deadline {
 /// The request built from the URL, `-X`, `-H`, `-d`/`--json`.
 fn submission(args: &FetchArgs) -> Result<Request<Full<Bytes>>, Failure> {
     let url = args.url.as_deref().unwrap_or_default();
-    let uri = setup::absolute_url(url, "URL")?;
+    // A URL without a scheme is http://, as curl reads it.
+    let url = if url.contains("://") {
+        url.to_owned()
+    } else {
+        format!("http://{url}")
+    };
+    let uri = setup::absolute_url(&url, "URL")?;
     let (body, json) = match (&args.data, &args.json) {
         (Some(data), _) => (Some(read_data(data, "--data")?), false),
         (None, Some(data)) => (Some(read_data(data, "--json")?), true),
@@ -121,14 +136,55 @@ fn submission(args: &FetchArgs) -> Result<Request<Full<Bytes>>, Failure> {
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
     }
+    add_user(&mut request, args.user.as_deref())?;
     add_headers(&mut request, &args.headers)?;
     Ok(request)
+}
+
+/// `-u USER:PASSWORD`: Basic authentication (RFC 7617), before `-H` (which may replace it).
+fn add_user<B>(request: &mut Request<B>, user: Option<&str>) -> Result<(), Failure> {
+    let Some(user) = user else {
+        return Ok(());
+    };
+    if !user.contains(':') {
+        return Err(Failure::usage(
+            "-u: give USER:PASSWORD (lro does not prompt for a password)",
+        ));
+    }
+    let mut value = HeaderValue::try_from(format!("Basic {}", base64(user.as_bytes())))
+        .map_err(|_| Failure::usage("-u: not usable in a header"))?;
+    value.set_sensitive(true);
+    request.headers_mut().insert(AUTHORIZATION, value);
+    Ok(())
+}
+
+/// Standard base64 with padding.
+fn base64(bytes: &[u8]) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ABC[(n >> (18 - 6 * i) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 /// The request that continues the operation of a handle, with the `-H` headers (credentials).
 fn resume_request(args: &FetchArgs, source: &str) -> Result<Request<Full<Bytes>>, Failure> {
     let handle = handle::load(source)?;
     let mut request: Request<Full<Bytes>> = handle.into_request();
+    add_user(&mut request, args.user.as_deref())?;
     add_headers(&mut request, &args.headers)?;
     Ok(request)
 }

@@ -6,6 +6,7 @@ mod args;
 mod dialect;
 mod exit;
 mod fetch;
+mod follow;
 mod handle;
 mod net;
 mod output;
@@ -56,7 +57,7 @@ fn main() {
             // A message may quote a URL (a refused --upstream, a bad URL): masked like -v.
             // It may quote what a server sent: escaped and bounded.
             let message = redact::text(&failure.message);
-            eprintln!("lro: {}", term::shown_within(&message, 4 * term::LIMIT));
+            eprintln!("lro: {}", term::shown_within(&message, term::LINE_LIMIT));
             failure.code
         }
     };

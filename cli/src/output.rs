@@ -1,56 +1,116 @@
 //! The end of `lro URL`: the final body streamed to stdout (or `-o`), the metadata file, and
 //! failures reported on stderr with their exit codes.
 
-use std::path::Path;
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
 
-use http::Response;
+use http::header::LOCATION;
+use http::{Response, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tower::BoxError;
-use tower_lro::{LroBody, LroMetadata, ResumeHandle};
+use tower_lro::{LroBody, LroMetadata, ODataError, ResumeHandle};
 
 use crate::args::FetchArgs;
 use crate::exit::{self, Failure};
-use crate::report::{secs, Reporter};
+use crate::follow::{self, NotFollowed};
+use crate::report::{polls, secs, Reporter};
+use crate::term::{shown, shown_within, LINE_LIMIT};
 use crate::{handle, redact};
 
-/// Writes the final response; the exit code (`3` for a `4xx`/`5xx` answer).
+/// Where the final body (or, with `--no-wait`, the handle) goes: stdout, or the `-o` file,
+/// opened before anything is sent so that an unwritable path fails at once. An existing file is
+/// truncated only when the output is written; a file this run created and never wrote is
+/// removed when the run ends.
+pub struct Out {
+    file: Option<OutFile>,
+}
+
+struct OutFile {
+    path: PathBuf,
+    file: Option<File>,
+    created: bool,
+}
+
+impl Out {
+    /// Opens (or creates) `-o FILE`; stdout without `-o`, or with `-o -`.
+    pub fn open(args: &FetchArgs) -> Result<Self, Failure> {
+        let Some(path) = args.output.as_deref().filter(|p| *p != Path::new("-")) else {
+            return Ok(Self { file: None });
+        };
+        let fail = |e: std::io::Error| Failure::local(format!("-o {}: {e}", path.display()));
+        let (file, created) = match OpenOptions::new().write(true).create_new(true).open(path) {
+            Ok(file) => (file, true),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => (
+                OpenOptions::new().write(true).open(path).map_err(fail)?,
+                false,
+            ),
+            Err(e) => return Err(fail(e)),
+        };
+        Ok(Self {
+            file: Some(OutFile {
+                path: path.to_owned(),
+                file: Some(file),
+                created,
+            }),
+        })
+    }
+
+    /// Writes `head` (may be empty) and then the body of `response`, frame by frame.
+    async fn write<B>(&mut self, head: &[u8], body: B) -> Result<(), Failure>
+    where
+        B: http_body::Body<Data = bytes::Bytes> + Unpin,
+        B::Error: std::error::Error + Send + Sync + 'static,
+    {
+        match self.file.as_mut().and_then(|f| f.file.take()) {
+            Some(file) => {
+                let path = self.file.as_ref().map(|f| f.path.display().to_string());
+                file.set_len(0)
+                    .map_err(|e| Failure::local(format!("-o {}: {e}", path.unwrap_or_default())))?;
+                stream(tokio::fs::File::from_std(file), head, body).await
+            }
+            None if self.file.is_some() => Err(Failure::local("the output was already written")),
+            None => stream(tokio::io::stdout(), head, body).await,
+        }
+    }
+}
+
+impl Drop for Out {
+    fn drop(&mut self) {
+        if let Some(OutFile {
+            path,
+            file: Some(_),
+            created: true,
+        }) = &self.file
+        {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// Writes the final response; the exit code (see [`verdict`]).
 pub async fn response(
     args: &FetchArgs,
     reporter: &Reporter,
     response: Response<LroBody<hyper::body::Incoming>>,
+    out: &mut Out,
 ) -> Result<i32, Failure> {
     let status = response.status();
     let meta = response.extensions().get::<LroMetadata>().cloned();
     if let Some(handle) = meta.as_ref().and_then(LroMetadata::resume_handle) {
-        // --no-wait: the submission started an operation; its handle is the command's output.
-        println!("{}", handle::to_json(handle));
-        if let Some(path) = &args.save_handle {
-            handle::save(handle, Some(path))?;
-        }
-        if let Some(path) = &args.metadata {
-            write_json(path, &metadata_json(meta.as_ref(), status.as_u16()))?;
-        }
-        reporter.note(&format!(
-            "lro: accepted; polling {}",
-            handle.operation_url()
-        ));
-        return Ok(exit::SUCCESS);
+        return started(args, reporter, &response, handle, out).await;
     }
     match &meta {
         Some(m) => {
             reporter.note(&format!(
-                "lro: {} via {} after {} polls in {} -> {status}",
-                m.status().as_str(),
+                "lro: {} via {} after {} in {} -> {status}",
+                shown(m.status().as_str()),
                 m.rule(),
-                m.polls(),
+                polls(m.polls()),
                 secs(m.elapsed())
             ));
-            reporter.verbose(&format!("lro: read in the {} dialect", m.dialect()));
-        }
-        None if args.no_wait => {
-            reporter.note("lro: the server answered at once; there is no operation to wait for")
+            reporter.verbose(&format!("lro: read in the {} dialect", shown(m.dialect())));
         }
         None => reporter.verbose(&format!("lro: not a long-running operation -> {status}")),
     }
@@ -58,40 +118,121 @@ pub async fn response(
         let record = metadata_json(meta.as_ref(), status.as_u16());
         write_json(path, &record)?;
     }
-    match &args.output {
-        Some(path) => {
-            let file = tokio::fs::File::create(path)
-                .await
-                .map_err(|e| Failure::local(format!("-o {}: {e}", path.display())))?;
-            stream(file, args.include, response).await?;
-        }
-        None => stream(tokio::io::stdout(), args.include, response).await?,
+    let (code, message) = verdict(args, &response, meta.as_ref());
+    let (parts, body) = response.into_parts();
+    let head = if args.include {
+        head(parts.version, parts.status, &parts.headers)
+    } else {
+        String::new()
+    };
+    out.write(head.as_bytes(), body).await?;
+    if let Some(message) = message {
+        say(&message);
     }
-    if status.is_client_error() || status.is_server_error() {
-        say(&format!("lro: the final answer is {status}"));
-        return Ok(exit::FAILED);
+    Ok(code)
+}
+
+/// `--no-wait`, and the submission started an operation: its handle is the command's output
+/// (after the answer's head with `-i`), to stdout or `-o`.
+async fn started<B>(
+    args: &FetchArgs,
+    reporter: &Reporter,
+    response: &Response<B>,
+    handle: &ResumeHandle,
+    out: &mut Out,
+) -> Result<i32, Failure> {
+    let mut text = String::new();
+    if args.include {
+        text = head(response.version(), response.status(), response.headers());
     }
+    text.push_str(&handle::to_json(handle));
+    text.push('\n');
+    out.write(&[], http_body_util::Full::new(bytes::Bytes::from(text)))
+        .await?;
+    if let Some(path) = &args.save_handle {
+        handle::save(handle, Some(path))?;
+    }
+    if let Some(path) = &args.metadata {
+        let meta = response.extensions().get::<LroMetadata>();
+        write_json(path, &metadata_json(meta, response.status().as_u16()))?;
+    }
+    reporter.note(&format!(
+        "lro: accepted; polling {}",
+        shown(&redact::url(handle.operation_url()))
+    ));
     Ok(exit::SUCCESS)
 }
 
-/// The head (with `-i`) and the body, frame by frame, as they arrive.
-async fn stream<W: AsyncWrite + Unpin>(
-    mut out: W,
-    include: bool,
-    response: Response<LroBody<hyper::body::Incoming>>,
-) -> Result<(), Failure> {
+/// The exit code for a final answer, and what to say about it when it is not a success:
+/// `3` for a `4xx`/`5xx`, for a redirect not followed (without `-L`, or `-L` refused it) and
+/// for a `202` from the resource of an operation that ended; `7` with `--no-wait` when the
+/// answer is not an operation (there is no handle).
+fn verdict<B>(
+    args: &FetchArgs,
+    response: &Response<B>,
+    meta: Option<&LroMetadata>,
+) -> (i32, Option<String>) {
+    let status = response.status();
+    if status.is_client_error() || status.is_server_error() {
+        return (
+            exit::FAILED,
+            Some(format!("lro: the final answer is {status}")),
+        );
+    }
+    if follow::is_redirect(status) {
+        let to = response
+            .headers()
+            .get(LOCATION)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .unwrap_or_default();
+        let to = shown(&redact::url(&to)).into_owned();
+        let why = match response.extensions().get::<NotFollowed>() {
+            Some(NotFollowed(why)) => format!("not followed: {why}"),
+            None => "not followed (-L follows it)".to_owned(),
+        };
+        let message = format!("lro: the final answer is {status}, a redirect to {to}, {why}");
+        return (exit::FAILED, Some(message));
+    }
+    if status == StatusCode::ACCEPTED && meta.is_some() {
+        let message = "lro: the operation ended, but its resource answered 202 Accepted: \
+                       there is no final body yet";
+        return (exit::FAILED, Some(message.to_owned()));
+    }
+    if args.no_wait && meta.is_none() {
+        let message = format!(
+            "lro: --no-wait: the server answered {status} at once, not with an operation; \
+             its answer was written instead of a resume handle"
+        );
+        return (exit::NO_OPERATION, Some(message));
+    }
+    (exit::SUCCESS, None)
+}
+
+/// `-i`: the status line and the headers, as data (like curl's `-i`: not escaped; a value that
+/// is not visible ASCII is written as its bytes).
+fn head(version: http::Version, status: StatusCode, headers: &http::HeaderMap) -> String {
+    let mut head = format!("{version:?} {status}\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!(
+            "{name}: {}\r\n",
+            String::from_utf8_lossy(value.as_bytes())
+        ));
+    }
+    head.push_str("\r\n");
+    head
+}
+
+/// The head, then the body frame by frame as it arrives, each flushed at once.
+async fn stream<W, B>(mut out: W, head: &[u8], mut body: B) -> Result<(), Failure>
+where
+    W: AsyncWrite + Unpin,
+    B: http_body::Body<Data = bytes::Bytes> + Unpin,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
     let io = |e: std::io::Error| Failure::local(format!("cannot write the output: {e}"));
-    let (parts, mut body) = response.into_parts();
-    if include {
-        let mut head = format!("{:?} {}\r\n", parts.version, parts.status);
-        for (name, value) in &parts.headers {
-            head.push_str(&format!(
-                "{name}: {}\r\n",
-                value.to_str().unwrap_or("<binary>")
-            ));
-        }
-        head.push_str("\r\n");
-        out.write_all(head.as_bytes()).await.map_err(io)?;
+    if !head.is_empty() {
+        out.write_all(head).await.map_err(io)?;
+        out.flush().await.map_err(io)?;
     }
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| Failure {
@@ -100,6 +241,7 @@ async fn stream<W: AsyncWrite + Unpin>(
         })?;
         if let Ok(data) = frame.into_data() {
             out.write_all(&data).await.map_err(io)?;
+            out.flush().await.map_err(io)?;
         }
     }
     out.flush().await.map_err(io)
@@ -116,7 +258,7 @@ pub fn error(args: &FetchArgs, err: &BoxError) -> Result<i32, Failure> {
     match lro {
         Some(e) if e.is_operation_failed() => report_failure(e),
         Some(e) => say(&format!("lro: {e}")),
-        None => say(&format!("lro: transport error: {}", exit::chain(&**err))),
+        None => say(&format!("lro: {}", exit::describe(&**err))),
     }
     if let Some(handle) = handle {
         let path = handle::save(handle, args.save_handle.as_deref())?;
@@ -128,24 +270,34 @@ pub fn error(args: &FetchArgs, err: &BoxError) -> Result<i32, Failure> {
     Ok(code)
 }
 
-/// `Failed`/`Canceled`: the OData (or other) code and message, and their details.
+/// `Failed`/`Canceled`: one line with the code and message (the library's message, which
+/// quotes them escaped and bounded), then the target and the details, each escaped and bounded.
 fn report_failure(e: &tower_lro::Error) {
     say(&format!("lro: {e}"));
     let Some(odata) = e.odata_error() else {
         return;
     };
-    say(&format!("lro: error: {odata}"));
     if let Some(target) = odata.target() {
-        say(&format!("lro:   target: {target}"));
+        say(&format!("lro:   target: {}", shown(target)));
     }
     for detail in odata.details().iter().take(20) {
-        say(&format!("lro:   detail: {detail}"));
+        say(&format!("lro:   detail: {}", odata_text(detail)));
     }
 }
 
-/// A line on stderr (even with `-s`), its URLs masked as `-v` masks them.
+/// `code: message`, each escaped and bounded.
+fn odata_text(o: &ODataError) -> String {
+    match (o.code(), o.message()) {
+        (Some(c), Some(m)) => format!("{}: {}", shown(c), shown(m)),
+        (Some(t), None) | (None, Some(t)) => shown(t).into_owned(),
+        (None, None) => o.to_string(),
+    }
+}
+
+/// A line on stderr (even with `-s`), its URLs masked as `-v` masks them; escaped and bounded
+/// as a whole (each server string in it already is, where it was formatted).
 fn say(line: &str) {
-    eprintln!("{}", redact::text(line));
+    eprintln!("{}", shown_within(&redact::text(line), LINE_LIMIT));
 }
 
 /// `--metadata` for a final response: what happened.

@@ -108,7 +108,7 @@ pub async fn run(args: ProxyArgs) -> Result<i32, Failure> {
         upstream: upstream.clone(),
         operations: Semaphore::new(args.max_operations as usize),
         max_operations: args.max_operations,
-        max_time: args.lro.max_time,
+        max_time: args.lro.max_time.filter(|d| !d.is_zero()), // 0: no limit
         expired,
     });
     let listener =

@@ -5,11 +5,12 @@ use std::io::IsTerminal;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use http::Request;
+use http::{Request, Response};
 use indicatif::{ProgressBar, ProgressStyle};
 use tower_lro::{OperationStatus, Progress, ResumeHandle};
 
 use crate::redact;
+use crate::term::{shown, shown_within, LINE_LIMIT};
 
 enum Mode {
     Silent,
@@ -41,11 +42,12 @@ impl Reporter {
     }
 
     /// A line for stderr (above the bar, when there is one); nothing when silent. The URLs in
-    /// it are masked as `-v` masks them; control characters are escaped and the line is
-    /// bounded (it quotes what servers sent).
+    /// it are masked as `-v` masks them. Each server string in it is escaped and bounded where
+    /// the line is formatted (`term::shown`); the whole line is escaped and bounded again here,
+    /// a backstop.
     pub fn note(&self, line: &str) {
         let line = redact::text(line);
-        let line = crate::term::shown_within(&line, 4 * crate::term::LIMIT);
+        let line = shown_within(&line, LINE_LIMIT);
         match &self.mode {
             Mode::Silent => {}
             Mode::Lines => eprintln!("{line}"),
@@ -66,8 +68,21 @@ impl Reporter {
             self.note(&format!(
                 "> {} {}",
                 req.method(),
-                redact::url(&req.uri().to_string())
+                shown(&redact::url(&req.uri().to_string()))
             ));
+        }
+    }
+
+    /// With `-v`, the head of every answer, as it arrives (`< HTTP/1.1 202 Accepted`, then
+    /// `< name: value`): credentials masked, values escaped and bounded.
+    pub fn response_head<B>(&self, resp: &Response<B>) {
+        if !self.verbose {
+            return;
+        }
+        self.note(&format!("< {:?} {}", resp.version(), resp.status()));
+        for (name, value) in resp.headers() {
+            let value = redact::header_value(name, value);
+            self.note(&format!("< {name}: {}", shown(value)));
         }
     }
 
@@ -100,7 +115,7 @@ impl Reporter {
             }
             Mode::Lines if polls == 0 => self.note(&format!(
                 "lro: accepted, polling {}{next}",
-                redact::url(p.operation_url())
+                shown(&redact::url(p.operation_url()))
             )),
             Mode::Lines => self.note(&format!("lro: {status}{pct} (poll {polls}){next}")),
         }
@@ -130,13 +145,22 @@ fn spinner() -> ProgressBar {
     bar
 }
 
-/// The status word as the server sent it; a word no vocabulary knows is said to be one (the
-/// layer keeps polling it until the deadline).
+/// The status word as the server sent it (escaped and bounded); a word no vocabulary knows is
+/// said to be one (the layer keeps polling it until the deadline).
 pub fn status_word(status: &OperationStatus) -> String {
+    let word = shown(status.as_str());
     if status.is_recognised() {
-        status.as_str().to_owned()
+        word.into_owned()
     } else {
-        format!("{} (unrecognised word: still polling)", status.as_str())
+        format!("{word} (unrecognised word: still polling)")
+    }
+}
+
+/// `1 poll`, `3 polls`.
+pub fn polls(n: u32) -> String {
+    match n {
+        1 => "1 poll".to_owned(),
+        n => format!("{n} polls"),
     }
 }
 

@@ -10,8 +10,11 @@ use crate::exit::Failure;
 /// `--dialect` applied (the hooks are added by the caller), and the dialect it speaks.
 pub fn layer(args: &LroArgs) -> Result<(LroLayer, Dialect), Failure> {
     let mut layer = LroLayer::new().final_state(args.final_state.into());
-    if let Some(deadline) = args.max_time {
-        layer = layer.deadline(deadline);
+    match args.max_time {
+        // `--max-time 0`: no limit, as curl's.
+        Some(deadline) if deadline.is_zero() => layer = layer.deadline(std::time::Duration::MAX),
+        Some(deadline) => layer = layer.deadline(deadline),
+        None => {}
     }
     if let Some(interval) = args.poll_interval {
         layer = layer.poll_interval(interval);

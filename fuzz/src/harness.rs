@@ -30,6 +30,8 @@
 //! The file is included by path from `tests/props.rs`, so it uses only crates that are
 //! dependencies (or dev-dependencies) of `tower-lro` too.
 
+pub mod escaping;
+
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};

@@ -10,6 +10,7 @@ use crate::resume::ResumeHandle;
 use crate::status::{ODataError, OperationStatus};
 
 mod reason;
+pub(crate) mod shown;
 
 pub(crate) use reason::show_refused;
 pub use reason::{HandleProblem, LastAttempt, Reason, UrlProblem};
@@ -256,7 +257,13 @@ impl fmt::Display for Error {
             ErrorKind::RetriesExhausted => "long-running operation poll kept failing",
         };
         match &self.inner.url {
-            Some(url) => write!(f, "{what}: {url} {}", self.inner.reason),
+            // The URL may be a server's (a monitor, a resource): escaped and bounded.
+            Some(url) => write!(
+                f,
+                "{what}: {} {}",
+                shown::Shown::new(url, 2 * shown::LIMIT),
+                self.inner.reason
+            ),
             None => write!(f, "{what}: {}", self.inner.reason),
         }
     }

@@ -10,6 +10,7 @@ use std::time::Duration;
 use http::header::{HeaderName, HeaderValue};
 use http::StatusCode;
 
+use super::shown::{Shown, LIMIT};
 use super::ErrorKind;
 use crate::parse::UrlHeaderError;
 use crate::status::{ODataError, OperationStatus, StatusBodyError};
@@ -272,14 +273,65 @@ impl fmt::Display for ShowValue<'_> {
     }
 }
 
+/// A status word the server sent, escaped and bounded.
+struct ShowWord<'a>(&'a OperationStatus);
+
+impl fmt::Display for ShowWord<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        Shown::new(self.0.as_str(), LIMIT).fmt(f)
+    }
+}
+
+/// An OData error's code and message (as `ODataError`'s own `Display` joins them), each
+/// escaped and bounded.
+struct ShowOData<'a>(&'a ODataError);
+
+impl fmt::Display for ShowOData<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.0.code(), self.0.message()) {
+            (Some(c), Some(m)) => write!(f, "{}: {}", Shown::new(c, LIMIT), Shown::new(m, LIMIT)),
+            (Some(t), None) | (None, Some(t)) => Shown::new(t, LIMIT).fmt(f),
+            (None, None) => self.0.fmt(f),
+        }
+    }
+}
+
+/// Why a body is not a status document: a JSON parser's complaint may quote the body, so
+/// it is escaped and bounded.
+struct ShowBodyError<'a>(&'a StatusBodyError);
+
+impl fmt::Display for ShowBodyError<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            StatusBodyError::NotJson(_) => Shown::new(&self.0.to_string(), 2 * LIMIT).fmt(f),
+            other => other.fmt(f),
+        }
+    }
+}
+
+/// `1 poll`, `3 polls`.
+struct Polls(u32);
+
+impl fmt::Display for Polls {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            1 => f.write_str("1 poll"),
+            n => write!(f, "{n} polls"),
+        }
+    }
+}
+
 impl fmt::Display for UrlProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            UrlProblem::Unreadable(e) => e.fmt(f),
+            // It may quote the value (a scheme, a URL parser's complaint): bounded.
+            UrlProblem::Unreadable(e) => Shown::new(&e.to_string(), 2 * LIMIT).fmt(f),
             UrlProblem::Downgrade { submission } => {
                 write!(f, "is http, but the submission {submission} was https")
             }
-            UrlProblem::Scheme(s) => write!(f, "has scheme `{s}`, not http(s)"),
+            UrlProblem::Scheme(s) => {
+                write!(f, "has scheme `{}`, not http(s)", Shown::new(s, LIMIT))
+            }
             UrlProblem::CarriedQuery => {
                 f.write_str("is not a valid request URI with the carried query")
             }
@@ -331,7 +383,9 @@ impl fmt::Display for LastAttempt {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             LastAttempt::Status(s) => ShowStatus(*s).fmt(f),
-            LastAttempt::Transport(e) => write!(f, "transport error: {e}"),
+            LastAttempt::Transport(e) => {
+                write!(f, "transport error: {}", Shown::new(e, 2 * LIMIT))
+            }
         }
     }
 }
@@ -363,7 +417,12 @@ impl fmt::Display for Reason {
             ),
             Reason::Refused(why) => why.fmt(f),
             Reason::StatusBody { status, error } => {
-                write!(f, "answered {} with {error}", ShowStatus(*status))
+                write!(
+                    f,
+                    "answered {} with {}",
+                    ShowStatus(*status),
+                    ShowBodyError(error)
+                )
             }
             Reason::ResourceBody { status, error } => match error {
                 StatusBodyError::Empty => write!(
@@ -371,7 +430,12 @@ impl fmt::Display for Reason {
                     "answered {} with an empty body where the resource was expected",
                     ShowStatus(*status)
                 ),
-                other => write!(f, "answered {} with {other}", ShowStatus(*status)),
+                other => write!(
+                    f,
+                    "answered {} with {}",
+                    ShowStatus(*status),
+                    ShowBodyError(other)
+                ),
             },
             Reason::BodyTooLarge { status, limit } => write!(
                 f,
@@ -386,13 +450,16 @@ impl fmt::Display for Reason {
             } => match error {
                 Some(odata) => write!(
                     f,
-                    "answered {}: operation {state}: {odata}",
-                    ShowStatus(*status)
+                    "answered {}: operation {}: {}",
+                    ShowStatus(*status),
+                    ShowWord(state),
+                    ShowOData(odata)
                 ),
                 None => write!(
                     f,
-                    "answered {}: operation {state} (no error details)",
-                    ShowStatus(*status)
+                    "answered {}: operation {} (no error details)",
+                    ShowStatus(*status),
+                    ShowWord(state)
                 ),
             },
             Reason::RetriesExhausted { attempts, last } => {
@@ -402,14 +469,21 @@ impl fmt::Display for Reason {
                 state,
                 polls,
                 limit,
-            } => write!(f, "still {state} after {polls} polls (limit {limit})"),
+            } => write!(
+                f,
+                "still {} after {} (limit {limit})",
+                ShowWord(state),
+                Polls(*polls)
+            ),
             Reason::Deadline {
                 state,
                 polls,
                 after,
             } => write!(
                 f,
-                "still {state} after {polls} polls at the {after:?} deadline"
+                "still {} after {} at the {after:?} deadline",
+                ShowWord(state),
+                Polls(*polls)
             ),
             Reason::SubmissionBodyTimeout => {
                 f.write_str("sent a submission response whose body did not end before the deadline")
@@ -417,9 +491,12 @@ impl fmt::Display for Reason {
             Reason::SubmissionBodyFailed => f.write_str("submission response body failed mid-way"),
             Reason::BadRequestUrl { why } => write!(f, "is not a usable request URL ({why})"),
             Reason::BadHandle { why } => write!(f, "cannot be resumed: {why}"),
-            Reason::DialectBody { status, problem } => {
-                write!(f, "answered {} with {problem}", ShowStatus(*status))
-            }
+            Reason::DialectBody { status, problem } => write!(
+                f,
+                "answered {} with {}",
+                ShowStatus(*status),
+                Shown::new(problem, 2 * LIMIT)
+            ),
             Reason::RedirectWithoutLocation { status } => write!(
                 f,
                 "answered {} without a usable Location",

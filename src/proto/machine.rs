@@ -355,18 +355,23 @@ impl Machine {
             return None;
         }
         let next_at = self.sched.next_status_at;
-        let polls = self.sched.polls;
+        // A planned request is already counted: report (and hand on) the ones sent.
+        let polls = self.sched.polls - u32::from(next_at.is_some() && self.sched.polls > 0);
         Some(Progress {
             operation_url: self.op.monitor.display(),
             operation_id: self.op.operation_id.clone(),
             status: self.op.status.clone(),
             percent_complete: self.op.percent_complete,
-            // A planned request is already counted: report the ones answered.
-            polls: polls - u32::from(next_at.is_some() && polls > 0),
+            polls,
             next_poll_in: next_at.map(|at| at.saturating_duration_since(now)),
             wait_reason: next_at.and(self.sched.wait_reason.clone()),
             elapsed: self.sched.elapsed(now),
-            resume: Some(self.resume_handle()).filter(|_| next_at.is_some()),
+            // A handle resumed from here sends the planned poll again: it counts once.
+            resume: next_at.map(|_| {
+                let mut handle = self.resume_handle();
+                handle.polls = polls;
+                handle
+            }),
         })
     }
 

@@ -1073,11 +1073,47 @@ fn errors_render_their_reasons() {
         (r(200, &[], "{}"), "long-running operation protocol error: https://s.example/o answered 200 OK with a JSON object without a `status` field"),
         (r(200, &[], "{\"status\":\"Failed\"}"), "long-running operation failed: https://s.example/o answered 200 OK: operation Failed (no error details)"),
         (FAILED, "long-running operation failed: https://s.example/o answered 200 OK: operation Failed: InvalidFeature: The provided feature is invalid."),
+        // What a server sent is escaped (ESC, OSC 52, CR, LF, NUL, bidi) and bounded.
+        (r(200, &[], "{\"status\":\"Failed\",\"error\":{\"code\":\"\\u001b]52;c;ZXZpbA==\\u0007\",\"message\":\"ok\\r\\n\\u0000forged \\u202e\"}}"),
+            "long-running operation failed: https://s.example/o answered 200 OK: operation Failed: \\x1b]52;c;ZXZpbA==\\x07: ok\\r\\n\\0forged \\u{202e}"),
+        (r(200, &[], "{\"status\":\"Failed\",\"error\":{\"message\":\"\\u001b[2J\"}}"),
+            "long-running operation failed: https://s.example/o answered 200 OK: operation Failed: \\x1b[2J"),
     ];
     for (resp, text) in rows {
         let run = drive(cfg(), "POST", "https://s.example/j", &[], SUBMIT, &[*resp]);
         assert_eq!(failed(&run).to_string(), *text);
     }
+    // A long message is cut after `LIMIT` characters, with a marker.
+    let long = format!(
+        "{{\"status\":\"Failed\",\"error\":{{\"message\":\"{}\"}}}}",
+        "m".repeat(100_000)
+    );
+    let long: &'static str = Box::leak(long.into_boxed_str());
+    let run = drive(
+        cfg(),
+        "POST",
+        "https://s.example/j",
+        &[],
+        SUBMIT,
+        &[r(200, &[], long)],
+    );
+    assert_eq!(
+        failed(&run).to_string(),
+        format!(
+            "long-running operation failed: https://s.example/o answered 200 OK: operation Failed: {}…[{} more bytes]",
+            "m".repeat(300),
+            100_000 - 300
+        )
+    );
+    // A status word as sent (unrecognised: polled until the limit), escaped; one poll, not "1 polls".
+    const ODD: R = r(200, &[], "{\"status\":\"Run\\u001b[31mning\\n200 OK\"}");
+    let mut c = cfg();
+    c.max_polls = 1;
+    let run = drive(c, "POST", "https://s.example/j", &[], SUBMIT, &[ODD]);
+    assert_eq!(
+        failed(&run).to_string(),
+        "long-running operation exceeded the poll limit: https://s.example/o still Run\\x1b[31mning\\n200 OK after 1 poll (limit 1)"
+    );
     let run = drive(
         cfg(),
         "POST",

@@ -1,0 +1,250 @@
+//! `-L`: a final answer that is a redirect (`301`, `302`, `303`, `307`, `308` with a
+//! `Location`) is followed, as curl -L follows it. Status monitors are not concerned: the
+//! layer follows their redirects itself, under its own origin and address rules.
+//!
+//! Curl's rules: `303` (and `301`/`302` after a `POST`) is followed with a `GET` and no body;
+//! `307`/`308` repeat the method and the body. At most [`MAX_REDIRECTS`]. A redirect to
+//! another origin (scheme, host, port) does not carry the credentials: headers `-v` masks
+//! (`Authorization`, hence `-u`, cookies, API keys, tokens) and the headers meant for the asked
+//! host only (`Metadata`, `Metadata-Flavor`). An `https` → `http` redirect is not followed.
+
+use std::future::Future;
+
+use bytes::Bytes;
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
+use http::{HeaderMap, HeaderName, Method, Request, Response, StatusCode, Uri};
+use http_body_util::Full;
+use tower::BoxError;
+use tower_lro::{LroMetadata, LroOptions};
+
+use crate::redact;
+use crate::report::Reporter;
+
+/// Redirects followed at most, curl's default `--max-redirs`.
+pub const MAX_REDIRECTS: usize = 30;
+
+/// Why a redirect that is the final answer was not followed (in its response's extensions).
+#[derive(Debug, Clone)]
+pub struct NotFollowed(pub &'static str);
+
+/// A redirect status that `-L` follows.
+pub fn is_redirect(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308)
+}
+
+/// What a followed request is built from: the first request as it was sent.
+pub struct Resend {
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Full<Bytes>,
+    options: Option<LroOptions>,
+}
+
+impl Resend {
+    pub fn of(request: &Request<Full<Bytes>>) -> Self {
+        Self {
+            method: request.method().clone(),
+            uri: request.uri().clone(),
+            headers: request.headers().clone(),
+            body: request.body().clone(),
+            options: request.extensions().get::<LroOptions>().cloned(),
+        }
+    }
+}
+
+/// Sends `request` through `send`; with `follow`, then follows the redirects that come back as
+/// the final answer. The first answer's `LroMetadata` (what the operation did) stays on the
+/// last answer when that has none.
+pub async fn send<B, F, Fut>(
+    mut send: F,
+    request: Request<Full<Bytes>>,
+    follow: bool,
+    reporter: &Reporter,
+) -> Result<Response<B>, BoxError>
+where
+    F: FnMut(Request<Full<Bytes>>) -> Fut,
+    Fut: Future<Output = Result<Response<B>, BoxError>>,
+{
+    let mut from = Resend::of(&request);
+    let mut response = send(request).await?;
+    let meta = response.extensions().get::<LroMetadata>().cloned();
+    let mut hops = 0;
+    while follow && is_redirect(response.status()) {
+        let next = match next_request(&mut from, &response, hops) {
+            Ok(next) => next,
+            Err(why) => {
+                response.extensions_mut().insert(NotFollowed(why));
+                break;
+            }
+        };
+        hops += 1;
+        reporter.note(&format!(
+            "lro: following {} to {}",
+            response.status(),
+            crate::term::shown(&redact::url(&next.uri().to_string()))
+        ));
+        response = send(next).await?;
+    }
+    if let (Some(meta), None) = (meta, response.extensions().get::<LroMetadata>()) {
+        response.extensions_mut().insert(meta);
+    }
+    Ok(response)
+}
+
+/// The request that follows `response`, a redirect; `from` becomes it.
+fn next_request<B>(
+    from: &mut Resend,
+    response: &Response<B>,
+    hops: usize,
+) -> Result<Request<Full<Bytes>>, &'static str> {
+    if hops >= MAX_REDIRECTS {
+        return Err("more than 30 redirects");
+    }
+    let location = response
+        .headers()
+        .get(LOCATION)
+        .ok_or("the redirect has no Location")?;
+    let base =
+        whatwg_url::Url::parse(&from.uri.to_string()).map_err(|_| "the URL is not absolute")?;
+    let target = tower_lro::__private::parse_url_value(location, &base)
+        .map_err(|_| "its Location is not a usable http(s) URL")?;
+    let uri: Uri = target
+        .as_str()
+        .parse()
+        .map_err(|_| "its Location is not a usable http(s) URL")?;
+    if from.uri.scheme_str() == Some("https") && uri.scheme_str() != Some("https") {
+        return Err("it goes from https to http");
+    }
+    if !same_origin(&from.uri, &uri) {
+        let names: Vec<HeaderName> = from
+            .headers
+            .iter()
+            .filter(|(name, value)| only_for_origin(name, value))
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in names {
+            from.headers.remove(name);
+        }
+    }
+    let status = response.status().as_u16();
+    if status == 303 && from.method != Method::HEAD
+        || matches!(status, 301 | 302) && from.method == Method::POST
+    {
+        from.method = Method::GET;
+        from.body = Full::new(Bytes::new());
+        from.headers.remove(CONTENT_TYPE);
+        from.headers.remove(CONTENT_LENGTH);
+    }
+    from.uri = uri;
+    let mut request = Request::new(from.body.clone());
+    *request.method_mut() = from.method.clone();
+    *request.uri_mut() = from.uri.clone();
+    *request.headers_mut() = from.headers.clone();
+    if let Some(options) = &from.options {
+        request.extensions_mut().insert(options.clone());
+    }
+    Ok(request)
+}
+
+/// Scheme, host and port (the default port spelled or not).
+fn same_origin(a: &Uri, b: &Uri) -> bool {
+    let port = |u: &Uri| {
+        u.port_u16().unwrap_or(if u.scheme_str() == Some("https") {
+            443
+        } else {
+            80
+        })
+    };
+    a.scheme_str() == b.scheme_str()
+        && a.host().map(str::to_ascii_lowercase) == b.host().map(str::to_ascii_lowercase)
+        && port(a) == port(b)
+}
+
+/// A header that goes to the origin that was asked only: a credential (whatever `-v` masks),
+/// or a header a metadata service requires.
+fn only_for_origin(name: &HeaderName, value: &http::HeaderValue) -> bool {
+    // `redact` masks as `***`: what it hides from -v is what stays with the origin.
+    redact::header_value(name, value) == "***"
+        || matches!(name.as_str(), "metadata" | "metadata-flavor")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from(method: &str, uri: &str) -> Resend {
+        let mut req = Request::new(Full::new(Bytes::from_static(b"body")));
+        *req.method_mut() = method.parse().unwrap();
+        *req.uri_mut() = uri.parse().unwrap();
+        for (name, value) in [
+            ("authorization", "Basic x"),
+            ("x-api-key", "k"),
+            ("metadata", "true"),
+            ("accept", "application/json"),
+            ("content-type", "text/plain"),
+        ] {
+            req.headers_mut().insert(name, value.parse().unwrap());
+        }
+        req.extensions_mut().insert(LroOptions::new().force());
+        Resend::of(&req)
+    }
+
+    fn redirect(status: u16, location: Option<&str>) -> Response<()> {
+        let mut resp = Response::new(());
+        *resp.status_mut() = StatusCode::from_u16(status).unwrap();
+        if let Some(l) = location {
+            resp.headers_mut().insert(LOCATION, l.parse().unwrap());
+        }
+        resp
+    }
+
+    #[test]
+    fn curls_rules() {
+        // 303 (and 301/302 after a POST): GET, no body; same origin keeps every header.
+        for status in [301, 302, 303] {
+            let mut f = from("POST", "https://a.example/jobs");
+            let next = next_request(&mut f, &redirect(status, Some("/r?x=1")), 0).unwrap();
+            assert_eq!(next.method(), Method::GET);
+            assert_eq!(next.uri(), "https://a.example/r?x=1");
+            assert!(next.headers().get(CONTENT_TYPE).is_none());
+            assert_eq!(next.headers()["authorization"], "Basic x");
+            assert!(next.extensions().get::<LroOptions>().is_some());
+        }
+        // 307/308 repeat the method and the body; another origin gets no credential.
+        for status in [307, 308] {
+            let mut f = from("PUT", "https://a.example/jobs");
+            let next = next_request(&mut f, &redirect(status, Some("https://b.example/x")), 0);
+            let next = next.unwrap();
+            assert_eq!(next.method(), Method::PUT);
+            assert_eq!(next.headers()["content-type"], "text/plain");
+            for name in ["authorization", "x-api-key", "metadata"] {
+                assert!(next.headers().get(name).is_none(), "{name}");
+            }
+            assert_eq!(next.headers()["accept"], "application/json");
+        }
+        // 301/302 after a PUT keep it.
+        let mut f = from("PUT", "http://a.example/jobs");
+        let next = next_request(&mut f, &redirect(302, Some("/y")), 0).unwrap();
+        assert_eq!(next.method(), Method::PUT);
+        // Refused: a downgrade, no Location, another scheme, too many hops.
+        let https = || from("GET", "https://a.example/x");
+        let cases = [
+            (redirect(302, Some("http://a.example/x")), 0),
+            (redirect(302, None), 0),
+            (redirect(302, Some("ftp://a.example/x")), 0),
+            (redirect(302, Some("/ok")), MAX_REDIRECTS),
+        ];
+        for (resp, hops) in cases {
+            assert!(next_request(&mut https(), &resp, hops).is_err(), "{resp:?}");
+        }
+    }
+
+    #[test]
+    fn origins() {
+        let u = |s: &str| s.parse::<Uri>().unwrap();
+        assert!(same_origin(&u("http://H:80/a"), &u("http://h/b")));
+        assert!(!same_origin(&u("http://h/a"), &u("https://h/a")));
+        assert!(!same_origin(&u("http://h:81/a"), &u("http://h/a")));
+    }
+}
