@@ -1,18 +1,32 @@
 //! The response body the layer returns: the inner body untouched, or one the layer had to read.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
+use tokio::time::{Instant, Sleep};
+
+use crate::error::{Error, Reason};
+
+type BoxError = tower::BoxError;
 
 pin_project! {
     /// Body of every response from [`LroService`](crate::LroService).
     ///
-    /// Pass-through responses and fetched resources stream the inner body as it comes. A status
+    /// Pass-through responses stream the inner body as it comes, with no timer. A status
     /// response the layer had to read (a terminal status document, a `PUT` answer inspected for
     /// `provisioningState`) is replayed from memory.
+    ///
+    /// The final body of a resolved operation that still streams (a fetched resource, an answer
+    /// too large to read whole) is bounded by the operation's deadline: when the deadline passes
+    /// before the body ends, the body yields an [`Error`](crate::Error) of kind
+    /// [`Timeout`](crate::ErrorKind::Timeout) whose [`url`](crate::Error::url) is the URL the
+    /// body comes from, and then ends. [`LroLayer::bound_final_body`](crate::LroLayer::bound_final_body)
+    /// and [`LroOptions::bound_final_body`](crate::LroOptions::bound_final_body) turn this off.
+    /// Errors of the inner body are passed on, boxed.
     pub struct LroBody<B> {
         #[pin]
         kind: Kind<B>,
@@ -24,7 +38,39 @@ pin_project! {
     enum Kind<B> {
         Stream { #[pin] inner: B },
         Buffered { data: Option<Bytes> },
-        Prefixed { head: Option<Bytes>, rest: Pin<Box<B>> },
+        Prefixed { head: Option<Bytes>, rest: Pin<Box<B>>, guard: Option<Guard> },
+        // A delivered final body that streams, cut at the operation's deadline.
+        Bounded { #[pin] inner: B, guard: Guard },
+    }
+}
+
+/// The deadline of a delivered final body, and the URL it comes from (boxed: the timer exists
+/// only for such bodies, and a pass-through body stays as small as it was).
+struct Guard(Pin<Box<GuardInner>>);
+
+pin_project! {
+    struct GuardInner {
+        #[pin]
+        timer: Sleep,
+        url: Box<str>,
+    }
+}
+
+impl Guard {
+    fn new(deadline: Instant, url: &str) -> Self {
+        Guard(Box::pin(GuardInner {
+            timer: tokio::time::sleep_until(deadline),
+            url: url.into(),
+        }))
+    }
+
+    /// The timeout error once the deadline has passed.
+    fn poll_expired(&mut self, cx: &mut Context<'_>) -> Option<BoxError> {
+        let inner = self.0.as_mut().project();
+        inner.timer.poll(cx).is_ready().then(|| {
+            let url = std::mem::take(inner.url).into_string();
+            Error::new(Some(url), Reason::FinalBodyTimeout).into()
+        })
     }
 }
 
@@ -45,13 +91,35 @@ impl<B> LroBody<B> {
     pub(crate) fn prefixed(head: Bytes, rest: Pin<Box<B>>) -> Self {
         let head = (!head.is_empty()).then_some(head);
         Self {
-            kind: Kind::Prefixed { head, rest },
+            kind: Kind::Prefixed {
+                head,
+                rest,
+                guard: None,
+            },
         }
+    }
+
+    /// The same body, cut at `deadline` if it still streams (a buffered body has nothing left
+    /// to wait for and gets no timer). `url` names where it comes from, for the error.
+    pub(crate) fn bounded(self, deadline: Instant, url: &str) -> Self {
+        let kind = match self.kind {
+            Kind::Stream { inner } => Kind::Bounded {
+                inner,
+                guard: Guard::new(deadline, url),
+            },
+            Kind::Prefixed { head, rest, .. } => Kind::Prefixed {
+                head,
+                rest,
+                guard: Some(Guard::new(deadline, url)),
+            },
+            other => other,
+        };
+        Self { kind }
     }
 
     /// Whether the body was read by the layer and is replayed from memory.
     pub fn is_buffered(&self) -> bool {
-        !matches!(self.kind, Kind::Stream { .. })
+        !matches!(self.kind, Kind::Stream { .. } | Kind::Bounded { .. })
     }
 }
 
@@ -61,8 +129,24 @@ impl<B> std::fmt::Debug for LroBody<B> {
             Kind::Stream { .. } => "Stream",
             Kind::Buffered { .. } => "Buffered",
             Kind::Prefixed { .. } => "Prefixed",
+            Kind::Bounded { .. } => "Bounded",
         };
         f.debug_struct("LroBody").field("kind", &kind).finish()
+    }
+}
+
+type PollFrame<D> = Poll<Option<Result<Frame<D>, BoxError>>>;
+
+/// A frame of an inner body, its error boxed.
+fn boxed<D, E: Into<BoxError>>(p: Poll<Option<Result<Frame<D>, E>>>) -> PollFrame<D> {
+    p.map(|frame| frame.map(|f| f.map_err(Into::into)))
+}
+
+/// A pending inner body, unless its guard's deadline has passed.
+fn pending_or_expired<D>(guard: Option<&mut Guard>, cx: &mut Context<'_>) -> PollFrame<D> {
+    match guard.and_then(|g| g.poll_expired(cx)) {
+        Some(error) => Poll::Ready(Some(Err(error))),
+        None => Poll::Pending,
     }
 }
 
@@ -70,41 +154,52 @@ impl<B> Body for LroBody<B>
 where
     B: Body,
     B::Data: From<Bytes>,
+    B::Error: Into<BoxError>,
 {
     type Data = B::Data;
-    type Error = B::Error;
+    type Error = BoxError;
 
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        match self.project().kind.project() {
-            KindProj::Stream { inner } => inner.poll_frame(cx),
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> PollFrame<Self::Data> {
+        let mut kind = self.project().kind;
+        let polled = match kind.as_mut().project() {
+            KindProj::Stream { inner } => return boxed(inner.poll_frame(cx)),
             KindProj::Buffered { data } => {
-                Poll::Ready(data.take().map(|d| Ok(Frame::data(d.into()))))
+                return Poll::Ready(data.take().map(|d| Ok(Frame::data(d.into()))))
             }
-            KindProj::Prefixed { head, rest } => match head.take() {
-                Some(d) => Poll::Ready(Some(Ok(Frame::data(d.into())))),
-                None => rest.as_mut().poll_frame(cx),
+            KindProj::Prefixed { head, rest, guard } => match head.take() {
+                Some(d) => return Poll::Ready(Some(Ok(Frame::data(d.into())))),
+                None => match rest.as_mut().poll_frame(cx) {
+                    Poll::Pending => pending_or_expired(guard.as_mut(), cx),
+                    ready => return boxed(ready),
+                },
             },
+            KindProj::Bounded { inner, guard } => match inner.poll_frame(cx) {
+                Poll::Pending => pending_or_expired(Some(guard), cx),
+                ready => return boxed(ready),
+            },
+        };
+        if polled.is_ready() {
+            // Cut: the inner body is dropped (its connection closes) and the body ends.
+            kind.set(Kind::Buffered { data: None });
         }
+        polled
     }
 
     fn is_end_stream(&self) -> bool {
         match &self.kind {
-            Kind::Stream { inner } => inner.is_end_stream(),
+            Kind::Stream { inner } | Kind::Bounded { inner, .. } => inner.is_end_stream(),
             Kind::Buffered { data } => data.is_none(),
-            Kind::Prefixed { head, rest } => head.is_none() && rest.is_end_stream(),
+            Kind::Prefixed { head, rest, .. } => head.is_none() && rest.is_end_stream(),
         }
     }
 
     fn size_hint(&self) -> SizeHint {
         match &self.kind {
-            Kind::Stream { inner } => inner.size_hint(),
+            Kind::Stream { inner } | Kind::Bounded { inner, .. } => inner.size_hint(),
             Kind::Buffered { data } => {
                 SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
             }
-            Kind::Prefixed { head, rest } => {
+            Kind::Prefixed { head, rest, .. } => {
                 let extra = head.as_ref().map_or(0, |d| d.len() as u64);
                 let inner = rest.size_hint();
                 let mut hint = SizeHint::new();

@@ -94,9 +94,10 @@ async fn stream<W: AsyncWrite + Unpin>(
         out.write_all(head.as_bytes()).await.map_err(io)?;
     }
     while let Some(frame) = body.frame().await {
+        // The layer cuts a stalled final body at the deadline: a timeout (exit 4).
         let frame = frame.map_err(|e| Failure {
-            code: exit::TRANSPORT,
-            message: format!("the final body broke off: {}", exit::chain(&e)),
+            code: exit::code_for(&e),
+            message: format!("the final body broke off: {}", exit::chain(&*e)),
         })?;
         if let Ok(data) = frame.into_data() {
             out.write_all(&data).await.map_err(io)?;

@@ -65,6 +65,8 @@ pin_project! {
         settings: Arc<Settings>,
         machine: Option<Box<Machine>>,
         trace: Trace,
+        // Whether the final body, when it streams, is cut at the deadline.
+        bound_body: bool,
         // The one timer: the wait before a poll, else the deadline of what is in flight.
         #[pin]
         timer: Sleep,
@@ -144,10 +146,22 @@ impl<F, ResB> Next<F, ResB> {
 
 impl<ResB> End<ResB> {
     /// The driver's output, traced.
-    fn into_output(self, trace: &Trace) -> Result<Response<LroBody<ResB>>, BoxError> {
+    /// `bound`: the deadline of the final body, when it is to be cut there.
+    fn into_output(
+        self,
+        trace: &Trace,
+        bound: Option<Instant>,
+    ) -> Result<Response<LroBody<ResB>>, BoxError> {
         match self {
             End::Deliver(mut parts, body, meta) => {
                 trace.finished(&meta);
+                let body = match bound {
+                    Some(at) => {
+                        let url = meta.resource_url().unwrap_or(meta.operation_url());
+                        body.bounded(at, url)
+                    }
+                    None => body,
+                };
                 if let Some(status) = meta.final_status {
                     parts.status = status;
                 }
@@ -181,6 +195,7 @@ where
     /// Starts from a submission's answer whose head said "maybe an LRO".
     pub(crate) fn inspect(call: Call<S>, response: Response<ResB>) -> Self {
         let params = call.settings.params(call.options.as_ref());
+        let bound_body = call.settings.bound_body(call.options.as_ref(), &params);
         let trace = Trace::new(&call.head.method, &call.head.uri);
         let config = call.settings.config.clone();
         let submission = Submission::new(config, call.head, params, now());
@@ -192,6 +207,7 @@ where
             settings: call.settings,
             machine: None,
             trace,
+            bound_body,
             timer: tokio::time::sleep_until(Instant::from_std(deadline)),
             step: Step::Inspect {
                 state: Some(Box::new(Inspecting {
@@ -207,6 +223,7 @@ where
     pub(crate) fn resume(args: Resume<S>) -> Self {
         let trace = Trace::new(&args.head.method, &args.head.uri);
         let params: Params = args.settings.params(args.options.as_ref());
+        let bound_body = args.settings.bound_body(args.options.as_ref(), &params);
         let config = args.settings.config.clone();
         let now = now().mono();
         let (machine, step) = match Machine::resume(config, &args.handle, &args.head, &params, now)
@@ -229,6 +246,7 @@ where
             settings: args.settings,
             machine,
             trace,
+            bound_body,
             timer: tokio::time::sleep_until(Instant::now()),
             step,
         }
@@ -325,7 +343,8 @@ where
 
             let (step, timer) = (this.step.as_mut(), this.timer.as_mut());
             let machine = this.machine.as_deref();
-            if let Some(output) = advance(step, timer, this.settings, machine, this.trace, next) {
+            let ctx = (this.settings.as_ref(), &*this.trace, *this.bound_body);
+            if let Some(output) = advance(step, timer, ctx, machine, next) {
                 return Poll::Ready(output);
             }
         }
@@ -336,9 +355,8 @@ where
 fn advance<S, ReqB, ResB>(
     mut step: Pin<&mut Step<S, ReqB, ResB>>,
     mut timer: Pin<&mut Sleep>,
-    settings: &Settings,
+    (settings, trace, bound_body): (&Settings, &Trace, bool),
     machine: Option<&Machine>,
-    trace: &Trace,
     next: Next<S::Future, ResB>,
 ) -> Option<Result<Response<LroBody<ResB>>, BoxError>>
 where
@@ -368,7 +386,11 @@ where
         }
         Next::End(end) => {
             step.set(Step::Done);
-            return Some(end.into_output(trace));
+            // The operation's deadline: the machine's, else (an answer final at once) the
+            // submission's, which the timer holds.
+            let bound = bound_body
+                .then(|| machine.map_or(timer.deadline(), |m| Instant::from_std(m.deadline())));
+            return Some(end.into_output(trace, bound));
         }
     };
     // Send: once the service is ready (poll_ready, then call on that instance), bounded by the

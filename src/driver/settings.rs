@@ -52,6 +52,15 @@ impl Settings {
         params
     }
 
+    /// Whether a request's delivered final body is cut at its deadline: asked for (by its
+    /// options, else the layer), and the deadline is not "never".
+    pub(crate) fn bound_body(&self, options: Option<&LroOptions>, params: &Params) -> bool {
+        options
+            .and_then(|o| o.bound_final_body)
+            .unwrap_or(self.config.bound_final_body)
+            && params.deadline < crate::proto::FOREVER
+    }
+
     /// The dialect of a request: its options', else the layer's.
     pub(crate) fn dialect<'a>(&'a self, options: Option<&'a LroOptions>) -> &'a Dialect {
         options
