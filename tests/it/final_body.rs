@@ -198,6 +198,36 @@ async fn pass_through_bodies_have_no_timer() {
     assert_unbounded(resp.into_body(), "plain").await;
 }
 
+/// A status body that arrives one byte per frame is read whole: the document decides the
+/// operation, and the delivered body is every byte, in order.
+#[tokio::test(start_paused = true)]
+async fn a_status_body_in_one_byte_chunks_reads_whole() {
+    const N: usize = 200_000;
+    let mut doc = br#"{"status":"Succeeded","pad":""#.to_vec();
+    doc.resize(N - 2, b'a');
+    doc.extend_from_slice(b"\"}");
+    let doc: &'static [u8] = Box::leak(doc.into_boxed_slice());
+    let svc = LroLayer::new().layer(tower::service_fn(move |req: Request<Full<Bytes>>| {
+        let one_by_one = stream::iter(0..doc.len())
+            .map(move |i| Ok::<_, Infallible>(Frame::data(Bytes::from_static(&doc[i..i + 1]))));
+        async move {
+            Ok::<_, Infallible>(match req.uri().path() {
+                "/jobs" => answer(202, &[("operation-location", MONITOR)], full("")),
+                _ => answer(200, &[], BodyExt::boxed(StreamBody::new(one_by_one))),
+            })
+        }
+    }));
+    let resp = svc
+        .oneshot(request(Method::POST, SUB, None))
+        .await
+        .expect("the operation resolves");
+    let meta = resp.extensions().get::<LroMetadata>().unwrap();
+    assert!(meta.status().is_success());
+    assert_eq!(meta.polls(), 1);
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(&body[..], doc);
+}
+
 /// Over a real socket: the resource's server sends its head and a few bytes, then holds the
 /// connection open. The layer's deadline (300 ms) cuts the body with a timeout naming the
 /// resource URL, well before the test's own limit.
