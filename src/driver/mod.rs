@@ -65,8 +65,6 @@ pin_project! {
         settings: Arc<Settings>,
         machine: Option<Box<Machine>>,
         trace: Trace,
-        // Whether the final body, when it streams, is cut at the deadline.
-        bound_body: bool,
         // The one timer: the wait before a poll, else the deadline of what is in flight.
         #[pin]
         timer: Sleep,
@@ -104,6 +102,8 @@ struct Inspecting<ResB> {
     parts: Parts,
     read: ReadLimited<ResB>,
     submission: Submission,
+    // When the body is to be cut, should the answer be final at once.
+    bound: Option<Instant>,
 }
 
 /// What an arm of the driver loop decided, once its borrows have ended.
@@ -195,7 +195,7 @@ where
     /// Starts from a submission's answer whose head said "maybe an LRO".
     pub(crate) fn inspect(call: Call<S>, response: Response<ResB>) -> Self {
         let params = call.settings.params(call.options.as_ref());
-        let bound_body = call.settings.bound_body(call.options.as_ref(), &params);
+        let bound = params.bounds_body();
         let trace = Trace::new(&call.head.method, &call.head.uri);
         let config = call.settings.config.clone();
         let submission = Submission::new(config, call.head, params, now());
@@ -207,13 +207,13 @@ where
             settings: call.settings,
             machine: None,
             trace,
-            bound_body,
             timer: tokio::time::sleep_until(Instant::from_std(deadline)),
             step: Step::Inspect {
                 state: Some(Box::new(Inspecting {
                     parts,
                     read: ReadLimited::new(body, limit),
                     submission,
+                    bound: bound.then(|| Instant::from_std(deadline)),
                 })),
             },
         }
@@ -223,7 +223,6 @@ where
     pub(crate) fn resume(args: Resume<S>) -> Self {
         let trace = Trace::new(&args.head.method, &args.head.uri);
         let params: Params = args.settings.params(args.options.as_ref());
-        let bound_body = args.settings.bound_body(args.options.as_ref(), &params);
         let config = args.settings.config.clone();
         let now = now().mono();
         let (machine, step) = match Machine::resume(config, &args.handle, &args.head, &params, now)
@@ -246,7 +245,6 @@ where
             settings: args.settings,
             machine,
             trace,
-            bound_body,
             timer: tokio::time::sleep_until(Instant::now()),
             step,
         }
@@ -279,12 +277,16 @@ where
                         Poll::Pending => return Poll::Pending,
                     };
                     let Inspecting {
-                        parts, submission, ..
+                        parts,
+                        submission,
+                        bound,
+                        ..
                     } = *state.take().expect("inspect has its state");
                     match outcome {
                         None => Next::End(End::Return(Err(submission.timed_out().into()))),
                         Some(outcome) => {
-                            start(submission, parts, outcome, this.machine, this.trace)
+                            let slot = (&mut *this.machine, &*this.trace);
+                            start(submission, parts, outcome, slot, bound)
                         }
                     }
                 }
@@ -343,8 +345,7 @@ where
 
             let (step, timer) = (this.step.as_mut(), this.timer.as_mut());
             let machine = this.machine.as_deref();
-            let ctx = (this.settings.as_ref(), &*this.trace, *this.bound_body);
-            if let Some(output) = advance(step, timer, ctx, machine, next) {
+            if let Some(output) = advance(step, timer, this.settings, machine, this.trace, next) {
                 return Poll::Ready(output);
             }
         }
@@ -355,8 +356,9 @@ where
 fn advance<S, ReqB, ResB>(
     mut step: Pin<&mut Step<S, ReqB, ResB>>,
     mut timer: Pin<&mut Sleep>,
-    (settings, trace, bound_body): (&Settings, &Trace, bool),
+    settings: &Settings,
     machine: Option<&Machine>,
+    trace: &Trace,
     next: Next<S::Future, ResB>,
 ) -> Option<Result<Response<LroBody<ResB>>, BoxError>>
 where
@@ -386,10 +388,10 @@ where
         }
         Next::End(end) => {
             step.set(Step::Done);
-            // The operation's deadline: the machine's, else (an answer final at once) the
-            // submission's, which the timer holds.
-            let bound = bound_body
-                .then(|| machine.map_or(timer.deadline(), |m| Instant::from_std(m.deadline())));
+            // An answer final at once was bounded by `start`, which has no machine.
+            let bound = machine
+                .and_then(Machine::final_body_deadline)
+                .map(Instant::from_std);
             return Some(end.into_output(trace, bound));
         }
     };
@@ -454,8 +456,8 @@ fn start<F, ResB>(
     submission: Submission,
     parts: Parts,
     outcome: ReadOutcome<ResB>,
-    slot: &mut Option<Box<Machine>>,
-    trace: &Trace,
+    (slot, trace): (&mut Option<Box<Machine>>, &Trace),
+    bound: Option<Instant>,
 ) -> Next<F, ResB> {
     match submission.start(parts.status, &parts.headers, outcome.complete()) {
         Err(e) => Next::End(End::Fail(e)),
@@ -478,9 +480,15 @@ fn start<F, ResB>(
                     Next::End(End::Deliver(parts, body, meta))
                 }
                 // Read only in part (over the limit): what was read, then the rest, with the
-                // metadata all the same (a `start_only` handle).
+                // metadata all the same (a `start_only` handle), cut at the deadline.
                 other => match other.into_body() {
-                    Ok(body) => Next::End(End::Deliver(parts, body, meta)),
+                    Ok(body) => {
+                        let body = match bound {
+                            Some(at) => body.bounded(at, meta.operation_url()),
+                            None => body,
+                        };
+                        Next::End(End::Deliver(parts, body, meta))
+                    }
                     Err(e) => Next::End(End::Return(Err(e))),
                 },
             }

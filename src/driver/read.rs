@@ -108,7 +108,11 @@ impl Acc {
             self.buf.reserve(first.len().saturating_add(len).max(64));
             self.buf.extend_from_slice(&first);
         }
-        self.buf.put(data);
+        // One contiguous slice (a `Bytes` always is): one copy, no cursor to advance.
+        match data.chunk() {
+            chunk if chunk.len() == len => self.buf.extend_from_slice(chunk),
+            _ => self.buf.put(data),
+        }
     }
 
     /// What was read so far, as one `Bytes`.

@@ -48,17 +48,11 @@ impl Settings {
             if let Some(f) = options.final_state {
                 params = params.final_state(f);
             }
+            if let Some(b) = options.bound_final_body {
+                params = params.bound_final_body(b);
+            }
         }
         params
-    }
-
-    /// Whether a request's delivered final body is cut at its deadline: asked for (by its
-    /// options, else the layer), and the deadline is not "never".
-    pub(crate) fn bound_body(&self, options: Option<&LroOptions>, params: &Params) -> bool {
-        options
-            .and_then(|o| o.bound_final_body)
-            .unwrap_or(self.config.bound_final_body)
-            && params.deadline < crate::proto::FOREVER
     }
 
     /// The dialect of a request: its options', else the layer's.
