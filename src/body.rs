@@ -38,39 +38,30 @@ pin_project! {
     enum Kind<B> {
         Stream { #[pin] inner: B },
         Buffered { data: Option<Bytes> },
-        Prefixed { head: Option<Bytes>, rest: Pin<Box<B>>, guard: Option<Guard> },
-        // A delivered final body that streams, cut at the operation's deadline.
-        Bounded { #[pin] inner: B, guard: Guard },
+        Prefixed { head: Option<Bytes>, rest: Pin<Box<B>> },
+        // A delivered final body that streams, cut at the operation's deadline. Boxed: the
+        // timer exists only for such bodies, and every other body stays as small as it was.
+        Bounded { state: Pin<Box<Bounded<B>>> },
     }
 }
-
-/// The deadline of a delivered final body, and the URL it comes from (boxed: the timer exists
-/// only for such bodies, and a pass-through body stays as small as it was).
-struct Guard(Pin<Box<GuardInner>>);
 
 pin_project! {
-    struct GuardInner {
+    /// A streaming final body and its deadline.
+    struct Bounded<B> {
         #[pin]
         timer: Sleep,
+        // Where the body comes from, for the error.
         url: Box<str>,
+        #[pin]
+        body: Rest<B>,
     }
 }
 
-impl Guard {
-    fn new(deadline: Instant, url: &str) -> Self {
-        Guard(Box::pin(GuardInner {
-            timer: tokio::time::sleep_until(deadline),
-            url: url.into(),
-        }))
-    }
-
-    /// The timeout error once the deadline has passed.
-    fn poll_expired(&mut self, cx: &mut Context<'_>) -> Option<BoxError> {
-        let inner = self.0.as_mut().project();
-        inner.timer.poll(cx).is_ready().then(|| {
-            let url = std::mem::take(inner.url).into_string();
-            Error::new(Some(url), Reason::FinalBodyTimeout).into()
-        })
+pin_project! {
+    #[project = RestProj]
+    enum Rest<B> {
+        Whole { #[pin] inner: B },
+        Prefixed { head: Option<Bytes>, rest: Pin<Box<B>> },
     }
 }
 
@@ -91,30 +82,26 @@ impl<B> LroBody<B> {
     pub(crate) fn prefixed(head: Bytes, rest: Pin<Box<B>>) -> Self {
         let head = (!head.is_empty()).then_some(head);
         Self {
-            kind: Kind::Prefixed {
-                head,
-                rest,
-                guard: None,
-            },
+            kind: Kind::Prefixed { head, rest },
         }
     }
 
     /// The same body, cut at `deadline` if it still streams (a buffered body has nothing left
     /// to wait for and gets no timer). `url` names where it comes from, for the error.
     pub(crate) fn bounded(self, deadline: Instant, url: &str) -> Self {
-        let kind = match self.kind {
-            Kind::Stream { inner } => Kind::Bounded {
-                inner,
-                guard: Guard::new(deadline, url),
-            },
-            Kind::Prefixed { head, rest, .. } => Kind::Prefixed {
-                head,
-                rest,
-                guard: Some(Guard::new(deadline, url)),
-            },
-            other => other,
+        let body = match self.kind {
+            Kind::Stream { inner } => Rest::Whole { inner },
+            Kind::Prefixed { head, rest } => Rest::Prefixed { head, rest },
+            other => return Self { kind: other },
         };
-        Self { kind }
+        let state = Box::pin(Bounded {
+            timer: tokio::time::sleep_until(deadline),
+            url: url.into(),
+            body,
+        });
+        Self {
+            kind: Kind::Bounded { state },
+        }
     }
 
     /// Whether the body was read by the layer and is replayed from memory.
@@ -142,12 +129,57 @@ fn boxed<D, E: Into<BoxError>>(p: Poll<Option<Result<Frame<D>, E>>>) -> PollFram
     p.map(|frame| frame.map(|f| f.map_err(Into::into)))
 }
 
-/// A pending inner body, unless its guard's deadline has passed.
-fn pending_or_expired<D>(guard: Option<&mut Guard>, cx: &mut Context<'_>) -> PollFrame<D> {
-    match guard.and_then(|g| g.poll_expired(cx)) {
-        Some(error) => Poll::Ready(Some(Err(error))),
-        None => Poll::Pending,
+impl<B> Bounded<B>
+where
+    B: Body,
+    B::Data: From<Bytes>,
+    B::Error: Into<BoxError>,
+{
+    /// The next frame; `Err` with the timeout error once the deadline has passed with the body
+    /// pending.
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Result<PollFrame<B::Data>, BoxError> {
+        let this = self.project();
+        let polled = match this.body.project() {
+            RestProj::Whole { inner } => inner.poll_frame(cx),
+            RestProj::Prefixed { head, rest } => match head.take() {
+                Some(d) => return Ok(Poll::Ready(Some(Ok(Frame::data(d.into()))))),
+                None => rest.as_mut().poll_frame(cx),
+            },
+        };
+        if polled.is_ready() || this.timer.poll(cx).is_pending() {
+            return Ok(boxed(polled));
+        }
+        let url = std::mem::take(this.url).into_string();
+        Err(Error::new(Some(url), Reason::FinalBodyTimeout).into())
     }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.body {
+            Rest::Whole { inner } => inner.is_end_stream(),
+            Rest::Prefixed { head, rest } => head.is_none() && rest.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.body {
+            Rest::Whole { inner } => inner.size_hint(),
+            Rest::Prefixed { head, rest } => prefixed_hint(head.as_ref(), rest.size_hint()),
+        }
+    }
+}
+
+/// The size of what was read, then the rest.
+fn prefixed_hint(head: Option<&Bytes>, rest: SizeHint) -> SizeHint {
+    let extra = head.map_or(0, |d| d.len() as u64);
+    let mut hint = SizeHint::new();
+    hint.set_lower(rest.lower() + extra);
+    if let Some(upper) = rest.upper() {
+        hint.set_upper(upper + extra);
+    }
+    hint
 }
 
 impl<B> Body for LroBody<B>
@@ -161,54 +193,42 @@ where
 
     fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> PollFrame<Self::Data> {
         let mut kind = self.project().kind;
-        let polled = match kind.as_mut().project() {
+        let cut = match kind.as_mut().project() {
             KindProj::Stream { inner } => return boxed(inner.poll_frame(cx)),
             KindProj::Buffered { data } => {
                 return Poll::Ready(data.take().map(|d| Ok(Frame::data(d.into()))))
             }
-            KindProj::Prefixed { head, rest, guard } => match head.take() {
+            KindProj::Prefixed { head, rest } => match head.take() {
                 Some(d) => return Poll::Ready(Some(Ok(Frame::data(d.into())))),
-                None => match rest.as_mut().poll_frame(cx) {
-                    Poll::Pending => pending_or_expired(guard.as_mut(), cx),
-                    ready => return boxed(ready),
-                },
+                None => return boxed(rest.as_mut().poll_frame(cx)),
             },
-            KindProj::Bounded { inner, guard } => match inner.poll_frame(cx) {
-                Poll::Pending => pending_or_expired(Some(guard), cx),
-                ready => return boxed(ready),
+            KindProj::Bounded { state } => match state.as_mut().poll_frame(cx) {
+                Ok(polled) => return polled,
+                Err(timeout) => timeout,
             },
         };
-        if polled.is_ready() {
-            // Cut: the inner body is dropped (its connection closes) and the body ends.
-            kind.set(Kind::Buffered { data: None });
-        }
-        polled
+        // Cut: the inner body is dropped (its connection closes) and the body ends.
+        kind.set(Kind::Buffered { data: None });
+        Poll::Ready(Some(Err(cut)))
     }
 
     fn is_end_stream(&self) -> bool {
         match &self.kind {
-            Kind::Stream { inner } | Kind::Bounded { inner, .. } => inner.is_end_stream(),
+            Kind::Stream { inner } => inner.is_end_stream(),
             Kind::Buffered { data } => data.is_none(),
-            Kind::Prefixed { head, rest, .. } => head.is_none() && rest.is_end_stream(),
+            Kind::Prefixed { head, rest } => head.is_none() && rest.is_end_stream(),
+            Kind::Bounded { state } => state.is_end_stream(),
         }
     }
 
     fn size_hint(&self) -> SizeHint {
         match &self.kind {
-            Kind::Stream { inner } | Kind::Bounded { inner, .. } => inner.size_hint(),
+            Kind::Stream { inner } => inner.size_hint(),
             Kind::Buffered { data } => {
                 SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
             }
-            Kind::Prefixed { head, rest, .. } => {
-                let extra = head.as_ref().map_or(0, |d| d.len() as u64);
-                let inner = rest.size_hint();
-                let mut hint = SizeHint::new();
-                hint.set_lower(inner.lower() + extra);
-                if let Some(upper) = inner.upper() {
-                    hint.set_upper(upper + extra);
-                }
-                hint
-            }
+            Kind::Prefixed { head, rest } => prefixed_hint(head.as_ref(), rest.size_hint()),
+            Kind::Bounded { state } => state.size_hint(),
         }
     }
 }

@@ -459,6 +459,8 @@ fn start<F, ResB>(
     (slot, trace): (&mut Option<Box<Machine>>, &Trace),
     bound: Option<Instant>,
 ) -> Next<F, ResB> {
+    // Where the answer came from, should its body be cut (a `Uri` clone shares its bytes).
+    let bound = bound.map(|at| (at, submission.request_uri().clone()));
     match submission.start(parts.status, &parts.headers, outcome.complete()) {
         Err(e) => Next::End(End::Fail(e)),
         Ok(Begin::NotLro) => {
@@ -484,7 +486,7 @@ fn start<F, ResB>(
                 other => match other.into_body() {
                     Ok(body) => {
                         let body = match bound {
-                            Some(at) => body.bounded(at, meta.operation_url()),
+                            Some((at, uri)) => body.bounded(at, &uri.to_string()),
                             None => body,
                         };
                         Next::End(End::Deliver(parts, body, meta))

@@ -47,6 +47,11 @@ impl Submission {
         }
     }
 
+    /// The URL the submission went to (whose answer is being read).
+    pub fn request_uri(&self) -> &http::Uri {
+        &self.head.uri
+    }
+
     /// The instant by which the answer's body must have been read.
     pub fn read_deadline(&self) -> Instant {
         self.deadline

@@ -65,6 +65,11 @@ async fn inner(req: Request<Full<Bytes>>) -> Result<Response<Body>, Infallible> 
             full(r#"{"status":"Succeeded","resourceLocation":"https://svc.example/things/1"}"#),
         ),
         ("GET", "/things/1") => answer(200, &[], stalling(b"part")),
+        ("POST", "/big") => answer(
+            202,
+            &[("operation-location", MONITOR)],
+            stalling(b"0123456789"),
+        ),
         _ => answer(200, &[], stalling(b"plain")),
     })
 }
@@ -147,6 +152,32 @@ async fn the_request_deadline_bounds_the_body() {
     assert_eq!(t0.elapsed(), Duration::from_secs(5));
     let err = err.downcast::<tower_lro::Error>().unwrap();
     assert_eq!(err.reason(), &Reason::FinalBodyTimeout);
+}
+
+/// An answer final at once (`start_only`) whose body runs over the size limit is delivered as
+/// it came, what was read then the rest: the rest is cut at the deadline too.
+#[tokio::test(start_paused = true)]
+async fn a_partly_read_answer_final_at_once_is_cut_too() {
+    let t0 = Instant::now();
+    let layer = LroLayer::new()
+        .deadline(Duration::from_secs(30))
+        .status_body_limit(4);
+    let options = LroOptions::new().start_only();
+    let uri = "https://svc.example/big";
+    let resp = call(layer, request(Method::POST, uri, Some(options))).await;
+    let meta = resp.extensions().get::<LroMetadata>().unwrap();
+    assert!(meta.resume_handle().is_some());
+    let mut body = resp.into_body();
+    assert_eq!(first_frame(&mut body).await, "0123456789");
+    let err = cut_error(&mut body).await;
+    assert_eq!(t0.elapsed(), Duration::from_secs(30));
+    let err = err.downcast::<tower_lro::Error>().unwrap();
+    assert_eq!(err.reason(), &Reason::FinalBodyTimeout);
+    assert_eq!(
+        err.url(),
+        Some(uri),
+        "the submission's URL: its answer is the body"
+    );
 }
 
 /// Still pending an hour past the deadline: no timer cut it.
