@@ -61,6 +61,7 @@ pub struct Config {
     pub(crate) vocabulary: Vocabulary,
     pub(crate) ssrf_guard: bool,
     pub(crate) accepted_retry: bool,
+    pub(crate) bound_final_body: bool,
 }
 
 impl Default for Config {
@@ -89,6 +90,7 @@ impl Default for Config {
             vocabulary: Vocabulary::new(),
             ssrf_guard: true,
             accepted_retry: false,
+            bound_final_body: true,
         }
     }
 }
@@ -162,6 +164,11 @@ impl Config {
     /// `false`).
     pub fn accepted_means_retry(&self) -> bool {
         self.accepted_retry
+    }
+
+    /// Whether a delivered final body that streams is cut at the deadline (default `true`).
+    pub fn bound_final_body(&self) -> bool {
+        self.bound_final_body
     }
 
     pub(crate) fn is_credential(&self, name: &str) -> bool {

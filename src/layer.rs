@@ -103,6 +103,18 @@ impl LroLayer {
         self.edit(|c| c.deadline = deadline)
     }
 
+    /// Whether the deadline also bounds the final body when it streams (default `true`): a
+    /// fetched resource whose body has not ended when the operation's
+    /// [`deadline`](Self::deadline) passes yields an [`Error`](crate::Error) of kind
+    /// [`Timeout`](crate::ErrorKind::Timeout) and ends. With `false`, the final body streams
+    /// for as long as the server sends it (bound it yourself, for example with
+    /// `tower_http::timeout`). A body the layer read whole, and any pass-through body, carries
+    /// no timer either way; nor does any body when the deadline is `Duration::MAX`. A request's
+    /// [`LroOptions::bound_final_body`](crate::LroOptions::bound_final_body) overrides it.
+    pub fn bound_final_body(self, enabled: bool) -> Self {
+        self.edit(|c| c.bound_final_body = enabled)
+    }
+
     /// At most this many requests to the status monitor (default 1000).
     pub fn max_polls(self, max: u32) -> Self {
         self.edit(|c| c.max_polls = max)

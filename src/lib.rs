@@ -169,6 +169,11 @@
 //! # Decisions where the spec is silent
 //!
 //! - The deadline is measured from the submission's response, not from the call.
+//! - The deadline also bounds the delivered final body while it streams (a fetched resource):
+//!   at the deadline the body yields a [`Timeout`](ErrorKind::Timeout) [`Error`] naming the
+//!   resource URL and ends. [`LroLayer::bound_final_body`] (or, per request,
+//!   [`LroOptions::bound_final_body`]) leaves it unbounded. Pass-through answers, which are not
+//!   operations, stream with no timer; so does every body under a `Duration::MAX` deadline.
 //! - With no wait hint and no configured interval, the first 5 waits are 1 s, then they double
 //!   up to 30 s. An explicit [`LroLayer::poll_interval`] is used for every unhinted wait.
 //!   `Retry-After: 0` is honoured as "now": the server allows it, and the poll limit bounds a

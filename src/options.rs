@@ -25,6 +25,7 @@ pub struct LroOptions {
     pub(crate) dialect: Option<Dialect>,
     pub(crate) deadline: Option<Duration>,
     pub(crate) final_state: Option<FinalState>,
+    pub(crate) bound_final_body: Option<bool>,
 }
 
 impl LroOptions {
@@ -73,6 +74,14 @@ impl LroOptions {
     /// The final-state choice for this request's operation.
     pub fn final_state(mut self, final_state: FinalState) -> Self {
         self.final_state = Some(final_state);
+        self
+    }
+
+    /// Whether this request's final body, when it streams, is cut at the deadline (see
+    /// [`LroLayer::bound_final_body`](crate::LroLayer::bound_final_body); `false` leaves it
+    /// unbounded).
+    pub fn bound_final_body(mut self, enabled: bool) -> Self {
+        self.bound_final_body = Some(enabled);
         self
     }
 

@@ -61,7 +61,7 @@ impl Out {
     async fn write<B>(&mut self, head: &[u8], body: B) -> Result<(), Failure>
     where
         B: http_body::Body<Data = bytes::Bytes> + Unpin,
-        B::Error: std::error::Error + Send + Sync + 'static,
+        B::Error: Into<tower::BoxError>,
     {
         match self.file.as_mut().and_then(|f| f.file.take()) {
             Some(file) => {
@@ -227,7 +227,7 @@ async fn stream<W, B>(mut out: W, head: &[u8], mut body: B) -> Result<(), Failur
 where
     W: AsyncWrite + Unpin,
     B: http_body::Body<Data = bytes::Bytes> + Unpin,
-    B::Error: std::error::Error + Send + Sync + 'static,
+    B::Error: Into<tower::BoxError>,
 {
     let io = |e: std::io::Error| Failure::local(format!("cannot write the output: {e}"));
     if !head.is_empty() {
@@ -235,9 +235,13 @@ where
         out.flush().await.map_err(io)?;
     }
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| Failure {
-            code: exit::TRANSPORT,
-            message: format!("the final body broke off: {}", exit::chain(&e)),
+        // The layer cuts a stalled final body at the deadline: a timeout (exit 4).
+        let frame = frame.map_err(|e| {
+            let e: tower::BoxError = e.into();
+            Failure {
+                code: exit::code_for(&e),
+                message: format!("the final body broke off: {}", exit::chain(&*e)),
+            }
         })?;
         if let Ok(data) = frame.into_data() {
             out.write_all(&data).await.map_err(io)?;

@@ -102,6 +102,8 @@ struct Inspecting<ResB> {
     parts: Parts,
     read: ReadLimited<ResB>,
     submission: Submission,
+    // When the body is to be cut, should the answer be final at once.
+    bound: Option<Instant>,
 }
 
 /// What an arm of the driver loop decided, once its borrows have ended.
@@ -144,10 +146,22 @@ impl<F, ResB> Next<F, ResB> {
 
 impl<ResB> End<ResB> {
     /// The driver's output, traced.
-    fn into_output(self, trace: &Trace) -> Result<Response<LroBody<ResB>>, BoxError> {
+    /// `bound`: the deadline of the final body, when it is to be cut there.
+    fn into_output(
+        self,
+        trace: &Trace,
+        bound: Option<Instant>,
+    ) -> Result<Response<LroBody<ResB>>, BoxError> {
         match self {
             End::Deliver(mut parts, body, meta) => {
                 trace.finished(&meta);
+                let body = match bound {
+                    Some(at) => {
+                        let url = meta.resource_url().unwrap_or(meta.operation_url());
+                        body.bounded(at, url)
+                    }
+                    None => body,
+                };
                 if let Some(status) = meta.final_status {
                     parts.status = status;
                 }
@@ -181,6 +195,7 @@ where
     /// Starts from a submission's answer whose head said "maybe an LRO".
     pub(crate) fn inspect(call: Call<S>, response: Response<ResB>) -> Self {
         let params = call.settings.params(call.options.as_ref());
+        let bound = params.bounds_body();
         let trace = Trace::new(&call.head.method, &call.head.uri);
         let config = call.settings.config.clone();
         let submission = Submission::new(config, call.head, params, now());
@@ -198,6 +213,7 @@ where
                     parts,
                     read: ReadLimited::new(body, limit),
                     submission,
+                    bound: bound.then(|| Instant::from_std(deadline)),
                 })),
             },
         }
@@ -261,12 +277,16 @@ where
                         Poll::Pending => return Poll::Pending,
                     };
                     let Inspecting {
-                        parts, submission, ..
+                        parts,
+                        submission,
+                        bound,
+                        ..
                     } = *state.take().expect("inspect has its state");
                     match outcome {
                         None => Next::End(End::Return(Err(submission.timed_out().into()))),
                         Some(outcome) => {
-                            start(submission, parts, outcome, this.machine, this.trace)
+                            let slot = (&mut *this.machine, &*this.trace);
+                            start(submission, parts, outcome, slot, bound)
                         }
                     }
                 }
@@ -368,7 +388,11 @@ where
         }
         Next::End(end) => {
             step.set(Step::Done);
-            return Some(end.into_output(trace));
+            // An answer final at once was bounded by `start`, which has no machine.
+            let bound = machine
+                .and_then(Machine::final_body_deadline)
+                .map(Instant::from_std);
+            return Some(end.into_output(trace, bound));
         }
     };
     // Send: once the service is ready (poll_ready, then call on that instance), bounded by the
@@ -432,9 +456,11 @@ fn start<F, ResB>(
     submission: Submission,
     parts: Parts,
     outcome: ReadOutcome<ResB>,
-    slot: &mut Option<Box<Machine>>,
-    trace: &Trace,
+    (slot, trace): (&mut Option<Box<Machine>>, &Trace),
+    bound: Option<Instant>,
 ) -> Next<F, ResB> {
+    // Where the answer came from, should its body be cut (a `Uri` clone shares its bytes).
+    let bound = bound.map(|at| (at, submission.request_uri().clone()));
     match submission.start(parts.status, &parts.headers, outcome.complete()) {
         Err(e) => Next::End(End::Fail(e)),
         Ok(Begin::NotLro) => {
@@ -456,9 +482,15 @@ fn start<F, ResB>(
                     Next::End(End::Deliver(parts, body, meta))
                 }
                 // Read only in part (over the limit): what was read, then the rest, with the
-                // metadata all the same (a `start_only` handle).
+                // metadata all the same (a `start_only` handle), cut at the deadline.
                 other => match other.into_body() {
-                    Ok(body) => Next::End(End::Deliver(parts, body, meta)),
+                    Ok(body) => {
+                        let body = match bound {
+                            Some((at, uri)) => body.bounded(at, &uri.to_string()),
+                            None => body,
+                        };
+                        Next::End(End::Deliver(parts, body, meta))
+                    }
                     Err(e) => Next::End(End::Return(Err(e))),
                 },
             }

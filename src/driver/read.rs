@@ -4,7 +4,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use http_body::Body;
 
 /// What reading a body under a limit came to.
@@ -76,24 +76,15 @@ impl Acc {
             }
             match ready!(body.as_mut().poll_frame(cx)) {
                 Some(Ok(frame)) => {
-                    let Ok(mut data) = frame.into_data() else {
+                    let Ok(data) = frame.into_data() else {
                         continue;
                     };
                     let len = data.remaining();
                     if len == 0 {
                         continue;
                     }
-                    let chunk = data.copy_to_bytes(len);
                     self.read = self.read.saturating_add(len);
-                    match self.first.take() {
-                        None if self.buf.is_empty() => self.first = Some(chunk),
-                        first => {
-                            if let Some(first) = first {
-                                self.buf.extend_from_slice(&first);
-                            }
-                            self.buf.extend_from_slice(&chunk);
-                        }
-                    }
+                    self.push(data, len);
                     if self.read > self.limit {
                         return Poll::Ready(Ended::TooLarge(self.take()));
                     }
@@ -101,6 +92,26 @@ impl Acc {
                 Some(Err(e)) => return Poll::Ready(Ended::Failed(e.into())),
                 None => return Poll::Ready(Ended::Complete(self.take())),
             }
+        }
+    }
+
+    /// Appends a chunk of `len` bytes: the first is kept as it came (zero-copy); later ones are
+    /// copied slice by slice into one buffer that grows geometrically, with no handle made per
+    /// chunk (a body of a million one-byte chunks costs no allocation or reference count per
+    /// chunk).
+    fn push<D: Buf>(&mut self, mut data: D, len: usize) {
+        if self.first.is_none() && self.buf.is_empty() {
+            self.first = Some(data.copy_to_bytes(len));
+            return;
+        }
+        if let Some(first) = self.first.take() {
+            self.buf.reserve(first.len().saturating_add(len).max(64));
+            self.buf.extend_from_slice(&first);
+        }
+        // One contiguous slice (a `Bytes` always is): one copy, no cursor to advance.
+        match data.chunk() {
+            chunk if chunk.len() == len => self.buf.extend_from_slice(chunk),
+            _ => self.buf.put(data),
         }
     }
 

@@ -48,6 +48,9 @@ impl Settings {
             if let Some(f) = options.final_state {
                 params = params.final_state(f);
             }
+            if let Some(b) = options.bound_final_body {
+                params = params.bound_final_body(b);
+            }
         }
         params
     }

@@ -141,6 +141,9 @@ pub enum Reason {
     },
     /// An answer was handed in after the operation ended (a driver bug, reported, not panicked).
     AnswerAfterEnd,
+    /// The delivered final body was still streaming at the operation's deadline (the error's
+    /// URL is where it came from).
+    FinalBodyTimeout,
 }
 
 /// What is wrong with a URL the layer was given.
@@ -209,7 +212,9 @@ impl Reason {
             Reason::Rejected { .. } => ErrorKind::UnexpectedStatus,
             Reason::RetriesExhausted { .. } => ErrorKind::RetriesExhausted,
             Reason::PollLimit { .. } => ErrorKind::PollLimit,
-            Reason::Deadline { .. } | Reason::SubmissionBodyTimeout => ErrorKind::Timeout,
+            Reason::Deadline { .. } | Reason::SubmissionBodyTimeout | Reason::FinalBodyTimeout => {
+                ErrorKind::Timeout
+            }
             Reason::StatusBody { .. }
             | Reason::ResourceBody { .. }
             | Reason::BodyTooLarge { .. }
@@ -509,6 +514,9 @@ impl fmt::Display for Reason {
                 ShowStatus(*result)
             ),
             Reason::AnswerAfterEnd => f.write_str("an answer arrived after the operation ended"),
+            Reason::FinalBodyTimeout => {
+                f.write_str("sent a final body that did not end before the deadline")
+            }
         }
     }
 }

@@ -35,6 +35,8 @@ pub struct Machine {
     pub(crate) answered_from: Option<Box<Link>>,
     /// Only start the operation: hand back the submission's answer with a resume handle.
     pub(crate) start_only: bool,
+    /// The delivered final body, when it streams, is cut at the deadline.
+    pub(crate) bound_body: bool,
 }
 
 /// What is known of the operation: what metadata, errors and resume handles report.
@@ -111,6 +113,7 @@ impl Machine {
             phase: Phase::Polling,
             answered_from: None,
             start_only: params.start_only,
+            bound_body: params.bounds_body(),
             cfg,
         }
     }
@@ -205,6 +208,12 @@ impl Machine {
             Phase::Fetching(_) => is_transient(status),
             _ => true,
         }
+    }
+
+    /// When a delivered final body that still streams is to be cut: the deadline, unless the
+    /// caller left the body unbounded (or the deadline is "never").
+    pub fn final_body_deadline(&self) -> Option<Instant> {
+        self.bound_body.then_some(self.sched.deadline)
     }
 
     /// When the resolution must be over. Drivers bound every in-flight request by it.

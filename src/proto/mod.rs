@@ -139,6 +139,7 @@ pub struct Params {
     pub(crate) final_state_chosen: bool,
     pub(crate) dialect: dialect::Dialect,
     pub(crate) start_only: bool,
+    pub(crate) bound_body: bool,
 }
 
 impl Params {
@@ -150,7 +151,19 @@ impl Params {
             final_state_chosen: false,
             dialect: dialect::Dialect::default(),
             start_only: false,
+            bound_body: cfg.bound_final_body(),
         }
+    }
+    /// Whether a delivered final body that streams is cut at the deadline (the default is the
+    /// configuration's, [`Config::bound_final_body`]).
+    pub fn bound_final_body(mut self, enabled: bool) -> Self {
+        self.bound_body = enabled;
+        self
+    }
+    /// Whether a delivered final body is to be cut: asked for, and the deadline is not
+    /// "never" (`Duration::MAX`).
+    pub(crate) fn bounds_body(&self) -> bool {
+        self.bound_body && self.deadline < FOREVER
     }
     /// Only start the operation: deliver the submission's answer with a resume handle in its
     /// metadata instead of polling.

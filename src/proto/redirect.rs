@@ -106,7 +106,9 @@ impl Machine {
 
     /// Whether an answer is one of the status monitor's, in the operation's dialect.
     fn reads_as_status(&self, status: StatusCode, body: &Bytes) -> bool {
+        use super::dialect::google::{ComputeOperation, GoogleOperation, OperationBodyError};
         use super::dialect::Kind;
+        use crate::status::StatusBodyError;
         if !status.is_success() {
             return true; // let the poll's own rules judge it
         }
@@ -126,15 +128,24 @@ impl Machine {
             Kind::Default => match self.op.rule {
                 Rule::ProvisioningState => true,
                 Rule::AcceptedRetry => false,
-                _ => crate::status::StatusDocument::parse_status(body).is_ok_and(|d| {
-                    let known = d.status.as_ref().is_some_and(|s| s.is_recognised());
-                    same_op(d.operation_id.as_deref(), known)
-                }),
+                // A malformed status document (a member read twice) is judged by the poll's
+                // rules too: never delivered as a result.
+                _ => match crate::status::StatusDocument::parse_status(body) {
+                    Err(StatusBodyError::DuplicateMember(_)) => true,
+                    doc => doc.is_ok_and(|d| {
+                        let known = d.status.as_ref().is_some_and(|s| s.is_recognised());
+                        same_op(d.operation_id.as_deref(), known)
+                    }),
+                },
             },
-            Kind::Google { .. } => super::dialect::google::GoogleOperation::parse(body)
-                .is_ok_and(|op| same_op(Some(op.name.as_str()), true)),
-            Kind::Compute => super::dialect::google::ComputeOperation::parse(body)
-                .is_ok_and(|op| same_op(Some(op.name.as_str()), true)),
+            Kind::Google { .. } => match GoogleOperation::parse(body) {
+                Err(OperationBodyError::DuplicateMember(_)) => true,
+                op => op.is_ok_and(|op| same_op(Some(op.name.as_str()), true)),
+            },
+            Kind::Compute => match ComputeOperation::parse(body) {
+                Err(OperationBodyError::DuplicateMember(_)) => true,
+                op => op.is_ok_and(|op| same_op(Some(op.name.as_str()), true)),
+            },
             Kind::Declared(_) => false,
         }
     }

@@ -192,7 +192,15 @@ impl Machine {
         body: &Bytes,
         now: Now,
     ) -> Action {
-        let doc = self.read_doc(body, false).ok();
+        let doc = match self.read_doc(body, false) {
+            Ok(doc) => Some(doc),
+            // Not a status document (the resource itself, say) unless malformed as one.
+            Err(error @ StatusBodyError::DuplicateMember(_)) if status.is_success() => {
+                let reason = Reason::StatusBody { status, error };
+                return Action::Fail(self.end(reason, Some((status, headers, Some(body)))));
+            }
+            Err(_) => None,
+        };
         // A `202` whose body is a status document with a terminal word is terminal (Graph's
         // copy monitor answers `202 {"status":"completed"}`).
         let terminal_202 = doc

@@ -17,7 +17,7 @@ use super::{Action, Begin, Now, Params, Plan};
 use crate::config::Config;
 use crate::error::{Error, Reason, UrlProblem};
 use crate::metadata::Rule;
-use crate::status::StatusDocument;
+use crate::status::{StatusBodyError, StatusDocument};
 
 /// A submission whose answer's head has arrived and may start an operation.
 ///
@@ -47,6 +47,11 @@ impl Submission {
         }
     }
 
+    /// The URL the submission went to (whose answer is being read).
+    pub fn request_uri(&self) -> &http::Uri {
+        &self.head.uri
+    }
+
     /// The instant by which the answer's body must have been read.
     pub fn read_deadline(&self) -> Instant {
         self.deadline
@@ -71,10 +76,21 @@ impl Submission {
         if !self.params.dialect.is_default() {
             return self.start_dialect(status, headers, body);
         }
-        let doc = body.and_then(|b| StatusDocument::parse(b).ok());
-        let Some((rule, monitor_header)) =
-            choose_rule(&self.cfg, &self.head.method, status, headers, doc.as_ref())
-        else {
+        let (doc, duplicate) = match body.map(|b| StatusDocument::parse(b)) {
+            Some(Ok(doc)) => (Some(doc), None),
+            Some(Err(e @ StatusBodyError::DuplicateMember(_))) => (None, Some(e)),
+            _ => (None, None),
+        };
+        let chosen = choose_rule(&self.cfg, &self.head.method, status, headers, doc.as_ref());
+        if let Some(error) = duplicate {
+            // Malformed, if the answer could start an operation: never the friendlier reading.
+            if chosen.is_some() || self.may_provision(status) {
+                let url = request_base(&self.head.uri)?.display();
+                let reason = Reason::StatusBody { status, error };
+                return Err(Error::new(Some(url), reason).with_response(status, headers, body));
+            }
+        }
+        let Some((rule, monitor_header)) = chosen else {
             return Ok(Begin::NotLro);
         };
 
@@ -113,6 +129,14 @@ impl Submission {
         }
         let plan = machine.schedule(Some(headers), false, now);
         Ok(begin(machine, plan.into(), now))
+    }
+
+    /// Whether the answer's `provisioningState` could make it an operation (spec §5).
+    fn may_provision(&self, status: StatusCode) -> bool {
+        let method = &self.head.method;
+        self.cfg.detect_provisioning_state
+            && matches!(status, StatusCode::OK | StatusCode::CREATED)
+            && (method == http::Method::PUT || method == http::Method::PATCH)
     }
 
     /// The machine for `rule`, polling `monitor`.

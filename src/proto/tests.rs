@@ -1524,3 +1524,6 @@ fn query_pairs_read_like_the_form_decoder() {
 
 #[path = "services_tests.rs"]
 mod services;
+
+#[path = "duplicates_tests.rs"]
+mod duplicates;

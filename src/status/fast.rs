@@ -88,6 +88,7 @@ impl<'de> Visitor<'de> for FieldVisitor {
 }
 
 /// An object key, told apart without allocating (a `Cow<str>` key would always own).
+#[derive(Clone, Copy)]
 enum Key {
     ProvisioningState,
     Error,
@@ -96,8 +97,32 @@ enum Key {
     OperationId,
     Id,
     PercentComplete,
+    PercentageComplete,
     ResourceLocation,
     Other,
+}
+
+impl Key {
+    /// Where a member the readers consult is in the document, and its bit in a "seen" mask;
+    /// `None` for a member nobody reads at that level (its duplicates are allowed).
+    fn consulted(&self, nested: bool) -> Option<(&'static str, u16)> {
+        let name = match (self, nested) {
+            (Key::ProvisioningState, false) => "provisioningState",
+            (Key::ProvisioningState, true) => "properties.provisioningState",
+            (Key::Error, false) => "error",
+            (Key::Error, true) => "properties.error",
+            (_, true) => return None,
+            (Key::Status, _) => "status",
+            (Key::Properties, _) => "properties",
+            (Key::OperationId, _) => "operationId",
+            (Key::Id, _) => "id",
+            (Key::PercentComplete, _) => "percentComplete",
+            (Key::PercentageComplete, _) => "percentageComplete",
+            (Key::ResourceLocation, _) => "resourceLocation",
+            (Key::Other, _) => return None,
+        };
+        Some((name, 1 << (*self as u16)))
+    }
 }
 
 impl<'de> Deserialize<'de> for Key {
@@ -121,14 +146,16 @@ impl Visitor<'_> for KeyVisitor {
             "properties" => Key::Properties,
             "operationId" => Key::OperationId,
             "id" => Key::Id,
-            "percentComplete" | "percentageComplete" => Key::PercentComplete,
+            "percentComplete" => Key::PercentComplete,
+            "percentageComplete" => Key::PercentageComplete,
             "resourceLocation" => Key::ResourceLocation,
             _ => Key::Other,
         })
     }
 }
 
-/// The top-level object (or `properties`): the fields we read, last occurrence wins.
+/// The top-level object (or `properties`): the fields we read. A member we read that comes
+/// twice makes the document malformed (`duplicate`), whichever value is friendlier.
 #[derive(Default)]
 pub(super) struct Raw<'a> {
     status: Field<'a>,
@@ -137,8 +164,11 @@ pub(super) struct Raw<'a> {
     operation_id: Field<'a>,
     id: Field<'a>,
     percent_complete: Field<'a>,
+    percentage_complete: Field<'a>,
     resource_location: Field<'a>,
     pub(super) has_error: bool,
+    /// The first member read that came twice (`error.message`: inside the `error` object).
+    pub(super) duplicate: Option<&'static str>,
 }
 
 impl<'de> Deserialize<'de> for Raw<'de> {
@@ -168,11 +198,19 @@ impl<'de> Visitor<'de> for RawVisitor {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Raw<'de>, A::Error> {
         let mut raw = Raw::default();
+        let mut seen = 0u16;
         while let Some(key) = map.next_key::<Key>()? {
+            if let Some((name, bit)) = key.consulted(self.nested) {
+                if seen & bit != 0 {
+                    raw.duplicate = raw.duplicate.or(Some(name));
+                }
+                seen |= bit;
+            }
             match (key, self.nested) {
                 (Key::ProvisioningState, _) => raw.provisioning_state = map.next_value()?,
-                (Key::Error, _) => {
-                    map.next_value::<IgnoredAny>()?;
+                (Key::Error, nested) => {
+                    let ErrorMembers(dup) = map.next_value()?;
+                    raw.duplicate = raw.duplicate.or(dup.map(|d| d.path(nested)));
                     raw.has_error = true;
                 }
                 (Key::Status, false) => raw.status = map.next_value()?,
@@ -180,10 +218,12 @@ impl<'de> Visitor<'de> for RawVisitor {
                     let props: Properties<'de> = map.next_value()?;
                     raw.properties_state = props.0.provisioning_state;
                     raw.has_error |= props.0.has_error;
+                    raw.duplicate = raw.duplicate.or(props.0.duplicate);
                 }
                 (Key::OperationId, false) => raw.operation_id = map.next_value()?,
                 (Key::Id, false) => raw.id = map.next_value()?,
                 (Key::PercentComplete, false) => raw.percent_complete = map.next_value()?,
+                (Key::PercentageComplete, false) => raw.percentage_complete = map.next_value()?,
                 (Key::ResourceLocation, false) => raw.resource_location = map.next_value()?,
                 _ => {
                     map.next_value::<IgnoredAny>()?;
@@ -232,8 +272,9 @@ impl Raw<'_> {
             status: self.status.status(),
             provisioning_state,
             operation_id: self.operation_id.text().or_else(|| self.id.text()),
-            percent_complete: match &self.percent_complete {
-                Field::Num(n) => n.as_f64(),
+            // As the general path: `percentComplete` when present at all.
+            percent_complete: match (&self.percent_complete, &self.percentage_complete) {
+                (Field::Num(n), _) | (Field::Absent, Field::Num(n)) => n.as_f64(),
                 _ => None,
             },
             error: None,
@@ -243,5 +284,121 @@ impl Raw<'_> {
                 _ => None,
             },
         }
+    }
+}
+
+/// The members of an `error` object the readers consult (the §3 error rule and the OData
+/// error): which one came twice, if any. Anything but an object is skipped.
+struct ErrorMembers(Option<ErrorKey>);
+
+#[derive(Clone, Copy)]
+enum ErrorKey {
+    Code,
+    Message,
+    Target,
+    Details,
+    Errors,
+    Innererror,
+    Other,
+}
+
+impl ErrorKey {
+    fn path(self, nested: bool) -> &'static str {
+        match (self, nested) {
+            (ErrorKey::Code, false) => "error.code",
+            (ErrorKey::Message, false) => "error.message",
+            (ErrorKey::Target, false) => "error.target",
+            (ErrorKey::Details, false) => "error.details",
+            (ErrorKey::Errors, false) => "error.errors",
+            (ErrorKey::Innererror, false) => "error.innererror",
+            (ErrorKey::Code, true) => "properties.error.code",
+            (ErrorKey::Message, true) => "properties.error.message",
+            (ErrorKey::Target, true) => "properties.error.target",
+            (ErrorKey::Details, true) => "properties.error.details",
+            (ErrorKey::Errors, true) => "properties.error.errors",
+            (ErrorKey::Innererror, true) => "properties.error.innererror",
+            (ErrorKey::Other, _) => "error",
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ErrorKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_identifier(ErrorKeyVisitor)
+    }
+}
+
+struct ErrorKeyVisitor;
+
+impl Visitor<'_> for ErrorKeyVisitor {
+    type Value = ErrorKey;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object key")
+    }
+    fn visit_str<E>(self, v: &str) -> Result<ErrorKey, E> {
+        Ok(match v {
+            "code" => ErrorKey::Code,
+            "message" => ErrorKey::Message,
+            "target" => ErrorKey::Target,
+            "details" => ErrorKey::Details,
+            "errors" => ErrorKey::Errors,
+            "innererror" => ErrorKey::Innererror,
+            _ => ErrorKey::Other,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for ErrorMembers {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ErrorVisitor)
+    }
+}
+
+struct ErrorVisitor;
+
+impl<'de> Visitor<'de> for ErrorVisitor {
+    type Value = ErrorMembers;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ErrorMembers, A::Error> {
+        let (mut seen, mut dup) = (0u8, None);
+        while let Some(key) = map.next_key::<ErrorKey>()? {
+            map.next_value::<IgnoredAny>()?;
+            if let ErrorKey::Other = key {
+                continue;
+            }
+            let bit = 1 << (key as u8);
+            if seen & bit != 0 {
+                dup = dup.or(Some(key));
+            }
+            seen |= bit;
+        }
+        Ok(ErrorMembers(dup))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ErrorMembers, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(ErrorMembers(None))
+    }
+    fn visit_borrowed_str<E>(self, _: &'de str) -> Result<ErrorMembers, E> {
+        Ok(ErrorMembers(None))
+    }
+    fn visit_str<E>(self, _: &str) -> Result<ErrorMembers, E> {
+        Ok(ErrorMembers(None))
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<ErrorMembers, E> {
+        Ok(ErrorMembers(None))
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<ErrorMembers, E> {
+        Ok(ErrorMembers(None))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<ErrorMembers, E> {
+        Ok(ErrorMembers(None))
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<ErrorMembers, E> {
+        Ok(ErrorMembers(None))
+    }
+    fn visit_unit<E>(self) -> Result<ErrorMembers, E> {
+        Ok(ErrorMembers(None))
     }
 }

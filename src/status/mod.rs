@@ -1,6 +1,7 @@
 //! Status documents: the JSON a status monitor answers with (spec §3), and the
 //! `provisioningState` of Azure Resource Manager resources (spec §5).
 
+use std::borrow::Cow;
 use std::fmt;
 use std::ops::Deref;
 
@@ -317,6 +318,10 @@ pub enum StatusBodyError {
     MissingStatus,
     /// `status` is not a string.
     StatusNotString,
+    /// A member the layer reads comes twice (`{"status":"Failed","status":"Succeeded"}`): the
+    /// document is malformed, whichever value is friendlier. The member's path, as `error` or
+    /// `error.message`.
+    DuplicateMember(Cow<'static, str>),
 }
 
 impl fmt::Display for StatusBodyError {
@@ -327,6 +332,7 @@ impl fmt::Display for StatusBodyError {
             Self::NotObject => f.write_str("JSON that is not an object"),
             Self::MissingStatus => f.write_str("a JSON object without a `status` field"),
             Self::StatusNotString => f.write_str("a `status` field that is not a string"),
+            Self::DuplicateMember(name) => write!(f, "a `{name}` member that comes twice"),
         }
     }
 }
@@ -411,15 +417,20 @@ pub struct StatusDocument {
 }
 
 impl StatusDocument {
-    /// Reads any JSON object body; fields that are absent stay `None`.
+    /// Reads any JSON object body; fields that are absent stay `None`. A member the layer
+    /// reads that comes twice is an error ([`StatusBodyError::DuplicateMember`]).
     pub fn parse(body: &[u8]) -> Result<Self, StatusBodyError> {
         let body = strip_bom(body);
         if body.iter().all(u8::is_ascii_whitespace) {
             return Err(StatusBodyError::Empty);
         }
-        // Fast path: read only the fields we use, borrowing strings. Bodies it cannot read,
-        // and failure documents (whose OData error we want whole), take the general path.
+        // Fast path: read only the fields we use, borrowing strings, and find the duplicates
+        // among them (every object body goes through it). Bodies it cannot read, and failure
+        // documents (whose OData error we want whole), take the general path.
         if let Ok(raw) = serde_json::from_slice::<fast::Raw<'_>>(body) {
+            if let Some(name) = raw.duplicate {
+                return Err(StatusBodyError::DuplicateMember(Cow::Borrowed(name)));
+            }
             if !raw.has_error {
                 return Ok(raw.into_document());
             }

@@ -6,6 +6,7 @@
 mod support;
 
 mod compose;
+mod final_body;
 mod gateway;
 mod hostile;
 mod resume;

@@ -20,7 +20,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 use url::Url;
 
-use super::json::{is_pointer, lookup_text, pointer_span};
+use super::json::{at_or_under, is_pointer, lookup_text, pointer_span};
 use crate::vocab::{error_value_reports_failure, normalize, Classified, Meaning, Vocabulary};
 
 /// Where a URL is found.
@@ -397,6 +397,39 @@ impl DeclaredDialect {
             }
         }
         Ok(None)
+    }
+
+    /// Whether a member at `dup` (a JSON pointer) is one the description reads: the status
+    /// word, the error (or inside it), a URL or result pointer, a template's placeholder, the
+    /// progress figure — or an ancestor of one. A status body where such a member comes twice
+    /// is malformed; duplicates elsewhere are left alone.
+    pub(crate) fn consults(&self, dup: &str) -> bool {
+        let reads = |pointer: &str| at_or_under(pointer, dup);
+        let template = |t: &str| {
+            placeholders(t)
+                .map(|pieces| {
+                    pieces
+                        .iter()
+                        .any(|p| matches!(p, Piece::Pointer(q) if reads(q)))
+                })
+                .unwrap_or(false)
+        };
+        reads(&self.status_word)
+            || self
+                .error
+                .as_deref()
+                .is_some_and(|e| reads(e) || at_or_under(dup, e))
+            || matches!(dup, "/percentComplete" | "/progress")
+            || self.status_url.iter().any(|s| match s {
+                UrlSource::Header(_) => false,
+                UrlSource::Pointer(p) => reads(p),
+                UrlSource::Template(t) => template(t),
+            })
+            || self.result.iter().any(|s| match s {
+                ResultSource::Header(_) => false,
+                ResultSource::Pointer(p) | ResultSource::Embedded(p) => reads(p),
+                ResultSource::Template(t) => template(t),
+            })
     }
 
     /// Reads the status word and the error of a status body with `vocab` (usually

@@ -20,7 +20,7 @@ use std::ops::Range;
 use serde_json::{Map, Value};
 use url::Url;
 
-use super::json::pointer_span;
+use super::json::{at_or_under, parse_recording, pointer_span};
 use crate::vocab::{classify_default, error_reports_failure, Meaning};
 
 /// Why a body is not an operation of the dialect.
@@ -38,6 +38,9 @@ pub(crate) enum OperationBodyError {
     MissingStatus,
     /// `kind` names another resource than `compute#operation`.
     WrongKind(String),
+    /// A member the reader consults comes twice (its JSON pointer): malformed, whichever
+    /// value is friendlier.
+    DuplicateMember(String),
     /// A field of the wrong type.
     BadField {
         /// The field.
@@ -57,21 +60,56 @@ impl fmt::Display for OperationBodyError {
             Self::MissingStatus => f.write_str("a Compute Engine operation without a `status`"),
             Self::WrongKind(k) => write!(f, "a `kind` of `{k}`, not `compute#operation`"),
             Self::BadField { field, expected } => write!(f, "a `{field}` that is not {expected}"),
+            Self::DuplicateMember(p) => write!(f, "a member `{p}` that comes twice"),
         }
     }
 }
 
 impl std::error::Error for OperationBodyError {}
 
-fn parse_object(body: &[u8]) -> Result<Map<String, Value>, OperationBodyError> {
+/// Reads a JSON object; a duplicate of a member `consulted` names is an error.
+fn parse_object(
+    body: &[u8],
+    consulted: fn(&str) -> bool,
+) -> Result<Map<String, Value>, OperationBodyError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(OperationBodyError::Empty);
     }
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(obj)) => Ok(obj),
-        Ok(_) => Err(OperationBodyError::NotObject),
-        Err(e) => Err(OperationBodyError::NotJson(e.to_string())),
+    let parsed = parse_recording(body).map_err(|e| OperationBodyError::NotJson(e.to_string()))?;
+    if let Some(p) = parsed.duplicate(consulted) {
+        return Err(OperationBodyError::DuplicateMember(p.to_owned()));
     }
+    match parsed.value {
+        Value::Object(obj) => Ok(obj),
+        _ => Err(OperationBodyError::NotObject),
+    }
+}
+
+/// The members of an `Operation` the reader consults: a duplicate of any of them (or inside
+/// `error`, or of a progress figure in `metadata`) is malformed. Duplicates inside `response`
+/// are the result's own business, handed on as sent.
+fn google_consults(pointer: &str) -> bool {
+    matches!(pointer, "/name" | "/done" | "/response" | "/metadata")
+        || at_or_under(pointer, "/error")
+        || pointer.strip_prefix("/metadata/").is_some_and(|k| {
+            PROGRESS_KEYS.contains(&k) || k == "@type" || at_or_under(k, "progress")
+        })
+}
+
+/// The members of a Compute Engine operation the reader consults (and anything in `error`).
+fn compute_consults(pointer: &str) -> bool {
+    const TOP: [&str; 9] = [
+        "/kind",
+        "/status",
+        "/name",
+        "/selfLink",
+        "/targetLink",
+        "/operationType",
+        "/progress",
+        "/httpErrorStatusCode",
+        "/httpErrorMessage",
+    ];
+    TOP.contains(&pointer) || at_or_under(pointer, "/error")
 }
 
 /// An optional string field: absent or `null` is `None`; another type is an error.
@@ -156,7 +194,7 @@ pub(crate) struct GoogleOperation {
 impl GoogleOperation {
     /// Reads an operation from a response body.
     pub(crate) fn parse(body: &[u8]) -> Result<Self, OperationBodyError> {
-        let obj = parse_object(body)?;
+        let obj = parse_object(body, google_consults)?;
         let done = match obj.get("done") {
             None | Some(Value::Null) => false,
             Some(Value::Bool(b)) => *b,
@@ -222,14 +260,9 @@ impl GoogleOperation {
 /// `progress.progressPercent` (Spanner's `OperationProgress`). Numbers or numeric strings,
 /// clamped to 0–100.
 pub(crate) fn progress_from_metadata(metadata: &Value) -> Option<f64> {
-    const KEYS: [&str; 4] = [
-        "progressPercent",
-        "progress_percent",
-        "percentComplete",
-        "progressPercentage",
-    ];
     let obj = metadata.as_object()?;
-    KEYS.iter()
+    PROGRESS_KEYS
+        .iter()
         .find_map(|k| obj.get(*k).and_then(number))
         .or_else(|| {
             let progress = obj.get("progress")?;
@@ -240,6 +273,14 @@ pub(crate) fn progress_from_metadata(metadata: &Value) -> Option<f64> {
         })
         .map(|p| p.clamp(0.0, 100.0))
 }
+
+/// The progress figures of an operation's `metadata`, first found wins.
+const PROGRESS_KEYS: [&str; 4] = [
+    "progressPercent",
+    "progress_percent",
+    "percentComplete",
+    "progressPercentage",
+];
 
 /// Why no poll URL could be made from an operation name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -425,7 +466,7 @@ impl ComputeOperation {
     /// Reads an operation from a response body. A `kind` other than `compute#operation` is an
     /// error; a missing `kind` is accepted.
     pub(crate) fn parse(body: &[u8]) -> Result<Self, OperationBodyError> {
-        let obj = parse_object(body)?;
+        let obj = parse_object(body, compute_consults)?;
         if let Some(kind) = opt_str(&obj, "kind")? {
             if kind != "compute#operation" {
                 return Err(OperationBodyError::WrongKind(kind));

@@ -2,9 +2,146 @@
 //! bytes, so an embedded result can be handed on as the bytes the server sent.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
+use std::fmt;
 use std::ops::Range;
 
-use serde_json::Value;
+use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde_json::map::Entry;
+use serde_json::{Map, Number, Value};
+
+/// A JSON document read as `serde_json::from_slice::<Value>` reads it (the last of duplicate
+/// members wins), with the JSON pointer of every member that came twice, so that a reader can
+/// refuse a document whose duplicates touch a member it consults. Finding them costs nothing on
+/// a document without any: the object being built already looks each key up.
+pub(crate) struct Parsed {
+    pub(crate) value: Value,
+    /// Pointers (RFC 6901) of the members that came more than once; empty on most documents.
+    pub(crate) duplicates: Vec<String>,
+}
+
+impl Parsed {
+    /// The first duplicate for which `consulted` says yes.
+    pub(crate) fn duplicate(&self, consulted: impl Fn(&str) -> bool) -> Option<&str> {
+        self.duplicates
+            .iter()
+            .map(String::as_str)
+            .find(|p| consulted(p))
+    }
+}
+
+/// Parses `body` as one JSON value, recording duplicate members.
+pub(crate) fn parse_recording(body: &[u8]) -> Result<Parsed, serde_json::Error> {
+    let found = RefCell::new(Vec::new());
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value = Recording(&found).deserialize(&mut de)?;
+    de.end()?;
+    let duplicates = found
+        .into_inner()
+        .into_iter()
+        .map(|segments: Vec<String>| {
+            segments.iter().rev().fold(String::new(), |mut p, s| {
+                p.push('/');
+                p.push_str(&s.replace('~', "~0").replace('/', "~1"));
+                p
+            })
+        })
+        .collect();
+    Ok(Parsed { value, duplicates })
+}
+
+/// Builds a `Value`; each duplicate is a list of path segments, innermost first (a parent adds
+/// its own key to the duplicates found below it).
+#[derive(Clone, Copy)]
+struct Recording<'c>(&'c RefCell<Vec<Vec<String>>>);
+
+impl Recording<'_> {
+    /// Adds `segment` to the duplicates recorded since there were `before`.
+    fn prefix(&self, before: usize, segment: impl Fn() -> String) {
+        let mut found = self.0.borrow_mut();
+        if found.len() > before {
+            for path in &mut found[before..] {
+                path.push(segment());
+            }
+        }
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Recording<'_> {
+    type Value = Value;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Recording<'_> {
+    type Value = Value;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        loop {
+            let before = self.0.borrow().len();
+            let Some(item) = seq.next_element_seed(self)? else {
+                break;
+            };
+            let index = items.len();
+            self.prefix(before, || index.to_string());
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut obj = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let before = self.0.borrow().len();
+            let value = map.next_value_seed(self)?;
+            self.prefix(before, || key.clone());
+            match obj.entry(key) {
+                Entry::Vacant(slot) => {
+                    slot.insert(value);
+                }
+                Entry::Occupied(mut slot) => {
+                    self.0.borrow_mut().push(vec![slot.key().clone()]);
+                    slot.insert(value);
+                }
+            }
+        }
+        Ok(Value::Object(obj))
+    }
+}
+
+/// `pointer` is `member`, or inside it.
+pub(crate) fn at_or_under(pointer: &str, member: &str) -> bool {
+    pointer
+        .strip_prefix(member)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
 
 /// The value at `pointer` as text: a string as it is, a number or a boolean written out.
 /// `None` for objects, arrays, `null` and nothing found.

@@ -6,13 +6,14 @@ use http::{HeaderMap, StatusCode};
 use serde_json::Value;
 
 use super::declared::{DeclaredDialect, ResultTarget};
-use super::google::{ComputeFinal, ComputeOperation, GoogleOperation};
+use super::google::{ComputeFinal, ComputeOperation, GoogleOperation, OperationBodyError};
+use super::json::{parse_recording, Parsed};
 use super::Kind;
 use crate::error::Reason;
 use crate::proto::link::Link;
 use crate::proto::machine::{Machine, Phase};
 use crate::proto::{Action, Now};
-use crate::status::{ODataError, OperationStatus};
+use crate::status::{ODataError, OperationStatus, StatusBodyError};
 use crate::vocab::Meaning;
 
 /// What a dialect's reading of an answer came to.
@@ -86,20 +87,19 @@ impl Machine {
         match self.op.dialect.kind().clone() {
             Kind::Google { .. } => {
                 reject_unless_success(status)?;
-                let op = GoogleOperation::parse(body).map_err(|e| dialect_body(status, &e))?;
+                let op = GoogleOperation::parse(body).map_err(|e| operation_body(status, e))?;
                 Ok(self.read_google(&op))
             }
             Kind::Compute => {
                 reject_unless_success(status)?;
-                let op = ComputeOperation::parse(body).map_err(|e| dialect_body(status, &e))?;
+                let op = ComputeOperation::parse(body).map_err(|e| operation_body(status, e))?;
                 Ok(self.read_compute(&op))
             }
             Kind::Declared(d) => {
                 if !status.is_success() && !d.is_status_body(status) {
                     return Err(Reason::Rejected { status });
                 }
-                let value: Value =
-                    serde_json::from_slice(body).map_err(|e| dialect_body(status, &e))?;
+                let value = declared_body(&d, status, body)?;
                 self.read_declared(&d, headers, body, &value)
                     .map_err(|problem| Reason::DialectBody { status, problem })
             }
@@ -243,8 +243,9 @@ pub(crate) fn monitor_of(
     match kind {
         Kind::Default => Ok(None),
         Kind::Google { base } => {
-            let Some(op) = body
-                .and_then(|b| GoogleOperation::parse(b).ok())
+            let op = body.map(|b| GoogleOperation::parse(b)).transpose();
+            let Some(op) = op
+                .or_else(|e| only_duplicates(status, e))?
                 .filter(looks_like_an_operation)
             else {
                 return Ok(None);
@@ -259,7 +260,8 @@ pub(crate) fn monitor_of(
                 .map_err(|e| dialect_body(status, &e))
         }
         Kind::Compute => {
-            let Some(op) = body.and_then(|b| ComputeOperation::parse(b).ok()) else {
+            let op = body.map(|b| ComputeOperation::parse(b)).transpose();
+            let Some(op) = op.or_else(|e| only_duplicates(status, e))? else {
                 return Ok(None);
             };
             match op.self_link {
@@ -274,7 +276,10 @@ pub(crate) fn monitor_of(
             if !d.starts_polling(status) {
                 return Ok(None);
             }
-            let value = body.and_then(|b| serde_json::from_slice::<Value>(b).ok());
+            let value = match body.map(|b| parse_recording(b)) {
+                Some(Ok(parsed)) => Some(unique(d, status, parsed)?),
+                _ => None,
+            };
             let url = request_url.to_url().ok_or_else(unusable_request_url)?;
             let has_word = value
                 .as_ref()
@@ -317,6 +322,44 @@ fn reject_unless_success(status: StatusCode) -> Result<(), Reason> {
         Ok(())
     } else {
         Err(Reason::Rejected { status })
+    }
+}
+
+/// A dialect's body that is not its operation: a duplicate of a member the reader consults is
+/// a malformed status document, as in the default dialect.
+fn operation_body(status: StatusCode, e: OperationBodyError) -> Reason {
+    match e {
+        OperationBodyError::DuplicateMember(p) => duplicate(status, p),
+        other => dialect_body(status, &other),
+    }
+}
+
+/// At the submission, a body that is not an operation is passed through, unless a member the
+/// reader consults comes twice.
+fn only_duplicates<T>(status: StatusCode, e: OperationBodyError) -> Result<Option<T>, Reason> {
+    match e {
+        OperationBodyError::DuplicateMember(p) => Err(duplicate(status, p)),
+        _ => Ok(None),
+    }
+}
+
+fn duplicate(status: StatusCode, pointer: String) -> Reason {
+    Reason::StatusBody {
+        status,
+        error: StatusBodyError::DuplicateMember(pointer.into()),
+    }
+}
+
+/// A declared dialect's status body, read once; a duplicate of a member it consults fails it.
+fn declared_body(d: &DeclaredDialect, status: StatusCode, body: &[u8]) -> Result<Value, Reason> {
+    let parsed = parse_recording(body).map_err(|e| dialect_body(status, &e))?;
+    unique(d, status, parsed)
+}
+
+fn unique(d: &DeclaredDialect, status: StatusCode, parsed: Parsed) -> Result<Value, Reason> {
+    match parsed.duplicate(|p| d.consults(p)) {
+        Some(p) => Err(duplicate(status, p.to_owned())),
+        None => Ok(parsed.value),
     }
 }
 
