@@ -233,6 +233,7 @@
 
 mod body;
 mod config;
+pub mod credentials;
 mod driver;
 mod error;
 pub mod future;

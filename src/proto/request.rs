@@ -139,6 +139,8 @@ struct Target {
 pub(crate) struct Requests {
     version: Version,
     carried: Arc<HeaderMap>,
+    // What `carried` holds, classified once per operation (never per poll).
+    secrets: Secrets,
     // The carried query parameters, form-encoded in one string (one allocation, not three).
     carried_query: Option<Box<str>>,
     target: Option<Target>,
@@ -147,9 +149,11 @@ pub(crate) struct Requests {
 
 impl Requests {
     pub(crate) fn new(cfg: &Config, version: Version, headers: HeaderMap, base: &Link) -> Self {
+        let carried = carry_headers(headers);
         Self {
             version,
-            carried: Arc::new(carry_headers(headers)),
+            secrets: Secrets::of(cfg, &carried),
+            carried: Arc::new(carried),
             carried_query: carry_query(cfg, base),
             target: None,
             tainted: false,
@@ -218,13 +222,12 @@ impl Requests {
         kind: PollKind,
     ) -> Result<Target, UrlProblem> {
         // The usual target is on the submission's own authority: same origin, no tuple built.
-        let foreign = !url.same_authority(request_url)
-            && !url.same_origin(request_url)
-            && !url.origin_in(&cfg.allowed_origins)
-            && !same_service(request_url, url);
+        let elsewhere = !url.same_authority(request_url) && !url.same_origin(request_url);
+        let foreign =
+            elsewhere && !url.origin_in(&cfg.allowed_origins) && !same_service(request_url, url);
         let strip = self.tainted || foreign;
         // Not a credential going to a foreign origin, and not already in the target's query.
-        let wanted = |k: &str| !((strip && cfg.is_credential(k)) || url.has_query_param(k));
+        let wanted = |k: &str| !((strip && cfg.is_credential_query(k)) || url.has_query_param(k));
         let uri = match self.carried_query.as_deref() {
             None => None,
             // Every carried pair is already there (a monitor URL that has `api-version`): the
@@ -243,15 +246,18 @@ impl Requests {
                 Some(Box::new(uri))
             }
         };
-        let headers = if strip
-            && cfg
-                .credential_headers
-                .iter()
-                .any(|h| self.carried.contains_key(h))
-        {
-            let mut headers = HeaderMap::clone(&self.carried);
-            for name in &cfg.credential_headers {
-                headers.remove(name);
+        // Origin-bound headers (`Metadata`, ...) go to the submission's own origin only, allowed
+        // origins included.
+        let bound = strip || elsewhere;
+        let headers = if (strip && self.secrets.credentials) || (bound && self.secrets.bound) {
+            let mut headers = HeaderMap::with_capacity(self.carried.len());
+            for (name, value) in self.carried.iter() {
+                let n = name.as_str();
+                let drop = (strip && cfg.is_credential_header(n))
+                    || crate::credentials::is_origin_bound_header(n);
+                if !drop {
+                    headers.append(name.clone(), value.clone());
+                }
             }
             Arc::new(headers)
         } else {
@@ -264,6 +270,28 @@ impl Requests {
             foreign,
             stripped: strip,
         })
+    }
+}
+
+/// Whether the carried headers hold credentials or origin-bound headers: when they hold
+/// neither (a request without credentials), every target shares the one carried map.
+#[derive(Debug, Clone, Copy)]
+struct Secrets {
+    credentials: bool,
+    bound: bool,
+}
+
+impl Secrets {
+    fn of(cfg: &Config, headers: &HeaderMap) -> Self {
+        let mut secrets = Secrets {
+            credentials: false,
+            bound: false,
+        };
+        for name in headers.keys() {
+            secrets.credentials |= cfg.is_credential_header(name.as_str());
+            secrets.bound |= crate::credentials::is_origin_bound_header(name.as_str());
+        }
+        secrets
     }
 }
 

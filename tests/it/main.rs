@@ -6,6 +6,7 @@
 mod support;
 
 mod compose;
+mod credentials;
 mod gateway;
 mod hostile;
 mod resume;
