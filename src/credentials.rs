@@ -184,7 +184,7 @@ pub fn mask_url(url: &str) -> Cow<'_, str> {
         None => (before_fragment, None),
     };
     let userinfo = userinfo_end(base);
-    let secret_query = query.is_some_and(|q| q.split('&').any(|p| is_credential_pair(p)));
+    let secret_query = query.is_some_and(|q| q.split('&').any(is_credential_pair));
     if userinfo.is_none() && !secret_query {
         return Cow::Borrowed(url);
     }
@@ -230,7 +230,7 @@ fn userinfo_end(base: &str) -> Option<(usize, usize)> {
 }
 
 /// Whether a `name=value` pair (form-encoded) of a query names a credential and has a value.
-pub(crate) fn is_credential_pair(pair: &str) -> bool {
+fn is_credential_pair(pair: &str) -> bool {
     let Some((name, _)) = pair.split_once('=') else {
         return false;
     };
@@ -238,7 +238,7 @@ pub(crate) fn is_credential_pair(pair: &str) -> bool {
 }
 
 /// Whether a form-encoded query name, decoded, names a credential.
-pub(crate) fn query_name_is_credential(name: &str) -> bool {
+fn query_name_is_credential(name: &str) -> bool {
     if name.contains(['%', '+']) {
         let decoded: Cow<'_, str> = url::form_urlencoded::parse(name.as_bytes())
             .next()

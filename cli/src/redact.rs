@@ -116,4 +116,48 @@ mod tests {
             assert_eq!(header_value(&name, &v), "***", "{name}");
         }
     }
+
+    #[test]
+    fn masks_exactly_what_the_library_strips() {
+        let v = http::HeaderValue::from_static("v");
+        let patterns = tower_lro::credentials::PATTERNS.iter();
+        let made: Vec<String> = patterns.map(|p| format!("x-{p}-1")).collect();
+        let names = tower_lro::credentials::HEADERS.iter().copied();
+        for name in names.chain(made.iter().map(String::as_str)) {
+            let header = HeaderName::from_bytes(name.as_bytes()).unwrap();
+            assert_eq!(header_value(&header, &v), "***", "{name}");
+        }
+        let query = tower_lro::credentials::QUERY.iter().copied();
+        for name in query.chain(made.iter().map(String::as_str)) {
+            assert_eq!(url(&format!("/p?{name}=v")), format!("/p?{name}=***"));
+        }
+        for name in [
+            "accept",
+            "metadata",
+            "metadata-flavor",
+            "x-ms-client-request-id",
+        ] {
+            let header = HeaderName::from_static(name);
+            assert_eq!(header_value(&header, &v), "v", "{name}");
+        }
+    }
+
+    #[test]
+    fn metadata_records_are_masked() {
+        let record = serde_json::json!({
+            "operationUrl": "https://h/ops/1?sig=S&se=1",
+            "resourceUrl": "/r?token=T",
+            "error": {"message": "GET https://u:p@h/x?code=C failed", "polls": 3},
+            "resume": {"header_names": ["authorization"], "operation_url": "https://h/ops/1?se=1"},
+        });
+        let masked = json(&record);
+        assert_eq!(masked["operationUrl"], "https://h/ops/1?sig=***&se=1");
+        assert_eq!(masked["resourceUrl"], "/r?token=***");
+        assert_eq!(
+            masked["error"]["message"],
+            "GET https://***@h/x?code=*** failed"
+        );
+        assert_eq!(masked["error"]["polls"], 3);
+        assert_eq!(masked["resume"], record["resume"]);
+    }
 }
