@@ -2303,7 +2303,7 @@ fn check_handle_round_trip(d: &Dialect, handle: &ResumeHandle) -> ResumeHandle {
 /// tokens (`SRV70K…`). Checked at every step:
 ///
 /// - no request to an origin other than the submission's (or an allowed one) carries a `S3KR1T`
-///   value in a header or its target, nor does any request after one went there (cumulative);
+///   (or `ADD3D`, a name the caller added) value in a header or its target, nor does any request after one went there (cumulative);
 ///   no request to any origin other than the submission's carries a `B0UND` value;
 /// - requests to the submission's origin before any foreign hop carry every credential header;
 /// - the resume handle (the machine's, a progress report's, an error's) holds no `S3KR1T`,
@@ -2338,8 +2338,9 @@ pub mod creds {
     ];
 
     /// What secret values are made of: a caller's credential, an origin-bound header's value,
-    /// a token of the server's.
-    const MARKERS: [&str; 3] = ["S3KR1T", "B0UND", "SRV70K"];
+    /// a token of the server's, a credential only the caller's `credential_header` names (which
+    /// `lro`'s masking, knowing the library's list alone, does not mask).
+    const MARKERS: [&str; 4] = ["S3KR1T", "B0UND", "SRV70K", "ADD3D"];
 
     /// Headers a poll never carries (spec §7), credentials or not.
     fn submission_only(n: &str) -> bool {
@@ -2509,11 +2510,8 @@ pub mod creds {
         };
         let mut pairs = url::form_urlencoded::Serializer::new(String::new());
         for (i, n) in s.query.iter().enumerate() {
-            let secret = credentials::is_credential_query(n) || added_is(n);
-            pairs.append_pair(
-                n,
-                &format!("{}{i}", if secret { "S3KR1T" } else { "plain" }),
-            );
+            let kind = kind(credentials::is_credential_query(n), added_is(n));
+            pairs.append_pair(n, &format!("{kind}{i}"));
         }
         let uri: Uri = format!("{SUBMISSION}?{}", pairs.finish())
             .parse()
@@ -2526,15 +2524,25 @@ pub mod creds {
             };
             let value = if credentials::is_origin_bound_header(n) {
                 format!("B0UND{i}")
-            } else if credentials::is_credential_header(n) || added_is(n) {
-                secret_names.push(name.clone());
-                format!("S3KR1T{i}")
             } else {
-                format!("plain{i}")
+                let kind = kind(credentials::is_credential_header(n), added_is(n));
+                if kind != "plain" {
+                    secret_names.push(name.clone());
+                }
+                format!("{kind}{i}")
             };
             map.append(name, HeaderValue::from_str(&value).expect("ASCII"));
         }
         (cfg, RequestHead::new(Method::POST, uri, map), secret_names)
+    }
+
+    /// The marker of a value: a credential of the library's list, one the caller added, none.
+    fn kind(listed: bool, added: bool) -> &'static str {
+        match (listed, added) {
+            (true, _) => "S3KR1T",
+            (false, true) => "ADD3D",
+            _ => "plain",
+        }
     }
 
     fn answer_of(reply: &Reply) -> (StatusCode, HeaderMap, Bytes) {
@@ -2561,21 +2569,22 @@ pub mod creds {
         )
     }
 
-    /// No credential value in a handle, nor in masked URLs.
-    fn check_record(what: &str, text: &str) {
-        for marker in MARKERS {
+    /// No credential value in a handle (`markers`: all of them), nor in masked URLs (those of
+    /// the library's list).
+    fn check_record(what: &str, text: &str, markers: &[&str]) {
+        for marker in markers {
             assert!(!text.contains(marker), "{marker} in {what}: {text}");
         }
     }
 
     fn check_handle(handle: &ResumeHandle) {
         let json = serde_json::to_string(handle).expect("a handle serializes");
-        check_record("a resume handle", &json);
+        check_record("a resume handle", &json, &MARKERS);
     }
 
     fn check_masked(what: &str, url: Option<&str>) {
         if let Some(url) = url {
-            check_record(what, &credentials::mask_url(url));
+            check_record(what, &credentials::mask_url(url), &MARKERS[..3]);
         }
     }
 
@@ -2645,16 +2654,12 @@ pub mod creds {
                     !(other && v.contains("B0UND")),
                     "{n}: {v} sent to {target:?}"
                 );
-                assert!(
-                    !(tainted && v.contains("S3KR1T")),
-                    "{n}: {v} sent after a foreign hop"
-                );
+                let secret = v.contains("S3KR1T") || v.contains("ADD3D");
+                assert!(!(tainted && secret), "{n}: {v} sent after a foreign hop");
             }
             let uri = req.uri().to_string();
-            assert!(
-                !(tainted && uri.contains("S3KR1T")),
-                "{uri} after a foreign hop"
-            );
+            let secret = uri.contains("S3KR1T") || uri.contains("ADD3D");
+            assert!(!(tainted && secret), "{uri} after a foreign hop");
             // (A `Connection` header may name any header hop-by-hop.)
             if !tainted && !other && !head.headers.contains_key("connection") {
                 for n in secret_names.iter().filter(|n| !submission_only(n.as_str())) {
