@@ -147,8 +147,29 @@ fn listed(list: &[&str], name: &str) -> bool {
 }
 
 fn matches_pattern(name: &str) -> bool {
-    PATTERNS.iter().any(|p| contains_ignore_case(name, p))
+    let bytes = name.as_bytes();
+    (0..bytes.len()).any(|i| {
+        let rest = &bytes[i..];
+        let first = rest[0].to_ascii_lowercase();
+        // Most bytes start no pattern: one table look-up each.
+        PATTERN_STARTS[usize::from(first)]
+            && PATTERNS.iter().any(|p| {
+                let p = p.as_bytes();
+                p[0] == first && rest.len() >= p.len() && rest[..p.len()].eq_ignore_ascii_case(p)
+            })
+    })
 }
+
+/// Whether a (lower-case) byte is the first of a pattern.
+const PATTERN_STARTS: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < PATTERNS.len() {
+        table[PATTERNS[i].as_bytes()[0] as usize] = true;
+        i += 1;
+    }
+    table
+};
 
 /// `needle` (lower case) in `hay`, without regard to ASCII case, without allocating.
 fn contains_ignore_case(hay: &str, needle: &str) -> bool {

@@ -2297,17 +2297,17 @@ fn check_handle_round_trip(d: &Dialect, handle: &ResumeHandle) -> ResumeHandle {
 
 /// The `credentials` fuzz entry point: a submission carrying credentials of every kind (the
 /// library's listed names, names its patterns match, arbitrary names — any name the list
-/// classes a credential gets a secret value `S3KR1T…`, origin-bound headers `B0UND…`, every
+/// classes a credential gets a secret value `S3KR1T…`, origin-bound headers `P1NNED…`, every
 /// other name a plain value), driven through status monitors, redirects and resources on the
 /// submission's origin, an allowed one and foreign ones, whose URLs may carry the server's own
 /// tokens (`SRV70K…`). Checked at every step:
 ///
 /// - no request to an origin other than the submission's (or an allowed one) carries a `S3KR1T`
-///   (or `ADD3D`, a name the caller added) value in a header or its target, nor does any request after one went there (cumulative);
-///   no request to any origin other than the submission's carries a `B0UND` value;
+///   (or `Z4DDED`, a name the caller added) value in a header or its target, nor does any request after one went there (cumulative);
+///   no request to any origin other than the submission's carries a `P1NNED` value;
 /// - requests to the submission's origin before any foreign hop carry every credential header;
 /// - the resume handle (the machine's, a progress report's, an error's) holds no `S3KR1T`,
-///   `B0UND` or `SRV70K`, and neither does any URL of the metadata or of an error once masked
+///   `P1NNED` or `SRV70K`, and neither does any URL of the metadata or of an error once masked
 ///   as `lro --metadata` masks it (`credentials::mask_url`).
 pub fn fuzz_credentials(data: &[u8]) {
     let mut u = Unstructured::new(data);
@@ -2340,7 +2340,8 @@ pub mod creds {
     /// What secret values are made of: a caller's credential, an origin-bound header's value,
     /// a token of the server's, a credential only the caller's `credential_header` names (which
     /// `lro`'s masking, knowing the library's list alone, does not mask).
-    const MARKERS: [&str; 4] = ["S3KR1T", "B0UND", "SRV70K", "ADD3D"];
+    /// (None starts with a hex digit, so no percent-encoded name can spell one.)
+    const MARKERS: [&str; 4] = ["S3KR1T", "P1NNED", "SRV70K", "Z4DDED"];
 
     /// Headers a poll never carries (spec §7), credentials or not.
     fn submission_only(n: &str) -> bool {
@@ -2523,7 +2524,7 @@ pub mod creds {
                 continue;
             };
             let value = if credentials::is_origin_bound_header(n) {
-                format!("B0UND{i}")
+                format!("P1NNED{i}")
             } else {
                 let kind = kind(credentials::is_credential_header(n), added_is(n));
                 if kind != "plain" {
@@ -2540,7 +2541,7 @@ pub mod creds {
     fn kind(listed: bool, added: bool) -> &'static str {
         match (listed, added) {
             (true, _) => "S3KR1T",
-            (false, true) => "ADD3D",
+            (false, true) => "Z4DDED",
             _ => "plain",
         }
     }
@@ -2651,14 +2652,14 @@ pub mod creds {
             for (n, v) in req.headers() {
                 let v = text(v);
                 assert!(
-                    !(other && v.contains("B0UND")),
+                    !(other && v.contains("P1NNED")),
                     "{n}: {v} sent to {target:?}"
                 );
-                let secret = v.contains("S3KR1T") || v.contains("ADD3D");
+                let secret = v.contains("S3KR1T") || v.contains("Z4DDED");
                 assert!(!(tainted && secret), "{n}: {v} sent after a foreign hop");
             }
             let uri = req.uri().to_string();
-            let secret = uri.contains("S3KR1T") || uri.contains("ADD3D");
+            let secret = uri.contains("S3KR1T") || uri.contains("Z4DDED");
             assert!(!(tainted && secret), "{uri} after a foreign hop");
             // (A `Connection` header may name any header hop-by-hop.)
             if !tainted && !other && !head.headers.contains_key("connection") {

@@ -139,8 +139,9 @@ struct Target {
 pub(crate) struct Requests {
     version: Version,
     carried: Arc<HeaderMap>,
-    // What `carried` holds, classified once per operation (never per poll).
-    secrets: Secrets,
+    // What `carried` holds, classified once per operation (never per poll), and only when a
+    // request goes to another origin: the usual operation never classifies a header.
+    secrets: Option<Secrets>,
     // The carried query parameters, form-encoded in one string (one allocation, not three).
     carried_query: Option<Box<str>>,
     target: Option<Target>,
@@ -152,7 +153,7 @@ impl Requests {
         let carried = carry_headers(headers);
         Self {
             version,
-            secrets: Secrets::of(cfg, &carried),
+            secrets: None,
             carried: Arc::new(carried),
             carried_query: carry_query(cfg, base),
             target: None,
@@ -194,7 +195,8 @@ impl Requests {
             .as_ref()
             .is_some_and(|t| t.kind == kind && t.stripped == (self.tainted || t.foreign));
         if !hit {
-            self.target = Some(self.build_target(cfg, request_url, url, kind)?);
+            let target = self.build_target(cfg, request_url, url, kind)?;
+            self.target = Some(target);
         }
         let target = self.target.as_ref().expect("built above");
         let uri = match &target.uri {
@@ -215,7 +217,7 @@ impl Requests {
     /// The URI (with the carried query) and the headers (without credentials when they must
     /// not go there) of a request to `url`.
     fn build_target(
-        &self,
+        &mut self,
         cfg: &Config,
         request_url: &Link,
         url: &Link,
@@ -249,7 +251,16 @@ impl Requests {
         // Origin-bound headers (`Metadata`, ...) go to the submission's own origin only, allowed
         // origins included.
         let bound = strip || elsewhere;
-        let headers = if (strip && self.secrets.credentials) || (bound && self.secrets.bound) {
+        let secrets = match (strip || bound, self.secrets) {
+            (false, _) => None,
+            (true, Some(known)) => Some(known),
+            (true, None) => {
+                let known = Secrets::of(cfg, &self.carried);
+                self.secrets = Some(known);
+                Some(known)
+            }
+        };
+        let headers = if secrets.is_some_and(|k| (strip && k.credentials) || (bound && k.bound)) {
             let mut headers = HeaderMap::with_capacity(self.carried.len());
             for (name, value) in self.carried.iter() {
                 let n = name.as_str();
