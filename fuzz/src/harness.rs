@@ -1708,11 +1708,17 @@ impl Run<'_> {
         let target = origin_of(uri, &ctx.sub_origin);
         self.tainted |= target != ctx.sub_origin && !ctx.allowed(&target);
         let names = &ctx.credential_names;
+        // The configured names and the library's list (`tower_lro::credentials`).
+        let header_is =
+            |n: &str| names.contains(n) || tower_lro::credentials::is_credential_header(n);
+        let query_is = |k: &str| {
+            names.contains(&*k.to_ascii_lowercase())
+                || tower_lro::credentials::is_credential_query(k)
+        };
         let query_secret = uri.query().is_some_and(|q| {
-            url::form_urlencoded::parse(q.as_bytes())
-                .any(|(k, v)| names.contains(&*k.to_ascii_lowercase()) && v == "secret")
+            url::form_urlencoded::parse(q.as_bytes()).any(|(k, v)| query_is(&k) && v == "secret")
         });
-        let header_secret = req.headers().keys().any(|n| names.contains(n.as_str()));
+        let header_secret = req.headers().keys().any(|n| header_is(n.as_str()));
         // The submission's own URL (a `PUT`'s final GET, `FinalState::OriginalUri`) keeps the
         // query the caller wrote, credentials included: it goes back where they came from.
         let own_url = uri == ctx.submission_url;
@@ -1727,7 +1733,7 @@ impl Run<'_> {
             );
         } else {
             for (n, v) in ctx.head.headers.iter() {
-                if names.contains(n.as_str()) {
+                if header_is(n.as_str()) && !NEVER_COPIED.contains(&n.as_str()) {
                     assert_eq!(
                         req.headers().get(n),
                         Some(v),
