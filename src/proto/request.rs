@@ -251,7 +251,7 @@ impl Requests {
         // Origin-bound headers (`Metadata`, ...) go to the submission's own origin only, allowed
         // origins included.
         let bound = strip || elsewhere;
-        let secrets = match (strip || bound, self.secrets) {
+        let secrets = match (bound, self.secrets) {
             (false, _) => None,
             (true, Some(known)) => Some(known),
             (true, None) => {
