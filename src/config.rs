@@ -142,7 +142,9 @@ impl Config {
     pub fn carry_query(&self) -> &[String] {
         &self.carry_query
     }
-    /// Headers (and query parameters of those names) never sent to another origin.
+    /// Headers (and query parameters of those names) never sent to another origin, besides
+    /// every name the library's list ([`crate::credentials`]) names: the five it always named
+    /// and those added with [`LroLayer::credential_header`](crate::LroLayer::credential_header).
     pub fn credential_headers(&self) -> &[HeaderName] {
         &self.credential_headers
     }
@@ -171,7 +173,17 @@ impl Config {
         self.bound_final_body
     }
 
-    pub(crate) fn is_credential(&self, name: &str) -> bool {
+    /// A credential header: the library's list ([`crate::credentials`]) or one the caller added.
+    pub(crate) fn is_credential_header(&self, name: &str) -> bool {
+        crate::credentials::is_credential_header(name) || self.added_credential(name)
+    }
+
+    /// A credential query parameter (decoded name): the library's list or one the caller added.
+    pub(crate) fn is_credential_query(&self, name: &str) -> bool {
+        crate::credentials::is_credential_query(name) || self.added_credential(name)
+    }
+
+    fn added_credential(&self, name: &str) -> bool {
         self.credential_headers
             .iter()
             .any(|h| h.as_str().eq_ignore_ascii_case(name))

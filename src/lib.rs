@@ -187,7 +187,9 @@
 //! - The resource `GET` is returned whatever its status (a `404` reaches the caller with
 //!   [`LroMetadata`]); only transient statuses are retried.
 //! - Polls drop the submission's `Host`, `Content-*`, `Transfer-Encoding`, `Expect`, hop-by-hop headers (and those `Connection` names), conditional ones (`If-*`, `Range`), `Prefer`, `Idempotency-Key` and `Repeatability-*`. Once a request went to a
-//!   foreign origin, later requests carry no credentials (as `tower-http`'s `FilterCredentials`).
+//!   foreign origin, later requests carry no credentials (as `tower-http`'s `FilterCredentials`);
+//!   what a credential is, is [`credentials`]' one list (names and patterns, headers and query),
+//!   and origin-bound headers (`Metadata`, `Metadata-Flavor`, …) go to the submission's origin only.
 //!   The other headers keep their values in order; the order between different header names
 //!   may change, which HTTP gives no meaning (RFC 9110 §5.3).
 //! - An HTTP-date `Retry-After` is measured against the response's own `Date` header.
@@ -243,6 +245,7 @@
 mod body;
 mod config;
 pub mod connect;
+pub mod credentials;
 mod driver;
 mod error;
 pub mod future;

@@ -8,9 +8,12 @@ use crate::rule::Rule;
 
 /// Everything needed to continue polling an operation: never credential values — neither
 /// headers (only their names are kept) nor query parameters named like credentials
-/// (`subscription-key`, …), which are left out of its URLs. The resuming request supplies them
-/// again: headers, and query parameters in its own URL (the carried ones are taken from there
-/// when it has a query).
+/// ([`credentials`](crate::credentials): `subscription-key`, `sig`, `token`, `X-Amz-Signature`,
+/// …), which are left out of its URLs, the caller's and those the server wrote into the URLs it
+/// handed out alike. The resuming request supplies them again: headers, and query parameters
+/// in its own URL (the carried ones are taken from there when it has a query). A monitor whose
+/// URL is itself signed (a server's `sig=` the caller cannot give again) cannot be resumed from
+/// a handle.
 ///
 /// It serializes to plain, versioned JSON. To resume, send a request through the
 /// [`LroService`](crate::LroService) that carries the handle in its extensions (see

@@ -768,6 +768,13 @@ proptest! {
         harness::fuzz_machine_wide(&data, Checks::CAMPAIGN);
     }
 
+    /// The `credentials` fuzz target: no credential value (the caller's, an origin-bound
+    /// header's, a server's token) reaches another origin, a resume handle or a masked URL.
+    #[test]
+    fn credentials_hold_on_fuzz_bytes(data in proptest::collection::vec(any::<u8>(), 0..512)) {
+        harness::fuzz_credentials(&data);
+    }
+
     /// The `dialects` fuzz target.
     #[test]
     fn dialects_hold_on_fuzz_bytes(data in proptest::collection::vec(any::<u8>(), 0..512)) {

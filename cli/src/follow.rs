@@ -120,7 +120,7 @@ fn next_request<B>(
         let names: Vec<HeaderName> = from
             .headers
             .iter()
-            .filter(|(name, value)| only_for_origin(name, value))
+            .filter(|(name, _)| only_for_origin(name))
             .map(|(name, _)| name.clone())
             .collect();
         for name in names {
@@ -163,10 +163,10 @@ fn same_origin(a: &Uri, b: &Uri) -> bool {
 
 /// A header that goes to the origin that was asked only: a credential (whatever `-v` masks),
 /// or a header a metadata service requires.
-fn only_for_origin(name: &HeaderName, value: &http::HeaderValue) -> bool {
-    // `redact` masks as `***`: what it hides from -v is what stays with the origin.
-    redact::header_value(name, value) == "***"
-        || matches!(name.as_str(), "metadata" | "metadata-flavor")
+fn only_for_origin(name: &HeaderName) -> bool {
+    // The library's one list: what it never carries to another origin, and what -v masks.
+    tower_lro::credentials::is_credential_header(name.as_str())
+        || tower_lro::credentials::is_origin_bound_header(name.as_str())
 }
 
 #[cfg(test)]

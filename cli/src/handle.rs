@@ -1,6 +1,7 @@
 //! Resume handles on disk: read for `--resume`, written on timeouts and interruptions.
 
 use std::io::{Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -34,7 +35,7 @@ pub fn to_json(handle: &ResumeHandle) -> String {
 pub fn save(handle: &ResumeHandle, path: Option<&Path>) -> Result<PathBuf, Failure> {
     let text = to_json(handle) + "\n";
     if let Some(path) = path {
-        std::fs::write(path, text)
+        write_private(path, &text)
             .map_err(|e| Failure::local(format!("cannot write {}: {e}", path.display())))?;
         return Ok(path.to_owned());
     }
@@ -51,6 +52,7 @@ pub fn save(handle: &ResumeHandle, path: Option<&Path>) -> Result<PathBuf, Failu
         match std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
+            .mode(PRIVATE)
             .open(&path)
         {
             Ok(mut file) => {
@@ -70,4 +72,20 @@ pub fn save(handle: &ResumeHandle, path: Option<&Path>) -> Result<PathBuf, Failu
     Err(Failure::local(
         "cannot find a free name for the resume handle",
     ))
+}
+
+/// Files `lro` writes that may name a URL (handles, `--metadata`) are created readable by their
+/// owner only: a monitor URL can be a capability even with its credentials left out.
+const PRIVATE: u32 = 0o600;
+
+/// Writes `text` to `path`, creating it with mode `0600` (an existing file is truncated and
+/// keeps its mode).
+pub fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(PRIVATE)
+        .open(path)?;
+    file.write_all(text.as_bytes())
 }

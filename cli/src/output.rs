@@ -350,7 +350,8 @@ fn error_json(err: &BoxError) -> Value {
 }
 
 fn write_json(path: &Path, value: &Value) -> Result<(), Failure> {
-    let text = serde_json::to_string_pretty(value).unwrap_or_default() + "\n";
-    std::fs::write(path, text)
+    // Credential values masked as `-v` masks them; created mode 0600.
+    let text = serde_json::to_string_pretty(&redact::json(value)).unwrap_or_default() + "\n";
+    handle::write_private(path, &text)
         .map_err(|e| Failure::local(format!("--metadata {}: {e}", path.display())))
 }

@@ -1,44 +1,13 @@
-//! What `-v` and the proxy's log may print: credentials replaced by `***`.
+//! What `-v`, messages, `--metadata` and the proxy's log may print: credentials replaced by
+//! `***`. What a credential is, is the library's one list (`tower_lro::credentials`): the same
+//! names the layer never carries to another origin, so masking and stripping cannot disagree.
 
 use http::HeaderName;
-
-/// Header names whose values are never printed (the library's credential list, and common
-/// API-key headers).
-const SECRET_HEADERS: [&str; 8] = [
-    "authorization",
-    "proxy-authorization",
-    "cookie",
-    "subscription-key",
-    "ocp-apim-subscription-key",
-    "api-key",
-    "x-api-key",
-    "x-functions-key",
-];
-
-/// A header whose name contains one of these is never printed either (`X-Auth-Token`,
-/// `X-Client-Secret`, `X-Goog-Api-Key`, ...).
-const SECRET_HEADER_PARTS: [&str; 4] = ["token", "secret", "password", "key"];
-
-/// Query parameters whose values are never printed: Azure Maps' `subscription-key` (carried onto
-/// polls), SAS signatures, common token and key parameters, OAuth codes and passwords.
-const SECRET_QUERY: [&str; 9] = [
-    "subscription-key",
-    "sig",
-    "access_token",
-    "api-key",
-    "apikey",
-    "token",
-    "key",
-    "code",
-    "password",
-];
-
-const MASK: &str = "***";
+use tower_lro::credentials::{self, MASK};
 
 /// A header value as it may be printed.
 pub fn header_value<'a>(name: &HeaderName, value: &'a http::HeaderValue) -> &'a str {
-    let name = name.as_str();
-    if SECRET_HEADERS.contains(&name) || SECRET_HEADER_PARTS.iter().any(|p| name.contains(p)) {
+    if credentials::is_credential_header(name.as_str()) {
         MASK
     } else {
         value.to_str().unwrap_or("<binary>")
@@ -48,25 +17,7 @@ pub fn header_value<'a>(name: &HeaderName, value: &'a http::HeaderValue) -> &'a 
 /// A URL (absolute, or a path with a query) as it may be printed: user information and secret
 /// query values masked.
 pub fn url(text: &str) -> String {
-    let (before_fragment, fragment) = match text.split_once('#') {
-        Some((a, f)) => (a, Some(f)),
-        None => (text, None),
-    };
-    let (base, query) = match before_fragment.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (before_fragment, None),
-    };
-    let mut out = mask_userinfo(base);
-    if let Some(query) = query {
-        out.push('?');
-        let pairs: Vec<String> = query.split('&').map(mask_pair).collect();
-        out.push_str(&pairs.join("&"));
-    }
-    if let Some(fragment) = fragment {
-        out.push('#');
-        out.push_str(fragment);
-    }
-    out
+    credentials::mask_url(text).into_owned()
 }
 
 /// A free-text message (an error of the library, a note) as it may be printed: every
@@ -91,6 +42,21 @@ pub fn text(message: &str) -> String {
     out
 }
 
+/// A JSON record (`--metadata`) as it may be written: every string that holds a URL masked as
+/// [`url`] masks it (an origin-form path with a query too).
+pub fn json(value: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::String(s) if s.starts_with('/') => Value::String(url(s)),
+        Value::String(s) => Value::String(text(s)),
+        Value::Array(items) => Value::Array(items.iter().map(json).collect()),
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), json(v))).collect())
+        }
+        other => other.clone(),
+    }
+}
+
 /// Where the next `http://` or `https://` starts (case-insensitive).
 fn find_url(text: &str) -> Option<usize> {
     let lower = text.to_ascii_lowercase();
@@ -98,31 +64,6 @@ fn find_url(text: &str) -> Option<usize> {
         .iter()
         .filter_map(|scheme| lower.find(scheme))
         .min()
-}
-
-fn mask_pair(pair: &str) -> String {
-    match pair.split_once('=') {
-        Some((name, _)) if is_secret_query(name) => format!("{name}={MASK}"),
-        _ => pair.to_owned(),
-    }
-}
-
-fn is_secret_query(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    SECRET_QUERY.contains(&lower.as_str())
-}
-
-/// `https://user:pass@host/x` → `https://***@host/x`.
-fn mask_userinfo(base: &str) -> String {
-    let Some((scheme, rest)) = base.split_once("://") else {
-        return base.to_owned();
-    };
-    let end = rest.find('/').unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(end);
-    match authority.rsplit_once('@') {
-        Some((_, host)) => format!("{scheme}://{MASK}@{host}{path}"),
-        None => base.to_owned(),
-    }
 }
 
 #[cfg(test)]
@@ -174,5 +115,49 @@ mod tests {
             let name = HeaderName::from_static(name);
             assert_eq!(header_value(&name, &v), "***", "{name}");
         }
+    }
+
+    #[test]
+    fn masks_exactly_what_the_library_strips() {
+        let v = http::HeaderValue::from_static("v");
+        let patterns = tower_lro::credentials::PATTERNS.iter();
+        let made: Vec<String> = patterns.map(|p| format!("x-{p}-1")).collect();
+        let names = tower_lro::credentials::HEADERS.iter().copied();
+        for name in names.chain(made.iter().map(String::as_str)) {
+            let header = HeaderName::from_bytes(name.as_bytes()).unwrap();
+            assert_eq!(header_value(&header, &v), "***", "{name}");
+        }
+        let query = tower_lro::credentials::QUERY.iter().copied();
+        for name in query.chain(made.iter().map(String::as_str)) {
+            assert_eq!(url(&format!("/p?{name}=v")), format!("/p?{name}=***"));
+        }
+        for name in [
+            "accept",
+            "metadata",
+            "metadata-flavor",
+            "x-ms-client-request-id",
+        ] {
+            let header = HeaderName::from_static(name);
+            assert_eq!(header_value(&header, &v), "v", "{name}");
+        }
+    }
+
+    #[test]
+    fn metadata_records_are_masked() {
+        let record = serde_json::json!({
+            "operationUrl": "https://h/ops/1?sig=S&se=1",
+            "resourceUrl": "/r?token=T",
+            "error": {"message": "GET https://u:p@h/x?code=C failed", "polls": 3},
+            "resume": {"header_names": ["authorization"], "operation_url": "https://h/ops/1?se=1"},
+        });
+        let masked = json(&record);
+        assert_eq!(masked["operationUrl"], "https://h/ops/1?sig=***&se=1");
+        assert_eq!(masked["resourceUrl"], "/r?token=***");
+        assert_eq!(
+            masked["error"]["message"],
+            "GET https://***@h/x?code=*** failed"
+        );
+        assert_eq!(masked["error"]["polls"], 3);
+        assert_eq!(masked["resume"], record["resume"]);
     }
 }

@@ -145,3 +145,112 @@ async fn no_wait_writes_the_metadata_file() {
         "{record}"
     );
 }
+
+mod creds_common;
+
+/// Every name of the library's credential list (headers and query names, listed and made from
+/// each pattern) and every origin-bound header reach the submission's origin and never the
+/// other one: monitor, each redirect and the resource on a second loopback origin.
+#[tokio::test(flavor = "multi_thread")]
+async fn no_credential_reaches_another_origin() {
+    let (a, b) = creds_common::origins().await;
+    let headers = creds_common::header_lines();
+    let carry = creds_common::carry_args();
+    for flow in creds_common::flows() {
+        let url = format!("{}{}?{}", a.base, flow.submit, creds_common::query());
+        let mut args: Vec<&str> = vec!["-X", "POST"];
+        for h in &headers {
+            args.extend(["-H", h]);
+        }
+        args.extend(carry.iter().map(String::as_str));
+        args.push(&url);
+        let run = lro(&args).await;
+        assert_eq!(run.code, 0, "{}: {run:?}", flow.submit);
+    }
+    creds_common::assert_flows(&a, &b, &[]);
+}
+
+/// The mode of a file the command wrote.
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// Handles (`--save-handle`, the default file) and `--metadata` files hold no credential value
+/// (the caller's, or a `sig` the server put in the monitor URL) and are created mode `0600`.
+#[tokio::test(flavor = "multi_thread")]
+async fn handles_and_metadata_hold_no_credential_and_are_private() {
+    let mock = server().await;
+    let dir = temp_dir("private-files");
+    let url = format!("{}/loop?key=KEY-1&code=CODE-2&api-version=1", mock.base);
+    let (handle, meta) = (dir.join("handle.json"), dir.join("meta.json"));
+    let run = lro(&[
+        "-X",
+        "POST",
+        "-H",
+        "X-Auth-Token: HDR-1",
+        "--carry-query",
+        "key",
+        "--max-time",
+        "0.5",
+        "--save-handle",
+        handle.to_str().unwrap(),
+        "--metadata",
+        meta.to_str().unwrap(),
+        &url,
+    ])
+    .await;
+    assert_eq!(run.code, 4, "{run:?}");
+    for path in [&handle, &meta] {
+        let text = std::fs::read_to_string(path).unwrap();
+        assert_clean(&text);
+        assert_eq!(mode(path), 0o600, "{}", path.display());
+    }
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&handle).unwrap()).unwrap();
+    assert_eq!(
+        saved["operation_url"],
+        format!("{}/ops/2?se=1", mock.base),
+        "the server's sig is dropped"
+    );
+    // --no-wait --metadata: the monitor URL masked, the handle without it.
+    let run = lro(&[
+        "--no-wait",
+        "-X",
+        "POST",
+        "--metadata",
+        meta.to_str().unwrap(),
+        &url,
+    ])
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let text = std::fs::read_to_string(&meta).unwrap();
+    assert_clean(&text);
+    assert_clean(&run.stdout);
+    let record: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        record["operationUrl"],
+        format!("{}/ops/2?sig=***&se=1", mock.base),
+        "{record}"
+    );
+    // The default handle file (no --save-handle), in the command's directory.
+    let cwd = dir.join("cwd");
+    std::fs::create_dir_all(&cwd).unwrap();
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_lro"))
+        .args(["-X", "POST", "--max-time", "0.5", &url])
+        .current_dir(&cwd)
+        .stdin(std::process::Stdio::null())
+        .output();
+    let out = tokio::time::timeout(std::time::Duration::from_secs(30), child)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
+    let written: Vec<_> = std::fs::read_dir(&cwd)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(written.len(), 1, "{written:?}");
+    assert_eq!(mode(&written[0]), 0o600);
+    assert_clean(&std::fs::read_to_string(&written[0]).unwrap());
+}

@@ -647,7 +647,7 @@ fn without_credentials(url: String, cfg: &Config) -> String {
             .next()
             .map(|(k, _)| k.into_owned())
             .unwrap_or_default();
-        cfg.is_credential(&key)
+        cfg.is_credential_query(&key)
     };
     if !query.split('&').any(is_credential) {
         return url;

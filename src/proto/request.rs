@@ -139,6 +139,9 @@ struct Target {
 pub(crate) struct Requests {
     version: Version,
     carried: Arc<HeaderMap>,
+    // What `carried` holds, classified once per operation (never per poll), and only when a
+    // request goes to another origin: the usual operation never classifies a header.
+    secrets: Option<Secrets>,
     // The carried query parameters, form-encoded in one string (one allocation, not three).
     carried_query: Option<Box<str>>,
     target: Option<Target>,
@@ -147,9 +150,11 @@ pub(crate) struct Requests {
 
 impl Requests {
     pub(crate) fn new(cfg: &Config, version: Version, headers: HeaderMap, base: &Link) -> Self {
+        let carried = carry_headers(headers);
         Self {
             version,
-            carried: Arc::new(carry_headers(headers)),
+            secrets: None,
+            carried: Arc::new(carried),
             carried_query: carry_query(cfg, base),
             target: None,
             tainted: false,
@@ -190,7 +195,8 @@ impl Requests {
             .as_ref()
             .is_some_and(|t| t.kind == kind && t.stripped == (self.tainted || t.foreign));
         if !hit {
-            self.target = Some(self.build_target(cfg, request_url, url, kind)?);
+            let target = self.build_target(cfg, request_url, url, kind)?;
+            self.target = Some(target);
         }
         let target = self.target.as_ref().expect("built above");
         let uri = match &target.uri {
@@ -211,20 +217,19 @@ impl Requests {
     /// The URI (with the carried query) and the headers (without credentials when they must
     /// not go there) of a request to `url`.
     fn build_target(
-        &self,
+        &mut self,
         cfg: &Config,
         request_url: &Link,
         url: &Link,
         kind: PollKind,
     ) -> Result<Target, UrlProblem> {
         // The usual target is on the submission's own authority: same origin, no tuple built.
-        let foreign = !url.same_authority(request_url)
-            && !url.same_origin(request_url)
-            && !url.origin_in(&cfg.allowed_origins)
-            && !same_service(request_url, url);
+        let elsewhere = !url.same_authority(request_url) && !url.same_origin(request_url);
+        let foreign =
+            elsewhere && !url.origin_in(&cfg.allowed_origins) && !same_service(request_url, url);
         let strip = self.tainted || foreign;
         // Not a credential going to a foreign origin, and not already in the target's query.
-        let wanted = |k: &str| !((strip && cfg.is_credential(k)) || url.has_query_param(k));
+        let wanted = |k: &str| !((strip && cfg.is_credential_query(k)) || url.has_query_param(k));
         let uri = match self.carried_query.as_deref() {
             None => None,
             // Every carried pair is already there (a monitor URL that has `api-version`): the
@@ -243,15 +248,27 @@ impl Requests {
                 Some(Box::new(uri))
             }
         };
-        let headers = if strip
-            && cfg
-                .credential_headers
-                .iter()
-                .any(|h| self.carried.contains_key(h))
-        {
-            let mut headers = HeaderMap::clone(&self.carried);
-            for name in &cfg.credential_headers {
-                headers.remove(name);
+        // Origin-bound headers (`Metadata`, ...) go to the submission's own origin only, allowed
+        // origins included.
+        let bound = strip || elsewhere;
+        let secrets = match (bound, self.secrets) {
+            (false, _) => None,
+            (true, Some(known)) => Some(known),
+            (true, None) => {
+                let known = Secrets::of(cfg, &self.carried);
+                self.secrets = Some(known);
+                Some(known)
+            }
+        };
+        let headers = if secrets.is_some_and(|k| (strip && k.credentials) || (bound && k.bound)) {
+            let mut headers = HeaderMap::with_capacity(self.carried.len());
+            for (name, value) in self.carried.iter() {
+                let n = name.as_str();
+                let drop = (strip && cfg.is_credential_header(n))
+                    || crate::credentials::is_origin_bound_header(n);
+                if !drop {
+                    headers.append(name.clone(), value.clone());
+                }
             }
             Arc::new(headers)
         } else {
@@ -264,6 +281,28 @@ impl Requests {
             foreign,
             stripped: strip,
         })
+    }
+}
+
+/// Whether the carried headers hold credentials or origin-bound headers: when they hold
+/// neither (a request without credentials), every target shares the one carried map.
+#[derive(Debug, Clone, Copy)]
+struct Secrets {
+    credentials: bool,
+    bound: bool,
+}
+
+impl Secrets {
+    fn of(cfg: &Config, headers: &HeaderMap) -> Self {
+        let mut secrets = Secrets {
+            credentials: false,
+            bound: false,
+        };
+        for name in headers.keys() {
+            secrets.credentials |= cfg.is_credential_header(name.as_str());
+            secrets.bound |= crate::credentials::is_origin_bound_header(name.as_str());
+        }
+        secrets
     }
 }
 

@@ -1133,3 +1133,52 @@ fn handles_hold_no_query_credentials() {
         "https://us.atlas.microsoft.com/mapData/operations/1?api-version=2.0&subscription-key=SECRET"
     );
 }
+
+/// A server's own credentials in the URLs it hands out (a SAS `sig`, a presigned
+/// `X-Amz-Signature`, a `token`) are left out of resume handles as the caller's are: every
+/// name of the library's list, and the names its patterns match.
+#[test]
+fn handles_hold_no_server_credentials() {
+    let mut c = cfg();
+    c.deadline = Duration::from_secs(5);
+    let names = crate::credentials::QUERY
+        .iter()
+        .map(|n| n.to_string())
+        .chain(
+            crate::credentials::PATTERNS
+                .iter()
+                .map(|p| format!("x{p}y")),
+        );
+    let query: Vec<String> = names
+        .enumerate()
+        .map(|(i, n)| format!("{n}=SRV{i}"))
+        .collect();
+    // The scripted answers are `'static`: leaked, once, in this test.
+    let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+    let monitor = leak(format!(
+        "https://s.example/ops/1?se=2030&{}",
+        query.join("&")
+    ));
+    let location = leak(format!("https://s.example/result?{}&sv=1", query.join("&")));
+    let answer: &'static [(&str, &str)] = Box::leak(Box::new([
+        ("operation-location", monitor),
+        ("location", location),
+        ("retry-after", "60"),
+    ]));
+    let run = drive(
+        c,
+        "POST",
+        "https://s.example/jobs",
+        &[],
+        r(202, answer, ""),
+        &[],
+    );
+    let handle = failed(&run).resume_handle().unwrap().clone();
+    let json = serde_json::to_string(&handle).unwrap();
+    assert!(!json.contains("SRV"), "{json}");
+    assert_eq!(handle.operation_url(), "https://s.example/ops/1?se=2030");
+    assert_eq!(
+        handle.submission_location(),
+        Some("https://s.example/result?sv=1")
+    );
+}

@@ -6,6 +6,7 @@
 mod support;
 
 mod compose;
+mod credentials;
 mod final_body;
 mod gateway;
 mod hostile;

@@ -1,0 +1,74 @@
+//! `lro proxy` never carries a client's credentials to another origin: every name of the
+//! library's credential list (headers and query names, listed and made from each pattern) and
+//! every origin-bound header reach the upstream's own polls, and never a second loopback
+//! origin named as the status monitor, as a redirect's target (each 3xx) or as the resource.
+
+mod creds_common;
+mod support;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::Request;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Child;
+
+/// `lro proxy` on a free loopback port in front of `upstream`; the child and its base URL.
+async fn proxy(upstream: &str, extra: &[String]) -> (Child, String) {
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_lro"))
+        .args(["proxy", "--listen", "127.0.0.1:0", "--upstream", upstream])
+        .args(["--max-time", "20"])
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let first = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+        .await
+        .expect("the proxy did not start")
+        .unwrap()
+        .unwrap();
+    let addr = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no address in {first:?}"))
+        .trim_end_matches(',')
+        .to_owned();
+    // Drain the log so the proxy never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, addr)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_proxy_carries_no_credential_to_another_origin() {
+    let (a, b) = creds_common::origins().await;
+    let (_child, base) = proxy(&a.base, &creds_common::carry_args()).await;
+    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    for flow in creds_common::flows() {
+        let url = format!("{base}{}?{}", flow.submit, creds_common::query());
+        let mut req = Request::post(url).body(Full::from("{}")).unwrap();
+        for line in creds_common::header_lines() {
+            let (name, value) = line.split_once(": ").unwrap();
+            req.headers_mut().append(
+                http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                value.parse().unwrap(),
+            );
+        }
+        let response = tokio::time::timeout(Duration::from_secs(20), client.request(req))
+            .await
+            .unwrap()
+            .unwrap();
+        let status = response.status();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert!(status.is_success(), "{}: {status} {body:?}", flow.submit);
+    }
+    // The client's credentials for the proxy itself are the proxy's: never forwarded.
+    creds_common::assert_flows(&a, &b, &["proxy-authorization"]);
+}
