@@ -397,76 +397,18 @@ impl fmt::Display for LastAttempt {
 
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(written) = self.fmt_answer(f) {
+            return written;
+        }
         match self {
-            Reason::BadHeader {
-                status,
-                name,
-                value,
-                why,
-            } => write!(
-                f,
-                "answered {} with {name} {}: {why}",
-                ShowStatus(*status),
-                ShowValue(value.as_bytes())
-            ),
-            Reason::BadBodyUrl {
-                status,
-                field,
-                value,
-                why,
-            } => write!(
-                f,
-                "answered {} with {field} {}: {why}",
-                ShowStatus(*status),
-                ShowValue(value.as_bytes())
-            ),
             Reason::Refused(why) => why.fmt(f),
-            Reason::StatusBody { status, error } => {
-                write!(
-                    f,
-                    "answered {} with {}",
-                    ShowStatus(*status),
-                    ShowBodyError(error)
-                )
-            }
-            Reason::ResourceBody { status, error } => match error {
-                StatusBodyError::Empty => write!(
-                    f,
-                    "answered {} with an empty body where the resource was expected",
-                    ShowStatus(*status)
-                ),
-                other => write!(
-                    f,
-                    "answered {} with {}",
-                    ShowStatus(*status),
-                    ShowBodyError(other)
-                ),
-            },
-            Reason::BodyTooLarge { status, limit } => write!(
-                f,
-                "answered {} with a body over the {limit}-byte limit",
-                ShowStatus(*status)
-            ),
-            Reason::Rejected { status } => write!(f, "answered {}", ShowStatus(*status)),
-            Reason::OperationFailed {
-                status,
-                state,
-                error,
-            } => match error {
-                Some(odata) => write!(
-                    f,
-                    "answered {}: operation {}: {}",
-                    ShowStatus(*status),
-                    ShowWord(state),
-                    ShowOData(odata)
-                ),
-                None => write!(
-                    f,
-                    "answered {}: operation {} (no error details)",
-                    ShowStatus(*status),
-                    ShowWord(state)
-                ),
-            },
+            Reason::BadHeader { .. }
+            | Reason::BadBodyUrl { .. }
+            | Reason::StatusBody { .. }
+            | Reason::ResourceBody { .. }
+            | Reason::BodyTooLarge { .. }
+            | Reason::Rejected { .. }
+            | Reason::OperationFailed { .. } => Ok(()), // written by `fmt_answer` above
             Reason::RetriesExhausted { attempts, last } => {
                 write!(f, "failed {attempts} times in a row; last answer: {last}")
             }
@@ -518,5 +460,84 @@ impl fmt::Display for Reason {
                 f.write_str("sent a final body that did not end before the deadline")
             }
         }
+    }
+}
+
+impl Reason {
+    /// The reasons that quote an answer (its status, and what in it was wrong), written; `None`
+    /// for the others.
+    fn fmt_answer(&self, f: &mut fmt::Formatter<'_>) -> Option<fmt::Result> {
+        let written = match self {
+            Reason::BadHeader {
+                status,
+                name,
+                value,
+                why,
+            } => write!(
+                f,
+                "answered {} with {name} {}: {why}",
+                ShowStatus(*status),
+                ShowValue(value.as_bytes())
+            ),
+            Reason::BadBodyUrl {
+                status,
+                field,
+                value,
+                why,
+            } => write!(
+                f,
+                "answered {} with {field} {}: {why}",
+                ShowStatus(*status),
+                ShowValue(value.as_bytes())
+            ),
+            Reason::StatusBody { status, error } => {
+                write!(
+                    f,
+                    "answered {} with {}",
+                    ShowStatus(*status),
+                    ShowBodyError(error)
+                )
+            }
+            Reason::ResourceBody { status, error } => match error {
+                StatusBodyError::Empty => write!(
+                    f,
+                    "answered {} with an empty body where the resource was expected",
+                    ShowStatus(*status)
+                ),
+                other => write!(
+                    f,
+                    "answered {} with {}",
+                    ShowStatus(*status),
+                    ShowBodyError(other)
+                ),
+            },
+            Reason::BodyTooLarge { status, limit } => write!(
+                f,
+                "answered {} with a body over the {limit}-byte limit",
+                ShowStatus(*status)
+            ),
+            Reason::Rejected { status } => write!(f, "answered {}", ShowStatus(*status)),
+            Reason::OperationFailed {
+                status,
+                state,
+                error,
+            } => match error {
+                Some(odata) => write!(
+                    f,
+                    "answered {}: operation {}: {}",
+                    ShowStatus(*status),
+                    ShowWord(state),
+                    ShowOData(odata)
+                ),
+                None => write!(
+                    f,
+                    "answered {}: operation {} (no error details)",
+                    ShowStatus(*status),
+                    ShowWord(state)
+                ),
+            },
+            _ => return None,
+        };
+        Some(written)
     }
 }
