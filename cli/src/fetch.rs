@@ -55,7 +55,7 @@ pub async fn run(args: FetchArgs) -> Result<i32, Failure> {
         Some(handle) => handle.dialect().to_owned(),
         None => dialect.name().to_owned(),
     };
-    show_request(&reporter, &request, args.resume.is_some());
+    show_request(&reporter, &request);
     reporter.verbose(&format!("lro: dialect {dialect}"));
     let mut interrupt = Interrupt::new()?;
     let send = |request| service.clone().oneshot(request);
@@ -228,14 +228,21 @@ fn read_data(data: &str, option: &str) -> Result<Bytes, Failure> {
     }
 }
 
-/// With `-v`: the submission (or resumption) and its headers, credentials masked.
-fn show_request<B>(reporter: &Reporter, request: &Request<B>, resuming: bool) {
-    let what = if resuming { " (resuming)" } else { "" };
-    reporter.verbose(&format!(
-        "> {} {}{what}",
-        request.method(),
-        redact::url(&request.uri().to_string())
-    ));
+/// With `-v`: the submission and its headers, credentials masked. A resumed operation sends no
+/// submission: one line names the status monitor its first poll goes to (each poll is shown as
+/// it is sent), then the headers every poll carries.
+fn show_request<B>(reporter: &Reporter, request: &Request<B>) {
+    match request.extensions().get::<ResumeHandle>() {
+        Some(handle) => reporter.verbose(&format!(
+            "lro: resuming the operation at {} (the submission is not sent again)",
+            redact::url(handle.operation_url())
+        )),
+        None => reporter.verbose(&format!(
+            "> {} {}",
+            request.method(),
+            redact::url(&request.uri().to_string())
+        )),
+    }
     for (name, value) in request.headers() {
         reporter.verbose(&format!("> {name}: {}", redact::header_value(name, value)));
     }
