@@ -282,3 +282,33 @@ async fn unusable_signing_options_are_usage_errors_before_anything_is_sent() {
     }
     assert!(mock.requests().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_resumed_operation_is_signed_for_its_original_origin() {
+    let mock = server(Base::default(), Base::default()).await;
+    let url = format!("{}/jobs", mock.base);
+    let user = format!("{KEY}:{SECRET}");
+    let token = format!("x-amz-security-token: {TOKEN}");
+    let sign = [
+        "--aws-sigv4",
+        "aws:amz:us-west-2:execute-api",
+        "-u",
+        &user,
+        "-H",
+        &token,
+    ];
+    let started = lro(&[&sign[..], &["--no-wait", "-X", "POST", &url]].concat()).await;
+    assert_eq!(started.code, 0, "{started:?}");
+    // The handle names no credential value.
+    assert!(!started.stdout.contains(SECRET) && !started.stdout.contains(TOKEN));
+    let file = support::temp_dir("sigv4-resume").join("handle.json");
+    std::fs::write(&file, &started.stdout).unwrap();
+    let resumed = lro(&[&sign[..], &["--resume", file.to_str().unwrap()]].concat()).await;
+    assert_eq!(resumed.code, 0, "{resumed:?}");
+    let seen = mock.requests();
+    let paths: Vec<&str> = seen.iter().map(|s| s.target.as_str()).collect();
+    assert_eq!(paths, ["/jobs", "/ops/1", "/ops/1", "/ops/1", "/things/1"]);
+    for s in &seen {
+        assert_signed(s, "us-west-2", "execute-api");
+    }
+}
