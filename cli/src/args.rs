@@ -101,6 +101,13 @@ pub struct FetchArgs {
     /// to another origin; a -H Authorization replaces it).
     #[arg(short = 'u', long, value_name = "USER:PASSWORD")]
     pub user: Option<String>,
+    /// AWS Signature Version 4, as curl's option: "aws:amz:REGION:SERVICE" (REGION and SERVICE
+    /// may be left to the host, SERVICE.REGION.amazonaws.com). -u KEY:SECRET is then the access
+    /// key, and -H "x-amz-security-token: TOKEN" the session token. The submission, every poll
+    /// and the final fetch to the URL's origin are signed, each as it is sent; requests to
+    /// another origin go unsigned, with no credential.
+    #[arg(long, value_name = "aws:amz:REGION:SERVICE")]
+    pub aws_sigv4: Option<String>,
 }
 
 /// Options of `lro proxy`.

@@ -13,7 +13,7 @@ pub const LOCAL: i32 = 1;
 /// Bad arguments, an input file (data, handle, certificate, dialect) that cannot be read, or a
 /// dialect description the library refuses.
 pub const USAGE: i32 = 2;
-/// The operation ended `Failed`/`Canceled`, or the final answer is an HTTP error (`4xx`/`5xx`).
+/// The operation ended `Failed`, or the final answer is an HTTP error (`4xx`/`5xx`).
 pub const FAILED: i32 = 3;
 /// The deadline (`--max-time`) or the poll limit was reached; the resume handle was saved.
 pub const TIMEOUT: i32 = 4;
@@ -25,6 +25,9 @@ pub const TRANSPORT: i32 = 6;
 /// With `--no-wait`: the server answered at once, not with an operation, so there is no handle
 /// (its answer was written in its place).
 pub const NO_OPERATION: i32 = 7;
+/// The operation ended canceled (`Canceled`, `Cancelled`, a dialect's word for it): someone
+/// stopped it; it did not fail.
+pub const CANCELED: i32 = 8;
 /// Interrupted by SIGINT (128 + 2); the resume handle was saved.
 pub const SIGINT: i32 = 130;
 /// Interrupted by SIGTERM (128 + 15); the resume handle was saved.
@@ -37,7 +40,7 @@ Exit codes:
     1  local error: the output, handle or metadata file could not be written (-o is opened
        before anything is sent)
     2  usage error: bad arguments, an input file that cannot be read, or a refused --dialect
-    3  the operation failed or was canceled, or the final answer is not a success: an HTTP
+    3  the operation failed, or the final answer is not a success: an HTTP
        4xx/5xx, a redirect not followed (see -L), or 202 from the resource of an operation
     4  timed out (--max-time or the poll limit); the resume handle was saved if an operation
        had started
@@ -46,6 +49,7 @@ Exit codes:
     6  transport error: the server could not be reached, or polls kept failing
     7  --no-wait, and the server answered at once, not with an operation: no resume handle
        (the answer was written in its place)
+    8  the operation was canceled (its status means canceled: someone stopped it)
   130  interrupted (SIGINT) while waiting; the resume handle was saved
   143  terminated (SIGTERM) while waiting; the resume handle was saved";
 
@@ -90,6 +94,7 @@ pub fn code_for(err: &BoxError) -> i32 {
         None if tower_lro::connect::Refused::find(err.as_ref()).is_some() => PROTOCOL,
         None => TRANSPORT,
         Some(e) => match e.kind() {
+            ErrorKind::OperationFailed if e.is_canceled() => CANCELED,
             ErrorKind::OperationFailed => FAILED,
             ErrorKind::Timeout | ErrorKind::PollLimit => TIMEOUT,
             ErrorKind::RetriesExhausted => TRANSPORT,

@@ -8,12 +8,14 @@ use http::header::{HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE}
 use http::{Method, Request};
 use http_body_util::Full;
 use tokio::signal::unix::{signal, SignalKind};
-use tower::{Layer, ServiceExt};
+use tower::util::Either;
+use tower::{BoxError, Layer, ServiceExt};
 use tower_lro::{LroOptions, LroService, ResumeHandle};
 
 use crate::args::FetchArgs;
 use crate::exit::{self, Failure};
 use crate::report::Reporter;
+use crate::sign::{SignLayer, Signer};
 use crate::{follow, handle, net, output, redact, setup};
 
 /// Runs the command; the exit code.
@@ -32,9 +34,25 @@ pub async fn run(args: FetchArgs) -> Result<i32, Failure> {
         Some(source) => resume_request(&args, source)?,
         None => submission(&args)?,
     };
+    let signer = match &args.aws_sigv4 {
+        Some(spec) => Some(Arc::new(Signer::new(
+            spec,
+            args.user.as_deref(),
+            &mut request,
+        )?)),
+        None => None,
+    };
     // -o is opened (created) before anything is sent: an unwritable path fails at once.
     let mut out = output::Out::open(&args)?;
     let client = net::client::<Full<Bytes>>(&args.lro, request.uri())?;
+    if let Some(signer) = &signer {
+        reporter.verbose(&signer.describe());
+    }
+    // --aws-sigv4: under the layer, so that each request it sends is signed as it goes out.
+    let client = match signer {
+        Some(signer) => Either::Left(SignLayer(signer).layer(client)),
+        None => Either::Right(client.map_err(BoxError::from)),
+    };
     // -v: the head of every answer, as it arrives (polls and redirects included).
     let on_head = reporter.clone();
     let client = client.map_response(move |resp| {
@@ -55,7 +73,7 @@ pub async fn run(args: FetchArgs) -> Result<i32, Failure> {
         Some(handle) => handle.dialect().to_owned(),
         None => dialect.name().to_owned(),
     };
-    show_request(&reporter, &request, args.resume.is_some());
+    show_request(&reporter, &request);
     reporter.verbose(&format!("lro: dialect {dialect}"));
     let mut interrupt = Interrupt::new()?;
     let send = |request| service.clone().oneshot(request);
@@ -136,14 +154,15 @@ fn submission(args: &FetchArgs) -> Result<Request<Full<Bytes>>, Failure> {
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
     }
-    add_user(&mut request, args.user.as_deref())?;
+    add_user(&mut request, args)?;
     add_headers(&mut request, &args.headers)?;
     Ok(request)
 }
 
 /// `-u USER:PASSWORD`: Basic authentication (RFC 7617), before `-H` (which may replace it).
-fn add_user<B>(request: &mut Request<B>, user: Option<&str>) -> Result<(), Failure> {
-    let Some(user) = user else {
+/// With `--aws-sigv4` the pair is the access key the signer uses instead.
+fn add_user<B>(request: &mut Request<B>, args: &FetchArgs) -> Result<(), Failure> {
+    let Some(user) = args.user.as_deref().filter(|_| args.aws_sigv4.is_none()) else {
         return Ok(());
     };
     if !user.contains(':') {
@@ -184,7 +203,7 @@ fn base64(bytes: &[u8]) -> String {
 fn resume_request(args: &FetchArgs, source: &str) -> Result<Request<Full<Bytes>>, Failure> {
     let handle = handle::load(source)?;
     let mut request: Request<Full<Bytes>> = handle.into_request();
-    add_user(&mut request, args.user.as_deref())?;
+    add_user(&mut request, args)?;
     add_headers(&mut request, &args.headers)?;
     Ok(request)
 }
@@ -228,14 +247,21 @@ fn read_data(data: &str, option: &str) -> Result<Bytes, Failure> {
     }
 }
 
-/// With `-v`: the submission (or resumption) and its headers, credentials masked.
-fn show_request<B>(reporter: &Reporter, request: &Request<B>, resuming: bool) {
-    let what = if resuming { " (resuming)" } else { "" };
-    reporter.verbose(&format!(
-        "> {} {}{what}",
-        request.method(),
-        redact::url(&request.uri().to_string())
-    ));
+/// With `-v`: the submission and its headers, credentials masked. A resumed operation sends no
+/// submission: one line names the status monitor its first poll goes to (each poll is shown as
+/// it is sent), then the headers every poll carries.
+fn show_request<B>(reporter: &Reporter, request: &Request<B>) {
+    match request.extensions().get::<ResumeHandle>() {
+        Some(handle) => reporter.verbose(&format!(
+            "lro: resuming the operation at {} (the submission is not sent again)",
+            redact::url(handle.operation_url())
+        )),
+        None => reporter.verbose(&format!(
+            "> {} {}",
+            request.method(),
+            redact::url(&request.uri().to_string())
+        )),
+    }
     for (name, value) in request.headers() {
         reporter.verbose(&format!("> {name}: {}", redact::header_value(name, value)));
     }

@@ -17,6 +17,7 @@ mod redact;
 mod report;
 mod resolve;
 mod setup;
+mod sign;
 mod term;
 
 use clap::Parser;

@@ -10,7 +10,7 @@ use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tower::BoxError;
-use tower_lro::{LroBody, LroMetadata, ODataError, ResumeHandle};
+use tower_lro::{LroBody, LroMetadata, ODataError, OperationStatus, ResumeHandle};
 
 use crate::args::FetchArgs;
 use crate::exit::{self, Failure};
@@ -274,7 +274,8 @@ pub fn error(args: &FetchArgs, err: &BoxError) -> Result<i32, Failure> {
     Ok(code)
 }
 
-/// `Failed`/`Canceled`: one line with the code and message (the library's message, which
+/// `Failed`/`Canceled`: one line (`long-running operation failed: ...` or `... canceled: ...`)
+/// with the code and message (the library's message, which
 /// quotes them escaped and bounded), then the target and the details, each escaped and bounded.
 fn report_failure(e: &tower_lro::Error) {
     say(&format!("lro: {e}"));
@@ -334,8 +335,13 @@ fn error_json(err: &BoxError) -> Value {
         return json!({ "error": { "kind": "Transport", "message": exit::chain(&**err) } });
     };
     let odata = e.odata_error();
+    let status = e.operation_status();
     json!({
         "lro": true,
+        // The last status seen, as for a success: the server's word and what it means.
+        "status": status.map(OperationStatus::as_str),
+        "meaning": status.map(|s| s.meaning().as_str()),
+        "canceled": e.is_canceled(),
         "error": {
             "kind": format!("{:?}", e.kind()),
             "message": e.to_string(),

@@ -54,13 +54,37 @@ async fn no_wait_prints_a_handle_that_resume_completes() {
     let dir = temp_dir("no-wait");
     let file = dir.join("handle.json");
     std::fs::write(&file, &run.stdout).unwrap();
-    let resumed = lro(&["--resume", file.to_str().unwrap()]).await;
+    let resumed = lro(&["-v", "--resume", file.to_str().unwrap()]).await;
     assert_eq!(resumed.code, 0, "{resumed:?}");
     assert_eq!(resumed.json()["thing"], 9);
     assert_eq!(
         mock.count("/jobs"),
         1,
         "resuming never re-sends the submission"
+    );
+    // -v says so, and shows only what is sent: the polls, not the submission.
+    let lines: Vec<&str> = resumed.stderr.lines().collect();
+    let resuming = format!("lro: resuming the operation at {}/ops/9 ", mock.base);
+    assert!(
+        lines.iter().any(|l| l.starts_with(&resuming)),
+        "{}",
+        resumed.stderr
+    );
+    let sent: Vec<&&str> = lines
+        .iter()
+        .filter(|l| l.starts_with("> ") && !l[2..].contains(": "))
+        .collect();
+    // The first request sent is the poll (with the carried api-version).
+    let poll = format!("> GET {}/ops/9?", mock.base);
+    assert!(
+        sent.first().is_some_and(|l| l.starts_with(&poll)),
+        "{}",
+        resumed.stderr
+    );
+    assert!(
+        !sent.iter().any(|l| l.contains("/jobs")),
+        "{}",
+        resumed.stderr
     );
 }
 

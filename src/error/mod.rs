@@ -8,6 +8,7 @@ use http::{HeaderMap, StatusCode};
 use crate::metadata::Rule;
 use crate::resume::ResumeHandle;
 use crate::status::{ODataError, OperationStatus};
+use crate::vocab::Meaning;
 
 mod reason;
 pub(crate) mod shown;
@@ -21,8 +22,8 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
-    /// The operation ended `Failed` or `Canceled`. The terminal response and its OData error are
-    /// in the error.
+    /// The operation ended `Failed` or `Canceled` ([`Error::is_canceled`] tells them apart). The
+    /// terminal response and its OData error are in the error.
     OperationFailed,
     /// The deadline passed, or the next wait would end past it. Carries a [`ResumeHandle`].
     Timeout,
@@ -153,9 +154,19 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         self.inner.reason.kind()
     }
-    /// The operation ended `Failed` or `Canceled`.
+    /// The operation ended `Failed` or `Canceled`: it did not succeed (true for a canceled
+    /// operation too; [`Error::is_canceled`] tells the two apart).
     pub fn is_operation_failed(&self) -> bool {
         self.kind() == ErrorKind::OperationFailed
+    }
+    /// The operation ended with a status word that means canceled (`Canceled`, `Cancelled`,
+    /// `CANCELLED`, a dialect's word for it): someone stopped it, it did not fail. The kind stays
+    /// [`ErrorKind::OperationFailed`].
+    pub fn is_canceled(&self) -> bool {
+        matches!(
+            &self.inner.reason,
+            Reason::OperationFailed { state, .. } if state.meaning() == Meaning::Canceled
+        )
     }
     /// The deadline passed (or the poll limit was reached): see [`Error::resume_handle`].
     pub fn is_timeout(&self) -> bool {
@@ -248,6 +259,7 @@ impl fmt::Debug for Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let what = match self.kind() {
+            ErrorKind::OperationFailed if self.is_canceled() => "long-running operation canceled",
             ErrorKind::OperationFailed => "long-running operation failed",
             ErrorKind::Timeout => "long-running operation timed out",
             ErrorKind::PollLimit => "long-running operation exceeded the poll limit",
@@ -302,5 +314,44 @@ mod tests {
         let back = boxed.downcast_ref::<Error>().unwrap();
         assert_eq!(back.status(), Some(StatusCode::NOT_FOUND));
         assert_eq!(back.kind(), ErrorKind::UnexpectedStatus);
+    }
+
+    #[test]
+    fn a_canceled_operation_is_told_apart_from_a_failed_one() {
+        let ended = |word: &str| {
+            Error::new(
+                Some("https://x.example/ops/1".into()),
+                Reason::OperationFailed {
+                    status: StatusCode::OK,
+                    state: OperationStatus::parse(word),
+                    error: None,
+                },
+            )
+        };
+        for word in ["Canceled", "Cancelled", "CANCELLED"] {
+            let e = ended(word);
+            assert!(e.is_canceled(), "{word}");
+            // Backward compatible: a canceled operation is still one that did not succeed.
+            assert!(e.is_operation_failed(), "{word}");
+            assert_eq!(e.kind(), ErrorKind::OperationFailed);
+            assert!(
+                e.to_string()
+                    .starts_with("long-running operation canceled:"),
+                "{e}"
+            );
+        }
+        let e = ended("Failed");
+        assert!(!e.is_canceled() && e.is_operation_failed());
+        assert!(
+            e.to_string().starts_with("long-running operation failed:"),
+            "{e}"
+        );
+        let rejected = Error::new(
+            None,
+            Reason::Rejected {
+                status: StatusCode::NOT_FOUND,
+            },
+        );
+        assert!(!rejected.is_canceled());
     }
 }
