@@ -33,7 +33,7 @@ async fn upstream() -> Mock {
             "/ops/slow" | "/ops/wait" => resp(200, &[("retry-after", "20".to_owned())], r#"{"status":"Running"}"#),
             p if p.starts_with("/ops/jobs/") => {
                 let n = p.trim_start_matches("/ops/jobs/");
-                if polls.fetch_add(1, Ordering::SeqCst) % 2 == 0 {
+                if polls.fetch_add(1, Ordering::SeqCst).is_multiple_of(2) {
                     resp(200, &[now()], r#"{"status":"Running"}"#)
                 } else {
                     resp(200, &[("resource-location", format!("{base}/things/{n}"))], r#"{"status":"Succeeded"}"#)
