@@ -619,10 +619,12 @@ async fn chaos(ops: usize, seed: u64, max_in_flight: usize, overall: Duration) {
     }
     let mut outcomes: BTreeMap<String, usize> = BTreeMap::new();
     let mut seen = vec![false; ops];
+    let mut lost_in_transport = vec![false; ops];
     let all = async {
         while let Some(joined) = tasks.join_next().await {
             let (i, outcome) = joined.expect("no task panics");
             seen[i] = true;
+            lost_in_transport[i] = outcome == "submission: transport error passed back";
             *outcomes.entry(outcome).or_default() += 1;
         }
     };
@@ -651,11 +653,20 @@ async fn chaos(ops: usize, seed: u64, max_in_flight: usize, overall: Duration) {
     let wrong: Vec<_> = outcomes.keys().filter(|k| k.starts_with("WRONG")).collect();
     assert!(wrong.is_empty(), "wrong outcomes: {outcomes:#?}");
     assert_eq!(outcomes.values().sum::<usize>(), ops);
+    // Never re-sent: at most once each. Exactly once, unless the client's connection failed
+    // before the server read the request (a kept-alive connection the server had just reset, a
+    // connect refused on a loaded machine): that submission comes back as a transport error.
     for (i, count) in state.submissions.iter().enumerate() {
-        assert_eq!(
-            count.load(Ordering::SeqCst),
-            1,
-            "submission {i} seen not exactly once"
+        let count = count.load(Ordering::SeqCst);
+        let want = if lost_in_transport[i] { 0..=1 } else { 1..=1 };
+        assert!(
+            want.contains(&count),
+            "submission {i} seen {count} times ({})",
+            if lost_in_transport[i] {
+                "lost in transport"
+            } else {
+                "answered"
+            }
         );
     }
     let ok = outcomes.get("ok: final resource").copied().unwrap_or(0);
