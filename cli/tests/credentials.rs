@@ -254,3 +254,17 @@ async fn handles_and_metadata_hold_no_credential_and_are_private() {
     assert_eq!(mode(&written[0]), 0o600);
     assert_clean(&std::fs::read_to_string(&written[0]).unwrap());
 }
+
+/// `--no-wait -o FILE` writes a resume handle: created mode `0600` like every handle file,
+/// whatever the umask lets other files be.
+#[tokio::test(flavor = "multi_thread")]
+async fn no_wait_output_file_is_private() {
+    let mock = server().await;
+    let dir = temp_dir("no-wait-output");
+    let out = dir.join("handle.json");
+    let url = format!("{}/loop?key=KEY-1&api-version=1", mock.base);
+    let run = lro(&["--no-wait", "-X", "POST", "-o", out.to_str().unwrap(), &url]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(mode(&out), 0o600);
+    assert_clean(&std::fs::read_to_string(&out).unwrap());
+}
