@@ -482,6 +482,12 @@ async fn forward(
     deadline: Option<tokio::time::Instant>,
 ) -> Response<ProxyBody> {
     let (parts, body) = req.into_parts();
+    if parts.method == http::Method::CONNECT {
+        // Not a tunnel: forwarded, a CONNECT would ask the upstream for one.
+        let message = "CONNECT is not forwarded: this proxy is not a tunnel";
+        let body = json!({"error": {"code": "MethodNotAllowed", "message": message}});
+        return json_response(StatusCode::METHOD_NOT_ALLOWED, &body).map(Either::Right);
+    }
     let target = match upstream_uri(&state.upstream, &parts.uri) {
         Ok(uri) => uri,
         Err(message) => {
