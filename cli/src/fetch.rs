@@ -116,7 +116,9 @@ fn submission(args: &FetchArgs) -> Result<Request<Full<Bytes>>, Failure> {
     } else {
         format!("http://{url}")
     };
-    let uri = setup::absolute_url(&url, "URL")?;
+    // `user:password@` in the URL is Basic authentication, as curl's (-u wins); it is taken
+    // out of the URL, which handles, messages and redirects would otherwise carry.
+    let (uri, url_user) = setup::take_userinfo(setup::absolute_url(&url, "URL")?)?;
     let (body, json) = match (&args.data, &args.json) {
         (Some(data), _) => (Some(read_data(data, "--data")?), false),
         (None, Some(data)) => (Some(read_data(data, "--json")?), true),
@@ -136,9 +138,21 @@ fn submission(args: &FetchArgs) -> Result<Request<Full<Bytes>>, Failure> {
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
     }
-    add_user(&mut request, args.user.as_deref())?;
+    match (&args.user, url_user) {
+        (None, Some(user)) => add_user(&mut request, Some(&with_colon(user)))?,
+        (user, _) => add_user(&mut request, user.as_deref())?,
+    }
     add_headers(&mut request, &args.headers)?;
     Ok(request)
+}
+
+/// A URL's `user` alone is `user:` (an empty password), as curl sends it.
+fn with_colon(user: String) -> String {
+    if user.contains(':') {
+        user
+    } else {
+        user + ":"
+    }
 }
 
 /// `-u USER:PASSWORD`: Basic authentication (RFC 7617), before `-H` (which may replace it).

@@ -268,3 +268,27 @@ async fn no_wait_output_file_is_private() {
     assert_eq!(mode(&out), 0o600);
     assert_clean(&std::fs::read_to_string(&out).unwrap());
 }
+
+/// A URL's `user:password@` is Basic authentication, as curl's, and is taken out of the URL:
+/// the resume handle (which holds the URL) has no password; the proxy refuses it in
+/// `--upstream`, where clients' handles would hold it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_password_in_the_url_is_sent_as_basic_and_never_kept() {
+    let mock = server().await;
+    let url = mock
+        .base
+        .replacen("http://", "http://us%40er:PW-IN-URL@", 1);
+    let run = lro(&["--no-wait", "-X", "POST", &format!("{url}/loop")]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(!run.stdout.contains("PW-IN-URL"), "{}", run.stdout);
+    assert!(!run.stdout.contains("us%40er"), "{}", run.stdout);
+    let seen = mock.requests();
+    // "us@er:PW-IN-URL", base64.
+    assert_eq!(
+        seen[0].headers["authorization"],
+        "Basic dXNAZXI6UFctSU4tVVJM"
+    );
+    let proxy = lro(&["proxy", "--listen", "127.0.0.1:0", "--upstream", &url]).await;
+    assert_eq!(proxy.code, 2, "{proxy:?}");
+    assert!(!proxy.stderr.contains("PW-IN-URL"), "{}", proxy.stderr);
+}
