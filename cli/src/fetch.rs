@@ -24,10 +24,16 @@ pub async fn run(args: FetchArgs) -> Result<i32, Failure> {
     let deadline = Deadline::new(args.lro.max_time);
     let reporter = Arc::new(Reporter::new(args.silent, args.verbose));
     let (on_progress, on_request) = (reporter.clone(), reporter.clone());
+    // Where the layer sends its own requests: -L reads a redirect where it came from.
+    let trail = follow::Trail::default();
+    let saw = trail.clone();
     let (layer, dialect) = setup::layer(&args.lro)?;
     let layer = layer
         .on_progress(move |p| on_progress.progress(p))
-        .on_poll_request(move |r| on_request.request(r));
+        .on_poll_request(move |r| {
+            saw.saw(r.uri());
+            on_request.request(r);
+        });
     let mut request = match &args.resume {
         Some(source) => resume_request(&args, source)?,
         None => submission(&args)?,
@@ -60,7 +66,7 @@ pub async fn run(args: FetchArgs) -> Result<i32, Failure> {
     let mut interrupt = Interrupt::new()?;
     let send = |request| service.clone().oneshot(request);
     let outcome = tokio::select! {
-        outcome = follow::send(send, request, args.location, &reporter) => outcome,
+        outcome = follow::send(send, request, args.location, &trail, &reporter) => outcome,
         code = interrupt.recv() => return stopped(&args, &reporter, Stop::Signal(code)),
         () = deadline.expired() => {
             return stopped(&args, &reporter, Stop::MaxTime(deadline.limit, false));
