@@ -52,8 +52,10 @@ const QUOTED_BODY_LIMIT: usize = 1024;
 /// The request's path is confined to the base path: its dot segments are removed (RFC 3986
 /// §5.2.4) before it is appended, and a path whose `..` would climb above the base is refused.
 /// Spellings an upstream might decode into a different path are refused too: an encoded slash
-/// or backslash (`%2f`, `%5c`), a backslash, and a dot segment written with `%2e` or with a
-/// `;` parameter (`%2e%2e`, `.%2e`, `..;x`, `..%3b`).
+/// or backslash (`%2f`, `%5c`), a backslash, a dot segment written with `%2e` or with a
+/// `;` parameter (`%2e%2e`, `.%2e`, `..;x`, `..%3b`), an encoded NUL (`..%00`, which C code
+/// cuts to `..`), and a dot, slash, backslash, `;` or NUL encoded twice (`%252e%252e`,
+/// `%252f`), for an upstream that decodes twice.
 ///
 /// ```
 /// use tower_lro::gateway::upstream_uri;
@@ -92,6 +94,9 @@ fn confined_path(path: &str) -> Result<String, String> {
         if segment.contains('\\') || has_escape(segment, b'/') || has_escape(segment, b'\\') {
             return refuse("holds an encoded slash or a backslash");
         }
+        if has_escape(segment, 0) || double_encoded(segment) {
+            return refuse("holds an encoded NUL or a doubly encoded dot, slash or backslash");
+        }
         let dots = dot_segment(segment);
         match (segment, dots) {
             (".", _) => {}
@@ -125,6 +130,27 @@ fn has_escape(segment: &str, byte: u8) -> bool {
         .as_bytes()
         .windows(3)
         .any(|w| w[0] == b'%' && hex_byte(w[1], w[2]) == Some(byte))
+}
+
+/// Whether `segment` holds `%25` (once or more: `%2525`) before the hex digits of `.`, `/`,
+/// `\`, `;` or NUL: what an upstream that decodes twice reads as a dot segment or a separator.
+fn double_encoded(segment: &str) -> bool {
+    let bytes = segment.as_bytes();
+    (0..bytes.len()).any(|i| {
+        let mut rest = &bytes[i..];
+        if !rest.starts_with(b"%25") {
+            return false;
+        }
+        rest = &rest[3..];
+        while rest.starts_with(b"25") {
+            rest = &rest[2..];
+        }
+        rest.len() >= 2
+            && matches!(
+                hex_byte(rest[0], rest[1]),
+                Some(b'.' | b'/' | b'\\' | b';' | 0)
+            )
+    })
 }
 
 fn hex_byte(hi: u8, lo: u8) -> Option<u8> {
@@ -372,6 +398,7 @@ mod tests {
                 "http://up/api/public/a..b/.x/%2e%2e%2e",
             ),
             ("/a?b=/../..", "http://up/api/public/a?b=/../.."),
+            ("/100%25/x%2541", "http://up/api/public/100%25/x%2541"),
         ] {
             assert_eq!(up(path).as_deref(), Ok(want), "{path}");
         }
@@ -393,6 +420,14 @@ mod tests {
             "/a/.;x",
             "/%2e%2e;x/admin",
             "/a/..%3b/..%3B/admin",
+            "/..%00/admin",
+            "/a/%252e%252e/admin",
+            "/%252E./admin",
+            "/a/%25252e%25252e/admin",
+            "/a%252f..%252f..",
+            "/a/%255c..",
+            "/a/..%253b",
+            "/a/%2500",
         ] {
             assert!(up(path).is_err(), "{path}: {:?}", up(path));
         }

@@ -26,10 +26,16 @@ pub async fn run(args: FetchArgs) -> Result<i32, Failure> {
     let deadline = Deadline::new(args.lro.max_time);
     let reporter = Arc::new(Reporter::new(args.silent, args.verbose));
     let (on_progress, on_request) = (reporter.clone(), reporter.clone());
+    // Where the layer sends its own requests: -L reads a redirect where it came from.
+    let trail = follow::Trail::default();
+    let saw = trail.clone();
     let (layer, dialect) = setup::layer(&args.lro)?;
     let layer = layer
         .on_progress(move |p| on_progress.progress(p))
-        .on_poll_request(move |r| on_request.request(r));
+        .on_poll_request(move |r| {
+            saw.saw(r.uri());
+            on_request.request(r);
+        });
     let mut request = match &args.resume {
         Some(source) => resume_request(&args, source)?,
         None => submission(&args)?,
@@ -78,7 +84,7 @@ pub async fn run(args: FetchArgs) -> Result<i32, Failure> {
     let mut interrupt = Interrupt::new()?;
     let send = |request| service.clone().oneshot(request);
     let outcome = tokio::select! {
-        outcome = follow::send(send, request, args.location, &reporter) => outcome,
+        outcome = follow::send(send, request, args.location, &trail, &reporter) => outcome,
         code = interrupt.recv() => return stopped(&args, &reporter, Stop::Signal(code)),
         () = deadline.expired() => {
             return stopped(&args, &reporter, Stop::MaxTime(deadline.limit, false));
@@ -134,7 +140,9 @@ fn submission(args: &FetchArgs) -> Result<Request<Full<Bytes>>, Failure> {
     } else {
         format!("http://{url}")
     };
-    let uri = setup::absolute_url(&url, "URL")?;
+    // `user:password@` in the URL is Basic authentication, as curl's (-u wins); it is taken
+    // out of the URL, which handles, messages and redirects would otherwise carry.
+    let (uri, url_user) = setup::take_userinfo(setup::absolute_url(&url, "URL")?)?;
     let (body, json) = match (&args.data, &args.json) {
         (Some(data), _) => (Some(read_data(data, "--data")?), false),
         (None, Some(data)) => (Some(read_data(data, "--json")?), true),
@@ -154,15 +162,32 @@ fn submission(args: &FetchArgs) -> Result<Request<Full<Bytes>>, Failure> {
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
     }
-    add_user(&mut request, args)?;
+    // -u (or a URL's user:password@, as curl's) is Basic auth, unless it signs (--aws-sigv4).
+    let user = match (&args.user, url_user) {
+        (None, Some(user)) => Some(with_colon(user)),
+        (user, _) => user.clone(),
+    };
+    add_user(
+        &mut request,
+        user.as_deref().filter(|_| args.aws_sigv4.is_none()),
+    )?;
     add_headers(&mut request, &args.headers)?;
     Ok(request)
 }
 
+/// A URL's `user` alone is `user:` (an empty password), as curl sends it.
+fn with_colon(user: String) -> String {
+    if user.contains(':') {
+        user
+    } else {
+        user + ":"
+    }
+}
+
 /// `-u USER:PASSWORD`: Basic authentication (RFC 7617), before `-H` (which may replace it).
 /// With `--aws-sigv4` the pair is the access key the signer uses instead.
-fn add_user<B>(request: &mut Request<B>, args: &FetchArgs) -> Result<(), Failure> {
-    let Some(user) = args.user.as_deref().filter(|_| args.aws_sigv4.is_none()) else {
+fn add_user<B>(request: &mut Request<B>, user: Option<&str>) -> Result<(), Failure> {
+    let Some(user) = user else {
         return Ok(());
     };
     if !user.contains(':') {
@@ -203,7 +228,10 @@ fn base64(bytes: &[u8]) -> String {
 fn resume_request(args: &FetchArgs, source: &str) -> Result<Request<Full<Bytes>>, Failure> {
     let handle = handle::load(source)?;
     let mut request: Request<Full<Bytes>> = handle.into_request();
-    add_user(&mut request, args)?;
+    add_user(
+        &mut request,
+        args.user.as_deref().filter(|_| args.aws_sigv4.is_none()),
+    )?;
     add_headers(&mut request, &args.headers)?;
     Ok(request)
 }

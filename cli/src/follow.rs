@@ -7,8 +7,14 @@
 //! another origin (scheme, host, port) does not carry the credentials: headers `-v` masks
 //! (`Authorization`, hence `-u`, cookies, API keys, tokens) and the headers meant for the asked
 //! host only (`Metadata`, `Metadata-Flavor`). An `https` → `http` redirect is not followed.
+//!
+//! The redirect is read where it came from: after an operation, that is the last URL the layer
+//! sent to (the resource, or the status monitor), not the submission's. When the layer sent any
+//! request to another origin, or the redirect came from one, the URL it names was chosen there:
+//! no credential is sent on (cumulative, as the layer's own rule).
 
 use std::future::Future;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
@@ -30,6 +36,49 @@ pub struct NotFollowed(pub &'static str);
 /// A redirect status that `-L` follows.
 pub fn is_redirect(status: StatusCode) -> bool {
     matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308)
+}
+
+/// Where the layer sent its own requests (polls, the resource `GET`) for the request in
+/// flight: the last URL, and whether any was on another origin than that request's. Fed by
+/// the layer's `on_poll_request` hook ([`Trail::saw`]).
+#[derive(Clone, Default)]
+pub struct Trail(Arc<Mutex<TrailState>>);
+
+#[derive(Default)]
+struct TrailState {
+    origin: Option<Uri>,
+    last: Option<Uri>,
+    foreign: bool,
+}
+
+impl Trail {
+    /// The layer sends a request to `uri` (the hook).
+    pub fn saw(&self, uri: &Uri) {
+        let Ok(mut t) = self.0.lock() else { return };
+        if t.origin.as_ref().is_some_and(|o| !same_origin(o, uri)) {
+            t.foreign = true;
+        }
+        t.last = Some(uri.clone());
+    }
+
+    /// A request to `uri` is about to be sent.
+    fn start(&self, uri: &Uri) {
+        if let Ok(mut t) = self.0.lock() {
+            *t = TrailState {
+                origin: Some(uri.clone()),
+                ..TrailState::default()
+            };
+        }
+    }
+
+    /// Where the answer to the request sent to `uri` came from, and whether the layer went to
+    /// another origin on the way.
+    fn answered(&self, uri: &Uri) -> (Uri, bool) {
+        match self.0.lock() {
+            Ok(t) => (t.last.clone().unwrap_or_else(|| uri.clone()), t.foreign),
+            Err(_) => (uri.clone(), true),
+        }
+    }
 }
 
 /// What a followed request is built from: the first request as it was sent.
@@ -60,6 +109,7 @@ pub async fn send<B, F, Fut>(
     mut send: F,
     request: Request<Full<Bytes>>,
     follow: bool,
+    trail: &Trail,
     reporter: &Reporter,
 ) -> Result<Response<B>, BoxError>
 where
@@ -67,11 +117,13 @@ where
     Fut: Future<Output = Result<Response<B>, BoxError>>,
 {
     let mut from = Resend::of(&request);
+    trail.start(request.uri());
     let mut response = send(request).await?;
     let meta = response.extensions().get::<LroMetadata>().cloned();
     let mut hops = 0;
     while follow && is_redirect(response.status()) {
-        let next = match next_request(&mut from, &response, hops) {
+        let answered = trail.answered(&from.uri);
+        let next = match next_request(&mut from, &response, hops, answered) {
             Ok(next) => next,
             Err(why) => {
                 response.extensions_mut().insert(NotFollowed(why));
@@ -84,6 +136,7 @@ where
             response.status(),
             crate::term::shown(&redact::url(&next.uri().to_string()))
         ));
+        trail.start(next.uri());
         response = send(next).await?;
     }
     if let (Some(meta), None) = (meta, response.extensions().get::<LroMetadata>()) {
@@ -92,11 +145,13 @@ where
     Ok(response)
 }
 
-/// The request that follows `response`, a redirect; `from` becomes it.
+/// The request that follows `response`, a redirect that came from `answered.0` (the layer
+/// having gone to another origin on the way when `answered.1`); `from` becomes it.
 fn next_request<B>(
     from: &mut Resend,
     response: &Response<B>,
     hops: usize,
+    (answered_from, went_elsewhere): (Uri, bool),
 ) -> Result<Request<Full<Bytes>>, &'static str> {
     if hops >= MAX_REDIRECTS {
         return Err("more than 30 redirects");
@@ -105,18 +160,20 @@ fn next_request<B>(
         .headers()
         .get(LOCATION)
         .ok_or("the redirect has no Location")?;
-    let base =
-        whatwg_url::Url::parse(&from.uri.to_string()).map_err(|_| "the URL is not absolute")?;
+    let base = whatwg_url::Url::parse(&answered_from.to_string())
+        .map_err(|_| "the URL is not absolute")?;
     let target = tower_lro::__private::parse_url_value(location, &base)
         .map_err(|_| "its Location is not a usable http(s) URL")?;
     let uri: Uri = target
         .as_str()
         .parse()
         .map_err(|_| "its Location is not a usable http(s) URL")?;
-    if from.uri.scheme_str() == Some("https") && uri.scheme_str() != Some("https") {
+    let https = |u: &Uri| u.scheme_str() == Some("https");
+    if (https(&from.uri) || https(&answered_from)) && !https(&uri) {
         return Err("it goes from https to http");
     }
-    if !same_origin(&from.uri, &uri) {
+    // Another origin asked, or named where to go: the credentials stay behind.
+    if went_elsewhere || !same_origin(&from.uri, &answered_from) || !same_origin(&from.uri, &uri) {
         let names: Vec<HeaderName> = from
             .headers
             .iter()
@@ -190,6 +247,47 @@ mod tests {
         Resend::of(&req)
     }
 
+    /// Answered by the request's own URL, the layer never elsewhere.
+    fn here(uri: &str) -> (Uri, bool) {
+        (uri.parse().unwrap(), false)
+    }
+
+    #[test]
+    fn a_redirect_read_where_it_came_from() {
+        // The resource of an operation answered on another origin: a relative Location is
+        // read there, and a URL back on the submission's origin gets no credential.
+        let elsewhere = |u: &str| (u.parse::<Uri>().unwrap(), true);
+        let mut f = from("POST", "https://a.example/jobs");
+        let next = next_request(
+            &mut f,
+            &redirect(302, Some("https://a.example/admin")),
+            0,
+            elsewhere("https://b.example/res"),
+        )
+        .unwrap();
+        assert!(next.headers().get("authorization").is_none());
+        assert!(next.headers().get("x-api-key").is_none());
+        let mut f = from("GET", "https://a.example/jobs");
+        let next = next_request(
+            &mut f,
+            &redirect(307, Some("/r")),
+            0,
+            elsewhere("https://b.example/res"),
+        )
+        .unwrap();
+        assert_eq!(next.uri(), "https://b.example/r");
+        // The layer went elsewhere on the way, the resource is back home: still none.
+        let mut f = from("GET", "https://a.example/jobs");
+        let next = next_request(
+            &mut f,
+            &redirect(302, Some("/r")),
+            0,
+            elsewhere("https://a.example/res"),
+        )
+        .unwrap();
+        assert!(next.headers().get("authorization").is_none());
+    }
+
     fn redirect(status: u16, location: Option<&str>) -> Response<()> {
         let mut resp = Response::new(());
         *resp.status_mut() = StatusCode::from_u16(status).unwrap();
@@ -204,7 +302,13 @@ mod tests {
         // 303 (and 301/302 after a POST): GET, no body; same origin keeps every header.
         for status in [301, 302, 303] {
             let mut f = from("POST", "https://a.example/jobs");
-            let next = next_request(&mut f, &redirect(status, Some("/r?x=1")), 0).unwrap();
+            let next = next_request(
+                &mut f,
+                &redirect(status, Some("/r?x=1")),
+                0,
+                here("https://a.example/jobs"),
+            )
+            .unwrap();
             assert_eq!(next.method(), Method::GET);
             assert_eq!(next.uri(), "https://a.example/r?x=1");
             assert!(next.headers().get(CONTENT_TYPE).is_none());
@@ -214,7 +318,12 @@ mod tests {
         // 307/308 repeat the method and the body; another origin gets no credential.
         for status in [307, 308] {
             let mut f = from("PUT", "https://a.example/jobs");
-            let next = next_request(&mut f, &redirect(status, Some("https://b.example/x")), 0);
+            let next = next_request(
+                &mut f,
+                &redirect(status, Some("https://b.example/x")),
+                0,
+                here("https://a.example/jobs"),
+            );
             let next = next.unwrap();
             assert_eq!(next.method(), Method::PUT);
             assert_eq!(next.headers()["content-type"], "text/plain");
@@ -225,7 +334,13 @@ mod tests {
         }
         // 301/302 after a PUT keep it.
         let mut f = from("PUT", "http://a.example/jobs");
-        let next = next_request(&mut f, &redirect(302, Some("/y")), 0).unwrap();
+        let next = next_request(
+            &mut f,
+            &redirect(302, Some("/y")),
+            0,
+            here("http://a.example/jobs"),
+        )
+        .unwrap();
         assert_eq!(next.method(), Method::PUT);
         // Refused: a downgrade, no Location, another scheme, too many hops.
         let https = || from("GET", "https://a.example/x");
@@ -236,7 +351,10 @@ mod tests {
             (redirect(302, Some("/ok")), MAX_REDIRECTS),
         ];
         for (resp, hops) in cases {
-            assert!(next_request(&mut https(), &resp, hops).is_err(), "{resp:?}");
+            assert!(
+                next_request(&mut https(), &resp, hops, here("https://a.example/x")).is_err(),
+                "{resp:?}"
+            );
         }
     }
 

@@ -76,7 +76,7 @@ pub fn save(handle: &ResumeHandle, path: Option<&Path>) -> Result<PathBuf, Failu
 
 /// Files `lro` writes that may name a URL (handles, `--metadata`) are created readable by their
 /// owner only: a monitor URL can be a capability even with its credentials left out.
-const PRIVATE: u32 = 0o600;
+pub const PRIVATE: u32 = 0o600;
 
 /// Writes `text` to `path`, creating it with mode `0600` (an existing file is truncated and
 /// keeps its mode).

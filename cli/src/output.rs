@@ -2,6 +2,7 @@
 //! failures reported on stderr with their exit codes.
 
 use std::fs::{File, OpenOptions};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use http::header::LOCATION;
@@ -40,7 +41,14 @@ impl Out {
             return Ok(Self { file: None });
         };
         let fail = |e: std::io::Error| Failure::local(format!("-o {}: {e}", path.display()));
-        let (file, created) = match OpenOptions::new().write(true).create_new(true).open(path) {
+        // With --no-wait the file holds a resume handle: private, as every handle file is.
+        let mode = if args.no_wait { handle::PRIVATE } else { 0o666 };
+        let created_new = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(path);
+        let (file, created) = match created_new {
             Ok(file) => (file, true),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => (
                 OpenOptions::new().write(true).open(path).map_err(fail)?,

@@ -91,6 +91,13 @@ struct State {
 pub async fn run(args: ProxyArgs) -> Result<i32, Failure> {
     let addr = listen_addr(&args.listen)?;
     let upstream = setup::absolute_url(&args.upstream, "--upstream")?;
+    if setup::take_userinfo(upstream.clone())?.1.is_some() {
+        // It would not be sent, and resume handles given to clients would hold it.
+        return Err(Failure::usage(
+            "--upstream: a user or password in the URL is not supported (clients send their \
+             own Authorization)",
+        ));
+    }
     let (layer, dialect) = setup::layer(&args.lro)?;
     let layer = layer.on_progress(|p| {
         let _ = CURRENT.try_with(|cell| {
@@ -482,6 +489,12 @@ async fn forward(
     deadline: Option<tokio::time::Instant>,
 ) -> Response<ProxyBody> {
     let (parts, body) = req.into_parts();
+    if parts.method == http::Method::CONNECT {
+        // Not a tunnel: forwarded, a CONNECT would ask the upstream for one.
+        let message = "CONNECT is not forwarded: this proxy is not a tunnel";
+        let body = json!({"error": {"code": "MethodNotAllowed", "message": message}});
+        return json_response(StatusCode::METHOD_NOT_ALLOWED, &body).map(Either::Right);
+    }
     let target = match upstream_uri(&state.upstream, &parts.uri) {
         Ok(uri) => uri,
         Err(message) => {

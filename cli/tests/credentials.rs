@@ -254,3 +254,114 @@ async fn handles_and_metadata_hold_no_credential_and_are_private() {
     assert_eq!(mode(&written[0]), 0o600);
     assert_clean(&std::fs::read_to_string(&written[0]).unwrap());
 }
+
+/// `--no-wait -o FILE` writes a resume handle: created mode `0600` like every handle file,
+/// whatever the umask lets other files be.
+#[tokio::test(flavor = "multi_thread")]
+async fn no_wait_output_file_is_private() {
+    let mock = server().await;
+    let dir = temp_dir("no-wait-output");
+    let out = dir.join("handle.json");
+    let url = format!("{}/loop?key=KEY-1&api-version=1", mock.base);
+    let run = lro(&["--no-wait", "-X", "POST", "-o", out.to_str().unwrap(), &url]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(mode(&out), 0o600);
+    assert_clean(&std::fs::read_to_string(&out).unwrap());
+}
+
+/// A URL's `user:password@` is Basic authentication, as curl's, and is taken out of the URL:
+/// the resume handle (which holds the URL) has no password; the proxy refuses it in
+/// `--upstream`, where clients' handles would hold it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_password_in_the_url_is_sent_as_basic_and_never_kept() {
+    let mock = server().await;
+    let url = mock
+        .base
+        .replacen("http://", "http://us%40er:PW-IN-URL@", 1);
+    let run = lro(&["--no-wait", "-X", "POST", &format!("{url}/loop")]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(!run.stdout.contains("PW-IN-URL"), "{}", run.stdout);
+    assert!(!run.stdout.contains("us%40er"), "{}", run.stdout);
+    let seen = mock.requests();
+    // "us@er:PW-IN-URL", base64.
+    assert_eq!(
+        seen[0].headers["authorization"],
+        "Basic dXNAZXI6UFctSU4tVVJM"
+    );
+    let proxy = lro(&["proxy", "--listen", "127.0.0.1:0", "--upstream", &url]).await;
+    assert_eq!(proxy.code, 2, "{proxy:?}");
+    assert!(!proxy.stderr.contains("PW-IN-URL"), "{}", proxy.stderr);
+}
+
+/// `-L` after an operation reads the redirect where it came from: the resource on another
+/// origin answered `302` to a URL back on the submission's origin, which that other origin
+/// chose, so no credential goes there; a relative `Location` is read against the resource's
+/// URL, as curl reads it.
+#[tokio::test(flavor = "multi_thread")]
+async fn location_after_a_foreign_resource_carries_no_credential() {
+    let a = Mock::start(|req, _| match req.target.as_str() {
+        "/admin" => resp(200, &[], r#"{"admin":1}"#),
+        _ => resp(404, &[], ""),
+    })
+    .await;
+    let admin = format!("{}/admin", a.base);
+    let b = Mock::start(
+        move |req, base| match req.target.split('?').next().unwrap() {
+            "/st" => resp(
+                200,
+                &[],
+                &format!(r#"{{"status":"Succeeded","resourceLocation":"{base}/res"}}"#),
+            ),
+            "/st2" => resp(
+                200,
+                &[],
+                &format!(r#"{{"status":"Succeeded","resourceLocation":"{base}/res2"}}"#),
+            ),
+            "/res" => resp(302, &[("location", admin.clone())], ""),
+            "/res2" => resp(307, &[("location", "/here".to_owned())], ""),
+            "/here" => resp(200, &[], r#"{"here":1}"#),
+            _ => resp(404, &[], ""),
+        },
+    )
+    .await;
+    let sub = Mock::start({
+        let b = b.base.clone();
+        move |req, _| {
+            let st = if req.target.starts_with("/jobs2") {
+                "st2"
+            } else {
+                "st"
+            };
+            resp(
+                202,
+                &[("operation-location", format!("{b}/{st}")), now()],
+                "",
+            )
+        }
+    })
+    .await;
+    let (base, headers) = (sub.base.clone(), ["-H", "X-Api-Key: KEY-1", "-u", "u:PW-1"]);
+    let run = lro(&[
+        &["-L", "-X", "POST"][..],
+        &headers,
+        &[&format!("{base}/jobs")],
+    ]
+    .concat())
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["admin"], 1);
+    let seen = a.requests();
+    assert_eq!(seen.len(), 1);
+    for name in ["authorization", "x-api-key"] {
+        assert!(
+            seen[0].headers.get(name).is_none(),
+            "{name}: {:?}",
+            seen[0].headers
+        );
+    }
+    // A relative Location is read against the resource that answered it.
+    let run = lro(&[&["-L"][..], &headers, &[&format!("{base}/jobs2")]].concat()).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["here"], 1);
+    assert_eq!(b.count("/here"), 1);
+}

@@ -648,6 +648,10 @@ async fn paths_never_leave_the_upstreams_base() {
         "/..;/admin",
         "/a/..%3b/..%3b/admin",
         "/%2e%2e%2fadmin",
+        "/..%00/admin",
+        "/%252e%252e/admin",
+        "/a/%252e%252e/%252e%252e/admin",
+        "/a%252f..%252f..%252fadmin",
     ] {
         let head = format!("GET {path} HTTP/1.1\r\nHost: proxy\r\nConnection: close\r\n\r\n");
         let (status, body) = raw(&base, &head).await;
@@ -657,6 +661,13 @@ async fn paths_never_leave_the_upstreams_base() {
             let body: Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
             assert_eq!(body["error"]["code"], "BadRequest", "{path}");
         }
+    }
+    // CONNECT would ask the upstream for a tunnel: refused, whatever its target.
+    for target in [authority(&up.base), "169.254.169.254:80"] {
+        let head =
+            format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\nConnection: close\r\n\r\n");
+        let (status, body) = raw(&base, &head).await;
+        assert_eq!(status, 405, "{target}: {body}");
     }
     assert!(up.requests().is_empty(), "{:?}", up.requests());
     // Dot segments that stay inside are resolved before forwarding.

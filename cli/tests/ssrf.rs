@@ -50,6 +50,7 @@ async fn lro_refuses_a_name_that_resolves_to_an_internal_address() {
         ("169.254.169.254", "a cloud metadata endpoint"),
         ("[::ffff:169.254.169.254]", "a cloud metadata endpoint"),
         ("[64:ff9b::a9fe:a9fe]", "a cloud metadata endpoint"),
+        ("192.0.0.192", "a cloud metadata endpoint"),
         ("169.254.1.1", "a link-local address"),
         ("[fe80::1]", "a link-local address"),
         ("0.0.0.0", "an unspecified address"),

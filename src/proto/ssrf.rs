@@ -291,12 +291,14 @@ pub(crate) fn classify_domain(name: &str) -> HostClass {
 /// Metadata endpoints by IPv4 address: AWS, Azure, GCP, OCI and DigitalOcean IMDS
 /// (`169.254.169.254`), AWS ECS task metadata (`169.254.170.2`), Alibaba Cloud
 /// (`100.100.100.200`), Azure's WireServer (`168.63.129.16`, a public address that only the
-/// host platform answers).
+/// host platform answers), Oracle Cloud Classic (`192.0.0.192`, in the IETF protocol
+/// assignments block).
 const METADATA_V4: &[Ipv4Addr] = &[
     Ipv4Addr::new(169, 254, 169, 254),
     Ipv4Addr::new(169, 254, 170, 2),
     Ipv4Addr::new(100, 100, 100, 200),
     Ipv4Addr::new(168, 63, 129, 16),
+    Ipv4Addr::new(192, 0, 0, 192),
 ];
 
 /// Metadata endpoints by IPv6 address: AWS IMDS over IPv6 (`fd00:ec2::254`, a unique local

@@ -39,6 +39,9 @@ const HOSTS: &[(&str, HostClass)] = &[
     ("169.254.170.2", Metadata),
     ("100.100.100.200", Metadata),
     ("168.63.129.16", Metadata),
+    ("192.0.0.192", Metadata),
+    ("3221225664", Metadata), // 192.0.0.192 as one number
+    ("[::ffff:192.0.0.192]", Metadata),
     ("[fd00:ec2::254]", Metadata),
     ("[::ffff:169.254.169.254]", Metadata),
     ("[::ffff:a9fe:a9fe]", Metadata),
