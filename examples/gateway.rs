@@ -13,7 +13,7 @@
 //! | the operation ended `Failed`/`Canceled` | the upstream's own `4xx`/`5xx`, else `422` (`500` for a code naming a service fault: `tower_lro::gateway::failure_status`) | `{"error":{…}}`, the upstream's OData error as sent |
 //! | the deadline or the poll limit was reached | `504` | `{"error":{…},"resume":{…}}` with the resume handle |
 //! | the upstream broke the protocol, gave an insecure URL, answered a poll with an unexpected status, kept failing | `502` | `{"error":{…,"upstreamUrl","upstreamStatus","upstreamBody"}}` |
-//! | the upstream could not be reached at all | `502` | `{"error":{…,"upstreamUrl"}}` |
+//! | the exchange with the upstream failed (unreachable, or an answer that is not HTTP) | `502` | `{"error":{…,"upstreamUrl"}}` |
 //!
 //! `cargo run --example gateway` starts a mock upstream shaped like the Azure Maps Creator LRO
 //! API V2 (`202` + `Operation-Location`, `Retry-After: 1`, `Resource-Location` on success), the

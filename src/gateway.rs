@@ -9,7 +9,7 @@
 //! | the operation ended in failure | the upstream's own `4xx`/`5xx` when its terminal answer had one, else `422` (`500` for a code naming a service fault, see [`failure_status`]) | `{"error":{…}}`, the upstream's error object as sent (or rebuilt from the parsed one) |
 //! | the deadline or the poll limit was reached | `504` | `{"error":{…},"resume":{…}}` with the resume handle |
 //! | the upstream broke the protocol, gave a refused URL, answered a poll with an unexpected status, kept failing | `502` | `{"error":{…,"upstreamUrl","upstreamStatus","upstreamBody"}}` |
-//! | the upstream could not be reached at all | `502` | `{"error":{…,"upstreamUrl"}}` |
+//! | the exchange with the upstream failed (unreachable, or an answer that is not HTTP) | `502` | `{"error":{…,"upstreamUrl"}}` |
 //!
 //! ```
 //! use tower_lro::gateway::{error_response, upstream_uri};
@@ -236,10 +236,11 @@ pub fn error_response(
     err: &(dyn StdError + Send + Sync + 'static),
 ) -> Response<Bytes> {
     let Some(e) = err.downcast_ref::<Error>() else {
-        // The submission itself failed in transport (connection refused, reset, …).
+        // The submission itself failed in transport (connection refused, reset, an answer that
+        // is not valid HTTP, …): the chain says which.
         let body = json!({"error": {
             "code": "BadGateway",
-            "message": format!("upstream {target} could not be reached: {}", error_chain(err)),
+            "message": format!("the exchange with upstream {target} failed: {}", error_chain(err)),
             "upstreamUrl": target.to_string(),
         }});
         return json_response(StatusCode::BAD_GATEWAY, &body);
