@@ -31,7 +31,7 @@ pub(crate) mod settings;
 mod time;
 mod trace;
 
-use read::{ReadLimited, ReadOutcome, Reading, StatusRead};
+use read::{ReadLimited, ReadOutcome, StatusBodyRead, StatusRead};
 pub(crate) use settings::Settings;
 use time::now;
 use trace::Trace;
@@ -90,7 +90,7 @@ pin_project! {
         Call { #[pin] future: S::Future },
         // Reading a status answer's body (head and body boxed: the step stays sized for
         // waiting, which is where an operation spends its life).
-        Read { state: Pin<Box<Reading<ResB>>> },
+        Read { state: Pin<Box<StatusBodyRead<ResB>>> },
         // Failed before the first poll.
         Failed { error: Option<BoxError> },
         Done,
@@ -378,7 +378,7 @@ where
             request
         }
         Next::Read(parts, body) => {
-            let state = Reading::new(parts, body, settings.config.status_body_limit());
+            let state = StatusBodyRead::new(parts, body, settings.config.status_body_limit());
             step.set(Step::Read { state });
             return None;
         }
