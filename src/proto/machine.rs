@@ -183,7 +183,9 @@ impl Machine {
             },
         };
         let mut machine = Machine::new(cfg, init, params, now);
-        machine.sched.polls = handle.polls;
+        machine
+            .sched
+            .resume_from(handle.polls, machine.cfg.max_polls);
         machine.op.operation_id.clone_from(&handle.operation_id);
         machine.op.status = OperationStatus::running();
         if let Err(why) = check_target(&machine.cfg, &machine.op.request_url, &machine.op.monitor) {
@@ -192,11 +194,7 @@ impl Machine {
                 Reason::Refused(why),
             ));
         }
-        if machine.sched.polls >= machine.cfg.max_polls {
-            machine.sched.polls = 0;
-        }
-        let request = machine.request_for(PollKind::Status)?;
-        machine.planned(now, &request);
+        let request = machine.request_for(PollKind::Status, now)?;
         Ok((Box::new(machine), Plan::Send { at: now, request }))
     }
 
@@ -213,12 +211,12 @@ impl Machine {
     /// When a delivered final body that still streams is to be cut: the deadline, unless the
     /// caller left the body unbounded (or the deadline is "never").
     pub fn final_body_deadline(&self) -> Option<Instant> {
-        self.bound_body.then_some(self.sched.deadline)
+        self.bound_body.then_some(self.sched.deadline())
     }
 
     /// When the resolution must be over. Drivers bound every in-flight request by it.
     pub fn deadline(&self) -> Instant {
-        self.sched.deadline
+        self.sched.deadline()
     }
 
     /// The shape being polled.
@@ -252,11 +250,7 @@ impl Machine {
             return Action::Fail(Error::new(None, Reason::AnswerAfterEnd));
         }
         self.begin_input(true);
-        let action = self.on_response(answer.status, answer.headers, answer.body, now);
-        if let Action::Send { at, request } = &action {
-            self.planned(*at, request);
-        }
-        action
+        self.on_response(answer.status, answer.headers, answer.body, now)
     }
 
     /// Hands in that the request of the last `Send` got no usable answer. Nothing is
@@ -268,7 +262,7 @@ impl Machine {
         // A deadline is not an answer worth reporting.
         self.begin_input(!matches!(failure, Failure::DeadlinePassed));
         self.answered_from = None;
-        let plan = match failure {
+        match failure {
             // The connector's SSRF guard refused the address: final, not transient.
             Failure::Transport(error) => match crate::connect::Refused::find(&*error) {
                 Some(refused) => {
@@ -287,24 +281,13 @@ impl Machine {
                 self.phase = Phase::Done;
                 Plan::Fail(self.timeout_error(false))
             }
-        };
-        if let Plan::Send { at, request } = &plan {
-            self.planned(*at, request);
-        }
-        plan
-    }
-
-    /// A request is planned: a status poll's instant is what progress reports call "next poll".
-    pub(crate) fn planned(&mut self, at: Instant, request: &PollRequest) {
-        if request.kind() == PollKind::Status {
-            self.sched.next_status_at = Some(at);
         }
     }
 
     /// What every input resets: a status answer (or its failure) is worth a progress report.
     fn begin_input(&mut self, reportable: bool) {
-        self.sched.report_due = reportable && matches!(self.phase, Phase::Polling);
-        self.sched.next_status_at = None;
+        self.sched
+            .begin_input(reportable && matches!(self.phase, Phase::Polling));
     }
 
     fn on_response(
@@ -327,13 +310,13 @@ impl Machine {
             self.phase = Phase::Done;
             return Action::Deliver(self.metadata(now.mono, Some(shown)));
         }
-        self.sched.transient = 0;
+        self.sched.answered();
         let empty = Bytes::new();
         let body = body.unwrap_or(&empty);
         if let Some(action) = self.on_redirect(status, headers, body, now) {
             return action;
         }
-        self.sched.moves = 0;
+        self.sched.settled();
         if let Some(url) = followed {
             if let Some(action) = self.on_followed_redirect(*url, status, body, now) {
                 return action;
@@ -360,12 +343,7 @@ impl Machine {
     /// A report of where the operation stands, once after each status answer (and after the
     /// submission's): `None` when nothing new was read since the last call.
     pub fn poll_progress(&mut self, now: Instant) -> Option<Progress> {
-        if !std::mem::take(&mut self.sched.report_due) {
-            return None;
-        }
-        let next_at = self.sched.next_status_at;
-        // A planned request is already counted: report (and hand on) the ones sent.
-        let polls = self.sched.polls - u32::from(next_at.is_some() && self.sched.polls > 0);
+        let (polls, next_at, wait_reason) = self.sched.take_report()?;
         Some(Progress {
             operation_url: self.op.monitor.display(),
             operation_id: self.op.operation_id.clone(),
@@ -373,7 +351,7 @@ impl Machine {
             percent_complete: self.op.percent_complete,
             polls,
             next_poll_in: next_at.map(|at| at.saturating_duration_since(now)),
-            wait_reason: next_at.and(self.sched.wait_reason.clone()),
+            wait_reason,
             elapsed: self.sched.elapsed(now),
             // A handle resumed from here sends the planned poll again: it counts once.
             resume: next_at.map(|_| {
@@ -405,7 +383,7 @@ impl Machine {
                 op.request_url.origin_text()
             },
             header_names: self.reqs.header_names(),
-            polls: self.sched.polls,
+            polls: self.sched.polls(),
             dialect: op.dialect.to_handle(),
         }
     }
@@ -435,7 +413,7 @@ impl Machine {
             operation_id: self.op.operation_id.clone(),
             rule: self.op.rule,
             status: self.op.status.clone(),
-            polls: self.sched.polls,
+            polls: self.sched.polls(),
             elapsed: self.sched.elapsed(now),
             resource_url,
             dialect: dialect_name(&self.op.dialect),
@@ -498,7 +476,7 @@ impl Machine {
     /// The deadline (or, with `poll_limit`, the poll limit) error, with a resume handle.
     pub(crate) fn timeout_error(&self, poll_limit: bool) -> Error {
         let state = self.op.status.clone();
-        let polls = self.sched.polls;
+        let polls = self.sched.polls();
         let reason = if poll_limit {
             let limit = self.cfg.max_polls;
             Reason::PollLimit {
@@ -507,10 +485,7 @@ impl Machine {
                 limit,
             }
         } else {
-            let after = self
-                .sched
-                .deadline
-                .saturating_duration_since(self.sched.started);
+            let after = self.sched.allowed();
             Reason::Deadline {
                 state,
                 polls,
@@ -536,7 +511,7 @@ impl Machine {
             (None, Some(e)) => LastAttempt::Transport(e.to_string()),
             (None, None) => LastAttempt::Transport("no answer".to_owned()),
         };
-        let attempts = self.sched.transient;
+        let attempts = self.sched.transient();
         let reason = Reason::RetriesExhausted { attempts, last };
         let mut err = self.end(reason, response).with_attempts(attempts);
         if let Some(source) = source {
@@ -560,11 +535,11 @@ impl Machine {
             Phase::Fetching(_) => PollKind::Resource,
             _ => PollKind::Status,
         };
-        let planned = if kind == PollKind::Status && self.sched.polls >= self.cfg.max_polls {
+        let planned = if kind == PollKind::Status && self.sched.polls_spent(&self.cfg) {
             Err(self.timeout_error(true))
         } else {
             match self.sched.fits(now.mono, wait) {
-                Some(at) => self.request_for(kind).map(|request| (at, request)),
+                Some(at) => self.request_for(kind, at).map(|request| (at, request)),
                 None => Err(self.timeout_error(false)),
             }
         };
@@ -577,24 +552,23 @@ impl Machine {
         }
     }
 
-    /// The next request of `kind`: to the status monitor, or to the resource being fetched.
-    pub(crate) fn request_for(&mut self, kind: PollKind) -> Result<PollRequest, Error> {
+    /// The next request of `kind`, to be sent at `at`: to the status monitor, or to the
+    /// resource being fetched. It is planned (counted, and noted for progress reports).
+    pub(crate) fn request_for(
+        &mut self,
+        kind: PollKind,
+        at: Instant,
+    ) -> Result<PollRequest, Error> {
         let url = match (&self.phase, kind) {
             (Phase::Fetching(url), PollKind::Resource) => url,
             _ => &self.op.monitor,
         };
-        let attempt = match kind {
-            PollKind::Resource => self.sched.fetches + 1,
-            _ => self.sched.polls + 1,
-        };
+        let attempt = self.sched.next_attempt(kind);
         let request = self
             .reqs
             .build(&self.cfg, &self.op.request_url, url, kind, attempt)
             .map_err(|why| Error::new(Some(url.display()), Reason::Refused(why)))?;
-        match kind {
-            PollKind::Resource => self.sched.fetches = attempt,
-            _ => self.sched.polls = attempt,
-        }
+        self.sched.plan(kind, at);
         Ok(request)
     }
 

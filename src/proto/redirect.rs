@@ -71,8 +71,7 @@ impl Machine {
         // The moved monitor is polled at once, unless the redirect asked for a wait — or it is
         // not the first move in a row: a monitor that keeps moving (a redirect loop) is polled
         // at the usual pace, not hammered until the poll limit.
-        self.sched.moves += 1;
-        if self.sched.moves > 1 || crate::parse::retry_after(headers, now.wall()).is_some() {
+        if self.sched.moved() > 1 || crate::parse::retry_after(headers, now.wall()).is_some() {
             return Some(self.schedule(Some(headers), false, now).into());
         }
         Some(self.poll_now(now))
@@ -153,7 +152,7 @@ impl Machine {
     /// The next status poll, due now, within the poll limit.
     /// "Now" is as soon as the configured minimum wait allows, within the deadline.
     fn poll_now(&mut self, now: Now) -> Action {
-        if self.sched.polls >= self.cfg.max_polls {
+        if self.sched.polls_spent(&self.cfg) {
             let error = self.timeout_error(true);
             return self.fail(error);
         }
@@ -162,7 +161,7 @@ impl Machine {
             let error = self.timeout_error(false);
             return self.fail(error);
         };
-        match self.request_for(PollKind::Status) {
+        match self.request_for(PollKind::Status, at) {
             Ok(request) => Action::Send { at, request },
             Err(e) => self.fail(e),
         }

@@ -342,11 +342,9 @@ impl Machine {
             return self.fail(e);
         }
         self.phase = Phase::Fetching(Box::new(url));
-        match self.request_for(PollKind::Resource) {
-            Ok(request) => Action::Send {
-                at: now.mono(),
-                request,
-            },
+        let at = now.mono();
+        match self.request_for(PollKind::Resource, at) {
+            Ok(request) => Action::Send { at, request },
             Err(e) => self.fail(e),
         }
     }

@@ -206,21 +206,18 @@ impl Submission {
 /// The machine's first step, from what it made of the submission's answer.
 fn begin(mut machine: Machine, action: Action, now: Now) -> Begin {
     // The submission's answer was read: it is reported like a status answer.
-    machine.sched.report_due = true;
+    machine.sched.report_submission();
     let plan = match action {
         Action::Deliver(meta) => return Begin::Final(meta),
         // Asked not to wait: the submission's answer, with a handle to resume from.
         Action::Send { .. } if machine.start_only => {
             // The planned poll is not sent: it does not count.
-            machine.sched.polls = machine.sched.polls.saturating_sub(1);
+            machine.sched.unplan();
             let mut meta = machine.metadata(now.mono(), None);
             meta.resume = Some(Box::new(machine.resume_handle()));
             return Begin::Final(meta);
         }
-        Action::Send { at, request } => {
-            machine.planned(at, &request);
-            Plan::Send { at, request }
-        }
+        Action::Send { at, request } => Plan::Send { at, request },
         Action::Fail(e) => Plan::Fail(e),
     };
     Begin::Lro(Box::new(machine), plan)
