@@ -12,7 +12,7 @@ use super::request::{check_target, PollKind, PollRequest, RequestHead, Requests}
 use super::schedule::{is_transient, Schedule};
 use super::{Action, Answer, BoxError, Failure, Now, Params, Plan};
 use crate::config::{Config, FinalState};
-use crate::error::{Error, HandleProblem, LastAttempt, Reason, UrlProblem};
+use crate::error::{Error, LastAttempt, Reason, UrlProblem};
 use crate::metadata::{LroMetadata, Progress, Rule};
 use crate::resume::ResumeHandle;
 use crate::status::{OperationStatus, StatusDocument};
@@ -127,67 +127,9 @@ impl Machine {
         params: &Params,
         now: Instant,
     ) -> Result<(Box<Machine>, Plan), Error> {
-        let bad = |why: HandleProblem| {
-            Error::new(
-                Some(handle.operation_url.clone()),
-                Reason::BadHandle { why },
-            )
-        };
-        if handle.version != ResumeHandle::VERSION {
-            return Err(bad(HandleProblem::Version(handle.version)));
-        }
-        let request_uri: Uri = handle
-            .request_url
-            .parse()
-            .map_err(|_| bad(HandleProblem::RequestUrl))?;
-        let request_url = request_base(&request_uri)?;
-        // Absolute URLs stand as they are; origin-form ones resolve against the request's.
-        let join = |s: &str| -> Result<Link, Error> {
-            request_url
-                .join(s)
-                .map_err(|e| bad(HandleProblem::Url(e.to_string())))
-        };
-        let monitor = join(&handle.operation_url)?;
-        let submission_location = handle
-            .submission_location
-            .as_deref()
-            .map(join)
-            .transpose()?;
-        let method =
-            Method::from_bytes(handle.method.as_bytes()).map_err(|_| bad(HandleProblem::Method))?;
-        // The carried query (`api-version`, a `subscription-key` the handle left out) from the
-        // resuming request's URL when it has a query, else from the handle's.
-        let carry_from = head
-            .uri
-            .query()
-            .and_then(|_| Link::from_request(&head.uri).ok());
-        let init = Init {
-            carry_from,
-            rule: handle.rule,
-            method,
-            version: head.version,
-            request_url,
-            headers: head.headers.clone(),
-            monitor,
-            submission_location,
-            // The handle's choice, unless this request makes one of its own.
-            final_state: if params.final_state_chosen {
-                params.final_state
-            } else {
-                handle.final_state
-            },
-            dialect: match &handle.dialect {
-                Some(v) => Dialect::from_handle(v)
-                    .map_err(|e| bad(HandleProblem::Dialect(e.to_string())))?,
-                None => params.dialect.clone(),
-            },
-        };
+        let (init, known) = super::resume::init(handle, head, params)?;
         let mut machine = Machine::new(cfg, init, params, now);
-        machine
-            .sched
-            .resume_from(handle.polls, machine.cfg.max_polls);
-        machine.op.operation_id.clone_from(&handle.operation_id);
-        machine.op.status = OperationStatus::running();
+        known.restore(&mut machine.op, &mut machine.sched, machine.cfg.max_polls);
         if let Err(why) = check_target(&machine.cfg, &machine.op.request_url, &machine.op.monitor) {
             return Err(Error::new(
                 Some(machine.op.monitor.display()),
@@ -364,28 +306,7 @@ impl Machine {
 
     /// A handle to continue this operation later.
     pub fn resume_handle(&self) -> ResumeHandle {
-        let op = &self.op;
-        // Never a credential's value: query parameters named like credentials are left out (the
-        // resuming request supplies them again, as it does headers).
-        let shown = |l: &Link| without_credentials(l.display(), &self.cfg);
-        ResumeHandle {
-            version: ResumeHandle::VERSION,
-            rule: op.rule,
-            method: op.method.as_str().to_owned(),
-            request_url: shown(&op.request_url),
-            operation_url: shown(&op.monitor),
-            final_state: op.final_state,
-            submission_location: op.submission_location.as_deref().map(shown),
-            operation_id: op.operation_id.clone(),
-            origin: if op.request_url.is_placeholder() {
-                String::new()
-            } else {
-                op.request_url.origin_text()
-            },
-            header_names: self.reqs.header_names(),
-            polls: self.sched.polls(),
-            dialect: op.dialect.to_handle(),
-        }
+        super::resume::handle(&self.cfg, &self.op, &self.reqs, &self.sched)
     }
 
     // ----- helpers of the shapes -----
@@ -607,29 +528,4 @@ fn dialect_name(dialect: &Dialect) -> Arc<str> {
 pub(crate) fn request_base(uri: &Uri) -> Result<Link, Error> {
     Link::from_request(uri)
         .map_err(|why| Error::new(Some(uri.to_string()), Reason::BadRequestUrl { why }))
-}
-
-/// `url` without query parameters named like credentials (`subscription-key`, …): what a
-/// resume handle may hold.
-fn without_credentials(url: String, cfg: &Config) -> String {
-    let Some((base, query)) = url.split_once('?') else {
-        return url;
-    };
-    let is_credential = |pair: &str| {
-        let key = pair.split('=').next().unwrap_or("");
-        let key = url::form_urlencoded::parse(key.as_bytes())
-            .next()
-            .map(|(k, _)| k.into_owned())
-            .unwrap_or_default();
-        cfg.is_credential_query(&key)
-    };
-    if !query.split('&').any(is_credential) {
-        return url;
-    }
-    let kept: Vec<&str> = query.split('&').filter(|p| !is_credential(p)).collect();
-    if kept.iter().all(|p| p.is_empty()) {
-        base.to_owned()
-    } else {
-        format!("{base}?{}", kept.join("&"))
-    }
 }

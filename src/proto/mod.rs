@@ -13,6 +13,7 @@
 //! | [`submission`] | the submission's answer: pass through, or start an operation; the one deadline |
 //! | [`machine`] | the state of one operation, and its two inputs: [`Machine::handle_answer`], [`Machine::handle_failure`] |
 //! | [`shapes`] | the three poll shapes and the final-state rules (spec §3–§6) |
+//! | `resume` | resume handles to and from the machine's state (spec §8) |
 //! | [`schedule`] | waits, backoff, budgets and the deadline (spec §2) |
 //! | [`request`] | the requests the layer sends: carried headers and query, credentials (spec §7) |
 //! | [`link`] | URLs as the server wrote them, resolved and checked |
@@ -91,6 +92,7 @@ pub(crate) mod link;
 pub mod machine;
 mod redirect;
 pub mod request;
+mod resume;
 pub mod schedule;
 pub mod shapes;
 pub(crate) mod ssrf;
