@@ -18,11 +18,10 @@ use tokio::time::{Instant, Sleep};
 use tower_service::Service;
 
 use crate::body::LroBody;
-use crate::metadata::LroMetadata;
 use crate::options::LroOptions;
 use crate::proto::{
-    Action, Answer, AnsweredFrom, Begin, Failure, Machine, Params, Plan, PollRequest, RequestHead,
-    Submission,
+    Action, Answer, AnsweredFrom, Begin, Delivery, Failure, Machine, Params, Plan, PollRequest,
+    RequestHead, Submission,
 };
 use crate::resume::ResumeHandle;
 
@@ -118,7 +117,7 @@ enum Next<F, ResB> {
 /// How the operation ends.
 enum End<ResB> {
     // The final response, delivered after the last progress report.
-    Deliver(Parts, LroBody<ResB>, LroMetadata),
+    Deliver(Parts, LroBody<ResB>, Delivery),
     Fail(crate::Error),
     // A pass-through answer, or an error that is not the core's.
     Return(Result<Response<LroBody<ResB>>, BoxError>),
@@ -137,7 +136,7 @@ impl<F, ResB> Next<F, ResB> {
     /// What the core said about an answer whose head is `parts` and whose body is `body`.
     fn after_answer(action: Action, parts: Parts, body: LroBody<ResB>) -> Self {
         match action {
-            Action::Deliver(meta) => Next::End(End::Deliver(parts, body, meta)),
+            Action::Deliver(delivery) => Next::End(End::Deliver(parts, body, delivery)),
             Action::Send { at, request } => Next::Send(at, request),
             Action::Fail(e) => Next::End(End::Fail(e)),
         }
@@ -153,7 +152,8 @@ impl<ResB> End<ResB> {
         bound: Option<Instant>,
     ) -> Result<Response<LroBody<ResB>>, BoxError> {
         match self {
-            End::Deliver(mut parts, body, meta) => {
+            End::Deliver(mut parts, body, delivery) => {
+                let meta = delivery.metadata;
                 trace.finished(&meta);
                 let body = match bound {
                     Some(at) => {
@@ -162,7 +162,7 @@ impl<ResB> End<ResB> {
                     }
                     None => body,
                 };
-                if let Some(status) = meta.final_status {
+                if let Some(status) = delivery.status {
                     parts.status = status;
                 }
                 let mut response = Response::from_parts(parts, body);
@@ -474,12 +474,12 @@ fn start<F, ResB>(
             *slot = Some(machine);
             plan.into()
         }
-        Ok(Begin::Final(meta)) => {
+        Ok(Begin::Final(delivery)) => {
             let mut parts = parts;
             match outcome {
                 ReadOutcome::Complete(bytes) => {
-                    let body = LroBody::buffered(cut(&mut parts, bytes, &meta));
-                    Next::End(End::Deliver(parts, body, meta))
+                    let body = LroBody::buffered(cut(&mut parts, bytes, &delivery));
+                    Next::End(End::Deliver(parts, body, delivery))
                 }
                 // Read only in part (over the limit): what was read, then the rest, with the
                 // metadata all the same (a `start_only` handle), cut at the deadline.
@@ -489,7 +489,7 @@ fn start<F, ResB>(
                             Some((at, uri)) => body.bounded(at, &uri.to_string()),
                             None => body,
                         };
-                        Next::End(End::Deliver(parts, body, meta))
+                        Next::End(End::Deliver(parts, body, delivery))
                     }
                     Err(e) => Next::End(End::Return(Err(e))),
                 },
@@ -499,9 +499,9 @@ fn start<F, ResB>(
 }
 
 /// The part of a read body the core delivers (a Google `response`, an embedded result): the
-/// whole body unless the metadata says otherwise. A cut body loses its stale `Content-Length`.
-fn cut(parts: &mut Parts, bytes: Bytes, meta: &LroMetadata) -> Bytes {
-    match meta.final_body.clone() {
+/// whole body unless the delivery says otherwise. A cut body loses its stale `Content-Length`.
+fn cut(parts: &mut Parts, bytes: Bytes, delivery: &Delivery) -> Bytes {
+    match delivery.body.clone() {
         Some(range) if range.end <= bytes.len() && range.start <= range.end => {
             parts.headers.remove(http::header::CONTENT_LENGTH);
             bytes.slice(range)
@@ -523,7 +523,7 @@ fn read_answer<F, ResB>(machine: &mut Machine, parts: Parts, outcome: StatusRead
             let action = machine.handle_answer(now(), answer);
             let mut parts = parts;
             let bytes = match &action {
-                Action::Deliver(meta) => cut(&mut parts, bytes, meta),
+                Action::Deliver(delivery) => cut(&mut parts, bytes, delivery),
                 _ => bytes,
             };
             Next::after_answer(action, parts, LroBody::buffered(bytes))

@@ -10,7 +10,7 @@ use super::dialect::Dialect;
 use super::link::Link;
 use super::request::{check_target, PollKind, PollRequest, RequestHead, Requests};
 use super::schedule::{is_transient, Schedule};
-use super::{Action, Answer, BoxError, Failure, Now, Params, Plan};
+use super::{Action, Answer, BoxError, Delivery, Failure, Now, Params, Plan};
 use crate::config::{Config, FinalState};
 use crate::error::{Error, LastAttempt, Reason, UrlProblem};
 use crate::metadata::{LroMetadata, Progress, Rule};
@@ -249,8 +249,7 @@ impl Machine {
         }
         if let Phase::Fetching(url) = &self.phase {
             let shown = url.display();
-            self.phase = Phase::Done;
-            return Action::Deliver(self.metadata(now.mono, Some(shown)));
+            return Action::Deliver(self.deliver(now.mono, Some(shown)));
         }
         self.sched.answered();
         let empty = Bytes::new();
@@ -338,10 +337,14 @@ impl Machine {
             elapsed: self.sched.elapsed(now),
             resource_url,
             dialect: dialect_name(&self.op.dialect),
-            final_status: None,
-            final_body: None,
             resume: None,
         }
+    }
+
+    /// Delivers the answer in hand as it is: the operation is over.
+    pub(crate) fn deliver(&mut self, now: Instant, resource_url: Option<String>) -> Delivery {
+        self.phase = Phase::Done;
+        Delivery::new(self.metadata(now, resource_url))
     }
 
     /// Ends the operation with `error`.
@@ -355,8 +358,7 @@ impl Machine {
         if !self.op.status.is_success() {
             self.op.status = OperationStatus::succeeded();
         }
-        self.phase = Phase::Done;
-        Action::Deliver(self.metadata(now.mono, None))
+        Action::Deliver(self.deliver(now.mono, None))
     }
 
     /// Ends the operation with an error about the request in flight and its answer.

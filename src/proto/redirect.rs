@@ -6,7 +6,7 @@ use http::header::{HeaderMap, HeaderName, LOCATION};
 use http::StatusCode;
 
 use super::link::Link;
-use super::machine::{Machine, Phase};
+use super::machine::Machine;
 use super::request::PollKind;
 use super::{Action, Now};
 use crate::error::{Reason, UrlProblem};
@@ -97,9 +97,8 @@ impl Machine {
         if !self.op.status.is_success() {
             self.op.status = OperationStatus::succeeded();
         }
-        self.phase = Phase::Done;
         Some(Action::Deliver(
-            self.metadata(now.mono(), Some(url.display())),
+            self.deliver(now.mono(), Some(url.display())),
         ))
     }
 
@@ -187,10 +186,9 @@ impl Machine {
         if result.is_client_error() || result.is_server_error() {
             self.op.status = OperationStatus::failed();
             if self.cfg.failure_as_response {
-                self.phase = Phase::Done;
-                let mut meta = self.metadata(now.mono(), None);
-                meta.final_status = Some(result);
-                return Some(Action::Deliver(meta));
+                let mut delivery = self.deliver(now.mono(), None);
+                delivery.status = Some(result);
+                return Some(Action::Deliver(delivery));
             }
             let reason = Reason::AsyncResult { status, result };
             return Some(Action::Fail(
@@ -200,9 +198,8 @@ impl Machine {
         if !self.op.status.is_success() {
             self.op.status = OperationStatus::succeeded();
         }
-        self.phase = Phase::Done;
-        let mut meta = self.metadata(now.mono(), None);
-        meta.final_status = Some(result);
-        Some(Action::Deliver(meta))
+        let mut delivery = self.deliver(now.mono(), None);
+        delivery.status = Some(result);
+        Some(Action::Deliver(delivery))
     }
 }

@@ -442,10 +442,10 @@ impl Machine {
                 ))
             })
             .unwrap_or_else(OperationStatus::failed);
-        self.phase = Phase::Done;
         if self.cfg.failure_as_response {
-            return Action::Deliver(self.metadata(now.mono(), None));
+            return Action::Deliver(self.deliver(now.mono(), None));
         }
+        self.phase = Phase::Done;
         let reason = Reason::OperationFailed {
             status,
             state: self.op.status.clone(),

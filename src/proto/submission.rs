@@ -13,7 +13,7 @@ use super::machine::{request_base, Init, Machine};
 use super::request::{check_target, RequestHead};
 use super::schedule::resolution_deadline;
 use super::shapes::choose_rule;
-use super::{Action, Begin, Now, Params, Plan};
+use super::{Action, Begin, Delivery, Now, Params, Plan};
 use crate::config::Config;
 use crate::error::{Error, Reason, UrlProblem};
 use crate::metadata::Rule;
@@ -215,7 +215,7 @@ fn begin(mut machine: Machine, action: Action, now: Now) -> Begin {
             machine.sched.unplan();
             let mut meta = machine.metadata(now.mono(), None);
             meta.resume = Some(Box::new(machine.resume_handle()));
-            return Begin::Final(meta);
+            return Begin::Final(Delivery::new(meta));
         }
         Action::Send { at, request } => Plan::Send { at, request },
         Action::Fail(e) => Plan::Fail(e),

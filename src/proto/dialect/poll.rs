@@ -46,10 +46,9 @@ impl Machine {
         match reading {
             Reading::Running => self.schedule(Some(headers), false, now).into(),
             Reading::Deliver(part) => {
-                self.phase = Phase::Done;
-                let mut meta = self.metadata(now.mono(), None);
-                meta.final_body = part;
-                Action::Deliver(meta)
+                let mut delivery = self.deliver(now.mono(), None);
+                delivery.body = part;
+                Action::Deliver(delivery)
             }
             Reading::Fetch(raw) => match self.op.monitor.join(&raw) {
                 Ok(url) => self.fetch(url, now),
@@ -62,10 +61,10 @@ impl Machine {
                 }
             },
             Reading::Failed(error) => {
-                self.phase = Phase::Done;
                 if self.cfg.failure_as_response {
-                    return Action::Deliver(self.metadata(now.mono(), None));
+                    return Action::Deliver(self.deliver(now.mono(), None));
                 }
+                self.phase = Phase::Done;
                 let state = self.op.status.clone();
                 let reason = Reason::OperationFailed {
                     status,
