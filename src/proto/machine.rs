@@ -100,14 +100,7 @@ impl Machine {
                 operation_id: None,
                 percent_complete: None,
                 status: OperationStatus::not_started(),
-                words: match init.dialect.kind() {
-                    super::dialect::Kind::Declared(d) => {
-                        let mut words = cfg.vocabulary.clone();
-                        d.extend(&mut words);
-                        Some(Box::new(words))
-                    }
-                    _ => None,
-                },
+                words: init.dialect.vocabulary(&cfg.vocabulary),
                 dialect: init.dialect,
             },
             phase: Phase::Polling,
@@ -336,7 +329,7 @@ impl Machine {
             polls: self.sched.polls(),
             elapsed: self.sched.elapsed(now),
             resource_url,
-            dialect: dialect_name(&self.op.dialect),
+            dialect: self.op.dialect.shared_name(),
             resume: None,
         }
     }
@@ -508,21 +501,6 @@ impl Machine {
             op.operation_id.as_deref(),
             Some(&op.status),
         )
-    }
-}
-
-/// The dialect's name as metadata reports it: the built-in names are shared, not allocated
-/// per operation.
-fn dialect_name(dialect: &Dialect) -> Arc<str> {
-    use std::sync::OnceLock;
-    static BUILT_IN: OnceLock<[Arc<str>; 3]> = OnceLock::new();
-    let [default, google, compute] =
-        BUILT_IN.get_or_init(|| ["default".into(), "google".into(), "compute".into()]);
-    match dialect.name() {
-        "default" if dialect.is_default() => default.clone(),
-        "google" if matches!(dialect.kind(), super::dialect::Kind::Google { .. }) => google.clone(),
-        "compute" if matches!(dialect.kind(), super::dialect::Kind::Compute) => compute.clone(),
-        name => name.into(),
     }
 }
 

@@ -10,7 +10,6 @@ use super::machine::Machine;
 use super::request::PollKind;
 use super::{Action, Now};
 use crate::error::{Reason, UrlProblem};
-use crate::metadata::Rule;
 use crate::status::OperationStatus;
 
 /// OData 4.01's `AsyncResult`: the status of the original request, on the final monitor answer.
@@ -89,7 +88,12 @@ impl Machine {
         if let Err(e) = self.check(&url) {
             return Some(self.fail(e));
         }
-        if self.reads_as_status(status, body) {
+        if self.op.dialect.reads_as_status(
+            self.op.rule,
+            self.op.operation_id.as_deref(),
+            status,
+            body,
+        ) {
             self.op.monitor = url;
             self.reqs.forget_target();
             return None;
@@ -100,52 +104,6 @@ impl Machine {
         Some(Action::Deliver(
             self.deliver(now.mono(), Some(url.display())),
         ))
-    }
-
-    /// Whether an answer is one of the status monitor's, in the operation's dialect.
-    fn reads_as_status(&self, status: StatusCode, body: &Bytes) -> bool {
-        use super::dialect::google::{ComputeOperation, GoogleOperation, OperationBodyError};
-        use super::dialect::Kind;
-        use crate::status::StatusBodyError;
-        if !status.is_success() {
-            return true; // let the poll's own rules judge it
-        }
-        // The status code of the redirect is lost, so the answer must say it is this operation's
-        // monitor: a status answer naming the operation already seen. A result may well have a
-        // `status` of its own (`"Running"` for a VM): without the same id it is the result a
-        // `303`/`302` led to, which is how the pattern usually ends.
-        // Before any id was seen, an id-less document with a word the vocabulary knows is taken
-        // for the monitor.
-        let same_op =
-            |id: Option<&str>, known_word: bool| match (id, self.op.operation_id.as_deref()) {
-                (Some(id), Some(op)) => id == op,
-                (None, None) => known_word,
-                _ => false,
-            };
-        match self.op.dialect.kind() {
-            Kind::Default => match self.op.rule {
-                Rule::ProvisioningState => true,
-                Rule::AcceptedRetry => false,
-                // A malformed status document (a member read twice) is judged by the poll's
-                // rules too: never delivered as a result.
-                _ => match crate::status::StatusDocument::parse_status(body) {
-                    Err(StatusBodyError::DuplicateMember(_)) => true,
-                    doc => doc.is_ok_and(|d| {
-                        let known = d.status.as_ref().is_some_and(|s| s.is_recognised());
-                        same_op(d.operation_id.as_deref(), known)
-                    }),
-                },
-            },
-            Kind::Google { .. } => match GoogleOperation::parse(body) {
-                Err(OperationBodyError::DuplicateMember(_)) => true,
-                op => op.is_ok_and(|op| same_op(Some(op.name.as_str()), true)),
-            },
-            Kind::Compute => match ComputeOperation::parse(body) {
-                Err(OperationBodyError::DuplicateMember(_)) => true,
-                op => op.is_ok_and(|op| same_op(Some(op.name.as_str()), true)),
-            },
-            Kind::Declared(_) => false,
-        }
     }
 
     /// The next status poll, due now, within the poll limit.

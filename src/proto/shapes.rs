@@ -5,7 +5,7 @@ use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LOCATION, LOCATION};
 use http::{Method, StatusCode};
 
-use super::dialect::{Dialect, Kind};
+use super::dialect::Dialect;
 use super::link::Link;
 use super::machine::{Machine, Phase};
 use super::request::PollKind;
@@ -35,68 +35,11 @@ pub fn classify(
     status: StatusCode,
     headers: &HeaderMap,
 ) -> Classify {
-    let inspect = match dialect.kind() {
-        Kind::Default => default_inspects(cfg, method, status, headers),
-        // Their operations come in plain `200` JSON bodies: read those.
-        Kind::Google { .. } | Kind::Compute => {
-            status.is_success()
-                && looks_like_json(headers)
-                && !longer_than(headers, cfg.status_body_limit)
-        }
-        Kind::Declared(d) => {
-            d.starts_polling(status) && !longer_than(headers, cfg.status_body_limit)
-        }
-    };
-    if inspect {
+    if dialect.inspects(cfg, method, status, headers) {
         Classify::Inspect
     } else {
         Classify::PassThrough
     }
-}
-
-fn default_inspects(
-    cfg: &Config,
-    method: &Method,
-    status: StatusCode,
-    headers: &HeaderMap,
-) -> bool {
-    let monitor =
-        headers.contains_key(OPERATION_LOCATION) || headers.contains_key(AZURE_ASYNC_OPERATION);
-    match status {
-        StatusCode::ACCEPTED => {
-            monitor
-                || headers.contains_key(LOCATION)
-                || headers.contains_key(CONTENT_LOCATION)
-                || (cfg.accepted_retry && method == Method::GET)
-        }
-        StatusCode::OK | StatusCode::CREATED => {
-            monitor
-                || (cfg.detect_provisioning_state
-                    && (method == Method::PUT || method == Method::PATCH)
-                    && looks_like_json(headers)
-                    && !longer_than(headers, cfg.status_body_limit))
-        }
-        _ => false,
-    }
-}
-
-fn looks_like_json(headers: &HeaderMap) -> bool {
-    match headers.get(http::header::CONTENT_TYPE) {
-        None => true,
-        // `…/json`, `…+json`, any case; without allocating (this runs on pass-through answers).
-        Some(v) => v
-            .as_bytes()
-            .windows(4)
-            .any(|w| w.eq_ignore_ascii_case(b"json")),
-    }
-}
-
-fn longer_than(headers: &HeaderMap, limit: usize) -> bool {
-    headers
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .is_some_and(|n| n > limit as u64)
 }
 
 /// Which shape a submission's answer starts, and the header naming its monitor (`None`: the

@@ -7,7 +7,6 @@ use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 
 use super::dialect::poll::monitor_of;
-use super::dialect::Kind;
 use super::link::Link;
 use super::machine::{request_base, Init, Machine};
 use super::request::{check_target, RequestHead};
@@ -176,9 +175,9 @@ impl Submission {
         let failed = |reason: Reason| {
             Error::new(Some(base.display()), reason).with_response(status, headers, body)
         };
-        let kind = self.params.dialect.kind().clone();
+        let dialect = &self.params.dialect;
         let Some((raw, reads_submission)) =
-            monitor_of(&kind, &base, status, headers, body).map_err(failed)?
+            monitor_of(dialect, &base, status, headers, body).map_err(failed)?
         else {
             return Ok(Begin::NotLro);
         };
@@ -189,11 +188,7 @@ impl Submission {
             })
         })?;
         check_target(&self.cfg, &base, &monitor).map_err(|why| failed(Reason::Refused(why)))?;
-        let rule = match kind {
-            Kind::Google { .. } => Rule::GoogleOperation,
-            Kind::Compute => Rule::ComputeOperation,
-            _ => Rule::Declared,
-        };
+        let rule = dialect.rule().unwrap_or(Rule::Declared);
         let (mut machine, now) = self.machine(rule, base, monitor, None);
         let action = match body {
             Some(body) if reads_submission => machine.on_dialect_poll(status, headers, body, now),

@@ -233,13 +233,13 @@ impl Machine {
 /// it carries the status word). `Err` for a body the dialect cannot read; `Ok(None)` when the
 /// answer does not start an operation.
 pub(crate) fn monitor_of(
-    kind: &Kind,
+    dialect: &super::Dialect,
     request_url: &Link,
     status: StatusCode,
     headers: &HeaderMap,
     body: Option<&Bytes>,
 ) -> Result<Option<(String, bool)>, Reason> {
-    match kind {
+    match dialect.kind() {
         Kind::Default => Ok(None),
         Kind::Google { base } => {
             let op = body.map(|b| GoogleOperation::parse(b)).transpose();
