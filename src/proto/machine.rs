@@ -6,8 +6,9 @@ use std::time::Instant;
 use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode, Uri, Version};
 
-use super::dialect::Dialect;
+use super::dialect::{Dialect, Misread, Reading};
 use super::link::Link;
+use super::redirect::{self, Redirect};
 use super::request::{check_target, PollKind, PollRequest, RequestHead, Requests};
 use super::schedule::{is_transient, Schedule};
 use super::{Action, Answer, BoxError, Delivery, Failure, Now, Params, Plan};
@@ -54,6 +55,33 @@ pub(crate) struct Operation {
     pub(crate) dialect: Dialect,
     /// A declared dialect's words added to the layer's vocabulary: built once per operation.
     pub(crate) words: Option<Box<crate::vocab::Vocabulary>>,
+}
+
+impl Operation {
+    /// What a status document says of the operation.
+    pub(crate) fn absorb(&mut self, doc: &StatusDocument) {
+        let op = self;
+        // Copied only when it changes (usually once per operation).
+        if let Some(id) = doc.operation_id.as_deref() {
+            if op.operation_id.as_deref() != Some(id) {
+                op.operation_id = Some(id.to_owned());
+            }
+        }
+        // Per document: a terminal status without the field does not keep an old percentage.
+        op.percent_complete = doc.percent_complete;
+        if let Some(st) = doc.status.as_ref().or(doc.provisioning_state.as_ref()) {
+            if op.status != *st {
+                op.status = st.clone();
+            }
+        }
+    }
+
+    /// The operation succeeded (a success word already read stays as it is).
+    pub(crate) fn mark_succeeded(&mut self) {
+        if !self.status.is_success() {
+            self.status = OperationStatus::succeeded();
+        }
+    }
 }
 
 /// Where the operation stands.
@@ -256,22 +284,147 @@ impl Machine {
                 return action;
             }
         }
-        match self.op.rule {
-            Rule::OperationLocation | Rule::AzureAsyncOperation => {
-                self.on_status_poll(status, headers, body, now)
-            }
-            Rule::Location | Rule::ContentLocation => {
-                self.on_location_poll(status, headers, body, now)
-            }
-            Rule::GoogleOperation | Rule::ComputeOperation | Rule::Declared => {
-                self.on_dialect_poll(status, headers, body, now)
-            }
-            Rule::AcceptedRetry if status == StatusCode::ACCEPTED => {
+        self.read(status, headers, body, now)
+    }
+
+    /// Reads a status answer in the operation's dialect, and acts on what it means.
+    pub(crate) fn read(
+        &mut self,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &Bytes,
+        now: Now,
+    ) -> Action {
+        let reading = Dialect::read(&mut self.op, &self.cfg, status, headers, body);
+        self.act(reading, status, headers, body, now)
+    }
+
+    /// Does what a reading of the answer in hand says: polls again, fetches, delivers or
+    /// fails — the one place each of these follows a status answer.
+    fn act(
+        &mut self,
+        reading: Result<Reading, Misread>,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &Bytes,
+        now: Now,
+    ) -> Action {
+        let answer = Some((status, headers, Some(body)));
+        match reading {
+            Ok(Reading::Running { moved }) => {
+                if let Some(next) = moved {
+                    self.op.monitor = next;
+                    self.reqs.forget_target();
+                }
                 self.schedule(Some(headers), false, now).into()
             }
-            Rule::AcceptedRetry => self.succeed(now),
-            Rule::ProvisioningState => self.on_provisioning_poll(status, headers, body, now),
+            Ok(Reading::Deliver { body, status }) => {
+                let mut delivery = self.deliver(now.mono, None);
+                delivery.body = body;
+                delivery.status = status;
+                Action::Deliver(delivery)
+            }
+            Ok(Reading::Fetch(url)) => self.fetch(url, now),
+            Ok(Reading::Failed { error, result }) => {
+                if self.cfg.failure_as_response {
+                    let mut delivery = self.deliver(now.mono, None);
+                    delivery.status = result;
+                    return Action::Deliver(delivery);
+                }
+                let reason = match result {
+                    Some(result) => Reason::AsyncResult { status, result },
+                    None => Reason::OperationFailed {
+                        status,
+                        state: self.op.status.clone(),
+                        error: error.map(Box::new),
+                    },
+                };
+                Action::Fail(self.end(reason, answer))
+            }
+            Err(Misread::Answer(reason)) => Action::Fail(self.end(reason, answer)),
+            Err(Misread::Head(reason)) => {
+                let url = self.op.monitor.display();
+                let error = self.op_error(url, reason, Some((status, headers, None)));
+                self.fail(error)
+            }
+            Err(Misread::Refused(url, why)) => {
+                let error = self.refusal(&url, why);
+                self.fail(error)
+            }
         }
+    }
+
+    /// A redirect on a status poll: `303`/`302` mean done, fetch the `Location`; `301`/`307`/
+    /// `308` mean the monitor moved, poll it there. `None` for any other answer.
+    fn on_redirect(
+        &mut self,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &Bytes,
+        now: Now,
+    ) -> Option<Action> {
+        let next = match redirect::read(status, headers, &self.op.monitor)? {
+            Ok(Redirect::Moved(next)) => next,
+            Ok(Redirect::Done(result)) => {
+                // The result of the operation: fetched like a created resource (spec §6).
+                self.op.mark_succeeded();
+                return Some(self.fetch(result, now));
+            }
+            Err(reason) => {
+                let answer = Some((status, headers, Some(body)));
+                return Some(Action::Fail(self.end(reason, answer)));
+            }
+        };
+        if let Err(e) = self.check(&next) {
+            return Some(self.fail(e));
+        }
+        if next != self.op.monitor {
+            self.op.monitor = next;
+            self.reqs.forget_target();
+        }
+        // The moved monitor is polled at once (as soon as the minimum wait allows), unless the
+        // redirect asked for a wait — or it is not the first move in a row: a monitor that
+        // keeps moving (a redirect loop) is polled at the usual pace, not hammered.
+        let hinted = crate::parse::retry_after(headers, now.wall).is_some();
+        if self.sched.moved() > 1 || hinted {
+            return Some(self.schedule(Some(headers), false, now).into());
+        }
+        if self.sched.polls_spent(&self.cfg) {
+            let error = self.timeout_error(true);
+            return Some(self.fail(error));
+        }
+        let wait = super::schedule::clamp_wait(&self.cfg, std::time::Duration::ZERO);
+        let Some(at) = self.sched.fits(now.mono, wait) else {
+            let error = self.timeout_error(false);
+            return Some(self.fail(error));
+        };
+        Some(match self.request_for(PollKind::Status, at) {
+            Ok(request) => Action::Send { at, request },
+            Err(e) => self.fail(e),
+        })
+    }
+
+    /// A status answer that an inner client fetched from `url` after following redirects: the
+    /// monitor moved there if the answer reads as a status answer, else it is the result.
+    fn on_followed_redirect(
+        &mut self,
+        url: Link,
+        status: StatusCode,
+        body: &Bytes,
+        now: Now,
+    ) -> Option<Action> {
+        if let Err(e) = self.check(&url) {
+            return Some(self.fail(e));
+        }
+        let op = &self.op;
+        let seen_id = op.operation_id.as_deref();
+        if op.dialect.reads_as_status(op.rule, seen_id, status, body) {
+            self.op.monitor = url;
+            self.reqs.forget_target();
+            return None;
+        }
+        self.op.mark_succeeded();
+        Some(Action::Deliver(self.deliver(now.mono, Some(url.display()))))
     }
 
     /// A report of where the operation stands, once after each status answer (and after the
@@ -301,22 +454,16 @@ impl Machine {
         super::resume::handle(&self.cfg, &self.op, &self.reqs, &self.sched)
     }
 
-    // ----- helpers of the shapes -----
-
-    pub(crate) fn absorb(&mut self, doc: &StatusDocument) {
-        let op = &mut self.op;
-        // Copied only when it changes (usually once per operation).
-        if let Some(id) = doc.operation_id.as_deref() {
-            if op.operation_id.as_deref() != Some(id) {
-                op.operation_id = Some(id.to_owned());
-            }
+    /// Done: `GET` the result at `url` now, if the layer may go there.
+    pub(crate) fn fetch(&mut self, url: Link, now: Now) -> Action {
+        if let Err(e) = self.check(&url) {
+            return self.fail(e);
         }
-        // Per document: a terminal status without the field does not keep an old percentage.
-        op.percent_complete = doc.percent_complete;
-        if let Some(st) = doc.status.as_ref().or(doc.provisioning_state.as_ref()) {
-            if op.status != *st {
-                op.status = st.clone();
-            }
+        self.phase = Phase::Fetching(Box::new(url));
+        let at = now.mono();
+        match self.request_for(PollKind::Resource, at) {
+            Ok(request) => Action::Send { at, request },
+            Err(e) => self.fail(e),
         }
     }
 
@@ -344,14 +491,6 @@ impl Machine {
     pub(crate) fn fail(&mut self, error: Error) -> Action {
         self.phase = Phase::Done;
         Action::Fail(error)
-    }
-
-    /// Ends the operation successfully with the response just handed in.
-    pub(crate) fn succeed(&mut self, now: Now) -> Action {
-        if !self.op.status.is_success() {
-            self.op.status = OperationStatus::succeeded();
-        }
-        Action::Deliver(self.deliver(now.mono, None))
     }
 
     /// Ends the operation with an error about the request in flight and its answer.

@@ -124,7 +124,7 @@ impl Submission {
         };
         let (mut machine, now) = self.machine(rule, base, monitor, submission_location);
         if let Some(doc) = &doc {
-            machine.absorb(doc);
+            machine.op.absorb(doc);
         }
         let plan = machine.schedule(Some(headers), false, now);
         Ok(begin(machine, plan.into(), now))
@@ -191,7 +191,7 @@ impl Submission {
         let rule = dialect.rule().unwrap_or(Rule::Declared);
         let (mut machine, now) = self.machine(rule, base, monitor, None);
         let action = match body {
-            Some(body) if reads_submission => machine.on_dialect_poll(status, headers, body, now),
+            Some(body) if reads_submission => machine.read(status, headers, body, now),
             _ => machine.schedule(Some(headers), false, now).into(),
         };
         Ok(begin(machine, action, now))

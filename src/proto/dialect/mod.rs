@@ -28,7 +28,9 @@ use url::Url;
 
 use crate::config::Config;
 use crate::metadata::Rule;
+use crate::proto::machine::Operation;
 use crate::vocab::Vocabulary;
+pub(crate) use poll::{Misread, Reading};
 
 pub(crate) mod declared;
 pub(crate) mod default;
@@ -155,6 +157,19 @@ impl Dialect {
 
     pub(crate) fn kind(&self) -> &Kind {
         &self.kind
+    }
+
+    /// What a status answer means, recording what it says of the operation in `op`. The
+    /// shape being polled decides who reads it: the default dialect's shapes by its readers
+    /// (`default.rs`), the others' by theirs (`poll.rs`); a resumed handle carries both.
+    pub(crate) fn read(
+        op: &mut Operation,
+        cfg: &Config,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &Bytes,
+    ) -> Result<Reading, Misread> {
+        default::read(op, cfg, status, headers, body)
     }
 
     /// Whether a submission's answer head may start an operation: read its body then (cheap
