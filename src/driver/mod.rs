@@ -18,6 +18,7 @@ use tokio::time::{Instant, Sleep};
 use tower_service::Service;
 
 use crate::body::LroBody;
+use crate::metadata::LroMetadata;
 use crate::options::LroOptions;
 use crate::proto::{
     Action, Answer, AnsweredFrom, Begin, Delivery, Failure, Machine, Params, Plan, PollRequest,
@@ -117,7 +118,7 @@ enum Next<F, ResB> {
 /// How the operation ends.
 enum End<ResB> {
     // The final response, delivered after the last progress report.
-    Deliver(Parts, LroBody<ResB>, Delivery),
+    Deliver(Parts, LroBody<ResB>, LroMetadata),
     Fail(crate::Error),
     // A pass-through answer, or an error that is not the core's.
     Return(Result<Response<LroBody<ResB>>, BoxError>),
@@ -136,7 +137,7 @@ impl<F, ResB> Next<F, ResB> {
     /// What the core said about an answer whose head is `parts` and whose body is `body`.
     fn after_answer(action: Action, parts: Parts, body: LroBody<ResB>) -> Self {
         match action {
-            Action::Deliver(delivery) => Next::End(End::Deliver(parts, body, delivery)),
+            Action::Deliver(delivery) => Next::End(End::deliver(parts, body, delivery)),
             Action::Send { at, request } => Next::Send(at, request),
             Action::Fail(e) => Next::End(End::Fail(e)),
         }
@@ -144,6 +145,14 @@ impl<F, ResB> Next<F, ResB> {
 }
 
 impl<ResB> End<ResB> {
+    /// The final response: the answer, with the status the delivery names when it names one.
+    fn deliver(mut parts: Parts, body: LroBody<ResB>, delivery: Delivery) -> Self {
+        if let Some(status) = delivery.status {
+            parts.status = status;
+        }
+        End::Deliver(parts, body, delivery.metadata)
+    }
+
     /// The driver's output, traced.
     /// `bound`: the deadline of the final body, when it is to be cut there.
     fn into_output(
@@ -152,8 +161,7 @@ impl<ResB> End<ResB> {
         bound: Option<Instant>,
     ) -> Result<Response<LroBody<ResB>>, BoxError> {
         match self {
-            End::Deliver(mut parts, body, delivery) => {
-                let meta = delivery.metadata;
+            End::Deliver(parts, body, meta) => {
                 trace.finished(&meta);
                 let body = match bound {
                     Some(at) => {
@@ -162,9 +170,6 @@ impl<ResB> End<ResB> {
                     }
                     None => body,
                 };
-                if let Some(status) = delivery.status {
-                    parts.status = status;
-                }
                 let mut response = Response::from_parts(parts, body);
                 response.extensions_mut().insert(meta);
                 Ok(response)
@@ -479,7 +484,7 @@ fn start<F, ResB>(
             match outcome {
                 ReadOutcome::Complete(bytes) => {
                     let body = LroBody::buffered(cut(&mut parts, bytes, &delivery));
-                    Next::End(End::Deliver(parts, body, delivery))
+                    Next::End(End::deliver(parts, body, delivery))
                 }
                 // Read only in part (over the limit): what was read, then the rest, with the
                 // metadata all the same (a `start_only` handle), cut at the deadline.
@@ -489,7 +494,7 @@ fn start<F, ResB>(
                             Some((at, uri)) => body.bounded(at, &uri.to_string()),
                             None => body,
                         };
-                        Next::End(End::Deliver(parts, body, delivery))
+                        Next::End(End::deliver(parts, body, delivery))
                     }
                     Err(e) => Next::End(End::Return(Err(e))),
                 },

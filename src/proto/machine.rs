@@ -341,13 +341,14 @@ impl Machine {
                 };
                 Action::Fail(self.end(reason, answer))
             }
-            Err(Misread::Answer(reason)) => Action::Fail(self.end(reason, answer)),
+            Err(Misread::Answer(reason)) => Action::Fail(self.end(*reason, answer)),
             Err(Misread::Head(reason)) => {
                 let url = self.op.monitor.display();
-                let error = self.op_error(url, reason, Some((status, headers, None)));
+                let error = self.op_error(url, *reason, Some((status, headers, None)));
                 self.fail(error)
             }
-            Err(Misread::Refused(url, why)) => {
+            Err(Misread::Refused(refused)) => {
+                let (url, why) = *refused;
                 let error = self.refusal(&url, why);
                 self.fail(error)
             }

@@ -12,7 +12,8 @@
 //! | --- | --- |
 //! | [`submission`] | the submission's answer: pass through, or start an operation; the one deadline |
 //! | [`machine`] | the state of one operation, and its two inputs: [`Machine::handle_answer`], [`Machine::handle_failure`] |
-//! | [`shapes`] | the three poll shapes and the final-state rules (spec §3–§6) |
+//! | [`shapes`] | which answers start an operation (spec §1) |
+//! | [`dialect`] | one `match` per question about a dialect; each dialect's readers (the default's: spec §3–§6) |
 //! | `resume` | resume handles to and from the machine's state (spec §8) |
 //! | [`schedule`] | waits, backoff, budgets and the deadline (spec §2) |
 //! | [`request`] | the requests the layer sends: carried headers and query, credentials (spec §7) |

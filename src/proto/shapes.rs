@@ -1,5 +1,6 @@
-//! The shapes of the pattern (spec §1, §3–§6): which answers start an operation, how each kind
-//! of poll is read, and where the final response comes from.
+//! The shapes of the pattern (spec §1): which answers start an operation. How each kind of
+//! poll is read, and where the final response comes from, is the default dialect's
+//! (`dialect/default.rs`).
 
 use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LOCATION, LOCATION};
 use http::{Method, StatusCode};

@@ -88,7 +88,7 @@ pub(crate) fn read(
         Rule::ProvisioningState => provisioning_poll(op, cfg, status, body),
         // The other dialects' shapes.
         Rule::GoogleOperation | Rule::ComputeOperation | Rule::Declared => {
-            super::poll::read(op, cfg, status, headers, body).map_err(Misread::Answer)
+            super::poll::read(op, cfg, status, headers, body).map_err(Misread::answer)
         }
     }
 }
@@ -102,10 +102,10 @@ fn status_poll(
     body: &Bytes,
 ) -> Result<Reading, Misread> {
     if !status.is_success() {
-        return Err(Misread::Answer(Reason::Rejected { status }));
+        return Err(Misread::answer(Reason::Rejected { status }));
     }
     let doc = read_doc(cfg, body, true)
-        .map_err(|error| Misread::Answer(Reason::StatusBody { status, error }))?;
+        .map_err(|error| Misread::answer(Reason::StatusBody { status, error }))?;
     op.absorb(&doc);
     if doc.reports_failure() {
         Ok(failed(op, &doc))
@@ -133,7 +133,7 @@ fn location_poll(
         Ok(doc) => Some(doc),
         // Not a status document (the resource itself, say) unless malformed as one.
         Err(error @ StatusBodyError::DuplicateMember(_)) if status.is_success() => {
-            return Err(Misread::Answer(Reason::StatusBody { status, error }));
+            return Err(Misread::answer(Reason::StatusBody { status, error }));
         }
         Err(_) => None,
     };
@@ -150,7 +150,7 @@ fn location_poll(
         return Ok(Reading::Running { moved });
     }
     if !status.is_success() {
-        return Err(Misread::Answer(Reason::Rejected { status }));
+        return Err(Misread::answer(Reason::Rejected { status }));
     }
     // OData 4.01: `AsyncResult` says the original request is done, whatever the body (the
     // result of that request) says in a `status` field of its own.
@@ -189,10 +189,10 @@ fn moved_monitor(
     match op.monitor.join_value(v) {
         Ok(next) => {
             check_target(cfg, &op.request_url, &next)
-                .map_err(|why| Misread::Refused(next.clone(), why))?;
+                .map_err(|why| Misread::refused(next.clone(), why))?;
             Ok((next != op.monitor).then_some(next))
         }
-        Err(e) => Err(Misread::Answer(Reason::BadHeader {
+        Err(e) => Err(Misread::answer(Reason::BadHeader {
             status,
             name: LOCATION,
             value: v.clone(),
@@ -212,14 +212,14 @@ fn provisioning_poll(
         return Ok(Reading::RUNNING);
     }
     if !status.is_success() {
-        return Err(Misread::Answer(Reason::Rejected { status }));
+        return Err(Misread::answer(Reason::Rejected { status }));
     }
     if status == StatusCode::NO_CONTENT {
         return Ok(succeeded(op));
     }
     // As the Azure SDKs do: the resource must answer with a JSON object.
     let doc = read_doc(cfg, body, false)
-        .map_err(|error| Misread::Answer(Reason::ResourceBody { status, error }))?;
+        .map_err(|error| Misread::answer(Reason::ResourceBody { status, error }))?;
     let state = doc.provisioning_state.clone();
     op.absorb(&doc);
     Ok(match state {
@@ -279,7 +279,7 @@ fn finish(
     };
     match target {
         None => Ok(Reading::DELIVER),
-        Some(Err(reason)) => Err(Misread::Head(reason)),
+        Some(Err(reason)) => Err(Misread::head(reason)),
         Some(Ok(url)) => Ok(Reading::Fetch(url)),
     }
 }

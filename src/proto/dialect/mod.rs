@@ -6,10 +6,10 @@
 //!
 //! | question | asked through |
 //! | --- | --- |
-//! | may this answer head start an operation | [`Dialect::inspects`] |
-//! | does this answer start an operation, and where is its monitor | `Dialect::monitor_of` (`poll.rs`), and the default's shapes (`shapes.rs`) |
-//! | what does this answer mean | `Machine::on_dialect_poll` (`poll.rs`), and the default's shapes |
+//! | may this answer head start an operation | `Dialect::inspects` |
+//! | does this answer start an operation, and where is its monitor | `poll::monitor_of`, and for the default dialect `shapes::choose_rule` |
 //! | which shape is it, for metadata and handles | `Dialect::rule` |
+//! | what does this answer mean | `Dialect::read`: a `Reading` (`poll.rs`) the machine acts on (`Machine::act`) |
 //! | does an answer reached through a redirect read as a status | `Dialect::reads_as_status` |
 //! | which words does it add to the vocabulary | `Dialect::vocabulary` |
 //! | how is it saved in a handle | `Dialect::to_handle`, `Dialect::from_handle` |

@@ -67,11 +67,24 @@ impl Reading {
 #[derive(Debug)]
 pub(crate) enum Misread {
     /// The answer is unusable: the error carries it, body included.
-    Answer(Reason),
+    Answer(Box<Reason>),
     /// The answer's head names an unusable URL: the error carries the head only.
-    Head(Reason),
+    Head(Box<Reason>),
     /// The answer names a URL the layer may not go to.
-    Refused(Link, UrlProblem),
+    Refused(Box<(Link, UrlProblem)>),
+}
+
+// Boxed: a reading's `Result` stays small on the path every poll takes.
+impl Misread {
+    pub(crate) fn answer(reason: Reason) -> Self {
+        Misread::Answer(Box::new(reason))
+    }
+    pub(crate) fn head(reason: Reason) -> Self {
+        Misread::Head(Box::new(reason))
+    }
+    pub(crate) fn refused(url: Link, why: UrlProblem) -> Self {
+        Misread::Refused(Box::new((url, why)))
+    }
 }
 
 /// Reads a status answer of a Google, Compute Engine or declared dialect, recording its word
