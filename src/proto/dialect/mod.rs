@@ -174,6 +174,7 @@ impl Dialect {
 
     /// Whether a submission's answer head may start an operation: read its body then (cheap
     /// and allocation-free: this runs on every pass-through answer).
+    #[inline]
     pub(crate) fn inspects(
         &self,
         cfg: &Config,
