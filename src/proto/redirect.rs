@@ -16,6 +16,7 @@ pub(crate) enum Redirect {
 
 /// Reads a status poll's answer as a redirect, its `Location` resolved against the monitor;
 /// `None` for an answer that is not one.
+#[inline]
 pub(crate) fn read(
     status: StatusCode,
     headers: &HeaderMap,

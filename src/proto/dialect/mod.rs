@@ -209,6 +209,7 @@ impl Dialect {
 
     /// The layer's vocabulary with the dialect's own words, when it declares some (built once
     /// per operation).
+    #[inline]
     pub(crate) fn vocabulary(&self, layer: &Vocabulary) -> Option<Box<Vocabulary>> {
         match &self.kind {
             Kind::Declared(d) => {
@@ -222,6 +223,7 @@ impl Dialect {
 
     /// The dialect's name as metadata reports it: the built-in names are shared, not
     /// allocated per operation.
+    #[inline]
     pub(crate) fn shared_name(&self) -> Arc<str> {
         use std::sync::OnceLock;
         static BUILT_IN: OnceLock<[Arc<str>; 3]> = OnceLock::new();
