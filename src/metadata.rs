@@ -28,11 +28,6 @@ pub struct LroMetadata {
     pub(crate) elapsed: Duration,
     pub(crate) resource_url: Option<String>,
     pub(crate) dialect: std::sync::Arc<str>,
-    // The status the final response is delivered with, when not its own (OData `AsyncResult`).
-    pub(crate) final_status: Option<http::StatusCode>,
-    // The part of the read body that is the final body (a Google `response`, an embedded
-    // result), when not all of it.
-    pub(crate) final_body: Option<std::ops::Range<usize>>,
     // For an operation only started (`LroOptions::start_only`): how to resume it.
     pub(crate) resume: Option<Box<ResumeHandle>>,
 }

@@ -1530,7 +1530,7 @@ pub fn run(s: &Scenario, checks: Checks) -> Summary {
         steps += 1;
         assert!(steps <= bound, "more than {bound} actions");
         let request = match action {
-            Action::Deliver(meta) => break run.delivered(&meta),
+            Action::Deliver(d) => break run.delivered(&d.metadata),
             Action::Fail(e) => break run.failed(&e),
             Action::Send { at, request } => run.send(at, request),
         };
@@ -2044,10 +2044,12 @@ fn known_compute_bug(dialect: &DialectSpec, meta: &tower_lro::LroMetadata) -> bo
 fn check_not_success(dialect: &DialectSpec, action: &Action, checks: Checks) {
     match action {
         Action::Fail(_) => {}
-        Action::Deliver(meta) if checks.known_bugs_pass && known_compute_bug(dialect, meta) => {}
-        Action::Deliver(meta) => assert!(
-            !meta.status().is_success(),
-            "a failed {dialect:?} operation delivered as a success: {meta:?}"
+        Action::Deliver(d) if checks.known_bugs_pass && known_compute_bug(dialect, &d.metadata) => {
+        }
+        Action::Deliver(d) => assert!(
+            !d.metadata.status().is_success(),
+            "a failed {dialect:?} operation delivered as a success: {:?}",
+            d.metadata
         ),
         Action::Send { request, .. } => panic!(
             "a failed {dialect:?} operation goes on with a {:?} request",
@@ -2642,7 +2644,8 @@ pub mod creds {
                     clock = clock.max(at);
                     request
                 }
-                Action::Deliver(meta) => {
+                Action::Deliver(d) => {
+                    let meta = &d.metadata;
                     check_masked("metadata", Some(meta.operation_url()));
                     check_masked("metadata", meta.resource_url());
                     if let Some(h) = meta.resume_handle() {

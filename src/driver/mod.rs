@@ -21,8 +21,8 @@ use crate::body::LroBody;
 use crate::metadata::LroMetadata;
 use crate::options::LroOptions;
 use crate::proto::{
-    Action, Answer, AnsweredFrom, Begin, Failure, Machine, Params, Plan, PollRequest, RequestHead,
-    Submission,
+    Action, Answer, AnsweredFrom, Begin, Delivery, Failure, Machine, Params, Plan, PollRequest,
+    RequestHead, Submission,
 };
 use crate::resume::ResumeHandle;
 
@@ -31,7 +31,7 @@ pub(crate) mod settings;
 mod time;
 mod trace;
 
-use read::{ReadLimited, ReadOutcome, Reading, StatusRead};
+use read::{ReadLimited, ReadOutcome, StatusBodyRead, StatusRead};
 pub(crate) use settings::Settings;
 use time::now;
 use trace::Trace;
@@ -90,7 +90,7 @@ pin_project! {
         Call { #[pin] future: S::Future },
         // Reading a status answer's body (head and body boxed: the step stays sized for
         // waiting, which is where an operation spends its life).
-        Read { state: Pin<Box<Reading<ResB>>> },
+        Read { state: Pin<Box<StatusBodyRead<ResB>>> },
         // Failed before the first poll.
         Failed { error: Option<BoxError> },
         Done,
@@ -137,7 +137,7 @@ impl<F, ResB> Next<F, ResB> {
     /// What the core said about an answer whose head is `parts` and whose body is `body`.
     fn after_answer(action: Action, parts: Parts, body: LroBody<ResB>) -> Self {
         match action {
-            Action::Deliver(meta) => Next::End(End::Deliver(parts, body, meta)),
+            Action::Deliver(delivery) => Next::End(End::deliver(parts, body, delivery)),
             Action::Send { at, request } => Next::Send(at, request),
             Action::Fail(e) => Next::End(End::Fail(e)),
         }
@@ -145,6 +145,14 @@ impl<F, ResB> Next<F, ResB> {
 }
 
 impl<ResB> End<ResB> {
+    /// The final response: the answer, with the status the delivery names when it names one.
+    fn deliver(mut parts: Parts, body: LroBody<ResB>, delivery: Delivery) -> Self {
+        if let Some(status) = delivery.status {
+            parts.status = status;
+        }
+        End::Deliver(parts, body, delivery.metadata)
+    }
+
     /// The driver's output, traced.
     /// `bound`: the deadline of the final body, when it is to be cut there.
     fn into_output(
@@ -153,7 +161,7 @@ impl<ResB> End<ResB> {
         bound: Option<Instant>,
     ) -> Result<Response<LroBody<ResB>>, BoxError> {
         match self {
-            End::Deliver(mut parts, body, meta) => {
+            End::Deliver(parts, body, meta) => {
                 trace.finished(&meta);
                 let body = match bound {
                     Some(at) => {
@@ -162,9 +170,6 @@ impl<ResB> End<ResB> {
                     }
                     None => body,
                 };
-                if let Some(status) = meta.final_status {
-                    parts.status = status;
-                }
                 let mut response = Response::from_parts(parts, body);
                 response.extensions_mut().insert(meta);
                 Ok(response)
@@ -378,7 +383,7 @@ where
             request
         }
         Next::Read(parts, body) => {
-            let state = Reading::new(parts, body, settings.config.status_body_limit());
+            let state = StatusBodyRead::new(parts, body, settings.config.status_body_limit());
             step.set(Step::Read { state });
             return None;
         }
@@ -474,12 +479,12 @@ fn start<F, ResB>(
             *slot = Some(machine);
             plan.into()
         }
-        Ok(Begin::Final(meta)) => {
+        Ok(Begin::Final(delivery)) => {
             let mut parts = parts;
             match outcome {
                 ReadOutcome::Complete(bytes) => {
-                    let body = LroBody::buffered(cut(&mut parts, bytes, &meta));
-                    Next::End(End::Deliver(parts, body, meta))
+                    let body = LroBody::buffered(cut(&mut parts, bytes, &delivery));
+                    Next::End(End::deliver(parts, body, delivery))
                 }
                 // Read only in part (over the limit): what was read, then the rest, with the
                 // metadata all the same (a `start_only` handle), cut at the deadline.
@@ -489,7 +494,7 @@ fn start<F, ResB>(
                             Some((at, uri)) => body.bounded(at, &uri.to_string()),
                             None => body,
                         };
-                        Next::End(End::Deliver(parts, body, meta))
+                        Next::End(End::deliver(parts, body, delivery))
                     }
                     Err(e) => Next::End(End::Return(Err(e))),
                 },
@@ -499,9 +504,9 @@ fn start<F, ResB>(
 }
 
 /// The part of a read body the core delivers (a Google `response`, an embedded result): the
-/// whole body unless the metadata says otherwise. A cut body loses its stale `Content-Length`.
-fn cut(parts: &mut Parts, bytes: Bytes, meta: &LroMetadata) -> Bytes {
-    match meta.final_body.clone() {
+/// whole body unless the delivery says otherwise. A cut body loses its stale `Content-Length`.
+fn cut(parts: &mut Parts, bytes: Bytes, delivery: &Delivery) -> Bytes {
+    match delivery.body.clone() {
         Some(range) if range.end <= bytes.len() && range.start <= range.end => {
             parts.headers.remove(http::header::CONTENT_LENGTH);
             bytes.slice(range)
@@ -523,7 +528,7 @@ fn read_answer<F, ResB>(machine: &mut Machine, parts: Parts, outcome: StatusRead
             let action = machine.handle_answer(now(), answer);
             let mut parts = parts;
             let bytes = match &action {
-                Action::Deliver(meta) => cut(&mut parts, bytes, meta),
+                Action::Deliver(delivery) => cut(&mut parts, bytes, delivery),
                 _ => bytes,
             };
             Next::after_answer(action, parts, LroBody::buffered(bytes))

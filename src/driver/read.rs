@@ -174,7 +174,7 @@ pub(crate) enum StatusRead {
 pin_project_lite::pin_project! {
     /// A status answer being read: its head and its body in one block (one allocation per
     /// read, and the driver's step stays sized for waiting rather than reading).
-    pub(crate) struct Reading<B> {
+    pub(crate) struct StatusBodyRead<B> {
         parts: Option<http::response::Parts>,
         #[pin]
         body: B,
@@ -182,7 +182,7 @@ pin_project_lite::pin_project! {
     }
 }
 
-impl<B> Reading<B> {
+impl<B> StatusBodyRead<B> {
     pub(crate) fn new(parts: http::response::Parts, body: B, limit: usize) -> Pin<Box<Self>> {
         Box::pin(Self {
             parts: Some(parts),
@@ -197,7 +197,7 @@ impl<B> Reading<B> {
     }
 }
 
-impl<B> Reading<B>
+impl<B> StatusBodyRead<B>
 where
     B: Body,
     B::Error: Into<tower::BoxError>,

@@ -6,13 +6,14 @@ use std::time::Instant;
 use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode, Uri, Version};
 
-use super::dialect::Dialect;
+use super::dialect::{Dialect, Misread, Reading};
 use super::link::Link;
+use super::redirect::{self, Redirect};
 use super::request::{check_target, PollKind, PollRequest, RequestHead, Requests};
 use super::schedule::{is_transient, Schedule};
-use super::{Action, Answer, BoxError, Failure, Now, Params, Plan};
+use super::{Action, Answer, BoxError, Delivery, Failure, Now, Params, Plan};
 use crate::config::{Config, FinalState};
-use crate::error::{Error, HandleProblem, LastAttempt, Reason, UrlProblem};
+use crate::error::{Error, LastAttempt, Reason, UrlProblem};
 use crate::metadata::{LroMetadata, Progress, Rule};
 use crate::resume::ResumeHandle;
 use crate::status::{OperationStatus, StatusDocument};
@@ -54,6 +55,33 @@ pub(crate) struct Operation {
     pub(crate) dialect: Dialect,
     /// A declared dialect's words added to the layer's vocabulary: built once per operation.
     pub(crate) words: Option<Box<crate::vocab::Vocabulary>>,
+}
+
+impl Operation {
+    /// What a status document says of the operation.
+    pub(crate) fn absorb(&mut self, doc: &StatusDocument) {
+        let op = self;
+        // Copied only when it changes (usually once per operation).
+        if let Some(id) = doc.operation_id.as_deref() {
+            if op.operation_id.as_deref() != Some(id) {
+                op.operation_id = Some(id.to_owned());
+            }
+        }
+        // Per document: a terminal status without the field does not keep an old percentage.
+        op.percent_complete = doc.percent_complete;
+        if let Some(st) = doc.status.as_ref().or(doc.provisioning_state.as_ref()) {
+            if op.status != *st {
+                op.status = st.clone();
+            }
+        }
+    }
+
+    /// The operation succeeded (a success word already read stays as it is).
+    pub(crate) fn mark_succeeded(&mut self) {
+        if !self.status.is_success() {
+            self.status = OperationStatus::succeeded();
+        }
+    }
 }
 
 /// Where the operation stands.
@@ -100,14 +128,7 @@ impl Machine {
                 operation_id: None,
                 percent_complete: None,
                 status: OperationStatus::not_started(),
-                words: match init.dialect.kind() {
-                    super::dialect::Kind::Declared(d) => {
-                        let mut words = cfg.vocabulary.clone();
-                        d.extend(&mut words);
-                        Some(Box::new(words))
-                    }
-                    _ => None,
-                },
+                words: init.dialect.vocabulary(&cfg.vocabulary),
                 dialect: init.dialect,
             },
             phase: Phase::Polling,
@@ -127,76 +148,16 @@ impl Machine {
         params: &Params,
         now: Instant,
     ) -> Result<(Box<Machine>, Plan), Error> {
-        let bad = |why: HandleProblem| {
-            Error::new(
-                Some(handle.operation_url.clone()),
-                Reason::BadHandle { why },
-            )
-        };
-        if handle.version != ResumeHandle::VERSION {
-            return Err(bad(HandleProblem::Version(handle.version)));
-        }
-        let request_uri: Uri = handle
-            .request_url
-            .parse()
-            .map_err(|_| bad(HandleProblem::RequestUrl))?;
-        let request_url = request_base(&request_uri)?;
-        // Absolute URLs stand as they are; origin-form ones resolve against the request's.
-        let join = |s: &str| -> Result<Link, Error> {
-            request_url
-                .join(s)
-                .map_err(|e| bad(HandleProblem::Url(e.to_string())))
-        };
-        let monitor = join(&handle.operation_url)?;
-        let submission_location = handle
-            .submission_location
-            .as_deref()
-            .map(join)
-            .transpose()?;
-        let method =
-            Method::from_bytes(handle.method.as_bytes()).map_err(|_| bad(HandleProblem::Method))?;
-        // The carried query (`api-version`, a `subscription-key` the handle left out) from the
-        // resuming request's URL when it has a query, else from the handle's.
-        let carry_from = head
-            .uri
-            .query()
-            .and_then(|_| Link::from_request(&head.uri).ok());
-        let init = Init {
-            carry_from,
-            rule: handle.rule,
-            method,
-            version: head.version,
-            request_url,
-            headers: head.headers.clone(),
-            monitor,
-            submission_location,
-            // The handle's choice, unless this request makes one of its own.
-            final_state: if params.final_state_chosen {
-                params.final_state
-            } else {
-                handle.final_state
-            },
-            dialect: match &handle.dialect {
-                Some(v) => Dialect::from_handle(v)
-                    .map_err(|e| bad(HandleProblem::Dialect(e.to_string())))?,
-                None => params.dialect.clone(),
-            },
-        };
+        let (init, known) = super::resume::init(handle, head, params)?;
         let mut machine = Machine::new(cfg, init, params, now);
-        machine.sched.polls = handle.polls;
-        machine.op.operation_id.clone_from(&handle.operation_id);
-        machine.op.status = OperationStatus::running();
+        known.restore(&mut machine.op, &mut machine.sched, machine.cfg.max_polls);
         if let Err(why) = check_target(&machine.cfg, &machine.op.request_url, &machine.op.monitor) {
             return Err(Error::new(
                 Some(machine.op.monitor.display()),
                 Reason::Refused(why),
             ));
         }
-        if machine.sched.polls >= machine.cfg.max_polls {
-            machine.sched.polls = 0;
-        }
-        let request = machine.request_for(PollKind::Status)?;
-        machine.planned(now, &request);
+        let request = machine.request_for(PollKind::Status, now)?;
         Ok((Box::new(machine), Plan::Send { at: now, request }))
     }
 
@@ -213,12 +174,12 @@ impl Machine {
     /// When a delivered final body that still streams is to be cut: the deadline, unless the
     /// caller left the body unbounded (or the deadline is "never").
     pub fn final_body_deadline(&self) -> Option<Instant> {
-        self.bound_body.then_some(self.sched.deadline)
+        self.bound_body.then_some(self.sched.deadline())
     }
 
     /// When the resolution must be over. Drivers bound every in-flight request by it.
     pub fn deadline(&self) -> Instant {
-        self.sched.deadline
+        self.sched.deadline()
     }
 
     /// The shape being polled.
@@ -252,11 +213,7 @@ impl Machine {
             return Action::Fail(Error::new(None, Reason::AnswerAfterEnd));
         }
         self.begin_input(true);
-        let action = self.on_response(answer.status, answer.headers, answer.body, now);
-        if let Action::Send { at, request } = &action {
-            self.planned(*at, request);
-        }
-        action
+        self.on_response(answer.status, answer.headers, answer.body, now)
     }
 
     /// Hands in that the request of the last `Send` got no usable answer. Nothing is
@@ -268,7 +225,7 @@ impl Machine {
         // A deadline is not an answer worth reporting.
         self.begin_input(!matches!(failure, Failure::DeadlinePassed));
         self.answered_from = None;
-        let plan = match failure {
+        match failure {
             // The connector's SSRF guard refused the address: final, not transient.
             Failure::Transport(error) => match crate::connect::Refused::find(&*error) {
                 Some(refused) => {
@@ -287,24 +244,13 @@ impl Machine {
                 self.phase = Phase::Done;
                 Plan::Fail(self.timeout_error(false))
             }
-        };
-        if let Plan::Send { at, request } = &plan {
-            self.planned(*at, request);
-        }
-        plan
-    }
-
-    /// A request is planned: a status poll's instant is what progress reports call "next poll".
-    pub(crate) fn planned(&mut self, at: Instant, request: &PollRequest) {
-        if request.kind() == PollKind::Status {
-            self.sched.next_status_at = Some(at);
         }
     }
 
     /// What every input resets: a status answer (or its failure) is worth a progress report.
     fn begin_input(&mut self, reportable: bool) {
-        self.sched.report_due = reportable && matches!(self.phase, Phase::Polling);
-        self.sched.next_status_at = None;
+        self.sched
+            .begin_input(reportable && matches!(self.phase, Phase::Polling));
     }
 
     fn on_response(
@@ -324,48 +270,168 @@ impl Machine {
         }
         if let Phase::Fetching(url) = &self.phase {
             let shown = url.display();
-            self.phase = Phase::Done;
-            return Action::Deliver(self.metadata(now.mono, Some(shown)));
+            return Action::Deliver(self.deliver(now.mono, Some(shown)));
         }
-        self.sched.transient = 0;
+        self.sched.answered();
         let empty = Bytes::new();
         let body = body.unwrap_or(&empty);
         if let Some(action) = self.on_redirect(status, headers, body, now) {
             return action;
         }
-        self.sched.moves = 0;
+        self.sched.settled();
         if let Some(url) = followed {
             if let Some(action) = self.on_followed_redirect(*url, status, body, now) {
                 return action;
             }
         }
-        match self.op.rule {
-            Rule::OperationLocation | Rule::AzureAsyncOperation => {
-                self.on_status_poll(status, headers, body, now)
-            }
-            Rule::Location | Rule::ContentLocation => {
-                self.on_location_poll(status, headers, body, now)
-            }
-            Rule::GoogleOperation | Rule::ComputeOperation | Rule::Declared => {
-                self.on_dialect_poll(status, headers, body, now)
-            }
-            Rule::AcceptedRetry if status == StatusCode::ACCEPTED => {
+        self.read(status, headers, body, now)
+    }
+
+    /// Reads a status answer in the operation's dialect, and acts on what it means.
+    pub(crate) fn read(
+        &mut self,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &Bytes,
+        now: Now,
+    ) -> Action {
+        let reading = Dialect::read(&mut self.op, &self.cfg, status, headers, body);
+        self.act(reading, status, headers, body, now)
+    }
+
+    /// Does what a reading of the answer in hand says: polls again, fetches, delivers or
+    /// fails — the one place each of these follows a status answer.
+    fn act(
+        &mut self,
+        reading: Result<Reading, Misread>,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &Bytes,
+        now: Now,
+    ) -> Action {
+        let answer = Some((status, headers, Some(body)));
+        match reading {
+            Ok(Reading::Running { moved }) => {
+                if let Some(next) = moved {
+                    self.op.monitor = next;
+                    self.reqs.forget_target();
+                }
                 self.schedule(Some(headers), false, now).into()
             }
-            Rule::AcceptedRetry => self.succeed(now),
-            Rule::ProvisioningState => self.on_provisioning_poll(status, headers, body, now),
+            Ok(Reading::Deliver { body, status }) => {
+                let mut delivery = self.deliver(now.mono, None);
+                delivery.body = body;
+                delivery.status = status;
+                Action::Deliver(delivery)
+            }
+            Ok(Reading::Fetch(url)) => self.fetch(url, now),
+            Ok(Reading::Failed { error, result }) => {
+                if self.cfg.failure_as_response {
+                    let mut delivery = self.deliver(now.mono, None);
+                    delivery.status = result;
+                    return Action::Deliver(delivery);
+                }
+                let reason = match result {
+                    Some(result) => Reason::AsyncResult { status, result },
+                    None => Reason::OperationFailed {
+                        status,
+                        state: self.op.status.clone(),
+                        error: error.map(Box::new),
+                    },
+                };
+                Action::Fail(self.end(reason, answer))
+            }
+            Err(Misread::Answer(reason)) => Action::Fail(self.end(*reason, answer)),
+            Err(Misread::Head(reason)) => {
+                let url = self.op.monitor.display();
+                let error = self.op_error(url, *reason, Some((status, headers, None)));
+                self.fail(error)
+            }
+            Err(Misread::Refused(refused)) => {
+                let (url, why) = *refused;
+                let error = self.refusal(&url, why);
+                self.fail(error)
+            }
         }
+    }
+
+    /// A redirect on a status poll: `303`/`302` mean done, fetch the `Location`; `301`/`307`/
+    /// `308` mean the monitor moved, poll it there. `None` for any other answer.
+    fn on_redirect(
+        &mut self,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &Bytes,
+        now: Now,
+    ) -> Option<Action> {
+        let next = match redirect::read(status, headers, &self.op.monitor)? {
+            Ok(Redirect::Moved(next)) => next,
+            Ok(Redirect::Done(result)) => {
+                // The result of the operation: fetched like a created resource (spec §6).
+                self.op.mark_succeeded();
+                return Some(self.fetch(result, now));
+            }
+            Err(reason) => {
+                let answer = Some((status, headers, Some(body)));
+                return Some(Action::Fail(self.end(reason, answer)));
+            }
+        };
+        if let Err(e) = self.check(&next) {
+            return Some(self.fail(e));
+        }
+        if next != self.op.monitor {
+            self.op.monitor = next;
+            self.reqs.forget_target();
+        }
+        // The moved monitor is polled at once (as soon as the minimum wait allows), unless the
+        // redirect asked for a wait — or it is not the first move in a row: a monitor that
+        // keeps moving (a redirect loop) is polled at the usual pace, not hammered.
+        let hinted = crate::parse::retry_after(headers, now.wall).is_some();
+        if self.sched.moved() > 1 || hinted {
+            return Some(self.schedule(Some(headers), false, now).into());
+        }
+        if self.sched.polls_spent(&self.cfg) {
+            let error = self.timeout_error(true);
+            return Some(self.fail(error));
+        }
+        let wait = super::schedule::clamp_wait(&self.cfg, std::time::Duration::ZERO);
+        let Some(at) = self.sched.fits(now.mono, wait) else {
+            let error = self.timeout_error(false);
+            return Some(self.fail(error));
+        };
+        Some(match self.request_for(PollKind::Status, at) {
+            Ok(request) => Action::Send { at, request },
+            Err(e) => self.fail(e),
+        })
+    }
+
+    /// A status answer that an inner client fetched from `url` after following redirects: the
+    /// monitor moved there if the answer reads as a status answer, else it is the result.
+    fn on_followed_redirect(
+        &mut self,
+        url: Link,
+        status: StatusCode,
+        body: &Bytes,
+        now: Now,
+    ) -> Option<Action> {
+        if let Err(e) = self.check(&url) {
+            return Some(self.fail(e));
+        }
+        let op = &self.op;
+        let seen_id = op.operation_id.as_deref();
+        if op.dialect.reads_as_status(op.rule, seen_id, status, body) {
+            self.op.monitor = url;
+            self.reqs.forget_target();
+            return None;
+        }
+        self.op.mark_succeeded();
+        Some(Action::Deliver(self.deliver(now.mono, Some(url.display()))))
     }
 
     /// A report of where the operation stands, once after each status answer (and after the
     /// submission's): `None` when nothing new was read since the last call.
     pub fn poll_progress(&mut self, now: Instant) -> Option<Progress> {
-        if !std::mem::take(&mut self.sched.report_due) {
-            return None;
-        }
-        let next_at = self.sched.next_status_at;
-        // A planned request is already counted: report (and hand on) the ones sent.
-        let polls = self.sched.polls - u32::from(next_at.is_some() && self.sched.polls > 0);
+        let (polls, next_at, wait_reason) = self.sched.take_report()?;
         Some(Progress {
             operation_url: self.op.monitor.display(),
             operation_id: self.op.operation_id.clone(),
@@ -373,7 +439,7 @@ impl Machine {
             percent_complete: self.op.percent_complete,
             polls,
             next_poll_in: next_at.map(|at| at.saturating_duration_since(now)),
-            wait_reason: next_at.and(self.sched.wait_reason.clone()),
+            wait_reason,
             elapsed: self.sched.elapsed(now),
             // A handle resumed from here sends the planned poll again: it counts once.
             resume: next_at.map(|_| {
@@ -386,46 +452,19 @@ impl Machine {
 
     /// A handle to continue this operation later.
     pub fn resume_handle(&self) -> ResumeHandle {
-        let op = &self.op;
-        // Never a credential's value: query parameters named like credentials are left out (the
-        // resuming request supplies them again, as it does headers).
-        let shown = |l: &Link| without_credentials(l.display(), &self.cfg);
-        ResumeHandle {
-            version: ResumeHandle::VERSION,
-            rule: op.rule,
-            method: op.method.as_str().to_owned(),
-            request_url: shown(&op.request_url),
-            operation_url: shown(&op.monitor),
-            final_state: op.final_state,
-            submission_location: op.submission_location.as_deref().map(shown),
-            operation_id: op.operation_id.clone(),
-            origin: if op.request_url.is_placeholder() {
-                String::new()
-            } else {
-                op.request_url.origin_text()
-            },
-            header_names: self.reqs.header_names(),
-            polls: self.sched.polls,
-            dialect: op.dialect.to_handle(),
-        }
+        super::resume::handle(&self.cfg, &self.op, &self.reqs, &self.sched)
     }
 
-    // ----- helpers of the shapes -----
-
-    pub(crate) fn absorb(&mut self, doc: &StatusDocument) {
-        let op = &mut self.op;
-        // Copied only when it changes (usually once per operation).
-        if let Some(id) = doc.operation_id.as_deref() {
-            if op.operation_id.as_deref() != Some(id) {
-                op.operation_id = Some(id.to_owned());
-            }
+    /// Done: `GET` the result at `url` now, if the layer may go there.
+    pub(crate) fn fetch(&mut self, url: Link, now: Now) -> Action {
+        if let Err(e) = self.check(&url) {
+            return self.fail(e);
         }
-        // Per document: a terminal status without the field does not keep an old percentage.
-        op.percent_complete = doc.percent_complete;
-        if let Some(st) = doc.status.as_ref().or(doc.provisioning_state.as_ref()) {
-            if op.status != *st {
-                op.status = st.clone();
-            }
+        self.phase = Phase::Fetching(Box::new(url));
+        let at = now.mono();
+        match self.request_for(PollKind::Resource, at) {
+            Ok(request) => Action::Send { at, request },
+            Err(e) => self.fail(e),
         }
     }
 
@@ -435,29 +474,24 @@ impl Machine {
             operation_id: self.op.operation_id.clone(),
             rule: self.op.rule,
             status: self.op.status.clone(),
-            polls: self.sched.polls,
+            polls: self.sched.polls(),
             elapsed: self.sched.elapsed(now),
             resource_url,
-            dialect: dialect_name(&self.op.dialect),
-            final_status: None,
-            final_body: None,
+            dialect: self.op.dialect.shared_name(),
             resume: None,
         }
+    }
+
+    /// Delivers the answer in hand as it is: the operation is over.
+    pub(crate) fn deliver(&mut self, now: Instant, resource_url: Option<String>) -> Delivery {
+        self.phase = Phase::Done;
+        Delivery::new(self.metadata(now, resource_url))
     }
 
     /// Ends the operation with `error`.
     pub(crate) fn fail(&mut self, error: Error) -> Action {
         self.phase = Phase::Done;
         Action::Fail(error)
-    }
-
-    /// Ends the operation successfully with the response just handed in.
-    pub(crate) fn succeed(&mut self, now: Now) -> Action {
-        if !self.op.status.is_success() {
-            self.op.status = OperationStatus::succeeded();
-        }
-        self.phase = Phase::Done;
-        Action::Deliver(self.metadata(now.mono, None))
     }
 
     /// Ends the operation with an error about the request in flight and its answer.
@@ -498,7 +532,7 @@ impl Machine {
     /// The deadline (or, with `poll_limit`, the poll limit) error, with a resume handle.
     pub(crate) fn timeout_error(&self, poll_limit: bool) -> Error {
         let state = self.op.status.clone();
-        let polls = self.sched.polls;
+        let polls = self.sched.polls();
         let reason = if poll_limit {
             let limit = self.cfg.max_polls;
             Reason::PollLimit {
@@ -507,10 +541,7 @@ impl Machine {
                 limit,
             }
         } else {
-            let after = self
-                .sched
-                .deadline
-                .saturating_duration_since(self.sched.started);
+            let after = self.sched.allowed();
             Reason::Deadline {
                 state,
                 polls,
@@ -536,7 +567,7 @@ impl Machine {
             (None, Some(e)) => LastAttempt::Transport(e.to_string()),
             (None, None) => LastAttempt::Transport("no answer".to_owned()),
         };
-        let attempts = self.sched.transient;
+        let attempts = self.sched.transient();
         let reason = Reason::RetriesExhausted { attempts, last };
         let mut err = self.end(reason, response).with_attempts(attempts);
         if let Some(source) = source {
@@ -560,11 +591,11 @@ impl Machine {
             Phase::Fetching(_) => PollKind::Resource,
             _ => PollKind::Status,
         };
-        let planned = if kind == PollKind::Status && self.sched.polls >= self.cfg.max_polls {
+        let planned = if kind == PollKind::Status && self.sched.polls_spent(&self.cfg) {
             Err(self.timeout_error(true))
         } else {
             match self.sched.fits(now.mono, wait) {
-                Some(at) => self.request_for(kind).map(|request| (at, request)),
+                Some(at) => self.request_for(kind, at).map(|request| (at, request)),
                 None => Err(self.timeout_error(false)),
             }
         };
@@ -577,24 +608,23 @@ impl Machine {
         }
     }
 
-    /// The next request of `kind`: to the status monitor, or to the resource being fetched.
-    pub(crate) fn request_for(&mut self, kind: PollKind) -> Result<PollRequest, Error> {
+    /// The next request of `kind`, to be sent at `at`: to the status monitor, or to the
+    /// resource being fetched. It is planned (counted, and noted for progress reports).
+    pub(crate) fn request_for(
+        &mut self,
+        kind: PollKind,
+        at: Instant,
+    ) -> Result<PollRequest, Error> {
         let url = match (&self.phase, kind) {
             (Phase::Fetching(url), PollKind::Resource) => url,
             _ => &self.op.monitor,
         };
-        let attempt = match kind {
-            PollKind::Resource => self.sched.fetches + 1,
-            _ => self.sched.polls + 1,
-        };
+        let attempt = self.sched.next_attempt(kind);
         let request = self
             .reqs
             .build(&self.cfg, &self.op.request_url, url, kind, attempt)
             .map_err(|why| Error::new(Some(url.display()), Reason::Refused(why)))?;
-        match kind {
-            PollKind::Resource => self.sched.fetches = attempt,
-            _ => self.sched.polls = attempt,
-        }
+        self.sched.plan(kind, at);
         Ok(request)
     }
 
@@ -614,48 +644,8 @@ impl Machine {
     }
 }
 
-/// The dialect's name as metadata reports it: the built-in names are shared, not allocated
-/// per operation.
-fn dialect_name(dialect: &Dialect) -> Arc<str> {
-    use std::sync::OnceLock;
-    static BUILT_IN: OnceLock<[Arc<str>; 3]> = OnceLock::new();
-    let [default, google, compute] =
-        BUILT_IN.get_or_init(|| ["default".into(), "google".into(), "compute".into()]);
-    match dialect.name() {
-        "default" if dialect.is_default() => default.clone(),
-        "google" if matches!(dialect.kind(), super::dialect::Kind::Google { .. }) => google.clone(),
-        "compute" if matches!(dialect.kind(), super::dialect::Kind::Compute) => compute.clone(),
-        name => name.into(),
-    }
-}
-
 /// The absolute URL of the request, or a placeholder-based one for origin-form URIs.
 pub(crate) fn request_base(uri: &Uri) -> Result<Link, Error> {
     Link::from_request(uri)
         .map_err(|why| Error::new(Some(uri.to_string()), Reason::BadRequestUrl { why }))
-}
-
-/// `url` without query parameters named like credentials (`subscription-key`, …): what a
-/// resume handle may hold.
-fn without_credentials(url: String, cfg: &Config) -> String {
-    let Some((base, query)) = url.split_once('?') else {
-        return url;
-    };
-    let is_credential = |pair: &str| {
-        let key = pair.split('=').next().unwrap_or("");
-        let key = url::form_urlencoded::parse(key.as_bytes())
-            .next()
-            .map(|(k, _)| k.into_owned())
-            .unwrap_or_default();
-        cfg.is_credential_query(&key)
-    };
-    if !query.split('&').any(is_credential) {
-        return url;
-    }
-    let kept: Vec<&str> = query.split('&').filter(|p| !is_credential(p)).collect();
-    if kept.iter().all(|p| p.is_empty()) {
-        base.to_owned()
-    } else {
-        format!("{base}?{}", kept.join("&"))
-    }
 }

@@ -12,7 +12,9 @@
 //! | --- | --- |
 //! | [`submission`] | the submission's answer: pass through, or start an operation; the one deadline |
 //! | [`machine`] | the state of one operation, and its two inputs: [`Machine::handle_answer`], [`Machine::handle_failure`] |
-//! | [`shapes`] | the three poll shapes and the final-state rules (spec §3–§6) |
+//! | [`shapes`] | which answers start an operation (spec §1) |
+//! | [`dialect`] | one `match` per question about a dialect; each dialect's readers (the default's: spec §3–§6) |
+//! | `resume` | resume handles to and from the machine's state (spec §8) |
 //! | [`schedule`] | waits, backoff, budgets and the deadline (spec §2) |
 //! | [`request`] | the requests the layer sends: carried headers and query, credentials (spec §7) |
 //! | [`link`] | URLs as the server wrote them, resolved and checked |
@@ -42,9 +44,10 @@
 //!    - After every hand-in (and after `start`), call [`Machine::poll_progress`] if anyone
 //!      listens: it yields a report exactly when a status answer (or the submission) was read.
 //!      Report it before acting on a `Deliver`.
-//!    - [`Action::Deliver`]: the answer just handed in is the final response; put the
-//!      [`LroMetadata`](crate::LroMetadata) in its extensions and return it (body streaming if it
-//!      was not read).
+//!    - [`Action::Deliver`]: the answer just handed in is the final response; give it the
+//!      [`Delivery`]'s status and body part when it names them, put its
+//!      [`LroMetadata`](crate::LroMetadata) in the extensions and return it (body streaming if
+//!      it was not read).
 //!    - [`Action::Fail`] / [`Plan::Fail`]: return the error.
 //!
 //! Every loop turn sends one request, and the core bounds them (deadline, `max_polls`, the
@@ -91,6 +94,7 @@ pub(crate) mod link;
 pub mod machine;
 mod redirect;
 pub mod request;
+mod resume;
 pub mod schedule;
 pub mod shapes;
 pub(crate) mod ssrf;
@@ -257,9 +261,8 @@ pub enum Action {
         /// What to send.
         request: PollRequest,
     },
-    /// The answer just handed in is the final response: deliver it with this metadata in its
-    /// extensions.
-    Deliver(LroMetadata),
+    /// The answer just handed in is the final response: deliver it as this says.
+    Deliver(Delivery),
     /// The operation ends with this error.
     Fail(Error),
 }
@@ -269,6 +272,30 @@ impl From<Plan> for Action {
         match plan {
             Plan::Send { at, request } => Action::Send { at, request },
             Plan::Fail(e) => Action::Fail(e),
+        }
+    }
+}
+
+/// How to deliver the answer in hand as the final response: the metadata for its extensions,
+/// and what of the answer changes on the way.
+#[derive(Debug)]
+pub struct Delivery {
+    /// What the final response carries in its extensions.
+    pub metadata: LroMetadata,
+    /// The status to deliver the answer with, when not its own (OData `AsyncResult`).
+    pub status: Option<StatusCode>,
+    /// The part of the read body that is the final body (a Google `response`, an embedded
+    /// result), when not all of it.
+    pub body: Option<std::ops::Range<usize>>,
+}
+
+impl Delivery {
+    /// The answer as it is, with this metadata.
+    pub(crate) fn new(metadata: LroMetadata) -> Self {
+        Self {
+            metadata,
+            status: None,
+            body: None,
         }
     }
 }
@@ -285,8 +312,8 @@ pub enum Begin {
     /// An LRO: drive the machine, starting with this plan.
     Lro(Box<Machine>, Plan),
     /// An operation already finished in the submission's answer (a Google `Operation` that is
-    /// `done`): deliver that answer with this metadata (its body cut as the metadata says).
-    Final(LroMetadata),
+    /// `done`): deliver that answer as this says.
+    Final(Delivery),
 }
 
 /// About 30 years: stands for "no deadline" without overflowing any timer.

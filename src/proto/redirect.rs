@@ -1,209 +1,43 @@
-//! Answers that point elsewhere (spec §4, §4a): a status monitor's redirects, and OData's
-//! `AsyncResult` header on the final answer.
+//! Answers that point elsewhere (spec §4, §4a): a status monitor's redirects.
 
-use bytes::Bytes;
-use http::header::{HeaderMap, HeaderName, LOCATION};
+use http::header::{HeaderMap, LOCATION};
 use http::StatusCode;
 
 use super::link::Link;
-use super::machine::{Machine, Phase};
-use super::request::PollKind;
-use super::{Action, Now};
 use crate::error::{Reason, UrlProblem};
-use crate::metadata::Rule;
-use crate::status::OperationStatus;
 
-/// OData 4.01's `AsyncResult`: the status of the original request, on the final monitor answer.
-const ASYNC_RESULT: HeaderName = HeaderName::from_static("asyncresult");
+/// What a redirect on a status poll means.
+pub(crate) enum Redirect {
+    /// `303`/`302`: done; the result is at this URL.
+    Done(Link),
+    /// `301`/`307`/`308`: the monitor moved here.
+    Moved(Link),
+}
 
-impl Machine {
-    /// A redirect on a status poll: `303`/`302` mean done, fetch the `Location`; `301`/`307`/
-    /// `308` mean the monitor moved, poll it there. `None` for any other answer.
-    pub(crate) fn on_redirect(
-        &mut self,
-        status: StatusCode,
-        headers: &HeaderMap,
-        body: &Bytes,
-        now: Now,
-    ) -> Option<Action> {
-        let done = match status.as_u16() {
-            302 | 303 => true,
-            301 | 307 | 308 => false,
-            _ => return None,
-        };
-        let target = headers
-            .get(LOCATION)
-            .map(|v| (v, self.op.monitor.join_value(v)));
-        let next = match target {
-            Some((_, Ok(next))) => next,
-            Some((v, Err(e))) => {
-                let reason = Reason::BadHeader {
-                    status,
-                    name: LOCATION,
-                    value: v.clone(),
-                    why: UrlProblem::Unreadable(e),
-                };
-                return Some(Action::Fail(
-                    self.end(reason, Some((status, headers, Some(body)))),
-                ));
-            }
-            None => {
-                let reason = Reason::RedirectWithoutLocation { status };
-                return Some(Action::Fail(
-                    self.end(reason, Some((status, headers, Some(body)))),
-                ));
-            }
-        };
-        if done {
-            // The result of the operation: fetched like a created resource (spec §6, first rule).
-            if !self.op.status.is_success() {
-                self.op.status = OperationStatus::succeeded();
-            }
-            return Some(self.fetch(next, now));
-        }
-        if let Err(e) = self.check(&next) {
-            return Some(self.fail(e));
-        }
-        if next != self.op.monitor {
-            self.op.monitor = next;
-            self.reqs.forget_target();
-        }
-        // The moved monitor is polled at once, unless the redirect asked for a wait — or it is
-        // not the first move in a row: a monitor that keeps moving (a redirect loop) is polled
-        // at the usual pace, not hammered until the poll limit.
-        self.sched.moves += 1;
-        if self.sched.moves > 1 || crate::parse::retry_after(headers, now.wall()).is_some() {
-            return Some(self.schedule(Some(headers), false, now).into());
-        }
-        Some(self.poll_now(now))
-    }
-
-    /// A status answer that an inner client fetched from `url` after following redirects: the
-    /// monitor moved there if the answer reads as a status answer, else it is the result.
-    pub(crate) fn on_followed_redirect(
-        &mut self,
-        url: Link,
-        status: StatusCode,
-        body: &Bytes,
-        now: Now,
-    ) -> Option<Action> {
-        if let Err(e) = self.check(&url) {
-            return Some(self.fail(e));
-        }
-        if self.reads_as_status(status, body) {
-            self.op.monitor = url;
-            self.reqs.forget_target();
-            return None;
-        }
-        if !self.op.status.is_success() {
-            self.op.status = OperationStatus::succeeded();
-        }
-        self.phase = Phase::Done;
-        Some(Action::Deliver(
-            self.metadata(now.mono(), Some(url.display())),
-        ))
-    }
-
-    /// Whether an answer is one of the status monitor's, in the operation's dialect.
-    fn reads_as_status(&self, status: StatusCode, body: &Bytes) -> bool {
-        use super::dialect::google::{ComputeOperation, GoogleOperation, OperationBodyError};
-        use super::dialect::Kind;
-        use crate::status::StatusBodyError;
-        if !status.is_success() {
-            return true; // let the poll's own rules judge it
-        }
-        // The status code of the redirect is lost, so the answer must say it is this operation's
-        // monitor: a status answer naming the operation already seen. A result may well have a
-        // `status` of its own (`"Running"` for a VM): without the same id it is the result a
-        // `303`/`302` led to, which is how the pattern usually ends.
-        // Before any id was seen, an id-less document with a word the vocabulary knows is taken
-        // for the monitor.
-        let same_op =
-            |id: Option<&str>, known_word: bool| match (id, self.op.operation_id.as_deref()) {
-                (Some(id), Some(op)) => id == op,
-                (None, None) => known_word,
-                _ => false,
-            };
-        match self.op.dialect.kind() {
-            Kind::Default => match self.op.rule {
-                Rule::ProvisioningState => true,
-                Rule::AcceptedRetry => false,
-                // A malformed status document (a member read twice) is judged by the poll's
-                // rules too: never delivered as a result.
-                _ => match crate::status::StatusDocument::parse_status(body) {
-                    Err(StatusBodyError::DuplicateMember(_)) => true,
-                    doc => doc.is_ok_and(|d| {
-                        let known = d.status.as_ref().is_some_and(|s| s.is_recognised());
-                        same_op(d.operation_id.as_deref(), known)
-                    }),
-                },
-            },
-            Kind::Google { .. } => match GoogleOperation::parse(body) {
-                Err(OperationBodyError::DuplicateMember(_)) => true,
-                op => op.is_ok_and(|op| same_op(Some(op.name.as_str()), true)),
-            },
-            Kind::Compute => match ComputeOperation::parse(body) {
-                Err(OperationBodyError::DuplicateMember(_)) => true,
-                op => op.is_ok_and(|op| same_op(Some(op.name.as_str()), true)),
-            },
-            Kind::Declared(_) => false,
-        }
-    }
-
-    /// The next status poll, due now, within the poll limit.
-    /// "Now" is as soon as the configured minimum wait allows, within the deadline.
-    fn poll_now(&mut self, now: Now) -> Action {
-        if self.sched.polls >= self.cfg.max_polls {
-            let error = self.timeout_error(true);
-            return self.fail(error);
-        }
-        let wait = crate::proto::schedule::clamp_wait(&self.cfg, std::time::Duration::ZERO);
-        let Some(at) = self.sched.fits(now.mono(), wait) else {
-            let error = self.timeout_error(false);
-            return self.fail(error);
-        };
-        match self.request_for(PollKind::Status) {
-            Ok(request) => Action::Send { at, request },
-            Err(e) => self.fail(e),
-        }
-    }
-
-    /// A final answer whose `AsyncResult` header reports the original request's status
-    /// (OData 4.01): delivered with that status, or a failure when it is a `4xx`/`5xx`.
-    pub(crate) fn async_result(
-        &mut self,
-        status: StatusCode,
-        headers: &HeaderMap,
-        body: &Bytes,
-        now: Now,
-    ) -> Option<Action> {
-        let result = headers
-            .get(ASYNC_RESULT)?
-            .to_str()
-            .ok()?
-            .trim()
-            .parse::<u16>()
-            .ok()
-            .and_then(|c| StatusCode::from_u16(c).ok())?;
-        if result.is_client_error() || result.is_server_error() {
-            self.op.status = OperationStatus::failed();
-            if self.cfg.failure_as_response {
-                self.phase = Phase::Done;
-                let mut meta = self.metadata(now.mono(), None);
-                meta.final_status = Some(result);
-                return Some(Action::Deliver(meta));
-            }
-            let reason = Reason::AsyncResult { status, result };
-            return Some(Action::Fail(
-                self.end(reason, Some((status, headers, Some(body)))),
-            ));
-        }
-        if !self.op.status.is_success() {
-            self.op.status = OperationStatus::succeeded();
-        }
-        self.phase = Phase::Done;
-        let mut meta = self.metadata(now.mono(), None);
-        meta.final_status = Some(result);
-        Some(Action::Deliver(meta))
-    }
+/// Reads a status poll's answer as a redirect, its `Location` resolved against the monitor;
+/// `None` for an answer that is not one.
+#[inline]
+pub(crate) fn read(
+    status: StatusCode,
+    headers: &HeaderMap,
+    monitor: &Link,
+) -> Option<Result<Redirect, Reason>> {
+    let done = match status.as_u16() {
+        302 | 303 => true,
+        301 | 307 | 308 => false,
+        _ => return None,
+    };
+    let Some(value) = headers.get(LOCATION) else {
+        return Some(Err(Reason::RedirectWithoutLocation { status }));
+    };
+    Some(match monitor.join_value(value) {
+        Ok(next) if done => Ok(Redirect::Done(next)),
+        Ok(next) => Ok(Redirect::Moved(next)),
+        Err(e) => Err(Reason::BadHeader {
+            status,
+            name: LOCATION,
+            value: value.clone(),
+            why: UrlProblem::Unreadable(e),
+        }),
+    })
 }

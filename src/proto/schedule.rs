@@ -5,6 +5,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use http::{HeaderMap, StatusCode};
 
+use super::request::PollKind;
 use super::FOREVER;
 use crate::config::Config;
 use crate::metadata::WaitReason;
@@ -52,25 +53,28 @@ pub(crate) fn resolution_deadline(deadline: Duration, answered: Instant) -> Inst
         .unwrap_or(answered)
 }
 
-/// The clock and the budgets of one operation.
+/// The clock and the budgets of one operation, and the bookkeeping of its progress reports.
+///
+/// Its fields are private: a request is planned only through [`Schedule::plan`], which counts
+/// it and notes a status poll's instant for progress reports.
 #[derive(Debug)]
 pub(crate) struct Schedule {
-    pub(crate) started: Instant,
-    pub(crate) deadline: Instant,
+    started: Instant,
+    deadline: Instant,
     /// Requests to the status monitor so far (retries included).
-    pub(crate) polls: u32,
+    polls: u32,
     /// Requests for the resource so far.
-    pub(crate) fetches: u32,
+    fetches: u32,
     unhinted: u32,
     /// Transient failures in a row.
-    pub(crate) transient: u32,
-    pub(crate) wait_reason: Option<WaitReason>,
+    transient: u32,
+    wait_reason: Option<WaitReason>,
     /// When the next status poll is due, if one is planned: "next poll in".
-    pub(crate) next_status_at: Option<Instant>,
+    next_status_at: Option<Instant>,
     /// A status answer (or the submission) was read and not yet reported.
-    pub(crate) report_due: bool,
+    report_due: bool,
     /// Moves of the monitor (`301`/`307`/`308`) in a row.
-    pub(crate) moves: u32,
+    moves: u32,
 }
 
 impl Schedule {
@@ -87,6 +91,104 @@ impl Schedule {
             report_due: false,
             moves: 0,
         }
+    }
+
+    /// A resumed operation: the polls its handle counted, from zero again when they reach
+    /// `max_polls` (the new resolution gets a budget of its own).
+    pub(crate) fn resume_from(&mut self, polls: u32, max_polls: u32) {
+        self.polls = if polls >= max_polls { 0 } else { polls };
+    }
+
+    /// When the resolution must be over.
+    pub(crate) fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// How long the resolution was given.
+    pub(crate) fn allowed(&self) -> Duration {
+        self.deadline.saturating_duration_since(self.started)
+    }
+
+    /// Status requests planned so far (retries included).
+    pub(crate) fn polls(&self) -> u32 {
+        self.polls
+    }
+
+    /// Whether the poll budget is spent.
+    pub(crate) fn polls_spent(&self, cfg: &Config) -> bool {
+        self.polls >= cfg.max_polls
+    }
+
+    /// The number the next request of `kind` will have (1-based).
+    pub(crate) fn next_attempt(&self, kind: PollKind) -> u32 {
+        match kind {
+            PollKind::Resource => self.fetches + 1,
+            PollKind::Status => self.polls + 1,
+        }
+    }
+
+    /// The one way a request is planned: it is counted, and a status poll's instant is what
+    /// progress reports call "next poll".
+    pub(crate) fn plan(&mut self, kind: PollKind, at: Instant) {
+        match kind {
+            PollKind::Resource => self.fetches += 1,
+            PollKind::Status => {
+                self.polls += 1;
+                self.next_status_at = Some(at);
+            }
+        }
+    }
+
+    /// The planned status poll is not sent after all (the caller asked only to start): it
+    /// does not count.
+    pub(crate) fn unplan(&mut self) {
+        if self.next_status_at.take().is_some() {
+            self.polls = self.polls.saturating_sub(1);
+        }
+    }
+
+    /// What every input resets: a status answer (or its failure) is worth a progress report
+    /// when `reportable`; nothing is planned yet.
+    pub(crate) fn begin_input(&mut self, reportable: bool) {
+        self.report_due = reportable;
+        self.next_status_at = None;
+    }
+
+    /// The submission's answer was read: it is reported like a status answer.
+    pub(crate) fn report_submission(&mut self) {
+        self.report_due = true;
+    }
+
+    /// What a progress report needs, once per reportable input: the polls sent (a planned
+    /// one is already counted, and not reported), when the next status poll is due and why.
+    pub(crate) fn take_report(&mut self) -> Option<(u32, Option<Instant>, Option<WaitReason>)> {
+        if !std::mem::take(&mut self.report_due) {
+            return None;
+        }
+        let next_at = self.next_status_at;
+        let polls = self.polls - u32::from(next_at.is_some() && self.polls > 0);
+        Some((polls, next_at, next_at.and(self.wait_reason.clone())))
+    }
+
+    /// An answer that is not transient ends a run of transient failures.
+    pub(crate) fn answered(&mut self) {
+        self.transient = 0;
+    }
+
+    /// Transient failures in a row.
+    pub(crate) fn transient(&self) -> u32 {
+        self.transient
+    }
+
+    /// The monitor moved (`301`/`307`/`308`): how many times in a row now.
+    pub(crate) fn moved(&mut self) -> u32 {
+        self.moves += 1;
+        self.moves
+    }
+
+    /// An answer that is not a move ends a run of moves.
+    pub(crate) fn settled(&mut self) {
+        self.moves = 0;
     }
 
     /// The wait before the next request, and why: the hint of `hint_from` if it has one, else

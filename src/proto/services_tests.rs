@@ -249,8 +249,8 @@ fn odata_async_result() {
         ),
         &[r(200, &[("asyncresult", "201")], r#"{"ID":1}"#)],
     );
-    let (_, meta) = delivered(&run);
-    assert_eq!(meta.final_status, Some(StatusCode::CREATED));
+    let (_, delivered) = delivery(&run);
+    assert_eq!(delivered.status, Some(StatusCode::CREATED));
     let run = drive(
         cfg(),
         "POST",
@@ -343,7 +343,7 @@ fn google_operation() {
     assert_eq!(meta.rule(), Rule::GoogleOperation);
     assert_eq!(meta.dialect(), "google");
     let body = r#"{"name":"projects/p/locations/us-central1/operations/123","done":true,"response":{"@type":"type.googleapis.com/Dataset","name":"projects/p/datasets/9"}}"#;
-    let range = meta.final_body.clone().unwrap();
+    let range = delivery(&run).1.body.clone().unwrap();
     assert_eq!(
         &body[range],
         r#"{"@type":"type.googleapis.com/Dataset","name":"projects/p/datasets/9"}"#
@@ -385,7 +385,7 @@ fn google_operation() {
         ),
         &[],
     );
-    assert!(matches!(&run.outcome, Outcome::Final(meta) if meta.final_body.is_some()));
+    assert!(matches!(&run.outcome, Outcome::Final(meta) if meta.body.is_some()));
 }
 
 /// Compute Engine `Operation`: `200` with `kind: compute#operation`, polled at `selfLink`;
@@ -618,13 +618,13 @@ fn durable_functions_declared() {
             r(200, &[], DONE),
         ],
     );
-    let (_, meta) = delivered(&run);
+    let (_, delivered) = delivery(&run);
     assert_eq!(
         run.sent[0].uri,
         "https://fn.example/runtime/webhooks/durabletask/instances/abc?code=XYZ"
     );
     assert_eq!(
-        &DONE[meta.final_body.clone().unwrap()],
+        &DONE[delivered.body.clone().unwrap()],
         r#"["Hello Tokyo!","Hello Seattle!"]"#
     );
     let run = drive_with(
@@ -750,7 +750,7 @@ fn start_only_returns_the_answer_with_a_handle() {
         panic!("{:?}", run.outcome)
     };
     assert!(run.sent.is_empty());
-    assert_eq!(meta.resume_handle().unwrap().operation_url(), OPS);
+    assert_eq!(meta.metadata.resume_handle().unwrap().operation_url(), OPS);
 }
 
 /// With the Google dialect named, a plain resource that has a `name` of its own is not an
@@ -814,7 +814,7 @@ fn odata_async_result_wins_over_an_entity_status() {
             r#"{"ID":2,"status":"Pending"}"#,
         )],
     );
-    assert_eq!(delivered(&run).1.final_status, Some(StatusCode::CREATED));
+    assert_eq!(delivery(&run).1.status, Some(StatusCode::CREATED));
 }
 
 /// Graph's monitors write `percentageComplete`: it is the progress figure.
@@ -1014,7 +1014,10 @@ fn a_followed_redirect_to_a_result_with_a_status_of_its_own() {
     let Action::Deliver(meta) = m.handle_answer(Now::new(now, SystemTime::now()), answer) else {
         panic!("the result is final")
     };
-    assert_eq!(meta.resource_url(), Some("https://s.example/results/vm1"));
+    assert_eq!(
+        meta.metadata.resource_url(),
+        Some("https://s.example/results/vm1")
+    );
 }
 
 /// Found in review: a server that names the layer's own placeholder host (in any spelling) is

@@ -7,13 +7,12 @@ use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 
 use super::dialect::poll::monitor_of;
-use super::dialect::Kind;
 use super::link::Link;
 use super::machine::{request_base, Init, Machine};
 use super::request::{check_target, RequestHead};
 use super::schedule::resolution_deadline;
 use super::shapes::choose_rule;
-use super::{Action, Begin, Now, Params, Plan};
+use super::{Action, Begin, Delivery, Now, Params, Plan};
 use crate::config::Config;
 use crate::error::{Error, Reason, UrlProblem};
 use crate::metadata::Rule;
@@ -125,7 +124,7 @@ impl Submission {
         };
         let (mut machine, now) = self.machine(rule, base, monitor, submission_location);
         if let Some(doc) = &doc {
-            machine.absorb(doc);
+            machine.op.absorb(doc);
         }
         let plan = machine.schedule(Some(headers), false, now);
         Ok(begin(machine, plan.into(), now))
@@ -176,9 +175,9 @@ impl Submission {
         let failed = |reason: Reason| {
             Error::new(Some(base.display()), reason).with_response(status, headers, body)
         };
-        let kind = self.params.dialect.kind().clone();
+        let dialect = &self.params.dialect;
         let Some((raw, reads_submission)) =
-            monitor_of(&kind, &base, status, headers, body).map_err(failed)?
+            monitor_of(dialect, &base, status, headers, body).map_err(failed)?
         else {
             return Ok(Begin::NotLro);
         };
@@ -189,14 +188,10 @@ impl Submission {
             })
         })?;
         check_target(&self.cfg, &base, &monitor).map_err(|why| failed(Reason::Refused(why)))?;
-        let rule = match kind {
-            Kind::Google { .. } => Rule::GoogleOperation,
-            Kind::Compute => Rule::ComputeOperation,
-            _ => Rule::Declared,
-        };
+        let rule = dialect.rule().unwrap_or(Rule::Declared);
         let (mut machine, now) = self.machine(rule, base, monitor, None);
         let action = match body {
-            Some(body) if reads_submission => machine.on_dialect_poll(status, headers, body, now),
+            Some(body) if reads_submission => machine.read(status, headers, body, now),
             _ => machine.schedule(Some(headers), false, now).into(),
         };
         Ok(begin(machine, action, now))
@@ -206,21 +201,18 @@ impl Submission {
 /// The machine's first step, from what it made of the submission's answer.
 fn begin(mut machine: Machine, action: Action, now: Now) -> Begin {
     // The submission's answer was read: it is reported like a status answer.
-    machine.sched.report_due = true;
+    machine.sched.report_submission();
     let plan = match action {
         Action::Deliver(meta) => return Begin::Final(meta),
         // Asked not to wait: the submission's answer, with a handle to resume from.
         Action::Send { .. } if machine.start_only => {
             // The planned poll is not sent: it does not count.
-            machine.sched.polls = machine.sched.polls.saturating_sub(1);
+            machine.sched.unplan();
             let mut meta = machine.metadata(now.mono(), None);
             meta.resume = Some(Box::new(machine.resume_handle()));
-            return Begin::Final(meta);
+            return Begin::Final(Delivery::new(meta));
         }
-        Action::Send { at, request } => {
-            machine.planned(at, &request);
-            Plan::Send { at, request }
-        }
+        Action::Send { at, request } => Plan::Send { at, request },
         Action::Fail(e) => Plan::Fail(e),
     };
     Begin::Lro(Box::new(machine), plan)

@@ -44,9 +44,9 @@ struct Sent {
 enum Outcome {
     NotLro,
     /// Finished in the submission's answer.
-    Final(LroMetadata),
-    /// The index of the scripted poll response that was delivered, and its metadata.
-    Delivered(usize, LroMetadata),
+    Final(Delivery),
+    /// The index of the scripted poll response that was delivered, and how.
+    Delivered(usize, Delivery),
     Failed(Error),
     StartError(Error),
 }
@@ -290,8 +290,14 @@ const TILESET: &str = "https://atlas.microsoft.com/tileset/t1";
 const SUBMIT_URL: &str = "https://atlas.microsoft.com/tilesets?datasetId=d1";
 
 fn delivered(run: &Run) -> (usize, &LroMetadata) {
+    let (i, d) = delivery(run);
+    (i, &d.metadata)
+}
+
+/// The delivered answer's index, and the instructions that came with it.
+fn delivery(run: &Run) -> (usize, &Delivery) {
     match &run.outcome {
-        Outcome::Delivered(i, m) => (*i, m),
+        Outcome::Delivered(i, d) => (*i, d),
         other => panic!("expected delivery, got {other:?}"),
     }
 }

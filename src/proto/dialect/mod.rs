@@ -1,17 +1,39 @@
 //! Dialects of the pattern (spec §10): the default one (§1–§5, Azure and RFC 9110), Google's
 //! `Operation` (AIP-151), Compute Engine's `Operation`, and dialects declared as data.
 //!
-//! A dialect is data plus a few pure readers; the machine asks it where the status URL of a
-//! submission is and how to read a status answer (`poll.rs`), and everything else — waits,
-//! deadline, budgets, credentials, limits, metadata, progress, resume handles — is shared.
+//! A dialect is data plus a few pure readers. This file holds one `match` over the dialects
+//! per question the machine asks; nothing outside `proto/dialect/` names a dialect:
+//!
+//! | question | asked through |
+//! | --- | --- |
+//! | may this answer head start an operation | `Dialect::inspects` |
+//! | does this answer start an operation, and where is its monitor | `poll::monitor_of`, and for the default dialect `shapes::choose_rule` |
+//! | which shape is it, for metadata and handles | `Dialect::rule` |
+//! | what does this answer mean | `Dialect::read`: a `Reading` (`poll.rs`) the machine acts on (`Machine::act`) |
+//! | does an answer reached through a redirect read as a status | `Dialect::reads_as_status` |
+//! | which words does it add to the vocabulary | `Dialect::vocabulary` |
+//! | how is it saved in a handle | `Dialect::to_handle`, `Dialect::from_handle` |
+//! | how is it cancelled | not yet: issue 15 part 2 adds one `match` here |
+//!
+//! Everything else — waits, deadline, budgets, credentials, limits, metadata, progress,
+//! resume handles — is shared.
 
 use std::fmt;
 use std::sync::Arc;
 
+use bytes::Bytes;
+use http::{HeaderMap, Method, StatusCode};
 use serde_json::Value;
 use url::Url;
 
+use crate::config::Config;
+use crate::metadata::Rule;
+use crate::proto::machine::Operation;
+use crate::vocab::Vocabulary;
+pub(crate) use poll::{Misread, Reading};
+
 pub(crate) mod declared;
+pub(crate) mod default;
 pub(crate) mod google;
 pub(crate) mod json;
 pub(crate) mod poll;
@@ -137,6 +159,122 @@ impl Dialect {
         &self.kind
     }
 
+    /// What a status answer means, recording what it says of the operation in `op`. The
+    /// shape being polled decides who reads it: the default dialect's shapes by its readers
+    /// (`default.rs`), the others' by theirs (`poll.rs`); a resumed handle carries both.
+    pub(crate) fn read(
+        op: &mut Operation,
+        cfg: &Config,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &Bytes,
+    ) -> Result<Reading, Misread> {
+        default::read(op, cfg, status, headers, body)
+    }
+
+    /// Whether a submission's answer head may start an operation: read its body then (cheap
+    /// and allocation-free: this runs on every pass-through answer).
+    #[inline]
+    pub(crate) fn inspects(
+        &self,
+        cfg: &Config,
+        method: &Method,
+        status: StatusCode,
+        headers: &HeaderMap,
+    ) -> bool {
+        match &self.kind {
+            Kind::Default => default::inspects(cfg, method, status, headers),
+            // Their operations come in plain `200` JSON bodies: read those.
+            Kind::Google { .. } | Kind::Compute => {
+                status.is_success()
+                    && looks_like_json(headers)
+                    && !longer_than(headers, cfg.status_body_limit)
+            }
+            Kind::Declared(d) => {
+                d.starts_polling(status) && !longer_than(headers, cfg.status_body_limit)
+            }
+        }
+    }
+
+    /// The shape an operation of a dialect other than the default one is reported as (the
+    /// default dialect's shape comes from the submission's answer).
+    pub(crate) fn rule(&self) -> Option<Rule> {
+        match &self.kind {
+            Kind::Default => None,
+            Kind::Google { .. } => Some(Rule::GoogleOperation),
+            Kind::Compute => Some(Rule::ComputeOperation),
+            Kind::Declared(_) => Some(Rule::Declared),
+        }
+    }
+
+    /// The layer's vocabulary with the dialect's own words, when it declares some (built once
+    /// per operation).
+    #[inline]
+    pub(crate) fn vocabulary(&self, layer: &Vocabulary) -> Option<Box<Vocabulary>> {
+        match &self.kind {
+            Kind::Declared(d) => {
+                let mut words = layer.clone();
+                d.extend(&mut words);
+                Some(Box::new(words))
+            }
+            _ => None,
+        }
+    }
+
+    /// The dialect's name as metadata reports it: the built-in names are shared, not
+    /// allocated per operation.
+    #[inline]
+    pub(crate) fn shared_name(&self) -> Arc<str> {
+        use std::sync::OnceLock;
+        static BUILT_IN: OnceLock<[Arc<str>; 3]> = OnceLock::new();
+        let [default, google, compute] =
+            BUILT_IN.get_or_init(|| ["default".into(), "google".into(), "compute".into()]);
+        match &self.kind {
+            Kind::Default => default.clone(),
+            Kind::Google { .. } => google.clone(),
+            Kind::Compute => compute.clone(),
+            Kind::Declared(_) => self.name().into(),
+        }
+    }
+
+    /// Whether a successful answer that an inner client reached by following a redirect from
+    /// the monitor is one of the monitor's own (the monitor moved) rather than the result.
+    /// The status code of the redirect is lost, so the answer must say it is this
+    /// operation's: a status answer naming the operation already seen (`seen_id`). A result
+    /// may well have a `status` of its own (`"Running"` for a VM): without the same id it is
+    /// the result a `303`/`302` led to, which is how the pattern usually ends. Before any id
+    /// was seen, an id-less document with a word the vocabulary knows is taken for the
+    /// monitor. Answers that are not successes are judged by the poll's own rules.
+    pub(crate) fn reads_as_status(
+        &self,
+        rule: Rule,
+        seen_id: Option<&str>,
+        status: StatusCode,
+        body: &Bytes,
+    ) -> bool {
+        use google::{ComputeOperation, GoogleOperation, OperationBodyError};
+        if !status.is_success() {
+            return true;
+        }
+        let same_op = |id: Option<&str>, known_word: bool| match (id, seen_id) {
+            (Some(id), Some(op)) => id == op,
+            (None, None) => known_word,
+            _ => false,
+        };
+        match &self.kind {
+            Kind::Default => default::reads_as_status(rule, body, same_op),
+            Kind::Google { .. } => match GoogleOperation::parse(body) {
+                Err(OperationBodyError::DuplicateMember(_)) => true,
+                op => op.is_ok_and(|op| same_op(Some(op.name.as_str()), true)),
+            },
+            Kind::Compute => match ComputeOperation::parse(body) {
+                Err(OperationBodyError::DuplicateMember(_)) => true,
+                op => op.is_ok_and(|op| same_op(Some(op.name.as_str()), true)),
+            },
+            Kind::Declared(_) => false,
+        }
+    }
+
     /// The dialect as a resume handle records it; `None` for the default one (so handles
     /// written before dialects existed read the same).
     pub(crate) fn to_handle(&self) -> Option<Value> {
@@ -212,3 +350,24 @@ impl PartialEq for Dialect {
 }
 
 impl Eq for Dialect {}
+
+/// Whether a head says (or leaves open) that the body is JSON: `…/json`, `…+json`, any case;
+/// without allocating (this runs on pass-through answers).
+fn looks_like_json(headers: &HeaderMap) -> bool {
+    match headers.get(http::header::CONTENT_TYPE) {
+        None => true,
+        Some(v) => v
+            .as_bytes()
+            .windows(4)
+            .any(|w| w.eq_ignore_ascii_case(b"json")),
+    }
+}
+
+/// Whether a head announces a body longer than `limit`.
+fn longer_than(headers: &HeaderMap, limit: usize) -> bool {
+    headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .is_some_and(|n| n > limit as u64)
+}

@@ -1,5 +1,6 @@
-//! How the machine reads the answers of a dialect other than the default one: where its
-//! status URL is, and what a status answer says.
+//! What a dialect's reading of a status answer comes to ([`Reading`]), and how the answers of
+//! a dialect other than the default one are read: where its status URL is, and what a status
+//! answer says.
 
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
@@ -9,221 +10,249 @@ use super::declared::{DeclaredDialect, ResultTarget};
 use super::google::{ComputeFinal, ComputeOperation, GoogleOperation, OperationBodyError};
 use super::json::{parse_recording, Parsed};
 use super::Kind;
+use crate::config::Config;
 use crate::error::Reason;
+use crate::error::UrlProblem;
 use crate::proto::link::Link;
-use crate::proto::machine::{Machine, Phase};
-use crate::proto::{Action, Now};
+use crate::proto::machine::Operation;
 use crate::status::{ODataError, OperationStatus, StatusBodyError};
 use crate::vocab::Meaning;
 
-/// What a dialect's reading of an answer came to.
+/// What a dialect's reading of a status answer came to: what the machine does next
+/// (`Machine::act`).
+#[derive(Debug)]
 pub(crate) enum Reading {
-    /// Still running: poll again.
-    Running,
-    /// Done: deliver this answer, its body cut to `body` if given.
-    Deliver(Option<std::ops::Range<usize>>),
+    /// Still running: poll again, at `moved` from now on when the monitor moved there.
+    Running {
+        /// The monitor's new URL (already checked), when a `202` moved it.
+        moved: Option<Link>,
+    },
+    /// Done: deliver this answer.
+    Deliver {
+        /// The part of the body that is the final body, when not all of it.
+        body: Option<std::ops::Range<usize>>,
+        /// The status to deliver it with, when not its own (OData `AsyncResult`).
+        status: Option<StatusCode>,
+    },
     /// Done: fetch this URL for the final response.
-    Fetch(String),
-    /// Failed or canceled, with these details.
-    Failed(Option<ODataError>),
+    Fetch(Link),
+    /// Failed or canceled, with these details; `result` is the original request's status an
+    /// OData `AsyncResult` reported.
+    Failed {
+        /// The error the answer reported.
+        error: Option<ODataError>,
+        /// The failed request's status, from `AsyncResult`.
+        result: Option<StatusCode>,
+    },
 }
 
-impl Machine {
-    /// A status answer of a Google, Compute Engine or declared dialect.
-    pub(crate) fn on_dialect_poll(
-        &mut self,
-        status: StatusCode,
-        headers: &HeaderMap,
-        body: &Bytes,
-        now: Now,
-    ) -> Action {
-        let reading = match self.read_dialect(status, headers, body) {
-            Ok(reading) => reading,
-            Err(reason) => {
-                return Action::Fail(self.end(reason, Some((status, headers, Some(body)))))
-            }
-        };
-        match reading {
-            Reading::Running => self.schedule(Some(headers), false, now).into(),
-            Reading::Deliver(part) => {
-                self.phase = Phase::Done;
-                let mut meta = self.metadata(now.mono(), None);
-                meta.final_body = part;
-                Action::Deliver(meta)
-            }
-            Reading::Fetch(raw) => match self.op.monitor.join(&raw) {
-                Ok(url) => self.fetch(url, now),
-                Err(e) => {
-                    let reason = Reason::DialectBody {
-                        status,
-                        problem: format!("the result URL {raw:?} is unusable: {e}"),
-                    };
-                    Action::Fail(self.end(reason, Some((status, headers, Some(body)))))
-                }
-            },
-            Reading::Failed(error) => {
-                self.phase = Phase::Done;
-                if self.cfg.failure_as_response {
-                    return Action::Deliver(self.metadata(now.mono(), None));
-                }
-                let state = self.op.status.clone();
-                let reason = Reason::OperationFailed {
-                    status,
-                    state,
-                    error: error.map(Box::new),
-                };
-                Action::Fail(self.end(reason, Some((status, headers, Some(body)))))
-            }
+impl Reading {
+    /// Still running, the monitor unmoved.
+    pub(crate) const RUNNING: Reading = Reading::Running { moved: None };
+    /// Done: deliver the answer as it is.
+    pub(crate) const DELIVER: Reading = Reading::Deliver {
+        body: None,
+        status: None,
+    };
+    /// Failed with these details.
+    pub(crate) fn failed(error: Option<ODataError>) -> Reading {
+        Reading::Failed {
+            error,
+            result: None,
         }
     }
+}
 
-    /// Reads an answer with the operation's dialect, recording its word and progress.
-    fn read_dialect(
-        &mut self,
-        status: StatusCode,
-        headers: &HeaderMap,
-        body: &Bytes,
-    ) -> Result<Reading, Reason> {
-        match self.op.dialect.kind().clone() {
-            Kind::Google { .. } => {
-                reject_unless_success(status)?;
-                let op = GoogleOperation::parse(body).map_err(|e| operation_body(status, e))?;
-                Ok(self.read_google(&op))
+/// Why an answer could not be read into a [`Reading`]: the error is built by the machine.
+#[derive(Debug)]
+pub(crate) enum Misread {
+    /// The answer is unusable: the error carries it, body included.
+    Answer(Box<Reason>),
+    /// The answer's head names an unusable URL: the error carries the head only.
+    Head(Box<Reason>),
+    /// The answer names a URL the layer may not go to.
+    Refused(Box<(Link, UrlProblem)>),
+}
+
+// Boxed: a reading's `Result` stays small on the path every poll takes.
+impl Misread {
+    pub(crate) fn answer(reason: Reason) -> Self {
+        Misread::Answer(Box::new(reason))
+    }
+    pub(crate) fn head(reason: Reason) -> Self {
+        Misread::Head(Box::new(reason))
+    }
+    pub(crate) fn refused(url: Link, why: UrlProblem) -> Self {
+        Misread::Refused(Box::new((url, why)))
+    }
+}
+
+/// Reads a status answer of a Google, Compute Engine or declared dialect, recording its word
+/// and progress in `op`.
+pub(crate) fn read(
+    op: &mut Operation,
+    cfg: &Config,
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Reading, Reason> {
+    let reading = match op.dialect.kind().clone() {
+        Kind::Google { .. } => {
+            reject_unless_success(status)?;
+            let parsed = GoogleOperation::parse(body).map_err(|e| operation_body(status, e))?;
+            read_google(op, &parsed)
+        }
+        Kind::Compute => {
+            reject_unless_success(status)?;
+            let parsed = ComputeOperation::parse(body).map_err(|e| operation_body(status, e))?;
+            read_compute(op, &parsed).map_err(|problem| Reason::DialectBody { status, problem })?
+        }
+        Kind::Declared(d) => {
+            if !status.is_success() && !d.is_status_body(status) {
+                return Err(Reason::Rejected { status });
             }
-            Kind::Compute => {
-                reject_unless_success(status)?;
-                let op = ComputeOperation::parse(body).map_err(|e| operation_body(status, e))?;
-                Ok(self.read_compute(&op))
-            }
-            Kind::Declared(d) => {
-                if !status.is_success() && !d.is_status_body(status) {
-                    return Err(Reason::Rejected { status });
-                }
-                let value = declared_body(&d, status, body)?;
-                self.read_declared(&d, headers, body, &value)
-                    .map_err(|problem| Reason::DialectBody { status, problem })
-            }
-            // The dialect rules start only with their dialect (`Submission::start_dialect`).
-            Kind::Default => Err(Reason::DialectBody {
+            let value = declared_body(&d, status, body)?;
+            read_declared(op, cfg, &d, headers, body, &value)
+                .map_err(|problem| Reason::DialectBody { status, problem })?
+        }
+        // The dialect rules start only with their dialect (`Submission::start_dialect`).
+        Kind::Default => {
+            return Err(Reason::DialectBody {
                 status,
                 problem: "a dialect's answer to an operation in the default dialect".to_owned(),
-            }),
+            })
         }
-    }
+    };
+    Ok(reading)
+}
 
-    fn read_google(&mut self, op: &GoogleOperation) -> Reading {
-        if !op.name.is_empty() && self.op.operation_id.as_deref() != Some(op.name.as_str()) {
-            self.op.operation_id = Some(op.name.clone());
-        }
-        self.op.percent_complete = op.progress_percent;
-        let meaning = op.outcome();
-        let word = match meaning {
-            Meaning::Running => "Running",
-            Meaning::Succeeded => "Succeeded",
-            Meaning::Canceled => "Cancelled",
-            _ => "Failed",
-        };
-        self.op.status = OperationStatus::parse(word);
-        match (meaning, &op.error) {
-            (Meaning::Running, _) => Reading::Running,
-            (Meaning::Succeeded, _) => Reading::Deliver(op.response.clone()),
-            (_, Some(e)) => Reading::Failed(Some(ODataError {
-                code: Some(e.code.to_string()),
-                message: Some(e.message.clone()).filter(|m| !m.is_empty()),
+/// A result URL a dialect's answer names, resolved against the monitor.
+fn fetch(op: &Operation, raw: &str) -> Result<Reading, String> {
+    op.monitor
+        .join(raw)
+        .map(Reading::Fetch)
+        .map_err(|e| format!("the result URL {raw:?} is unusable: {e}"))
+}
+
+fn read_google(state: &mut Operation, op: &GoogleOperation) -> Reading {
+    if !op.name.is_empty() && state.operation_id.as_deref() != Some(op.name.as_str()) {
+        state.operation_id = Some(op.name.clone());
+    }
+    state.percent_complete = op.progress_percent;
+    let meaning = op.outcome();
+    let word = match meaning {
+        Meaning::Running => "Running",
+        Meaning::Succeeded => "Succeeded",
+        Meaning::Canceled => "Cancelled",
+        _ => "Failed",
+    };
+    state.status = OperationStatus::parse(word);
+    match (meaning, &op.error) {
+        (Meaning::Running, _) => Reading::RUNNING,
+        (Meaning::Succeeded, _) => Reading::Deliver {
+            body: op.response.clone(),
+            status: None,
+        },
+        (_, Some(e)) => Reading::failed(Some(ODataError {
+            code: Some(e.code.to_string()),
+            message: Some(e.message.clone()).filter(|m| !m.is_empty()),
+            target: None,
+            details: e.details.iter().filter_map(ODataError::from_json).collect(),
+            innererror: None,
+        })),
+        (_, None) => Reading::failed(None),
+    }
+}
+
+fn read_compute(state: &mut Operation, op: &ComputeOperation) -> Result<Reading, String> {
+    if !op.name.is_empty() {
+        state.operation_id = Some(op.name.clone());
+    }
+    state.percent_complete = op.progress;
+    let word = match &op.status {
+        super::google::ComputeStatus::Pending => "PENDING",
+        super::google::ComputeStatus::Running => "RUNNING",
+        super::google::ComputeStatus::Done => "DONE",
+        super::google::ComputeStatus::Other(w) => w.as_str(),
+    };
+    let meaning = op.outcome();
+    // The word as sent, with what it means here: `DONE` beside `error.errors[]` failed.
+    state.status = OperationStatus::with_meaning(word, meaning);
+    Ok(match meaning {
+        Meaning::Running => Reading::RUNNING,
+        Meaning::Succeeded => match op.final_target() {
+            ComputeFinal::Operation => Reading::DELIVER,
+            ComputeFinal::Fetch(link) => return fetch(state, &link),
+        },
+        _ => {
+            let first = op.errors.first();
+            Reading::failed(Some(ODataError {
+                code: first.map(|e| e.code.clone()),
+                message: first
+                    .map(|e| e.message.clone())
+                    .or_else(|| op.http_error_message.clone()),
                 target: None,
-                details: e.details.iter().filter_map(ODataError::from_json).collect(),
-                innererror: None,
-            })),
-            (_, None) => Reading::Failed(None),
-        }
-    }
-
-    fn read_compute(&mut self, op: &ComputeOperation) -> Reading {
-        if !op.name.is_empty() {
-            self.op.operation_id = Some(op.name.clone());
-        }
-        self.op.percent_complete = op.progress;
-        let word = match &op.status {
-            super::google::ComputeStatus::Pending => "PENDING",
-            super::google::ComputeStatus::Running => "RUNNING",
-            super::google::ComputeStatus::Done => "DONE",
-            super::google::ComputeStatus::Other(w) => w.as_str(),
-        };
-        let meaning = op.outcome();
-        // The word as sent, with what it means here: `DONE` beside `error.errors[]` failed.
-        self.op.status = OperationStatus::with_meaning(word, meaning);
-        match meaning {
-            Meaning::Running => Reading::Running,
-            Meaning::Succeeded => match op.final_target() {
-                ComputeFinal::Operation => Reading::Deliver(None),
-                ComputeFinal::Fetch(link) => Reading::Fetch(link),
-            },
-            _ => {
-                let first = op.errors.first();
-                Reading::Failed(Some(ODataError {
-                    code: first.map(|e| e.code.clone()),
-                    message: first
-                        .map(|e| e.message.clone())
-                        .or_else(|| op.http_error_message.clone()),
-                    target: None,
-                    details: op
-                        .errors
-                        .iter()
-                        .skip(1)
-                        .map(|e| ODataError {
-                            code: Some(e.code.clone()),
-                            message: Some(e.message.clone()),
-                            ..ODataError::default()
-                        })
-                        .collect(),
-                    innererror: None,
-                }))
-            }
-        }
-    }
-
-    fn read_declared(
-        &mut self,
-        d: &DeclaredDialect,
-        headers: &HeaderMap,
-        body: &Bytes,
-        value: &Value,
-    ) -> Result<Reading, String> {
-        let vocabulary = self.op.words.as_deref().unwrap_or(&self.cfg.vocabulary);
-        let reading = d.read_status(vocabulary, value);
-        if let Some(word) = reading.word {
-            self.op.status = OperationStatus::classify(word, vocabulary);
-        }
-        self.op.percent_complete = value
-            .get("percentComplete")
-            .or_else(|| value.get("progress"))
-            .and_then(Value::as_f64);
-        match reading.meaning {
-            Meaning::Running => Ok(Reading::Running),
-            Meaning::Succeeded => {
-                let url = self.op.monitor.to_url().ok_or("the monitor is not a URL")?;
-                match d.result(headers, body, Some(value), &url) {
-                    Ok(None) => Ok(Reading::Deliver(None)),
-                    Ok(Some(ResultTarget::Embedded(range))) => Ok(Reading::Deliver(Some(range))),
-                    Ok(Some(ResultTarget::Fetch(url))) => Ok(Reading::Fetch(url.to_string())),
-                    Err(e) => Err(e.to_string()),
-                }
-            }
-            _ => {
-                if !self.op.status.is_failure() {
-                    self.op.status = OperationStatus::failed();
-                }
-                let error = reading.error.map(|e| {
-                    ODataError::from_json(e).unwrap_or_else(|| ODataError {
-                        message: Some(match e {
-                            Value::String(s) => s.clone(),
-                            other => other.to_string(),
-                        }),
+                details: op
+                    .errors
+                    .iter()
+                    .skip(1)
+                    .map(|e| ODataError {
+                        code: Some(e.code.clone()),
+                        message: Some(e.message.clone()),
                         ..ODataError::default()
                     })
-                });
-                Ok(Reading::Failed(error))
+                    .collect(),
+                innererror: None,
+            }))
+        }
+    })
+}
+
+fn read_declared(
+    op: &mut Operation,
+    cfg: &Config,
+    d: &DeclaredDialect,
+    headers: &HeaderMap,
+    body: &Bytes,
+    value: &Value,
+) -> Result<Reading, String> {
+    let vocabulary = op.words.as_deref().unwrap_or(&cfg.vocabulary);
+    let reading = d.read_status(vocabulary, value);
+    if let Some(word) = reading.word {
+        op.status = OperationStatus::classify(word, vocabulary);
+    }
+    op.percent_complete = value
+        .get("percentComplete")
+        .or_else(|| value.get("progress"))
+        .and_then(Value::as_f64);
+    match reading.meaning {
+        Meaning::Running => Ok(Reading::RUNNING),
+        Meaning::Succeeded => {
+            let url = op.monitor.to_url().ok_or("the monitor is not a URL")?;
+            match d.result(headers, body, Some(value), &url) {
+                Ok(None) => Ok(Reading::DELIVER),
+                Ok(Some(ResultTarget::Embedded(range))) => Ok(Reading::Deliver {
+                    body: Some(range),
+                    status: None,
+                }),
+                Ok(Some(ResultTarget::Fetch(url))) => fetch(op, url.as_str()),
+                Err(e) => Err(e.to_string()),
             }
+        }
+        _ => {
+            if !op.status.is_failure() {
+                op.status = OperationStatus::failed();
+            }
+            let error = reading.error.map(|e| {
+                ODataError::from_json(e).unwrap_or_else(|| ODataError {
+                    message: Some(match e {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    }),
+                    ..ODataError::default()
+                })
+            });
+            Ok(Reading::failed(error))
         }
     }
 }
@@ -234,13 +263,13 @@ impl Machine {
 /// it carries the status word). `Err` for a body the dialect cannot read; `Ok(None)` when the
 /// answer does not start an operation.
 pub(crate) fn monitor_of(
-    kind: &Kind,
+    dialect: &super::Dialect,
     request_url: &Link,
     status: StatusCode,
     headers: &HeaderMap,
     body: Option<&Bytes>,
 ) -> Result<Option<(String, bool)>, Reason> {
-    match kind {
+    match dialect.kind() {
         Kind::Default => Ok(None),
         Kind::Google { base } => {
             let op = body.map(|b| GoogleOperation::parse(b)).transpose();
