@@ -128,9 +128,10 @@ pub(crate) fn handle(
     }
 }
 
-/// `url` without query parameters named like credentials (`subscription-key`, …): what a
-/// resume handle may hold.
+/// `url` without user information (`user:password@`) and without query parameters named like
+/// credentials (`subscription-key`, …): what a resume handle may hold.
 fn without_credentials(url: String, cfg: &Config) -> String {
+    let url = without_userinfo(url);
     let Some((base, query)) = url.split_once('?') else {
         return url;
     };
@@ -150,5 +151,19 @@ fn without_credentials(url: String, cfg: &Config) -> String {
         base.to_owned()
     } else {
         format!("{base}?{}", kept.join("&"))
+    }
+}
+
+/// `https://user:pass@host/x` → `https://host/x`: the resuming request authenticates itself.
+fn without_userinfo(url: String) -> String {
+    let Some(start) = url.find("://").map(|i| i + 3) else {
+        return url;
+    };
+    let end = url[start..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| start + i);
+    match url[start..end].rfind('@') {
+        Some(at) => format!("{}{}", &url[..start], &url[start + at + 1..]),
+        None => url,
     }
 }

@@ -1158,8 +1158,9 @@ fn handles_hold_no_server_credentials() {
         .collect();
     // The scripted answers are `'static`: leaked, once, in this test.
     let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+    // A password in the server's own monitor URL is a credential too.
     let monitor = leak(format!(
-        "https://s.example/ops/1?se=2030&{}",
+        "https://op:SRVpass@s.example/ops/1?se=2030&{}",
         query.join("&")
     ));
     let location = leak(format!("https://s.example/result?{}&sv=1", query.join("&")));
@@ -1171,7 +1172,7 @@ fn handles_hold_no_server_credentials() {
     let run = drive(
         c,
         "POST",
-        "https://s.example/jobs",
+        "https://me:SRVmine@s.example/jobs",
         &[],
         r(202, answer, ""),
         &[],
@@ -1179,6 +1180,7 @@ fn handles_hold_no_server_credentials() {
     let handle = failed(&run).resume_handle().unwrap().clone();
     let json = serde_json::to_string(&handle).unwrap();
     assert!(!json.contains("SRV"), "{json}");
+    assert_eq!(handle.request_url(), "https://s.example/jobs");
     assert_eq!(handle.operation_url(), "https://s.example/ops/1?se=2030");
     assert_eq!(
         handle.submission_location(),
