@@ -248,6 +248,7 @@ mod error;
 pub mod future;
 pub mod gateway;
 pub mod header;
+mod idempotency;
 mod layer;
 mod metadata;
 #[cfg(feature = "reqwest-middleware")]
@@ -260,11 +261,13 @@ mod resume;
 mod rule;
 mod service;
 mod status;
+pub mod store;
 mod vocab;
 
 pub use body::LroBody;
 pub use config::{Config, FinalState, InvalidOrigin, Origin};
 pub use error::{Error, ErrorKind};
+pub use idempotency::IdempotencyHeader;
 pub use layer::LroLayer;
 pub use metadata::{LroMetadata, Progress, Rule, WaitReason};
 pub use options::LroOptions;

@@ -26,6 +26,8 @@ pub struct LroOptions {
     pub(crate) deadline: Option<Duration>,
     pub(crate) final_state: Option<FinalState>,
     pub(crate) bound_final_body: Option<bool>,
+    pub(crate) idempotency_key: Option<std::sync::Arc<str>>,
+    pub(crate) body_digest: Option<u64>,
 }
 
 impl LroOptions {
@@ -83,6 +85,29 @@ impl LroOptions {
     pub fn bound_final_body(mut self, enabled: bool) -> Self {
         self.bound_final_body = Some(enabled);
         self
+    }
+
+    /// The idempotency key of this request's operation: the layer stamps the submission with
+    /// it in the style chosen by [`LroLayer::idempotency_header`](crate::LroLayer::idempotency_header)
+    /// (nothing is stamped without that choice, nor for a key that is not visible ASCII), and
+    /// a layer with an [operation store](crate::store) keys the operation's record by it.
+    pub fn idempotency_key(mut self, key: impl Into<String>) -> Self {
+        self.idempotency_key = Some(key.into().into());
+        self
+    }
+
+    /// The bytes of this request's body, for the store's fingerprint of the request (method,
+    /// URL and a hash of these bytes): the layer does not read request bodies itself. A
+    /// request under a known key whose fingerprint differs is refused
+    /// ([`Reason::IdempotencyMismatch`](crate::__private::Reason::IdempotencyMismatch)).
+    pub fn request_body(mut self, body: &[u8]) -> Self {
+        self.body_digest = Some(crate::store::fnv1a(body));
+        self
+    }
+
+    /// The idempotency key, if any.
+    pub fn key(&self) -> Option<&str> {
+        self.idempotency_key.as_deref()
     }
 
     /// Whether resolution is turned off.

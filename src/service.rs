@@ -86,7 +86,10 @@ where
         self.inner.poll_ready(cx).map_err(Into::into)
     }
 
-    fn call(&mut self, req: Request<ReqB>) -> Self::Future {
+    fn call(&mut self, mut req: Request<ReqB>) -> Self::Future {
+        if let Some(style) = self.settings.idempotency {
+            stamp_key(&mut req, style);
+        }
         let options = req.extensions().get::<LroOptions>();
         let resume = req.extensions().get::<ResumeHandle>();
         if resume.is_none() && !wants_resolution(req.headers(), options) {
@@ -112,4 +115,17 @@ where
         let future = ready.call(req);
         ResponseFuture::submitted(future, ready, self.settings.clone(), head, options)
     }
+}
+
+/// Stamps `req` with the idempotency key its options carry, if any, unless it carries one
+/// already (a store's front stamps the time it recorded as first sent).
+fn stamp_key<B>(req: &mut Request<B>, style: crate::IdempotencyHeader) {
+    let Some(key) = req
+        .extensions()
+        .get::<LroOptions>()
+        .and_then(|o| o.idempotency_key.clone())
+    else {
+        return;
+    };
+    crate::idempotency::stamp(req.headers_mut(), style, &key, std::time::SystemTime::now());
 }
