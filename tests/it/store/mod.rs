@@ -260,3 +260,22 @@ async fn small_results_are_embedded_large_ones_are_not() {
     send(&svc, req).await.unwrap();
     assert!(store.load("big").await.unwrap().is_none());
 }
+
+/// A lease another process holds past the deadline: a `Timeout` naming the key; nothing sent.
+#[tokio::test]
+async fn a_lease_held_past_the_deadline_is_a_timeout() {
+    let up = Upstream::start().await;
+    let store = Arc::new(MemoryStore::new());
+    let held = store.acquire("busy", "elsewhere", Duration::from_secs(60));
+    assert!(held.await.unwrap());
+    let svc = client(layer(store));
+    let mut req = up.keyed("busy", "{}");
+    let options = req.extensions().get::<LroOptions>().unwrap().clone();
+    req.extensions_mut()
+        .insert(options.deadline(Duration::from_millis(100)));
+    let err = send(&svc, req).await.unwrap_err();
+    let err = err.downcast::<tower_lro::Error>().expect("an LRO error");
+    assert_eq!(err.kind(), ErrorKind::Timeout);
+    assert_eq!(err.reason(), &Reason::LeaseHeld { key: "busy".into() });
+    assert!(up.server.requests().is_empty());
+}
