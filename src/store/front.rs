@@ -398,16 +398,21 @@ where
                 return Err(e);
             }
         };
-        let state = response
-            .extensions()
-            .get::<LroMetadata>()
-            .and_then(|meta| self.result(meta, &response));
+        let meta = response.extensions().get::<LroMetadata>();
+        let state = match meta.and_then(LroMetadata::resume_handle) {
+            // Only started (`LroOptions::start_only`): whoever comes next continues it.
+            Some(handle) => Some(OperationState::Polling {
+                handle: handle.clone(),
+            }),
+            None => meta
+                .and_then(|meta| self.result(meta, &response))
+                .map(|result| OperationState::Succeeded { result }),
+        };
         match state {
-            Some(result) => {
-                let state = OperationState::Succeeded { result };
+            Some(state) => {
                 store
                     .save(&self.key, &self.record(first_sent, state))
-                    .await?;
+                    .await?
             }
             // Nothing to answer a later request with: it submits again.
             None => store.remove(&self.key).await?,

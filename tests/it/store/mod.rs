@@ -279,3 +279,21 @@ async fn a_lease_held_past_the_deadline_is_a_timeout() {
     assert_eq!(err.reason(), &Reason::LeaseHeld { key: "busy".into() });
     assert!(up.server.requests().is_empty());
 }
+
+/// A keyed request only started (`start_only`) records its handle: the next caller under the
+/// key continues the operation instead of submitting.
+#[tokio::test]
+async fn a_started_operation_is_continued_by_the_next_caller() {
+    let up = Upstream::start().await;
+    let svc = client(layer(Arc::new(MemoryStore::new())));
+    let mut req = up.keyed("s", "{}");
+    let options = req.extensions().get::<LroOptions>().unwrap().clone();
+    req.extensions_mut().insert(options.start_only());
+    let started = send(&svc, req).await.unwrap();
+    assert_eq!(started.status(), StatusCode::ACCEPTED);
+    up.finish();
+    let done = send(&svc, up.keyed("s", "{}")).await.unwrap();
+    assert_eq!(outcome(&done), Outcome::Resumed);
+    assert_eq!(body_bytes(done.into_body()).await, r#"{"id":"thing-1"}"#);
+    assert_eq!(up.submissions(), 1);
+}
