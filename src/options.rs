@@ -2,7 +2,11 @@
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use crate::config::FinalState;
+use crate::driver::settings::ProgressHook;
+use crate::metadata::Progress;
 use crate::proto::dialect::Dialect;
 
 /// Put this in a request's extensions to change how the layer treats that one request.
@@ -28,7 +32,26 @@ pub struct LroOptions {
     pub(crate) bound_final_body: Option<bool>,
     pub(crate) idempotency_key: Option<std::sync::Arc<str>>,
     pub(crate) body_digest: Option<u64>,
+    pub(crate) progress: Option<RequestProgress>,
 }
+
+/// A progress hook for one request (compared by identity).
+#[derive(Clone)]
+pub(crate) struct RequestProgress(pub(crate) ProgressHook);
+
+impl std::fmt::Debug for RequestProgress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Fn(&Progress)")
+    }
+}
+
+impl PartialEq for RequestProgress {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for RequestProgress {}
 
 impl LroOptions {
     /// No change from the layer's configuration.
@@ -103,6 +126,44 @@ impl LroOptions {
     pub fn request_body(mut self, body: &[u8]) -> Self {
         self.body_digest = Some(crate::store::fnv1a(body));
         self
+    }
+
+    /// Be told where this request's operation stands, as the layer's
+    /// [`on_progress`](crate::LroLayer::on_progress) hook is (and after it): once when the
+    /// submission's answer starts it, then after every status poll. The hook runs inline on the
+    /// response future's task: keep it short. It replaces an earlier hook of these options
+    /// (and [`watch_progress`](Self::watch_progress)'s).
+    pub fn on_progress<F>(mut self, hook: F) -> Self
+    where
+        F: Fn(&Progress) + Send + Sync + 'static,
+    {
+        self.progress = Some(RequestProgress(Arc::new(hook)));
+        self
+    }
+
+    /// This request's progress as values: the receiver holds the latest report
+    /// ([`Progress`]), and its `changed()` ends with an error once the operation is over (when
+    /// the layer has dropped these options; keep no clone of them). Wrap it in
+    /// `tokio_stream::wrappers::WatchStream` for a `Stream`.
+    ///
+    /// ```
+    /// let (options, mut progress) = tower_lro::LroOptions::new().watch_progress();
+    /// let mut req = http::Request::post("https://example.com/jobs").body(String::new()).unwrap();
+    /// req.extensions_mut().insert(options);
+    /// # async fn show(mut progress: tokio::sync::watch::Receiver<Option<tower_lro::Progress>>) {
+    /// while progress.changed().await.is_ok() {
+    ///     if let Some(p) = progress.borrow_and_update().as_ref() {
+    ///         println!("{} {:?}", p.status(), p.percent_complete());
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    pub fn watch_progress(self) -> (Self, tokio::sync::watch::Receiver<Option<Progress>>) {
+        let (tx, rx) = tokio::sync::watch::channel(None);
+        let options = self.on_progress(move |p| {
+            tx.send_replace(Some(p.clone()));
+        });
+        (options, rx)
     }
 
     /// The idempotency key, if any.

@@ -99,22 +99,33 @@ where
         // a fresh clone takes its place.
         let clone = self.inner.clone();
         let mut ready = std::mem::replace(&mut self.inner, clone);
+        let settings = match options.and_then(|o| o.progress.as_ref()) {
+            Some(hook) => with_progress(&self.settings, hook),
+            None => self.settings.clone(),
+        };
         if let Some(handle) = resume {
             let options = options.cloned();
             let head = RequestHead::from_request(&req);
-            return ResponseFuture::resume(
-                ready,
-                self.settings.clone(),
-                handle.clone(),
-                head,
-                options,
-            );
+            return ResponseFuture::resume(ready, settings, handle.clone(), head, options);
         }
         let options = options.cloned();
         let head = RequestHead::from_request(&req);
         let future = ready.call(req);
-        ResponseFuture::submitted(future, ready, self.settings.clone(), head, options)
+        ResponseFuture::submitted(future, ready, settings, head, options)
     }
+}
+
+/// The layer's settings with a request's progress hook called after the layer's.
+fn with_progress(base: &Settings, hook: &crate::options::RequestProgress) -> Arc<Settings> {
+    let mut settings = base.clone();
+    let (layer, request) = (settings.progress.take(), hook.0.clone());
+    settings.progress = Some(Arc::new(move |p: &crate::Progress| {
+        if let Some(layer) = &layer {
+            layer(p);
+        }
+        request(p);
+    }));
+    Arc::new(settings)
 }
 
 /// Stamps `req` with the idempotency key its options carry, if any, unless it carries one

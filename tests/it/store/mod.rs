@@ -22,6 +22,7 @@ use support::{body_bytes, http_client, post, send, HttpClient, MockServer, Reply
 
 mod backends;
 mod headers;
+mod progress;
 #[cfg(feature = "store-redis")]
 pub mod redis_server;
 
