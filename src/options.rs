@@ -30,7 +30,14 @@ pub struct LroOptions {
     pub(crate) deadline: Option<Duration>,
     pub(crate) final_state: Option<FinalState>,
     pub(crate) bound_final_body: Option<bool>,
-    pub(crate) idempotency_key: Option<std::sync::Arc<str>>,
+    // The rarely set choices, boxed: the options travel inline in every response future.
+    pub(crate) extra: Option<Box<Extra>>,
+}
+
+/// The rarely set per-request choices (issue 16).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Extra {
+    pub(crate) idempotency_key: Option<Arc<str>>,
     pub(crate) body_digest: Option<u64>,
     pub(crate) progress: Option<RequestProgress>,
 }
@@ -115,7 +122,7 @@ impl LroOptions {
     /// (nothing is stamped without that choice, nor for a key that is not visible ASCII), and
     /// a layer with an [operation store](crate::store) keys the operation's record by it.
     pub fn idempotency_key(mut self, key: impl Into<String>) -> Self {
-        self.idempotency_key = Some(key.into().into());
+        self.extra().idempotency_key = Some(key.into().into());
         self
     }
 
@@ -124,7 +131,7 @@ impl LroOptions {
     /// request under a known key whose fingerprint differs is refused
     /// ([`Reason::IdempotencyMismatch`](crate::__private::Reason::IdempotencyMismatch)).
     pub fn request_body(mut self, body: &[u8]) -> Self {
-        self.body_digest = Some(crate::store::fnv1a(body));
+        self.extra().body_digest = Some(crate::store::fnv1a(body));
         self
     }
 
@@ -137,7 +144,7 @@ impl LroOptions {
     where
         F: Fn(&Progress) + Send + Sync + 'static,
     {
-        self.progress = Some(RequestProgress(Arc::new(hook)));
+        self.extra().progress = Some(RequestProgress(Arc::new(hook)));
         self
     }
 
@@ -168,7 +175,23 @@ impl LroOptions {
 
     /// The idempotency key, if any.
     pub fn key(&self) -> Option<&str> {
-        self.idempotency_key.as_deref()
+        self.extra.as_ref()?.idempotency_key.as_deref()
+    }
+
+    fn extra(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_with(Box::default)
+    }
+
+    pub(crate) fn key_arc(&self) -> Option<&Arc<str>> {
+        self.extra.as_ref()?.idempotency_key.as_ref()
+    }
+
+    pub(crate) fn body_digest(&self) -> Option<u64> {
+        self.extra.as_ref()?.body_digest
+    }
+
+    pub(crate) fn progress(&self) -> Option<&RequestProgress> {
+        self.extra.as_ref()?.progress.as_ref()
     }
 
     /// Whether resolution is turned off.

@@ -99,7 +99,7 @@ where
         // a fresh clone takes its place.
         let clone = self.inner.clone();
         let mut ready = std::mem::replace(&mut self.inner, clone);
-        let settings = match options.and_then(|o| o.progress.as_ref()) {
+        let settings = match options.and_then(LroOptions::progress) {
             Some(hook) => with_progress(&self.settings, hook),
             None => self.settings.clone(),
         };
@@ -134,7 +134,7 @@ fn stamp_key<B>(req: &mut Request<B>, style: crate::IdempotencyHeader) {
     let Some(key) = req
         .extensions()
         .get::<LroOptions>()
-        .and_then(|o| o.idempotency_key.clone())
+        .and_then(|o| o.key_arc().cloned())
     else {
         return;
     };

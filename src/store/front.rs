@@ -194,7 +194,7 @@ where
         let key = req
             .extensions()
             .get::<LroOptions>()
-            .and_then(|o| o.idempotency_key.clone());
+            .and_then(|o| o.key_arc().cloned());
         let layer = LroLayer {
             settings: self.settings.clone(),
         };
@@ -245,7 +245,7 @@ where
 {
     let (parts, body) = req.into_parts();
     let options = parts.extensions.get::<LroOptions>();
-    let digest = options.and_then(|o| o.body_digest);
+    let digest = options.and_then(LroOptions::body_digest);
     let wait = options.and_then(|o| o.deadline);
     let deadline = Instant::now().checked_add(wait.unwrap_or(settings.config.deadline));
     let call = Keyed {
