@@ -108,6 +108,14 @@ impl<B> LroBody<B> {
     pub fn is_buffered(&self) -> bool {
         !matches!(self.kind, Kind::Stream { .. } | Kind::Bounded { .. })
     }
+
+    /// The whole body, when it is replayed from memory and not yet read.
+    pub(crate) fn whole(&self) -> Option<&Bytes> {
+        match &self.kind {
+            Kind::Buffered { data } => data.as_ref(),
+            _ => None,
+        }
+    }
 }
 
 impl<B> std::fmt::Debug for LroBody<B> {

@@ -277,6 +277,22 @@ impl LroLayer {
     }
 }
 
+impl LroLayer {
+    /// Stamp submissions whose [`LroOptions`](crate::LroOptions) carry an
+    /// [idempotency key](crate::LroOptions::idempotency_key) with it, in this header style
+    /// (default: none). Polls never carry it.
+    ///
+    /// ```
+    /// use tower_lro::{IdempotencyHeader, LroLayer};
+    /// let layer = LroLayer::new().idempotency_header(IdempotencyHeader::Repeatability);
+    /// # let _ = layer;
+    /// ```
+    pub fn idempotency_header(mut self, style: crate::IdempotencyHeader) -> Self {
+        Arc::make_mut(&mut self.settings).idempotency = Some(style);
+        self
+    }
+}
+
 impl<S> Layer<S> for LroLayer {
     type Service = LroService<S>;
 

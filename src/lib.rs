@@ -154,6 +154,20 @@
 //! # let _ = layer;
 //! ```
 //!
+//! # Operations that outlive the process
+//!
+//! A request whose [`LroOptions::idempotency_key`] is set has its submission stamped with
+//! the key when the layer asks for it ([`LroLayer::idempotency_header`]: the IETF
+//! `Idempotency-Key`, or OASIS `Repeatability-Request-ID` + `Repeatability-First-Sent`), so that
+//! a retry below the layer may resend it safely. [`LroLayer::store`] adds an
+//! [operation store](store): a keyed request whose operation is known is not sent again — it
+//! resumes from the recorded [`ResumeHandle`], waits for the process that holds the
+//! operation's lease, or is answered from the store. Exactly-once submission needs a key
+//! **and** a store shared by every process that may see the request, and even then a process
+//! that dies between the upstream's acceptance and the store's record leaves the next taker
+//! to submit again: only an upstream that honours the idempotency header closes that window.
+//! The [`store`] module says what is guaranteed and what is not.
+//!
 //! # Feature flags
 //!
 //! - `reqwest-middleware`: [`middleware::LroMiddleware`], a `reqwest_middleware::Middleware`;
@@ -162,6 +176,8 @@
 //!   the SSRF guard applied to the addresses it connects to.
 //! - `tower-http`: when tower-http's `FollowRedirect` sits inside the layer, read where it ended
 //!   up (its `RequestUri`), so a status monitor's redirect keeps its meaning (spec §4a).
+//! - `store-redb`: [`store::RedbStore`], an operation store in one embedded file (redb).
+//! - `store-redis`: [`store::RedisStore`], an operation store on Redis, for a fleet.
 //! - `tracing`: a span per operation (`lro`, with the URL, rule and operation id) and an event
 //!   per poll (status, whether the word was recognised, `percentComplete`, the wait and why it
 //!   was chosen).
@@ -251,6 +267,7 @@ mod error;
 pub mod future;
 pub mod gateway;
 pub mod header;
+mod idempotency;
 mod layer;
 mod metadata;
 #[cfg(feature = "reqwest-middleware")]
@@ -263,11 +280,13 @@ mod resume;
 mod rule;
 mod service;
 mod status;
+pub mod store;
 mod vocab;
 
 pub use body::LroBody;
 pub use config::{Config, FinalState, InvalidOrigin, Origin};
 pub use error::{Error, ErrorKind};
+pub use idempotency::IdempotencyHeader;
 pub use layer::LroLayer;
 pub use metadata::{LroMetadata, Progress, Rule, WaitReason};
 pub use options::LroOptions;

@@ -2,7 +2,11 @@
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use crate::config::FinalState;
+use crate::driver::settings::ProgressHook;
+use crate::metadata::Progress;
 use crate::proto::dialect::Dialect;
 
 /// Put this in a request's extensions to change how the layer treats that one request.
@@ -26,7 +30,35 @@ pub struct LroOptions {
     pub(crate) deadline: Option<Duration>,
     pub(crate) final_state: Option<FinalState>,
     pub(crate) bound_final_body: Option<bool>,
+    // The rarely set choices, boxed: the options travel inline in every response future.
+    pub(crate) extra: Option<Box<Extra>>,
 }
+
+/// The rarely set per-request choices (issue 16).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Extra {
+    pub(crate) idempotency_key: Option<Arc<str>>,
+    pub(crate) body_digest: Option<u64>,
+    pub(crate) progress: Option<RequestProgress>,
+}
+
+/// A progress hook for one request (compared by identity).
+#[derive(Clone)]
+pub(crate) struct RequestProgress(pub(crate) ProgressHook);
+
+impl std::fmt::Debug for RequestProgress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Fn(&Progress)")
+    }
+}
+
+impl PartialEq for RequestProgress {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for RequestProgress {}
 
 impl LroOptions {
     /// No change from the layer's configuration.
@@ -83,6 +115,83 @@ impl LroOptions {
     pub fn bound_final_body(mut self, enabled: bool) -> Self {
         self.bound_final_body = Some(enabled);
         self
+    }
+
+    /// The idempotency key of this request's operation: the layer stamps the submission with
+    /// it in the style chosen by [`LroLayer::idempotency_header`](crate::LroLayer::idempotency_header)
+    /// (nothing is stamped without that choice, nor for a key that is not visible ASCII), and
+    /// a layer with an [operation store](crate::store) keys the operation's record by it.
+    pub fn idempotency_key(mut self, key: impl Into<String>) -> Self {
+        self.extra().idempotency_key = Some(key.into().into());
+        self
+    }
+
+    /// The bytes of this request's body, for the store's fingerprint of the request (method,
+    /// URL and a hash of these bytes): the layer does not read request bodies itself. A
+    /// request under a known key whose fingerprint differs is refused
+    /// ([`Reason::IdempotencyMismatch`](crate::__private::Reason::IdempotencyMismatch)).
+    pub fn request_body(mut self, body: &[u8]) -> Self {
+        self.extra().body_digest = Some(crate::store::fnv1a(body));
+        self
+    }
+
+    /// Be told where this request's operation stands, as the layer's
+    /// [`on_progress`](crate::LroLayer::on_progress) hook is (and after it): once when the
+    /// submission's answer starts it, then after every status poll. The hook runs inline on the
+    /// response future's task: keep it short. It replaces an earlier hook of these options
+    /// (and [`watch_progress`](Self::watch_progress)'s).
+    pub fn on_progress<F>(mut self, hook: F) -> Self
+    where
+        F: Fn(&Progress) + Send + Sync + 'static,
+    {
+        self.extra().progress = Some(RequestProgress(Arc::new(hook)));
+        self
+    }
+
+    /// This request's progress as values: the receiver holds the latest report
+    /// ([`Progress`]), and its `changed()` ends with an error once the operation is over (when
+    /// the layer has dropped these options; keep no clone of them). Wrap it in
+    /// `tokio_stream::wrappers::WatchStream` for a `Stream`.
+    ///
+    /// ```
+    /// let (options, mut progress) = tower_lro::LroOptions::new().watch_progress();
+    /// let mut req = http::Request::post("https://example.com/jobs").body(String::new()).unwrap();
+    /// req.extensions_mut().insert(options);
+    /// # async fn show(mut progress: tokio::sync::watch::Receiver<Option<tower_lro::Progress>>) {
+    /// while progress.changed().await.is_ok() {
+    ///     if let Some(p) = progress.borrow_and_update().as_ref() {
+    ///         println!("{} {:?}", p.status(), p.percent_complete());
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    pub fn watch_progress(self) -> (Self, tokio::sync::watch::Receiver<Option<Progress>>) {
+        let (tx, rx) = tokio::sync::watch::channel(None);
+        let options = self.on_progress(move |p| {
+            tx.send_replace(Some(p.clone()));
+        });
+        (options, rx)
+    }
+
+    /// The idempotency key, if any.
+    pub fn key(&self) -> Option<&str> {
+        self.extra.as_ref()?.idempotency_key.as_deref()
+    }
+
+    fn extra(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_with(Box::default)
+    }
+
+    pub(crate) fn key_arc(&self) -> Option<&Arc<str>> {
+        self.extra.as_ref()?.idempotency_key.as_ref()
+    }
+
+    pub(crate) fn body_digest(&self) -> Option<u64> {
+        self.extra.as_ref()?.body_digest
+    }
+
+    pub(crate) fn progress(&self) -> Option<&RequestProgress> {
+        self.extra.as_ref()?.progress.as_ref()
     }
 
     /// Whether resolution is turned off.

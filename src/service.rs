@@ -86,7 +86,10 @@ where
         self.inner.poll_ready(cx).map_err(Into::into)
     }
 
-    fn call(&mut self, req: Request<ReqB>) -> Self::Future {
+    fn call(&mut self, mut req: Request<ReqB>) -> Self::Future {
+        if let Some(style) = self.settings.idempotency {
+            stamp_key(&mut req, style);
+        }
         let options = req.extensions().get::<LroOptions>();
         let resume = req.extensions().get::<ResumeHandle>();
         if resume.is_none() && !wants_resolution(req.headers(), options) {
@@ -96,20 +99,44 @@ where
         // a fresh clone takes its place.
         let clone = self.inner.clone();
         let mut ready = std::mem::replace(&mut self.inner, clone);
+        let settings = match options.and_then(LroOptions::progress) {
+            Some(hook) => with_progress(&self.settings, hook),
+            None => self.settings.clone(),
+        };
         if let Some(handle) = resume {
             let options = options.cloned();
             let head = RequestHead::from_request(&req);
-            return ResponseFuture::resume(
-                ready,
-                self.settings.clone(),
-                handle.clone(),
-                head,
-                options,
-            );
+            return ResponseFuture::resume(ready, settings, handle.clone(), head, options);
         }
         let options = options.cloned();
         let head = RequestHead::from_request(&req);
         let future = ready.call(req);
-        ResponseFuture::submitted(future, ready, self.settings.clone(), head, options)
+        ResponseFuture::submitted(future, ready, settings, head, options)
     }
+}
+
+/// The layer's settings with a request's progress hook called after the layer's.
+fn with_progress(base: &Settings, hook: &crate::options::RequestProgress) -> Arc<Settings> {
+    let mut settings = base.clone();
+    let (layer, request) = (settings.progress.take(), hook.0.clone());
+    settings.progress = Some(Arc::new(move |p: &crate::Progress| {
+        if let Some(layer) = &layer {
+            layer(p);
+        }
+        request(p);
+    }));
+    Arc::new(settings)
+}
+
+/// Stamps `req` with the idempotency key its options carry, if any, unless it carries one
+/// already (a store's front stamps the time it recorded as first sent).
+fn stamp_key<B>(req: &mut Request<B>, style: crate::IdempotencyHeader) {
+    let Some(key) = req
+        .extensions()
+        .get::<LroOptions>()
+        .and_then(|o| o.key_arc().cloned())
+    else {
+        return;
+    };
+    crate::idempotency::stamp(req.headers_mut(), style, &key, std::time::SystemTime::now());
 }

@@ -24,6 +24,7 @@ pub(crate) struct Settings {
     pub(crate) hook: Option<PollHook>,
     pub(crate) progress: Option<ProgressHook>,
     pub(crate) dialect: Dialect,
+    pub(crate) idempotency: Option<crate::IdempotencyHeader>,
 }
 
 impl Settings {
@@ -33,6 +34,7 @@ impl Settings {
             hook: None,
             progress: None,
             dialect: Dialect::default(),
+            idempotency: None,
         }
     }
 

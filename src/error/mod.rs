@@ -40,6 +40,9 @@ pub enum ErrorKind {
     UnexpectedStatus,
     /// A poll kept failing transiently (`408`, `429`, `5xx`, transport errors) beyond the budget.
     RetriesExhausted,
+    /// A request reused the idempotency key of a different request (see
+    /// [`LroOptions::idempotency_key`](crate::LroOptions::idempotency_key)): `422`-worthy.
+    Conflict,
 }
 
 /// A resolution that did not end in a success. Converts into [`tower::BoxError`] and downcasts
@@ -267,6 +270,7 @@ impl fmt::Display for Error {
             ErrorKind::Insecure => "long-running operation refused an insecure URL",
             ErrorKind::UnexpectedStatus => "long-running operation poll rejected",
             ErrorKind::RetriesExhausted => "long-running operation poll kept failing",
+            ErrorKind::Conflict => "long-running operation key conflict",
         };
         match &self.inner.url {
             // The URL may be a server's (a monitor, a resource): escaped and bounded.

@@ -106,6 +106,26 @@ pub enum Reason {
     },
     /// The submission's answer was still being read at the deadline.
     SubmissionBodyTimeout,
+    /// A request reused the idempotency key of a different request (method, URL or body):
+    /// refused, not merged (the IETF `Idempotency-Key` draft answers it `422`).
+    IdempotencyMismatch {
+        /// The key.
+        key: String,
+    },
+    /// Another process held the operation's lease until the deadline passed.
+    LeaseHeld {
+        /// The key.
+        key: String,
+    },
+    /// The operation store recorded that the operation under this key failed.
+    StoredFailure {
+        /// The failure word recorded (`Failed`, `Canceled`).
+        state: String,
+        /// The error code recorded, if any.
+        code: Option<String>,
+        /// The error message recorded, if any.
+        message: Option<String>,
+    },
     /// The submission's answer body failed mid-way (reqwest adapter).
     SubmissionBodyFailed,
     /// The request's own URL cannot be polled from.
@@ -206,9 +226,11 @@ impl Reason {
         match self {
             Reason::BadHeader { why, .. } | Reason::BadBodyUrl { why, .. } => why.kind(),
             Reason::Refused(why) => why.kind(),
-            Reason::OperationFailed { .. } | Reason::AsyncResult { .. } => {
-                ErrorKind::OperationFailed
-            }
+            Reason::OperationFailed { .. }
+            | Reason::AsyncResult { .. }
+            | Reason::StoredFailure { .. } => ErrorKind::OperationFailed,
+            Reason::IdempotencyMismatch { .. } => ErrorKind::Conflict,
+            Reason::LeaseHeld { .. } => ErrorKind::Timeout,
             Reason::Rejected { .. } => ErrorKind::UnexpectedStatus,
             Reason::RetriesExhausted { .. } => ErrorKind::RetriesExhausted,
             Reason::PollLimit { .. } => ErrorKind::PollLimit,
@@ -431,6 +453,27 @@ impl fmt::Display for Reason {
                 "still {} after {} at the {after:?} deadline",
                 ShowWord(state),
                 Polls(*polls)
+            ),
+            Reason::IdempotencyMismatch { key } => write!(
+                f,
+                "idempotency key {} already names a different request",
+                Shown::new(key, LIMIT)
+            ),
+            Reason::LeaseHeld { key } => write!(
+                f,
+                "the operation under key {} was still held by another process at the deadline",
+                Shown::new(key, LIMIT)
+            ),
+            Reason::StoredFailure {
+                state,
+                code,
+                message,
+            } => write!(
+                f,
+                "operation {} (recorded): {}: {}",
+                Shown::new(state, LIMIT),
+                Shown::new(code.as_deref().unwrap_or("-"), LIMIT),
+                Shown::new(message.as_deref().unwrap_or("-"), LIMIT)
             ),
             Reason::SubmissionBodyTimeout => {
                 f.write_str("sent a submission response whose body did not end before the deadline")

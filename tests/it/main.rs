@@ -13,6 +13,7 @@ mod hostile;
 mod resume;
 mod seeds;
 mod service;
+mod store;
 mod wider;
 
 #[cfg(feature = "hyper-util")]

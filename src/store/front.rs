@@ -1,0 +1,607 @@
+//! [`StoreLayer`] and [`StoreService`]: the front that consults an operation store before the
+//! driver starts, and records the driver's progress reports.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, Request, Response};
+use http_body::Body;
+use tokio::sync::watch;
+use tokio::time::Instant;
+use tower::ServiceExt;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use super::{fingerprint, OperationRecord, OperationState, OperationStore, StoredResult};
+use crate::driver::Settings;
+use crate::error::{Error, Reason};
+use crate::metadata::Progress;
+use crate::{LroBody, LroLayer, LroMetadata, LroOptions, LroService, ResumeHandle};
+
+type BoxError = tower::BoxError;
+type Output<ResB> = Result<Response<LroBody<ResB>>, BoxError>;
+
+/// How a response under an idempotency key came about, in its extensions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// This call sent the submission: the key was new.
+    Submitted,
+    /// This call sent the submission again: a record said it was sent, but no handle was
+    /// recorded (its sender ended in between).
+    Resubmitted,
+    /// This call continued a recorded operation from its handle: nothing was submitted.
+    Resumed,
+    /// The operation had ended: the answer comes from the store (a result fetched again from
+    /// its URL, or recorded whole). Nothing was submitted.
+    Answered,
+}
+
+/// The store and how the front uses it.
+struct Front {
+    store: Arc<dyn OperationStore>,
+    holder: String,
+    lease: Duration,
+    embed_limit: usize,
+}
+
+/// An [`LroLayer`] with an [operation store](crate::store): wraps a service in a
+/// [`StoreService`]. Made by [`LroLayer::store`].
+#[derive(Clone)]
+pub struct StoreLayer {
+    layer: LroLayer,
+    front: Arc<Front>,
+}
+
+impl std::fmt::Debug for StoreLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreLayer")
+            .field("layer", &self.layer)
+            .field("holder", &self.front.holder)
+            .field("lease", &self.front.lease)
+            .finish()
+    }
+}
+
+impl LroLayer {
+    /// Keep operations of requests that carry an
+    /// [idempotency key](crate::LroOptions::idempotency_key) in `store`, so that they outlive
+    /// this process: see the [`store`](crate::store) module for what that guarantees.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tower_lro::{store::MemoryStore, IdempotencyHeader, LroLayer};
+    /// let layer = LroLayer::new()
+    ///     .idempotency_header(IdempotencyHeader::IdempotencyKey)
+    ///     .store(Arc::new(MemoryStore::new()));
+    /// # let _ = layer;
+    /// ```
+    pub fn store(self, store: Arc<dyn OperationStore>) -> StoreLayer {
+        let n = CALLS.fetch_add(1, Ordering::Relaxed);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let holder = format!("{}-{nanos:x}-{n}", std::process::id());
+        let front = Front {
+            store,
+            holder,
+            lease: Duration::from_secs(30),
+            embed_limit: 64 * 1024,
+        };
+        StoreLayer {
+            layer: self,
+            front: Arc::new(front),
+        }
+    }
+}
+
+impl StoreLayer {
+    fn edit(mut self, f: impl FnOnce(&mut Front)) -> Self {
+        let old = &self.front;
+        let mut front = Front {
+            store: old.store.clone(),
+            holder: old.holder.clone(),
+            lease: old.lease,
+            embed_limit: old.embed_limit,
+        };
+        f(&mut front);
+        self.front = Arc::new(front);
+        self
+    }
+
+    /// How long a lease lasts unless renewed (default 30 s); the holder renews it every third
+    /// of that while it polls, and another process takes over once it expires.
+    pub fn lease(self, ttl: Duration) -> Self {
+        self.edit(|f| f.lease = ttl.max(Duration::from_millis(3)))
+    }
+
+    /// The id this layer's leases are held under (default: process id, time and a counter;
+    /// unique per layer); each call holds its lease as `{id}/{count}`.
+    pub fn holder(self, id: impl Into<String>) -> Self {
+        let id = id.into();
+        self.edit(|f| f.holder = id)
+    }
+
+    /// The largest result recorded whole, in bytes (default 64 KiB), for a result that has no
+    /// URL of its own (a terminal status document).
+    pub fn embed_limit(self, bytes: usize) -> Self {
+        self.edit(|f| f.embed_limit = bytes)
+    }
+
+    /// The id leases are held under.
+    pub fn holder_id(&self) -> &str {
+        &self.front.holder
+    }
+}
+
+impl<S> Layer<S> for StoreLayer {
+    type Service = StoreService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        StoreService {
+            inner,
+            settings: self.layer.settings.clone(),
+            front: self.front.clone(),
+        }
+    }
+}
+
+/// An [`LroService`] that keeps the operations of requests with an idempotency key in an
+/// [operation store](crate::store). Requests without a key go through as they would through
+/// [`LroService`]. Its futures are boxed and `Send`.
+#[derive(Clone)]
+pub struct StoreService<S> {
+    inner: S,
+    settings: Arc<Settings>,
+    front: Arc<Front>,
+}
+
+impl<S: std::fmt::Debug> std::fmt::Debug for StoreService<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreService")
+            .field("inner", &self.inner)
+            .field("holder", &self.front.holder)
+            .finish()
+    }
+}
+
+impl<S, ReqB, ResB> Service<Request<ReqB>> for StoreService<S>
+where
+    S: Service<Request<ReqB>, Response = Response<ResB>> + Clone + Send + Sync + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    ReqB: Default + Send + 'static,
+    ResB: Body + Send + 'static,
+    ResB::Data: From<Bytes> + Send,
+    ResB::Error: Into<BoxError>,
+{
+    type Response = Response<LroBody<ResB>>;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Output<ResB>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, req: Request<ReqB>) -> Self::Future {
+        let clone = self.inner.clone();
+        let ready = std::mem::replace(&mut self.inner, clone);
+        let key = req
+            .extensions()
+            .get::<LroOptions>()
+            .and_then(|o| o.key_arc().cloned());
+        let layer = LroLayer {
+            settings: self.settings.clone(),
+        };
+        match key {
+            None => Box::pin(LroService::new(ready, layer).call(req)),
+            Some(key) => Box::pin(run(
+                ready,
+                self.settings.clone(),
+                self.front.clone(),
+                req,
+                key,
+            )),
+        }
+    }
+}
+
+/// What one keyed call works with.
+struct Keyed<S, ReqB, ResB> {
+    inner: S,
+    // This call's lease holder: the layer's id and a count (two calls of one layer under one
+    // key must not both lead).
+    holder: String,
+    marker: std::marker::PhantomData<fn(ReqB) -> ResB>,
+    settings: Arc<Settings>,
+    front: Arc<Front>,
+    key: Arc<str>,
+    fingerprint: String,
+}
+
+static CALLS: AtomicU64 = AtomicU64::new(0);
+
+/// Consults the store until this call leads the operation, or it has ended, or the deadline.
+async fn run<S, ReqB, ResB>(
+    inner: S,
+    settings: Arc<Settings>,
+    front: Arc<Front>,
+    req: Request<ReqB>,
+    key: Arc<str>,
+) -> Output<ResB>
+where
+    S: Service<Request<ReqB>, Response = Response<ResB>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    ReqB: Default + Send + 'static,
+    ResB: Body + Send + 'static,
+    ResB::Data: From<Bytes> + Send,
+    ResB::Error: Into<BoxError>,
+{
+    let (parts, body) = req.into_parts();
+    let options = parts.extensions.get::<LroOptions>();
+    let digest = options.and_then(LroOptions::body_digest);
+    let wait = options.and_then(|o| o.deadline);
+    let deadline = Instant::now().checked_add(wait.unwrap_or(settings.config.deadline));
+    let call = Keyed {
+        fingerprint: fingerprint(&parts.method, &parts.uri, digest),
+        holder: format!("{}/{}", front.holder, CALLS.fetch_add(1, Ordering::Relaxed)),
+        inner,
+        marker: std::marker::PhantomData,
+        settings,
+        front,
+        key,
+    };
+    let mut body = Some(body);
+    loop {
+        let store = &call.front.store;
+        if let Some(record) = store.load(&call.key).await? {
+            call.check(&record)?;
+            if record.is_finished() {
+                return call.answer(&parts, &record).await;
+            }
+        }
+        let (holder, lease) = (&call.holder, call.front.lease);
+        if store.acquire(&call.key, holder, lease).await? {
+            let out = call.lead(&parts, &mut body).await;
+            // A lease that cannot be released expires: the answer is not lost for it.
+            let _ = store.release(&call.key, holder).await;
+            return out;
+        }
+        let now = Instant::now();
+        if deadline.is_some_and(|d| now >= d) {
+            let key = call.key.to_string();
+            return Err(Error::new(None, Reason::LeaseHeld { key }).into());
+        }
+        let next = now + call.settings.config.poll_interval;
+        tokio::time::sleep_until(deadline.map_or(next, |d| d.min(next))).await;
+    }
+}
+
+impl<S, ReqB, ResB> Keyed<S, ReqB, ResB> {
+    /// Refuses a record made by a different request.
+    fn check(&self, record: &OperationRecord) -> Result<(), Error> {
+        if record.fingerprint == self.fingerprint {
+            return Ok(());
+        }
+        let key = self.key.to_string();
+        Err(Error::new(None, Reason::IdempotencyMismatch { key }))
+    }
+
+    fn record(&self, first_sent: u64, state: OperationState) -> OperationRecord {
+        OperationRecord {
+            fingerprint: self.fingerprint.clone(),
+            first_sent,
+            state,
+        }
+    }
+}
+
+impl<S, ReqB, ResB> Keyed<S, ReqB, ResB>
+where
+    S: Service<Request<ReqB>, Response = Response<ResB>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    ReqB: Default + Send + 'static,
+    ResB: Body + Send + 'static,
+    ResB::Data: From<Bytes> + Send,
+    ResB::Error: Into<BoxError>,
+{
+    /// Under the lease: submits, submits again, resumes, or answers what ended meanwhile.
+    async fn lead(&self, parts: &http::request::Parts, body: &mut Option<ReqB>) -> Output<ResB> {
+        let store = &self.front.store;
+        let record = store.load(&self.key).await?;
+        let (req, first_sent, outcome) = match record {
+            Some(record) if record.is_finished() || self.check(&record).is_err() => {
+                self.check(&record)?;
+                return self.answer(parts, &record).await;
+            }
+            Some(OperationRecord {
+                state: OperationState::Polling { handle },
+                first_sent,
+                ..
+            }) => (resuming(parts, handle), first_sent, Outcome::Resumed),
+            other => {
+                let first_sent = match &other {
+                    Some(record) => record.first_sent,
+                    None => unix_now(),
+                };
+                if other.is_none() {
+                    store
+                        .save(
+                            &self.key,
+                            &self.record(first_sent, OperationState::Submitted),
+                        )
+                        .await?;
+                }
+                let mut req = submission(parts, body.take().unwrap_or_default());
+                if let Some(style) = self.settings.idempotency {
+                    let at = UNIX_EPOCH + Duration::from_secs(first_sent);
+                    crate::idempotency::stamp(req.headers_mut(), style, &self.key, at);
+                }
+                let outcome = match other {
+                    Some(_) => Outcome::Resubmitted,
+                    None => Outcome::Submitted,
+                };
+                (req, first_sent, outcome)
+            }
+        };
+        let (settings, handles) = recording(&self.settings);
+        let layer = LroLayer { settings };
+        let lro = LroService::new(self.inner.clone(), layer);
+        let out = until_done(lro.oneshot(req), self.recorder(first_sent, handles)).await;
+        self.finish(first_sent, out, outcome).await
+    }
+
+    /// Saves every handle the driver reports, and renews the lease, until dropped.
+    async fn recorder(&self, first_sent: u64, mut handles: watch::Receiver<Option<ResumeHandle>>) {
+        let front = &self.front;
+        let every = front.lease / 3;
+        let mut renew_at = Instant::now() + every;
+        loop {
+            match tokio::time::timeout_at(renew_at, handles.changed()).await {
+                Ok(Ok(())) => {
+                    let handle = handles.borrow_and_update().clone();
+                    if let Some(handle) = handle {
+                        let record = self.record(first_sent, OperationState::Polling { handle });
+                        // Best effort: the next report writes again.
+                        let _ = front.store.save(&self.key, &record).await;
+                    }
+                }
+                Ok(Err(_)) => std::future::pending::<()>().await,
+                Err(_) => {
+                    let _ = front
+                        .store
+                        .renew(&self.key, &self.holder, front.lease)
+                        .await;
+                    renew_at = Instant::now() + every;
+                }
+            }
+        }
+    }
+
+    /// Records how the operation ended (or the handle to continue it), and hands the answer on.
+    async fn finish(&self, first_sent: u64, out: Output<ResB>, outcome: Outcome) -> Output<ResB> {
+        let store = &self.front.store;
+        let mut response = match out {
+            Ok(response) => response,
+            Err(e) => {
+                if let Some(state) = e.downcast_ref::<Error>().and_then(failed_or_handle) {
+                    store
+                        .save(&self.key, &self.record(first_sent, state))
+                        .await?;
+                }
+                return Err(e);
+            }
+        };
+        let meta = response.extensions().get::<LroMetadata>();
+        let state = match meta.and_then(LroMetadata::resume_handle) {
+            // Only started (`LroOptions::start_only`): whoever comes next continues it.
+            Some(handle) => Some(OperationState::Polling {
+                handle: handle.clone(),
+            }),
+            None => meta
+                .and_then(|meta| self.result(meta, &response))
+                .map(|result| OperationState::Succeeded { result }),
+        };
+        match state {
+            Some(state) => {
+                store
+                    .save(&self.key, &self.record(first_sent, state))
+                    .await?
+            }
+            // Nothing to answer a later request with: it submits again.
+            None => store.remove(&self.key).await?,
+        }
+        response.extensions_mut().insert(outcome);
+        Ok(response)
+    }
+
+    /// Where a delivered result can be found again, if anywhere.
+    fn result(
+        &self,
+        meta: &LroMetadata,
+        response: &Response<LroBody<ResB>>,
+    ) -> Option<StoredResult> {
+        if let Some(url) = meta.resource_url() {
+            return Some(StoredResult::Url {
+                url: url.to_owned(),
+            });
+        }
+        let bytes = response.body().whole()?;
+        if bytes.len() > self.front.embed_limit {
+            return None;
+        }
+        let body = std::str::from_utf8(bytes).ok()?.to_owned();
+        let content_type = response
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        Some(StoredResult::Embedded {
+            status: response.status().as_u16(),
+            content_type,
+            body,
+        })
+    }
+
+    /// The answer of an operation that has ended, from its record.
+    async fn answer(&self, parts: &http::request::Parts, record: &OperationRecord) -> Output<ResB> {
+        let result = match &record.state {
+            OperationState::Succeeded { result } => result,
+            OperationState::Failed {
+                word,
+                code,
+                message,
+            } => {
+                let reason = Reason::StoredFailure {
+                    state: word.clone(),
+                    code: code.clone(),
+                    message: message.clone(),
+                };
+                return Err(Error::new(None, reason).into());
+            }
+            _ => unreachable!("only a finished record is answered"),
+        };
+        let mut response = match result {
+            StoredResult::Url { url } => {
+                let mut req = refetch(parts, url)?;
+                if let Some(hook) = &self.settings.hook {
+                    hook(&mut req);
+                }
+                let req = req.map(|()| ReqB::default());
+                let response = self.inner.clone().oneshot(req).await.map_err(Into::into)?;
+                response.map(LroBody::stream)
+            }
+            StoredResult::Embedded {
+                status,
+                content_type,
+                body,
+            } => {
+                let mut response = Response::new(LroBody::buffered(Bytes::from(body.clone())));
+                *response.status_mut() = http::StatusCode::from_u16(*status)?;
+                if let Some(ct) = content_type.as_deref().and_then(|c| c.parse().ok()) {
+                    response
+                        .headers_mut()
+                        .insert(http::header::CONTENT_TYPE, ct);
+                }
+                response
+            }
+        };
+        response.extensions_mut().insert(Outcome::Answered);
+        Ok(response)
+    }
+}
+
+/// What an error leaves in the store: a failure, or the handle to continue from.
+fn failed_or_handle(e: &Error) -> Option<OperationState> {
+    if e.is_operation_failed() {
+        let odata = e.odata_error();
+        return Some(OperationState::Failed {
+            word: e
+                .operation_status()
+                .map_or("Failed", |s| s.as_str())
+                .to_owned(),
+            code: odata.and_then(|o| o.code()).map(str::to_owned),
+            message: odata.and_then(|o| o.message()).map(str::to_owned),
+        });
+    }
+    let handle = e.resume_handle()?.clone();
+    Some(OperationState::Polling { handle })
+}
+
+/// Per-request settings whose progress hook also hands each resume handle on.
+fn recording(base: &Settings) -> (Arc<Settings>, watch::Receiver<Option<ResumeHandle>>) {
+    let (tx, rx) = watch::channel(None);
+    let mut settings = base.clone();
+    let user = settings.progress.take();
+    settings.progress = Some(Arc::new(move |p: &Progress| {
+        if let Some(user) = &user {
+            user(p);
+        }
+        if let Some(handle) = p.resume_handle() {
+            tx.send_replace(Some(handle.clone()));
+        }
+    }));
+    (Arc::new(settings), rx)
+}
+
+/// Polls `work` to its end, and `side` alongside it (never to its end).
+async fn until_done<F: Future>(work: F, side: impl Future<Output = ()>) -> F::Output {
+    let mut work = std::pin::pin!(work);
+    let mut side = std::pin::pin!(side);
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(out) = work.as_mut().poll(cx) {
+            return Poll::Ready(out);
+        }
+        let _ = side.as_mut().poll(cx);
+        Poll::Pending
+    })
+    .await
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The submission, rebuilt from the call's head (its extensions: the options).
+fn submission<B>(parts: &http::request::Parts, body: B) -> Request<B> {
+    let mut req = Request::new(body);
+    *req.method_mut() = parts.method.clone();
+    *req.uri_mut() = parts.uri.clone();
+    *req.version_mut() = parts.version;
+    *req.headers_mut() = parts.headers.clone();
+    *req.extensions_mut() = parts.extensions.clone();
+    req
+}
+
+/// A request that continues the operation from `handle`, with the call's headers.
+fn resuming<B: Default>(parts: &http::request::Parts, handle: ResumeHandle) -> Request<B> {
+    let mut req = submission(parts, B::default());
+    req.extensions_mut().insert(handle);
+    req
+}
+
+/// A `GET` of a recorded result; the call's headers go along only to the call's own origin.
+fn refetch(parts: &http::request::Parts, url: &str) -> Result<Request<()>, BoxError> {
+    let uri: http::Uri = url.parse()?;
+    let same_origin =
+        uri.scheme() == parts.uri.scheme() && uri.authority() == parts.uri.authority();
+    let mut req = Request::new(());
+    *req.method_mut() = Method::GET;
+    *req.uri_mut() = uri;
+    if same_origin {
+        *req.headers_mut() = carried(&parts.headers);
+    }
+    Ok(req)
+}
+
+/// The call's headers without those that belong to a submission.
+fn carried(headers: &HeaderMap) -> HeaderMap {
+    let mut out = headers.clone();
+    let drop: Vec<_> = out
+        .keys()
+        .filter(|n| {
+            let n = n.as_str();
+            n.starts_with("content-")
+                || n.starts_with("if-")
+                || n.starts_with("repeatability-")
+                || matches!(
+                    n,
+                    "idempotency-key" | "host" | "prefer" | "expect" | "transfer-encoding"
+                )
+        })
+        .cloned()
+        .collect();
+    for name in drop {
+        out.remove(name);
+    }
+    out
+}

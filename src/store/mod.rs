@@ -1,0 +1,211 @@
+//! Operations that outlive the process: a store of operation records and leases, keyed by the
+//! [idempotency key](crate::LroOptions::idempotency_key) of a request (issue 16).
+//!
+//! [`LroLayer::store`](crate::LroLayer::store) turns a layer into a [`StoreLayer`]. For a
+//! request that carries a key, its [`StoreService`] consults the store before anything is sent:
+//!
+//! - no record: it takes the operation's **lease**, records the operation as
+//!   [`Submitted`](OperationState::Submitted), sends the submission, and records the
+//!   [`ResumeHandle`] after every status poll (and renews the lease) until the end;
+//! - a record that is still running, with the lease free (its holder ended, or its lease
+//!   expired): it **resumes** from the recorded handle — the submission is not sent again;
+//! - a record whose lease another process holds: it **waits**, reading the store at the poll
+//!   interval, until the operation ends or the lease is free, within the deadline;
+//! - a finished record: it answers from the store — a result's URL is fetched again, a small
+//!   result recorded whole is returned as it was, a failure is an [`Error`](crate::Error) of
+//!   kind [`OperationFailed`](crate::ErrorKind::OperationFailed);
+//! - a record made by a *different* request (method, URL or
+//!   [body](crate::LroOptions::request_body)) under the same key: an error of kind
+//!   [`Conflict`](crate::ErrorKind::Conflict), never a merge.
+//!
+//! # What is guaranteed, and what is not
+//!
+//! - The submission is sent **at most once per key among the processes that share a store**,
+//!   except in one window: a process that dies after the upstream accepted the submission and
+//!   before the store recorded its handle leaves a [`Submitted`](OperationState::Submitted)
+//!   record, and the next taker sends the submission again. Only an upstream that honours the
+//!   [idempotency header](crate::LroLayer::idempotency_header) closes that window: stamp it.
+//! - Without a key, or without a shared store, nothing is deduplicated across processes.
+//! - A lease is a time-bounded claim, not a lock: a holder paused longer than the lease (a
+//!   stopped VM) may poll alongside its successor. Polls are `GET`s, so that costs requests,
+//!   not correctness; the records both write are the operation's own progress.
+//! - A record with the result recorded whole holds at most
+//!   [`StoreLayer::embed_limit`] bytes; a larger result without a URL of its own is not
+//!   recorded, and a later request under the key sends the submission again.
+//! - Records are never expired by the layer; remove them with [`OperationStore::remove`].
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::resume::ResumeHandle;
+
+mod front;
+mod memory;
+#[cfg(feature = "store-redb")]
+mod redb;
+#[cfg(feature = "store-redis")]
+mod redis;
+
+#[cfg(feature = "store-redb")]
+pub use self::redb::RedbStore;
+#[cfg(feature = "store-redis")]
+pub use self::redis::RedisStore;
+pub use front::{Outcome, StoreLayer, StoreService};
+pub use memory::MemoryStore;
+
+/// The future a store method returns.
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+/// Where operation records and leases live. Object-safe: the layer holds an
+/// `Arc<dyn OperationStore>`.
+///
+/// A record is plain data ([`OperationRecord`], serializable); a lease is a holder id with an
+/// expiry. Implementations must make [`acquire`](Self::acquire) atomic across every process
+/// that shares the store (Redis: `SET NX PX`; an embedded database: one write transaction).
+pub trait OperationStore: Send + Sync + 'static {
+    /// The record under `key`, if any.
+    fn load(&self, key: &str) -> StoreFuture<'_, Option<OperationRecord>>;
+    /// Writes the record under `key`, replacing any.
+    fn save(&self, key: &str, record: &OperationRecord) -> StoreFuture<'_, ()>;
+    /// Removes the record under `key` (and nothing else).
+    fn remove(&self, key: &str) -> StoreFuture<'_, ()>;
+    /// Takes the lease on `key` for `holder` for `ttl` when it is free or expired; `true` when
+    /// `holder` holds it now (a holder that already held it has it renewed).
+    fn acquire(&self, key: &str, holder: &str, ttl: Duration) -> StoreFuture<'_, bool>;
+    /// Extends the lease `holder` holds on `key` to `ttl` from now; `false` when it holds it no
+    /// more.
+    fn renew(&self, key: &str, holder: &str, ttl: Duration) -> StoreFuture<'_, bool>;
+    /// Gives up the lease `holder` holds on `key`; nothing when another holds it.
+    fn release(&self, key: &str, holder: &str) -> StoreFuture<'_, ()>;
+}
+
+/// A store that failed (I/O, a lost connection, a record that does not read).
+#[derive(Debug)]
+pub struct StoreError(tower::BoxError);
+
+impl StoreError {
+    /// Wraps any error.
+    pub fn new(error: impl Into<tower::BoxError>) -> Self {
+        Self(error.into())
+    }
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "operation store: {}", self.0)
+    }
+}
+
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.0)
+    }
+}
+
+/// What a store keeps for one key: which request made it, and where its operation stands.
+/// Plain JSON ([`to_json`](Self::to_json)); it holds no credential values (see
+/// [`ResumeHandle`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct OperationRecord {
+    /// A hash of the request's method, URL and body (when given): a request under the same
+    /// key with another fingerprint is refused.
+    pub fingerprint: String,
+    /// When the submission was first sent, in seconds since the Unix epoch
+    /// (`Repeatability-First-Sent`).
+    pub first_sent: u64,
+    /// Where the operation stands.
+    pub state: OperationState,
+}
+
+/// Where a recorded operation stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum OperationState {
+    /// The submission was (or is being) sent; no handle yet.
+    Submitted,
+    /// Polling: the handle to continue from.
+    Polling {
+        /// Continues the operation.
+        handle: ResumeHandle,
+    },
+    /// Ended in success.
+    Succeeded {
+        /// Where the result is.
+        result: StoredResult,
+    },
+    /// Ended in failure.
+    Failed {
+        /// The failure word (`Failed`, `Canceled`).
+        word: String,
+        /// The error's code, if any.
+        code: Option<String>,
+        /// The error's message, if any.
+        message: Option<String>,
+    },
+}
+
+/// Where a finished operation's result is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum StoredResult {
+    /// Fetched again with a `GET` of this URL.
+    Url {
+        /// The resource.
+        url: String,
+    },
+    /// Recorded whole (UTF-8, within the embed limit).
+    Embedded {
+        /// The final response's status.
+        status: u16,
+        /// Its `Content-Type`, if any.
+        content_type: Option<String>,
+        /// Its body.
+        body: String,
+    },
+}
+
+impl OperationRecord {
+    /// The record as JSON.
+    pub fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("a record serializes")
+    }
+    /// A record from JSON.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, StoreError> {
+        serde_json::from_slice(bytes).map_err(StoreError::new)
+    }
+    /// Whether the operation has ended.
+    pub fn is_finished(&self) -> bool {
+        matches!(
+            self.state,
+            OperationState::Succeeded { .. } | OperationState::Failed { .. }
+        )
+    }
+}
+
+/// FNV-1a, 64 bits: a stable hash for fingerprints (a mismatch detector, not a security check).
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
+    fnv1a_from(0xcbf2_9ce4_8422_2325, bytes)
+}
+
+fn fnv1a_from(mut hash: u64, bytes: &[u8]) -> u64 {
+    for b in bytes {
+        hash ^= u64::from(*b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
+}
+
+/// The fingerprint of a request: method, URL and body digest.
+pub(crate) fn fingerprint(method: &http::Method, uri: &http::Uri, body: Option<u64>) -> String {
+    let mut hash = fnv1a(method.as_str().as_bytes());
+    hash = fnv1a_from(hash, b" ");
+    hash = fnv1a_from(hash, uri.to_string().as_bytes());
+    hash = fnv1a_from(hash, &body.unwrap_or(0).to_le_bytes());
+    format!("{hash:016x}")
+}

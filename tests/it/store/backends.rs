@@ -1,0 +1,225 @@
+//! Every store against the same lease and record contract; the embedded file across a restart;
+//! Redis shared by two layers (two "processes") — real stores, real loopback upstreams.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tower_lro::store::{
+    MemoryStore, OperationRecord, OperationState, OperationStore, Outcome, StoreLayer,
+};
+
+use super::{client, layer, until_polling, Upstream};
+use crate::support::{body_bytes, send};
+
+/// The contract: one holder at a time, renew and release only by the holder, expiry frees.
+async fn lease_contract(store: &dyn OperationStore) {
+    let ttl = Duration::from_secs(30);
+    assert!(store.acquire("k", "a", ttl).await.unwrap());
+    assert!(!store.acquire("k", "b", ttl).await.unwrap());
+    assert!(
+        store.acquire("k", "a", ttl).await.unwrap(),
+        "the holder again"
+    );
+    assert!(store.renew("k", "a", ttl).await.unwrap());
+    assert!(!store.renew("k", "b", ttl).await.unwrap());
+    store.release("k", "b").await.unwrap();
+    assert!(
+        !store.acquire("k", "b", ttl).await.unwrap(),
+        "not released by another"
+    );
+    store.release("k", "a").await.unwrap();
+    assert!(store.acquire("k", "b", ttl).await.unwrap());
+
+    let short = Duration::from_millis(100);
+    assert!(store.acquire("e", "a", short).await.unwrap());
+    assert!(!store.acquire("e", "b", ttl).await.unwrap());
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert!(
+        store.acquire("e", "b", ttl).await.unwrap(),
+        "an expired lease is free"
+    );
+    assert!(!store.renew("e", "a", ttl).await.unwrap());
+}
+
+/// Records: none, saved, read back equal, removed.
+async fn record_contract(store: &dyn OperationStore) {
+    assert!(store.load("r").await.unwrap().is_none());
+    let json = r#"{"fingerprint":"00ff","first_sent":784111777,"state":{"state":"succeeded","result":{"kind":"url","url":"https://s.example/things/1"}}}"#;
+    let record = OperationRecord::from_json(json.as_bytes()).unwrap();
+    store.save("r", &record).await.unwrap();
+    let back = store.load("r").await.unwrap().expect("saved");
+    assert_eq!(back, record);
+    assert!(back.is_finished());
+    store.remove("r").await.unwrap();
+    assert!(store.load("r").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn memory_store_contract() {
+    let store = MemoryStore::new();
+    lease_contract(&store).await;
+    record_contract(&store).await;
+}
+
+/// A holder that dies mid-wait (its task aborted: no release) leaves a `Polling` record and a
+/// lease; `second` takes over once the lease expires and resumes: one submission in all.
+async fn takeover(
+    up: &Upstream,
+    store: Arc<dyn OperationStore>,
+    second: impl FnOnce() -> StoreLayer,
+) {
+    let svc = client(layer(store.clone()).lease(Duration::from_millis(300)));
+    let req = up.keyed("job-1", r#"{"n":1}"#);
+    let first = tokio::spawn(async move { send(&svc, req).await });
+    until_polling(&*store, "job-1").await;
+    first.abort();
+    assert!(first.await.unwrap_err().is_cancelled());
+    drop(store);
+
+    let svc = client(second());
+    let req = up.keyed("job-1", r#"{"n":1}"#);
+    let pending = tokio::spawn(async move { send(&svc, req).await });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    up.finish();
+    let response = pending
+        .await
+        .unwrap()
+        .expect("the resumed operation succeeds");
+    assert_eq!(
+        response.extensions().get::<Outcome>(),
+        Some(&Outcome::Resumed)
+    );
+    assert_eq!(
+        body_bytes(response.into_body()).await,
+        r#"{"id":"thing-1"}"#
+    );
+    assert_eq!(up.submissions(), 1, "resumed, not submitted again");
+}
+
+#[cfg(feature = "store-redb")]
+mod redb {
+    use super::*;
+    use tower_lro::store::RedbStore;
+
+    /// Opens `path`, waiting (bounded) for a previous owner's last blocking call to let go.
+    async fn open(path: &std::path::Path) -> Arc<RedbStore> {
+        for _ in 0..100 {
+            if let Ok(store) = RedbStore::open(path) {
+                return Arc::new(store);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("the database file stayed locked");
+    }
+
+    #[tokio::test]
+    async fn redb_store_contract() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(&dir.path().join("ops.redb")).await;
+        lease_contract(&*store).await;
+        record_contract(&*store).await;
+    }
+
+    /// The process "dies" mid-wait; a new layer on the same file and key resumes the
+    /// operation from the file, without a second submission.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_restart_resumes_from_the_file_without_resubmitting() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ops.redb");
+        let up = Upstream::start().await;
+        let store = open(&path).await;
+        let reopened = {
+            let path = path.clone();
+            move || {
+                let store = std::thread::spawn(move || {
+                    for _ in 0..100 {
+                        if let Ok(s) = RedbStore::open(&path) {
+                            return s;
+                        }
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                    panic!("the database file stayed locked")
+                })
+                .join()
+                .unwrap();
+                let store = Arc::new(store);
+                let recorded = tokio::task::block_in_place(|| {
+                    tokio::runtime::Handle::current().block_on(store.load("job-1"))
+                });
+                assert!(
+                    matches!(
+                        recorded.unwrap().unwrap().state,
+                        OperationState::Polling { .. }
+                    ),
+                    "the handle survived the restart"
+                );
+                layer(store).lease(Duration::from_millis(300))
+            }
+        };
+        takeover(&up, store, reopened).await;
+    }
+}
+
+#[cfg(feature = "store-redis")]
+mod redis {
+    use super::*;
+    use crate::store::redis_server::RedisServer;
+    use tower_lro::store::RedisStore;
+
+    async fn connect(server: &RedisServer) -> Arc<RedisStore> {
+        Arc::new(
+            RedisStore::connect(&server.url)
+                .await
+                .expect("redis connects"),
+        )
+    }
+
+    #[tokio::test]
+    async fn redis_store_contract() {
+        let server = RedisServer::start();
+        let store = connect(&server).await;
+        lease_contract(&*store).await;
+        record_contract(&*store).await;
+    }
+
+    /// Two layers (two "processes", two connections) on one Redis: a holder dies, the other
+    /// takes over when its lease expires and resumes.
+    #[tokio::test]
+    async fn another_process_takes_over_from_redis() {
+        let server = RedisServer::start();
+        let up = Upstream::start().await;
+        let other = connect(&server).await;
+        takeover(&up, connect(&server).await, move || {
+            layer(other).lease(Duration::from_millis(300))
+        })
+        .await;
+    }
+
+    /// Callers with one key on two layers at once: one submission, one answer for both.
+    #[tokio::test]
+    async fn callers_on_two_layers_share_one_submission() {
+        let server = RedisServer::start();
+        let up = Upstream::start().await;
+        let (a, b) = (
+            client(layer(connect(&server).await)),
+            client(layer(connect(&server).await)),
+        );
+        let calls: Vec<_> = [a, b]
+            .into_iter()
+            .map(|svc| {
+                let req = up.keyed("shared", "{}");
+                tokio::spawn(async move { send(&svc, req).await })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        up.finish();
+        for call in calls {
+            let response = call.await.unwrap().expect("both succeed");
+            assert_eq!(
+                body_bytes(response.into_body()).await,
+                r#"{"id":"thing-1"}"#
+            );
+        }
+        assert_eq!(up.submissions(), 1);
+    }
+}

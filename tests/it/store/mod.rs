@@ -1,0 +1,300 @@
+//! Operations that outlive the process (issue 16): idempotency headers, and the operation store
+//! in memory, in an embedded file (redb) and on a real Redis — nothing mocked at the store
+//! boundary. Loopback upstreams that count their submissions.
+
+use crate::support;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Method, StatusCode};
+use http_body_util::Full;
+use tower::ServiceBuilder;
+use tower_lro::__private::Reason;
+use tower_lro::store::{
+    MemoryStore, OperationState, OperationStore, Outcome, StoreLayer, StoreService,
+};
+use tower_lro::{ErrorKind, IdempotencyHeader, LroOptions};
+
+use support::{body_bytes, http_client, post, send, HttpClient, MockServer, Reply};
+
+mod backends;
+mod headers;
+mod progress;
+#[cfg(feature = "store-redis")]
+pub mod redis_server;
+
+/// An upstream whose operation runs until `done` is set, answering `Retry-After` of 20 ms.
+pub struct Upstream {
+    pub server: MockServer,
+    pub done: Arc<AtomicBool>,
+}
+
+impl Upstream {
+    pub async fn start() -> Self {
+        let server = MockServer::start().await;
+        let done = Arc::new(AtomicBool::new(false));
+        server.always(
+            Method::POST,
+            "/jobs",
+            Reply::new(202)
+                .header("operation-location", &server.url("/ops/1"))
+                .header("retry-after-ms", "20"),
+        );
+        let resource = server.url("/things/1");
+        let finished = done.clone();
+        server.route(Method::GET, "/ops/1", move |_, _| {
+            if finished.load(Ordering::SeqCst) {
+                Reply::new(200)
+                    .header("resource-location", &resource)
+                    .json(r#"{"operationId":"op-1","status":"Succeeded"}"#)
+            } else {
+                Reply::new(200)
+                    .header("retry-after-ms", "20")
+                    .json(r#"{"operationId":"op-1","status":"Running","percentComplete":10}"#)
+            }
+        });
+        server.always(
+            Method::GET,
+            "/things/1",
+            Reply::new(200).json(r#"{"id":"thing-1"}"#),
+        );
+        Self { server, done }
+    }
+
+    pub fn submissions(&self) -> usize {
+        self.server.hits(&Method::POST, "/jobs")
+    }
+
+    pub fn polls(&self) -> usize {
+        self.server.hits(&Method::GET, "/ops/1")
+    }
+
+    pub fn finish(&self) {
+        self.done.store(true, Ordering::SeqCst);
+    }
+
+    /// A keyed submission of `body`.
+    pub fn keyed(&self, key: &str, body: &str) -> http::Request<Full<Bytes>> {
+        let mut req = post(&self.server.url("/jobs"), body);
+        req.extensions_mut().insert(
+            LroOptions::new()
+                .idempotency_key(key)
+                .request_body(body.as_bytes()),
+        );
+        req
+    }
+}
+
+/// The stack under test: a store layer over a real hyper-util client.
+pub fn client(layer: StoreLayer) -> StoreService<HttpClient> {
+    ServiceBuilder::new().layer(layer).service(http_client())
+}
+
+/// A fast layer (waits of at most 20 ms, lease waits at 20 ms) on `store`.
+pub fn layer(store: Arc<dyn OperationStore>) -> StoreLayer {
+    support::fast_layer()
+        .poll_interval(Duration::from_millis(20))
+        .idempotency_header(IdempotencyHeader::IdempotencyKey)
+        .store(store)
+}
+
+/// Waits (in real time, bounded) until `cond` holds.
+pub async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
+    for _ in 0..500 {
+        if cond() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{what} did not happen within 5 s");
+}
+
+/// Waits (bounded) until the store holds a `Polling` record under `key`.
+pub async fn until_polling(store: &dyn OperationStore, key: &str) {
+    for _ in 0..500 {
+        let record = store.load(key).await.expect("the store reads");
+        if matches!(
+            record.map(|r| r.state),
+            Some(OperationState::Polling { .. })
+        ) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("no Polling record under {key} within 5 s");
+}
+
+fn outcome<B>(r: &http::Response<B>) -> Outcome {
+    *r.extensions()
+        .get::<Outcome>()
+        .expect("a keyed answer says how it came")
+}
+
+/// Two callers with one key at once: one submission, both get the final answer; a later
+/// caller is answered from the store (the result fetched again), still without a submission.
+#[tokio::test]
+async fn callers_with_one_key_share_one_submission() {
+    let up = Upstream::start().await;
+    let svc = client(layer(Arc::new(MemoryStore::new())));
+    let first = tokio::spawn({
+        let (svc, req) = (svc.clone(), up.keyed("k-1", r#"{"n":1}"#));
+        async move { send(&svc, req).await }
+    });
+    eventually("a poll", || up.polls() > 0).await;
+    let second = tokio::spawn({
+        let (svc, req) = (svc.clone(), up.keyed("k-1", r#"{"n":1}"#));
+        async move { send(&svc, req).await }
+    });
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    up.finish();
+    let (a, b) = (
+        first.await.unwrap().unwrap(),
+        second.await.unwrap().unwrap(),
+    );
+    assert_eq!(
+        (outcome(&a), outcome(&b)),
+        (Outcome::Submitted, Outcome::Answered)
+    );
+    assert_eq!(body_bytes(a.into_body()).await, r#"{"id":"thing-1"}"#);
+    assert_eq!(body_bytes(b.into_body()).await, r#"{"id":"thing-1"}"#);
+
+    let later = send(&svc, up.keyed("k-1", r#"{"n":1}"#)).await.unwrap();
+    assert_eq!(outcome(&later), Outcome::Answered);
+    assert_eq!(body_bytes(later.into_body()).await, r#"{"id":"thing-1"}"#);
+    assert_eq!(up.submissions(), 1);
+    let submission = &up.server.requests_to("/jobs")[0];
+    assert_eq!(submission.header("idempotency-key"), Some("\"k-1\""));
+    assert_eq!(up.server.hits(&Method::GET, "/things/1"), 3);
+    // Another key is another operation.
+    let other = send(&svc, up.keyed("k-2", r#"{"n":1}"#)).await.unwrap();
+    assert_eq!(outcome(&other), Outcome::Submitted);
+    assert_eq!(up.submissions(), 2);
+}
+
+/// The same key with another body (or URL) is refused, not merged; nothing is sent.
+#[tokio::test]
+async fn a_different_request_under_a_key_is_a_conflict() {
+    let up = Upstream::start().await;
+    up.finish();
+    let svc = client(layer(Arc::new(MemoryStore::new())));
+    send(&svc, up.keyed("k", r#"{"n":1}"#)).await.unwrap();
+    let err = send(&svc, up.keyed("k", r#"{"n":2}"#)).await.unwrap_err();
+    let err = err.downcast::<tower_lro::Error>().expect("an LRO error");
+    assert_eq!(err.kind(), ErrorKind::Conflict);
+    assert!(matches!(err.reason(), Reason::IdempotencyMismatch { key } if key == "k"));
+    let mut other_url = up.keyed("k", r#"{"n":1}"#);
+    *other_url.uri_mut() = up.server.url("/jobs?x=1").parse().unwrap();
+    let err = send(&svc, other_url).await.unwrap_err();
+    let err = err.downcast::<tower_lro::Error>().expect("an LRO error");
+    assert_eq!(err.kind(), ErrorKind::Conflict);
+    assert_eq!(up.submissions(), 1);
+}
+
+/// A failure is recorded with its code and message and answered from the store.
+#[tokio::test]
+async fn a_failed_operation_is_answered_as_failed() {
+    let up = Upstream::start().await;
+    up.server.always(
+        Method::GET,
+        "/ops/1",
+        Reply::new(200)
+            .json(r#"{"status":"Failed","error":{"code":"QuotaExceeded","message":"no room"}}"#),
+    );
+    let svc = client(layer(Arc::new(MemoryStore::new())));
+    let first = send(&svc, up.keyed("f", "{}")).await.unwrap_err();
+    let first = first.downcast::<tower_lro::Error>().unwrap();
+    assert_eq!(first.kind(), ErrorKind::OperationFailed);
+    let again = send(&svc, up.keyed("f", "{}")).await.unwrap_err();
+    let again = again.downcast::<tower_lro::Error>().unwrap();
+    assert_eq!(again.kind(), ErrorKind::OperationFailed);
+    match again.reason() {
+        Reason::StoredFailure {
+            state,
+            code,
+            message,
+        } => {
+            assert_eq!(state, "Failed");
+            assert_eq!(code.as_deref(), Some("QuotaExceeded"));
+            assert_eq!(message.as_deref(), Some("no room"));
+        }
+        other => panic!("not a stored failure: {other:?}"),
+    }
+    assert_eq!(up.submissions(), 1);
+}
+
+/// A result without a URL of its own (the terminal status document) is recorded whole and
+/// answered without any request; one over the embed limit is not recorded.
+#[tokio::test]
+async fn small_results_are_embedded_large_ones_are_not() {
+    let up = Upstream::start().await;
+    up.finish();
+    let store = Arc::new(MemoryStore::new());
+    let monitor_only = |req: &mut http::Request<Full<Bytes>>| {
+        let options = req.extensions().get::<LroOptions>().unwrap().clone();
+        req.extensions_mut()
+            .insert(options.final_state(tower_lro::FinalState::StatusMonitor));
+    };
+    let svc = client(layer(store.clone()));
+    let mut req = up.keyed("e", "{}");
+    monitor_only(&mut req);
+    let first = send(&svc, req).await.unwrap();
+    let first = body_bytes(first.into_body()).await;
+    let before = up.server.requests().len();
+    let mut req = up.keyed("e", "{}");
+    monitor_only(&mut req);
+    let again = send(&svc, req).await.unwrap();
+    assert_eq!(outcome(&again), Outcome::Answered);
+    assert_eq!(again.status(), StatusCode::OK);
+    assert_eq!(body_bytes(again.into_body()).await, first);
+    assert_eq!(
+        up.server.requests().len(),
+        before,
+        "answered from the store alone"
+    );
+
+    let svc = client(layer(store.clone()).embed_limit(8));
+    let mut req = up.keyed("big", "{}");
+    monitor_only(&mut req);
+    send(&svc, req).await.unwrap();
+    assert!(store.load("big").await.unwrap().is_none());
+}
+
+/// A lease another process holds past the deadline: a `Timeout` naming the key; nothing sent.
+#[tokio::test]
+async fn a_lease_held_past_the_deadline_is_a_timeout() {
+    let up = Upstream::start().await;
+    let store = Arc::new(MemoryStore::new());
+    let held = store.acquire("busy", "elsewhere", Duration::from_secs(60));
+    assert!(held.await.unwrap());
+    let svc = client(layer(store));
+    let mut req = up.keyed("busy", "{}");
+    let options = req.extensions().get::<LroOptions>().unwrap().clone();
+    req.extensions_mut()
+        .insert(options.deadline(Duration::from_millis(100)));
+    let err = send(&svc, req).await.unwrap_err();
+    let err = err.downcast::<tower_lro::Error>().expect("an LRO error");
+    assert_eq!(err.kind(), ErrorKind::Timeout);
+    assert_eq!(err.reason(), &Reason::LeaseHeld { key: "busy".into() });
+    assert!(up.server.requests().is_empty());
+}
+
+/// A keyed request only started (`start_only`) records its handle: the next caller under the
+/// key continues the operation instead of submitting.
+#[tokio::test]
+async fn a_started_operation_is_continued_by_the_next_caller() {
+    let up = Upstream::start().await;
+    let svc = client(layer(Arc::new(MemoryStore::new())));
+    let mut req = up.keyed("s", "{}");
+    let options = req.extensions().get::<LroOptions>().unwrap().clone();
+    req.extensions_mut().insert(options.start_only());
+    let started = send(&svc, req).await.unwrap();
+    assert_eq!(started.status(), StatusCode::ACCEPTED);
+    up.finish();
+    let done = send(&svc, up.keyed("s", "{}")).await.unwrap();
+    assert_eq!(outcome(&done), Outcome::Resumed);
+    assert_eq!(body_bytes(done.into_body()).await, r#"{"id":"thing-1"}"#);
+    assert_eq!(up.submissions(), 1);
+}
