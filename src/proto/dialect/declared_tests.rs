@@ -51,7 +51,8 @@ fn parse(body: &str) -> Value {
 /// Reads a status body: (word, meaning, recognised, error as JSON text).
 fn status(d: &DeclaredDialect, body: &str) -> (Option<String>, Meaning, bool, Option<String>) {
     let value = parse(body);
-    let r = d.read_status(&d.vocabulary(), &value);
+    let none = HeaderMap::new();
+    let r = d.read_status(&d.vocabulary(), StatusCode::OK, &none, &value);
     (
         r.word.map(str::to_owned),
         r.meaning,
@@ -252,9 +253,18 @@ fn speech_batch_transcription() {
         (Some("Failed"), Meaning::Failed)
     );
     assert!(error.unwrap().contains("InvalidData"));
-    // A success word beside an error that reports one is a failure (§3).
+    // A success word beside an error that reports one is a success unless the description
+    // opts in (`error_marks_failure: true`); a missing word beside it is a failure.
     let odd = failed.replace("\"Failed\"", "\"Succeeded\"");
-    assert_eq!(status(&d, &odd).1, Meaning::Failed);
+    assert_eq!(status(&d, &odd).1, Meaning::Succeeded);
+    let strict = DeclaredDialect {
+        error_marks_failure: Some(true),
+        ..d.clone()
+    };
+    assert_eq!(status(&strict, &odd).1, Meaning::Failed);
+    let wordless = failed.replace("\"status\": \"Failed\"", "\"state\": \"Failed\"");
+    assert_ne!(wordless, failed);
+    assert_eq!(status(&d, &wordless).1, Meaning::Failed);
 }
 
 // Durable Functions: starting an orchestration answers 202 with `Location` and a body of
@@ -409,7 +419,7 @@ fn descriptions_that_cannot_work_say_why() {
         ),
         (
             r#"{"status_url": {"header": "Location"}}"#,
-            "missing field `status_word`",
+            "`status_word`: missing: give a pointer, `{\"header\": …}`, or `status_codes`",
         ),
         (
             r#"{"status_url": {"headr": "Location"}, "status_word": "/s"}"#,
@@ -445,7 +455,7 @@ fn descriptions_that_cannot_work_say_why() {
         ),
         (
             r#"{"status_url": {"header": "Location"}, "status_word": "status"}"#,
-            "`status_word`",
+            "`status` is not a JSON pointer: a pointer starts with `/`",
         ),
         (
             r#"{"status_url": {"header": "Location"}, "status_word": "/s", "start_on": [303]}"#,
@@ -481,11 +491,47 @@ fn descriptions_that_cannot_work_say_why() {
         ),
         (
             r#"{"status_url": {"header": "Location"}, "status_word": "/s", "result": {"embedded": "output"}}"#,
-            "`result`",
+            "`output` is not a JSON pointer",
         ),
         (
             r#"{"status_url": {"header": "Location"}, "status_word": "/s", "error": "e"}"#,
-            "`error`",
+            "`e` is not a JSON pointer",
+        ),
+        (
+            r#"{"status_url": {"header": "Location"}, "status_word": "/links[rel=self"}"#,
+            "is not closed; a `[` in a name is written `~2`",
+        ),
+        (
+            r#"{"status_url": {"header": "Location"}, "status_word": {"header": "Bad Header"}}"#,
+            "`status_word`: `Bad Header` is not a header name",
+        ),
+        (
+            r#"{"status_url": {"header": "Location"}, "status_word": {"headr": "x"}}"#,
+            "unknown variant `headr`",
+        ),
+        (
+            r#"{"status_url": {"header": "Location"}, "status_word": 3}"#,
+            "`{\"header\": …}`",
+        ),
+        (
+            r#"{"status_url": {"header": "Location"}, "status_word": "/s", "progress": {"header": "a b"}}"#,
+            "`progress`: `a b` is not a header name",
+        ),
+        (
+            r#"{"status_url": {"header": "Location"}, "status_codes": {"302": "running"}}"#,
+            "a 3xx is followed as a redirect",
+        ),
+        (
+            r#"{"status_url": {"header": "Location"}, "status_codes": {"6xx": "failed"}}"#,
+            "is not a status (`202`) or a class (`4xx`)",
+        ),
+        (
+            r#"{"status_url": {"header": "Location"}, "status_codes": {"abc": "failed"}}"#,
+            "is not a status (`202`)",
+        ),
+        (
+            r#"{"status_url": {"header": "Location"}, "status_codes": {"200": "done"}}"#,
+            "unknown variant `done`",
         ),
         ("[]", "expected struct DeclaredDialect"),
         ("{", "EOF"),
@@ -501,7 +547,7 @@ fn descriptions_that_cannot_work_say_why() {
     let ok = r#"{"status_url": {"header": "Location"}, "status_word": "/s", "words": {"failed": ["Bad", "BAD"]}}"#;
     let d = DeclaredDialect::from_json(ok).unwrap();
     assert_eq!(d.start_on, [202]);
-    assert!(d.error_marks_failure);
+    assert_eq!(d.error_marks_failure, None);
 }
 
 #[test]
@@ -539,7 +585,8 @@ fn found_urls_that_cannot_be_used_are_errors() {
 
 #[test]
 fn templates_escape_each_value_as_one_segment() {
-    let body = json!({"id": "a b/c?d", "n": 42, "nested": {"k": "x"}});
+    let body = json!({"id": "a b/c?d", "n": 42, "nested": {"k": "x"},
+        "links": [{"rel": "up", "id": "u"}, {"rel": "self", "id": "s 1"}]});
     let rows = [
         (
             "https://svc/v2/actions/{/n}",
@@ -549,11 +596,19 @@ fn templates_escape_each_value_as_one_segment() {
         ("https://svc/{/nested/k}-{/n}", Some("https://svc/x-42")),
         ("https://svc/{/missing}", None),
         ("https://svc/{/nested}", None), // an object is not a segment
+        (
+            "https://svc/{/links[rel=self]/id}",
+            Some("https://svc/s%201"),
+        ),
         ("no placeholders", Some("no placeholders")),
     ];
     for (template, want) in rows {
         assert_eq!(
-            expand_template(&body, template).map(|(_, u)| u).as_deref(),
+            Template::try_from(template.to_owned())
+                .unwrap()
+                .expand(&body)
+                .map(|(_, u)| u)
+                .as_deref(),
             want,
             "{template}"
         );
