@@ -359,13 +359,22 @@ impl DeclaredDialect {
             || self.code_meaning(status).is_some()
     }
 
-    /// What `status_codes` say an answer with `status` means.
+    /// What `status_codes` say an answer with `status` means. A class (`5xx`) does not cover
+    /// the statuses of a busy server or an intermediary (408, 429, 502, 503, 504): they stay
+    /// transient, retried as usual, unless listed one by one.
     pub(crate) fn code_meaning(&self, status: StatusCode) -> Option<Meaning> {
         let s = status.as_u16();
         let codes = &self.status_codes;
+        let class = || {
+            if matches!(s, 408 | 429 | 502 | 503 | 504) {
+                None
+            } else {
+                codes.get(&CodeKey::Class(s / 100))
+            }
+        };
         codes
             .get(&CodeKey::Exact(s))
-            .or_else(|| codes.get(&CodeKey::Class(s / 100)))
+            .or_else(class)
             .map(|&m| m.into())
     }
 
@@ -424,7 +433,7 @@ impl DeclaredDialect {
             let found = match source {
                 UrlSource::Header(h) => header_text(headers, h, "header"),
                 UrlSource::Pointer(p) => body.and_then(|b| pointer_string(b, p)),
-                UrlSource::Template(t) => body.and_then(|b| t.expand(b)),
+                UrlSource::Template(t) => t.expand(body.unwrap_or(&Value::Null)),
             };
             if let Some((what, raw)) = found {
                 return resolve(&raw, response_url, base.as_ref())
@@ -537,7 +546,7 @@ impl DeclaredDialect {
                 }
                 ResultSource::Header(h) => header_text(headers, h, "header"),
                 ResultSource::Pointer(p) => parsed.and_then(|b| pointer_string(b, p)),
-                ResultSource::Template(t) => parsed.and_then(|b| t.expand(b)),
+                ResultSource::Template(t) => t.expand(parsed.unwrap_or(&Value::Null)),
             };
             if let Some((what, raw)) = found {
                 return resolve(&raw, response_url, base.as_ref())
