@@ -743,7 +743,13 @@ fn azure_blob_copy() {
     assert_eq!(d.status_url(&submit, None, &blob), Ok(Some(blob.clone())));
     assert!(d.carries_word(&submit, None));
     assert!(d.body_optional());
-    let rows: &[(&[(&str, &str)], Option<&str>, Meaning, Option<f64>)] = &[
+    type Row<'a> = (
+        &'a [(&'a str, &'a str)],
+        Option<&'a str>,
+        Meaning,
+        Option<f64>,
+    );
+    let rows: &[Row<'_>] = &[
         (
             &[
                 ("x-ms-copy-status", "pending"),
