@@ -14,7 +14,7 @@ use url::Url;
 pub(crate) mod declared;
 pub(crate) mod google;
 pub(crate) mod json;
-pub(crate) mod pointer;
+pub mod pointer;
 pub(crate) mod poll;
 
 use declared::DeclaredDialect;
