@@ -6,8 +6,13 @@
 //! file is reported, not ignored) and is checked by [`DeclaredDialect::from_json`]. Its methods
 //! are pure: they read a response's headers and parsed body and say what they found.
 //!
+//! Pointers are JSON pointers with selectors (`pointer.rs`), and templates are split, once,
+//! when the description is read. The status word may come from a header, and `status_codes`
+//! give a poll answer's meaning by its HTTP status when it carries no word.
+//!
 //! Example descriptions for DigitalOcean actions, a HAL task resource, Speech batch
-//! transcription, Durable Functions and Graph's Teams operations are in
+//! transcription, Durable Functions, Graph's Teams operations, Azure Blob copy, FHIR bulk
+//! export, OGC API – Processes, Celery through Flower and AWS MediaConvert are in
 //! `tests/fixtures/dialects/`.
 
 use std::collections::BTreeMap;
