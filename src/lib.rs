@@ -244,8 +244,12 @@
 //!   another origin as usual.
 //! - Declared dialects: `start_on` defaults to `[202]`; a root-relative URL is appended to
 //!   `base_url`'s path (so `/teams(…)` under `…/v1.0` keeps `/v1.0`); the first source that finds
-//!   a URL wins; an `error` that reports one makes a success word (or a missing word) a failure
-//!   unless `error_marks_failure` is `false`.
+//!   a URL wins; an `error` that reports one makes a missing word a failure, and a success word
+//!   stays a success unless `error_marks_failure` is `true` (`false`: the error never decides);
+//!   a word read from a header, or none at all, works with `status_codes` (`"4xx": "failed"`:
+//!   such an answer fails with its `error`, a class leaving 408, 429, 502, 503 and 504
+//!   transient); pointers choose array elements by a member's value (`/links[rel=results]/href`,
+//!   the first match) and are parsed once, when the description is read.
 //! - An inner client that follows redirects (reqwest; `FollowRedirect` with the `tower-http`
 //!   feature) hides the redirect's status. An answer from another URL moved the monitor only when
 //!   it is a status answer naming the operation already seen (or, before any id was seen, an

@@ -288,7 +288,13 @@ pub const STATES_WIDE: &[&str] = &[
 ];
 
 /// More response headers the core reads now.
-pub const RESPONSE_HEADERS_WIDE: &[&str] = &["content-location", "asyncresult", "location"];
+pub const RESPONSE_HEADERS_WIDE: &[&str] = &[
+    "content-location",
+    "asyncresult",
+    "location",
+    "x-ms-copy-status",
+    "x-progress",
+];
 
 /// Google operation names, good and hostile.
 pub const GOOGLE_NAMES: &[&str] = &[
@@ -655,6 +661,20 @@ fn decode_headers_w(u: &mut Unstructured<'_>, w: W<'_>) -> AResult<Vec<(String, 
             "retry-after" | "retry-after-ms" | "x-ms-retry-after-ms" | "date" => {
                 decode_retry_value(u)?
             }
+            "x-ms-copy-status" | "x-progress" if u.ratio(3u8, 4)? => {
+                let values = [
+                    "pending",
+                    "success",
+                    "failed",
+                    "aborted",
+                    "1024/4096",
+                    "40%",
+                    "1/0",
+                    "Exporting Patient",
+                    "",
+                ];
+                pick(u, &values)?.as_bytes().to_vec()
+            }
             "asyncresult" if u.ratio(3u8, 4)? => {
                 let codes = [
                     "200", "201", "204", "400", "404", "409", "500", "503", " 202 ",
@@ -986,6 +1006,25 @@ fn declared_doc(u: &mut Unstructured<'_>, w: W<'_>) -> AResult<serde_json::Value
     opt_insert(u, &mut obj, "title", 1, |u| {
         Ok(u.arbitrary::<String>()?.into())
     })?;
+    // Issue 15: links chosen by relation, a task's state beside its result, FHIR issues.
+    opt_insert(u, &mut obj, "items", 2, |u| {
+        let rels = [
+            "self",
+            "results",
+            "http://www.opengis.net/def/rel/ogc/1.0/results",
+            "a]b=c",
+        ];
+        let n = u.int_in_range(0u8..=3)?;
+        let mut links = Vec::new();
+        for _ in 0..n {
+            links.push(json!({"rel": *pick(u, &rels)?, "href": url_json(u, w)?, "id": 7}));
+        }
+        Ok(links.into())
+    })?;
+    opt_insert(u, &mut obj, "state", 2, |u| json_state(u, w))?;
+    opt_insert(u, &mut obj, "issue", 2, |u| {
+        Ok(json!([{"severity": "error", "diagnostics": u.arbitrary::<String>()?}]))
+    })?;
     Ok(obj.into())
 }
 
@@ -996,6 +1035,11 @@ pub const DIALECT_FIXTURES: &[&str] = &[
     include_str!("../../tests/fixtures/dialects/graph-teams-operations.json"),
     include_str!("../../tests/fixtures/dialects/hal-task-resource.json"),
     include_str!("../../tests/fixtures/dialects/speech-batch-transcription.json"),
+    include_str!("../../tests/fixtures/dialects/azure-blob-copy.json"),
+    include_str!("../../tests/fixtures/dialects/fhir-bulk-export.json"),
+    include_str!("../../tests/fixtures/dialects/ogc-api-processes-job.json"),
+    include_str!("../../tests/fixtures/dialects/celery-flower-task.json"),
+    include_str!("../../tests/fixtures/dialects/aws-mediaconvert-job.json"),
 ];
 
 const POINTERS: &[&str] = &[
@@ -1017,6 +1061,20 @@ const POINTERS: &[&str] = &[
     "/a~1b/~0",
     "status",
     "/~2",
+    // Selectors (issue 15): by a member's value, escaped, chained, unclosed, empty.
+    "/items[rel=results]/href",
+    "/items[rel=http://www.opengis.net/def/rel/ogc/1.0/results]/href",
+    "/items/[rel=self]/href",
+    "/items[rel=a~3b~4c]/href",
+    "/items[rel=self][rel=self]",
+    "/items[id=7]",
+    "/issue[severity=error]/diagnostics",
+    "/issue/0/diagnostics",
+    "/state",
+    "/items[rel=",
+    "/items[=x]",
+    "/items[rel=x]y",
+    "/a~2b",
 ];
 
 const TEMPLATES: &[&str] = &[
@@ -1077,6 +1135,17 @@ fn word_list(u: &mut Unstructured<'_>) -> AResult<serde_json::Value> {
     Ok(words.into())
 }
 
+/// Where a declared dialect reads a text: a pointer, `{"pointer": …}` or `{"header": …}`.
+fn place(u: &mut Unstructured<'_>) -> AResult<serde_json::Value> {
+    use serde_json::json;
+    let headers = ["x-ms-copy-status", "x-progress", "X-Progress", "bad name"];
+    Ok(match u.int_in_range(0u8..=2)? {
+        0 => json!({"header": *pick(u, &headers)?}),
+        1 => json!({"pointer": *pick(u, POINTERS)?}),
+        _ => json!(*pick(u, POINTERS)?),
+    })
+}
+
 /// A dialect description from structured but arbitrary fields (or a fixture), as JSON text.
 pub fn declared_json(u: &mut Unstructured<'_>) -> AResult<String> {
     use serde_json::json;
@@ -1105,11 +1174,12 @@ pub fn declared_json(u: &mut Unstructured<'_>) -> AResult<String> {
     opt_insert(u, &mut obj, "status_body_on", 2, codes)?;
     opt_insert(u, &mut obj, "status_word", 7, |u| {
         Ok(if u.ratio(1u8, 8)? {
-            u.arbitrary::<String>()?
+            u.arbitrary::<String>()?.into()
+        } else if u.ratio(1u8, 6)? {
+            place(u)?
         } else {
-            (*pick(u, POINTERS)?).to_owned()
-        }
-        .into())
+            (*pick(u, POINTERS)?).into()
+        })
     })?;
     opt_insert(u, &mut obj, "words", 3, |u| {
         let mut words = serde_json::Map::new();
@@ -1132,6 +1202,19 @@ pub fn declared_json(u: &mut Unstructured<'_>) -> AResult<String> {
     opt_insert(u, &mut obj, "base_url", 2, |u| {
         url_json(u, Some(&DialectSpec::Default))
     })?;
+    // Issue 15: meaning by HTTP status, progress from a pointer or a header.
+    opt_insert(u, &mut obj, "status_codes", 3, |u| {
+        let keys = [
+            "200", "202", "404", "500", "503", "4xx", "5XX", "2xx", "302", "6xx", "x",
+        ];
+        let meanings = ["running", "succeeded", "failed", "canceled", "done"];
+        let mut codes = serde_json::Map::new();
+        for _ in 0..u.int_in_range(0u8..=3)? {
+            codes.insert((*pick(u, &keys)?).to_owned(), (*pick(u, &meanings)?).into());
+        }
+        Ok(codes.into())
+    })?;
+    opt_insert(u, &mut obj, "progress", 2, place)?;
     opt_insert(u, &mut obj, "bogus", 1, |_| Ok(json!(1)))?;
     Ok(serde_json::Value::Object(obj).to_string())
 }
@@ -2084,7 +2167,7 @@ pub fn fuzz_parsers(data: &[u8]) {
     };
 
     let mut u = Unstructured::new(data);
-    let Ok(selector) = u.int_in_range(0u8..=2) else {
+    let Ok(selector) = u.int_in_range(0u8..=3) else {
         return;
     };
     match selector {
@@ -2213,6 +2296,15 @@ pub fn fuzz_dialects(data: &[u8]) {
                 }
             }
         }
+        3 => {
+            let text = match u.ratio(1u8, 2) {
+                Ok(true) => u.arbitrary::<String>().unwrap_or_default(),
+                _ => pick(&mut u, POINTERS).map_or("", |p| *p).to_owned(),
+            };
+            if let Ok(doc) = declared_doc(&mut u, None) {
+                check_pointer(&text, &doc);
+            }
+        }
         _ => {
             let base = String::from_utf8_lossy(u.take_rest()).into_owned();
             if let Ok(d) = Dialect::google_with_base(&base) {
@@ -2226,6 +2318,32 @@ pub fn fuzz_dialects(data: &[u8]) {
                 assert_eq!(back.as_ref(), Ok(&d), "google base {base:?} → {base2:?}");
             }
         }
+    }
+}
+
+/// A declared dialect's pointer with selectors (issue 15): parsing never panics and keeps its
+/// text; what it finds is what its concrete RFC 6901 pointer finds with `serde_json`, and that
+/// concrete pointer is one it reads (a duplicate there would be refused); without selectors or
+/// the new escapes (`~2`, `~3`, `~4`) it finds what `serde_json` finds.
+pub fn check_pointer(text: &str, doc: &serde_json::Value) {
+    use tower_lro::__private::proto::dialect::pointer::Pointer;
+    let Ok(p) = Pointer::parse(text) else {
+        return;
+    };
+    assert_eq!(p.as_str(), text);
+    let found = p.find(doc);
+    let concrete = p.concrete(doc);
+    assert_eq!(
+        concrete.as_deref().and_then(|c| doc.pointer(c)),
+        found,
+        "{text} in {doc}"
+    );
+    if let Some(c) = &concrete {
+        assert!(p.touches(c, false), "{text} does not read {c}");
+    }
+    let plain = !text.contains('[') && !["~2", "~3", "~4"].iter().any(|e| text.contains(e));
+    if plain {
+        assert_eq!(found, doc.pointer(text), "{text} in {doc}");
     }
 }
 

@@ -16,6 +16,11 @@ fn dialect(name: &str) -> Dialect {
         }
         "durable" => include_str!("../../tests/fixtures/dialects/durable-functions.json"),
         "teams" => include_str!("../../tests/fixtures/dialects/graph-teams-operations.json"),
+        "blob-copy" => include_str!("../../tests/fixtures/dialects/azure-blob-copy.json"),
+        "fhir" => include_str!("../../tests/fixtures/dialects/fhir-bulk-export.json"),
+        "ogc" => include_str!("../../tests/fixtures/dialects/ogc-api-processes-job.json"),
+        "flower" => include_str!("../../tests/fixtures/dialects/celery-flower-task.json"),
+        "mediaconvert" => include_str!("../../tests/fixtures/dialects/aws-mediaconvert-job.json"),
         other => panic!("no fixture {other}"),
     };
     Dialect::from_json(text).unwrap()
@@ -1185,5 +1190,230 @@ fn handles_hold_no_server_credentials() {
     assert_eq!(
         handle.submission_location(),
         Some("https://s.example/result?sv=1")
+    );
+}
+
+/// Azure Blob Storage, Copy Blob (a declared dialect reading headers): `202` +
+/// `x-ms-copy-status: pending`; the destination blob answers `x-ms-copy-status` and
+/// `x-ms-copy-progress` beside its content (not JSON), until `success` or `failed`.
+/// https://learn.microsoft.com/en-us/rest/api/storageservices/copy-blob#response-headers,
+/// https://learn.microsoft.com/en-us/rest/api/storageservices/get-blob-properties#response-headers
+#[test]
+fn azure_blob_copy_declared() {
+    const BLOB: &str = "https://acct.blob.core.windows.net/c/copy.bin";
+    const SUBMIT: R = r(
+        202,
+        &[("x-ms-copy-id", "8e1a"), ("x-ms-copy-status", "pending")],
+        "",
+    );
+    let copy = |polls: &[R]| {
+        drive_with(
+            cfg(),
+            with(dialect("blob-copy")),
+            "PUT",
+            BLOB,
+            &[("x-ms-copy-source", "https://src.example/a.bin")],
+            SUBMIT,
+            polls,
+        )
+    };
+    let run = copy(&[
+        r(
+            200,
+            &[
+                ("x-ms-copy-status", "pending"),
+                ("x-ms-copy-progress", "1024/4096"),
+            ],
+            "\x00\x01 not json",
+        ),
+        r(200, &[("x-ms-copy-status", "success")], "\x00\x01\x02"),
+    ]);
+    let (i, meta) = delivered(&run);
+    assert_eq!((i, word(meta)), (1, ("success", Meaning::Succeeded)));
+    assert_eq!(run.sent[0].uri, BLOB);
+    let run = copy(&[r(200, &[("x-ms-copy-status", "failed")], "")]);
+    assert_eq!(failed(&run).kind(), ErrorKind::OperationFailed);
+    let run = copy(&[r(200, &[("x-ms-copy-status", "aborted")], "")]);
+    assert_eq!(
+        failed(&run).operation_status().unwrap().meaning(),
+        Meaning::Canceled
+    );
+}
+
+/// FHIR Bulk Data export (a declared dialect by HTTP status): `202` + `Content-Location`;
+/// `202` + `X-Progress` while running, `200` with the manifest when complete, `500` with an
+/// `OperationOutcome` when the export failed — a failure with its diagnostics, not retried.
+/// https://hl7.org/fhir/uv/bulkdata/export.html#bulk-data-status-request
+#[test]
+fn fhir_bulk_export_declared() {
+    const SUBMIT: R = r(
+        202,
+        &[("content-location", "https://fhir.example/status/77")],
+        "",
+    );
+    let export = |polls: &[R]| {
+        drive_with(
+            cfg(),
+            with(dialect("fhir")),
+            "GET",
+            "https://fhir.example/$export?_type=Patient",
+            &[
+                ("prefer", "respond-async"),
+                ("accept", "application/fhir+json"),
+            ],
+            SUBMIT,
+            polls,
+        )
+    };
+    let run = export(&[
+        r(202, &[("x-progress", "Exporting Patient (40%)")], ""),
+        r(
+            200,
+            &[("content-type", "application/json")],
+            r#"{"transactionTime":"2026-12-01T10:00:00Z","request":"https://fhir.example/$export?_type=Patient","requiresAccessToken":true,"output":[{"type":"Patient","url":"https://fhir.example/files/1.ndjson"}],"error":[]}"#,
+        ),
+    ]);
+    let (i, meta) = delivered(&run);
+    assert_eq!((i, meta.status().meaning()), (1, Meaning::Succeeded));
+    assert_eq!(run.sent[0].uri, "https://fhir.example/status/77");
+    let run = export(&[r(
+        500,
+        &[("content-type", "application/fhir+json")],
+        r#"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"processing","diagnostics":"Export job failed: disk full"}]}"#,
+    )]);
+    let err = failed(&run);
+    assert_eq!(err.kind(), ErrorKind::OperationFailed);
+    assert_eq!(
+        err.odata_error().and_then(|e| e.message.as_deref()),
+        Some("Export job failed: disk full")
+    );
+    assert_eq!(run.sent.len(), 1, "a failed export is not retried");
+}
+
+/// OGC API – Processes Part 1 (a declared dialect with a selector): `201` + `Location` of the
+/// job; `statusInfo` `running` then `successful`, whose results link (by relation) is fetched.
+/// https://docs.ogc.org/is/18-062r2/18-062r2.html#sc_retrieve_status_info
+#[test]
+fn ogc_api_processes_declared() {
+    let run = drive_with(
+        cfg(),
+        with(dialect("ogc")),
+        "POST",
+        "https://p.example/processes/buffer/execution",
+        &[("prefer", "respond-async")],
+        r(
+            201,
+            &[("location", "https://p.example/jobs/81574318")],
+            r#"{"jobID":"81574318","type":"process","status":"accepted"}"#,
+        ),
+        &[
+            r(
+                200,
+                &[],
+                r#"{"jobID":"81574318","status":"running","progress":40}"#,
+            ),
+            r(
+                200,
+                &[],
+                r#"{"jobID":"81574318","status":"successful","message":"done","links":[{"href":"https://p.example/jobs/81574318","rel":"self"},{"href":"https://p.example/jobs/81574318/results","rel":"http://www.opengis.net/def/rel/ogc/1.0/results"}]}"#,
+            ),
+            r(200, &[], r#"{"buffered":{"value":1}}"#),
+        ],
+    );
+    let (i, meta) = delivered(&run);
+    assert_eq!((i, meta.dialect()), (2, "OGC API - Processes job"));
+    assert_eq!(run.sent[2].uri, "https://p.example/jobs/81574318/results");
+}
+
+/// Celery through Flower (output beside errors): `result` holds the return value on `SUCCESS`
+/// (the final body) and the exception on `FAILURE`.
+/// https://flower.readthedocs.io/en/latest/api.html
+#[test]
+fn celery_flower_task_declared() {
+    let task = |polls: &[R]| {
+        drive_with(
+            cfg(),
+            with(dialect("flower")),
+            "POST",
+            "http://flower.example:5555/api/task/async-apply/tasks.convert",
+            &[],
+            r(200, &[], r#"{"task-id":"af2d-91","state":"PENDING"}"#),
+            polls,
+        )
+    };
+    const DONE: &str = r#"{"task-id":"af2d-91","state":"SUCCESS","result":"3 files converted"}"#;
+    let run = task(&[
+        r(200, &[], r#"{"task-id":"af2d-91","state":"STARTED"}"#),
+        r(200, &[], DONE),
+    ]);
+    let (i, delivery) = delivery(&run);
+    assert_eq!(i, 1);
+    assert_eq!(
+        run.sent[0].uri,
+        "http://flower.example:5555/api/task/result/af2d-91"
+    );
+    assert_eq!(
+        &DONE[delivery.body.clone().unwrap()],
+        r#""3 files converted""#
+    );
+    let run = task(&[r(
+        200,
+        &[],
+        r#"{"task-id":"af2d-91","state":"FAILURE","result":"ValueError('bad input')"}"#,
+    )]);
+    assert_eq!(
+        failed(&run)
+            .odata_error()
+            .and_then(|e| e.message.as_deref()),
+        Some("ValueError('bad input')")
+    );
+}
+
+/// AWS Elemental MediaConvert over REST: `201 {"job": {"id", "status": "SUBMITTED"}}`, polled
+/// at `/2017-08-29/jobs/{id}` until `COMPLETE` or `ERROR`.
+/// https://docs.aws.amazon.com/mediaconvert/latest/apireference/jobs-id.html
+#[test]
+fn aws_mediaconvert_job_declared() {
+    const URL: &str = "https://abcd1234.mediaconvert.us-west-2.amazonaws.com/2017-08-29/jobs";
+    let job = |polls: &[R]| {
+        drive_with(
+            cfg(),
+            with(dialect("mediaconvert")),
+            "POST",
+            URL,
+            &[],
+            r(
+                201,
+                &[],
+                r#"{"job":{"id":"1671477617078-2886ye","status":"SUBMITTED"}}"#,
+            ),
+            polls,
+        )
+    };
+    let run = job(&[
+        r(
+            200,
+            &[],
+            r#"{"job":{"id":"1671477617078-2886ye","status":"PROGRESSING","jobPercentComplete":40}}"#,
+        ),
+        r(
+            200,
+            &[],
+            r#"{"job":{"id":"1671477617078-2886ye","status":"COMPLETE"}}"#,
+        ),
+    ]);
+    let (i, meta) = delivered(&run);
+    assert_eq!((i, word(meta)), (1, ("COMPLETE", Meaning::Succeeded)));
+    assert_eq!(run.sent[0].uri, format!("{URL}/1671477617078-2886ye"));
+    let run = job(&[r(
+        200,
+        &[],
+        r#"{"job":{"status":"ERROR","errorCode":1010,"errorMessage":"Unable to open input file"}}"#,
+    )]);
+    assert_eq!(
+        failed(&run)
+            .odata_error()
+            .and_then(|e| e.message.as_deref()),
+        Some("Unable to open input file")
     );
 }

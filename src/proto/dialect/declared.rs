@@ -6,10 +6,16 @@
 //! file is reported, not ignored) and is checked by [`DeclaredDialect::from_json`]. Its methods
 //! are pure: they read a response's headers and parsed body and say what they found.
 //!
+//! Pointers are JSON pointers with selectors (`pointer.rs`), and templates are split, once,
+//! when the description is read. The status word may come from a header, and `status_codes`
+//! give a poll answer's meaning by its HTTP status when it carries no word.
+//!
 //! Example descriptions for DigitalOcean actions, a HAL task resource, Speech batch
-//! transcription, Durable Functions and Graph's Teams operations are in
+//! transcription, Durable Functions, Graph's Teams operations, Azure Blob copy, FHIR bulk
+//! export, OGC API – Processes, Celery through Flower and AWS MediaConvert are in
 //! `tests/fixtures/dialects/`.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
 
@@ -20,8 +26,14 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 use url::Url;
 
-use super::json::{at_or_under, is_pointer, lookup_text, pointer_span};
+use super::json::pointer_span;
+use super::pointer::Pointer;
+
+#[path = "places.rs"]
+mod places;
 use crate::vocab::{error_value_reports_failure, normalize, Classified, Meaning, Vocabulary};
+use places::{percent_of, percent_text};
+pub(crate) use places::{CodeKey, CodeMeaning, Place, Template};
 
 /// Where a URL is found.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
@@ -30,10 +42,10 @@ pub(crate) enum UrlSource {
     /// A response header: `{"header": "Location"}`.
     Header(String),
     /// A JSON pointer to a string in the body: `{"pointer": "/links/actions/0/href"}`.
-    Pointer(String),
+    Pointer(Pointer),
     /// A URL with `{pointer}` placeholders filled from the body, each value escaped as one path
     /// segment: `{"template": "https://api.digitalocean.com/v2/actions/{/action/id}"}`.
-    Template(String),
+    Template(Template),
 }
 
 /// Where the result of a finished operation is.
@@ -43,11 +55,11 @@ pub(crate) enum ResultSource {
     /// A header of the terminal status response holding the result's URL.
     Header(String),
     /// A JSON pointer to the result's URL in the terminal status body.
-    Pointer(String),
+    Pointer(Pointer),
     /// A URL template, as [`UrlSource::Template`].
-    Template(String),
+    Template(Template),
     /// A JSON pointer to the result itself, returned as the final response body.
-    Embedded(String),
+    Embedded(Pointer),
 }
 
 /// Extra status words per meaning, added to the default vocabulary.
@@ -106,8 +118,21 @@ pub(crate) struct DeclaredDialect {
     /// `400` for a failed or terminated instance). Default none: such a poll is an error.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) status_body_on: Vec<u16>,
-    /// A JSON pointer to the status word: `/action/status`, `/runtimeStatus`.
-    pub(crate) status_word: String,
+    /// Where the status word is: a JSON pointer (`/action/status`, `/runtimeStatus`), or
+    /// `{"header": "x-ms-copy-status"}`, or `{"pointer": …}`. May be left out when
+    /// `status_codes` say what every answer means (FHIR bulk export).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) status_word: Option<Place>,
+    /// What a poll answer means by its HTTP status when it carries no status word: `"202"` or
+    /// a class `"4xx"`, to `running`, `succeeded`, `failed` or `canceled`. A listed status
+    /// outside `2xx` is a status answer (its body is read for the error), not a transient error.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) status_codes: BTreeMap<CodeKey, CodeMeaning>,
+    /// Where the progress is: a pointer or a header holding a number (a percentage), `a/b`
+    /// (`x-ms-copy-progress: 1024/4096` is 25 %) or `n%`. Default: a top-level
+    /// `percentComplete` or `progress` number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) progress: Option<Place>,
     /// Words of the service's own, added to the default vocabulary.
     #[serde(default, skip_serializing_if = "Words::is_empty")]
     pub(crate) words: Words,
@@ -121,12 +146,13 @@ pub(crate) struct DeclaredDialect {
     pub(crate) result: Vec<ResultSource>,
     /// A JSON pointer to the error details of a failed operation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) error: Option<String>,
-    /// Whether an error at `error` that reports one (§3's rule) makes a success word, or a
-    /// missing word, a failure. Default `true`; `false` for services whose `error` pointer also
-    /// holds ordinary output.
-    #[serde(default = "yes", skip_serializing_if = "is_true")]
-    pub(crate) error_marks_failure: bool,
+    pub(crate) error: Option<Pointer>,
+    /// How an error at `error` that reports one (§3's rule) is read. Left out: it makes a
+    /// missing word a failure, and a success word stays a success (services whose `error`
+    /// place also holds ordinary output, such as a task's `result`). `true`: it also makes a
+    /// success word a failure. `false`: it never decides the outcome.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) error_marks_failure: Option<bool>,
     /// Base for root-relative URLs (`/teams('id')/operations('id')` under
     /// `https://graph.microsoft.com/v1.0`); other relative URLs resolve against the response's
     /// own URL.
@@ -136,14 +162,6 @@ pub(crate) struct DeclaredDialect {
 
 fn default_start_on() -> Vec<u16> {
     vec![202]
-}
-
-fn yes() -> bool {
-    true
-}
-
-fn is_true(b: &bool) -> bool {
-    *b
 }
 
 /// One item or a list of them.
@@ -235,27 +253,10 @@ pub(crate) struct StatusReading<'a> {
     pub(crate) error: Option<&'a Value>,
 }
 
-fn check_pointer(field: &'static str, pointer: &str) -> Result<(), DialectError> {
-    if is_pointer(pointer) {
-        Ok(())
-    } else {
-        Err(invalid(field, format!("`{pointer}` is not a JSON pointer (it starts with `/`; `~` is written `~0`, `/` in a key `~1`)")))
-    }
-}
-
 fn check_header(field: &'static str, name: &str) -> Result<(), DialectError> {
     HeaderName::from_bytes(name.as_bytes())
         .map(drop)
         .map_err(|_| invalid(field, format!("`{name}` is not a header name")))
-}
-
-fn check_template(field: &'static str, template: &str) -> Result<(), DialectError> {
-    for piece in placeholders(template).map_err(|p| invalid(field, p))? {
-        if let Piece::Pointer(p) = piece {
-            check_pointer(field, p)?;
-        }
-    }
-    Ok(())
 }
 
 impl DeclaredDialect {
@@ -274,22 +275,27 @@ impl DeclaredDialect {
             return Err(invalid("status_url", "no source given"));
         }
         for source in &self.status_url {
-            match source {
-                UrlSource::Header(h) => check_header("status_url", h)?,
-                UrlSource::Pointer(p) => check_pointer("status_url", p)?,
-                UrlSource::Template(t) => check_template("status_url", t)?,
+            if let UrlSource::Header(h) = source {
+                check_header("status_url", h)?;
             }
         }
         for source in &self.result {
-            match source {
-                ResultSource::Header(h) => check_header("result", h)?,
-                ResultSource::Pointer(p) | ResultSource::Embedded(p) => check_pointer("result", p)?,
-                ResultSource::Template(t) => check_template("result", t)?,
+            if let ResultSource::Header(h) = source {
+                check_header("result", h)?;
             }
         }
-        check_pointer("status_word", &self.status_word)?;
-        if let Some(p) = &self.error {
-            check_pointer("error", p)?;
+        match &self.status_word {
+            Some(place) => place.check("status_word")?,
+            None if self.status_codes.is_empty() => {
+                return Err(invalid(
+                    "status_word",
+                    "missing: give a pointer, `{\"header\": …}`, or `status_codes`",
+                ))
+            }
+            None => {}
+        }
+        if let Some(place) = &self.progress {
+            place.check("progress")?;
         }
         if self.start_on.is_empty() {
             return Err(invalid("start_on", "no status given"));
@@ -353,7 +359,55 @@ impl DeclaredDialect {
 
     /// Whether a poll answered with `status` carries a status body.
     pub(crate) fn is_status_body(&self, status: StatusCode) -> bool {
-        status.is_success() || self.status_body_on.contains(&status.as_u16())
+        status.is_success()
+            || self.status_body_on.contains(&status.as_u16())
+            || self.code_meaning(status).is_some()
+    }
+
+    /// What `status_codes` say an answer with `status` means. A class (`5xx`) does not cover
+    /// the statuses of a busy server or an intermediary (408, 429, 502, 503, 504): they stay
+    /// transient, retried as usual, unless listed one by one.
+    pub(crate) fn code_meaning(&self, status: StatusCode) -> Option<Meaning> {
+        let s = status.as_u16();
+        let codes = &self.status_codes;
+        let class = || {
+            if matches!(s, 408 | 429 | 502 | 503 | 504) {
+                None
+            } else {
+                codes.get(&CodeKey::Class(s / 100))
+            }
+        };
+        codes
+            .get(&CodeKey::Exact(s))
+            .or_else(class)
+            .map(|&m| m.into())
+    }
+
+    /// Whether a status body can be read without being JSON: the status word is not in it (a
+    /// header, or the HTTP status says), so a body that is not JSON reads as `null`.
+    pub(crate) fn body_optional(&self) -> bool {
+        !matches!(self.status_word, Some(Place::Pointer(_)))
+    }
+
+    /// Whether an answer carries a status word (a submission that does is read in place).
+    pub(crate) fn carries_word(&self, headers: &HeaderMap, body: Option<&Value>) -> bool {
+        match &self.status_word {
+            Some(Place::Pointer(p)) => body.and_then(|b| p.find(b)).is_some_and(Value::is_string),
+            Some(place @ Place::Header { .. }) => place.text(headers, &Value::Null).is_some(),
+            None => false,
+        }
+    }
+
+    /// The progress of a status answer, as a percentage (see [`DeclaredDialect::progress`]).
+    pub(crate) fn percent(&self, headers: &HeaderMap, body: &Value) -> Option<f64> {
+        match &self.progress {
+            Some(Place::Pointer(p)) => p.find(body).and_then(percent_of),
+            Some(place) => place.text(headers, body).and_then(|t| percent_text(&t)),
+            None => body
+                .get("percentComplete")
+                .or_else(|| body.get("progress"))
+                .and_then(Value::as_f64),
+        }
     }
 
     /// The default vocabulary with this description's words added.
@@ -384,7 +438,7 @@ impl DeclaredDialect {
             let found = match source {
                 UrlSource::Header(h) => header_text(headers, h, "header"),
                 UrlSource::Pointer(p) => body.and_then(|b| pointer_string(b, p)),
-                UrlSource::Template(t) => body.and_then(|b| expand_template(b, t)),
+                UrlSource::Template(t) => t.expand(body.unwrap_or(&Value::Null)),
             };
             if let Some((what, raw)) = found {
                 return resolve(&raw, response_url, base.as_ref())
@@ -404,53 +458,65 @@ impl DeclaredDialect {
     /// progress figure — or an ancestor of one. A status body where such a member comes twice
     /// is malformed; duplicates elsewhere are left alone.
     pub(crate) fn consults(&self, dup: &str) -> bool {
-        let reads = |pointer: &str| at_or_under(pointer, dup);
-        let template = |t: &str| {
-            placeholders(t)
-                .map(|pieces| {
-                    pieces
-                        .iter()
-                        .any(|p| matches!(p, Piece::Pointer(q) if reads(q)))
-                })
-                .unwrap_or(false)
-        };
-        reads(&self.status_word)
-            || self
-                .error
-                .as_deref()
-                .is_some_and(|e| reads(e) || at_or_under(dup, e))
-            || matches!(dup, "/percentComplete" | "/progress")
+        let reads = |p: &Pointer| p.touches(dup, false);
+        let place = |p: &Option<Place>| matches!(p, Some(Place::Pointer(p)) if reads(p));
+        place(&self.status_word)
+            || self.error.as_ref().is_some_and(|e| e.touches(dup, true))
+            || match &self.progress {
+                None => matches!(dup, "/percentComplete" | "/progress"),
+                some => place(some),
+            }
             || self.status_url.iter().any(|s| match s {
                 UrlSource::Header(_) => false,
                 UrlSource::Pointer(p) => reads(p),
-                UrlSource::Template(t) => template(t),
+                UrlSource::Template(t) => t.pointers().any(reads),
             })
             || self.result.iter().any(|s| match s {
                 ResultSource::Header(_) => false,
                 ResultSource::Pointer(p) | ResultSource::Embedded(p) => reads(p),
-                ResultSource::Template(t) => template(t),
+                ResultSource::Template(t) => t.pointers().any(reads),
             })
     }
 
-    /// Reads the status word and the error of a status body with `vocab` (usually
-    /// [`DeclaredDialect::vocabulary`]).
-    pub(crate) fn read_status<'a>(&self, vocab: &Vocabulary, body: &'a Value) -> StatusReading<'a> {
-        let word = body.pointer(&self.status_word).and_then(Value::as_str);
-        let classified = match word {
-            Some(w) => vocab.classify(w),
-            None => Classified {
+    /// Reads the status word (or what the HTTP status means without one) and the error of a
+    /// status answer with `vocab` (usually [`DeclaredDialect::vocabulary`]).
+    pub(crate) fn read_status<'a>(
+        &self,
+        vocab: &Vocabulary,
+        status: StatusCode,
+        headers: &'a HeaderMap,
+        body: &'a Value,
+    ) -> StatusReading<'a> {
+        let word = match &self.status_word {
+            Some(Place::Pointer(p)) => p.find(body).and_then(Value::as_str),
+            Some(Place::Header { header }) => headers
+                .get(header.as_str())
+                .and_then(|v| v.to_str().ok())
+                .map(str::trim)
+                .filter(|w| !w.is_empty()),
+            None => None,
+        };
+        let classified = match (word, self.code_meaning(status)) {
+            (Some(w), _) => vocab.classify(w),
+            (None, Some(meaning)) => Classified {
+                meaning,
+                recognised: true,
+            },
+            (None, None) => Classified {
                 meaning: Meaning::Running,
                 recognised: false,
             },
         };
         let error = self
             .error
-            .as_deref()
-            .and_then(|p| body.pointer(p))
+            .as_ref()
+            .and_then(|p| p.find(body))
             .filter(|e| !e.is_null());
-        let reports = self.error_marks_failure && error.is_some_and(error_value_reports_failure);
+        let reports = self.error_marks_failure != Some(false)
+            && error.is_some_and(error_value_reports_failure);
+        let opted_in = self.error_marks_failure == Some(true);
         let meaning = match classified.meaning {
-            Meaning::Succeeded if reports => Meaning::Failed,
+            Meaning::Succeeded if reports && (opted_in || word.is_none()) => Meaning::Failed,
             Meaning::Running if reports && word.is_none() => Meaning::Failed,
             m => m,
         };
@@ -475,19 +541,17 @@ impl DeclaredDialect {
         let base = self.base().ok().flatten();
         for source in &self.result {
             let found = match source {
-                ResultSource::Embedded(p) => match pointer_span(body, p) {
-                    Some(span)
-                        if parsed
-                            .and_then(|v| v.pointer(p))
-                            .is_some_and(|v| !v.is_null()) =>
-                    {
-                        return Ok(Some(ResultTarget::Embedded(span)))
+                ResultSource::Embedded(p) => {
+                    let found = parsed.filter(|v| p.find(v).is_some_and(|v| !v.is_null()));
+                    let plain = found.and_then(|v| p.concrete(v));
+                    match plain.and_then(|plain| pointer_span(body, &plain)) {
+                        Some(span) => return Ok(Some(ResultTarget::Embedded(span))),
+                        None => None,
                     }
-                    _ => None,
-                },
+                }
                 ResultSource::Header(h) => header_text(headers, h, "header"),
                 ResultSource::Pointer(p) => parsed.and_then(|b| pointer_string(b, p)),
-                ResultSource::Template(t) => parsed.and_then(|b| expand_template(b, t)),
+                ResultSource::Template(t) => t.expand(parsed.unwrap_or(&Value::Null)),
             };
             if let Some((what, raw)) = found {
                 return resolve(&raw, response_url, base.as_ref())
@@ -514,60 +578,9 @@ fn header_text(headers: &HeaderMap, name: &str, what: &str) -> Option<(String, S
     Some((format!("{what} `{name}`"), text.to_owned()))
 }
 
-fn pointer_string(body: &Value, pointer: &str) -> Option<(String, String)> {
-    let text = body.pointer(pointer)?.as_str()?.trim();
+fn pointer_string(body: &Value, pointer: &Pointer) -> Option<(String, String)> {
+    let text = pointer.find(body)?.as_str()?.trim();
     (!text.is_empty()).then(|| (format!("pointer `{pointer}`"), text.to_owned()))
-}
-
-/// A piece of a URL template.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Piece<'a> {
-    Literal(&'a str),
-    Pointer(&'a str),
-}
-
-/// Splits a template into literals and `{pointer}` placeholders.
-fn placeholders(template: &str) -> Result<Vec<Piece<'_>>, String> {
-    let mut pieces = Vec::new();
-    let mut rest = template;
-    while let Some(open) = rest.find(['{', '}']) {
-        if rest.as_bytes().get(open) == Some(&b'}') {
-            return Err(format!("`{template}` has a `}}` without a `{{`"));
-        }
-        let after = rest.get(open + 1..).unwrap_or("");
-        let close = after
-            .find(['{', '}'])
-            .filter(|&i| after.as_bytes().get(i) == Some(&b'}'))
-            .ok_or_else(|| format!("`{template}` has a `{{` without a `}}`"))?;
-        pieces.push(Piece::Literal(&rest[..open]));
-        pieces.push(Piece::Pointer(&after[..close]));
-        rest = &after[close + 1..];
-    }
-    pieces.push(Piece::Literal(rest));
-    Ok(pieces)
-}
-
-/// Fills a template's placeholders from `body`; `None` when one finds nothing.
-fn expand_template(body: &Value, template: &str) -> Option<(String, String)> {
-    let mut out = String::new();
-    for piece in placeholders(template).ok()? {
-        match piece {
-            Piece::Literal(text) => out.push_str(text),
-            Piece::Pointer(p) => escape_segment(&lookup_text(body, p)?, &mut out),
-        }
-    }
-    Some((format!("template `{template}`"), out))
-}
-
-/// Percent-encodes everything but RFC 3986's unreserved characters.
-fn escape_segment(text: &str, out: &mut String) {
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
 }
 
 /// Resolves a URL a description found: absolute as it is; root-relative (`/x`) appended to the

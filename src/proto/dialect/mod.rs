@@ -36,6 +36,7 @@ pub(crate) mod declared;
 pub(crate) mod default;
 pub(crate) mod google;
 pub(crate) mod json;
+pub mod pointer;
 pub(crate) mod poll;
 
 use declared::DeclaredDialect;

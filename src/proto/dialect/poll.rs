@@ -112,7 +112,7 @@ pub(crate) fn read(
                 return Err(Reason::Rejected { status });
             }
             let value = declared_body(&d, status, body)?;
-            read_declared(op, cfg, &d, headers, body, &value)
+            read_declared(op, cfg, &d, status, headers, body, &value)
                 .map_err(|problem| Reason::DialectBody { status, problem })?
         }
         // The dialect rules start only with their dialect (`Submission::start_dialect`).
@@ -212,19 +212,19 @@ fn read_declared(
     op: &mut Operation,
     cfg: &Config,
     d: &DeclaredDialect,
+    status: StatusCode,
     headers: &HeaderMap,
     body: &Bytes,
     value: &Value,
 ) -> Result<Reading, String> {
     let vocabulary = op.words.as_deref().unwrap_or(&cfg.vocabulary);
-    let reading = d.read_status(vocabulary, value);
+    let reading = d.read_status(vocabulary, status, headers, value);
     if let Some(word) = reading.word {
         op.status = OperationStatus::classify(word, vocabulary);
+    } else if reading.meaning == Meaning::Succeeded {
+        op.status = OperationStatus::succeeded();
     }
-    op.percent_complete = value
-        .get("percentComplete")
-        .or_else(|| value.get("progress"))
-        .and_then(Value::as_f64);
+    op.percent_complete = d.percent(headers, value);
     match reading.meaning {
         Meaning::Running => Ok(Reading::RUNNING),
         Meaning::Succeeded => {
@@ -310,9 +310,7 @@ pub(crate) fn monitor_of(
                 _ => None,
             };
             let url = request_url.to_url().ok_or_else(unusable_request_url)?;
-            let has_word = value
-                .as_ref()
-                .is_some_and(|v| v.pointer(&d.status_word).is_some_and(Value::is_string));
+            let has_word = d.carries_word(headers, value.as_ref());
             d.status_url(headers, value.as_ref(), &url)
                 .map(|found| found.map(|u| (u.to_string(), has_word)))
                 .map_err(|e| Reason::DialectBody {
@@ -380,9 +378,13 @@ fn duplicate(status: StatusCode, pointer: String) -> Reason {
 }
 
 /// A declared dialect's status body, read once; a duplicate of a member it consults fails it.
+/// A body that is not JSON reads as `null` when the dialect does not read its word there.
 fn declared_body(d: &DeclaredDialect, status: StatusCode, body: &[u8]) -> Result<Value, Reason> {
-    let parsed = parse_recording(body).map_err(|e| dialect_body(status, &e))?;
-    unique(d, status, parsed)
+    match parse_recording(body) {
+        Ok(parsed) => unique(d, status, parsed),
+        Err(_) if d.body_optional() => Ok(Value::Null),
+        Err(e) => Err(dialect_body(status, &e)),
+    }
 }
 
 fn unique(d: &DeclaredDialect, status: StatusCode, parsed: Parsed) -> Result<Value, Reason> {

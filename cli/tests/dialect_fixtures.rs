@@ -1,0 +1,213 @@
+//! The declared-dialect fixtures of `tests/fixtures/dialects/`, over real sockets through
+//! `lro --dialect @FILE`: Azure Blob copy (status in a header), FHIR bulk export (meaning by
+//! HTTP status), OGC API – Processes (results by link relation), Celery through Flower (output
+//! beside errors) and AWS MediaConvert (a job API over REST).
+
+mod support;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use support::{lro, now, resp, Mock};
+
+/// `@PATH` of a fixture.
+fn fixture(name: &str) -> String {
+    format!(
+        "@{}/../tests/fixtures/dialects/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+/// A counter: the first call answers `0`, then `1`, …
+fn counter() -> impl Fn() -> usize {
+    let n = Arc::new(AtomicUsize::new(0));
+    move || n.fetch_add(1, Ordering::SeqCst)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn azure_blob_copy_reads_its_status_from_headers() {
+    let polls = counter();
+    let mock = Mock::start(move |req, _| {
+        let status = |s: &str| ("x-ms-copy-status", s.to_owned());
+        match (req.method.as_str(), req.target.as_str()) {
+            ("PUT", _) => resp(202, &[now(), status("pending")], ""),
+            ("GET", "/c/copy.bin") if polls() == 0 => resp(
+                200,
+                &[
+                    now(),
+                    status("pending"),
+                    ("x-ms-copy-progress", "1024/4096".into()),
+                ],
+                "partial",
+            ),
+            ("GET", "/c/copy.bin") => resp(200, &[status("success")], "blob-bytes"),
+            ("GET", "/c/bad.bin") => resp(200, &[status("failed")], ""),
+            _ => resp(404, &[], ""),
+        }
+    })
+    .await;
+    let dialect = fixture("azure-blob-copy");
+    let url = format!("{}/c/copy.bin", mock.base);
+    let run = lro(&[
+        "-X",
+        "PUT",
+        "-H",
+        "x-ms-copy-source: https://src.example/a",
+        "--dialect",
+        &dialect,
+        &url,
+    ])
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.stdout, "blob-bytes");
+    assert_eq!(mock.count("/c/copy.bin"), 3);
+    let url = format!("{}/c/bad.bin", mock.base);
+    let run = lro(&["-X", "PUT", "--dialect", &dialect, &url]).await;
+    assert_eq!(run.code, 3, "{run:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fhir_bulk_export_reads_meaning_from_http_statuses() {
+    let polls = counter();
+    let mock = Mock::start(move |req, base| match req.target.as_str() {
+        "/$export" => resp(202, &[("content-location", format!("{base}/status/1"))], ""),
+        "/Group/9/$export" => resp(202, &[("content-location", format!("{base}/status/2"))], ""),
+        "/status/1" if polls() == 0 => resp(202, &[now(), ("x-progress", "Exporting Patient".into())], ""),
+        "/status/1" => resp(
+            200,
+            &[("content-type", "application/json".into())],
+            r#"{"transactionTime":"2026-12-01T10:00:00Z","requiresAccessToken":false,"output":[{"type":"Patient","url":"https://fhir.example/1.ndjson"}],"error":[]}"#,
+        ),
+        "/status/2" => resp(
+            500,
+            &[("content-type", "application/fhir+json".into())],
+            r#"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"processing","diagnostics":"Export job failed: disk full"}]}"#,
+        ),
+        _ => resp(404, &[], ""),
+    })
+    .await;
+    let dialect = fixture("fhir-bulk-export");
+    let url = format!("{}/$export", mock.base);
+    let run = lro(&["-H", "Prefer: respond-async", "--dialect", &dialect, &url]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["output"][0]["type"], "Patient");
+    let url = format!("{}/Group/9/$export", mock.base);
+    let run = lro(&["-H", "Prefer: respond-async", "--dialect", &dialect, &url]).await;
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(run.stderr.contains("disk full"), "{}", run.stderr);
+    assert_eq!(mock.count("/status/2"), 1, "a failed export is not retried");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ogc_api_processes_fetches_results_by_link_relation() {
+    let polls = counter();
+    let mock = Mock::start(move |req, base| match req.target.as_str() {
+        "/processes/buffer/execution" => resp(
+            201,
+            &[now(), ("location", format!("{base}/jobs/1"))],
+            r#"{"jobID":"1","type":"process","status":"accepted"}"#,
+        ),
+        "/jobs/1" if polls() == 0 => resp(200, &[now()], r#"{"jobID":"1","status":"running","progress":40}"#),
+        "/jobs/1" => resp(
+            200,
+            &[],
+            &format!(
+                r#"{{"jobID":"1","status":"successful","message":"done","links":[{{"href":"{base}/jobs/1","rel":"self"}},{{"href":"{base}/jobs/1/results","rel":"http://www.opengis.net/def/rel/ogc/1.0/results"}}]}}"#
+            ),
+        ),
+        "/jobs/1/results" => resp(200, &[], r#"{"buffered":{"value":1}}"#),
+        _ => resp(404, &[], ""),
+    })
+    .await;
+    let url = format!("{}/processes/buffer/execution", mock.base);
+    let dialect = fixture("ogc-api-processes-job");
+    let run = lro(&[
+        "-X",
+        "POST",
+        "-H",
+        "Prefer: respond-async",
+        "--dialect",
+        &dialect,
+        &url,
+    ])
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["buffered"]["value"], 1);
+    assert_eq!(mock.count("/jobs/1/results"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn celery_flower_output_beside_errors() {
+    let polls = counter();
+    let mock = Mock::start(move |req, _| match req.target.as_str() {
+        "/api/task/async-apply/tasks.add" => {
+            resp(200, &[now()], r#"{"task-id":"t1","state":"PENDING"}"#)
+        }
+        "/api/task/async-apply/tasks.fail" => resp(200, &[now()], r#"{"task-id":"t2"}"#),
+        "/api/task/result/t1" if polls() == 0 => {
+            resp(200, &[now()], r#"{"task-id":"t1","state":"STARTED"}"#)
+        }
+        "/api/task/result/t1" => resp(
+            200,
+            &[],
+            r#"{"task-id":"t1","state":"SUCCESS","result":"3 files converted"}"#,
+        ),
+        "/api/task/result/t2" => resp(
+            200,
+            &[],
+            r#"{"task-id":"t2","state":"FAILURE","result":"ValueError('bad input')"}"#,
+        ),
+        _ => resp(404, &[], ""),
+    })
+    .await;
+    let dialect = fixture("celery-flower-task");
+    let url = format!("{}/api/task/async-apply/tasks.add", mock.base);
+    let run = lro(&["-X", "POST", "--dialect", &dialect, &url]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json(), "3 files converted");
+    let url = format!("{}/api/task/async-apply/tasks.fail", mock.base);
+    let run = lro(&["-X", "POST", "--dialect", &dialect, &url]).await;
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(
+        run.stderr.contains("ValueError('bad input')"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn aws_mediaconvert_job_over_rest() {
+    let submits = counter();
+    let polls = counter();
+    let mock = Mock::start(move |req, _| match (req.method.as_str(), req.target.as_str()) {
+        ("POST", "/2017-08-29/jobs") => {
+            let id = if submits() == 0 { "j1" } else { "j2" };
+            resp(201, &[now()], &format!(r#"{{"job":{{"id":"{id}","status":"SUBMITTED"}}}}"#))
+        }
+        ("GET", "/2017-08-29/jobs/j1") if polls() == 0 => resp(
+            200,
+            &[now()],
+            r#"{"job":{"id":"j1","status":"PROGRESSING","jobPercentComplete":40}}"#,
+        ),
+        ("GET", "/2017-08-29/jobs/j1") => resp(200, &[], r#"{"job":{"id":"j1","status":"COMPLETE"}}"#),
+        ("GET", "/2017-08-29/jobs/j2") => resp(
+            200,
+            &[],
+            r#"{"job":{"id":"j2","status":"ERROR","errorCode":1010,"errorMessage":"Unable to open input file"}}"#,
+        ),
+        _ => resp(404, &[], ""),
+    })
+    .await;
+    let dialect = fixture("aws-mediaconvert-job");
+    let url = format!("{}/2017-08-29/jobs", mock.base);
+    let run = lro(&["-X", "POST", "-d", "{}", "--dialect", &dialect, &url]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["job"]["status"], "COMPLETE");
+    let run = lro(&["-X", "POST", "-d", "{}", "--dialect", &dialect, &url]).await;
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(
+        run.stderr.contains("Unable to open input file"),
+        "{}",
+        run.stderr
+    );
+}
