@@ -2,9 +2,8 @@
 
 mod support;
 
-use std::process::Stdio;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -13,8 +12,7 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
-use support::{now, resp, Mock};
-use tokio::io::{AsyncBufReadExt, BufReader};
+use support::{now, proxy_on, resp, Log, Mock};
 use tokio::process::Child;
 
 /// An upstream: `/jobs/N` succeed after one `Running` poll; `/fail` fails; `/slow` asks for a
@@ -50,42 +48,6 @@ async fn upstream() -> Mock {
 async fn proxy(upstream: &str, extra: &[&str]) -> (Child, String) {
     let (child, base, _) = proxy_on("127.0.0.1:0", upstream, extra).await;
     (child, base)
-}
-
-/// The proxy's log lines (after the start-up line), as they come.
-type Log = Arc<Mutex<Vec<String>>>;
-
-/// Starts `lro proxy --listen LISTEN`; the child, its base URL and its log.
-async fn proxy_on(listen: &str, upstream: &str, extra: &[&str]) -> (Child, String, Log) {
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_lro"))
-        .args(["proxy", "--listen", listen, "--upstream", upstream])
-        .args(extra)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let first = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
-        .await
-        .expect("the proxy did not start")
-        .unwrap()
-        .unwrap();
-    let addr = first
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no address in {first:?}"))
-        .trim_end_matches(',')
-        .to_owned();
-    let log: Log = Arc::default();
-    let sink = log.clone();
-    tokio::spawn(async move {
-        while let Ok(Some(line)) = lines.next_line().await {
-            sink.lock().unwrap().push(line);
-        }
-    });
-    (child, addr, log)
 }
 
 /// The log line of the request to `path`, waited for (bounded).

@@ -6,7 +6,6 @@
 mod creds_common;
 mod support;
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -14,35 +13,13 @@ use http::Request;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Child;
 
 /// `lro proxy` on a free loopback port in front of `upstream`; the child and its base URL.
 async fn proxy(upstream: &str, extra: &[String]) -> (Child, String) {
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_lro"))
-        .args(["proxy", "--listen", "127.0.0.1:0", "--upstream", upstream])
-        .args(["--max-time", "20"])
-        .args(extra)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let first = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
-        .await
-        .expect("the proxy did not start")
-        .unwrap()
-        .unwrap();
-    let addr = first
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no address in {first:?}"))
-        .trim_end_matches(',')
-        .to_owned();
-    // Drain the log so the proxy never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let mut args = vec!["--max-time", "20"];
+    args.extend(extra.iter().map(String::as_str));
+    let (child, addr, _log) = support::proxy_on("127.0.0.1:0", upstream, &args).await;
     (child, addr)
 }
 

@@ -4,7 +4,6 @@
 
 mod support;
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -13,7 +12,6 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use support::{lro, now, resp, Mock};
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// A service on loopback: `POST /jobs` answers `202` naming `http://{monitor_host}:PORT/op`
 /// (this mock's port) as the monitor; `/op` succeeds.
@@ -133,28 +131,7 @@ async fn a_bad_resolve_entry_is_a_usage_error() {
 
 /// `lro proxy --upstream URL ARGS` on a free loopback port; the child and its base URL.
 async fn proxy(upstream: &str, extra: &[&str]) -> (tokio::process::Child, String) {
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_lro"))
-        .args(["proxy", "--listen", "127.0.0.1:0", "--upstream", upstream])
-        .args(extra)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let first = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
-        .await
-        .expect("the proxy did not start")
-        .unwrap()
-        .unwrap();
-    let addr = first
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no address in {first:?}"))
-        .trim_end_matches(',')
-        .to_owned();
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let (child, addr, _log) = support::proxy_on("127.0.0.1:0", upstream, extra).await;
     (child, addr)
 }
 

@@ -12,6 +12,7 @@ use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
+use tokio::io::AsyncBufReadExt;
 use tokio::net::TcpListener;
 
 pub mod stall;
@@ -184,4 +185,44 @@ pub const NOW: (&str, &str) = ("retry-after", "0");
 
 pub fn now() -> (&'static str, String) {
     (NOW.0, NOW.1.to_owned())
+}
+
+/// The proxy's log lines (after the start-up line), as they come.
+pub type Log = Arc<std::sync::Mutex<Vec<String>>>;
+
+/// Starts `lro proxy --listen LISTEN`; the child, its base URL and its log.
+pub async fn proxy_on(
+    listen: &str,
+    upstream: &str,
+    extra: &[&str],
+) -> (tokio::process::Child, String, Log) {
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_lro"))
+        .args(["proxy", "--listen", listen, "--upstream", upstream])
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let first = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+        .await
+        .expect("the proxy did not start")
+        .unwrap()
+        .unwrap();
+    let addr = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no address in {first:?}"))
+        .trim_end_matches(',')
+        .to_owned();
+    let log: Log = Arc::default();
+    let sink = log.clone();
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            sink.lock().unwrap().push(line);
+        }
+    });
+    (child, addr, log)
 }
