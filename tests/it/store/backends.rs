@@ -8,7 +8,7 @@ use tower_lro::store::{
     MemoryStore, OperationRecord, OperationState, OperationStore, Outcome, StoreLayer,
 };
 
-use super::{client, layer, until_polling, Upstream};
+use super::{client, eventually, layer, until_polling, Upstream};
 use crate::support::{body_bytes, send};
 
 /// The contract: one holder at a time, renew and release only by the holder, expiry frees.
@@ -78,8 +78,10 @@ async fn takeover(
 
     let svc = client(second());
     let req = up.keyed("job-1", r#"{"n":1}"#);
+    let polled = up.polls();
     let pending = tokio::spawn(async move { send(&svc, req).await });
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    // The restarted worker polls the operation it resumed before the operation ends.
+    eventually("a poll after the restart", || up.polls() > polled).await;
     up.finish();
     let response = pending
         .await
@@ -211,7 +213,8 @@ mod redis {
                 tokio::spawn(async move { send(&svc, req).await })
             })
             .collect();
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        // The lease holder polls at least twice while the other caller waits for it.
+        eventually("two polls by the lease holder", || up.polls() > 1).await;
         up.finish();
         for call in calls {
             let response = call.await.unwrap().expect("both succeed");

@@ -144,11 +144,13 @@ async fn callers_with_one_key_share_one_submission() {
         async move { send(&svc, req).await }
     });
     eventually("a poll", || up.polls() > 0).await;
+    let polled = up.polls();
     let second = tokio::spawn({
         let (svc, req) = (svc.clone(), up.keyed("k-1", r#"{"n":1}"#));
         async move { send(&svc, req).await }
     });
-    tokio::time::sleep(Duration::from_millis(60)).await;
+    // The second caller arrives while the first still polls.
+    eventually("more polls", || up.polls() > polled + 1).await;
     up.finish();
     let (a, b) = (
         first.await.unwrap().unwrap(),
