@@ -108,8 +108,17 @@ pub(crate) fn read(
             read_compute(op, &parsed).map_err(|problem| Reason::DialectBody { status, problem })?
         }
         Kind::Declared(d) => {
-            if !status.is_success() && !d.is_status_body(status) {
-                return Err(Reason::Rejected { status });
+            if !status.is_success() {
+                if let Some(outcome) = super::standards::declared_outcome(&d, body) {
+                    if !outcome.transient {
+                        op.status = OperationStatus::failed();
+                        op.progress_text = None;
+                        return Ok(Reading::failed(Some(outcome.error)));
+                    }
+                }
+                if !d.is_status_body(status) {
+                    return Err(Reason::Rejected { status });
+                }
             }
             let value = declared_body(&d, status, body)?;
             read_declared(op, cfg, &d, status, headers, body, &value)
@@ -225,6 +234,7 @@ fn read_declared(
         op.status = OperationStatus::succeeded();
     }
     op.percent_complete = d.percent(headers, value);
+    note_progress_text(op, d.progress_text(headers, value).as_deref());
     match reading.meaning {
         Meaning::Running => Ok(Reading::RUNNING),
         Meaning::Succeeded => {
@@ -243,17 +253,24 @@ fn read_declared(
             if !op.status.is_failure() {
                 op.status = OperationStatus::failed();
             }
-            let error = reading.error.map(|e| {
-                ODataError::from_json(e).unwrap_or_else(|| ODataError {
-                    message: Some(match e {
-                        Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    }),
-                    ..ODataError::default()
-                })
-            });
+            let error = reading.error.map(super::standards::error_of);
             Ok(Reading::failed(error))
         }
+    }
+}
+
+/// Characters of a progress text kept (FHIR's `X-Progress` is free text of any length).
+const PROGRESS_TEXT_LIMIT: usize = 200;
+
+/// Records a progress text, cut after [`PROGRESS_TEXT_LIMIT`] characters; copied only when it
+/// changes.
+fn note_progress_text(op: &mut Operation, text: Option<&str>) {
+    let text = text.map(|t| match t.char_indices().nth(PROGRESS_TEXT_LIMIT) {
+        Some((end, _)) => &t[..end],
+        None => t,
+    });
+    if op.progress_text.as_deref() != text {
+        op.progress_text = text.map(Into::into);
     }
 }
 
