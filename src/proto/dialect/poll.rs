@@ -232,6 +232,12 @@ fn read_declared(
         op.status = OperationStatus::classify(word, vocabulary);
     } else if reading.meaning == Meaning::Succeeded {
         op.status = OperationStatus::succeeded();
+    } else if reading.classified.recognised
+        && reading.meaning == Meaning::Running
+        && op.status.as_str() != "Running"
+    {
+        // Running by its HTTP status (FHIR's `202`): said once, not copied per poll.
+        op.status = OperationStatus::running();
     }
     op.percent_complete = d.percent(headers, value);
     note_progress_text(op, d.progress_text(headers, value).as_deref());
