@@ -117,3 +117,19 @@ fn the_default_dialect_needs_fhir_json_to_read_an_outcome() {
     .is_none());
     assert!(fhir_outcome(&headers("application/fhir+json"), b"<html>").is_none());
 }
+
+#[test]
+fn handles_name_the_standard() {
+    use super::super::Dialect;
+    for d in [Dialect::fhir(), Dialect::ogc_processes()] {
+        let saved = d.to_handle().unwrap();
+        assert_eq!(saved, Value::String(d.name().to_owned()));
+        let back = Dialect::from_handle(&saved).unwrap();
+        assert_eq!(back, d);
+        assert!(matches!(back.kind(), super::super::Kind::Declared(b) if name_of(b).is_some()));
+    }
+    // The same description read from JSON is saved whole, as any declared dialect.
+    let copy = Dialect::from_json(FHIR).unwrap();
+    assert!(copy.to_handle().unwrap().get("declared").is_some());
+    assert!(Dialect::from_handle(&Value::String("wsdl".into())).is_err());
+}
