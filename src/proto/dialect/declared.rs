@@ -421,21 +421,6 @@ impl DeclaredDialect {
         }
     }
 
-    /// The progress as text, when the progress place holds text (a header, a string): FHIR's
-    /// free `X-Progress`. `None` when it is empty or a number.
-    pub(crate) fn progress_text<'a>(
-        &self,
-        headers: &'a HeaderMap,
-        body: &'a Value,
-    ) -> Option<std::borrow::Cow<'a, str>> {
-        let text = match &self.progress {
-            Some(Place::Pointer(p)) => p.find(body).and_then(Value::as_str).map(Into::into),
-            Some(place) => place.text(headers, body),
-            None => None,
-        };
-        text.filter(|t| !t.trim().is_empty())
-    }
-
     /// The default vocabulary with this description's words added.
     #[cfg(test)]
     pub(crate) fn vocabulary(&self) -> Vocabulary {

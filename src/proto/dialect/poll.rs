@@ -240,7 +240,11 @@ fn read_declared(
         op.status = OperationStatus::running();
     }
     op.percent_complete = d.percent(headers, value);
-    note_progress_text(op, d.progress_text(headers, value).as_deref());
+    let text = d
+        .progress
+        .as_ref()
+        .and_then(|p| p.progress_text(headers, value));
+    note_progress_text(op, text.as_deref());
     match reading.meaning {
         Meaning::Running => Ok(Reading::RUNNING),
         Meaning::Succeeded => {
