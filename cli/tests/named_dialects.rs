@@ -102,6 +102,8 @@ async fn check(dialect: &str) {
             "succeeded" => 0,
             "failed" => 3,
             "canceled" => 8,
+            // An unexpected status breaks the protocol.
+            "unexpected-status" => 5,
             other => panic!("{name}: outcome {other}"),
         };
         assert_eq!(run.code, code, "{name}: {run:?}");

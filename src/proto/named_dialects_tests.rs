@@ -140,6 +140,9 @@ fn check(file: &str) {
                 assert_eq!(code, expect["code"].as_str(), "{name}");
                 assert_eq!(message, expect["message"].as_str(), "{name}");
             }
+            ("unexpected-status", Err(e)) => {
+                assert_eq!(e.kind(), ErrorKind::UnexpectedStatus, "{name}: {e}");
+            }
             (want, got) => panic!("{name}: expected {want}, got {got:?}"),
         }
         let texts: Vec<&str> = expect["progress_text"]

@@ -62,6 +62,9 @@ use declared::DeclaredDialect;
 ///     "status_word": "/action/status"
 /// }"#).unwrap();
 /// assert_eq!(digitalocean.name(), "digitalocean");
+/// // The open standards, by name.
+/// assert_eq!("fhir".parse::<Dialect>().unwrap(), Dialect::fhir());
+/// assert_eq!(Dialect::ogc_processes().name(), "ogc-processes");
 /// assert!(Dialect::from_json(r#"{"status_word": "/status"}"#).is_err()); // no status_url
 /// ```
 #[derive(Clone, Default)]
