@@ -161,3 +161,35 @@ async fn a_hostile_progress_text_is_escaped_and_bounded() {
     assert!(run.stderr.contains("\"step\\t1 xxx"), "{}", run.stderr);
     assert!(!run.stderr.contains(&"x".repeat(1000)), "{}", run.stderr);
 }
+
+/// `--no-wait` then `--resume`: the handle names the standard (`"dialect": "ogc-processes"`)
+/// and the resumed run reads the job in it, to its results.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_handle_names_the_standard_and_resumes_in_it() {
+    let mock = Mock::start(|req, _| match req.target.as_str() {
+        "/processes/p/execution" => resp(201, &[("location", "/jobs/7".into())], ""),
+        "/jobs/7" => resp(200, &[], r#"{"jobID":"7","status":"successful"}"#),
+        "/jobs/7/results" => resp(200, &[], r#"{"out":7}"#),
+        _ => resp(404, &[], ""),
+    })
+    .await;
+    let url = format!("{}/processes/p/execution", mock.base);
+    let run = lro(&[
+        "-X",
+        "POST",
+        "--no-wait",
+        "--dialect",
+        "ogc-processes",
+        &url,
+    ])
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["dialect"], "ogc-processes");
+    let dir = support::temp_dir("named-resume");
+    let file = dir.join("handle.json");
+    std::fs::write(&file, &run.stdout).unwrap();
+    let resumed = lro(&["--resume", file.to_str().unwrap()]).await;
+    assert_eq!(resumed.code, 0, "{resumed:?}");
+    assert_eq!(resumed.stdout, r#"{"out":7}"#);
+    assert_eq!(mock.count("/processes/p/execution"), 1);
+}
