@@ -150,7 +150,8 @@ fn location_poll(
         return Ok(Reading::Running { moved });
     }
     if !status.is_success() {
-        return fhir_failure(op, headers, body).ok_or(Misread::answer(Reason::Rejected { status }));
+        return fhir_failure(op, headers, body)
+            .ok_or_else(|| Misread::answer(Reason::Rejected { status }));
     }
     // OData 4.01: `AsyncResult` says the original request is done, whatever the body (the
     // result of that request) says in a `status` field of its own.
