@@ -60,7 +60,7 @@
 //! | `202`/`201`/`200` + `Operation-Location` or `Azure-AsyncOperation` | status body (`status`) | first that applies: a `303`/`302` from the monitor; `Resource-Location`; `201` + `Location`; body `resourceLocation`; the request URL for `PUT`/`PATCH`; the submission's `Location` for `POST`; else the terminal status response |
 //! | `202` + `Location`, or `202` + `Content-Location` alone | `202` = running unless its body has a terminal word; `200`/`201`/`204` = done unless the body is a status document still running (seed V1) | a `303`/`302` target, `Resource-Location`, `201` + `Location` or `resourceLocation` is fetched; else that response (with the status an `AsyncResult` header names) |
 //! | `PUT`/`PATCH` → `200`/`201` with a non-terminal `provisioningState` | `GET` the request URL | the last `GET` |
-//! | with [`Dialect::google`], [`Dialect::compute`] or a declared [`Dialect`] | the dialect's monitor and words | the dialect's result |
+//! | with [`Dialect::google`], [`Dialect::compute`], [`Dialect::fhir`], [`Dialect::ogc_processes`] or a declared [`Dialect`] | the dialect's monitor and words | the dialect's result |
 //! | anything else (`400`, `202` with nothing to poll, …) | none | returned untouched, body streaming (a `PUT`/`PATCH` `200`/`201` JSON answer is read first, up to the body limit, to look for `provisioningState`: see [`LroLayer::detect_provisioning_state`]) |
 //!
 //! Status words are read with a vocabulary that knows what real services send (see
@@ -250,6 +250,16 @@
 //!   such an answer fails with its `error`, a class leaving 408, 429, 502, 503 and 504
 //!   transient); pointers choose array elements by a member's value (`/links[rel=results]/href`,
 //!   the first match) and are parsed once, when the description is read.
+//! - FHIR and OGC API – Processes ([`Dialect::fhir`], [`Dialect::ogc_processes`]): described in
+//!   the declared language and read by its readers. A FHIR operation (`…/$export`) or an OGC
+//!   `POST …/execution` without a `Prefer` header is sent with `Prefer: respond-async` (both
+//!   standards answer synchronously otherwise); a caller's own `Prefer` is sent as it is. A FHIR
+//!   `OperationOutcome` on an error answer ends the operation as failed, unless all its issues
+//!   are transient (retried). `X-Progress` is free text: [`Progress::progress_text`].
+//! - The default dialect reads an error answer of a `Content-Location` monitor as a FHIR
+//!   failure only when it is unambiguous: `Content-Type: application/fhir+json` and a body
+//!   whose `resourceType` is `OperationOutcome`; otherwise the answer is judged as before
+//!   (transient statuses retried, others unexpected).
 //! - An inner client that follows redirects (reqwest; `FollowRedirect` with the `tower-http`
 //!   feature) hides the redirect's status. An answer from another URL moved the monitor only when
 //!   it is a status answer naming the operation already seen (or, before any id was seen, an

@@ -1,6 +1,7 @@
 //! What happened during a resolution, attached to every final response (spec §6).
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::parse::HintSource;
@@ -89,6 +90,7 @@ pub struct Progress {
     pub(crate) operation_id: Option<String>,
     pub(crate) status: OperationStatus,
     pub(crate) percent_complete: Option<f64>,
+    pub(crate) progress_text: Option<Arc<str>>,
     pub(crate) polls: u32,
     pub(crate) next_poll_in: Option<Duration>,
     pub(crate) wait_reason: Option<WaitReason>,
@@ -112,6 +114,13 @@ impl Progress {
     /// `percentComplete`, when the status document has one.
     pub fn percent_complete(&self) -> Option<f64> {
         self.percent_complete
+    }
+    /// The progress as the service wrote it, when its dialect reads it as text: FHIR's
+    /// `X-Progress` (`"Exporting Patient (2 of 5)"`), a declared dialect's progress header or
+    /// string, as sent but trimmed and cut after 200 characters. It comes from the server:
+    /// escape it before printing it on a terminal.
+    pub fn progress_text(&self) -> Option<&str> {
+        self.progress_text.as_deref()
     }
     /// Requests sent to the status monitor so far.
     pub fn polls(&self) -> u32 {

@@ -9,6 +9,7 @@ use tower_service::Service;
 
 use crate::driver::Settings;
 use crate::future::ResponseFuture;
+use crate::header::PREFER;
 use crate::layer::LroLayer;
 use crate::options::{wants_resolution, LroOptions};
 use crate::proto::RequestHead;
@@ -109,6 +110,7 @@ where
             return ResponseFuture::resume(ready, settings, handle.clone(), head, options);
         }
         let options = options.cloned();
+        ask_async(&mut req, options.as_ref(), &self.settings);
         let head = RequestHead::from_request(&req);
         let future = ready.call(req);
         ResponseFuture::submitted(future, ready, settings, head, options)
@@ -126,6 +128,18 @@ fn with_progress(base: &Settings, hook: &crate::options::RequestProgress) -> Arc
         request(p);
     }));
     Arc::new(settings)
+}
+
+/// Adds `Prefer: respond-async` to a submission whose dialect's standard asks for it that
+/// carries no `Prefer` of its own (a caller's own `Prefer` wins, whatever it says).
+fn ask_async<B>(req: &mut Request<B>, options: Option<&LroOptions>, settings: &Settings) {
+    let dialect = options
+        .and_then(|o| o.dialect.as_ref())
+        .unwrap_or(&settings.dialect);
+    if dialect.asks_async(req.method(), req.uri()) && !req.headers().contains_key(PREFER) {
+        req.headers_mut()
+            .insert(PREFER, http::HeaderValue::from_static("respond-async"));
+    }
 }
 
 /// Stamps `req` with the idempotency key its options carry, if any, unless it carries one

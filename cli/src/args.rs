@@ -161,8 +161,9 @@ pub struct LroArgs {
     /// [default: 1 s for five polls, then doubling up to 30 s].
     #[arg(long, value_name = "SECS", value_parser = parse_secs)]
     pub poll_interval: Option<Duration>,
-    /// The service's dialect: google, compute, default, or a declared dialect's JSON (@FILE, or
-    /// the JSON itself). A resumed operation keeps the dialect its handle names.
+    /// The service's dialect: google, compute, default, fhir (FHIR async / Bulk Data
+    /// $export), ogc-processes (OGC API - Processes jobs), or a declared dialect's JSON (@FILE,
+    /// or the JSON itself). A resumed operation keeps the dialect its handle names.
     #[arg(long, value_name = "NAME|@FILE")]
     pub dialect: Option<String>,
     /// A query parameter of the URL to carry onto status and resource URLs (repeatable;

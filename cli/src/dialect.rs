@@ -5,7 +5,7 @@ use tower_lro::Dialect;
 
 use crate::exit::Failure;
 
-/// Reads `--dialect`: `default`, `google`, `compute`, `@FILE` holding a declared dialect in
+/// Reads `--dialect`: `default`, `google`, `compute`, `fhir`, `ogc-processes`, `@FILE` holding a declared dialect in
 /// JSON, or that JSON inline. A description the library refuses is a usage error carrying the
 /// library's `InvalidDialect` text.
 pub fn parse(spec: &str) -> Result<Dialect, Failure> {
@@ -29,7 +29,8 @@ pub fn parse(spec: &str) -> Result<Dialect, Failure> {
             spec
         };
         Failure::usage(format!(
-            "--dialect {shown}: {e} (use default, google, compute, @FILE or inline JSON)"
+            "--dialect {shown}: {e} (use default, google, compute, fhir, ogc-processes, @FILE or \
+             inline JSON)"
         ))
     })
 }
@@ -43,6 +44,11 @@ mod tests {
         assert_eq!(parse("google").unwrap().name(), "google");
         assert_eq!(parse("Compute").unwrap().name(), "compute");
         assert!(parse("default").unwrap().is_default());
+        assert_eq!(parse("FHIR").unwrap().name(), "fhir");
+        assert_eq!(
+            parse("ogc-processes").unwrap(),
+            tower_lro::Dialect::ogc_processes()
+        );
         let inline = r#"{"name":"jobs","status_url":{"header":"Location"},"status_word":"/state"}"#;
         assert_eq!(parse(inline).unwrap().name(), "jobs");
     }

@@ -94,10 +94,14 @@ impl Reporter {
         if let (Ok(mut latest), Some(handle)) = (self.latest.lock(), p.resume_handle()) {
             *latest = Some(handle.clone());
         }
-        let pct = p
+        let mut pct = p
             .percent_complete()
             .map(|v| format!(" {v:.0}%"))
             .unwrap_or_default();
+        // The service's own words for its progress (FHIR's `X-Progress`), escaped.
+        if let Some(text) = p.progress_text() {
+            pct.push_str(&format!(" \"{}\"", shown(text)));
+        }
         let next = match (p.next_poll_in(), p.wait_reason()) {
             (Some(wait), Some(why)) => format!(", next poll in {} ({why})", secs(wait)),
             (Some(wait), None) => format!(", next poll in {}", secs(wait)),

@@ -51,6 +51,8 @@ pub(crate) struct Operation {
     pub(crate) final_state: FinalState,
     pub(crate) operation_id: Option<String>,
     pub(crate) percent_complete: Option<f64>,
+    /// The progress as text, when the dialect reads it so (FHIR's `X-Progress`).
+    pub(crate) progress_text: Option<Arc<str>>,
     pub(crate) status: OperationStatus,
     pub(crate) dialect: Dialect,
     /// A declared dialect's words added to the layer's vocabulary: built once per operation.
@@ -127,6 +129,7 @@ impl Machine {
                 final_state: init.final_state,
                 operation_id: None,
                 percent_complete: None,
+                progress_text: None,
                 status: OperationStatus::not_started(),
                 words: init.dialect.vocabulary(&cfg.vocabulary),
                 dialect: init.dialect,
@@ -262,10 +265,14 @@ impl Machine {
     ) -> Action {
         // Where this answer came from is about this answer only.
         let followed = self.answered_from.take();
-        // A dialect may answer a failure with a status body on a `5xx` (Durable Functions).
-        let status_body =
-            matches!(self.phase, Phase::Polling) && self.op.dialect.status_body_on(status);
-        if is_transient(status) && !status_body {
+        // A dialect may answer a failure with a status body on a `5xx` (Durable Functions, a
+        // FHIR `OperationOutcome`).
+        let status_body = || {
+            let op = &self.op;
+            matches!(self.phase, Phase::Polling)
+                && op.dialect.status_body_on(op.rule, status, headers, body)
+        };
+        if is_transient(status) && !status_body() {
             return self.retry(Some((status, headers, body)), None, now).into();
         }
         if let Phase::Fetching(url) = &self.phase {
@@ -437,6 +444,7 @@ impl Machine {
             operation_id: self.op.operation_id.clone(),
             status: self.op.status.clone(),
             percent_complete: self.op.percent_complete,
+            progress_text: self.op.progress_text.clone(),
             polls,
             next_poll_in: next_at.map(|at| at.saturating_duration_since(now)),
             wait_reason,

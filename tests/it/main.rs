@@ -13,6 +13,7 @@ mod hostile;
 mod resume;
 mod seeds;
 mod service;
+mod standards;
 mod store;
 mod wider;
 

@@ -28,6 +28,7 @@ use url::Url;
 
 use super::json::pointer_span;
 use super::pointer::Pointer;
+pub(crate) use super::standards::ErrorAnswers;
 
 #[path = "places.rs"]
 mod places;
@@ -144,9 +145,19 @@ pub(crate) struct DeclaredDialect {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub(crate) result: Vec<ResultSource>,
-    /// A JSON pointer to the error details of a failed operation.
+    /// A JSON pointer to the error details of a failed operation, or a list of them: the first
+    /// that finds a value that is not `null` (OGC's `exception`, else its `message`).
+    #[serde(
+        default,
+        deserialize_with = "one_or_many",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub(crate) error: Vec<Pointer>,
+    /// The document the service's error answers (`4xx`, `5xx`) carry when the operation
+    /// failed: `"operation-outcome"` (FHIR). Such an answer ends the operation as failed with
+    /// its diagnostics; other error answers are judged as usual.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) error: Option<Pointer>,
+    pub(crate) error_answers: Option<ErrorAnswers>,
     /// How an error at `error` that reports one (§3's rule) is read. Left out: it makes a
     /// missing word a failure, and a success word stays a success (services whose `error`
     /// place also holds ordinary output, such as a task's `result`). `true`: it also makes a
@@ -461,7 +472,7 @@ impl DeclaredDialect {
         let reads = |p: &Pointer| p.touches(dup, false);
         let place = |p: &Option<Place>| matches!(p, Some(Place::Pointer(p)) if reads(p));
         place(&self.status_word)
-            || self.error.as_ref().is_some_and(|e| e.touches(dup, true))
+            || self.error.iter().any(|e| e.touches(dup, true))
             || match &self.progress {
                 None => matches!(dup, "/percentComplete" | "/progress"),
                 some => place(some),
@@ -509,9 +520,8 @@ impl DeclaredDialect {
         };
         let error = self
             .error
-            .as_ref()
-            .and_then(|p| p.find(body))
-            .filter(|e| !e.is_null());
+            .iter()
+            .find_map(|p| p.find(body).filter(|e| !e.is_null()));
         let reports = self.error_marks_failure != Some(false)
             && error.is_some_and(error_value_reports_failure);
         let opted_in = self.error_marks_failure == Some(true);

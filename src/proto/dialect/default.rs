@@ -150,7 +150,8 @@ fn location_poll(
         return Ok(Reading::Running { moved });
     }
     if !status.is_success() {
-        return Err(Misread::answer(Reason::Rejected { status }));
+        return fhir_failure(op, headers, body)
+            .ok_or_else(|| Misread::answer(Reason::Rejected { status }));
     }
     // OData 4.01: `AsyncResult` says the original request is done, whatever the body (the
     // result of that request) says in a `status` field of its own.
@@ -174,6 +175,18 @@ fn location_poll(
         return finish(op, status, headers, None);
     }
     Ok(succeeded(op))
+}
+
+/// An error answer of a `Content-Location` monitor that says it is a FHIR `OperationOutcome`
+/// (`application/fhir+json`): the operation failed with its diagnostics, unless every issue
+/// is transient (then it was retried, when its status allows). Read on error answers only.
+fn fhir_failure(op: &mut Operation, headers: &HeaderMap, body: &Bytes) -> Option<Reading> {
+    if op.rule != Rule::ContentLocation {
+        return None;
+    }
+    let outcome = super::standards::fhir_outcome(headers, body).filter(|o| !o.transient)?;
+    op.status = OperationStatus::failed();
+    Some(Reading::failed(Some(outcome.error)))
 }
 
 /// A `202` on a `Location` poll may move the monitor: where to, when it does.

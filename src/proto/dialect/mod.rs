@@ -1,5 +1,6 @@
 //! Dialects of the pattern (spec §10): the default one (§1–§5, Azure and RFC 9110), Google's
-//! `Operation` (AIP-151), Compute Engine's `Operation`, and dialects declared as data.
+//! `Operation` (AIP-151), Compute Engine's `Operation`, dialects declared as data, and two
+//! open standards declared in the same language (`standards.rs`: FHIR, OGC API – Processes).
 //!
 //! A dialect is data plus a few pure readers. This file holds one `match` over the dialects
 //! per question the machine asks; nothing outside `proto/dialect/` names a dialect:
@@ -38,6 +39,7 @@ pub(crate) mod google;
 pub(crate) mod json;
 pub mod pointer;
 pub(crate) mod poll;
+pub(crate) mod standards;
 
 use declared::DeclaredDialect;
 
@@ -60,6 +62,9 @@ use declared::DeclaredDialect;
 ///     "status_word": "/action/status"
 /// }"#).unwrap();
 /// assert_eq!(digitalocean.name(), "digitalocean");
+/// // The open standards, by name.
+/// assert_eq!("fhir".parse::<Dialect>().unwrap(), Dialect::fhir());
+/// assert_eq!(Dialect::ogc_processes().name(), "ogc-processes");
 /// assert!(Dialect::from_json(r#"{"status_word": "/status"}"#).is_err()); // no status_url
 /// ```
 #[derive(Clone, Default)]
@@ -123,6 +128,32 @@ impl Dialect {
         }
     }
 
+    /// HL7 FHIR's Asynchronous Request Pattern, as Bulk Data `$export` uses it: `202` +
+    /// `Content-Location`; the status URL answers `202` while running (its `X-Progress` text
+    /// is [`Progress::progress_text`](crate::Progress::progress_text)), `200` with the result
+    /// (the manifest), or an error status with an `OperationOutcome`: a failure with its
+    /// `diagnostics` (an outcome whose issues are all transient is retried). A FHIR operation
+    /// (`…/$export`) that carries no `Prefer` is sent with `Prefer: respond-async`.
+    /// <https://hl7.org/fhir/uv/bulkdata/export.html>, <https://hl7.org/fhir/R4/async.html>
+    pub fn fhir() -> Self {
+        Self {
+            kind: Kind::Declared(standards::fhir()),
+        }
+    }
+
+    /// OGC API – Processes – Part 1: Core (OGC 18-062r2): execution answers `201` + `Location`
+    /// of the job; its `statusInfo` says `accepted`/`running` (with `progress`), `successful`
+    /// (the results are fetched by the link of relation
+    /// `http://www.opengis.net/def/rel/ogc/1.0/results` or `results`, else at
+    /// `/jobs/{jobID}/results`), `failed` (its `exception`, else its `message`) or `dismissed`
+    /// (canceled). A `POST …/execution` that carries no `Prefer` is sent with
+    /// `Prefer: respond-async`. <https://docs.ogc.org/is/18-062r2/18-062r2.html>
+    pub fn ogc_processes() -> Self {
+        Self {
+            kind: Kind::Declared(standards::ogc_processes()),
+        }
+    }
+
     /// A dialect declared as JSON data: where the status URL, the status word, the result and
     /// the error are. See the crate docs ("Dialects") for the fields and examples.
     pub fn from_json(text: &str) -> Result<Self, InvalidDialect> {
@@ -133,7 +164,8 @@ impl Dialect {
         })
     }
 
-    /// `default`, `google`, `compute`, or a declared dialect's `name` (`declared` without one).
+    /// `default`, `google`, `compute`, `fhir`, `ogc-processes`, or a declared dialect's `name`
+    /// (`declared` without one).
     pub fn name(&self) -> &str {
         match &self.kind {
             Kind::Default => "default",
@@ -148,10 +180,35 @@ impl Dialect {
         matches!(self.kind, Kind::Default)
     }
 
-    /// Whether a poll answer with this (non-`2xx`) status still carries a status body.
-    pub(crate) fn status_body_on(&self, status: http::StatusCode) -> bool {
+    /// Whether a poll answer with this transient (non-`2xx`) status still carries a status
+    /// body, to read rather than retry: one the dialect declares, or an `OperationOutcome` the
+    /// operation failed with (asked of transient statuses only).
+    pub(crate) fn status_body_on(
+        &self,
+        rule: Rule,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: Option<&Bytes>,
+    ) -> bool {
+        let body = body.map(|b| &b[..]).unwrap_or_default();
+        let failed = |o: standards::Outcome| !o.transient;
         match &self.kind {
-            Kind::Declared(d) => !status.is_success() && d.is_status_body(status),
+            Kind::Declared(d) => {
+                d.is_status_body(status) || standards::declared_outcome(d, body).is_some_and(failed)
+            }
+            Kind::Default if rule == Rule::ContentLocation => {
+                standards::fhir_outcome(headers, body).is_some_and(failed)
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether a submission in this dialect is sent with `Prefer: respond-async` when it
+    /// carries no `Prefer` of its own (see [`fhir`](Self::fhir) and
+    /// [`ogc_processes`](Self::ogc_processes)).
+    pub(crate) fn asks_async(&self, method: &Method, uri: &http::Uri) -> bool {
+        match &self.kind {
+            Kind::Declared(d) => standards::asks_async(d, method, uri),
             _ => false,
         }
     }
@@ -285,9 +342,13 @@ impl Dialect {
                 "google": { "base": base.as_ref().map(|u| u.as_str()) }
             })),
             Kind::Compute => Some(Value::String("compute".to_owned())),
-            Kind::Declared(d) => serde_json::to_value(&**d)
-                .ok()
-                .map(|d| serde_json::json!({ "declared": d })),
+            // A standard by its name: resumed with this version's description.
+            Kind::Declared(d) => match standards::name_of(d) {
+                Some(name) => Some(Value::String(name.to_owned())),
+                None => serde_json::to_value(&**d)
+                    .ok()
+                    .map(|d| serde_json::json!({ "declared": d })),
+            },
         }
     }
 
@@ -297,6 +358,11 @@ impl Dialect {
         match value {
             Value::String(s) if s == "compute" => Ok(Self::compute()),
             Value::String(s) if s == "google" => Ok(Self::google()),
+            Value::String(s) => standards::by_name(s)
+                .map(|d| Self {
+                    kind: Kind::Declared(d),
+                })
+                .ok_or_else(bad),
             Value::Object(obj) => {
                 if let Some(g) = obj.get("google") {
                     return match g.get("base").and_then(Value::as_str) {
@@ -315,15 +381,18 @@ impl Dialect {
 impl std::str::FromStr for Dialect {
     type Err = InvalidDialect;
 
-    /// `default`, `google`, `compute`, or a declared dialect's JSON.
+    /// `default`, `google`, `compute`, `fhir`, `ogc-processes`, or a declared dialect's JSON.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim() {
             "default" | "azure" => Ok(Self::default()),
             "google" => Ok(Self::google()),
             "compute" => Ok(Self::compute()),
+            "fhir" => Ok(Self::fhir()),
+            "ogc-processes" => Ok(Self::ogc_processes()),
             json if json.starts_with('{') => Self::from_json(json),
             other => Err(InvalidDialect(format!(
-                "{other:?} is not default, google, compute or a JSON description"
+                "{other:?} is not default, google, compute, fhir, ogc-processes or a JSON \
+                 description"
             ))),
         }
     }

@@ -65,6 +65,20 @@ impl Place {
         }
     }
 
+    /// The progress as text, when this place holds text (a header, a string): FHIR's free
+    /// `X-Progress`. `None` when it is empty or not a string.
+    pub(crate) fn progress_text<'a>(
+        &self,
+        headers: &'a HeaderMap,
+        body: &'a Value,
+    ) -> Option<Cow<'a, str>> {
+        let text = match self {
+            Place::Pointer(p) => p.find(body).and_then(Value::as_str).map(Cow::Borrowed),
+            Place::Header { .. } => self.text(headers, body),
+        };
+        text.filter(|t| !t.trim().is_empty())
+    }
+
     pub(super) fn check(&self, field: &'static str) -> Result<(), DialectError> {
         match self {
             Place::Pointer(_) => Ok(()),

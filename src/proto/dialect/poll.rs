@@ -108,8 +108,17 @@ pub(crate) fn read(
             read_compute(op, &parsed).map_err(|problem| Reason::DialectBody { status, problem })?
         }
         Kind::Declared(d) => {
-            if !status.is_success() && !d.is_status_body(status) {
-                return Err(Reason::Rejected { status });
+            if !status.is_success() {
+                if let Some(outcome) = super::standards::declared_outcome(&d, body) {
+                    if !outcome.transient {
+                        op.status = OperationStatus::failed();
+                        op.progress_text = None;
+                        return Ok(Reading::failed(Some(outcome.error)));
+                    }
+                }
+                if !d.is_status_body(status) {
+                    return Err(Reason::Rejected { status });
+                }
             }
             let value = declared_body(&d, status, body)?;
             read_declared(op, cfg, &d, status, headers, body, &value)
@@ -223,8 +232,19 @@ fn read_declared(
         op.status = OperationStatus::classify(word, vocabulary);
     } else if reading.meaning == Meaning::Succeeded {
         op.status = OperationStatus::succeeded();
+    } else if reading.classified.recognised
+        && reading.meaning == Meaning::Running
+        && op.status.as_str() != "Running"
+    {
+        // Running by its HTTP status (FHIR's `202`): said once, not copied per poll.
+        op.status = OperationStatus::running();
     }
     op.percent_complete = d.percent(headers, value);
+    let text = d
+        .progress
+        .as_ref()
+        .and_then(|p| p.progress_text(headers, value));
+    note_progress_text(op, text.as_deref());
     match reading.meaning {
         Meaning::Running => Ok(Reading::RUNNING),
         Meaning::Succeeded => {
@@ -243,17 +263,24 @@ fn read_declared(
             if !op.status.is_failure() {
                 op.status = OperationStatus::failed();
             }
-            let error = reading.error.map(|e| {
-                ODataError::from_json(e).unwrap_or_else(|| ODataError {
-                    message: Some(match e {
-                        Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    }),
-                    ..ODataError::default()
-                })
-            });
+            let error = reading.error.map(super::standards::error_of);
             Ok(Reading::failed(error))
         }
+    }
+}
+
+/// Characters of a progress text kept (FHIR's `X-Progress` is free text of any length).
+const PROGRESS_TEXT_LIMIT: usize = 200;
+
+/// Records a progress text, cut after [`PROGRESS_TEXT_LIMIT`] characters; copied only when it
+/// changes.
+fn note_progress_text(op: &mut Operation, text: Option<&str>) {
+    let text = text.map(|t| match t.char_indices().nth(PROGRESS_TEXT_LIMIT) {
+        Some((end, _)) => &t[..end],
+        None => t,
+    });
+    if op.progress_text.as_deref() != text {
+        op.progress_text = text.map(Into::into);
     }
 }
 

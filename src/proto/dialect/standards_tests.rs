@@ -1,0 +1,135 @@
+use super::*;
+
+#[test]
+fn built_in_descriptions_read_and_name_themselves() {
+    assert_eq!(fhir().name.as_deref(), Some("fhir"));
+    assert_eq!(ogc_processes().name.as_deref(), Some("ogc-processes"));
+    assert_eq!(name_of(&fhir()), Some("fhir"));
+    assert_eq!(name_of(&ogc_processes()), Some("ogc-processes"));
+    // The same description read again is a declared dialect, not the named one.
+    let copy = Arc::new(DeclaredDialect::from_json(FHIR).unwrap());
+    assert_eq!(name_of(&copy), None);
+    assert!(by_name("fhir").is_some() && by_name("ogc").is_none());
+}
+
+#[test]
+fn prefer_respond_async_only_where_the_standard_kicks_off() {
+    let uri = |u: &str| u.parse::<Uri>().unwrap();
+    let (fhir, ogc) = (fhir(), ogc_processes());
+    assert!(asks_async(
+        &fhir,
+        &Method::GET,
+        &uri("https://f.example/r4/$export")
+    ));
+    assert!(asks_async(
+        &fhir,
+        &Method::POST,
+        &uri("https://f.example/Group/7/$export?_type=Patient")
+    ));
+    assert!(!asks_async(
+        &fhir,
+        &Method::GET,
+        &uri("https://f.example/Patient/1")
+    ));
+    assert!(asks_async(
+        &ogc,
+        &Method::POST,
+        &uri("https://p.example/processes/buffer/execution")
+    ));
+    assert!(!asks_async(
+        &ogc,
+        &Method::GET,
+        &uri("https://p.example/processes/buffer/execution")
+    ));
+    assert!(!asks_async(
+        &ogc,
+        &Method::POST,
+        &uri("https://p.example/processes")
+    ));
+    let copy = Arc::new(DeclaredDialect::from_json(OGC_PROCESSES).unwrap());
+    assert!(!asks_async(
+        &copy,
+        &Method::POST,
+        &uri("https://p.example/processes/b/execution")
+    ));
+}
+
+#[test]
+fn operation_outcome_reads_code_diagnostics_and_transience() {
+    let v: Value = serde_json::from_str(
+        r#"{"resourceType":"OperationOutcome","issue":[
+            {"severity":"error","code":"processing","details":{"text":"Group 9 not found"}},
+            {"severity":"error","code":"exception","diagnostics":"  disk full "}]}"#,
+    )
+    .unwrap();
+    let o = operation_outcome(&v).unwrap();
+    assert!(!o.transient);
+    assert_eq!(o.error.code.as_deref(), Some("processing"));
+    assert_eq!(o.error.message.as_deref(), Some("Group 9 not found"));
+    assert_eq!(o.error.details.len(), 1);
+    assert_eq!(o.error.details[0].message.as_deref(), Some("disk full"));
+    let v = serde_json::json!({"resourceType":"OperationOutcome",
+        "issue":[{"severity":"error","code":"throttled"},{"severity":"error","code":"transient"}]});
+    assert!(operation_outcome(&v).unwrap().transient);
+    // No issue at all is not a transient outcome.
+    let v = serde_json::json!({"resourceType":"OperationOutcome"});
+    assert!(!operation_outcome(&v).unwrap().transient);
+    assert!(operation_outcome(&serde_json::json!({"resourceType":"Patient"})).is_none());
+    assert!(operation_outcome(&serde_json::json!({"issue":[]})).is_none());
+}
+
+#[test]
+fn error_values_by_shape() {
+    let problem = serde_json::json!({
+        "type": "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/no-such-job",
+        "title": "No such job", "detail": "job 7 expired"});
+    let e = error_of(&problem);
+    assert_eq!(e.code.as_deref(), problem["type"].as_str());
+    assert_eq!(e.message.as_deref(), Some("job 7 expired"));
+    let e = error_of(&serde_json::json!({"title": "No such job"}));
+    assert_eq!(e.message.as_deref(), Some("No such job"));
+    // `code`/`message` read as before, even beside `title`.
+    let e = error_of(&serde_json::json!({"code": "E1", "message": "m", "title": "t"}));
+    assert_eq!(
+        (e.code.as_deref(), e.message.as_deref()),
+        (Some("E1"), Some("m"))
+    );
+    let e = error_of(&serde_json::json!("plain text"));
+    assert_eq!(e.message.as_deref(), Some("plain text"));
+}
+
+#[test]
+fn the_default_dialect_needs_fhir_json_to_read_an_outcome() {
+    let body = br#"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"processing","diagnostics":"bad"}]}"#;
+    let headers = |ct: &str| {
+        let mut h = HeaderMap::new();
+        h.insert(CONTENT_TYPE, ct.parse().unwrap());
+        h
+    };
+    assert!(fhir_outcome(&headers("application/fhir+json; charset=utf-8"), body).is_some());
+    assert!(fhir_outcome(&headers("Application/FHIR+JSON"), body).is_some());
+    assert!(fhir_outcome(&headers("application/json"), body).is_none());
+    assert!(fhir_outcome(&HeaderMap::new(), body).is_none());
+    assert!(fhir_outcome(
+        &headers("application/fhir+json"),
+        br#"{"resourceType":"Bundle"}"#
+    )
+    .is_none());
+    assert!(fhir_outcome(&headers("application/fhir+json"), b"<html>").is_none());
+}
+
+#[test]
+fn handles_name_the_standard() {
+    use super::super::Dialect;
+    for d in [Dialect::fhir(), Dialect::ogc_processes()] {
+        let saved = d.to_handle().unwrap();
+        assert_eq!(saved, Value::String(d.name().to_owned()));
+        let back = Dialect::from_handle(&saved).unwrap();
+        assert_eq!(back, d);
+        assert!(matches!(back.kind(), super::super::Kind::Declared(b) if name_of(b).is_some()));
+    }
+    // The same description read from JSON is saved whole, as any declared dialect.
+    let copy = Dialect::from_json(FHIR).unwrap();
+    assert!(copy.to_handle().unwrap().get("declared").is_some());
+    assert!(Dialect::from_handle(&Value::String("wsdl".into())).is_err());
+}
