@@ -263,6 +263,7 @@
 #![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
 
 mod body;
+mod cancel;
 mod config;
 pub mod connect;
 pub mod credentials;
@@ -288,6 +289,7 @@ pub mod store;
 mod vocab;
 
 pub use body::LroBody;
+pub use cancel::{CancelOutcome, Cancellation, NotCancellable};
 pub use config::{Config, FinalState, InvalidOrigin, Origin};
 pub use error::{Error, ErrorKind};
 pub use idempotency::IdempotencyHeader;

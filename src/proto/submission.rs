@@ -213,6 +213,7 @@ fn begin(mut machine: Machine, action: Action, now: Now) -> Begin {
             return Begin::Final(Delivery::new(meta));
         }
         Action::Send { at, request } => Plan::Send { at, request },
+        Action::Cancel { request, error } => Plan::Cancel { request, error },
         Action::Fail(e) => Plan::Fail(e),
     };
     Begin::Lro(Box::new(machine), plan)
