@@ -15,7 +15,7 @@ use tower_service::Service;
 use crate::error::{Error, HandleProblem, Reason};
 use crate::metadata::Rule;
 use crate::proto::cancel::{judge, CancelRequest};
-use crate::proto::{Machine, RequestHead};
+use crate::proto::RequestHead;
 use crate::resume::ResumeHandle;
 use crate::service::LroService;
 
@@ -202,7 +202,7 @@ fn build<B>(
     let params = settings.params(options);
     let head = RequestHead::from_request(request);
     let now = std::time::Instant::now();
-    Machine::cancel_from(settings.config.clone(), handle, &head, &params, now)
+    crate::proto::cancel::from_handle(settings.config.clone(), handle, &head, &params, now)
 }
 
 /// What an answer (or its failure) to `request` means, as the explicit cancel returns it.

@@ -161,6 +161,22 @@ impl CancelRequest {
     }
 }
 
+/// The request that cancels the operation of a [`ResumeHandle`](crate::ResumeHandle); `head`
+/// supplies the headers (credentials) and the carried query, as for
+/// [`Machine::resume`](super::Machine::resume).
+pub fn from_handle(
+    cfg: std::sync::Arc<crate::Config>,
+    handle: &crate::ResumeHandle,
+    head: &super::RequestHead,
+    params: &super::Params,
+    now: std::time::Instant,
+) -> Result<CancelRequest, crate::Error> {
+    let (init, known) = super::resume::init(handle, head, params)?;
+    let mut machine = super::Machine::new(cfg, init, params, now);
+    known.restore(&mut machine.op, &mut machine.sched, machine.cfg.max_polls);
+    machine.cancel_request()
+}
+
 /// What an answer to a cancel request means: `2xx` accepted; `404`, `405` and `501` say the
 /// server does not cancel there; anything else is refused.
 pub fn judge(status: StatusCode) -> CancelOutcome {

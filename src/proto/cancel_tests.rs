@@ -2,6 +2,8 @@
 //! none), the declared `cancel` member's checks, credentials on a foreign cancel URL, and the
 //! opt-in cancel when the machine gives up.
 
+#![allow(clippy::type_complexity)] // the table is clearer spelled out
+
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -219,7 +221,7 @@ fn a_handle_cancels_with_what_it_recorded() {
         HeaderMap::new(),
     );
     let params = Params::new(&cfg);
-    let req = Machine::cancel_from(cfg, &handle, &head, &params, Instant::now()).unwrap();
+    let req = from_handle(cfg, &handle, &head, &params, Instant::now()).unwrap();
     assert_eq!(req.method(), Method::POST);
     assert_eq!(
         req.uri().to_string(),

@@ -268,50 +268,27 @@ impl Machine {
     /// and SSRF rules); an error when it cannot be cancelled (nothing is to be sent then).
     pub fn cancel_request(&mut self) -> Result<CancelRequest, Error> {
         let op = &self.op;
-        let id = op.operation_id.as_deref();
-        let (method, url) = op
+        let target = op
             .dialect
-            .cancel_target(op.rule, &op.monitor, id)
-            .map_err(|why| {
-                self.op_error(op.monitor.display(), Reason::NotCancellable(why), None)
-            })?;
+            .cancel_target(op.rule, &op.monitor, op.operation_id.as_deref());
+        let not = |why| self.op_error(op.monitor.display(), Reason::NotCancellable(why), None);
+        let (method, url) = target.map_err(not)?;
         self.check(&url)?;
         let (cfg, request_url) = (&self.cfg, &self.op.request_url);
-        let request = self
-            .reqs
-            .build(cfg, request_url, &url, PollKind::Cancel, 1)
-            .map_err(|why| self.refusal(&url, why))?;
+        let built = self.reqs.build(cfg, request_url, &url, PollKind::Cancel, 1);
+        let request = built.map_err(|why| self.refusal(&url, why))?;
         Ok(CancelRequest::new(method, request))
     }
 
-    /// The request that cancels the operation of a [`ResumeHandle`]; `head` supplies the
-    /// headers (credentials) and the carried query, as for [`Machine::resume`].
-    pub fn cancel_from(
-        cfg: Arc<Config>,
-        handle: &ResumeHandle,
-        head: &RequestHead,
-        params: &Params,
-        now: Instant,
-    ) -> Result<CancelRequest, Error> {
-        let (init, known) = super::resume::init(handle, head, params)?;
-        let mut machine = Machine::new(cfg, init, params, now);
-        known.restore(&mut machine.op, &mut machine.sched, machine.cfg.max_polls);
-        machine.cancel_request()
-    }
-
-    /// The layer gives up with `error`: when it did so while polling (deadline, poll limit),
-    /// cancel first, if the operation can be cancelled.
+    /// Giving up while polling (deadline, poll limit): cancel first, if the operation can be.
     fn give_up(&mut self, polling: bool, error: Error) -> Plan {
         let gave_up = matches!(
             error.reason(),
             Reason::Deadline { .. } | Reason::PollLimit { .. }
         );
-        if !(polling && gave_up) {
-            return Plan::Fail(error);
-        }
-        match self.cancel_request() {
-            Ok(request) => Plan::Cancel { request, error },
-            Err(_) => Plan::Fail(error),
+        match (polling && gave_up).then(|| self.cancel_request().ok()) {
+            Some(Some(request)) => Plan::Cancel { request, error },
+            _ => Plan::Fail(error),
         }
     }
 
