@@ -249,7 +249,14 @@
 //!   a word read from a header, or none at all, works with `status_codes` (`"4xx": "failed"`:
 //!   such an answer fails with its `error`, a class leaving 408, 429, 502, 503 and 504
 //!   transient); pointers choose array elements by a member's value (`/links[rel=results]/href`,
-//!   the first match) and are parsed once, when the description is read.
+//!   the first match) and are parsed once, when the description is read. A `cancel` member
+//!   (`{"method": "DELETE"|"POST", "url": {"template": …}}`, `url` left out for the status URL)
+//!   says how to cancel; a template's placeholders read `/status_url` and `/operation_id`.
+//! - Cancelling (never by default): the default dialect `DELETE`s the status monitor (not a
+//!   `provisioningState` resource), Google `POST`s `{name}:cancel`, Compute Engine cannot, a
+//!   declared dialect does what its `cancel` says. [`LroService::cancel`] sends it from a resume
+//!   handle; [`LroOptions::cancel_on_give_up`] sends it when the layer gives up (deadline, poll
+//!   limit), noted in [`Error::cancellation`]. A dropped future sends nothing.
 //! - An inner client that follows redirects (reqwest; `FollowRedirect` with the `tower-http`
 //!   feature) hides the redirect's status. An answer from another URL moved the monitor only when
 //!   it is a status answer naming the operation already seen (or, before any id was seen, an
