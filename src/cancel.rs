@@ -9,6 +9,7 @@ use std::future::Future;
 
 use http::{Method, Request, Response, StatusCode};
 use http_body::Body;
+use http_body_util::BodyExt;
 use tower::ServiceExt;
 use tower_service::Service;
 
@@ -152,7 +153,8 @@ impl<S> LroService<S> {
     /// an error of kind [`UnexpectedStatus`](crate::ErrorKind::UnexpectedStatus) with the
     /// answer in it; an operation that cannot be cancelled, one of kind
     /// [`NotCancellable`](crate::ErrorKind::NotCancellable) (nothing is sent). The cancel is
-    /// sent once, never retried.
+    /// sent once, never retried. A refusal carries the answer
+    /// ([`Error::body`](crate::Error::body), read under the status body limit).
     ///
     /// ```no_run
     /// # async fn demo<S>(service: tower_lro::LroService<S>, handle: tower_lro::ResumeHandle)
@@ -176,6 +178,7 @@ impl<S> LroService<S> {
         S::Error: Into<BoxError>,
         ReqB: Default,
         ResB: Body,
+        ResB::Error: Into<BoxError>,
     {
         let inner = self.inner.clone();
         let settings = self.settings.clone();
@@ -183,8 +186,22 @@ impl<S> LroService<S> {
         async move {
             let request = built?;
             let sent = settings.cancel_request(request.clone());
-            let answer = inner.oneshot(sent.map(|()| ReqB::default())).await;
-            answered(&request, answer.map(|r| r.status()).map_err(Into::into))
+            let response = match inner.oneshot(sent.map(|()| ReqB::default())).await {
+                Ok(response) => response,
+                Err(e) => return answered(&request, Err(e.into())),
+            };
+            let status = response.status();
+            match answered(&request, Ok(status)) {
+                // A refusal keeps what the server said (its body, under the size limit).
+                Err(e) if matches!(e.reason(), Reason::CancelRefused { .. }) => {
+                    let (parts, body) = response.into_parts();
+                    let limit = settings.config.status_body_limit();
+                    let read = http_body_util::Limited::new(body, limit).collect().await;
+                    let body = read.ok().map(|c| c.to_bytes());
+                    Err(e.with_response(status, &parts.headers, body.as_ref()))
+                }
+                other => other,
+            }
         }
     }
 }

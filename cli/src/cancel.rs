@@ -64,6 +64,7 @@ where
     S: Service<Request<Full<Bytes>>, Response = Response<ResB>> + Clone,
     S::Error: Into<BoxError>,
     ResB: Body,
+    ResB::Error: Into<BoxError>,
 {
     let Some(handle) = reporter.latest_handle() else {
         reporter.note("lro: interrupted before an operation started; nothing to cancel");
@@ -86,6 +87,7 @@ where
     S: Service<Request<Full<Bytes>>, Response = Response<ResB>> + Clone,
     S::Error: Into<BoxError>,
     ResB: Body,
+    ResB::Error: Into<BoxError>,
 {
     let Some(handle) = request.extensions().get::<ResumeHandle>() else {
         return exit::USAGE;
@@ -96,13 +98,16 @@ where
         Ok(Ok(done)) => report(&done, reporter),
         Ok(Err(error)) => {
             // The library's message: URLs in it masked, server text escaped.
+            let line = crate::redact::text(&error.to_string());
             eprintln!(
                 "lro: {}",
-                crate::term::shown_within(
-                    &crate::redact::text(&error.to_string()),
-                    crate::term::LINE_LIMIT
-                )
+                crate::term::shown_within(&line, crate::term::LINE_LIMIT)
             );
+            // What the server said of its refusal: its text, escaped and bounded.
+            if let Some(body) = error.body().filter(|b| !b.is_empty()) {
+                let text = String::from_utf8_lossy(body);
+                eprintln!("lro: the server said: {}", crate::term::shown(&text));
+            }
             match error.kind() {
                 ErrorKind::NotCancellable | ErrorKind::UnexpectedStatus => exit::CANCEL_REFUSED,
                 _ => exit::code_for(&BoxError::from(error)),

@@ -90,6 +90,9 @@ async fn a_cancel_the_server_refuses_is_not_a_success() {
         assert_eq!(out.status.code(), Some(9), "{status}: {stderr}");
         assert!(stderr.contains(&status.to_string()), "{status}: {stderr}");
         assert!(!stderr.contains('\u{1b}'), "{stderr}");
+        // A refusal shows what the server said, escaped.
+        let said = stderr.contains("the server said: no\\x1b[2J");
+        assert_eq!(said, matches!(status, 409 | 500), "{status}: {stderr}");
         assert_eq!(mock.count("/ops/9"), 1);
     }
 }

@@ -125,6 +125,9 @@ async fn a_default_monitor_gets_delete_and_its_answer_is_reported_as_is() {
             status: StatusCode::CONFLICT
         }
     );
+    // What the server said of its refusal is kept.
+    assert_eq!(refused.body().map(|b| &b[..]), Some(&b"busy\x1b[2J"[..]));
+    assert!(!refused.to_string().contains('\u{1b}'), "{refused}");
     let seen = server.requests();
     assert_eq!(seen.len(), 3);
     for r in &seen {
