@@ -281,7 +281,7 @@ impl Machine {
     }
 
     /// Giving up while polling (deadline, poll limit): cancel first, if the operation can be.
-    fn give_up(&mut self, polling: bool, error: Error) -> Plan {
+    pub(crate) fn give_up(&mut self, polling: bool, error: Error) -> Plan {
         let gave_up = matches!(
             error.reason(),
             Reason::Deadline { .. } | Reason::PollLimit { .. }

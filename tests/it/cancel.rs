@@ -333,6 +333,41 @@ async fn giving_up_at_the_deadline_cancels_when_asked() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn the_poll_limit_and_a_first_wait_past_the_deadline_cancel_too() {
+    // The poll limit.
+    let mut op = never_finishing(LroLayer::new().cancel_on_give_up(true).max_polls(2), None);
+    let (out, cancels) = to_the_end(&mut op, Some(204)).await;
+    assert_eq!(cancels.len(), 1);
+    let err = support::lro_error(out);
+    assert_eq!(err.kind(), ErrorKind::PollLimit, "{err}");
+    assert_eq!(
+        err.cancellation().unwrap().outcome(),
+        CancelOutcome::Accepted
+    );
+    // The submission's answer asks for a first wait past the deadline.
+    let layer = LroLayer::new()
+        .deadline(Duration::from_secs(10))
+        .cancel_on_give_up(true);
+    let mut op = Op::start(layer, submission(Method::POST, "https://svc.example/jobs"));
+    let monitor: &[u8] = b"https://svc.example/ops/1";
+    op.answer(resp(
+        202,
+        &[("operation-location", monitor), ("retry-after", b"60")],
+        "",
+    ))
+    .await;
+    let (cancel, send) = op.next().await;
+    assert_eq!(
+        (cancel.method(), cancel.uri().to_string().as_str()),
+        (&Method::DELETE, "https://svc.example/ops/1")
+    );
+    send.send_response(resp(202, &[], ""));
+    let err = support::lro_error(op.outcome().await);
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    assert!(err.cancellation().is_some());
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_cancel_that_hangs_is_bounded_and_never_masks_the_timeout() {
     let mut op = never_finishing(LroLayer::new().cancel_on_give_up(true), None);
     let (out, cancels) = to_the_end(&mut op, None).await;
