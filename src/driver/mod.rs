@@ -351,22 +351,17 @@ where
                         }
                     }
                 }
-                StepProj::CancelReady { state } => match this.service.poll_ready(cx) {
-                    Poll::Pending if expired(this.timer.as_mut(), cx) => cancelled(state, None),
-                    Poll::Pending => return Poll::Pending,
-                    Poll::Ready(Err(_)) => cancelled(state, None),
-                    Poll::Ready(Ok(())) => {
-                        let cancelling = state.take().expect("a cancel is sent once");
-                        let req = this.settings.cancel_request(cancelling.0.clone());
-                        let req = req.map(|()| ReqB::default());
-                        Next::CancelCall(call_ready(this.service, req), cancelling)
+                StepProj::CancelReady { state } => {
+                    match send_cancel(cx, this.service, this.settings, state) {
+                        Some(next) => next,
+                        None if expired(this.timer.as_mut(), cx) => cancelled(state, None),
+                        None => return Poll::Pending,
                     }
-                },
+                }
                 StepProj::Cancel { future, state } => match future.poll(cx) {
                     Poll::Pending if expired(this.timer.as_mut(), cx) => cancelled(state, None),
                     Poll::Pending => return Poll::Pending,
-                    Poll::Ready(Err(_)) => cancelled(state, None),
-                    Poll::Ready(Ok(answer)) => cancelled(state, Some(answer.status())),
+                    Poll::Ready(answer) => cancelled(state, answer.ok().map(|a| a.status())),
                 },
                 StepProj::Failed { error } => {
                     Next::End(End::Return(Err(error.take().expect("reported once"))))
@@ -453,6 +448,30 @@ where
         request: Some(request),
     });
     None
+}
+
+/// Sends the cancel once the service is ready (`None` while it is not); a service that fails
+/// to get ready ends it unanswered.
+fn send_cancel<S, ReqB, ResB>(
+    cx: &mut Context<'_>,
+    service: &mut S,
+    settings: &Settings,
+    state: &mut Option<Box<Cancelling>>,
+) -> Option<Next<S::Future, ResB>>
+where
+    S: Service<Request<ReqB>> + Clone,
+    ReqB: Default,
+{
+    match service.poll_ready(cx) {
+        Poll::Pending => None,
+        Poll::Ready(Err(_)) => Some(cancelled(state, None)),
+        Poll::Ready(Ok(())) => {
+            let cancelling = state.take().expect("a cancel is sent once");
+            let req = settings.cancel_request(cancelling.0.clone());
+            let req = req.map(|()| ReqB::default());
+            Some(Next::CancelCall(call_ready(service, req), cancelling))
+        }
+    }
 }
 
 /// The cancel sent on giving up was answered with `status` (`None`: it failed, or its bound
