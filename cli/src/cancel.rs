@@ -32,7 +32,7 @@ pub async fn run(args: &FetchArgs, source: &str) -> Result<i32, Failure> {
     let on_request = reporter.clone();
     let (layer, _) = setup::layer(&args.lro)?;
     let layer = layer.on_poll_request(move |r| on_request.request(r));
-    let mut request = fetch::handle_request(args, crate::handle::load("--cancel", source)?)?;
+    let mut request = fetch::handle_request(args, crate::handle::load_for("--cancel", source)?)?;
     let signer = match &args.aws_sigv4 {
         Some(spec) => Some(Arc::new(Signer::new(
             spec,

@@ -234,7 +234,7 @@ fn base64(bytes: &[u8]) -> String {
 
 /// The request that continues the operation of a handle, with the `-H` headers (credentials).
 fn resume_request(args: &FetchArgs, source: &str) -> Result<Request<Full<Bytes>>, Failure> {
-    handle_request(args, handle::load("--resume", source)?)
+    handle_request(args, handle::load(source)?)
 }
 
 /// The request that carries `handle`, with `-u` and the `-H` headers (credentials).

@@ -9,8 +9,13 @@ use tower_lro::ResumeHandle;
 
 use crate::exit::Failure;
 
+/// Reads a handle from `FILE`, or from stdin for `-` (`--resume`).
+pub fn load(source: &str) -> Result<ResumeHandle, Failure> {
+    load_for("--resume", source)
+}
+
 /// Reads a handle from `FILE`, or from stdin for `-`, for `option` (`--resume`, `--cancel`).
-pub fn load(option: &str, source: &str) -> Result<ResumeHandle, Failure> {
+pub fn load_for(option: &str, source: &str) -> Result<ResumeHandle, Failure> {
     let text = if source == "-" {
         let mut text = String::new();
         std::io::stdin()
