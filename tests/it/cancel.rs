@@ -74,7 +74,17 @@ async fn a_google_operation_is_cancelled_with_post_cancel() {
     .await;
     server.clear_requests();
 
-    let svc = lro_client(layer);
+    // The hook shapes the cancel as it shapes polls (to sign it), and can tell it apart.
+    let svc = lro_client(layer.on_poll_request(|r| {
+        let kind = r
+            .extensions()
+            .get::<tower_lro::LroRequest>()
+            .map(|i| i.kind());
+        if kind == Some(PollKind::Cancel) {
+            r.headers_mut()
+                .insert("x-signed", HeaderValue::from_static("cancel"));
+        }
+    }));
     let done = svc.cancel(carrier(&handle)).await.expect("accepted");
     assert_eq!(done.outcome(), CancelOutcome::Accepted);
     assert_eq!(done.method(), Method::POST);
@@ -83,6 +93,7 @@ async fn a_google_operation_is_cancelled_with_post_cancel() {
     assert_eq!(seen[0].method, Method::POST);
     assert_eq!(seen[0].path(), "/v1/projects/p/operations/op-1:cancel");
     assert_eq!(seen[0].header("authorization"), Some(TOKEN));
+    assert_eq!(seen[0].header("x-signed"), Some("cancel"));
 }
 
 #[tokio::test]
