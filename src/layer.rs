@@ -264,6 +264,15 @@ impl LroLayer {
         self
     }
 
+    /// Cancel an operation when the layer gives up on it — its deadline passed, or the poll
+    /// limit was reached — before returning the timeout error (default `false`: never
+    /// cancelled). See [`LroOptions::cancel_on_give_up`](crate::LroOptions::cancel_on_give_up),
+    /// which overrides it per request.
+    pub fn cancel_on_give_up(mut self, enabled: bool) -> Self {
+        Arc::make_mut(&mut self.settings).cancel_on_give_up = enabled;
+        self
+    }
+
     /// Be told where each operation stands: once when the submission's answer starts it
     /// (`polls() == 0`), then after every status poll (status, `percentComplete`, the wait
     /// chosen), for example to draw a progress bar. The hook runs

@@ -260,6 +260,15 @@
 //!   failure only when it is unambiguous: `Content-Type: application/fhir+json` and a body
 //!   whose `resourceType` is `OperationOutcome`; otherwise the answer is judged as before
 //!   (transient statuses retried, others unexpected).
+
+//!   the first match) and are parsed once, when the description is read. A `cancel` member
+//!   (`{"method": "DELETE"|"POST", "url": {"template": …}}`, `url` left out for the status URL)
+//!   says how to cancel; a template's placeholders read `/status_url` and `/operation_id`.
+//! - Cancelling (never by default): the default dialect `DELETE`s the status monitor (not a
+//!   `provisioningState` resource), Google `POST`s `{name}:cancel`, Compute Engine cannot, a
+//!   declared dialect does what its `cancel` says. [`LroService::cancel`] sends it from a resume
+//!   handle; [`LroOptions::cancel_on_give_up`] sends it when the layer gives up (deadline, poll
+//!   limit), noted in [`Error::cancellation`]. A dropped future sends nothing.
 //! - An inner client that follows redirects (reqwest; `FollowRedirect` with the `tower-http`
 //!   feature) hides the redirect's status. An answer from another URL moved the monitor only when
 //!   it is a status answer naming the operation already seen (or, before any id was seen, an
@@ -273,6 +282,7 @@
 #![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
 
 mod body;
+mod cancel;
 mod config;
 pub mod connect;
 pub mod credentials;
@@ -298,6 +308,7 @@ pub mod store;
 mod vocab;
 
 pub use body::LroBody;
+pub use cancel::{CancelOutcome, Cancellation, NotCancellable};
 pub use config::{Config, FinalState, InvalidOrigin, Origin};
 pub use error::{Error, ErrorKind};
 pub use idempotency::IdempotencyHeader;

@@ -40,6 +40,7 @@ pub(crate) struct Extra {
     pub(crate) idempotency_key: Option<Arc<str>>,
     pub(crate) body_digest: Option<u64>,
     pub(crate) progress: Option<RequestProgress>,
+    pub(crate) cancel_on_give_up: Option<bool>,
 }
 
 /// A progress hook for one request (compared by identity).
@@ -171,6 +172,28 @@ impl LroOptions {
             tx.send_replace(Some(p.clone()));
         });
         (options, rx)
+    }
+
+    /// Whether the layer cancels this request's operation when it gives up on it (the
+    /// deadline passed, or the poll limit was reached), instead of the layer's choice
+    /// ([`LroLayer::cancel_on_give_up`](crate::LroLayer::cancel_on_give_up); off by default).
+    ///
+    /// The cancel is the dialect's (`DELETE` on the status monitor by default, Google's `POST
+    /// …:cancel`, a declared `cancel`), sent once under the same rules as polls, and waited
+    /// for at most 10 s; what came of it is in
+    /// [`Error::cancellation`](crate::Error::cancellation), and the error stays the timeout it
+    /// was. An operation that cannot be cancelled is left alone. A response future that is
+    /// dropped sends nothing: a drop is not a give-up (the caller may resume from a handle),
+    /// and the layer spawns no task; cancel explicitly with
+    /// [`LroService::cancel`](crate::LroService::cancel) from the latest
+    /// [`Progress::resume_handle`](crate::Progress::resume_handle) instead.
+    pub fn cancel_on_give_up(mut self, enabled: bool) -> Self {
+        self.extra().cancel_on_give_up = Some(enabled);
+        self
+    }
+
+    pub(crate) fn cancels_on_give_up(&self) -> Option<bool> {
+        self.extra.as_ref()?.cancel_on_give_up
     }
 
     /// The idempotency key, if any.

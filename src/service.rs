@@ -32,8 +32,8 @@ use crate::resume::ResumeHandle;
 /// the time driver only once a response turns out to be an LRO.
 #[derive(Clone)]
 pub struct LroService<S> {
-    inner: S,
-    settings: Arc<Settings>,
+    pub(crate) inner: S,
+    pub(crate) settings: Arc<Settings>,
 }
 
 impl<S: std::fmt::Debug> std::fmt::Debug for LroService<S> {

@@ -46,7 +46,7 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct FetchArgs {
     /// The URL to send the request to (http or https).
-    #[arg(required_unless_present = "resume")]
+    #[arg(required_unless_present_any = ["resume", "cancel"])]
     pub url: Option<String>,
     /// Request method [default: GET, or POST when data is given].
     #[arg(short = 'X', long = "request", value_name = "METHOD")]
@@ -86,6 +86,17 @@ pub struct FetchArgs {
     /// Continue an operation from a resume handle (FILE, or - for stdin); nothing is re-sent.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["url", "data", "json", "method"])]
     pub resume: Option<String>,
+    /// Cancel the operation of a resume handle (FILE, or - for stdin) and exit: the one request
+    /// its dialect cancels with (DELETE on the status monitor by default, Google's POST
+    /// NAME:cancel, a declared dialect's "cancel"), with the -H headers. Exit 0 when the server
+    /// accepts it (2xx); 9 when it answers 404/405/501 (not supported) or another status, or
+    /// when the operation cannot be cancelled (Compute Engine, a dialect without "cancel").
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["url", "data", "json", "method", "resume", "no_wait"])]
+    pub cancel: Option<String>,
+    /// On SIGINT or SIGTERM while waiting for an operation, cancel it (as --cancel does) and
+    /// report the answer, then save the handle and exit 130/143 as usual.
+    #[arg(long, conflicts_with_all = ["cancel", "no_wait"])]
+    pub cancel_on_interrupt: bool,
     /// Where the resume handle is written when the operation times out or is interrupted
     /// [default: lro-resume-TIME.json in the current directory].
     #[arg(long, value_name = "FILE")]

@@ -28,6 +28,9 @@ pub const NO_OPERATION: i32 = 7;
 /// The operation ended canceled (`Canceled`, `Cancelled`, a dialect's word for it): someone
 /// stopped it; it did not fail.
 pub const CANCELED: i32 = 8;
+/// `--cancel`: the server refused the cancel (`404`/`405`/`501`: not supported, or another
+/// status), or the operation cannot be cancelled (nothing was sent).
+pub const CANCEL_REFUSED: i32 = 9;
 /// Interrupted by SIGINT (128 + 2); the resume handle was saved.
 pub const SIGINT: i32 = 130;
 /// Interrupted by SIGTERM (128 + 15); the resume handle was saved.
@@ -50,6 +53,8 @@ Exit codes:
     7  --no-wait, and the server answered at once, not with an operation: no resume handle
        (the answer was written in its place)
     8  the operation was canceled (its status means canceled: someone stopped it)
+    9  --cancel: the server refused the cancel (404/405/501 or another status), or the
+       operation cannot be cancelled (nothing was sent)
   130  interrupted (SIGINT) while waiting; the resume handle was saved
   143  terminated (SIGTERM) while waiting; the resume handle was saved";
 

@@ -20,6 +20,9 @@ use crate::{follow, handle, net, output, redact, setup};
 
 /// Runs the command; the exit code.
 pub async fn run(args: FetchArgs) -> Result<i32, Failure> {
+    if let Some(source) = &args.cancel {
+        return crate::cancel::run(&args, source).await;
+    }
     // --max-time bounds the whole command, as curl's does: the submission, the polls and the
     // streaming of the final body. The layer's own deadline (from the submission's answer)
     // stays, so a timeout it reports keeps its own message.
@@ -85,7 +88,12 @@ pub async fn run(args: FetchArgs) -> Result<i32, Failure> {
     let send = |request| service.clone().oneshot(request);
     let outcome = tokio::select! {
         outcome = follow::send(send, request, args.location, &trail, &reporter) => outcome,
-        code = interrupt.recv() => return stopped(&args, &reporter, Stop::Signal(code)),
+        code = interrupt.recv() => {
+            if args.cancel_on_interrupt {
+                crate::cancel::on_interrupt(&service, &args, &reporter).await?;
+            }
+            return stopped(&args, &reporter, Stop::Signal(code));
+        }
         () = deadline.expired() => {
             return stopped(&args, &reporter, Stop::MaxTime(deadline.limit, false));
         }
@@ -226,7 +234,14 @@ fn base64(bytes: &[u8]) -> String {
 
 /// The request that continues the operation of a handle, with the `-H` headers (credentials).
 fn resume_request(args: &FetchArgs, source: &str) -> Result<Request<Full<Bytes>>, Failure> {
-    let handle = handle::load(source)?;
+    handle_request(args, handle::load(source)?)
+}
+
+/// The request that carries `handle`, with `-u` and the `-H` headers (credentials).
+pub fn handle_request(
+    args: &FetchArgs,
+    handle: ResumeHandle,
+) -> Result<Request<Full<Bytes>>, Failure> {
     let mut request: Request<Full<Bytes>> = handle.into_request();
     add_user(
         &mut request,

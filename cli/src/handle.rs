@@ -9,20 +9,25 @@ use tower_lro::ResumeHandle;
 
 use crate::exit::Failure;
 
-/// Reads a handle from `FILE`, or from stdin for `-`.
+/// Reads a handle from `FILE`, or from stdin for `-` (`--resume`).
 pub fn load(source: &str) -> Result<ResumeHandle, Failure> {
+    load_for("--resume", source)
+}
+
+/// Reads a handle from `FILE`, or from stdin for `-`, for `option` (`--resume`, `--cancel`).
+pub fn load_for(option: &str, source: &str) -> Result<ResumeHandle, Failure> {
     let text = if source == "-" {
         let mut text = String::new();
         std::io::stdin()
             .read_to_string(&mut text)
-            .map_err(|e| Failure::usage(format!("--resume -: {e}")))?;
+            .map_err(|e| Failure::usage(format!("{option} -: {e}")))?;
         text
     } else {
         std::fs::read_to_string(source)
-            .map_err(|e| Failure::usage(format!("--resume {source}: {e}")))?
+            .map_err(|e| Failure::usage(format!("{option} {source}: {e}")))?
     };
     serde_json::from_str(&text)
-        .map_err(|e| Failure::usage(format!("--resume {source}: not a resume handle: {e}")))
+        .map_err(|e| Failure::usage(format!("{option} {source}: not a resume handle: {e}")))
 }
 
 /// The handle as JSON text.

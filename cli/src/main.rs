@@ -3,6 +3,7 @@
 //! configures it and drives `LroService` over a hyper-util client.
 
 mod args;
+mod cancel;
 mod dialect;
 mod exit;
 mod fetch;

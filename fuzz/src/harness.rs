@@ -1614,7 +1614,8 @@ pub fn run(s: &Scenario, checks: Checks) -> Summary {
         assert!(steps <= bound, "more than {bound} actions");
         let request = match action {
             Action::Deliver(d) => break run.delivered(&d.metadata),
-            Action::Fail(e) => break run.failed(&e),
+            // The harness never asks for a cancel on giving up: that is a failure as well.
+            Action::Fail(e) | Action::Cancel { error: e, .. } => break run.failed(&e),
             Action::Send { at, request } => run.send(at, request),
         };
         run.check_request(request);
@@ -1687,7 +1688,7 @@ impl Run<'_> {
                 };
                 assert_eq!(info.attempt(), spent + 1, "resumed attempt numbering");
             }
-            Ok((_, Plan::Fail(e))) | Err(e) => {
+            Ok((_, Plan::Fail(e) | Plan::Cancel { error: e, .. })) | Err(e) => {
                 let _ = format!("{e} {e:?}");
                 assert!(
                     matches!(e.kind(), ErrorKind::Protocol | ErrorKind::Insecure),
@@ -2126,7 +2127,7 @@ fn known_compute_bug(dialect: &DialectSpec, meta: &tower_lro::LroMetadata) -> bo
 /// answer delivered as a failure; never a success, never another request.
 fn check_not_success(dialect: &DialectSpec, action: &Action, checks: Checks) {
     match action {
-        Action::Fail(_) => {}
+        Action::Fail(_) | Action::Cancel { .. } => {}
         Action::Deliver(d) if checks.known_bugs_pass && known_compute_bug(dialect, &d.metadata) => {
         }
         Action::Deliver(d) => assert!(
@@ -2401,7 +2402,9 @@ fn check_handle_round_trip(d: &Dialect, handle: &ResumeHandle) -> ResumeHandle {
     let now = Instant::now();
     let resume = |h: &ResumeHandle| match Machine::resume(cfg.clone(), h, &head, &params, now) {
         Ok((m, Plan::Send { .. })) => m.resume_handle(),
-        Ok((_, Plan::Fail(e))) | Err(e) => panic!("{d:?} does not resume: {e} ({h:?})"),
+        Ok((_, Plan::Fail(e) | Plan::Cancel { error: e, .. })) | Err(e) => {
+            panic!("{d:?} does not resume: {e} ({h:?})")
+        }
     };
     let h2 = resume(handle);
     assert_eq!(h2.dialect(), d.name(), "{h2:?}");
@@ -2771,7 +2774,7 @@ pub mod creds {
                     }
                     return;
                 }
-                Action::Fail(e) => return check_error(&e),
+                Action::Fail(e) | Action::Cancel { error: e, .. } => return check_error(&e),
             };
             let req: http::Request<()> = request.into_request();
             let target = origin_of(req.uri(), &sub_origin);

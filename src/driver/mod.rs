@@ -20,6 +20,7 @@ use tower_service::Service;
 use crate::body::LroBody;
 use crate::metadata::LroMetadata;
 use crate::options::LroOptions;
+use crate::proto::cancel::{noted, CancelRequest, CANCEL_BOUND};
 use crate::proto::{
     Action, Answer, AnsweredFrom, Begin, Delivery, Failure, Machine, Params, Plan, PollRequest,
     RequestHead, Submission,
@@ -91,6 +92,10 @@ pin_project! {
         // Reading a status answer's body (head and body boxed: the step stays sized for
         // waiting, which is where an operation spends its life).
         Read { state: Pin<Box<StatusBodyRead<ResB>>> },
+        // Giving up, and cancelling first: waiting for the service to be ready for the cancel.
+        CancelReady { state: Option<Box<Cancelling>> },
+        // The cancel in flight.
+        Cancel { #[pin] future: S::Future, state: Option<Box<Cancelling>> },
         // Failed before the first poll.
         Failed { error: Option<BoxError> },
         Done,
@@ -106,8 +111,15 @@ struct Inspecting<ResB> {
     bound: Option<Instant>,
 }
 
+/// The cancel sent when the layer gives up, and the error to return after it.
+type Cancelling = (CancelRequest, crate::Error);
+
 /// What an arm of the driver loop decided, once its borrows have ended.
 enum Next<F, ResB> {
+    /// Give up, cancelling first.
+    Cancel(Box<Cancelling>),
+    /// The cancel was sent.
+    CancelCall(F, Box<Cancelling>),
     /// Wait until `at` (if it is still ahead), then send.
     Send(std::time::Instant, PollRequest),
     Call(F),
@@ -128,6 +140,7 @@ impl<F, ResB> From<Plan> for Next<F, ResB> {
     fn from(plan: Plan) -> Self {
         match plan {
             Plan::Send { at, request } => Next::Send(at, request),
+            Plan::Cancel { request, error } => Next::Cancel(Box::new((request, error))),
             Plan::Fail(e) => Next::End(End::Fail(e)),
         }
     }
@@ -139,6 +152,7 @@ impl<F, ResB> Next<F, ResB> {
         match action {
             Action::Deliver(delivery) => Next::End(End::deliver(parts, body, delivery)),
             Action::Send { at, request } => Next::Send(at, request),
+            Action::Cancel { request, error } => Next::Cancel(Box::new((request, error))),
             Action::Fail(e) => Next::End(End::Fail(e)),
         }
     }
@@ -238,7 +252,7 @@ where
                     request: Some(request),
                 },
             ),
-            Ok((_, Plan::Fail(e))) | Err(e) => (
+            Ok((_, Plan::Fail(e) | Plan::Cancel { error: e, .. })) | Err(e) => (
                 None,
                 Step::Failed {
                     error: Some(e.into()),
@@ -337,6 +351,18 @@ where
                         }
                     }
                 }
+                StepProj::CancelReady { state } => {
+                    match send_cancel(cx, this.service, this.settings, state) {
+                        Some(next) => next,
+                        None if expired(this.timer.as_mut(), cx) => cancelled(state, None),
+                        None => return Poll::Pending,
+                    }
+                }
+                StepProj::Cancel { future, state } => match future.poll(cx) {
+                    Poll::Pending if expired(this.timer.as_mut(), cx) => cancelled(state, None),
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(answer) => cancelled(state, answer.ok().map(|a| a.status())),
+                },
                 StepProj::Failed { error } => {
                     Next::End(End::Return(Err(error.take().expect("reported once"))))
                 }
@@ -391,6 +417,18 @@ where
             step.set(Step::Call { future });
             return None;
         }
+        Next::Cancel(cancelling) => {
+            // The deadline has passed: the cancel has a bound of its own.
+            timer.as_mut().reset(Instant::now() + CANCEL_BOUND);
+            let state = Some(cancelling);
+            step.set(Step::CancelReady { state });
+            return None;
+        }
+        Next::CancelCall(future, cancelling) => {
+            let state = Some(cancelling);
+            step.set(Step::Cancel { future, state });
+            return None;
+        }
         Next::End(end) => {
             step.set(Step::Done);
             // An answer final at once was bounded by `start`, which has no machine.
@@ -410,6 +448,40 @@ where
         request: Some(request),
     });
     None
+}
+
+/// Sends the cancel once the service is ready (`None` while it is not); a service that fails
+/// to get ready ends it unanswered.
+fn send_cancel<S, ReqB, ResB>(
+    cx: &mut Context<'_>,
+    service: &mut S,
+    settings: &Settings,
+    state: &mut Option<Box<Cancelling>>,
+) -> Option<Next<S::Future, ResB>>
+where
+    S: Service<Request<ReqB>> + Clone,
+    ReqB: Default,
+{
+    match service.poll_ready(cx) {
+        Poll::Pending => None,
+        Poll::Ready(Err(_)) => Some(cancelled(state, None)),
+        Poll::Ready(Ok(())) => {
+            let cancelling = state.take().expect("a cancel is sent once");
+            let req = settings.cancel_request(cancelling.0.clone());
+            let req = req.map(|()| ReqB::default());
+            Some(Next::CancelCall(call_ready(service, req), cancelling))
+        }
+    }
+}
+
+/// The cancel sent on giving up was answered with `status` (`None`: it failed, or its bound
+/// passed): the error, with that noted.
+fn cancelled<F, ResB>(
+    state: &mut Option<Box<Cancelling>>,
+    status: Option<http::StatusCode>,
+) -> Next<F, ResB> {
+    let (request, error) = *state.take().expect("a cancel ends once");
+    Next::End(End::Fail(noted(error, &request, status)))
 }
 
 /// The deadline passed while a request was in flight.

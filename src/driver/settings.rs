@@ -8,6 +8,7 @@ use super::trace::{self, Trace};
 use crate::config::Config;
 use crate::metadata::Progress;
 use crate::options::LroOptions;
+use crate::proto::cancel::CancelRequest;
 use crate::proto::dialect::Dialect;
 use crate::proto::{Machine, Params, PollRequest};
 
@@ -25,6 +26,8 @@ pub(crate) struct Settings {
     pub(crate) progress: Option<ProgressHook>,
     pub(crate) dialect: Dialect,
     pub(crate) idempotency: Option<crate::IdempotencyHeader>,
+    /// Cancel an operation when giving up on it (deadline, poll limit).
+    pub(crate) cancel_on_give_up: bool,
 }
 
 impl Settings {
@@ -35,6 +38,7 @@ impl Settings {
             progress: None,
             dialect: Dialect::default(),
             idempotency: None,
+            cancel_on_give_up: false,
         }
     }
 
@@ -42,6 +46,8 @@ impl Settings {
     /// request extensions.
     pub(crate) fn params(&self, options: Option<&LroOptions>) -> Params {
         let mut params = Params::new(&self.config).dialect(self.dialect(options).clone());
+        let cancel = options.and_then(LroOptions::cancels_on_give_up);
+        params = params.cancel_on_give_up(cancel.unwrap_or(self.cancel_on_give_up));
         if let Some(options) = options {
             if let Some(d) = options.deadline {
                 params = params.deadline(d);
@@ -67,6 +73,15 @@ impl Settings {
     /// The request a driver sends for `request`: built by the core, then shaped by the
     /// `on_poll_request` hook.
     pub(crate) fn poll_request(&self, request: PollRequest) -> Request<()> {
+        let mut req = request.into_request();
+        if let Some(hook) = &self.hook {
+            hook(&mut req);
+        }
+        req
+    }
+
+    /// The cancel request a driver sends, shaped by the `on_poll_request` hook as polls are.
+    pub(crate) fn cancel_request(&self, request: CancelRequest) -> Request<()> {
         let mut req = request.into_request();
         if let Some(hook) = &self.hook {
             hook(&mut req);

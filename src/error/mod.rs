@@ -40,6 +40,9 @@ pub enum ErrorKind {
     UnexpectedStatus,
     /// A poll kept failing transiently (`408`, `429`, `5xx`, transport errors) beyond the budget.
     RetriesExhausted,
+    /// The operation cannot be cancelled: its dialect has no way to (Compute Engine, a declared
+    /// dialect without `cancel`), or its shape polls the resource itself. Nothing was sent.
+    NotCancellable,
     /// A request reused the idempotency key of a different request (see
     /// [`LroOptions::idempotency_key`](crate::LroOptions::idempotency_key)): `422`-worthy.
     Conflict,
@@ -75,6 +78,8 @@ struct Inner {
     attempts: Option<u32>,
     resume: Option<ResumeHandle>,
     source: Option<BoxError>,
+    /// The cancel sent when the layer gave up (`LroOptions::cancel_on_give_up`).
+    cancel: Option<crate::cancel::Cancellation>,
 }
 
 /// The head and buffered body of the response an error is about.
@@ -99,6 +104,7 @@ impl Error {
                 attempts: None,
                 resume: None,
                 source: None,
+                cancel: None,
             }),
         }
     }
@@ -139,6 +145,18 @@ impl Error {
     pub(crate) fn with_resume(mut self, handle: ResumeHandle) -> Self {
         self.inner.resume = Some(handle);
         self
+    }
+
+    pub(crate) fn with_cancellation(mut self, cancel: crate::cancel::Cancellation) -> Self {
+        self.inner.cancel = Some(cancel);
+        self
+    }
+
+    /// When the layer gave up (deadline, poll limit) with
+    /// [`cancel_on_give_up`](crate::LroOptions::cancel_on_give_up) on: the cancel it sent
+    /// before returning this error, and what came of it. `None` when none was sent.
+    pub fn cancellation(&self) -> Option<&crate::cancel::Cancellation> {
+        self.inner.cancel.as_ref()
     }
 
     pub(crate) fn with_source(mut self, source: BoxError) -> Self {
@@ -255,13 +273,24 @@ impl fmt::Debug for Error {
         if let Some(s) = &i.source {
             d.field("source", s);
         }
+        if let Some(c) = &i.cancel {
+            d.field("cancellation", c);
+        }
         d.finish()
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let cancelling = matches!(
+            self.inner.reason,
+            Reason::NotCancellable(_)
+                | Reason::CancelRefused { .. }
+                | Reason::CancelUnanswered { .. }
+        );
         let what = match self.kind() {
+            _ if cancelling => "cancelling the long-running operation",
+            ErrorKind::NotCancellable => "long-running operation not cancellable",
             ErrorKind::OperationFailed if self.is_canceled() => "long-running operation canceled",
             ErrorKind::OperationFailed => "long-running operation failed",
             ErrorKind::Timeout => "long-running operation timed out",
@@ -281,6 +310,16 @@ impl fmt::Display for Error {
                 self.inner.reason
             ),
             None => write!(f, "{what}: {}", self.inner.reason),
+        }?;
+        match &self.inner.cancel {
+            Some(c) => write!(
+                f,
+                "; cancel sent ({} {}): {}",
+                c.method(),
+                shown::Shown::new(c.url(), 2 * shown::LIMIT),
+                c.outcome()
+            ),
+            None => Ok(()),
         }
     }
 }

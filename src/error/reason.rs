@@ -164,6 +164,21 @@ pub enum Reason {
     /// The delivered final body was still streaming at the operation's deadline (the error's
     /// URL is where it came from).
     FinalBodyTimeout,
+    /// The operation cannot be cancelled: nothing was sent.
+    NotCancellable(crate::cancel::NotCancellable),
+    /// A cancel request was answered with a status that neither accepts it (`2xx`) nor says
+    /// cancelling is not supported (`404`, `405`, `501`).
+    CancelRefused {
+        /// The cancel's method.
+        method: http::Method,
+        /// The answer's status.
+        status: StatusCode,
+    },
+    /// A cancel request got no answer (it is not retried).
+    CancelUnanswered {
+        /// The cancel's method.
+        method: http::Method,
+    },
 }
 
 /// What is wrong with a URL the layer was given.
@@ -218,6 +233,8 @@ pub enum HandleProblem {
     CarrierUri,
     /// The handle's dialect cannot be read.
     Dialect(String),
+    /// The request carries no handle (a cancel needs one).
+    Missing,
 }
 
 impl Reason {
@@ -231,7 +248,9 @@ impl Reason {
             | Reason::StoredFailure { .. } => ErrorKind::OperationFailed,
             Reason::IdempotencyMismatch { .. } => ErrorKind::Conflict,
             Reason::LeaseHeld { .. } => ErrorKind::Timeout,
-            Reason::Rejected { .. } => ErrorKind::UnexpectedStatus,
+            Reason::Rejected { .. } | Reason::CancelRefused { .. } => ErrorKind::UnexpectedStatus,
+            Reason::NotCancellable(_) => ErrorKind::NotCancellable,
+            Reason::CancelUnanswered { .. } => ErrorKind::RetriesExhausted,
             Reason::RetriesExhausted { .. } => ErrorKind::RetriesExhausted,
             Reason::PollLimit { .. } => ErrorKind::PollLimit,
             Reason::Deadline { .. } | Reason::SubmissionBodyTimeout | Reason::FinalBodyTimeout => {
@@ -399,6 +418,7 @@ impl fmt::Display for HandleProblem {
             HandleProblem::Url(e) => write!(f, "a URL in the handle is unusable ({e})"),
             HandleProblem::Method => f.write_str("bad method"),
             HandleProblem::Dialect(e) => f.write_str(e),
+            HandleProblem::Missing => f.write_str("the request carries no resume handle"),
             HandleProblem::CarrierUri => {
                 f.write_str("the request carrying the handle has no valid URI")
             }
@@ -481,6 +501,18 @@ impl fmt::Display for Reason {
             Reason::SubmissionBodyFailed => f.write_str("submission response body failed mid-way"),
             Reason::BadRequestUrl { why } => write!(f, "is not a usable request URL ({why})"),
             Reason::BadHandle { why } => write!(f, "cannot be resumed: {why}"),
+            Reason::NotCancellable(why) => {
+                let why = why.to_string();
+                write!(f, "cannot be cancelled: {}", Shown::new(&why, 2 * LIMIT))
+            }
+            Reason::CancelRefused { method, status } => write!(
+                f,
+                "answered {} to the cancel ({method}): refused",
+                ShowStatus(*status)
+            ),
+            Reason::CancelUnanswered { method } => {
+                write!(f, "did not answer the cancel ({method}); it is not retried")
+            }
             Reason::DialectBody { status, problem } => write!(
                 f,
                 "answered {} with {}",

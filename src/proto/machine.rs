@@ -6,6 +6,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode, Uri, Version};
 
+use super::cancel::CancelRequest;
 use super::dialect::{Dialect, Misread, Reading};
 use super::link::Link;
 use super::redirect::{self, Redirect};
@@ -38,6 +39,8 @@ pub struct Machine {
     pub(crate) start_only: bool,
     /// The delivered final body, when it streams, is cut at the deadline.
     pub(crate) bound_body: bool,
+    /// Giving up (deadline, poll limit) while polling cancels the operation first.
+    pub(crate) cancel_on_give_up: bool,
 }
 
 /// What is known of the operation: what metadata, errors and resume handles report.
@@ -138,6 +141,7 @@ impl Machine {
             answered_from: None,
             start_only: params.start_only,
             bound_body: params.bounds_body(),
+            cancel_on_give_up: params.cancel_on_give_up,
             cfg,
         }
     }
@@ -216,7 +220,11 @@ impl Machine {
             return Action::Fail(Error::new(None, Reason::AnswerAfterEnd));
         }
         self.begin_input(true);
-        self.on_response(answer.status, answer.headers, answer.body, now)
+        let polling = matches!(self.phase, Phase::Polling);
+        match self.on_response(answer.status, answer.headers, answer.body, now) {
+            Action::Fail(error) if self.cancel_on_give_up => self.give_up(polling, error).into(),
+            action => action,
+        }
     }
 
     /// Hands in that the request of the last `Send` got no usable answer. Nothing is
@@ -228,6 +236,15 @@ impl Machine {
         // A deadline is not an answer worth reporting.
         self.begin_input(!matches!(failure, Failure::DeadlinePassed));
         self.answered_from = None;
+        let polling = matches!(self.phase, Phase::Polling);
+        match self.on_failure(failure, now) {
+            Plan::Fail(error) if self.cancel_on_give_up => self.give_up(polling, error),
+            plan => plan,
+        }
+    }
+
+    /// What a failure means: retry, or fail.
+    fn on_failure(&mut self, failure: Failure<'_>, now: Now) -> Plan {
         match failure {
             // The connector's SSRF guard refused the address: final, not transient.
             Failure::Transport(error) => match crate::connect::Refused::find(&*error) {
@@ -247,6 +264,34 @@ impl Machine {
                 self.phase = Phase::Done;
                 Plan::Fail(self.timeout_error(false))
             }
+        }
+    }
+
+    /// The request that cancels this operation, built like a poll (the same credential, origin
+    /// and SSRF rules); an error when it cannot be cancelled (nothing is to be sent then).
+    pub fn cancel_request(&mut self) -> Result<CancelRequest, Error> {
+        let op = &self.op;
+        let target = op
+            .dialect
+            .cancel_target(op.rule, &op.monitor, op.operation_id.as_deref());
+        let not = |why| self.op_error(op.monitor.display(), Reason::NotCancellable(why), None);
+        let (method, url) = target.map_err(not)?;
+        self.check(&url)?;
+        let (cfg, request_url) = (&self.cfg, &self.op.request_url);
+        let built = self.reqs.build(cfg, request_url, &url, PollKind::Cancel, 1);
+        let request = built.map_err(|why| self.refusal(&url, why))?;
+        Ok(CancelRequest::new(method, request))
+    }
+
+    /// Giving up while polling (deadline, poll limit): cancel first, if the operation can be.
+    pub(crate) fn give_up(&mut self, polling: bool, error: Error) -> Plan {
+        let gave_up = matches!(
+            error.reason(),
+            Reason::Deadline { .. } | Reason::PollLimit { .. }
+        );
+        match (polling && gave_up).then(|| self.cancel_request().ok()) {
+            Some(Some(request)) => Plan::Cancel { request, error },
+            _ => Plan::Fail(error),
         }
     }
 

@@ -14,6 +14,7 @@
 //! | [`machine`] | the state of one operation, and its two inputs: [`Machine::handle_answer`], [`Machine::handle_failure`] |
 //! | [`shapes`] | which answers start an operation (spec §1) |
 //! | [`dialect`] | one `match` per question about a dialect; each dialect's readers (the default's: spec §3–§6) |
+//! | [`cancel`] | the request that cancels an operation, and what its answer means |
 //! | `resume` | resume handles to and from the machine's state (spec §8) |
 //! | [`schedule`] | waits, backoff, budgets and the deadline (spec §2) |
 //! | [`request`] | the requests the layer sends: carried headers and query, credentials (spec §7) |
@@ -49,6 +50,9 @@
 //!      [`LroMetadata`](crate::LroMetadata) in the extensions and return it (body streaming if
 //!      it was not read).
 //!    - [`Action::Fail`] / [`Plan::Fail`]: return the error.
+//!    - [`Action::Cancel`] / [`Plan::Cancel`] (only when asked for): send the cancel request
+//!      at once, bounded by [`cancel::CANCEL_BOUND`]; return the error with what came of it
+//!      ([`cancel::noted`]).
 //!
 //! Every loop turn sends one request, and the core bounds them (deadline, `max_polls`, the
 //! transient budget), so a driver that follows this contract always ends.
@@ -89,6 +93,7 @@ use crate::config::{Config, FinalState};
 use crate::error::Error;
 use crate::metadata::LroMetadata;
 
+pub mod cancel;
 pub mod dialect;
 pub(crate) mod link;
 pub mod machine;
@@ -144,6 +149,7 @@ pub struct Params {
     pub(crate) dialect: dialect::Dialect,
     pub(crate) start_only: bool,
     pub(crate) bound_body: bool,
+    pub(crate) cancel_on_give_up: bool,
 }
 
 impl Params {
@@ -156,7 +162,14 @@ impl Params {
             dialect: dialect::Dialect::default(),
             start_only: false,
             bound_body: cfg.bound_final_body(),
+            cancel_on_give_up: false,
         }
+    }
+    /// Whether the layer, when it gives up (deadline, poll limit), cancels the operation first
+    /// ([`Plan::Cancel`]). Default `false`.
+    pub fn cancel_on_give_up(mut self, enabled: bool) -> Self {
+        self.cancel_on_give_up = enabled;
+        self
     }
     /// Whether a delivered final body that streams is cut at the deadline (the default is the
     /// configuration's, [`Config::bound_final_body`]).
@@ -247,6 +260,15 @@ pub enum Plan {
         /// What to send.
         request: PollRequest,
     },
+    /// The layer gives up (deadline, poll limit) and was asked to cancel first: send
+    /// `request` at once, bounded by [`cancel::CANCEL_BOUND`], note what came of it with
+    /// [`cancel::noted`], then end with the error.
+    Cancel {
+        /// The cancel to send.
+        request: cancel::CancelRequest,
+        /// The error the operation ends with.
+        error: Error,
+    },
     /// The operation ends with this error before any poll.
     Fail(Error),
 }
@@ -263,6 +285,13 @@ pub enum Action {
     },
     /// The answer just handed in is the final response: deliver it as this says.
     Deliver(Delivery),
+    /// As [`Plan::Cancel`]: cancel, then end with the error.
+    Cancel {
+        /// The cancel to send.
+        request: cancel::CancelRequest,
+        /// The error the operation ends with.
+        error: Error,
+    },
     /// The operation ends with this error.
     Fail(Error),
 }
@@ -271,6 +300,7 @@ impl From<Plan> for Action {
     fn from(plan: Plan) -> Self {
         match plan {
             Plan::Send { at, request } => Action::Send { at, request },
+            Plan::Cancel { request, error } => Action::Cancel { request, error },
             Plan::Fail(e) => Action::Fail(e),
         }
     }

@@ -108,6 +108,7 @@ fn run(dialect: &Dialect, case: &Value) -> Ran {
         Action::Deliver(d) => Ok(d.metadata),
         Action::Fail(e) => Err(e),
         Action::Send { request, .. } => panic!("{name}: the script ran out at {request:?}"),
+        Action::Cancel { request, .. } => panic!("{name}: cancels unasked at {request:?}"),
     };
     Ran {
         outcome,

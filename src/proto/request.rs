@@ -56,6 +56,9 @@ pub enum PollKind {
     Status,
     /// The final `GET` of the created resource.
     Resource,
+    /// A request that cancels the operation (`DELETE` on the monitor, Google's `POST
+    /// …:cancel`, a declared dialect's `cancel`).
+    Cancel,
 }
 
 /// In the extensions of every request the layer sends by itself, so inner layers and the

@@ -124,6 +124,8 @@ impl Schedule {
         match kind {
             PollKind::Resource => self.fetches + 1,
             PollKind::Status => self.polls + 1,
+            // Sent once, never planned.
+            PollKind::Cancel => 1,
         }
     }
 
@@ -132,6 +134,7 @@ impl Schedule {
     pub(crate) fn plan(&mut self, kind: PollKind, at: Instant) {
         match kind {
             PollKind::Resource => self.fetches += 1,
+            PollKind::Cancel => {}
             PollKind::Status => {
                 self.polls += 1;
                 self.next_status_at = Some(at);

@@ -213,6 +213,9 @@ fn begin(mut machine: Machine, action: Action, now: Now) -> Begin {
             return Begin::Final(Delivery::new(meta));
         }
         Action::Send { at, request } => Plan::Send { at, request },
+        Action::Cancel { request, error } => Plan::Cancel { request, error },
+        // Giving up at once (a first wait past the deadline) cancels too, when asked.
+        Action::Fail(e) if machine.cancel_on_give_up => machine.give_up(true, e),
         Action::Fail(e) => Plan::Fail(e),
     };
     Begin::Lro(Box::new(machine), plan)

@@ -177,7 +177,7 @@ fn drive_with(
                     outcome: Outcome::Delivered(next - 1, meta),
                 };
             }
-            Action::Fail(e) => {
+            Action::Fail(e) | Action::Cancel { error: e, .. } => {
                 assert_eq!(next, polls.len(), "every scripted response was used");
                 return Run {
                     sent,

@@ -5,6 +5,7 @@
 
 mod support;
 
+mod cancel;
 mod compose;
 mod credentials;
 mod final_body;

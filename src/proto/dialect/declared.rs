@@ -169,6 +169,10 @@ pub(crate) struct DeclaredDialect {
     /// own URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) base_url: Option<String>,
+    /// How to cancel an operation: `{"method": "DELETE"|"POST", "url": {"template": …}}`
+    /// (`url` left out: the status URL). Absent: operations of this dialect are not cancelled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) cancel: Option<crate::proto::cancel::DeclaredCancel>,
 }
 
 fn default_start_on() -> Vec<u16> {
@@ -325,6 +329,9 @@ impl DeclaredDialect {
             ));
         }
         self.base()?;
+        if let Some(cancel) = &self.cancel {
+            cancel.validate()?;
+        }
         self.check_words()
     }
 

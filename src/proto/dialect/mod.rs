@@ -14,7 +14,7 @@
 //! | does an answer reached through a redirect read as a status | `Dialect::reads_as_status` |
 //! | which words does it add to the vocabulary | `Dialect::vocabulary` |
 //! | how is it saved in a handle | `Dialect::to_handle`, `Dialect::from_handle` |
-//! | how is it cancelled | not yet: issue 15 part 2 adds one `match` here |
+//! | how is it cancelled | `Dialect::cancel_target` (the request: `proto/cancel.rs`) |
 //!
 //! Everything else — waits, deadline, budgets, credentials, limits, metadata, progress,
 //! resume handles — is shared.
@@ -27,8 +27,10 @@ use http::{HeaderMap, Method, StatusCode};
 use serde_json::Value;
 use url::Url;
 
+use crate::cancel::NotCancellable;
 use crate::config::Config;
 use crate::metadata::Rule;
+use crate::proto::link::Link;
 use crate::proto::machine::Operation;
 use crate::vocab::Vocabulary;
 pub(crate) use poll::{Misread, Reading};
@@ -330,6 +332,31 @@ impl Dialect {
                 op => op.is_ok_and(|op| same_op(Some(op.name.as_str()), true)),
             },
             Kind::Declared(_) => false,
+        }
+    }
+
+    /// How an operation of this dialect is cancelled: the method and URL of the one request
+    /// that does it, or why there is none (a typed reason, never a guessed request).
+    pub(crate) fn cancel_target(
+        &self,
+        rule: Rule,
+        monitor: &Link,
+        operation_id: Option<&str>,
+    ) -> Result<(Method, Link), NotCancellable> {
+        use crate::proto::cancel::{default_target, google_target};
+        match &self.kind {
+            Kind::Default => default_target(rule, monitor),
+            Kind::Google { .. } => google_target(monitor),
+            Kind::Compute => Err(NotCancellable::Dialect { dialect: "compute" }),
+            Kind::Declared(d) => match &d.cancel {
+                Some(cancel) => {
+                    let base = d.base().ok().flatten();
+                    cancel.target(monitor, operation_id, base.as_ref())
+                }
+                None => Err(NotCancellable::NotDeclared {
+                    dialect: self.name().to_owned(),
+                }),
+            },
         }
     }
 

@@ -1,0 +1,192 @@
+//! `lro --cancel HANDLE` and `--cancel-on-interrupt`, through the built binary: which request
+//! goes out per dialect, with which credentials, and the exit codes (a refused cancel is not a
+//! success).
+
+mod support;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use support::{lro, resp, temp_dir, Mock};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+/// A server whose operation `/ops/9` runs forever; `DELETE /ops/9` answers `cancel_status`,
+/// and `POST /v1/operations/op-9:cancel` 200.
+async fn server(cancel_status: u16) -> Mock {
+    Mock::start(move |req, base| {
+        match (req.method.as_str(), req.target.split('?').next().unwrap()) {
+            ("POST", "/jobs") => resp(202, &[("operation-location", format!("{base}/ops/9"))], ""),
+            ("GET", "/ops/9") => resp(
+                200,
+                &[("retry-after", "30".to_owned())],
+                r#"{"id":"9","status":"Running"}"#,
+            ),
+            ("DELETE", "/ops/9") => resp(cancel_status, &[], "no\u{1b}[2J"),
+            ("POST", "/v1/operations/op-9:cancel") => resp(200, &[], "{}"),
+            _ => resp(404, &[], ""),
+        }
+    })
+    .await
+}
+
+fn handle(base: &str, rule: &str, operation: &str, dialect: &str) -> String {
+    format!(
+        r#"{{"version":1,"rule":"{rule}","method":"POST","request_url":"{base}/jobs",
+        "operation_url":"{base}{operation}","final_state":"auto","operation_id":null,
+        "origin":"{base}","header_names":["authorization"],"polls":1{dialect}}}"#
+    )
+}
+
+fn write(name: &str, text: &str) -> String {
+    let path = temp_dir(name).join("handle.json");
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cancel_sends_delete_on_the_monitor_with_the_credentials_given() {
+    let mock = server(202).await;
+    let file = write(
+        "cancel-default",
+        &handle(&mock.base, "operation-location", "/ops/9", ""),
+    );
+    let run = lro(&["--cancel", &file, "-H", "Authorization: Bearer fresh"]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("accepted"), "{run:?}");
+    assert!(
+        !run.stderr.contains("fresh"),
+        "credentials are never printed: {run:?}"
+    );
+    let seen = mock.requests();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(
+        (seen[0].method.as_str(), seen[0].target.as_str()),
+        ("DELETE", "/ops/9")
+    );
+    assert_eq!(seen[0].headers["authorization"], "Bearer fresh");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cancel_the_server_refuses_is_not_a_success() {
+    for status in [405, 404, 501, 409, 500] {
+        let mock = server(status).await;
+        let text = handle(&mock.base, "operation-location", "/ops/9", "");
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_lro"))
+            .args(["--cancel", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(text.as_bytes()).await.unwrap();
+        drop(stdin);
+        let out = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
+            .await
+            .unwrap()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(9), "{status}: {stderr}");
+        assert!(stderr.contains(&status.to_string()), "{status}: {stderr}");
+        assert!(!stderr.contains('\u{1b}'), "{stderr}");
+        // A refusal shows what the server said, escaped.
+        let said = stderr.contains("the server said: no\\x1b[2J");
+        assert_eq!(said, matches!(status, 409 | 500), "{status}: {stderr}");
+        assert_eq!(mock.count("/ops/9"), 1);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cancel_follows_the_dialect_of_the_handle() {
+    let mock = server(202).await;
+    let google = handle(
+        &mock.base,
+        "google-operation",
+        "/v1/operations/op-9",
+        r#","dialect":{"google":{"base":null}}"#,
+    );
+    let run = lro(&["--cancel", &write("cancel-google", &google)]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let seen = mock.requests();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(
+        (seen[0].method.as_str(), seen[0].target.as_str()),
+        ("POST", "/v1/operations/op-9:cancel")
+    );
+    // Compute Engine operations cannot be cancelled: nothing is sent.
+    let compute = handle(
+        &mock.base,
+        "compute-operation",
+        "/ops/9",
+        r#","dialect":"compute""#,
+    );
+    let run = lro(&["--cancel", &write("cancel-compute", &compute)]).await;
+    assert_eq!(run.code, 9, "{run:?}");
+    assert!(run.stderr.contains("cannot be cancelled"), "{run:?}");
+    assert_eq!(mock.requests().len(), 1);
+    // A handle that is not one is a usage error.
+    let run = lro(&["--cancel", &write("cancel-bad", "{}")]).await;
+    assert_eq!(run.code, 2, "{run:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interrupt_cancels_only_when_asked() {
+    for asked in [true, false] {
+        let mock = server(202).await;
+        let file = temp_dir(&format!("cancel-interrupt-{asked}")).join("h.json");
+        let url = format!("{}/jobs", mock.base);
+        let mut args = vec!["-X", "POST", "--save-handle", file.to_str().unwrap(), &url];
+        if asked {
+            args.push("--cancel-on-interrupt");
+        }
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_lro"))
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let waiting = tokio::time::timeout(Duration::from_secs(20), async {
+            while let Ok(Some(line)) = lines.next_line().await {
+                if line.contains("(poll 1)") {
+                    return true;
+                }
+            }
+            false
+        })
+        .await;
+        assert_eq!(waiting, Ok(true), "lro never reported its first poll");
+        let pid = child.id().unwrap() as libc::pid_t;
+        // SAFETY: sending a signal to our own child process, by its PID.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+        let rest = tokio::time::timeout(Duration::from_secs(20), async {
+            let mut rest = Vec::new();
+            while let Ok(Some(line)) = lines.next_line().await {
+                rest.push(line);
+            }
+            rest
+        })
+        .await
+        .unwrap();
+        let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(status.code(), Some(130), "{rest:?}");
+        let deletes = mock
+            .requests()
+            .iter()
+            .filter(|r| r.method == "DELETE" && r.target.starts_with("/ops/9"))
+            .count();
+        assert_eq!(deletes, usize::from(asked), "{rest:?}");
+        let reported = rest
+            .iter()
+            .any(|l| l.contains("cancel DELETE") && l.contains("accepted"));
+        assert_eq!(reported, asked, "{rest:?}");
+        // The handle is saved either way.
+        assert!(file.exists());
+    }
+}

@@ -1,0 +1,207 @@
+//! Cancelling an operation (issue 15 item 8): the request the core asks a driver to send, and
+//! what the server's answer to it means.
+//!
+//! Which request cancels an operation is a question about its dialect, answered by one `match`
+//! in `dialect/mod.rs` (`Dialect::cancel_target`); this file holds what every dialect shares:
+//! the declared `cancel` member, the request (built like a poll: same credential, origin and
+//! SSRF rules), and the reading of its answer. Nothing here performs I/O.
+
+use http::{Method, Request, StatusCode, Uri};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::dialect::declared::{resolve, DialectError, Template, UrlSource};
+use super::link::Link;
+use super::request::{PollKind, PollRequest};
+use crate::cancel::{CancelOutcome, NotCancellable};
+use crate::metadata::Rule;
+
+/// How a declared dialect cancels an operation:
+/// `"cancel": {"method": "DELETE", "url": {"template": "…"}}`.
+///
+/// `url` left out: the status URL itself. A template's placeholders read what is known of the
+/// operation when it is cancelled — `/status_url` and `/operation_id` — and a relative result
+/// resolves against the status URL (or `base_url` for a root-relative one).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DeclaredCancel {
+    /// `DELETE` or `POST`.
+    pub(crate) method: CancelMethod,
+    /// Where to send it; absent: the status URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) url: Option<UrlSource>,
+}
+
+/// The methods a declared cancel may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+pub(crate) enum CancelMethod {
+    #[serde(rename = "DELETE")]
+    Delete,
+    #[serde(rename = "POST")]
+    Post,
+}
+
+impl DeclaredCancel {
+    /// Checks what serde cannot: a header or a pointer names a part of an answer, and a cancel
+    /// is sent with no answer in hand.
+    pub(crate) fn validate(&self) -> Result<(), DialectError> {
+        match &self.url {
+            None | Some(UrlSource::Template(_)) => Ok(()),
+            Some(_) => Err(DialectError::Invalid {
+                field: "cancel",
+                problem: "`url` must be a template (its placeholders read `/status_url` and \
+                          `/operation_id`) or left out for the status URL itself"
+                    .to_owned(),
+            }),
+        }
+    }
+
+    /// The method and the URL of the cancel request.
+    pub(crate) fn target(
+        &self,
+        monitor: &Link,
+        operation_id: Option<&str>,
+        base: Option<&url::Url>,
+    ) -> Result<(Method, Link), NotCancellable> {
+        let method = match self.method {
+            CancelMethod::Delete => Method::DELETE,
+            CancelMethod::Post => Method::POST,
+        };
+        let Some(UrlSource::Template(template)) = &self.url else {
+            return Ok((method, monitor.clone()));
+        };
+        let url = expand(template, monitor, operation_id, base)?;
+        Ok((method, url))
+    }
+}
+
+/// A cancel template, filled from what is known of the operation.
+fn expand(
+    template: &Template,
+    monitor: &Link,
+    operation_id: Option<&str>,
+    base: Option<&url::Url>,
+) -> Result<Link, NotCancellable> {
+    let known = serde_json::json!({
+        "status_url": monitor.display(),
+        "operation_id": operation_id.map_or(Value::Null, |id| Value::String(id.to_owned())),
+    });
+    let bad = |problem: String| NotCancellable::Url { problem };
+    let (what, raw) = template
+        .expand(&known)
+        .ok_or_else(|| bad("its template found nothing to fill in".to_owned()))?;
+    let monitor_url = monitor
+        .to_url()
+        .ok_or_else(|| bad("the status URL is not absolute".to_owned()))?;
+    let url = resolve(&raw, &monitor_url, base).map_err(|p| bad(format!("{what} gave {p}")))?;
+    link_of(url.as_str()).map_err(bad)
+}
+
+/// Google's `CancelOperation` over HTTP (AIP-151): `POST` on the operation's own URL with
+/// `:cancel` after its name (`v1/{name=operations/**}:cancel`). The monitor is the name
+/// resolved under the service root, as every poll went.
+pub(crate) fn google_target(monitor: &Link) -> Result<(Method, Link), NotCancellable> {
+    let mut url = monitor.to_url().ok_or_else(|| NotCancellable::Url {
+        problem: "the operation's URL is not absolute".to_owned(),
+    })?;
+    let path = format!("{}:cancel", url.path().trim_end_matches('/'));
+    url.set_path(&path);
+    let link = link_of(url.as_str()).map_err(|problem| NotCancellable::Url { problem })?;
+    Ok((Method::POST, link))
+}
+
+/// The default dialect: `DELETE` on the status monitor (OData's and FHIR's asynchronous
+/// pattern). Shapes whose monitor is the resource itself are not cancellable this way: a
+/// `DELETE` there would delete the resource.
+pub(crate) fn default_target(rule: Rule, monitor: &Link) -> Result<(Method, Link), NotCancellable> {
+    match rule {
+        Rule::ProvisioningState | Rule::AcceptedRetry => Err(NotCancellable::Shape { rule }),
+        _ => Ok((Method::DELETE, monitor.clone())),
+    }
+}
+
+fn link_of(text: &str) -> Result<Link, String> {
+    let uri: Uri = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a request URI"))?;
+    Link::from_request(&uri)
+}
+
+/// A request that cancels an operation: built like a poll (the carried headers, with
+/// credentials only where they may go), with its own method.
+#[derive(Debug, Clone)]
+pub struct CancelRequest {
+    method: Method,
+    request: PollRequest,
+}
+
+impl CancelRequest {
+    pub(crate) fn new(method: Method, request: PollRequest) -> Self {
+        debug_assert_eq!(request.kind(), PollKind::Cancel);
+        Self { method, request }
+    }
+    /// `DELETE` or `POST`.
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+    /// The URI to send it to.
+    pub fn uri(&self) -> &Uri {
+        self.request.uri()
+    }
+    /// The headers to send.
+    pub fn headers(&self) -> &http::HeaderMap {
+        self.request.headers()
+    }
+    /// The request, with an empty body and an [`LroRequest`](crate::LroRequest) extension of
+    /// kind [`PollKind::Cancel`].
+    pub fn into_request<B: Default>(self) -> Request<B> {
+        let mut req = self.request.into_request();
+        *req.method_mut() = self.method;
+        req
+    }
+}
+
+/// The request that cancels the operation of a [`ResumeHandle`](crate::ResumeHandle); `head`
+/// supplies the headers (credentials) and the carried query, as for
+/// [`Machine::resume`](super::Machine::resume).
+pub fn from_handle(
+    cfg: std::sync::Arc<crate::Config>,
+    handle: &crate::ResumeHandle,
+    head: &super::RequestHead,
+    params: &super::Params,
+    now: std::time::Instant,
+) -> Result<CancelRequest, crate::Error> {
+    let (init, known) = super::resume::init(handle, head, params)?;
+    let mut machine = super::Machine::new(cfg, init, params, now);
+    known.restore(&mut machine.op, &mut machine.sched, machine.cfg.max_polls);
+    machine.cancel_request()
+}
+
+/// What an answer to a cancel request means: `2xx` accepted; `404`, `405` and `501` say the
+/// server does not cancel there; anything else is refused.
+pub fn judge(status: StatusCode) -> CancelOutcome {
+    match status.as_u16() {
+        200..=299 => CancelOutcome::Accepted,
+        404 | 405 | 501 => CancelOutcome::NotSupported,
+        _ => CancelOutcome::Refused,
+    }
+}
+
+/// How long a driver waits for the answer to a cancel sent when the layer gives up: the
+/// deadline has passed by then, and the cancel must not hold the caller much longer.
+pub const CANCEL_BOUND: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// `error` with what came of the cancel sent before it (`status`: the answer's, or `None`
+/// when none came within [`CANCEL_BOUND`]). The error stays what it was: a failed cancel
+/// never masks it.
+pub fn noted(
+    error: crate::Error,
+    request: &CancelRequest,
+    status: Option<StatusCode>,
+) -> crate::Error {
+    error.with_cancellation(crate::cancel::Cancellation::new(request, status))
+}
+
+#[cfg(test)]
+#[path = "cancel_tests.rs"]
+mod tests;
