@@ -147,6 +147,13 @@ pub struct ProxyArgs {
     /// answered 503 with their resume handles.
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_secs)]
     pub grace: Duration,
+    /// Keep the façade's operations in this embedded file (for tests, until `--store`).
+    #[arg(long, value_name = "PATH", hide = true)]
+    pub facade_store: Option<PathBuf>,
+    /// How long an instance's lease on an operation lasts unless renewed (seconds); another
+    /// instance takes the operation over after it.
+    #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_secs, hide = true)]
+    pub facade_lease: Duration,
 }
 
 /// Options that configure the layer, shared by the command and the proxy.

@@ -5,6 +5,7 @@
 mod args;
 mod dialect;
 mod exit;
+mod facade;
 mod fetch;
 mod follow;
 mod handle;
