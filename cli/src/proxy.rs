@@ -120,9 +120,7 @@ pub async fn run(args: ProxyArgs) -> Result<i32, Failure> {
         store,
         client.clone(),
         upstream.clone(),
-        args.lro.poll_interval,
-        args.lro.max_time.filter(|d| !d.is_zero()),
-        args.facade_lease,
+        &args,
     );
     let (expire, expired) = watch::channel(false);
     let state = Arc::new(State {

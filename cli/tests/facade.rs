@@ -139,7 +139,16 @@ async fn the_facade_answers_202_and_lro_resolves_it() {
     let (_child, base, _) = proxy_on("127.0.0.1:0", &up.mock.base, &FAST).await;
     let location = start_async(&base, "/jobs/ok", &[]).await;
     let url = format!("{base}{location}");
-    let (_, h, body) = send("GET", &url, &[], "").await;
+    // Bounded wait for the first poll's report.
+    let mut answer = send("GET", &url, &[], "").await;
+    for _ in 0..100 {
+        if json(&answer.2)["status"] == "Running" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        answer = send("GET", &url, &[], "").await;
+    }
+    let (_, h, body) = answer;
     let doc = json(&body);
     assert_eq!(
         (doc["status"].as_str(), doc["percentComplete"].as_f64()),
@@ -215,6 +224,10 @@ async fn failure_and_cancellation_are_mapped() {
     let (status, _, body) = send("GET", &format!("{url}/result"), &[], "").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(json(&body)["error"]["code"], "QuotaExceeded");
+    // The same key again: the same façade, no second submission.
+    let again = start_async_finished(&base, "/jobs/fail", &key).await;
+    assert_eq!(again, location);
+    assert_eq!(up.mock.count("/jobs/fail"), 1);
     // Server text is never logged raw.
     assert!(log
         .lock()
@@ -329,7 +342,10 @@ async fn events_stream_progress_and_resume_after_the_last_event_id() {
     assert!(!first.is_empty());
     let ids: Vec<u64> = first.iter().map(|(id, _)| id.parse().unwrap()).collect();
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
-    assert!(first.iter().all(|(_, doc)| doc["status"] == "Running"));
+    assert!(first
+        .iter()
+        .all(|(_, doc)| doc["status"] == "Running" || doc["status"] == "NotStarted"));
+    assert_eq!(first.last().unwrap().1["percentComplete"], 40.0);
     let last = first.last().unwrap().0.clone();
     up.finish();
     // Resumed after the last id seen: nothing repeated, and the end.

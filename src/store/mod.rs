@@ -48,6 +48,7 @@ mod memory;
 mod redb;
 #[cfg(feature = "store-redis")]
 mod redis;
+mod requests;
 
 #[cfg(feature = "store-redb")]
 pub use self::redb::RedbStore;

@@ -31,9 +31,11 @@ use http::{Method, Request, Response, StatusCode, Uri};
 use http_body_util::{BodyExt, Either, Full, Limited};
 use hyper::body::Incoming;
 use serde_json::json;
+use tokio::sync::Semaphore;
 use tower::limit::ConcurrencyLimit;
 use tower_lro::store::{OperationStore, StoreLayer, StoreService};
 
+use crate::args::ProxyArgs;
 use crate::net;
 use crate::proxy::{ProxyBody, UpstreamBody};
 use crate::proxy_map::json_response;
@@ -68,6 +70,8 @@ pub struct Facade {
     probe: String,
     /// Keys whose operation a task of this process is running.
     running: Mutex<HashSet<String>>,
+    /// One permit per operation running in the background (`--max-operations`).
+    slots: Arc<Semaphore>,
 }
 
 impl Facade {
@@ -77,21 +81,25 @@ impl Facade {
         store: Arc<dyn OperationStore>,
         client: ConcurrencyLimit<hyper_util::client::legacy::Client<net::Connector, UpstreamBody>>,
         upstream: Uri,
-        poll_interval: Option<Duration>,
-        max_time: Option<Duration>,
-        lease: Duration,
+        args: &ProxyArgs,
     ) -> Arc<Self> {
         let probe = format!("{}/probe", layer.holder_id());
+        let lease = args.facade_lease;
         let layer = layer.lease(lease);
         Arc::new(Self {
             service: tower::Layer::layer(&layer, client),
             store,
             upstream,
-            hint: poll_interval.unwrap_or(Duration::from_secs(1)),
-            events_for: max_time.unwrap_or(Duration::from_secs(300)),
+            hint: args.lro.poll_interval.unwrap_or(Duration::from_secs(1)),
+            events_for: args
+                .lro
+                .max_time
+                .filter(|d| !d.is_zero())
+                .unwrap_or(Duration::from_secs(300)),
             lease,
             probe,
             running: Mutex::default(),
+            slots: Arc::new(Semaphore::new(args.max_operations as usize)),
         })
     }
 

@@ -85,11 +85,22 @@ pub(super) async fn launch(
             let _ = tx.send(());
         }
     }));
+    let Ok(slot) = facade.slots.clone().try_acquire_owned() else {
+        let message = "the proxy runs --max-operations operations already; retry later";
+        let mut response = json_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ServiceUnavailable",
+            message,
+        );
+        super::retry_headers(response.headers_mut(), Duration::from_secs(1));
+        return response;
+    };
     let (answer, on_answer) = oneshot::channel::<Outcome>();
     facade.runs(&id, true);
     let task = facade.clone();
     let (key, upstream) = (id.clone(), target.clone());
     tokio::spawn(async move {
+        let _slot = slot;
         let out = task.service.clone().oneshot(req).await;
         if let Err(out) = answer.send(out) {
             task.settle(&key, &upstream, out).await;
@@ -166,6 +177,9 @@ impl Facade {
         if self.runs(key, false) {
             return;
         }
+        let Ok(slot) = self.slots.clone().try_acquire_owned() else {
+            return;
+        };
         match self.store.acquire(key, &self.probe, self.lease).await {
             Ok(true) => {
                 let _ = self.store.release(key, &self.probe).await;
@@ -182,6 +196,7 @@ impl Facade {
         req.extensions_mut().insert(options);
         let (task, key) = (self.clone(), key.to_owned());
         tokio::spawn(async move {
+            let _slot = slot;
             let out = task.service.clone().oneshot(req).await;
             let upstream = task.upstream.clone();
             task.settle(&key, &upstream, out).await;
