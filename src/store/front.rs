@@ -203,13 +203,20 @@ where
         };
         match key {
             None => Box::pin(LroService::new(ready, layer).call(req)),
-            Some(key) => Box::pin(run(
-                ready,
-                self.settings.clone(),
-                self.front.clone(),
-                req,
-                key,
-            )),
+            Some(key) => {
+                // Each request of a keyed call goes through a fresh clone, made ready as it is
+                // sent: what readiness reserved here (a concurrency permit) is given back now,
+                // not held through the whole wait.
+                drop(ready);
+                let inner = self.inner.clone();
+                Box::pin(run(
+                    inner,
+                    self.settings.clone(),
+                    self.front.clone(),
+                    req,
+                    key,
+                ))
+            }
         }
     }
 }

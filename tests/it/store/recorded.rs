@@ -4,6 +4,7 @@
 
 use super::*;
 
+use tower::ServiceExt;
 use tower_lro::store::{OperationRecord, RecordedStatus};
 
 /// A bare `GET` that may only continue the operation under `key`.
@@ -74,4 +75,30 @@ async fn a_call_that_continues_the_record_sends_no_submission() {
         &Reason::NothingRecorded { key: "none".into() }
     );
     assert_eq!(up.submissions(), 1);
+}
+
+/// A keyed operation waiting between polls holds no slot of a concurrency limit below the
+/// layer: with one slot, a second keyed operation starts while the first still runs.
+#[tokio::test]
+async fn a_waiting_keyed_operation_holds_no_concurrency_slot() {
+    let up = Upstream::start().await;
+    let store = Arc::new(MemoryStore::new());
+    let svc = ServiceBuilder::new()
+        .layer(layer(store.clone()))
+        .concurrency_limit(1)
+        .service(http_client());
+    let first = tokio::spawn({
+        let (svc, req) = (svc.clone(), up.keyed("slot-1", "{}"));
+        async move { svc.oneshot(req).await }
+    });
+    until_polling(&*store, "slot-1").await;
+    let second = tokio::spawn({
+        let (svc, req) = (svc.clone(), up.keyed("slot-2", "{}"));
+        async move { svc.oneshot(req).await }
+    });
+    until_polling(&*store, "slot-2").await;
+    up.finish();
+    first.await.unwrap().unwrap();
+    second.await.unwrap().unwrap();
+    assert_eq!(up.submissions(), 2);
 }
