@@ -186,6 +186,24 @@ async fn the_facade_answers_202_and_lro_resolves_it() {
     );
 }
 
+/// Operations waiting in the background hold no `--max-concurrent` slot.
+#[tokio::test(flavor = "multi_thread")]
+async fn background_operations_hold_no_upstream_slot() {
+    let up = Upstream::start().await;
+    let args = ["--poll-interval", "0.05", "--max-concurrent", "1"];
+    let (_child, base, _) = proxy_on("127.0.0.1:0", &up.mock.base, &args).await;
+    let locations = [
+        start_async(&base, "/jobs/ok", &[]).await,
+        start_async(&base, "/jobs/ok", &[]).await,
+        start_async(&base, "/jobs/ok", &[]).await,
+    ];
+    up.finish();
+    for location in locations {
+        let (_, _, body) = until_terminal(&format!("{base}{location}")).await;
+        assert_eq!(json(&body)["status"], "Succeeded");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_answer_that_starts_no_operation_is_given_as_it_is() {
     let up = Upstream::start().await;
