@@ -316,6 +316,18 @@ fn error_json(e: &Error) -> Value {
     if let Some(error) = sent {
         return error;
     }
+    if let crate::error::Reason::StoredFailure {
+        state,
+        code,
+        message,
+    } = e.reason()
+    {
+        // A failure an operation store recorded: its code and message as recorded.
+        let message = message
+            .clone()
+            .unwrap_or_else(|| format!("the operation ended {state}"));
+        return json!({ "code": code, "message": message });
+    }
     match e.odata_error() {
         Some(o) => rebuild(o),
         None => {

@@ -41,6 +41,7 @@ pub(crate) struct Extra {
     pub(crate) body_digest: Option<u64>,
     pub(crate) progress: Option<RequestProgress>,
     pub(crate) cancel_on_give_up: Option<bool>,
+    pub(crate) continue_recorded: bool,
 }
 
 /// A progress hook for one request (compared by identity).
@@ -194,6 +195,25 @@ impl LroOptions {
 
     pub(crate) fn cancels_on_give_up(&self) -> Option<bool> {
         self.extra.as_ref()?.cancel_on_give_up
+    }
+
+    /// With an [idempotency key](Self::idempotency_key), through a layer with an
+    /// [operation store](crate::store): only continue (or answer) the operation recorded under
+    /// the key. Nothing is submitted, and the request's method, URL and body are not compared
+    /// with the record's (the record says what the operation is): the request supplies only
+    /// the headers (credentials) its polls and result fetch carry. Without a record, or with
+    /// one whose submission was sent but whose handle was never recorded, the call fails with
+    /// [`Reason::NothingRecorded`](crate::__private::Reason::NothingRecorded) (kind
+    /// [`Conflict`](crate::ErrorKind::Conflict)). For a front that hands out operation ids
+    /// and continues them when asked about them (`lro proxy`'s asynchronous façade).
+    pub fn continue_recorded(mut self) -> Self {
+        self.extra().continue_recorded = true;
+        self
+    }
+
+    /// Whether only a recorded operation is continued ([`continue_recorded`](Self::continue_recorded)).
+    pub fn continues_recorded(&self) -> bool {
+        self.extra.as_ref().is_some_and(|e| e.continue_recorded)
     }
 
     /// The idempotency key, if any.

@@ -33,8 +33,17 @@ pub enum Command {
     ///
     /// Each request is forwarded to the upstream; an LRO is resolved and the client gets the
     /// final response. A failed operation is answered 422 (or the upstream's own 4xx/5xx) with
-    /// the error body, a deadline 504 with the resume handle, a protocol violation 502;
-    /// `Prefer: respond-async` gets the upstream's 202 through.
+    /// the error body, a deadline 504 with the resume handle, a protocol violation 502.
+    ///
+    /// Asynchronous façade, for clients that poll: a request with `Prefer: respond-async` is
+    /// run in the background and answered 202 with `Operation-Location:
+    /// /_lro/operations/{id}` (the id is the client's Idempotency-Key or
+    /// Repeatability-Request-ID, else a random one). GET on it answers one status document,
+    /// `{"id","status":"NotStarted|Running|Succeeded|Failed|Canceled","percentComplete",
+    /// "error","createdDateTime","lastUpdatedDateTime"}`, whatever the upstream's dialect,
+    /// with `Retry-After` while running and `Resource-Location: /_lro/operations/{id}/result`
+    /// on success; `Accept: text/event-stream` streams it as server-sent events (resumable
+    /// with Last-Event-ID). POST /_lro/resume with a 504's body continues its operation.
     #[command(
         after_help = "Exit codes: 0 after a clean shutdown (SIGINT/SIGTERM), 1 when the \
                             address cannot be bound, 2 for a usage error."
@@ -158,6 +167,13 @@ pub struct ProxyArgs {
     /// answered 503 with their resume handles.
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_secs)]
     pub grace: Duration,
+    /// Keep the façade's operations in this embedded file (for tests, until `--store`).
+    #[arg(long, value_name = "PATH", hide = true)]
+    pub facade_store: Option<PathBuf>,
+    /// How long an instance's lease on an operation lasts unless renewed (seconds); another
+    /// instance takes the operation over after it.
+    #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_secs, hide = true)]
+    pub facade_lease: Duration,
 }
 
 /// Options that configure the layer, shared by the command and the proxy.

@@ -6,6 +6,7 @@ mod args;
 mod cancel;
 mod dialect;
 mod exit;
+mod facade;
 mod fetch;
 mod follow;
 mod handle;

@@ -31,6 +31,7 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tower::limit::ConcurrencyLimit;
 use tower::{BoxError, Layer, ServiceExt};
+use tower_lro::store::{MemoryStore, OperationStore};
 use tower_lro::{LroBody, LroMetadata, LroService, OperationStatus, ResumeHandle};
 
 use crate::args::ProxyArgs;
@@ -41,12 +42,14 @@ use crate::term::shown;
 use crate::{net, redact, setup};
 
 /// The body sent upstream: the client's, streamed (boxed: polls need a `Default` body).
-type UpstreamBody = UnsyncBoxBody<Bytes, hyper::Error>;
+pub(crate) type UpstreamBody = UnsyncBoxBody<Bytes, hyper::Error>;
 /// The layer over the client, each upstream request holding one of `--max-concurrent` slots
 /// until its answer's head arrives.
 type Upstream = LroService<ConcurrencyLimit<Client<net::Connector, UpstreamBody>>>;
-/// What the proxy answers: the upstream's final response, or a JSON answer of its own.
-type ProxyBody = Either<Bounded<LroBody<Incoming>>, Full<Bytes>>;
+/// What the proxy answers: the upstream's final response (or the façade's event stream), or a
+/// JSON answer of its own.
+pub(crate) type ProxyBody =
+    Either<Bounded<Either<LroBody<Incoming>, crate::facade::events::EventBody>>, Full<Bytes>>;
 
 tokio::task_local! {
     /// What is known of the operation of the request being resolved on this task.
@@ -85,6 +88,8 @@ struct State {
     max_time: Option<Duration>,
     /// Becomes `true` when the grace period after a shutdown signal is over.
     expired: watch::Receiver<bool>,
+    /// The asynchronous façade (`Prefer: respond-async`, `/_lro/*`).
+    facade: Arc<crate::facade::Facade>,
 }
 
 /// Runs the proxy until SIGINT/SIGTERM; the exit code.
@@ -109,6 +114,14 @@ pub async fn run(args: ProxyArgs) -> Result<i32, Failure> {
     });
     let client = net::client::<UpstreamBody>(&args.lro, &upstream)?;
     let client = ConcurrencyLimit::new(client, args.max_concurrent as usize);
+    let store = operation_store(&args)?;
+    let facade = crate::facade::Facade::new(
+        layer.clone().store(store.clone()),
+        store,
+        client.clone(),
+        upstream.clone(),
+        &args,
+    );
     let (expire, expired) = watch::channel(false);
     let state = Arc::new(State {
         service: layer.layer(client),
@@ -117,6 +130,7 @@ pub async fn run(args: ProxyArgs) -> Result<i32, Failure> {
         max_operations: args.max_operations,
         max_time: args.lro.max_time.filter(|d| !d.is_zero()), // 0: no limit
         expired,
+        facade,
     });
     let listener =
         conn::listen(addr).map_err(|e| Failure::local(format!("cannot listen on {addr}: {e}")))?;
@@ -154,6 +168,17 @@ pub async fn run(args: ProxyArgs) -> Result<i32, Failure> {
     }
     eprintln!("lro proxy: stopped");
     Ok(exit::SUCCESS)
+}
+
+/// Where operations are kept: in this process's memory, or (`--facade-store`, hidden, for
+/// tests until `--store` lands) in an embedded file.
+fn operation_store(args: &ProxyArgs) -> Result<Arc<dyn OperationStore>, Failure> {
+    match &args.facade_store {
+        None => Ok(Arc::new(MemoryStore::new())),
+        Some(path) => tower_lro::store::RedbStore::open(path)
+            .map(|s| Arc::new(s) as Arc<dyn OperationStore>)
+            .map_err(|e| Failure::usage(format!("--facade-store: {e}"))),
+    }
 }
 
 /// `HOST:PORT` (an IP address, `[::1]` for IPv6, or `localhost` for 127.0.0.1), or a port
@@ -488,6 +513,10 @@ async fn forward(
     req: Request<Incoming>,
     deadline: Option<tokio::time::Instant>,
 ) -> Response<ProxyBody> {
+    let req = match crate::facade::dispatch(&state.facade, req, deadline).await {
+        Ok(answer) => return answer,
+        Err(req) => req,
+    };
     let (parts, body) = req.into_parts();
     if parts.method == http::Method::CONNECT {
         // Not a tunnel: forwarded, a CONNECT would ask the upstream for one.
@@ -510,7 +539,8 @@ async fn forward(
         Ok(response) => {
             let (mut parts, body) = response.into_parts();
             parts.headers = forwardable_headers(&parts.headers, false);
-            Response::from_parts(parts, Either::Left(Bounded::new(body, deadline)))
+            let body = Bounded::new(Either::Left(body), deadline);
+            Response::from_parts(parts, Either::Left(body))
         }
         Err(err) => {
             let mut response = error_response(&target, &err).map(Either::Right);
@@ -522,13 +552,13 @@ async fn forward(
 
 /// The upstream's final body, cut off (the connection then closes) when `--max-time` passes
 /// while it streams: a stalled body does not hold the client for ever.
-struct Bounded<B> {
+pub(crate) struct Bounded<B> {
     inner: Pin<Box<B>>,
     sleep: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl<B> Bounded<B> {
-    fn new(inner: B, deadline: Option<tokio::time::Instant>) -> Self {
+    pub(crate) fn new(inner: B, deadline: Option<tokio::time::Instant>) -> Self {
         Self {
             inner: Box::pin(inner),
             sleep: deadline.map(|at| Box::pin(tokio::time::sleep_until(at))),

@@ -112,6 +112,13 @@ pub enum Reason {
         /// The key.
         key: String,
     },
+    /// A call asked to continue only a recorded operation
+    /// ([`LroOptions::continue_recorded`](crate::LroOptions::continue_recorded)), and the store
+    /// holds none under its key that can be continued (no record, or no handle yet).
+    NothingRecorded {
+        /// The key.
+        key: String,
+    },
     /// Another process held the operation's lease until the deadline passed.
     LeaseHeld {
         /// The key.
@@ -246,7 +253,9 @@ impl Reason {
             Reason::OperationFailed { .. }
             | Reason::AsyncResult { .. }
             | Reason::StoredFailure { .. } => ErrorKind::OperationFailed,
-            Reason::IdempotencyMismatch { .. } => ErrorKind::Conflict,
+            Reason::IdempotencyMismatch { .. } | Reason::NothingRecorded { .. } => {
+                ErrorKind::Conflict
+            }
             Reason::LeaseHeld { .. } => ErrorKind::Timeout,
             Reason::Rejected { .. } | Reason::CancelRefused { .. } => ErrorKind::UnexpectedStatus,
             Reason::NotCancellable(_) => ErrorKind::NotCancellable,
@@ -477,6 +486,11 @@ impl fmt::Display for Reason {
             Reason::IdempotencyMismatch { key } => write!(
                 f,
                 "idempotency key {} already names a different request",
+                Shown::new(key, LIMIT)
+            ),
+            Reason::NothingRecorded { key } => write!(
+                f,
+                "no operation that can be continued is recorded under key {}",
                 Shown::new(key, LIMIT)
             ),
             Reason::LeaseHeld { key } => write!(

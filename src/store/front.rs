@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use http::{HeaderMap, Method, Request, Response};
+use http::{Request, Response};
 use http_body::Body;
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -17,7 +17,10 @@ use tower::ServiceExt;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::{fingerprint, OperationRecord, OperationState, OperationStore, StoredResult};
+use super::requests::{refetch, resuming, submission};
+use super::{
+    fingerprint, OperationRecord, OperationState, OperationStore, RecordedStatus, StoredResult,
+};
 use crate::driver::Settings;
 use crate::error::{Error, Reason};
 use crate::metadata::Progress;
@@ -200,13 +203,20 @@ where
         };
         match key {
             None => Box::pin(LroService::new(ready, layer).call(req)),
-            Some(key) => Box::pin(run(
-                ready,
-                self.settings.clone(),
-                self.front.clone(),
-                req,
-                key,
-            )),
+            Some(key) => {
+                // Each request of a keyed call goes through a fresh clone, made ready as it is
+                // sent: what readiness reserved here (a concurrency permit) is given back now,
+                // not held through the whole wait.
+                drop(ready);
+                let inner = self.inner.clone();
+                Box::pin(run(
+                    inner,
+                    self.settings.clone(),
+                    self.front.clone(),
+                    req,
+                    key,
+                ))
+            }
         }
     }
 }
@@ -222,6 +232,26 @@ struct Keyed<S, ReqB, ResB> {
     front: Arc<Front>,
     key: Arc<str>,
     fingerprint: String,
+    /// Continue only what the store recorded (`LroOptions::continue_recorded`).
+    adopt: bool,
+    /// What the next record written says besides its state.
+    latest: std::sync::Mutex<Latest>,
+}
+
+/// The latest status, progress figure and revision of a keyed call's record.
+#[derive(Debug, Clone, Copy, Default)]
+struct Latest {
+    status: Option<RecordedStatus>,
+    percent: Option<f64>,
+    revision: u64,
+}
+
+/// A progress report, as the recorder writes it.
+#[derive(Debug, Clone)]
+struct Report {
+    handle: ResumeHandle,
+    status: RecordedStatus,
+    percent: Option<f64>,
 }
 
 static CALLS: AtomicU64 = AtomicU64::new(0);
@@ -247,9 +277,12 @@ where
     let options = parts.extensions.get::<LroOptions>();
     let digest = options.and_then(LroOptions::body_digest);
     let wait = options.and_then(|o| o.deadline);
+    let adopt = options.is_some_and(LroOptions::continues_recorded);
     let deadline = Instant::now().checked_add(wait.unwrap_or(settings.config.deadline));
-    let call = Keyed {
+    let mut call = Keyed {
         fingerprint: fingerprint(&parts.method, &parts.uri, digest),
+        adopt,
+        latest: std::sync::Mutex::default(),
         holder: format!("{}/{}", front.holder, CALLS.fetch_add(1, Ordering::Relaxed)),
         inner,
         marker: std::marker::PhantomData,
@@ -258,13 +291,20 @@ where
         key,
     };
     let mut body = Some(body);
+    let store = call.front.store.clone();
     loop {
-        let store = &call.front.store;
-        if let Some(record) = store.load(&call.key).await? {
-            call.check(&record)?;
-            if record.is_finished() {
-                return call.answer(&parts, &record).await;
+        match store.load(&call.key).await? {
+            Some(record) => {
+                if call.adopt {
+                    call.fingerprint.clone_from(&record.fingerprint);
+                }
+                call.check(&record)?;
+                if record.is_finished() {
+                    return call.answer(&parts, &record).await;
+                }
             }
+            None if call.adopt => return Err(call.nothing().into()),
+            None => {}
         }
         let (holder, lease) = (&call.holder, call.front.lease);
         if store.acquire(&call.key, holder, lease).await? {
@@ -293,11 +333,53 @@ impl<S, ReqB, ResB> Keyed<S, ReqB, ResB> {
         Err(Error::new(None, Reason::IdempotencyMismatch { key }))
     }
 
+    /// The error for a call that may only continue a recorded operation, when there is none
+    /// with a handle to continue from.
+    fn nothing(&self) -> Error {
+        let key = self.key.to_string();
+        Error::new(None, Reason::NothingRecorded { key })
+    }
+
+    /// Starts from what `record` said (a call that leads after another wrote).
+    fn seed(&self, record: Option<&OperationRecord>) {
+        let mut latest = self.latest.lock().expect("not poisoned");
+        if let Some(r) = record {
+            *latest = Latest {
+                status: r.status,
+                percent: r.percent_complete,
+                revision: latest.revision.max(r.revision),
+            };
+        }
+    }
+
+    /// Notes a status (and a progress figure, when one came) for the next record.
+    fn note(&self, status: RecordedStatus, percent: Option<f64>) {
+        let mut latest = self.latest.lock().expect("not poisoned");
+        latest.status = Some(status);
+        latest.percent = percent.or(latest.percent);
+    }
+
     fn record(&self, first_sent: u64, state: OperationState) -> OperationRecord {
+        let mut latest = self.latest.lock().expect("not poisoned");
+        latest.revision += 1;
+        let status = match &state {
+            OperationState::Submitted => latest.status.unwrap_or(RecordedStatus::NotStarted),
+            OperationState::Polling { .. } => latest.status.unwrap_or(RecordedStatus::Running),
+            OperationState::Succeeded { .. } => RecordedStatus::Succeeded,
+            OperationState::Failed { .. } => match latest.status {
+                Some(RecordedStatus::Canceled) => RecordedStatus::Canceled,
+                _ => RecordedStatus::Failed,
+            },
+        };
+        latest.status = Some(status);
         OperationRecord {
             fingerprint: self.fingerprint.clone(),
             first_sent,
             state,
+            status: Some(status),
+            percent_complete: latest.percent,
+            updated_ms: unix_ms(),
+            revision: latest.revision,
         }
     }
 }
@@ -316,6 +398,7 @@ where
     async fn lead(&self, parts: &http::request::Parts, body: &mut Option<ReqB>) -> Output<ResB> {
         let store = &self.front.store;
         let record = store.load(&self.key).await?;
+        self.seed(record.as_ref());
         let (req, first_sent, outcome) = match record {
             Some(record) if record.is_finished() || self.check(&record).is_err() => {
                 self.check(&record)?;
@@ -326,6 +409,7 @@ where
                 first_sent,
                 ..
             }) => (resuming(parts, handle), first_sent, Outcome::Resumed),
+            _ if self.adopt => return Err(self.nothing().into()),
             other => {
                 let first_sent = match &other {
                     Some(record) => record.first_sent,
@@ -359,15 +443,21 @@ where
     }
 
     /// Saves every handle the driver reports, and renews the lease, until dropped.
-    async fn recorder(&self, first_sent: u64, mut handles: watch::Receiver<Option<ResumeHandle>>) {
+    async fn recorder(&self, first_sent: u64, mut handles: watch::Receiver<Option<Report>>) {
         let front = &self.front;
         let every = front.lease / 3;
         let mut renew_at = Instant::now() + every;
         loop {
             match tokio::time::timeout_at(renew_at, handles.changed()).await {
                 Ok(Ok(())) => {
-                    let handle = handles.borrow_and_update().clone();
-                    if let Some(handle) = handle {
+                    let report = handles.borrow_and_update().clone();
+                    if let Some(Report {
+                        handle,
+                        status,
+                        percent,
+                    }) = report
+                    {
+                        self.note(status, percent);
                         let record = self.record(first_sent, OperationState::Polling { handle });
                         // Best effort: the next report writes again.
                         let _ = front.store.save(&self.key, &record).await;
@@ -391,7 +481,11 @@ where
         let mut response = match out {
             Ok(response) => response,
             Err(e) => {
-                if let Some(state) = e.downcast_ref::<Error>().and_then(failed_or_handle) {
+                let error = e.downcast_ref::<Error>();
+                if error.is_some_and(Error::is_canceled) {
+                    self.note(RecordedStatus::Canceled, None);
+                }
+                if let Some(state) = error.and_then(failed_or_handle) {
                     store
                         .save(&self.key, &self.record(first_sent, state))
                         .await?;
@@ -516,7 +610,7 @@ fn failed_or_handle(e: &Error) -> Option<OperationState> {
 }
 
 /// Per-request settings whose progress hook also hands each resume handle on.
-fn recording(base: &Settings) -> (Arc<Settings>, watch::Receiver<Option<ResumeHandle>>) {
+fn recording(base: &Settings) -> (Arc<Settings>, watch::Receiver<Option<Report>>) {
     let (tx, rx) = watch::channel(None);
     let mut settings = base.clone();
     let user = settings.progress.take();
@@ -525,7 +619,11 @@ fn recording(base: &Settings) -> (Arc<Settings>, watch::Receiver<Option<ResumeHa
             user(p);
         }
         if let Some(handle) = p.resume_handle() {
-            tx.send_replace(Some(handle.clone()));
+            tx.send_replace(Some(Report {
+                handle: handle.clone(),
+                status: RecordedStatus::of(p.status()),
+                percent: p.percent_complete(),
+            }));
         }
     }));
     (Arc::new(settings), rx)
@@ -545,63 +643,14 @@ async fn until_done<F: Future>(work: F, side: impl Future<Output = ()>) -> F::Ou
     .await
 }
 
+fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
 fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
-}
-
-/// The submission, rebuilt from the call's head (its extensions: the options).
-fn submission<B>(parts: &http::request::Parts, body: B) -> Request<B> {
-    let mut req = Request::new(body);
-    *req.method_mut() = parts.method.clone();
-    *req.uri_mut() = parts.uri.clone();
-    *req.version_mut() = parts.version;
-    *req.headers_mut() = parts.headers.clone();
-    *req.extensions_mut() = parts.extensions.clone();
-    req
-}
-
-/// A request that continues the operation from `handle`, with the call's headers.
-fn resuming<B: Default>(parts: &http::request::Parts, handle: ResumeHandle) -> Request<B> {
-    let mut req = submission(parts, B::default());
-    req.extensions_mut().insert(handle);
-    req
-}
-
-/// A `GET` of a recorded result; the call's headers go along only to the call's own origin.
-fn refetch(parts: &http::request::Parts, url: &str) -> Result<Request<()>, BoxError> {
-    let uri: http::Uri = url.parse()?;
-    let same_origin =
-        uri.scheme() == parts.uri.scheme() && uri.authority() == parts.uri.authority();
-    let mut req = Request::new(());
-    *req.method_mut() = Method::GET;
-    *req.uri_mut() = uri;
-    if same_origin {
-        *req.headers_mut() = carried(&parts.headers);
-    }
-    Ok(req)
-}
-
-/// The call's headers without those that belong to a submission.
-fn carried(headers: &HeaderMap) -> HeaderMap {
-    let mut out = headers.clone();
-    let drop: Vec<_> = out
-        .keys()
-        .filter(|n| {
-            let n = n.as_str();
-            n.starts_with("content-")
-                || n.starts_with("if-")
-                || n.starts_with("repeatability-")
-                || matches!(
-                    n,
-                    "idempotency-key" | "host" | "prefer" | "expect" | "transfer-encoding"
-                )
-        })
-        .cloned()
-        .collect();
-    for name in drop {
-        out.remove(name);
-    }
-    out
 }

@@ -48,6 +48,7 @@ mod memory;
 mod redb;
 #[cfg(feature = "store-redis")]
 mod redis;
+mod requests;
 
 #[cfg(feature = "store-redb")]
 pub use self::redb::RedbStore;
@@ -119,6 +120,77 @@ pub struct OperationRecord {
     pub first_sent: u64,
     /// Where the operation stands.
     pub state: OperationState,
+    /// The latest status, in the five words of a normalised status document (absent in
+    /// records written before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<RecordedStatus>,
+    /// The latest progress figure the upstream reported, in percent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub percent_complete: Option<f64>,
+    /// When the record was last written, in milliseconds since the Unix epoch (0: unknown).
+    #[serde(default)]
+    pub updated_ms: u64,
+    /// Counts the writes of the record (the submission, each progress report, the end), across
+    /// the processes that share the store: a reader that saw revision `n` has seen every
+    /// state up to it.
+    #[serde(default)]
+    pub revision: u64,
+}
+
+/// Where an operation stands, in the words of the seed documents' V2 status document (what
+/// `lro proxy`'s asynchronous façade answers whatever the upstream's dialect).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum RecordedStatus {
+    /// Submitted; the upstream has not reported a status yet, or reported that it has not
+    /// started.
+    NotStarted,
+    /// Running.
+    Running,
+    /// Ended in success.
+    Succeeded,
+    /// Ended in failure.
+    Failed,
+    /// Ended because someone canceled it.
+    Canceled,
+}
+
+impl RecordedStatus {
+    /// The word: `NotStarted`, `Running`, `Succeeded`, `Failed` or `Canceled`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NotStarted => "NotStarted",
+            Self::Running => "Running",
+            Self::Succeeded => "Succeeded",
+            Self::Failed => "Failed",
+            Self::Canceled => "Canceled",
+        }
+    }
+
+    /// What an upstream's status means, in these words (a word such as `NotStarted`,
+    /// `Queued` or `Pending` that says the work has not begun is `NotStarted`).
+    pub fn of(status: &crate::OperationStatus) -> Self {
+        use crate::StatusMeaning as M;
+        match status.meaning() {
+            M::Succeeded => Self::Succeeded,
+            M::Failed => Self::Failed,
+            M::Canceled => Self::Canceled,
+            _ => {
+                let word = status.as_str();
+                let waiting = ["notstarted", "not started", "queued", "pending", "accepted"];
+                if waiting.iter().any(|w| word.eq_ignore_ascii_case(w)) {
+                    Self::NotStarted
+                } else {
+                    Self::Running
+                }
+            }
+        }
+    }
+
+    /// Succeeded, failed or canceled.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Self::Succeeded | Self::Failed | Self::Canceled)
+    }
 }
 
 /// Where a recorded operation stands.

@@ -23,6 +23,7 @@ use support::{body_bytes, http_client, post, send, HttpClient, MockServer, Reply
 mod backends;
 mod headers;
 mod progress;
+mod recorded;
 #[cfg(feature = "store-redis")]
 pub mod redis_server;
 

@@ -1,0 +1,166 @@
+//! Server-sent events of an operation's status (`Accept: text/event-stream` on its status URL).
+//!
+//! Each event is `id: {revision}`, `event: status` and `data: {the status document}`, sent
+//! whenever the record's revision grows; a reconnect with `Last-Event-ID: n` gets only what
+//! came after revision `n` (the store keeps the latest state, so that is the latest document,
+//! or nothing when nothing changed). The stream ends after the event of the operation's end,
+//! when the record goes away, or at the request's deadline (`--max-time`, else 300 s); a
+//! comment line is sent as a heartbeat when nothing else was for 15 s.
+
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{HeaderMap, HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
+use http::Response;
+use http_body::{Body, Frame};
+use http_body_util::Either;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::{doc, Facade};
+use crate::proxy::{Bounded, ProxyBody};
+
+const HEARTBEAT: Duration = Duration::from_secs(15);
+
+/// Whether the request asks for an event stream.
+pub fn wanted(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(http::header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| {
+            let media = t.split(';').next().unwrap_or("").trim();
+            media.eq_ignore_ascii_case("text/event-stream")
+        })
+}
+
+/// The events of the operation under `id`, streamed from a task that reads the store.
+pub fn stream(
+    facade: &Arc<Facade>,
+    id: &str,
+    headers: &HeaderMap,
+    deadline: Option<Instant>,
+) -> Response<ProxyBody> {
+    let last = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let until = deadline.unwrap_or_else(|| Instant::now() + facade.events_for);
+    let (tx, rx) = mpsc::channel(4);
+    tokio::spawn(feed(
+        facade.clone(),
+        id.to_owned(),
+        headers.clone(),
+        last,
+        until,
+        tx,
+    ));
+    let body = Bounded::new(Either::Right(EventBody { rx }), None);
+    let mut response = Response::new(Either::Left(body));
+    let h = response.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Reads the store every tick and sends what is new, until the end, the deadline, or the
+/// client's going away.
+async fn feed(
+    facade: Arc<Facade>,
+    id: String,
+    headers: HeaderMap,
+    mut last: Option<u64>,
+    until: Instant,
+    tx: mpsc::Sender<Bytes>,
+) {
+    let tick = facade
+        .hint
+        .clamp(Duration::from_millis(20), Duration::from_secs(1));
+    let retry = format!("retry: {}\n\n", facade.hint.as_millis().max(1));
+    if tx.send(Bytes::from(retry)).await.is_err() {
+        return;
+    }
+    let mut quiet_until = Instant::now() + HEARTBEAT;
+    let mut probe_at = Instant::now() + facade.lease;
+    loop {
+        let Ok(Some(record)) = facade.store.load(&id).await else {
+            return;
+        };
+        if last.is_none_or(|seen| record.revision > seen) {
+            let data = doc::document(&id, &record);
+            let event = format!("id: {}\nevent: status\ndata: {data}\n\n", record.revision);
+            if tx.send(Bytes::from(event)).await.is_err() {
+                return;
+            }
+            last = Some(record.revision);
+            quiet_until = Instant::now() + HEARTBEAT;
+        }
+        if record.is_finished() {
+            return;
+        }
+        let now = Instant::now();
+        if now >= until {
+            return;
+        }
+        if now >= probe_at {
+            // Still unfinished after a lease: whoever polled it may be gone.
+            facade.take_over(&id, &headers).await;
+            probe_at = now + facade.lease;
+        }
+        if now >= quiet_until {
+            if tx
+                .send(Bytes::from_static(b": heartbeat\n\n"))
+                .await
+                .is_err()
+            {
+                return;
+            }
+            quiet_until = now + HEARTBEAT;
+        }
+        tokio::select! {
+            () = tokio::time::sleep_until((now + tick).min(until)) => {}
+            () = tx.closed() => return,
+        }
+    }
+}
+
+/// The body of an event stream: what the feeding task sends.
+pub struct EventBody {
+    rx: mpsc::Receiver<Bytes>,
+}
+
+impl Body for EventBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        self.get_mut()
+            .rx
+            .poll_recv(cx)
+            .map(|chunk| chunk.map(|b| Ok(Frame::data(b))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_event_stream_is_asked_for_by_accept() {
+        let mut h = HeaderMap::new();
+        assert!(!wanted(&h));
+        h.insert(
+            "accept",
+            HeaderValue::from_static("application/json, text/event-stream;q=0.9"),
+        );
+        assert!(wanted(&h));
+    }
+}

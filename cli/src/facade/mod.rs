@@ -1,0 +1,338 @@
+//! `lro proxy`'s asynchronous façade (issue 16): for clients that can poll, one status
+//! document whatever the upstream's dialect, answered from the operation store by any instance
+//! that shares it.
+//!
+//! - A request with `Prefer: respond-async` is submitted through the layer and its store in the
+//!   background; once the upstream has started an operation, the client gets `202` with
+//!   `Operation-Location: /_lro/operations/{id}` (relative: resolved against the request's own
+//!   URL), `Preference-Applied: respond-async` and `Retry-After`. An answer that starts no
+//!   operation (a `400`, a plain `200`) is the client's answer as it is. The id is the client's
+//!   `Idempotency-Key` or `Repeatability-Request-ID` when it sent one (percent-encoded in the
+//!   URL), else a fresh random one (128 bits).
+//! - `GET /_lro/operations/{id}`: the seed documents' V2 status document, see [`doc`]; with
+//!   `Accept: text/event-stream`, server-sent events until the end, see [`events`].
+//! - `GET /_lro/operations/{id}/result`: the result, fetched again through the layer's rules
+//!   (or as recorded, when it was recorded whole); a failed operation's error as the proxy
+//!   answers it for a synchronous request.
+//! - `POST /_lro/resume`: continues the operation of a `504`'s resume handle, see [`resume`].
+//!
+//! An operation whose record is unfinished and whose lease is free (its instance died, or its
+//! wait reached `--max-time`) is taken over by the instance a client asks about it: it
+//! continues from the recorded handle, in the background, with the asking request's headers.
+
+use std::collections::HashSet;
+use std::io::Read;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{HeaderMap, HeaderName, HeaderValue};
+use http::{Method, Request, Response, StatusCode, Uri};
+use http_body_util::{BodyExt, Either, Full, Limited};
+use hyper::body::Incoming;
+use serde_json::json;
+use tokio::sync::Semaphore;
+use tower::limit::ConcurrencyLimit;
+use tower_lro::store::{OperationStore, StoreLayer, StoreService};
+
+use crate::args::ProxyArgs;
+use crate::net;
+use crate::proxy::{ProxyBody, UpstreamBody};
+use crate::proxy_map::json_response;
+
+pub mod doc;
+pub mod events;
+pub mod resume;
+mod run;
+
+/// The client stack the façade sends through: the store layer over the proxy's bounded client.
+type Service = StoreService<
+    ConcurrencyLimit<hyper_util::client::legacy::Client<net::Connector, UpstreamBody>>,
+>;
+
+/// The largest request body the façade keeps for a background submission.
+const BODY_LIMIT: usize = 8 * 1024 * 1024;
+/// The longest client key taken as an operation id.
+const KEY_LIMIT: usize = 256;
+
+/// The façade of one proxy instance.
+pub struct Facade {
+    service: Service,
+    store: Arc<dyn OperationStore>,
+    upstream: Uri,
+    /// The wait a status answer suggests (`Retry-After`, `retry-after-ms`).
+    hint: Duration,
+    /// How long an event stream lasts at most without `--max-time`.
+    events_for: Duration,
+    /// How long a lease lasts: how often a stream checks that its operation is being polled.
+    lease: Duration,
+    /// The holder a status request probes the lease with.
+    probe: String,
+    /// Keys whose operation a task of this process is running.
+    running: Mutex<HashSet<String>>,
+    /// One permit per operation running in the background (`--max-operations`).
+    slots: Arc<Semaphore>,
+}
+
+impl Facade {
+    /// The façade over `client`, keeping operations in `layer`'s store.
+    pub fn new(
+        layer: StoreLayer,
+        store: Arc<dyn OperationStore>,
+        client: ConcurrencyLimit<hyper_util::client::legacy::Client<net::Connector, UpstreamBody>>,
+        upstream: Uri,
+        args: &ProxyArgs,
+    ) -> Arc<Self> {
+        let probe = format!("{}/probe", layer.holder_id());
+        let lease = args.facade_lease;
+        let layer = layer.lease(lease);
+        Arc::new(Self {
+            service: tower::Layer::layer(&layer, client),
+            store,
+            upstream,
+            hint: args.lro.poll_interval.unwrap_or(Duration::from_secs(1)),
+            events_for: args
+                .lro
+                .max_time
+                .filter(|d| !d.is_zero())
+                .unwrap_or(Duration::from_secs(300)),
+            lease,
+            probe,
+            running: Mutex::default(),
+            slots: Arc::new(Semaphore::new(args.max_operations as usize)),
+        })
+    }
+
+    /// Whether a task of this process runs the operation under `key`; marks it running when
+    /// `claim` and it was not.
+    fn runs(&self, key: &str, claim: bool) -> bool {
+        let mut running = self.running.lock().expect("not poisoned");
+        if running.contains(key) {
+            return true;
+        }
+        if claim {
+            running.insert(key.to_owned());
+        }
+        false
+    }
+
+    fn done(&self, key: &str) {
+        self.running.lock().expect("not poisoned").remove(key);
+    }
+}
+
+/// What the façade answers for `req`, or the request back when it is the proxy's to forward.
+pub async fn dispatch(
+    facade: &Arc<Facade>,
+    req: Request<Incoming>,
+    deadline: Option<tokio::time::Instant>,
+) -> Result<Response<ProxyBody>, Request<Incoming>> {
+    let path = req.uri().path();
+    if path != "/_lro" && !path.starts_with("/_lro/") {
+        let wants_async = tower_lro::__private::prefers_respond_async(req.headers());
+        if !wants_async || req.method() == Method::CONNECT {
+            return Err(req);
+        }
+        return Ok(run::submit(facade, req, deadline).await);
+    }
+    let route: Vec<&str> = path["/_lro".len()..].split('/').skip(1).collect();
+    let method = req.method().clone();
+    let answer = match (route.as_slice(), &method) {
+        (["resume"], &Method::POST) => resume::resume(facade, req, deadline).await,
+        (["operations", id], &Method::GET) => match decode(id) {
+            Some(id) => doc::status(facade, &id, req.headers(), deadline).await,
+            None => not_found(),
+        },
+        (["operations", id, "result"], &Method::GET) => match decode(id) {
+            Some(id) => doc::result(facade, &id, req.headers(), deadline).await,
+            None => not_found(),
+        },
+        (["resume"] | ["operations", _] | ["operations", _, "result"], _) => {
+            let message = format!("{method} is not allowed here");
+            json_error(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", &message)
+        }
+        _ => not_found(),
+    };
+    Ok(answer)
+}
+
+/// A JSON answer `{"error":{"code","message"}}`.
+pub(crate) fn json_error(status: StatusCode, code: &str, message: &str) -> Response<ProxyBody> {
+    let body = json!({"error": {"code": code, "message": message}});
+    json_response(status, &body).map(Either::Right)
+}
+
+fn not_found() -> Response<ProxyBody> {
+    json_error(
+        StatusCode::NOT_FOUND,
+        "NotFound",
+        "no operation is known under this id",
+    )
+}
+
+/// The request body, whole, within `limit` bytes; `None` when it is larger or broke off.
+async fn read_body(body: Incoming, limit: usize) -> Result<Bytes, Response<ProxyBody>> {
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(json_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PayloadTooLarge",
+            &format!("the request body is over {limit} bytes"),
+        )),
+        Err(_) => Err(json_error(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "the request body broke off",
+        )),
+    }
+}
+
+/// The body sent upstream, from bytes.
+fn upstream_body(bytes: Bytes) -> UpstreamBody {
+    Full::new(bytes)
+        .map_err(|never| match never {})
+        .boxed_unsync()
+}
+
+/// The client's idempotency key: `Idempotency-Key` (a structured-field string, or a bare
+/// token) or `Repeatability-Request-ID`; `Err` with a message for one that cannot be an id.
+fn client_key(headers: &HeaderMap) -> Result<Option<String>, String> {
+    let ietf = headers.get("idempotency-key");
+    let oasis = headers.get("repeatability-request-id");
+    let Some(value) = ietf.or(oasis) else {
+        return Ok(None);
+    };
+    let text = value.to_str().map_err(|_| "the key is not visible ASCII")?;
+    let key = match (ietf.is_some(), text.trim()) {
+        (true, quoted) if quoted.len() >= 2 && quoted.starts_with('"') && quoted.ends_with('"') => {
+            let inner = &quoted[1..quoted.len() - 1];
+            let mut key = String::with_capacity(inner.len());
+            let mut chars = inner.chars();
+            while let Some(c) = chars.next() {
+                key.push(if c == '\\' {
+                    chars.next().unwrap_or('\\')
+                } else {
+                    c
+                });
+            }
+            key
+        }
+        (_, bare) => bare.to_owned(),
+    };
+    if key.is_empty()
+        || key.len() > KEY_LIMIT
+        || !key.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
+    {
+        return Err(format!(
+            "the idempotency key must be 1 to {KEY_LIMIT} visible ASCII characters"
+        ));
+    }
+    Ok(Some(key))
+}
+
+/// A fresh, unguessable operation id: 128 random bits, in hex.
+fn fresh_id() -> std::io::Result<String> {
+    let mut bytes = [0u8; 16];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// `id` as one path segment: every byte but the unreserved ones percent-encoded.
+fn encode(id: &str) -> String {
+    let mut out = String::with_capacity(id.len());
+    for b in id.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A path segment decoded; `None` when it does not decode to visible ASCII.
+fn decode(segment: &str) -> Option<String> {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    let id = String::from_utf8(out).ok()?;
+    let ok = !id.is_empty() && id.bytes().all(|b| b.is_ascii_graphic() || b == b' ');
+    ok.then_some(id)
+}
+
+/// The status URL of `id`, relative to the proxy's root.
+fn status_path(id: &str) -> String {
+    format!("/_lro/operations/{}", encode(id))
+}
+
+/// The request headers an upstream request of the façade carries: the client's, without
+/// those of the connection, of the client's own body, and of the façade itself.
+fn carried(headers: &HeaderMap) -> HeaderMap {
+    let mut out = tower_lro::gateway::forwardable_headers(headers, true);
+    let drop: Vec<HeaderName> = out
+        .keys()
+        .filter(|n| {
+            let n = n.as_str();
+            n.starts_with("content-")
+                || matches!(n, "accept" | "last-event-id" | "prefer" | "expect")
+        })
+        .cloned()
+        .collect();
+    for name in drop {
+        out.remove(name);
+    }
+    out
+}
+
+/// `Retry-After` (whole seconds, at least 1) and `retry-after-ms` for `wait`.
+fn retry_headers(headers: &mut HeaderMap, wait: Duration) {
+    let ms = wait.as_millis().max(1);
+    let secs = ms.div_ceil(1000);
+    headers.insert(http::header::RETRY_AFTER, HeaderValue::from(secs as u64));
+    headers.insert("retry-after-ms", HeaderValue::from(ms as u64));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_round_trip_through_the_path() {
+        for id in ["k-1", "a b/c?d%e", "\"q\"", "0123456789abcdef"] {
+            assert_eq!(decode(&encode(id)).as_deref(), Some(id));
+            assert!(!encode(id).contains(['/', '?', '#', ' ']));
+        }
+        assert_eq!(decode("%zz"), None);
+        assert_eq!(decode("%0A"), None);
+        assert_eq!(decode(""), None);
+    }
+
+    #[test]
+    fn client_keys_are_read_in_both_styles() {
+        let mut h = HeaderMap::new();
+        assert_eq!(client_key(&h), Ok(None));
+        h.insert("repeatability-request-id", HeaderValue::from_static("r-1"));
+        assert_eq!(client_key(&h), Ok(Some("r-1".into())));
+        h.insert("idempotency-key", HeaderValue::from_static(r#""a\"b""#));
+        assert_eq!(client_key(&h), Ok(Some(r#"a"b"#.into())));
+        h.insert("idempotency-key", HeaderValue::from_static("\"\""));
+        assert!(client_key(&h).is_err());
+    }
+
+    #[test]
+    fn fresh_ids_differ() {
+        let (a, b) = (fresh_id().unwrap(), fresh_id().unwrap());
+        assert_eq!(a.len(), 32);
+        assert_ne!(a, b);
+    }
+}

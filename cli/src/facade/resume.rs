@@ -1,0 +1,139 @@
+//! `POST /_lro/resume`: continues the operation of a resume handle the proxy gave out (the
+//! `resume` member of a `504`'s body, or the handle alone), with the request's headers.
+//!
+//! Answered like a forwarded request (the final answer), or `202` and the façade with
+//! `Prefer: respond-async`. A handle any of whose URLs (the submission's, the status
+//! monitor's, a dialect's base, its origin) is not on the upstream's origin is refused `400`:
+//! the proxy polls its upstream only, never where a client points it.
+
+use std::sync::Arc;
+
+use http::{Request, Response, StatusCode, Uri};
+use http_body_util::Either;
+use hyper::body::Incoming;
+use serde_json::Value;
+use tower::ServiceExt;
+use tower_lro::{LroOptions, ResumeHandle};
+
+use super::{carried, fresh_id, json_error, read_body, run, upstream_body, Facade};
+use crate::proxy::{Bounded, ProxyBody};
+use crate::proxy_map::{error_response, forwardable_headers};
+
+/// The largest handle accepted, in bytes.
+const HANDLE_LIMIT: usize = 64 * 1024;
+
+/// `POST /_lro/resume`.
+pub async fn resume(
+    facade: &Arc<Facade>,
+    req: Request<Incoming>,
+    deadline: Option<tokio::time::Instant>,
+) -> Response<ProxyBody> {
+    let (parts, body) = req.into_parts();
+    let bytes = match read_body(body, HANDLE_LIMIT).await {
+        Ok(bytes) => bytes,
+        Err(answer) => return answer,
+    };
+    let handle = match handle_of(&bytes, &facade.upstream) {
+        Ok(handle) => handle,
+        Err(message) => return json_error(StatusCode::BAD_REQUEST, "BadRequest", &message),
+    };
+    let target: Uri = handle
+        .request_url()
+        .parse()
+        .unwrap_or_else(|_| facade.upstream.clone());
+    let mut req: Request<_> = handle.into_request();
+    *req.body_mut() = upstream_body(bytes::Bytes::new());
+    *req.headers_mut() = carried(&parts.headers);
+    if tower_lro::__private::prefers_respond_async(&parts.headers) {
+        let id = match fresh_id() {
+            Ok(id) => id,
+            Err(e) => {
+                let message = format!("no operation id could be drawn: {e}");
+                return json_error(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", &message);
+            }
+        };
+        let options = LroOptions::new().idempotency_key(id.clone());
+        return run::launch(facade, id, true, req, options, target, deadline).await;
+    }
+    match facade.service.clone().oneshot(req).await {
+        Ok(response) => {
+            let (mut parts, body) = response.into_parts();
+            parts.headers = forwardable_headers(&parts.headers, false);
+            let body = Bounded::new(Either::Left(body), deadline);
+            Response::from_parts(parts, Either::Left(body))
+        }
+        Err(err) => error_response(&target, &err).map(Either::Right),
+    }
+}
+
+/// The handle in `body` (`{"resume": handle, …}` or the handle), when every URL in it is on
+/// `upstream`'s origin.
+fn handle_of(body: &[u8], upstream: &Uri) -> Result<ResumeHandle, String> {
+    let value: Value = serde_json::from_slice(body).map_err(|_| "the body is not JSON")?;
+    let value = match value.get("resume") {
+        Some(handle) => handle.clone(),
+        None => value,
+    };
+    if value.is_null() {
+        return Err("the body holds no resume handle".to_owned());
+    }
+    if !on_origin(&value, upstream) {
+        return Err("the handle's URLs are not all on the upstream's origin: refused".to_owned());
+    }
+    serde_json::from_value(value).map_err(|_| "the body holds no valid resume handle".to_owned())
+}
+
+/// Whether every string in `value` that is, or could be taken for, a URL with an authority is
+/// on `upstream`'s origin (scheme, host and port).
+fn on_origin(value: &Value, upstream: &Uri) -> bool {
+    match value {
+        Value::String(s) => {
+            if s.starts_with("//") || s.starts_with("\\\\") {
+                return false;
+            }
+            if !s.contains(':') || !s.contains("//") {
+                return true;
+            }
+            let Ok(uri) = s.parse::<Uri>() else {
+                return false;
+            };
+            let same_host = match (uri.host(), upstream.host()) {
+                (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+                _ => false,
+            };
+            uri.scheme() == upstream.scheme() && same_host && uri.port_u16() == upstream.port_u16()
+        }
+        Value::Array(items) => items.iter().all(|v| on_origin(v, upstream)),
+        Value::Object(map) => map.values().all(|v| on_origin(v, upstream)),
+        _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handles_off_the_upstream_origin_are_refused() {
+        let up: Uri = "http://127.0.0.1:8000/v1".parse().unwrap();
+        let handle = |op: &str| {
+            format!(
+                r#"{{"resume":{{"version":1,"rule":"operation-location","method":"POST",
+                "request_url":"http://127.0.0.1:8000/v1/jobs","operation_url":"{op}",
+                "final_state":"auto","origin":"http://127.0.0.1:8000","polls":1}}}}"#
+            )
+        };
+        assert!(handle_of(handle("http://127.0.0.1:8000/v1/ops/1").as_bytes(), &up).is_ok());
+        for op in [
+            "http://127.0.0.1:8001/ops/1",
+            "http://169.254.169.254/latest",
+            "https://127.0.0.1:8000/ops/1",
+            "//elsewhere.example/ops",
+            "http://user@elsewhere.example/ops",
+        ] {
+            assert!(handle_of(handle(op).as_bytes(), &up).is_err(), "{op}");
+        }
+        assert!(handle_of(b"{}", &up).is_err());
+        assert!(handle_of(b"not json", &up).is_err());
+    }
+}

@@ -1,0 +1,242 @@
+//! Operations the façade runs in the background: started for a client that prefers
+//! `respond-async`, or taken over when their instance stopped polling.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use http::header::{HeaderMap, HeaderValue};
+use http::{Request, Response, StatusCode, Uri};
+use http_body_util::Either;
+use hyper::body::Incoming;
+use tokio::sync::oneshot;
+use tower::{BoxError, ServiceExt};
+use tower_lro::store::{OperationRecord, OperationState, RecordedStatus};
+use tower_lro::{ErrorKind, LroBody, LroOptions};
+
+use super::{carried, client_key, doc, fresh_id, json_error, read_body, upstream_body, Facade};
+use crate::proxy::{Bounded, ProxyBody, UpstreamBody};
+use crate::proxy_map::{error_response, forwardable_headers, upstream_uri};
+
+type Outcome = Result<Response<LroBody<Incoming>>, BoxError>;
+
+/// A request with `Prefer: respond-async`: `202` and the façade once the upstream started an
+/// operation, or the upstream's answer when it started none.
+pub(super) async fn submit(
+    facade: &Arc<Facade>,
+    req: Request<Incoming>,
+    deadline: Option<tokio::time::Instant>,
+) -> Response<ProxyBody> {
+    let (parts, body) = req.into_parts();
+    let target = match upstream_uri(&facade.upstream, &parts.uri) {
+        Ok(uri) => uri,
+        Err(message) => return json_error(StatusCode::BAD_REQUEST, "BadRequest", &message),
+    };
+    let (id, fresh) = match client_key(&parts.headers) {
+        Ok(Some(key)) => (key, false),
+        Ok(None) => match fresh_id() {
+            Ok(id) => (id, true),
+            Err(e) => {
+                let message = format!("no operation id could be drawn: {e}");
+                return json_error(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", &message);
+            }
+        },
+        Err(message) => return json_error(StatusCode::BAD_REQUEST, "BadRequest", &message),
+    };
+    if !fresh {
+        // Known already, with a handle or an end: the same façade (its status request takes
+        // over an operation whose instance stopped). A record without a handle goes through
+        // the store front, which sends the submission again if its lease is free.
+        if let Ok(Some(record)) = facade.store.load(&id).await {
+            if !matches!(record.state, OperationState::Submitted) {
+                return accepted(facade, &id, Some(&record));
+            }
+        }
+    }
+    let bytes = match read_body(body, super::BODY_LIMIT).await {
+        Ok(bytes) => bytes,
+        Err(answer) => return answer,
+    };
+    let options = LroOptions::new()
+        .force()
+        .idempotency_key(id.clone())
+        .request_body(&bytes);
+    let mut out = Request::new(upstream_body(bytes));
+    *out.method_mut() = parts.method;
+    *out.uri_mut() = target.clone();
+    *out.headers_mut() = forwardable_headers(&parts.headers, true);
+    launch(facade, id, fresh, out, options, target, deadline).await
+}
+
+/// Runs `req` through the store front on a task of its own; answers `202` once the operation
+/// has started (and its handle is recorded), or the answer itself when it ended first.
+pub(super) async fn launch(
+    facade: &Arc<Facade>,
+    id: String,
+    fresh: bool,
+    mut req: Request<UpstreamBody>,
+    options: LroOptions,
+    target: Uri,
+    deadline: Option<tokio::time::Instant>,
+) -> Response<ProxyBody> {
+    let (started, on_start) = oneshot::channel::<()>();
+    let started = Mutex::new(Some(started));
+    req.extensions_mut().insert(options.on_progress(move |_| {
+        if let Some(tx) = started.lock().ok().and_then(|mut s| s.take()) {
+            let _ = tx.send(());
+        }
+    }));
+    let Ok(slot) = facade.slots.clone().try_acquire_owned() else {
+        let message = "the proxy runs --max-operations operations already; retry later";
+        let mut response = json_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ServiceUnavailable",
+            message,
+        );
+        super::retry_headers(response.headers_mut(), Duration::from_secs(1));
+        return response;
+    };
+    let (answer, on_answer) = oneshot::channel::<Outcome>();
+    facade.runs(&id, true);
+    let task = facade.clone();
+    let (key, upstream) = (id.clone(), target.clone());
+    tokio::spawn(async move {
+        let _slot = slot;
+        let out = task.service.clone().oneshot(req).await;
+        if let Err(out) = answer.send(out) {
+            task.settle(&key, &upstream, out).await;
+        }
+        task.done(&key);
+    });
+    tokio::select! {
+        biased;
+        Ok(()) = on_start => {
+            let record = facade.until_recorded(&id).await;
+            accepted(facade, &id, record.as_ref())
+        }
+        out = on_answer => match out {
+            Ok(Ok(response)) => {
+                let (mut parts, body) = response.into_parts();
+                parts.headers = forwardable_headers(&parts.headers, false);
+                Response::from_parts(parts, Either::Left(Bounded::new(Either::Left(body), deadline)))
+            }
+            Ok(Err(err)) => {
+                if fresh {
+                    // Nobody can ask about it: its id was never handed out.
+                    let _ = facade.store.remove(&id).await;
+                }
+                error_response(&target, &err).map(Either::Right)
+            }
+            Err(_) => json_error(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", "the operation's task ended"),
+        }
+    }
+}
+
+/// `202 Accepted` with the façade's headers, and the status document when the record is known.
+fn accepted(facade: &Facade, id: &str, record: Option<&OperationRecord>) -> Response<ProxyBody> {
+    let mut response = match record {
+        Some(record) => doc::document_response(facade, id, record),
+        None => {
+            let body = serde_json::json!({"id": id, "status": "NotStarted"});
+            crate::proxy_map::json_response(StatusCode::OK, &body).map(Either::Right)
+        }
+    };
+    *response.status_mut() = StatusCode::ACCEPTED;
+    let headers = response.headers_mut();
+    if let Ok(location) = HeaderValue::from_str(&super::status_path(id)) {
+        headers.insert("operation-location", location);
+    }
+    headers.insert(
+        "preference-applied",
+        HeaderValue::from_static("respond-async"),
+    );
+    headers.remove("resource-location");
+    super::retry_headers(headers, facade.hint);
+    response
+}
+
+impl Facade {
+    /// The record under `id` once it holds more than the submission (bounded: 1 s).
+    async fn until_recorded(&self, id: &str) -> Option<OperationRecord> {
+        let mut last = None;
+        for _ in 0..200 {
+            last = self.store.load(id).await.ok().flatten();
+            if last
+                .as_ref()
+                .is_some_and(|r| !matches!(r.state, OperationState::Submitted))
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        last
+    }
+
+    /// Takes over the unfinished operation under `key` when no process holds its lease:
+    /// continues it from its recorded handle on a task of this process, with `headers`.
+    pub(super) async fn take_over(self: &Arc<Self>, key: &str, headers: &HeaderMap) {
+        if self.runs(key, false) {
+            return;
+        }
+        let Ok(slot) = self.slots.clone().try_acquire_owned() else {
+            return;
+        };
+        match self.store.acquire(key, &self.probe, self.lease).await {
+            Ok(true) => {
+                let _ = self.store.release(key, &self.probe).await;
+            }
+            _ => return,
+        }
+        if self.runs(key, true) {
+            return;
+        }
+        let mut req = Request::new(upstream_body(bytes::Bytes::new()));
+        *req.uri_mut() = self.upstream.clone();
+        *req.headers_mut() = carried(headers);
+        let options = LroOptions::new().idempotency_key(key).continue_recorded();
+        req.extensions_mut().insert(options);
+        let (task, key) = (self.clone(), key.to_owned());
+        tokio::spawn(async move {
+            let _slot = slot;
+            let out = task.service.clone().oneshot(req).await;
+            let upstream = task.upstream.clone();
+            task.settle(&key, &upstream, out).await;
+            task.done(&key);
+        });
+    }
+
+    /// Records how a background run ended when the store front did not: an error that neither
+    /// the operation reported nor leaves a handle to continue from (the upstream broke the
+    /// protocol, or went away for good) ends the operation `Failed`, with the proxy's error.
+    async fn settle(&self, key: &str, target: &Uri, out: Outcome) {
+        let Err(err) = out else {
+            // Recorded by the store front (a response's body is not read here).
+            return;
+        };
+        if let Some(e) = err.downcast_ref::<tower_lro::Error>() {
+            let kept = e.is_operation_failed()
+                || e.resume_handle().is_some()
+                || matches!(e.kind(), ErrorKind::Timeout | ErrorKind::PollLimit);
+            if kept {
+                return;
+            }
+        }
+        let Ok(Some(mut record)) = self.store.load(key).await else {
+            return;
+        };
+        if record.is_finished() {
+            return;
+        }
+        let answer = tower_lro::gateway::error_response(target, &*err);
+        let body: serde_json::Value = serde_json::from_slice(answer.body()).unwrap_or_default();
+        let text = |field: &str| body["error"][field].as_str().map(str::to_owned);
+        record.state = OperationState::Failed {
+            word: "Failed".to_owned(),
+            code: text("code"),
+            message: text("message"),
+        };
+        record.status = Some(RecordedStatus::Failed);
+        record.revision += 1;
+        record.updated_ms = doc::unix_ms();
+        let _ = self.store.save(key, &record).await;
+    }
+}

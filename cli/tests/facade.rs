@@ -1,0 +1,579 @@
+//! `lro proxy`'s asynchronous façade (issue 16): `Prefer: respond-async` answered `202` with
+//! the proxy's own `/_lro/operations/{id}`, resolved by `lro` and by the library whatever the
+//! upstream's dialect; failure and cancellation; server-sent events with `Last-Event-ID`;
+//! `/_lro/resume`; unknown ids; an operation taken over after its proxy was killed.
+
+mod support;
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use serde_json::Value;
+use support::{lro, now, proxy_on, resp, temp_dir, Mock};
+use tower::ServiceExt;
+
+/// Fast polls between the proxy and the upstream, and a fast `Retry-After` to clients.
+const FAST: [&str; 2] = ["--poll-interval", "0.05"];
+
+/// An upstream in the default dialect: `POST /jobs/{name}` starts an operation polled at
+/// `/ops/{name}`, which answers `Running` (40 %) until `done` is set, then: `ok` succeeds
+/// with `Resource-Location` of `/things/ok`, `fail` fails, `cancel` is canceled.
+struct Upstream {
+    mock: Mock,
+    done: Arc<AtomicBool>,
+}
+
+impl Upstream {
+    async fn start() -> Self {
+        let done = Arc::new(AtomicBool::new(false));
+        let finished = done.clone();
+        let mock = Mock::start(move |req, base| {
+            let path = req.target.split('?').next().unwrap().to_owned();
+            let running = || resp(200, &[now()], r#"{"status":"Running","percentComplete":40}"#);
+            match path.strip_prefix("/jobs/") {
+                Some(name) => {
+                    return resp(202, &[("operation-location", format!("{base}/ops/{name}")), now()], "")
+                }
+                None if path == "/bad" => return resp(400, &[], r#"{"error":{"code":"Invalid"}}"#),
+                None => {}
+            }
+            if path.starts_with("/ops/") && !finished.load(Ordering::SeqCst) {
+                return running();
+            }
+            match path.as_str() {
+                "/ops/ok" => resp(200, &[("resource-location", format!("{base}/things/ok"))], r#"{"status":"Succeeded"}"#),
+                "/ops/fail" => resp(200, &[], r#"{"status":"Failed","error":{"code":"QuotaExceeded","message":"no \"room\"\nleft"}}"#),
+                "/ops/cancel" => resp(200, &[], r#"{"status":"Cancelled"}"#),
+                "/things/ok" => resp(200, &[("content-type", "application/json".into())], r#"{"thing":"ok"}"#),
+                _ => resp(404, &[], ""),
+            }
+        })
+        .await;
+        Self { mock, done }
+    }
+
+    fn finish(&self) {
+        self.done.store(true, Ordering::SeqCst);
+    }
+}
+
+type Answer = (StatusCode, http::HeaderMap, Bytes);
+
+/// One request to the proxy, bounded to 20 s.
+async fn send(method: &str, url: &str, headers: &[(&str, &str)], body: &str) -> Answer {
+    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let mut req = Request::builder().method(method).uri(url);
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    let req = req.body(Full::from(body.to_owned())).unwrap();
+    let response = tokio::time::timeout(Duration::from_secs(20), client.request(req))
+        .await
+        .expect("an answer within 20 s")
+        .unwrap();
+    let (parts, body) = response.into_parts();
+    (
+        parts.status,
+        parts.headers,
+        body.collect().await.unwrap().to_bytes(),
+    )
+}
+
+fn json(body: &Bytes) -> Value {
+    serde_json::from_slice(body)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(body)))
+}
+
+/// `POST {base}{path}` with `Prefer: respond-async`: the `202`'s status URL (relative).
+async fn start_async(base: &str, path: &str, extra: &[(&str, &str)]) -> String {
+    let mut headers = vec![("prefer", "respond-async")];
+    headers.extend_from_slice(extra);
+    let (status, h, body) = send("POST", &format!("{base}{path}"), &headers, "{}").await;
+    assert_eq!(
+        status,
+        StatusCode::ACCEPTED,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    assert_eq!(h["preference-applied"], "respond-async");
+    assert!(h.contains_key("retry-after"));
+    let location = h["operation-location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with("/_lro/operations/"), "{location}");
+    let status = json(&body)["status"].as_str().unwrap().to_owned();
+    assert!(
+        matches!(status.as_str(), "NotStarted" | "Running"),
+        "{status}"
+    );
+    location
+}
+
+/// The status document at `url` once its status is terminal (bounded: 10 s).
+async fn until_terminal(url: &str) -> Answer {
+    for _ in 0..200 {
+        let answer = send("GET", url, &[], "").await;
+        assert_eq!(
+            answer.0,
+            StatusCode::OK,
+            "{}",
+            String::from_utf8_lossy(&answer.2)
+        );
+        let status = json(&answer.2)["status"].as_str().unwrap().to_owned();
+        if !matches!(status.as_str(), "NotStarted" | "Running") {
+            return answer;
+        }
+        assert!(answer.1.contains_key("retry-after"));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{url} did not end within 10 s");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_facade_answers_202_and_lro_resolves_it() {
+    let up = Upstream::start().await;
+    let (_child, base, _) = proxy_on("127.0.0.1:0", &up.mock.base, &FAST).await;
+    let location = start_async(&base, "/jobs/ok", &[]).await;
+    let url = format!("{base}{location}");
+    // Bounded wait for the first poll's report.
+    let mut answer = send("GET", &url, &[], "").await;
+    for _ in 0..100 {
+        if json(&answer.2)["status"] == "Running" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        answer = send("GET", &url, &[], "").await;
+    }
+    let (_, h, body) = answer;
+    let doc = json(&body);
+    assert_eq!(
+        (doc["status"].as_str(), doc["percentComplete"].as_f64()),
+        (Some("Running"), Some(40.0))
+    );
+    assert_eq!(doc["id"].as_str().unwrap().len(), 32, "a fresh random id");
+    assert!(doc["createdDateTime"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(h["retry-after-ms"], "50");
+    up.finish();
+    let (_, h, body) = until_terminal(&url).await;
+    assert_eq!(json(&body)["status"], "Succeeded");
+    assert_eq!(json(&body)["percentComplete"], 100.0);
+    assert_eq!(h["resource-location"], format!("{location}/result"));
+    let (status, _, result) = send("GET", &format!("{url}/result"), &[], "").await;
+    assert_eq!(
+        (status, json(&result)["thing"].as_str()),
+        (StatusCode::OK, Some("ok"))
+    );
+
+    // `lro` itself: it asks for respond-async, polls the façade and prints the result.
+    up.done.store(false, Ordering::SeqCst);
+    let job = format!("{base}/jobs/ok");
+    let task = tokio::spawn(async move {
+        lro(&["-s", "-X", "POST", "-H", "Prefer: respond-async", &job]).await
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    up.finish();
+    let run = task.await.unwrap();
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["thing"], "ok");
+    assert_eq!(
+        up.mock.count("/jobs/ok"),
+        2,
+        "one submission per client request"
+    );
+}
+
+/// Operations waiting in the background hold no `--max-concurrent` slot.
+#[tokio::test(flavor = "multi_thread")]
+async fn background_operations_hold_no_upstream_slot() {
+    let up = Upstream::start().await;
+    let args = ["--poll-interval", "0.05", "--max-concurrent", "1"];
+    let (_child, base, _) = proxy_on("127.0.0.1:0", &up.mock.base, &args).await;
+    let locations = [
+        start_async(&base, "/jobs/ok", &[]).await,
+        start_async(&base, "/jobs/ok", &[]).await,
+        start_async(&base, "/jobs/ok", &[]).await,
+    ];
+    up.finish();
+    for location in locations {
+        let (_, _, body) = until_terminal(&format!("{base}{location}")).await;
+        assert_eq!(json(&body)["status"], "Succeeded");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_answer_that_starts_no_operation_is_given_as_it_is() {
+    let up = Upstream::start().await;
+    let (_child, base, _) = proxy_on("127.0.0.1:0", &up.mock.base, &FAST).await;
+    let (status, h, body) = send(
+        "POST",
+        &format!("{base}/bad"),
+        &[("prefer", "respond-async")],
+        "",
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(!h.contains_key("preference-applied"));
+    assert_eq!(json(&body)["error"]["code"], "Invalid");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failure_and_cancellation_are_mapped() {
+    let up = Upstream::start().await;
+    up.finish();
+    let (_child, base, log) = proxy_on("127.0.0.1:0", &up.mock.base, &FAST).await;
+    let key = [("idempotency-key", "\"fail/1\"")];
+    let location = start_async_finished(&base, "/jobs/fail", &key).await;
+    assert_eq!(
+        location, "/_lro/operations/fail%2F1",
+        "the client's key is the id"
+    );
+    let url = format!("{base}{location}");
+    let (_, h, body) = until_terminal(&url).await;
+    let doc = json(&body);
+    assert_eq!(doc["status"], "Failed");
+    assert_eq!(doc["id"], "fail/1");
+    assert_eq!(doc["error"]["code"], "QuotaExceeded");
+    assert_eq!(doc["error"]["message"], "no \"room\"\nleft");
+    assert!(!h.contains_key("retry-after") && !h.contains_key("resource-location"));
+    let (status, _, body) = send("GET", &format!("{url}/result"), &[], "").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(json(&body)["error"]["code"], "QuotaExceeded");
+    // The same key again: the same façade, no second submission.
+    let again = start_async_finished(&base, "/jobs/fail", &key).await;
+    assert_eq!(again, location);
+    assert_eq!(up.mock.count("/jobs/fail"), 1);
+    // Server text is never logged raw.
+    assert!(log
+        .lock()
+        .unwrap()
+        .iter()
+        .all(|l| !l.contains("no \"room\"\nleft")));
+
+    let location = start_async_finished(&base, "/jobs/cancel", &[]).await;
+    let (_, _, body) = until_terminal(&format!("{base}{location}")).await;
+    assert_eq!(json(&body)["status"], "Canceled");
+
+    // lro through the façade: the failure and the cancellation, as exit codes.
+    let run = lro(&[
+        "-s",
+        "-X",
+        "POST",
+        "-H",
+        "Prefer: respond-async",
+        &format!("{base}/jobs/fail"),
+    ])
+    .await;
+    assert_eq!(run.code, 3, "{run:?}");
+    let run = lro(&[
+        "-s",
+        "-X",
+        "POST",
+        "-H",
+        "Prefer: respond-async",
+        &format!("{base}/jobs/cancel"),
+    ])
+    .await;
+    assert_eq!(run.code, 8, "{run:?}");
+}
+
+/// Like `start_async`, for an operation that may have ended before the `202`.
+async fn start_async_finished(base: &str, path: &str, extra: &[(&str, &str)]) -> String {
+    let mut headers = vec![("prefer", "respond-async")];
+    headers.extend_from_slice(extra);
+    let (status, h, body) = send("POST", &format!("{base}{path}"), &headers, "{}").await;
+    assert_eq!(
+        status,
+        StatusCode::ACCEPTED,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    h["operation-location"].to_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unknown_ids_and_routes_are_404_json() {
+    let up = Upstream::start().await;
+    let (_child, base, _) = proxy_on("127.0.0.1:0", &up.mock.base, &FAST).await;
+    for path in [
+        "/_lro/operations/nope",
+        "/_lro/operations/nope/result",
+        "/_lro/other",
+        "/_lro/operations/%0A",
+    ] {
+        let (status, h, body) = send("GET", &format!("{base}{path}"), &[], "").await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(h["content-type"], "application/json");
+        assert_eq!(json(&body)["error"]["code"], "NotFound");
+    }
+    let (status, _, _) = send("DELETE", &format!("{base}/_lro/operations/nope"), &[], "").await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(
+        up.mock.requests().is_empty(),
+        "nothing of /_lro goes upstream"
+    );
+}
+
+/// The events of an SSE answer, read until the stream ends (bounded: 10 s).
+async fn events(url: &str, last: Option<&str>) -> (http::HeaderMap, Vec<(String, Value)>) {
+    let mut headers = vec![("accept", "text/event-stream")];
+    if let Some(id) = last {
+        headers.push(("last-event-id", id));
+    }
+    let (status, h, body) = send("GET", url, &headers, "").await;
+    assert_eq!(status, StatusCode::OK);
+    let text = String::from_utf8(body.to_vec()).unwrap();
+    let mut out = Vec::new();
+    for block in text.split("\n\n").filter(|b| b.contains("data: ")) {
+        let field = |name: &str| {
+            block
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .unwrap_or_else(|| panic!("no {name} in {block}"))
+        };
+        assert_eq!(field("event: "), "status");
+        out.push((
+            field("id: ").to_owned(),
+            serde_json::from_str(field("data: ")).unwrap(),
+        ));
+    }
+    (h, out)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn events_stream_progress_and_resume_after_the_last_event_id() {
+    let up = Upstream::start().await;
+    let (_child, base, _) = proxy_on(
+        "127.0.0.1:0",
+        &up.mock.base,
+        &["--poll-interval", "0.05", "--max-time", "1"],
+    )
+    .await;
+    let location = start_async(&base, "/jobs/ok", &[]).await;
+    let url = format!("{base}{location}");
+    // Bounded by --max-time: the stream ends while the operation still runs.
+    let (h, first) = events(&url, None).await;
+    assert_eq!(h["content-type"], "text/event-stream");
+    assert!(!first.is_empty());
+    let ids: Vec<u64> = first.iter().map(|(id, _)| id.parse().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+    assert!(first
+        .iter()
+        .all(|(_, doc)| doc["status"] == "Running" || doc["status"] == "NotStarted"));
+    assert_eq!(first.last().unwrap().1["percentComplete"], 40.0);
+    let last = first.last().unwrap().0.clone();
+    up.finish();
+    // Resumed after the last id seen: nothing repeated, and the end.
+    let (_, rest) = events(&url, Some(&last)).await;
+    assert!(
+        rest.iter()
+            .all(|(id, _)| id.parse::<u64>().unwrap() > last.parse().unwrap()),
+        "{rest:?}"
+    );
+    assert_eq!(rest.last().unwrap().1["status"], "Succeeded");
+    // After the end, the same id: nothing new, the stream ends at once.
+    let end = rest.last().unwrap().0.clone();
+    let (_, none) = events(&url, Some(&end)).await;
+    assert!(none.is_empty(), "{none:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_504_handle_resumes_through_the_proxy() {
+    let up = Upstream::start().await;
+    let (_child, base, _) = proxy_on(
+        "127.0.0.1:0",
+        &up.mock.base,
+        &["--poll-interval", "0.05", "--max-time", "0.5"],
+    )
+    .await;
+    let (status, _, body) = send("POST", &format!("{base}/jobs/ok"), &[], "").await;
+    assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
+    let timeout = String::from_utf8(body.to_vec()).unwrap();
+    let resume = format!("{base}/_lro/resume");
+    // With respond-async: the façade, for the operation still running.
+    let (status, h, _) = send("POST", &resume, &[("prefer", "respond-async")], &timeout).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(h["preference-applied"], "respond-async");
+    up.finish();
+    let location = h["operation-location"].to_str().unwrap();
+    let (_, _, doc) = until_terminal(&format!("{base}{location}")).await;
+    assert_eq!(json(&doc)["status"], "Succeeded");
+    // Without: the final answer.
+    let (status, _, result) = send("POST", &resume, &[], &timeout).await;
+    assert_eq!(
+        (status, json(&result)["thing"].as_str()),
+        (StatusCode::OK, Some("ok"))
+    );
+    assert_eq!(up.mock.count("/jobs/ok"), 1, "never submitted again");
+    // A handle pointing anywhere else is refused, and nothing is sent there.
+    let other = Mock::start(|_, _| resp(200, &[], r#"{"status":"Succeeded"}"#)).await;
+    let elsewhere = timeout.replace(&up.mock.base, &other.base);
+    let (status, _, body) = send("POST", &resume, &[], &elsewhere).await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    assert!(other.requests().is_empty());
+    let (status, _, _) = send("POST", &resume, &[], "{\"resume\":null}").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_operation_of_a_killed_proxy_is_taken_over() {
+    let up = Upstream::start().await;
+    let dir = temp_dir("facade-takeover");
+    let store = dir.join("ops.redb");
+    let args = [
+        "--poll-interval",
+        "0.05",
+        "--facade-store",
+        store.to_str().unwrap(),
+        "--facade-lease",
+        "0.5",
+    ];
+    let (mut first, base, _) = proxy_on("127.0.0.1:0", &up.mock.base, &args).await;
+    let location = start_async(&base, "/jobs/ok", &[("idempotency-key", "\"takeover-1\"")]).await;
+    let polled = up.mock.count("/ops/ok");
+    // SIGKILL: no shutdown, the lease is left to expire.
+    first.start_kill().unwrap();
+    first.wait().await.unwrap();
+    up.finish();
+    let (_second, base, _) = proxy_on("127.0.0.1:0", &up.mock.base, &args).await;
+    let (_, _, body) = until_terminal(&format!("{base}{location}")).await;
+    assert_eq!(json(&body)["status"], "Succeeded");
+    let (status, _, result) = send("GET", &format!("{base}{location}/result"), &[], "").await;
+    assert_eq!(
+        (status, json(&result)["thing"].as_str()),
+        (StatusCode::OK, Some("ok"))
+    );
+    assert_eq!(
+        up.mock.count("/jobs/ok"),
+        1,
+        "taken over, not submitted again"
+    );
+    assert!(up.mock.count("/ops/ok") > polled);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// `LroLayer` over the façade: the library resolves the proxy's own operations.
+async fn through_the_library(base: &str, path: &str) -> (StatusCode, Bytes) {
+    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let svc = tower::ServiceBuilder::new()
+        .layer(tower_lro::LroLayer::new().poll_interval(Duration::from_millis(50)))
+        .service(client);
+    let mut req = Request::post(format!("{base}{path}"))
+        .header("prefer", "respond-async")
+        .body(Full::from("{}"))
+        .unwrap();
+    req.extensions_mut()
+        .insert(tower_lro::LroOptions::new().force());
+    let response = tokio::time::timeout(Duration::from_secs(20), svc.oneshot(req))
+        .await
+        .unwrap()
+        .unwrap();
+    let status = response.status();
+    (
+        status,
+        response.into_body().collect().await.unwrap().to_bytes(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_library_resolves_the_facade_over_every_dialect() {
+    // Default.
+    let up = Upstream::start().await;
+    up.finish();
+    let (_a, base, _) = proxy_on("127.0.0.1:0", &up.mock.base, &FAST).await;
+    let (status, body) = through_the_library(&base, "/jobs/ok").await;
+    assert_eq!(
+        (status, json(&body)["thing"].as_str()),
+        (StatusCode::OK, Some("ok"))
+    );
+
+    // Google `Operation`: the result is the operation's `response`, recorded whole.
+    let polls = Arc::new(AtomicUsize::new(0));
+    let google = Mock::start(move |req, _| match req.target.as_str() {
+        "/v1/jobs" => resp(200, &[], r#"{"name":"operations/g1","done":false}"#),
+        "/v1/operations/g1" if polls.fetch_add(1, Ordering::SeqCst) == 0 => resp(
+            200,
+            &[],
+            r#"{"name":"operations/g1","done":false,"metadata":{"progressPercent":30}}"#,
+        ),
+        "/v1/operations/g1" => resp(
+            200,
+            &[],
+            r#"{"name":"operations/g1","done":true,"response":{"thing":"g"}}"#,
+        ),
+        _ => resp(404, &[], ""),
+    })
+    .await;
+    let (_b, base, _) = proxy_on(
+        "127.0.0.1:0",
+        &google.base,
+        &["--poll-interval", "0.05", "--dialect", "google"],
+    )
+    .await;
+    let (status, body) = through_the_library(&base, "/v1/jobs").await;
+    assert_eq!(
+        (status, json(&body)["thing"].as_str()),
+        (StatusCode::OK, Some("g"))
+    );
+    let run = lro(&[
+        "-s",
+        "-X",
+        "POST",
+        "-H",
+        "Prefer: respond-async",
+        &format!("{base}/v1/jobs"),
+    ])
+    .await;
+    assert_eq!(
+        (run.code, run.json()["thing"].as_str()),
+        (0, Some("g")),
+        "{run:?}"
+    );
+
+    // A declared dialect (a HAL task linked from the body, an odd word, then `303`).
+    let hal = Mock::start(move |req, base| match req.target.as_str() {
+        "/tasks" => resp(
+            202,
+            &[now()],
+            &format!(r#"{{"status":"queued","_links":{{"self":{{"href":"{base}/tasks/7"}}}}}}"#),
+        ),
+        "/tasks/7" => resp(303, &[("location", format!("{base}/things/7"))], ""),
+        "/things/7" => resp(200, &[], r#"{"thing":7}"#),
+        _ => resp(404, &[], ""),
+    })
+    .await;
+    let dialect = r#"{"name":"hal-tasks","status_url":[{"pointer":"/_links/self/href"}],"start_on":[202],"status_word":"/status"}"#;
+    let (_c, base, _) = proxy_on(
+        "127.0.0.1:0",
+        &hal.base,
+        &["--poll-interval", "0.05", "--dialect", dialect],
+    )
+    .await;
+    let (status, body) = through_the_library(&base, "/tasks").await;
+    assert_eq!(
+        (status, json(&body)["thing"].as_u64()),
+        (StatusCode::OK, Some(7))
+    );
+    let run = lro(&[
+        "-s",
+        "-X",
+        "POST",
+        "-H",
+        "Prefer: respond-async",
+        &format!("{base}/tasks"),
+    ])
+    .await;
+    assert_eq!(
+        (run.code, run.json()["thing"].as_u64()),
+        (0, Some(7)),
+        "{run:?}"
+    );
+}

@@ -1,0 +1,104 @@
+//! What a record tells a reader besides its state (the normalised status, the progress
+//! figure, when it was written, its revision), and calls that only continue what a record says
+//! (`LroOptions::continue_recorded`): what `lro proxy`'s asynchronous façade is built on.
+
+use super::*;
+
+use tower::ServiceExt;
+use tower_lro::store::{OperationRecord, RecordedStatus};
+
+/// A bare `GET` that may only continue the operation under `key`.
+fn continuing(up: &Upstream, key: &str) -> http::Request<Full<Bytes>> {
+    let mut req = http::Request::get(up.server.url("/"))
+        .body(Full::default())
+        .unwrap();
+    req.extensions_mut()
+        .insert(LroOptions::new().idempotency_key(key).continue_recorded());
+    req
+}
+
+#[tokio::test]
+async fn records_say_status_progress_and_revision() {
+    let up = Upstream::start().await;
+    let store = Arc::new(MemoryStore::new());
+    let svc = client(layer(store.clone()));
+    let task = tokio::spawn({
+        let (svc, req) = (svc.clone(), up.keyed("r", "{}"));
+        async move { send(&svc, req).await }
+    });
+    until_polling(&*store, "r").await;
+    let polling = store.load("r").await.unwrap().unwrap();
+    assert_eq!(polling.status, Some(RecordedStatus::Running));
+    assert_eq!(polling.percent_complete, Some(10.0));
+    assert!(polling.revision >= 2, "the submission, then a report");
+    assert!(polling.updated_ms > 0);
+    up.finish();
+    task.await.unwrap().unwrap();
+    let done = store.load("r").await.unwrap().unwrap();
+    assert_eq!(done.status, Some(RecordedStatus::Succeeded));
+    assert!(done.revision > polling.revision);
+    assert!(done.updated_ms >= polling.updated_ms);
+}
+
+#[tokio::test]
+async fn a_record_written_before_the_new_fields_still_reads() {
+    let old = br#"{"fingerprint":"00","first_sent":7,"state":{"state":"submitted"}}"#;
+    let record = OperationRecord::from_json(old).unwrap();
+    assert_eq!(record.status, None);
+    assert_eq!((record.revision, record.updated_ms), (0, 0));
+    assert_eq!(record.percent_complete, None);
+}
+
+#[tokio::test]
+async fn a_call_that_continues_the_record_sends_no_submission() {
+    let up = Upstream::start().await;
+    let store = Arc::new(MemoryStore::new());
+    let svc = client(layer(store.clone()));
+    let mut req = up.keyed("c", r#"{"n":1}"#);
+    let options = req.extensions().get::<LroOptions>().unwrap().clone();
+    req.extensions_mut().insert(options.start_only());
+    send(&svc, req).await.unwrap();
+    up.finish();
+    // Another URL, no body: the record says what the operation is.
+    let done = send(&svc, continuing(&up, "c")).await.unwrap();
+    assert_eq!(outcome(&done), Outcome::Resumed);
+    assert_eq!(body_bytes(done.into_body()).await, r#"{"id":"thing-1"}"#);
+    let again = send(&svc, continuing(&up, "c")).await.unwrap();
+    assert_eq!(outcome(&again), Outcome::Answered);
+    assert_eq!(up.submissions(), 1);
+
+    let err = send(&svc, continuing(&up, "none")).await.unwrap_err();
+    let err = err.downcast::<tower_lro::Error>().expect("an LRO error");
+    assert_eq!(err.kind(), ErrorKind::Conflict);
+    assert_eq!(
+        err.reason(),
+        &Reason::NothingRecorded { key: "none".into() }
+    );
+    assert_eq!(up.submissions(), 1);
+}
+
+/// A keyed operation waiting between polls holds no slot of a concurrency limit below the
+/// layer: with one slot, a second keyed operation starts while the first still runs.
+#[tokio::test]
+async fn a_waiting_keyed_operation_holds_no_concurrency_slot() {
+    let up = Upstream::start().await;
+    let store = Arc::new(MemoryStore::new());
+    let svc = ServiceBuilder::new()
+        .layer(layer(store.clone()))
+        .concurrency_limit(1)
+        .service(http_client());
+    let first = tokio::spawn({
+        let (svc, req) = (svc.clone(), up.keyed("slot-1", "{}"));
+        async move { svc.oneshot(req).await }
+    });
+    until_polling(&*store, "slot-1").await;
+    let second = tokio::spawn({
+        let (svc, req) = (svc.clone(), up.keyed("slot-2", "{}"));
+        async move { svc.oneshot(req).await }
+    });
+    until_polling(&*store, "slot-2").await;
+    up.finish();
+    first.await.unwrap().unwrap();
+    second.await.unwrap().unwrap();
+    assert_eq!(up.submissions(), 2);
+}
