@@ -7,7 +7,7 @@
 //! | question | asked through |
 //! | --- | --- |
 //! | may this answer head start an operation | `Dialect::inspects` |
-//! | does this answer start an operation, and where is its monitor | `poll::monitor_of`, and for the default dialect `shapes::choose_rule` |
+//! | does this answer start an operation, and where is its monitor | `Dialect::start`: a `Start` the submission acts on |
 //! | which shape is it, for metadata and handles | `Dialect::rule` |
 //! | what does this answer mean | `Dialect::read`: a `Reading` (`poll.rs`) the machine acts on (`Machine::act`) |
 //! | does an answer reached through a redirect read as a status | `Dialect::reads_as_status` |
@@ -22,13 +22,16 @@ use std::fmt;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use http::header::{HeaderName, HeaderValue};
 use http::{HeaderMap, Method, StatusCode};
 use serde_json::Value;
 use url::Url;
 
 use crate::config::Config;
+use crate::error::Reason;
 use crate::metadata::Rule;
 use crate::proto::machine::Operation;
+use crate::status::StatusDocument;
 use crate::vocab::Vocabulary;
 pub(crate) use poll::{Misread, Reading};
 
@@ -78,6 +81,22 @@ pub(crate) enum Kind {
     Compute,
     /// A declared dialect.
     Declared(Arc<DeclaredDialect>),
+}
+
+/// What a submission's answer starts ([`Dialect::start`]).
+pub(crate) enum Start<'h> {
+    /// Nothing: the answer is final as it is.
+    NotLro,
+    /// One of the default dialect's shapes, with the header naming its monitor (`None`: the
+    /// request's own URL) and the answer's status document, when it is one.
+    Shape {
+        rule: Rule,
+        header: Option<(HeaderName, &'h HeaderValue)>,
+        doc: Option<StatusDocument>,
+    },
+    /// An operation of another dialect, polled at `url` (to resolve against the request's
+    /// URL); `reads_submission`: the answer is itself its first status answer.
+    Monitor { url: String, reads_submission: bool },
 }
 
 /// A dialect description that cannot be used.
@@ -146,6 +165,38 @@ impl Dialect {
     /// Whether this is the default dialect.
     pub fn is_default(&self) -> bool {
         matches!(self.kind, Kind::Default)
+    }
+
+    /// Whether a submission's answer (its body when it was read whole) starts an operation,
+    /// and where its monitor is. `Err` for an answer that could start one but is malformed.
+    pub(crate) fn start<'h>(
+        &self,
+        cfg: &Config,
+        method: &Method,
+        request_uri: &http::Uri,
+        status: StatusCode,
+        headers: &'h HeaderMap,
+        body: Option<&Bytes>,
+    ) -> Result<Start<'h>, Reason> {
+        let base = || {
+            crate::proto::link::Link::from_request(request_uri)
+                .map_err(|why| Reason::BadRequestUrl { why })
+        };
+        let found = match &self.kind {
+            Kind::Default => return default::start(cfg, method, status, headers, body),
+            Kind::Google { base: root } => {
+                poll::google_monitor(root.as_deref(), &base()?, status, body)
+            }
+            Kind::Compute => poll::compute_monitor(status, body),
+            Kind::Declared(d) => poll::declared_monitor(d, &base()?, status, headers, body),
+        }?;
+        Ok(match found {
+            Some((url, reads_submission)) => Start::Monitor {
+                url,
+                reads_submission,
+            },
+            None => Start::NotLro,
+        })
     }
 
     /// Whether a poll answer with this (non-`2xx`) status still carries a status body.

@@ -257,67 +257,71 @@ fn read_declared(
     }
 }
 
-/// Where a dialect's submission answer says the operation is, when it starts one: the
-/// monitor URL, as text to resolve against the request's URL, and whether the answer is itself
-/// a status answer to read (a Google or Compute operation always is; a declared dialect's when
-/// it carries the status word). `Err` for a body the dialect cannot read; `Ok(None)` when the
-/// answer does not start an operation.
-pub(crate) fn monitor_of(
-    dialect: &super::Dialect,
+/// Where a declared dialect's submission answer says the operation is (see
+/// [`Dialect::start`](super::Dialect::start)).
+pub(crate) fn declared_monitor(
+    d: &DeclaredDialect,
     request_url: &Link,
     status: StatusCode,
     headers: &HeaderMap,
     body: Option<&Bytes>,
 ) -> Result<Option<(String, bool)>, Reason> {
-    match dialect.kind() {
-        Kind::Default => Ok(None),
-        Kind::Google { base } => {
-            let op = body.map(|b| GoogleOperation::parse(b)).transpose();
-            let Some(op) = op
-                .or_else(|e| only_duplicates(status, e))?
-                .filter(looks_like_an_operation)
-            else {
-                return Ok(None);
-            };
-            if op.name.is_empty() {
-                // Done at once and nameless: read in place (the submission is its own monitor).
-                return Ok(Some((request_url.display(), true)));
-            }
-            let submission = request_url.to_url().ok_or_else(unusable_request_url)?;
-            super::google::poll_url(&submission, &op.name, base.as_deref())
-                .map(|u| Some((u.to_string(), true)))
-                .map_err(|e| dialect_body(status, &e))
-        }
-        Kind::Compute => {
-            let op = body.map(|b| ComputeOperation::parse(b)).transpose();
-            let Some(op) = op.or_else(|e| only_duplicates(status, e))? else {
-                return Ok(None);
-            };
-            match op.self_link {
-                Some(link) => Ok(Some((link, true))),
-                None => Err(Reason::DialectBody {
-                    status,
-                    problem: "a Compute Engine operation without a selfLink".to_owned(),
-                }),
-            }
-        }
-        Kind::Declared(d) => {
-            if !d.starts_polling(status) {
-                return Ok(None);
-            }
-            let value = match body.map(|b| parse_recording(b)) {
-                Some(Ok(parsed)) => Some(unique(d, status, parsed)?),
-                _ => None,
-            };
-            let url = request_url.to_url().ok_or_else(unusable_request_url)?;
-            let has_word = d.carries_word(headers, value.as_ref());
-            d.status_url(headers, value.as_ref(), &url)
-                .map(|found| found.map(|u| (u.to_string(), has_word)))
-                .map_err(|e| Reason::DialectBody {
-                    status,
-                    problem: e.to_string(),
-                })
-        }
+    if !d.starts_polling(status) {
+        return Ok(None);
+    }
+    let value = match body.map(|b| parse_recording(b)) {
+        Some(Ok(parsed)) => Some(unique(d, status, parsed)?),
+        _ => None,
+    };
+    let url = request_url.to_url().ok_or_else(unusable_request_url)?;
+    let has_word = d.carries_word(headers, value.as_ref());
+    d.status_url(headers, value.as_ref(), &url)
+        .map(|found| found.map(|u| (u.to_string(), has_word)))
+        .map_err(|e| Reason::DialectBody {
+            status,
+            problem: e.to_string(),
+        })
+}
+
+/// Where a Google `Operation` submission answer says the operation is.
+pub(crate) fn google_monitor(
+    base: Option<&url::Url>,
+    request_url: &Link,
+    status: StatusCode,
+    body: Option<&Bytes>,
+) -> Result<Option<(String, bool)>, Reason> {
+    let op = body.map(|b| GoogleOperation::parse(b)).transpose();
+    let Some(op) = op
+        .or_else(|e| only_duplicates(status, e))?
+        .filter(looks_like_an_operation)
+    else {
+        return Ok(None);
+    };
+    if op.name.is_empty() {
+        // Done at once and nameless: read in place (the submission is its own monitor).
+        return Ok(Some((request_url.display(), true)));
+    }
+    let submission = request_url.to_url().ok_or_else(unusable_request_url)?;
+    super::google::poll_url(&submission, &op.name, base)
+        .map(|u| Some((u.to_string(), true)))
+        .map_err(|e| dialect_body(status, &e))
+}
+
+/// Where a Compute Engine `Operation` submission answer says the operation is: its `selfLink`.
+pub(crate) fn compute_monitor(
+    status: StatusCode,
+    body: Option<&Bytes>,
+) -> Result<Option<(String, bool)>, Reason> {
+    let op = body.map(|b| ComputeOperation::parse(b)).transpose();
+    let Some(op) = op.or_else(|e| only_duplicates(status, e))? else {
+        return Ok(None);
+    };
+    match op.self_link {
+        Some(link) => Ok(Some((link, true))),
+        None => Err(Reason::DialectBody {
+            status,
+            problem: "a Compute Engine operation without a selfLink".to_owned(),
+        }),
     }
 }
 
