@@ -31,17 +31,19 @@ async fn azure_blob_copy_reads_its_status_from_headers() {
         let status = |s: &str| ("x-ms-copy-status", s.to_owned());
         match (req.method.as_str(), req.target.as_str()) {
             ("PUT", _) => resp(202, &[now(), status("pending")], ""),
-            ("GET", "/c/copy.bin") if polls() == 0 => resp(
+            // Get Blob Properties: a HEAD of the blob itself.
+            ("HEAD", "/c/copy.bin") if polls() == 0 => resp(
                 200,
                 &[
                     now(),
                     status("pending"),
                     ("x-ms-copy-progress", "1024/4096".into()),
                 ],
-                "partial",
+                "",
             ),
+            ("HEAD", "/c/copy.bin") => resp(200, &[status("success")], ""),
             ("GET", "/c/copy.bin") => resp(200, &[status("success")], "blob-bytes"),
-            ("GET", "/c/bad.bin") => resp(200, &[status("failed")], ""),
+            ("HEAD", "/c/bad.bin") => resp(200, &[status("failed")], ""),
             _ => resp(404, &[], ""),
         }
     })
@@ -60,7 +62,14 @@ async fn azure_blob_copy_reads_its_status_from_headers() {
     .await;
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(run.stdout, "blob-bytes");
-    assert_eq!(mock.count("/c/copy.bin"), 3);
+    let methods: Vec<String> = mock
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|s| s.method.clone())
+        .collect();
+    assert_eq!(methods, ["PUT", "HEAD", "HEAD", "GET"]);
     let url = format!("{}/c/bad.bin", mock.base);
     let run = lro(&["-X", "PUT", "--dialect", &dialect, &url]).await;
     assert_eq!(run.code, 3, "{run:?}");

@@ -14,6 +14,11 @@ use crate::proto::{Machine, Params, PollRequest};
 /// A hook that shapes each request the layer sends by itself (polls and the resource `GET`),
 /// after the layer has set its URI and headers: sign it afresh, add a tracing header, …
 pub(crate) type PollHook = Arc<dyn Fn(&mut Request<()>) + Send + Sync>;
+/// How to make a request body of the service's type from bytes (`LroLayer::poll_body`): a
+/// [`PollBody<B>`], type-erased, found again by the body type at use.
+pub(crate) type PollBodyMaker = Arc<dyn std::any::Any + Send + Sync>;
+/// The function `LroLayer::poll_body` was given, for one body type.
+pub(crate) struct PollBody<B>(pub(crate) Box<dyn Fn(bytes::Bytes) -> B + Send + Sync>);
 /// A hook told where an operation stands after every status poll.
 pub(crate) type ProgressHook = Arc<dyn Fn(&Progress) + Send + Sync>;
 
@@ -25,6 +30,7 @@ pub(crate) struct Settings {
     pub(crate) progress: Option<ProgressHook>,
     pub(crate) dialect: Dialect,
     pub(crate) idempotency: Option<crate::IdempotencyHeader>,
+    pub(crate) poll_body: Option<PollBodyMaker>,
 }
 
 impl Settings {
@@ -35,6 +41,7 @@ impl Settings {
             progress: None,
             dialect: Dialect::default(),
             idempotency: None,
+            poll_body: None,
         }
     }
 
@@ -65,13 +72,31 @@ impl Settings {
     }
 
     /// The request a driver sends for `request`: built by the core, then shaped by the
-    /// `on_poll_request` hook.
-    pub(crate) fn poll_request(&self, request: PollRequest) -> Request<()> {
-        let mut req = request.into_request();
+    /// `on_poll_request` hook. Its body is `B::default()`, or made by the layer's
+    /// [`PollBody`] when the request has one; `Err` (the body type) when the layer has none
+    /// for `B`.
+    pub(crate) fn poll_request<B: Default + 'static>(
+        &self,
+        request: PollRequest,
+    ) -> Result<Request<B>, &'static str> {
+        let body = match request.body() {
+            None => None,
+            Some(bytes) => {
+                let maker = self
+                    .poll_body
+                    .as_ref()
+                    .and_then(|m| m.downcast_ref::<PollBody<B>>());
+                match maker {
+                    Some(PollBody(make)) => Some(make(bytes.clone())),
+                    None => return Err(std::any::type_name::<B>()),
+                }
+            }
+        };
+        let mut req = request.into_request::<()>();
         if let Some(hook) = &self.hook {
             hook(&mut req);
         }
-        req
+        Ok(req.map(|()| body.unwrap_or_default()))
     }
 
     /// Tells the progress hook and the trace where `machine` stands, when it has a report due.

@@ -6,6 +6,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode, Uri, Version};
 
+use super::dialect::check::Check;
 use super::dialect::{Dialect, Misread, Reading};
 use super::link::Link;
 use super::redirect::{self, Redirect};
@@ -55,6 +56,11 @@ pub(crate) struct Operation {
     pub(crate) dialect: Dialect,
     /// A declared dialect's words added to the layer's vocabulary: built once per operation.
     pub(crate) words: Option<Box<crate::vocab::Vocabulary>>,
+    /// How status requests are sent when not as a plain `GET` (a declared dialect's
+    /// `status_request`), filled once per operation.
+    pub(crate) check: Option<Arc<Check>>,
+    /// How the result is fetched when not with a plain `GET` (`result_request`).
+    pub(crate) fetch_check: Option<Arc<Check>>,
 }
 
 impl Operation {
@@ -129,6 +135,8 @@ impl Machine {
                 percent_complete: None,
                 status: OperationStatus::not_started(),
                 words: init.dialect.vocabulary(&cfg.vocabulary),
+                check: None,
+                fetch_check: None,
                 dialect: init.dialect,
             },
             phase: Phase::Polling,
@@ -620,9 +628,13 @@ impl Machine {
             _ => &self.op.monitor,
         };
         let attempt = self.sched.next_attempt(kind);
+        let check = match kind {
+            PollKind::Status => self.op.check.as_ref(),
+            PollKind::Resource => self.op.fetch_check.as_ref(),
+        };
         let request = self
             .reqs
-            .build(&self.cfg, &self.op.request_url, url, kind, attempt)
+            .build(&self.cfg, &self.op.request_url, url, (kind, check), attempt)
             .map_err(|why| Error::new(Some(url.display()), Reason::Refused(why)))?;
         self.sched.plan(kind, at);
         Ok(request)

@@ -182,8 +182,15 @@ impl Submission {
             })
         })?;
         check_target(&self.cfg, &base, &monitor).map_err(|why| failed(Reason::Refused(why)))?;
-        let rule = self.params.dialect.rule().unwrap_or(Rule::Declared);
+        let dialect = &self.params.dialect;
+        let check = match (monitor.to_url(), base.to_url()) {
+            (Some(at), Some(from)) => dialect.status_check(headers, body, (&at, &from)),
+            _ => Ok(None),
+        };
+        let check = check.map_err(|problem| failed(Reason::DialectBody { status, problem }))?;
+        let rule = dialect.rule().unwrap_or(Rule::Declared);
         let (mut machine, now) = self.machine(rule, base, monitor, None);
+        machine.op.check = check.map(Arc::new);
         let action = match body {
             Some(body) if reads_submission => machine.read(status, headers, body, now),
             _ => machine.schedule(Some(headers), false, now).into(),

@@ -35,12 +35,14 @@ use crate::status::StatusDocument;
 use crate::vocab::Vocabulary;
 pub(crate) use poll::{Misread, Reading};
 
+pub(crate) mod check;
 pub(crate) mod declared;
 pub(crate) mod default;
 pub(crate) mod google;
 pub(crate) mod json;
 pub mod pointer;
 pub(crate) mod poll;
+pub(crate) mod template;
 
 use declared::DeclaredDialect;
 
@@ -245,6 +247,50 @@ impl Dialect {
             Kind::Declared(d) => {
                 d.starts_polling(status) && !longer_than(headers, cfg.status_body_limit)
             }
+        }
+    }
+
+    /// How an operation's status requests are sent when not as a bodiless `GET` (a declared
+    /// `status_request`), filled once from the submission's answer; `Err` names a template
+    /// that found nothing.
+    pub(crate) fn status_check(
+        &self,
+        headers: &HeaderMap,
+        body: Option<&Bytes>,
+        urls: (&Url, &Url),
+    ) -> Result<Option<check::Check>, String> {
+        let spec = match &self.kind {
+            Kind::Declared(d) => d.status_request.as_ref(),
+            _ => None,
+        };
+        let Some(spec) = spec.filter(|s| !s.is_plain_get()) else {
+            return Ok(None);
+        };
+        let value = match (&spec.body, body) {
+            (Some(_), Some(body)) => serde_json::from_slice(body).unwrap_or(Value::Null),
+            _ => Value::Null,
+        };
+        let src = template::Sources {
+            body: &value,
+            headers,
+            status_url: Some(urls.0),
+            submission_url: Some(urls.1),
+        };
+        spec.fill(&src)
+            .map(Some)
+            .map_err(|e| format!("`status_request`: {e}"))
+    }
+
+    /// The status requests of an operation resumed from a handle, whose filled body the
+    /// handle kept.
+    pub(crate) fn resumed_check(&self, body: Option<&str>) -> Option<check::Check> {
+        match &self.kind {
+            Kind::Declared(d) => d
+                .status_request
+                .as_ref()
+                .filter(|s| !s.is_plain_get())
+                .map(|s| s.with_body(body.map(|b| Bytes::copy_from_slice(b.as_bytes())))),
+            _ => None,
         }
     }
 

@@ -6,7 +6,7 @@ use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 use serde_json::Value;
 
-use super::declared::{DeclaredDialect, ResultTarget};
+use super::declared::{CheckMethod, DeclaredDialect, ResultTarget, Sources};
 use super::google::{ComputeFinal, ComputeOperation, GoogleOperation, OperationBodyError};
 use super::json::{parse_recording, Parsed};
 use super::Kind;
@@ -229,13 +229,33 @@ fn read_declared(
         Meaning::Running => Ok(Reading::RUNNING),
         Meaning::Succeeded => {
             let url = op.monitor.to_url().ok_or("the monitor is not a URL")?;
-            match d.result(headers, body, Some(value), &url) {
+            let submission = op.request_url.to_url();
+            let urls = (&url, submission.as_ref());
+            match d.result(headers, body, Some(value), urls) {
+                // A `HEAD` told the state of the resource at the status URL: it is the result.
+                Ok(None) if d.status_method() == CheckMethod::Head => {
+                    Ok(Reading::Fetch(op.monitor.clone()))
+                }
                 Ok(None) => Ok(Reading::DELIVER),
                 Ok(Some(ResultTarget::Embedded(range))) => Ok(Reading::Deliver {
                     body: Some(range),
                     status: None,
                 }),
-                Ok(Some(ResultTarget::Fetch(url))) => fetch(op, url.as_str()),
+                Ok(Some(ResultTarget::Fetch(target))) => {
+                    if let Some(spec) = &d.result_request {
+                        let src = Sources {
+                            body: value,
+                            headers,
+                            status_url: Some(&url),
+                            submission_url: submission.as_ref(),
+                        };
+                        let check = spec
+                            .fill(&src)
+                            .map_err(|e| format!("`result_request`: {e}"))?;
+                        op.fetch_check = Some(std::sync::Arc::new(check));
+                    }
+                    fetch(op, target.as_str())
+                }
                 Err(e) => Err(e.to_string()),
             }
         }
