@@ -47,6 +47,10 @@ const FIXTURES: &[(&str, &str)] = &[
         "aws-mediaconvert-job",
         include_str!("../../../tests/fixtures/dialects/aws-mediaconvert-job.json"),
     ),
+    (
+        "aws-transcribe-job",
+        include_str!("../../../tests/fixtures/dialects/aws-transcribe-job.json"),
+    ),
 ];
 
 fn fixture(name: &str) -> DeclaredDialect {

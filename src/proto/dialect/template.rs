@@ -318,3 +318,7 @@ pub(crate) fn resolve(raw: &str, response_url: &Url, base: Option<&Url>) -> Resu
         Err(e) => Err(format!("which is not a URL ({e})")),
     }
 }
+
+#[cfg(test)]
+#[path = "template_tests.rs"]
+mod tests;
