@@ -1,7 +1,8 @@
 //! The declared-dialect fixtures of `tests/fixtures/dialects/`, over real sockets through
 //! `lro --dialect @FILE`: Azure Blob copy (status in a header), FHIR bulk export (meaning by
 //! HTTP status), OGC API – Processes (results by link relation), Celery through Flower (output
-//! beside errors) and AWS MediaConvert (a job API over REST).
+//! beside errors), AWS MediaConvert (a job API over REST) and Amazon Transcribe (a job API over
+//! the AWS JSON protocol, checked with `POST`s).
 
 mod support;
 
@@ -216,6 +217,50 @@ async fn aws_mediaconvert_job_over_rest() {
     assert_eq!(run.code, 3, "{run:?}");
     assert!(
         run.stderr.contains("Unable to open input file"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn aws_transcribe_job_over_the_json_protocol() {
+    let mock = Mock::start(move |req, base| {
+        let target = req.headers.get("x-amz-target").map(|v| v.to_str().unwrap());
+        let name = if req.body.windows(3).any(|w| w == b"bad") { "bad" } else { "ok" };
+        let job = |status: &str, extra: &str| {
+            format!(r#"{{"TranscriptionJob":{{"TranscriptionJobName":"{name}","TranscriptionJobStatus":"{status}"{extra}}}}}"#)
+        };
+        match (req.method.as_str(), target, name) {
+            ("POST", Some("Transcribe.StartTranscriptionJob"), _) => {
+                resp(200, &[now()], &job("QUEUED", ""))
+            }
+            ("POST", Some("Transcribe.GetTranscriptionJob"), "ok") => {
+                let uri = format!(r#","Transcript":{{"TranscriptFileUri":"{base}/out/ok.json"}}"#);
+                resp(200, &[], &job("COMPLETED", &uri))
+            }
+            ("POST", Some("Transcribe.GetTranscriptionJob"), _) => resp(
+                200,
+                &[],
+                &job("FAILED", r#","FailureReason":"The media format is not supported.""#),
+            ),
+            ("GET", _, _) if req.target == "/out/ok.json" => resp(200, &[], r#"{"transcript":"hi"}"#),
+            _ => resp(404, &[], ""),
+        }
+    })
+    .await;
+    let dialect = fixture("aws-transcribe-job");
+    let url = format!("{}/", mock.base);
+    let start = |name: &str| format!(r#"{{"TranscriptionJobName":"{name}"}}"#);
+    let target = "x-amz-target: Transcribe.StartTranscriptionJob";
+    let ok = start("ok");
+    let run = lro(&["-H", target, "-d", &ok, "--dialect", &dialect, &url]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["transcript"], "hi");
+    let bad = start("bad");
+    let run = lro(&["-H", target, "-d", &bad, "--dialect", &dialect, &url]).await;
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(
+        run.stderr.contains("The media format is not supported."),
         "{}",
         run.stderr
     );
