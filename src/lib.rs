@@ -249,7 +249,15 @@
 //!   a word read from a header, or none at all, works with `status_codes` (`"4xx": "failed"`:
 //!   such an answer fails with its `error`, a class leaving 408, 429, 502, 503 and 504
 //!   transient); pointers choose array elements by a member's value (`/links[rel=results]/href`,
-//!   the first match) and are parsed once, when the description is read.
+//!   the first match) and are parsed once, when the description is read. `"status_url": "self"`
+//!   polls the request's own URL; `status_request`/`result_request` ask with `HEAD` (status in
+//!   the headers; on success the status URL is fetched with `GET`, as the resource itself) or,
+//!   written out, a `POST` with headers and a JSON body template, filled once per operation. The
+//!   service needs no more than `ReqB: Default + 'static`: a body is made by the function given
+//!   to [`LroLayer::poll_body`] (found by the body type; none: an error of kind `Protocol`).
+//!   Templates read the body (`{/ptr}`), a header (`{header:NAME}`), `{status_url}` and
+//!   `{submission_url}`; with `base_url` every relative form, `//host/x` included, stays on the
+//!   base's origin.
 //! - An inner client that follows redirects (reqwest; `FollowRedirect` with the `tower-http`
 //!   feature) hides the redirect's status. An answer from another URL moved the monitor only when
 //!   it is a status answer naming the operation already seen (or, before any id was seen, an
