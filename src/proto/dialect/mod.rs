@@ -8,6 +8,7 @@
 //! | --- | --- |
 //! | may this answer head start an operation | `Dialect::inspects` |
 //! | does this answer start an operation, and where is its monitor | `Dialect::start`: a `Start` the submission acts on |
+//! | how its status requests are sent, when not as a bodiless `GET` | `Dialect::status_check`, `Dialect::resumed_check` (a declared `status_request`; `result_request` is read with the result, `poll.rs`) |
 //! | which shape is it, for metadata and handles | `Dialect::rule` |
 //! | what does this answer mean | `Dialect::read`: a `Reading` (`poll.rs`) the machine acts on (`Machine::act`) |
 //! | does an answer reached through a redirect read as a status | `Dialect::reads_as_status` |
@@ -86,6 +87,9 @@ pub(crate) enum Kind {
 }
 
 /// What a submission's answer starts ([`Dialect::start`]).
+// Lives on the stack for one call: boxing the document would cost the default dialect an
+// allocation per operation.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Start<'h> {
     /// Nothing: the answer is final as it is.
     NotLro,
