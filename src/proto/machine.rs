@@ -54,10 +54,16 @@ pub(crate) struct Operation {
     pub(crate) percent_complete: Option<f64>,
     pub(crate) status: OperationStatus,
     pub(crate) dialect: Dialect,
-    /// A declared dialect's words added to the layer's vocabulary: built once per operation.
-    pub(crate) words: Option<Box<crate::vocab::Vocabulary>>,
-    /// How status requests are sent when not as a plain `GET` (a declared dialect's
-    /// `status_request`), filled once per operation.
+    /// What only an operation of a declared dialect keeps (one box: others pay nothing).
+    pub(crate) declared: Option<Box<Declared>>,
+}
+
+/// What an operation of a declared dialect keeps, built once per operation.
+#[derive(Debug)]
+pub(crate) struct Declared {
+    /// The dialect's words added to the layer's vocabulary.
+    pub(crate) words: crate::vocab::Vocabulary,
+    /// How status requests are sent when not as a plain `GET` (`status_request`), filled once.
     pub(crate) check: Option<Arc<Check>>,
     /// How the result is fetched when not with a plain `GET` (`result_request`).
     pub(crate) fetch_check: Option<Arc<Check>>,
@@ -79,6 +85,13 @@ impl Operation {
             if op.status != *st {
                 op.status = st.clone();
             }
+        }
+    }
+
+    /// How status requests are sent: `check` from now on (a declared dialect's).
+    pub(crate) fn set_check(&mut self, check: Option<Check>) {
+        if let (Some(d), Some(check)) = (self.declared.as_mut(), check) {
+            d.check = Some(Arc::new(check));
         }
     }
 
@@ -134,9 +147,13 @@ impl Machine {
                 operation_id: None,
                 percent_complete: None,
                 status: OperationStatus::not_started(),
-                words: init.dialect.vocabulary(&cfg.vocabulary),
-                check: None,
-                fetch_check: None,
+                declared: init.dialect.vocabulary(&cfg.vocabulary).map(|words| {
+                    Box::new(Declared {
+                        words,
+                        check: None,
+                        fetch_check: None,
+                    })
+                }),
                 dialect: init.dialect,
             },
             phase: Phase::Polling,
@@ -628,10 +645,10 @@ impl Machine {
             _ => &self.op.monitor,
         };
         let attempt = self.sched.next_attempt(kind);
-        let check = match kind {
-            PollKind::Status => self.op.check.as_ref(),
-            PollKind::Resource => self.op.fetch_check.as_ref(),
-        };
+        let check = self.op.declared.as_deref().and_then(|d| match kind {
+            PollKind::Status => d.check.as_ref(),
+            PollKind::Resource => d.fetch_check.as_ref(),
+        });
         let request = self
             .reqs
             .build(&self.cfg, &self.op.request_url, url, (kind, check), attempt)

@@ -25,10 +25,8 @@ impl Known {
     pub(crate) fn restore(self, op: &mut Operation, sched: &mut Schedule, max_polls: u32) {
         sched.resume_from(self.polls, max_polls);
         op.operation_id = self.operation_id;
-        op.check = op
-            .dialect
-            .resumed_check(self.status_body.as_deref())
-            .map(std::sync::Arc::new);
+        let check = op.dialect.resumed_check(self.status_body.as_deref());
+        op.set_check(check);
         op.status = OperationStatus::running();
     }
 }
@@ -132,8 +130,9 @@ pub(crate) fn handle(
         polls: sched.polls(),
         dialect: op.dialect.to_handle(),
         status_body: op
-            .check
-            .as_ref()
+            .declared
+            .as_deref()
+            .and_then(|d| d.check.as_ref())
             .and_then(|c| c.body.as_ref())
             .map(|b| String::from_utf8_lossy(b).into_owned()),
     }

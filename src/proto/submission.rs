@@ -190,7 +190,7 @@ impl Submission {
         let check = check.map_err(|problem| failed(Reason::DialectBody { status, problem }))?;
         let rule = dialect.rule().unwrap_or(Rule::Declared);
         let (mut machine, now) = self.machine(rule, base, monitor, None);
-        machine.op.check = check.map(Arc::new);
+        machine.op.set_check(check);
         let action = match body {
             Some(body) if reads_submission => machine.read(status, headers, body, now),
             _ => machine.schedule(Some(headers), false, now).into(),

@@ -312,12 +312,12 @@ impl Dialect {
     /// The layer's vocabulary with the dialect's own words, when it declares some (built once
     /// per operation).
     #[inline]
-    pub(crate) fn vocabulary(&self, layer: &Vocabulary) -> Option<Box<Vocabulary>> {
+    pub(crate) fn vocabulary(&self, layer: &Vocabulary) -> Option<Vocabulary> {
         match &self.kind {
             Kind::Declared(d) => {
                 let mut words = layer.clone();
                 d.extend(&mut words);
-                Some(Box::new(words))
+                Some(words)
             }
             _ => None,
         }

@@ -217,7 +217,7 @@ fn read_declared(
     body: &Bytes,
     value: &Value,
 ) -> Result<Reading, String> {
-    let vocabulary = op.words.as_deref().unwrap_or(&cfg.vocabulary);
+    let vocabulary = op.declared.as_deref().map_or(&cfg.vocabulary, |d| &d.words);
     let reading = d.read_status(vocabulary, status, headers, value);
     if let Some(word) = reading.word {
         op.status = OperationStatus::classify(word, vocabulary);
@@ -252,7 +252,9 @@ fn read_declared(
                         let check = spec
                             .fill(&src)
                             .map_err(|e| format!("`result_request`: {e}"))?;
-                        op.fetch_check = Some(std::sync::Arc::new(check));
+                        if let Some(d) = op.declared.as_mut() {
+                            d.fetch_check = Some(std::sync::Arc::new(check));
+                        }
                     }
                     fetch(op, target.as_str())
                 }
