@@ -219,9 +219,10 @@ impl LroLayer {
     /// status or result requests carry one (a declared `status_request` with `"method":
     /// "POST"` and a `body`, as AWS JSON-protocol services need).
     ///
-    /// The layer's service needs only `B: Default` to send its bodiless polls; it cannot make
-    /// a body with content out of that, and asks for no more of `B` (`Empty<Bytes>` stays
-    /// usable). Without this call, or with a function for another type than the service's
+    /// The layer's service asks only `B: Default + 'static` of the body type (bodiless polls
+    /// are `B::default()`; the builder is found again by the type): it cannot make a body with
+    /// content out of that, and asks for no conversion from bytes, so `Empty<Bytes>` stays
+    /// usable. Without this call, or with a function for another type than the service's
     /// body, an operation whose requests need a body ends with an error of kind
     /// [`Protocol`](crate::ErrorKind::Protocol) naming the body type and this method.
     ///
