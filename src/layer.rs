@@ -224,7 +224,9 @@ impl LroLayer {
     /// content out of that, and asks for no conversion from bytes, so `Empty<Bytes>` stays
     /// usable. Without this call, or with a function for another type than the service's
     /// body, an operation whose requests need a body ends with an error of kind
-    /// [`Protocol`](crate::ErrorKind::Protocol) naming the body type and this method.
+    /// [`Protocol`](crate::ErrorKind::Protocol) naming the body type and this method. Name the
+    /// type when inference could choose another, as for a boxed body whose error type is left
+    /// open: `.poll_body(|b| -> MyBody { … })`.
     ///
     /// ```
     /// use bytes::Bytes;

@@ -9,7 +9,7 @@ mod support;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use support::{lro, now, resp, Mock};
+use support::{lro, now, proxy_on, resp, Mock};
 
 /// `@PATH` of a fixture.
 fn fixture(name: &str) -> String {
@@ -264,4 +264,45 @@ async fn aws_transcribe_job_over_the_json_protocol() {
         "{}",
         run.stderr
     );
+}
+
+/// The same job through `lro proxy --dialect @aws-transcribe-job.json`: the proxy's upstream
+/// client has its own body type, and the checks still carry their bodies.
+#[tokio::test(flavor = "multi_thread")]
+async fn aws_transcribe_job_through_the_proxy() {
+    let mock = Mock::start(move |req, base| {
+        let target = req.headers.get("x-amz-target").map(|v| v.to_str().unwrap());
+        let job = |status: &str, extra: &str| {
+            format!(r#"{{"TranscriptionJob":{{"TranscriptionJobName":"p","TranscriptionJobStatus":"{status}"{extra}}}}}"#)
+        };
+        match (req.method.as_str(), target) {
+            ("POST", Some("Transcribe.StartTranscriptionJob")) => {
+                resp(200, &[now()], &job("IN_PROGRESS", ""))
+            }
+            ("POST", Some("Transcribe.GetTranscriptionJob"))
+                if req.body.as_ref() == br#"{"TranscriptionJobName":"p"}"# =>
+            {
+                let uri = format!(r#","Transcript":{{"TranscriptFileUri":"{base}/out/p.json"}}"#);
+                resp(200, &[], &job("COMPLETED", &uri))
+            }
+            ("GET", _) if req.target == "/out/p.json" => resp(200, &[], r#"{"transcript":"via proxy"}"#),
+            _ => resp(400, &[], "unexpected"),
+        }
+    })
+    .await;
+    let dialect = fixture("aws-transcribe-job");
+    let (_child, base, _log) = proxy_on("127.0.0.1:0", &mock.base, &["--dialect", &dialect]).await;
+    let url = format!("{base}/");
+    let run = lro(&[
+        "-H",
+        "x-amz-target: Transcribe.StartTranscriptionJob",
+        "-d",
+        r#"{"TranscriptionJobName":"p"}"#,
+        &url,
+    ])
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["transcript"], "via proxy");
+    let methods: Vec<String> = mock.requests().iter().map(|s| s.method.clone()).collect();
+    assert_eq!(methods, ["POST", "POST", "GET"]);
 }
