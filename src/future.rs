@@ -129,7 +129,7 @@ impl<S, ReqB, ResB> Future for ResponseFuture<S, ReqB, ResB>
 where
     S: Service<Request<ReqB>, Response = Response<ResB>> + Clone,
     S::Error: Into<BoxError>,
-    ReqB: Default,
+    ReqB: Default + 'static,
     ResB: Body,
     ResB::Data: From<bytes::Bytes>,
     ResB::Error: Into<BoxError>,

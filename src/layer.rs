@@ -215,6 +215,35 @@ impl LroLayer {
         })
     }
 
+    /// How to make a request body of the service's type `B` from bytes, for dialects whose
+    /// status or result requests carry one (a declared `status_request` with `"method":
+    /// "POST"` and a `body`, as AWS JSON-protocol services need).
+    ///
+    /// The layer's service asks only `B: Default + 'static` of the body type (bodiless polls
+    /// are `B::default()`; the builder is found again by the type): it cannot make a body with
+    /// content out of that, and asks for no conversion from bytes, so `Empty<Bytes>` stays
+    /// usable. Without this call, or with a function for another type than the service's
+    /// body, an operation whose requests need a body ends with an error of kind
+    /// [`Protocol`](crate::ErrorKind::Protocol) naming the body type and this method. Name the
+    /// type when inference could choose another, as for a boxed body whose error type is left
+    /// open: `.poll_body(|b| -> MyBody { … })`.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use http_body_util::Full;
+    /// let layer = tower_lro::LroLayer::new().poll_body(Full::<Bytes>::new);
+    /// # let _ = layer;
+    /// ```
+    pub fn poll_body<B, F>(mut self, make: F) -> Self
+    where
+        B: 'static,
+        F: Fn(bytes::Bytes) -> B + Send + Sync + 'static,
+    {
+        let maker = crate::driver::settings::PollBody::<B>(Box::new(make));
+        Arc::make_mut(&mut self.settings).poll_body = Some(Arc::new(maker));
+        self
+    }
+
     /// The dialect the layer's services speak (spec §10; default: the default dialect). A
     /// request's [`LroOptions::dialect`](crate::LroOptions::dialect) overrides it.
     ///

@@ -249,7 +249,16 @@
 //!   a word read from a header, or none at all, works with `status_codes` (`"4xx": "failed"`:
 //!   such an answer fails with its `error`, a class leaving 408, 429, 502, 503 and 504
 //!   transient); pointers choose array elements by a member's value (`/links[rel=results]/href`,
-//!   the first match) and are parsed once, when the description is read.
+//!   the first match) and are parsed once, when the description is read. `"status_url": "self"`
+//!   polls the request's own URL; `status_request`/`result_request` ask with `HEAD` (status in
+//!   the headers; on success the status URL is fetched with `GET`, as the resource itself) or,
+//!   written out, a `POST` with headers and a JSON body template, filled once per operation. The
+//!   service needs no more than `ReqB: Default + 'static`: a body is made by the function given
+//!   to [`LroLayer::poll_body`] (found by the body type; none: an error of kind `Protocol`).
+//!   Templates read the body (`{/ptr}`), a header (`{header:NAME}`), `{status_url}` and
+//!   `{submission_url}`; with `base_url` every relative form, `//host/x` included, stays on the
+//!   base's origin. A `cancel` member (`{"method": "DELETE"|"POST", "url": {"template": …}}`, `url` left out for the status URL)
+//!   says how to cancel; a template's placeholders read `/status_url` and `/operation_id`.
 //! - FHIR and OGC API – Processes ([`Dialect::fhir`], [`Dialect::ogc_processes`]): described in
 //!   the declared language and read by its readers. A FHIR operation (`…/$export`) or an OGC
 //!   `POST …/execution` without a `Prefer` header is sent with `Prefer: respond-async` (both
@@ -260,10 +269,6 @@
 //!   failure only when it is unambiguous: `Content-Type: application/fhir+json` and a body
 //!   whose `resourceType` is `OperationOutcome`; otherwise the answer is judged as before
 //!   (transient statuses retried, others unexpected).
-
-//!   the first match) and are parsed once, when the description is read. A `cancel` member
-//!   (`{"method": "DELETE"|"POST", "url": {"template": …}}`, `url` left out for the status URL)
-//!   says how to cancel; a template's placeholders read `/status_url` and `/operation_id`.
 //! - Cancelling (never by default): the default dialect `DELETE`s the status monitor (not a
 //!   `provisioningState` resource), Google `POST`s `{name}:cancel`, Compute Engine cannot, a
 //!   declared dialect does what its `cancel` says. [`LroService::cancel`] sends it from a resume

@@ -67,6 +67,10 @@ pub struct ResumeHandle {
     /// The dialect of a Google, Compute Engine or declared operation (absent: the default one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) dialect: Option<serde_json::Value>,
+    /// The body of the operation's status requests, when its declared dialect sends them with
+    /// one (`status_request`), as filled from the submission's answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) status_body: Option<String>,
 }
 
 impl ResumeHandle {

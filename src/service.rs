@@ -74,7 +74,7 @@ impl<S, ReqB, ResB> Service<Request<ReqB>> for LroService<S>
 where
     S: Service<Request<ReqB>, Response = Response<ResB>> + Clone,
     S::Error: Into<tower::BoxError>,
-    ReqB: Default,
+    ReqB: Default + 'static,
     ResB: Body,
     ResB::Data: From<bytes::Bytes>,
     ResB::Error: Into<tower::BoxError>,

@@ -34,6 +34,7 @@ pub async fn run(args: FetchArgs) -> Result<i32, Failure> {
     let saw = trail.clone();
     let (layer, dialect) = setup::layer(&args.lro)?;
     let layer = layer
+        .poll_body(Full::<Bytes>::new)
         .on_progress(move |p| on_progress.progress(p))
         .on_poll_request(move |r| {
             saw.saw(r.uri());

@@ -104,6 +104,9 @@ pub async fn run(args: ProxyArgs) -> Result<i32, Failure> {
         ));
     }
     let (layer, dialect) = setup::layer(&args.lro)?;
+    // A dialect's `POST` status requests: their bodies in the upstream client's body type.
+    let layer = layer
+        .poll_body(|b| -> UpstreamBody { Full::new(b).map_err(|n| match n {}).boxed_unsync() });
     let layer = layer.on_progress(|p| {
         let _ = CURRENT.try_with(|cell| {
             if let Ok(mut latest) = cell.lock() {

@@ -1,14 +1,15 @@
 //! The declared-dialect fixtures of `tests/fixtures/dialects/`, over real sockets through
 //! `lro --dialect @FILE`: Azure Blob copy (status in a header), FHIR bulk export (meaning by
 //! HTTP status), OGC API – Processes (results by link relation), Celery through Flower (output
-//! beside errors) and AWS MediaConvert (a job API over REST).
+//! beside errors), AWS MediaConvert (a job API over REST) and Amazon Transcribe (a job API over
+//! the AWS JSON protocol, checked with `POST`s).
 
 mod support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use support::{lro, now, resp, Mock};
+use support::{lro, now, proxy_on, resp, Mock};
 
 /// `@PATH` of a fixture.
 fn fixture(name: &str) -> String {
@@ -31,17 +32,19 @@ async fn azure_blob_copy_reads_its_status_from_headers() {
         let status = |s: &str| ("x-ms-copy-status", s.to_owned());
         match (req.method.as_str(), req.target.as_str()) {
             ("PUT", _) => resp(202, &[now(), status("pending")], ""),
-            ("GET", "/c/copy.bin") if polls() == 0 => resp(
+            // Get Blob Properties: a HEAD of the blob itself.
+            ("HEAD", "/c/copy.bin") if polls() == 0 => resp(
                 200,
                 &[
                     now(),
                     status("pending"),
                     ("x-ms-copy-progress", "1024/4096".into()),
                 ],
-                "partial",
+                "",
             ),
+            ("HEAD", "/c/copy.bin") => resp(200, &[status("success")], ""),
             ("GET", "/c/copy.bin") => resp(200, &[status("success")], "blob-bytes"),
-            ("GET", "/c/bad.bin") => resp(200, &[status("failed")], ""),
+            ("HEAD", "/c/bad.bin") => resp(200, &[status("failed")], ""),
             _ => resp(404, &[], ""),
         }
     })
@@ -60,7 +63,14 @@ async fn azure_blob_copy_reads_its_status_from_headers() {
     .await;
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(run.stdout, "blob-bytes");
-    assert_eq!(mock.count("/c/copy.bin"), 3);
+    let methods: Vec<String> = mock
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|s| s.method.clone())
+        .collect();
+    assert_eq!(methods, ["PUT", "HEAD", "HEAD", "GET"]);
     let url = format!("{}/c/bad.bin", mock.base);
     let run = lro(&["-X", "PUT", "--dialect", &dialect, &url]).await;
     assert_eq!(run.code, 3, "{run:?}");
@@ -210,4 +220,89 @@ async fn aws_mediaconvert_job_over_rest() {
         "{}",
         run.stderr
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn aws_transcribe_job_over_the_json_protocol() {
+    let mock = Mock::start(move |req, base| {
+        let target = req.headers.get("x-amz-target").map(|v| v.to_str().unwrap());
+        let name = if req.body.windows(3).any(|w| w == b"bad") { "bad" } else { "ok" };
+        let job = |status: &str, extra: &str| {
+            format!(r#"{{"TranscriptionJob":{{"TranscriptionJobName":"{name}","TranscriptionJobStatus":"{status}"{extra}}}}}"#)
+        };
+        match (req.method.as_str(), target, name) {
+            ("POST", Some("Transcribe.StartTranscriptionJob"), _) => {
+                resp(200, &[now()], &job("QUEUED", ""))
+            }
+            ("POST", Some("Transcribe.GetTranscriptionJob"), "ok") => {
+                let uri = format!(r#","Transcript":{{"TranscriptFileUri":"{base}/out/ok.json"}}"#);
+                resp(200, &[], &job("COMPLETED", &uri))
+            }
+            ("POST", Some("Transcribe.GetTranscriptionJob"), _) => resp(
+                200,
+                &[],
+                &job("FAILED", r#","FailureReason":"The media format is not supported.""#),
+            ),
+            ("GET", _, _) if req.target == "/out/ok.json" => resp(200, &[], r#"{"transcript":"hi"}"#),
+            _ => resp(404, &[], ""),
+        }
+    })
+    .await;
+    let dialect = fixture("aws-transcribe-job");
+    let url = format!("{}/", mock.base);
+    let start = |name: &str| format!(r#"{{"TranscriptionJobName":"{name}"}}"#);
+    let target = "x-amz-target: Transcribe.StartTranscriptionJob";
+    let ok = start("ok");
+    let run = lro(&["-H", target, "-d", &ok, "--dialect", &dialect, &url]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["transcript"], "hi");
+    let bad = start("bad");
+    let run = lro(&["-H", target, "-d", &bad, "--dialect", &dialect, &url]).await;
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(
+        run.stderr.contains("The media format is not supported."),
+        "{}",
+        run.stderr
+    );
+}
+
+/// The same job through `lro proxy --dialect @aws-transcribe-job.json`: the proxy's upstream
+/// client has its own body type, and the checks still carry their bodies.
+#[tokio::test(flavor = "multi_thread")]
+async fn aws_transcribe_job_through_the_proxy() {
+    let mock = Mock::start(move |req, base| {
+        let target = req.headers.get("x-amz-target").map(|v| v.to_str().unwrap());
+        let job = |status: &str, extra: &str| {
+            format!(r#"{{"TranscriptionJob":{{"TranscriptionJobName":"p","TranscriptionJobStatus":"{status}"{extra}}}}}"#)
+        };
+        match (req.method.as_str(), target) {
+            ("POST", Some("Transcribe.StartTranscriptionJob")) => {
+                resp(200, &[now()], &job("IN_PROGRESS", ""))
+            }
+            ("POST", Some("Transcribe.GetTranscriptionJob"))
+                if req.body.as_ref() == br#"{"TranscriptionJobName":"p"}"# =>
+            {
+                let uri = format!(r#","Transcript":{{"TranscriptFileUri":"{base}/out/p.json"}}"#);
+                resp(200, &[], &job("COMPLETED", &uri))
+            }
+            ("GET", _) if req.target == "/out/p.json" => resp(200, &[], r#"{"transcript":"via proxy"}"#),
+            _ => resp(400, &[], "unexpected"),
+        }
+    })
+    .await;
+    let dialect = fixture("aws-transcribe-job");
+    let (_child, base, _log) = proxy_on("127.0.0.1:0", &mock.base, &["--dialect", &dialect]).await;
+    let url = format!("{base}/");
+    let run = lro(&[
+        "-H",
+        "x-amz-target: Transcribe.StartTranscriptionJob",
+        "-d",
+        r#"{"TranscriptionJobName":"p"}"#,
+        &url,
+    ])
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["transcript"], "via proxy");
+    let methods: Vec<String> = mock.requests().iter().map(|s| s.method.clone()).collect();
+    assert_eq!(methods, ["POST", "POST", "GET"]);
 }

@@ -312,3 +312,85 @@ async fn a_resumed_operation_is_signed_for_its_original_origin() {
         assert_signed(s, "us-west-2", "execute-api");
     }
 }
+
+/// Amazon Transcribe over the AWS JSON protocol (`--dialect @aws-transcribe-job.json`): the
+/// `POST /` checks carry a JSON body, and their signatures cover it (recomputed here from the
+/// body the server received).
+#[tokio::test(flavor = "multi_thread")]
+async fn json_protocol_checks_are_signed_with_their_bodies() {
+    let checks = Arc::new(AtomicUsize::new(0));
+    let mock = Mock::start(move |req, base| {
+        let target = req.headers.get("x-amz-target").map(|v| v.to_str().unwrap());
+        let job = |status: &str, extra: &str| {
+            format!(r#"{{"TranscriptionJob":{{"TranscriptionJobName":"my-job","TranscriptionJobStatus":"{status}"{extra}}}}}"#)
+        };
+        match (req.method.as_str(), req.target.as_str(), target) {
+            ("POST", "/", Some("Transcribe.StartTranscriptionJob")) => {
+                resp(200, &[now()], &job("IN_PROGRESS", ""))
+            }
+            ("POST", "/", Some("Transcribe.GetTranscriptionJob"))
+                if checks.fetch_add(1, Ordering::SeqCst) == 0 =>
+            {
+                resp(200, &[now()], &job("QUEUED", ""))
+            }
+            ("POST", "/", Some("Transcribe.GetTranscriptionJob")) => {
+                let uri = format!(r#","Transcript":{{"TranscriptFileUri":"{base}/out/my-job.json"}}"#);
+                resp(200, &[], &job("COMPLETED", &uri))
+            }
+            ("GET", "/out/my-job.json", _) => resp(200, &[], r#"{"transcript":"hello"}"#),
+            _ => resp(404, &[], ""),
+        }
+    })
+    .await;
+    let dialect = format!(
+        "@{}/../tests/fixtures/dialects/aws-transcribe-job.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let user = format!("{KEY}:{SECRET}");
+    let token = format!("x-amz-security-token: {TOKEN}");
+    let run = lro(&[
+        "--aws-sigv4",
+        "aws:amz:us-east-1:transcribe",
+        "-u",
+        &user,
+        "-H",
+        &token,
+        "-H",
+        "x-amz-target: Transcribe.StartTranscriptionJob",
+        "-H",
+        "content-type: application/x-amz-json-1.1",
+        "--dialect",
+        &dialect,
+        "-d",
+        r#"{"TranscriptionJobName":"my-job"}"#,
+        &format!("{}/", mock.base),
+    ])
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["transcript"], "hello");
+    let seen = mock.requests();
+    let what: Vec<(&str, &str)> = seen
+        .iter()
+        .map(|s| (s.method.as_str(), s.target.as_str()))
+        .collect();
+    assert_eq!(
+        what,
+        [
+            ("POST", "/"),
+            ("POST", "/"),
+            ("POST", "/"),
+            ("GET", "/out/my-job.json")
+        ]
+    );
+    for s in &seen {
+        assert_signed(s, "us-east-1", "transcribe");
+    }
+    for check in &seen[1..3] {
+        assert_eq!(
+            check.headers["x-amz-target"],
+            "Transcribe.GetTranscriptionJob"
+        );
+        assert_eq!(check.headers["content-type"], "application/x-amz-json-1.1");
+        assert_eq!(check.body.as_ref(), br#"{"TranscriptionJobName":"my-job"}"#);
+    }
+}

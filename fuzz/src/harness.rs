@@ -294,6 +294,7 @@ pub const RESPONSE_HEADERS_WIDE: &[&str] = &[
     "location",
     "x-ms-copy-status",
     "x-progress",
+    "x-amz-job-id",
 ];
 
 /// Google operation names, good and hostile.
@@ -660,6 +661,11 @@ fn decode_headers_w(u: &mut Unstructured<'_>, w: W<'_>) -> AResult<Vec<(String, 
             | "content-location" => decode_url(u, w)?,
             "retry-after" | "retry-after-ms" | "x-ms-retry-after-ms" | "date" => {
                 decode_retry_value(u)?
+            }
+            // A job id for `{header:x-amz-job-id}` templates: plain, escaped, hostile.
+            "x-amz-job-id" if u.ratio(3u8, 4)? => {
+                let values = ["j-1", "a/../b", "..", "//evil.example", "%2e%2e", " 7 "];
+                pick(u, &values)?.as_bytes().to_vec()
             }
             "x-ms-copy-status" | "x-progress" if u.ratio(3u8, 4)? => {
                 let values = [
@@ -1040,6 +1046,7 @@ pub const DIALECT_FIXTURES: &[&str] = &[
     include_str!("../../tests/fixtures/dialects/ogc-api-processes-job.json"),
     include_str!("../../tests/fixtures/dialects/celery-flower-task.json"),
     include_str!("../../tests/fixtures/dialects/aws-mediaconvert-job.json"),
+    include_str!("../../tests/fixtures/dialects/aws-transcribe-job.json"),
 ];
 
 const POINTERS: &[&str] = &[
@@ -1086,7 +1093,65 @@ const TEMPLATES: &[&str] = &[
     "https://svc.example/{",
     "https://svc.example/{}x",
     "https://svc.example/{/a}{/b}",
+    // Issue 15: headers, the status URL, the submission's URL; network paths; malformed.
+    "/jobs/{header:x-amz-job-id}",
+    "jobs/{header:X-Amz-Job-Id}/{/action/id}",
+    "{submission_url}/status/{/action/id}",
+    "{status_url}/output",
+    "{status_url}",
+    "//evil.example/{/action/id}",
+    "\\\\169.254.169.254/{header:x-amz-job-id}",
+    "/x/{header:bad name}",
+    "/x/{nope}",
+    "/x/{header:}",
 ];
+
+/// A `status_request` / `result_request`: a method (allowed or not), headers (some refused),
+/// maybe a JSON body template.
+fn request_spec(u: &mut Unstructured<'_>) -> AResult<serde_json::Value> {
+    use serde_json::json;
+    let mut obj = serde_json::Map::new();
+    opt_insert(u, &mut obj, "method", 5, |u| {
+        Ok((*pick(u, &["GET", "HEAD", "POST", "POST", "DELETE", "get"])?).into())
+    })?;
+    opt_insert(u, &mut obj, "headers", 3, |u| {
+        let names = [
+            "X-Amz-Target",
+            "Content-Type",
+            "Accept",
+            "Authorization",
+            "Content-Length",
+            "Host",
+            "bad name",
+        ];
+        let values = ["Svc.GetJob", "application/x-amz-json-1.1", "bad\nvalue", ""];
+        let mut headers = serde_json::Map::new();
+        for _ in 0..u.int_in_range(0u8..=3)? {
+            headers.insert((*pick(u, &names)?).to_owned(), (*pick(u, &values)?).into());
+        }
+        Ok(headers.into())
+    })?;
+    opt_insert(u, &mut obj, "body", 4, |u| {
+        let texts = [
+            "{/action/id}",
+            "{/self}",
+            "{header:x-amz-job-id}",
+            "{status_url}",
+            "{submission_url}",
+            "plain",
+            "{nope}",
+            "{/missing}",
+        ];
+        Ok(match u.int_in_range(0u8..=3)? {
+            0 => json!({"JobName": *pick(u, &texts)?}),
+            1 => json!({"Ids": [*pick(u, &texts)?, 3, null], "Nested": {"X": *pick(u, &texts)?}}),
+            2 => json!(*pick(u, &texts)?),
+            _ => json!(u.arbitrary::<u8>()?),
+        })
+    })?;
+    opt_insert(u, &mut obj, "bogus", 1, |_| Ok(json!(1)))?;
+    Ok(obj.into())
+}
 
 /// A URL source (`status_url`) or result source of a description.
 fn url_source(u: &mut Unstructured<'_>, result: bool) -> AResult<serde_json::Value> {
@@ -1105,6 +1170,9 @@ fn url_source(u: &mut Unstructured<'_>, result: bool) -> AResult<serde_json::Val
         "x-status",
         "bad name",
     ];
+    if !result && u.ratio(1u8, 6)? {
+        return Ok(json!("self"));
+    }
     Ok(match u.int_in_range(0u8..=if result { 3 } else { 2 })? {
         0 => json!({"header": free(u, &headers)?}),
         1 => json!({"pointer": free(u, POINTERS)?}),
@@ -1215,6 +1283,9 @@ pub fn declared_json(u: &mut Unstructured<'_>) -> AResult<String> {
         Ok(codes.into())
     })?;
     opt_insert(u, &mut obj, "progress", 2, place)?;
+    // Issue 15: checks that are not a plain `GET`.
+    opt_insert(u, &mut obj, "status_request", 3, request_spec)?;
+    opt_insert(u, &mut obj, "result_request", 2, request_spec)?;
     opt_insert(u, &mut obj, "bogus", 1, |_| Ok(json!(1)))?;
     Ok(serde_json::Value::Object(obj).to_string())
 }
@@ -1435,6 +1506,39 @@ struct Ctx {
     dialect: DialectSpec,
     /// Whether the submission went to an internal host (localhost, loopback, private).
     sub_internal: bool,
+    /// A declared dialect's `status_request` and `result_request`, as the harness reads them.
+    declared_requests: [Option<DeclaredRequest>; 2],
+}
+
+/// How a declared dialect says a status or result request is sent, read from its JSON apart
+/// from the library.
+#[derive(Debug, Clone)]
+struct DeclaredRequest {
+    method: Method,
+    headers: Vec<String>,
+    body: bool,
+}
+
+fn declared_requests(dialect: &DialectSpec) -> [Option<DeclaredRequest>; 2] {
+    let DialectSpec::Declared(json) = dialect else {
+        return [None, None];
+    };
+    let value: serde_json::Value = serde_json::from_str(json).expect("accepted JSON");
+    ["status_request", "result_request"].map(|field| {
+        let spec = value.get(field)?;
+        Some(DeclaredRequest {
+            method: spec
+                .get("method")
+                .and_then(|m| m.as_str())
+                .map_or(Method::GET, |m| m.parse().expect("accepted method")),
+            headers: spec
+                .get("headers")
+                .and_then(|h| h.as_object())
+                .map(|h| h.keys().map(|k| k.to_ascii_lowercase()).collect())
+                .unwrap_or_default(),
+            body: spec.get("body").is_some(),
+        })
+    })
 }
 
 impl Ctx {
@@ -1476,6 +1580,7 @@ impl Ctx {
             cfg,
             dialect: s.dialect.clone(),
             sub_internal,
+            declared_requests: declared_requests(&s.dialect),
         }
     }
 
@@ -1740,13 +1845,39 @@ impl Run<'_> {
         request
     }
 
-    /// What a request looks like: a `GET` to http(s), numbered, without the submission's body
-    /// headers, and without credentials once the operation went to a foreign origin.
+    /// What a request looks like: a `GET` (or what a declared dialect says: a `HEAD`, a
+    /// `POST` with its body) to http(s), numbered, without the submission's body headers (but
+    /// those the description sets), and without credentials once the operation went to a
+    /// foreign origin.
     fn check_request(&mut self, request: PollRequest) {
         let ctx = self.ctx;
         let kind = request.kind();
+        let declared = match kind {
+            PollKind::Status => ctx.declared_requests[0].as_ref(),
+            _ => ctx.declared_requests[1].as_ref(),
+        };
+        let body = request.body().cloned();
         let req: http::Request<()> = request.into_request();
-        assert_eq!(req.method(), Method::GET);
+        let set_by_description =
+            |name: &str| declared.is_some_and(|d| d.headers.iter().any(|h| h == name));
+        match declared {
+            // A status request is always as declared.
+            Some(d) if kind == PollKind::Status => assert_eq!(req.method(), d.method),
+            // A result is fetched as declared, or with `GET` (a `303`, a `HEAD`'s resource).
+            Some(d) => assert!(req.method() == d.method || req.method() == Method::GET),
+            None => assert_eq!(req.method(), Method::GET),
+        }
+        if let Some(body) = &body {
+            assert_eq!(req.method(), Method::POST, "a body on a {}", req.method());
+            assert!(declared.is_some_and(|d| d.body), "a body nobody declared");
+            let _: serde_json::Value = serde_json::from_slice(body).expect("a JSON body");
+        } else {
+            let posted = req.method() == Method::POST;
+            assert!(
+                !(posted && declared.is_some_and(|d| d.body)),
+                "declared body not sent"
+            );
+        }
         let info = *req.extensions().get::<LroRequest>().expect("LroRequest");
         assert_eq!(info.kind(), kind);
         let expected_attempt = match kind {
@@ -1767,7 +1898,7 @@ impl Run<'_> {
         }
         for name in NEVER_COPIED {
             assert!(
-                !req.headers().contains_key(*name),
+                set_by_description(name) || !req.headers().contains_key(*name),
                 "{name} copied onto a poll"
             );
         }

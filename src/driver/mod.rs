@@ -206,7 +206,7 @@ impl<S, ReqB, ResB> Driver<S, ReqB, ResB>
 where
     S: Service<Request<ReqB>, Response = Response<ResB>> + Clone,
     S::Error: Into<BoxError>,
-    ReqB: Default,
+    ReqB: Default + 'static,
     ResB: Body,
     ResB::Data: From<bytes::Bytes>,
     ResB::Error: Into<BoxError>,
@@ -274,7 +274,7 @@ impl<S, ReqB, ResB> Future for Driver<S, ReqB, ResB>
 where
     S: Service<Request<ReqB>, Response = Response<ResB>> + Clone,
     S::Error: Into<BoxError>,
-    ReqB: Default,
+    ReqB: Default + 'static,
     ResB: Body,
     ResB::Data: From<bytes::Bytes>,
     ResB::Error: Into<BoxError>,
@@ -326,8 +326,10 @@ where
                         }
                         Poll::Ready(Ok(())) => {
                             let request = request.take().expect("a request is sent once");
-                            let req = this.settings.poll_request(request);
-                            Next::Call(call_ready(this.service, req.map(|()| ReqB::default())))
+                            match this.settings.poll_request::<ReqB>(request) {
+                                Ok(req) => Next::Call(call_ready(this.service, req)),
+                                Err(body_type) => no_poll_body(machine, body_type),
+                            }
                         }
                     }
                 }
@@ -489,6 +491,14 @@ fn deadline<F, ResB>(machine: &mut Machine) -> Next<F, ResB> {
     machine
         .handle_failure(now(), Failure::DeadlinePassed)
         .into()
+}
+
+/// The layer cannot make the body a request needs: the operation ends.
+fn no_poll_body<F, ResB>(machine: &mut Machine, body_type: &'static str) -> Next<F, ResB> {
+    let url = machine.op.monitor.display();
+    let error = machine.op_error(url, crate::error::Reason::NoPollBody { body_type }, None);
+    machine.phase = crate::proto::machine::Phase::Done;
+    Next::End(End::Fail(error))
 }
 
 /// The service failed to answer.

@@ -15,6 +15,11 @@ use crate::proto::{Machine, Params, PollRequest};
 /// A hook that shapes each request the layer sends by itself (polls and the resource `GET`),
 /// after the layer has set its URI and headers: sign it afresh, add a tracing header, …
 pub(crate) type PollHook = Arc<dyn Fn(&mut Request<()>) + Send + Sync>;
+/// How to make a request body of the service's type from bytes (`LroLayer::poll_body`): a
+/// [`PollBody<B>`], type-erased, found again by the body type at use.
+pub(crate) type PollBodyMaker = Arc<dyn std::any::Any + Send + Sync>;
+/// The function `LroLayer::poll_body` was given, for one body type.
+pub(crate) struct PollBody<B>(pub(crate) Box<dyn Fn(bytes::Bytes) -> B + Send + Sync>);
 /// A hook told where an operation stands after every status poll.
 pub(crate) type ProgressHook = Arc<dyn Fn(&Progress) + Send + Sync>;
 
@@ -28,6 +33,8 @@ pub(crate) struct Settings {
     pub(crate) idempotency: Option<crate::IdempotencyHeader>,
     /// Cancel an operation when giving up on it (deadline, poll limit).
     pub(crate) cancel_on_give_up: bool,
+
+    pub(crate) poll_body: Option<PollBodyMaker>,
 }
 
 impl Settings {
@@ -39,6 +46,8 @@ impl Settings {
             dialect: Dialect::default(),
             idempotency: None,
             cancel_on_give_up: false,
+
+            poll_body: None,
         }
     }
 
@@ -71,13 +80,31 @@ impl Settings {
     }
 
     /// The request a driver sends for `request`: built by the core, then shaped by the
-    /// `on_poll_request` hook.
-    pub(crate) fn poll_request(&self, request: PollRequest) -> Request<()> {
-        let mut req = request.into_request();
+    /// `on_poll_request` hook. Its body is `B::default()`, or made by the layer's
+    /// [`PollBody`] when the request has one; `Err` (the body type) when the layer has none
+    /// for `B`.
+    pub(crate) fn poll_request<B: Default + 'static>(
+        &self,
+        request: PollRequest,
+    ) -> Result<Request<B>, &'static str> {
+        let body = match request.body() {
+            None => None,
+            Some(bytes) => {
+                let maker = self
+                    .poll_body
+                    .as_ref()
+                    .and_then(|m| m.downcast_ref::<PollBody<B>>());
+                match maker {
+                    Some(PollBody(make)) => Some(make(bytes.clone())),
+                    None => return Err(std::any::type_name::<B>()),
+                }
+            }
+        };
+        let mut req = request.into_request::<()>();
         if let Some(hook) = &self.hook {
             hook(&mut req);
         }
-        req
+        Ok(req.map(|()| body.unwrap_or_default()))
     }
 
     /// The cancel request a driver sends, shaped by the `on_poll_request` hook as polls are.

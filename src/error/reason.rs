@@ -168,6 +168,12 @@ pub enum Reason {
     },
     /// An answer was handed in after the operation ended (a driver bug, reported, not panicked).
     AnswerAfterEnd,
+    /// The dialect sends its status or result requests with a body, and the layer was given
+    /// no way to make a request body of the service's type (`LroLayer::poll_body`).
+    NoPollBody {
+        /// The service's request body type.
+        body_type: &'static str,
+    },
     /// The delivered final body was still streaming at the operation's deadline (the error's
     /// URL is where it came from).
     FinalBodyTimeout,
@@ -273,7 +279,8 @@ impl Reason {
             | Reason::BadHandle { .. }
             | Reason::RedirectWithoutLocation { .. }
             | Reason::DialectBody { .. }
-            | Reason::AnswerAfterEnd => ErrorKind::Protocol,
+            | Reason::AnswerAfterEnd
+            | Reason::NoPollBody { .. } => ErrorKind::Protocol,
         }
     }
 }
@@ -545,6 +552,11 @@ impl fmt::Display for Reason {
                 ShowStatus(*result)
             ),
             Reason::AnswerAfterEnd => f.write_str("an answer arrived after the operation ended"),
+            Reason::NoPollBody { body_type } => write!(
+                f,
+                "is asked with a request body, and the layer cannot make a `{body_type}`: \
+                 give it one with `LroLayer::poll_body`"
+            ),
             Reason::FinalBodyTimeout => {
                 f.write_str("sent a final body that did not end before the deadline")
             }

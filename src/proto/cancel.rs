@@ -6,11 +6,12 @@
 //! the declared `cancel` member, the request (built like a poll: same credential, origin and
 //! SSRF rules), and the reading of its answer. Nothing here performs I/O.
 
-use http::{Method, Request, StatusCode, Uri};
+use http::{HeaderMap, Method, Request, StatusCode, Uri};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::dialect::declared::{resolve, DialectError, Template, UrlSource};
+use super::dialect::template::Sources;
 use super::link::Link;
 use super::request::{PollKind, PollRequest};
 use crate::cancel::{CancelOutcome, NotCancellable};
@@ -87,12 +88,19 @@ fn expand(
         "operation_id": operation_id.map_or(Value::Null, |id| Value::String(id.to_owned())),
     });
     let bad = |problem: String| NotCancellable::Url { problem };
-    let (what, raw) = template
-        .expand(&known)
-        .ok_or_else(|| bad("its template found nothing to fill in".to_owned()))?;
     let monitor_url = monitor
         .to_url()
         .ok_or_else(|| bad("the status URL is not absolute".to_owned()))?;
+    let no_headers = HeaderMap::new();
+    let sources = Sources {
+        body: &known,
+        headers: &no_headers,
+        status_url: Some(&monitor_url),
+        submission_url: None,
+    };
+    let (what, raw) = template
+        .expand(&sources)
+        .ok_or_else(|| bad("its template found nothing to fill in".to_owned()))?;
     let url = resolve(&raw, &monitor_url, base).map_err(|p| bad(format!("{what} gave {p}")))?;
     link_of(url.as_str()).map_err(bad)
 }

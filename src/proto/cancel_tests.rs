@@ -157,7 +157,11 @@ fn each_dialect_says_how_it_is_cancelled() {
             "fhir: DELETE on the Content-Location status URL (Bulk Data IG, delete a request)",
             Dialect::fhir(),
             ("GET", "https://fhir.example/r4/$export"),
-            (202, vec![("content-location", "https://fhir.example/status/7")], ""),
+            (
+                202,
+                vec![("content-location", "https://fhir.example/status/7")],
+                "",
+            ),
             Ok((Method::DELETE, "https://fhir.example/status/7")),
         ),
         (

@@ -7,6 +7,8 @@ use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode, Uri, Version};
 
 use super::cancel::CancelRequest;
+
+use super::dialect::check::Check;
 use super::dialect::{Dialect, Misread, Reading};
 use super::link::Link;
 use super::redirect::{self, Redirect};
@@ -58,8 +60,19 @@ pub(crate) struct Operation {
     pub(crate) progress_text: Option<Arc<str>>,
     pub(crate) status: OperationStatus,
     pub(crate) dialect: Dialect,
-    /// A declared dialect's words added to the layer's vocabulary: built once per operation.
-    pub(crate) words: Option<Box<crate::vocab::Vocabulary>>,
+    /// What only an operation of a declared dialect keeps (one box: others pay nothing).
+    pub(crate) declared: Option<Box<Declared>>,
+}
+
+/// What an operation of a declared dialect keeps, built once per operation.
+#[derive(Debug)]
+pub(crate) struct Declared {
+    /// The dialect's words added to the layer's vocabulary.
+    pub(crate) words: crate::vocab::Vocabulary,
+    /// How status requests are sent when not as a plain `GET` (`status_request`), filled once.
+    pub(crate) check: Option<Arc<Check>>,
+    /// How the result is fetched when not with a plain `GET` (`result_request`).
+    pub(crate) fetch_check: Option<Arc<Check>>,
 }
 
 impl Operation {
@@ -78,6 +91,13 @@ impl Operation {
             if op.status != *st {
                 op.status = st.clone();
             }
+        }
+    }
+
+    /// How status requests are sent: `check` from now on (a declared dialect's).
+    pub(crate) fn set_check(&mut self, check: Option<Check>) {
+        if let (Some(d), Some(check)) = (self.declared.as_mut(), check) {
+            d.check = Some(Arc::new(check));
         }
     }
 
@@ -134,7 +154,13 @@ impl Machine {
                 percent_complete: None,
                 progress_text: None,
                 status: OperationStatus::not_started(),
-                words: init.dialect.vocabulary(&cfg.vocabulary),
+                declared: init.dialect.vocabulary(&cfg.vocabulary).map(|words| {
+                    Box::new(Declared {
+                        words,
+                        check: None,
+                        fetch_check: None,
+                    })
+                }),
                 dialect: init.dialect,
             },
             phase: Phase::Polling,
@@ -278,7 +304,9 @@ impl Machine {
         let (method, url) = target.map_err(not)?;
         self.check(&url)?;
         let (cfg, request_url) = (&self.cfg, &self.op.request_url);
-        let built = self.reqs.build(cfg, request_url, &url, PollKind::Cancel, 1);
+        let built = self
+            .reqs
+            .build(cfg, request_url, &url, (PollKind::Cancel, None), 1);
         let request = built.map_err(|why| self.refusal(&url, why))?;
         Ok(CancelRequest::new(method, request))
     }
@@ -673,9 +701,14 @@ impl Machine {
             _ => &self.op.monitor,
         };
         let attempt = self.sched.next_attempt(kind);
+        let check = self.op.declared.as_deref().and_then(|d| match kind {
+            PollKind::Status => d.check.as_ref(),
+            PollKind::Resource => d.fetch_check.as_ref(),
+            PollKind::Cancel => None,
+        });
         let request = self
             .reqs
-            .build(&self.cfg, &self.op.request_url, url, kind, attempt)
+            .build(&self.cfg, &self.op.request_url, url, (kind, check), attempt)
             .map_err(|why| Error::new(Some(url.display()), Reason::Refused(why)))?;
         self.sched.plan(kind, at);
         Ok(request)

@@ -2,7 +2,8 @@
 //!
 //! Nothing under `proto/` performs I/O, reads a clock, spawns or awaits: a driver hands in what
 //! it received and the instant it is ([`Now`]), and gets back what to do — wait until an
-//! instant and send a `GET`, deliver the response it holds, or fail. The crate's Tower driver
+//! instant and send a request (a `GET`, or what a declared dialect says:
+//! [`PollRequest::method`], [`PollRequest::body`]), deliver the response it holds, or fail. The crate's Tower driver
 //! (`src/driver/`) is the one driver; this module is reachable from outside only through the
 //! hidden `__private` module, for fuzzing and benches.
 //!
@@ -35,7 +36,8 @@
 //!    [`Begin::Lro`]: keep the [`Machine`] and carry out its first [`Plan`].
 //! 4. Loop until the machine delivers or fails:
 //!    - [`Plan::Send`] / [`Action::Send`]: wait until `at` (at once if it has passed), then drive
-//!      the inner service to readiness and send the request, shaped by the user's hook. From
+//!      the inner service to readiness and send the request, shaped by the user's hook, with
+//!      its method and its body when it has one ([`PollRequest::body`]). From
 //!      the send until the answer's body is read, bound everything by [`Machine::deadline`]:
 //!      when it passes, hand in [`Failure::DeadlinePassed`].
 //!    - On an answer head, read the body (under the size limit, by the deadline) iff

@@ -1,13 +1,16 @@
-//! The requests the layer sends by itself (spec §7): bodiless `GET`s that carry the
-//! submission's headers minus those of its body and connection, the configured query
-//! parameters, and credentials only where they may go.
+//! The requests the layer sends by itself (spec §7): bodiless `GET`s (or what a declared
+//! dialect says: `HEAD`, a `POST` with a body) that carry the submission's headers minus those
+//! of its body and connection, the configured query parameters, and credentials only where
+//! they may go — whatever the method.
 
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, CONNECTION};
 use http::{Method, Request, Uri, Version};
 
+use super::dialect::check::Check;
 use super::link::Link;
 use crate::config::Config;
 use crate::error::UrlProblem;
@@ -91,7 +94,8 @@ impl LroRequest {
     }
 }
 
-/// A `GET` the machine wants sent.
+/// A request the machine wants sent: a bodiless `GET`, unless a declared dialect says how its
+/// status or result is asked for (`HEAD`, or a `POST` with a body).
 #[derive(Debug, Clone)]
 pub struct PollRequest {
     uri: Uri,
@@ -99,6 +103,8 @@ pub struct PollRequest {
     // Shared with the machine until the request is built: a waiting operation holds no copy.
     headers: Arc<HeaderMap>,
     info: LroRequest,
+    // The method and body when not a bodiless `GET` (shared, filled once per operation).
+    check: Option<Arc<Check>>,
 }
 
 impl PollRequest {
@@ -114,10 +120,20 @@ impl PollRequest {
     pub fn kind(&self) -> PollKind {
         self.info.kind
     }
-    /// The request, with an empty body and an [`LroRequest`] extension.
+    /// The method: `GET`, unless a declared dialect gives another.
+    pub fn method(&self) -> &Method {
+        self.check.as_ref().map_or(&Method::GET, |c| &c.method)
+    }
+    /// The body to send, when the request has one (a declared dialect's `POST`): it is not in
+    /// [`into_request`](Self::into_request)'s request, whose body is `B::default()`.
+    pub fn body(&self) -> Option<&Bytes> {
+        self.check.as_ref().and_then(|c| c.body.as_ref())
+    }
+    /// The request, with an empty body (see [`body`](Self::body)) and an [`LroRequest`]
+    /// extension.
     pub fn into_request<B: Default>(self) -> Request<B> {
         let mut req = Request::new(B::default());
-        *req.method_mut() = Method::GET;
+        *req.method_mut() = self.method().clone();
         *req.uri_mut() = self.uri;
         *req.version_mut() = self.version;
         *req.headers_mut() = Arc::unwrap_or_clone(self.headers);
@@ -184,13 +200,14 @@ impl Requests {
         sent == uri || sent.to_string() == uri.to_string()
     }
 
-    /// The request of `kind` to `url`, the `attempt`-th of its kind.
+    /// The request of `kind` to `url`, the `attempt`-th of its kind, sent as `check` says
+    /// when not as a bodiless `GET`.
     pub(crate) fn build(
         &mut self,
         cfg: &Config,
         request_url: &Link,
         url: &Link,
-        kind: PollKind,
+        (kind, check): (PollKind, Option<&Arc<Check>>),
         attempt: u32,
     ) -> Result<PollRequest, UrlProblem> {
         let hit = self
@@ -198,7 +215,8 @@ impl Requests {
             .as_ref()
             .is_some_and(|t| t.kind == kind && t.stripped == (self.tainted || t.foreign));
         if !hit {
-            let target = self.build_target(cfg, request_url, url, kind)?;
+            let extra = check.map(|c| &c.headers).filter(|h| !h.is_empty());
+            let target = self.build_target(cfg, request_url, url, kind, extra)?;
             self.target = Some(target);
         }
         let target = self.target.as_ref().expect("built above");
@@ -214,17 +232,19 @@ impl Requests {
             version: self.version,
             headers: target.headers.clone(),
             info: LroRequest { kind, attempt },
+            check: check.cloned(),
         })
     }
 
     /// The URI (with the carried query) and the headers (without credentials when they must
-    /// not go there) of a request to `url`.
+    /// not go there, with a description's `extra` ones) of a request to `url`.
     fn build_target(
         &mut self,
         cfg: &Config,
         request_url: &Link,
         url: &Link,
         kind: PollKind,
+        extra: Option<&HeaderMap>,
     ) -> Result<Target, UrlProblem> {
         // The usual target is on the submission's own authority: same origin, no tuple built.
         let elsewhere = !url.same_authority(request_url) && !url.same_origin(request_url);
@@ -276,6 +296,18 @@ impl Requests {
             Arc::new(headers)
         } else {
             self.carried.clone()
+        };
+        // A description's headers (no credentials: refused when it is read) replace carried
+        // ones of the same name; built once per target, not per poll.
+        let headers = match extra {
+            Some(extra) => {
+                let mut merged = HeaderMap::clone(&headers);
+                for (name, value) in extra {
+                    merged.insert(name.clone(), value.clone());
+                }
+                Arc::new(merged)
+            }
+            None => headers,
         };
         Ok(Target {
             uri,

@@ -17,6 +17,7 @@ use crate::status::OperationStatus;
 pub(crate) struct Known {
     polls: u32,
     operation_id: Option<String>,
+    status_body: Option<String>,
 }
 
 impl Known {
@@ -24,6 +25,8 @@ impl Known {
     pub(crate) fn restore(self, op: &mut Operation, sched: &mut Schedule, max_polls: u32) {
         sched.resume_from(self.polls, max_polls);
         op.operation_id = self.operation_id;
+        let check = op.dialect.resumed_check(self.status_body.as_deref());
+        op.set_check(check);
         op.status = OperationStatus::running();
     }
 }
@@ -94,6 +97,7 @@ pub(crate) fn init(
     let known = Known {
         polls: handle.polls,
         operation_id: handle.operation_id.clone(),
+        status_body: handle.status_body.clone(),
     };
     Ok((init, known))
 }
@@ -125,6 +129,12 @@ pub(crate) fn handle(
         header_names: reqs.header_names(),
         polls: sched.polls(),
         dialect: op.dialect.to_handle(),
+        status_body: op
+            .declared
+            .as_deref()
+            .and_then(|d| d.check.as_ref())
+            .and_then(|c| c.body.as_ref())
+            .map(|b| String::from_utf8_lossy(b).into_owned()),
     }
 }
 

@@ -1194,8 +1194,9 @@ fn handles_hold_no_server_credentials() {
 }
 
 /// Azure Blob Storage, Copy Blob (a declared dialect reading headers): `202` +
-/// `x-ms-copy-status: pending`; the destination blob answers `x-ms-copy-status` and
-/// `x-ms-copy-progress` beside its content (not JSON), until `success` or `failed`.
+/// `x-ms-copy-status: pending`; the destination blob is checked with Get Blob Properties, a
+/// `HEAD` of its own URL answering `x-ms-copy-status` and `x-ms-copy-progress`, until `success`
+/// or `failed`; then the blob itself is the result (`GET`).
 /// https://learn.microsoft.com/en-us/rest/api/storageservices/copy-blob#response-headers,
 /// https://learn.microsoft.com/en-us/rest/api/storageservices/get-blob-properties#response-headers
 #[test]
@@ -1206,10 +1207,10 @@ fn azure_blob_copy_declared() {
         &[("x-ms-copy-id", "8e1a"), ("x-ms-copy-status", "pending")],
         "",
     );
-    let copy = |polls: &[R]| {
+    let copy_in = |d: Dialect, polls: &[R]| {
         drive_with(
             cfg(),
-            with(dialect("blob-copy")),
+            with(d),
             "PUT",
             BLOB,
             &[("x-ms-copy-source", "https://src.example/a.bin")],
@@ -1217,6 +1218,7 @@ fn azure_blob_copy_declared() {
             polls,
         )
     };
+    let copy = |polls: &[R]| copy_in(dialect("blob-copy"), polls);
     let run = copy(&[
         r(
             200,
@@ -1224,13 +1226,26 @@ fn azure_blob_copy_declared() {
                 ("x-ms-copy-status", "pending"),
                 ("x-ms-copy-progress", "1024/4096"),
             ],
-            "\x00\x01 not json",
+            "",
         ),
-        r(200, &[("x-ms-copy-status", "success")], "\x00\x01\x02"),
+        r(200, &[("x-ms-copy-status", "success")], ""),
+        r(
+            200,
+            &[("content-type", "application/octet-stream")],
+            "\x00\x01\x02",
+        ),
     ]);
     let (i, meta) = delivered(&run);
-    assert_eq!((i, word(meta)), (1, ("success", Meaning::Succeeded)));
-    assert_eq!(run.sent[0].uri, BLOB);
+    assert_eq!((i, word(meta)), (2, ("success", Meaning::Succeeded)));
+    assert_eq!(meta.resource_url(), Some(BLOB));
+    let methods: Vec<_> = run.requests.iter().map(|q| q.method().clone()).collect();
+    assert_eq!(methods, [Method::HEAD, Method::HEAD, Method::GET]);
+    assert_eq!(
+        run.sent.iter().map(|s| s.kind).collect::<Vec<_>>(),
+        [PollKind::Status, PollKind::Status, PollKind::Resource]
+    );
+    assert!(run.sent.iter().all(|s| s.uri == BLOB));
+    assert!(run.requests.iter().all(|q| q.body().is_none()));
     let run = copy(&[r(200, &[("x-ms-copy-status", "failed")], "")]);
     assert_eq!(failed(&run).kind(), ErrorKind::OperationFailed);
     let run = copy(&[r(200, &[("x-ms-copy-status", "aborted")], "")]);
@@ -1238,6 +1253,16 @@ fn azure_blob_copy_declared() {
         failed(&run).operation_status().unwrap().meaning(),
         Meaning::Canceled
     );
+    // The description before `self` (an empty template, polled with `GET`) keeps working:
+    // the terminal answer is the result.
+    let old = Dialect::from_json(
+        r#"{"status_url": {"template": ""}, "status_word": {"header": "x-ms-copy-status"},
+            "words": {"succeeded": ["success"], "running": ["pending"]}}"#,
+    )
+    .unwrap();
+    let run = copy_in(old, &[r(200, &[("x-ms-copy-status", "success")], "\x00")]);
+    assert_eq!(delivered(&run).0, 0);
+    assert_eq!(run.requests[0].method(), Method::GET);
 }
 
 /// FHIR Bulk Data export (a declared dialect by HTTP status): `202` + `Content-Location`;

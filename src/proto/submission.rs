@@ -4,19 +4,19 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
+use http::header::{HeaderName, HeaderValue};
 use http::{HeaderMap, StatusCode};
 
-use super::dialect::poll::monitor_of;
+use super::dialect::Start;
 use super::link::Link;
 use super::machine::{request_base, Init, Machine};
 use super::request::{check_target, RequestHead};
 use super::schedule::resolution_deadline;
-use super::shapes::choose_rule;
 use super::{Action, Begin, Delivery, Now, Params, Plan};
 use crate::config::Config;
 use crate::error::{Error, Reason, UrlProblem};
 use crate::metadata::Rule;
-use crate::status::{StatusBodyError, StatusDocument};
+use crate::status::StatusDocument;
 
 /// A submission whose answer's head has arrived and may start an operation.
 ///
@@ -72,27 +72,36 @@ impl Submission {
         headers: &HeaderMap,
         body: Option<&Bytes>,
     ) -> Result<Begin, Error> {
-        if !self.params.dialect.is_default() {
-            return self.start_dialect(status, headers, body);
-        }
-        let (doc, duplicate) = match body.map(|b| StatusDocument::parse(b)) {
-            Some(Ok(doc)) => (Some(doc), None),
-            Some(Err(e @ StatusBodyError::DuplicateMember(_))) => (None, Some(e)),
-            _ => (None, None),
-        };
-        let chosen = choose_rule(&self.cfg, &self.head.method, status, headers, doc.as_ref());
-        if let Some(error) = duplicate {
-            // Malformed, if the answer could start an operation: never the friendlier reading.
-            if chosen.is_some() || self.may_provision(status) {
-                let url = request_base(&self.head.uri)?.display();
-                let reason = Reason::StatusBody { status, error };
-                return Err(Error::new(Some(url), reason).with_response(status, headers, body));
+        let (cfg, head) = (&self.cfg, &self.head);
+        let started =
+            self.params
+                .dialect
+                .start(cfg, &head.method, &head.uri, status, headers, body);
+        match started {
+            Ok(Start::NotLro) => Ok(Begin::NotLro),
+            Ok(Start::Shape { rule, header, doc }) => {
+                self.start_shape(rule, header, doc, (status, headers, body))
+            }
+            Ok(Start::Monitor {
+                url,
+                reads_submission,
+            }) => self.start_monitor(&url, reads_submission, (status, headers, body)),
+            Err(reason) => {
+                let url = request_base(&head.uri)?.display();
+                Err(Error::new(Some(url), reason).with_response(status, headers, body))
             }
         }
-        let Some((rule, monitor_header)) = chosen else {
-            return Ok(Begin::NotLro);
-        };
+    }
 
+    /// One of the default dialect's shapes, its monitor named by `monitor_header` (`None`:
+    /// the request's own URL).
+    fn start_shape(
+        self,
+        rule: Rule,
+        monitor_header: Option<(HeaderName, &HeaderValue)>,
+        doc: Option<StatusDocument>,
+        (status, headers, body): Answered<'_>,
+    ) -> Result<Begin, Error> {
         // Only an LRO needs the request's URL (to resolve and check the monitor's).
         let base = request_base(&self.head.uri)?;
         let bad_header = |why: UrlProblem| {
@@ -130,14 +139,6 @@ impl Submission {
         Ok(begin(machine, plan.into(), now))
     }
 
-    /// Whether the answer's `provisioningState` could make it an operation (spec §5).
-    fn may_provision(&self, status: StatusCode) -> bool {
-        let method = &self.head.method;
-        self.cfg.detect_provisioning_state
-            && matches!(status, StatusCode::OK | StatusCode::CREATED)
-            && (method == http::Method::PUT || method == http::Method::PATCH)
-    }
-
     /// The machine for `rule`, polling `monitor`.
     fn machine(
         self,
@@ -162,34 +163,34 @@ impl Submission {
         (Machine::new(self.cfg, init, &self.params, now.mono()), now)
     }
 
-    /// A Google, Compute Engine or declared dialect: the answer names its monitor in the
-    /// dialect's way, and (but for a declared dialect whose word it does not carry) is read as
-    /// the first status answer.
-    fn start_dialect(
+    /// An operation of another dialect, whose monitor the answer named (`raw`), and which
+    /// (`reads_submission`) is read as the first status answer.
+    fn start_monitor(
         self,
-        status: StatusCode,
-        headers: &HeaderMap,
-        body: Option<&Bytes>,
+        raw: &str,
+        reads_submission: bool,
+        (status, headers, body): Answered<'_>,
     ) -> Result<Begin, Error> {
         let base = request_base(&self.head.uri)?;
         let failed = |reason: Reason| {
             Error::new(Some(base.display()), reason).with_response(status, headers, body)
         };
-        let dialect = &self.params.dialect;
-        let Some((raw, reads_submission)) =
-            monitor_of(dialect, &base, status, headers, body).map_err(failed)?
-        else {
-            return Ok(Begin::NotLro);
-        };
-        let monitor = base.join(&raw).map_err(|e| {
+        let monitor = base.join(raw).map_err(|e| {
             failed(Reason::DialectBody {
                 status,
                 problem: format!("a status URL {raw:?} that is unusable: {e}"),
             })
         })?;
         check_target(&self.cfg, &base, &monitor).map_err(|why| failed(Reason::Refused(why)))?;
+        let dialect = &self.params.dialect;
+        let check = match (monitor.to_url(), base.to_url()) {
+            (Some(at), Some(from)) => dialect.status_check(headers, body, (&at, &from)),
+            _ => Ok(None),
+        };
+        let check = check.map_err(|problem| failed(Reason::DialectBody { status, problem }))?;
         let rule = dialect.rule().unwrap_or(Rule::Declared);
         let (mut machine, now) = self.machine(rule, base, monitor, None);
+        machine.op.set_check(check);
         let action = match body {
             Some(body) if reads_submission => machine.read(status, headers, body, now),
             _ => machine.schedule(Some(headers), false, now).into(),
@@ -197,6 +198,9 @@ impl Submission {
         Ok(begin(machine, action, now))
     }
 }
+
+/// The submission's answer: status, head and body (when it was read whole).
+type Answered<'a> = (StatusCode, &'a HeaderMap, Option<&'a Bytes>);
 
 /// The machine's first step, from what it made of the submission's answer.
 fn begin(mut machine: Machine, action: Action, now: Now) -> Begin {

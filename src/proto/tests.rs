@@ -1533,3 +1533,6 @@ mod services;
 
 #[path = "duplicates_tests.rs"]
 mod duplicates;
+
+#[path = "requests_tests.rs"]
+mod requests;

@@ -470,3 +470,14 @@ async fn concurrency_limit_inside_bounds_requests_not_operations() {
         ]
     );
 }
+
+/// A service whose request body has no `From<Bytes>` (`Empty<Bytes>`) still takes the layer:
+/// bodies for `POST` checks come from `LroLayer::poll_body`, not from a bound on the body.
+#[test]
+fn a_body_type_without_from_bytes_still_composes() {
+    fn is_service<S: tower::Service<Request<http_body_util::Empty<Bytes>>>>(_: &S) {}
+    let client: hyper_util::client::legacy::Client<_, http_body_util::Empty<Bytes>> =
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build_http();
+    is_service(&ServiceBuilder::new().layer(LroLayer::new()).service(client));
+}

@@ -304,3 +304,88 @@ async fn follow_redirect_inside_the_layer_keeps_the_meaning() {
     assert_eq!(m.resource_url(), Some(server.url("/results/1").as_str()));
     assert_eq!(body_bytes(resp.into_body()).await, "the result");
 }
+
+/// Issue 15 item 5: an AWS JSON-protocol job (Amazon Transcribe's fixture) checked with
+/// `POST /`, `X-Amz-Target` and a JSON body, over real sockets. The layer makes the body with
+/// the builder it was given (`LroLayer::poll_body`); without one, the operation ends with a
+/// typed error naming the body type, before any check is sent.
+#[tokio::test]
+async fn a_post_checked_job_over_the_aws_json_protocol() {
+    let server = MockServer::start().await;
+    let job = |status: &str, extra: &str| {
+        Reply::new(200).json(format!(
+            r#"{{"TranscriptionJob":{{"TranscriptionJobName":"my-job","TranscriptionJobStatus":"{status}"{extra}}}}}"#
+        ))
+    };
+    let transcript = format!(
+        r#","Transcript":{{"TranscriptFileUri":"{}"}}"#,
+        server.url("/out/my-job.json")
+    );
+    server.sequence(
+        Method::POST,
+        "/",
+        vec![
+            job("IN_PROGRESS", ""),
+            job("QUEUED", ""),
+            job("COMPLETED", &transcript),
+            job("IN_PROGRESS", ""),
+        ],
+    );
+    server.always(
+        Method::GET,
+        "/out/my-job.json",
+        Reply::new(200).json(r#"{"results":{"transcripts":[{"transcript":"hello"}]}}"#),
+    );
+    let transcribe =
+        Dialect::from_json(include_str!("../fixtures/dialects/aws-transcribe-job.json")).unwrap();
+    let start = || {
+        let mut req = post(&server.url("/"), r#"{"TranscriptionJobName":"my-job"}"#);
+        let h = req.headers_mut();
+        h.insert(
+            "x-amz-target",
+            "Transcribe.StartTranscriptionJob".parse().unwrap(),
+        );
+        h.insert(
+            "content-type",
+            "application/x-amz-json-1.1".parse().unwrap(),
+        );
+        req.extensions_mut()
+            .insert(LroOptions::new().dialect(transcribe.clone()));
+        req
+    };
+    let client = lro_client(fast_layer().poll_body(http_body_util::Full::new));
+    let resp = send(&client, start()).await.unwrap();
+    assert_eq!(
+        meta(&resp).resource_url(),
+        Some(server.url("/out/my-job.json").as_str())
+    );
+    assert!(body_bytes(resp.into_body())
+        .await
+        .starts_with(b"{\"results\""));
+    let checks: Vec<_> = server.requests_to("/").into_iter().skip(1).collect();
+    assert_eq!(checks.len(), 2);
+    for check in &checks {
+        assert_eq!(check.method, Method::POST);
+        assert_eq!(
+            check.header("x-amz-target"),
+            Some("Transcribe.GetTranscriptionJob")
+        );
+        assert_eq!(
+            check.header("content-type"),
+            Some("application/x-amz-json-1.1")
+        );
+        assert_eq!(&check.body[..], br#"{"TranscriptionJobName":"my-job"}"#);
+    }
+
+    // No body builder: a typed error, and no check sent.
+    let client = lro_client(fast_layer());
+    let e = send(&client, start()).await.unwrap_err();
+    let e = e.downcast_ref::<tower_lro::Error>().expect("an lro error");
+    assert_eq!(e.kind(), tower_lro::ErrorKind::Protocol);
+    assert!(
+        matches!(e.reason(), tower_lro::__private::Reason::NoPollBody { body_type }
+            if body_type.contains("Full")),
+        "{e}"
+    );
+    assert_eq!(server.requests_to("/").len(), 4);
+}

@@ -32,9 +32,11 @@ pub(crate) use super::standards::ErrorAnswers;
 
 #[path = "places.rs"]
 mod places;
+pub(crate) use super::check::{CheckMethod, RequestSpec};
+pub(crate) use super::template::{resolve, Sources, Template};
 use crate::vocab::{error_value_reports_failure, normalize, Classified, Meaning, Vocabulary};
 use places::{percent_of, percent_text};
-pub(crate) use places::{CodeKey, CodeMeaning, Place, Template};
+pub(crate) use places::{CodeKey, CodeMeaning, Place};
 
 /// Where a URL is found.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
@@ -44,9 +46,13 @@ pub(crate) enum UrlSource {
     Header(String),
     /// A JSON pointer to a string in the body: `{"pointer": "/links/actions/0/href"}`.
     Pointer(Pointer),
-    /// A URL with `{pointer}` placeholders filled from the body, each value escaped as one path
-    /// segment: `{"template": "https://api.digitalocean.com/v2/actions/{/action/id}"}`.
+    /// A URL with placeholders (`template.rs`: body pointers, headers, the submission's URL),
+    /// each value from the body or a header escaped as one path segment:
+    /// `{"template": "https://api.digitalocean.com/v2/actions/{/action/id}"}`.
     Template(Template),
+    /// The submission's own URL (a copy, a resource that reports its own state): `"self"`.
+    #[serde(rename = "self")]
+    Own,
 }
 
 /// Where the result of a finished operation is.
@@ -164,9 +170,21 @@ pub(crate) struct DeclaredDialect {
     /// success word a failure. `false`: it never decides the outcome.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) error_marks_failure: Option<bool>,
+    /// How the status is asked for, when not with a plain `GET`: `{"method": "HEAD"}` (the
+    /// status is in the headers; on success the status URL is fetched with `GET`, as the
+    /// resource itself, unless `result` says otherwise), or `{"method": "POST", "headers":
+    /// {…}, "body": {…}}` (`check.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) status_request: Option<RequestSpec>,
+    /// How the result is fetched, when not with a plain `GET` (as `status_request`; its
+    /// templates read the terminal status answer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) result_request: Option<RequestSpec>,
     /// Base for root-relative URLs (`/teams('id')/operations('id')` under
-    /// `https://graph.microsoft.com/v1.0`); other relative URLs resolve against the response's
-    /// own URL.
+    /// `https://graph.microsoft.com/v1.0`) and for every other relative form, network-path
+    /// references (`//x`) included: with a base, a found URL never leaves it but by being
+    /// absolute. Without one, relative URLs resolve against the response's own URL (the
+    /// submission's for `status_url`, the status URL's for `result`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) base_url: Option<String>,
     /// How to cancel an operation: `{"method": "DELETE"|"POST", "url": {"template": …}}`
@@ -290,10 +308,18 @@ impl DeclaredDialect {
             return Err(invalid("status_url", "no source given"));
         }
         for source in &self.status_url {
-            if let UrlSource::Header(h) = source {
-                check_header("status_url", h)?;
+            match source {
+                UrlSource::Header(h) => check_header("status_url", h)?,
+                UrlSource::Template(t) if t.reads_status_url() => {
+                    return Err(invalid(
+                        "status_url",
+                        format!("template `{}` reads the status URL it is to find", t.text()),
+                    ))
+                }
+                _ => {}
             }
         }
+        self.check_requests()?;
         for source in &self.result {
             if let ResultSource::Header(h) = source {
                 check_header("result", h)?;
@@ -333,6 +359,37 @@ impl DeclaredDialect {
             cancel.validate()?;
         }
         self.check_words()
+    }
+
+    fn check_requests(&self) -> Result<(), DialectError> {
+        if let Some(spec) = &self.status_request {
+            spec.validate("status_request")?;
+            let pointer = matches!(self.status_word, Some(Place::Pointer(_)));
+            if spec.method == CheckMethod::Head && pointer {
+                return Err(invalid(
+                    "status_word",
+                    "a `HEAD` answer has no body: read the word from a header, or give \
+                     `status_codes`",
+                ));
+            }
+        }
+        if let Some(spec) = &self.result_request {
+            spec.validate("result_request")?;
+            if spec.method == CheckMethod::Head {
+                return Err(invalid(
+                    "result_request",
+                    "a result is not fetched with `HEAD`",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The method of status requests.
+    pub(crate) fn status_method(&self) -> CheckMethod {
+        self.status_request
+            .as_ref()
+            .map_or(CheckMethod::Get, |s| s.method)
     }
 
     fn check_words(&self) -> Result<(), DialectError> {
@@ -452,11 +509,18 @@ impl DeclaredDialect {
         response_url: &Url,
     ) -> Result<Option<Url>, LookupError> {
         let base = self.base().ok().flatten();
+        let src = Sources {
+            body: body.unwrap_or(&Value::Null),
+            headers,
+            status_url: None,
+            submission_url: Some(response_url),
+        };
         for source in &self.status_url {
             let found = match source {
                 UrlSource::Header(h) => header_text(headers, h, "header"),
                 UrlSource::Pointer(p) => body.and_then(|b| pointer_string(b, p)),
-                UrlSource::Template(t) => t.expand(body.unwrap_or(&Value::Null)),
+                UrlSource::Template(t) => t.expand(&src),
+                UrlSource::Own => return Ok(Some(response_url.clone())),
             };
             if let Some((what, raw)) = found {
                 return resolve(&raw, response_url, base.as_ref())
@@ -485,10 +549,15 @@ impl DeclaredDialect {
                 some => place(some),
             }
             || self.status_url.iter().any(|s| match s {
-                UrlSource::Header(_) => false,
+                UrlSource::Header(_) | UrlSource::Own => false,
                 UrlSource::Pointer(p) => reads(p),
                 UrlSource::Template(t) => t.pointers().any(reads),
             })
+            || [&self.status_request, &self.result_request]
+                .into_iter()
+                .flatten()
+                .filter_map(|r| r.body.as_ref())
+                .any(|b| b.templates().iter().any(|t| t.pointers().any(reads)))
             || self.result.iter().any(|s| match s {
                 ResultSource::Header(_) => false,
                 ResultSource::Pointer(p) | ResultSource::Embedded(p) => reads(p),
@@ -553,9 +622,16 @@ impl DeclaredDialect {
         headers: &HeaderMap,
         body: &[u8],
         parsed: Option<&Value>,
-        response_url: &Url,
+        urls: (&Url, Option<&Url>),
     ) -> Result<Option<ResultTarget>, LookupError> {
+        let (response_url, submission_url) = urls;
         let base = self.base().ok().flatten();
+        let src = Sources {
+            body: parsed.unwrap_or(&Value::Null),
+            headers,
+            status_url: Some(response_url),
+            submission_url,
+        };
         for source in &self.result {
             let found = match source {
                 ResultSource::Embedded(p) => {
@@ -568,7 +644,7 @@ impl DeclaredDialect {
                 }
                 ResultSource::Header(h) => header_text(headers, h, "header"),
                 ResultSource::Pointer(p) => parsed.and_then(|b| pointer_string(b, p)),
-                ResultSource::Template(t) => t.expand(parsed.unwrap_or(&Value::Null)),
+                ResultSource::Template(t) => t.expand(&src),
             };
             if let Some((what, raw)) = found {
                 return resolve(&raw, response_url, base.as_ref())
@@ -598,45 +674,6 @@ fn header_text(headers: &HeaderMap, name: &str, what: &str) -> Option<(String, S
 fn pointer_string(body: &Value, pointer: &Pointer) -> Option<(String, String)> {
     let text = pointer.find(body)?.as_str()?.trim();
     (!text.is_empty()).then(|| (format!("pointer `{pointer}`"), text.to_owned()))
-}
-
-/// Resolves a URL a description found: absolute as it is; root-relative (`/x`) appended to the
-/// base URL's path when a base is configured; other relative references against the base
-/// (with a trailing `/`) or, without one, against the response's own URL (RFC 3986). The
-/// result must be http(s).
-pub(crate) fn resolve(raw: &str, response_url: &Url, base: Option<&Url>) -> Result<Url, String> {
-    let joined = match base {
-        Some(base) if raw.starts_with('/') && !raw.starts_with("//") => {
-            let mut url = base.clone();
-            let (before_fragment, _) = raw.split_once('#').unwrap_or((raw, ""));
-            let (path, query) = match before_fragment.split_once('?') {
-                Some((p, q)) => (p, Some(q)),
-                None => (before_fragment, None),
-            };
-            let joined_path = format!("{}{path}", base.path().trim_end_matches('/'));
-            url.set_path(&joined_path);
-            url.set_query(query);
-            url.set_fragment(None);
-            Ok(url)
-        }
-        Some(base) => {
-            let mut dir = base.clone();
-            if !dir.path().ends_with('/') {
-                let path = format!("{}/", dir.path());
-                dir.set_path(&path);
-            }
-            dir.join(raw)
-        }
-        None => response_url.join(raw),
-    };
-    match joined {
-        Ok(mut url) if matches!(url.scheme(), "http" | "https") => {
-            url.set_fragment(None);
-            Ok(url)
-        }
-        Ok(url) => Err(format!("which is not an http(s) URL (`{url}`)")),
-        Err(e) => Err(format!("which is not a URL ({e})")),
-    }
 }
 
 #[cfg(test)]

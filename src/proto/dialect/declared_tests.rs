@@ -47,6 +47,10 @@ const FIXTURES: &[(&str, &str)] = &[
         "aws-mediaconvert-job",
         include_str!("../../../tests/fixtures/dialects/aws-mediaconvert-job.json"),
     ),
+    (
+        "aws-transcribe-job",
+        include_str!("../../../tests/fixtures/dialects/aws-transcribe-job.json"),
+    ),
 ];
 
 fn fixture(name: &str) -> DeclaredDialect {
@@ -145,7 +149,7 @@ fn digitalocean_actions() {
         &HeaderMap::new(),
         done.as_bytes(),
         Some(&parse(&done)),
-        &submitted,
+        (&submitted, None),
     );
     assert_eq!(
         result.unwrap(),
@@ -202,7 +206,7 @@ fn hal_task_resource() {
             &HeaderMap::new(),
             task.as_bytes(),
             Some(&parse(task)),
-            &submitted
+            (&submitted, None)
         ),
         Ok(None)
     );
@@ -254,7 +258,7 @@ fn speech_batch_transcription() {
             &HeaderMap::new(),
             done.as_bytes(),
             Some(&parse(&done)),
-            &submitted,
+            (&submitted, None),
         )
         .unwrap();
     assert_eq!(
@@ -339,7 +343,7 @@ fn durable_functions() {
             &HeaderMap::new(),
             done.as_bytes(),
             Some(&parse(done)),
-            &submitted,
+            (&submitted, None),
         )
         .unwrap();
     let Some(ResultTarget::Embedded(span)) = result else {
@@ -372,7 +376,7 @@ fn durable_functions() {
             &HeaderMap::new(),
             empty.as_bytes(),
             Some(&parse(empty)),
-            &submitted
+            (&submitted, None)
         ),
         Ok(None)
     );
@@ -412,7 +416,7 @@ fn graph_teams_operations() {
             &HeaderMap::new(),
             done.as_bytes(),
             Some(&parse(&done)),
-            &submitted,
+            (&submitted, None),
         )
         .unwrap();
     assert_eq!(
@@ -472,7 +476,43 @@ fn descriptions_that_cannot_work_say_why() {
         ),
         (
             r#"{"status_url": {"template": "https://x/{id}"}, "status_word": "/s"}"#,
-            "`id` is not a JSON pointer",
+            "`{id}` is not a placeholder",
+        ),
+        (
+            r#"{"status_url": {"template": "https://x/{header:bad name}"}, "status_word": "/s"}"#,
+            "`bad name` is not a header name",
+        ),
+        (
+            r#"{"status_url": {"template": "{status_url}/x"}, "status_word": "/s"}"#,
+            "reads the status URL it is to find",
+        ),
+        (
+            r#"{"status_url": "self", "status_request": {"method": "HEAD"}, "status_word": "/s"}"#,
+            "a `HEAD` answer has no body",
+        ),
+        (
+            r#"{"status_url": "self", "status_request": {"method": "DELETE"}, "status_word": "/s"}"#,
+            "unknown variant `DELETE`, expected one of `GET`, `HEAD`, `POST`",
+        ),
+        (
+            r#"{"status_url": "self", "status_request": {"body": {}}, "status_word": "/s"}"#,
+            "a `body` is sent with `\"method\": \"POST\"` only",
+        ),
+        (
+            r#"{"status_url": "self", "status_request": {"method": "POST", "headers": {"Authorization": "x"}}, "status_word": "/s"}"#,
+            "`Authorization` may not be set by a description",
+        ),
+        (
+            r#"{"status_url": "self", "status_request": {"method": "POST", "headers": {"Content-Length": "3"}}, "status_word": "/s"}"#,
+            "`Content-Length` may not be set",
+        ),
+        (
+            r#"{"status_url": "self", "status_request": {"method": "POST", "body": {"a": "{nope}"}}, "status_word": "/s"}"#,
+            "`{nope}` is not a placeholder",
+        ),
+        (
+            r#"{"status_url": "self", "result_request": {"method": "HEAD"}, "status_word": "/s"}"#,
+            "a result is not fetched with `HEAD`",
         ),
         (
             r#"{"status_url": {"header": "Location"}, "status_word": "status"}"#,
@@ -627,7 +667,7 @@ fn templates_escape_each_value_as_one_segment() {
         assert_eq!(
             Template::try_from(template.to_owned())
                 .unwrap()
-                .expand(&body)
+                .expand(&Sources::body(&body))
                 .map(|(_, u)| u)
                 .as_deref(),
             want,
@@ -677,10 +717,26 @@ fn resolving_found_urls() {
             Some(&graph),
             "https://graph.microsoft.com/v1.0/ops/1",
         ),
+        // With a base, a network-path reference stays on the base's origin (issue 15 item 3).
         (
-            "//cdn.example.com/r",
+            "//evil.example/x",
             Some(&graph),
-            "https://cdn.example.com/r",
+            "https://graph.microsoft.com/v1.0/evil.example/x",
+        ),
+        (
+            "///evil.example/x?q=1",
+            Some(&slash),
+            "https://api.example.com/base/evil.example/x?q=1",
+        ),
+        (
+            "\\\\evil.example/x",
+            Some(&graph),
+            "https://graph.microsoft.com/v1.0/evil.example/x",
+        ),
+        (
+            " //evil.example/x",
+            Some(&graph),
+            "https://graph.microsoft.com/v1.0/evil.example/x",
         ),
     ];
     for &(raw, base, want) in rows {
@@ -880,7 +936,7 @@ fn ogc_api_processes_job() {
     );
     let done = parse(OGC_DONE);
     assert_eq!(
-        d.result(&none, OGC_DONE.as_bytes(), Some(&done), &job),
+        d.result(&none, OGC_DONE.as_bytes(), Some(&done), (&job, None)),
         Ok(Some(ResultTarget::Fetch(url(
             "https://p.example/jobs/81574318/results"
         ))))
@@ -888,7 +944,7 @@ fn ogc_api_processes_job() {
     // A server that writes the short relation is found by the second source.
     let short = OGC_DONE.replace("http://www.opengis.net/def/rel/ogc/1.0/results", "results");
     assert_eq!(
-        d.result(&none, short.as_bytes(), Some(&parse(&short)), &job),
+        d.result(&none, short.as_bytes(), Some(&parse(&short)), (&job, None)),
         Ok(Some(ResultTarget::Fetch(url(
             "https://p.example/jobs/81574318/results"
         ))))
@@ -955,7 +1011,7 @@ fn celery_flower_task() {
             &none,
             ok.as_bytes(),
             Some(&parse(ok)),
-            &url("http://flower.example/")
+            (&url("http://flower.example/"), None)
         ),
         Ok(Some(ResultTarget::Embedded(
             ok.find("\"all").unwrap()..ok.len() - 1

@@ -6,7 +6,7 @@ use http::header::{HeaderMap, HeaderName, CONTENT_LOCATION, LOCATION};
 use http::{Method, StatusCode};
 
 use super::poll::{Misread, Reading};
-use super::{longer_than, looks_like_json};
+use super::{longer_than, looks_like_json, Start};
 use crate::config::{Config, FinalState};
 use crate::error::{Reason, UrlProblem};
 use crate::header::{AZURE_ASYNC_OPERATION, OPERATION_LOCATION, RESOURCE_LOCATION};
@@ -14,6 +14,7 @@ use crate::metadata::Rule;
 use crate::proto::link::Link;
 use crate::proto::machine::Operation;
 use crate::proto::request::check_target;
+use crate::proto::shapes::choose_rule;
 use crate::status::{OperationStatus, StatusBodyError, StatusDocument};
 use crate::vocab::Meaning;
 
@@ -45,6 +46,36 @@ pub(crate) fn inspects(
         }
         _ => false,
     }
+}
+
+/// Whether a submission's answer starts an operation of the default dialect (spec §1), which
+/// shape, and the header naming its monitor. A body where a member the shapes read comes
+/// twice is malformed when the answer could start an operation: never the friendlier reading.
+pub(crate) fn start<'h>(
+    cfg: &Config,
+    method: &Method,
+    status: StatusCode,
+    headers: &'h HeaderMap,
+    body: Option<&Bytes>,
+) -> Result<Start<'h>, Reason> {
+    let (doc, duplicate) = match body.map(|b| StatusDocument::parse(b)) {
+        Some(Ok(doc)) => (Some(doc), None),
+        Some(Err(e @ StatusBodyError::DuplicateMember(_))) => (None, Some(e)),
+        _ => (None, None),
+    };
+    let chosen = choose_rule(cfg, method, status, headers, doc.as_ref());
+    if let Some(error) = duplicate {
+        let may_provision = cfg.detect_provisioning_state
+            && matches!(status, StatusCode::OK | StatusCode::CREATED)
+            && (method == Method::PUT || method == Method::PATCH);
+        if chosen.is_some() || may_provision {
+            return Err(Reason::StatusBody { status, error });
+        }
+    }
+    Ok(match chosen {
+        Some((rule, header)) => Start::Shape { rule, header, doc },
+        None => Start::NotLro,
+    })
 }
 
 /// Whether a successful answer reached through a redirect is the monitor's (see

@@ -8,7 +8,8 @@
 //! | question | asked through |
 //! | --- | --- |
 //! | may this answer head start an operation | `Dialect::inspects` |
-//! | does this answer start an operation, and where is its monitor | `poll::monitor_of`, and for the default dialect `shapes::choose_rule` |
+//! | does this answer start an operation, and where is its monitor | `Dialect::start`: a `Start` the submission acts on |
+//! | how its status requests are sent, when not as a bodiless `GET` | `Dialect::status_check`, `Dialect::resumed_check` (a declared `status_request`; `result_request` is read with the result, `poll.rs`) |
 //! | which shape is it, for metadata and handles | `Dialect::rule` |
 //! | what does this answer mean | `Dialect::read`: a `Reading` (`poll.rs`) the machine acts on (`Machine::act`) |
 //! | does an answer reached through a redirect read as a status | `Dialect::reads_as_status` |
@@ -23,18 +24,22 @@ use std::fmt;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use http::header::{HeaderName, HeaderValue};
 use http::{HeaderMap, Method, StatusCode};
 use serde_json::Value;
 use url::Url;
 
 use crate::cancel::NotCancellable;
 use crate::config::Config;
+use crate::error::Reason;
 use crate::metadata::Rule;
 use crate::proto::link::Link;
 use crate::proto::machine::Operation;
+use crate::status::StatusDocument;
 use crate::vocab::Vocabulary;
 pub(crate) use poll::{Misread, Reading};
 
+pub(crate) mod check;
 pub(crate) mod declared;
 pub(crate) mod default;
 pub(crate) mod google;
@@ -42,6 +47,7 @@ pub(crate) mod json;
 pub mod pointer;
 pub(crate) mod poll;
 pub(crate) mod standards;
+pub(crate) mod template;
 
 use declared::DeclaredDialect;
 
@@ -85,6 +91,25 @@ pub(crate) enum Kind {
     Compute,
     /// A declared dialect.
     Declared(Arc<DeclaredDialect>),
+}
+
+/// What a submission's answer starts ([`Dialect::start`]).
+// Lives on the stack for one call: boxing the document would cost the default dialect an
+// allocation per operation.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Start<'h> {
+    /// Nothing: the answer is final as it is.
+    NotLro,
+    /// One of the default dialect's shapes, with the header naming its monitor (`None`: the
+    /// request's own URL) and the answer's status document, when it is one.
+    Shape {
+        rule: Rule,
+        header: Option<(HeaderName, &'h HeaderValue)>,
+        doc: Option<StatusDocument>,
+    },
+    /// An operation of another dialect, polled at `url` (to resolve against the request's
+    /// URL); `reads_submission`: the answer is itself its first status answer.
+    Monitor { url: String, reads_submission: bool },
 }
 
 /// A dialect description that cannot be used.
@@ -182,6 +207,38 @@ impl Dialect {
         matches!(self.kind, Kind::Default)
     }
 
+    /// Whether a submission's answer (its body when it was read whole) starts an operation,
+    /// and where its monitor is. `Err` for an answer that could start one but is malformed.
+    pub(crate) fn start<'h>(
+        &self,
+        cfg: &Config,
+        method: &Method,
+        request_uri: &http::Uri,
+        status: StatusCode,
+        headers: &'h HeaderMap,
+        body: Option<&Bytes>,
+    ) -> Result<Start<'h>, Reason> {
+        let base = || {
+            crate::proto::link::Link::from_request(request_uri)
+                .map_err(|why| Reason::BadRequestUrl { why })
+        };
+        let found = match &self.kind {
+            Kind::Default => return default::start(cfg, method, status, headers, body),
+            Kind::Google { base: root } => {
+                poll::google_monitor(root.as_deref(), &base()?, status, body)
+            }
+            Kind::Compute => poll::compute_monitor(status, body),
+            Kind::Declared(d) => poll::declared_monitor(d, &base()?, status, headers, body),
+        }?;
+        Ok(match found {
+            Some((url, reads_submission)) => Start::Monitor {
+                url,
+                reads_submission,
+            },
+            None => Start::NotLro,
+        })
+    }
+
     /// Whether a poll answer with this transient (non-`2xx`) status still carries a status
     /// body, to read rather than retry: one the dialect declares, or an `OperationOutcome` the
     /// operation failed with (asked of transient statuses only).
@@ -196,7 +253,8 @@ impl Dialect {
         let failed = |o: standards::Outcome| !o.transient;
         match &self.kind {
             Kind::Declared(d) => {
-                d.is_status_body(status) || standards::declared_outcome(d, body).is_some_and(failed)
+                (!status.is_success() && d.is_status_body(status))
+                    || standards::declared_outcome(d, body).is_some_and(failed)
             }
             Kind::Default if rule == Rule::ContentLocation => {
                 standards::fhir_outcome(headers, body).is_some_and(failed)
@@ -256,6 +314,50 @@ impl Dialect {
         }
     }
 
+    /// How an operation's status requests are sent when not as a bodiless `GET` (a declared
+    /// `status_request`), filled once from the submission's answer; `Err` names a template
+    /// that found nothing.
+    pub(crate) fn status_check(
+        &self,
+        headers: &HeaderMap,
+        body: Option<&Bytes>,
+        urls: (&Url, &Url),
+    ) -> Result<Option<check::Check>, String> {
+        let spec = match &self.kind {
+            Kind::Declared(d) => d.status_request.as_ref(),
+            _ => None,
+        };
+        let Some(spec) = spec.filter(|s| !s.is_plain_get()) else {
+            return Ok(None);
+        };
+        let value = match (&spec.body, body) {
+            (Some(_), Some(body)) => serde_json::from_slice(body).unwrap_or(Value::Null),
+            _ => Value::Null,
+        };
+        let src = template::Sources {
+            body: &value,
+            headers,
+            status_url: Some(urls.0),
+            submission_url: Some(urls.1),
+        };
+        spec.fill(&src)
+            .map(Some)
+            .map_err(|e| format!("`status_request`: {e}"))
+    }
+
+    /// The status requests of an operation resumed from a handle, whose filled body the
+    /// handle kept.
+    pub(crate) fn resumed_check(&self, body: Option<&str>) -> Option<check::Check> {
+        match &self.kind {
+            Kind::Declared(d) => d
+                .status_request
+                .as_ref()
+                .filter(|s| !s.is_plain_get())
+                .map(|s| s.with_body(body.map(|b| Bytes::copy_from_slice(b.as_bytes())))),
+            _ => None,
+        }
+    }
+
     /// The shape an operation of a dialect other than the default one is reported as (the
     /// default dialect's shape comes from the submission's answer).
     pub(crate) fn rule(&self) -> Option<Rule> {
@@ -270,12 +372,12 @@ impl Dialect {
     /// The layer's vocabulary with the dialect's own words, when it declares some (built once
     /// per operation).
     #[inline]
-    pub(crate) fn vocabulary(&self, layer: &Vocabulary) -> Option<Box<Vocabulary>> {
+    pub(crate) fn vocabulary(&self, layer: &Vocabulary) -> Option<Vocabulary> {
         match &self.kind {
             Kind::Declared(d) => {
                 let mut words = layer.clone();
                 d.extend(&mut words);
-                Some(Box::new(words))
+                Some(words)
             }
             _ => None,
         }

@@ -1,5 +1,5 @@
 //! The parts of a declared dialect's description that are parsed once when it is read: where
-//! a text is (a pointer or a header), what an HTTP status means, URL templates, and how a
+//! a text is (a pointer or a header), what an HTTP status means, and how a
 //! progress figure reads as a percentage.
 
 use std::borrow::Cow;
@@ -9,7 +9,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
 use super::super::json::text_of;
-use super::super::pointer::{Pointer, PointerError};
+use super::super::pointer::Pointer;
 use super::{check_header, DialectError};
 use crate::vocab::Meaning;
 
@@ -149,86 +149,6 @@ impl From<CodeMeaning> for Meaning {
             CodeMeaning::Succeeded => Meaning::Succeeded,
             CodeMeaning::Failed => Meaning::Failed,
             CodeMeaning::Canceled => Meaning::Canceled,
-        }
-    }
-}
-
-/// A URL with `{pointer}` placeholders, split once when the description is read.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(try_from = "String", into = "String")]
-pub(crate) struct Template {
-    text: String,
-    pieces: Vec<Piece>,
-}
-
-/// A piece of a URL template.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Piece {
-    Literal(String),
-    Pointer(Pointer),
-}
-
-impl TryFrom<String> for Template {
-    type Error = String;
-    /// Splits a template into literals and `{pointer}` placeholders (a pointer in a template
-    /// holds no `{` or `}`).
-    fn try_from(text: String) -> Result<Self, String> {
-        let mut pieces = Vec::new();
-        let mut rest = text.as_str();
-        while let Some(open) = rest.find(['{', '}']) {
-            if rest.as_bytes().get(open) == Some(&b'}') {
-                return Err(format!("template `{text}` has a `}}` without a `{{`"));
-            }
-            let after = rest.get(open + 1..).unwrap_or("");
-            let close = after
-                .find(['{', '}'])
-                .filter(|&i| after.as_bytes().get(i) == Some(&b'}'))
-                .ok_or_else(|| format!("template `{text}` has a `{{` without a `}}`"))?;
-            pieces.push(Piece::Literal(rest[..open].to_owned()));
-            let pointer =
-                Pointer::parse(&after[..close]).map_err(|e: PointerError| e.to_string())?;
-            pieces.push(Piece::Pointer(pointer));
-            rest = &after[close + 1..];
-        }
-        pieces.push(Piece::Literal(rest.to_owned()));
-        Ok(Self { text, pieces })
-    }
-}
-
-impl From<Template> for String {
-    fn from(t: Template) -> String {
-        t.text
-    }
-}
-
-impl Template {
-    pub(super) fn pointers(&self) -> impl Iterator<Item = &Pointer> {
-        self.pieces.iter().filter_map(|p| match p {
-            Piece::Pointer(p) => Some(p),
-            Piece::Literal(_) => None,
-        })
-    }
-
-    /// Fills the placeholders from `body`; `None` when one finds nothing.
-    pub(crate) fn expand(&self, body: &Value) -> Option<(String, String)> {
-        let mut out = String::new();
-        for piece in &self.pieces {
-            match piece {
-                Piece::Literal(text) => out.push_str(text),
-                Piece::Pointer(p) => escape_segment(&p.find(body).and_then(text_of)?, &mut out),
-            }
-        }
-        Some((format!("template `{}`", self.text), out))
-    }
-}
-
-/// Percent-encodes everything but RFC 3986's unreserved characters.
-fn escape_segment(text: &str, out: &mut String) {
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
         }
     }
 }

@@ -6,7 +6,7 @@ use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 use serde_json::Value;
 
-use super::declared::{DeclaredDialect, ResultTarget};
+use super::declared::{CheckMethod, DeclaredDialect, ResultTarget, Sources};
 use super::google::{ComputeFinal, ComputeOperation, GoogleOperation, OperationBodyError};
 use super::json::{parse_recording, Parsed};
 use super::Kind;
@@ -226,7 +226,7 @@ fn read_declared(
     body: &Bytes,
     value: &Value,
 ) -> Result<Reading, String> {
-    let vocabulary = op.words.as_deref().unwrap_or(&cfg.vocabulary);
+    let vocabulary = op.declared.as_deref().map_or(&cfg.vocabulary, |d| &d.words);
     let reading = d.read_status(vocabulary, status, headers, value);
     if let Some(word) = reading.word {
         op.status = OperationStatus::classify(word, vocabulary);
@@ -249,13 +249,35 @@ fn read_declared(
         Meaning::Running => Ok(Reading::RUNNING),
         Meaning::Succeeded => {
             let url = op.monitor.to_url().ok_or("the monitor is not a URL")?;
-            match d.result(headers, body, Some(value), &url) {
+            let submission = op.request_url.to_url();
+            let urls = (&url, submission.as_ref());
+            match d.result(headers, body, Some(value), urls) {
+                // A `HEAD` told the state of the resource at the status URL: it is the result.
+                Ok(None) if d.status_method() == CheckMethod::Head => {
+                    Ok(Reading::Fetch(op.monitor.clone()))
+                }
                 Ok(None) => Ok(Reading::DELIVER),
                 Ok(Some(ResultTarget::Embedded(range))) => Ok(Reading::Deliver {
                     body: Some(range),
                     status: None,
                 }),
-                Ok(Some(ResultTarget::Fetch(url))) => fetch(op, url.as_str()),
+                Ok(Some(ResultTarget::Fetch(target))) => {
+                    if let Some(spec) = &d.result_request {
+                        let src = Sources {
+                            body: value,
+                            headers,
+                            status_url: Some(&url),
+                            submission_url: submission.as_ref(),
+                        };
+                        let check = spec
+                            .fill(&src)
+                            .map_err(|e| format!("`result_request`: {e}"))?;
+                        if let Some(d) = op.declared.as_mut() {
+                            d.fetch_check = Some(std::sync::Arc::new(check));
+                        }
+                    }
+                    fetch(op, target.as_str())
+                }
                 Err(e) => Err(e.to_string()),
             }
         }
@@ -284,67 +306,71 @@ fn note_progress_text(op: &mut Operation, text: Option<&str>) {
     }
 }
 
-/// Where a dialect's submission answer says the operation is, when it starts one: the
-/// monitor URL, as text to resolve against the request's URL, and whether the answer is itself
-/// a status answer to read (a Google or Compute operation always is; a declared dialect's when
-/// it carries the status word). `Err` for a body the dialect cannot read; `Ok(None)` when the
-/// answer does not start an operation.
-pub(crate) fn monitor_of(
-    dialect: &super::Dialect,
+/// Where a declared dialect's submission answer says the operation is (see
+/// [`Dialect::start`](super::Dialect::start)).
+pub(crate) fn declared_monitor(
+    d: &DeclaredDialect,
     request_url: &Link,
     status: StatusCode,
     headers: &HeaderMap,
     body: Option<&Bytes>,
 ) -> Result<Option<(String, bool)>, Reason> {
-    match dialect.kind() {
-        Kind::Default => Ok(None),
-        Kind::Google { base } => {
-            let op = body.map(|b| GoogleOperation::parse(b)).transpose();
-            let Some(op) = op
-                .or_else(|e| only_duplicates(status, e))?
-                .filter(looks_like_an_operation)
-            else {
-                return Ok(None);
-            };
-            if op.name.is_empty() {
-                // Done at once and nameless: read in place (the submission is its own monitor).
-                return Ok(Some((request_url.display(), true)));
-            }
-            let submission = request_url.to_url().ok_or_else(unusable_request_url)?;
-            super::google::poll_url(&submission, &op.name, base.as_deref())
-                .map(|u| Some((u.to_string(), true)))
-                .map_err(|e| dialect_body(status, &e))
-        }
-        Kind::Compute => {
-            let op = body.map(|b| ComputeOperation::parse(b)).transpose();
-            let Some(op) = op.or_else(|e| only_duplicates(status, e))? else {
-                return Ok(None);
-            };
-            match op.self_link {
-                Some(link) => Ok(Some((link, true))),
-                None => Err(Reason::DialectBody {
-                    status,
-                    problem: "a Compute Engine operation without a selfLink".to_owned(),
-                }),
-            }
-        }
-        Kind::Declared(d) => {
-            if !d.starts_polling(status) {
-                return Ok(None);
-            }
-            let value = match body.map(|b| parse_recording(b)) {
-                Some(Ok(parsed)) => Some(unique(d, status, parsed)?),
-                _ => None,
-            };
-            let url = request_url.to_url().ok_or_else(unusable_request_url)?;
-            let has_word = d.carries_word(headers, value.as_ref());
-            d.status_url(headers, value.as_ref(), &url)
-                .map(|found| found.map(|u| (u.to_string(), has_word)))
-                .map_err(|e| Reason::DialectBody {
-                    status,
-                    problem: e.to_string(),
-                })
-        }
+    if !d.starts_polling(status) {
+        return Ok(None);
+    }
+    let value = match body.map(|b| parse_recording(b)) {
+        Some(Ok(parsed)) => Some(unique(d, status, parsed)?),
+        _ => None,
+    };
+    let url = request_url.to_url().ok_or_else(unusable_request_url)?;
+    let has_word = d.carries_word(headers, value.as_ref());
+    d.status_url(headers, value.as_ref(), &url)
+        .map(|found| found.map(|u| (u.to_string(), has_word)))
+        .map_err(|e| Reason::DialectBody {
+            status,
+            problem: e.to_string(),
+        })
+}
+
+/// Where a Google `Operation` submission answer says the operation is.
+pub(crate) fn google_monitor(
+    base: Option<&url::Url>,
+    request_url: &Link,
+    status: StatusCode,
+    body: Option<&Bytes>,
+) -> Result<Option<(String, bool)>, Reason> {
+    let op = body.map(|b| GoogleOperation::parse(b)).transpose();
+    let Some(op) = op
+        .or_else(|e| only_duplicates(status, e))?
+        .filter(looks_like_an_operation)
+    else {
+        return Ok(None);
+    };
+    if op.name.is_empty() {
+        // Done at once and nameless: read in place (the submission is its own monitor).
+        return Ok(Some((request_url.display(), true)));
+    }
+    let submission = request_url.to_url().ok_or_else(unusable_request_url)?;
+    super::google::poll_url(&submission, &op.name, base)
+        .map(|u| Some((u.to_string(), true)))
+        .map_err(|e| dialect_body(status, &e))
+}
+
+/// Where a Compute Engine `Operation` submission answer says the operation is: its `selfLink`.
+pub(crate) fn compute_monitor(
+    status: StatusCode,
+    body: Option<&Bytes>,
+) -> Result<Option<(String, bool)>, Reason> {
+    let op = body.map(|b| ComputeOperation::parse(b)).transpose();
+    let Some(op) = op.or_else(|e| only_duplicates(status, e))? else {
+        return Ok(None);
+    };
+    match op.self_link {
+        Some(link) => Ok(Some((link, true))),
+        None => Err(Reason::DialectBody {
+            status,
+            problem: "a Compute Engine operation without a selfLink".to_owned(),
+        }),
     }
 }
 

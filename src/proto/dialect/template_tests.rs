@@ -1,0 +1,129 @@
+//! Templates read the body, the answer's headers, the status URL and the submission's URL;
+//! body templates fill JSON strings; malformed templates are refused when read.
+
+use super::*;
+use serde_json::json;
+
+fn url(s: &str) -> Url {
+    Url::parse(s).unwrap()
+}
+
+fn template(text: &str) -> Template {
+    Template::try_from(text.to_owned()).unwrap_or_else(|e| panic!("{text}: {e}"))
+}
+
+#[test]
+fn placeholders_read_headers_and_urls() {
+    let body = json!({"job": {"id": "j 1"}});
+    let mut headers = HeaderMap::new();
+    headers.insert("x-amz-job-id", " 9f/2 ".parse().unwrap());
+    let status = url("https://svc.example/jobs/9f?x=1");
+    let submission = url("https://svc.example/v1/submit");
+    let src = Sources {
+        body: &body,
+        headers: &headers,
+        status_url: Some(&status),
+        submission_url: Some(&submission),
+    };
+    let rows = [
+        ("/jobs/{header:x-amz-job-id}", Some("/jobs/9f%2F2")),
+        (
+            "/jobs/{header:X-Amz-Job-Id}/{/job/id}",
+            Some("/jobs/9f%2F2/j%201"),
+        ),
+        ("{status_url}", Some("https://svc.example/jobs/9f?x=1")),
+        (
+            "{submission_url}/status",
+            Some("https://svc.example/v1/submit/status"),
+        ),
+        ("/jobs/{header:x-missing}", None),
+        ("{status_url}", Some("https://svc.example/jobs/9f?x=1")),
+    ];
+    for (text, want) in rows {
+        let got = template(text).expand(&src).map(|(_, u)| u);
+        assert_eq!(got.as_deref(), want, "{text}");
+    }
+    // Before the status URL is known (a `status_url` template), it finds nothing.
+    let early = Sources {
+        status_url: None,
+        ..src
+    };
+    assert_eq!(template("{status_url}/x").expand(&early), None);
+}
+
+#[test]
+fn malformed_placeholders_are_refused_with_what_to_write() {
+    for (text, want) in [
+        ("/x/{id}", "`{id}` is not a placeholder"),
+        ("/x/{header:}", "`` is not a header name"),
+        ("/x/{header:a b}", "`a b` is not a header name"),
+        ("/x/{/a", "without a `}`"),
+        ("/x/}", "without a `{`"),
+        ("/x/{/a[b}", "not a JSON pointer"),
+        ("/x/{STATUS_URL}", "is not a placeholder"),
+    ] {
+        let e = Template::try_from(text.to_owned()).unwrap_err();
+        assert!(e.contains(want), "{text}: {e}");
+    }
+}
+
+#[test]
+fn body_templates_fill_strings_and_keep_the_rest() {
+    let t = BodyTemplate::try_from(json!({
+        "TranscriptionJobName": "{/TranscriptionJob/TranscriptionJobName}",
+        "n": 3,
+        "list": ["a{header:x-id}b", null, true],
+        "url": "{status_url}",
+    }))
+    .unwrap();
+    let body = json!({"TranscriptionJob": {"TranscriptionJobName": "my \"job\""}});
+    let mut headers = HeaderMap::new();
+    headers.insert("x-id", "7".parse().unwrap());
+    let status = url("https://transcribe.example/");
+    let src = Sources {
+        body: &body,
+        headers: &headers,
+        status_url: Some(&status),
+        submission_url: None,
+    };
+    let filled: Value = serde_json::from_slice(&t.expand(&src).unwrap()).unwrap();
+    assert_eq!(
+        filled,
+        json!({"TranscriptionJobName": "my \"job\"", "n": 3, "list": ["a7b", null, true],
+            "url": "https://transcribe.example/"})
+    );
+    // A placeholder that finds nothing is named.
+    let e = t.expand(&Sources::body(&json!({}))).unwrap_err();
+    assert!(
+        e.contains("{/TranscriptionJob/TranscriptionJobName}"),
+        "{e}"
+    );
+    // Written back as it was read.
+    assert_eq!(Value::from(t.clone())["list"][0], json!("a{header:x-id}b"));
+    assert!(BodyTemplate::try_from(json!({"a": "{bad}"})).is_err());
+}
+
+#[test]
+fn with_a_base_every_relative_form_stays_on_its_origin() {
+    let at = url("https://svc.example/v1/jobs");
+    let base = url("https://api.example/root");
+    for raw in [
+        "//evil.example/x",
+        "\\\\evil.example/x",
+        "/\\evil.example/x",
+        "\t//evil.example/x",
+    ] {
+        let got = resolve(raw, &at, Some(&base)).unwrap();
+        assert_eq!(got.origin(), base.origin(), "{raw}");
+        assert_eq!(got.path(), "/root/evil.example/x", "{raw}");
+    }
+    // Without a base, a network-path reference names its host: the origin rules judge it.
+    let got = resolve("//evil.example/x", &at, None).unwrap();
+    assert_eq!(got.host_str(), Some("evil.example"));
+    // Relative result templates resolve against the status URL (the response's URL).
+    let status = url("https://svc.example/v1/jobs/7/status");
+    assert_eq!(
+        resolve("../output", &status, None).unwrap().as_str(),
+        "https://svc.example/v1/jobs/output"
+    );
+}
