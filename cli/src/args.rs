@@ -147,6 +147,18 @@ pub struct ProxyArgs {
     /// answered 503 with their resume handles.
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_secs)]
     pub grace: Duration,
+    /// Where the operations of requests with an Idempotency-Key or Repeatability-Request-ID
+    /// are kept, so that a retry attaches to its operation instead of submitting it again: a
+    /// FILE (an embedded database, for one proxy; it survives a restart) or
+    /// redis://[:PASSWORD@]HOST:PORT[/DB] (shared by a fleet of proxies)
+    /// [default: in this process's memory].
+    #[arg(long, value_name = "FILE|redis://HOST:PORT[/DB]")]
+    pub store: Option<String>,
+    /// How long a proxy's claim on an operation it polls lasts unless renewed (seconds; renewed
+    /// every third of it): when a proxy dies, another one takes its operations over after at
+    /// most this long.
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_secs)]
+    pub store_lease: Duration,
 }
 
 /// Options that configure the layer, shared by the command and the proxy.

@@ -13,6 +13,7 @@ mod output;
 mod proxy;
 mod proxy_conn;
 mod proxy_map;
+mod proxy_store;
 mod redact;
 mod report;
 mod resolve;

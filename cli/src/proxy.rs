@@ -30,13 +30,13 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tower::limit::ConcurrencyLimit;
-use tower::{BoxError, Layer, ServiceExt};
+use tower::{BoxError, Layer};
 use tower_lro::{LroBody, LroMetadata, LroService, OperationStatus, ResumeHandle};
 
 use crate::args::ProxyArgs;
 use crate::exit::{self, Failure};
 use crate::proxy_conn::{self as conn, held_back, Throttle, Timed, Timeouts, Tracked, Watch};
-use crate::proxy_map::{error_response, forwardable_headers, json_response, upstream_uri};
+use crate::proxy_map::{forwardable_headers, json_response, upstream_uri};
 use crate::term::shown;
 use crate::{net, redact, setup};
 
@@ -85,6 +85,8 @@ struct State {
     max_time: Option<Duration>,
     /// Becomes `true` when the grace period after a shutdown signal is over.
     expired: watch::Receiver<bool>,
+    /// `--store`: requests with an idempotency key go through it.
+    store: crate::proxy_store::Store,
 }
 
 /// Runs the proxy until SIGINT/SIGTERM; the exit code.
@@ -109,6 +111,9 @@ pub async fn run(args: ProxyArgs) -> Result<i32, Failure> {
     });
     let client = net::client::<UpstreamBody>(&args.lro, &upstream)?;
     let client = ConcurrencyLimit::new(client, args.max_concurrent as usize);
+    let (records, kept) = crate::proxy_store::open(args.store.as_deref()).await?;
+    let store =
+        crate::proxy_store::Store::new(records, layer.clone(), client.clone(), args.store_lease);
     let (expire, expired) = watch::channel(false);
     let state = Arc::new(State {
         service: layer.layer(client),
@@ -117,6 +122,7 @@ pub async fn run(args: ProxyArgs) -> Result<i32, Failure> {
         max_operations: args.max_operations,
         max_time: args.lro.max_time.filter(|d| !d.is_zero()), // 0: no limit
         expired,
+        store,
     });
     let listener =
         conn::listen(addr).map_err(|e| Failure::local(format!("cannot listen on {addr}: {e}")))?;
@@ -127,7 +133,7 @@ pub async fn run(args: ProxyArgs) -> Result<i32, Failure> {
     let conns = Conns::new(&args, stopping);
     eprintln!(
         "lro proxy: listening on http://{local}, upstream {}, dialect {}, at most {} \
-         connections, {} operations, {} upstream requests at once",
+         connections, {} operations, {} upstream requests at once, operations kept {kept}",
         redact::url(&upstream.to_string()),
         dialect.name(),
         conns.cap,
@@ -506,14 +512,14 @@ async fn forward(
     *out.method_mut() = parts.method;
     *out.uri_mut() = target.clone();
     *out.headers_mut() = forwardable_headers(&parts.headers, true);
-    match state.service.clone().oneshot(out).await {
+    match state.store.send(&state.service, out).await {
         Ok(response) => {
             let (mut parts, body) = response.into_parts();
             parts.headers = forwardable_headers(&parts.headers, false);
             Response::from_parts(parts, Either::Left(Bounded::new(body, deadline)))
         }
         Err(err) => {
-            let mut response = error_response(&target, &err).map(Either::Right);
+            let mut response = crate::proxy_store::error_response(&target, &err).map(Either::Right);
             response.extensions_mut().insert(known_of(&err));
             response
         }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, Script};
 
 use super::{OperationRecord, OperationStore, StoreError, StoreFuture};
@@ -42,10 +42,23 @@ impl std::fmt::Debug for RedisStore {
 }
 
 impl RedisStore {
-    /// Connects to `url` (`redis://HOST:PORT[/DB]`).
+    /// How long a connection attempt or a command waits for the server.
+    pub const TIMEOUT: Duration = Duration::from_secs(5);
+
+    /// Connects to `url` (`redis://HOST:PORT[/DB]`). A connection attempt and each command
+    /// wait at most [`TIMEOUT`](Self::TIMEOUT) for the server, and a lost connection is tried
+    /// again twice (each at most half a second later) before a command fails: a store that is
+    /// gone answers with an error soon rather than holding its callers.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let client = redis::Client::open(url).map_err(StoreError::new)?;
-        let conn = ConnectionManager::new(client)
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Self::TIMEOUT)
+            .set_response_timeout(Self::TIMEOUT)
+            // The retry delay is min(1 s × factorⁿ, max delay) with jitter: at most 0.5 s.
+            .set_factor(2)
+            .set_max_delay(500)
+            .set_number_of_retries(2);
+        let conn = ConnectionManager::new_with_config(client, config)
             .await
             .map_err(StoreError::new)?;
         Ok(Self {
