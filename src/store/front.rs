@@ -3,7 +3,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -200,8 +200,13 @@ where
         };
         match key {
             None => Box::pin(LroService::new(ready, layer).call(req)),
+            // Each request of a keyed call readies its own clone: the readied service (a
+            // concurrency slot, say) is given back now, not held for the whole operation.
             Some(key) => Box::pin(run(
-                ready,
+                {
+                    drop(ready);
+                    self.inner.clone()
+                },
                 self.settings.clone(),
                 self.front.clone(),
                 req,
@@ -354,12 +359,21 @@ where
         let (settings, handles) = recording(&self.settings);
         let layer = LroLayer { settings };
         let lro = LroService::new(self.inner.clone(), layer);
-        let out = until_done(lro.oneshot(req), self.recorder(first_sent, handles)).await;
+        let saving = AtomicBool::new(false);
+        let recorder = self.recorder(first_sent, handles, &saving);
+        let out = until_done(lro.oneshot(req), recorder, &saving).await;
         self.finish(first_sent, out, outcome).await
     }
 
-    /// Saves every handle the driver reports, and renews the lease, until dropped.
-    async fn recorder(&self, first_sent: u64, mut handles: watch::Receiver<Option<ResumeHandle>>) {
+    /// Saves every handle the driver reports, and renews the lease, until dropped; `saving`
+    /// while a save is under way (it is not dropped then: a store may finish a dropped save
+    /// later, over the final record).
+    async fn recorder(
+        &self,
+        first_sent: u64,
+        mut handles: watch::Receiver<Option<ResumeHandle>>,
+        saving: &AtomicBool,
+    ) {
         let front = &self.front;
         let every = front.lease / 3;
         let mut renew_at = Instant::now() + every;
@@ -370,7 +384,9 @@ where
                     if let Some(handle) = handle {
                         let record = self.record(first_sent, OperationState::Polling { handle });
                         // Best effort: the next report writes again.
+                        saving.store(true, Ordering::Relaxed);
                         let _ = front.store.save(&self.key, &record).await;
+                        saving.store(false, Ordering::Relaxed);
                     }
                 }
                 Ok(Err(_)) => std::future::pending::<()>().await,
@@ -531,16 +547,29 @@ fn recording(base: &Settings) -> (Arc<Settings>, watch::Receiver<Option<ResumeHa
     (Arc::new(settings), rx)
 }
 
-/// Polls `work` to its end, and `side` alongside it (never to its end).
-async fn until_done<F: Future>(work: F, side: impl Future<Output = ()>) -> F::Output {
+/// Polls `work` to its end, and `side` alongside it (never to its end) until it is not `busy`.
+async fn until_done<F: Future>(
+    work: F,
+    side: impl Future<Output = ()>,
+    busy: &AtomicBool,
+) -> F::Output {
     let mut work = std::pin::pin!(work);
     let mut side = std::pin::pin!(side);
+    let mut out = None;
     std::future::poll_fn(|cx| {
-        if let Poll::Ready(out) = work.as_mut().poll(cx) {
-            return Poll::Ready(out);
+        if out.is_none() {
+            if let Poll::Ready(done) = work.as_mut().poll(cx) {
+                out = Some(done);
+            }
         }
         let _ = side.as_mut().poll(cx);
-        Poll::Pending
+        match out.take() {
+            Some(done) if !busy.load(Ordering::Relaxed) => Poll::Ready(done),
+            other => {
+                out = other;
+                Poll::Pending
+            }
+        }
     })
     .await
 }
