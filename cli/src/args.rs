@@ -150,8 +150,8 @@ pub struct ProxyArgs {
     /// Where the operations of requests with an Idempotency-Key or Repeatability-Request-ID
     /// are kept, so that a retry attaches to its operation instead of submitting it again: a
     /// FILE (an embedded database, for one proxy; it survives a restart) or
-    /// redis://[:PASSWORD@]HOST:PORT[/DB] (shared by a fleet of proxies)
-    /// [default: in this process's memory].
+    /// redis://HOST:PORT/DB, the DB optional (shared by a fleet of proxies; a password as
+    /// redis://:PASSWORD@HOST:PORT) [default: in this process's memory].
     #[arg(long, value_name = "FILE|redis://HOST:PORT[/DB]")]
     pub store: Option<String>,
     /// How long a proxy's claim on an operation it polls lasts unless renewed (seconds; renewed

@@ -11,6 +11,7 @@ mod handle;
 mod net;
 mod output;
 mod proxy;
+mod proxy_admin;
 mod proxy_conn;
 mod proxy_map;
 mod proxy_store;

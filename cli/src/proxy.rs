@@ -112,6 +112,7 @@ pub async fn run(args: ProxyArgs) -> Result<i32, Failure> {
     let client = net::client::<UpstreamBody>(&args.lro, &upstream)?;
     let client = ConcurrencyLimit::new(client, args.max_concurrent as usize);
     let (records, kept) = crate::proxy_store::open(args.store.as_deref()).await?;
+    crate::proxy_admin::install();
     let store =
         crate::proxy_store::Store::new(records, layer.clone(), client.clone(), args.store_lease);
     let (expire, expired) = watch::channel(false);
@@ -362,6 +363,10 @@ async fn handle(
     peer: SocketAddr,
     req: Request<Incoming>,
 ) -> Response<ProxyBody> {
+    let (method, path) = (req.method(), req.uri().path());
+    if let Some(own) = crate::proxy_admin::answer(&*state.store.records, method, path).await {
+        return own.map(Either::Right);
+    }
     let mut log = AccessLog::new(peer, &req);
     let Ok(_operation) = state.operations.try_acquire() else {
         let response = overloaded(state.max_operations);

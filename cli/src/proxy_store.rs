@@ -52,7 +52,6 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The store and the service that sends keyed requests through it.
 pub struct Store {
     /// Where the records are (the health check reads it).
-    #[allow(dead_code)] // read by `/_health`, next
     pub records: Arc<dyn OperationStore>,
     service: StoreService<Inner>,
 }

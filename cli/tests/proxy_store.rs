@@ -4,6 +4,9 @@
 
 mod support;
 
+#[path = "../../tests/it/store/redis_server.rs"]
+mod redis_server;
+
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -238,4 +241,66 @@ async fn a_store_that_cannot_be_opened_stops_the_proxy() {
     assert_eq!(code, 2, "{stderr}");
     let (code, stderr) = refused(&["--store", "rediss://127.0.0.1:1"]).await;
     assert_eq!(code, 2, "{stderr}");
+}
+
+/// `GET {base}{path}`; the status and body.
+async fn get(client: &HttpClient, base: &str, path: &str) -> (StatusCode, String) {
+    let req = Request::get(format!("{base}{path}"))
+        .body(Full::default())
+        .unwrap();
+    let response = tokio::time::timeout(Duration::from_secs(20), client.request(req))
+        .await
+        .expect("an answer within 20 s")
+        .unwrap();
+    let status = response.status();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// The value of the series `line` starts with in a Prometheus text.
+fn series(text: &str, line: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(line)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("no {line} in\n{text}"))
+        .parse::<f64>()
+        .unwrap() as u64
+}
+
+#[tokio::test]
+async fn health_and_metrics_are_the_proxys_own() {
+    let up = Upstream::start().await;
+    up.done.store(true, Ordering::SeqCst);
+    let redis = redis_server::RedisServer::start();
+    let args = ["--store", redis.url.as_str(), "--poll-interval", "0.02"];
+    let (_proxy, base, _log) = proxy_on("127.0.0.1:0", &up.mock.base, &args).await;
+    let client = client();
+    let (status, body) = get(&client, &base, "/_health").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, r#"{"status":"ok"}"#);
+    let key = [("idempotency-key", r#""m-1""#)];
+    assert_eq!(post(&client, &base, &key, "{}").await.0, StatusCode::OK);
+    assert_eq!(post(&client, &base, &key, "{}").await.0, StatusCode::OK);
+    let (status, text) = get(&client, &base, "/metrics").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(series(&text, "lro_operations_started_total"), 1);
+    assert_eq!(series(&text, "lro_operations_attached_total"), 1);
+    let succeeded = r#"lro_operations_finished_total{outcome="succeeded"}"#;
+    assert_eq!(series(&text, succeeded), 1);
+    assert_eq!(series(&text, "lro_operations_in_flight"), 0);
+    assert!(series(&text, "lro_polls_total") >= 1);
+    assert!(series(&text, r#"lro_waits_total{on="poll"}"#) >= 1);
+    let req = Request::delete(format!("{base}/metrics"))
+        .body(Full::default())
+        .unwrap();
+    let refused = client.request(req).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::METHOD_NOT_ALLOWED);
+    // Neither path went upstream; another method is refused there.
+    let upstream_saw = |path: &str| up.mock.count(path);
+    assert_eq!(upstream_saw("/_health") + upstream_saw("/metrics"), 0);
+    // The store gone: unhealthy, and a keyed request is answered 503.
+    drop(redis);
+    let (status, body) = get(&client, &base, "/_health").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    let (status, _, _) = post(&client, &base, &[("idempotency-key", "m-2")], "{}").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
 }

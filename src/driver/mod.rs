@@ -227,6 +227,7 @@ where
     /// Continues an operation from a handle: the first poll is due at once.
     pub(crate) fn resume(args: Resume<S>) -> Self {
         let trace = Trace::new(&args.head.method, &args.head.uri);
+        trace.resumed();
         let params: Params = args.settings.params(args.options.as_ref());
         let config = args.settings.config.clone();
         let now = now().mono();
@@ -297,6 +298,7 @@ where
                 }
                 StepProj::Wait { request } => {
                     ready!(this.timer.as_mut().poll(cx));
+                    crate::metrics::waited("poll");
                     let request = request.take().expect("a wait has its request");
                     Next::Send(Instant::now().into_std(), request)
                 }
@@ -312,6 +314,9 @@ where
                         }
                         Poll::Ready(Ok(())) => {
                             let request = request.take().expect("a request is sent once");
+                            if request.kind() == crate::PollKind::Status {
+                                crate::metrics::polled();
+                            }
                             let req = this.settings.poll_request(request);
                             Next::Call(call_ready(this.service, req.map(|()| ReqB::default())))
                         }

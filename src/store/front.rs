@@ -278,6 +278,7 @@ where
             let _ = store.release(&call.key, holder).await;
             return out;
         }
+        crate::metrics::waited("lease");
         let now = Instant::now();
         if deadline.is_some_and(|d| now >= d) {
             let key = call.key.to_string();
@@ -510,6 +511,7 @@ where
             }
         };
         response.extensions_mut().insert(Outcome::Answered);
+        crate::metrics::attached();
         Ok(response)
     }
 }
