@@ -179,7 +179,7 @@
 //! - `store-redb`: [`store::RedbStore`], an operation store in one embedded file (redb).
 //! - `store-redis`: [`store::RedisStore`], an operation store on Redis, for a fleet.
 //! - `metrics`: counters of operations, polls and waits through the `metrics` facade (the
-//!   names and what they count: [`metrics`](crate::metrics)).
+//!   names and what they count: [`metrics`]).
 //! - `tracing`: a span per operation (`lro`, with the URL, rule and operation id) and an event
 //!   per poll (status, whether the word was recognised, `percentComplete`, the wait and why it
 //!   was chosen).
