@@ -111,7 +111,7 @@ pub async fn run(args: ProxyArgs) -> Result<i32, Failure> {
     });
     let client = net::client::<UpstreamBody>(&args.lro, &upstream)?;
     let client = ConcurrencyLimit::new(client, args.max_concurrent as usize);
-    let (records, kept) = crate::proxy_store::open(args.store.as_deref()).await?;
+    let (records, kept) = crate::proxy_store::open(args.store.as_deref(), args.store_ttl).await?;
     crate::proxy_admin::install();
     let store =
         crate::proxy_store::Store::new(records, layer.clone(), client.clone(), args.store_lease);

@@ -83,14 +83,22 @@ fn spec(text: Option<&str>) -> Result<Spec<'_>, Failure> {
 /// Opens the store `--store` names (in memory without one); what it is, for the start-up line.
 /// A store that cannot be opened or reached is a usage error (exit 2) whose message never
 /// holds the redis URL's password.
-pub async fn open(text: Option<&str>) -> Result<(Arc<dyn OperationStore>, String), Failure> {
+pub async fn open(
+    text: Option<&str>,
+    ttl: Duration,
+) -> Result<(Arc<dyn OperationStore>, String), Failure> {
+    // `--store-ttl 0`: kept until removed.
+    let ttl = (!ttl.is_zero()).then_some(ttl);
     match spec(text)? {
         Spec::Memory => Ok((Arc::new(MemoryStore::new()), "in memory".to_owned())),
         Spec::File(path) => {
             // redb opens in a blocking call; the runtime is not serving anything yet.
-            let store = RedbStore::open(path).map_err(|e| {
+            let mut store = RedbStore::open(path).map_err(|e| {
                 Failure::usage(format!("--store {path}: cannot open the store file: {e}"))
             })?;
+            if let Some(ttl) = ttl {
+                store = store.finished_ttl(ttl);
+            }
             Ok((Arc::new(store), format!("file {path}")))
         }
         Spec::Redis(url) => {
@@ -100,11 +108,14 @@ pub async fn open(text: Option<&str>) -> Result<(Arc<dyn OperationStore>, String
                 Failure::usage(format!("--store {shown}: cannot reach redis: {why}"))
             };
             let connect = tokio::time::timeout(CONNECT_TIMEOUT, RedisStore::connect(url));
-            let store = match connect.await {
+            let mut store = match connect.await {
                 Ok(Ok(store)) => store,
                 Ok(Err(e)) => return Err(refused(e.to_string())),
                 Err(_) => return Err(refused(format!("no answer within {CONNECT_TIMEOUT:?}"))),
             };
+            if let Some(ttl) = ttl {
+                store = store.finished_ttl(ttl);
+            }
             // The connection manager connects lazily on some errors: ask once.
             match store.load("-:lro-proxy-startup-check").await {
                 Ok(_) => Ok((Arc::new(store), format!("redis {shown}"))),

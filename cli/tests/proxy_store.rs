@@ -195,6 +195,38 @@ async fn a_file_store_outlives_the_proxy() {
     assert_eq!(up.submissions(), 1);
 }
 
+#[tokio::test]
+async fn finished_records_expire_after_the_store_ttl() {
+    let up = Upstream::start().await;
+    up.done.store(true, Ordering::SeqCst);
+    let dir = support::temp_dir("store-ttl");
+    let file = dir.join("ops.redb");
+    let args = ["--store", file.to_str().unwrap(), "--store-ttl", "1"];
+    let (_proxy, base, _log) = proxy_on("127.0.0.1:0", &up.mock.base, &args).await;
+    let client = client();
+    let key = [("idempotency-key", r#""short-lived""#)];
+    let first = post(&client, &base, &key, "{}").await;
+    assert_eq!(first.2, r#"{"thing":0}"#);
+    // Within the TTL the answer comes from the store; after it, the key is new again.
+    let mut answers = Vec::new();
+    for _ in 0..100 {
+        let again = post(&client, &base, &key, "{}").await;
+        assert_eq!(again.0, StatusCode::OK);
+        answers.push(again.2);
+        if up.submissions() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        up.submissions(),
+        2,
+        "submitted again once the record expired"
+    );
+    assert_eq!(answers.first().unwrap(), r#"{"thing":0}"#);
+    assert_eq!(answers.last().unwrap(), r#"{"thing":1}"#);
+}
+
 /// `lro proxy ARGS` that must stop at start-up; its exit code and stderr.
 async fn refused(args: &[&str]) -> (i32, String) {
     let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_lro"))

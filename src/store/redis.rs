@@ -29,6 +29,7 @@ end";
 pub struct RedisStore {
     conn: ConnectionManager,
     prefix: String,
+    finished_ttl: Option<Duration>,
     renew: Script,
     release: Script,
 }
@@ -64,6 +65,7 @@ impl RedisStore {
         Ok(Self {
             conn,
             prefix: "tower-lro:".to_owned(),
+            finished_ttl: None,
             renew: Script::new(RENEW),
             release: Script::new(RELEASE),
         })
@@ -72,6 +74,14 @@ impl RedisStore {
     /// The prefix of every key this store writes.
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = prefix.into();
+        self
+    }
+
+    /// Expire a finished record (succeeded or failed) `ttl` after it is written (Redis `PX`);
+    /// a request under its key after that is a new operation. Records of running operations
+    /// never expire. Default: finished records are kept until removed.
+    pub fn finished_ttl(mut self, ttl: Duration) -> Self {
+        self.finished_ttl = Some(ttl);
         self
     }
 
@@ -99,7 +109,18 @@ impl OperationStore for RedisStore {
 
     fn save(&self, key: &str, record: &OperationRecord) -> StoreFuture<'_, ()> {
         let (mut conn, op, json) = (self.conn.clone(), self.op(key), record.to_json());
-        Box::pin(async move { conn.set(op, json).await.map_err(StoreError::new) })
+        // A plain SET also clears an expiry the key had.
+        let ttl = self.finished_ttl.filter(|_| record.is_finished());
+        Box::pin(async move {
+            let mut set = redis::cmd("SET");
+            set.arg(op).arg(json);
+            if let Some(ttl) = ttl {
+                set.arg("PX").arg(millis(ttl));
+            }
+            set.query_async::<()>(&mut conn)
+                .await
+                .map_err(StoreError::new)
+        })
     }
 
     fn remove(&self, key: &str) -> StoreFuture<'_, ()> {
