@@ -108,7 +108,7 @@ pub(crate) fn polled() {
     metrics::counter!(POLLS).increment(1);
 }
 
-/// A wait, `on` a poll interval (counted when it ends) or a lease (when it begins).
+/// A wait began, `on` a poll interval or a lease.
 #[inline]
 pub(crate) fn waited(on: &'static str) {
     #[cfg(feature = "metrics")]

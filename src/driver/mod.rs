@@ -298,7 +298,6 @@ where
                 }
                 StepProj::Wait { request } => {
                     ready!(this.timer.as_mut().poll(cx));
-                    crate::metrics::waited("poll");
                     let request = request.take().expect("a wait has its request");
                     Next::Send(Instant::now().into_std(), request)
                 }
@@ -314,9 +313,6 @@ where
                         }
                         Poll::Ready(Ok(())) => {
                             let request = request.take().expect("a request is sent once");
-                            if request.kind() == crate::PollKind::Status {
-                                crate::metrics::polled();
-                            }
                             let req = this.settings.poll_request(request);
                             Next::Call(call_ready(this.service, req.map(|()| ReqB::default())))
                         }
@@ -379,6 +375,7 @@ where
         Next::Send(at, request) => {
             let at = Instant::from_std(at);
             if at > Instant::now() {
+                crate::metrics::waited("poll");
                 timer.as_mut().reset(at);
                 step.set(Step::Wait {
                     request: Some(request),

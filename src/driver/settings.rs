@@ -67,6 +67,9 @@ impl Settings {
     /// The request a driver sends for `request`: built by the core, then shaped by the
     /// `on_poll_request` hook.
     pub(crate) fn poll_request(&self, request: PollRequest) -> Request<()> {
+        if request.kind() == crate::PollKind::Status {
+            crate::metrics::polled();
+        }
         let mut req = request.into_request();
         if let Some(hook) = &self.hook {
             hook(&mut req);
