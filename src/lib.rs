@@ -178,6 +178,8 @@
 //!   up (its `RequestUri`), so a status monitor's redirect keeps its meaning (spec §4a).
 //! - `store-redb`: [`store::RedbStore`], an operation store in one embedded file (redb).
 //! - `store-redis`: [`store::RedisStore`], an operation store on Redis, for a fleet.
+//! - `metrics`: counters of operations, polls and waits through the `metrics` facade (the
+//!   names and what they count: [`metrics`]).
 //! - `tracing`: a span per operation (`lro`, with the URL, rule and operation id) and an event
 //!   per poll (status, whether the word was recognised, `percentComplete`, the wait and why it
 //!   was chosen).
@@ -299,6 +301,7 @@ pub mod header;
 mod idempotency;
 mod layer;
 mod metadata;
+pub mod metrics;
 #[cfg(feature = "reqwest-middleware")]
 #[cfg_attr(docsrs, doc(cfg(feature = "reqwest-middleware")))]
 pub mod middleware;

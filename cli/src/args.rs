@@ -167,13 +167,23 @@ pub struct ProxyArgs {
     /// answered 503 with their resume handles.
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_secs)]
     pub grace: Duration,
-    /// Keep the façade's operations in this embedded file (for tests, until `--store`).
-    #[arg(long, value_name = "PATH", hide = true)]
-    pub facade_store: Option<PathBuf>,
-    /// How long an instance's lease on an operation lasts unless renewed (seconds); another
-    /// instance takes the operation over after it.
-    #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_secs, hide = true)]
-    pub facade_lease: Duration,
+    /// Where the operations of requests with an Idempotency-Key or Repeatability-Request-ID
+    /// are kept, so that a retry attaches to its operation instead of submitting it again: a
+    /// FILE (an embedded database, for one proxy; it survives a restart) or
+    /// redis://HOST:PORT/DB, the DB optional (shared by a fleet of proxies; a password as
+    /// redis://:PASSWORD@HOST:PORT) [default: in this process's memory].
+    #[arg(long, value_name = "FILE|redis://HOST:PORT[/DB]")]
+    pub store: Option<String>,
+    /// How long a proxy's claim on an operation it polls lasts unless renewed (seconds; renewed
+    /// every third of it): when a proxy dies, another one takes its operations over after at
+    /// most this long.
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_secs)]
+    pub store_lease: Duration,
+    /// How long a finished operation's record is kept in a FILE or redis store (seconds; 0:
+    /// until removed by hand): a request under its key within that time gets its answer, and
+    /// after it is a new operation.
+    #[arg(long, value_name = "SECS", default_value = "86400", value_parser = parse_secs)]
+    pub store_ttl: Duration,
 }
 
 /// Options that configure the layer, shared by the command and the proxy.

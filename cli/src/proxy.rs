@@ -30,14 +30,13 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tower::limit::ConcurrencyLimit;
-use tower::{BoxError, Layer, ServiceExt};
-use tower_lro::store::{MemoryStore, OperationStore};
+use tower::{BoxError, Layer};
 use tower_lro::{LroBody, LroMetadata, LroService, OperationStatus, ResumeHandle};
 
 use crate::args::ProxyArgs;
 use crate::exit::{self, Failure};
 use crate::proxy_conn::{self as conn, held_back, Throttle, Timed, Timeouts, Tracked, Watch};
-use crate::proxy_map::{error_response, forwardable_headers, json_response, upstream_uri};
+use crate::proxy_map::{forwardable_headers, json_response, upstream_uri};
 use crate::term::shown;
 use crate::{net, redact, setup};
 
@@ -90,6 +89,8 @@ struct State {
     expired: watch::Receiver<bool>,
     /// The asynchronous façade (`Prefer: respond-async`, `/_lro/*`).
     facade: Arc<crate::facade::Facade>,
+    /// `--store`: requests with an idempotency key go through it.
+    store: crate::proxy_store::Store,
 }
 
 /// Runs the proxy until SIGINT/SIGTERM; the exit code.
@@ -117,14 +118,17 @@ pub async fn run(args: ProxyArgs) -> Result<i32, Failure> {
     });
     let client = net::client::<UpstreamBody>(&args.lro, &upstream)?;
     let client = ConcurrencyLimit::new(client, args.max_concurrent as usize);
-    let store = operation_store(&args)?;
+    let (records, kept) = crate::proxy_store::open(args.store.as_deref(), args.store_ttl).await?;
+    crate::proxy_admin::install();
     let facade = crate::facade::Facade::new(
-        layer.clone().store(store.clone()),
-        store,
+        layer.clone().store(records.clone()),
+        records.clone(),
         client.clone(),
         upstream.clone(),
         &args,
     );
+    let store =
+        crate::proxy_store::Store::new(records, layer.clone(), client.clone(), args.store_lease);
     let (expire, expired) = watch::channel(false);
     let state = Arc::new(State {
         service: layer.layer(client),
@@ -134,6 +138,7 @@ pub async fn run(args: ProxyArgs) -> Result<i32, Failure> {
         max_time: args.lro.max_time.filter(|d| !d.is_zero()), // 0: no limit
         expired,
         facade,
+        store,
     });
     let listener =
         conn::listen(addr).map_err(|e| Failure::local(format!("cannot listen on {addr}: {e}")))?;
@@ -144,7 +149,7 @@ pub async fn run(args: ProxyArgs) -> Result<i32, Failure> {
     let conns = Conns::new(&args, stopping);
     eprintln!(
         "lro proxy: listening on http://{local}, upstream {}, dialect {}, at most {} \
-         connections, {} operations, {} upstream requests at once",
+         connections, {} operations, {} upstream requests at once, operations kept {kept}",
         redact::url(&upstream.to_string()),
         dialect.name(),
         conns.cap,
@@ -171,17 +176,6 @@ pub async fn run(args: ProxyArgs) -> Result<i32, Failure> {
     }
     eprintln!("lro proxy: stopped");
     Ok(exit::SUCCESS)
-}
-
-/// Where operations are kept: in this process's memory, or (`--facade-store`, hidden, for
-/// tests until `--store` lands) in an embedded file.
-fn operation_store(args: &ProxyArgs) -> Result<Arc<dyn OperationStore>, Failure> {
-    match &args.facade_store {
-        None => Ok(Arc::new(MemoryStore::new())),
-        Some(path) => tower_lro::store::RedbStore::open(path)
-            .map(|s| Arc::new(s) as Arc<dyn OperationStore>)
-            .map_err(|e| Failure::usage(format!("--facade-store: {e}"))),
-    }
 }
 
 /// `HOST:PORT` (an IP address, `[::1]` for IPv6, or `localhost` for 127.0.0.1), or a port
@@ -384,6 +378,10 @@ async fn handle(
     peer: SocketAddr,
     req: Request<Incoming>,
 ) -> Response<ProxyBody> {
+    let (method, path) = (req.method(), req.uri().path());
+    if let Some(own) = crate::proxy_admin::answer(&*state.store.records, method, path).await {
+        return own.map(Either::Right);
+    }
     let mut log = AccessLog::new(peer, &req);
     let Ok(_operation) = state.operations.try_acquire() else {
         let response = overloaded(state.max_operations);
@@ -538,7 +536,7 @@ async fn forward(
     *out.method_mut() = parts.method;
     *out.uri_mut() = target.clone();
     *out.headers_mut() = forwardable_headers(&parts.headers, true);
-    match state.service.clone().oneshot(out).await {
+    match state.store.send(&state.service, out).await {
         Ok(response) => {
             let (mut parts, body) = response.into_parts();
             parts.headers = forwardable_headers(&parts.headers, false);
@@ -546,7 +544,7 @@ async fn forward(
             Response::from_parts(parts, Either::Left(body))
         }
         Err(err) => {
-            let mut response = error_response(&target, &err).map(Either::Right);
+            let mut response = crate::proxy_store::error_response(&target, &err).map(Either::Right);
             response.extensions_mut().insert(known_of(&err));
             response
         }

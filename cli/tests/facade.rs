@@ -431,9 +431,9 @@ async fn an_operation_of_a_killed_proxy_is_taken_over() {
     let args = [
         "--poll-interval",
         "0.05",
-        "--facade-store",
+        "--store",
         store.to_str().unwrap(),
-        "--facade-lease",
+        "--store-lease",
         "0.5",
     ];
     let (mut first, base, _) = proxy_on("127.0.0.1:0", &up.mock.base, &args).await;

@@ -241,6 +241,7 @@ where
     /// Continues an operation from a handle: the first poll is due at once.
     pub(crate) fn resume(args: Resume<S>) -> Self {
         let trace = Trace::new(&args.head.method, &args.head.uri);
+        trace.resumed();
         let params: Params = args.settings.params(args.options.as_ref());
         let config = args.settings.config.clone();
         let now = now().mono();
@@ -402,6 +403,7 @@ where
         Next::Send(at, request) => {
             let at = Instant::from_std(at);
             if at > Instant::now() {
+                crate::metrics::waited("poll");
                 timer.as_mut().reset(at);
                 step.set(Step::Wait {
                     request: Some(request),

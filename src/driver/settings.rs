@@ -100,6 +100,9 @@ impl Settings {
                 }
             }
         };
+        if request.kind() == crate::PollKind::Status {
+            crate::metrics::polled();
+        }
         let mut req = request.into_request::<()>();
         if let Some(hook) = &self.hook {
             hook(&mut req);

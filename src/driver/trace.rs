@@ -1,9 +1,11 @@
 //! Optional `tracing` output of the Tower driver: a span per operation, an event per poll.
-//! Without the `tracing` feature every method is a no-op the compiler removes.
+//! Without the `tracing` feature every method is a no-op the compiler removes. It also keeps
+//! the operation's [`Meter`] (the `metrics` feature).
 
 use http::{Method, Uri};
 
 use crate::metadata::{LroMetadata, Progress};
+use crate::metrics::Meter;
 use crate::proto::Machine;
 
 /// Whether progress snapshots are worth building for tracing.
@@ -12,10 +14,13 @@ pub(crate) const ENABLED: bool = cfg!(feature = "tracing");
 #[cfg(feature = "tracing")]
 pub(crate) struct Trace {
     span: tracing::Span,
+    meter: Meter,
 }
 
 #[cfg(not(feature = "tracing"))]
-pub(crate) struct Trace;
+pub(crate) struct Trace {
+    meter: Meter,
+}
 
 /// Stands for an entered span when tracing is off.
 #[cfg(not(feature = "tracing"))]
@@ -33,7 +38,10 @@ impl Trace {
             operation_url = Empty,
             operation_id = Empty,
         );
-        Self { span }
+        Self {
+            span,
+            meter: Meter::default(),
+        }
     }
 
     pub(crate) fn enter(&self) -> tracing::span::Entered<'_> {
@@ -41,6 +49,7 @@ impl Trace {
     }
 
     pub(crate) fn started(&self, machine: &Machine) {
+        self.meter.started();
         self.span.record("rule", machine.rule().as_str());
     }
 
@@ -69,6 +78,7 @@ impl Trace {
     }
 
     pub(crate) fn finished(&self, meta: &LroMetadata) {
+        self.meter.succeeded();
         tracing::debug!(
             status = %meta.status(),
             polls = meta.polls(),
@@ -79,6 +89,7 @@ impl Trace {
     }
 
     pub(crate) fn failed(&self, error: &(dyn std::error::Error + 'static)) {
+        self.meter.failed(error);
         tracing::debug!(error = %error, "lro failed");
     }
 }
@@ -86,13 +97,28 @@ impl Trace {
 #[cfg(not(feature = "tracing"))]
 impl Trace {
     pub(crate) fn new(_: &Method, _: &Uri) -> Self {
-        Self
+        Self {
+            meter: Meter::default(),
+        }
     }
     pub(crate) fn enter(&self) -> Entered {
         Entered
     }
-    pub(crate) fn started(&self, _: &Machine) {}
+    pub(crate) fn started(&self, _: &Machine) {
+        self.meter.started();
+    }
     pub(crate) fn poll(&self, _: &Progress) {}
-    pub(crate) fn finished(&self, _: &LroMetadata) {}
-    pub(crate) fn failed(&self, _: &(dyn std::error::Error + 'static)) {}
+    pub(crate) fn finished(&self, _: &LroMetadata) {
+        self.meter.succeeded();
+    }
+    pub(crate) fn failed(&self, error: &(dyn std::error::Error + 'static)) {
+        self.meter.failed(error);
+    }
+}
+
+impl Trace {
+    /// The operation continues from a resume handle.
+    pub(crate) fn resumed(&self) {
+        self.meter.resumed();
+    }
 }

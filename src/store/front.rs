@@ -3,7 +3,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -313,6 +313,7 @@ where
             let _ = store.release(&call.key, holder).await;
             return out;
         }
+        crate::metrics::waited("lease");
         let now = Instant::now();
         if deadline.is_some_and(|d| now >= d) {
             let key = call.key.to_string();
@@ -438,12 +439,21 @@ where
         let (settings, handles) = recording(&self.settings);
         let layer = LroLayer { settings };
         let lro = LroService::new(self.inner.clone(), layer);
-        let out = until_done(lro.oneshot(req), self.recorder(first_sent, handles)).await;
+        let saving = AtomicBool::new(false);
+        let recorder = self.recorder(first_sent, handles, &saving);
+        let out = until_done(lro.oneshot(req), recorder, &saving).await;
         self.finish(first_sent, out, outcome).await
     }
 
-    /// Saves every handle the driver reports, and renews the lease, until dropped.
-    async fn recorder(&self, first_sent: u64, mut handles: watch::Receiver<Option<Report>>) {
+    /// Saves every handle the driver reports, and renews the lease, until dropped; `saving`
+    /// while a save is under way (it is not dropped then: a store may finish a dropped save
+    /// later, over the final record).
+    async fn recorder(
+        &self,
+        first_sent: u64,
+        mut handles: watch::Receiver<Option<Report>>,
+        saving: &AtomicBool,
+    ) {
         let front = &self.front;
         let every = front.lease / 3;
         let mut renew_at = Instant::now() + every;
@@ -460,7 +470,9 @@ where
                         self.note(status, percent);
                         let record = self.record(first_sent, OperationState::Polling { handle });
                         // Best effort: the next report writes again.
+                        saving.store(true, Ordering::Relaxed);
                         let _ = front.store.save(&self.key, &record).await;
+                        saving.store(false, Ordering::Relaxed);
                     }
                 }
                 Ok(Err(_)) => std::future::pending::<()>().await,
@@ -588,6 +600,7 @@ where
             }
         };
         response.extensions_mut().insert(Outcome::Answered);
+        crate::metrics::attached();
         Ok(response)
     }
 }
@@ -629,16 +642,29 @@ fn recording(base: &Settings) -> (Arc<Settings>, watch::Receiver<Option<Report>>
     (Arc::new(settings), rx)
 }
 
-/// Polls `work` to its end, and `side` alongside it (never to its end).
-async fn until_done<F: Future>(work: F, side: impl Future<Output = ()>) -> F::Output {
+/// Polls `work` to its end, and `side` alongside it (never to its end) until it is not `busy`.
+async fn until_done<F: Future>(
+    work: F,
+    side: impl Future<Output = ()>,
+    busy: &AtomicBool,
+) -> F::Output {
     let mut work = std::pin::pin!(work);
     let mut side = std::pin::pin!(side);
+    let mut out = None;
     std::future::poll_fn(|cx| {
-        if let Poll::Ready(out) = work.as_mut().poll(cx) {
-            return Poll::Ready(out);
+        if out.is_none() {
+            if let Poll::Ready(done) = work.as_mut().poll(cx) {
+                out = Some(done);
+            }
         }
         let _ = side.as_mut().poll(cx);
-        Poll::Pending
+        match out.take() {
+            Some(done) if !busy.load(Ordering::Relaxed) => Poll::Ready(done),
+            other => {
+                out = other;
+                Poll::Pending
+            }
+        }
     })
     .await
 }

@@ -32,7 +32,8 @@
 //! - A record with the result recorded whole holds at most
 //!   [`StoreLayer::embed_limit`] bytes; a larger result without a URL of its own is not
 //!   recorded, and a later request under the key sends the submission again.
-//! - Records are never expired by the layer; remove them with [`OperationStore::remove`].
+//! - Records are never expired by the layer; remove them with [`OperationStore::remove`], or
+//!   let the store expire finished ones (`RedisStore::finished_ttl`, `RedbStore::finished_ttl`).
 
 use std::future::Future;
 use std::pin::Pin;

@@ -12,6 +12,13 @@ const RECORDS: TableDefinition<'static, &str, &[u8]> = TableDefinition::new("tow
 // Holder id and expiry (milliseconds since the Unix epoch).
 const LEASES: TableDefinition<'static, &str, (&str, u64)> =
     TableDefinition::new("tower-lro-leases");
+// When a finished record expires (milliseconds since the Unix epoch), by key; and the same
+// ordered by expiry, for the sweep.
+const EXPIRES: TableDefinition<'static, &str, u64> = TableDefinition::new("tower-lro-expires");
+const EXPIRY_ORDER: TableDefinition<'static, (u64, &str), ()> =
+    TableDefinition::new("tower-lro-expiry-order");
+/// How many expired records one write removes at most.
+const SWEEP: usize = 64;
 
 /// Records and leases in one file on this machine (an embedded [redb] database): they survive
 /// a restart, and every process that opens the file shares them (redb lets one process open
@@ -22,6 +29,7 @@ const LEASES: TableDefinition<'static, &str, (&str, u64)> =
 #[derive(Clone)]
 pub struct RedbStore {
     db: Arc<Database>,
+    finished_ttl: Option<Duration>,
 }
 
 impl std::fmt::Debug for RedbStore {
@@ -37,8 +45,22 @@ impl RedbStore {
         let tx = db.begin_write().map_err(StoreError::new)?;
         tx.open_table(RECORDS).map_err(StoreError::new)?;
         tx.open_table(LEASES).map_err(StoreError::new)?;
+        tx.open_table(EXPIRES).map_err(StoreError::new)?;
+        tx.open_table(EXPIRY_ORDER).map_err(StoreError::new)?;
         tx.commit().map_err(StoreError::new)?;
-        Ok(Self { db: Arc::new(db) })
+        Ok(Self {
+            db: Arc::new(db),
+            finished_ttl: None,
+        })
+    }
+
+    /// Expire a finished record (succeeded or failed) `ttl` after it is written: it reads as
+    /// absent from then on (a request under its key is a new operation), and each later write
+    /// removes up to 64 expired records from the file. Records of running operations never
+    /// expire. Default: finished records are kept until removed.
+    pub fn finished_ttl(mut self, ttl: Duration) -> Self {
+        self.finished_ttl = Some(ttl);
+        self
     }
 
     /// Runs `f` with the database on the blocking pool.
@@ -96,11 +118,46 @@ fn until(ttl: Duration) -> u64 {
     now_ms().saturating_add(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX))
 }
 
+/// Forgets when `key`'s record expires.
+fn unexpire(tx: &redb::WriteTransaction, key: &str) -> Result<(), StoreError> {
+    let old = tx.open_table(EXPIRES)?.remove(key)?.map(|at| at.value());
+    if let Some(at) = old {
+        tx.open_table(EXPIRY_ORDER)?.remove((at, key))?;
+    }
+    Ok(())
+}
+
+/// Removes up to [`SWEEP`] records whose expiry has passed.
+fn remove_expired(tx: &redb::WriteTransaction) -> Result<(), StoreError> {
+    let now = now_ms();
+    let mut order = tx.open_table(EXPIRY_ORDER)?;
+    let mut due = Vec::new();
+    for entry in order.iter()? {
+        let (guard, _) = entry?;
+        let (at, key) = guard.value();
+        if at > now || due.len() == SWEEP {
+            break;
+        }
+        due.push((at, key.to_owned()));
+    }
+    let (mut expires, mut records) = (tx.open_table(EXPIRES)?, tx.open_table(RECORDS)?);
+    for (at, key) in &due {
+        order.remove((*at, key.as_str()))?;
+        expires.remove(key.as_str())?;
+        records.remove(key.as_str())?;
+    }
+    Ok(())
+}
+
 impl OperationStore for RedbStore {
     fn load(&self, key: &str) -> StoreFuture<'_, Option<OperationRecord>> {
         let key = key.to_owned();
         let read = self.with(move |db| {
             let tx = db.begin_read()?;
+            let expires = tx.open_table(EXPIRES)?.get(key.as_str())?;
+            if expires.is_some_and(|at| at.value() <= now_ms()) {
+                return Ok(None);
+            }
             let table = tx.open_table(RECORDS)?;
             let bytes = table.get(key.as_str())?.map(|v| v.value().to_vec());
             Ok(bytes)
@@ -115,9 +172,21 @@ impl OperationStore for RedbStore {
 
     fn save(&self, key: &str, record: &OperationRecord) -> StoreFuture<'_, ()> {
         let (key, json) = (key.to_owned(), record.to_json());
+        let (sweep, ttl) = (self.finished_ttl.is_some(), self.finished_ttl);
+        let ttl = ttl.filter(|_| record.is_finished());
         self.write(move |tx| {
             tx.open_table(RECORDS)?
                 .insert(key.as_str(), json.as_slice())?;
+            unexpire(tx, &key)?;
+            if let Some(ttl) = ttl {
+                let at = until(ttl);
+                tx.open_table(EXPIRES)?.insert(key.as_str(), at)?;
+                tx.open_table(EXPIRY_ORDER)?
+                    .insert((at, key.as_str()), ())?;
+            }
+            if sweep {
+                remove_expired(tx)?;
+            }
             Ok(())
         })
     }
@@ -126,7 +195,7 @@ impl OperationStore for RedbStore {
         let key = key.to_owned();
         self.write(move |tx| {
             tx.open_table(RECORDS)?.remove(key.as_str())?;
-            Ok(())
+            unexpire(tx, &key)
         })
     }
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, Script};
 
 use super::{OperationRecord, OperationStore, StoreError, StoreFuture};
@@ -29,6 +29,7 @@ end";
 pub struct RedisStore {
     conn: ConnectionManager,
     prefix: String,
+    finished_ttl: Option<Duration>,
     renew: Script,
     release: Script,
 }
@@ -42,15 +43,29 @@ impl std::fmt::Debug for RedisStore {
 }
 
 impl RedisStore {
-    /// Connects to `url` (`redis://HOST:PORT[/DB]`).
+    /// How long a connection attempt or a command waits for the server.
+    pub const TIMEOUT: Duration = Duration::from_secs(5);
+
+    /// Connects to `url` (`redis://HOST:PORT[/DB]`). A connection attempt and each command
+    /// wait at most [`TIMEOUT`](Self::TIMEOUT) for the server, and a lost connection is tried
+    /// again twice (each at most half a second later) before a command fails: a store that is
+    /// gone answers with an error soon rather than holding its callers.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let client = redis::Client::open(url).map_err(StoreError::new)?;
-        let conn = ConnectionManager::new(client)
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Self::TIMEOUT)
+            .set_response_timeout(Self::TIMEOUT)
+            // The retry delay is min(1 s × factorⁿ, max delay) with jitter: at most 0.5 s.
+            .set_factor(2)
+            .set_max_delay(500)
+            .set_number_of_retries(2);
+        let conn = ConnectionManager::new_with_config(client, config)
             .await
             .map_err(StoreError::new)?;
         Ok(Self {
             conn,
             prefix: "tower-lro:".to_owned(),
+            finished_ttl: None,
             renew: Script::new(RENEW),
             release: Script::new(RELEASE),
         })
@@ -59,6 +74,14 @@ impl RedisStore {
     /// The prefix of every key this store writes.
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = prefix.into();
+        self
+    }
+
+    /// Expire a finished record (succeeded or failed) `ttl` after it is written (Redis `PX`);
+    /// a request under its key after that is a new operation. Records of running operations
+    /// never expire. Default: finished records are kept until removed.
+    pub fn finished_ttl(mut self, ttl: Duration) -> Self {
+        self.finished_ttl = Some(ttl);
         self
     }
 
@@ -86,7 +109,18 @@ impl OperationStore for RedisStore {
 
     fn save(&self, key: &str, record: &OperationRecord) -> StoreFuture<'_, ()> {
         let (mut conn, op, json) = (self.conn.clone(), self.op(key), record.to_json());
-        Box::pin(async move { conn.set(op, json).await.map_err(StoreError::new) })
+        // A plain SET also clears an expiry the key had.
+        let ttl = self.finished_ttl.filter(|_| record.is_finished());
+        Box::pin(async move {
+            let mut set = redis::cmd("SET");
+            set.arg(op).arg(json);
+            if let Some(ttl) = ttl {
+                set.arg("PX").arg(millis(ttl));
+            }
+            set.query_async::<()>(&mut conn)
+                .await
+                .map_err(StoreError::new)
+        })
     }
 
     fn remove(&self, key: &str) -> StoreFuture<'_, ()> {

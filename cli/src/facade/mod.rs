@@ -84,7 +84,7 @@ impl Facade {
         args: &ProxyArgs,
     ) -> Arc<Self> {
         let probe = format!("{}/probe", layer.holder_id());
-        let lease = args.facade_lease;
+        let lease = args.store_lease;
         let layer = layer.lease(lease);
         Arc::new(Self {
             service: tower::Layer::layer(&layer, client),

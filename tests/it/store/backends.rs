@@ -54,6 +54,36 @@ async fn record_contract(store: &dyn OperationStore) {
     assert!(store.load("r").await.unwrap().is_none());
 }
 
+/// Finished records expire after the store's finished-record TTL (100 ms here); records of
+/// running operations do not.
+#[cfg(any(feature = "store-redb", feature = "store-redis"))]
+async fn expiry_contract(store: &dyn OperationStore) {
+    let done = r#"{"fingerprint":"00ff","first_sent":1,"state":{"state":"failed","word":"Failed","code":null,"message":null}}"#;
+    let running = r#"{"fingerprint":"00ff","first_sent":1,"state":{"state":"submitted"}}"#;
+    let done = OperationRecord::from_json(done.as_bytes()).unwrap();
+    let running = OperationRecord::from_json(running.as_bytes()).unwrap();
+    store.save("done", &done).await.unwrap();
+    store.save("running", &running).await.unwrap();
+    assert_eq!(store.load("done").await.unwrap(), Some(done.clone()));
+    let mut gone = false;
+    for _ in 0..200 {
+        if store.load("done").await.unwrap().is_none() {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(gone, "a finished record expires");
+    // A later write (which sweeps a file store) keeps it gone; the running one stays.
+    store.save("other", &done).await.unwrap();
+    assert!(store.load("done").await.unwrap().is_none());
+    assert_eq!(store.load("running").await.unwrap(), Some(running.clone()));
+    // Running again: the expiry goes.
+    store.save("other", &running).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert_eq!(store.load("other").await.unwrap(), Some(running));
+}
+
 #[tokio::test]
 async fn memory_store_contract() {
     let store = MemoryStore::new();
@@ -122,6 +152,13 @@ mod redb {
         record_contract(&*store).await;
     }
 
+    #[tokio::test]
+    async fn redb_finished_records_expire() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RedbStore::open(dir.path().join("ops.redb")).unwrap();
+        expiry_contract(&store.finished_ttl(Duration::from_millis(100))).await;
+    }
+
     /// The process "dies" mid-wait; a new layer on the same file and key resumes the
     /// operation from the file, without a second submission.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -182,6 +219,13 @@ mod redis {
         let store = connect(&server).await;
         lease_contract(&*store).await;
         record_contract(&*store).await;
+    }
+
+    #[tokio::test]
+    async fn redis_finished_records_expire() {
+        let server = RedisServer::start();
+        let store = RedisStore::connect(&server.url).await.unwrap();
+        expiry_contract(&store.finished_ttl(Duration::from_millis(100))).await;
     }
 
     /// Two layers (two "processes", two connections) on one Redis: a holder dies, the other

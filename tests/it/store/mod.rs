@@ -301,3 +301,19 @@ async fn a_started_operation_is_continued_by_the_next_caller() {
     assert_eq!(body_bytes(done.into_body()).await, r#"{"id":"thing-1"}"#);
     assert_eq!(up.submissions(), 1);
 }
+
+/// A keyed call gives back the slot the service below it readied for it (a concurrency
+/// limit's): its polls ready their own, so one slot is enough for a keyed operation.
+#[tokio::test]
+async fn a_keyed_call_holds_no_slot_below_it_while_it_runs() {
+    let up = Upstream::start().await;
+    up.finish();
+    let svc = ServiceBuilder::new()
+        .layer(layer(Arc::new(MemoryStore::new())))
+        .concurrency_limit(1)
+        .service(http_client());
+    let answer = send(&svc, up.keyed("k", "{}")).await.unwrap();
+    assert_eq!(outcome(&answer), Outcome::Submitted);
+    assert_eq!(body_bytes(answer.into_body()).await, r#"{"id":"thing-1"}"#);
+    assert_eq!(up.submissions(), 1);
+}

@@ -1,0 +1,406 @@
+//! `lro proxy --store`: where the operations of requests that carry an idempotency key are
+//! kept, and how such a request is sent so that a retry **attaches** to its operation.
+//!
+//! A request with `Idempotency-Key` (the IETF httpapi draft; a structured-field string, a bare
+//! token accepted too) or `Repeatability-Request-ID` (OASIS, as Azure services take it) goes
+//! through the library's [`StoreService`] under that key: a known operation — started by this
+//! proxy or another one on the same store, before or after a crash — is not submitted again;
+//! the client gets its final answer. The header still goes upstream, which may honour it too.
+//! A request without a key is forwarded as before, without touching the store.
+//!
+//! Keys are scoped by the request's credentials: the store's key is `{scope}:{key}`, the scope
+//! a SHA-256 of the credential headers the request carries (`-` when none), so two callers
+//! that happen to pick the same key never see each other's operations.
+//!
+//! A keyed request's body is read whole before it is sent (at most [`KEYED_BODY_LIMIT`]): the
+//! store fingerprints the request (method, URL, body), and another request under the same key
+//! is refused `422` (`application/problem+json`, as the draft says). A second request under a
+//! key whose operation is running *waits* for it (rather than the draft's `409`), within the
+//! request's deadline.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, Uri};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper_util::client::legacy::Client;
+use serde_json::json;
+use tower::limit::ConcurrencyLimit;
+use tower::{BoxError, Layer, ServiceExt};
+use tower_lro::__private::Reason;
+use tower_lro::store::{
+    MemoryStore, OperationStore, RedbStore, RedisStore, StoreError, StoreLayer, StoreService,
+};
+use tower_lro::{ErrorKind, LroBody, LroLayer, LroOptions};
+
+use crate::exit::Failure;
+use crate::net;
+use crate::proxy_map::{error_response as gateway_error, json_response};
+
+/// The body sent upstream (the proxy's).
+type UpstreamBody = http_body_util::combinators::UnsyncBoxBody<Bytes, hyper::Error>;
+type Inner = ConcurrencyLimit<Client<net::Connector, UpstreamBody>>;
+
+/// The largest body of a request with an idempotency key (read whole to fingerprint it).
+pub const KEYED_BODY_LIMIT: usize = 1024 * 1024;
+
+/// How long a redis store may take to answer at start-up.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The store and the service that sends keyed requests through it.
+pub struct Store {
+    /// Where the records are (the health check reads it).
+    pub records: Arc<dyn OperationStore>,
+    service: StoreService<Inner>,
+}
+
+/// Where `--store` keeps records, parsed.
+enum Spec<'a> {
+    Memory,
+    File(&'a str),
+    Redis(&'a str),
+}
+
+fn spec(text: Option<&str>) -> Result<Spec<'_>, Failure> {
+    let Some(text) = text.map(str::trim) else {
+        return Ok(Spec::Memory);
+    };
+    let scheme = text.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+    match scheme.as_deref() {
+        None if !text.is_empty() => Ok(Spec::File(text)),
+        Some("redis") => Ok(Spec::Redis(text)),
+        Some(other) => Err(Failure::usage(format!(
+            "--store: `{other}://` is not supported (a file path, or redis://HOST:PORT[/DB])"
+        ))),
+        None => Err(Failure::usage(
+            "--store: expected a file path or redis://HOST:PORT[/DB]",
+        )),
+    }
+}
+
+/// Opens the store `--store` names (in memory without one); what it is, for the start-up line.
+/// A store that cannot be opened or reached is a usage error (exit 2) whose message never
+/// holds the redis URL's password.
+pub async fn open(
+    text: Option<&str>,
+    ttl: Duration,
+) -> Result<(Arc<dyn OperationStore>, String), Failure> {
+    // `--store-ttl 0`: kept until removed.
+    let ttl = (!ttl.is_zero()).then_some(ttl);
+    match spec(text)? {
+        Spec::Memory => Ok((Arc::new(MemoryStore::new()), "in memory".to_owned())),
+        Spec::File(path) => {
+            // redb opens in a blocking call; the runtime is not serving anything yet.
+            let mut store = RedbStore::open(path).map_err(|e| {
+                Failure::usage(format!("--store {path}: cannot open the store file: {e}"))
+            })?;
+            if let Some(ttl) = ttl {
+                store = store.finished_ttl(ttl);
+            }
+            Ok((Arc::new(store), format!("file {path}")))
+        }
+        Spec::Redis(url) => {
+            let shown = masked(url);
+            let refused = |why: String| {
+                let why = why.replace(password(url).unwrap_or("\u{0}"), "***");
+                Failure::usage(format!("--store {shown}: cannot reach redis: {why}"))
+            };
+            let connect = tokio::time::timeout(CONNECT_TIMEOUT, RedisStore::connect(url));
+            let mut store = match connect.await {
+                Ok(Ok(store)) => store,
+                Ok(Err(e)) => return Err(refused(e.to_string())),
+                Err(_) => return Err(refused(format!("no answer within {CONNECT_TIMEOUT:?}"))),
+            };
+            if let Some(ttl) = ttl {
+                store = store.finished_ttl(ttl);
+            }
+            // The connection manager connects lazily on some errors: ask once.
+            match store.load("-:lro-proxy-startup-check").await {
+                Ok(_) => Ok((Arc::new(store), format!("redis {shown}"))),
+                Err(e) => Err(refused(e.to_string())),
+            }
+        }
+    }
+}
+
+/// The password of a `redis://user:password@host` URL, if any.
+fn password(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let userinfo = authority.rsplit_once('@')?.0;
+    let password = userinfo.split_once(':')?.1;
+    (!password.is_empty()).then_some(password)
+}
+
+/// The URL as it may be printed: user information replaced by `***`.
+pub fn masked(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..end].rsplit_once('@') {
+        Some((_, host)) => format!("{scheme}://***@{host}{}", &rest[end..]),
+        None => url.to_owned(),
+    }
+}
+
+impl Store {
+    /// The service that sends keyed requests through `records`, with leases of `lease`.
+    pub fn new(
+        records: Arc<dyn OperationStore>,
+        layer: LroLayer,
+        inner: Inner,
+        lease: Duration,
+    ) -> Self {
+        let layer: StoreLayer = layer.store(records.clone()).lease(lease);
+        Self {
+            records,
+            service: layer.layer(inner),
+        }
+    }
+
+    /// Sends `req` through the store when it carries an idempotency key, else through `plain`
+    /// as before.
+    pub async fn send<S>(
+        &self,
+        plain: &S,
+        req: Request<UpstreamBody>,
+    ) -> Result<Response<LroBody<Incoming>>, BoxError>
+    where
+        S: tower::Service<
+                Request<UpstreamBody>,
+                Response = Response<LroBody<Incoming>>,
+                Error = BoxError,
+            > + Clone,
+    {
+        let key = match key_of(req.headers()) {
+            Ok(Some(key)) => key,
+            Ok(None) => return plain.clone().oneshot(req).await,
+            Err(bad) => return Err(bad.into()),
+        };
+        let (parts, body) = req.into_parts();
+        let bytes = match Limited::new(body, KEYED_BODY_LIMIT).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+                return Err(Refused::TooLarge.into())
+            }
+            Err(_) => return Err(Refused::BodyUnread.into()),
+        };
+        let options = LroOptions::new()
+            .idempotency_key(format!("{}:{key}", scope(&parts.headers)))
+            .request_body(&bytes);
+        let mut req = Request::from_parts(parts, full(bytes));
+        req.extensions_mut().insert(options);
+        self.service.clone().oneshot(req).await
+    }
+}
+
+fn full(bytes: Bytes) -> UpstreamBody {
+    Full::new(bytes)
+        .map_err(|never| match never {})
+        .boxed_unsync()
+}
+
+/// A keyed request the proxy refuses before anything is sent.
+#[derive(Debug)]
+enum Refused {
+    /// The key is empty or not a visible ASCII string.
+    BadKey,
+    /// The body is over [`KEYED_BODY_LIMIT`].
+    TooLarge,
+    /// The client's body could not be read.
+    BodyUnread,
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refused::BadKey => f.write_str(
+                "the Idempotency-Key (a quoted string) or Repeatability-Request-ID is empty or \
+                 not visible ASCII",
+            ),
+            Refused::TooLarge => write!(
+                f,
+                "a request with an idempotency key has a body of at most {KEYED_BODY_LIMIT} bytes"
+            ),
+            Refused::BodyUnread => f.write_str("the request's body could not be read"),
+        }
+    }
+}
+
+impl std::error::Error for Refused {}
+
+/// The request's idempotency key: `Idempotency-Key` (a structured-field string; a bare token
+/// is taken as it is), else `Repeatability-Request-ID`.
+fn key_of(headers: &HeaderMap) -> Result<Option<String>, Refused> {
+    let (value, quoted) = match (
+        headers.get("idempotency-key"),
+        headers.get("repeatability-request-id"),
+    ) {
+        (Some(v), _) => (v, true),
+        (None, Some(v)) => (v, false),
+        (None, None) => return Ok(None),
+    };
+    let text = value.to_str().map_err(|_| Refused::BadKey)?.trim();
+    let key = match text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+        Some(inner) if quoted => unescape(inner).ok_or(Refused::BadKey)?,
+        _ => text.to_owned(),
+    };
+    let visible = key.bytes().all(|b| b.is_ascii_graphic() || b == b' ');
+    if key.is_empty() || !visible {
+        return Err(Refused::BadKey);
+    }
+    Ok(Some(key))
+}
+
+/// A structured-field string's content with `\"` and `\\` unescaped; `None` for any other
+/// escape or a bare quote.
+fn unescape(inner: &str) -> Option<String> {
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next()? {
+                e @ ('"' | '\\') => out.push(e),
+                _ => return None,
+            },
+            '"' => return None,
+            c => out.push(c),
+        }
+    }
+    Some(out)
+}
+
+/// Whose key it is: a SHA-256 of the request's credential headers (names and values, in
+/// order; the key's own headers aside), `-` when it carries none.
+fn scope(headers: &HeaderMap) -> String {
+    let mut hash = ring::digest::Context::new(&ring::digest::SHA256);
+    let mut any = false;
+    for (name, value) in headers {
+        // `Idempotency-Key` matches the credential pattern (`*key*`): it is the key itself.
+        let key = *name == "idempotency-key" || *name == "repeatability-request-id";
+        if !key && tower_lro::credentials::is_credential_header(name.as_str()) {
+            any = true;
+            hash.update(name.as_str().as_bytes());
+            hash.update(b":");
+            hash.update(value.as_bytes());
+            hash.update(b"\n");
+        }
+    }
+    if !any {
+        return "-".to_owned();
+    }
+    let digest = hash.finish();
+    digest.as_ref()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The answer for an error of a forwarded request: the gateway's rules, and for a keyed
+/// request a refused key, a reused key (`422`) or an unreachable store (`503`).
+pub fn error_response(target: &Uri, err: &BoxError) -> Response<Full<Bytes>> {
+    if let Some(refused) = err.downcast_ref::<Refused>() {
+        let (status, code) = match refused {
+            Refused::BadKey | Refused::BodyUnread => (StatusCode::BAD_REQUEST, "BadRequest"),
+            Refused::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "PayloadTooLarge"),
+        };
+        let body = json!({"error": {"code": code, "message": refused.to_string()}});
+        return json_response(status, &body);
+    }
+    if let Some(store) = err.downcast_ref::<StoreError>() {
+        let message = crate::redact::text(&store.to_string());
+        let body = json!({"error": {"code": "ServiceUnavailable", "message": message}});
+        let mut response = json_response(StatusCode::SERVICE_UNAVAILABLE, &body);
+        response
+            .headers_mut()
+            .insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return response;
+    }
+    let Some(e) = err.downcast_ref::<tower_lro::Error>() else {
+        return gateway_error(target, err);
+    };
+    match e.reason() {
+        _ if e.kind() == ErrorKind::Conflict => reused(),
+        // A failure answered from the store: the error recorded, with the status the
+        // gateway's rule gives its code.
+        Reason::StoredFailure {
+            state,
+            code,
+            message,
+        } => {
+            let message = message
+                .clone()
+                .unwrap_or_else(|| format!("the operation ended {state}"));
+            let body = json!({"error": {"code": code, "message": message}});
+            json_response(tower_lro::gateway::failure_status(code.as_deref()), &body)
+        }
+        _ => gateway_error(target, err),
+    }
+}
+
+/// `422`: the key was used by another request (the IETF draft's answer, as problem details).
+fn reused() -> Response<Full<Bytes>> {
+    let detail = "this idempotency key was used with another request (method, URL or body); a \
+                  key names one request";
+    let body = json!({
+        "type": "https://datatracker.ietf.org/doc/draft-ietf-httpapi-idempotency-key-header/",
+        "title": "Idempotency-Key is already used",
+        "detail": detail,
+        "error": {"code": "IdempotencyKeyReused", "message": detail},
+    });
+    let mut response = json_response(StatusCode::UNPROCESSABLE_ENTITY, &body);
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (n, v) in pairs {
+            h.append(
+                http::HeaderName::from_bytes(n.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
+        }
+        h
+    }
+
+    #[test]
+    fn keys_from_either_header() {
+        let key = |pairs: &[(&str, &str)]| key_of(&headers(pairs)).ok().flatten();
+        assert_eq!(key(&[("idempotency-key", r#""a\"b""#)]).unwrap(), r#"a"b"#);
+        assert_eq!(key(&[("idempotency-key", "bare-1")]).unwrap(), "bare-1");
+        assert_eq!(key(&[("repeatability-request-id", "r-1")]).unwrap(), "r-1");
+        assert_eq!(key(&[]), None);
+        assert!(key_of(&headers(&[("idempotency-key", r#""""#)])).is_err());
+        assert!(key_of(&headers(&[("idempotency-key", r#""a\nb""#)])).is_err());
+    }
+
+    #[test]
+    fn scopes_by_credentials() {
+        assert_eq!(scope(&headers(&[("accept", "x")])), "-");
+        assert_eq!(scope(&headers(&[("idempotency-key", "x")])), "-");
+        let a = scope(&headers(&[("authorization", "Bearer a")]));
+        let b = scope(&headers(&[("authorization", "Bearer b")]));
+        assert_eq!(a.len(), 32);
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn redis_passwords_are_not_shown() {
+        let url = "redis://user:s3cret@127.0.0.1:6379/2";
+        assert_eq!(password(url), Some("s3cret"));
+        assert_eq!(masked(url), "redis://***@127.0.0.1:6379/2");
+        assert_eq!(password("redis://127.0.0.1:6379"), None);
+        assert_eq!(masked("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+    }
+}
