@@ -27,7 +27,16 @@ async fn records_say_status_progress_and_revision() {
         async move { send(&svc, req).await }
     });
     until_polling(&*store, "r").await;
-    let polling = store.load("r").await.unwrap().unwrap();
+    // The first record may be the one written at the `202` (`NotStarted`, nothing polled yet);
+    // the first poll's answer (`Running`, 10 %) follows.
+    let mut polling = store.load("r").await.unwrap().unwrap();
+    for _ in 0..500 {
+        if polling.status != Some(RecordedStatus::NotStarted) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        polling = store.load("r").await.unwrap().unwrap();
+    }
     assert_eq!(polling.status, Some(RecordedStatus::Running));
     assert_eq!(polling.percent_complete, Some(10.0));
     assert!(polling.revision >= 2, "the submission, then a report");
