@@ -455,7 +455,7 @@ impl fmt::Display for LastAttempt {
 
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(written) = self.fmt_answer(f) {
+        if let Some(written) = self.fmt_answer(f).or_else(|| self.fmt_kept(f)) {
             return written;
         }
         match self {
@@ -466,7 +466,14 @@ impl fmt::Display for Reason {
             | Reason::ResourceBody { .. }
             | Reason::BodyTooLarge { .. }
             | Reason::Rejected { .. }
-            | Reason::OperationFailed { .. } => Ok(()), // written by `fmt_answer` above
+            | Reason::OperationFailed { .. }
+            | Reason::IdempotencyMismatch { .. }
+            | Reason::NothingRecorded { .. }
+            | Reason::LeaseHeld { .. }
+            | Reason::StoredFailure { .. }
+            | Reason::NotCancellable(_)
+            | Reason::CancelRefused { .. }
+            | Reason::CancelUnanswered { .. } => Ok(()), // written by `fmt_answer`/`fmt_kept`
             Reason::RetriesExhausted { attempts, last } => {
                 write!(f, "failed {attempts} times in a row; last answer: {last}")
             }
@@ -490,50 +497,12 @@ impl fmt::Display for Reason {
                 ShowWord(state),
                 Polls(*polls)
             ),
-            Reason::IdempotencyMismatch { key } => write!(
-                f,
-                "idempotency key {} already names a different request",
-                Shown::new(key, LIMIT)
-            ),
-            Reason::NothingRecorded { key } => write!(
-                f,
-                "no operation that can be continued is recorded under key {}",
-                Shown::new(key, LIMIT)
-            ),
-            Reason::LeaseHeld { key } => write!(
-                f,
-                "the operation under key {} was still held by another process at the deadline",
-                Shown::new(key, LIMIT)
-            ),
-            Reason::StoredFailure {
-                state,
-                code,
-                message,
-            } => write!(
-                f,
-                "operation {} (recorded): {}: {}",
-                Shown::new(state, LIMIT),
-                Shown::new(code.as_deref().unwrap_or("-"), LIMIT),
-                Shown::new(message.as_deref().unwrap_or("-"), LIMIT)
-            ),
             Reason::SubmissionBodyTimeout => {
                 f.write_str("sent a submission response whose body did not end before the deadline")
             }
             Reason::SubmissionBodyFailed => f.write_str("submission response body failed mid-way"),
             Reason::BadRequestUrl { why } => write!(f, "is not a usable request URL ({why})"),
             Reason::BadHandle { why } => write!(f, "cannot be resumed: {why}"),
-            Reason::NotCancellable(why) => {
-                let why = why.to_string();
-                write!(f, "cannot be cancelled: {}", Shown::new(&why, 2 * LIMIT))
-            }
-            Reason::CancelRefused { method, status } => write!(
-                f,
-                "answered {} to the cancel ({method}): refused",
-                ShowStatus(*status)
-            ),
-            Reason::CancelUnanswered { method } => {
-                write!(f, "did not answer the cancel ({method}); it is not retried")
-            }
             Reason::DialectBody { status, problem } => write!(
                 f,
                 "answered {} with {}",
@@ -561,6 +530,53 @@ impl fmt::Display for Reason {
                 f.write_str("sent a final body that did not end before the deadline")
             }
         }
+    }
+}
+
+impl Reason {
+    /// The reasons of the operation store and of cancelling, written; `None` for the others.
+    fn fmt_kept(&self, f: &mut fmt::Formatter<'_>) -> Option<fmt::Result> {
+        Some(match self {
+            Reason::IdempotencyMismatch { key } => write!(
+                f,
+                "idempotency key {} already names a different request",
+                Shown::new(key, LIMIT)
+            ),
+            Reason::NothingRecorded { key } => write!(
+                f,
+                "no operation that can be continued is recorded under key {}",
+                Shown::new(key, LIMIT)
+            ),
+            Reason::LeaseHeld { key } => write!(
+                f,
+                "the operation under key {} was still held by another process at the deadline",
+                Shown::new(key, LIMIT)
+            ),
+            Reason::StoredFailure {
+                state,
+                code,
+                message,
+            } => write!(
+                f,
+                "operation {} (recorded): {}: {}",
+                Shown::new(state, LIMIT),
+                Shown::new(code.as_deref().unwrap_or("-"), LIMIT),
+                Shown::new(message.as_deref().unwrap_or("-"), LIMIT)
+            ),
+            Reason::NotCancellable(why) => {
+                let why = why.to_string();
+                write!(f, "cannot be cancelled: {}", Shown::new(&why, 2 * LIMIT))
+            }
+            Reason::CancelRefused { method, status } => write!(
+                f,
+                "answered {} to the cancel ({method}): refused",
+                ShowStatus(*status)
+            ),
+            Reason::CancelUnanswered { method } => {
+                write!(f, "did not answer the cancel ({method}); it is not retried")
+            }
+            _ => return None,
+        })
     }
 }
 
