@@ -9,8 +9,10 @@
 //! A request without a key is forwarded as before, without touching the store.
 //!
 //! Keys are scoped by the request's credentials: the store's key is `{scope}:{key}`, the scope
-//! a SHA-256 of the credential headers the request carries (`-` when none), so two callers
-//! that happen to pick the same key never see each other's operations.
+//! a SHA-256 of the credential headers the request carries (the key alone when none), so two
+//! callers that happen to pick the same key never see each other's operations. The
+//! asynchronous façade uses the same store key as its operation id, so a request that waits and
+//! one that asks `respond-async` under the same key and credentials share one operation.
 //!
 //! A keyed request's body is read whole before it is sent (at most [`KEYED_BODY_LIMIT`]): the
 //! store fingerprints the request (method, URL, body), and another request under the same key
@@ -189,7 +191,7 @@ impl Store {
             Err(_) => return Err(Refused::BodyUnread.into()),
         };
         let options = LroOptions::new()
-            .idempotency_key(format!("{}:{key}", scope(&parts.headers)))
+            .idempotency_key(store_key(&parts.headers, &key))
             .request_body(&bytes);
         let mut req = Request::from_parts(parts, full(bytes));
         req.extensions_mut().insert(options);
@@ -205,7 +207,7 @@ fn full(bytes: Bytes) -> UpstreamBody {
 
 /// A keyed request the proxy refuses before anything is sent.
 #[derive(Debug)]
-enum Refused {
+pub enum Refused {
     /// The key is empty or not a visible ASCII string.
     BadKey,
     /// The body is over [`KEYED_BODY_LIMIT`].
@@ -234,7 +236,7 @@ impl std::error::Error for Refused {}
 
 /// The request's idempotency key: `Idempotency-Key` (a structured-field string; a bare token
 /// is taken as it is), else `Repeatability-Request-ID`.
-fn key_of(headers: &HeaderMap) -> Result<Option<String>, Refused> {
+pub fn key_of(headers: &HeaderMap) -> Result<Option<String>, Refused> {
     let (value, quoted) = match (
         headers.get("idempotency-key"),
         headers.get("repeatability-request-id"),
@@ -273,9 +275,20 @@ fn unescape(inner: &str) -> Option<String> {
     Some(out)
 }
 
+/// Where the operation under a client's `key` is kept: the key itself for a request without
+/// credentials, `{scope}:{key}` for one with them (see [`scope`]), so that two callers who chose
+/// the same key never share an operation, whether they wait for it or use the asynchronous
+/// façade (whose operation id this is).
+pub fn store_key(headers: &HeaderMap, key: &str) -> String {
+    match scope(headers) {
+        Some(scope) => format!("{scope}:{key}"),
+        None => key.to_owned(),
+    }
+}
+
 /// Whose key it is: a SHA-256 of the request's credential headers (names and values, in
-/// order; the key's own headers aside), `-` when it carries none.
-fn scope(headers: &HeaderMap) -> String {
+/// order; the key's own headers aside), `None` when it carries none.
+fn scope(headers: &HeaderMap) -> Option<String> {
     let mut hash = ring::digest::Context::new(&ring::digest::SHA256);
     let mut any = false;
     for (name, value) in headers {
@@ -290,13 +303,15 @@ fn scope(headers: &HeaderMap) -> String {
         }
     }
     if !any {
-        return "-".to_owned();
+        return None;
     }
     let digest = hash.finish();
-    digest.as_ref()[..16]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Some(
+        digest.as_ref()[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+    )
 }
 
 /// The answer for an error of a forwarded request: the gateway's rules, and for a keyed
@@ -387,12 +402,15 @@ mod tests {
 
     #[test]
     fn scopes_by_credentials() {
-        assert_eq!(scope(&headers(&[("accept", "x")])), "-");
-        assert_eq!(scope(&headers(&[("idempotency-key", "x")])), "-");
-        let a = scope(&headers(&[("authorization", "Bearer a")]));
-        let b = scope(&headers(&[("authorization", "Bearer b")]));
+        assert_eq!(scope(&headers(&[("accept", "x")])), None);
+        assert_eq!(scope(&headers(&[("idempotency-key", "x")])), None);
+        let a = scope(&headers(&[("authorization", "Bearer a")])).unwrap();
+        let b = scope(&headers(&[("authorization", "Bearer b")])).unwrap();
         assert_eq!(a.len(), 32);
         assert_ne!(a, b);
+        assert_eq!(store_key(&headers(&[("accept", "x")]), "k"), "k");
+        let scoped = store_key(&headers(&[("authorization", "Bearer a")]), "k");
+        assert_eq!(scoped, format!("{a}:k"));
     }
 
     #[test]

@@ -221,6 +221,25 @@ async fn an_answer_that_starts_no_operation_is_given_as_it_is() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn two_callers_with_the_same_key_get_two_operations() {
+    let up = Upstream::start().await;
+    up.finish();
+    let (_child, base, _log) = proxy_on("127.0.0.1:0", &up.mock.base, &FAST).await;
+    let caller = |token| [("idempotency-key", "\"shared\""), ("authorization", token)];
+    let a = start_async_finished(&base, "/jobs/ok", &caller("Bearer a")).await;
+    let b = start_async_finished(&base, "/jobs/ok", &caller("Bearer b")).await;
+    assert_ne!(a, b, "ids are scoped by the callers' credentials");
+    assert_eq!(up.mock.count("/jobs/ok"), 2, "one submission each");
+    // The same caller again: the same operation.
+    let again = start_async_finished(&base, "/jobs/ok", &caller("Bearer a")).await;
+    assert_eq!(again, a);
+    assert_eq!(up.mock.count("/jobs/ok"), 2);
+    // The bare key names nobody's operation.
+    let (status, _, _) = send("GET", &format!("{base}/_lro/operations/shared"), &[], "").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn failure_and_cancellation_are_mapped() {
     let up = Upstream::start().await;
     up.finish();

@@ -206,7 +206,7 @@ async fn check(
             ops.contains_key(&key_header(n)),
             "key {n} never reached the upstream"
         );
-        let record = store.load(&format!("-:k-{n}")).await.unwrap();
+        let record = store.load(&format!("k-{n}")).await.unwrap();
         let record = record.unwrap_or_else(|| panic!("no record for key {n}"));
         assert!(record.is_finished(), "key {n} left unfinished: {record:?}");
     }

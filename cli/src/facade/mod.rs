@@ -194,40 +194,19 @@ fn upstream_body(bytes: Bytes) -> UpstreamBody {
         .boxed_unsync()
 }
 
-/// The client's idempotency key: `Idempotency-Key` (a structured-field string, or a bare
-/// token) or `Repeatability-Request-ID`; `Err` with a message for one that cannot be an id.
+/// The operation id for a client's idempotency key (`Idempotency-Key` or
+/// `Repeatability-Request-ID`): the proxy's store key for it, scoped by the request's
+/// credentials (`proxy_store::store_key`); `Err` with a message for a key that cannot be an id.
 fn client_key(headers: &HeaderMap) -> Result<Option<String>, String> {
-    let ietf = headers.get("idempotency-key");
-    let oasis = headers.get("repeatability-request-id");
-    let Some(value) = ietf.or(oasis) else {
+    let Some(key) = crate::proxy_store::key_of(headers).map_err(|e| e.to_string())? else {
         return Ok(None);
     };
-    let text = value.to_str().map_err(|_| "the key is not visible ASCII")?;
-    let key = match (ietf.is_some(), text.trim()) {
-        (true, quoted) if quoted.len() >= 2 && quoted.starts_with('"') && quoted.ends_with('"') => {
-            let inner = &quoted[1..quoted.len() - 1];
-            let mut key = String::with_capacity(inner.len());
-            let mut chars = inner.chars();
-            while let Some(c) = chars.next() {
-                key.push(if c == '\\' {
-                    chars.next().unwrap_or('\\')
-                } else {
-                    c
-                });
-            }
-            key
-        }
-        (_, bare) => bare.to_owned(),
-    };
-    if key.is_empty()
-        || key.len() > KEY_LIMIT
-        || !key.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
-    {
+    if key.len() > KEY_LIMIT {
         return Err(format!(
             "the idempotency key must be 1 to {KEY_LIMIT} visible ASCII characters"
         ));
     }
-    Ok(Some(key))
+    Ok(Some(crate::proxy_store::store_key(headers, &key)))
 }
 
 /// A fresh, unguessable operation id: 128 random bits, in hex.
@@ -327,6 +306,15 @@ mod tests {
         assert_eq!(client_key(&h), Ok(Some(r#"a"b"#.into())));
         h.insert("idempotency-key", HeaderValue::from_static("\"\""));
         assert!(client_key(&h).is_err());
+        // With credentials, the id is scoped by them: two callers' same key, two operations.
+        let keyed = |auth: &'static str| {
+            let mut h = HeaderMap::new();
+            h.insert("idempotency-key", HeaderValue::from_static("\"k\""));
+            h.insert("authorization", HeaderValue::from_static(auth));
+            client_key(&h).unwrap().unwrap()
+        };
+        let (a, b) = (keyed("Bearer a"), keyed("Bearer b"));
+        assert!(a.ends_with(":k") && b.ends_with(":k") && a != b, "{a} {b}");
     }
 
     #[test]
