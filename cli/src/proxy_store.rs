@@ -357,7 +357,7 @@ pub fn error_response(target: &Uri, err: &BoxError) -> Response<Full<Bytes>> {
 }
 
 /// `422`: the key was used by another request (the IETF draft's answer, as problem details).
-fn reused() -> Response<Full<Bytes>> {
+pub fn reused() -> Response<Full<Bytes>> {
     let detail = "this idempotency key was used with another request (method, URL or body); a \
                   key names one request";
     let body = json!({

@@ -237,6 +237,13 @@ async fn two_callers_with_the_same_key_get_two_operations() {
     // The bare key names nobody's operation.
     let (status, _, _) = send("GET", &format!("{base}/_lro/operations/shared"), &[], "").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    // Another request under a used key: refused (IETF draft: 422), nothing sent.
+    let mut headers = vec![("prefer", "respond-async")];
+    headers.extend_from_slice(&caller("Bearer a"));
+    let (status, h, _) = send("POST", &format!("{base}/jobs/ok"), &headers, "{\"n\":2}").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(h["content-type"], "application/problem+json");
+    assert_eq!(up.mock.count("/jobs/ok"), 2);
 }
 
 #[tokio::test(flavor = "multi_thread")]

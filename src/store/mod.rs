@@ -252,6 +252,13 @@ impl OperationRecord {
     pub fn from_json(bytes: &[u8]) -> Result<Self, StoreError> {
         serde_json::from_slice(bytes).map_err(StoreError::new)
     }
+    /// Whether this record was made by a request with this method, URL and body (the body as
+    /// given to [`LroOptions::request_body`](crate::LroOptions::request_body), `None` when
+    /// none was): a different request under the same key is refused, never merged.
+    pub fn made_by(&self, method: &http::Method, uri: &http::Uri, body: Option<&[u8]>) -> bool {
+        self.fingerprint == fingerprint(method, uri, body.map(fnv1a))
+    }
+
     /// Whether the operation has ended.
     pub fn is_finished(&self) -> bool {
         matches!(

@@ -42,20 +42,24 @@ pub(super) async fn submit(
         },
         Err(message) => return json_error(StatusCode::BAD_REQUEST, "BadRequest", &message),
     };
+    let bytes = match read_body(body, super::BODY_LIMIT).await {
+        Ok(bytes) => bytes,
+        Err(answer) => return answer,
+    };
     if !fresh {
         // Known already, with a handle or an end: the same façade (its status request takes
-        // over an operation whose instance stopped). A record without a handle goes through
-        // the store front, which sends the submission again if its lease is free.
+        // over an operation whose instance stopped), when it is the same request. A record
+        // without a handle goes through the store front, which sends the submission again if
+        // its lease is free (and refuses another request under the key).
         if let Ok(Some(record)) = facade.store.load(&id).await {
+            if !record.made_by(&parts.method, &target, Some(&bytes)) {
+                return crate::proxy_store::reused().map(Either::Right);
+            }
             if !matches!(record.state, OperationState::Submitted) {
                 return accepted(facade, &id, Some(&record));
             }
         }
     }
-    let bytes = match read_body(body, super::BODY_LIMIT).await {
-        Ok(bytes) => bytes,
-        Err(answer) => return answer,
-    };
     let options = LroOptions::new()
         .force()
         .idempotency_key(id.clone())
