@@ -41,7 +41,7 @@ pub(super) fn google_op(u: &mut Unstructured<'_>) -> AResult<serde_json::Value> 
             _ => json!(true),
         })
     })?;
-    opt_insert(u, &mut obj, "error", 3, |u| json_error(u))?;
+    opt_insert(u, &mut obj, "error", 3, json_error)?;
     opt_insert(u, &mut obj, "response", 3, |u| {
         Ok(match u.int_in_range(0u8..=3)? {
             0 => json!({"@type": "type.googleapis.com/x.Thing", "name": "things/1"}),
@@ -86,12 +86,12 @@ pub(super) fn compute_op(u: &mut Unstructured<'_>) -> AResult<serde_json::Value>
         })
     })?;
     opt_insert(u, &mut obj, "name", 4, |_| Ok("operation-1".into()))?;
-    opt_insert(u, &mut obj, "selfLink", 7, |u| url_json(u))?;
-    opt_insert(u, &mut obj, "targetLink", 6, |u| url_json(u))?;
+    opt_insert(u, &mut obj, "selfLink", 7, url_json)?;
+    opt_insert(u, &mut obj, "targetLink", 6, url_json)?;
     opt_insert(u, &mut obj, "operationType", 4, |u| {
         Ok((*pick(u, &["insert", "delete", "DELETE", "setMetadata", ""])?).into())
     })?;
-    opt_insert(u, &mut obj, "error", 3, |u| json_error(u))?;
+    opt_insert(u, &mut obj, "error", 3, json_error)?;
     opt_insert(u, &mut obj, "progress", 2, |u| {
         Ok(json!(u.arbitrary::<i32>()?))
     })?;
@@ -106,11 +106,11 @@ pub(super) fn compute_op(u: &mut Unstructured<'_>) -> AResult<serde_json::Value>
 pub(super) fn declared_doc(u: &mut Unstructured<'_>) -> AResult<serde_json::Value> {
     use serde_json::json;
     let mut obj = serde_json::Map::new();
-    opt_insert(u, &mut obj, "status", 6, |u| json_state(u))?;
-    opt_insert(u, &mut obj, "runtimeStatus", 2, |u| json_state(u))?;
-    opt_insert(u, &mut obj, "self", 3, |u| url_json(u))?;
-    opt_insert(u, &mut obj, "statusQueryGetUri", 2, |u| url_json(u))?;
-    opt_insert(u, &mut obj, "targetResourceLocation", 2, |u| url_json(u))?;
+    opt_insert(u, &mut obj, "status", 6, json_state)?;
+    opt_insert(u, &mut obj, "runtimeStatus", 2, json_state)?;
+    opt_insert(u, &mut obj, "self", 3, url_json)?;
+    opt_insert(u, &mut obj, "statusQueryGetUri", 2, url_json)?;
+    opt_insert(u, &mut obj, "targetResourceLocation", 2, url_json)?;
     opt_insert(u, &mut obj, "action", 3, |u| {
         let id = if u.arbitrary()? {
             json!(u.arbitrary::<u32>()?)
@@ -125,7 +125,7 @@ pub(super) fn declared_doc(u: &mut Unstructured<'_>) -> AResult<serde_json::Valu
     opt_insert(u, &mut obj, "links", 2, |u| {
         Ok(json!({"actions": [{"href": url_json(u)?}], "files": url_json(u)?}))
     })?;
-    opt_insert(u, &mut obj, "error", 2, |u| json_error(u))?;
+    opt_insert(u, &mut obj, "error", 2, json_error)?;
     opt_insert(u, &mut obj, "output", 2, |u| {
         Ok(if u.arbitrary()? {
             json!({"result": [1, 2]})
@@ -151,7 +151,7 @@ pub(super) fn declared_doc(u: &mut Unstructured<'_>) -> AResult<serde_json::Valu
         }
         Ok(links.into())
     })?;
-    opt_insert(u, &mut obj, "state", 2, |u| json_state(u))?;
+    opt_insert(u, &mut obj, "state", 2, json_state)?;
     opt_insert(u, &mut obj, "issue", 2, |u| {
         Ok(json!([{"severity": "error", "diagnostics": u.arbitrary::<String>()?}]))
     })?;
@@ -391,7 +391,7 @@ pub fn declared_json(u: &mut Unstructured<'_>) -> AResult<String> {
     opt_insert(u, &mut obj, "error_marks_failure", 2, |u| {
         Ok(u.arbitrary::<bool>()?.into())
     })?;
-    opt_insert(u, &mut obj, "base_url", 2, |u| url_json(u))?;
+    opt_insert(u, &mut obj, "base_url", 2, url_json)?;
     // Issue 15: meaning by HTTP status, progress from a pointer or a header.
     opt_insert(u, &mut obj, "status_codes", 3, |u| {
         let keys = [
