@@ -1,9 +1,9 @@
 //! Property tests of the parsers and the sans-IO core (issue 3, hardening).
 //!
 //! The machine properties share their driver with the `machine` fuzz target
-//! (`fuzz/src/harness.rs`, included below): the same invariants are checked on scenarios made
+//! (`fuzz/src/harness/`, included below): the same invariants are checked on scenarios made
 //! by proptest strategies here and by libFuzzer there, and inputs the fuzzer found are replayed
-//! as byte literals at the end of this file.
+//! at the end of this file, written as the `Scenario` values they decoded to.
 
 use std::time::Duration;
 
@@ -14,15 +14,12 @@ use tower_lro::__private::{parse_url_str, parse_url_value, retry_after, unquote}
 use tower_lro::HintSource;
 use tower_lro::{ErrorKind, FinalState};
 
-#[allow(dead_code)]
-#[path = "../fuzz/src/harness.rs"]
+// (Not every item of the harness is used here: the fuzz targets use the rest.)
+#[allow(dead_code, unused_imports)]
+#[path = "../fuzz/src/harness/mod.rs"]
 mod harness;
 
-use harness::{Answer, Checks, DialectSpec, End, Event, Knobs, Scenario};
-
-/// What the machine is held to in the property tests: every invariant, the "nothing after the
-/// end" ones included (two bugs the fuzzer found there are fixed; see the regressions below).
-const CHECKS: Checks = Checks::ALL;
+use harness::{Answer, DialectSpec, End, Event, Knobs, Scenario};
 
 /// 256 cases per property (`PROPTEST_CASES=N` for a longer run).
 fn config() -> ProptestConfig {
@@ -44,6 +41,14 @@ fn hint(name: &'static str, value: &str) -> HeaderMap {
 
 fn wait_of(h: &HeaderMap) -> Option<Duration> {
     retry_after(h, harness::wall0()).map(|(d, _)| d)
+}
+
+/// The index of a submission URL in `harness::SUBMISSIONS`.
+fn submission_index(url: &str) -> usize {
+    harness::SUBMISSIONS
+        .iter()
+        .position(|s| *s == url)
+        .expect("a listed submission URL")
 }
 
 fn base_url(i: usize) -> url::Url {
@@ -528,20 +533,12 @@ proptest! {
     /// credentials never leave the origin, and the run ends (the harness bounds the steps).
     #[test]
     fn machine_invariants_hold_on_arbitrary_exchanges(s in scenario()) {
-        // `STATUSES` has `301`/`307`: the moved-monitor bug (an ignored regression below)
-        // passes here; every other invariant holds.
-        let summary = harness::run(&s, Checks::CAMPAIGN);
+        let summary = harness::run(&s);
         if let End::Delivered | End::Failed(_) = summary.end {
             let cfg = harness::config(&s.knobs);
             prop_assert!(summary.status_sends <= cfg.max_polls());
             prop_assert!(summary.resource_sends <= cfg.transient_retries() + 1);
         }
-    }
-
-    /// The same, from raw bytes through the fuzz target's decoder.
-    #[test]
-    fn machine_invariants_hold_on_fuzz_bytes(data in proptest::collection::vec(any::<u8>(), 0..512)) {
-        harness::fuzz_machine(&data, Checks::CAMPAIGN);
     }
 
     /// An operation that runs forever ends in a timeout or the poll limit, inside the deadline,
@@ -581,7 +578,7 @@ proptest! {
             events,
             dialect: DialectSpec::Default,
         };
-        let summary = harness::run(&s, CHECKS);
+        let summary = harness::run(&s);
         match summary.end {
             End::Failed(ErrorKind::Timeout) | End::Failed(ErrorKind::PollLimit) | End::Deadline => {}
             other => prop_assert!(false, "ended with {:?}", other),
@@ -604,9 +601,9 @@ fn redirect_status() -> impl Strategy<Value = u16> {
 
 fn wide_url() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
-        3 => proptest::sample::select(harness::URL_VALUES_WIDE).prop_map(|s| s.as_bytes().to_vec()),
+        3 => proptest::sample::select(harness::INTERNAL_URLS).prop_map(|s| s.as_bytes().to_vec()),
         1 => proptest::sample::select(harness::URL_VALUES).prop_map(|s| s.as_bytes().to_vec()),
-        1 => (proptest::sample::select(harness::URL_VALUES_WIDE), "[a-zA-Z0-9%=&]{0,12}")
+        1 => (proptest::sample::select(harness::INTERNAL_URLS), "[a-zA-Z0-9%=&]{0,12}")
             .prop_map(|(u, t)| format!("{u}{}sig={t}", if u.contains('?') { '&' } else { '?' }).into_bytes()),
     ]
 }
@@ -615,7 +612,7 @@ fn wide_url() -> impl Strategy<Value = Vec<u8>> {
 fn redirect_scenario() -> impl Strategy<Value = Scenario> {
     (
         knobs(),
-        0..harness::SUBMISSIONS.len() + harness::SUBMISSIONS_WIDE.len(),
+        0..harness::SUBMISSIONS.len(),
         proptest::sample::select(vec!["operation-location", "location", "content-location"]),
         proptest::collection::vec((redirect_status(), proptest::option::of(wide_url())), 1..4),
         proptest::option::of(header_bytes()),
@@ -712,7 +709,7 @@ fn google_failure_scenario() -> impl Strategy<Value = Scenario> {
             Scenario {
                 knobs,
                 method: Method::POST,
-                url: harness::SUBMISSIONS.len(), // https://svc.example/v1/projects/p/…
+                url: submission_index("https://svc.example/v1/projects/p/locations/l/things:create?subscription-key=secret"),
                 request_headers: vec![0],
                 submission: op(at_submission),
                 events,
@@ -748,7 +745,7 @@ fn compute_failure_scenario() -> impl Strategy<Value = Scenario> {
             Scenario {
                 knobs,
                 method: Method::POST,
-                url: harness::SUBMISSIONS.len() + 3,
+                url: submission_index("https://svc.example/compute/v1/projects/p/zones/z/instances"),
                 request_headers: vec![0],
                 submission: op("PENDING"),
                 events,
@@ -765,7 +762,7 @@ proptest! {
     #[test]
     fn machine_invariants_hold_on_wide_fuzz_bytes(data in proptest::collection::vec(any::<u8>(), 0..1024)) {
         // The bugs already reported are ignored regressions below; the rest is held here.
-        harness::fuzz_machine_wide(&data, Checks::CAMPAIGN);
+        harness::fuzz_machine(&data);
     }
 
     /// The `credentials` fuzz target: no credential value (the caller's, an origin-bound
@@ -785,14 +782,14 @@ proptest! {
     /// no credential to a foreign origin, the redirect's own token kept, and it ends.
     #[test]
     fn redirecting_monitors_keep_every_invariant(s in redirect_scenario()) {
-        let summary = harness::run(&s, CHECKS);
+        let summary = harness::run(&s);
         prop_assert!(!matches!(summary.end, End::StartError(_) | End::NotLro), "{:?}", summary.end);
     }
 
     /// A Google operation `done` with an `error` is never delivered as a success.
     #[test]
     fn google_done_with_error_is_never_a_success(s in google_failure_scenario()) {
-        let summary = harness::run(&s, CHECKS);
+        let summary = harness::run(&s);
         prop_assert_eq!(summary.resource_sends, 0);
     }
 
@@ -800,7 +797,7 @@ proptest! {
     /// fetched.
     #[test]
     fn compute_done_with_errors_is_never_a_success(s in compute_failure_scenario()) {
-        let summary = harness::run(&s, CHECKS);
+        let summary = harness::run(&s);
         prop_assert_eq!(summary.resource_sends, 0);
     }
 }
@@ -865,7 +862,7 @@ fn redirects_on_a_status_poll() {
                 latency_ms: 1,
             },
         ]);
-        let summary = harness::run(&s, CHECKS);
+        let summary = harness::run(&s);
         assert_eq!(summary.end, End::Delivered, "{status}");
         let want = if matches!(status, 302 | 303) {
             (1, 1)
@@ -927,7 +924,7 @@ fn harness_sees_a_plain_success() {
         },
         latency_ms: 5,
     }]);
-    let summary = harness::run(&s, CHECKS);
+    let summary = harness::run(&s);
     assert_eq!(summary.end, End::Delivered);
     assert_eq!(summary.status_sends, 1);
     assert_eq!(summary.elapsed, Duration::from_millis(1_005));
@@ -945,57 +942,159 @@ fn a_transport_error_after_the_end_is_refused() {
         },
         latency_ms: 5,
     }]);
-    harness::run(&s, Checks::ALL);
+    harness::run(&s);
 }
 
-// Inputs the `machine` fuzz target found (fuzz/artifacts/machine/…), replayed through the same
-// decoder and driver.
+// Inputs the `machine` fuzz target found (fuzz/artifacts/machine/…), written out as the
+// scenarios they decoded to (`run` prints the scenario of any check that fails).
+
+/// The knobs the first decoder's findings share: zero waits, the default deadline.
+fn found_knobs(max_polls: u32, final_state: FinalState) -> Knobs {
+    Knobs {
+        poll_interval: Duration::ZERO,
+        max_poll_interval: Duration::ZERO,
+        min_wait: Duration::ZERO,
+        max_wait: Duration::ZERO,
+        deadline: Duration::ZERO,
+        max_polls,
+        transient_retries: 0,
+        final_state,
+        failure_as_response: true,
+        detect_provisioning_state: true,
+        carry_key: false,
+        allow_other: true,
+        option_deadline: None,
+        option_final_state: None,
+    }
+}
 
 /// crash-cdb8135b…: after `Deliver`, a transport error handed in (then `on_transport_error`,
 /// now `handle_failure(Failure::Transport)`) scheduled another poll (the regression above).
-const FUZZ_AFTER_END: &[u8] = &[
-    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc7, 0xc7, 0xc7, 0xc7, 0xc7, 0xc7, 0x00, 0x00, 0x00, 0x00,
-    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc0, 0xc0, 0xc0, 0xc0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xa7, 0x25, 0xa7,
-];
+/// The submission carries every request header; the monitor says nothing, so the operation
+/// runs until the deadline.
+fn found_after_end() -> Scenario {
+    let d = Duration::from_secs;
+    Scenario {
+        knobs: Knobs {
+            poll_interval: d(1),
+            max_poll_interval: d(30),
+            max_wait: d(300),
+            deadline: d(600),
+            transient_retries: 1,
+            option_deadline: Some(d(600)),
+            option_final_state: Some(FinalState::Auto),
+            ..found_knobs(40, FinalState::StatusMonitor)
+        },
+        method: Method::POST,
+        url: 0,
+        request_headers: (0..harness::REQUEST_HEADERS.len()).collect(),
+        submission: Answer {
+            status: 202,
+            headers: vec![(
+                "azure-asyncoperation".into(),
+                b"https://svc.example/operations/1".to_vec(),
+            )],
+            body: Some(Vec::new()),
+        },
+        events: vec![],
+        dialect: DialectSpec::Default,
+    }
+}
 
 /// crash-867aae77…: `PUT http://127.0.0.1:1/x?Subscription-Key=secret`, `202` + `Location` on
 /// another origin, its `201` ends the operation, and `FinalState::OriginalUri` fetches the
 /// submission URL again. That fetch carries no credential header (stripping is cumulative)
 /// but keeps the `Subscription-Key` the caller put in its own URL. Not a leak (same origin as
 /// the submission); the harness accepts it and the decision is reported to the lead.
-const FUZZ_OWN_URL_KEEPS_ITS_QUERY: &[u8] = &[
-    0x71, 0xd1, 0xd1, 0xd1, 0xd1, 0xd1, 0x27, 0x0a, 0x0a, 0xa9, 0x00, 0x00, 0x58, 0x71, 0x71, 0x60,
-    0x35, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x38, 0x38, 0x38, 0x25, 0x34, 0x7a, 0x38, 0x38,
-    0x0c, 0x71, 0x71, 0x71, 0x71, 0x71, 0x60, 0x71, 0x71, 0x71, 0x71, 0x71, 0x04, 0x38, 0x25, 0x6d,
-    0x71, 0x71, 0x69, 0x64, 0xff,
-];
+fn found_own_url_keeps_its_query() -> Scenario {
+    let empty = || ("operation-location".to_owned(), Vec::new());
+    Scenario {
+        knobs: Knobs {
+            transient_retries: 1,
+            detect_provisioning_state: false,
+            ..found_knobs(40, FinalState::OriginalUri)
+        },
+        method: Method::PUT,
+        url: submission_index("http://127.0.0.1:1/x?Subscription-Key=secret"),
+        request_headers: vec![0, 1, 2, 3, 4, 5, 6, 10, 11, 15],
+        submission: Answer {
+            status: 202,
+            headers: vec![(
+                "location".into(),
+                b"http://svc.example:8080/a/op?api-version=9".to_vec(),
+            )],
+            body: None,
+        },
+        events: vec![Event::Response {
+            answer: Answer {
+                status: 201,
+                headers: vec![
+                    ("content-length".into(), b"d".to_vec()),
+                    empty(),
+                    empty(),
+                    empty(),
+                    empty(),
+                ],
+                body: Some(Vec::new()),
+            },
+            latency_ms: 0,
+        }],
+        dialect: DialectSpec::Default,
+    }
+}
 
 /// crash-c23ac1eb…: a `Location` poll answers `201` with a 64 KiB `Location`; the resource
 /// request cannot be built (too long for `http::Uri`), `finish` returned `Fail` but left the
 /// machine in `Phase::Fetching`, so the next answer handed in was delivered (the second
-/// regression below).
-const FUZZ_UNBUILDABLE_RESOURCE: &[u8] = &[
-    0x71, 0xd1, 0x27, 0xd1, 0x0a, 0xd1, 0xd1, 0x2c, 0x0a, 0x00, 0x00, 0x65, 0x74, 0x63, 0x18, 0x38,
-    0x25, 0x71, 0x38, 0x01, 0x11, 0x00, 0x00, 0x71, 0x6d, 0x38, 0x7a, 0x38, 0x38, 0x0c, 0x71, 0x71,
-    0x71, 0x3b, 0x71, 0x71, 0x71, 0x71, 0x71, 0x71, 0xfc, 0xfc, 0xfc, 0xfc, 0xfc, 0x71, 0x71, 0x69,
-    0x64, 0x27, 0xff, 0xff, 0xff, 0xff, 0x6f, 0x70, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-];
+/// regression below). (Since the submission's `http://` monitor is refused at the start.)
+fn found_unbuildable_resource() -> Scenario {
+    let long = format!("https://svc.example/{}", "a".repeat(68_925));
+    Scenario {
+        knobs: Knobs {
+            deadline: Duration::from_millis(3_708),
+            carry_key: true,
+            option_deadline: Some(Duration::MAX),
+            ..found_knobs(11, FinalState::Auto)
+        },
+        method: Method::PUT,
+        url: submission_index("http://svc.example:8080/a/b/jobs?api-version=1"),
+        request_headers: vec![1, 2, 4, 9],
+        submission: Answer {
+            status: 202,
+            headers: vec![("location".into(), b"http://127.0.0.1:1/next".to_vec())],
+            body: Some(Vec::new()),
+        },
+        events: vec![Event::Response {
+            answer: Answer {
+                status: 204,
+                headers: vec![
+                    ("resource-location".into(), long.into_bytes()),
+                    (
+                        "resource-location".into(),
+                        b"HTTPS://SVC.EXAMPLE/Upper".to_vec(),
+                    ),
+                    (
+                        "resource-location".into(),
+                        b"https://svc.example/operations/1".to_vec(),
+                    ),
+                ],
+                body: Some(Vec::new()),
+            },
+            latency_ms: 0,
+        }],
+        dialect: DialectSpec::Default,
+    }
+}
 
 #[test]
 fn fuzz_regressions_replay() {
-    for data in [
-        FUZZ_AFTER_END,
-        FUZZ_OWN_URL_KEEPS_ITS_QUERY,
-        FUZZ_UNBUILDABLE_RESOURCE,
-    ] {
-        harness::fuzz_machine(data, CHECKS);
-    }
-    let mut u = arbitrary::Unstructured::new(FUZZ_OWN_URL_KEEPS_ITS_QUERY);
-    let s = Scenario::decode(&mut u).unwrap();
-    assert_eq!(s.knobs.final_state, FinalState::OriginalUri);
-    let summary = harness::run(&s, CHECKS);
+    let summary = harness::run(&found_after_end());
+    assert_eq!(summary.end, End::Failed(ErrorKind::Timeout));
+    let s = found_own_url_keeps_its_query();
+    let summary = harness::run(&s);
     assert_eq!((summary.status_sends, summary.resource_sends), (1, 1));
+    let summary = harness::run(&found_unbuildable_resource());
+    assert_eq!(summary.end, End::StartError(ErrorKind::Insecure));
 }
 
 /// Found by the `machine` target (wide decoder), minimized with `cargo fuzz tmin` (60 bytes):
@@ -1021,14 +1120,14 @@ const FUZZ_COMPUTE_FAILURE_READ_AS_SUCCESS: &[u8] = &[
 #[test]
 fn compute_done_with_errors_is_not_reported_as_a_success() {
     let mut u = arbitrary::Unstructured::new(FUZZ_COMPUTE_FAILURE_READ_AS_SUCCESS);
-    let s = Scenario::decode_wide(&mut u).unwrap();
+    let s = Scenario::decode(&mut u).unwrap();
     assert_eq!(s.dialect, DialectSpec::Compute);
     assert!(s.knobs.failure_as_response);
-    harness::run(&s, Checks::ALL);
+    harness::run(&s);
 }
 
 /// Found by the `machine` target (wide decoder; 103 bytes, not minimized: `cargo fuzz tmin`
-/// runs the target under `Checks::CAMPAIGN`, which lets it pass): default dialect,
+/// ran the target with this bug let pass): default dialect,
 /// `min_wait` 2762253476 s, a `202` + `Location` submission; the monitor answers `308` with a
 /// `Location`. `Machine::on_redirect` (`src/proto/redirect.rs`) polls the moved monitor "at
 /// once" (`send_now`) unless the redirect carries a wait hint, so the next status poll is sent
@@ -1047,7 +1146,7 @@ const FUZZ_MOVED_MONITOR_BELOW_MIN_WAIT: &[u8] = &[
 
 #[test]
 fn a_moved_monitor_is_polled_within_the_wait_bounds() {
-    harness::fuzz_machine_wide(FUZZ_MOVED_MONITOR_BELOW_MIN_WAIT, Checks::ALL);
+    harness::fuzz_machine(FUZZ_MOVED_MONITOR_BELOW_MIN_WAIT);
     // The same, spelled out: min_wait 1 s, the monitor moves with a 307.
     let mut s = simple(vec![Event::Response {
         answer: Answer {
@@ -1058,7 +1157,7 @@ fn a_moved_monitor_is_polled_within_the_wait_bounds() {
         latency_ms: 1,
     }]);
     s.knobs.min_wait = Duration::from_secs(1);
-    harness::run(&s, Checks::ALL);
+    harness::run(&s);
 }
 
 /// Regression (found by the fuzzer, fixed in `Machine::finish`): when the resource request
@@ -1139,13 +1238,7 @@ fn replay_fuzz_artifact() {
         harness::fuzz_dialects(&data);
         return;
     }
-    // `machine` artifacts decode with the wide decoder; LRO_FUZZ_NARROW=1 for older ones.
-    let s = if std::env::var_os("LRO_FUZZ_NARROW").is_some() {
-        Scenario::decode(&mut u)
-    } else {
-        Scenario::decode_wide(&mut u)
-    }
-    .expect("the input decodes");
+    let s = Scenario::decode(&mut u).expect("the input decodes");
     println!("{s:#?}");
     for e in &s.events {
         if let Event::Response {
@@ -1159,7 +1252,7 @@ fn replay_fuzz_artifact() {
     if let Some(b) = &s.submission.body {
         println!("submission body: {}", String::from_utf8_lossy(b));
     }
-    println!("{:?}", harness::run(&s, Checks::ALL));
+    println!("{:?}", harness::run(&s));
 }
 
 // ----------------------------------------------------------------------------------------------
