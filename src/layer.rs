@@ -147,7 +147,11 @@ impl LroLayer {
     /// assert_eq!(layer.config().poll_jitter(), 0.5);
     /// ```
     pub fn poll_jitter(self, fraction: f64) -> Self {
-        let fraction = if fraction.is_nan() { 0.0 } else { fraction.clamp(0.0, 1.0) };
+        let fraction = if fraction.is_nan() {
+            0.0
+        } else {
+            fraction.clamp(0.0, 1.0)
+        };
         self.edit(|c| c.jitter = fraction)
     }
 

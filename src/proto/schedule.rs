@@ -28,10 +28,7 @@ pub(crate) fn unhinted_wait(cfg: &Config, n: u32) -> Duration {
 pub(crate) fn transient_wait(cfg: &Config, k: u32) -> Duration {
     let (first, cap) = cfg.backoff();
     let doublings = k.saturating_sub(1).min(31);
-    first
-        .checked_mul(1u32 << doublings)
-        .unwrap_or(cap)
-        .min(cap)
+    first.checked_mul(1u32 << doublings).unwrap_or(cap).min(cap)
 }
 
 /// Clamps a wait to `[min_wait, max_wait]` (tolerating a misconfigured `min > max`).
