@@ -289,3 +289,40 @@ async fn ssrf_guard_off_over_a_real_client() {
         }
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn failure_as_response_delivers_the_failed_status() {
+    let failed = r#"{"status":"Failed","error":{"code":"Boom","message":"no"}}"#;
+    for deliver in [false, true] {
+        let layer = LroLayer::new().failure_as_response(deliver);
+        let mut op = Op::start(layer, submission(Method::POST, "https://s.example/jobs"));
+        op.answer(resp(202, &[("operation-location", b"/ops/1")], ""))
+            .await;
+        op.answer(resp(200, &[], failed)).await;
+        let out = op.finish().await;
+        if deliver {
+            assert_eq!(out.unwrap().status(), StatusCode::OK);
+        } else {
+            assert_eq!(lro_error(out).kind(), ErrorKind::OperationFailed);
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn detect_provisioning_state_off_leaves_a_put_answer_alone() {
+    let creating = r#"{"properties":{"provisioningState":"Creating"}}"#;
+    let done = r#"{"properties":{"provisioningState":"Succeeded"}}"#;
+    let uri = "https://s.example/things/1";
+    let mut op = Op::start(LroLayer::new(), submission(Method::PUT, uri));
+    op.answer(resp(201, &[], creating)).await;
+    let poll = op.answer(resp(200, &[], done)).await;
+    assert_eq!(
+        (poll.method(), poll.uri()),
+        (&Method::GET, &uri.parse().unwrap())
+    );
+    assert_eq!(op.finish().await.unwrap().status(), StatusCode::OK);
+    let layer = LroLayer::new().detect_provisioning_state(false);
+    let mut op = Op::start(layer, submission(Method::PUT, uri));
+    op.answer(resp(201, &[], creating)).await;
+    assert_eq!(op.finish().await.unwrap().status(), StatusCode::CREATED);
+}
