@@ -44,8 +44,14 @@ pub enum FinalState {
 /// ```
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub(crate) poll_interval: Duration,
-    pub(crate) max_poll_interval: Duration,
+    /// The first unhinted wait as set (`None`: 1 s).
+    pub(crate) poll_interval: Option<Duration>,
+    /// The cap of unhinted waits as set (`None`: the first wait when that was set, else 30 s).
+    pub(crate) max_poll_interval: Option<Duration>,
+    /// The share of a wait the layer chose that jitter may take off (0: no jitter).
+    pub(crate) jitter: f64,
+    /// The seed of every operation's jitter sequence (`None`: a fresh one per operation).
+    pub(crate) jitter_seed: Option<u64>,
     pub(crate) min_wait: Duration,
     pub(crate) max_wait: Duration,
     pub(crate) deadline: Duration,
@@ -67,8 +73,10 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Self {
-            poll_interval: Duration::from_secs(1),
-            max_poll_interval: Duration::from_secs(30),
+            poll_interval: None,
+            max_poll_interval: None,
+            jitter: 0.0,
+            jitter_seed: None,
             min_wait: Duration::ZERO,
             max_wait: Duration::from_secs(300),
             deadline: Duration::from_secs(600),
@@ -99,12 +107,18 @@ impl Config {
     /// The first wait when a response carries no wait hint (default 1 s); unhinted waits grow
     /// from it up to [`max_poll_interval`](Self::max_poll_interval).
     pub fn poll_interval(&self) -> Duration {
-        self.poll_interval
+        self.backoff().0
     }
-    /// The cap of unhinted waits (default 30 s). Equal to the poll interval when
-    /// [`LroLayer::poll_interval`](crate::LroLayer::poll_interval) pinned it.
+    /// The cap of unhinted waits (default 30 s), never below the poll interval. Equal to the
+    /// poll interval when [`LroLayer::poll_interval`](crate::LroLayer::poll_interval) was set
+    /// and no cap was.
     pub fn max_poll_interval(&self) -> Duration {
-        self.max_poll_interval
+        self.backoff().1
+    }
+    /// The share of each wait the layer chose that jitter may take off, in `[0, 1]` (default
+    /// 0: no jitter).
+    pub fn poll_jitter(&self) -> f64 {
+        self.jitter
     }
     /// Every wait is at least this (default 0).
     pub fn min_wait(&self) -> Duration {
@@ -171,6 +185,18 @@ impl Config {
     /// Whether a delivered final body that streams is cut at the deadline (default `true`).
     pub fn bound_final_body(&self) -> bool {
         self.bound_final_body
+    }
+
+    /// The unhinted backoff in force, `(first, cap)` with `cap >= first`: each setter alone
+    /// means the same whatever the order of the calls.
+    pub(crate) fn backoff(&self) -> (Duration, Duration) {
+        let first = self.poll_interval.unwrap_or(Duration::from_secs(1));
+        let cap = match (self.max_poll_interval, self.poll_interval) {
+            (Some(cap), _) => cap,
+            (None, Some(first)) => first,
+            (None, None) => Duration::from_secs(30),
+        };
+        (first, cap.max(first))
     }
 
     /// A credential header: the library's list ([`crate::credentials`]) or one the caller added.

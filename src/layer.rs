@@ -19,6 +19,14 @@ use crate::vocab::Meaning as StatusMeaning;
 /// See the [crate docs](crate) for the behaviour. Every method takes and returns `self`;
 /// cloning is cheap (one reference count).
 ///
+/// The builder comes in groups, in this order: waiting, limits, recognising operations, the
+/// final response, what polls carry and where they may go, hooks, persistence. One rule holds
+/// for all of them: a *list knob* adds to its list ([`carry_query_param`](Self::carry_query_param),
+/// [`carry_query_params`](Self::carry_query_params),
+/// [`credential_header`](Self::credential_header), [`allow_origin`](Self::allow_origin),
+/// [`status_word`](Self::status_word)), every other knob replaces its value, and no knob's
+/// meaning depends on the order of the calls.
+///
 /// ```
 /// use std::time::Duration;
 /// use tower_lro::{FinalState, LroLayer};
@@ -70,23 +78,88 @@ impl LroLayer {
         f(Arc::make_mut(&mut settings.config));
         self
     }
+}
 
-    /// The wait when a response carries no wait hint: every such wait is `interval`.
+/// # Waiting
+///
+/// When the next poll goes out. A server's wait hint (`Retry-After`, `retry-after-ms`,
+/// `x-ms-retry-after-ms`) is followed; without one the layer chooses the wait: its *unhinted
+/// backoff* stays at the first wait for 5 polls, then doubles up to a cap (transient failures
+/// back off from the same first wait, doubling at once). [`wait_bounds`](Self::wait_bounds)
+/// bounds every wait, hinted or not. Each setter means the same whatever the order of the
+/// calls.
+impl LroLayer {
+    /// Unhinted waits start at `first` for 5 polls, then double up to `cap` (default 1 s and
+    /// 30 s; a `cap` below `first` is `first`). The same as
+    /// [`poll_interval(first)`](Self::poll_interval) with
+    /// [`max_poll_interval(cap)`](Self::max_poll_interval), in either order.
     ///
-    /// Without this call the default is a bounded backoff for long operations: 1 s for 5 polls,
-    /// then doubling up to 30 s. To grow from `interval`, call
-    /// [`max_poll_interval`](Self::max_poll_interval) after this.
-    pub fn poll_interval(self, interval: Duration) -> Self {
+    /// ```
+    /// use std::time::Duration;
+    /// let layer = tower_lro::LroLayer::new()
+    ///     .poll_backoff(Duration::from_secs(2), Duration::from_secs(60));
+    /// assert_eq!(layer.config().poll_interval(), Duration::from_secs(2));
+    /// assert_eq!(layer.config().max_poll_interval(), Duration::from_secs(60));
+    /// ```
+    pub fn poll_backoff(self, first: Duration, cap: Duration) -> Self {
         self.edit(|c| {
-            c.poll_interval = interval;
-            c.max_poll_interval = interval;
+            c.poll_interval = Some(first);
+            c.max_poll_interval = Some(cap);
         })
     }
 
-    /// Lets unhinted waits grow: they stay at the poll interval for 5 polls, then double up to
-    /// `cap` (default 30 s).
+    /// The first unhinted wait. Alone it is every unhinted wait (a fixed interval); with a
+    /// [`max_poll_interval`](Self::max_poll_interval), set before or after, waits grow from it
+    /// to that cap. Without either call: 1 s for 5 polls, then doubling up to 30 s.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_lro::LroLayer;
+    /// let fixed = LroLayer::new().poll_interval(Duration::from_secs(2));
+    /// assert_eq!(fixed.config().max_poll_interval(), Duration::from_secs(2));
+    /// let a = LroLayer::new().max_poll_interval(Duration::from_secs(60)).poll_interval(Duration::from_secs(2));
+    /// let b = LroLayer::new().poll_interval(Duration::from_secs(2)).max_poll_interval(Duration::from_secs(60));
+    /// assert_eq!(a.config().max_poll_interval(), b.config().max_poll_interval());
+    /// ```
+    pub fn poll_interval(self, interval: Duration) -> Self {
+        self.edit(|c| c.poll_interval = Some(interval))
+    }
+
+    /// The cap unhinted waits grow to (default 30 s), from the
+    /// [`poll_interval`](Self::poll_interval) (default 1 s), whichever of the two is called
+    /// first.
     pub fn max_poll_interval(self, cap: Duration) -> Self {
-        self.edit(|c| c.max_poll_interval = cap)
+        self.edit(|c| c.max_poll_interval = Some(cap))
+    }
+
+    /// Spread the waits the layer chooses (unhinted and transient backoff), so that clients
+    /// started together do not poll together: each such wait is shortened by a random share
+    /// of at most `fraction` of it (clamped to `[0, 1]`; default 0, no jitter).
+    ///
+    /// `1.0` is AWS's "full jitter" (a wait anywhere in `[0, w]`), `0.5` its "equal jitter"
+    /// (`[w/2, w]`); smithy's waiters draw between their minimum delay and the computed one,
+    /// which is `1.0` here with [`wait_bounds`](Self::wait_bounds)' minimum. Jitter never
+    /// lengthens a wait, and never shortens a server's hint: its `Retry-After` is kept as
+    /// given. [`wait_bounds`](Self::wait_bounds) still holds after jitter.
+    ///
+    /// ```
+    /// let layer = tower_lro::LroLayer::new().poll_jitter(0.5);
+    /// assert_eq!(layer.config().poll_jitter(), 0.5);
+    /// ```
+    pub fn poll_jitter(self, fraction: f64) -> Self {
+        let fraction = if fraction.is_nan() {
+            0.0
+        } else {
+            fraction.clamp(0.0, 1.0)
+        };
+        self.edit(|c| c.jitter = fraction)
+    }
+
+    /// Make the jitter's draws repeatable: every operation starts its sequence from `seed`
+    /// (default: a fresh seed per operation), for tests and simulations. Without
+    /// [`poll_jitter`](Self::poll_jitter) it has no effect.
+    pub fn poll_jitter_seed(self, seed: u64) -> Self {
+        self.edit(|c| c.jitter_seed = Some(seed))
     }
 
     /// Bounds every wait, server-given or not, to `[min, max]` (default 0 s and 5 min).
@@ -96,23 +169,17 @@ impl LroLayer {
             c.max_wait = max;
         })
     }
+}
 
+/// # Limits
+///
+/// How long, how many requests and how much of a body a resolution may spend, and what the
+/// layer does when it gives up.
+impl LroLayer {
     /// The overall deadline of a resolution, from the submission's response (default 10 min).
     /// Use `Duration::MAX` to poll for as long as the server says to.
     pub fn deadline(self, deadline: Duration) -> Self {
         self.edit(|c| c.deadline = deadline)
-    }
-
-    /// Whether the deadline also bounds the final body when it streams (default `true`): a
-    /// fetched resource whose body has not ended when the operation's
-    /// [`deadline`](Self::deadline) passes yields an [`Error`](crate::Error) of kind
-    /// [`Timeout`](crate::ErrorKind::Timeout) and ends. With `false`, the final body streams
-    /// for as long as the server sends it (bound it yourself, for example with
-    /// `tower_http::timeout`). A body the layer read whole, and any pass-through body, carries
-    /// no timer either way; nor does any body when the deadline is `Duration::MAX`. A request's
-    /// [`LroOptions::bound_final_body`](crate::LroOptions::bound_final_body) overrides it.
-    pub fn bound_final_body(self, enabled: bool) -> Self {
-        self.edit(|c| c.bound_final_body = enabled)
     }
 
     /// At most this many requests to the status monitor (default 1000).
@@ -130,6 +197,79 @@ impl LroLayer {
         self.edit(|c| c.status_body_limit = bytes)
     }
 
+    /// Cancel an operation when the layer gives up on it — its deadline passed, or the poll
+    /// limit was reached — before returning the timeout error (default `false`: never
+    /// cancelled). See [`LroOptions::cancel_on_give_up`](crate::LroOptions::cancel_on_give_up),
+    /// which overrides it per request.
+    pub fn cancel_on_give_up(mut self, enabled: bool) -> Self {
+        Arc::make_mut(&mut self.settings).cancel_on_give_up = enabled;
+        self
+    }
+}
+
+/// # Recognising operations
+///
+/// Which answers start an operation and what their status words mean: the dialect, the
+/// vocabulary, and the shapes the layer looks for.
+impl LroLayer {
+    /// The dialect the layer's services speak (spec §10; default: the default dialect). A
+    /// request's [`LroOptions::dialect`](crate::LroOptions::dialect) overrides it.
+    ///
+    /// ```
+    /// let layer = tower_lro::LroLayer::new().dialect(tower_lro::Dialect::google());
+    /// # let _ = layer;
+    /// ```
+    pub fn dialect(mut self, dialect: Dialect) -> Self {
+        Arc::make_mut(&mut self.settings).dialect = dialect;
+        self
+    }
+
+    /// Add a status word with its meaning to the vocabulary (spec §3), for a service with words
+    /// of its own; it also re-assigns a default word. Words are compared ignoring case, spaces,
+    /// `-` and `_`.
+    ///
+    /// ```
+    /// use tower_lro::{LroLayer, StatusMeaning};
+    /// let layer = LroLayer::new()
+    ///     .status_word(StatusMeaning::Succeeded, "Published")
+    ///     .status_word(StatusMeaning::Canceled, "Terminated");
+    /// # let _ = layer;
+    /// ```
+    pub fn status_word(self, meaning: StatusMeaning, word: &str) -> Self {
+        self.edit(|c| c.vocabulary.add(meaning, word))
+    }
+
+    /// Decide what status words mean with a function, consulted before any word list;
+    /// `None` falls back to them.
+    pub fn status_classifier<F>(self, classify: F) -> Self
+    where
+        F: Fn(&str) -> Option<StatusMeaning> + Send + Sync + 'static,
+    {
+        self.edit(|c| {
+            let vocabulary = std::mem::take(&mut c.vocabulary);
+            c.vocabulary = vocabulary.with_classifier(classify);
+        })
+    }
+
+    /// Detect the ARM `PUT`/`PATCH` → `provisioningState` shape (default `true`). Turning it
+    /// off spares buffering `200`/`201` JSON answers to `PUT`/`PATCH`.
+    pub fn detect_provisioning_state(self, enabled: bool) -> Self {
+        self.edit(|c| c.detect_provisioning_state = enabled)
+    }
+
+    /// For `GET` requests only, and only when asked: a `202` with nothing to poll means "not
+    /// ready yet, ask again" (GitHub's statistics endpoints), so the same request is sent again
+    /// after the hinted or unhinted wait, within the deadline (default `false`).
+    pub fn accepted_means_retry(self, enabled: bool) -> Self {
+        self.edit(|c| c.accepted_retry = enabled)
+    }
+}
+
+/// # The final response
+///
+/// Where the final response comes from, what a failed operation yields, and how long its
+/// body may stream.
+impl LroLayer {
     /// Where the final response comes from (default [`FinalState::Auto`]).
     pub fn final_state(self, final_state: FinalState) -> Self {
         self.edit(|c| c.final_state = final_state)
@@ -141,25 +281,46 @@ impl LroLayer {
         self.edit(|c| c.failure_as_response = enabled)
     }
 
+    /// Whether the deadline also bounds the final body when it streams (default `true`): a
+    /// fetched resource whose body has not ended when the operation's
+    /// [`deadline`](Self::deadline) passes yields an [`Error`](crate::Error) of kind
+    /// [`Timeout`](crate::ErrorKind::Timeout) and ends. With `false`, the final body streams
+    /// for as long as the server sends it (bound it yourself, for example with
+    /// `tower_http::timeout`). A body the layer read whole, and any pass-through body, carries
+    /// no timer either way; nor does any body when the deadline is `Duration::MAX`. A request's
+    /// [`LroOptions::bound_final_body`](crate::LroOptions::bound_final_body) overrides it.
+    pub fn bound_final_body(self, enabled: bool) -> Self {
+        self.edit(|c| c.bound_final_body = enabled)
+    }
+}
+
+/// # What polls carry and where they may go
+///
+/// The query parameters carried onto polls, the credentials kept to the submission's origin
+/// (and the origins allowed to receive them), the guard against URLs naming internal hosts,
+/// and the body of polls that need one.
+impl LroLayer {
     /// Also carry this query parameter of the submission URL onto poll and resource URLs that
     /// lack it (`api-version` is carried by default; Azure Maps wants `subscription-key`).
     pub fn carry_query_param(self, name: impl Into<String>) -> Self {
-        let name = name.into();
-        self.edit(|c| {
-            if !c.carry_query.contains(&name) {
-                c.carry_query.push(name);
-            }
-        })
+        self.carry_query_params([name])
     }
 
-    /// Carry exactly these query parameters (replaces the list).
+    /// Also carry these query parameters: [`carry_query_param`](Self::carry_query_param) for
+    /// each (a list knob: it adds to the list, `api-version` stays carried).
     pub fn carry_query_params<I, T>(self, names: I) -> Self
     where
         I: IntoIterator<Item = T>,
         T: Into<String>,
     {
-        let names: Vec<String> = names.into_iter().map(Into::into).collect();
-        self.edit(|c| c.carry_query = names)
+        self.edit(|c| {
+            for name in names {
+                let name = name.into();
+                if !c.carry_query.contains(&name) {
+                    c.carry_query.push(name);
+                }
+            }
+        })
     }
 
     /// Treat this header (and query parameter of the same name) as a credential: it is never
@@ -188,31 +349,11 @@ impl LroLayer {
         })
     }
 
-    /// Add a status word with its meaning to the vocabulary (spec §3), for a service with words
-    /// of its own; it also re-assigns a default word. Words are compared ignoring case, spaces,
-    /// `-` and `_`.
-    ///
-    /// ```
-    /// use tower_lro::{LroLayer, StatusMeaning};
-    /// let layer = LroLayer::new()
-    ///     .status_word(StatusMeaning::Succeeded, "Published")
-    ///     .status_word(StatusMeaning::Canceled, "Terminated");
-    /// # let _ = layer;
-    /// ```
-    pub fn status_word(self, meaning: StatusMeaning, word: &str) -> Self {
-        self.edit(|c| c.vocabulary.add(meaning, word))
-    }
-
-    /// Decide what status words mean with a function, consulted before any word list;
-    /// `None` falls back to them.
-    pub fn status_classifier<F>(self, classify: F) -> Self
-    where
-        F: Fn(&str) -> Option<StatusMeaning> + Send + Sync + 'static,
-    {
-        self.edit(|c| {
-            let vocabulary = std::mem::take(&mut c.vocabulary);
-            c.vocabulary = vocabulary.with_classifier(classify);
-        })
+    /// Refuse status, redirect and resource URLs whose host is link-local, unspecified or a
+    /// cloud metadata name, and loopback or private-range hosts unless the submission went to
+    /// such a host too (spec §7; default `true`). Allowed origins are exempt.
+    pub fn ssrf_guard(self, enabled: bool) -> Self {
+        self.edit(|c| c.ssrf_guard = enabled)
     }
 
     /// How to make a request body of the service's type `B` from bytes, for dialects whose
@@ -243,39 +384,13 @@ impl LroLayer {
         Arc::make_mut(&mut self.settings).poll_body = Some(Arc::new(maker));
         self
     }
+}
 
-    /// The dialect the layer's services speak (spec §10; default: the default dialect). A
-    /// request's [`LroOptions::dialect`](crate::LroOptions::dialect) overrides it.
-    ///
-    /// ```
-    /// let layer = tower_lro::LroLayer::new().dialect(tower_lro::Dialect::google());
-    /// # let _ = layer;
-    /// ```
-    pub fn dialect(mut self, dialect: Dialect) -> Self {
-        Arc::make_mut(&mut self.settings).dialect = dialect;
-        self
-    }
-
-    /// For `GET` requests only, and only when asked: a `202` with nothing to poll means "not
-    /// ready yet, ask again" (GitHub's statistics endpoints), so the same request is sent again
-    /// after the hinted or unhinted wait, within the deadline (default `false`).
-    pub fn accepted_means_retry(self, enabled: bool) -> Self {
-        self.edit(|c| c.accepted_retry = enabled)
-    }
-
-    /// Refuse status, redirect and resource URLs whose host is link-local, unspecified or a
-    /// cloud metadata name, and loopback or private-range hosts unless the submission went to
-    /// such a host too (spec §7; default `true`). Allowed origins are exempt.
-    pub fn ssrf_guard(self, enabled: bool) -> Self {
-        self.edit(|c| c.ssrf_guard = enabled)
-    }
-
-    /// Detect the ARM `PUT`/`PATCH` → `provisioningState` shape (default `true`). Turning it
-    /// off spares buffering `200`/`201` JSON answers to `PUT`/`PATCH`.
-    pub fn detect_provisioning_state(self, enabled: bool) -> Self {
-        self.edit(|c| c.detect_provisioning_state = enabled)
-    }
-
+/// # Hooks
+///
+/// Functions the layer calls: to shape each request it sends by itself, and to report each
+/// operation's progress. Each replaces the one set before.
+impl LroLayer {
     /// Shape every request the layer sends by itself (polls and the resource `GET`), for
     /// example to sign it afresh. The request's extensions hold a
     /// [`LroRequest`](crate::LroRequest) saying which kind it is.
@@ -293,15 +408,6 @@ impl LroLayer {
         self
     }
 
-    /// Cancel an operation when the layer gives up on it — its deadline passed, or the poll
-    /// limit was reached — before returning the timeout error (default `false`: never
-    /// cancelled). See [`LroOptions::cancel_on_give_up`](crate::LroOptions::cancel_on_give_up),
-    /// which overrides it per request.
-    pub fn cancel_on_give_up(mut self, enabled: bool) -> Self {
-        Arc::make_mut(&mut self.settings).cancel_on_give_up = enabled;
-        self
-    }
-
     /// Be told where each operation stands: once when the submission's answer starts it
     /// (`polls() == 0`), then after every status poll (status, `percentComplete`, the wait
     /// chosen), for example to draw a progress bar. The hook runs
@@ -315,6 +421,10 @@ impl LroLayer {
     }
 }
 
+/// # Persistence
+///
+/// What lets an operation outlive its call: the idempotency key stamped on submissions, and
+/// [`store`](Self::store), which keeps operations in an operation store.
 impl LroLayer {
     /// Stamp submissions whose [`LroOptions`](crate::LroOptions) carry an
     /// [idempotency key](crate::LroOptions::idempotency_key) with it, in this header style

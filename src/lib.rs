@@ -193,7 +193,11 @@
 //!   [`LroOptions::bound_final_body`]) leaves it unbounded. Pass-through answers, which are not
 //!   operations, stream with no timer; so does every body under a `Duration::MAX` deadline.
 //! - With no wait hint and no configured interval, the first 5 waits are 1 s, then they double
-//!   up to 30 s. An explicit [`LroLayer::poll_interval`] is used for every unhinted wait.
+//!   up to 30 s. An explicit [`LroLayer::poll_interval`] alone is used for every unhinted wait;
+//!   with a cap ([`LroLayer::max_poll_interval`], or both at once with
+//!   [`LroLayer::poll_backoff`]) waits grow from it to the cap, whatever the order of the calls.
+//!   Jitter ([`LroLayer::poll_jitter`]) is off by default and only ever shortens a wait the
+//!   layer chose, never a server's hint.
 //!   `Retry-After: 0` is honoured as "now": the server allows it, and the poll limit bounds a
 //!   server that says it forever. A `Retry-After` date in the past is ignored (a negative delay).
 //! - On a `Location` poll, a `200`/`201` keeps polling only when its body's `status` (or

@@ -16,9 +16,9 @@ pub(crate) const FLAT_POLLS: u32 = 5;
 
 /// The wait for the `n`-th poll that had no hint (0-based), before clamping.
 pub(crate) fn unhinted_wait(cfg: &Config, n: u32) -> Duration {
-    let cap = cfg.max_poll_interval.max(cfg.poll_interval);
+    let (first, cap) = cfg.backoff();
     let doublings = n.saturating_sub(FLAT_POLLS - 1).min(32);
-    cfg.poll_interval
+    first
         .checked_mul(1u32 << doublings.min(31))
         .unwrap_or(cap)
         .min(cap)
@@ -26,12 +26,9 @@ pub(crate) fn unhinted_wait(cfg: &Config, n: u32) -> Duration {
 
 /// The wait after the `k`-th transient failure in a row (1-based), before clamping.
 pub(crate) fn transient_wait(cfg: &Config, k: u32) -> Duration {
-    let cap = cfg.max_poll_interval.max(cfg.poll_interval);
+    let (first, cap) = cfg.backoff();
     let doublings = k.saturating_sub(1).min(31);
-    cfg.poll_interval
-        .checked_mul(1u32 << doublings)
-        .unwrap_or(cap)
-        .min(cap)
+    first.checked_mul(1u32 << doublings).unwrap_or(cap).min(cap)
 }
 
 /// Clamps a wait to `[min_wait, max_wait]` (tolerating a misconfigured `min > max`).
@@ -75,6 +72,9 @@ pub(crate) struct Schedule {
     report_due: bool,
     /// Moves of the monitor (`301`/`307`/`308`) in a row.
     moves: u32,
+    /// The jitter's generator state, seeded at the first jittered wait (0: not yet; a plain
+    /// `u64` keeps the schedule 8 bytes smaller than an `Option`).
+    rng: u64,
 }
 
 impl Schedule {
@@ -90,6 +90,7 @@ impl Schedule {
             next_status_at: None,
             report_due: false,
             moves: 0,
+            rng: 0,
         }
     }
 
@@ -206,11 +207,11 @@ impl Schedule {
         let (wait, reason) = match hint_from.and_then(|h| retry_after(h, wall)) {
             Some((d, source)) => (d, WaitReason::Hint(source)),
             None if transient => (
-                transient_wait(cfg, self.transient),
+                self.jittered(cfg, transient_wait(cfg, self.transient)),
                 WaitReason::TransientBackoff,
             ),
             None => {
-                let w = unhinted_wait(cfg, self.unhinted);
+                let w = self.jittered(cfg, unhinted_wait(cfg, self.unhinted));
                 self.unhinted = self.unhinted.saturating_add(1);
                 (w, WaitReason::Interval)
             }
@@ -222,6 +223,21 @@ impl Schedule {
             WaitReason::Clamped(Box::new(reason))
         });
         clamped
+    }
+
+    /// A wait the layer chose, less a random share of at most `cfg.jitter` of it (never more
+    /// than the wait: a cap or the deadline still holds). No jitter, no work.
+    fn jittered(&mut self, cfg: &Config, wait: Duration) -> Duration {
+        if cfg.jitter <= 0.0 {
+            return wait;
+        }
+        if self.rng == 0 {
+            self.rng = cfg.jitter_seed.unwrap_or_else(fresh_seed);
+        }
+        let unit = (splitmix64(&mut self.rng) >> 11) as f64 / (1u64 << 53) as f64;
+        let cut = Duration::try_from_secs_f64(wait.as_secs_f64() * cfg.jitter.min(1.0) * unit)
+            .unwrap_or(Duration::ZERO);
+        wait.saturating_sub(cut)
     }
 
     /// The instant `wait` after `now`, if it is not past the deadline.
@@ -240,6 +256,26 @@ impl Schedule {
     }
 }
 
+/// SplitMix64: one step of a small, fast generator (jitter needs spread, not secrecy).
+fn splitmix64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// A seed no other operation shares: the standard library's per-process random keys over a
+/// counter (no allocation, no dependency).
+fn fresh_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    h.finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,6 +288,40 @@ mod tests {
         assert_eq!(unhinted_wait(&c, u32::MAX), Duration::from_secs(30));
         let t: Vec<u64> = (1..8).map(|k| transient_wait(&c, k).as_secs()).collect();
         assert_eq!(t, [1, 2, 4, 8, 16, 30, 30]);
+    }
+
+    #[test]
+    fn jitter_only_shortens_a_chosen_wait_and_a_seed_repeats_it() {
+        let cfg = Config {
+            jitter: 1.0,
+            jitter_seed: Some(7),
+            ..Config::default()
+        };
+        let run = || {
+            let mut s = Schedule::new(Instant::now(), Duration::from_secs(600));
+            (0..12)
+                .map(|_| s.next_wait(&cfg, None, false, SystemTime::now()))
+                .collect::<Vec<_>>()
+        };
+        let (a, b) = (run(), run());
+        assert_eq!(a, b, "one seed, one sequence");
+        for (n, w) in (0u32..).zip(&a) {
+            assert!(*w <= unhinted_wait(&cfg, n), "wait {n}: {w:?}");
+        }
+        assert!(a.iter().any(|w| *w < Duration::from_secs(1)), "{a:?}");
+        let mut s = Schedule::new(Instant::now(), Duration::from_secs(600));
+        let mut hint = HeaderMap::new();
+        hint.insert("retry-after", http::HeaderValue::from_static("7"));
+        for _ in 0..8 {
+            let w = s.next_wait(&cfg, Some(&hint), false, SystemTime::now());
+            assert_eq!(w, Duration::from_secs(7), "a server's wait is never cut");
+        }
+        let huge = Config {
+            poll_interval: Some(Duration::MAX),
+            ..cfg.clone()
+        };
+        let mut s = Schedule::new(Instant::now(), Duration::MAX);
+        assert!(s.next_wait(&huge, None, true, SystemTime::now()) <= huge.max_wait);
     }
 
     #[test]

@@ -319,7 +319,7 @@ where
             let key = call.key.to_string();
             return Err(Error::new(None, Reason::LeaseHeld { key }).into());
         }
-        let next = now + call.settings.config.poll_interval;
+        let next = now + call.settings.config.poll_interval();
         tokio::time::sleep_until(deadline.map_or(next, |d| d.min(next))).await;
     }
 }

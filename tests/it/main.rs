@@ -11,6 +11,7 @@ mod credentials;
 mod final_body;
 mod gateway;
 mod hostile;
+mod knobs;
 mod resume;
 mod seeds;
 mod service;
