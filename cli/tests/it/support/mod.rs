@@ -1,5 +1,4 @@
 //! Mock HTTP(S) servers on loopback and a runner for the built `lro` binary.
-#![allow(dead_code)]
 
 use std::convert::Infallible;
 use std::path::PathBuf;
@@ -15,6 +14,10 @@ use hyper_util::rt::TokioIo;
 use tokio::io::AsyncBufReadExt;
 use tokio::net::TcpListener;
 
+pub mod creds;
+/// The library's `redis-server` runner (the store tests of `tests/it/` start one the same way).
+#[path = "../../../../tests/it/store/redis_server.rs"]
+pub mod redis_server;
 pub mod stall;
 
 /// What a mock sees of a request.

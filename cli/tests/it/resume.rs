@@ -1,14 +1,12 @@
 //! Nothing lost: --no-wait then --resume, a timeout, and SIGINT while waiting.
 
-mod support;
-
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::{lro, now, resp, temp_dir, Mock};
 use serde_json::Value;
-use support::{lro, now, resp, temp_dir, Mock};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// V2 shape whose status says `Running` (with `retry-after`) until `done` is set.

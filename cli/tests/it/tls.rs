@@ -1,11 +1,9 @@
 //! HTTPS against a self-signed certificate: trusted with --cacert, refused without.
 
-mod support;
-
 use std::sync::Arc;
 
+use crate::support::{lro, now, resp, temp_dir, Mock};
 use rustls_pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
-use support::{lro, now, resp, temp_dir, Mock};
 
 /// A self-signed certificate for 127.0.0.1, its PEM, and an acceptor serving it.
 fn self_signed() -> (String, tokio_rustls::TlsAcceptor) {

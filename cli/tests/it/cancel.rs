@@ -2,12 +2,10 @@
 //! goes out per dialect, with which credentials, and the exit codes (a refused cancel is not a
 //! success).
 
-mod support;
-
 use std::process::Stdio;
 use std::time::Duration;
 
-use support::{lro, resp, temp_dir, Mock};
+use crate::support::{lro, resp, temp_dir, Mock};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 /// A server whose operation `/ops/9` runs forever; `DELETE /ops/9` answers `cancel_status`,

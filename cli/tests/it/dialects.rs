@@ -1,19 +1,17 @@
 //! `--dialect`: declared dialects from a file or inline, Google's `Operation`, resuming a Google
 //! operation without `--dialect`, bad descriptions, and `Prefer: respond-async` on the command.
 
-mod support;
-
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::{lro, now, resp, temp_dir, Mock};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
-use support::{lro, now, resp, temp_dir, Mock};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// Writes `text` to a new file in the test's directory; the `@FILE` argument for it.
