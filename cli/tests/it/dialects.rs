@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::support::{lro, now, resp, temp_dir, Mock};
+use crate::support::{first_poll_succeeds, lro, now, resp, temp_dir, Mock};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
@@ -270,18 +270,8 @@ async fn bad_dialects_are_usage_errors() {
 #[tokio::test(flavor = "multi_thread")]
 async fn prefer_respond_async_still_resolves() {
     let mock = Mock::start(|req, base| match req.target.as_str() {
-        "/jobs" => resp(
-            202,
-            &[("operation-location", format!("{base}/ops/1")), now()],
-            "",
-        ),
-        "/ops/1" => resp(
-            200,
-            &[("resource-location", format!("{base}/things/1"))],
-            r#"{"status":"Succeeded"}"#,
-        ),
         "/things/1" => resp(200, &[], r#"{"thing":1}"#),
-        _ => resp(404, &[], ""),
+        path => first_poll_succeeds(path, base).unwrap_or_else(|| resp(404, &[], "")),
     })
     .await;
     let url = format!("{}/jobs", mock.base);
