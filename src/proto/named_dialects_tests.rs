@@ -1,6 +1,6 @@
 //! The named dialects of the open standards (`fhir`, `ogc-processes`) through the protocol
 //! core, one run per case of `tests/fixtures/dialects/*-named-cases.json` (each case cites the
-//! part of the standard it follows; `cli/tests/named_dialects.rs` replays the same cases over
+//! part of the standard it follows; `cli/tests/it/named_dialects.rs` replays the same cases over
 //! real sockets through `lro --dialect NAME`).
 
 use std::sync::Arc;

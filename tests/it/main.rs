@@ -18,6 +18,7 @@ mod service;
 mod standards;
 mod store;
 mod wider;
+mod wider_mocks;
 
 #[cfg(feature = "hyper-util")]
 mod connect;

@@ -46,6 +46,29 @@ pub fn submission(method: Method, uri: &str) -> Req {
         .unwrap()
 }
 
+/// The submission URL of the mock-driven hostile and wider-pattern tests.
+pub const SUB: &str = "https://svc.example/a/b/jobs?api-version=1";
+/// Their status monitor.
+pub const MONITOR: &str = "https://svc.example/operations/1";
+
+/// Starts a POST to [`SUB`] and answers it with `first`.
+pub async fn submit(layer: LroLayer, first: Res) -> Op {
+    let mut op = Op::start(layer, submission(Method::POST, SUB));
+    op.answer(first).await;
+    op
+}
+
+/// A `202` naming `url` as its `Operation-Location`.
+pub fn ol(url: &str) -> Res {
+    resp(202, &[("operation-location", url.as_bytes())], "")
+}
+
+/// The whole body of a final response, as text.
+pub async fn body_text(response: Response<LroBody<Full<Bytes>>>) -> String {
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
 /// The `tower_lro::Error` of a failed call (panics on a success or another error type).
 pub fn lro_error(out: Out) -> Box<tower_lro::Error> {
     match out {

@@ -4,7 +4,7 @@
 //! in release, as BENCHMARKS.md says:
 //!
 //! ```text
-//! cargo test --release -p lro-cli --test proxy_load -- --ignored --nocapture
+//! cargo test --release -p lro-cli --test it proxy_load -- --ignored --nocapture
 //! ```
 //!
 //! `LRO_LOAD_CLIENTS=N` changes the number of clients (default 10 000), `LRO_LOAD_PROXY_ARGS`

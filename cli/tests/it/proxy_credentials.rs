@@ -3,9 +3,6 @@
 //! every origin-bound header reach the upstream's own polls, and never a second loopback
 //! origin named as the status monitor, as a redirect's target (each 3xx) or as the resource.
 
-mod creds_common;
-mod support;
-
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -15,23 +12,25 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use tokio::process::Child;
 
+use crate::support::creds;
+
 /// `lro proxy` on a free loopback port in front of `upstream`; the child and its base URL.
 async fn proxy(upstream: &str, extra: &[String]) -> (Child, String) {
     let mut args = vec!["--max-time", "20"];
     args.extend(extra.iter().map(String::as_str));
-    let (child, addr, _log) = support::proxy_on("127.0.0.1:0", upstream, &args).await;
+    let (child, addr, _log) = crate::support::proxy_on("127.0.0.1:0", upstream, &args).await;
     (child, addr)
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_proxy_carries_no_credential_to_another_origin() {
-    let (a, b) = creds_common::origins().await;
-    let (_child, base) = proxy(&a.base, &creds_common::carry_args()).await;
+    let (a, b) = creds::origins().await;
+    let (_child, base) = proxy(&a.base, &creds::carry_args()).await;
     let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    for flow in creds_common::flows() {
-        let url = format!("{base}{}?{}", flow.submit, creds_common::query());
+    for flow in creds::flows() {
+        let url = format!("{base}{}?{}", flow.submit, creds::query());
         let mut req = Request::post(url).body(Full::from("{}")).unwrap();
-        for line in creds_common::header_lines() {
+        for line in creds::header_lines() {
             let (name, value) = line.split_once(": ").unwrap();
             req.headers_mut().append(
                 http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
@@ -47,5 +46,5 @@ async fn the_proxy_carries_no_credential_to_another_origin() {
         assert!(status.is_success(), "{}: {status} {body:?}", flow.submit);
     }
     // The client's credentials for the proxy itself are the proxy's: never forwarded.
-    creds_common::assert_flows(&a, &b, &["proxy-authorization"]);
+    creds::assert_flows(&a, &b, &["proxy-authorization"]);
 }

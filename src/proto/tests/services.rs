@@ -8,19 +8,21 @@ use crate::vocab::Meaning;
 fn dialect(name: &str) -> Dialect {
     let text = match name {
         "digitalocean" => {
-            include_str!("../../tests/fixtures/dialects/digitalocean-droplet-actions.json")
+            include_str!("../../../tests/fixtures/dialects/digitalocean-droplet-actions.json")
         }
-        "hal" => include_str!("../../tests/fixtures/dialects/hal-task-resource.json"),
+        "hal" => include_str!("../../../tests/fixtures/dialects/hal-task-resource.json"),
         "speech" => {
-            include_str!("../../tests/fixtures/dialects/speech-batch-transcription.json")
+            include_str!("../../../tests/fixtures/dialects/speech-batch-transcription.json")
         }
-        "durable" => include_str!("../../tests/fixtures/dialects/durable-functions.json"),
-        "teams" => include_str!("../../tests/fixtures/dialects/graph-teams-operations.json"),
-        "blob-copy" => include_str!("../../tests/fixtures/dialects/azure-blob-copy.json"),
-        "fhir" => include_str!("../../tests/fixtures/dialects/fhir-bulk-export.json"),
-        "ogc" => include_str!("../../tests/fixtures/dialects/ogc-api-processes-job.json"),
-        "flower" => include_str!("../../tests/fixtures/dialects/celery-flower-task.json"),
-        "mediaconvert" => include_str!("../../tests/fixtures/dialects/aws-mediaconvert-job.json"),
+        "durable" => include_str!("../../../tests/fixtures/dialects/durable-functions.json"),
+        "teams" => include_str!("../../../tests/fixtures/dialects/graph-teams-operations.json"),
+        "blob-copy" => include_str!("../../../tests/fixtures/dialects/azure-blob-copy.json"),
+        "fhir" => include_str!("../../../tests/fixtures/dialects/fhir-bulk-export.json"),
+        "ogc" => include_str!("../../../tests/fixtures/dialects/ogc-api-processes-job.json"),
+        "flower" => include_str!("../../../tests/fixtures/dialects/celery-flower-task.json"),
+        "mediaconvert" => {
+            include_str!("../../../tests/fixtures/dialects/aws-mediaconvert-job.json")
+        }
         other => panic!("no fixture {other}"),
     };
     Dialect::from_json(text).unwrap()

@@ -1,5 +1,4 @@
 //! Mock HTTP(S) servers on loopback and a runner for the built `lro` binary.
-#![allow(dead_code)]
 
 use std::convert::Infallible;
 use std::path::PathBuf;
@@ -15,6 +14,10 @@ use hyper_util::rt::TokioIo;
 use tokio::io::AsyncBufReadExt;
 use tokio::net::TcpListener;
 
+pub mod creds;
+/// The library's `redis-server` runner (the store tests of `tests/it/` start one the same way).
+#[path = "../../../../tests/it/store/redis_server.rs"]
+pub mod redis_server;
 pub mod stall;
 
 /// What a mock sees of a request.
@@ -132,6 +135,24 @@ pub fn resp(status: u16, headers: &[(&str, String)], body: &str) -> Response<Ful
     r
 }
 
+/// The V2 shape of an operation that succeeds at its first poll: `/jobs` answers `202` with
+/// `Operation-Location: /ops/1`, which names `/things/1` as the resource; `None` for another path.
+pub fn first_poll_succeeds(path: &str, base: &str) -> Option<Response<Full<Bytes>>> {
+    match path {
+        "/jobs" => Some(resp(
+            202,
+            &[("operation-location", format!("{base}/ops/1")), now()],
+            "",
+        )),
+        "/ops/1" => Some(resp(
+            200,
+            &[("resource-location", format!("{base}/things/1"))],
+            r#"{"status":"Succeeded"}"#,
+        )),
+        _ => None,
+    }
+}
+
 /// The outcome of one run of `lro`.
 #[derive(Debug)]
 pub struct Run {
@@ -147,16 +168,35 @@ impl Run {
     }
 }
 
-/// `lro ARGS`, bounded to 30 s.
-pub async fn lro(args: &[&str]) -> Run {
-    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_lro"))
+/// `lro ARGS` started with stdout and stderr piped and `stdin` as its input; killed when dropped.
+pub fn lro_child(args: &[&str], stdin: Stdio) -> tokio::process::Child {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_lro"))
         .args(args)
-        .stdin(Stdio::null())
+        .stdin(stdin)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
+        .unwrap()
+}
+
+/// `lro ARGS`, bounded to 30 s.
+pub async fn lro(args: &[&str]) -> Run {
+    finished(lro_child(args, Stdio::null())).await
+}
+
+/// `lro ARGS` reading `input` on its standard input, bounded to 30 s.
+pub async fn lro_with_stdin(args: &[&str], input: &str) -> Run {
+    let mut child = lro_child(args, Stdio::piped());
+    let mut stdin = child.stdin.take().unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut stdin, input.as_bytes())
+        .await
         .unwrap();
+    drop(stdin);
+    finished(child).await
+}
+
+async fn finished(child: tokio::process::Child) -> Run {
     let out = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
         .await
         .expect("lro did not finish within 30 s")
@@ -166,6 +206,30 @@ pub async fn lro(args: &[&str]) -> Run {
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
+}
+
+/// The stderr of a running `lro`, line by line.
+pub type StderrLines = tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStderr>>;
+
+/// Starts `lro ARGS`, waits (bounded to 20 s) until it reports its first poll, and sends it
+/// `SIGINT`; the child and the rest of its stderr.
+pub async fn lro_interrupted_while_waiting(args: &[&str]) -> (tokio::process::Child, StderrLines) {
+    let mut child = lro_child(args, Stdio::null());
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let waiting = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.contains("(poll 1)") {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(waiting, Ok(true), "lro never reported its first poll");
+    let pid = child.id().unwrap() as libc::pid_t;
+    // SAFETY: sending a signal to our own child process, by its PID.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    (child, lines)
 }
 
 /// A fresh, empty directory for a test's files.

@@ -1,8 +1,6 @@
 //! Options, output and exit codes of `lro URL`.
 
-mod support;
-
-use support::{lro, now, resp, temp_dir, Mock};
+use crate::support::{lro, now, resp, temp_dir, Mock};
 
 /// V2 shape that finishes at the first poll; polls must carry `subscription-key`.
 async fn quick() -> Mock {

@@ -3,7 +3,6 @@
 //! (each of `301`, `302`, `303`, `307`, `308`) and as the resource; and the whole credential
 //! list of the library (headers and query names, listed and made from each pattern) with a
 //! unique secret value for each.
-#![allow(dead_code)]
 
 use tower_lro::credentials::{self, ORIGIN_BOUND_HEADERS, PATTERNS};
 

@@ -2,16 +2,14 @@
 //! to before connecting. `--resolve` plays DNS; a refused address is never connected to (the
 //! guard refuses it first), and the only server is a loopback mock.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::{lro, now, resp, Mock};
 use bytes::Bytes;
 use http::{Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use support::{lro, now, resp, Mock};
 
 /// A service on loopback: `POST /jobs` answers `202` naming `http://{monitor_host}:PORT/op`
 /// (this mock's port) as the monitor; `/op` succeeds.
@@ -131,7 +129,7 @@ async fn a_bad_resolve_entry_is_a_usage_error() {
 
 /// `lro proxy --upstream URL ARGS` on a free loopback port; the child and its base URL.
 async fn proxy(upstream: &str, extra: &[&str]) -> (tokio::process::Child, String) {
-    let (child, addr, _log) = support::proxy_on("127.0.0.1:0", upstream, extra).await;
+    let (child, addr, _log) = crate::support::proxy_on("127.0.0.1:0", upstream, extra).await;
     (child, addr)
 }
 

@@ -1,10 +1,8 @@
 //! A canceled operation is reported as canceled (message, `--metadata`, exit code 8), a failed
 //! one as failed (exit code 3).
 
-mod support;
-
+use crate::support::{lro, now, resp, temp_dir, Mock};
 use serde_json::Value;
-use support::{lro, now, resp, temp_dir, Mock};
 
 /// `/jobs/{word}`: an operation whose first poll answers `{"status": word}`.
 async fn server() -> Mock {

@@ -1,19 +1,17 @@
 //! `--dialect`: declared dialects from a file or inline, Google's `Operation`, resuming a Google
 //! operation without `--dialect`, bad descriptions, and `Prefer: respond-async` on the command.
 
-mod support;
-
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::{first_poll_succeeds, lro, now, resp, temp_dir, Mock};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
-use support::{lro, now, resp, temp_dir, Mock};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// Writes `text` to a new file in the test's directory; the `@FILE` argument for it.
@@ -272,18 +270,8 @@ async fn bad_dialects_are_usage_errors() {
 #[tokio::test(flavor = "multi_thread")]
 async fn prefer_respond_async_still_resolves() {
     let mock = Mock::start(|req, base| match req.target.as_str() {
-        "/jobs" => resp(
-            202,
-            &[("operation-location", format!("{base}/ops/1")), now()],
-            "",
-        ),
-        "/ops/1" => resp(
-            200,
-            &[("resource-location", format!("{base}/things/1"))],
-            r#"{"status":"Succeeded"}"#,
-        ),
         "/things/1" => resp(200, &[], r#"{"thing":1}"#),
-        _ => resp(404, &[], ""),
+        path => first_poll_succeeds(path, base).unwrap_or_else(|| resp(404, &[], "")),
     })
     .await;
     let url = format!("{}/jobs", mock.base);

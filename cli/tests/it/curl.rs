@@ -1,12 +1,10 @@
 //! Curl habits and the smaller defects of issue 14 §5, through the built binary.
 
-mod support;
-
 use std::process::Stdio;
 use std::time::Duration;
 
-use support::stall::{self, Reply};
-use support::{lro, now, resp, temp_dir, Mock};
+use crate::support::stall::{self, Reply};
+use crate::support::{lro, now, resp, temp_dir, Mock};
 use tokio::io::AsyncReadExt;
 
 /// Finishes at the first poll; `/moved` redirects to `other` (another origin), `/same` to this

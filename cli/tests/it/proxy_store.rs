@@ -2,21 +2,16 @@
 //! in a file that outlives the proxy); a reused key is refused; a store that cannot be opened
 //! stops the proxy at start-up.
 
-mod support;
-
-#[path = "../../tests/it/store/redis_server.rs"]
-mod redis_server;
-
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::{proxy_on, resp, Mock};
 use bytes::Bytes;
 use http::{Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use support::{proxy_on, resp, Mock};
 
 /// An upstream whose operations run until `done` is set: `POST /jobs` creates operation N,
 /// polled at `/ops/N` (Retry-After 0), whose result is `/things/N`.
@@ -181,7 +176,7 @@ async fn keys_are_scoped_by_credentials_and_checked() {
 async fn a_file_store_outlives_the_proxy() {
     let up = Upstream::start().await;
     up.done.store(true, Ordering::SeqCst);
-    let dir = support::temp_dir("file-store");
+    let dir = crate::support::temp_dir("file-store");
     let file = dir.join("ops.redb");
     let store = ["--store", file.to_str().unwrap()];
     let client = client();
@@ -199,7 +194,7 @@ async fn a_file_store_outlives_the_proxy() {
 async fn finished_records_expire_after_the_store_ttl() {
     let up = Upstream::start().await;
     up.done.store(true, Ordering::SeqCst);
-    let dir = support::temp_dir("store-ttl");
+    let dir = crate::support::temp_dir("store-ttl");
     let file = dir.join("ops.redb");
     let args = ["--store", file.to_str().unwrap(), "--store-ttl", "1"];
     let (_proxy, base, _log) = proxy_on("127.0.0.1:0", &up.mock.base, &args).await;
@@ -265,7 +260,7 @@ async fn a_store_that_cannot_be_opened_stops_the_proxy() {
     assert_eq!(code, 2, "{stderr}");
     assert!(!stderr.contains("hunter2"), "{stderr}");
     assert!(stderr.contains("cannot reach redis"), "{stderr}");
-    let dir = support::temp_dir("no-store");
+    let dir = crate::support::temp_dir("no-store");
     let inside_a_file = dir.join("file");
     std::fs::write(&inside_a_file, "not a directory").unwrap();
     let path = inside_a_file.join("ops.redb");
@@ -302,7 +297,7 @@ fn series(text: &str, line: &str) -> u64 {
 async fn health_and_metrics_are_the_proxys_own() {
     let up = Upstream::start().await;
     up.done.store(true, Ordering::SeqCst);
-    let redis = redis_server::RedisServer::start();
+    let redis = crate::support::redis_server::RedisServer::start();
     let args = ["--store", redis.url.as_str(), "--poll-interval", "0.02"];
     let (_proxy, base, _log) = proxy_on("127.0.0.1:0", &up.mock.base, &args).await;
     let client = client();

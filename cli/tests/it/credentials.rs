@@ -1,9 +1,7 @@
 //! Credentials never reach lro's own stderr (error messages, notes, the resume hint, `-v`), and
 //! `--no-wait --metadata` writes the metadata file.
 
-mod support;
-
-use support::{lro, now, resp, temp_dir, Mock};
+use crate::support::{creds, lro, now, resp, temp_dir, Mock};
 
 /// `/jobs`: an operation whose monitor URL carries a SAS signature; `/ops/1` answers `404`
 /// (an unexpected poll status, whose error names the URL); `/loop`: an operation that runs
@@ -146,18 +144,16 @@ async fn no_wait_writes_the_metadata_file() {
     );
 }
 
-mod creds_common;
-
 /// Every name of the library's credential list (headers and query names, listed and made from
 /// each pattern) and every origin-bound header reach the submission's origin and never the
 /// other one: monitor, each redirect and the resource on a second loopback origin.
 #[tokio::test(flavor = "multi_thread")]
 async fn no_credential_reaches_another_origin() {
-    let (a, b) = creds_common::origins().await;
-    let headers = creds_common::header_lines();
-    let carry = creds_common::carry_args();
-    for flow in creds_common::flows() {
-        let url = format!("{}{}?{}", a.base, flow.submit, creds_common::query());
+    let (a, b) = creds::origins().await;
+    let headers = creds::header_lines();
+    let carry = creds::carry_args();
+    for flow in creds::flows() {
+        let url = format!("{}{}?{}", a.base, flow.submit, creds::query());
         let mut args: Vec<&str> = vec!["-X", "POST"];
         for h in &headers {
             args.extend(["-H", h]);
@@ -167,7 +163,7 @@ async fn no_credential_reaches_another_origin() {
         let run = lro(&args).await;
         assert_eq!(run.code, 0, "{}: {run:?}", flow.submit);
     }
-    creds_common::assert_flows(&a, &b, &[]);
+    creds::assert_flows(&a, &b, &[]);
 }
 
 /// The mode of a file the command wrote.

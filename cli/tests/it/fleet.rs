@@ -9,23 +9,18 @@
 //! upstream's `202` and the store's record of it — creates no second operation; such raw
 //! repeats are counted and printed (`--nocapture`), not hidden.
 
-mod support;
-
-#[path = "../../tests/it/store/redis_server.rs"]
-mod redis_server;
-
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::support::{proxy_on, resp, Mock};
 use bytes::Bytes;
 use http::{Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use support::{proxy_on, resp, Mock};
 use tokio::process::Child;
 use tower_lro::store::OperationStore;
 
@@ -226,7 +221,7 @@ async fn check(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fleet_on_redis_loses_nothing_when_a_proxy_dies() {
     const CLIENTS: usize = 300;
-    let redis = redis_server::RedisServer::start();
+    let redis = crate::support::redis_server::RedisServer::start();
     let up = Upstream::start().await;
     let args = [
         "--store",
@@ -265,7 +260,7 @@ async fn a_fleet_on_redis_loses_nothing_when_a_proxy_dies() {
 async fn a_proxy_on_a_file_store_loses_nothing_across_a_restart() {
     const CLIENTS: usize = 200;
     let up = Upstream::start().await;
-    let dir = support::temp_dir("fleet-file");
+    let dir = crate::support::temp_dir("fleet-file");
     let file = dir.join("ops.redb");
     let args = [
         "--store",

@@ -3,19 +3,17 @@
 //! signer (`aws-sigv4`) from what the server received; a request to another origin, and every
 //! one after it, carries no credential.
 
-mod support;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::support::{lro, now, resp, Mock, Seen};
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{
     sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
     UriPathNormalizationMode,
 };
 use aws_sigv4::sign::v4;
-use support::{lro, now, resp, Mock, Seen};
 
 const KEY: &str = "AKIDEXAMPLE";
 const SECRET: &str = "SECRET-wJalrXUtnFEMI";
@@ -301,7 +299,7 @@ async fn a_resumed_operation_is_signed_for_its_original_origin() {
     assert_eq!(started.code, 0, "{started:?}");
     // The handle names no credential value.
     assert!(!started.stdout.contains(SECRET) && !started.stdout.contains(TOKEN));
-    let file = support::temp_dir("sigv4-resume").join("handle.json");
+    let file = crate::support::temp_dir("sigv4-resume").join("handle.json");
     std::fs::write(&file, &started.stdout).unwrap();
     let resumed = lro(&[&sign[..], &["--resume", file.to_str().unwrap()]].concat()).await;
     assert_eq!(resumed.code, 0, "{resumed:?}");

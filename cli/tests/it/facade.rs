@@ -3,19 +3,17 @@
 //! upstream's dialect; failure and cancellation; server-sent events with `Last-Event-ID`;
 //! `/_lro/resume`; unknown ids; an operation taken over after its proxy was killed.
 
-mod support;
-
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::{lro, now, proxy_on, resp, temp_dir, Mock};
 use bytes::Bytes;
 use http::{Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
-use support::{lro, now, proxy_on, resp, temp_dir, Mock};
 use tower::ServiceExt;
 
 /// Fast polls between the proxy and the upstream, and a fast `Retry-After` to clients.

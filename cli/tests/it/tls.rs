@@ -1,11 +1,9 @@
 //! HTTPS against a self-signed certificate: trusted with --cacert, refused without.
 
-mod support;
-
 use std::sync::Arc;
 
+use crate::support::{first_poll_succeeds, lro, resp, temp_dir, Mock};
 use rustls_pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
-use support::{lro, now, resp, temp_dir, Mock};
 
 /// A self-signed certificate for 127.0.0.1, its PEM, and an acceptor serving it.
 fn self_signed() -> (String, tokio_rustls::TlsAcceptor) {
@@ -46,18 +44,8 @@ async fn https_with_a_self_signed_certificate_and_cacert() {
     let (pem, acceptor) = self_signed();
     let mock = Mock::start_tls(
         |req, base| match req.target.split('?').next().unwrap() {
-            "/jobs" => resp(
-                202,
-                &[("operation-location", format!("{base}/ops/1")), now()],
-                "",
-            ),
-            "/ops/1" => resp(
-                200,
-                &[("resource-location", format!("{base}/things/1"))],
-                r#"{"status":"Succeeded"}"#,
-            ),
             "/things/1" => resp(200, &[], r#"{"secure":true}"#),
-            _ => resp(404, &[], ""),
+            path => first_poll_succeeds(path, base).unwrap_or_else(|| resp(404, &[], "")),
         },
         acceptor,
     )

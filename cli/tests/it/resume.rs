@@ -1,15 +1,13 @@
 //! Nothing lost: --no-wait then --resume, a timeout, and SIGINT while waiting.
 
-mod support;
-
-use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::{
+    lro, lro_interrupted_while_waiting, lro_with_stdin, now, resp, temp_dir, Mock,
+};
 use serde_json::Value;
-use support::{lro, now, resp, temp_dir, Mock};
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// V2 shape whose status says `Running` (with `retry-after`) until `done` is set.
 async fn switchable(done: Arc<AtomicBool>, wait: &'static str) -> Mock {
@@ -123,29 +121,8 @@ async fn sigint_while_waiting_saves_a_handle_that_resume_completes() {
     let dir = temp_dir("sigint");
     let file = dir.join("interrupted.json");
     let url = format!("{}/jobs", mock.base);
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_lro"))
-        .args(["-X", "POST", "--save-handle", file.to_str().unwrap(), &url])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    // Wait (bounded) until the first poll said Running and the 30 s wait began.
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let waiting = tokio::time::timeout(Duration::from_secs(20), async {
-        while let Ok(Some(line)) = lines.next_line().await {
-            if line.contains("(poll 1)") {
-                return true;
-            }
-        }
-        false
-    })
-    .await;
-    assert_eq!(waiting, Ok(true), "lro never reported its first poll");
-    let pid = child.id().unwrap() as libc::pid_t;
-    // SAFETY: sending a signal to our own child process.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let args = ["-X", "POST", "--save-handle", file.to_str().unwrap(), &url];
+    let (mut child, _lines) = lro_interrupted_while_waiting(&args).await;
     let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
         .await
         .unwrap()
@@ -171,29 +148,8 @@ async fn resume_reads_the_handle_from_stdin() {
         "origin":"{b}","header_names":[],"polls":0}}"#,
         b = mock.base
     );
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_lro"))
-        .args(["--resume", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    tokio::io::AsyncWriteExt::write_all(&mut stdin, handle.as_bytes())
-        .await
-        .unwrap();
-    drop(stdin);
-    let out = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let body: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let run = lro_with_stdin(&["--resume", "-"], &handle).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let body = run.json();
     assert_eq!(body["thing"], 9);
 }

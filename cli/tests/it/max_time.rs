@@ -1,12 +1,10 @@
 //! `--max-time` bounds the whole command, as curl's does: a submission never answered, a poll
 //! never answered, a final body that stalls.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
-use support::stall::{self, Reply};
-use support::{lro, temp_dir};
+use crate::support::stall::{self, Reply};
+use crate::support::{lro, temp_dir};
 
 fn h(name: &str, value: String) -> (String, String) {
     (name.to_owned(), value)
@@ -46,7 +44,7 @@ async fn server() -> String {
 }
 
 /// `lro --max-time 1 ARGS`, checked to end within a few seconds.
-async fn bounded(args: &[&str]) -> support::Run {
+async fn bounded(args: &[&str]) -> crate::support::Run {
     let started = Instant::now();
     let mut all = vec!["--max-time", "1"];
     all.extend_from_slice(args);

@@ -1,18 +1,16 @@
 //! `lro proxy` in front of a mock asynchronous upstream.
 
-mod support;
-
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::{now, proxy_on, resp, Log, Mock};
 use bytes::Bytes;
 use http::{Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
-use support::{now, proxy_on, resp, Log, Mock};
 use tokio::process::Child;
 
 /// An upstream: `/jobs/N` succeed after one `Running` poll; `/fail` fails; `/slow` asks for a
@@ -122,7 +120,7 @@ async fn the_proxy_answers_each_case() {
     assert!(line.contains("-> 504 (NotStarted via "), "{line}");
     assert!(line.contains(" poll"), "{line}");
 
-    // respond-async: the proxy's own façade (cli/tests/facade.rs), not the upstream's 202.
+    // respond-async: the proxy's own façade (`facade.rs`), not the upstream's 202.
     let (status, headers, _) = call(format!("{base}/jobs/99"), true).await;
     assert_eq!(status, StatusCode::ACCEPTED);
     let location = headers["operation-location"].to_str().unwrap();
@@ -163,7 +161,7 @@ async fn shutdown_answers_unfinished_requests_503_with_their_handles() {
 /// `/hang`: never answered. `/jobs`: an operation whose first poll is never answered.
 /// `/jobs2`: an operation that succeeds, whose resource's body stalls.
 async fn stalling_upstream() -> String {
-    use support::stall::{self, Reply};
+    use crate::support::stall::{self, Reply};
     let h = |name: &str, value: String| (name.to_owned(), value);
     stall::start(
         move |_, target, base| match target.split('?').next().unwrap() {

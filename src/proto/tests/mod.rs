@@ -1,4 +1,6 @@
-//! Table-driven tests of the protocol core: one row per shape and rule of the spec.
+//! Table-driven tests of the protocol core: one row per shape and rule of the spec, here; one
+//! row per real service's documented shape in `services`, duplicate members in `duplicates`,
+//! how declared dialects ask for a status or a result in `requests`.
 #![allow(clippy::type_complexity)] // the tables are clearer spelled out
 
 use super::dialect::Dialect;
@@ -1528,11 +1530,6 @@ fn query_pairs_read_like_the_form_decoder() {
     }
 }
 
-#[path = "services_tests.rs"]
-mod services;
-
-#[path = "duplicates_tests.rs"]
 mod duplicates;
-
-#[path = "requests_tests.rs"]
 mod requests;
+mod services;

@@ -2,13 +2,9 @@
 //! goes out per dialect, with which credentials, and the exit codes (a refused cancel is not a
 //! success).
 
-mod support;
-
-use std::process::Stdio;
 use std::time::Duration;
 
-use support::{lro, resp, temp_dir, Mock};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use crate::support::{lro, lro_interrupted_while_waiting, lro_with_stdin, resp, temp_dir, Mock};
 
 /// A server whose operation `/ops/9` runs forever; `DELETE /ops/9` answers `cancel_status`,
 /// and `POST /v1/operations/op-9:cancel` 200.
@@ -71,23 +67,9 @@ async fn a_cancel_the_server_refuses_is_not_a_success() {
     for status in [405, 404, 501, 409, 500] {
         let mock = server(status).await;
         let text = handle(&mock.base, "operation-location", "/ops/9", "");
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_lro"))
-            .args(["--cancel", "-"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let mut stdin = child.stdin.take().unwrap();
-        stdin.write_all(text.as_bytes()).await.unwrap();
-        drop(stdin);
-        let out = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
-            .await
-            .unwrap()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(9), "{status}: {stderr}");
+        let run = lro_with_stdin(&["--cancel", "-"], &text).await;
+        let stderr = &run.stderr;
+        assert_eq!(run.code, 9, "{status}: {stderr}");
         assert!(stderr.contains(&status.to_string()), "{status}: {stderr}");
         assert!(!stderr.contains('\u{1b}'), "{stderr}");
         // A refusal shows what the server said, escaped.
@@ -140,28 +122,7 @@ async fn an_interrupt_cancels_only_when_asked() {
         if asked {
             args.push("--cancel-on-interrupt");
         }
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_lro"))
-            .args(&args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let waiting = tokio::time::timeout(Duration::from_secs(20), async {
-            while let Ok(Some(line)) = lines.next_line().await {
-                if line.contains("(poll 1)") {
-                    return true;
-                }
-            }
-            false
-        })
-        .await;
-        assert_eq!(waiting, Ok(true), "lro never reported its first poll");
-        let pid = child.id().unwrap() as libc::pid_t;
-        // SAFETY: sending a signal to our own child process, by its PID.
-        assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+        let (mut child, mut lines) = lro_interrupted_while_waiting(&args).await;
         let rest = tokio::time::timeout(Duration::from_secs(20), async {
             let mut rest = Vec::new();
             while let Ok(Some(line)) = lines.next_line().await {

@@ -5,13 +5,11 @@
 //! the progress `lro -v` printed checked. The core drives the same cases
 //! (`src/proto/named_dialects_tests.rs`).
 
-mod support;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use crate::support::{lro, resp, Mock};
 use serde_json::Value;
-use support::{lro, resp, Mock};
 
 fn cases(name: &str) -> Vec<Value> {
     let path = format!(
@@ -185,7 +183,7 @@ async fn a_handle_names_the_standard_and_resumes_in_it() {
     .await;
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(run.json()["dialect"], "ogc-processes");
-    let dir = support::temp_dir("named-resume");
+    let dir = crate::support::temp_dir("named-resume");
     let file = dir.join("handle.json");
     std::fs::write(&file, &run.stdout).unwrap();
     let resumed = lro(&["--resume", file.to_str().unwrap()]).await;

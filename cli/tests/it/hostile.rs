@@ -1,9 +1,7 @@
 //! Hostile servers on loopback: what they send reaches stderr escaped and bounded (issue 14 §2).
 //! `--metadata` keeps full values.
 
-mod support;
-
-use support::{lro, now, resp, temp_dir, Mock};
+use crate::support::{lro, now, resp, temp_dir, Mock};
 
 /// ESC sequences (screen clear, OSC 52 clipboard write, window title), CR, NUL, a newline that
 /// would forge a line, a C1 CSI, a bidi override, as JSON string escapes.

@@ -1,12 +1,10 @@
 //! The seed shapes (Azure Maps Creator LRO API V1 and V2) through the `lro` binary.
 
-mod support;
-
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
+use crate::support::{lro, now, quoted, resp, temp_dir, Mock};
 use serde_json::Value;
-use support::{lro, now, quoted, resp, temp_dir, Mock};
 
 const FAILED: &str = r#"{"operationId":"op-1","createdDateTime":"3/11/2020 8:45:13 PM +00:00","status":"Failed",
   "error":{"code":"InvalidFeature","message":"The provided feature is invalid.",

@@ -40,7 +40,7 @@ fn run(reader: Reader, body: &'static str) -> Run {
     let with = |d: Dialect| LroOptions::new().dialect(d);
     let durable = || {
         Dialect::from_json(include_str!(
-            "../../tests/fixtures/dialects/durable-functions.json"
+            "../../../tests/fixtures/dialects/durable-functions.json"
         ))
         .unwrap()
     };

@@ -11,7 +11,7 @@ fn declared(text: &str) -> LroOptions {
 
 fn transcribe() -> LroOptions {
     declared(include_str!(
-        "../../tests/fixtures/dialects/aws-transcribe-job.json"
+        "../../../tests/fixtures/dialects/aws-transcribe-job.json"
     ))
 }
 

@@ -4,12 +4,10 @@
 //! beside errors), AWS MediaConvert (a job API over REST) and Amazon Transcribe (a job API over
 //! the AWS JSON protocol, checked with `POST`s).
 
-mod support;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use support::{lro, now, proxy_on, resp, Mock};
+use crate::support::{lro, now, proxy_on, resp, Mock};
 
 /// `@PATH` of a fixture.
 fn fixture(name: &str) -> String {

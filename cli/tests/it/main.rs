@@ -1,0 +1,28 @@
+//! The CLI's tests, as one binary (each binary links hyper, tokio, rustls and the library): the
+//! built `lro` binary and `lro proxy` against mocks on `127.0.0.1:0`. Helpers live in `support`.
+//!
+//! `proxy_load` is ignored by default (10 000 sockets); `fleet` starts a real `redis-server`.
+
+mod support;
+
+mod cancel;
+mod canceled;
+mod credentials;
+mod curl;
+mod dialect_fixtures;
+mod dialects;
+mod facade;
+mod fleet;
+mod hostile;
+mod max_time;
+mod named_dialects;
+mod options;
+mod proxy;
+mod proxy_credentials;
+mod proxy_load;
+mod proxy_store;
+mod resume;
+mod seeds;
+mod sigv4;
+mod ssrf;
+mod tls;
