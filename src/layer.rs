@@ -27,7 +27,8 @@ use crate::vocab::Meaning as StatusMeaning;
 ///     .deadline(Duration::from_secs(120))
 ///     .final_state(FinalState::Auto)
 ///     .carry_query_param("subscription-key");
-/// assert_eq!(layer.config().poll_interval(), Duration::from_secs(2));
+/// // Its `Debug` shows the whole configuration.
+/// assert!(format!("{layer:?}").contains("poll_interval: 2s"));
 /// ```
 #[derive(Clone)]
 pub struct LroLayer {
@@ -42,11 +43,24 @@ impl Default for LroLayer {
 
 impl std::fmt::Debug for LroLayer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = &*self.settings;
+        let hook = |present: bool| if present { "<fn>" } else { "none" };
         f.debug_struct("LroLayer")
-            .field("config", &*self.settings.config)
+            .field("config", &*s.config)
+            .field("dialect", &s.dialect)
+            .field("idempotency_header", &s.idempotency)
+            .field("cancel_on_give_up", &s.cancel_on_give_up)
             .field(
                 "on_poll_request",
-                &self.settings.hook.as_ref().map(|_| "Fn(&mut Request<()>)"),
+                &format_args!("{}", hook(s.hook.is_some())),
+            )
+            .field(
+                "on_progress",
+                &format_args!("{}", hook(s.progress.is_some())),
+            )
+            .field(
+                "poll_body",
+                &format_args!("{}", hook(s.poll_body.is_some())),
             )
             .finish()
     }
@@ -60,8 +74,8 @@ impl LroLayer {
         }
     }
 
-    /// The configuration in force, to read back.
-    pub fn config(&self) -> &Config {
+    /// The configuration in force (shown by `Debug`; read back by the crate's own tests).
+    pub(crate) fn config(&self) -> &Config {
         &self.settings.config
     }
 

@@ -314,7 +314,7 @@ mod vocab;
 
 pub use body::LroBody;
 pub use cancel::{CancelOutcome, Cancellation, NotCancellable};
-pub use config::{Config, FinalState, InvalidOrigin, Origin};
+pub use config::{FinalState, InvalidOrigin, Origin};
 pub use error::{Error, ErrorKind};
 pub use idempotency::IdempotencyHeader;
 pub use layer::LroLayer;
@@ -339,8 +339,19 @@ pub mod __private {
     };
     pub use crate::status::{StatusBodyError, StatusDocument};
 
-    /// The sans-IO protocol core.
+    pub use crate::config::Config;
+
+    /// The configuration a layer resolves with, as the protocol core is started with it.
+    pub fn config(layer: &crate::LroLayer) -> &Config {
+        layer.config()
+    }
+
+    /// The sans-IO protocol core: the names its drivers outside the crate use.
     pub mod proto {
-        pub use crate::proto::*;
+        pub use crate::proto::dialect::pointer::Pointer;
+        pub use crate::proto::{
+            Action, Answer, Begin, Failure, Machine, Now, Params, Plan, PollRequest, RequestHead,
+            Submission,
+        };
     }
 }

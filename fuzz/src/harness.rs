@@ -43,9 +43,9 @@ use tower_lro::__private::proto::{
     Action, Answer as CoreAnswer, Begin, Failure, Machine, Now, Params, Plan, PollRequest,
     RequestHead, Submission,
 };
-use tower_lro::__private::Reason;
+use tower_lro::__private::{config as config_of, Config, Reason};
 use tower_lro::{
-    Config, Dialect, ErrorKind, FinalState, LroLayer, LroRequest, Origin, PollKind, ResumeHandle,
+    Dialect, ErrorKind, FinalState, LroLayer, LroRequest, Origin, PollKind, ResumeHandle,
 };
 
 /// Submission URLs (absolute and origin-form). Credentials in the query are always `secret`.
@@ -1456,7 +1456,7 @@ pub fn config(k: &Knobs) -> Config {
         let other = Origin::parse("https://other.example").expect("an origin");
         layer = layer.allow_origin(other);
     }
-    layer.config().clone()
+    config_of(&layer).clone()
 }
 
 /// The origin a request URI goes to; origin-form URIs stay on the submission's origin.
@@ -2002,8 +2002,6 @@ impl Run<'_> {
                 let failure = match failure {
                     Event::TooLarge { .. } => Failure::BodyTooLarge { status, headers },
                     Event::BodyRead { .. } => Failure::BodyFailed {
-                        status,
-                        headers,
                         error: "cut".into(),
                     },
                     _ => Failure::Transport("reset".into()),
@@ -2142,8 +2140,6 @@ impl Run<'_> {
             let failures = [
                 Failure::Transport("late".into()),
                 Failure::BodyFailed {
-                    status: StatusCode::OK,
-                    headers: &headers,
                     error: "late".into(),
                 },
                 Failure::BodyTooLarge {
@@ -2458,7 +2454,7 @@ pub fn fuzz_dialects(data: &[u8]) {
 /// concrete pointer is one it reads (a duplicate there would be refused); without selectors or
 /// the new escapes (`~2`, `~3`, `~4`) it finds what `serde_json` finds.
 pub fn check_pointer(text: &str, doc: &serde_json::Value) {
-    use tower_lro::__private::proto::dialect::pointer::Pointer;
+    use tower_lro::__private::proto::Pointer;
     let Ok(p) = Pointer::parse(text) else {
         return;
     };
@@ -2762,10 +2758,7 @@ pub mod creds {
         if s.allow {
             layer = layer.allow_origin(Origin::parse(ALLOWED).expect("an origin"));
         }
-        let cfg = layer
-            .carry_query_params(s.query.iter().cloned())
-            .config()
-            .clone();
+        let cfg = config_of(&layer.carry_query_params(s.query.iter().cloned())).clone();
         let added_is = |n: &str| {
             added
                 .as_ref()

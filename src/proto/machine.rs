@@ -280,7 +280,7 @@ impl Machine {
                 }
                 None => self.retry(None, Some(error), now),
             },
-            Failure::BodyFailed { error, .. } => self.retry(None, Some(error), now),
+            Failure::BodyFailed { error } => self.retry(None, Some(error), now),
             Failure::BodyTooLarge { status, headers } => {
                 let limit = self.cfg.status_body_limit;
                 let reason = Reason::BodyTooLarge { status, limit };

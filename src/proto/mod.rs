@@ -28,7 +28,7 @@
 //! 1. On the submission's answer head, call [`classify`]. `PassThrough`: hand the answer back
 //!    untouched, body streaming; nothing else happens.
 //! 2. `Inspect`: build a [`Submission`] with the instant the head arrived. Read the answer's
-//!    body under [`Config::status_body_limit`](crate::Config), but not past
+//!    body under [`Config::status_body_limit`](crate::config::Config), but not past
 //!    [`Submission::read_deadline`]; if the deadline comes first, fail with
 //!    [`Submission::timed_out`].
 //! 3. Call [`Submission::start`] with the body (or `None` when it ran over the limit).
@@ -95,24 +95,24 @@ use crate::config::{Config, FinalState};
 use crate::error::Error;
 use crate::metadata::LroMetadata;
 
-pub mod cancel;
-pub mod dialect;
+pub(crate) mod cancel;
+pub(crate) mod dialect;
 pub(crate) mod link;
-pub mod machine;
+pub(crate) mod machine;
 mod redirect;
-pub mod request;
+pub(crate) mod request;
 mod resume;
-pub mod schedule;
-pub mod shapes;
+pub(crate) mod schedule;
+pub(crate) mod shapes;
 pub(crate) mod ssrf;
-pub mod submission;
+pub(crate) mod submission;
 
 #[cfg(test)]
 mod tests;
 
 pub use machine::Machine;
 pub use request::{PollRequest, RequestHead};
-pub use shapes::{classify, Classify};
+pub(crate) use shapes::{classify, Classify};
 pub use submission::Submission;
 
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -212,7 +212,7 @@ impl Params {
 /// followed redirects to get it (reqwest does by default). The driver hands it to
 /// [`Machine::answered_from`] so the meaning of the redirect survives (spec §4a).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AnsweredFrom(pub http::Uri);
+pub(crate) struct AnsweredFrom(pub http::Uri);
 
 /// An answer to the request of the last `Send`, handed to [`Machine::handle_answer`].
 #[derive(Debug, Clone, Copy)]
@@ -240,10 +240,6 @@ pub enum Failure<'a> {
     },
     /// The answer's body failed mid-way.
     BodyFailed {
-        /// The answer's status.
-        status: StatusCode,
-        /// The answer's headers.
-        headers: &'a HeaderMap,
         /// What the body reported.
         error: BoxError,
     },

@@ -13,7 +13,7 @@ use crate::status::{OperationStatus, StatusDocument};
 
 /// What the head of a submission's answer says, before any body is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Classify {
+pub(crate) enum Classify {
     /// Not an LRO: hand the answer back untouched, body streaming.
     PassThrough,
     /// Maybe an LRO: read the body (under the size limit) and start a
@@ -23,7 +23,7 @@ pub enum Classify {
 
 /// Cheap, allocation-free check of a submission's answer head (spec §1, and §10 for the other
 /// dialects).
-pub fn classify(
+pub(crate) fn classify(
     cfg: &Config,
     dialect: &Dialect,
     method: &Method,

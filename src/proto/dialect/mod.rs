@@ -44,7 +44,7 @@ pub(crate) mod declared;
 pub(crate) mod default;
 pub(crate) mod google;
 pub(crate) mod json;
-pub mod pointer;
+pub(crate) mod pointer;
 pub(crate) mod poll;
 pub(crate) mod standards;
 pub(crate) mod template;
