@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::vocab::Vocabulary;
 
-/// Where the final response comes from once an operation has succeeded (spec §6).
+/// Where the final response comes from once an operation has succeeded ([the final response](crate::_protocol#final-response)).
 ///
 /// The names follow Azure's `x-ms-long-running-operation-options.final-state-via`:
 /// `location` → [`Location`](FinalState::Location), `original-uri` →
@@ -17,7 +17,7 @@ use crate::vocab::Vocabulary;
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum FinalState {
-    /// The rules of spec §6, first that applies: `Resource-Location` header, `201` with
+    /// The rules of [the final response](crate::_protocol#final-response), first that applies: `Resource-Location` header, `201` with
     /// `Location`, body `resourceLocation`, the request's own URL for `PUT`/`PATCH`, the
     /// submission's `Location` for `POST`, else the terminal status response.
     #[default]

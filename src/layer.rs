@@ -202,7 +202,7 @@ impl LroLayer {
         })
     }
 
-    /// Add a status word with its meaning to the vocabulary (spec §3), for a service with words
+    /// Add a status word with its meaning to the vocabulary ([status bodies](crate::_protocol#status-bodies)), for a service with words
     /// of its own; it also re-assigns a default word. Words are compared ignoring case, spaces,
     /// `-` and `_`.
     ///
@@ -258,7 +258,7 @@ impl LroLayer {
         self
     }
 
-    /// The dialect the layer's services speak (spec §10; default: the default dialect). A
+    /// The dialect the layer's services speak ([dialects](crate::_protocol#dialects); default: the default dialect). A
     /// request's [`LroOptions::dialect`](crate::LroOptions::dialect) overrides it.
     ///
     /// ```
@@ -279,7 +279,7 @@ impl LroLayer {
 
     /// Refuse status, redirect and resource URLs whose host is link-local, unspecified or a
     /// cloud metadata name, and loopback or private-range hosts unless the submission went to
-    /// such a host too (spec §7; default `true`). Allowed origins are exempt.
+    /// such a host too ([poll requests](crate::_protocol#poll-requests); default `true`). Allowed origins are exempt.
     pub fn ssrf_guard(self, enabled: bool) -> Self {
         self.edit(|c| c.ssrf_guard = enabled)
     }

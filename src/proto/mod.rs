@@ -13,12 +13,12 @@
 //! | --- | --- |
 //! | [`submission`] | the submission's answer: pass through, or start an operation; the one deadline |
 //! | [`machine`] | the state of one operation, and its two inputs: [`Machine::handle_answer`], [`Machine::handle_failure`] |
-//! | [`shapes`] | which answers start an operation (spec §1) |
-//! | [`dialect`] | one `match` per question about a dialect; each dialect's readers (the default's: spec §3–§6) |
+//! | [`shapes`] | which answers start an operation ([what starts an operation](crate::_protocol#what-starts-an-operation)) |
+//! | [`dialect`] | one `match` per question about a dialect; each dialect's readers (the default's: [status bodies](crate::_protocol#status-bodies) to [the final response](crate::_protocol#final-response)) |
 //! | [`cancel`] | the request that cancels an operation, and what its answer means |
-//! | `resume` | resume handles to and from the machine's state (spec §8) |
-//! | [`schedule`] | waits, backoff, budgets and the deadline (spec §2) |
-//! | [`request`] | the requests the layer sends: carried headers and query, credentials (spec §7) |
+//! | `resume` | resume handles to and from the machine's state ([control](crate::_protocol#control)) |
+//! | [`schedule`] | waits, backoff, budgets and the deadline ([waiting](crate::_protocol#waiting-between-polls)) |
+//! | [`request`] | the requests the layer sends: carried headers and query, credentials ([poll requests](crate::_protocol#poll-requests)) |
 //! | [`link`] | URLs as the server wrote them, resolved and checked |
 //!
 //! # Driving the core
@@ -210,7 +210,7 @@ impl Params {
 
 /// In a response's extensions: the URL the answer actually came from, when an inner client
 /// followed redirects to get it (reqwest does by default). The driver hands it to
-/// [`Machine::answered_from`] so the meaning of the redirect survives (spec §4a).
+/// [`Machine::answered_from`] so the meaning of the redirect survives ([redirects](crate::_protocol#redirects)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct AnsweredFrom(pub http::Uri);
 
@@ -259,8 +259,8 @@ pub enum Plan {
         request: PollRequest,
     },
     /// The layer gives up (deadline, poll limit) and was asked to cancel first: send
-    /// `request` at once, bounded by [`cancel::CANCEL_BOUND`], note what came of it with
-    /// [`cancel::noted`], then end with the error.
+    /// `request` at once, bounded by `cancel::CANCEL_BOUND`, note what came of it with
+    /// `cancel::noted`, then end with the error.
     Cancel {
         /// The cancel to send.
         request: cancel::CancelRequest,

@@ -1,4 +1,4 @@
-//! The shapes of the pattern (spec §1): which answers start an operation. How each kind of
+//! The shapes of the pattern ([what starts an operation](crate::_protocol#what-starts-an-operation)): which answers start an operation. How each kind of
 //! poll is read, and where the final response comes from, is the default dialect's
 //! (`dialect/default.rs`).
 
@@ -21,7 +21,7 @@ pub(crate) enum Classify {
     Inspect,
 }
 
-/// Cheap, allocation-free check of a submission's answer head (spec §1, and §10 for the other
+/// Cheap, allocation-free check of a submission's answer head ([what starts an operation](crate::_protocol#what-starts-an-operation), and [dialects](crate::_protocol#dialects) for the other
 /// dialects).
 pub(crate) fn classify(
     cfg: &Config,
