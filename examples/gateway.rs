@@ -165,8 +165,8 @@ fn upstream_uri(base: &Uri, request: &Uri) -> Result<Uri, String> {
         .map_err(|e| format!("not a URL: {e}"))
 }
 
-/// `headers` without the hop-by-hop ones (and, for a request, `Host`). `lro proxy` also drops
-/// the headers a `Connection` header names.
+/// `headers` without the hop-by-hop ones, those the `Connection` header names, and (for a
+/// request) `Host`.
 fn forwardable(headers: &http::HeaderMap, request: bool) -> http::HeaderMap {
     const HOP_BY_HOP: [&str; 9] = [
         "connection",
@@ -182,6 +182,12 @@ fn forwardable(headers: &http::HeaderMap, request: bool) -> http::HeaderMap {
     let mut out = headers.clone();
     for name in HOP_BY_HOP {
         out.remove(name);
+    }
+    // And the headers the `Connection` header names.
+    for named in headers.get_all(http::header::CONNECTION) {
+        for name in named.to_str().unwrap_or_default().split(',') {
+            out.remove(name.trim());
+        }
     }
     if request {
         out.remove(http::header::HOST);
