@@ -98,7 +98,7 @@ pub async fn forward(
     req: Request<Incoming>,
 ) -> Result<Response<GatewayBody>, Infallible> {
     let (parts, body) = req.into_parts();
-    let target = match gateway::upstream_uri(&upstream, &parts.uri) {
+    let target = match upstream_uri(&upstream, &parts.uri) {
         Ok(uri) => uri,
         Err(message) => {
             let body = json!({"error": {"code": "BadRequest", "message": message}});
@@ -108,7 +108,7 @@ pub async fn forward(
     let mut out = Request::new(body.boxed_unsync());
     *out.method_mut() = parts.method;
     *out.uri_mut() = target.clone();
-    *out.headers_mut() = gateway::forwardable_headers(&parts.headers, true);
+    *out.headers_mut() = forwardable(&parts.headers, true);
     Ok(match service.oneshot(out).await {
         Ok(response) => {
             if let Some(meta) = response.extensions().get::<LroMetadata>() {
@@ -122,7 +122,7 @@ pub async fn forward(
                 );
             }
             let (mut parts, body) = response.into_parts();
-            parts.headers = gateway::forwardable_headers(&parts.headers, false);
+            parts.headers = forwardable(&parts.headers, false);
             Response::from_parts(parts, Either::Left(body))
         }
         Err(err) => gateway::error_response(&target, &*err)
@@ -132,7 +132,67 @@ pub async fn forward(
 }
 
 fn json_response(status: StatusCode, body: &Value) -> Response<Full<Bytes>> {
-    gateway::json_response(status, body).map(Full::new)
+    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+/// `base` followed by the request's path and query. The demo accepts only plain paths (no dot
+/// segment, no percent-encoding, no backslash), so nothing can climb above `base`; `lro proxy`
+/// confines arbitrary paths instead.
+fn upstream_uri(base: &Uri, request: &Uri) -> Result<Uri, String> {
+    let path = request.path();
+    let plain = path.starts_with('/')
+        && !path.contains(['%', '\\'])
+        && path.split('/').all(|s| s != "." && s != "..");
+    if !plain {
+        return Err(format!(
+            "the gateway forwards plain paths only, not {path:?}"
+        ));
+    }
+    let (Some(scheme), Some(authority)) = (base.scheme(), base.authority()) else {
+        return Err(format!("the upstream {base} is not an absolute URL"));
+    };
+    let base_path = base.path().trim_end_matches('/');
+    let query = request
+        .query()
+        .map_or_else(String::new, |q| format!("?{q}"));
+    format!("{scheme}://{authority}{base_path}{path}{query}")
+        .parse()
+        .map_err(|e| format!("not a URL: {e}"))
+}
+
+/// `headers` without the hop-by-hop ones, those the `Connection` header names, and (for a
+/// request) `Host`.
+fn forwardable(headers: &http::HeaderMap, request: bool) -> http::HeaderMap {
+    const HOP_BY_HOP: [&str; 9] = [
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    ];
+    let mut out = headers.clone();
+    for name in HOP_BY_HOP {
+        out.remove(name);
+    }
+    // And the headers the `Connection` header names.
+    for named in headers.get_all(http::header::CONNECTION) {
+        for name in named.to_str().unwrap_or_default().split(',') {
+            out.remove(name.trim());
+        }
+    }
+    if request {
+        out.remove(http::header::HOST);
+    }
+    out
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::vocab::Vocabulary;
 
-/// Where the final response comes from once an operation has succeeded (spec §6).
+/// Where the final response comes from once an operation has succeeded ([the final response](crate::_protocol#final-response)).
 ///
 /// The names follow Azure's `x-ms-long-running-operation-options.final-state-via`:
 /// `location` → [`Location`](FinalState::Location), `original-uri` →
@@ -17,7 +17,7 @@ use crate::vocab::Vocabulary;
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum FinalState {
-    /// The rules of spec §6, first that applies: `Resource-Location` header, `201` with
+    /// The rules of [the final response](crate::_protocol#final-response), first that applies: `Resource-Location` header, `201` with
     /// `Location`, body `resourceLocation`, the request's own URL for `PUT`/`PATCH`, the
     /// submission's `Location` for `POST`, else the terminal status response.
     #[default]
@@ -31,16 +31,17 @@ pub enum FinalState {
     StatusMonitor,
 }
 
-/// The configuration of a layer, as read back from [`LroLayer::config`](crate::LroLayer::config).
-///
-/// It is set through [`LroLayer`](crate::LroLayer)'s builder methods, the one configuration
-/// surface; this type only reads it (and is what the protocol core is started with).
+/// The configuration of a layer, what the protocol core is started with. Not part of the API:
+/// it is set through [`LroLayer`](crate::LroLayer)'s builder methods, the one configuration
+/// surface, shown by the layer's `Debug`, and read back only by the crate's own fuzz harness,
+/// property tests and benches (through `__private`).
 ///
 /// ```
 /// use std::time::Duration;
 /// let layer = tower_lro::LroLayer::new().poll_interval(Duration::from_millis(500));
-/// assert_eq!(layer.config().poll_interval(), Duration::from_millis(500));
-/// assert_eq!(layer.config().deadline(), Duration::from_secs(600));
+/// let config = tower_lro::__private::config(&layer);
+/// assert_eq!(config.poll_interval(), Duration::from_millis(500));
+/// assert_eq!(config.deadline(), Duration::from_secs(600));
 /// ```
 #[derive(Debug, Clone)]
 pub struct Config {

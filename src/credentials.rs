@@ -16,7 +16,7 @@
 //! ...). Such headers are not secrets, but carried to another host they would let a server aim
 //! the layer's polls at a metadata service with exactly the proof of intent it asks for.
 //!
-//! What the layer does with the list (spec §7):
+//! What the layer does with the list ([poll requests](crate::_protocol#poll-requests)):
 //!
 //! - Polls and resource fetches to another origin carry no credential header and no carried
 //!   query parameter named like a credential, and once one request went to such an origin, no

@@ -35,7 +35,8 @@ use crate::vocab::Meaning as StatusMeaning;
 ///     .deadline(Duration::from_secs(120))
 ///     .final_state(FinalState::Auto)
 ///     .carry_query_param("subscription-key");
-/// assert_eq!(layer.config().poll_interval(), Duration::from_secs(2));
+/// // Its `Debug` shows the whole configuration.
+/// assert!(format!("{layer:?}").contains("poll_interval: 2s"));
 /// ```
 #[derive(Clone)]
 pub struct LroLayer {
@@ -50,11 +51,24 @@ impl Default for LroLayer {
 
 impl std::fmt::Debug for LroLayer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = &*self.settings;
+        let hook = |present: bool| if present { "<fn>" } else { "none" };
         f.debug_struct("LroLayer")
-            .field("config", &*self.settings.config)
+            .field("config", &*s.config)
+            .field("dialect", &s.dialect)
+            .field("idempotency_header", &s.idempotency)
+            .field("cancel_on_give_up", &s.cancel_on_give_up)
             .field(
                 "on_poll_request",
-                &self.settings.hook.as_ref().map(|_| "Fn(&mut Request<()>)"),
+                &format_args!("{}", hook(s.hook.is_some())),
+            )
+            .field(
+                "on_progress",
+                &format_args!("{}", hook(s.progress.is_some())),
+            )
+            .field(
+                "poll_body",
+                &format_args!("{}", hook(s.poll_body.is_some())),
             )
             .finish()
     }
@@ -68,8 +82,8 @@ impl LroLayer {
         }
     }
 
-    /// The configuration in force, to read back.
-    pub fn config(&self) -> &Config {
+    /// The configuration in force (shown by `Debug`; read back by the crate's own tests).
+    pub(crate) fn config(&self) -> &Config {
         &self.settings.config
     }
 
@@ -212,7 +226,7 @@ impl LroLayer {
 /// Which answers start an operation and what their status words mean: the dialect, the
 /// vocabulary, and the shapes the layer looks for.
 impl LroLayer {
-    /// The dialect the layer's services speak (spec §10; default: the default dialect). A
+    /// The dialect the layer's services speak ([dialects](crate::_protocol#dialects); default: the default dialect). A
     /// request's [`LroOptions::dialect`](crate::LroOptions::dialect) overrides it.
     ///
     /// ```
@@ -224,7 +238,7 @@ impl LroLayer {
         self
     }
 
-    /// Add a status word with its meaning to the vocabulary (spec §3), for a service with words
+    /// Add a status word with its meaning to the vocabulary ([status bodies](crate::_protocol#status-bodies)), for a service with words
     /// of its own; it also re-assigns a default word. Words are compared ignoring case, spaces,
     /// `-` and `_`.
     ///
@@ -351,7 +365,7 @@ impl LroLayer {
 
     /// Refuse status, redirect and resource URLs whose host is link-local, unspecified or a
     /// cloud metadata name, and loopback or private-range hosts unless the submission went to
-    /// such a host too (spec §7; default `true`). Allowed origins are exempt.
+    /// such a host too ([poll requests](crate::_protocol#poll-requests); default `true`). Allowed origins are exempt.
     pub fn ssrf_guard(self, enabled: bool) -> Self {
         self.edit(|c| c.ssrf_guard = enabled)
     }

@@ -175,7 +175,7 @@
 //! - `hyper-util`: [`connect::AddressGuard::http_connector`], hyper-util's `HttpConnector` with
 //!   the SSRF guard applied to the addresses it connects to.
 //! - `tower-http`: when tower-http's `FollowRedirect` sits inside the layer, read where it ended
-//!   up (its `RequestUri`), so a status monitor's redirect keeps its meaning (spec §4a).
+//!   up (its `RequestUri`), so a status monitor's redirect keeps its meaning ([redirects](crate::_protocol#redirects)).
 //! - `store-redb`: [`store::RedbStore`], an operation store in one embedded file (redb).
 //! - `store-redis`: [`store::RedisStore`], an operation store on Redis, for a fleet.
 //! - `metrics`: counters of operations, polls and waits through the `metrics` facade (the
@@ -184,114 +184,16 @@
 //!   per poll (status, whether the word was recognised, `percentComplete`, the wait and why it
 //!   was chosen).
 //!
-//! # Decisions where the spec is silent
+//! # Decisions
 //!
-//! - The deadline is measured from the submission's response, not from the call.
-//! - The deadline also bounds the delivered final body while it streams (a fetched resource):
-//!   at the deadline the body yields a [`Timeout`](ErrorKind::Timeout) [`Error`] naming the
-//!   resource URL and ends. [`LroLayer::bound_final_body`] (or, per request,
-//!   [`LroOptions::bound_final_body`]) leaves it unbounded. Pass-through answers, which are not
-//!   operations, stream with no timer; so does every body under a `Duration::MAX` deadline.
-//! - With no wait hint and no configured interval, the first 5 waits are 1 s, then they double
-//!   up to 30 s. An explicit [`LroLayer::poll_interval`] alone is used for every unhinted wait;
-//!   with a cap ([`LroLayer::max_poll_interval`], or both at once with
-//!   [`LroLayer::poll_backoff`]) waits grow from it to the cap, whatever the order of the calls.
-//!   Jitter ([`LroLayer::poll_jitter`]) is off by default and only ever shortens a wait the
-//!   layer chose, never a server's hint.
-//!   `Retry-After: 0` is honoured as "now": the server allows it, and the poll limit bounds a
-//!   server that says it forever. A `Retry-After` date in the past is ignored (a negative delay).
-//! - On a `Location` poll, a `200`/`201` keeps polling only when its body's `status` (or
-//!   `provisioningState`) is a known in-progress word (`Running`, `NotStarted`, `InProgress`,
-//!   `Accepted`, `Creating`, …): a finished resource may carry a `status` of its own (`"Active"`),
-//!   and reading it as "still running" would poll until the deadline.
-//! - `POST` via `Operation-Location` whose submission also had `Location` fetches that `Location`,
-//!   as the Azure SDKs do for both monitor headers.
-//! - The resource `GET` is returned whatever its status (a `404` reaches the caller with
-//!   [`LroMetadata`]); only transient statuses are retried.
-//! - Polls drop the submission's `Host`, `Content-*`, `Transfer-Encoding`, `Expect`, hop-by-hop headers (and those `Connection` names), conditional ones (`If-*`, `Range`), `Prefer`, `Idempotency-Key` and `Repeatability-*`. Once a request went to a
-//!   foreign origin, later requests carry no credentials (as `tower-http`'s `FilterCredentials`);
-//!   what a credential is, is [`credentials`]' one list (names and patterns, headers and query),
-//!   and origin-bound headers (`Metadata`, `Metadata-Flavor`, …) go to the submission's origin only.
-//!   The other headers keep their values in order; the order between different header names
-//!   may change, which HTTP gives no meaning (RFC 9110 §5.3).
-//! - An HTTP-date `Retry-After` is measured against the response's own `Date` header.
-//! - Absolute URLs from the server (or the caller) are requested exactly as written (the seed's
-//!   `…/operations/{operationId}` keeps its braces); relative references are resolved per
-//!   RFC 3986 and serialised by the URL parser.
-//! - Requests with an origin-form URI (`/jobs`) resolve relative monitor URLs against it and
-//!   stay origin-form.
-//! - A `303`/`302` from a status monitor ends the operation even under a configured
-//!   [`FinalState`]: the server said where the result is, and a redirect is no answer to hand a
-//!   caller. Redirects count as polls; a moved monitor (`301`/`307`/`308`) is polled at once unless
-//!   the redirect carries a wait hint, or it moved just before too (a loop is paced, then ends
-//!   at the poll limit). Carried query parameters (`api-version`) are added to a
-//!   redirect target that lacks them, as to any other URL; the target's own query (a SAS token)
-//!   is kept as written.
-//! - The SSRF guard (spec §7) also refuses non-unicast and unparsable hosts, Azure's WireServer
-//!   `168.63.129.16`, and treats the shared address space `100.64.0.0/10` as private; an internal
-//!   submission of any class allows internal targets of any class; an origin-form submission
-//!   (host unknown) counts as not internal. It reads URLs, not DNS; [`connect`] applies the same
-//!   classes to resolved addresses where the connection is made.
-//! - Status words: `Terminated` (Durable Functions) and words outside spec §3's table are
-//!   unrecognised by default, hence running until the deadline — a declared dialect or
-//!   [`LroLayer::status_word`] gives them a meaning. A `202` on a `Location` poll is terminal
-//!   only when its body has a terminal word.
-//! - `AsyncResult` (OData 4.01) is read on the final answer of a `Location`/`Content-Location`
-//!   poll; the response is delivered with that status.
-//! - Google dialect: a body is an `Operation` when it says `done`, carries `response`/`error`, a
-//!   `@type`d `metadata`, or a name with an `operations/` segment — proto3 JSON omits
-//!   `"done": false`, and resources have `name`s too. An operation already done in the
-//!   submission's answer is delivered at once (its `response` as the body). `error.code` 1
-//!   (`CANCELLED`) is a cancellation.
-//! - Compute Engine: only `operationType: delete` makes the terminal operation the final
-//!   response. Its `selfLink`s name `www.googleapis.com` for requests sent to
-//!   `compute.googleapis.com`: two https hosts under `googleapis.com` count as one service for
-//!   credentials (the operation cannot be polled without the caller's token); any other host is
-//!   another origin as usual.
-//! - Declared dialects: `start_on` defaults to `[202]`; a root-relative URL is appended to
-//!   `base_url`'s path (so `/teams(…)` under `…/v1.0` keeps `/v1.0`); the first source that finds
-//!   a URL wins; an `error` that reports one makes a missing word a failure, and a success word
-//!   stays a success unless `error_marks_failure` is `true` (`false`: the error never decides);
-//!   a word read from a header, or none at all, works with `status_codes` (`"4xx": "failed"`:
-//!   such an answer fails with its `error`, a class leaving 408, 429, 502, 503 and 504
-//!   transient); pointers choose array elements by a member's value (`/links[rel=results]/href`,
-//!   the first match) and are parsed once, when the description is read. `"status_url": "self"`
-//!   polls the request's own URL; `status_request`/`result_request` ask with `HEAD` (status in
-//!   the headers; on success the status URL is fetched with `GET`, as the resource itself) or,
-//!   written out, a `POST` with headers and a JSON body template, filled once per operation. The
-//!   service needs no more than `ReqB: Default + 'static`: a body is made by the function given
-//!   to [`LroLayer::poll_body`] (found by the body type; none: an error of kind `Protocol`).
-//!   Templates read the body (`{/ptr}`), a header (`{header:NAME}`), `{status_url}` and
-//!   `{submission_url}`; with `base_url` every relative form, `//host/x` included, stays on the
-//!   base's origin. A `cancel` member (`{"method": "DELETE"|"POST", "url": {"template": …}}`, `url` left out for the status URL)
-//!   says how to cancel; a template's placeholders read `/status_url` and `/operation_id`.
-//! - FHIR and OGC API – Processes ([`Dialect::fhir`], [`Dialect::ogc_processes`]): described in
-//!   the declared language and read by its readers. A FHIR operation (`…/$export`) or an OGC
-//!   `POST …/execution` without a `Prefer` header is sent with `Prefer: respond-async` (both
-//!   standards answer synchronously otherwise); a caller's own `Prefer` is sent as it is. A FHIR
-//!   `OperationOutcome` on an error answer ends the operation as failed, unless all its issues
-//!   are transient (retried). `X-Progress` is free text: [`Progress::progress_text`].
-//! - The default dialect reads an error answer of a `Content-Location` monitor as a FHIR
-//!   failure only when it is unambiguous: `Content-Type: application/fhir+json` and a body
-//!   whose `resourceType` is `OperationOutcome`; otherwise the answer is judged as before
-//!   (transient statuses retried, others unexpected).
-//! - Cancelling (never by default): the default dialect `DELETE`s the status monitor (not a
-//!   `provisioningState` resource), Google `POST`s `{name}:cancel`, Compute Engine cannot, a
-//!   declared dialect does what its `cancel` says. [`LroService::cancel`] sends it from a resume
-//!   handle; [`LroOptions::cancel_on_give_up`] sends it when the layer gives up (deadline, poll
-//!   limit), noted in [`Error::cancellation`]. A dropped future sends nothing.
-//! - An inner client that follows redirects (reqwest; `FollowRedirect` with the `tower-http`
-//!   feature) hides the redirect's status. An answer from another URL moved the monitor only when
-//!   it is a status answer naming the operation already seen (or, before any id was seen, an
-//!   id-less status document with a word the vocabulary knows); anything else — a result with a
-//!   `status` of its own, such as a VM's `"Running"` — is the result of a `303`/`302`.
-//! - A resumed operation keeps the final-state choice its handle records, unless the resuming
-//!   request's options choose one.
+//! The protocol as the layer speaks it, and the decisions taken where the pattern leaves room,
+//! are in [`_protocol`] ([its decisions](_protocol#decisions)).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
 
+pub mod _protocol;
 mod body;
 mod cancel;
 mod config;
@@ -321,7 +223,7 @@ mod vocab;
 
 pub use body::LroBody;
 pub use cancel::{CancelOutcome, Cancellation, NotCancellable};
-pub use config::{Config, FinalState, InvalidOrigin, Origin};
+pub use config::{FinalState, InvalidOrigin, Origin};
 pub use error::{Error, ErrorKind};
 pub use idempotency::IdempotencyHeader;
 pub use layer::LroLayer;
@@ -346,8 +248,19 @@ pub mod __private {
     };
     pub use crate::status::{StatusBodyError, StatusDocument};
 
-    /// The sans-IO protocol core.
+    pub use crate::config::Config;
+
+    /// The configuration a layer resolves with, as the protocol core is started with it.
+    pub fn config(layer: &crate::LroLayer) -> &Config {
+        layer.config()
+    }
+
+    /// The sans-IO protocol core: the names its drivers outside the crate use.
     pub mod proto {
-        pub use crate::proto::*;
+        pub use crate::proto::dialect::pointer::Pointer;
+        pub use crate::proto::{
+            Action, Answer, Begin, Failure, Machine, Now, Params, Plan, PollRequest, RequestHead,
+            Submission,
+        };
     }
 }

@@ -1,4 +1,4 @@
-//! What happened during a resolution, attached to every final response (spec §6).
+//! What happened during a resolution, attached to every final response ([the final response](crate::_protocol#final-response)).
 
 use std::fmt;
 use std::sync::Arc;
@@ -42,7 +42,7 @@ impl LroMetadata {
     pub fn operation_id(&self) -> Option<&str> {
         self.operation_id.as_deref()
     }
-    /// Which shape of spec §1 applied.
+    /// Which shape of [the submission](crate::_protocol#what-starts-an-operation) applied.
     pub fn rule(&self) -> Rule {
         self.rule
     }

@@ -123,7 +123,6 @@ use reqwest::{Request, Response};
 use reqwest_middleware::{Middleware, Next};
 use tower_service::Service;
 
-use crate::config::Config;
 use crate::driver::{Call, Driver, Resume, Settings};
 use crate::error::{Error, HandleProblem, Reason};
 use crate::layer::LroLayer;
@@ -147,11 +146,6 @@ impl LroMiddleware {
     /// A middleware with the configuration (and hooks) of `layer`.
     pub fn new(layer: LroLayer) -> Self {
         Self { layer }
-    }
-
-    /// The configuration in force.
-    pub fn config(&self) -> &Config {
-        self.layer.config()
     }
 
     /// The layer this middleware was built from.

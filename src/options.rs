@@ -1,4 +1,4 @@
-//! Per-request control of a resolution, through request extensions (spec §8).
+//! Per-request control of a resolution, through request extensions ([control](crate::_protocol#control)).
 
 use std::time::Duration;
 
@@ -77,7 +77,7 @@ impl LroOptions {
         }
     }
 
-    /// Resolve this request even though it says `Prefer: respond-async` (spec §8): OData and
+    /// Resolve this request even though it says `Prefer: respond-async` ([control](crate::_protocol#control)): OData and
     /// HL7 FHIR servers answer `202` only to requests that carry that preference, so their
     /// callers send it *and* want the final response. Polls never carry `Prefer`.
     pub fn force(mut self) -> Self {
@@ -85,7 +85,7 @@ impl LroOptions {
         self
     }
 
-    /// The dialect of this request's operation (spec §10), instead of the layer's.
+    /// The dialect of this request's operation ([dialects](crate::_protocol#dialects)), instead of the layer's.
     pub fn dialect(mut self, dialect: Dialect) -> Self {
         self.dialect = Some(dialect);
         self

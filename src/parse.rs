@@ -97,13 +97,13 @@ pub enum HintSource {
     RetryAfterDate,
 }
 
-/// Reads how long a response asks the client to wait, per spec §2: `retry-after-ms`, then
+/// Reads how long a response asks the client to wait, per [waiting](crate::_protocol#waiting-between-polls): `retry-after-ms`, then
 /// `x-ms-retry-after-ms`, then `Retry-After` (delta-seconds or HTTP-date). The first header that
 /// parses wins; a malformed or negative value is skipped, never fatal.
 ///
 /// An HTTP-date is measured against the response's own `Date` header when it has one (so the
 /// server's clock, not ours, decides), else against `now`. A date in the past is ignored (a
-/// negative delay, spec §2), so the caller's default wait applies.
+/// negative delay, [waiting](crate::_protocol#waiting-between-polls)), so the caller's default wait applies.
 /// Values too large for a `Duration` saturate; callers clamp.
 ///
 /// ```

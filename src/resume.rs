@@ -1,5 +1,5 @@
 //! A serializable record of an unfinished operation, to resume it later without re-sending the
-//! submission (spec §8).
+//! submission ([control](crate::_protocol#control)).
 
 use serde::{Deserialize, Serialize};
 

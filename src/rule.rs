@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// Which shape of spec §1 started the polling.
+/// Which shape of [the submission](crate::_protocol#what-starts-an-operation) started the polling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
@@ -45,7 +45,7 @@ impl Rule {
         }
     }
 
-    /// Whether polls of this rule read a status document (§3).
+    /// Whether polls of this rule read a status document ([status bodies](crate::_protocol#status-bodies)).
     pub(crate) fn reads_status_body(self) -> bool {
         matches!(self, Rule::OperationLocation | Rule::AzureAsyncOperation)
     }

@@ -1,9 +1,9 @@
-//! Status words (spec §3): what a word a status monitor sends means, and whether the word was
+//! Status words ([status bodies](crate::_protocol#status-bodies)): what a word a status monitor sends means, and whether the word was
 //! one this crate knows.
 //!
 //! Words are compared after [`normalize`]: ASCII case, spaces, `-` and `_` are ignored, so
 //! `In progress`, `inProgress`, `in-progress` and `IN_PROGRESS` are one word. The default
-//! vocabulary is the table of §3; a [`Vocabulary`] adds configured words per meaning, or a
+//! vocabulary is the table of [status bodies](crate::_protocol#status-bodies); a [`Vocabulary`] adds configured words per meaning, or a
 //! classifier function consulted first.
 //!
 //! An unrecognised word means "running" (the deadline bounds it), but [`Classified::recognised`]
@@ -156,7 +156,7 @@ fn normalize_heap(word: &str) -> String {
         .collect()
 }
 
-/// The default vocabulary of §3 for a normalized word: `None` for a word it does not know.
+/// The [default vocabulary](crate::_protocol#status-bodies) for a normalized word: `None` for a word it does not know.
 pub(crate) fn default_meaning(key: &str) -> Option<Meaning> {
     let meaning = match key {
         "succeeded" | "completed" | "complete" | "done" | "success" | "successful"
@@ -220,7 +220,7 @@ pub(crate) fn classify_default(word: &str) -> Classified {
 /// fall back to the configured and default words.
 pub(crate) type Classifier = Arc<dyn Fn(&str) -> Option<Meaning> + Send + Sync>;
 
-/// The words a layer understands: the default vocabulary of §3, extra words per meaning, and
+/// The words a layer understands: the [default vocabulary](crate::_protocol#status-bodies), extra words per meaning, and
 /// an optional classifier.
 ///
 /// Lookup order: the classifier, then the extra words (so configuration can re-assign a default
@@ -233,7 +233,7 @@ pub(crate) struct Vocabulary {
 }
 
 impl Vocabulary {
-    /// The default vocabulary of §3, nothing added.
+    /// The [default vocabulary](crate::_protocol#status-bodies), nothing added.
     pub(crate) fn new() -> Self {
         Self::default()
     }
@@ -310,7 +310,7 @@ impl fmt::Debug for Vocabulary {
     }
 }
 
-/// The §3 error-object rule: whether an `error` value reports a failure.
+/// The [error-object rule](crate::_protocol#status-bodies): whether an `error` value reports a failure.
 ///
 /// An object reports one when it has a non-empty `message`, or a non-empty `errors` or `details`
 /// list (a single non-empty `details` object counts too, as the seed documents print it). An
@@ -318,7 +318,7 @@ impl fmt::Debug for Vocabulary {
 /// non-empty string reports one (a service that puts its error text there). `null`, numbers,
 /// booleans and anything empty do not.
 pub(crate) fn error_reports_failure(error: &Value) -> bool {
-    // Spec §3, as written: an `error` *object* with a non-empty `message`, or a non-empty
+    // The error-object rule, as written: an `error` *object* with a non-empty `message`, or a non-empty
     // `errors` or `details` *list*. Anything else beside a success word is not read as a failure.
     let Value::Object(obj) = error else {
         return false;
@@ -328,7 +328,7 @@ pub(crate) fn error_reports_failure(error: &Value) -> bool {
     message || list("errors") || list("details")
 }
 
-/// What a declared dialect's `error` pointer finds reports a failure: §3's rule, or a
+/// What a declared dialect's `error` pointer finds reports a failure: the [status-body rule](crate::_protocol#status-bodies), or a
 /// non-empty string (a description that points at an error text, such as a problem's `title`).
 pub(crate) fn error_value_reports_failure(error: &Value) -> bool {
     matches!(error, Value::String(s) if !s.trim().is_empty()) || error_reports_failure(error)

@@ -883,7 +883,7 @@ fn redirects_on_a_status_poll() {
 /// Drives a fixed scenario: a `202` + `Operation-Location`, then the given events.
 fn simple(events: Vec<Event>) -> Scenario {
     let layer = tower_lro::LroLayer::new();
-    let d = layer.config();
+    let d = tower_lro::__private::config(&layer);
     Scenario {
         knobs: Knobs {
             poll_interval: d.poll_interval(),
@@ -1172,7 +1172,7 @@ fn an_unbuildable_resource_request_ends_the_operation() {
     };
     use tower_lro::__private::Reason;
 
-    let cfg = Arc::new(tower_lro::LroLayer::new().config().clone());
+    let cfg = Arc::new(tower_lro::__private::config(&tower_lro::LroLayer::new()).clone());
     let head = RequestHead::new(
         Method::POST,
         "https://svc.example/jobs".parse().unwrap(),

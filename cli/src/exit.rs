@@ -111,7 +111,18 @@ pub fn code_for(err: &BoxError) -> i32 {
 
 /// An error and its causes on one line (`connection refused: ...`), bounded in length.
 pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
-    tower_lro::gateway::error_chain(err)
+    let mut text = err.to_string();
+    let mut source = err.source();
+    for _ in 0..8 {
+        let Some(s) = source else { break };
+        let more = s.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = s.source();
+    }
+    text
 }
 
 /// An error of the client stack that is not the layer's, for stderr: a transport error, or an

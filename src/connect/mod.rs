@@ -51,7 +51,7 @@
 //!
 //! # The rule
 //!
-//! The rule of spec §7, applied to each resolved address (and to the name itself, so
+//! The rule of [poll requests](crate::_protocol#poll-requests), applied to each resolved address (and to the name itself, so
 //! `metadata.google.internal` is refused whatever it resolves to):
 //!
 //! - link-local, unspecified, cloud metadata, multicast/broadcast/reserved addresses are
@@ -109,7 +109,7 @@ pub use self::hyper::{Connecting, GuardedConnector, GuardedHttpConnector};
 #[cfg_attr(docsrs, doc(cfg(feature = "reqwest-middleware")))]
 pub use self::reqwest::SystemResolver;
 
-/// The address check of spec §7 (see the [module docs](self)). Cheap to clone; clones share
+/// The address check of [poll requests](crate::_protocol#poll-requests) (see the [module docs](self)). Cheap to clone; clones share
 /// what they learned (whether a trusted host was internal).
 #[derive(Debug, Clone, Default)]
 pub struct AddressGuard {

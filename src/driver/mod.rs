@@ -623,12 +623,7 @@ fn read_answer<F, ResB>(machine: &mut Machine, parts: Parts, outcome: StatusRead
             machine.handle_failure(now(), failure).into()
         }
         StatusRead::Failed(error) => {
-            let headers = &parts.headers;
-            let failure = Failure::BodyFailed {
-                status,
-                headers,
-                error,
-            };
+            let failure = Failure::BodyFailed { error };
             machine.handle_failure(now(), failure).into()
         }
     }

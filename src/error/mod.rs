@@ -209,7 +209,7 @@ impl Error {
     pub fn operation_id(&self) -> Option<&str> {
         self.inner.operation_id.as_deref()
     }
-    /// Which shape of spec §1 was being polled.
+    /// Which shape of [the submission](crate::_protocol#what-starts-an-operation) was being polled.
     pub fn rule(&self) -> Option<Rule> {
         self.inner.rule
     }

@@ -210,7 +210,7 @@ pub enum UrlProblem {
     /// The URL with the carried query is not a valid request URI.
     CarriedQuery,
     /// The host is internal (link-local, a cloud metadata name, loopback or a private range)
-    /// and the submission's is not (spec §7); no connection was attempted.
+    /// and the submission's is not ([poll requests](crate::_protocol#poll-requests)); no connection was attempted.
     Internal {
         /// What kind of host it is.
         class: &'static str,

@@ -172,8 +172,8 @@ impl CancelRequest {
 /// The request that cancels the operation of a [`ResumeHandle`](crate::ResumeHandle); `head`
 /// supplies the headers (credentials) and the carried query, as for
 /// [`Machine::resume`](super::Machine::resume).
-pub fn from_handle(
-    cfg: std::sync::Arc<crate::Config>,
+pub(crate) fn from_handle(
+    cfg: std::sync::Arc<crate::config::Config>,
     handle: &crate::ResumeHandle,
     head: &super::RequestHead,
     params: &super::Params,
@@ -187,7 +187,7 @@ pub fn from_handle(
 
 /// What an answer to a cancel request means: `2xx` accepted; `404`, `405` and `501` say the
 /// server does not cancel there; anything else is refused.
-pub fn judge(status: StatusCode) -> CancelOutcome {
+pub(crate) fn judge(status: StatusCode) -> CancelOutcome {
     match status.as_u16() {
         200..=299 => CancelOutcome::Accepted,
         404 | 405 | 501 => CancelOutcome::NotSupported,
@@ -197,12 +197,12 @@ pub fn judge(status: StatusCode) -> CancelOutcome {
 
 /// How long a driver waits for the answer to a cancel sent when the layer gives up: the
 /// deadline has passed by then, and the cancel must not hold the caller much longer.
-pub const CANCEL_BOUND: std::time::Duration = std::time::Duration::from_secs(10);
+pub(crate) const CANCEL_BOUND: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// `error` with what came of the cancel sent before it (`status`: the answer's, or `None`
 /// when none came within [`CANCEL_BOUND`]). The error stays what it was: a failed cancel
 /// never masks it.
-pub fn noted(
+pub(crate) fn noted(
     error: crate::Error,
     request: &CancelRequest,
     status: Option<StatusCode>,

@@ -223,7 +223,7 @@ impl Machine {
     /// Says that the next answer came from `url`, not from the URL the request went to: an inner
     /// client followed redirects. On a status poll, an answer that reads as a status answer
     /// means the monitor moved there; any other answer is the result a `303`/`302` led to,
-    /// and is the final response (spec §4a).
+    /// and is the final response ([redirects](crate::_protocol#redirects)).
     pub fn answered_from(&mut self, url: &Uri) {
         let current: &Link = match &self.phase {
             Phase::Fetching(u) => u,
@@ -280,7 +280,7 @@ impl Machine {
                 }
                 None => self.retry(None, Some(error), now),
             },
-            Failure::BodyFailed { error, .. } => self.retry(None, Some(error), now),
+            Failure::BodyFailed { error } => self.retry(None, Some(error), now),
             Failure::BodyTooLarge { status, headers } => {
                 let limit = self.cfg.status_body_limit;
                 let reason = Reason::BodyTooLarge { status, limit };
@@ -447,7 +447,7 @@ impl Machine {
         let next = match redirect::read(status, headers, &self.op.monitor)? {
             Ok(Redirect::Moved(next)) => next,
             Ok(Redirect::Done(result)) => {
-                // The result of the operation: fetched like a created resource (spec §6).
+                // The result of the operation: fetched like a created resource ([the final response](crate::_protocol#final-response)).
                 self.op.mark_succeeded();
                 return Some(self.fetch(result, now));
             }

@@ -13,12 +13,12 @@
 //! | --- | --- |
 //! | [`submission`] | the submission's answer: pass through, or start an operation; the one deadline |
 //! | [`machine`] | the state of one operation, and its two inputs: [`Machine::handle_answer`], [`Machine::handle_failure`] |
-//! | [`shapes`] | which answers start an operation (spec §1) |
-//! | [`dialect`] | one `match` per question about a dialect; each dialect's readers (the default's: spec §3–§6) |
+//! | [`shapes`] | which answers start an operation ([what starts an operation](crate::_protocol#what-starts-an-operation)) |
+//! | [`dialect`] | one `match` per question about a dialect; each dialect's readers (the default's: [status bodies](crate::_protocol#status-bodies) to [the final response](crate::_protocol#final-response)) |
 //! | [`cancel`] | the request that cancels an operation, and what its answer means |
-//! | `resume` | resume handles to and from the machine's state (spec §8) |
-//! | [`schedule`] | waits, backoff, budgets and the deadline (spec §2) |
-//! | [`request`] | the requests the layer sends: carried headers and query, credentials (spec §7) |
+//! | `resume` | resume handles to and from the machine's state ([control](crate::_protocol#control)) |
+//! | [`schedule`] | waits, backoff, budgets and the deadline ([waiting](crate::_protocol#waiting-between-polls)) |
+//! | [`request`] | the requests the layer sends: carried headers and query, credentials ([poll requests](crate::_protocol#poll-requests)) |
 //! | [`link`] | URLs as the server wrote them, resolved and checked |
 //!
 //! # Driving the core
@@ -28,7 +28,7 @@
 //! 1. On the submission's answer head, call [`classify`]. `PassThrough`: hand the answer back
 //!    untouched, body streaming; nothing else happens.
 //! 2. `Inspect`: build a [`Submission`] with the instant the head arrived. Read the answer's
-//!    body under [`Config::status_body_limit`](crate::Config), but not past
+//!    body under [`Config::status_body_limit`](crate::config::Config), but not past
 //!    [`Submission::read_deadline`]; if the deadline comes first, fail with
 //!    [`Submission::timed_out`].
 //! 3. Call [`Submission::start`] with the body (or `None` when it ran over the limit).
@@ -63,15 +63,13 @@
 //! use std::{sync::Arc, time::{Instant, SystemTime}};
 //! use bytes::Bytes;
 //! use http::{HeaderMap, Method, StatusCode};
-//! use tower_lro::__private::proto::{classify, Action, Answer, Begin, Classify, Now, Params, Plan, RequestHead, Submission};
-//! use tower_lro::Config;
+//! use tower_lro::__private::proto::{Action, Answer, Begin, Now, Params, Plan, RequestHead, Submission};
+//! use tower_lro::__private::Config;
 //!
 //! let cfg = Arc::new(Config::default());
 //! let head = RequestHead::new(Method::POST, "https://atlas.microsoft.com/mapData?api-version=2.0".parse().unwrap(), HeaderMap::new());
 //! let mut headers = HeaderMap::new();
 //! headers.insert("operation-location", "https://atlas.microsoft.com/mapData/operations/1".parse().unwrap());
-//! let dialect = Default::default();
-//! assert_eq!(classify(&cfg, &dialect, &head.method, StatusCode::ACCEPTED, &headers), Classify::Inspect);
 //!
 //! let now = Now::new(Instant::now(), SystemTime::now());
 //! let params = Params::new(&cfg);
@@ -95,24 +93,24 @@ use crate::config::{Config, FinalState};
 use crate::error::Error;
 use crate::metadata::LroMetadata;
 
-pub mod cancel;
-pub mod dialect;
+pub(crate) mod cancel;
+pub(crate) mod dialect;
 pub(crate) mod link;
-pub mod machine;
+pub(crate) mod machine;
 mod redirect;
-pub mod request;
+pub(crate) mod request;
 mod resume;
-pub mod schedule;
-pub mod shapes;
+pub(crate) mod schedule;
+pub(crate) mod shapes;
 pub(crate) mod ssrf;
-pub mod submission;
+pub(crate) mod submission;
 
 #[cfg(test)]
 mod tests;
 
 pub use machine::Machine;
 pub use request::{PollRequest, RequestHead};
-pub use shapes::{classify, Classify};
+pub(crate) use shapes::{classify, Classify};
 pub use submission::Submission;
 
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -210,9 +208,9 @@ impl Params {
 
 /// In a response's extensions: the URL the answer actually came from, when an inner client
 /// followed redirects to get it (reqwest does by default). The driver hands it to
-/// [`Machine::answered_from`] so the meaning of the redirect survives (spec §4a).
+/// [`Machine::answered_from`] so the meaning of the redirect survives ([redirects](crate::_protocol#redirects)).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AnsweredFrom(pub http::Uri);
+pub(crate) struct AnsweredFrom(pub http::Uri);
 
 /// An answer to the request of the last `Send`, handed to [`Machine::handle_answer`].
 #[derive(Debug, Clone, Copy)]
@@ -240,10 +238,6 @@ pub enum Failure<'a> {
     },
     /// The answer's body failed mid-way.
     BodyFailed {
-        /// The answer's status.
-        status: StatusCode,
-        /// The answer's headers.
-        headers: &'a HeaderMap,
         /// What the body reported.
         error: BoxError,
     },
@@ -263,8 +257,8 @@ pub enum Plan {
         request: PollRequest,
     },
     /// The layer gives up (deadline, poll limit) and was asked to cancel first: send
-    /// `request` at once, bounded by [`cancel::CANCEL_BOUND`], note what came of it with
-    /// [`cancel::noted`], then end with the error.
+    /// `request` at once, bounded by `cancel::CANCEL_BOUND`, note what came of it with
+    /// `cancel::noted`, then end with the error.
     Cancel {
         /// The cancel to send.
         request: cancel::CancelRequest,

@@ -1,4 +1,4 @@
-//! Answers that point elsewhere (spec §4, §4a): a status monitor's redirects.
+//! Answers that point elsewhere ([location monitors](crate::_protocol#location-monitors), [redirects](crate::_protocol#redirects)): a status monitor's redirects.
 
 use http::header::{HeaderMap, LOCATION};
 use http::StatusCode;

@@ -1,4 +1,4 @@
-//! The requests the layer sends by itself (spec §7): bodiless `GET`s (or what a declared
+//! The requests the layer sends by itself ([poll requests](crate::_protocol#poll-requests)): bodiless `GET`s (or what a declared
 //! dialect says: `HEAD`, a `POST` with a body) that carry the submission's headers minus those
 //! of its body and connection, the configured query parameters, and credentials only where
 //! they may go — whatever the method.
@@ -354,7 +354,7 @@ fn same_service(request_url: &Link, url: &Link) -> bool {
 }
 
 /// Refuses URLs the layer will not follow: non-http(s) schemes, https → http downgrades, and
-/// (spec §7) internal hosts the submission did not go to, unless their origin is allowed.
+/// ([poll requests](crate::_protocol#poll-requests)) internal hosts the submission did not go to, unless their origin is allowed.
 pub(crate) fn check_target(cfg: &Config, request_url: &Link, url: &Link) -> Result<(), UrlProblem> {
     match url.scheme() {
         "https" => {}

@@ -1,4 +1,4 @@
-//! Resume handles and the machine's state, both ways (spec §8): what a handle records of an
+//! Resume handles and the machine's state, both ways ([control](crate::_protocol#control)): what a handle records of an
 //! operation, and what a machine resumed from one starts with.
 
 use http::{Method, Uri};

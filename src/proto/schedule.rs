@@ -1,4 +1,4 @@
-//! When the next request goes out (spec §2): server hints, the unhinted backoff, the
+//! When the next request goes out ([waiting](crate::_protocol#waiting-between-polls)): server hints, the unhinted backoff, the
 //! transient backoff, the clamp, the poll and retry budgets and the one deadline.
 
 use std::time::{Duration, Instant, SystemTime};
@@ -36,7 +36,7 @@ pub(crate) fn clamp_wait(cfg: &Config, wait: Duration) -> Duration {
     wait.max(cfg.min_wait).min(cfg.max_wait.max(cfg.min_wait))
 }
 
-/// Poll answers that are retried rather than read (spec §6).
+/// Poll answers that are retried rather than read ([the final response](crate::_protocol#final-response)).
 pub(crate) fn is_transient(status: StatusCode) -> bool {
     matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)
 }

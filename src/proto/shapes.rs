@@ -1,4 +1,4 @@
-//! The shapes of the pattern (spec §1): which answers start an operation. How each kind of
+//! The shapes of the pattern ([what starts an operation](crate::_protocol#what-starts-an-operation)): which answers start an operation. How each kind of
 //! poll is read, and where the final response comes from, is the default dialect's
 //! (`dialect/default.rs`).
 
@@ -13,7 +13,7 @@ use crate::status::{OperationStatus, StatusDocument};
 
 /// What the head of a submission's answer says, before any body is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Classify {
+pub(crate) enum Classify {
     /// Not an LRO: hand the answer back untouched, body streaming.
     PassThrough,
     /// Maybe an LRO: read the body (under the size limit) and start a
@@ -21,9 +21,9 @@ pub enum Classify {
     Inspect,
 }
 
-/// Cheap, allocation-free check of a submission's answer head (spec §1, and §10 for the other
+/// Cheap, allocation-free check of a submission's answer head ([what starts an operation](crate::_protocol#what-starts-an-operation), and [dialects](crate::_protocol#dialects) for the other
 /// dialects).
-pub fn classify(
+pub(crate) fn classify(
     cfg: &Config,
     dialect: &Dialect,
     method: &Method,

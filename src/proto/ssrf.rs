@@ -1,4 +1,4 @@
-//! The guard of spec §7: URLs the layer follows come from someone else's answers, so a gateway
+//! The guard of [poll requests](crate::_protocol#poll-requests): URLs the layer follows come from someone else's answers, so a gateway
 //! that embeds the layer must not become a way into its own network.
 //!
 //! Pure functions of host names and addresses: nothing here resolves a name or opens a
@@ -22,7 +22,7 @@ use url::Host;
 #[cfg(test)]
 use url::Url;
 
-/// What kind of host a URL names, or an address is: the classes of the SSRF guard (spec §7),
+/// What kind of host a URL names, or an address is: the classes of the SSRF guard ([poll requests](crate::_protocol#poll-requests)),
 /// shared by the layer's URL check and the [`connect`](crate::connect) address check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -137,7 +137,7 @@ impl Verdict {
     }
 }
 
-/// The rule of §7, given the classes: `submission` is the class of the submission's host,
+/// The rule of [poll requests](crate::_protocol#poll-requests), given the classes: `submission` is the class of the submission's host,
 /// `None` when it is not known (an origin-form request), which counts as not internal.
 pub(crate) fn judge(
     target: HostClass,

@@ -287,7 +287,7 @@ impl Raw<'_> {
     }
 }
 
-/// The members of an `error` object the readers consult (the §3 error rule and the OData
+/// The members of an `error` object the readers consult (the [error rule](crate::_protocol#status-bodies) and the OData
 /// error): which one came twice, if any. Anything but an object is skipped.
 struct ErrorMembers(Option<ErrorKey>);
 

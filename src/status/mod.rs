@@ -1,5 +1,5 @@
-//! Status documents: the JSON a status monitor answers with (spec §3), and the
-//! `provisioningState` of Azure Resource Manager resources (spec §5).
+//! Status documents: the JSON a status monitor answers with ([status bodies](crate::_protocol#status-bodies)), and the
+//! `provisioningState` of Azure Resource Manager resources ([provisioning state](crate::_protocol#provisioning-state)).
 
 use std::borrow::Cow;
 use std::fmt;
@@ -13,7 +13,7 @@ use crate::vocab::{Meaning, Vocabulary};
 /// kept exactly, and what it means.
 ///
 /// Words are compared ignoring ASCII case, spaces, `-` and `_` (`In progress`, `inProgress`,
-/// `IN_PROGRESS` are one word). The default vocabulary (spec §3) knows Azure's five words and
+/// `IN_PROGRESS` are one word). The default vocabulary ([status bodies](crate::_protocol#status-bodies)) knows Azure's five words and
 /// the others real services send — `Completed`, `Done`, `ValidationFailed`, `Errored`,
 /// `deleteFailed`, … — and a layer can add its own
 /// ([`LroLayer::status_word`](crate::LroLayer::status_word)). A word no vocabulary knows means
@@ -391,7 +391,7 @@ impl fmt::Display for FieldText {
     }
 }
 
-/// A parsed status document (spec §3), or an ARM resource read for its `provisioningState`.
+/// A parsed status document ([status bodies](crate::_protocol#status-bodies)), or an ARM resource read for its `provisioningState`.
 ///
 /// Reading a poll's document allocates nothing for the fields the operation already knows: the
 /// status word is static when common, the `operationId` inline when short.
@@ -407,7 +407,7 @@ pub struct StatusDocument {
     pub percent_complete: Option<f64>,
     /// `error`.
     pub error: Option<ODataError>,
-    /// `error` reports a failure (spec §3's error-object rule): a non-empty `message`, or a
+    /// `error` reports a failure (the [error-object rule](crate::_protocol#status-bodies)): a non-empty `message`, or a
     /// non-empty `errors` or `details` list.
     pub error_reported: bool,
     /// `resourceLocation`, as sent (a URL reference).
@@ -460,7 +460,7 @@ impl StatusDocument {
     }
 
     /// The document reports a failure: a failure word, or a success word beside an `error`
-    /// that reports one (spec §3; Compute Engine's `DONE` + `error.errors[]`).
+    /// that reports one ([status bodies](crate::_protocol#status-bodies); Compute Engine's `DONE` + `error.errors[]`).
     pub(crate) fn reports_failure(&self) -> bool {
         let failed =
             |s: &Option<OperationStatus>| s.as_ref().is_some_and(OperationStatus::is_failure);

@@ -192,9 +192,12 @@ async fn assert_unbounded(mut body: LroBody<Body>, first: &str) {
 #[tokio::test(start_paused = true)]
 async fn the_bound_can_be_turned_off_and_on() {
     let short = LroLayer::new().deadline(Duration::from_secs(60));
-    assert!(short.config().bound_final_body(), "bounded by default");
+    assert!(
+        tower_lro::__private::config(&short).bound_final_body(),
+        "bounded by default"
+    );
     let off = short.clone().bound_final_body(false);
-    assert!(!off.config().bound_final_body());
+    assert!(!tower_lro::__private::config(&off).bound_final_body());
     let resp = call(off.clone(), request(Method::POST, SUB, None)).await;
     assert_unbounded(resp.into_body(), "part").await;
 

@@ -8,6 +8,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
+use tower_lro::__private::config;
 
 use http::{Method, Request, StatusCode};
 use hyper_util::client::legacy::connect::dns::Name;
@@ -64,8 +65,8 @@ async fn backoff_setters_mean_the_same_in_any_order() {
     ] {
         assert_eq!(
             (
-                layer.config().poll_interval(),
-                layer.config().max_poll_interval()
+                config(&layer).poll_interval(),
+                config(&layer).max_poll_interval()
             ),
             (two, sixty),
             "{what}"
@@ -118,12 +119,12 @@ async fn jitter_is_seeded_never_lengthens_and_leaves_a_hint_alone() {
     let hinted = waits(layer, 4, &[("retry-after", b"7")]).await;
     assert_eq!(hinted, [7 * SECOND; 4]);
     // Out-of-range fractions are clamped; none is the default.
-    assert_eq!(LroLayer::new().poll_jitter(3.0).config().poll_jitter(), 1.0);
+    assert_eq!(config(&LroLayer::new().poll_jitter(3.0)).poll_jitter(), 1.0);
     assert_eq!(
-        LroLayer::new().poll_jitter(f64::NAN).config().poll_jitter(),
+        config(&LroLayer::new().poll_jitter(f64::NAN)).poll_jitter(),
         0.0
     );
-    assert_eq!(LroLayer::new().config().poll_jitter(), 0.0);
+    assert_eq!(config(&LroLayer::new()).poll_jitter(), 0.0);
 }
 
 #[tokio::test(start_paused = true)]
@@ -132,7 +133,7 @@ async fn carry_query_params_adds_to_the_list() {
         .carry_query_param("tenant")
         .carry_query_params(["region", "tenant"]);
     assert_eq!(
-        layer.config().carry_query(),
+        config(&layer).carry_query(),
         ["api-version", "tenant", "region"]
     );
     let url = "https://s.example/jobs?api-version=1&tenant=t&region=eu&other=x";

@@ -257,7 +257,7 @@ fn status_path(id: &str) -> String {
 /// The request headers an upstream request of the façade carries: the client's, without
 /// those of the connection, of the client's own body, and of the façade itself.
 fn carried(headers: &HeaderMap) -> HeaderMap {
-    let mut out = tower_lro::gateway::forwardable_headers(headers, true);
+    let mut out = crate::proxy_map::forwardable_headers(headers, true);
     let drop: Vec<HeaderName> = out
         .keys()
         .filter(|n| {

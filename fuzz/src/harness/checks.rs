@@ -238,8 +238,6 @@ impl Run<'_> {
             let failures = [
                 Failure::Transport("late".into()),
                 Failure::BodyFailed {
-                    status: StatusCode::OK,
-                    headers: &headers,
                     error: "late".into(),
                 },
                 Failure::BodyTooLarge {

@@ -182,10 +182,7 @@ fn setup(s: &CredScenario) -> (Config, RequestHead, Vec<HeaderName>) {
     if s.allow {
         layer = layer.allow_origin(Origin::parse(ALLOWED).expect("an origin"));
     }
-    let cfg = layer
-        .carry_query_params(s.query.iter().cloned())
-        .config()
-        .clone();
+    let cfg = config_of(&layer.carry_query_params(s.query.iter().cloned())).clone();
     let added_is = |n: &str| {
         added
             .as_ref()

@@ -59,7 +59,7 @@ pub fn config(k: &Knobs) -> Config {
         let other = Origin::parse("https://other.example").expect("an origin");
         layer = layer.allow_origin(other);
     }
-    layer.config().clone()
+    config_of(&layer).clone()
 }
 
 /// The origin a request URI goes to; origin-form URIs stay on the submission's origin.
@@ -449,8 +449,6 @@ impl Run<'_> {
                 let failure = match failure {
                     Event::TooLarge { .. } => Failure::BodyTooLarge { status, headers },
                     Event::BodyRead { .. } => Failure::BodyFailed {
-                        status,
-                        headers,
                         error: "cut".into(),
                     },
                     _ => Failure::Transport("reset".into()),

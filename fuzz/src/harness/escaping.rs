@@ -114,7 +114,7 @@ fn unescape(out: &str) -> String {
 /// renders safely. `failed`: the operation failed with an OData error; otherwise `text` is the
 /// status word, polled up to the poll limit (1).
 pub fn check_error(text: &str, failed: bool) {
-    let cfg = Arc::new(LroLayer::new().max_polls(1).config().clone());
+    let cfg = Arc::new(tower_lro::__private::config(&LroLayer::new().max_polls(1)).clone());
     let head = RequestHead::new(
         Method::POST,
         "https://s.example/jobs".parse().expect("a URI"),

@@ -56,9 +56,9 @@ use tower_lro::__private::proto::{
     Action, Answer as CoreAnswer, Begin, Failure, Machine, Now, Params, Plan, PollRequest,
     RequestHead, Submission,
 };
-use tower_lro::__private::Reason;
+use tower_lro::__private::{config as config_of, Config, Reason};
 use tower_lro::{
-    Config, Dialect, ErrorKind, FinalState, LroLayer, LroRequest, Origin, PollKind, ResumeHandle,
+    Dialect, ErrorKind, FinalState, LroLayer, LroRequest, Origin, PollKind, ResumeHandle,
 };
 
 pub use answers::{declared_json, DIALECT_FIXTURES};

@@ -178,7 +178,7 @@ pub fn fuzz_dialects(data: &[u8]) {
 /// concrete pointer is one it reads (a duplicate there would be refused); without selectors or
 /// the new escapes (`~2`, `~3`, `~4`) it finds what `serde_json` finds.
 pub fn check_pointer(text: &str, doc: &serde_json::Value) {
-    use tower_lro::__private::proto::dialect::pointer::Pointer;
+    use tower_lro::__private::proto::Pointer;
     let Ok(p) = Pointer::parse(text) else {
         return;
     };

@@ -1,4 +1,4 @@
-//! Declared dialects (spec §10): a plain-data description of a service's long-running
+//! Declared dialects ([dialects](crate::_protocol#dialects)): a plain-data description of a service's long-running
 //! operations — where the status URL, the status word, the result and the error are — that a
 //! config file or a command line can carry, so a service is resolved without code.
 //!
@@ -164,7 +164,7 @@ pub(crate) struct DeclaredDialect {
     /// its diagnostics; other error answers are judged as usual.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) error_answers: Option<ErrorAnswers>,
-    /// How an error at `error` that reports one (§3's rule) is read. Left out: it makes a
+    /// How an error at `error` that reports one ([the status-body rule](crate::_protocol#status-bodies)) is read. Left out: it makes a
     /// missing word a failure, and a success word stays a success (services whose `error`
     /// place also holds ordinary output, such as a task's `result`). `true`: it also makes a
     /// success word a failure. `false`: it never decides the outcome.

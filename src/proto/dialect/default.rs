@@ -1,4 +1,4 @@
-//! The default dialect (spec §1–§5: Azure's headers, RFC 9110's `202` + `Location`,
+//! The default dialect (the default dialect's rules ([what starts an operation](crate::_protocol#what-starts-an-operation) to [provisioning state](crate::_protocol#provisioning-state)): Azure's headers, RFC 9110's `202` + `Location`,
 //! `provisioningState`): the answers to the dialect questions that are its own.
 
 use bytes::Bytes;
@@ -21,7 +21,7 @@ use crate::vocab::Meaning;
 /// OData 4.01's `AsyncResult`: the status of the original request, on the final monitor answer.
 const ASYNC_RESULT: HeaderName = HeaderName::from_static("asyncresult");
 
-/// Whether a submission's answer head may start an operation (spec §1).
+/// Whether a submission's answer head may start an operation ([what starts an operation](crate::_protocol#what-starts-an-operation)).
 pub(crate) fn inspects(
     cfg: &Config,
     method: &Method,
@@ -48,7 +48,7 @@ pub(crate) fn inspects(
     }
 }
 
-/// Whether a submission's answer starts an operation of the default dialect (spec §1), which
+/// Whether a submission's answer starts an operation of the default dialect ([what starts an operation](crate::_protocol#what-starts-an-operation)), which
 /// shape, and the header naming its monitor. A body where a member the shapes read comes
 /// twice is malformed when the answer could start an operation: never the friendlier reading.
 pub(crate) fn start<'h>(
@@ -100,7 +100,7 @@ pub(crate) fn reads_as_status(
     }
 }
 
-/// What a status answer of the default dialect means, by the shape being polled (spec §3–§6),
+/// What a status answer of the default dialect means, by the shape being polled ([status bodies](crate::_protocol#status-bodies) to [the final response](crate::_protocol#final-response)),
 /// recording what it says of the operation in `op`.
 pub(crate) fn read(
     op: &mut Operation,
@@ -328,7 +328,7 @@ fn finish(
     }
 }
 
-/// The automatic final-state rules of spec §6, first that applies.
+/// The automatic final-state rules of [the final response](crate::_protocol#final-response), first that applies.
 fn auto_target(
     op: &Operation,
     status: StatusCode,

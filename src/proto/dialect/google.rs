@@ -1,4 +1,4 @@
-//! Google's operation dialects (spec §10): the `google.longrunning.Operation` of AIP-151 as
+//! Google's operation dialects ([dialects](crate::_protocol#dialects)): the `google.longrunning.Operation` of AIP-151 as
 //! JSON over HTTP, and Compute Engine's own `Operation` resource.
 //!
 //! Readers are lenient about missing fields and strict about fields of the wrong type, and
@@ -506,7 +506,7 @@ impl ComputeOperation {
     }
 
     /// `PENDING`/`RUNNING` run; `DONE` with errors (`error.errors[]`, or an `error` object that
-    /// reports one by the §3 rule) failed, else succeeded. Other words are read with the
+    /// reports one by the [status-body rule](crate::_protocol#status-bodies)) failed, else succeeded. Other words are read with the
     /// default vocabulary.
     pub(crate) fn outcome(&self) -> Meaning {
         let failed =

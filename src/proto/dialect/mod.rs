@@ -1,4 +1,4 @@
-//! Dialects of the pattern (spec §10): the default one (§1–§5, Azure and RFC 9110), Google's
+//! Dialects of the pattern ([dialects](crate::_protocol#dialects)): the default one (Azure and RFC 9110), Google's
 //! `Operation` (AIP-151), Compute Engine's `Operation`, dialects declared as data, and two
 //! open standards declared in the same language (`standards.rs`: FHIR, OGC API – Processes).
 //!
@@ -44,14 +44,14 @@ pub(crate) mod declared;
 pub(crate) mod default;
 pub(crate) mod google;
 pub(crate) mod json;
-pub mod pointer;
+pub(crate) mod pointer;
 pub(crate) mod poll;
 pub(crate) mod standards;
 pub(crate) mod template;
 
 use declared::DeclaredDialect;
 
-/// Which dialect of the asynchronous request-reply pattern a service speaks (spec §10).
+/// Which dialect of the asynchronous request-reply pattern a service speaks ([dialects](crate::_protocol#dialects)).
 ///
 /// The default dialect needs no configuration. The others are named per layer
 /// ([`LroLayer::dialect`](crate::LroLayer::dialect)) or per request
@@ -82,7 +82,7 @@ pub struct Dialect {
 
 #[derive(Clone, Default)]
 pub(crate) enum Kind {
-    /// Spec §1–§5.
+    /// [What starts an operation](crate::_protocol#what-starts-an-operation) to [provisioning state](crate::_protocol#provisioning-state).
     #[default]
     Default,
     /// Google `Operation` (AIP-151); `base` overrides the service root.
@@ -182,7 +182,7 @@ impl Dialect {
     }
 
     /// A dialect declared as JSON data: where the status URL, the status word, the result and
-    /// the error are. See the crate docs ("Dialects") for the fields and examples.
+    /// the error are. See [declared dialects](crate::_protocol#declared-dialects) for the members and an example.
     pub fn from_json(text: &str) -> Result<Self, InvalidDialect> {
         let declared =
             DeclaredDialect::from_json(text).map_err(|e| InvalidDialect(e.to_string()))?;

@@ -16,7 +16,7 @@
 //! Their descriptions are `standards/fhir.json` and `standards/ogc-processes.json`, parsed
 //! once. This file also holds what the declared language reads of a FHIR `OperationOutcome`
 //! and of an RFC 9457 problem document (an OGC exception), and, for the default dialect, the
-//! unambiguous `OperationOutcome` of a `Content-Location` monitor (spec §10).
+//! unambiguous `OperationOutcome` of a `Content-Location` monitor ([dialects](crate::_protocol#dialects)).
 
 use std::sync::{Arc, OnceLock};
 

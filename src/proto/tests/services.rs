@@ -1,4 +1,4 @@
-//! One row per real service's documented wire shape (spec §1, §3, §4, §4a, §10), each citing the
+//! One row per real service's documented wire shape ([what starts an operation](crate::_protocol#what-starts-an-operation), §3, §4, §4a, §10), each citing the
 //! public document it follows. The bodies are trimmed to the fields the layer reads.
 
 use super::*;
@@ -894,7 +894,7 @@ fn compute_self_links_on_www_googleapis_keep_the_token() {
 // ----- found in review -----
 
 /// A resumed operation keeps the final-state choice its handle records, unless the resuming
-/// request makes one of its own (spec §8).
+/// request makes one of its own ([control](crate::_protocol#control)).
 #[test]
 fn a_resume_keeps_the_handles_final_state() {
     let mut c = cfg();

@@ -1,0 +1,334 @@
+//! The protocol, as the layer speaks it: what starts an operation, how it is waited for and
+//! read, what the caller gets back, what polls carry and where they may go, the dialects (with
+//! the schema of a declared one), and the decisions taken where the pattern leaves room.
+//!
+//! This module holds documentation only. Other docs of the crate link to its sections.
+//!
+//! Words used throughout: the **submission** is the caller's request and the answer to it; the
+//! **status monitor** is the URL the layer polls; the **final response** is the one response
+//! the caller gets back.
+//!
+//! # What starts an operation
+//!
+//! Every answer to a caller's request is looked at; in the default dialect only these start
+//! polling. Anything else (a `202` with nothing to poll, a `400`, …) goes back to the caller as
+//! it came, its body streaming and never buffered.
+//!
+//! | the submission's answer | the layer polls | and reads each answer by |
+//! | --- | --- | --- |
+//! | `200`/`201`/`202` with `Operation-Location` | that URL | [its status body](#status-bodies) |
+//! | `200`/`201`/`202` with `Azure-AsyncOperation` | that URL | [its status body](#status-bodies) |
+//! | `202` with `Location` (neither header above) | that URL | [the location rules](#location-monitors) |
+//! | `PUT`/`PATCH` answered `200`/`201`, JSON body with a `provisioningState` (top level or under `properties`) that is not terminal | the request's own URL | [provisioning state](#provisioning-state) |
+//! | `202` with `Content-Location` (none of the headers above) | that URL | [the location rules](#location-monitors) |
+//!
+//! A `200`/`201` whose body already reports a terminal `provisioningState` is final as it is.
+//! Header names are case-insensitive; a relative URL resolves against the URL of the request
+//! that received it (RFC 3986); a value in double quotes is read without them. A header that is
+//! present but not an http(s) URL is an error naming the header and the value.
+//!
+//! Services of [another dialect](#dialects) are resolved when the layer or the request names it.
+//!
+//! # Waiting between polls
+//!
+//! - The wait a response asks for is read from `retry-after-ms`, then `x-ms-retry-after-ms`
+//!   (milliseconds), then `Retry-After` (seconds or an HTTP-date). A malformed or negative
+//!   value is ignored. The submission's own hint sets the wait before the first poll.
+//! - Without a hint, the unhinted wait applies (see [the decisions](#decisions)).
+//! - Every wait is clamped to the configured bounds, so an absurd hint neither overflows a
+//!   timer nor spins. The whole resolution has a deadline, finite by default; a wait that would
+//!   end past it fails at once with a timeout that carries a [resume handle](#control).
+//! - Timers are `tokio::time`'s: tests run on a paused clock.
+//!
+//! # Status bodies
+//!
+//! A JSON object with a string `status`, and optionally `operationId`/`id`,
+//! `created`/`createdDateTime`, `percentComplete` (or `percentageComplete`), `error` (OData
+//! `code`, `message`, `target`, `details`, `innererror`), `resourceLocation` and `result`.
+//!
+//! Status words compare case-insensitively, ignoring spaces, `-` and `_`. The default
+//! vocabulary:
+//!
+//! | meaning | words |
+//! | --- | --- |
+//! | succeeded | `Succeeded`, `Completed`, `Complete`, `Done`, `Success`, `Successful`, `PartiallySucceeded`, `PartiallyCompleted` |
+//! | failed | `Failed`, `Failure`, `Error`, `Errored`, `ValidationFailed`, any word ending in `failed` |
+//! | canceled | `Canceled`, `Cancelled` |
+//! | running | every other word |
+//!
+//! - A success word beside an `error` object that reports an error (a non-empty `message`, or
+//!   a non-empty `errors` or `details` list) is a failure; an `error` with neither is not.
+//! - The word as sent is kept in the metadata and in progress reports.
+//! - Words can be added per layer ([`LroLayer::status_word`]) or
+//!   by a [declared dialect](#declared-dialects).
+//! - A word the vocabulary does not know means running, within the deadline; progress reports
+//!   and tracing say it was not recognised.
+//!
+//! A body that is not JSON, has no `status`, or is over the size limit is a protocol error that
+//! names the URL and what it sent.
+//!
+//! # Location monitors
+//!
+//! Polling a `Location` or `Content-Location` URL:
+//!
+//! - `202` is still running, unless its body is a status body with a terminal word.
+//! - `200`/`201`/`204` is done, unless its body is a status body whose word says it is still
+//!   running: then polling goes on. A body whose `status` or `provisioningState` says failed or
+//!   canceled is a failure.
+//! - A final `200` with an `AsyncResult` header (OData 4.01) reports the original request's
+//!   outcome: the caller gets that status, and a `4xx`/`5xx` there is a failure.
+//!
+//! # Redirects
+//!
+//! - `303` or `302` on a status poll means done: the layer `GET`s the `Location` (resolved
+//!   against the monitor's URL) and returns that answer as the [final response](#final-response).
+//! - `301`, `307` or `308` means the monitor moved: it is polled at the new URL from then on.
+//!   Every hop counts as a poll.
+//! - A redirect's target is an origin like any other for [credentials](#poll-requests); a token
+//!   the server wrote into the target's query (a SAS or `tempauth`) is kept.
+//! - A `3xx` without a usable `Location` is a protocol error.
+//! - When a client inside the layer follows redirects itself (reqwest, tower-http's
+//!   `FollowRedirect`), the meaning survives: a moved monitor is polled where it moved, and the
+//!   target of a `303`/`302` is the final response.
+//!
+//! # Provisioning state
+//!
+//! The request's own URL is fetched until `provisioningState` is terminal (`Succeeded`,
+//! `Failed`, `Canceled`, any case); on success the last answer is the final response.
+//!
+//! # Final response
+//!
+//! On success, the first rule that applies says where the result is; a result URL is fetched
+//! with a `GET` whose answer is returned as it comes, streaming:
+//!
+//! 1. the monitor redirected with `303`/`302`: its target;
+//! 2. the terminal status answer has `Resource-Location`: that URL;
+//! 3. the terminal status answer is `201` with `Location`: that URL;
+//! 4. the terminal status body has `resourceLocation`: that URL;
+//! 5. a `PUT`/`PATCH` followed through `Operation-Location`/`Azure-AsyncOperation`: the
+//!    request's own URL;
+//! 6. a `POST` whose submission also had `Location`: that `Location`;
+//! 7. otherwise the terminal status answer itself.
+//!
+//! [`FinalState`] overrides the choice, per layer or per request.
+//!
+//! On failure or cancellation the caller gets a typed [`Error`] with the OData
+//! error, the operation's id and URL, and the terminal answer's status, headers and body;
+//! [`LroLayer::failure_as_response`] returns the terminal
+//! answer instead. Poll answers `408`, `429`, `500`, `502`, `503`, `504` and transport errors
+//! are retried (honouring their hints) within a budget; another `4xx` on a poll is an error
+//! carrying that answer.
+//!
+//! Every final response carries [`LroMetadata`] in its extensions.
+//!
+//! # Poll requests
+//!
+//! A poll is a `GET` with an empty body, sent through the same inner service (after
+//! `poll_ready`), so inner layers apply to it. It carries the submission's headers but those
+//! that describe its body or connection. Configured query parameters of the submission URL
+//! (`api-version` by default) are added to poll and result URLs that lack them. A hook shapes
+//! each poll further ([`LroLayer::on_poll_request`]).
+//!
+//! Rules that are on by default:
+//!
+//! - Only `http`/`https` URLs are followed, and never from `https` down to `http`.
+//! - No credential goes to an origin other than the submission's unless that origin is allowed.
+//!   A credential is a header or query parameter on one list ([`credentials`]:
+//!   `Authorization`, `Proxy-Authorization`, `Cookie`, `subscription-key`,
+//!   `Ocp-Apim-Subscription-Key`, and every name that reads as a secret), plus configured names.
+//!   Headers meant for the asked host only (`Metadata`, `Metadata-Flavor`) stay with the
+//!   submission's origin. Nothing saved or reported (handles, metadata, progress, errors) holds
+//!   a credential's value.
+//! - Status and submission bodies are read under a size limit; result bodies stream unread.
+//! - A status, redirect or result URL whose host is link-local, unspecified or a cloud metadata
+//!   name is refused; one whose host is `localhost`, loopback or private is refused unless the
+//!   submission went to such a host. Every spelling of an address counts. The refusal names the
+//!   URL, and no connection is attempted. [`connect`] applies the same rule to
+//!   resolved addresses. An allowed origin, or turning the guard off, lifts it.
+//!
+//! # Control
+//!
+//! - Dropping the response future stops polling at once: the layer spawns no task.
+//! - Per request ([`LroOptions`]): turn resolution off, change the deadline
+//!   or the final-state choice. A request with `Prefer: respond-async` gets its `202` back
+//!   untouched unless its options ask for resolution (OData and FHIR servers answer `202` only
+//!   to requests that prefer it).
+//! - A timeout or an interrupted resolution yields a [`ResumeHandle`]:
+//!   versioned plain JSON with the operation's URL, rule, final-state target, origin and the
+//!   names (never the values) of carried headers, resumable through the service without
+//!   sending the submission again.
+//!
+//! # Dialects
+//!
+//! The default dialect (the sections above) needs no configuration. Others are named per layer
+//! ([`LroLayer::dialect`]) or per request, because recognising them
+//! would mean reading every plain `200` body. Each reuses the same waits, deadline, retry budget,
+//! credential rules, body limits, metadata, progress reports and resume handles.
+//!
+//! - **Google `Operation`** (AIP-151, JSON over HTTP,
+//!   [`Dialect::google`]): the submission answers an `Operation`
+//!   (`name`, `done`, `metadata`, then `error` or `response`); it is polled by `name` under the
+//!   submission's service root and version (overridable base). `done: true` ends it: `error`
+//!   fails (reachable like an OData error), `response` is the final body. Progress is read from
+//!   `metadata`.
+//! - **Compute Engine `Operation`** ([`Dialect::compute`]): poll
+//!   `selfLink`; `DONE` with `error.errors[]` fails; otherwise the `targetLink` is fetched,
+//!   except after a delete.
+//! - **Declared dialects** ([`Dialect::from_json`]): a description
+//!   in data, [below](#declared-dialects).
+//! - **Accepted means retry** (safe methods, when asked): a `202` with nothing to poll means
+//!   "ask again later"; the same request is sent again after the wait, within the deadline.
+//!
+//! # Declared dialects
+//!
+//! A JSON object; unknown members are refused. "Place" below is a JSON pointer string
+//! (`"/action/status"`), `{"pointer": "…"}` or `{"header": "…"}`. Pointers are RFC 6901 with
+//! selectors: `/links[rel=results]/href` is the `href` of the first element of `links` whose
+//! `rel` is `results` (`~2`, `~3`, `~4` escape `[`, `]`, `=`).
+//!
+//! | member | value | default |
+//! | --- | --- | --- |
+//! | `name` | a name for messages, metadata and handles | `declared` |
+//! | `doc` | where the service documents this (a URL) | none |
+//! | `status_url` | a URL source or a list of them, first that finds one wins: `{"header": …}`, `{"pointer": …}`, `{"template": …}`, or `"self"` (the submission's URL) | required |
+//! | `start_on` | submission statuses that start polling | `[202]` |
+//! | `status_body_on` | poll statuses outside `2xx` whose body is still a status body | none |
+//! | `status_word` | the place of the status word; may be left out when `status_codes` say everything | none |
+//! | `status_codes` | `{"202": "running", "4xx": "failed", …}`: what an answer without a word means (`running`, `succeeded`, `failed`, `canceled`); a class does not cover `408`, `429`, `502`, `503`, `504` unless listed one by one | none |
+//! | `progress` | the place of a percentage, `a/b` or `n%` | a top-level `percentComplete` or `progress` |
+//! | `words` | `{"succeeded": […], "failed": […], "canceled": […], "running": […]}` added to the default vocabulary | none |
+//! | `result` | a result source or a list, first that finds one wins: `{"header": …}`, `{"pointer": …}` (a URL), `{"template": …}`, `{"embedded": …}` (the value itself is the final body) | the terminal status answer |
+//! | `error` | a pointer or a list of them, the first not `null` wins | none |
+//! | `error_answers` | `"operation-outcome"`: a `4xx`/`5xx` carrying a FHIR `OperationOutcome` fails the operation (all-transient issues are retried) | none |
+//! | `error_marks_failure` | left out: an error makes a missing word a failure; `true`: a success word too; `false`: never | left out |
+//! | `status_request` | `{"method": "GET"/"HEAD"/"POST", "headers": {…}, "body": {…}}` (a body only with `POST`, its strings templates) | plain `GET` |
+//! | `result_request` | the same, for fetching the result; its templates read the terminal status answer | plain `GET` |
+//! | `base_url` | an absolute http(s) URL every relative form resolves under, network paths included | the answer's own URL |
+//! | `cancel` | `{"method": "DELETE"/"POST", "url": {"template": …}}` (`url` left out: the status URL) | not cancellable |
+//!
+//! Template placeholders: `{/a/b}` (a pointer into the answer's body), `{header:Name}` (a
+//! header of the answer), `{status_url}`, `{submission_url}`. In a URL a value from a body or a
+//! header is escaped as one path segment; in a body template every value is a JSON string.
+//!
+//! ```
+//! let dialect = tower_lro::Dialect::from_json(r#"{
+//!     "name": "digitalocean",
+//!     "status_url": {"template": "https://api.digitalocean.com/v2/actions/{/action/id}"},
+//!     "start_on": [201],
+//!     "status_word": "/action/status",
+//!     "words": {"succeeded": ["completed"], "failed": ["errored"]}
+//! }"#).unwrap();
+//! assert_eq!(dialect.name(), "digitalocean");
+//! ```
+//!
+//! # Decisions
+//!
+//! Where the pattern is silent, or the documents that describe it disagree:
+//!
+//! - The deadline is measured from the submission's response, not from the call.
+//! - The deadline also bounds the delivered final body while it streams (a fetched resource):
+//!   at the deadline the body yields a [`Timeout`](ErrorKind::Timeout) [`Error`] naming the
+//!   resource URL and ends. [`LroLayer::bound_final_body`] (or, per request,
+//!   [`LroOptions::bound_final_body`]) leaves it unbounded. Pass-through answers, which are not
+//!   operations, stream with no timer; so does every body under a `Duration::MAX` deadline.
+//! - With no wait hint and no configured interval, the first 5 waits are 1 s, then they double
+//!   up to 30 s. An explicit [`LroLayer::poll_interval`] alone is used for every unhinted wait;
+//!   with a cap ([`LroLayer::max_poll_interval`], or both at once with
+//!   [`LroLayer::poll_backoff`]) waits grow from it to the cap, whatever the order of the calls.
+//!   Jitter ([`LroLayer::poll_jitter`]) is off by default and only ever shortens a wait the
+//!   layer chose, never a server's hint.
+//!   `Retry-After: 0` is honoured as "now": the server allows it, and the poll limit bounds a
+//!   server that says it forever. A `Retry-After` date in the past is ignored (a negative delay).
+//! - On a `Location` poll, a `200`/`201` keeps polling only when its body's `status` (or
+//!   `provisioningState`) is a known in-progress word (`Running`, `NotStarted`, `InProgress`,
+//!   `Accepted`, `Creating`, …): a finished resource may carry a `status` of its own (`"Active"`),
+//!   and reading it as "still running" would poll until the deadline.
+//! - `POST` via `Operation-Location` whose submission also had `Location` fetches that `Location`,
+//!   as the Azure SDKs do for both monitor headers.
+//! - The resource `GET` is returned whatever its status (a `404` reaches the caller with
+//!   [`LroMetadata`]); only transient statuses are retried.
+//! - Polls drop the submission's `Host`, `Content-*`, `Transfer-Encoding`, `Expect`, hop-by-hop headers (and those `Connection` names), conditional ones (`If-*`, `Range`), `Prefer`, `Idempotency-Key` and `Repeatability-*`. Once a request went to a
+//!   foreign origin, later requests carry no credentials (as `tower-http`'s `FilterCredentials`);
+//!   what a credential is, is [`credentials`]' one list (names and patterns, headers and query),
+//!   and origin-bound headers (`Metadata`, `Metadata-Flavor`, …) go to the submission's origin only.
+//!   The other headers keep their values in order; the order between different header names
+//!   may change, which HTTP gives no meaning (RFC 9110 §5.3).
+//! - An HTTP-date `Retry-After` is measured against the response's own `Date` header.
+//! - Absolute URLs from the server (or the caller) are requested exactly as written (the seed's
+//!   `…/operations/{operationId}` keeps its braces); relative references are resolved per
+//!   RFC 3986 and serialised by the URL parser.
+//! - Requests with an origin-form URI (`/jobs`) resolve relative monitor URLs against it and
+//!   stay origin-form.
+//! - A `303`/`302` from a status monitor ends the operation even under a configured
+//!   [`FinalState`]: the server said where the result is, and a redirect is no answer to hand a
+//!   caller. Redirects count as polls; a moved monitor (`301`/`307`/`308`) is polled at once unless
+//!   the redirect carries a wait hint, or it moved just before too (a loop is paced, then ends
+//!   at the poll limit). Carried query parameters (`api-version`) are added to a
+//!   redirect target that lacks them, as to any other URL; the target's own query (a SAS token)
+//!   is kept as written.
+//! - The SSRF guard ([poll requests](#poll-requests)) also refuses non-unicast and unparsable hosts, Azure's WireServer
+//!   `168.63.129.16`, and treats the shared address space `100.64.0.0/10` as private; an internal
+//!   submission of any class allows internal targets of any class; an origin-form submission
+//!   (host unknown) counts as not internal. It reads URLs, not DNS; [`connect`] applies the same
+//!   classes to resolved addresses where the connection is made.
+//! - Status words: `Terminated` (Durable Functions) and words outside the [default vocabulary](#status-bodies) are
+//!   unrecognised by default, hence running until the deadline — a declared dialect or
+//!   [`LroLayer::status_word`] gives them a meaning. A `202` on a `Location` poll is terminal
+//!   only when its body has a terminal word.
+//! - `AsyncResult` (OData 4.01) is read on the final answer of a `Location`/`Content-Location`
+//!   poll; the response is delivered with that status.
+//! - Google dialect: a body is an `Operation` when it says `done`, carries `response`/`error`, a
+//!   `@type`d `metadata`, or a name with an `operations/` segment — proto3 JSON omits
+//!   `"done": false`, and resources have `name`s too. An operation already done in the
+//!   submission's answer is delivered at once (its `response` as the body). `error.code` 1
+//!   (`CANCELLED`) is a cancellation.
+//! - Compute Engine: only `operationType: delete` makes the terminal operation the final
+//!   response. Its `selfLink`s name `www.googleapis.com` for requests sent to
+//!   `compute.googleapis.com`: two https hosts under `googleapis.com` count as one service for
+//!   credentials (the operation cannot be polled without the caller's token); any other host is
+//!   another origin as usual.
+//! - Declared dialects: `start_on` defaults to `[202]`; a root-relative URL is appended to
+//!   `base_url`'s path (so `/teams(…)` under `…/v1.0` keeps `/v1.0`); the first source that finds
+//!   a URL wins; an `error` that reports one makes a missing word a failure, and a success word
+//!   stays a success unless `error_marks_failure` is `true` (`false`: the error never decides);
+//!   a word read from a header, or none at all, works with `status_codes` (`"4xx": "failed"`:
+//!   such an answer fails with its `error`, a class leaving 408, 429, 502, 503 and 504
+//!   transient); pointers choose array elements by a member's value (`/links[rel=results]/href`,
+//!   the first match) and are parsed once, when the description is read. `"status_url": "self"`
+//!   polls the request's own URL; `status_request`/`result_request` ask with `HEAD` (status in
+//!   the headers; on success the status URL is fetched with `GET`, as the resource itself) or,
+//!   written out, a `POST` with headers and a JSON body template, filled once per operation. The
+//!   service needs no more than `ReqB: Default + 'static`: a body is made by the function given
+//!   to [`LroLayer::poll_body`] (found by the body type; none: an error of kind `Protocol`).
+//!   Templates read the body (`{/ptr}`), a header (`{header:NAME}`), `{status_url}` and
+//!   `{submission_url}`; with `base_url` every relative form, `//host/x` included, stays on the
+//!   base's origin. A `cancel` member (`{"method": "DELETE"|"POST", "url": {"template": …}}`, `url` left out for the status URL)
+//!   says how to cancel; a template's placeholders read `/status_url` and `/operation_id`.
+//! - FHIR and OGC API – Processes ([`Dialect::fhir`], [`Dialect::ogc_processes`]): described in
+//!   the declared language and read by its readers. A FHIR operation (`…/$export`) or an OGC
+//!   `POST …/execution` without a `Prefer` header is sent with `Prefer: respond-async` (both
+//!   standards answer synchronously otherwise); a caller's own `Prefer` is sent as it is. A FHIR
+//!   `OperationOutcome` on an error answer ends the operation as failed, unless all its issues
+//!   are transient (retried). `X-Progress` is free text: [`Progress::progress_text`].
+//! - The default dialect reads an error answer of a `Content-Location` monitor as a FHIR
+//!   failure only when it is unambiguous: `Content-Type: application/fhir+json` and a body
+//!   whose `resourceType` is `OperationOutcome`; otherwise the answer is judged as before
+//!   (transient statuses retried, others unexpected).
+//! - Cancelling (never by default): the default dialect `DELETE`s the status monitor (not a
+//!   `provisioningState` resource), Google `POST`s `{name}:cancel`, Compute Engine cannot, a
+//!   declared dialect does what its `cancel` says. [`LroService::cancel`] sends it from a resume
+//!   handle; [`LroOptions::cancel_on_give_up`] sends it when the layer gives up (deadline, poll
+//!   limit), noted in [`Error::cancellation`]. A dropped future sends nothing.
+//! - An inner client that follows redirects (reqwest; `FollowRedirect` with the `tower-http`
+//!   feature) hides the redirect's status. An answer from another URL moved the monitor only when
+//!   it is a status answer naming the operation already seen (or, before any id was seen, an
+//!   id-less status document with a word the vocabulary knows); anything else — a result with a
+//!   `status` of its own, such as a VM's `"Running"` — is the result of a `303`/`302`.
+//! - A resumed operation keeps the final-state choice its handle records, unless the resuming
+//!   request's options choose one.
+
+#[allow(unused_imports)] // for the links above
+use crate::{
+    connect, credentials, Dialect, Error, ErrorKind, FinalState, LroLayer, LroMetadata, LroOptions,
+    LroService, Progress, ResumeHandle,
+};
