@@ -111,6 +111,27 @@ struct Inspecting<ResB> {
     bound: Option<Instant>,
 }
 
+impl<ResB> Inspecting<ResB> {
+    /// What the submission's answer starts, once its body was read (`None`: the deadline
+    /// passed while reading it).
+    fn end<F>(
+        self,
+        outcome: Option<ReadOutcome<ResB>>,
+        slot: (&mut Option<Box<Machine>>, &Trace),
+    ) -> Next<F, ResB> {
+        let Inspecting {
+            parts,
+            submission,
+            bound,
+            ..
+        } = self;
+        match outcome {
+            None => Next::End(End::Return(Err(submission.timed_out().into()))),
+            Some(outcome) => start(submission, parts, outcome, slot, bound),
+        }
+    }
+}
+
 /// The cancel sent when the layer gives up, and the error to return after it.
 type Cancelling = (CancelRequest, crate::Error);
 
@@ -296,19 +317,8 @@ where
                         Poll::Pending if expired(this.timer.as_mut(), cx) => None,
                         Poll::Pending => return Poll::Pending,
                     };
-                    let Inspecting {
-                        parts,
-                        submission,
-                        bound,
-                        ..
-                    } = *state.take().expect("inspect has its state");
-                    match outcome {
-                        None => Next::End(End::Return(Err(submission.timed_out().into()))),
-                        Some(outcome) => {
-                            let slot = (&mut *this.machine, &*this.trace);
-                            start(submission, parts, outcome, slot, bound)
-                        }
-                    }
+                    let inspected = *state.take().expect("inspect has its state");
+                    inspected.end(outcome, (&mut *this.machine, &*this.trace))
                 }
                 StepProj::Wait { request } => {
                     ready!(this.timer.as_mut().poll(cx));

@@ -4,22 +4,23 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
-use http::{HeaderMap, Method, StatusCode, Uri, Version};
+use http::{HeaderMap, StatusCode, Uri};
 
 use super::cancel::CancelRequest;
 
-use super::dialect::check::Check;
 use super::dialect::{Dialect, Misread, Reading};
 use super::link::Link;
 use super::redirect::{self, Redirect};
 use super::request::{check_target, PollKind, PollRequest, RequestHead, Requests};
 use super::schedule::{is_transient, Schedule};
 use super::{Action, Answer, BoxError, Delivery, Failure, Now, Params, Plan};
-use crate::config::{Config, FinalState};
+use crate::config::Config;
 use crate::error::{Error, LastAttempt, Reason, UrlProblem};
 use crate::metadata::{LroMetadata, Progress, Rule};
 use crate::resume::ResumeHandle;
-use crate::status::{OperationStatus, StatusDocument};
+use crate::status::OperationStatus;
+
+pub(crate) use super::operation::{Declared, Init, Operation, Phase};
 
 /// The state of one long-running operation: what is known of it (`Operation`), its clock and
 /// budgets (`Schedule`, in `schedule.rs`), how its requests are built (`Requests`, in
@@ -43,97 +44,6 @@ pub struct Machine {
     pub(crate) bound_body: bool,
     /// Giving up (deadline, poll limit) while polling cancels the operation first.
     pub(crate) cancel_on_give_up: bool,
-}
-
-/// What is known of the operation: what metadata, errors and resume handles report.
-#[derive(Debug)]
-pub(crate) struct Operation {
-    pub(crate) rule: Rule,
-    pub(crate) method: Method,
-    pub(crate) request_url: Link,
-    pub(crate) monitor: Link,
-    pub(crate) submission_location: Option<Box<Link>>,
-    pub(crate) final_state: FinalState,
-    pub(crate) operation_id: Option<String>,
-    pub(crate) percent_complete: Option<f64>,
-    /// The progress as text, when the dialect reads it so (FHIR's `X-Progress`).
-    pub(crate) progress_text: Option<Arc<str>>,
-    pub(crate) status: OperationStatus,
-    pub(crate) dialect: Dialect,
-    /// What only an operation of a declared dialect keeps (one box: others pay nothing).
-    pub(crate) declared: Option<Box<Declared>>,
-}
-
-/// What an operation of a declared dialect keeps, built once per operation.
-#[derive(Debug)]
-pub(crate) struct Declared {
-    /// The dialect's words added to the layer's vocabulary.
-    pub(crate) words: crate::vocab::Vocabulary,
-    /// How status requests are sent when not as a plain `GET` (`status_request`), filled once.
-    pub(crate) check: Option<Arc<Check>>,
-    /// How the result is fetched when not with a plain `GET` (`result_request`).
-    pub(crate) fetch_check: Option<Arc<Check>>,
-}
-
-impl Operation {
-    /// What a status document says of the operation.
-    pub(crate) fn absorb(&mut self, doc: &StatusDocument) {
-        let op = self;
-        // Copied only when it changes (usually once per operation).
-        if let Some(id) = doc.operation_id.as_deref() {
-            if op.operation_id.as_deref() != Some(id) {
-                op.operation_id = Some(id.to_owned());
-            }
-        }
-        // Per document: a terminal status without the field does not keep an old percentage.
-        op.percent_complete = doc.percent_complete;
-        if let Some(st) = doc.status.as_ref().or(doc.provisioning_state.as_ref()) {
-            if op.status != *st {
-                op.status = st.clone();
-            }
-        }
-    }
-
-    /// How status requests are sent: `check` from now on (a declared dialect's).
-    pub(crate) fn set_check(&mut self, check: Option<Check>) {
-        if let (Some(d), Some(check)) = (self.declared.as_mut(), check) {
-            d.check = Some(Arc::new(check));
-        }
-    }
-
-    /// The operation succeeded (a success word already read stays as it is).
-    pub(crate) fn mark_succeeded(&mut self) {
-        if !self.status.is_success() {
-            self.status = OperationStatus::succeeded();
-        }
-    }
-}
-
-/// Where the operation stands.
-#[derive(Debug, Clone)]
-pub(crate) enum Phase {
-    /// Polling the status monitor.
-    Polling,
-    /// Fetching the created resource at this URL.
-    Fetching(Box<Link>),
-    /// Over: no more input is expected.
-    Done,
-}
-
-/// What a machine starts from: a submission's answer, or a resume handle.
-pub(crate) struct Init {
-    pub(crate) rule: Rule,
-    pub(crate) method: Method,
-    pub(crate) version: Version,
-    pub(crate) request_url: Link,
-    pub(crate) headers: HeaderMap,
-    pub(crate) monitor: Link,
-    pub(crate) submission_location: Option<Link>,
-    pub(crate) final_state: FinalState,
-    pub(crate) dialect: Dialect,
-    /// Where the carried query parameters come from, when not the request's URL (a resumed
-    /// operation: the resuming request's URL, which carries the credentials a handle omits).
-    pub(crate) carry_from: Option<Link>,
 }
 
 impl Machine {

@@ -97,6 +97,7 @@ pub(crate) mod cancel;
 pub(crate) mod dialect;
 pub(crate) mod link;
 pub(crate) mod machine;
+pub(crate) mod operation;
 mod redirect;
 pub(crate) mod request;
 mod resume;
