@@ -73,7 +73,6 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use futures_util::{stream, StreamExt};
 use http::{Method, Request, Response, Uri};
-use http_body::{Body as HttpBody, Frame, SizeHint};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
@@ -81,7 +80,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpStream;
 use tokio::runtime::Runtime;
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{Notify, Semaphore};
 use tower::{Layer, Service};
 use tower_lro::{LroLayer, LroService};
 
@@ -345,44 +344,11 @@ impl Capped {
     }
 }
 
-pin_project_lite::pin_project! {
-    /// The response body, holding the request's permit until the end of the body.
-    struct PermitBody {
-        #[pin]
-        body: Incoming,
-        held: Option<(OwnedSemaphorePermit, Tracker)>,
-    }
-}
-
-impl HttpBody for PermitBody {
-    type Data = Bytes;
-    type Error = hyper::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
-        let this = self.project();
-        let frame = std::task::ready!(this.body.poll_frame(cx));
-        if !matches!(frame, Some(Ok(_))) {
-            *this.held = None;
-        }
-        Poll::Ready(frame)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.body.size_hint()
-    }
-}
-
-type CappedFuture = Pin<Box<dyn Future<Output = Result<Response<PermitBody>, BoxError>> + Send>>;
+type CappedFuture =
+    Pin<Box<dyn Future<Output = Result<Response<common::PermitBody<Tracker>>, BoxError>> + Send>>;
 
 impl Service<Request<Body>> for Capped {
-    type Response = Response<PermitBody>;
+    type Response = Response<common::PermitBody<Tracker>>;
     type Error = BoxError;
     type Future = CappedFuture;
 
@@ -403,10 +369,7 @@ impl Service<Request<Body>> for Capped {
         Box::pin(async move {
             let permit = permits.acquire_owned().await?;
             let res = client.request(req).await?;
-            Ok(res.map(|body| PermitBody {
-                body,
-                held: Some((permit, tracker)),
-            }))
+            Ok(res.map(|body| common::PermitBody::new(body, permit, tracker)))
         })
     }
 }
@@ -673,7 +636,7 @@ fn print_type_sizes() {
         std::mem::size_of::<http::response::Parts>(),
         std::mem::size_of::<Uri>(),
         std::mem::size_of::<Capped>(),
-        std::mem::size_of::<PermitBody>(),
+        std::mem::size_of::<common::PermitBody<Tracker>>(),
     );
 }
 

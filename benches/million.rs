@@ -38,13 +38,12 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
-use http_body::{Body as HttpBody, Frame, SizeHint};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::Semaphore;
 use tower::{BoxError, Layer, Service, ServiceExt};
 use tower_lro::LroLayer;
 
@@ -213,43 +212,11 @@ struct Capped {
     permits: Arc<Semaphore>,
 }
 
-pin_project_lite::pin_project! {
-    struct PermitBody {
-        #[pin]
-        body: Incoming,
-        held: Option<(OwnedSemaphorePermit, InFlight)>,
-    }
-}
-
-impl HttpBody for PermitBody {
-    type Data = Bytes;
-    type Error = hyper::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
-        let this = self.project();
-        let frame = std::task::ready!(this.body.poll_frame(cx));
-        if !matches!(frame, Some(Ok(_))) {
-            *this.held = None;
-        }
-        Poll::Ready(frame)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.body.size_hint()
-    }
-}
-
-type CappedFuture = Pin<Box<dyn Future<Output = Result<Response<PermitBody>, BoxError>> + Send>>;
+type CappedFuture =
+    Pin<Box<dyn Future<Output = Result<Response<common::PermitBody<InFlight>>, BoxError>> + Send>>;
 
 impl Service<Request<Body>> for Capped {
-    type Response = Response<PermitBody>;
+    type Response = Response<common::PermitBody<InFlight>>;
     type Error = BoxError;
     type Future = CappedFuture;
 
@@ -269,10 +236,7 @@ impl Service<Request<Body>> for Capped {
             if submission {
                 SUBMITTED.fetch_add(1, Ordering::Relaxed);
             }
-            Ok(res.map(|body| PermitBody {
-                body,
-                held: Some((permit, guard)),
-            }))
+            Ok(res.map(|body| common::PermitBody::new(body, permit, guard)))
         })
     }
 }

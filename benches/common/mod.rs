@@ -403,3 +403,52 @@ pub fn cli_filter() -> Option<String> {
         })
         .map(|(_, a)| a.clone())
 }
+
+pin_project_lite::pin_project! {
+    /// A response body that holds its request's connection permit (and a guard `G` of the
+    /// bench's own, such as an in-flight count) until the body ends: with hyper's pool, that is
+    /// when the connection is free again.
+    pub struct PermitBody<G> {
+        #[pin]
+        body: hyper::body::Incoming,
+        held: Option<(tokio::sync::OwnedSemaphorePermit, G)>,
+    }
+}
+
+impl<G> PermitBody<G> {
+    pub fn new(
+        body: hyper::body::Incoming,
+        permit: tokio::sync::OwnedSemaphorePermit,
+        guard: G,
+    ) -> Self {
+        Self {
+            body,
+            held: Some((permit, guard)),
+        }
+    }
+}
+
+impl<G> http_body::Body for PermitBody<G> {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, hyper::Error>>> {
+        let this = self.project();
+        let frame = std::task::ready!(this.body.poll_frame(cx));
+        if !matches!(frame, Some(Ok(_))) {
+            *this.held = None;
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
+}
