@@ -1530,6 +1530,6 @@ fn query_pairs_read_like_the_form_decoder() {
     }
 }
 
-mod duplicates;
-mod requests;
-mod services;
+mod duplicates_tests;
+mod requests_tests;
+mod services_tests;
