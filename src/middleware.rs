@@ -203,14 +203,25 @@ impl Middleware for LroMiddleware {
 
 async fn handle(
     settings: &Arc<Settings>,
-    req: Request,
+    mut req: Request,
     extensions: &mut Extensions,
     next: Next<'_>,
 ) -> MwResult<Response> {
     let options = extensions.get::<LroOptions>().cloned();
+    // What `LroService::call` does first, the same way: the idempotency key.
+    let key = options.as_ref().and_then(LroOptions::key_arc);
+    crate::service::stamp_key(req.headers_mut(), key, settings);
     let handle = extensions.get::<ResumeHandle>().cloned();
     if handle.is_none() && !wants_resolution(req.headers(), options.as_ref()) {
         return next.run(req, extensions).await;
+    }
+    // A submission whose standard asks for `Prefer: respond-async` (fhir, ogc-processes).
+    if handle.is_none() {
+        if let Ok(uri) = req.url().as_str().parse::<Uri>() {
+            let method = req.method().clone();
+            let headers = req.headers_mut();
+            crate::service::ask_async(&method, &uri, headers, options.as_ref(), settings);
+        }
     }
     let head = head_of(&req);
     let service = NextService {
@@ -218,7 +229,8 @@ async fn handle(
         base: Arc::new(poll_extensions(extensions)),
         timeout: req.timeout().copied(),
     };
-    let settings = settings.clone();
+    // The request's own progress hook, called after the layer's.
+    let settings = crate::service::request_settings(settings, options.as_ref());
     let resolved = match (handle, head) {
         (Some(_), None) => {
             let reason = Reason::BadHandle {

@@ -88,8 +88,13 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqB>) -> Self::Future {
-        if let Some(style) = self.settings.idempotency {
-            stamp_key(&mut req, style);
+        if self.settings.idempotency.is_some() {
+            let key = req
+                .extensions()
+                .get::<LroOptions>()
+                .and_then(LroOptions::key_arc)
+                .cloned();
+            stamp_key(req.headers_mut(), key.as_ref(), &self.settings);
         }
         let options = req.extensions().get::<LroOptions>();
         let resume = req.extensions().get::<ResumeHandle>();
@@ -100,20 +105,36 @@ where
         // a fresh clone takes its place.
         let clone = self.inner.clone();
         let mut ready = std::mem::replace(&mut self.inner, clone);
-        let settings = match options.and_then(LroOptions::progress) {
-            Some(hook) => with_progress(&self.settings, hook),
-            None => self.settings.clone(),
-        };
+        let settings = request_settings(&self.settings, options);
         if let Some(handle) = resume {
             let options = options.cloned();
             let head = RequestHead::from_request(&req);
             return ResponseFuture::resume(ready, settings, handle.clone(), head, options);
         }
         let options = options.cloned();
-        ask_async(&mut req, options.as_ref(), &self.settings);
+        let (method, uri) = (req.method().clone(), req.uri().clone());
+        ask_async(
+            &method,
+            &uri,
+            req.headers_mut(),
+            options.as_ref(),
+            &self.settings,
+        );
         let head = RequestHead::from_request(&req);
         let future = ready.call(req);
         ResponseFuture::submitted(future, ready, settings, head, options)
+    }
+}
+
+/// The settings a request is driven with: the layer's, with the request's own progress hook
+/// (if any) called after the layer's. Shared by the service and the reqwest middleware.
+pub(crate) fn request_settings(
+    base: &Arc<Settings>,
+    options: Option<&LroOptions>,
+) -> Arc<Settings> {
+    match options.and_then(LroOptions::progress) {
+        Some(hook) => with_progress(base, hook),
+        None => base.clone(),
     }
 }
 
@@ -132,25 +153,26 @@ fn with_progress(base: &Settings, hook: &crate::options::RequestProgress) -> Arc
 
 /// Adds `Prefer: respond-async` to a submission whose dialect's standard asks for it that
 /// carries no `Prefer` of its own (a caller's own `Prefer` wins, whatever it says).
-fn ask_async<B>(req: &mut Request<B>, options: Option<&LroOptions>, settings: &Settings) {
-    let dialect = options
-        .and_then(|o| o.dialect.as_ref())
-        .unwrap_or(&settings.dialect);
-    if dialect.asks_async(req.method(), req.uri()) && !req.headers().contains_key(PREFER) {
-        req.headers_mut()
-            .insert(PREFER, http::HeaderValue::from_static("respond-async"));
+pub(crate) fn ask_async(
+    method: &http::Method,
+    uri: &http::Uri,
+    headers: &mut http::HeaderMap,
+    options: Option<&LroOptions>,
+    settings: &Settings,
+) {
+    if settings.dialect(options).asks_async(method, uri) && !headers.contains_key(PREFER) {
+        headers.insert(PREFER, http::HeaderValue::from_static("respond-async"));
     }
 }
 
-/// Stamps `req` with the idempotency key its options carry, if any, unless it carries one
+/// Stamps a request's headers with its options' idempotency key, if any, unless they carry one
 /// already (a store's front stamps the time it recorded as first sent).
-fn stamp_key<B>(req: &mut Request<B>, style: crate::IdempotencyHeader) {
-    let Some(key) = req
-        .extensions()
-        .get::<LroOptions>()
-        .and_then(|o| o.key_arc().cloned())
-    else {
-        return;
-    };
-    crate::idempotency::stamp(req.headers_mut(), style, &key, std::time::SystemTime::now());
+pub(crate) fn stamp_key(
+    headers: &mut http::HeaderMap,
+    key: Option<&Arc<str>>,
+    settings: &Settings,
+) {
+    if let (Some(style), Some(key)) = (settings.idempotency, key) {
+        crate::idempotency::stamp(headers, style, key, std::time::SystemTime::now());
+    }
 }

@@ -83,7 +83,12 @@ impl Registry {
         let mut labels = String::new();
         for (i, label) in key.labels().enumerate() {
             let sep = if i == 0 { "" } else { "," };
-            let value = label.value().replace('\\', "\\\\").replace('"', "\\\"");
+            // The text format's escapes: a backslash, a quote and a line feed.
+            let value = label
+                .value()
+                .replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('\n', "\\n");
             let _ = write!(labels, "{sep}{}=\"{value}\"", label.key());
         }
         let mut names = self.names.lock().unwrap_or_else(|e| e.into_inner());
@@ -171,5 +176,15 @@ mod tests {
             3
         );
         assert_eq!(names["lro_g"].0, "gauge");
+    }
+
+    #[test]
+    fn a_line_feed_in_a_label_cannot_break_a_line() {
+        let registry = Registry::default();
+        let key = Key::from_parts("lro_y_total", vec![metrics::Label::new("k", "a\nb\\")]);
+        registry.series("counter", &key);
+        let names = registry.names.lock().unwrap();
+        let labels: Vec<&String> = names["lro_y_total"].1.keys().collect();
+        assert_eq!(labels, ["k=\"a\\nb\\\\\""]);
     }
 }

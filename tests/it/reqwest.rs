@@ -176,6 +176,38 @@ async fn v2_success_returns_the_resource_with_metadata() {
     }
 }
 
+/// What `LroService::call` does per request, the middleware does too: the idempotency key is
+/// stamped on the submission (not on polls), and the request's own progress hook is called.
+#[tokio::test]
+async fn the_middleware_stamps_the_key_and_calls_the_request_progress_hook() {
+    let server = MockServer::start().await;
+    serve_v2_success(&server);
+    let layer = maps_layer().idempotency_header(tower_lro::IdempotencyHeader::IdempotencyKey);
+    let client = client(layer);
+    let reports = Arc::new(AtomicUsize::new(0));
+    let seen = reports.clone();
+    let options = LroOptions::new()
+        .idempotency_key("order-42")
+        .on_progress(move |_: &Progress| {
+            seen.fetch_add(1, Ordering::SeqCst);
+        });
+
+    let response = send(submit(&client, &server).with_extension(options))
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), StatusCode::OK);
+    let requests = server.requests();
+    assert_eq!(requests[0].header("idempotency-key"), Some("\"order-42\""));
+    assert!(requests[1..]
+        .iter()
+        .all(|r| r.header("idempotency-key").is_none()));
+    assert!(
+        reports.load(Ordering::SeqCst) >= 2,
+        "the 202, then each poll"
+    );
+}
+
 #[tokio::test]
 async fn v1_success_201_fetches_the_created_resource() {
     let server = MockServer::start().await;

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::support::{lro, now, proxy_on, resp, temp_dir, Mock};
+use crate::support::{lro, now, proxy_on, resp, temp_dir, Mock, Run};
 use bytes::Bytes;
 use http::{Request, StatusCode};
 use http_body_util::{BodyExt, Full};
@@ -282,25 +282,9 @@ async fn failure_and_cancellation_are_mapped() {
     assert_eq!(json(&body)["status"], "Canceled");
 
     // lro through the façade: the failure and the cancellation, as exit codes.
-    let run = lro(&[
-        "-s",
-        "-X",
-        "POST",
-        "-H",
-        "Prefer: respond-async",
-        &format!("{base}/jobs/fail"),
-    ])
-    .await;
+    let run = lro_async(&base, "/jobs/fail").await;
     assert_eq!(run.code, 3, "{run:?}");
-    let run = lro(&[
-        "-s",
-        "-X",
-        "POST",
-        "-H",
-        "Prefer: respond-async",
-        &format!("{base}/jobs/cancel"),
-    ])
-    .await;
+    let run = lro_async(&base, "/jobs/cancel").await;
     assert_eq!(run.code, 8, "{run:?}");
 }
 
@@ -484,6 +468,12 @@ async fn an_operation_of_a_killed_proxy_is_taken_over() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// `lro` asking the façade at `base{path}` for an asynchronous answer, and following it.
+async fn lro_async(base: &str, path: &str) -> Run {
+    let url = format!("{base}{path}");
+    lro(&["-s", "-X", "POST", "-H", "Prefer: respond-async", &url]).await
+}
+
 /// `LroLayer` over the façade: the library resolves the proxy's own operations.
 async fn through_the_library(base: &str, path: &str) -> (StatusCode, Bytes) {
     let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
@@ -547,15 +537,7 @@ async fn the_library_resolves_the_facade_over_every_dialect() {
         (status, json(&body)["thing"].as_str()),
         (StatusCode::OK, Some("g"))
     );
-    let run = lro(&[
-        "-s",
-        "-X",
-        "POST",
-        "-H",
-        "Prefer: respond-async",
-        &format!("{base}/v1/jobs"),
-    ])
-    .await;
+    let run = lro_async(&base, "/v1/jobs").await;
     assert_eq!(
         (run.code, run.json()["thing"].as_str()),
         (0, Some("g")),
@@ -586,15 +568,7 @@ async fn the_library_resolves_the_facade_over_every_dialect() {
         (status, json(&body)["thing"].as_u64()),
         (StatusCode::OK, Some(7))
     );
-    let run = lro(&[
-        "-s",
-        "-X",
-        "POST",
-        "-H",
-        "Prefer: respond-async",
-        &format!("{base}/tasks"),
-    ])
-    .await;
+    let run = lro_async(&base, "/tasks").await;
     assert_eq!(
         (run.code, run.json()["thing"].as_u64()),
         (0, Some(7)),
