@@ -284,10 +284,13 @@ fn the_declared_cancel_is_checked_at_load() {
             r#"{"method": "DELETE", "url": {"pointer": "/cancel"}}"#,
             "cancel",
         ),
-        (r#"{"method": "PUT"}"#, ""),
-        (r#"{"method": "DELETE", "body": "{}"}"#, ""),
-        (r#"{"url": {"template": "/x"}}"#, ""),
-        (r#"{"method": "POST", "url": {"template": "/x/{nope"}}"#, ""),
+        (r#"{"method": "PUT"}"#, "`PUT`"),
+        (r#"{"method": "DELETE", "body": "{}"}"#, "`body`"),
+        (r#"{"url": {"template": "/x"}}"#, "`method`"),
+        (
+            r#"{"method": "POST", "url": {"template": "/x/{nope"}}"#,
+            "without a `}`",
+        ),
     ] {
         let text = format!(r#"{{{base}, "cancel": {cancel}}}"#);
         let err = Dialect::from_json(&text).unwrap_err().to_string();

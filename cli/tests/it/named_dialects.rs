@@ -18,7 +18,9 @@ fn cases(name: &str) -> Vec<Value> {
     );
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     assert_eq!(doc["dialect"], name);
-    doc["cases"].as_array().unwrap().clone()
+    let cases = doc["cases"].as_array().unwrap().clone();
+    assert!(!cases.is_empty(), "{name}: no cases to replay");
+    cases
 }
 
 fn body(v: &Value) -> String {

@@ -84,7 +84,8 @@ async fn expiry_contract(store: &dyn OperationStore) {
     assert_eq!(store.load("other").await.unwrap(), Some(running));
 }
 
-#[tokio::test]
+/// The memory store keeps time with tokio's clock: paused, its leases expire at once.
+#[tokio::test(start_paused = true)]
 async fn memory_store_contract() {
     let store = MemoryStore::new();
     lease_contract(&store).await;
