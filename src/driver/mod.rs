@@ -507,9 +507,8 @@ fn deadline<F, ResB>(machine: &mut Machine) -> Next<F, ResB> {
 
 /// The layer cannot make the body a request needs: the operation ends.
 fn no_poll_body<F, ResB>(machine: &mut Machine, body_type: &'static str) -> Next<F, ResB> {
-    let url = machine.op.monitor.display();
-    let error = machine.op_error(url, crate::error::Reason::NoPollBody { body_type }, None);
-    machine.phase = crate::proto::machine::Phase::Done;
+    // The machine ends itself, naming the URL it was about to ask (the monitor or the result).
+    let error = machine.end(crate::error::Reason::NoPollBody { body_type }, None);
     Next::End(End::Fail(error))
 }
 
