@@ -676,7 +676,5 @@ fn unix_ms() -> u64 {
 }
 
 fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+    unix_ms() / 1000
 }

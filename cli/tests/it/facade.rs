@@ -168,11 +168,18 @@ async fn the_facade_answers_202_and_lro_resolves_it() {
 
     // `lro` itself: it asks for respond-async, polls the façade and prints the result.
     up.done.store(false, Ordering::SeqCst);
-    let job = format!("{base}/jobs/ok");
-    let task = tokio::spawn(async move {
-        lro(&["-s", "-X", "POST", "-H", "Prefer: respond-async", &job]).await
+    let polled = up.mock.count("/ops/ok");
+    let task = tokio::spawn({
+        let base = base.clone();
+        async move { lro_async(&base, "/jobs/ok").await }
     });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Finish only once lro's operation runs (submitted, and polled upstream): bounded, 10 s.
+    for _ in 0..1000 {
+        if up.mock.count("/jobs/ok") == 2 && up.mock.count("/ops/ok") > polled {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     up.finish();
     let run = task.await.unwrap();
     assert_eq!(run.code, 0, "{run:?}");
