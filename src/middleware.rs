@@ -217,7 +217,8 @@ async fn handle(
     }
     // A submission whose dialect asks for `Prefer: respond-async` (`prefer_async`).
     if handle.is_none() {
-        let asks = (settings.dialect(options.as_ref())).asks_async(req.method(), req.url().path());
+        let dialect = settings.dialect(options.as_ref());
+        let asks = dialect.asks_async(req.method(), req.url().path());
         crate::service::ask_async(asks, req.headers_mut());
     }
     let head = head_of(&req);
