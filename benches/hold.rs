@@ -191,16 +191,6 @@ fn user_sys_ticks() -> (u64, u64) {
     (at(11), at(12))
 }
 
-/// A `/proc/self/status` field in KiB.
-fn proc_kib(field: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
 // ---------------------------------------------------------------------------------------------
 // The client: a counting connector and a 64-permit wrapper.
 
@@ -600,7 +590,7 @@ async fn probe(n: usize, start: Instant) -> Option<Sample> {
         best = Some(Sample {
             live,
             sizes: size_snapshot(),
-            rss_kib: proc_kib("VmRSS"),
+            rss_kib: common::proc_kib("VmRSS"),
             in_flight,
             at: start.elapsed(),
         });
@@ -672,7 +662,7 @@ fn hold_child(op: Op, n: usize, connections: usize) {
         FETCHES.store(0, Ordering::Relaxed);
         let (live0, rss0, allocs0) = (
             LIVE.load(Ordering::Relaxed),
-            proc_kib("VmRSS"),
+            common::proc_kib("VmRSS"),
             ALLOCS.load(Ordering::Relaxed),
         );
         let sizes0 = size_snapshot();

@@ -81,16 +81,6 @@ static GLOBAL: Counting = Counting;
 
 const BASE: &str = "https://contoso.example.com";
 
-/// A `/proc/self/status` field in KiB.
-fn proc_kib(field: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
 fn child(variant: &str, n: usize, runtime: &str) {
     let rt = match runtime {
         "paused" => tokio::runtime::Builder::new_current_thread()
@@ -121,7 +111,7 @@ fn child(variant: &str, n: usize, runtime: &str) {
         let started = tokio::time::Instant::now();
         let (live0, rss0, allocs0) = (
             LIVE.load(Ordering::Relaxed),
-            proc_kib("VmRSS"),
+            common::proc_kib("VmRSS"),
             ALLOCS.load(Ordering::Relaxed),
         );
         for _ in 0..n {
@@ -133,7 +123,7 @@ fn child(variant: &str, n: usize, runtime: &str) {
             handles.push(handle);
         }
         tokio::time::sleep(settle).await;
-        let (live1, rss1) = (LIVE.load(Ordering::Relaxed), proc_kib("VmRSS"));
+        let (live1, rss1) = (LIVE.load(Ordering::Relaxed), common::proc_kib("VmRSS"));
         let mut ok = 0usize;
         let mut first_error = None;
         for handle in handles {
@@ -152,7 +142,7 @@ fn child(variant: &str, n: usize, runtime: &str) {
             (live1 - live0) / n,
             peak.saturating_sub(live0) / n,
             rss1.saturating_sub(rss0),
-            proc_kib("VmHWM"),
+            common::proc_kib("VmHWM"),
             allocs as f64 / n as f64,
             elapsed.as_millis(),
             first_error.unwrap_or_else(|| "none".to_owned()).replace(' ', "_"),

@@ -51,15 +51,6 @@ mod common;
 
 type Body = Full<Bytes>;
 
-fn proc_kib(field: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
 // ---------------------------------------------------------------------------------------------
 // The server process.
 
@@ -314,7 +305,7 @@ fn main() {
     let layered = LroLayer::new().layer(capped);
     let timeout = Duration::from_secs(u64::from(retry_after) * 3 + u64::from(ramp_s) * 3 + 120);
     let (rss0, waiting_rss, waiting_at, done_at) = rt.block_on(async move {
-        let rss0 = proc_kib("VmRSS");
+        let rss0 = common::proc_kib("VmRSS");
         let start = Instant::now();
         let batch = (rate / 100).max(1);
         let mut spawned = 0;
@@ -335,7 +326,7 @@ fn main() {
                 && SUBMITTED.load(Ordering::Relaxed) == n
                 && IN_FLIGHT.load(Ordering::Relaxed) == 0
             {
-                waiting = Some((proc_kib("VmRSS"), start.elapsed()));
+                waiting = Some((common::proc_kib("VmRSS"), start.elapsed()));
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -364,8 +355,8 @@ fn main() {
         rss0 as f64 / 1024.0,
         waiting_rss as f64 / 1024.0,
         (waiting_rss.saturating_sub(rss0)) as f64 * 1024.0 / n as f64,
-        proc_kib("VmHWM") as f64 / 1024.0,
-        proc_kib("VmHWM") as f64 / 1024.0 / 1024.0,
+        common::proc_kib("VmHWM") as f64 / 1024.0,
+        common::proc_kib("VmHWM") as f64 / 1024.0 / 1024.0,
     );
     println!("  server: {}", report.trim());
     assert_eq!((done, failed), (n, 0), "every operation ends 200");

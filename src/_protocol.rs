@@ -205,6 +205,7 @@
 //! | `result_request` | the same, for fetching the result; its templates read the terminal status answer | plain `GET` |
 //! | `base_url` | an absolute http(s) URL every relative form resolves under, network paths included | the answer's own URL |
 //! | `cancel` | `{"method": "DELETE"/"POST", "url": {"template": …}}` (`url` left out: the status URL) | not cancellable |
+//! | `prefer_async` | which submissions without a `Prefer` of their own are sent with `Prefer: respond-async`: `{"method": …, "last_segment": …}` or `{"last_segment_prefix": …}`, every condition given must hold (`{}`: every submission); the last path segment is compared as sent | none |
 //!
 //! Template placeholders: `{/a/b}` (a pointer into the answer's body), `{header:Name}` (a
 //! header of the answer), `{status_url}`, `{submission_url}`. In a URL a value from a body or a
@@ -307,7 +308,8 @@
 //! - FHIR and OGC API – Processes ([`Dialect::fhir`], [`Dialect::ogc_processes`]): described in
 //!   the declared language and read by its readers. A FHIR operation (`…/$export`) or an OGC
 //!   `POST …/execution` without a `Prefer` header is sent with `Prefer: respond-async` (both
-//!   standards answer synchronously otherwise); a caller's own `Prefer` is sent as it is. A FHIR
+//!   standards answer synchronously otherwise; their descriptions say so in `prefer_async`, so
+//!   a copy of one behaves as the built-in); a caller's own `Prefer` is sent as it is. A FHIR
 //!   `OperationOutcome` on an error answer ends the operation as failed, unless all its issues
 //!   are transient (retried). `X-Progress` is free text: [`Progress::progress_text`].
 //! - The default dialect reads an error answer of a `Content-Location` monitor as a FHIR

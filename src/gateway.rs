@@ -183,7 +183,7 @@ fn rebuild(o: &ODataError) -> Value {
 
 /// An error and its sources on one line (`connection refused: …`), for an answer's message;
 /// bounded, so a cyclic `source` cannot hang it.
-fn error_chain(err: &(dyn StdError + 'static)) -> String {
+pub(crate) fn error_chain(err: &(dyn StdError + 'static)) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
     for _ in 0..8 {

@@ -250,6 +250,12 @@ pub mod __private {
 
     pub use crate::config::Config;
 
+    /// An error and its sources on one line, bounded: the gateway's rule, which the CLI
+    /// shares for the errors it reports itself.
+    pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+        crate::gateway::error_chain(err)
+    }
+
     /// The configuration a layer resolves with, as the protocol core is started with it.
     pub fn config(layer: &crate::LroLayer) -> &Config {
         layer.config()

@@ -215,13 +215,11 @@ async fn handle(
     if handle.is_none() && !wants_resolution(req.headers(), options.as_ref()) {
         return next.run(req, extensions).await;
     }
-    // A submission whose standard asks for `Prefer: respond-async` (fhir, ogc-processes).
+    // A submission whose dialect asks for `Prefer: respond-async` (`prefer_async`).
     if handle.is_none() {
-        if let Ok(uri) = req.url().as_str().parse::<Uri>() {
-            let method = req.method().clone();
-            let headers = req.headers_mut();
-            crate::service::ask_async(&method, &uri, headers, options.as_ref(), settings);
-        }
+        let dialect = settings.dialect(options.as_ref());
+        let asks = dialect.asks_async(req.method(), req.url().path());
+        crate::service::ask_async(asks, req.headers_mut());
     }
     let head = head_of(&req);
     let service = NextService {

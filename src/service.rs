@@ -112,13 +112,10 @@ where
             return ResponseFuture::resume(ready, settings, handle.clone(), head, options);
         }
         let options = options.cloned();
-        let (method, uri) = (req.method().clone(), req.uri().clone());
+        let dialect = self.settings.dialect(options.as_ref());
         ask_async(
-            &method,
-            &uri,
+            dialect.asks_async(req.method(), req.uri().path()),
             req.headers_mut(),
-            options.as_ref(),
-            &self.settings,
         );
         let head = RequestHead::from_request(&req);
         let future = ready.call(req);
@@ -151,16 +148,10 @@ fn with_progress(base: &Settings, hook: &crate::options::RequestProgress) -> Arc
     Arc::new(settings)
 }
 
-/// Adds `Prefer: respond-async` to a submission whose dialect's standard asks for it that
-/// carries no `Prefer` of its own (a caller's own `Prefer` wins, whatever it says).
-pub(crate) fn ask_async(
-    method: &http::Method,
-    uri: &http::Uri,
-    headers: &mut http::HeaderMap,
-    options: Option<&LroOptions>,
-    settings: &Settings,
-) {
-    if settings.dialect(options).asks_async(method, uri) && !headers.contains_key(PREFER) {
+/// Adds `Prefer: respond-async` to a submission whose dialect `asks` for it (`prefer_async`)
+/// and that carries no `Prefer` of its own (a caller's own `Prefer` wins, whatever it says).
+pub(crate) fn ask_async(asks: bool, headers: &mut http::HeaderMap) {
+    if asks && !headers.contains_key(PREFER) {
         headers.insert(PREFER, http::HeaderValue::from_static("respond-async"));
     }
 }

@@ -22,6 +22,16 @@ use tower::{Service, ServiceExt};
 pub type Body = Full<Bytes>;
 pub type BoxError = tower::BoxError;
 
+/// A `/proc/self/status` field (`VmRSS`, `VmHWM`) in KiB; 0 where there is none.
+pub fn proc_kib(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
 /// The submission's body (a Creator conversion request).
 pub const JOB_BODY: &[u8] =
     br#"{"udid":"6f2b9a4e-3c1d-4e5f-8a7b-9c0d1e2f3a4b","outputOntology":"facility-2.0","description":"floor plans"}"#;

@@ -13,15 +13,13 @@ use bytes::Bytes;
 use http::{Request, Response};
 use http_body::Body;
 use http_body_util::Full;
-use tower::util::Either;
-use tower::{BoxError, Layer, Service, ServiceExt};
+use tower::{BoxError, Layer, Service};
 use tower_lro::{CancelOutcome, Cancellation, ErrorKind, LroService, ResumeHandle};
 
 use crate::args::FetchArgs;
 use crate::exit::{self, Failure};
 use crate::report::Reporter;
-use crate::sign::{SignLayer, Signer};
-use crate::{fetch, net, setup};
+use crate::{fetch, setup};
 
 /// How long a cancel may take without `--max-time` (and, on an interrupt, at most).
 const BOUND: Duration = Duration::from_secs(30);
@@ -33,19 +31,7 @@ pub async fn run(args: &FetchArgs, source: &str) -> Result<i32, Failure> {
     let (layer, _) = setup::layer(&args.lro)?;
     let layer = layer.on_poll_request(move |r| on_request.request(r));
     let mut request = fetch::handle_request(args, crate::handle::load_for("--cancel", source)?)?;
-    let signer = match &args.aws_sigv4 {
-        Some(spec) => Some(Arc::new(Signer::new(
-            spec,
-            args.user.as_deref(),
-            &mut request,
-        )?)),
-        None => None,
-    };
-    let client = net::client::<Full<Bytes>>(&args.lro, request.uri())?;
-    let client = match signer {
-        Some(signer) => Either::Left(SignLayer(signer).layer(client)),
-        None => Either::Right(client.map_err(BoxError::from)),
-    };
+    let client = fetch::client(args, &mut request, &reporter)?;
     let service = layer.layer(client);
     let bound = args.lro.max_time.filter(|d| !d.is_zero()).unwrap_or(BOUND);
     let code = send(&service, request, bound, &reporter).await;

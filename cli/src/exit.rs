@@ -109,21 +109,9 @@ pub fn code_for(err: &BoxError) -> i32 {
     }
 }
 
-/// An error and its causes on one line (`connection refused: ...`), bounded in length.
-pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    for _ in 0..8 {
-        let Some(s) = source else { break };
-        let more = s.to_string();
-        if !text.contains(&more) {
-            text.push_str(": ");
-            text.push_str(&more);
-        }
-        source = s.source();
-    }
-    text
-}
+/// An error and its causes on one line (`connection refused: ...`), bounded in length: the
+/// library's rule, shared.
+pub use tower_lro::__private::error_chain as chain;
 
 /// An error of the client stack that is not the layer's, for stderr: a transport error, or an
 /// answer that is not valid HTTP.

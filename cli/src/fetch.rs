@@ -5,11 +5,12 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
-use http::{Method, Request};
+use http::{Method, Request, Response};
 use http_body_util::Full;
+use hyper::body::Incoming;
 use tokio::signal::unix::{signal, SignalKind};
 use tower::util::Either;
-use tower::{BoxError, Layer, ServiceExt};
+use tower::{BoxError, Layer, Service, ServiceExt};
 use tower_lro::{LroOptions, LroService, ResumeHandle};
 
 use crate::args::FetchArgs;
@@ -44,25 +45,9 @@ pub async fn run(args: FetchArgs) -> Result<i32, Failure> {
         Some(source) => resume_request(&args, source)?,
         None => submission(&args)?,
     };
-    let signer = match &args.aws_sigv4 {
-        Some(spec) => Some(Arc::new(Signer::new(
-            spec,
-            args.user.as_deref(),
-            &mut request,
-        )?)),
-        None => None,
-    };
+    let client = client(&args, &mut request, &reporter)?;
     // -o is opened (created) before anything is sent: an unwritable path fails at once.
     let mut out = output::Out::open(&args)?;
-    let client = net::client::<Full<Bytes>>(&args.lro, request.uri())?;
-    if let Some(signer) = &signer {
-        reporter.verbose(&signer.describe());
-    }
-    // --aws-sigv4: under the layer, so that each request it sends is signed as it goes out.
-    let client = match signer {
-        Some(signer) => Either::Left(SignLayer(signer).layer(client)),
-        None => Either::Right(client.map_err(BoxError::from)),
-    };
     // -v: the head of every answer, as it arrives (polls and redirects included).
     let on_head = reporter.clone();
     let client = client.map_response(move |resp| {
@@ -113,6 +98,31 @@ pub async fn run(args: FetchArgs) -> Result<i32, Failure> {
         }
         Err(err) => output::error(&args, &err),
     }
+}
+
+/// The client the layer drives for `request` (`lro URL`, `--resume`, `--cancel`): with
+/// `--aws-sigv4`, under the layer, so that each request it sends is signed as it goes out (the
+/// signer takes its credentials out of `request`; `-v` says what it signs).
+pub fn client(
+    args: &FetchArgs,
+    request: &mut Request<Full<Bytes>>,
+    reporter: &Reporter,
+) -> Result<
+    impl Service<Request<Full<Bytes>>, Response = Response<Incoming>, Error = BoxError> + Clone,
+    Failure,
+> {
+    let signer = match &args.aws_sigv4 {
+        Some(spec) => Some(Arc::new(Signer::new(spec, args.user.as_deref(), request)?)),
+        None => None,
+    };
+    let client = net::client::<Full<Bytes>>(&args.lro, request.uri())?;
+    Ok(match signer {
+        Some(signer) => {
+            reporter.verbose(&signer.describe());
+            Either::Left(SignLayer(signer).layer(client))
+        }
+        None => Either::Right(client.map_err(BoxError::from)),
+    })
 }
 
 /// `--max-time`, counted from the command's start.

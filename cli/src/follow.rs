@@ -204,18 +204,16 @@ fn next_request<B>(
     Ok(request)
 }
 
+/// The origin of `uri` as the library reads origins (`tower_lro::Origin`: scheme, host in lower
+/// case, port with the scheme's default filled in); `None` without an http(s) scheme and host.
+pub fn origin(uri: &Uri) -> Option<tower_lro::Origin> {
+    tower_lro::Origin::parse(&uri.to_string()).ok()
+}
+
 /// Scheme, host and port (the default port spelled or not).
 fn same_origin(a: &Uri, b: &Uri) -> bool {
-    let port = |u: &Uri| {
-        u.port_u16().unwrap_or(if u.scheme_str() == Some("https") {
-            443
-        } else {
-            80
-        })
-    };
-    a.scheme_str() == b.scheme_str()
-        && a.host().map(str::to_ascii_lowercase) == b.host().map(str::to_ascii_lowercase)
-        && port(a) == port(b)
+    let a = origin(a);
+    a.is_some() && a == origin(b)
 }
 
 /// A header that goes to the origin that was asked only: a credential (whatever `-v` masks),
@@ -364,5 +362,9 @@ mod tests {
         assert!(same_origin(&u("http://H:80/a"), &u("http://h/b")));
         assert!(!same_origin(&u("http://h/a"), &u("https://h/a")));
         assert!(!same_origin(&u("http://h:81/a"), &u("http://h/a")));
+        assert!(same_origin(&u("https://h:443/a"), &u("https://H/b")));
+        // A URL without an http(s) origin is no one's origin, not even its own.
+        assert!(!same_origin(&u("/a"), &u("/a")));
+        assert!(origin(&u("ftp://h/a")).is_none());
     }
 }

@@ -12,6 +12,7 @@ mod follow;
 mod handle;
 mod net;
 mod output;
+mod percent;
 mod proxy;
 mod proxy_admin;
 mod proxy_conn;

@@ -98,7 +98,7 @@ fn has_escape(segment: &str, byte: u8) -> bool {
     segment
         .as_bytes()
         .windows(3)
-        .any(|w| w[0] == b'%' && hex_byte(w[1], w[2]) == Some(byte))
+        .any(|w| crate::percent::escape_at(w) == Some(byte))
 }
 
 /// Whether `segment` holds `%25` (once or more: `%2525`) before the hex digits of `.`, `/`,
@@ -114,17 +114,14 @@ fn double_encoded(segment: &str) -> bool {
         while rest.starts_with(b"25") {
             rest = &rest[2..];
         }
+        // The last `%25` decodes to the `%` of an escape made of the next two digits.
+        let second = |hi, lo| crate::percent::escape_at(&[b'%', hi, lo]);
         rest.len() >= 2
             && matches!(
-                hex_byte(rest[0], rest[1]),
+                second(rest[0], rest[1]),
                 Some(b'.' | b'/' | b'\\' | b';' | 0)
             )
     })
-}
-
-fn hex_byte(hi: u8, lo: u8) -> Option<u8> {
-    let digit = |c: u8| (c as char).to_digit(16);
-    Some((digit(hi)? * 16 + digit(lo)?) as u8)
 }
 
 /// Whether `segment`, with `%2e` read as `.` and any `;` parameters (`;` or `%3b`) dropped, is
@@ -133,8 +130,7 @@ fn dot_segment(segment: &str) -> bool {
     let mut rest = segment.as_bytes();
     let mut dots = 0;
     while !rest.is_empty() {
-        let escaped =
-            |byte| rest.len() >= 3 && rest[0] == b'%' && hex_byte(rest[1], rest[2]) == Some(byte);
+        let escaped = |byte| crate::percent::escape_at(rest) == Some(byte);
         if rest[0] == b';' || escaped(b';') {
             break;
         }

@@ -104,7 +104,7 @@ pub async fn open(
             Ok((Arc::new(store), format!("file {path}")))
         }
         Spec::Redis(url) => {
-            let shown = masked(url);
+            let shown = crate::redact::url(url);
             let refused = |why: String| {
                 let why = why.replace(password(url).unwrap_or("\u{0}"), "***");
                 Failure::usage(format!("--store {shown}: cannot reach redis: {why}"))
@@ -134,18 +134,6 @@ fn password(url: &str) -> Option<&str> {
     let userinfo = authority.rsplit_once('@')?.0;
     let password = userinfo.split_once(':')?.1;
     (!password.is_empty()).then_some(password)
-}
-
-/// The URL as it may be printed: user information replaced by `***`.
-pub fn masked(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..end].rsplit_once('@') {
-        Some((_, host)) => format!("{scheme}://***@{host}{}", &rest[end..]),
-        None => url.to_owned(),
-    }
 }
 
 impl Store {
@@ -417,8 +405,11 @@ mod tests {
     fn redis_passwords_are_not_shown() {
         let url = "redis://user:s3cret@127.0.0.1:6379/2";
         assert_eq!(password(url), Some("s3cret"));
-        assert_eq!(masked(url), "redis://***@127.0.0.1:6379/2");
+        assert_eq!(crate::redact::url(url), "redis://***@127.0.0.1:6379/2");
         assert_eq!(password("redis://127.0.0.1:6379"), None);
-        assert_eq!(masked("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+        assert_eq!(
+            crate::redact::url("redis://127.0.0.1:6379"),
+            "redis://127.0.0.1:6379"
+        );
     }
 }

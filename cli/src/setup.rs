@@ -53,7 +53,7 @@ pub fn take_userinfo(uri: http::Uri) -> Result<(http::Uri, Option<String>), Fail
     let Some((userinfo, host)) = uri.authority().and_then(|a| a.as_str().rsplit_once('@')) else {
         return Ok((uri, None));
     };
-    let userinfo = percent_decoded(userinfo)
+    let userinfo = crate::percent::decode(userinfo)
         .ok_or_else(|| Failure::usage("the user information of the URL is not UTF-8"))?;
     let mut parts = uri.clone().into_parts();
     parts.authority = Some(
@@ -62,27 +62,6 @@ pub fn take_userinfo(uri: http::Uri) -> Result<(http::Uri, Option<String>), Fail
     );
     let uri = http::Uri::from_parts(parts).map_err(|_| Failure::usage("the URL is not usable"))?;
     Ok((uri, Some(userinfo)))
-}
-
-/// `%XX` decoded (a `%` not followed by two hex digits is kept); `None` when not UTF-8.
-fn percent_decoded(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
-            (b'%', Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
-                out.push((hex(h)? * 16 + hex(l)?) as u8);
-                i += 3;
-            }
-            (b, _, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 #[cfg(test)]

@@ -25,6 +25,7 @@ use http_body_util::{BodyExt, Full};
 use tower::{BoxError, Layer, Service};
 
 use crate::exit::Failure;
+use crate::follow::origin;
 
 /// The session token header: taken out of the `-H` headers, and sent only on signed requests.
 const SECURITY_TOKEN: HeaderName = HeaderName::from_static("x-amz-security-token");
@@ -34,7 +35,7 @@ pub struct Signer {
     credentials: Credentials,
     region: String,
     service: String,
-    origin: Origin,
+    origin: tower_lro::Origin,
     /// A request went to another origin: nothing is signed any more.
     tainted: AtomicBool,
 }
@@ -87,7 +88,7 @@ impl Signer {
             credentials: Credentials::new(key, secret, token, None, "lro -u"),
             region,
             service,
-            origin: Origin::of(request.uri()).ok_or_else(|| usage("the URL has no host"))?,
+            origin: origin(request.uri()).ok_or_else(|| usage("the URL has no host"))?,
             tainted: AtomicBool::new(false),
         })
     }
@@ -103,7 +104,7 @@ impl Signer {
 
     /// `request`, signed when it goes to the signed origin (its body is read whole: a `Full`).
     async fn sign(&self, request: Request<Full<Bytes>>) -> Result<Request<Full<Bytes>>, BoxError> {
-        if Origin::of(request.uri()).as_ref() != Some(&self.origin) {
+        if origin(request.uri()).as_ref() != Some(&self.origin) {
             self.tainted.store(true, Ordering::Relaxed);
         }
         if self.tainted.load(Ordering::Relaxed) {
@@ -159,32 +160,6 @@ fn from_host(uri: &Uri) -> Option<(String, String)> {
         .or_else(|| host.strip_suffix(".amazonaws.com.cn"))?;
     let (service, region) = rest.split_once('.')?;
     (!region.contains('.')).then(|| (region.to_owned(), service.to_owned()))
-}
-
-/// Scheme, host (lower case) and port (the default one when the URL names none).
-#[derive(PartialEq, Eq)]
-struct Origin {
-    scheme: String,
-    host: String,
-    port: u16,
-}
-
-impl Origin {
-    fn of(uri: &Uri) -> Option<Self> {
-        let scheme = uri.scheme_str()?.to_ascii_lowercase();
-        let default = if scheme == "https" { 443 } else { 80 };
-        Some(Self {
-            host: uri.host()?.to_ascii_lowercase(),
-            port: uri.port_u16().unwrap_or(default),
-            scheme,
-        })
-    }
-}
-
-impl std::fmt::Display for Origin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}://{}:{}", self.scheme, self.host, self.port)
-    }
 }
 
 /// The layer: put it under `LroLayer`, over the client.

@@ -208,6 +208,51 @@ async fn the_middleware_stamps_the_key_and_calls_the_request_progress_hook() {
     );
 }
 
+/// The middleware adds `Prefer: respond-async` where the dialect's `prefer_async` says, as the
+/// layer does: a user's copy of the `fhir` description asks for it on a `$export` kick-off
+/// without `Prefer`, leaves a caller's own `Prefer` alone, and polls carry none.
+#[tokio::test]
+async fn the_middleware_asks_for_async_where_a_declared_copy_of_fhir_says() {
+    let server = MockServer::start().await;
+    server.always(
+        Method::GET,
+        "/fhir/$export",
+        Reply::new(202).header("content-location", &server.url("/fhir/status/1")),
+    );
+    server.always(
+        Method::GET,
+        "/fhir/status/1",
+        Reply::new(200).json(r#"{"output":[]}"#),
+    );
+    let copy = include_str!("../../src/proto/dialect/standards/fhir.json");
+    let dialect = tower_lro::Dialect::from_json(copy).unwrap();
+    let client = client(fast_layer().dialect(dialect));
+    let url = server.url("/fhir/$export");
+
+    let plain = send(client.get(&url)).await.unwrap();
+    assert_eq!(body(plain).await, r#"{"output":[]}"#);
+    let own = client
+        .get(&url)
+        .header("Prefer", "respond-async, handling=lenient");
+    let own = send(own.with_extension(LroOptions::new().force()))
+        .await
+        .unwrap();
+    assert_eq!(body(own).await, r#"{"output":[]}"#);
+
+    let kick_offs = server.requests_to("/fhir/$export");
+    let prefer: Vec<_> = kick_offs.iter().map(|r| r.header("prefer")).collect();
+    assert_eq!(
+        prefer,
+        [
+            Some("respond-async"),
+            Some("respond-async, handling=lenient")
+        ]
+    );
+    let polls = server.requests_to("/fhir/status/1");
+    assert_eq!(polls.len(), 2);
+    assert!(polls.iter().all(|r| r.header("prefer").is_none()));
+}
+
 #[tokio::test]
 async fn v1_success_201_fetches_the_created_resource() {
     let server = MockServer::start().await;

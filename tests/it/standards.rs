@@ -14,6 +14,27 @@ use tower_lro::{Dialect, LroMetadata, LroOptions};
 /// text reaches the progress hook as it was sent.
 #[tokio::test]
 async fn fhir_kick_off_asks_for_async_and_reports_its_progress_text() {
+    fhir_kick_off(Dialect::fhir()).await;
+}
+
+/// A user's copy of the `fhir` description (`Dialect::from_json`) is read as a declared
+/// dialect, and asks for `Prefer: respond-async` where the built-in does: its
+/// `prefer_async` says so, not its identity.
+#[tokio::test]
+async fn a_copy_of_the_fhir_description_asks_for_async_as_the_built_in() {
+    fhir_kick_off(Dialect::from_json(FHIR_JSON).unwrap()).await;
+}
+
+/// A user's copy of the `ogc-processes` description, likewise.
+#[tokio::test]
+async fn a_copy_of_the_ogc_description_asks_for_async_as_the_built_in() {
+    ogc_execution(Dialect::from_json(OGC_JSON).unwrap()).await;
+}
+
+const FHIR_JSON: &str = include_str!("../../src/proto/dialect/standards/fhir.json");
+const OGC_JSON: &str = include_str!("../../src/proto/dialect/standards/ogc-processes.json");
+
+async fn fhir_kick_off(dialect: Dialect) {
     let server = MockServer::start().await;
     server.always(
         Method::GET,
@@ -33,7 +54,7 @@ async fn fhir_kick_off_asks_for_async_and_reports_its_progress_text() {
     server.always(Method::GET, "/fhir/Patient/1", Reply::new(200).json("{}"));
     let texts = Arc::new(Mutex::new(Vec::new()));
     let seen = texts.clone();
-    let layer = fast_layer().dialect(Dialect::fhir()).on_progress(move |p| {
+    let layer = fast_layer().dialect(dialect).on_progress(move |p| {
         seen.lock()
             .unwrap()
             .extend(p.progress_text().map(str::to_owned));
@@ -66,6 +87,10 @@ async fn fhir_kick_off_asks_for_async_and_reports_its_progress_text() {
 /// `Prefer` wins, and with it the caller's request options decide whether to resolve.
 #[tokio::test]
 async fn ogc_execution_asks_for_async_unless_the_caller_said() {
+    ogc_execution(Dialect::ogc_processes()).await;
+}
+
+async fn ogc_execution(dialect: Dialect) {
     let server = MockServer::start().await;
     server.always(
         Method::POST,
@@ -84,7 +109,7 @@ async fn ogc_execution_asks_for_async_unless_the_caller_said() {
         "/jobs/1/results",
         Reply::new(200).json(r#"{"r":1}"#),
     );
-    let client = lro_client(fast_layer().dialect(Dialect::ogc_processes()));
+    let client = lro_client(fast_layer().dialect(dialect));
     let url = server.url("/processes/buffer/execution");
     let resp = send(&client, post(&url, "{}")).await.unwrap();
     assert_eq!(body_bytes(resp.into_body()).await, r#"{"r":1}"#);

@@ -55,7 +55,8 @@ async fn replay(case: &Value) -> Mock {
     .await
 }
 
-async fn check(dialect: &str) {
+/// Replays the cases of the standard `dialect` with `lro --dialect ARG` (its name, or `@FILE`).
+async fn check(dialect: &str, arg: &str) {
     for case in cases(dialect) {
         let name = case["name"].as_str().unwrap();
         let mock = replay(&case).await;
@@ -64,7 +65,7 @@ async fn check(dialect: &str) {
         let mut args = vec![
             "-v".to_owned(),
             "--dialect".to_owned(),
-            dialect.to_owned(),
+            arg.to_owned(),
             "-X".to_owned(),
             request["method"].as_str().unwrap().to_owned(),
         ];
@@ -127,12 +128,29 @@ async fn check(dialect: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn fhir_named_cases_over_sockets() {
-    check("fhir").await;
+    check("fhir", "fhir").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ogc_processes_named_cases_over_sockets() {
-    check("ogc-processes").await;
+    check("ogc-processes", "ogc-processes").await;
+}
+
+/// A user's copy of a standard's description, given as `@FILE`, is a declared dialect that
+/// behaves as the named one: every case again, `Prefer: respond-async` included (its
+/// `prefer_async` says where to ask).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_copy_of_each_standard_as_a_file_replays_its_cases() {
+    let dir = crate::support::temp_dir("standard-copies");
+    for name in ["fhir", "ogc-processes"] {
+        let source = format!(
+            "{}/../src/proto/dialect/standards/{name}.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let copy = dir.join(format!("my-{name}.json"));
+        std::fs::copy(source, &copy).unwrap();
+        check(name, &format!("@{}", copy.display())).await;
+    }
 }
 
 /// `X-Progress` is the server's text: `lro -v` escapes it (a header holds no ESC, but a tab)

@@ -191,6 +191,10 @@ pub(crate) struct DeclaredDialect {
     /// (`url` left out: the status URL). Absent: operations of this dialect are not cancelled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) cancel: Option<crate::proto::cancel::DeclaredCancel>,
+    /// Which submissions without a `Prefer` of their own are sent with
+    /// `Prefer: respond-async` (`prefer.rs`). Absent: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) prefer_async: Option<super::prefer::PreferAsync>,
 }
 
 fn default_start_on() -> Vec<u16> {
@@ -357,6 +361,9 @@ impl DeclaredDialect {
         self.base()?;
         if let Some(cancel) = &self.cancel {
             cancel.validate()?;
+        }
+        if let Some(prefer) = &self.prefer_async {
+            prefer.validate()?;
         }
         self.check_words()
     }

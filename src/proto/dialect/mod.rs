@@ -46,6 +46,7 @@ pub(crate) mod google;
 pub(crate) mod json;
 pub(crate) mod pointer;
 pub(crate) mod poll;
+pub(crate) mod prefer;
 pub(crate) mod standards;
 pub(crate) mod template;
 
@@ -263,12 +264,15 @@ impl Dialect {
         }
     }
 
-    /// Whether a submission in this dialect is sent with `Prefer: respond-async` when it
-    /// carries no `Prefer` of its own (see [`fhir`](Self::fhir) and
-    /// [`ogc_processes`](Self::ogc_processes)).
-    pub(crate) fn asks_async(&self, method: &Method, uri: &http::Uri) -> bool {
+    /// Whether a submission (`method`, its URL's `path`) in this dialect is sent with
+    /// `Prefer: respond-async` when it carries no `Prefer` of its own: a declared dialect's
+    /// `prefer_async` (`prefer.rs`) says.
+    pub(crate) fn asks_async(&self, method: &Method, path: &str) -> bool {
         match &self.kind {
-            Kind::Declared(d) => standards::asks_async(d, method, uri),
+            Kind::Declared(d) => d
+                .prefer_async
+                .as_ref()
+                .is_some_and(|p| p.matches(method, path)),
             _ => false,
         }
     }

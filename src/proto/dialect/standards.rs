@@ -21,7 +21,7 @@
 use std::sync::{Arc, OnceLock};
 
 use http::header::CONTENT_TYPE;
-use http::{HeaderMap, Method, Uri};
+use http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -81,19 +81,6 @@ pub(crate) fn by_name(name: &str) -> Option<Arc<DeclaredDialect>> {
         "fhir" => Some(fhir()),
         "ogc-processes" => Some(ogc_processes()),
         _ => None,
-    }
-}
-
-/// Whether a submission in dialect `d` asks for asynchronous processing when the caller did
-/// not say (no `Prefer` of its own): a FHIR operation (a last path segment `$name`, such as
-/// `$export`) and an OGC execution (`POST …/execution`). Both standards answer synchronously
-/// without `Prefer: respond-async`.
-pub(crate) fn asks_async(d: &Arc<DeclaredDialect>, method: &Method, uri: &Uri) -> bool {
-    let last = uri.path().rsplit('/').next().unwrap_or("");
-    match name_of(d) {
-        Some("fhir") => last.starts_with('$'),
-        Some("ogc-processes") => method == Method::POST && last == "execution",
-        _ => false,
     }
 }
 

@@ -1,4 +1,5 @@
 use super::*;
+use http::Method;
 
 #[test]
 fn built_in_descriptions_read_and_name_themselves() {
@@ -12,46 +13,30 @@ fn built_in_descriptions_read_and_name_themselves() {
     assert!(by_name("fhir").is_some() && by_name("ogc").is_none());
 }
 
+/// The standards say where to ask for `Prefer: respond-async` in their descriptions: a copy
+/// of a description read as a user's file asks exactly where the built-in does.
 #[test]
-fn prefer_respond_async_only_where_the_standard_kicks_off() {
-    let uri = |u: &str| u.parse::<Uri>().unwrap();
-    let (fhir, ogc) = (fhir(), ogc_processes());
-    assert!(asks_async(
-        &fhir,
-        &Method::GET,
-        &uri("https://f.example/r4/$export")
-    ));
-    assert!(asks_async(
-        &fhir,
-        &Method::POST,
-        &uri("https://f.example/Group/7/$export?_type=Patient")
-    ));
-    assert!(!asks_async(
-        &fhir,
-        &Method::GET,
-        &uri("https://f.example/Patient/1")
-    ));
-    assert!(asks_async(
-        &ogc,
-        &Method::POST,
-        &uri("https://p.example/processes/buffer/execution")
-    ));
-    assert!(!asks_async(
-        &ogc,
-        &Method::GET,
-        &uri("https://p.example/processes/buffer/execution")
-    ));
-    assert!(!asks_async(
-        &ogc,
-        &Method::POST,
-        &uri("https://p.example/processes")
-    ));
-    let copy = Arc::new(DeclaredDialect::from_json(OGC_PROCESSES).unwrap());
-    assert!(!asks_async(
-        &copy,
-        &Method::POST,
-        &uri("https://p.example/processes/b/execution")
-    ));
+fn prefer_respond_async_only_where_the_standard_kicks_off_and_a_copy_agrees() {
+    let rows: &[(Method, &str, bool, bool)] = &[
+        // (method, path, fhir asks, ogc asks)
+        (Method::GET, "/r4/$export", true, false),
+        (Method::POST, "/Group/7/$export", true, false),
+        (Method::GET, "/Patient/1", false, false),
+        (Method::POST, "/processes/buffer/execution", false, true),
+        (Method::GET, "/processes/buffer/execution", false, false),
+        (Method::POST, "/processes", false, false),
+    ];
+    let asks = |d: &DeclaredDialect, m: &Method, p: &str| {
+        d.prefer_async.as_ref().is_some_and(|a| a.matches(m, p))
+    };
+    let fhir_copy = DeclaredDialect::from_json(FHIR).unwrap();
+    let ogc_copy = DeclaredDialect::from_json(OGC_PROCESSES).unwrap();
+    for (m, path, in_fhir, in_ogc) in rows {
+        assert_eq!(asks(&fhir(), m, path), *in_fhir, "fhir {m} {path}");
+        assert_eq!(asks(&fhir_copy, m, path), *in_fhir, "fhir copy {m} {path}");
+        assert_eq!(asks(&ogc_processes(), m, path), *in_ogc, "ogc {m} {path}");
+        assert_eq!(asks(&ogc_copy, m, path), *in_ogc, "ogc copy {m} {path}");
+    }
 }
 
 #[test]
