@@ -601,7 +601,11 @@ async fn a_signed_monitor_is_named_masked_in_the_502() {
         "/jobs",
         Reply::new(202).header("Operation-Location", &monitor),
     );
-    server.always(Method::GET, "/ops/1", Reply::new(200).body("<html>no</html>"));
+    server.always(
+        Method::GET,
+        "/ops/1",
+        Reply::new(200).body("<html>no</html>"),
+    );
     let gw = Gateway::start(&server.base(), fast_layer()).await;
 
     let answer = call(post(&gw.url("/jobs")).body(Full::from("{}")).unwrap()).await;

@@ -259,14 +259,14 @@ async fn failure_and_cancellation_are_mapped() {
     let key = [("idempotency-key", "\"fail/1\"")];
     let location = start_async_finished(&base, "/jobs/fail", &key).await;
     assert_eq!(
-        location, "/_lro/operations/fail%2F1",
-        "the client's key is the id"
+        location, "/_lro/operations/e3b0c44298fc1c149afbf4c8996fb924%3Afail%2F1",
+        "the client's key, in the scope of no credentials, is the id"
     );
     let url = format!("{base}{location}");
     let (_, h, body) = until_terminal(&url).await;
     let doc = json(&body);
     assert_eq!(doc["status"], "Failed");
-    assert_eq!(doc["id"], "fail/1");
+    assert_eq!(doc["id"], "e3b0c44298fc1c149afbf4c8996fb924:fail/1");
     assert_eq!(doc["error"]["code"], "QuotaExceeded");
     assert_eq!(doc["error"]["message"], "no \"room\"\nleft");
     assert!(!h.contains_key("retry-after") && !h.contains_key("resource-location"));
