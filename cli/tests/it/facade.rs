@@ -582,3 +582,34 @@ async fn the_library_resolves_the_facade_over_every_dialect() {
         "{run:?}"
     );
 }
+
+/// `POST /_lro/resume` refuses a handle whose URL leaves the upstream's origin however it is
+/// spelled: a WHATWG parser reads `http:\\host\path` and `https:host/path` as absolute URLs on
+/// `host`, though neither holds `//`. The second loopback port is the other origin.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_resume_handle_cannot_reach_another_origin_by_spelling() {
+    let up = Upstream::start().await;
+    let (_child, base, _) = proxy_on("127.0.0.1:0", &up.mock.base, &FAST).await;
+    let other = Mock::start(|_, _| resp(200, &[], r#"{"status":"Succeeded"}"#)).await;
+    let authority = other.base.strip_prefix("http://").unwrap();
+    for monitor in [
+        format!(r"http:\\{authority}\ops\1"),
+        format!(r"http:/\{authority}/ops/1"),
+        format!("https:{authority}/ops/1"),
+    ] {
+        let handle = serde_json::json!({"resume": {
+            "version": 1, "rule": "operation-location", "method": "POST",
+            "request_url": format!("{}/jobs/ok", up.mock.base), "operation_url": monitor,
+            "final_state": "auto", "origin": up.mock.base, "polls": 1,
+        }});
+        let resume = format!("{base}/_lro/resume");
+        let (status, _, body) = send("POST", &resume, &[], &handle.to_string()).await;
+        let body = String::from_utf8_lossy(&body);
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{monitor}: {body}");
+    }
+    assert!(
+        other.requests().is_empty(),
+        "nothing sent to the other origin"
+    );
+    assert_eq!(up.mock.requests().len(), 0, "nor to the upstream");
+}
