@@ -205,10 +205,14 @@ fn full(bytes: Bytes) -> UpstreamBody {
         .boxed_unsync()
 }
 
+/// The longest idempotency key taken (a store key, a façade id): a key is a client's name for
+/// an operation, not data.
+pub const KEY_LIMIT: usize = 256;
+
 /// A keyed request the proxy refuses before anything is sent.
 #[derive(Debug)]
 pub enum Refused {
-    /// The key is empty or not a visible ASCII string.
+    /// The key is empty, over [`KEY_LIMIT`] bytes, or not a visible ASCII string.
     BadKey,
     /// The body is over [`KEYED_BODY_LIMIT`].
     TooLarge,
@@ -219,9 +223,10 @@ pub enum Refused {
 impl std::fmt::Display for Refused {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Refused::BadKey => f.write_str(
-                "the Idempotency-Key (a quoted string) or Repeatability-Request-ID is empty or \
-                 not visible ASCII",
+            Refused::BadKey => write!(
+                f,
+                "the Idempotency-Key (a quoted string) or Repeatability-Request-ID must be 1 to \
+                 {KEY_LIMIT} visible ASCII characters"
             ),
             Refused::TooLarge => write!(
                 f,
@@ -251,7 +256,7 @@ pub fn key_of(headers: &HeaderMap) -> Result<Option<String>, Refused> {
         _ => text.to_owned(),
     };
     let visible = key.bytes().all(|b| b.is_ascii_graphic() || b == b' ');
-    if key.is_empty() || !visible {
+    if key.is_empty() || key.len() > KEY_LIMIT || !visible {
         return Err(Refused::BadKey);
     }
     Ok(Some(key))

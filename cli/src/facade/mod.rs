@@ -52,8 +52,6 @@ type Service = StoreService<
 
 /// The largest request body the façade keeps for a background submission.
 const BODY_LIMIT: usize = 8 * 1024 * 1024;
-/// The longest client key taken as an operation id.
-const KEY_LIMIT: usize = 256;
 
 /// The façade of one proxy instance.
 pub struct Facade {
@@ -201,11 +199,6 @@ fn client_key(headers: &HeaderMap) -> Result<Option<String>, String> {
     let Some(key) = crate::proxy_store::key_of(headers).map_err(|e| e.to_string())? else {
         return Ok(None);
     };
-    if key.len() > KEY_LIMIT {
-        return Err(format!(
-            "the idempotency key must be 1 to {KEY_LIMIT} visible ASCII characters"
-        ));
-    }
     Ok(Some(crate::proxy_store::store_key(headers, &key)))
 }
 

@@ -162,7 +162,9 @@ async fn keys_are_scoped_by_credentials_and_checked() {
     // Another caller's same key is another operation.
     assert_eq!(post(&client, &base, &bob, "{}").await.0, StatusCode::OK);
     assert_eq!(up.submissions(), 2);
-    for bad in [r#""""#, r#""a\nb""#] {
+    // Empty, not visible ASCII, over 256 characters: refused, nothing sent.
+    let huge = format!("\"{}\"", "k".repeat(257));
+    for bad in [r#""""#, r#""a\nb""#, huge.as_str()] {
         let (status, _, _) = post(&client, &base, &[("idempotency-key", bad)], "{}").await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
     }
