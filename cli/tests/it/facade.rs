@@ -83,6 +83,10 @@ async fn send(method: &str, url: &str, headers: &[(&str, &str)], body: &str) -> 
     )
 }
 
+fn body_text(body: &Bytes) -> String {
+    String::from_utf8_lossy(body).into_owned()
+}
+
 fn json(body: &Bytes) -> Value {
     serde_json::from_slice(body)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(body)))
@@ -158,7 +162,13 @@ async fn the_facade_answers_202_and_lro_resolves_it() {
     up.finish();
     let (_, h, body) = until_terminal(&url).await;
     assert_eq!(json(&body)["status"], "Succeeded");
-    assert_eq!(json(&body)["percentComplete"], 100.0);
+    // A whole figure is written as an integer, as the seed documents (and the README) show it:
+    // `100`, not `100.0`, which a client reading an integer refuses.
+    assert!(
+        body_text(&body).contains(r#""percentComplete":100,"#),
+        "{body:?}"
+    );
+    assert_eq!(json(&body)["percentComplete"], 100);
     assert_eq!(h["resource-location"], format!("{location}/result"));
     let (status, _, result) = send("GET", &format!("{url}/result"), &[], "").await;
     assert_eq!(
@@ -378,7 +388,7 @@ async fn events_stream_progress_and_resume_after_the_last_event_id() {
     assert!(first
         .iter()
         .all(|(_, doc)| doc["status"] == "Running" || doc["status"] == "NotStarted"));
-    assert_eq!(first.last().unwrap().1["percentComplete"], 40.0);
+    assert_eq!(first.last().unwrap().1["percentComplete"], 40);
     let last = first.last().unwrap().0.clone();
     up.finish();
     // Resumed after the last id seen: nothing repeated, and the end.
