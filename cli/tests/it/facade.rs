@@ -403,6 +403,14 @@ async fn events_stream_progress_and_resume_after_the_last_event_id() {
     let end = rest.last().unwrap().0.clone();
     let (_, none) = events(&url, Some(&end)).await;
     assert!(none.is_empty(), "{none:?}");
+    // An id the proxy never issued (past the record's revision, or junk): the current
+    // document, not silence until the deadline while a client reconnects.
+    for junk in ["18446744073709551615", "not-a-number"] {
+        let (_, current) = events(&url, Some(junk)).await;
+        let ids: Vec<&str> = current.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(ids, [end.as_str()], "{junk}");
+        assert_eq!(current[0].1["status"], "Succeeded");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
