@@ -67,7 +67,7 @@ fn carried_credential(cfg: &Config, pair: &str) -> bool {
         .next()
         .map(|(k, _)| k.into_owned())
         .unwrap_or_default();
-    cfg.carry_query.iter().any(|c| *c == name) && cfg.is_credential_query(&name)
+    cfg.carry_query.contains(&name) && cfg.is_credential_query(&name)
 }
 
 /// `url` as a record may hold it: without the credential query parameters carried from the
