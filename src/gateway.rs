@@ -12,8 +12,8 @@
 //! | the exchange with the upstream failed (unreachable, or an answer that is not HTTP) | `502` | `{"error":{…,"upstreamUrl"}}` |
 //!
 //! Every URL these bodies name (`upstreamUrl`, `operationUrl`, and those in `message`) has its
-//! credential values masked ([`mask_url`](crate::credentials::mask_url)): a signature the
-//! upstream put in its monitor URL is not handed to the gateway's clients.
+//! credential values masked ([`mask_url`]): a signature the upstream put in its monitor URL is
+//! not handed to the gateway's clients.
 //!
 //! ```
 //! use tower_lro::gateway::error_response;
