@@ -11,6 +11,10 @@
 //! | the upstream broke the protocol, gave a refused URL, answered a poll with an unexpected status, kept failing | `502` | `{"error":{…,"upstreamUrl","upstreamStatus","upstreamBody"}}` |
 //! | the exchange with the upstream failed (unreachable, or an answer that is not HTTP) | `502` | `{"error":{…,"upstreamUrl"}}` |
 //!
+//! Every URL these bodies name (`upstreamUrl`, `operationUrl`, and those in `message`) has its
+//! credential values masked ([`mask_url`]): a signature the upstream put in its monitor URL is
+//! not handed to the gateway's clients.
+//!
 //! ```
 //! use tower_lro::gateway::error_response;
 //! let target: http::Uri = "https://jobs.internal/v1/jobs".parse().unwrap();
@@ -25,6 +29,7 @@ use http::header::{HeaderValue, CONTENT_TYPE};
 use http::{Response, StatusCode, Uri};
 use serde_json::{json, Value};
 
+use crate::credentials::mask_url;
 use crate::error::{Error, ErrorKind};
 use crate::status::ODataError;
 
@@ -65,8 +70,12 @@ pub fn error_response(
         // is not valid HTTP, …): the chain says which.
         let body = json!({"error": {
             "code": "BadGateway",
-            "message": format!("the exchange with upstream {target} failed: {}", error_chain(err)),
-            "upstreamUrl": target.to_string(),
+            "message": format!(
+                "the exchange with upstream {} failed: {}",
+                mask_url(&target.to_string()).into_owned(),
+                error_chain(err)
+            ),
+            "upstreamUrl": mask_url(&target.to_string()).into_owned(),
         }});
         return json_response(StatusCode::BAD_GATEWAY, &body);
     };
@@ -92,7 +101,7 @@ pub fn error_response(
                 "error": {
                     "code": "GatewayTimeout",
                     "message": e.to_string(),
-                    "operationUrl": e.operation_url(),
+                    "operationUrl": e.operation_url().map(mask_url),
                     "operationId": e.operation_id(),
                 },
                 "resume": resume,
@@ -108,7 +117,7 @@ pub fn error_response(
             let mut body = json!({"error": {
                 "code": "BadGateway",
                 "message": e.to_string(),
-                "upstreamUrl": e.url().map_or_else(|| target.to_string(), str::to_owned),
+                "upstreamUrl": mask_url(&e.url().map_or_else(|| target.to_string(), str::to_owned)).into_owned(),
                 "upstreamStatus": e.status().map(|s| s.as_u16()),
                 "upstreamBody": quoted,
             }});

@@ -34,7 +34,10 @@ pub struct LroMetadata {
 }
 
 impl LroMetadata {
-    /// The status monitor URL that was polled (the last one, if it moved).
+    /// The status monitor URL that was polled (the last one, if it moved), as the server gave
+    /// it: a credential query value it holds (a SAS `sig=`) is not masked here. Mask it with
+    /// [`credentials::mask_url`](crate::credentials::mask_url) before printing or logging it,
+    /// as `lro` does and as [`Error`](crate::Error)'s `Display` does.
     pub fn operation_url(&self) -> &str {
         &self.operation_url
     }
@@ -99,7 +102,7 @@ pub struct Progress {
 }
 
 impl Progress {
-    /// The status monitor.
+    /// The status monitor, unmasked (see [`LroMetadata::operation_url`]).
     pub fn operation_url(&self) -> &str {
         &self.operation_url
     }

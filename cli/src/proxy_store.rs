@@ -193,10 +193,14 @@ fn full(bytes: Bytes) -> UpstreamBody {
         .boxed_unsync()
 }
 
+/// The longest idempotency key taken (a store key, a façade id): a key is a client's name for
+/// an operation, not data.
+pub const KEY_LIMIT: usize = 256;
+
 /// A keyed request the proxy refuses before anything is sent.
 #[derive(Debug)]
 pub enum Refused {
-    /// The key is empty or not a visible ASCII string.
+    /// The key is empty, over [`KEY_LIMIT`] bytes, or not a visible ASCII string.
     BadKey,
     /// The body is over [`KEYED_BODY_LIMIT`].
     TooLarge,
@@ -207,9 +211,10 @@ pub enum Refused {
 impl std::fmt::Display for Refused {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Refused::BadKey => f.write_str(
-                "the Idempotency-Key (a quoted string) or Repeatability-Request-ID is empty or \
-                 not visible ASCII",
+            Refused::BadKey => write!(
+                f,
+                "the Idempotency-Key (a quoted string) or Repeatability-Request-ID must be 1 to \
+                 {KEY_LIMIT} visible ASCII characters"
             ),
             Refused::TooLarge => write!(
                 f,
@@ -239,7 +244,7 @@ pub fn key_of(headers: &HeaderMap) -> Result<Option<String>, Refused> {
         _ => text.to_owned(),
     };
     let visible = key.bytes().all(|b| b.is_ascii_graphic() || b == b' ');
-    if key.is_empty() || !visible {
+    if key.is_empty() || key.len() > KEY_LIMIT || !visible {
         return Err(Refused::BadKey);
     }
     Ok(Some(key))
@@ -263,43 +268,34 @@ fn unescape(inner: &str) -> Option<String> {
     Some(out)
 }
 
-/// Where the operation under a client's `key` is kept: the key itself for a request without
-/// credentials, `{scope}:{key}` for one with them (see [`scope`]), so that two callers who chose
-/// the same key never share an operation, whether they wait for it or use the asynchronous
-/// façade (whose operation id this is).
+/// Where the operation under a client's `key` is kept: `{scope}:{key}` (see [`scope`]), so
+/// that two callers who chose the same key never share an operation, whether they wait for it
+/// or use the asynchronous façade (whose operation id this is). A request without credentials
+/// is scoped too (by the hash of nothing): were its key kept bare, a key spelled
+/// `{someone's scope}:{their key}` would reach their operation.
 pub fn store_key(headers: &HeaderMap, key: &str) -> String {
-    match scope(headers) {
-        Some(scope) => format!("{scope}:{key}"),
-        None => key.to_owned(),
-    }
+    format!("{}:{key}", scope(headers))
 }
 
-/// Whose key it is: a SHA-256 of the request's credential headers (names and values, in
-/// order; the key's own headers aside), `None` when it carries none.
-fn scope(headers: &HeaderMap) -> Option<String> {
+/// Whose key it is: the first 128 bits of a SHA-256 of the request's credential headers (names
+/// and values, in order; the key's own headers aside), in hex; of nothing when it carries none.
+fn scope(headers: &HeaderMap) -> String {
     let mut hash = ring::digest::Context::new(&ring::digest::SHA256);
-    let mut any = false;
     for (name, value) in headers {
         // `Idempotency-Key` matches the credential pattern (`*key*`): it is the key itself.
         let key = *name == "idempotency-key" || *name == "repeatability-request-id";
         if !key && tower_lro::credentials::is_credential_header(name.as_str()) {
-            any = true;
             hash.update(name.as_str().as_bytes());
             hash.update(b":");
             hash.update(value.as_bytes());
             hash.update(b"\n");
         }
     }
-    if !any {
-        return None;
-    }
     let digest = hash.finish();
-    Some(
-        digest.as_ref()[..16]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect(),
-    )
+    digest.as_ref()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The answer for an error of a forwarded request: the gateway's rules, and for a keyed
@@ -390,15 +386,23 @@ mod tests {
 
     #[test]
     fn scopes_by_credentials() {
-        assert_eq!(scope(&headers(&[("accept", "x")])), None);
-        assert_eq!(scope(&headers(&[("idempotency-key", "x")])), None);
-        let a = scope(&headers(&[("authorization", "Bearer a")])).unwrap();
-        let b = scope(&headers(&[("authorization", "Bearer b")])).unwrap();
+        // No credentials: the scope of nothing (SHA-256 of no bytes), never a bare key.
+        let nobody = "e3b0c44298fc1c149afbf4c8996fb924";
+        assert_eq!(scope(&headers(&[("accept", "x")])), nobody);
+        assert_eq!(scope(&headers(&[("idempotency-key", "x")])), nobody);
+        let a = scope(&headers(&[("authorization", "Bearer a")]));
+        let b = scope(&headers(&[("authorization", "Bearer b")]));
         assert_eq!(a.len(), 32);
         assert_ne!(a, b);
-        assert_eq!(store_key(&headers(&[("accept", "x")]), "k"), "k");
+        assert_ne!(a, nobody);
+        assert_eq!(
+            store_key(&headers(&[("accept", "x")]), "k"),
+            format!("{nobody}:k")
+        );
         let scoped = store_key(&headers(&[("authorization", "Bearer a")]), "k");
         assert_eq!(scoped, format!("{a}:k"));
+        // A key without credentials spelled like someone's scoped key stays in its own scope.
+        assert_ne!(store_key(&headers(&[]), &scoped), scoped);
     }
 
     #[test]

@@ -81,8 +81,13 @@ impl Reporter {
         }
         self.note(&format!("< {:?} {}", resp.version(), resp.status()));
         for (name, value) in resp.headers() {
+            // `note` masks absolute URLs in the line; a relative one (`/ops/1?sig=…`) here.
             let value = redact::header_value(name, value);
-            self.note(&format!("< {name}: {}", shown(value)));
+            let value = match value.contains("://") {
+                true => std::borrow::Cow::Borrowed(value),
+                false => tower_lro::credentials::mask_url(value),
+            };
+            self.note(&format!("< {name}: {}", shown(&value)));
         }
     }
 

@@ -33,7 +33,7 @@ impl Trace {
         let span = tracing::info_span!(
             "lro",
             method = %method,
-            url = %uri,
+            url = %Logged(uri),
             rule = Empty,
             operation_url = Empty,
             operation_id = Empty,
@@ -54,7 +54,10 @@ impl Trace {
     }
 
     pub(crate) fn poll(&self, p: &Progress) {
-        self.span.record("operation_url", p.operation_url());
+        self.span.record(
+            "operation_url",
+            tracing::field::display(Logged(p.operation_url())),
+        );
         if let Some(id) = p.operation_id() {
             self.span.record("operation_id", id);
         }
@@ -62,12 +65,12 @@ impl Trace {
         let reason = p.wait_reason().map(ToString::to_string);
         if !p.status().is_recognised() {
             tracing::info!(
-                status = %p.status(),
+                status = %Quoted(p.status().as_str()),
                 "lro status word not recognised: polling on until the deadline"
             );
         }
         tracing::debug!(
-            status = %p.status(),
+            status = %Quoted(p.status().as_str()),
             recognised = p.status().is_recognised(),
             percent_complete = p.percent_complete(),
             polls = p.polls(),
@@ -80,10 +83,10 @@ impl Trace {
     pub(crate) fn finished(&self, meta: &LroMetadata) {
         self.meter.succeeded();
         tracing::debug!(
-            status = %meta.status(),
+            status = %Quoted(meta.status().as_str()),
             polls = meta.polls(),
             elapsed_ms = meta.elapsed().as_millis() as u64,
-            resource_url = meta.resource_url(),
+            resource_url = meta.resource_url().map(|u| tracing::field::display(Logged(u))),
             "lro finished"
         );
     }
@@ -91,6 +94,32 @@ impl Trace {
     pub(crate) fn failed(&self, error: &(dyn std::error::Error + 'static)) {
         self.meter.failed(error);
         tracing::debug!(error = %error, "lro failed");
+    }
+}
+
+/// A URL as a log line shows it: credential values masked, escaped and bounded, as an error's
+/// `Display` shows it (formatted only when a subscriber records it).
+#[cfg(feature = "tracing")]
+struct Logged<T>(T);
+
+#[cfg(feature = "tracing")]
+impl<T: std::fmt::Display> std::fmt::Display for Logged<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let url = self.0.to_string();
+        let masked = crate::credentials::mask_url(&url);
+        std::fmt::Display::fmt(&Quoted(&masked), f)
+    }
+}
+
+/// A server's text (a status word, a URL) escaped and bounded, as in error messages.
+#[cfg(feature = "tracing")]
+struct Quoted<'a>(&'a str);
+
+#[cfg(feature = "tracing")]
+impl std::fmt::Display for Quoted<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let limit = 2 * crate::error::shown::LIMIT;
+        std::fmt::Display::fmt(&crate::error::shown::Shown::new(self.0, limit), f)
     }
 }
 

@@ -5,6 +5,7 @@ use std::fmt;
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 
+use crate::credentials::mask_url;
 use crate::metadata::Rule;
 use crate::resume::ResumeHandle;
 use crate::status::{ODataError, OperationStatus};
@@ -197,11 +198,14 @@ impl Error {
     pub fn is_protocol(&self) -> bool {
         matches!(self.kind(), ErrorKind::Protocol | ErrorKind::Insecure)
     }
-    /// The URL that answered (or was refused).
+    /// The URL that answered (or was refused), as it was sent: credential query values and
+    /// userinfo included, so that a caller can retry or inspect it. The error's `Display`
+    /// masks them ([`credentials::mask_url`](crate::credentials::mask_url)), and so does its
+    /// `Debug`; mask this value the same way before logging it.
     pub fn url(&self) -> Option<&str> {
         self.inner.url.as_deref()
     }
-    /// The status monitor, when polling had started.
+    /// The status monitor, when polling had started, unmasked as [`Error::url`] is.
     pub fn operation_url(&self) -> Option<&str> {
         self.inner.operation_url.as_deref()
     }
@@ -259,10 +263,10 @@ impl fmt::Debug for Error {
         let i = &self.inner;
         let mut d = f.debug_struct("Error");
         d.field("kind", &self.kind())
-            .field("url", &i.url)
+            .field("url", &i.url.as_deref().map(mask_url))
             .field("reason", &i.reason);
         if let Some(op) = &i.operation_url {
-            d.field("operation_url", op);
+            d.field("operation_url", &mask_url(op));
         }
         if let Some(s) = &i.operation_status {
             d.field("operation_status", s);
@@ -302,11 +306,12 @@ impl fmt::Display for Error {
             ErrorKind::Conflict => "long-running operation key conflict",
         };
         match &self.inner.url {
-            // The URL may be a server's (a monitor, a resource): escaped and bounded.
+            // The URL may be a server's (a monitor, a resource): credential values masked,
+            // escaped and bounded.
             Some(url) => write!(
                 f,
                 "{what}: {} {}",
-                shown::Shown::new(url, 2 * shown::LIMIT),
+                shown::Shown::new(&mask_url(url), 2 * shown::LIMIT),
                 self.inner.reason
             ),
             None => write!(f, "{what}: {}", self.inner.reason),

@@ -536,7 +536,7 @@ where
     ) -> Option<StoredResult> {
         if let Some(url) = meta.resource_url() {
             return Some(StoredResult::Url {
-                url: url.to_owned(),
+                url: super::requests::recordable(url, &self.settings.config),
             });
         }
         let bytes = response.body().whole()?;
@@ -576,7 +576,7 @@ where
         };
         let mut response = match result {
             StoredResult::Url { url } => {
-                let mut req = refetch(parts, url)?;
+                let mut req = refetch(parts, url, &self.settings.config)?;
                 if let Some(hook) = &self.settings.hook {
                     hook(&mut req);
                 }

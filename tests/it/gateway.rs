@@ -589,3 +589,32 @@ async fn a_chunked_request_body_streams_upstream() {
     let seen = server.requests();
     assert_eq!(seen[0].body, "one,two,three");
 }
+
+/// A monitor URL signed by the upstream (a SAS `sig=`) is named in the `502` masked: the
+/// gateway's client gets the URL's shape, never the signature (nor in the message).
+#[tokio::test]
+async fn a_signed_monitor_is_named_masked_in_the_502() {
+    let server = MockServer::start().await;
+    let monitor = server.url("/ops/1?sv=1&sig=SIG-SECRET");
+    server.always(
+        Method::POST,
+        "/jobs",
+        Reply::new(202).header("Operation-Location", &monitor),
+    );
+    server.always(
+        Method::GET,
+        "/ops/1",
+        Reply::new(200).body("<html>no</html>"),
+    );
+    let gw = Gateway::start(&server.base(), fast_layer()).await;
+
+    let answer = call(post(&gw.url("/jobs")).body(Full::from("{}")).unwrap()).await;
+
+    assert_eq!(answer.status, StatusCode::BAD_GATEWAY);
+    let text = String::from_utf8_lossy(&answer.body).into_owned();
+    assert!(!text.contains("SIG-SECRET"), "{text}");
+    assert_eq!(
+        answer.json()["error"]["upstreamUrl"],
+        server.url("/ops/1?sv=1&sig=***")
+    );
+}

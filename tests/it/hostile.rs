@@ -1184,3 +1184,21 @@ async fn start_only_keeps_its_handle_over_the_body_limit() {
     assert_eq!(handle.unwrap().operation_url(), MONITOR);
     assert_eq!(body_text(resp).await, big);
 }
+
+/// An error's `Display` masks the credential values in the URLs it names (a SAS `sig=` the
+/// server put in its monitor URL, userinfo), while `Error::url()` keeps the URL as it was sent.
+#[tokio::test(start_paused = true)]
+async fn error_display_masks_credentials_in_urls() {
+    let monitor = "https://u:pw-SECRET@svc.example/operations/1?sv=1&sig=SIG-SECRET";
+    let mut op = submit(LroLayer::new(), ol(monitor)).await;
+    op.answer(resp(200, &[], "not json")).await;
+    let err = lro_error(op.finish().await);
+    assert_eq!(err.kind(), ErrorKind::Protocol);
+    assert_eq!(err.url(), Some(monitor), "the raw accessor keeps the URL");
+    let text = err.to_string();
+    assert!(!text.contains("SECRET"), "{text}");
+    assert!(
+        text.contains("https://***@svc.example/operations/1?sv=1&sig=***"),
+        "{text}"
+    );
+}

@@ -15,6 +15,8 @@ use crate::support::{resp, Op};
 struct Capture {
     events: Arc<Mutex<Vec<String>>>,
     spans: Arc<Mutex<Vec<String>>>,
+    /// Fields recorded into a span after it was created (`operation_url`, …).
+    records: Arc<Mutex<Vec<String>>>,
 }
 
 struct Text(String);
@@ -35,7 +37,11 @@ impl Subscriber for Capture {
         spans.push(text.0);
         Id::from_u64(spans.len() as u64)
     }
-    fn record(&self, _: &Id, _: &Record<'_>) {}
+    fn record(&self, _: &Id, values: &Record<'_>) {
+        let mut text = Text(String::new());
+        values.record(&mut text);
+        self.records.lock().unwrap().push(text.0);
+    }
     fn record_follows_from(&self, _: &Id, _: &Id) {}
     fn event(&self, event: &Event<'_>) {
         let mut text = Text(String::new());
@@ -120,4 +126,48 @@ async fn a_span_per_operation_and_an_event_per_poll() {
         "{}",
         events[3]
     );
+}
+
+/// Spans and events name URLs with their credential values masked (the caller's
+/// `subscription-key` and `user:password@`, a server's `sig=`), and quote a server's status word
+/// escaped: a log line gets no secret and no terminal escape from them.
+#[tokio::test(start_paused = true)]
+async fn spans_and_events_mask_credentials_and_escape_server_text() {
+    let capture = Capture::default();
+    let _guard = tracing::subscriber::set_default(capture.clone());
+    let _second = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
+    let req = Request::post("https://u:PW-SECRET@s.example/jobs?subscription-key=KEY-SECRET")
+        .body(Full::default())
+        .unwrap();
+    let layer = tower_lro::LroLayer::new().carry_query_param("subscription-key");
+    let mut op = Op::start(layer, req);
+    op.answer(resp(
+        202,
+        &[("operation-location", b"/ops/1?sig=SIG-SECRET")],
+        "",
+    ))
+    .await;
+    op.answer(resp(
+        200,
+        &[],
+        "{\"status\":\"Run\\u001b[2Jning\\nforged\"}",
+    ))
+    .await;
+    op.answer(resp(
+        200,
+        &[("resource-location", b"/things/1?sig=RES-SECRET")],
+        r#"{"status":"Succeeded"}"#,
+    ))
+    .await;
+    op.answer(resp(200, &[], "{}")).await;
+    op.finish().await.unwrap();
+    let mut all = capture.spans.lock().unwrap().clone();
+    all.extend(capture.records.lock().unwrap().iter().cloned());
+    all.extend(capture.events.lock().unwrap().iter().cloned());
+    let text = all.join("\n");
+    assert!(text.contains("sig=***"), "{text}");
+    assert!(text.contains("subscription-key=***"), "{text}");
+    assert!(!text.contains("SECRET"), "{text}");
+    assert!(!text.contains('\u{1b}'), "{text}");
+    assert!(text.contains("Run\\x1b[2Jning\\nforged"), "{text}");
 }

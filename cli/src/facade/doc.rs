@@ -131,7 +131,11 @@ pub fn document(id: &str, record: &OperationRecord) -> Value {
         _ => record.percent_complete,
     };
     if let Some(p) = percent.filter(|p| p.is_finite()) {
-        doc["percentComplete"] = json!(p);
+        // A whole figure as an integer (`40`, as the seed documents write it), else as it came.
+        doc["percentComplete"] = match p.fract() == 0.0 && p.abs() < 1e15 {
+            true => json!(p as i64),
+            false => json!(p),
+        };
     }
     if let OperationState::Failed {
         word,

@@ -91,7 +91,9 @@ async fn feed(
         let Ok(Some(record)) = facade.store.load(&id).await else {
             return;
         };
-        if last.is_none_or(|seen| record.revision > seen) {
+        // A revision other than the last one seen: newer, or an id this store never issued
+        // (junk, another store's), which gets the current document rather than silence.
+        if last != Some(record.revision) {
             let data = doc::document(&id, &record);
             let event = format!("id: {}\nevent: status\ndata: {data}\n\n", record.revision);
             if tx.send(Bytes::from(event)).await.is_err() {

@@ -7,8 +7,8 @@
 //!   `Operation-Location: /_lro/operations/{id}` (relative: resolved against the request's own
 //!   URL), `Preference-Applied: respond-async` and `Retry-After`. An answer that starts no
 //!   operation (a `400`, a plain `200`) is the client's answer as it is. The id is the client's
-//!   `Idempotency-Key` or `Repeatability-Request-ID` when it sent one (percent-encoded in the
-//!   URL), else a fresh random one (128 bits).
+//!   `Idempotency-Key` or `Repeatability-Request-ID` scoped by its credentials when it sent one
+//!   (`proxy_store::store_key`, percent-encoded in the URL), else a fresh random one (128 bits).
 //! - `GET /_lro/operations/{id}`: the seed documents' V2 status document, see [`doc`]; with
 //!   `Accept: text/event-stream`, server-sent events until the end, see [`events`].
 //! - `GET /_lro/operations/{id}/result`: the result, fetched again through the layer's rules
@@ -52,8 +52,6 @@ type Service = StoreService<
 
 /// The largest request body the façade keeps for a background submission.
 const BODY_LIMIT: usize = 8 * 1024 * 1024;
-/// The longest client key taken as an operation id.
-const KEY_LIMIT: usize = 256;
 
 /// The façade of one proxy instance.
 pub struct Facade {
@@ -201,11 +199,6 @@ fn client_key(headers: &HeaderMap) -> Result<Option<String>, String> {
     let Some(key) = crate::proxy_store::key_of(headers).map_err(|e| e.to_string())? else {
         return Ok(None);
     };
-    if key.len() > KEY_LIMIT {
-        return Err(format!(
-            "the idempotency key must be 1 to {KEY_LIMIT} visible ASCII characters"
-        ));
-    }
     Ok(Some(crate::proxy_store::store_key(headers, &key)))
 }
 
@@ -289,10 +282,12 @@ mod tests {
     fn client_keys_are_read_in_both_styles() {
         let mut h = HeaderMap::new();
         assert_eq!(client_key(&h), Ok(None));
+        // Without credentials, the scope of nothing (see `proxy_store::store_key`).
+        let nobody = |key: &str| Ok(Some(format!("e3b0c44298fc1c149afbf4c8996fb924:{key}")));
         h.insert("repeatability-request-id", HeaderValue::from_static("r-1"));
-        assert_eq!(client_key(&h), Ok(Some("r-1".into())));
+        assert_eq!(client_key(&h), nobody("r-1"));
         h.insert("idempotency-key", HeaderValue::from_static(r#""a\"b""#));
-        assert_eq!(client_key(&h), Ok(Some(r#"a"b"#.into())));
+        assert_eq!(client_key(&h), nobody(r#"a"b"#));
         h.insert("idempotency-key", HeaderValue::from_static("\"\""));
         assert!(client_key(&h).is_err());
         // With credentials, the id is scoped by them: two callers' same key, two operations.

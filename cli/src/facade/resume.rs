@@ -83,28 +83,29 @@ fn handle_of(body: &[u8], upstream: &Uri) -> Result<ResumeHandle, String> {
     serde_json::from_value(value).map_err(|_| "the body holds no valid resume handle".to_owned())
 }
 
-/// Whether every string in `value` that is, or could be taken for, a URL with an authority is
-/// on `upstream`'s origin (scheme, host and port).
+/// Whether every string in `value` that a WHATWG parser (the library's) would read as an
+/// `http`/`https` URL, resolved against `upstream`, is on `upstream`'s origin (scheme, host and
+/// port). Resolving, not looking for `//`: `http:\\host\path`, `http:/\host` and
+/// `https:host` name another host too. Strings that resolve to no URL, or to one of another
+/// scheme, cannot be requested and pass.
 fn on_origin(value: &Value, upstream: &Uri) -> bool {
+    let Ok(base) = whatwg_url::Url::parse(&upstream.to_string()) else {
+        return false;
+    };
+    strings_on_origin(value, &base)
+}
+
+fn strings_on_origin(value: &Value, base: &whatwg_url::Url) -> bool {
     match value {
-        Value::String(s) => {
-            if s.starts_with("//") || s.starts_with("\\\\") {
-                return false;
-            }
-            if !s.contains(':') || !s.contains("//") {
-                return true;
-            }
-            let Ok(uri) = s.parse::<Uri>() else {
-                return false;
-            };
-            let same_host = match (uri.host(), upstream.host()) {
-                (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
-                _ => false,
-            };
-            uri.scheme() == upstream.scheme() && same_host && uri.port_u16() == upstream.port_u16()
-        }
-        Value::Array(items) => items.iter().all(|v| on_origin(v, upstream)),
-        Value::Object(map) => map.values().all(|v| on_origin(v, upstream)),
+        Value::String(s) => match base.join(s) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") => url.origin() == base.origin(),
+            Ok(_) => true,
+            // What does not parse against the base is no URL the layer could follow; but a
+            // string that names a scheme and an authority is refused all the same.
+            Err(_) => !s.contains("//") && !s.contains('\\'),
+        },
+        Value::Array(items) => items.iter().all(|v| strings_on_origin(v, base)),
+        Value::Object(map) => map.values().all(|v| strings_on_origin(v, base)),
         _ => true,
     }
 }
@@ -123,13 +124,24 @@ mod tests {
                 "final_state":"auto","origin":"http://127.0.0.1:8000","polls":1}}}}"#
             )
         };
-        assert!(handle_of(handle("http://127.0.0.1:8000/v1/ops/1").as_bytes(), &up).is_ok());
+        for op in [
+            "http://127.0.0.1:8000/v1/ops/1",
+            "/v1/ops/1",
+            "ops/1",
+            "HTTP://127.0.0.1:8000/x",
+        ] {
+            assert!(handle_of(handle(op).as_bytes(), &up).is_ok(), "{op}");
+        }
         for op in [
             "http://127.0.0.1:8001/ops/1",
             "http://169.254.169.254/latest",
             "https://127.0.0.1:8000/ops/1",
             "//elsewhere.example/ops",
             "http://user@elsewhere.example/ops",
+            r"http:\\\\elsewhere.example\\ops",
+            r"http:/\\elsewhere.example/ops",
+            "https:elsewhere.example/ops",
+            "HTTP://elsewhere.example/ops",
         ] {
             assert!(handle_of(handle(op).as_bytes(), &up).is_err(), "{op}");
         }

@@ -361,3 +361,37 @@ async fn location_after_a_foreign_resource_carries_no_credential() {
     assert_eq!(run.json()["here"], 1);
     assert_eq!(b.count("/here"), 1);
 }
+
+/// `-v` shows the head of every answer: a relative monitor URL a server signed
+/// (`Operation-Location: /ops/1?sig=…`, `Location: …`) is masked like an absolute one.
+#[tokio::test(flavor = "multi_thread")]
+async fn verbose_heads_mask_relative_urls_too() {
+    let mock = Mock::start(|req, _| match req.target.split('?').next().unwrap() {
+        "/jobs" => resp(
+            202,
+            &[
+                ("operation-location", "/ops/1?se=1&sig=SIG-REL".to_owned()),
+                ("location", "ops/1?code=CODE-REL".to_owned()),
+                now(),
+            ],
+            "",
+        ),
+        _ => resp(200, &[], r#"{"status":"Succeeded"}"#),
+    })
+    .await;
+    let run = lro(&["-v", "-X", "POST", &format!("{}/jobs", mock.base)]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("< operation-location: /ops/1?se=1&sig=***"),
+        "{}",
+        run.stderr
+    );
+    for secret in ["SIG-REL", "CODE-REL"] {
+        assert!(
+            !run.stderr.contains(secret),
+            "{secret} printed:\n{}",
+            run.stderr
+        );
+    }
+}

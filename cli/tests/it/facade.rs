@@ -83,6 +83,10 @@ async fn send(method: &str, url: &str, headers: &[(&str, &str)], body: &str) -> 
     )
 }
 
+fn body_text(body: &Bytes) -> String {
+    String::from_utf8_lossy(body).into_owned()
+}
+
 fn json(body: &Bytes) -> Value {
     serde_json::from_slice(body)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(body)))
@@ -158,7 +162,13 @@ async fn the_facade_answers_202_and_lro_resolves_it() {
     up.finish();
     let (_, h, body) = until_terminal(&url).await;
     assert_eq!(json(&body)["status"], "Succeeded");
-    assert_eq!(json(&body)["percentComplete"], 100.0);
+    // A whole figure is written as an integer, as the seed documents (and the README) show it:
+    // `100`, not `100.0`, which a client reading an integer refuses.
+    assert!(
+        body_text(&body).contains(r#""percentComplete":100,"#),
+        "{body:?}"
+    );
+    assert_eq!(json(&body)["percentComplete"], 100);
     assert_eq!(h["resource-location"], format!("{location}/result"));
     let (status, _, result) = send("GET", &format!("{url}/result"), &[], "").await;
     assert_eq!(
@@ -259,14 +269,14 @@ async fn failure_and_cancellation_are_mapped() {
     let key = [("idempotency-key", "\"fail/1\"")];
     let location = start_async_finished(&base, "/jobs/fail", &key).await;
     assert_eq!(
-        location, "/_lro/operations/fail%2F1",
-        "the client's key is the id"
+        location, "/_lro/operations/e3b0c44298fc1c149afbf4c8996fb924%3Afail%2F1",
+        "the client's key, in the scope of no credentials, is the id"
     );
     let url = format!("{base}{location}");
     let (_, h, body) = until_terminal(&url).await;
     let doc = json(&body);
     assert_eq!(doc["status"], "Failed");
-    assert_eq!(doc["id"], "fail/1");
+    assert_eq!(doc["id"], "e3b0c44298fc1c149afbf4c8996fb924:fail/1");
     assert_eq!(doc["error"]["code"], "QuotaExceeded");
     assert_eq!(doc["error"]["message"], "no \"room\"\nleft");
     assert!(!h.contains_key("retry-after") && !h.contains_key("resource-location"));
@@ -378,7 +388,7 @@ async fn events_stream_progress_and_resume_after_the_last_event_id() {
     assert!(first
         .iter()
         .all(|(_, doc)| doc["status"] == "Running" || doc["status"] == "NotStarted"));
-    assert_eq!(first.last().unwrap().1["percentComplete"], 40.0);
+    assert_eq!(first.last().unwrap().1["percentComplete"], 40);
     let last = first.last().unwrap().0.clone();
     up.finish();
     // Resumed after the last id seen: nothing repeated, and the end.
@@ -393,6 +403,14 @@ async fn events_stream_progress_and_resume_after_the_last_event_id() {
     let end = rest.last().unwrap().0.clone();
     let (_, none) = events(&url, Some(&end)).await;
     assert!(none.is_empty(), "{none:?}");
+    // An id the proxy never issued (past the record's revision, or junk): the current
+    // document, not silence until the deadline while a client reconnects.
+    for junk in ["18446744073709551615", "not-a-number"] {
+        let (_, current) = events(&url, Some(junk)).await;
+        let ids: Vec<&str> = current.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(ids, [end.as_str()], "{junk}");
+        assert_eq!(current[0].1["status"], "Succeeded");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -581,4 +599,35 @@ async fn the_library_resolves_the_facade_over_every_dialect() {
         (0, Some(7)),
         "{run:?}"
     );
+}
+
+/// `POST /_lro/resume` refuses a handle whose URL leaves the upstream's origin however it is
+/// spelled: a WHATWG parser reads `http:\\host\path` and `https:host/path` as absolute URLs on
+/// `host`, though neither holds `//`. The second loopback port is the other origin.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_resume_handle_cannot_reach_another_origin_by_spelling() {
+    let up = Upstream::start().await;
+    let (_child, base, _) = proxy_on("127.0.0.1:0", &up.mock.base, &FAST).await;
+    let other = Mock::start(|_, _| resp(200, &[], r#"{"status":"Succeeded"}"#)).await;
+    let authority = other.base.strip_prefix("http://").unwrap();
+    for monitor in [
+        format!(r"http:\\{authority}\ops\1"),
+        format!(r"http:/\{authority}/ops/1"),
+        format!("https:{authority}/ops/1"),
+    ] {
+        let handle = serde_json::json!({"resume": {
+            "version": 1, "rule": "operation-location", "method": "POST",
+            "request_url": format!("{}/jobs/ok", up.mock.base), "operation_url": monitor,
+            "final_state": "auto", "origin": up.mock.base, "polls": 1,
+        }});
+        let resume = format!("{base}/_lro/resume");
+        let (status, _, body) = send("POST", &resume, &[], &handle.to_string()).await;
+        let body = String::from_utf8_lossy(&body);
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{monitor}: {body}");
+    }
+    assert!(
+        other.requests().is_empty(),
+        "nothing sent to the other origin"
+    );
+    assert_eq!(up.mock.requests().len(), 0, "nor to the upstream");
 }

@@ -162,13 +162,39 @@ async fn keys_are_scoped_by_credentials_and_checked() {
     // Another caller's same key is another operation.
     assert_eq!(post(&client, &base, &bob, "{}").await.0, StatusCode::OK);
     assert_eq!(up.submissions(), 2);
-    for bad in [r#""""#, r#""a\nb""#] {
+    // Empty, not visible ASCII, over 256 characters: refused, nothing sent.
+    let huge = format!("\"{}\"", "k".repeat(257));
+    for bad in [r#""""#, r#""a\nb""#, huge.as_str()] {
         let (status, _, _) = post(&client, &base, &[("idempotency-key", bad)], "{}").await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
     }
     let big = "x".repeat(1024 * 1024 + 1);
     let (status, _, _) = post(&client, &base, &alice, &big).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(up.submissions(), 2);
+}
+
+/// A caller without credentials cannot reach another caller's operation by spelling its key
+/// as the proxy scopes it (`{sha256 of the credential headers}:{key}`, which the façade shows
+/// in its operation ids): it gets an operation of its own.
+#[tokio::test]
+async fn a_key_spelled_as_another_callers_scoped_key_is_not_theirs() {
+    let up = Upstream::start().await;
+    up.done.store(true, Ordering::SeqCst);
+    let (_proxy, base, _log) = proxy_on("127.0.0.1:0", &up.mock.base, &[]).await;
+    let client = client();
+    let alice = [("idempotency-key", r#""k""#), ("authorization", "Bearer a")];
+    let (status, _, body) = post(&client, &base, &alice, "{}").await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, r#"{"thing":0}"#));
+    let digest = ring::digest::digest(&ring::digest::SHA256, b"authorization:Bearer a\n");
+    let scope: String = digest.as_ref()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let forged = format!("{scope}:k");
+    let (status, _, body) = post(&client, &base, &[("idempotency-key", &forged)], "{}").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, r#"{"thing":1}"#, "a new operation, not alice's");
     assert_eq!(up.submissions(), 2);
 }
 

@@ -317,3 +317,53 @@ async fn a_keyed_call_holds_no_slot_below_it_while_it_runs() {
     assert_eq!(body_bytes(answer.into_body()).await, r#"{"id":"thing-1"}"#);
     assert_eq!(up.submissions(), 1);
 }
+
+/// A finished record holds no credential the layer carried from the caller's URL (a
+/// `subscription-key` on the resource URL): the caller who asks again supplies its own, and
+/// the result is fetched again with it.
+#[tokio::test]
+async fn a_record_holds_no_carried_credential_and_a_retry_supplies_its_own() {
+    let up = Upstream::start().await;
+    up.finish();
+    let store = Arc::new(MemoryStore::new());
+    let layer = support::fast_layer()
+        .poll_interval(Duration::from_millis(20))
+        .carry_query_param("subscription-key")
+        .idempotency_header(IdempotencyHeader::IdempotencyKey)
+        .store(store.clone());
+    let svc = client(layer);
+    let keyed = || {
+        let mut req = post(&up.server.url("/jobs?subscription-key=KEY-SECRET"), "{}");
+        let options = LroOptions::new()
+            .idempotency_key("k-sk")
+            .request_body(b"{}");
+        req.extensions_mut().insert(options);
+        req
+    };
+    let first = send(&svc, keyed()).await.unwrap();
+    assert_eq!(outcome(&first), Outcome::Submitted);
+    assert_eq!(body_bytes(first.into_body()).await, r#"{"id":"thing-1"}"#);
+
+    let record = store.load("k-sk").await.unwrap().expect("recorded");
+    let text = serde_json::to_string(&record).unwrap();
+    assert!(!text.contains("KEY-SECRET"), "{text}");
+    match &record.state {
+        OperationState::Succeeded {
+            result: tower_lro::store::StoredResult::Url { url },
+        } => assert_eq!(url, &up.server.url("/things/1")),
+        other => panic!("{other:?}"),
+    }
+
+    let later = send(&svc, keyed()).await.unwrap();
+    assert_eq!(outcome(&later), Outcome::Answered);
+    assert_eq!(body_bytes(later.into_body()).await, r#"{"id":"thing-1"}"#);
+    let fetches = up.server.requests_to("/things/1");
+    assert_eq!(fetches.len(), 2);
+    for fetch in &fetches {
+        assert_eq!(
+            fetch.query("subscription-key").as_deref(),
+            Some("KEY-SECRET")
+        );
+    }
+    assert_eq!(up.submissions(), 1);
+}
