@@ -35,8 +35,8 @@ type Output<ResB> = Result<Response<LroBody<ResB>>, BoxError>;
 pub enum Outcome {
     /// This call sent the submission: the key was new.
     Submitted,
-    /// This call sent the submission again: a record said it was sent, but no handle was
-    /// recorded (its sender ended in between).
+    /// This call sent the submission again, under the same key: a record said it was sent
+    /// (or being sent), but no handle was recorded (its sender ended in between).
     Resubmitted,
     /// This call continued a recorded operation from its handle: nothing was submitted.
     Resumed,
@@ -247,7 +247,7 @@ struct Latest {
 }
 
 /// A progress report, as the recorder writes it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 struct Report {
     handle: ResumeHandle,
     status: RecordedStatus,
@@ -400,6 +400,7 @@ where
         let store = &self.front.store;
         let record = store.load(&self.key).await?;
         self.seed(record.as_ref());
+        let mut inner = self.inner.clone();
         let (req, first_sent, outcome) = match record {
             Some(record) if record.is_finished() || self.check(&record).is_err() => {
                 self.check(&record)?;
@@ -416,6 +417,12 @@ where
                     Some(record) => record.first_sent,
                     None => unix_now(),
                 };
+                // The crash window starts here, so it is kept as narrow as the store allows:
+                // the upstream's slot (a concurrency permit) is taken *before* `Submitted` is
+                // written, and the submission goes out right after. A `Submitted` record thus
+                // means "sent, or being sent", never "queued behind other requests", and the
+                // next holder sends again (with the key stamped) only what may have gone out.
+                inner.ready().await.map_err(Into::into)?;
                 if other.is_none() {
                     store
                         .save(
@@ -430,7 +437,10 @@ where
                     crate::idempotency::stamp(req.headers_mut(), style, &self.key, at);
                 }
                 let outcome = match other {
-                    Some(_) => Outcome::Resubmitted,
+                    Some(_) => {
+                        crate::metrics::resubmitted();
+                        Outcome::Resubmitted
+                    }
                     None => Outcome::Submitted,
                 };
                 (req, first_sent, outcome)
@@ -438,7 +448,7 @@ where
         };
         let (settings, handles) = recording(&self.settings);
         let layer = LroLayer { settings };
-        let lro = LroService::new(self.inner.clone(), layer);
+        let lro = LroService::new(inner, layer);
         let saving = AtomicBool::new(false);
         let recorder = self.recorder(first_sent, handles, &saving);
         let out = until_done(lro.oneshot(req), recorder, &saving).await;
@@ -457,10 +467,23 @@ where
         let front = &self.front;
         let every = front.lease / 3;
         let mut renew_at = Instant::now() + every;
+        let mut saved: Option<Report> = None;
         loop {
             match tokio::time::timeout_at(renew_at, handles.changed()).await {
                 Ok(Ok(())) => {
                     let report = handles.borrow_and_update().clone();
+                    // A report that says nothing new (the same handle but for its poll count,
+                    // the same status and figure) is not written: every write queues behind
+                    // the others in the store, the first handle of every other operation's
+                    // among them, and that queue is the crash window (a file store syncs each
+                    // write to disk).
+                    if let (Some(new), Some(old)) = (&report, &mut saved) {
+                        old.handle.polls = new.handle.polls;
+                        if new == old {
+                            continue;
+                        }
+                    }
+                    saved.clone_from(&report);
                     if let Some(Report {
                         handle,
                         status,
