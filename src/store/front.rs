@@ -417,11 +417,8 @@ where
                     Some(record) => record.first_sent,
                     None => unix_now(),
                 };
-                // The crash window starts here, so it is kept as narrow as the store allows:
-                // the upstream's slot (a concurrency permit) is taken *before* `Submitted` is
-                // written, and the submission goes out right after. A `Submitted` record thus
-                // means "sent, or being sent", never "queued behind other requests", and the
-                // next holder sends again (with the key stamped) only what may have gone out.
+                // The crash window opens here: the upstream's slot (a concurrency permit) is
+                // taken first, so `Submitted` means "sent, or being sent", never "queued".
                 inner.ready().await.map_err(Into::into)?;
                 if other.is_none() {
                     store
@@ -472,11 +469,9 @@ where
             match tokio::time::timeout_at(renew_at, handles.changed()).await {
                 Ok(Ok(())) => {
                     let report = handles.borrow_and_update().clone();
-                    // A report that says nothing new (the same handle but for its poll count,
-                    // the same status and figure) is not written: every write queues behind
-                    // the others in the store, the first handle of every other operation's
-                    // among them, and that queue is the crash window (a file store syncs each
-                    // write to disk).
+                    // Nothing new (the same handle but its poll count, status, figure): not
+                    // written, so that other operations' first handles (each one's crash
+                    // window) queue behind fewer writes.
                     if let (Some(new), Some(old)) = (&report, &mut saved) {
                         old.handle.polls = new.handle.polls;
                         if new == old {
