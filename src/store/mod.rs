@@ -44,6 +44,7 @@ use serde::{Deserialize, Serialize};
 use crate::resume::ResumeHandle;
 
 mod front;
+mod future;
 mod memory;
 #[cfg(feature = "store-redb")]
 mod redb;
@@ -56,6 +57,7 @@ pub use self::redb::RedbStore;
 #[cfg(feature = "store-redis")]
 pub use self::redis::RedisStore;
 pub use front::{Outcome, StoreLayer, StoreService};
+pub use future::StoreResponseFuture;
 pub use memory::MemoryStore;
 
 /// The future a store method returns.
