@@ -91,7 +91,13 @@ pub async fn open(
     // `--store-ttl 0`: kept until removed.
     let ttl = (!ttl.is_zero()).then_some(ttl);
     match spec(text)? {
-        Spec::Memory => Ok((Arc::new(MemoryStore::new()), "in memory".to_owned())),
+        Spec::Memory => {
+            let store = match ttl {
+                Some(ttl) => MemoryStore::new().finished_ttl(ttl),
+                None => MemoryStore::new(),
+            };
+            Ok((Arc::new(store), "in memory".to_owned()))
+        }
         Spec::File(path) => {
             // redb opens in a blocking call; the runtime is not serving anything yet.
             let mut store = RedbStore::open(path).map_err(|e| {

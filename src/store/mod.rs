@@ -33,7 +33,9 @@
 //!   [`StoreLayer::embed_limit`] bytes; a larger result without a URL of its own is not
 //!   recorded, and a later request under the key sends the submission again.
 //! - Records are never expired by the layer; remove them with [`OperationStore::remove`], or
-//!   let the store expire finished ones (`RedisStore::finished_ttl`, `RedbStore::finished_ttl`).
+//!   let the store expire finished ones ([`MemoryStore::finished_ttl`],
+//!   `RedbStore::finished_ttl`, `RedisStore::finished_ttl`: one contract — a finished record
+//!   reads as absent once its TTL has passed, records of running operations never expire).
 
 use std::future::Future;
 use std::pin::Pin;
