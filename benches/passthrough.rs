@@ -72,7 +72,8 @@ unsafe impl GlobalAlloc for Counting {
 static GLOBAL: Counting = Counting;
 
 /// The bare service in an `LroLayer` with an operation store.
-fn store_layer() -> impl Service<Request<Body>, Response = Response<tower_lro::LroBody<Body>>, Error = tower::BoxError>
+fn store_layer(
+) -> impl Service<Request<Body>, Response = Response<tower_lro::LroBody<Body>>, Error = tower::BoxError>
 {
     LroLayer::new()
         .store(Arc::new(MemoryStore::new()))

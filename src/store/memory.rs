@@ -158,7 +158,10 @@ mod tests {
         }
         assert_eq!(held(), 100);
         tokio::time::sleep(ttl).await;
-        assert!(store.load("k0").await.unwrap().is_none(), "expired reads as absent");
+        assert!(
+            store.load("k0").await.unwrap().is_none(),
+            "expired reads as absent"
+        );
         store.save("next", &done).await.unwrap();
         assert_eq!(held(), 100 + 1 - SWEEP);
         store.remove("next").await.unwrap();
