@@ -1,8 +1,9 @@
 //! Pass-through cost, in memory: what wrapping a service costs a request whose response is not
 //! a long-running operation.
 //!
-//! Three services answer `200` at once with a small JSON body to a `GET` carrying ten realistic
-//! headers: the bare `service_fn`, the same wrapped in `LroService`, and the same wrapped in
+//! Four services answer `200` at once with a small JSON body to a `GET` carrying ten realistic
+//! headers: the bare `service_fn`, the same wrapped in `LroService`, in a `StoreService` (an
+//! `LroLayer` with an operation store; the request carries no idempotency key), and in
 //! `tower_http::follow_redirect::FollowRedirect` (the structural peer: it too keeps a copy of the
 //! request head to send follow-up requests through a clone of the inner service).
 //!
@@ -11,15 +12,20 @@
 //! the middleware's own cost with no executor noise. Building the request is set-up (not timed);
 //! the call and dropping the response are timed.
 //!
-//! `cargo bench --bench passthrough`. Also prints the size of each response future type.
+//! `cargo bench --bench passthrough`. Also prints the size of each response future type, and
+//! the heap allocations per call of each service (a counting global allocator: one relaxed
+//! atomic add per allocation, paid alike by every row).
 //!
-//! Profiling: `LRO_PROFILE=bare|lro|follow LRO_PROFILE_ITERS=200000 target/.../passthrough` runs
+//! Profiling: `LRO_PROFILE=bare|lro|store|follow LRO_PROFILE_ITERS=200000 target/.../passthrough` runs
 //! that variant in a plain loop and exits (for `valgrind --tool=callgrind` or `perf record`).
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::convert::Infallible;
 use std::future::{ready, Future, Ready};
 use std::hint::black_box;
 use std::pin::pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -28,11 +34,87 @@ use http::header::{self, HeaderValue};
 use http::{Request, Response, StatusCode};
 use tower::{service_fn, Layer, Service};
 use tower_http::follow_redirect::FollowRedirect;
+use tower_lro::store::MemoryStore;
 use tower_lro::LroLayer;
 
 mod common;
 
 use common::Body;
+
+/// Counts allocations (and reallocations); forwards everything to the system allocator.
+struct Counting;
+
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: forwards to the system allocator unchanged; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        System.alloc(layout)
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        System.alloc_zeroed(layout)
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout);
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        System.realloc(ptr, layout, new_size)
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// The bare service in an `LroLayer` with an operation store.
+fn store_layer(
+) -> impl Service<Request<Body>, Response = Response<tower_lro::LroBody<Body>>, Error = tower::BoxError>
+{
+    LroLayer::new()
+        .store(Arc::new(MemoryStore::new()))
+        .layer(service_fn(answer))
+}
+
+/// Heap allocations per call (requests built beforehand; the call and dropping the response
+/// counted).
+fn allocations_per_call<S>(svc: &mut S) -> f64
+where
+    S: Service<Request<Body>>,
+    S::Error: std::fmt::Debug,
+{
+    const N: u64 = 1000;
+    let requests: Vec<_> = (0..N).map(|_| request()).collect();
+    let before = ALLOCS.load(Ordering::Relaxed);
+    for req in requests {
+        drop(black_box(call_now(svc, req)));
+    }
+    (ALLOCS.load(Ordering::Relaxed) - before) as f64 / N as f64
+}
+
+fn print_allocations() {
+    println!("heap allocations per pass-through call:");
+    println!(
+        "  bare service_fn                 {:>5.2}",
+        allocations_per_call(&mut service_fn(answer))
+    );
+    println!(
+        "  LroService<service_fn>          {:>5.2}",
+        allocations_per_call(&mut LroLayer::new().layer(service_fn(answer)))
+    );
+    println!(
+        "  StoreService<service_fn>        {:>5.2}",
+        allocations_per_call(&mut store_layer())
+    );
+    println!(
+        "  FollowRedirect<service_fn>      {:>5.2}",
+        allocations_per_call(&mut FollowRedirect::new(service_fn(answer)))
+    );
+}
 
 fn request() -> Request<Body> {
     common::ping("https://contoso.example.com")
@@ -83,6 +165,7 @@ where
 fn print_sizes() {
     let bare = service_fn(answer);
     let mut lro = LroLayer::new().layer(bare);
+    let mut store = store_layer();
     let mut follow = FollowRedirect::new(bare);
     let mut bare = bare;
     println!("response future sizes (bytes):");
@@ -93,6 +176,10 @@ fn print_sizes() {
     println!(
         "  LroService<service_fn>          {:>5}",
         future_size(&mut lro)
+    );
+    println!(
+        "  StoreService<service_fn>        {:>5}",
+        future_size(&mut store)
     );
     println!(
         "  FollowRedirect<service_fn>      {:>5}",
@@ -109,6 +196,7 @@ fn bench_passthrough(c: &mut Criterion) {
     let mut group = c.benchmark_group("passthrough_in_memory");
     let mut bare = service_fn(answer);
     let mut lro = LroLayer::new().layer(service_fn(answer));
+    let mut store = store_layer();
     let mut follow = FollowRedirect::new(service_fn(answer));
 
     // The layer must hand the response back untouched.
@@ -127,6 +215,13 @@ fn bench_passthrough(c: &mut Criterion) {
         b.iter_batched(
             request,
             |req| black_box(call_now(&mut lro, req).status()),
+            BatchSize::SmallInput,
+        )
+    });
+    group.bench_function("store_layer", |b| {
+        b.iter_batched(
+            request,
+            |req| black_box(call_now(&mut store, req).status()),
             BatchSize::SmallInput,
         )
     });
@@ -157,13 +252,19 @@ fn profile(variant: &str) {
                 sum += u64::from(call_now(&mut svc, request()).status().as_u16());
             }
         }
+        "store" => {
+            let mut svc = store_layer();
+            for _ in 0..iters {
+                sum += u64::from(call_now(&mut svc, request()).status().as_u16());
+            }
+        }
         "follow" => {
             let mut svc = FollowRedirect::new(service_fn(answer));
             for _ in 0..iters {
                 sum += u64::from(call_now(&mut svc, request()).status().as_u16());
             }
         }
-        other => panic!("LRO_PROFILE={other}: expected bare, lro or follow"),
+        other => panic!("LRO_PROFILE={other}: expected bare, lro, store or follow"),
     }
     println!("{variant}: {iters} calls (checksum {sum})");
 }
@@ -176,6 +277,10 @@ fn main() {
         return;
     }
     print_sizes();
+    print_allocations();
+    if std::env::var_os("LRO_ALLOCS_ONLY").is_some() {
+        return;
+    }
     benches();
     Criterion::default().configure_from_args().final_summary();
 }

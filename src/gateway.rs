@@ -10,6 +10,7 @@
 //! | the deadline or the poll limit was reached | `504` | `{"error":{…},"resume":{…}}` with the resume handle |
 //! | the upstream broke the protocol, gave a refused URL, answered a poll with an unexpected status, kept failing | `502` | `{"error":{…,"upstreamUrl","upstreamStatus","upstreamBody"}}` |
 //! | the exchange with the upstream failed (unreachable, or an answer that is not HTTP) | `502` | `{"error":{…,"upstreamUrl"}}` |
+//! | an [idempotency key](crate::LroOptions::idempotency_key) already names another request (an [operation store](crate::store) refused it: [`Conflict`](ErrorKind::Conflict)) | `422`, `application/problem+json` (RFC 9457, as the IETF `Idempotency-Key` draft says) | `{"type","title","detail","error":{"code":"IdempotencyKeyReused",…}}` |
 //!
 //! Every URL these bodies name (`upstreamUrl`, `operationUrl`, and those in `message`) has its
 //! credential values masked ([`mask_url`]): a signature the upstream put in its monitor URL is
@@ -96,6 +97,7 @@ pub fn error_response(
                 });
             json_response(status, &json!({ "error": error }))
         }
+        ErrorKind::Conflict => conflict(e.reason()),
         ErrorKind::Timeout | ErrorKind::PollLimit => {
             let body = json!({
                 "error": {
@@ -128,6 +130,38 @@ pub fn error_response(
         }
     }
 }
+
+/// `422` as problem details (RFC 9457): the key names another request (the IETF
+/// `Idempotency-Key` draft's answer), or names no operation that can be continued. The key is
+/// not echoed: a gateway's store key may hold more than the client sent.
+fn conflict(reason: &crate::error::Reason) -> Response<Bytes> {
+    let (code, title, detail) = match reason {
+        crate::error::Reason::NothingRecorded { .. } => (
+            "NothingRecorded",
+            "No operation is recorded under this idempotency key",
+            "no operation that can be continued is recorded under this key",
+        ),
+        _ => (
+            "IdempotencyKeyReused",
+            "Idempotency-Key is already used",
+            "this idempotency key was used with another request (method, URL or body); a key \
+             names one request",
+        ),
+    };
+    let body = json!({
+        "type": "https://datatracker.ietf.org/doc/draft-ietf-httpapi-idempotency-key-header/",
+        "title": title,
+        "detail": detail,
+        "error": {"code": code, "message": detail},
+    });
+    let mut response = json_response(StatusCode::UNPROCESSABLE_ENTITY, &body);
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    response
+}
+
 /// A JSON answer.
 fn json_response(status: StatusCode, body: &Value) -> Response<Bytes> {
     let mut response = Response::new(Bytes::from(body.to_string()));

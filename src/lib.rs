@@ -261,6 +261,12 @@ pub mod __private {
         layer.config()
     }
 
+    /// The error an operation store gives a request whose idempotency key names another one
+    /// (for a gateway that finds that out before sending, to answer it as the gateway does).
+    pub fn key_reused(key: impl Into<String>) -> crate::Error {
+        crate::Error::new(None, Reason::IdempotencyMismatch { key: key.into() })
+    }
+
     /// The sans-IO protocol core: the names its drivers outside the crate use.
     pub mod proto {
         pub use crate::proto::dialect::pointer::Pointer;

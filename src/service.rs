@@ -130,20 +130,27 @@ pub(crate) fn request_settings(
     options: Option<&LroOptions>,
 ) -> Arc<Settings> {
     match options.and_then(LroOptions::progress) {
-        Some(hook) => with_progress(base, hook),
+        Some(hook) => {
+            let hook = hook.0.clone();
+            with_progress(base, move |p: &crate::Progress| hook(p))
+        }
         None => base.clone(),
     }
 }
 
-/// The layer's settings with a request's progress hook called after the layer's.
-fn with_progress(base: &Settings, hook: &crate::options::RequestProgress) -> Arc<Settings> {
+/// The settings with `then` called after the layer's progress hook (if any) on every report:
+/// a request's own hook, an operation store's recorder. The one place hooks are chained.
+pub(crate) fn with_progress(
+    base: &Settings,
+    then: impl Fn(&crate::Progress) + Send + Sync + 'static,
+) -> Arc<Settings> {
     let mut settings = base.clone();
-    let (layer, request) = (settings.progress.take(), hook.0.clone());
+    let layer = settings.progress.take();
     settings.progress = Some(Arc::new(move |p: &crate::Progress| {
         if let Some(layer) = &layer {
             layer(p);
         }
-        request(p);
+        then(p);
     }));
     Arc::new(settings)
 }

@@ -179,7 +179,7 @@ pub struct ProxyArgs {
     /// most this long.
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_secs)]
     pub store_lease: Duration,
-    /// How long a finished operation's record is kept in a FILE or redis store (seconds; 0:
+    /// How long a finished operation's record is kept, in any store (seconds; 0:
     /// until removed by hand): a request under its key within that time gets its answer, and
     /// after it is a new operation.
     #[arg(long, value_name = "SECS", default_value = "86400", value_parser = parse_secs)]

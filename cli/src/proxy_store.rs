@@ -31,11 +31,10 @@ use hyper_util::client::legacy::Client;
 use serde_json::json;
 use tower::limit::ConcurrencyLimit;
 use tower::{BoxError, Layer, ServiceExt};
-use tower_lro::__private::Reason;
 use tower_lro::store::{
     MemoryStore, OperationStore, RedbStore, RedisStore, StoreError, StoreLayer, StoreService,
 };
-use tower_lro::{ErrorKind, LroBody, LroLayer, LroOptions};
+use tower_lro::{LroBody, LroLayer, LroOptions};
 
 use crate::exit::Failure;
 use crate::net;
@@ -92,7 +91,13 @@ pub async fn open(
     // `--store-ttl 0`: kept until removed.
     let ttl = (!ttl.is_zero()).then_some(ttl);
     match spec(text)? {
-        Spec::Memory => Ok((Arc::new(MemoryStore::new()), "in memory".to_owned())),
+        Spec::Memory => {
+            let store = match ttl {
+                Some(ttl) => MemoryStore::new().finished_ttl(ttl),
+                None => MemoryStore::new(),
+            };
+            Ok((Arc::new(store), "in memory".to_owned()))
+        }
         Spec::File(path) => {
             // redb opens in a blocking call; the runtime is not serving anything yet.
             let mut store = RedbStore::open(path).map_err(|e| {
@@ -299,7 +304,8 @@ fn scope(headers: &HeaderMap) -> String {
 }
 
 /// The answer for an error of a forwarded request: the gateway's rules, and for a keyed
-/// request a refused key, a reused key (`422`) or an unreachable store (`503`).
+/// request a refused key or an unreachable store (`503`); a reused key (`422`) and a failure
+/// answered from the store are the gateway's.
 pub fn error_response(target: &Uri, err: &BoxError) -> Response<Full<Bytes>> {
     if let Some(refused) = err.downcast_ref::<Refused>() {
         let (status, code) = match refused {
@@ -318,44 +324,7 @@ pub fn error_response(target: &Uri, err: &BoxError) -> Response<Full<Bytes>> {
             .insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
         return response;
     }
-    let Some(e) = err.downcast_ref::<tower_lro::Error>() else {
-        return gateway_error(target, err);
-    };
-    match e.reason() {
-        _ if e.kind() == ErrorKind::Conflict => reused(),
-        // A failure answered from the store: the error recorded, with the status the
-        // gateway's rule gives its code.
-        Reason::StoredFailure {
-            state,
-            code,
-            message,
-        } => {
-            let message = message
-                .clone()
-                .unwrap_or_else(|| format!("the operation ended {state}"));
-            let body = json!({"error": {"code": code, "message": message}});
-            json_response(tower_lro::gateway::failure_status(code.as_deref()), &body)
-        }
-        _ => gateway_error(target, err),
-    }
-}
-
-/// `422`: the key was used by another request (the IETF draft's answer, as problem details).
-pub fn reused() -> Response<Full<Bytes>> {
-    let detail = "this idempotency key was used with another request (method, URL or body); a \
-                  key names one request";
-    let body = json!({
-        "type": "https://datatracker.ietf.org/doc/draft-ietf-httpapi-idempotency-key-header/",
-        "title": "Idempotency-Key is already used",
-        "detail": detail,
-        "error": {"code": "IdempotencyKeyReused", "message": detail},
-    });
-    let mut response = json_response(StatusCode::UNPROCESSABLE_ENTITY, &body);
-    response.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/problem+json"),
-    );
-    response
+    gateway_error(target, err)
 }
 
 #[cfg(test)]

@@ -2,7 +2,6 @@
 //! driver starts, and records the driver's progress reports.
 
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -17,6 +16,7 @@ use tower::ServiceExt;
 use tower_layer::Layer;
 use tower_service::Service;
 
+use super::future::{Output, StoreResponseFuture};
 use super::requests::{refetch, resuming, submission};
 use super::{
     fingerprint, OperationRecord, OperationState, OperationStore, RecordedStatus, StoredResult,
@@ -27,7 +27,6 @@ use crate::metadata::Progress;
 use crate::{LroBody, LroLayer, LroMetadata, LroOptions, LroService, ResumeHandle};
 
 type BoxError = tower::BoxError;
-type Output<ResB> = Result<Response<LroBody<ResB>>, BoxError>;
 
 /// How a response under an idempotency key came about, in its extensions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -46,6 +45,7 @@ pub enum Outcome {
 }
 
 /// The store and how the front uses it.
+#[derive(Clone)]
 struct Front {
     store: Arc<dyn OperationStore>,
     holder: String,
@@ -105,15 +105,7 @@ impl LroLayer {
 
 impl StoreLayer {
     fn edit(mut self, f: impl FnOnce(&mut Front)) -> Self {
-        let old = &self.front;
-        let mut front = Front {
-            store: old.store.clone(),
-            holder: old.holder.clone(),
-            lease: old.lease,
-            embed_limit: old.embed_limit,
-        };
-        f(&mut front);
-        self.front = Arc::new(front);
+        f(Arc::make_mut(&mut self.front));
         self
     }
 
@@ -156,7 +148,8 @@ impl<S> Layer<S> for StoreLayer {
 
 /// An [`LroService`] that keeps the operations of requests with an idempotency key in an
 /// [operation store](crate::store). Requests without a key go through as they would through
-/// [`LroService`]. Its futures are boxed and `Send`.
+/// [`LroService`], with its own future inside [`StoreResponseFuture`] (not boxed); a keyed
+/// call's future is boxed. Its futures are `Send` when the service's are.
 #[derive(Clone)]
 pub struct StoreService<S> {
     inner: S,
@@ -185,7 +178,7 @@ where
 {
     type Response = Response<LroBody<ResB>>;
     type Error = BoxError;
-    type Future = Pin<Box<dyn Future<Output = Output<ResB>> + Send>>;
+    type Future = StoreResponseFuture<S, ReqB, ResB>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx).map_err(Into::into)
@@ -202,20 +195,20 @@ where
             settings: self.settings.clone(),
         };
         match key {
-            None => Box::pin(LroService::new(ready, layer).call(req)),
+            None => StoreResponseFuture::plain(LroService::new(ready, layer).call(req)),
             Some(key) => {
                 // Each request of a keyed call goes through a fresh clone, made ready as it is
                 // sent: what readiness reserved here (a concurrency permit) is given back now,
                 // not held through the whole wait.
                 drop(ready);
                 let inner = self.inner.clone();
-                Box::pin(run(
+                StoreResponseFuture::keyed(Box::pin(run(
                     inner,
                     self.settings.clone(),
                     self.front.clone(),
                     req,
                     key,
-                ))
+                )))
             }
         }
     }
@@ -400,12 +393,14 @@ where
         let store = &self.front.store;
         let record = store.load(&self.key).await?;
         self.seed(record.as_ref());
+        if let Some(record) = &record {
+            self.check(record)?;
+            if record.is_finished() {
+                return self.answer(parts, record).await;
+            }
+        }
         let mut inner = self.inner.clone();
         let (req, first_sent, outcome) = match record {
-            Some(record) if record.is_finished() || self.check(&record).is_err() => {
-                self.check(&record)?;
-                return self.answer(parts, &record).await;
-            }
             Some(OperationRecord {
                 state: OperationState::Polling { handle },
                 first_sent,
@@ -643,12 +638,7 @@ fn failed_or_handle(e: &Error) -> Option<OperationState> {
 /// Per-request settings whose progress hook also hands each resume handle on.
 fn recording(base: &Settings) -> (Arc<Settings>, watch::Receiver<Option<Report>>) {
     let (tx, rx) = watch::channel(None);
-    let mut settings = base.clone();
-    let user = settings.progress.take();
-    settings.progress = Some(Arc::new(move |p: &Progress| {
-        if let Some(user) = &user {
-            user(p);
-        }
+    let settings = crate::service::with_progress(base, move |p: &Progress| {
         if let Some(handle) = p.resume_handle() {
             tx.send_replace(Some(Report {
                 handle: handle.clone(),
@@ -656,8 +646,8 @@ fn recording(base: &Settings) -> (Arc<Settings>, watch::Receiver<Option<Report>>
                 percent: p.percent_complete(),
             }));
         }
-    }));
-    (Arc::new(settings), rx)
+    });
+    (settings, rx)
 }
 
 /// Polls `work` to its end, and `side` alongside it (never to its end) until it is not `busy`.

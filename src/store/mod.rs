@@ -44,7 +44,9 @@
 //!   [`StoreLayer::embed_limit`] bytes; a larger result without a URL of its own is not
 //!   recorded, and a later request under the key sends the submission again.
 //! - Records are never expired by the layer; remove them with [`OperationStore::remove`], or
-//!   let the store expire finished ones (`RedisStore::finished_ttl`, `RedbStore::finished_ttl`).
+//!   let the store expire finished ones ([`MemoryStore::finished_ttl`],
+//!   `RedbStore::finished_ttl`, `RedisStore::finished_ttl`: one contract — a finished record
+//!   reads as absent once its TTL has passed, records of running operations never expire).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -55,6 +57,7 @@ use serde::{Deserialize, Serialize};
 use crate::resume::ResumeHandle;
 
 mod front;
+mod future;
 mod memory;
 #[cfg(feature = "store-redb")]
 mod redb;
@@ -67,6 +70,7 @@ pub use self::redb::RedbStore;
 #[cfg(feature = "store-redis")]
 pub use self::redis::RedisStore;
 pub use front::{Outcome, StoreLayer, StoreService};
+pub use future::StoreResponseFuture;
 pub use memory::MemoryStore;
 
 /// The future a store method returns.

@@ -53,7 +53,8 @@ pub(super) async fn submit(
         // its lease is free (and refuses another request under the key).
         if let Ok(Some(record)) = facade.store.load(&id).await {
             if !record.made_by(&parts.method, &target, Some(&bytes)) {
-                return crate::proxy_store::reused().map(Either::Right);
+                let reused: BoxError = Box::new(tower_lro::__private::key_reused(id.clone()));
+                return error_response(&target, &reused).map(Either::Right);
             }
             if !matches!(record.state, OperationState::Submitted) {
                 return accepted(facade, &id, Some(&record));

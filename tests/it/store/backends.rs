@@ -1,5 +1,6 @@
-//! Every store against the same lease and record contract; the embedded file across a restart;
-//! Redis shared by two layers (two "processes") — real stores, real loopback upstreams.
+//! Every store (memory, an embedded file in a temp dir, a real Redis on a loopback port)
+//! against one contract — leases, records, finished-record expiry; the embedded file across a
+//! restart; Redis shared by two layers (two "processes") — real stores, real loopback upstreams.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,42 +55,67 @@ async fn record_contract(store: &dyn OperationStore) {
     assert!(store.load("r").await.unwrap().is_none());
 }
 
-/// Finished records expire after the store's finished-record TTL (100 ms here); records of
-/// running operations do not.
-#[cfg(any(feature = "store-redb", feature = "store-redis"))]
+/// The finished-record TTL the contract runs with: long enough for a save and a load in a row
+/// on a loaded machine, short enough for a test.
+const FINISHED_TTL: Duration = Duration::from_millis(300);
+
+/// The one contract every store keeps, for a store built with a finished-record TTL of
+/// [`FINISHED_TTL`].
+async fn store_contract(store: &dyn OperationStore) {
+    lease_contract(store).await;
+    record_contract(store).await;
+    expiry_contract(store).await;
+}
+
+/// Finished records expire after the store's finished-record TTL; records of running
+/// operations do not.
 async fn expiry_contract(store: &dyn OperationStore) {
-    let done = r#"{"fingerprint":"00ff","first_sent":1,"state":{"state":"failed","word":"Failed","code":null,"message":null}}"#;
     let running = r#"{"fingerprint":"00ff","first_sent":1,"state":{"state":"submitted"}}"#;
-    let done = OperationRecord::from_json(done.as_bytes()).unwrap();
     let running = OperationRecord::from_json(running.as_bytes()).unwrap();
+    let done = failed();
     store.save("done", &done).await.unwrap();
     store.save("running", &running).await.unwrap();
     assert_eq!(store.load("done").await.unwrap(), Some(done.clone()));
     let mut gone = false;
-    for _ in 0..200 {
+    let step = Duration::from_millis(10);
+    for _ in 0..(3 * FINISHED_TTL.as_millis() / step.as_millis()) {
         if store.load("done").await.unwrap().is_none() {
             gone = true;
             break;
         }
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        tokio::time::sleep(step).await;
     }
     assert!(gone, "a finished record expires");
-    // A later write (which sweeps a file store) keeps it gone; the running one stays.
+    // A later write (which sweeps expired records) keeps it gone; the running one stays.
     store.save("other", &done).await.unwrap();
     assert!(store.load("done").await.unwrap().is_none());
     assert_eq!(store.load("running").await.unwrap(), Some(running.clone()));
     // Running again: the expiry goes.
     store.save("other", &running).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    tokio::time::sleep(FINISHED_TTL + Duration::from_millis(50)).await;
     assert_eq!(store.load("other").await.unwrap(), Some(running));
 }
 
-/// The memory store keeps time with tokio's clock: paused, its leases expire at once.
+fn failed() -> OperationRecord {
+    let json = r#"{"fingerprint":"00ff","first_sent":1,"state":{"state":"failed","word":"Failed","code":null,"message":null}}"#;
+    OperationRecord::from_json(json.as_bytes()).unwrap()
+}
+
+/// The memory store keeps time with tokio's clock: paused, its leases and finished records
+/// expire without a real wait.
 #[tokio::test(start_paused = true)]
 async fn memory_store_contract() {
+    store_contract(&MemoryStore::new().finished_ttl(FINISHED_TTL)).await;
+}
+
+/// Without a finished-record TTL, every store keeps a finished record until it is removed
+/// (the memory store here, on a paused clock a day later).
+#[tokio::test(start_paused = true)]
+async fn finished_records_are_kept_without_a_ttl() {
     let store = MemoryStore::new();
-    lease_contract(&store).await;
-    record_contract(&store).await;
+    store.save("done", &failed()).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(86_400)).await;
+    assert_eq!(store.load("done").await.unwrap(), Some(failed()));
 }
 
 /// A holder that dies mid-wait (its task aborted: no release) leaves a `Polling` record and a
@@ -148,16 +174,8 @@ mod redb {
     #[tokio::test]
     async fn redb_store_contract() {
         let dir = tempfile::tempdir().unwrap();
-        let store = open(&dir.path().join("ops.redb")).await;
-        lease_contract(&*store).await;
-        record_contract(&*store).await;
-    }
-
-    #[tokio::test]
-    async fn redb_finished_records_expire() {
-        let dir = tempfile::tempdir().unwrap();
         let store = RedbStore::open(dir.path().join("ops.redb")).unwrap();
-        expiry_contract(&store.finished_ttl(Duration::from_millis(100))).await;
+        store_contract(&store.finished_ttl(FINISHED_TTL)).await;
     }
 
     /// The process "dies" mid-wait; a new layer on the same file and key resumes the
@@ -217,16 +235,8 @@ mod redis {
     #[tokio::test]
     async fn redis_store_contract() {
         let server = RedisServer::start();
-        let store = connect(&server).await;
-        lease_contract(&*store).await;
-        record_contract(&*store).await;
-    }
-
-    #[tokio::test]
-    async fn redis_finished_records_expire() {
-        let server = RedisServer::start();
         let store = RedisStore::connect(&server.url).await.unwrap();
-        expiry_contract(&store.finished_ttl(Duration::from_millis(100))).await;
+        store_contract(&store.finished_ttl(FINISHED_TTL)).await;
     }
 
     /// Two layers (two "processes", two connections) on one Redis: a holder dies, the other

@@ -188,6 +188,17 @@ async fn a_different_request_under_a_key_is_a_conflict() {
     let err = err.downcast::<tower_lro::Error>().expect("an LRO error");
     assert_eq!(err.kind(), ErrorKind::Conflict);
     assert!(matches!(err.reason(), Reason::IdempotencyMismatch { key } if key == "k"));
+    // A gateway answers it as the IETF draft says: 422, problem details (RFC 9457).
+    let target: http::Uri = up.server.url("/jobs").parse().unwrap();
+    let answer = tower_lro::gateway::error_response(&target, &*err);
+    assert_eq!(answer.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        answer.headers()[http::header::CONTENT_TYPE],
+        "application/problem+json"
+    );
+    let problem: serde_json::Value = serde_json::from_slice(answer.body()).unwrap();
+    assert_eq!(problem["error"]["code"], "IdempotencyKeyReused");
+    assert!(problem["type"].is_string() && problem["title"].is_string());
     let mut other_url = up.keyed("k", r#"{"n":1}"#);
     *other_url.uri_mut() = up.server.url("/jobs?x=1").parse().unwrap();
     let err = send(&svc, other_url).await.unwrap_err();
