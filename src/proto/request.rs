@@ -102,7 +102,9 @@ pub struct PollRequest {
     version: Version,
     // Shared with the machine until the request is built: a waiting operation holds no copy.
     headers: Arc<HeaderMap>,
-    info: LroRequest,
+    // The `LroRequest` parts, apart: beside `version` they fill one word, not two.
+    kind: PollKind,
+    attempt: u32,
     // The method and body when not a bodiless `GET` (shared, filled once per operation).
     check: Option<Arc<Check>>,
 }
@@ -118,7 +120,7 @@ impl PollRequest {
     }
     /// Status poll or resource fetch.
     pub fn kind(&self) -> PollKind {
-        self.info.kind
+        self.kind
     }
     /// The method: `GET`, unless a declared dialect gives another.
     pub fn method(&self) -> &Method {
@@ -137,7 +139,10 @@ impl PollRequest {
         *req.uri_mut() = self.uri;
         *req.version_mut() = self.version;
         *req.headers_mut() = Arc::unwrap_or_clone(self.headers);
-        req.extensions_mut().insert(self.info);
+        req.extensions_mut().insert(LroRequest {
+            kind: self.kind,
+            attempt: self.attempt,
+        });
         req
     }
 }
@@ -231,7 +236,8 @@ impl Requests {
             uri,
             version: self.version,
             headers: target.headers.clone(),
-            info: LroRequest { kind, attempt },
+            kind,
+            attempt,
             check: check.cloned(),
         })
     }

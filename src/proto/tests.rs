@@ -1530,6 +1530,19 @@ fn query_pairs_read_like_the_form_decoder() {
     }
 }
 
+/// What a waiting operation holds stays its size: the machine (boxed once per operation) and
+/// the poll request a waiting driver keeps. Only declared dialects pay for their extras, in
+/// their own box (64-bit targets; the figures BENCHMARKS.md cites).
+#[test]
+#[cfg(target_pointer_width = "64")]
+fn waiting_state_does_not_grow() {
+    assert!(std::mem::size_of::<Machine>() <= 512, "Machine grew");
+    assert!(
+        std::mem::size_of::<PollRequest>() <= 112,
+        "PollRequest grew"
+    );
+}
+
 mod duplicates_tests;
 mod requests_tests;
 mod services_tests;
