@@ -19,6 +19,7 @@
 //! | `resume` | resume handles to and from the machine's state ([control](crate::_protocol#control)) |
 //! | [`schedule`] | waits, backoff, budgets and the deadline ([waiting](crate::_protocol#waiting-between-polls)) |
 //! | [`request`] | the requests the layer sends: carried headers and query, credentials ([poll requests](crate::_protocol#poll-requests)) |
+//! | `carried` | the headers an operation carries, compact while it waits |
 //! | [`link`] | URLs as the server wrote them, resolved and checked |
 //!
 //! # Driving the core
@@ -93,6 +94,7 @@ use crate::config::{Config, FinalState};
 use crate::error::Error;
 use crate::metadata::LroMetadata;
 
+mod carried;
 pub(crate) mod cancel;
 pub(crate) mod dialect;
 pub(crate) mod link;
