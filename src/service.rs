@@ -112,14 +112,17 @@ where
             return ResponseFuture::resume(ready, settings, handle.clone(), head, options);
         }
         let options = options.cloned();
-        let (method, uri) = (req.method().clone(), req.uri().clone());
+        // The head's parts borrowed apart: no copy of the method and URI to ask with.
+        let (mut parts, body) = req.into_parts();
+        let (method, uri) = (&parts.method, &parts.uri);
         ask_async(
-            &method,
-            &uri,
-            req.headers_mut(),
+            method,
+            uri,
+            &mut parts.headers,
             options.as_ref(),
             &self.settings,
         );
+        let req = Request::from_parts(parts, body);
         let head = RequestHead::from_request(&req);
         let future = ready.call(req);
         ResponseFuture::submitted(future, ready, settings, head, options)

@@ -81,9 +81,17 @@ mod tests {
         assert_eq!(carried.to_map(), map);
         let names: Vec<&str> = carried.names().map(HeaderName::as_str).collect();
         assert_eq!(names, ["accept", "x-one"]);
-        let values: Vec<&str> = map.get_all("accept").iter().map(|v| v.to_str().unwrap()).collect();
+        let values: Vec<&str> = map
+            .get_all("accept")
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .collect();
         let back = carried.to_map();
-        let again: Vec<&str> = back.get_all("accept").iter().map(|v| v.to_str().unwrap()).collect();
+        let again: Vec<&str> = back
+            .get_all("accept")
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .collect();
         assert_eq!(values, again);
         assert!(Carried::from_map(HeaderMap::new()).0.is_none());
         assert_eq!(Carried::default().to_map().capacity(), 0);

@@ -94,8 +94,8 @@ use crate::config::{Config, FinalState};
 use crate::error::Error;
 use crate::metadata::LroMetadata;
 
-mod carried;
 pub(crate) mod cancel;
+mod carried;
 pub(crate) mod dialect;
 pub(crate) mod link;
 pub(crate) mod machine;

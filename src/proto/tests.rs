@@ -1541,7 +1541,10 @@ fn query_pairs_read_like_the_form_decoder() {
 #[cfg(target_pointer_width = "64")]
 fn waiting_state_does_not_grow() {
     assert!(std::mem::size_of::<Machine>() <= 528, "Machine grew");
-    assert!(std::mem::size_of::<PollRequest>() <= 120, "PollRequest grew");
+    assert!(
+        std::mem::size_of::<PollRequest>() <= 120,
+        "PollRequest grew"
+    );
 }
 
 mod duplicates_tests;
