@@ -7,7 +7,7 @@ use http::header::{HeaderMap, HeaderName, HeaderValue};
 
 /// Name/value pairs in one shared allocation (none when there are no pairs), in the order a
 /// [`HeaderMap`] iterates them. A `HeaderMap` keeps an index and spare buckets beside its
-/// entries (about 1.7× the pairs' size, in two allocations, plus the `Arc` that shares it);
+/// entries (nearly twice the pairs' size with the `Arc` that shares it, in three allocations);
 /// an operation waits far longer than it sends, so the map is built only when a request is.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Carried(Option<Arc<[(HeaderName, HeaderValue)]>>);

@@ -311,7 +311,10 @@ impl Requests {
                     .filter(|(name, _)| !extra.contains_key(name))
                     .cloned()
                     .collect();
-                merged.extend(extra.iter().map(|(n, v)| (n.clone(), v.clone())));
+                // One value a name, the last, as `HeaderMap::insert` in turn would leave.
+                let last = |n: &HeaderName| extra.get_all(n).iter().last().cloned();
+                let added = extra.keys().filter_map(|n| Some((n.clone(), last(n)?)));
+                merged.extend(added);
                 Carried::from_pairs(merged)
             }
             None => headers,
