@@ -312,7 +312,7 @@ impl Requests {
                     .cloned()
                     .collect();
                 // One value a name, the last, as `HeaderMap::insert` in turn would leave.
-                let last = |n: &HeaderName| extra.get_all(n).iter().last().cloned();
+                let last = |n: &HeaderName| extra.get_all(n).iter().next_back().cloned();
                 let added = extra.keys().filter_map(|n| Some((n.clone(), last(n)?)));
                 merged.extend(added);
                 Carried::from_pairs(merged)
