@@ -103,10 +103,16 @@ impl Settings {
         if request.kind() == crate::PollKind::Status {
             crate::metrics::polled();
         }
+        // Without a hook, built with its body type at once (no move into another request).
+        let Some(hook) = &self.hook else {
+            let mut req = request.into_request::<B>();
+            if let Some(body) = body {
+                *req.body_mut() = body;
+            }
+            return Ok(req);
+        };
         let mut req = request.into_request::<()>();
-        if let Some(hook) = &self.hook {
-            hook(&mut req);
-        }
+        hook(&mut req);
         Ok(req.map(|()| body.unwrap_or_default()))
     }
 

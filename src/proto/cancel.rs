@@ -156,8 +156,8 @@ impl CancelRequest {
     pub fn uri(&self) -> &Uri {
         self.request.uri()
     }
-    /// The headers to send.
-    pub fn headers(&self) -> &http::HeaderMap {
+    /// The headers to send (built: see [`PollRequest::headers`]).
+    pub fn headers(&self) -> http::HeaderMap {
         self.request.headers()
     }
     /// The request, with an empty body and an [`LroRequest`](crate::LroRequest) extension of

@@ -12,7 +12,7 @@ use super::dialect::{Dialect, Misread, Reading};
 use super::link::Link;
 use super::redirect::{self, Redirect};
 use super::request::{check_target, PollKind, PollRequest, RequestHead, Requests};
-use super::schedule::{is_transient, Schedule};
+use super::schedule::{is_transient, Ends, Schedule};
 use super::{Action, Answer, BoxError, Delivery, Failure, Now, Params, Plan};
 use crate::config::Config;
 use crate::error::{Error, LastAttempt, Reason, UrlProblem};
@@ -38,20 +38,20 @@ pub struct Machine {
     pub(crate) phase: Phase,
     /// Where the next answer came from, when an inner client followed redirects to get it.
     pub(crate) answered_from: Option<Box<Link>>,
-    /// Only start the operation: hand back the submission's answer with a resume handle.
-    pub(crate) start_only: bool,
-    /// The delivered final body, when it streams, is cut at the deadline.
-    pub(crate) bound_body: bool,
-    /// Giving up (deadline, poll limit) while polling cancels the operation first.
-    pub(crate) cancel_on_give_up: bool,
 }
 
 impl Machine {
     pub(crate) fn new(cfg: Arc<Config>, init: Init, params: &Params, now: Instant) -> Self {
         let carry_from = init.carry_from.as_ref().unwrap_or(&init.request_url);
         let reqs = Requests::new(&cfg, init.version, init.headers, carry_from);
+        let mut sched = Schedule::new(now, params.deadline);
+        sched.ends = Ends {
+            start_only: params.start_only,
+            bound_body: params.bounds_body(),
+            cancel_on_give_up: params.cancel_on_give_up,
+        };
         Machine {
-            sched: Schedule::new(now, params.deadline),
+            sched,
             reqs,
             op: Operation {
                 rule: init.rule,
@@ -62,22 +62,19 @@ impl Machine {
                 final_state: init.final_state,
                 operation_id: None,
                 percent_complete: None,
-                progress_text: None,
                 status: OperationStatus::not_started(),
                 declared: init.dialect.vocabulary(&cfg.vocabulary).map(|words| {
                     Box::new(Declared {
                         words,
                         check: None,
                         fetch_check: None,
+                        progress_text: None,
                     })
                 }),
                 dialect: init.dialect,
             },
             phase: Phase::Polling,
             answered_from: None,
-            start_only: params.start_only,
-            bound_body: params.bounds_body(),
-            cancel_on_give_up: params.cancel_on_give_up,
             cfg,
         }
     }
@@ -117,7 +114,7 @@ impl Machine {
     /// When a delivered final body that still streams is to be cut: the deadline, unless the
     /// caller left the body unbounded (or the deadline is "never").
     pub fn final_body_deadline(&self) -> Option<Instant> {
-        self.bound_body.then_some(self.sched.deadline())
+        self.sched.ends.bound_body.then_some(self.sched.deadline())
     }
 
     /// When the resolution must be over. Drivers bound every in-flight request by it.
@@ -158,7 +155,9 @@ impl Machine {
         self.begin_input(true);
         let polling = matches!(self.phase, Phase::Polling);
         match self.on_response(answer.status, answer.headers, answer.body, now) {
-            Action::Fail(error) if self.cancel_on_give_up => self.give_up(polling, error).into(),
+            Action::Fail(error) if self.sched.ends.cancel_on_give_up => {
+                self.give_up(polling, error).into()
+            }
             action => action,
         }
     }
@@ -174,7 +173,7 @@ impl Machine {
         self.answered_from = None;
         let polling = matches!(self.phase, Phase::Polling);
         match self.on_failure(failure, now) {
-            Plan::Fail(error) if self.cancel_on_give_up => self.give_up(polling, error),
+            Plan::Fail(error) if self.sched.ends.cancel_on_give_up => self.give_up(polling, error),
             plan => plan,
         }
     }
@@ -427,7 +426,7 @@ impl Machine {
             operation_id: self.op.operation_id.clone(),
             status: self.op.status.clone(),
             percent_complete: self.op.percent_complete,
-            progress_text: self.op.progress_text.clone(),
+            progress_text: self.op.progress_text().cloned(),
             polls,
             next_poll_in: next_at.map(|at| at.saturating_duration_since(now)),
             wait_reason,

@@ -19,6 +19,7 @@
 //! | `resume` | resume handles to and from the machine's state ([control](crate::_protocol#control)) |
 //! | [`schedule`] | waits, backoff, budgets and the deadline ([waiting](crate::_protocol#waiting-between-polls)) |
 //! | [`request`] | the requests the layer sends: carried headers and query, credentials ([poll requests](crate::_protocol#poll-requests)) |
+//! | `carried` | the headers an operation carries, compact while it waits |
 //! | [`link`] | URLs as the server wrote them, resolved and checked |
 //!
 //! # Driving the core
@@ -94,6 +95,7 @@ use crate::error::Error;
 use crate::metadata::LroMetadata;
 
 pub(crate) mod cancel;
+mod carried;
 pub(crate) mod dialect;
 pub(crate) mod link;
 pub(crate) mod machine;

@@ -24,8 +24,6 @@ pub(crate) struct Operation {
     pub(crate) final_state: FinalState,
     pub(crate) operation_id: Option<String>,
     pub(crate) percent_complete: Option<f64>,
-    /// The progress as text, when the dialect reads it so (FHIR's `X-Progress`).
-    pub(crate) progress_text: Option<Arc<str>>,
     pub(crate) status: OperationStatus,
     pub(crate) dialect: Dialect,
     /// What only an operation of a declared dialect keeps (one box: others pay nothing).
@@ -41,9 +39,17 @@ pub(crate) struct Declared {
     pub(crate) check: Option<Arc<Check>>,
     /// How the result is fetched when not with a plain `GET` (`result_request`).
     pub(crate) fetch_check: Option<Arc<Check>>,
+    /// The progress as text, when the dialect reads it so (FHIR's `X-Progress`): only
+    /// declared dialects read one, so other operations do not carry the field.
+    pub(crate) progress_text: Option<Arc<str>>,
 }
 
 impl Operation {
+    /// The progress as text, when the dialect read one.
+    pub(crate) fn progress_text(&self) -> Option<&Arc<str>> {
+        self.declared.as_ref()?.progress_text.as_ref()
+    }
+
     /// What a status document says of the operation.
     pub(crate) fn absorb(&mut self, doc: &StatusDocument) {
         let op = self;

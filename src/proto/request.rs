@@ -10,6 +10,7 @@ use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, CONNECTION};
 use http::{Method, Request, Uri, Version};
 
+use super::carried::Carried;
 use super::dialect::check::Check;
 use super::link::Link;
 use crate::config::Config;
@@ -101,8 +102,10 @@ pub struct PollRequest {
     uri: Uri,
     version: Version,
     // Shared with the machine until the request is built: a waiting operation holds no copy.
-    headers: Arc<HeaderMap>,
-    info: LroRequest,
+    headers: Carried,
+    // The `LroRequest` parts, apart: beside `version` they fill one word, not two.
+    kind: PollKind,
+    attempt: u32,
     // The method and body when not a bodiless `GET` (shared, filled once per operation).
     check: Option<Arc<Check>>,
 }
@@ -112,13 +115,13 @@ impl PollRequest {
     pub fn uri(&self) -> &Uri {
         &self.uri
     }
-    /// The headers to send.
-    pub fn headers(&self) -> &HeaderMap {
-        &self.headers
+    /// The headers to send (built: a waiting request keeps them compact).
+    pub fn headers(&self) -> HeaderMap {
+        self.headers.to_map()
     }
     /// Status poll or resource fetch.
     pub fn kind(&self) -> PollKind {
-        self.info.kind
+        self.kind
     }
     /// The method: `GET`, unless a declared dialect gives another.
     pub fn method(&self) -> &Method {
@@ -136,8 +139,11 @@ impl PollRequest {
         *req.method_mut() = self.method().clone();
         *req.uri_mut() = self.uri;
         *req.version_mut() = self.version;
-        *req.headers_mut() = Arc::unwrap_or_clone(self.headers);
-        req.extensions_mut().insert(self.info);
+        *req.headers_mut() = self.headers.to_map();
+        req.extensions_mut().insert(LroRequest {
+            kind: self.kind,
+            attempt: self.attempt,
+        });
         req
     }
 }
@@ -148,7 +154,7 @@ struct Target {
     kind: PollKind,
     // With the carried query appended; `None`: the link's own URI, as it is.
     uri: Option<Box<Uri>>,
-    headers: Arc<HeaderMap>,
+    headers: Carried,
     foreign: bool,
     stripped: bool,
 }
@@ -157,7 +163,7 @@ struct Target {
 #[derive(Debug)]
 pub(crate) struct Requests {
     version: Version,
-    carried: Arc<HeaderMap>,
+    carried: Carried,
     // What `carried` holds, classified once per operation (never per poll), and only when a
     // request goes to another origin: the usual operation never classifies a header.
     secrets: Option<Secrets>,
@@ -169,11 +175,11 @@ pub(crate) struct Requests {
 
 impl Requests {
     pub(crate) fn new(cfg: &Config, version: Version, headers: HeaderMap, base: &Link) -> Self {
-        let carried = carry_headers(headers);
+        let carried = Carried::from_map(carry_headers(headers));
         Self {
             version,
             secrets: None,
-            carried: Arc::new(carried),
+            carried,
             carried_query: carry_query(cfg, base),
             target: None,
             tainted: false,
@@ -187,8 +193,10 @@ impl Requests {
 
     /// Names (never values) of the headers polls carry.
     pub(crate) fn header_names(&self) -> Vec<String> {
-        // `keys` yields each name once.
-        self.carried.keys().map(|k| k.as_str().to_owned()).collect()
+        self.carried
+            .names()
+            .map(|k| k.as_str().to_owned())
+            .collect()
     }
 
     /// Whether `uri` is what the last request to `url` was sent to (with the carried query).
@@ -231,7 +239,8 @@ impl Requests {
             uri,
             version: self.version,
             headers: target.headers.clone(),
-            info: LroRequest { kind, attempt },
+            kind,
+            attempt,
             check: check.cloned(),
         })
     }
@@ -284,16 +293,12 @@ impl Requests {
             }
         };
         let headers = if secrets.is_some_and(|k| (strip && k.credentials) || (bound && k.bound)) {
-            let mut headers = HeaderMap::with_capacity(self.carried.len());
-            for (name, value) in self.carried.iter() {
+            let kept = |(name, _): &&(HeaderName, _)| {
                 let n = name.as_str();
-                let drop = (strip && cfg.is_credential_header(n))
-                    || crate::credentials::is_origin_bound_header(n);
-                if !drop {
-                    headers.append(name.clone(), value.clone());
-                }
-            }
-            Arc::new(headers)
+                !((strip && cfg.is_credential_header(n))
+                    || crate::credentials::is_origin_bound_header(n))
+            };
+            Carried::from_pairs(self.carried.iter().filter(kept).cloned().collect())
         } else {
             self.carried.clone()
         };
@@ -301,11 +306,16 @@ impl Requests {
         // ones of the same name; built once per target, not per poll.
         let headers = match extra {
             Some(extra) => {
-                let mut merged = HeaderMap::clone(&headers);
-                for (name, value) in extra {
-                    merged.insert(name.clone(), value.clone());
-                }
-                Arc::new(merged)
+                let mut merged: Vec<_> = headers
+                    .iter()
+                    .filter(|(name, _)| !extra.contains_key(name))
+                    .cloned()
+                    .collect();
+                // One value a name, the last, as `HeaderMap::insert` in turn would leave.
+                let last = |n: &HeaderName| extra.get_all(n).iter().next_back().cloned();
+                let added = extra.keys().filter_map(|n| Some((n.clone(), last(n)?)));
+                merged.extend(added);
+                Carried::from_pairs(merged)
             }
             None => headers,
         };
@@ -328,12 +338,12 @@ struct Secrets {
 }
 
 impl Secrets {
-    fn of(cfg: &Config, headers: &HeaderMap) -> Self {
+    fn of(cfg: &Config, headers: &Carried) -> Self {
         let mut secrets = Secrets {
             credentials: false,
             bound: false,
         };
-        for name in headers.keys() {
+        for (name, _) in headers.iter() {
             secrets.credentials |= cfg.is_credential_header(name.as_str());
             secrets.bound |= crate::credentials::is_origin_bound_header(name.as_str());
         }

@@ -75,6 +75,20 @@ pub(crate) struct Schedule {
     /// The jitter's generator state, seeded at the first jittered wait (0: not yet; a plain
     /// `u64` keeps the schedule 8 bytes smaller than an `Option`).
     rng: u64,
+    /// How the caller asked the operation to end (kept here, in the schedule's padding: the
+    /// machine stays 512 bytes).
+    pub(crate) ends: Ends,
+}
+
+/// How the caller asked one operation to end: the driver's per-call choices.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Ends {
+    /// Only start the operation: hand back the submission's answer with a resume handle.
+    pub(crate) start_only: bool,
+    /// The delivered final body, when it streams, is cut at the deadline.
+    pub(crate) bound_body: bool,
+    /// Giving up (deadline, poll limit) while polling cancels the operation first.
+    pub(crate) cancel_on_give_up: bool,
 }
 
 impl Schedule {
@@ -91,6 +105,7 @@ impl Schedule {
             report_due: false,
             moves: 0,
             rng: 0,
+            ends: Ends::default(),
         }
     }
 

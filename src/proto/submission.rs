@@ -209,7 +209,7 @@ fn begin(mut machine: Machine, action: Action, now: Now) -> Begin {
     let plan = match action {
         Action::Deliver(meta) => return Begin::Final(meta),
         // Asked not to wait: the submission's answer, with a handle to resume from.
-        Action::Send { .. } if machine.start_only => {
+        Action::Send { .. } if machine.sched.ends.start_only => {
             // The planned poll is not sent: it does not count.
             machine.sched.unplan();
             let mut meta = machine.metadata(now.mono(), None);
@@ -219,7 +219,7 @@ fn begin(mut machine: Machine, action: Action, now: Now) -> Begin {
         Action::Send { at, request } => Plan::Send { at, request },
         Action::Cancel { request, error } => Plan::Cancel { request, error },
         // Giving up at once (a first wait past the deadline) cancels too, when asked.
-        Action::Fail(e) if machine.cancel_on_give_up => machine.give_up(true, e),
+        Action::Fail(e) if machine.sched.ends.cancel_on_give_up => machine.give_up(true, e),
         Action::Fail(e) => Plan::Fail(e),
     };
     Begin::Lro(Box::new(machine), plan)

@@ -112,7 +112,7 @@ pub(crate) fn read(
                 if let Some(outcome) = super::standards::declared_outcome(&d, body) {
                     if !outcome.transient {
                         op.status = OperationStatus::failed();
-                        op.progress_text = None;
+                        note_progress_text(op, None);
                         return Ok(Reading::failed(Some(outcome.error)));
                     }
                 }
@@ -301,8 +301,11 @@ fn note_progress_text(op: &mut Operation, text: Option<&str>) {
         Some((end, _)) => &t[..end],
         None => t,
     });
-    if op.progress_text.as_deref() != text {
-        op.progress_text = text.map(Into::into);
+    let Some(declared) = op.declared.as_mut() else {
+        return;
+    };
+    if declared.progress_text.as_deref() != text {
+        declared.progress_text = text.map(Into::into);
     }
 }
 
