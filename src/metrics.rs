@@ -8,6 +8,7 @@
 //! | [`STARTED`] | counter | | operations a submission's answer started |
 //! | [`RESUMED`] | counter | | operations continued from a [`ResumeHandle`](crate::ResumeHandle) (by a caller, or by the [store](crate::store) after another process) |
 //! | [`ATTACHED`] | counter | | requests under a known idempotency key answered from the [store](crate::store): nothing sent again |
+//! | [`RESUBMITTED`] | counter | | submissions sent again under their key by the [store](crate::store): a record said the submission may have gone out, and no handle was recorded (its sender ended in between) |
 //! | [`FINISHED`] | counter | `outcome`: `succeeded`, `failed`, `canceled`, `timeout`, `error`, `dropped` | operations started or resumed that ended, and how (`dropped`: the response future was dropped first, a client that went away) |
 //! | [`POLLS`] | counter | | status polls sent |
 //! | [`WAITS`] | counter | `on`: `poll` (between two polls), `lease` (for the process that leads a keyed operation) | waits |
@@ -19,6 +20,8 @@ pub const STARTED: &str = "lro_operations_started_total";
 pub const RESUMED: &str = "lro_operations_resumed_total";
 /// Requests under a known idempotency key answered from the store (counter).
 pub const ATTACHED: &str = "lro_operations_attached_total";
+/// Submissions sent again under their idempotency key after their sender ended (counter).
+pub const RESUBMITTED: &str = "lro_operations_resubmitted_total";
 /// Operations that ended, by `outcome` (counter).
 pub const FINISHED: &str = "lro_operations_finished_total";
 /// Status polls sent (counter).
@@ -115,6 +118,13 @@ pub(crate) fn waited(on: &'static str) {
     metrics::counter!(WAITS, "on" => on).increment(1);
     #[cfg(not(feature = "metrics"))]
     let _ = on;
+}
+
+/// A submission was sent again under its key: its record held no handle.
+#[inline]
+pub(crate) fn resubmitted() {
+    #[cfg(feature = "metrics")]
+    metrics::counter!(RESUBMITTED).increment(1);
 }
 
 /// A request under a known key was answered from the store.

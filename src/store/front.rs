@@ -35,8 +35,8 @@ type Output<ResB> = Result<Response<LroBody<ResB>>, BoxError>;
 pub enum Outcome {
     /// This call sent the submission: the key was new.
     Submitted,
-    /// This call sent the submission again: a record said it was sent, but no handle was
-    /// recorded (its sender ended in between).
+    /// This call sent the submission again, under the same key: a record said it was sent
+    /// (or being sent), but no handle was recorded (its sender ended in between).
     Resubmitted,
     /// This call continued a recorded operation from its handle: nothing was submitted.
     Resumed,
@@ -247,7 +247,7 @@ struct Latest {
 }
 
 /// A progress report, as the recorder writes it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 struct Report {
     handle: ResumeHandle,
     status: RecordedStatus,
@@ -400,6 +400,7 @@ where
         let store = &self.front.store;
         let record = store.load(&self.key).await?;
         self.seed(record.as_ref());
+        let mut inner = self.inner.clone();
         let (req, first_sent, outcome) = match record {
             Some(record) if record.is_finished() || self.check(&record).is_err() => {
                 self.check(&record)?;
@@ -416,6 +417,9 @@ where
                     Some(record) => record.first_sent,
                     None => unix_now(),
                 };
+                // The crash window opens here: the upstream's slot (a concurrency permit) is
+                // taken first, so `Submitted` means "sent, or being sent", never "queued".
+                inner.ready().await.map_err(Into::into)?;
                 if other.is_none() {
                     store
                         .save(
@@ -430,7 +434,10 @@ where
                     crate::idempotency::stamp(req.headers_mut(), style, &self.key, at);
                 }
                 let outcome = match other {
-                    Some(_) => Outcome::Resubmitted,
+                    Some(_) => {
+                        crate::metrics::resubmitted();
+                        Outcome::Resubmitted
+                    }
                     None => Outcome::Submitted,
                 };
                 (req, first_sent, outcome)
@@ -438,7 +445,7 @@ where
         };
         let (settings, handles) = recording(&self.settings);
         let layer = LroLayer { settings };
-        let lro = LroService::new(self.inner.clone(), layer);
+        let lro = LroService::new(inner, layer);
         let saving = AtomicBool::new(false);
         let recorder = self.recorder(first_sent, handles, &saving);
         let out = until_done(lro.oneshot(req), recorder, &saving).await;
@@ -457,10 +464,21 @@ where
         let front = &self.front;
         let every = front.lease / 3;
         let mut renew_at = Instant::now() + every;
+        let mut saved: Option<Report> = None;
         loop {
             match tokio::time::timeout_at(renew_at, handles.changed()).await {
                 Ok(Ok(())) => {
                     let report = handles.borrow_and_update().clone();
+                    // Nothing new (the same handle but its poll count, status, figure): not
+                    // written, so that other operations' first handles (each one's crash
+                    // window) queue behind fewer writes.
+                    if let (Some(new), Some(old)) = (&report, &mut saved) {
+                        old.handle.polls = new.handle.polls;
+                        if new == old {
+                            continue;
+                        }
+                    }
+                    saved.clone_from(&report);
                     if let Some(Report {
                         handle,
                         status,

@@ -21,10 +21,21 @@
 //! # What is guaranteed, and what is not
 //!
 //! - The submission is sent **at most once per key among the processes that share a store**,
-//!   except in one window: a process that dies after the upstream accepted the submission and
-//!   before the store recorded its handle leaves a [`Submitted`](OperationState::Submitted)
-//!   record, and the next taker sends the submission again. Only an upstream that honours the
-//!   [idempotency header](crate::LroLayer::idempotency_header) closes that window: stamp it.
+//!   except in one window: from the write of [`Submitted`](OperationState::Submitted) to the
+//!   write of the first handle. `Submitted` is written under the lease once the upstream's
+//!   slot is taken (the inner service is ready: a concurrency permit), right before the send,
+//!   so it means "sent, or being sent"; the handle is written at the first report after the
+//!   submission's answer. A process that dies in between leaves `Submitted`, and the next
+//!   holder cannot know whether the upstream got it: it sends the submission **again, under
+//!   the same key** (stamped when the layer has an
+//!   [idempotency header](crate::LroLayer::idempotency_header); [`Outcome::Resubmitted`],
+//!   counted as [`RESUBMITTED`](crate::metrics::RESUBMITTED)). A record that holds a handle
+//!   or an end is never submitted again. So, across crashes: one *operation* per key when the
+//!   upstream honours the header (stamp it), and per key at most one raw submission more per
+//!   holder that died inside the window.
+//! - The window is as wide as the store's write latency: reports that say nothing new (the
+//!   same handle but for its poll count, status and figure) are not written, so that the
+//!   first handles of new operations do not queue behind them.
 //! - Without a key, or without a shared store, nothing is deduplicated across processes.
 //! - A lease is a time-bounded claim, not a lock: a holder paused longer than the lease (a
 //!   stopped VM) may poll alongside its successor. Polls are `GET`s, so that costs requests,
@@ -199,7 +210,8 @@ impl RecordedStatus {
 #[serde(tag = "state", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum OperationState {
-    /// The submission was (or is being) sent; no handle yet.
+    /// The submission was sent or is being sent (its slot upstream was taken first); no handle
+    /// yet. A holder that finds it sends the submission again under the same key.
     Submitted,
     /// Polling: the handle to continue from.
     Polling {

@@ -111,3 +111,29 @@ async fn a_waiting_keyed_operation_holds_no_concurrency_slot() {
     second.await.unwrap().unwrap();
     assert_eq!(up.submissions(), 2);
 }
+
+/// A report that says nothing new is not written (every write queues behind the others in the
+/// store, and that queue is the crash window): five polls that each answer `Running`, 10 %,
+/// leave the submission, the `202`'s handle, the first `Running` and the end.
+#[tokio::test]
+async fn reports_that_say_nothing_new_are_not_written() {
+    let up = Upstream::start().await;
+    let store = Arc::new(MemoryStore::new());
+    let svc = client(layer(store.clone()));
+    let task = tokio::spawn({
+        let (svc, req) = (svc.clone(), up.keyed("quiet", "{}"));
+        async move { send(&svc, req).await }
+    });
+    for _ in 0..500 {
+        if up.polls() >= 5 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(up.polls() >= 5, "the upstream was polled: {}", up.polls());
+    up.finish();
+    task.await.unwrap().unwrap();
+    let done = store.load("quiet").await.unwrap().unwrap();
+    assert_eq!(done.status, Some(RecordedStatus::Succeeded));
+    assert!(done.revision <= 4, "{} writes", done.revision);
+}
