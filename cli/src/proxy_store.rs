@@ -35,7 +35,7 @@ use tower_lro::__private::Reason;
 use tower_lro::store::{
     MemoryStore, OperationStore, RedbStore, RedisStore, StoreError, StoreLayer, StoreService,
 };
-use tower_lro::{ErrorKind, LroBody, LroLayer, LroOptions};
+use tower_lro::{ErrorKind, LroBody, LroOptions};
 
 use crate::exit::Failure;
 use crate::net;
@@ -137,14 +137,8 @@ fn password(url: &str) -> Option<&str> {
 }
 
 impl Store {
-    /// The service that sends keyed requests through `records`, with leases of `lease`.
-    pub fn new(
-        records: Arc<dyn OperationStore>,
-        layer: LroLayer,
-        inner: Inner,
-        lease: Duration,
-    ) -> Self {
-        let layer: StoreLayer = layer.store(records.clone()).lease(lease);
+    /// The service that sends keyed requests through `layer`, whose store is `records`.
+    pub fn new(records: Arc<dyn OperationStore>, layer: &StoreLayer, inner: Inner) -> Self {
         Self {
             records,
             service: layer.layer(inner),

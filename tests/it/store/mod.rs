@@ -402,7 +402,9 @@ async fn a_handed_over_call_frees_its_lease_for_another_layer() {
     assert_eq!(late.reason(), &Reason::HandedOver { key: "h".into() });
 
     up.finish();
-    let done = send(&client(layer(store)), up.keyed("h", "{}")).await.unwrap();
+    let done = send(&client(layer(store)), up.keyed("h", "{}"))
+        .await
+        .unwrap();
     assert_eq!(outcome(&done), Outcome::Resumed);
     assert_eq!(body_bytes(done.into_body()).await, r#"{"id":"thing-1"}"#);
     assert_eq!(up.submissions(), 1);
