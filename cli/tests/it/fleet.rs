@@ -185,6 +185,11 @@ async fn until_created(up: &Upstream, n: usize) {
     );
 }
 
+/// The proxy's store key of client `n`: its key in the scope of no credentials.
+fn store_key(n: usize) -> String {
+    format!("e3b0c44298fc1c149afbf4c8996fb924:k-{n}")
+}
+
 /// The keys whose record said `submitted` just after the kill: their submission was sent (or
 /// was being sent) and no handle was recorded yet. Read before any other proxy could take the
 /// killed one's operations over (their leases had not expired), all at once.
@@ -193,7 +198,7 @@ async fn submitted_at_kill(store: Arc<dyn OperationStore>, clients: usize) -> In
     let mut reads = tokio::task::JoinSet::new();
     for n in 0..clients {
         let store = store.clone();
-        reads.spawn(async move { (n, store.load(&format!("k-{n}")).await.unwrap()) });
+        reads.spawn(async move { (n, store.load(&store_key(n)).await.unwrap()) });
     }
     let mut submitted = HashSet::new();
     while let Some(read) = reads.join_next().await {
@@ -250,9 +255,7 @@ async fn check(
             ops.contains_key(&key_header(n)),
             "key {n} never reached the upstream"
         );
-        // The proxy's store key: the client's key in the scope of no credentials.
-        let key = format!("e3b0c44298fc1c149afbf4c8996fb924:k-{n}");
-        let record = store.load(&key).await.unwrap();
+        let record = store.load(&store_key(n)).await.unwrap();
         let record = record.unwrap_or_else(|| panic!("no record for key {n}"));
         assert!(record.is_finished(), "key {n} left unfinished: {record:?}");
     }
