@@ -211,6 +211,7 @@ async fn a_drained_proxy_hands_its_operations_to_another_at_once() {
     }
     assert_eq!(last["status"], "Succeeded", "{last}");
     let took = signalled.elapsed();
+    eprintln!("hand-over: Succeeded on the second proxy {took:?} after SIGTERM (--drain 0.3, --store-lease 30)");
     assert!(
         took < Duration::from_secs(10),
         "taken over in {took:?}: well before the 30 s lease would have expired"
