@@ -163,10 +163,13 @@ pub struct ProxyArgs {
     /// Seconds a kept-alive connection may stay idle between requests before it is closed.
     #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_secs)]
     pub idle_timeout: Duration,
-    /// On SIGINT/SIGTERM, how long in-flight requests may still finish (seconds); the rest are
-    /// answered 503 with their resume handles.
-    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_secs)]
-    pub grace: Duration,
+    /// On SIGINT/SIGTERM, how long in-flight requests and background operations may still
+    /// finish (seconds). Then the operations still running are handed over (their latest
+    /// handle recorded, their lease released, for another proxy on the store to continue at
+    /// once), the rest of the requests are answered 503 with their resume handles, and the
+    /// proxy exits 0. A second signal exits at once. (`--grace` is an older name.)
+    #[arg(long, alias = "grace", value_name = "SECS", default_value = "10", value_parser = parse_secs)]
+    pub drain: Duration,
     /// Where the operations of requests with an Idempotency-Key or Repeatability-Request-ID
     /// are kept, so that a retry attaches to its operation instead of submitting it again: a
     /// FILE (an embedded database, for one proxy; it survives a restart) or

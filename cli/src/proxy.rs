@@ -6,8 +6,10 @@
 //! `--max-operations`, beyond which a request is answered `503` with `Retry-After` at once;
 //! client connections by `--max-connections`, beyond which they wait in the kernel's backlog
 //! (see [`crate::proxy_conn`] for the connections' timeouts). SIGINT/SIGTERM stops accepting,
-//! lets in-flight requests finish within a grace period, then answers the rest `503` with
-//! their resume handles.
+//! lets in-flight requests and background operations finish within `--drain`, then hands the
+//! operations still running over (their handles recorded, their leases released: another
+//! proxy on the store continues them at once) and answers the rest `503` with their resume
+//! handles. A second signal exits at once.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -85,7 +87,7 @@ struct State {
     max_operations: u32,
     /// `--max-time`: bounds each request's upstream exchange, from its arrival.
     max_time: Option<Duration>,
-    /// Becomes `true` when the grace period after a shutdown signal is over.
+    /// Becomes `true` when the drain after a shutdown signal is over.
     expired: watch::Receiver<bool>,
     /// The asynchronous façade (`Prefer: respond-async`, `/_lro/*`).
     facade: Arc<crate::facade::Facade>,
@@ -120,15 +122,16 @@ pub async fn run(args: ProxyArgs) -> Result<i32, Failure> {
     let client = ConcurrencyLimit::new(client, args.max_concurrent as usize);
     let (records, kept) = crate::proxy_store::open(args.store.as_deref(), args.store_ttl).await?;
     crate::proxy_admin::install();
+    // One store front for keyed requests and the façade: one hand-over at the drain's end.
+    let stores = layer.clone().store(records.clone()).lease(args.store_lease);
     let facade = crate::facade::Facade::new(
-        layer.clone().store(records.clone()),
+        stores.clone(),
         records.clone(),
         client.clone(),
         upstream.clone(),
         &args,
     );
-    let store =
-        crate::proxy_store::Store::new(records, layer.clone(), client.clone(), args.store_lease);
+    let store = crate::proxy_store::Store::new(records, &stores, client.clone());
     let (expire, expired) = watch::channel(false);
     let state = Arc::new(State {
         service: layer.layer(client),
@@ -156,26 +159,75 @@ pub async fn run(args: ProxyArgs) -> Result<i32, Failure> {
         args.max_operations,
         args.max_concurrent,
     );
-    let signal = accept_loop(&listener, &state, &conns).await?;
+    let mut signals = Signals::install()?;
+    let signal = accept_loop(&listener, &state, &conns, &mut signals).await?;
     drop(listener);
     eprintln!(
-        "lro proxy: {signal}: no new connections; in-flight requests have {}",
-        crate::report::secs(args.grace)
+        "lro proxy: {signal}: no new connections; in-flight requests and background \
+         operations have {}",
+        crate::report::secs(args.drain)
     );
     // Idle connections close at once, busy ones after their answer.
     let _ = stop.send(true);
-    let closed = conns.slots.acquire_many(conns.cap);
-    tokio::pin!(closed);
+    let drained = drained(&conns, &state.facade);
+    tokio::pin!(drained);
     tokio::select! {
-        _ = &mut closed => {}
-        _ = tokio::time::sleep(args.grace) => {
-            let _ = expire.send(true);
+        () = &mut drained => {}
+        () = tokio::time::sleep(args.drain) => {
+            // What still runs is handed over: its handle recorded, its lease released.
+            stores.hand_over();
             // The remaining requests answer 503 at once; their connections then close.
-            let _ = tokio::time::timeout(Duration::from_secs(5), &mut closed).await;
+            let _ = expire.send(true);
+            tokio::select! {
+                _ = tokio::time::timeout(Duration::from_secs(5), &mut drained) => {}
+                second = signals.recv() => signals.exit_at_once(second),
+            }
         }
+        second = signals.recv() => signals.exit_at_once(second),
     }
     eprintln!("lro proxy: stopped");
     Ok(exit::SUCCESS)
+}
+
+/// Completes once every client connection closed and no operation runs in the background.
+async fn drained(conns: &Conns, facade: &crate::facade::Facade) {
+    let _all = conns.slots.acquire_many(conns.cap).await;
+    facade.until_idle().await;
+}
+
+/// SIGINT and SIGTERM.
+struct Signals {
+    int: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> Result<Self, Failure> {
+        let install = |kind| signal(kind).map_err(|e| Failure::local(format!("signals: {e}")));
+        Ok(Self {
+            int: install(SignalKind::interrupt())?,
+            term: install(SignalKind::terminate())?,
+        })
+    }
+
+    /// The next signal's name.
+    async fn recv(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.int.recv() => "SIGINT",
+            _ = self.term.recv() => "SIGTERM",
+        }
+    }
+
+    /// A second signal while draining: the process ends now, `128 +` the signal's number.
+    fn exit_at_once(&self, name: &str) -> ! {
+        eprintln!("lro proxy: {name} again: exiting at once");
+        let code = if name == "SIGINT" {
+            exit::SIGINT
+        } else {
+            exit::SIGTERM
+        };
+        std::process::exit(code)
+    }
 }
 
 /// `HOST:PORT` (an IP address, `[::1]` for IPv6, or `localhost` for 127.0.0.1), or a port
@@ -239,24 +291,18 @@ async fn accept_loop(
     listener: &TcpListener,
     state: &Arc<State>,
     conns: &Conns,
+    signals: &mut Signals,
 ) -> Result<&'static str, Failure> {
-    let install = |kind| signal(kind).map_err(|e| Failure::local(format!("signals: {e}")));
-    let (mut int, mut term) = (
-        install(SignalKind::interrupt())?,
-        install(SignalKind::terminate())?,
-    );
     loop {
         let permit = tokio::select! {
-            _ = int.recv() => return Ok("SIGINT"),
-            _ = term.recv() => return Ok("SIGTERM"),
+            name = signals.recv() => return Ok(name),
             permit = conns.slots.clone().acquire_owned() => match permit {
                 Ok(permit) => permit,
                 Err(_) => return Ok("closed"),
             },
         };
         let (stream, peer) = tokio::select! {
-            _ = int.recv() => return Ok("SIGINT"),
-            _ = term.recv() => return Ok("SIGTERM"),
+            name = signals.recv() => return Ok(name),
             accepted = listener.accept() => match accepted {
                 Ok(pair) => pair,
                 Err(e) => {
@@ -371,7 +417,7 @@ impl Drop for AccessLog {
     }
 }
 
-/// One request: forwarded and resolved, or answered `503` when the grace period ends first or
+/// One request: forwarded and resolved, or answered `503` when the drain ends first or
 /// `--max-operations` requests are already being answered. Logs one line.
 async fn handle(
     state: Arc<State>,
@@ -396,10 +442,18 @@ async fn handle(
     let deadline = state
         .max_time
         .map(|d| tokio::time::Instant::from_std(started) + d);
+    // Through the store front: at the drain's end it hands its operation over, and is given
+    // the moment that takes.
+    let stored = crate::proxy_store::key_of(req.headers()).is_ok_and(|k| k.is_some())
+        || tower_lro::__private::prefers_respond_async(req.headers());
     let work = CURRENT.scope(cell.clone(), forward(state.clone(), req, deadline));
+    tokio::pin!(work);
     let response = tokio::select! {
-        response = work => response,
-        _ = expired.wait_for(|done| *done) => {
+        response = &mut work => response,
+        () = async { let _ = expired.wait_for(|done| *done).await; } => {
+            if stored {
+                let _ = tokio::time::timeout(HAND_OVER, &mut work).await;
+            }
             let error = json!({"code": "ServiceUnavailable", "message": "the proxy is shutting down"});
             unfinished(&cell, StatusCode::SERVICE_UNAVAILABLE, error)
         }
@@ -429,6 +483,10 @@ async fn handle(
     log.print(response.status().as_str(), &lro);
     response
 }
+
+/// How long a request through the store front is given, at the drain's end, to record its
+/// operation's handle and release its lease.
+const HAND_OVER: Duration = Duration::from_secs(2);
 
 /// `503` with `Retry-After`: the proxy is answering `--max-operations` requests already.
 fn overloaded(max: u32) -> Response<ProxyBody> {

@@ -34,7 +34,7 @@ use tower::{BoxError, Layer, ServiceExt};
 use tower_lro::store::{
     MemoryStore, OperationStore, RedbStore, RedisStore, StoreError, StoreLayer, StoreService,
 };
-use tower_lro::{LroBody, LroLayer, LroOptions};
+use tower_lro::{LroBody, LroOptions};
 
 use crate::exit::Failure;
 use crate::net;
@@ -142,14 +142,8 @@ fn password(url: &str) -> Option<&str> {
 }
 
 impl Store {
-    /// The service that sends keyed requests through `records`, with leases of `lease`.
-    pub fn new(
-        records: Arc<dyn OperationStore>,
-        layer: LroLayer,
-        inner: Inner,
-        lease: Duration,
-    ) -> Self {
-        let layer: StoreLayer = layer.store(records.clone()).lease(lease);
+    /// The service that sends keyed requests through `layer`, whose store is `records`.
+    pub fn new(records: Arc<dyn OperationStore>, layer: &StoreLayer, inner: Inner) -> Self {
         Self {
             records,
             service: layer.layer(inner),

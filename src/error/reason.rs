@@ -124,6 +124,13 @@ pub enum Reason {
         /// The key.
         key: String,
     },
+    /// The call was stopped before its operation ended
+    /// ([`StoreLayer::hand_over`](crate::store::StoreLayer::hand_over)): its latest resume
+    /// handle is recorded and its lease released, for another process to continue at once.
+    HandedOver {
+        /// The key.
+        key: String,
+    },
     /// The operation store recorded that the operation under this key failed.
     StoredFailure {
         /// The failure word recorded (`Failed`, `Canceled`).
@@ -262,7 +269,7 @@ impl Reason {
             Reason::IdempotencyMismatch { .. } | Reason::NothingRecorded { .. } => {
                 ErrorKind::Conflict
             }
-            Reason::LeaseHeld { .. } => ErrorKind::Timeout,
+            Reason::LeaseHeld { .. } | Reason::HandedOver { .. } => ErrorKind::Timeout,
             Reason::Rejected { .. } | Reason::CancelRefused { .. } => ErrorKind::UnexpectedStatus,
             Reason::NotCancellable(_) => ErrorKind::NotCancellable,
             Reason::CancelUnanswered { .. } => ErrorKind::RetriesExhausted,
@@ -470,6 +477,7 @@ impl fmt::Display for Reason {
             | Reason::IdempotencyMismatch { .. }
             | Reason::NothingRecorded { .. }
             | Reason::LeaseHeld { .. }
+            | Reason::HandedOver { .. }
             | Reason::StoredFailure { .. }
             | Reason::NotCancellable(_)
             | Reason::CancelRefused { .. }
@@ -550,6 +558,12 @@ impl Reason {
             Reason::LeaseHeld { key } => write!(
                 f,
                 "the operation under key {} was still held by another process at the deadline",
+                Shown::new(key, LIMIT)
+            ),
+            Reason::HandedOver { key } => write!(
+                f,
+                "stopped before the operation under key {} ended: its handle is recorded for \
+                 another process to continue",
                 Shown::new(key, LIMIT)
             ),
             Reason::StoredFailure {

@@ -1,7 +1,6 @@
 //! [`StoreLayer`] and [`StoreService`]: the front that consults an operation store before the
 //! driver starts, and records the driver's progress reports.
 
-use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -25,6 +24,10 @@ use crate::driver::Settings;
 use crate::error::{Error, Reason};
 use crate::metadata::Progress;
 use crate::{LroBody, LroLayer, LroMetadata, LroOptions, LroService, ResumeHandle};
+
+mod until;
+
+use until::{until_done, Ended};
 
 type BoxError = tower::BoxError;
 
@@ -51,6 +54,8 @@ struct Front {
     holder: String,
     lease: Duration,
     embed_limit: usize,
+    /// `true` once the layer hands its calls over ([`StoreLayer::hand_over`]).
+    stop: Arc<watch::Sender<bool>>,
 }
 
 /// An [`LroLayer`] with an [operation store](crate::store): wraps a service in a
@@ -95,6 +100,7 @@ impl LroLayer {
             holder,
             lease: Duration::from_secs(30),
             embed_limit: 64 * 1024,
+            stop: Arc::new(watch::channel(false).0),
         };
         StoreLayer {
             layer: self,
@@ -131,6 +137,16 @@ impl StoreLayer {
     /// The id leases are held under.
     pub fn holder_id(&self) -> &str {
         &self.front.holder
+    }
+
+    /// Hands over the operations this layer's services lead, for a process about to exit:
+    /// each call stops polling, records its latest resume handle, releases its lease and ends
+    /// with an error of [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) carrying the handle,
+    /// so that another process continues the operation at once instead of after the lease
+    /// expires. Calls made afterwards end so before they take a lease. Shared by the layers
+    /// made from this one.
+    pub fn hand_over(&self) {
+        self.front.stop.send_replace(true);
     }
 }
 
@@ -299,6 +315,10 @@ where
             None if call.adopt => return Err(call.nothing().into()),
             None => {}
         }
+        if *call.front.stop.borrow() {
+            let key = call.key.to_string();
+            return Err(Error::new(None, Reason::HandedOver { key }).into());
+        }
         let (holder, lease) = (&call.holder, call.front.lease);
         if store.acquire(&call.key, holder, lease).await? {
             let out = call.lead(&parts, &mut body).await;
@@ -439,12 +459,16 @@ where
             }
         };
         let (settings, handles) = recording(&self.settings);
+        let latest = handles.clone();
         let layer = LroLayer { settings };
         let lro = LroService::new(inner, layer);
         let saving = AtomicBool::new(false);
         let recorder = self.recorder(first_sent, handles, &saving);
-        let out = until_done(lro.oneshot(req), recorder, &saving).await;
-        self.finish(first_sent, out, outcome).await
+        let mut stop = self.front.stop.subscribe();
+        match until_done(lro.oneshot(req), recorder, &saving, &mut stop).await {
+            Ended::Done(out) => self.finish(first_sent, out, outcome).await,
+            Ended::Stopped => Err(self.hand_over(first_sent, &latest).await.into()),
+        }
     }
 
     /// Saves every handle the driver reports, and renews the lease, until dropped; `saving`
@@ -648,33 +672,6 @@ fn recording(base: &Settings) -> (Arc<Settings>, watch::Receiver<Option<Report>>
         }
     });
     (settings, rx)
-}
-
-/// Polls `work` to its end, and `side` alongside it (never to its end) until it is not `busy`.
-async fn until_done<F: Future>(
-    work: F,
-    side: impl Future<Output = ()>,
-    busy: &AtomicBool,
-) -> F::Output {
-    let mut work = std::pin::pin!(work);
-    let mut side = std::pin::pin!(side);
-    let mut out = None;
-    std::future::poll_fn(|cx| {
-        if out.is_none() {
-            if let Poll::Ready(done) = work.as_mut().poll(cx) {
-                out = Some(done);
-            }
-        }
-        let _ = side.as_mut().poll(cx);
-        match out.take() {
-            Some(done) if !busy.load(Ordering::Relaxed) => Poll::Ready(done),
-            other => {
-                out = other;
-                Poll::Pending
-            }
-        }
-    })
-    .await
 }
 
 fn unix_ms() -> u64 {

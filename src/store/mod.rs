@@ -7,8 +7,9 @@
 //! - no record: it takes the operation's **lease**, records the operation as
 //!   [`Submitted`](OperationState::Submitted), sends the submission, and records the
 //!   [`ResumeHandle`] after every status poll (and renews the lease) until the end;
-//! - a record that is still running, with the lease free (its holder ended, or its lease
-//!   expired): it **resumes** from the recorded handle — the submission is not sent again;
+//! - a record that is still running, with the lease free (its holder ended or
+//!   [handed it over](StoreLayer::hand_over), or its lease expired): it **resumes** from the
+//!   recorded handle — the submission is not sent again;
 //! - a record whose lease another process holds: it **waits**, reading the store at the poll
 //!   interval, until the operation ends or the lease is free, within the deadline;
 //! - a finished record: it answers from the store — a result's URL is fetched again, a small

@@ -117,6 +117,18 @@ impl Facade {
     fn done(&self, key: &str) {
         self.running.lock().expect("not poisoned").remove(key);
     }
+
+    fn busy(&self) -> bool {
+        !self.running.lock().expect("not poisoned").is_empty()
+    }
+
+    /// Completes once no operation runs in the background on this process (checked every
+    /// 20 ms: only while the proxy drains).
+    pub async fn until_idle(&self) {
+        while self.busy() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
 }
 
 /// What the façade answers for `req`, or the request back when it is the proxy's to forward.

@@ -11,6 +11,7 @@ mod credentials;
 mod curl;
 mod dialect_fixtures;
 mod dialects;
+mod drain;
 mod facade;
 mod fleet;
 mod hostile;

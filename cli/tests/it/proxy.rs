@@ -131,7 +131,7 @@ async fn the_proxy_answers_each_case() {
 #[tokio::test(flavor = "multi_thread")]
 async fn shutdown_answers_unfinished_requests_503_with_their_handles() {
     let up = upstream().await;
-    let (mut child, base) = proxy(&up.base, &["--max-time", "60", "--grace", "0.3"]).await;
+    let (mut child, base) = proxy(&up.base, &["--max-time", "60", "--drain", "0.3"]).await;
     let pending = tokio::spawn(call(format!("{base}/wait"), false));
     // Bounded wait until the upstream saw the submission (the proxy then waits 20 s to poll).
     for _ in 0..200 {

@@ -378,3 +378,45 @@ async fn a_record_holds_no_carried_credential_and_a_retry_supplies_its_own() {
     }
     assert_eq!(up.submissions(), 1);
 }
+
+/// A layer that hands its calls over (a process about to exit): the running call records its
+/// handle, frees its lease long before it would expire, and ends `Timeout` (`HandedOver`)
+/// with the handle; later calls end so at once; another layer continues without submitting.
+#[tokio::test]
+async fn a_handed_over_call_frees_its_lease_for_another_layer() {
+    let up = Upstream::start().await;
+    let store = Arc::new(MemoryStore::new());
+    let leaving = layer(store.clone()).lease(Duration::from_secs(60));
+    let svc = client(leaving.clone());
+    let running = tokio::spawn({
+        let (svc, req) = (svc.clone(), up.keyed("h", "{}"));
+        async move { send(&svc, req).await }
+    });
+    until_polling(&*store, "h").await;
+    leaving.hand_over();
+    let err = tokio::time::timeout(Duration::from_secs(5), running)
+        .await
+        .expect("the call ends at once")
+        .unwrap()
+        .unwrap_err();
+    let err = err.downcast::<tower_lro::Error>().expect("an LRO error");
+    assert_eq!(err.kind(), ErrorKind::Timeout);
+    assert_eq!(err.reason(), &Reason::HandedOver { key: "h".into() });
+    let handle = err.resume_handle().expect("the latest handle");
+    assert_eq!(handle.operation_url(), up.server.url("/ops/1"));
+    let free = store.acquire("h", "probe", Duration::from_secs(1)).await;
+    assert!(free.unwrap(), "the lease is released, not left to expire");
+    store.release("h", "probe").await.unwrap();
+
+    let late = send(&svc, up.keyed("h", "{}")).await.unwrap_err();
+    let late = late.downcast::<tower_lro::Error>().expect("an LRO error");
+    assert_eq!(late.reason(), &Reason::HandedOver { key: "h".into() });
+
+    up.finish();
+    let done = send(&client(layer(store)), up.keyed("h", "{}"))
+        .await
+        .unwrap();
+    assert_eq!(outcome(&done), Outcome::Resumed);
+    assert_eq!(body_bytes(done.into_body()).await, r#"{"id":"thing-1"}"#);
+    assert_eq!(up.submissions(), 1);
+}
