@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::credentials::mask_url;
 use crate::parse::HintSource;
 use crate::resume::ResumeHandle;
 pub use crate::rule::Rule;
@@ -19,7 +20,7 @@ use crate::status::OperationStatus;
 /// }
 /// # }
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct LroMetadata {
     pub(crate) operation_url: String,
     pub(crate) operation_id: Option<String>,
@@ -87,7 +88,7 @@ impl LroMetadata {
 ///     eprintln!("{} {}{pct}, next poll in {:?}", p.operation_url(), p.status(), p.next_poll_in());
 /// });
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Progress {
     pub(crate) operation_url: String,
     pub(crate) operation_id: Option<String>,
@@ -145,6 +146,41 @@ impl Progress {
     /// may be interrupted (a command-line tool on Ctrl-C) saves.
     pub fn resume_handle(&self) -> Option<&ResumeHandle> {
         self.resume.as_ref()
+    }
+}
+
+// `Debug` masks credential values in the URLs (as `Error`'s does): a `{:?}` in a log line must
+// not carry a server's `sig=`; the accessors stay raw.
+impl fmt::Debug for LroMetadata {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LroMetadata")
+            .field("operation_url", &mask_url(&self.operation_url))
+            .field("operation_id", &self.operation_id)
+            .field("rule", &self.rule)
+            .field("status", &self.status)
+            .field("polls", &self.polls)
+            .field("elapsed", &self.elapsed)
+            .field("resource_url", &self.resource_url.as_deref().map(mask_url))
+            .field("dialect", &self.dialect)
+            .field("resume", &self.resume)
+            .finish()
+    }
+}
+
+impl fmt::Debug for Progress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Progress")
+            .field("operation_url", &mask_url(&self.operation_url))
+            .field("operation_id", &self.operation_id)
+            .field("status", &self.status)
+            .field("percent_complete", &self.percent_complete)
+            .field("progress_text", &self.progress_text)
+            .field("polls", &self.polls)
+            .field("next_poll_in", &self.next_poll_in)
+            .field("wait_reason", &self.wait_reason)
+            .field("elapsed", &self.elapsed)
+            .field("resume", &self.resume)
+            .finish()
     }
 }
 

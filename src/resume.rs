@@ -33,7 +33,7 @@ use crate::rule::Rule;
 /// let req: http::Request<String> = handle.into_request();
 /// assert_eq!(req.method(), http::Method::GET);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ResumeHandle {
     /// Format version; this crate writes and reads `1`.
@@ -71,6 +71,32 @@ pub struct ResumeHandle {
     /// one (`status_request`), as filled from the submission's answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) status_body: Option<String>,
+}
+
+// `Debug` masks credential values in the URLs (a server's `sig=` in its monitor URL); the
+// serialized handle keeps them (it must, to be resumed).
+impl std::fmt::Debug for ResumeHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::credentials::mask_url;
+        f.debug_struct("ResumeHandle")
+            .field("version", &self.version)
+            .field("rule", &self.rule)
+            .field("method", &self.method)
+            .field("request_url", &mask_url(&self.request_url))
+            .field("operation_url", &mask_url(&self.operation_url))
+            .field("final_state", &self.final_state)
+            .field(
+                "submission_location",
+                &self.submission_location.as_deref().map(mask_url),
+            )
+            .field("operation_id", &self.operation_id)
+            .field("origin", &self.origin)
+            .field("header_names", &self.header_names)
+            .field("polls", &self.polls)
+            .field("dialect", &self.dialect)
+            .field("status_body", &self.status_body)
+            .finish()
+    }
 }
 
 impl ResumeHandle {

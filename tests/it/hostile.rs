@@ -1202,3 +1202,40 @@ async fn error_display_masks_credentials_in_urls() {
         "{text}"
     );
 }
+
+/// `{:?}` of what the layer hands out — the metadata, a progress report, a resume handle — masks
+/// credential values in the URLs it shows, as `Error`'s does; the accessors stay raw.
+#[tokio::test(start_paused = true)]
+async fn debug_of_metadata_progress_and_handles_masks_credentials() {
+    let monitor = "https://svc.example/operations/1?sv=1&sig=SIG-SECRET";
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let s = seen.clone();
+    let layer = LroLayer::new().on_progress(move |p| {
+        let handle = p.resume_handle().map(|h| format!("{h:?}"));
+        s.lock().unwrap().push(format!("{p:?} {handle:?}"));
+    });
+    let mut op = submit(layer, ol(monitor)).await;
+    op.answer(resp(
+        200,
+        &[("retry-after", b"1")],
+        r#"{"status":"Running"}"#,
+    ))
+    .await;
+    op.answer(resp(
+        200,
+        &[],
+        r#"{"status":"Succeeded","resourceLocation":"/things/1?sig=RES-SECRET"}"#,
+    ))
+    .await;
+    op.answer(resp(200, &[], "{}")).await;
+    let response = op.finish().await.unwrap();
+    let meta = response.extensions().get::<LroMetadata>().unwrap();
+    assert_eq!(meta.operation_url(), monitor, "the accessor stays raw");
+    let shown = format!("{meta:?}");
+    let seen = seen.lock().unwrap();
+    assert!(seen.iter().any(|p| p.contains("ResumeHandle")), "{seen:?}");
+    for text in seen.iter().chain([&shown]) {
+        assert!(!text.contains("SECRET"), "{text}");
+        assert!(text.contains("sig=***"), "{text}");
+    }
+}
