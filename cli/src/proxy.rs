@@ -385,7 +385,7 @@ struct AccessLog {
 
 impl AccessLog {
     fn new(peer: SocketAddr, req: &Request<Incoming>) -> Self {
-        let url = redact::url(&req.uri().to_string());
+        let url = redact::access_target(&req.uri().to_string());
         Self {
             line: format!("{peer} {} {}", shown(req.method().as_str()), shown(&url)),
             started: Instant::now(),

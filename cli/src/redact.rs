@@ -20,6 +20,30 @@ pub fn url(text: &str) -> String {
     credentials::mask_url(text).into_owned()
 }
 
+/// A request target as the proxy's access log shows it: [`url`], and a façade operation id's
+/// credential scope (`/_lro/operations/{32 hex}:{key}`, the colon as `:` or `%3A`) replaced by
+/// `***`. The scope is a hash of the caller's credentials; kept out of logs, a weak credential
+/// cannot be guessed offline from them.
+pub fn access_target(target: &str) -> String {
+    const PREFIX: &str = "/_lro/operations/";
+    let masked = url(target);
+    let Some(at) = masked.find(PREFIX) else {
+        return masked;
+    };
+    let id = &masked[at + PREFIX.len()..];
+    let hex = id.bytes().take_while(u8::is_ascii_hexdigit).count();
+    let colon = &id[hex..];
+    if hex != 32
+        || !(colon.starts_with(':')
+            || colon
+                .get(..3)
+                .is_some_and(|c| c.eq_ignore_ascii_case("%3a")))
+    {
+        return masked;
+    }
+    format!("{}{PREFIX}***{colon}", &masked[..at])
+}
+
 /// A free-text message (an error of the library, a note) as it may be printed: every
 /// `http://` or `https://` URL in it masked as [`url`] does.
 pub fn text(message: &str) -> String {
@@ -69,6 +93,27 @@ fn find_url(text: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn access_targets_hide_a_facade_ids_credential_scope() {
+        let scope = "0123456789abcdef0123456789ABCDEF";
+        assert_eq!(
+            access_target(&format!("/_lro/operations/{scope}%3Ajob-1/result")),
+            "/_lro/operations/***%3Ajob-1/result"
+        );
+        assert_eq!(
+            access_target(&format!("/_lro/operations/{scope}:job-1?sig=s")),
+            "/_lro/operations/***:job-1?sig=***"
+        );
+        // Not a scoped id: shown as it is (masked as a URL).
+        for plain in [
+            "/_lro/operations/5f0c9a", // a random id
+            "/_lro/operations/0123456789abcdef0123456789abcdef0%3Ak",
+            "/jobs/0123456789abcdef0123456789abcdef:k",
+        ] {
+            assert_eq!(access_target(plain), url(plain), "{plain}");
+        }
+    }
 
     #[test]
     fn masks_secret_query_values_and_userinfo() {
