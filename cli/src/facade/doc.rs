@@ -45,6 +45,9 @@ pub async fn status(
         facade.take_over(id, headers).await;
     }
     if events::wanted(headers) {
+        if events::caught_up(headers, &record) {
+            return events::no_more();
+        }
         return events::stream(facade, id, headers, deadline);
     }
     document_response(facade, id, &record)

@@ -3,7 +3,8 @@
 //! Each event is `id: {revision}`, `event: status` and `data: {the status document}`, sent
 //! whenever the record's revision grows; a reconnect with `Last-Event-ID: n` gets only what
 //! came after revision `n` (the store keeps the latest state, so that is the latest document,
-//! or nothing when nothing changed). The stream ends after the event of the operation's end,
+//! or nothing when nothing changed; a finished operation's last revision gets `204 No Content`,
+//! which stops an `EventSource`'s reconnecting). The stream ends after the event of the operation's end,
 //! when the record goes away, or at the request's deadline (`--max-time`, else 300 s); a
 //! comment line is sent as a heartbeat when nothing else was for 15 s.
 
@@ -20,6 +21,8 @@ use http_body::{Body, Frame};
 use http_body_util::Either;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
+
+use tower_lro::store::OperationRecord;
 
 use super::{doc, Facade};
 use crate::proxy::{Bounded, ProxyBody};
@@ -39,6 +42,31 @@ pub fn wanted(headers: &HeaderMap) -> bool {
         })
 }
 
+/// The client's `Last-Event-ID`, when it is one of ours (a revision).
+fn last_event_id(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+}
+
+/// Whether a reconnecting client already has the last event of a finished operation: it is
+/// answered `204 No Content`, which tells an `EventSource` to stop reconnecting (HTML's
+/// server-sent events), rather than an empty stream it would reconnect to forever.
+pub fn caught_up(headers: &HeaderMap, record: &OperationRecord) -> bool {
+    record.is_finished() && last_event_id(headers) == Some(record.revision)
+}
+
+/// `204 No Content` for a client that [caught up](caught_up).
+pub fn no_more() -> Response<ProxyBody> {
+    let mut response = Response::new(Either::Right(http_body_util::Full::new(Bytes::new())));
+    *response.status_mut() = http::StatusCode::NO_CONTENT;
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
 /// The events of the operation under `id`, streamed from a task that reads the store.
 pub fn stream(
     facade: &Arc<Facade>,
@@ -46,10 +74,7 @@ pub fn stream(
     headers: &HeaderMap,
     deadline: Option<Instant>,
 ) -> Response<ProxyBody> {
-    let last = headers
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
+    let last = last_event_id(headers);
     let until = deadline.unwrap_or_else(|| Instant::now() + facade.events_for);
     let (tx, rx) = mpsc::channel(4);
     tokio::spawn(feed(
