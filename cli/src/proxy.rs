@@ -121,12 +121,15 @@ pub async fn run(args: ProxyArgs) -> Result<i32, Failure> {
     let client = net::client::<UpstreamBody>(&args.lro, &upstream)?;
     let client = ConcurrencyLimit::new(client, args.max_concurrent as usize);
     let (records, kept) = crate::proxy_store::open(args.store.as_deref(), args.store_ttl).await?;
+    // This process's writes signal the façade's readers (see `facade::signal`).
+    let signals = Arc::new(crate::facade::signal::Signalled::new(records));
+    let records: Arc<dyn tower_lro::store::OperationStore> = signals.clone();
     crate::proxy_admin::install();
     // One store front for keyed requests and the façade: one hand-over at the drain's end.
     let stores = layer.clone().store(records.clone()).lease(args.store_lease);
     let facade = crate::facade::Facade::new(
         stores.clone(),
-        records.clone(),
+        signals,
         client.clone(),
         upstream.clone(),
         &args,

@@ -93,8 +93,9 @@ pub fn stream(
     response
 }
 
-/// Reads the store every tick and sends what is new, until the end, the deadline, or the
-/// client's going away.
+/// Reads the store when this process writes the record, or every tick for an operation
+/// another instance runs, and sends what is new, until the end, the deadline, or the client's
+/// going away.
 async fn feed(
     facade: Arc<Facade>,
     id: String,
@@ -112,7 +113,12 @@ async fn feed(
     }
     let mut quiet_until = Instant::now() + HEARTBEAT;
     let mut probe_at = Instant::now() + facade.lease;
+    let written = facade.signals.subscribe(&id);
     loop {
+        // Enabled before the read: a write between the read and the wait is not missed.
+        let notified = written.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
         let Ok(Some(record)) = facade.store.load(&id).await else {
             return;
         };
@@ -149,8 +155,17 @@ async fn feed(
             }
             quiet_until = now + HEARTBEAT;
         }
+        // This process's own operation is read when it is written (the tick is a safety net);
+        // another instance's, every tick.
+        let every = if facade.runs(&id, false) {
+            HEARTBEAT
+        } else {
+            tick
+        };
+        let wake = (now + every).min(until).min(quiet_until).min(probe_at);
         tokio::select! {
-            () = tokio::time::sleep_until((now + tick).min(until)) => {}
+            () = notified => {}
+            () = tokio::time::sleep_until(wake) => {}
             () = tx.closed() => return,
         }
     }

@@ -44,6 +44,7 @@ pub mod doc;
 pub mod events;
 pub mod resume;
 mod run;
+pub mod signal;
 
 /// The client stack the façade sends through: the store layer over the proxy's bounded client.
 type Service = StoreService<
@@ -57,6 +58,8 @@ const BODY_LIMIT: usize = 8 * 1024 * 1024;
 pub struct Facade {
     service: Service,
     store: Arc<dyn OperationStore>,
+    /// The same store's writes in this process, per key (read on a write, not on a timer).
+    signals: Arc<signal::Signalled>,
     upstream: Uri,
     /// The wait a status answer suggests (`Retry-After`, `retry-after-ms`).
     hint: Duration,
@@ -76,7 +79,7 @@ impl Facade {
     /// The façade over `client`, keeping operations in `layer`'s store.
     pub fn new(
         layer: StoreLayer,
-        store: Arc<dyn OperationStore>,
+        store: Arc<signal::Signalled>,
         client: ConcurrencyLimit<hyper_util::client::legacy::Client<net::Connector, UpstreamBody>>,
         upstream: Uri,
         args: &ProxyArgs,
@@ -86,7 +89,8 @@ impl Facade {
         let layer = layer.lease(lease);
         Arc::new(Self {
             service: tower::Layer::layer(&layer, client),
-            store,
+            store: store.clone(),
+            signals: store,
             upstream,
             hint: args.lro.poll_interval.unwrap_or(Duration::from_secs(1)),
             events_for: args

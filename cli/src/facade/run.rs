@@ -162,18 +162,23 @@ fn accepted(facade: &Facade, id: &str, record: Option<&OperationRecord>) -> Resp
 impl Facade {
     /// The record under `id` once it holds more than the submission (bounded: 1 s).
     async fn until_recorded(&self, id: &str) -> Option<OperationRecord> {
-        let mut last = None;
-        for _ in 0..200 {
-            last = self.store.load(id).await.ok().flatten();
-            if last
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+        let written = self.signals.subscribe(id);
+        loop {
+            // Enabled before the read: a write between the read and the wait is not missed.
+            let notified = written.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let last = self.store.load(id).await.ok().flatten();
+            let recorded = last
                 .as_ref()
-                .is_some_and(|r| !matches!(r.state, OperationState::Submitted))
-            {
-                break;
+                .is_some_and(|r| !matches!(r.state, OperationState::Submitted));
+            if recorded || tokio::time::Instant::now() >= deadline {
+                return last;
             }
-            tokio::time::sleep(Duration::from_millis(5)).await;
+            // Written by this process's run of it; the timeout bounds a lost signal.
+            let _ = tokio::time::timeout_at(deadline, notified).await;
         }
-        last
     }
 
     /// Takes over the unfinished operation under `key` when no process holds its lease:
