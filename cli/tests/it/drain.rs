@@ -6,12 +6,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::support::client::{json, send};
 use crate::support::{proxy_on, resp, Mock};
-use bytes::Bytes;
-use http::{Request, StatusCode};
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
+use http::StatusCode;
 use serde_json::Value;
 use tokio::process::Child;
 
@@ -51,45 +48,10 @@ impl Upstream {
         .await;
         Self { mock, done }
     }
-
-    /// Waits (bounded: 10 s) until `path` was requested at least `n` times.
-    async fn until_seen(&self, path: &str, n: usize) {
-        for _ in 0..1000 {
-            if self.mock.count(path) >= n {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        panic!("{path} was not requested {n} times within 10 s");
-    }
 }
 
 fn wait() -> (&'static str, String) {
     ("retry-after-ms", "50".to_owned())
-}
-
-type Answer = (StatusCode, http::HeaderMap, Bytes);
-
-/// One request, bounded to 20 s.
-async fn send(method: &str, url: &str, headers: &[(&str, &str)]) -> Answer {
-    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    let mut req = Request::builder().method(method).uri(url);
-    for (name, value) in headers {
-        req = req.header(*name, *value);
-    }
-    let req = req.body(Full::from("{}")).unwrap();
-    let response = tokio::time::timeout(Duration::from_secs(20), client.request(req))
-        .await
-        .expect("an answer within 20 s")
-        .unwrap();
-    let (parts, body) = response.into_parts();
-    let body = body.collect().await.unwrap().to_bytes();
-    (parts.status, parts.headers, body)
-}
-
-fn json(body: &Bytes) -> Value {
-    serde_json::from_slice(body)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(body)))
 }
 
 fn terminate(child: &Child) {
@@ -116,9 +78,9 @@ async fn sigterm_lets_a_waiting_request_finish_within_the_drain() {
     let (mut child, base, _) = proxy_on("127.0.0.1:0", &up.mock.base, &args).await;
     let waiting = tokio::spawn({
         let url = format!("{base}/jobs/a");
-        async move { send("POST", &url, &[("idempotency-key", "\"drain-a\"")]).await }
+        async move { send("POST", &url, &[("idempotency-key", "\"drain-a\"")], "{}").await }
     });
-    up.until_seen("/ops/a", 2).await;
+    up.mock.until_count("/ops/a", 2).await;
     terminate(&child);
     let signalled = Instant::now();
     // The listener closes: a new connection is refused (bounded wait for the signal to land).
@@ -173,7 +135,7 @@ async fn a_drained_proxy_hands_its_operations_to_another_at_once() {
         ("prefer", "respond-async"),
         ("idempotency-key", "\"drain-b\""),
     ];
-    let (status, h, body) = send("POST", &format!("{first_base}/jobs/b"), &headers).await;
+    let (status, h, body) = send("POST", &format!("{first_base}/jobs/b"), &headers, "{}").await;
     assert_eq!(
         status,
         StatusCode::ACCEPTED,
@@ -183,10 +145,10 @@ async fn a_drained_proxy_hands_its_operations_to_another_at_once() {
     let location = h["operation-location"].to_str().unwrap().to_owned();
     let waiting = tokio::spawn({
         let url = format!("{first_base}/jobs/c");
-        async move { send("POST", &url, &[("idempotency-key", "\"drain-c\"")]).await }
+        async move { send("POST", &url, &[("idempotency-key", "\"drain-c\"")], "{}").await }
     });
-    up.until_seen("/ops/b", 2).await;
-    up.until_seen("/ops/c", 2).await;
+    up.mock.until_count("/ops/b", 2).await;
+    up.mock.until_count("/ops/c", 2).await;
 
     terminate(&first);
     let signalled = Instant::now();
@@ -201,7 +163,7 @@ async fn a_drained_proxy_hands_its_operations_to_another_at_once() {
     let url = format!("{second_base}{location}");
     let mut last = Value::Null;
     for _ in 0..200 {
-        let (status, _, body) = send("GET", &url, &[]).await;
+        let (status, _, body) = send("GET", &url, &[], "").await;
         assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
         last = json(&body);
         if last["status"] != "Running" && last["status"] != "NotStarted" {
@@ -225,14 +187,14 @@ async fn a_drained_proxy_hands_its_operations_to_another_at_once() {
         1,
         "taken over, not submitted again"
     );
-    let (status, _, result) = send("GET", &format!("{url}/result"), &[]).await;
+    let (status, _, result) = send("GET", &format!("{url}/result"), &[], "").await;
     assert_eq!(
         (status, json(&result)["thing"].as_str()),
         (StatusCode::OK, Some("b"))
     );
     // The waiting request's retry under its key on the second proxy continues its operation.
     let key = [("idempotency-key", "\"drain-c\"")];
-    let (status, _, body) = send("POST", &format!("{second_base}/jobs/c"), &key).await;
+    let (status, _, body) = send("POST", &format!("{second_base}/jobs/c"), &key, "{}").await;
     assert_eq!(
         (status, json(&body)["thing"].as_str()),
         (StatusCode::OK, Some("c"))
@@ -253,9 +215,9 @@ async fn a_second_signal_exits_at_once() {
     let (mut child, base, log) = proxy_on("127.0.0.1:0", &up.mock.base, &args).await;
     let waiting = tokio::spawn({
         let url = format!("{base}/jobs/d");
-        async move { send("POST", &url, &[]).await }
+        async move { send("POST", &url, &[], "{}").await }
     });
-    up.until_seen("/ops/d", 2).await;
+    up.mock.until_count("/ops/d", 2).await;
     terminate(&child);
     let signalled = Instant::now();
     // Bounded wait until the proxy says it drains, before the second signal.

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::client::{json, send, Answer};
 use crate::support::{lro, now, proxy_on, resp, temp_dir, Mock, Run};
 use bytes::Bytes;
 use http::{Request, StatusCode};
@@ -61,35 +62,8 @@ impl Upstream {
     }
 }
 
-type Answer = (StatusCode, http::HeaderMap, Bytes);
-
-/// One request to the proxy, bounded to 20 s.
-async fn send(method: &str, url: &str, headers: &[(&str, &str)], body: &str) -> Answer {
-    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    let mut req = Request::builder().method(method).uri(url);
-    for (name, value) in headers {
-        req = req.header(*name, *value);
-    }
-    let req = req.body(Full::from(body.to_owned())).unwrap();
-    let response = tokio::time::timeout(Duration::from_secs(20), client.request(req))
-        .await
-        .expect("an answer within 20 s")
-        .unwrap();
-    let (parts, body) = response.into_parts();
-    (
-        parts.status,
-        parts.headers,
-        body.collect().await.unwrap().to_bytes(),
-    )
-}
-
 fn body_text(body: &Bytes) -> String {
     String::from_utf8_lossy(body).into_owned()
-}
-
-fn json(body: &Bytes) -> Value {
-    serde_json::from_slice(body)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(body)))
 }
 
 /// `POST {base}{path}` with `Prefer: respond-async`: the `202`'s status URL (relative).

@@ -14,6 +14,7 @@ use hyper_util::rt::TokioIo;
 use tokio::io::AsyncBufReadExt;
 use tokio::net::TcpListener;
 
+pub mod client;
 pub mod creds;
 /// The library's `redis-server` runner (the store tests of `tests/it/` start one the same way).
 #[path = "../../../../tests/it/store/redis_server.rs"]
@@ -115,6 +116,17 @@ impl Mock {
         seen.iter()
             .filter(|r| r.target.split('?').next() == Some(path))
             .count()
+    }
+
+    /// Waits (bounded: 10 s) until `path` was requested at least `n` times.
+    pub async fn until_count(&self, path: &str, n: usize) {
+        for _ in 0..1000 {
+            if self.count(path) >= n {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("{path} was not requested {n} times within 10 s");
     }
 
     pub fn requests(&self) -> Vec<Seen> {
