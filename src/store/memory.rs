@@ -19,7 +19,7 @@ const SWEEP: usize = 64;
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     records: Mutex<Records>,
-    leases: Mutex<HashMap<String, (String, Instant)>>,
+    leases: Mutex<Leases>,
     finished_ttl: Option<Duration>,
 }
 
@@ -28,6 +28,26 @@ pub struct MemoryStore {
 struct Records {
     by_key: HashMap<String, (OperationRecord, Option<Instant>)>,
     expiry: BTreeSet<(Instant, String)>,
+}
+
+/// The leases, by key: holder and expiry. A lease whose holder never releases it (a call
+/// dropped before its end) is removed once expired, when the map has doubled since the last
+/// sweep: amortised constant work a lease, memory bounded by twice the live leases.
+#[derive(Debug, Default)]
+struct Leases {
+    by_key: HashMap<String, (String, Instant)>,
+    swept_at: usize,
+}
+
+impl Leases {
+    fn insert(&mut self, key: &str, holder: &str, until: Instant, now: Instant) {
+        self.by_key
+            .insert(key.to_owned(), (holder.to_owned(), until));
+        if self.by_key.len() >= 2 * self.swept_at.max(SWEEP) {
+            self.by_key.retain(|_, (_, until)| *until > now);
+            self.swept_at = self.by_key.len();
+        }
+    }
 }
 
 impl Records {
@@ -111,10 +131,11 @@ impl OperationStore for MemoryStore {
         let now = Instant::now();
         let mut leases = self.leases.lock().expect("not poisoned");
         let free = leases
+            .by_key
             .get(key)
             .is_none_or(|(h, until)| h == holder || *until <= now);
         if free {
-            leases.insert(key.to_owned(), (holder.to_owned(), now + ttl));
+            leases.insert(key, holder, now + ttl, now);
         }
         ready(free)
     }
@@ -122,7 +143,7 @@ impl OperationStore for MemoryStore {
     fn renew(&self, key: &str, holder: &str, ttl: Duration) -> StoreFuture<'_, bool> {
         let now = Instant::now();
         let mut leases = self.leases.lock().expect("not poisoned");
-        let held = match leases.get_mut(key) {
+        let held = match leases.by_key.get_mut(key) {
             Some((h, until)) if h == holder && *until > now => {
                 *until = now + ttl;
                 true
@@ -134,8 +155,8 @@ impl OperationStore for MemoryStore {
 
     fn release(&self, key: &str, holder: &str) -> StoreFuture<'_, ()> {
         let mut leases = self.leases.lock().expect("not poisoned");
-        if leases.get(key).is_some_and(|(h, _)| h == holder) {
-            leases.remove(key);
+        if leases.by_key.get(key).is_some_and(|(h, _)| h == holder) {
+            leases.by_key.remove(key);
         }
         ready(())
     }
@@ -168,5 +189,27 @@ mod tests {
         store.save("next", &done).await.unwrap();
         assert_eq!(held(), 1, "the next write sweeps the rest");
         assert_eq!(store.records.lock().unwrap().expiry.len(), 1);
+    }
+
+    /// Leases never released (their calls dropped) are removed once expired, as the map grows:
+    /// the map stays within twice the live leases.
+    #[tokio::test(start_paused = true)]
+    async fn expired_leases_that_are_never_released_are_swept() {
+        let store = MemoryStore::new();
+        let ttl = Duration::from_secs(1);
+        let held = || store.leases.lock().unwrap().by_key.len();
+        for n in 0..100 {
+            assert!(store.acquire(&format!("k{n}"), "a", ttl).await.unwrap());
+        }
+        assert_eq!(held(), 100, "live leases are kept");
+        tokio::time::sleep(ttl).await;
+        for n in 0..100 {
+            assert!(store.acquire(&format!("j{n}"), "b", ttl).await.unwrap());
+        }
+        assert!(held() < 150, "expired leases swept: {} held", held());
+        assert!(
+            !store.acquire("j0", "c", ttl).await.unwrap(),
+            "a live lease survives the sweep"
+        );
     }
 }
