@@ -1,6 +1,7 @@
 //! [`RedbStore`]: records and leases in one embedded database file (redb).
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -19,17 +20,27 @@ const EXPIRY_ORDER: TableDefinition<'static, (u64, &str), ()> =
     TableDefinition::new("tower-lro-expiry-order");
 /// How many expired records one write removes at most.
 const SWEEP: usize = 64;
+/// A lease write is synced to disk only when nothing was synced for this long (milliseconds).
+const LEASE_SYNC_MS: u64 = 1_000;
 
 /// Records and leases in one file on this machine (an embedded [redb] database): they survive
 /// a restart, and every process that opens the file shares them (redb lets one process open
 /// a file at a time; share it between the tasks of that process). Lease expiries are wall-clock
 /// time. Each call runs on Tokio's blocking pool.
 ///
+/// Records are synced to disk before a write returns. Lease writes are not, unless nothing was
+/// synced for a second: only this process opens the file, so a lease matters on disk only
+/// after a crash, when its holder is gone — a lost lease write then only frees its operation
+/// sooner for the next process. Fewer syncs keep lease renewals from queueing in front of the
+/// writes that record an operation's handle.
+///
 /// [redb]: https://www.redb.org
 #[derive(Clone)]
 pub struct RedbStore {
     db: Arc<Database>,
     finished_ttl: Option<Duration>,
+    // When a commit last synced to disk (milliseconds since the Unix epoch).
+    synced_ms: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for RedbStore {
@@ -51,6 +62,7 @@ impl RedbStore {
         Ok(Self {
             db: Arc::new(db),
             finished_ttl: None,
+            synced_ms: Arc::new(AtomicU64::new(now_ms())),
         })
     }
 
@@ -77,16 +89,43 @@ impl RedbStore {
         })
     }
 
-    /// Runs `f` in one write transaction, committed when it returns.
+    /// Runs `f` in one write transaction, committed and synced when it returns.
     fn write<T, F>(&self, f: F) -> StoreFuture<'static, T>
     where
         T: Send + 'static,
         F: FnOnce(&redb::WriteTransaction) -> Result<T, StoreError> + Send + 'static,
     {
+        self.commit(true, f)
+    }
+
+    /// Runs `f` in one write transaction for a lease, synced only when nothing was for
+    /// [`LEASE_SYNC_MS`] (an unsynced commit reaches the disk with the next synced one; redb
+    /// frees pages only on those, so they must keep coming).
+    fn lease_write<T, F>(&self, f: F) -> StoreFuture<'static, T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&redb::WriteTransaction) -> Result<T, StoreError> + Send + 'static,
+    {
+        let last = self.synced_ms.load(Ordering::Relaxed);
+        self.commit(now_ms().saturating_sub(last) >= LEASE_SYNC_MS, f)
+    }
+
+    fn commit<T, F>(&self, sync: bool, f: F) -> StoreFuture<'static, T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&redb::WriteTransaction) -> Result<T, StoreError> + Send + 'static,
+    {
+        let synced = self.synced_ms.clone();
         self.with(move |db| {
-            let tx = db.begin_write()?;
+            let mut tx = db.begin_write()?;
+            if !sync {
+                tx.set_durability(redb::Durability::None);
+            }
             let out = f(&tx)?;
             tx.commit()?;
+            if sync {
+                synced.fetch_max(now_ms(), Ordering::Relaxed);
+            }
             Ok(out)
         })
     }
@@ -201,7 +240,7 @@ impl OperationStore for RedbStore {
 
     fn acquire(&self, key: &str, holder: &str, ttl: Duration) -> StoreFuture<'_, bool> {
         let (key, holder) = (key.to_owned(), holder.to_owned());
-        self.write(move |tx| {
+        self.lease_write(move |tx| {
             let mut table = tx.open_table(LEASES)?;
             let free = match table.get(key.as_str())? {
                 Some(lease) => {
@@ -219,7 +258,7 @@ impl OperationStore for RedbStore {
 
     fn renew(&self, key: &str, holder: &str, ttl: Duration) -> StoreFuture<'_, bool> {
         let (key, holder) = (key.to_owned(), holder.to_owned());
-        self.write(move |tx| {
+        self.lease_write(move |tx| {
             let mut table = tx.open_table(LEASES)?;
             let held = table.get(key.as_str())?.is_some_and(|lease| {
                 let (h, expiry) = lease.value();
@@ -234,7 +273,7 @@ impl OperationStore for RedbStore {
 
     fn release(&self, key: &str, holder: &str) -> StoreFuture<'_, ()> {
         let (key, holder) = (key.to_owned(), holder.to_owned());
-        self.write(move |tx| {
+        self.lease_write(move |tx| {
             let mut table = tx.open_table(LEASES)?;
             let ours = table
                 .get(key.as_str())?
@@ -244,5 +283,49 @@ impl OperationStore for RedbStore {
             }
             Ok(())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Lease writes within a second of a synced commit are not synced; a record write always
+    /// is, and so is a lease write after a second with none. Every write is read back at once.
+    #[tokio::test]
+    async fn lease_writes_sync_at_most_once_a_second() {
+        let dir = std::env::temp_dir().join(format!("tower-lro-redb-sync-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = RedbStore::open(dir.join("ops.redb")).unwrap();
+        let synced = || store.synced_ms.load(Ordering::Relaxed);
+        let ttl = Duration::from_secs(30);
+
+        store.synced_ms.store(u64::MAX / 2, Ordering::Relaxed);
+        assert!(store.acquire("k", "a", ttl).await.unwrap());
+        assert!(store.renew("k", "a", ttl).await.unwrap());
+        assert_eq!(
+            synced(),
+            u64::MAX / 2,
+            "recent sync: lease writes are not synced"
+        );
+        assert!(
+            !store.acquire("k", "b", ttl).await.unwrap(),
+            "an unsynced lease holds within the process"
+        );
+
+        store.synced_ms.store(0, Ordering::Relaxed);
+        assert!(store.renew("k", "a", ttl).await.unwrap());
+        assert!(
+            synced() > 0,
+            "a second without a sync: the lease write syncs"
+        );
+
+        let json = r#"{"fingerprint":"00ff","first_sent":1,"state":{"state":"submitted"}}"#;
+        let record = OperationRecord::from_json(json.as_bytes()).unwrap();
+        store.synced_ms.store(0, Ordering::Relaxed);
+        store.save("k", &record).await.unwrap();
+        assert!(synced() > 0, "a record write syncs");
+        drop(store);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
