@@ -512,10 +512,14 @@ fn carry_query(cfg: &Config, base: &Link) -> Option<Box<str>> {
         {
             return Some(query.into());
         }
-        let mut out = String::with_capacity(query.len() + 1);
+        // Allocated at the first carried pair: a query with none (the usual case when the
+        // submission's query holds no `api-version`) costs no allocation.
+        let mut out = String::new();
         for pair in query.split('&').filter(|pair| !pair.is_empty()) {
             if carried(pair) {
-                if !out.is_empty() {
+                if out.is_empty() {
+                    out.reserve_exact(query.len() + 1);
+                } else {
                     out.push('&');
                 }
                 out.push_str(pair);
