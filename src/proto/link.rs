@@ -333,10 +333,7 @@ fn is_canonical(scheme: &str, authority: &str, pq: &str) -> bool {
 /// A lower-case ASCII domain without IDNA labels, or a dotted-quad IPv4 address as the URL
 /// parser writes it.
 fn canonical_host(host: &[u8]) -> bool {
-    if host.is_empty()
-        || host.len() > 253
-        || !host.iter().all(|&b| KEEP[b as usize] & HOST != 0)
-    {
+    if host.is_empty() || host.len() > 253 || !host.iter().all(|&b| KEEP[b as usize] & HOST != 0) {
         return false;
     }
     // Lower-case letters, digits, `-` and `.` from here; the last label decides the reading.
@@ -439,9 +436,10 @@ fn canonical_path_and_query(pq: &[u8]) -> bool {
 
 /// A query in characters the URL parser keeps as they are, with valid percent-escapes.
 fn canonical_query(query: &[u8]) -> bool {
-    query.iter().enumerate().all(|(j, &b)| {
-        KEEP[b as usize] & PLAIN_Q != 0 || (b == b'%' && escape(query, j))
-    })
+    query
+        .iter()
+        .enumerate()
+        .all(|(j, &b)| KEEP[b as usize] & PLAIN_Q != 0 || (b == b'%' && escape(query, j)))
 }
 
 /// Whether two hex digits follow the `%` at `at`.

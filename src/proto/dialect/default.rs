@@ -440,7 +440,10 @@ mod tests {
                     let name = HeaderName::try_from(format!("x-extra-{i}")).unwrap();
                     headers.insert(name, "v".parse().unwrap());
                 }
-                headers.insert(http::header::CONTENT_TYPE, "application/json".parse().unwrap());
+                headers.insert(
+                    http::header::CONTENT_TYPE,
+                    "application/json".parse().unwrap(),
+                );
                 if let Some(name) = &monitor {
                     headers.insert(name.clone(), "https://a.example/op".parse().unwrap());
                 }
