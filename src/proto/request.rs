@@ -139,7 +139,11 @@ impl PollRequest {
         *req.method_mut() = self.method().clone();
         *req.uri_mut() = self.uri;
         *req.version_mut() = self.version;
-        *req.headers_mut() = self.headers.to_map();
+        // A request that carries nothing keeps the new request's empty map (no map built and
+        // dropped per poll).
+        if !self.headers.is_empty() {
+            *req.headers_mut() = self.headers.to_map();
+        }
         req.extensions_mut().insert(LroRequest {
             kind: self.kind,
             attempt: self.attempt,
