@@ -497,44 +497,51 @@ fn carry_query(cfg: &Config, base: &Link) -> Option<Box<str>> {
         return None;
     }
     // The usual query (`api-version=2.0`) is written as the serializer would write it again:
-    // copy the carried pairs as they are, with no list of pairs and no re-encoding.
-    let unchanged = |pair: &str| {
-        pair.bytes().filter(|&b| b == b'=').count() <= 1
-            && pair
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'*' | b'-' | b'.' | b'_' | b'='))
-    };
-    if query.split('&').all(unchanged) {
-        let carried = |pair: &str| {
-            let name = pair.split_once('=').map_or(pair, |(k, _)| k);
-            cfg.carry_query.iter().any(|c| c == name)
-        };
-        // Every pair carried as written (`api-version=2.0` alone): the query itself.
-        if query
-            .split('&')
-            .all(|pair| pair.contains('=') && carried(pair))
-        {
-            return Some(query.into());
-        }
-        // Allocated at the first carried pair: a query with none (the usual case when the
-        // submission's query holds no `api-version`) costs no allocation.
-        let mut out = String::new();
-        for pair in query.split('&').filter(|pair| !pair.is_empty()) {
-            if carried(pair) {
-                if out.is_empty() {
-                    out.reserve_exact(query.len() + 1);
-                } else {
-                    out.push('&');
-                }
-                out.push_str(pair);
-                // A bare `name` is written `name=` by the serializer.
-                if !pair.contains('=') {
-                    out.push('=');
-                }
+    // copy the carried pairs as they are, with no list of pairs and no re-encoding. One walk
+    // over its bytes tells whether it is in that form, and which pairs are carried.
+    let carried = |name: &[u8]| cfg.carry_query.iter().any(|c| c.as_bytes() == name);
+    let (mut every, mut some) = (true, false);
+    for pair in query.as_bytes().split(|&b| b == b'&') {
+        let mut name_end = None;
+        for (i, &b) in pair.iter().enumerate() {
+            match b {
+                b'=' if name_end.is_some() => return carry_decoded_query(cfg, query),
+                b'=' => name_end = Some(i),
+                b'*' | b'-' | b'.' | b'_' => {}
+                _ if b.is_ascii_alphanumeric() => {}
+                _ => return carry_decoded_query(cfg, query),
             }
         }
-        return (!out.is_empty()).then(|| out.into_boxed_str());
+        let is_carried = carried(&pair[..name_end.unwrap_or(pair.len())]);
+        every &= is_carried && name_end.is_some();
+        some |= is_carried && !pair.is_empty();
     }
+    // Every pair carried as written (`api-version=2.0` alone): the query itself.
+    if every {
+        return Some(query.into());
+    }
+    if !some {
+        return None;
+    }
+    let mut out = String::with_capacity(query.len() + 1);
+    for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+        let name = pair.split_once('=').map_or(pair, |(k, _)| k);
+        if carried(name.as_bytes()) {
+            if !out.is_empty() {
+                out.push('&');
+            }
+            out.push_str(pair);
+            // A bare `name` is written `name=` by the serializer.
+            if !pair.contains('=') {
+                out.push('=');
+            }
+        }
+    }
+    Some(out.into_boxed_str())
+}
+
+/// [`carry_query`] for a query not in the serializer's form: decoded, then encoded again.
+fn carry_decoded_query(cfg: &Config, query: &str) -> Option<Box<str>> {
     let mut out = url::form_urlencoded::Serializer::new(String::new());
     let mut any = false;
     for (k, v) in query_pairs(query) {
@@ -630,6 +637,11 @@ mod tests {
             "k=v*._-&other=1",
             "api-version=1/2",
             "x=1",
+            "x=1&y=2",
+            "api-version=1&&",
+            "=1&api-version=2",
+            "api-version",
+            "a=1&k=2",
             "",
         ] {
             let uri: Uri = format!("https://h.example/p?{query}").parse().unwrap();
