@@ -41,13 +41,24 @@ impl RequestHead {
         }
     }
 
-    /// Copies the head of a request.
+    /// Copies the head of a request. Its headers are copied only when polls would carry any
+    /// of them: a request whose every header describes its body or its connection
+    /// (`Content-Type`, `Content-Length`, …) keeps an empty map, with no allocation, since
+    /// polls would carry none of it.
     pub fn from_request<B>(req: &Request<B>) -> Self {
+        let headers = req.headers();
+        let carries = headers
+            .keys()
+            .any(|name| !is_submission_only(name.as_str()));
         Self {
             method: req.method().clone(),
             uri: req.uri().clone(),
             version: req.version(),
-            headers: req.headers().clone(),
+            headers: if carries {
+                headers.clone()
+            } else {
+                HeaderMap::new()
+            },
         }
     }
 }
@@ -616,6 +627,40 @@ mod tests {
             }
         }
         any.then(|| out.finish().into_boxed_str())
+    }
+
+    /// The head keeps the headers when polls carry some, and nothing when they carry none; what
+    /// polls carry is the same either way.
+    #[test]
+    fn a_head_copies_headers_only_when_some_are_carried() {
+        let request = |pairs: &[(&str, &str)]| {
+            let mut builder = Request::post("https://h.example/p");
+            for (name, value) in pairs {
+                builder = builder.header(*name, *value);
+            }
+            builder.body(()).unwrap()
+        };
+        let body_only = request(&[
+            ("content-type", "application/json"),
+            ("content-length", "2"),
+            ("connection", "x-hop"),
+        ]);
+        let head = RequestHead::from_request(&body_only);
+        assert!(head.headers.is_empty());
+        assert_eq!(head.headers.capacity(), 0, "no allocation");
+        assert!(carry_headers(body_only.headers().clone()).is_empty());
+
+        let with_auth = request(&[
+            ("content-type", "application/json"),
+            ("authorization", "Bearer t"),
+            ("connection", "x-hop"),
+            ("x-hop", "1"),
+        ]);
+        let head = RequestHead::from_request(&with_auth);
+        assert_eq!(&head.headers, with_auth.headers());
+        let carried = carry_headers(head.headers);
+        assert_eq!(carried.len(), 1);
+        assert!(carried.contains_key("authorization"));
     }
 
     #[test]
