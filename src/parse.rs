@@ -173,16 +173,25 @@ fn parse_digits(text: &str) -> Option<u64> {
 }
 
 /// `true` when a `Prefer` header asks for `respond-async` (RFC 7240 §4.1).
+///
+/// Asked of every request the layer sees: a request of a few fields is scanned (no hashing of
+/// the name), as [`retry_after`] does with an answer.
 pub fn prefers_respond_async(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(PREFER)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|pref| {
-            let token = pref.split(';').next().unwrap_or("").trim();
-            token.eq_ignore_ascii_case("respond-async")
+    let asks = |value: &HeaderValue| {
+        value.to_str().is_ok_and(|v| {
+            v.split(',').any(|pref| {
+                let token = pref.split(';').next().unwrap_or("").trim();
+                token.eq_ignore_ascii_case("respond-async")
+            })
         })
+    };
+    if headers.len() <= 16 {
+        headers
+            .iter()
+            .any(|(name, value)| *name == PREFER && asks(value))
+    } else {
+        headers.get_all(PREFER).iter().any(asks)
+    }
 }
 
 #[cfg(test)]
@@ -301,5 +310,18 @@ mod tests {
             "return=representation"
         )])));
         assert!(!prefers_respond_async(&headers(&[])));
+        // A long head is looked up, a short one scanned: the same answers, any value of the name.
+        for extra in [0, 20] {
+            let mut pairs: Vec<(String, &str)> =
+                (0..extra).map(|i| (format!("x-extra-{i}"), "v")).collect();
+            pairs.push(("prefer".into(), "return=minimal"));
+            let names = |p: &[(String, &str)]| -> HeaderMap {
+                let refs: Vec<(&str, &str)> = p.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+                headers(&refs)
+            };
+            assert!(!prefers_respond_async(&names(&pairs)), "{extra}");
+            pairs.push(("prefer".into(), "respond-async"));
+            assert!(prefers_respond_async(&names(&pairs)), "{extra}");
+        }
     }
 }

@@ -46,6 +46,11 @@ impl Carried {
         self.0.as_ref().map_or(0, |pairs| pairs.len())
     }
 
+    /// Whether there are no pairs.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// The names, each once, in order.
     pub(crate) fn names(&self) -> impl Iterator<Item = &HeaderName> {
         let pairs = self.0.as_deref().unwrap_or_default();

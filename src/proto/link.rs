@@ -333,36 +333,24 @@ fn is_canonical(scheme: &str, authority: &str, pq: &str) -> bool {
 /// A lower-case ASCII domain without IDNA labels, or a dotted-quad IPv4 address as the URL
 /// parser writes it.
 fn canonical_host(host: &[u8]) -> bool {
-    if host.is_empty() || host.len() > 253 {
+    if host.is_empty() || host.len() > 253 || !host.iter().all(|&b| KEEP[b as usize] & HOST != 0) {
         return false;
     }
-    // One pass over the labels: every byte allowed, and what the last label decides on.
-    let (mut start, mut labels) = (0, 0usize);
-    let (mut quad, mut domain) = (true, true);
-    for i in 0..=host.len() {
-        if i < host.len() && host[i] != b'.' {
-            if KEEP[host[i] as usize] & HOST == 0 {
-                return false;
-            }
-            continue;
-        }
-        let label = &host[start..i];
-        labels += 1;
-        quad &= quad_part(label);
-        domain &= !label.is_empty() && !label.starts_with(b"xn--");
-        if i < host.len() {
-            start = i + 1;
-        }
-    }
-    let last = &host[start..];
+    // Lower-case letters, digits, `-` and `.` from here; the last label decides the reading.
+    let labels = || host.split(|&b| b == b'.');
+    let last = host.rsplit(|&b| b == b'.').next().unwrap_or(host);
     if last.iter().all(u8::is_ascii_digit) {
         // Only the four-part decimal form (each part 0–255, no leading zero) is written back
         // unchanged; any other host ending in a number is read as an IPv4 address too.
-        return labels == 4 && quad;
+        let mut parts = 0;
+        return labels().all(|label| {
+            parts += 1;
+            parts <= 4 && quad_part(label)
+        }) && parts == 4;
     }
     // A hex-looking last label is read as a number too; empty labels and IDNA labels are left
     // to the URL parser.
-    !last.starts_with(b"0x") && domain
+    !last.starts_with(b"0x") && labels().all(|l| !l.is_empty() && !l.starts_with(b"xn--"))
 }
 
 /// A part of a dotted-quad IPv4 address as the URL parser writes it.
@@ -379,6 +367,9 @@ const P: u8 = 1;
 const Q: u8 = 2;
 /// ... and in a host the fast path accepts.
 const HOST: u8 = 4;
+/// `P` without `/` and `%`, `Q` without `%`: the bytes that need no further look.
+const PLAIN_P: u8 = 8;
+const PLAIN_Q: u8 = 16;
 const KEEP: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut c = 0;
@@ -400,6 +391,17 @@ const KEEP: [u8; 256] = {
     }
     t[b'\'' as usize] = P; // the URL parser escapes it in a query
     t[b'?' as usize] = Q;
+    let mut c = 0;
+    while c < 256 {
+        let special = c == b'%' as usize;
+        if t[c] & P != 0 && !special && c != b'/' as usize {
+            t[c] |= PLAIN_P;
+        }
+        if t[c] & Q != 0 && !special {
+            t[c] |= PLAIN_Q;
+        }
+        c += 1;
+    }
     t
 };
 
@@ -409,33 +411,41 @@ fn canonical_path_and_query(pq: &[u8]) -> bool {
     if pq.first() != Some(&b'/') {
         return false;
     }
-    // One pass: the path's bytes, escapes and segments up to `?`, then the query's.
-    let hex = |i: usize| pq.get(i).is_some_and(u8::is_ascii_hexdigit);
+    // One pass: the path's bytes, escapes and segments up to `?`, then the query's. Most bytes
+    // are plain: one table lookup each.
     let mut segment = 0;
     let mut i = 0;
-    while i < pq.len() {
-        let b = pq[i];
-        match b {
-            b'/' | b'?' if is_dot_segment(&pq[segment..i]) => return false,
-            b'/' => segment = i + 1,
-            b'?' => break,
-            // `%2e` is a dot to the URL parser: left to it.
-            b'%' if !(hex(i + 1) && hex(i + 2))
-                || (pq[i + 1] == b'2' && pq[i + 2] | 0x20 == b'e') =>
-            {
-                return false
+    while let Some(&b) = pq.get(i) {
+        if KEEP[b as usize] & PLAIN_P == 0 {
+            match b {
+                b'/' | b'?' if is_dot_segment(&pq[segment..i]) => return false,
+                b'/' => segment = i + 1,
+                b'?' => return canonical_query(&pq[i + 1..]),
+                // `%2e` is a dot to the URL parser: left to it.
+                b'%' if !escape(pq, i) || (pq[i + 1] == b'2' && pq[i + 2] | 0x20 == b'e') => {
+                    return false
+                }
+                b'%' => {}
+                _ => return false,
             }
-            _ if KEEP[b as usize] & P == 0 => return false,
-            _ => {}
         }
         i += 1;
     }
-    if i == pq.len() {
-        return !is_dot_segment(&pq[segment..]);
-    }
-    pq[i + 1..].iter().enumerate().all(|(j, &b)| {
-        KEEP[b as usize] & Q != 0 && (b != b'%' || (hex(i + 2 + j) && hex(i + 3 + j)))
-    })
+    !is_dot_segment(&pq[segment..])
+}
+
+/// A query in characters the URL parser keeps as they are, with valid percent-escapes.
+fn canonical_query(query: &[u8]) -> bool {
+    query
+        .iter()
+        .enumerate()
+        .all(|(j, &b)| KEEP[b as usize] & PLAIN_Q != 0 || (b == b'%' && escape(query, j)))
+}
+
+/// Whether two hex digits follow the `%` at `at`.
+fn escape(bytes: &[u8], at: usize) -> bool {
+    let hex = |i: usize| bytes.get(i).is_some_and(u8::is_ascii_hexdigit);
+    hex(at + 1) && hex(at + 2)
 }
 
 fn is_dot_segment(segment: &[u8]) -> bool {

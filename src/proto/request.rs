@@ -41,13 +41,24 @@ impl RequestHead {
         }
     }
 
-    /// Copies the head of a request.
+    /// Copies the head of a request. Its headers are copied only when polls would carry any
+    /// of them: a request whose every header describes its body or its connection
+    /// (`Content-Type`, `Content-Length`, …) keeps an empty map, with no allocation, since
+    /// polls would carry none of it.
     pub fn from_request<B>(req: &Request<B>) -> Self {
+        let headers = req.headers();
+        let carries = headers
+            .keys()
+            .any(|name| !is_submission_only(name.as_str()));
         Self {
             method: req.method().clone(),
             uri: req.uri().clone(),
             version: req.version(),
-            headers: req.headers().clone(),
+            headers: if carries {
+                headers.clone()
+            } else {
+                HeaderMap::new()
+            },
         }
     }
 }
@@ -139,7 +150,11 @@ impl PollRequest {
         *req.method_mut() = self.method().clone();
         *req.uri_mut() = self.uri;
         *req.version_mut() = self.version;
-        *req.headers_mut() = self.headers.to_map();
+        // A request that carries nothing keeps the new request's empty map (no map built and
+        // dropped per poll).
+        if !self.headers.is_empty() {
+            *req.headers_mut() = self.headers.to_map();
+        }
         req.extensions_mut().insert(LroRequest {
             kind: self.kind,
             attempt: self.attempt,
@@ -493,40 +508,51 @@ fn carry_query(cfg: &Config, base: &Link) -> Option<Box<str>> {
         return None;
     }
     // The usual query (`api-version=2.0`) is written as the serializer would write it again:
-    // copy the carried pairs as they are, with no list of pairs and no re-encoding.
-    let unchanged = |pair: &str| {
-        pair.bytes().filter(|&b| b == b'=').count() <= 1
-            && pair
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'*' | b'-' | b'.' | b'_' | b'='))
-    };
-    if query.split('&').all(unchanged) {
-        let carried = |pair: &str| {
-            let name = pair.split_once('=').map_or(pair, |(k, _)| k);
-            cfg.carry_query.iter().any(|c| c == name)
-        };
-        // Every pair carried as written (`api-version=2.0` alone): the query itself.
-        if query
-            .split('&')
-            .all(|pair| pair.contains('=') && carried(pair))
-        {
-            return Some(query.into());
-        }
-        let mut out = String::with_capacity(query.len() + 1);
-        for pair in query.split('&').filter(|pair| !pair.is_empty()) {
-            if carried(pair) {
-                if !out.is_empty() {
-                    out.push('&');
-                }
-                out.push_str(pair);
-                // A bare `name` is written `name=` by the serializer.
-                if !pair.contains('=') {
-                    out.push('=');
-                }
+    // copy the carried pairs as they are, with no list of pairs and no re-encoding. One walk
+    // over its bytes tells whether it is in that form, and which pairs are carried.
+    let carried = |name: &[u8]| cfg.carry_query.iter().any(|c| c.as_bytes() == name);
+    let (mut every, mut some) = (true, false);
+    for pair in query.as_bytes().split(|&b| b == b'&') {
+        let mut name_end = None;
+        for (i, &b) in pair.iter().enumerate() {
+            match b {
+                b'=' if name_end.is_some() => return carry_decoded_query(cfg, query),
+                b'=' => name_end = Some(i),
+                b'*' | b'-' | b'.' | b'_' => {}
+                _ if b.is_ascii_alphanumeric() => {}
+                _ => return carry_decoded_query(cfg, query),
             }
         }
-        return (!out.is_empty()).then(|| out.into_boxed_str());
+        let is_carried = carried(&pair[..name_end.unwrap_or(pair.len())]);
+        every &= is_carried && name_end.is_some();
+        some |= is_carried && !pair.is_empty();
     }
+    // Every pair carried as written (`api-version=2.0` alone): the query itself.
+    if every {
+        return Some(query.into());
+    }
+    if !some {
+        return None;
+    }
+    let mut out = String::with_capacity(query.len() + 1);
+    for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+        let name = pair.split_once('=').map_or(pair, |(k, _)| k);
+        if carried(name.as_bytes()) {
+            if !out.is_empty() {
+                out.push('&');
+            }
+            out.push_str(pair);
+            // A bare `name` is written `name=` by the serializer.
+            if !pair.contains('=') {
+                out.push('=');
+            }
+        }
+    }
+    Some(out.into_boxed_str())
+}
+
+/// [`carry_query`] for a query not in the serializer's form: decoded, then encoded again.
+fn carry_decoded_query(cfg: &Config, query: &str) -> Option<Box<str>> {
     let mut out = url::form_urlencoded::Serializer::new(String::new());
     let mut any = false;
     for (k, v) in query_pairs(query) {
@@ -603,6 +629,38 @@ mod tests {
         any.then(|| out.finish().into_boxed_str())
     }
 
+    /// The head keeps the headers when polls carry some, and nothing when they carry none; what
+    /// polls carry is the same either way.
+    #[test]
+    fn a_head_copies_headers_only_when_some_are_carried() {
+        let request = |pairs: &[(&str, &str)]| {
+            let mut builder = Request::post("https://h.example/p");
+            for (name, value) in pairs {
+                builder = builder.header(*name, *value);
+            }
+            builder.body(()).unwrap()
+        };
+        let body_only = request(&[
+            ("content-type", "application/json"),
+            ("content-length", "2"),
+            ("connection", "x-hop"),
+        ]);
+        let head = RequestHead::from_request(&body_only);
+        assert_eq!(head.headers.capacity(), 0, "empty, no allocation");
+        assert!(carry_headers(body_only.headers().clone()).is_empty());
+
+        let with_auth = request(&[
+            ("content-type", "application/json"),
+            ("authorization", "Bearer t"),
+            ("connection", "x-hop"),
+            ("x-hop", "1"),
+        ]);
+        let head = RequestHead::from_request(&with_auth);
+        assert_eq!(&head.headers, with_auth.headers());
+        let carried = carry_headers(head.headers);
+        assert_eq!(carried.keys().collect::<Vec<_>>(), ["authorization"]);
+    }
+
     #[test]
     fn carried_query_is_what_the_serializer_writes() {
         let cfg = Config {
@@ -622,6 +680,11 @@ mod tests {
             "k=v*._-&other=1",
             "api-version=1/2",
             "x=1",
+            "x=1&y=2",
+            "api-version=1&&",
+            "=1&api-version=2",
+            "api-version",
+            "a=1&k=2",
             "",
         ] {
             let uri: Uri = format!("https://h.example/p?{query}").parse().unwrap();

@@ -28,17 +28,16 @@ pub(crate) fn inspects(
     status: StatusCode,
     headers: &HeaderMap,
 ) -> bool {
-    let monitor =
-        headers.contains_key(OPERATION_LOCATION) || headers.contains_key(AZURE_ASYNC_OPERATION);
+    let monitor = || names_a_monitor(headers);
     match status {
         StatusCode::ACCEPTED => {
-            monitor
+            monitor()
                 || headers.contains_key(LOCATION)
                 || headers.contains_key(CONTENT_LOCATION)
                 || (cfg.accepted_retry && method == Method::GET)
         }
         StatusCode::OK | StatusCode::CREATED => {
-            monitor
+            monitor()
                 || (cfg.detect_provisioning_state
                     && (method == Method::PUT || method == Method::PATCH)
                     && looks_like_json(headers)
@@ -46,6 +45,20 @@ pub(crate) fn inspects(
         }
         _ => false,
     }
+}
+
+/// Whether an answer names a status monitor (`Operation-Location`, `Azure-AsyncOperation`).
+/// Asked of every answer the layer sees, the pass-through ones too: a head of a few fields is
+/// scanned (a standard name differs from both at its first comparison) rather than hashing the
+/// two long names for two lookups.
+fn names_a_monitor(headers: &HeaderMap) -> bool {
+    if headers.keys_len() > 8 {
+        return headers.contains_key(OPERATION_LOCATION)
+            || headers.contains_key(AZURE_ASYNC_OPERATION);
+    }
+    headers
+        .keys()
+        .any(|name| name == OPERATION_LOCATION || name == AZURE_ASYNC_OPERATION)
 }
 
 /// Whether a submission's answer starts an operation of the default dialect ([what starts an operation](crate::_protocol#what-starts-an-operation)), which
@@ -411,4 +424,31 @@ fn read_doc(cfg: &Config, body: &Bytes, whole: bool) -> Result<StatusDocument, S
 /// A status document's word, or its `provisioningState`, matches.
 fn either(doc: &StatusDocument, test: fn(&OperationStatus) -> bool) -> bool {
     doc.status.as_ref().is_some_and(test) || doc.provisioning_state.as_ref().is_some_and(test)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The scan of a short head and the lookups in a long one agree.
+    #[test]
+    fn a_monitor_is_found_in_short_and_long_heads() {
+        for monitor in [Some(OPERATION_LOCATION), Some(AZURE_ASYNC_OPERATION), None] {
+            for extra in [2, 12] {
+                let mut headers = HeaderMap::new();
+                for i in 0..extra {
+                    let name = HeaderName::try_from(format!("x-extra-{i}")).unwrap();
+                    headers.insert(name, "v".parse().unwrap());
+                }
+                headers.insert(
+                    http::header::CONTENT_TYPE,
+                    "application/json".parse().unwrap(),
+                );
+                if let Some(name) = &monitor {
+                    headers.insert(name.clone(), "https://a.example/op".parse().unwrap());
+                }
+                assert_eq!(names_a_monitor(&headers), monitor.is_some(), "{headers:?}");
+            }
+        }
+    }
 }
