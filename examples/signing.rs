@@ -39,7 +39,12 @@ async fn main() -> Result<(), BoxError> {
 
     let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
     let service = ServiceBuilder::new()
-        .layer(LroLayer::new().deadline(Duration::from_secs(30)))
+        .layer(
+            // Tagged, so the signer below can say which requests are polls and fetches.
+            LroLayer::new()
+                .deadline(Duration::from_secs(30))
+                .tag_requests(true),
+        )
         // Under the LRO layer: each request the layer sends is signed here.
         .layer(SignLayer::new(KEY, &api))
         .service(client);
@@ -130,7 +135,8 @@ impl SignLayer {
             .to_string();
         let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
         let signature = signature(&self.key, parts.method.as_str(), target, &date, &body);
-        // What the LRO layer sent: the submission has no `LroRequest`; polls and fetches do.
+        // What the LRO layer sent: the submission has no `LroRequest`; polls and fetches do
+        // (the layer is built with `tag_requests(true)`).
         let what = match parts.extensions.get::<LroRequest>() {
             Some(r) => format!("{:?}", r.kind()),
             None => "Submission".to_owned(),

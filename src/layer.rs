@@ -58,6 +58,7 @@ impl std::fmt::Debug for LroLayer {
             .field("dialect", &s.dialect)
             .field("idempotency_header", &s.idempotency)
             .field("cancel_on_give_up", &s.cancel_on_give_up)
+            .field("tag_requests", &s.tag_requests)
             .field(
                 "on_poll_request",
                 &format_args!("{}", hook(s.hook.is_some())),
@@ -408,11 +409,13 @@ impl LroLayer {
 /// # Hooks
 ///
 /// Functions the layer calls: to shape each request it sends by itself, and to report each
-/// operation's progress. Each replaces the one set before.
+/// operation's progress (each replaces the one set before); and whether the requests it sends
+/// by itself say so in their extensions, for inner layers.
 impl LroLayer {
     /// Shape every request the layer sends by itself (polls and the resource `GET`), for
     /// example to sign it afresh. The request's extensions hold a
-    /// [`LroRequest`](crate::LroRequest) saying which kind it is.
+    /// [`LroRequest`](crate::LroRequest) saying which kind it is (with a hook, every request
+    /// the layer sends is tagged, as [`tag_requests`](Self::tag_requests) does).
     ///
     /// ```
     /// let layer = tower_lro::LroLayer::new().on_poll_request(|req| {
@@ -424,6 +427,21 @@ impl LroLayer {
         F: Fn(&mut Request<()>) + Send + Sync + 'static,
     {
         Arc::make_mut(&mut self.settings).hook = Some(Arc::new(hook));
+        self
+    }
+
+    /// Put a [`LroRequest`](crate::LroRequest) (status poll, resource fetch or cancel, and
+    /// its attempt) in the extensions of every request the layer sends by itself, so that inner
+    /// layers — a retry policy, a signer, metrics — can tell them from submissions. Off by
+    /// default: the extension costs three allocations a request (about a tenth of a waiting
+    /// operation's allocations). An [`on_poll_request`](Self::on_poll_request) hook turns it on.
+    ///
+    /// ```
+    /// let layer = tower_lro::LroLayer::new().tag_requests(true);
+    /// # let _ = layer;
+    /// ```
+    pub fn tag_requests(mut self, tag: bool) -> Self {
+        Arc::make_mut(&mut self.settings).tag_requests = tag;
         self
     }
 

@@ -97,8 +97,9 @@
 //!   dialect; [`LroOptions::force`] to resolve despite `Prefer: respond-async`;
 //!   [`LroOptions::start_only`] for a resume handle without polling), or
 //!   `Prefer: respond-async` to get the `202` back untouched.
-//! - Every request the layer sends itself carries a [`LroRequest`] extension (status poll
-//!   or resource fetch); polls do not inherit the submission's other extensions.
+//! - With [`LroLayer::tag_requests`] (or an `on_poll_request` hook), every request the layer
+//!   sends itself carries a [`LroRequest`] extension (status poll, resource fetch or cancel);
+//!   polls do not inherit the submission's other extensions.
 //!
 //! # Uses
 //!

@@ -71,8 +71,9 @@
 //! - the submission's per-request timeout (`RequestBuilder::timeout`), if it had one;
 //! - middleware extensions: a copy of the submission's (taken before it was sent, without
 //!   [`LroOptions`] and [`ResumeHandle`]), plus a [`LroRequest`](crate::LroRequest)
-//!   saying which kind of request it is, plus whatever the hook put in the request's
-//!   extensions.
+//!   saying which kind of request it is when the layer
+//!   [tags its requests](crate::LroLayer::tag_requests) or has a hook, plus whatever the hook
+//!   put in the request's extensions.
 //!
 //! A response that is not an LRO comes back as the client returned it, body unread. Any other
 //! final response is rebuilt from the one the driver delivered, with its status, version,

@@ -33,6 +33,8 @@ pub(crate) struct Settings {
     pub(crate) idempotency: Option<crate::IdempotencyHeader>,
     /// Cancel an operation when giving up on it (deadline, poll limit).
     pub(crate) cancel_on_give_up: bool,
+    /// Put an `LroRequest` in the extensions of the requests the layer sends by itself.
+    pub(crate) tag_requests: bool,
 
     pub(crate) poll_body: Option<PollBodyMaker>,
 }
@@ -46,6 +48,7 @@ impl Settings {
             dialect: Dialect::default(),
             idempotency: None,
             cancel_on_give_up: false,
+            tag_requests: false,
 
             poll_body: None,
         }
@@ -105,20 +108,21 @@ impl Settings {
         }
         // Without a hook, built with its body type at once (no move into another request).
         let Some(hook) = &self.hook else {
-            let mut req = request.into_request::<B>();
+            let mut req = request.build::<B>(self.tag_requests);
             if let Some(body) = body {
                 *req.body_mut() = body;
             }
             return Ok(req);
         };
-        let mut req = request.into_request::<()>();
+        // The hook's documentation promises it the extension.
+        let mut req = request.build::<()>(true);
         hook(&mut req);
         Ok(req.map(|()| body.unwrap_or_default()))
     }
 
     /// The cancel request a driver sends, shaped by the `on_poll_request` hook as polls are.
     pub(crate) fn cancel_request(&self, request: CancelRequest) -> Request<()> {
-        let mut req = request.into_request();
+        let mut req = request.build(self.tag_requests || self.hook.is_some());
         if let Some(hook) = &self.hook {
             hook(&mut req);
         }

@@ -163,7 +163,12 @@ impl CancelRequest {
     /// The request, with an empty body and an [`LroRequest`](crate::LroRequest) extension of
     /// kind [`PollKind::Cancel`].
     pub fn into_request<B: Default>(self) -> Request<B> {
-        let mut req = self.request.into_request();
+        self.build(true)
+    }
+
+    /// The request, with an [`LroRequest`](crate::LroRequest) extension when `tag`.
+    pub(crate) fn build<B: Default>(self, tag: bool) -> Request<B> {
+        let mut req = self.request.build(tag);
         *req.method_mut() = self.method;
         req
     }

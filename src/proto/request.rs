@@ -76,8 +76,10 @@ pub enum PollKind {
     Cancel,
 }
 
-/// In the extensions of every request the layer sends by itself, so inner layers and the
-/// [`on_poll_request`](crate::LroLayer::on_poll_request) hook can tell polls from submissions.
+/// In the extensions of every request the layer sends by itself when the layer
+/// [tags its requests](crate::LroLayer::tag_requests) or has an
+/// [`on_poll_request`](crate::LroLayer::on_poll_request) hook, so inner layers and the hook can
+/// tell polls from submissions.
 ///
 /// ```
 /// let layer = tower_lro::LroLayer::new().on_poll_request(|req| {
@@ -146,6 +148,12 @@ impl PollRequest {
     /// The request, with an empty body (see [`body`](Self::body)) and an [`LroRequest`]
     /// extension.
     pub fn into_request<B: Default>(self) -> Request<B> {
+        self.build(true)
+    }
+
+    /// The request, with an empty body, and an [`LroRequest`] extension when `tag` (the
+    /// extension costs three allocations a request: it is added only when asked for).
+    pub(crate) fn build<B: Default>(self, tag: bool) -> Request<B> {
         let mut req = Request::new(B::default());
         *req.method_mut() = self.method().clone();
         *req.uri_mut() = self.uri;
@@ -155,10 +163,12 @@ impl PollRequest {
         if !self.headers.is_empty() {
             *req.headers_mut() = self.headers.to_map();
         }
-        req.extensions_mut().insert(LroRequest {
-            kind: self.kind,
-            attempt: self.attempt,
-        });
+        if tag {
+            req.extensions_mut().insert(LroRequest {
+                kind: self.kind,
+                attempt: self.attempt,
+            });
+        }
         req
     }
 }

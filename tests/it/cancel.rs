@@ -310,10 +310,13 @@ async fn only_polls_after(op: &mut Op) {
 async fn giving_up_at_the_deadline_cancels_when_asked() {
     for (layer, options) in [
         (
-            LroLayer::new(),
+            LroLayer::new().tag_requests(true),
             Some(LroOptions::new().cancel_on_give_up(true)),
         ),
-        (LroLayer::new().cancel_on_give_up(true), None),
+        (
+            LroLayer::new().cancel_on_give_up(true).tag_requests(true),
+            None,
+        ),
     ] {
         let mut op = never_finishing(layer, options);
         let (out, cancels) = to_the_end(&mut op, Some(202)).await;

@@ -269,6 +269,38 @@ async fn per_request_deadline_and_final_state() {
     assert!(err.is_timeout());
 }
 
+/// What the requests of one operation carry as `LroRequest`: the submission, a status poll
+/// and the resource fetch.
+async fn tags_of(layer: LroLayer) -> Vec<Option<(tower_lro::PollKind, u32)>> {
+    let tag = |req: &Req| {
+        let info = req.extensions().get::<tower_lro::LroRequest>();
+        info.map(|i| (i.kind(), i.attempt()))
+    };
+    let mut op = Op::start(layer, post("https://s.example/jobs"));
+    let mut tags = Vec::new();
+    let ol = resp(202, &[("operation-location", b"/ops/1")], "");
+    tags.push(tag(&op.answer(ol).await));
+    let done = resp(200, &[("resource-location", b"/r/1")], SUCCEEDED);
+    tags.push(tag(&op.answer(done).await));
+    tags.push(tag(&op.answer(resp(200, &[], "the resource")).await));
+    op.finish().await.unwrap();
+    tags
+}
+
+/// `tag_requests`: the requests the layer sends by itself carry an `LroRequest` when asked,
+/// or when a hook is set (its docs promise it); none by default (three allocations a request).
+#[tokio::test(start_paused = true)]
+async fn requests_are_tagged_when_asked_or_hooked() {
+    use tower_lro::PollKind::{Resource, Status};
+    let tagged = [None, Some((Status, 1)), Some((Resource, 1))];
+    assert_eq!(tags_of(LroLayer::new()).await, [None, None, None]);
+    assert_eq!(tags_of(LroLayer::new().tag_requests(true)).await, tagged);
+    let hooked = LroLayer::new().on_poll_request(|_| {});
+    assert_eq!(tags_of(hooked).await, tagged);
+    let off = LroLayer::new().tag_requests(true).tag_requests(false);
+    assert_eq!(tags_of(off).await, [None, None, None], "the last call wins");
+}
+
 #[tokio::test(start_paused = true)]
 async fn hooks_see_every_poll_and_progress() {
     let seen: Arc<Mutex<Vec<Progress>>> = Arc::default();
