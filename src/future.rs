@@ -23,8 +23,9 @@ pin_project! {
     ///
     /// Until the submission's answer head arrives it is a thin wrapper over the inner future;
     /// an answer that is not an LRO is returned at once, untouched. Only an LRO starts the
-    /// driver that polls, in the space the submission's call leaves (the driver is never larger
-    /// than that call, so an operation that waits holds no block of its own for it).
+    /// driver that polls, in the space the submission's call leaves (the driver is no larger
+    /// than that call, the `tracing` feature's span aside, so an operation that waits holds no
+    /// block of its own for it). It is not `Unpin`: pin it to poll it by hand.
     pub struct ResponseFuture<S, ReqB, ResB>
     where
         S: Service<Request<ReqB>>,
