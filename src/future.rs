@@ -1,4 +1,4 @@
-//! [`ResponseFuture`]: a small pass-through state, and the boxed driver of a real LRO.
+//! [`ResponseFuture`]: a small pass-through state, and the driver of a real LRO in the same space.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -22,8 +22,10 @@ pin_project! {
     /// Response future of [`LroService`](crate::LroService).
     ///
     /// Until the submission's answer head arrives it is a thin wrapper over the inner future;
-    /// an answer that is not an LRO is returned at once, untouched. Only an LRO moves the work
-    /// into one boxed driver that polls.
+    /// an answer that is not an LRO is returned at once, untouched. Only an LRO starts the
+    /// driver that polls, in the space the submission's call leaves (the driver is no larger
+    /// than that call, the `tracing` feature's span aside, so an operation that waits holds no
+    /// block of its own for it). It is not `Unpin`: pin it to poll it by hand.
     pub struct ResponseFuture<S, ReqB, ResB>
     where
         S: Service<Request<ReqB>>,
@@ -35,6 +37,10 @@ pin_project! {
 
 pin_project! {
     #[project = StateProj]
+    // A tag of its own (8 bytes with the padding): with the tag in the driver's niches the
+    // compiler built a call's state on the stack and copied it out, one `memcpy` of the whole
+    // future more per call, pass-through included.
+    #[repr(u8)]
     enum State<S, ReqB, ResB>
     where
         S: Service<Request<ReqB>>,
@@ -45,12 +51,13 @@ pin_project! {
             future: S::Future,
             call: Option<Call<S>>,
         },
-        // A resume handle: no submission is sent.
+        // A resume handle: no submission is sent (boxed: rare, and larger than a call).
         Resuming {
-            args: Option<Resume<S>>,
+            args: Option<Box<Resume<S>>>,
         },
         Resolving {
-            driver: Pin<Box<Driver<S, ReqB, ResB>>>,
+            #[pin]
+            driver: Driver<S, ReqB, ResB>,
         },
         Done,
     }
@@ -120,7 +127,9 @@ where
             options,
         };
         Self {
-            state: State::Resuming { args: Some(args) },
+            state: State::Resuming {
+                args: Some(Box::new(args)),
+            },
         }
     }
 }
@@ -163,21 +172,101 @@ where
                         return Poll::Ready(Ok(response.map(LroBody::stream)));
                     }
                     let call = call.take().expect("checked above");
-                    let driver = Box::pin(Driver::inspect(call, response));
+                    let driver = Driver::inspect(call, response);
                     this.state.set(State::Resolving { driver });
                 }
                 StateProj::Resuming { args } => {
                     let args = args.take().expect("resume args are taken once");
-                    let driver = Box::pin(Driver::resume(args));
+                    let driver = Driver::resume(*args);
                     this.state.set(State::Resolving { driver });
                 }
                 StateProj::Resolving { driver } => {
-                    let out = ready!(driver.as_mut().poll(cx));
+                    let out = ready!(driver.poll(cx));
                     this.state.set(State::Done);
                     return Poll::Ready(out);
                 }
                 StateProj::Done => panic!("ResponseFuture polled after completion"),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+    use std::future::Future;
+    use std::mem::size_of;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    use http::{Request, Response};
+    use tower_service::Service;
+
+    use super::ResponseFuture;
+    use crate::driver::{Call, Driver};
+
+    /// The driver starts in the space the call leaves: the future is no larger for it (but for
+    /// the `tracing` feature's span), and a waiting operation holds no block of its own for it.
+    fn driver_fits<S, ReqB, ResB>() -> (usize, usize, usize)
+    where
+        S: Service<Request<ReqB>>,
+    {
+        #[cfg(feature = "tracing")]
+        let span = size_of::<tracing::Span>();
+        #[cfg(not(feature = "tracing"))]
+        let span = 0;
+        let called = size_of::<S::Future>() + size_of::<Option<Call<S>>>();
+        let driver = size_of::<Driver<S, ReqB, ResB>>();
+        let future = size_of::<ResponseFuture<S, ReqB, ResB>>();
+        assert!(
+            driver <= called + span,
+            "driver {driver} B > call {called} B"
+        );
+        assert!(
+            future <= called + span + 8,
+            "future {future} B, call {called} B"
+        );
+        (driver, called, future)
+    }
+
+    /// A service whose future is large and unboxed.
+    #[derive(Clone)]
+    struct Large;
+
+    struct LargeFuture([u8; 512]);
+
+    impl Future for LargeFuture {
+        type Output = Result<Response<String>, Infallible>;
+        fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Self::Output> {
+            Poll::Ready(Ok(Response::new(self.0.len().to_string())))
+        }
+    }
+
+    impl Service<Request<String>> for Large {
+        type Response = Response<String>;
+        type Error = Infallible;
+        type Future = LargeFuture;
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+            Poll::Ready(Ok(()))
+        }
+        fn call(&mut self, _: Request<String>) -> LargeFuture {
+            LargeFuture([0; 512])
+        }
+    }
+
+    #[test]
+    fn the_driver_takes_the_space_of_the_call() {
+        type Client = hyper_util::client::legacy::Client<
+            hyper_util::client::legacy::connect::HttpConnector,
+            String,
+        >;
+        let client = driver_fits::<Client, String, hyper::body::Incoming>();
+        let large = driver_fits::<Large, String, String>();
+        let mock = driver_fits::<
+            tower_test::mock::Mock<Request<String>, Response<String>>,
+            String,
+            String,
+        >();
+        println!("driver / call / future: client {client:?}, large {large:?}, mock {mock:?}");
     }
 }
