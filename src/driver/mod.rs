@@ -142,8 +142,8 @@ enum Next<F, ResB> {
     Cancel(Box<Cancelling>),
     /// The cancel was sent.
     CancelCall(F, Box<Cancelling>),
-    /// Wait until `at` (if it is still ahead), then send.
-    Send(std::time::Instant, PollRequest),
+    /// Wait until `at` (if it is still ahead; `None`: the wait for it just ended), then send.
+    Send(Option<std::time::Instant>, PollRequest),
     Call(F),
     Read(Pin<Box<StatusBodyRead<ResB>>>),
     End(End<ResB>),
@@ -162,7 +162,7 @@ enum End<ResB> {
 impl<F, ResB> From<Plan> for Next<F, ResB> {
     fn from(plan: Plan) -> Self {
         match plan {
-            Plan::Send { at, request } => Next::Send(at, request),
+            Plan::Send { at, request } => Next::Send(Some(at), request),
             Plan::Cancel { request, error } => Next::Cancel(Box::new((request, error))),
             Plan::Fail(e) => Next::End(End::Fail(e)),
         }
@@ -174,7 +174,7 @@ impl<F, ResB> Next<F, ResB> {
     fn after_answer(action: Action, parts: Parts, body: LroBody<ResB>) -> Self {
         match action {
             Action::Deliver(delivery) => Next::End(End::deliver(parts, body, delivery)),
-            Action::Send { at, request } => Next::Send(at, request),
+            Action::Send { at, request } => Next::Send(Some(at), request),
             Action::Cancel { request, error } => Next::Cancel(Box::new((request, error))),
             Action::Fail(e) => Next::End(End::Fail(e)),
         }
@@ -326,7 +326,7 @@ where
                 StepProj::Wait { request } => {
                     ready!(this.timer.as_mut().poll(cx));
                     let request = request.take().expect("a wait has its request");
-                    Next::Send(Instant::now().into_std(), request)
+                    Next::Send(None, request)
                 }
                 StepProj::Ready { request } => {
                     let machine = this.machine.as_mut().expect("polling has a machine");
@@ -413,8 +413,7 @@ where
 {
     let request = match next {
         Next::Send(at, request) => {
-            let at = Instant::from_std(at);
-            if at > Instant::now() {
+            if let Some(at) = at.map(Instant::from_std).filter(|at| *at > Instant::now()) {
                 crate::metrics::waited("poll");
                 timer.as_mut().reset(at);
                 step.set(Step::Wait {
