@@ -37,6 +37,11 @@ impl std::fmt::Display for UrlHeaderError {
 /// Strips white space and one pair of surrounding double quotes, as both seed documents print
 /// `Location: "https://…"`.
 pub fn unquote(value: &str) -> &str {
+    // The usual value: no white space or quote at either end, nothing to do.
+    let edge = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_graphic() && *b != b'"');
+    if edge(value.as_bytes().first()) && edge(value.as_bytes().last()) {
+        return value;
+    }
     let v = value.trim();
     let v = v
         .strip_prefix('"')
@@ -116,6 +121,14 @@ pub enum HintSource {
 /// assert_eq!(retry_after(&h, SystemTime::now()).map(|(d, _)| d), Some(Duration::from_millis(250)));
 /// ```
 pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<(Duration, HintSource)> {
+    retry_after_at(headers, || now)
+}
+
+/// [`retry_after`], reading the clock only for an HTTP-date.
+pub(crate) fn retry_after_at(
+    headers: &HeaderMap,
+    now: impl FnOnce() -> SystemTime,
+) -> Option<(Duration, HintSource)> {
     let (ms, x_ms, seconds_or_date) = if headers.len() <= 16 {
         // A typical answer has a handful of headers: one pass beats three hash lookups. The
         // first value of each name counts, as with `get`.
@@ -144,7 +157,8 @@ pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<(Duration, Hi
         return Some((ms, HintSource::XMsRetryAfterMs));
     }
     let value = seconds_or_date?;
-    let text = value.to_str().ok()?.trim();
+    // A header's text is visible ASCII, spaces and tabs: the ASCII trim is the whole trim.
+    let text = value.to_str().ok()?.trim_ascii();
     if let Some(secs) = parse_digits(text) {
         return Some((Duration::from_secs(secs), HintSource::RetryAfterSeconds));
     }
@@ -152,15 +166,15 @@ pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<(Duration, Hi
     let reference = headers
         .get(DATE)
         .and_then(|d| d.to_str().ok())
-        .and_then(|d| httpdate::parse_http_date(d.trim()).ok())
-        .unwrap_or(now);
+        .and_then(|d| httpdate::parse_http_date(d.trim_ascii()).ok())
+        .unwrap_or_else(now);
     // A date already past is a negative delay: ignored, like any other malformed value.
     let wait = at.duration_since(reference).ok()?;
     Some((wait, HintSource::RetryAfterDate))
 }
 
 fn parse_millis(value: &HeaderValue) -> Option<Duration> {
-    parse_digits(value.to_str().ok()?.trim()).map(Duration::from_millis)
+    parse_digits(value.to_str().ok()?.trim_ascii()).map(Duration::from_millis)
 }
 
 /// Unsigned decimal digits only (no sign, no fraction). Overflow saturates: a server that says
@@ -322,6 +336,41 @@ mod tests {
             assert!(!prefers_respond_async(&names(&pairs)), "{extra}");
             pairs.push(("prefer".into(), "respond-async"));
             assert!(prefers_respond_async(&names(&pairs)), "{extra}");
+        }
+    }
+
+    /// The shortcut for a value with nothing at its edges strips exactly what the full path does.
+    #[test]
+    fn unquote_is_the_trim_and_one_pair_of_quotes() {
+        let full = |v: &str| {
+            let v = v.trim();
+            let v = v
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .unwrap_or(v);
+            v.trim().to_owned()
+        };
+        let rows = [
+            "https://a.example/x",
+            " https://a.example/x",
+            "https://a.example/x\t",
+            "\"/ops/1\"",
+            "\" /ops/1 \"",
+            "\"/ops/1",
+            "/ops/1\"",
+            "\u{a0}/ops/1",
+            "/ops/1\u{2003}",
+            "é/x",
+            "/x/é",
+            "",
+            " ",
+            "\"\"",
+            "\"",
+            "a",
+            "\u{85}a\u{85}",
+        ];
+        for v in rows {
+            assert_eq!(unquote(v), full(v), "{v:?}");
         }
     }
 }

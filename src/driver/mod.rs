@@ -135,23 +135,25 @@ impl<ResB> Inspecting<ResB> {
 /// The cancel sent when the layer gives up, and the error to return after it.
 type Cancelling = (CancelRequest, crate::Error);
 
-/// What an arm of the driver loop decided, once its borrows have ended.
+/// What an arm of the driver loop decided, once its borrows have ended. Moved a few times per
+/// answer, so kept small: a status body to read comes boxed, a delivery as its response.
 enum Next<F, ResB> {
     /// Give up, cancelling first.
     Cancel(Box<Cancelling>),
     /// The cancel was sent.
     CancelCall(F, Box<Cancelling>),
-    /// Wait until `at` (if it is still ahead), then send.
-    Send(std::time::Instant, PollRequest),
+    /// Wait until `at` (if it is still ahead; `None`: the wait for it just ended), then send.
+    Send(Option<std::time::Instant>, PollRequest),
     Call(F),
-    Read(Parts, ResB),
+    Read(Pin<Box<StatusBodyRead<ResB>>>),
     End(End<ResB>),
 }
 
 /// How the operation ends.
 enum End<ResB> {
-    // The final response, delivered after the last progress report.
-    Deliver(Parts, LroBody<ResB>, LroMetadata),
+    // The final response, delivered after the last progress report: its metadata is in its
+    // extensions already (where it ends up anyway; `Next` stays half the size).
+    Deliver(Response<LroBody<ResB>>),
     Fail(crate::Error),
     // A pass-through answer, or an error that is not the core's.
     Return(Result<Response<LroBody<ResB>>, BoxError>),
@@ -160,7 +162,7 @@ enum End<ResB> {
 impl<F, ResB> From<Plan> for Next<F, ResB> {
     fn from(plan: Plan) -> Self {
         match plan {
-            Plan::Send { at, request } => Next::Send(at, request),
+            Plan::Send { at, request } => Next::Send(Some(at), request),
             Plan::Cancel { request, error } => Next::Cancel(Box::new((request, error))),
             Plan::Fail(e) => Next::End(End::Fail(e)),
         }
@@ -172,7 +174,7 @@ impl<F, ResB> Next<F, ResB> {
     fn after_answer(action: Action, parts: Parts, body: LroBody<ResB>) -> Self {
         match action {
             Action::Deliver(delivery) => Next::End(End::deliver(parts, body, delivery)),
-            Action::Send { at, request } => Next::Send(at, request),
+            Action::Send { at, request } => Next::Send(Some(at), request),
             Action::Cancel { request, error } => Next::Cancel(Box::new((request, error))),
             Action::Fail(e) => Next::End(End::Fail(e)),
         }
@@ -185,7 +187,8 @@ impl<ResB> End<ResB> {
         if let Some(status) = delivery.status {
             parts.status = status;
         }
-        End::Deliver(parts, body, delivery.metadata)
+        parts.extensions.insert(delivery.metadata);
+        End::Deliver(Response::from_parts(parts, body))
     }
 
     /// The driver's output, traced.
@@ -196,18 +199,18 @@ impl<ResB> End<ResB> {
         bound: Option<Instant>,
     ) -> Result<Response<LroBody<ResB>>, BoxError> {
         match self {
-            End::Deliver(parts, body, meta) => {
-                trace.finished(&meta);
+            End::Deliver(response) => {
+                let (parts, body) = response.into_parts();
+                let meta = parts.extensions.get::<LroMetadata>();
+                let meta = meta.expect("a delivery carries its metadata");
+                trace.finished(meta);
                 let body = match bound {
                     Some(at) => {
-                        let url = meta.resource_url().unwrap_or(meta.operation_url());
-                        body.bounded(at, url)
+                        body.bounded(at, meta.resource_url().unwrap_or(meta.operation_url()))
                     }
                     None => body,
                 };
-                let mut response = Response::from_parts(parts, body);
-                response.extensions_mut().insert(meta);
-                Ok(response)
+                Ok(Response::from_parts(parts, body))
             }
             End::Fail(error) => {
                 trace.failed(&error);
@@ -323,7 +326,7 @@ where
                 StepProj::Wait { request } => {
                     ready!(this.timer.as_mut().poll(cx));
                     let request = request.take().expect("a wait has its request");
-                    Next::Send(Instant::now().into_std(), request)
+                    Next::Send(None, request)
                 }
                 StepProj::Ready { request } => {
                     let machine = this.machine.as_mut().expect("polling has a machine");
@@ -350,7 +353,7 @@ where
                         Poll::Pending if expired(this.timer.as_mut(), cx) => deadline(machine),
                         Poll::Pending => return Poll::Pending,
                         Poll::Ready(Err(e)) => transport(machine, e.into()),
-                        Poll::Ready(Ok(response)) => answered(machine, response),
+                        Poll::Ready(Ok(response)) => answered(machine, this.settings, response),
                     }
                 }
                 StepProj::Read { state } => {
@@ -389,7 +392,7 @@ where
 
             let (step, timer) = (this.step.as_mut(), this.timer.as_mut());
             let machine = this.machine.as_deref();
-            if let Some(output) = advance(step, timer, this.settings, machine, this.trace, next) {
+            if let Some(output) = advance(step, timer, machine, this.trace, next) {
                 return Poll::Ready(output);
             }
         }
@@ -400,7 +403,6 @@ where
 fn advance<S, ReqB, ResB>(
     mut step: Pin<&mut Step<S, ReqB, ResB>>,
     mut timer: Pin<&mut Sleep>,
-    settings: &Settings,
     machine: Option<&Machine>,
     trace: &Trace,
     next: Next<S::Future, ResB>,
@@ -411,8 +413,7 @@ where
 {
     let request = match next {
         Next::Send(at, request) => {
-            let at = Instant::from_std(at);
-            if at > Instant::now() {
+            if let Some(at) = at.map(Instant::from_std).filter(|at| *at > Instant::now()) {
                 crate::metrics::waited("poll");
                 timer.as_mut().reset(at);
                 step.set(Step::Wait {
@@ -422,8 +423,7 @@ where
             }
             request
         }
-        Next::Read(parts, body) => {
-            let state = StatusBodyRead::new(parts, body, settings.config.status_body_limit());
+        Next::Read(state) => {
             step.set(Step::Read { state });
             return None;
         }
@@ -527,7 +527,11 @@ fn call_ready<S: Service<R> + Clone, R>(service: &mut S, req: R) -> S::Future {
 }
 
 /// Hands an answer's head to the core, or asks for its body to be read first.
-fn answered<F, ResB>(machine: &mut Machine, response: Response<ResB>) -> Next<F, ResB> {
+fn answered<F, ResB>(
+    machine: &mut Machine,
+    settings: &Settings,
+    response: Response<ResB>,
+) -> Next<F, ResB> {
     let (parts, body) = response.into_parts();
     if let Some(AnsweredFrom(url)) = parts.extensions.get::<AnsweredFrom>() {
         machine.answered_from(url);
@@ -538,7 +542,8 @@ fn answered<F, ResB>(machine: &mut Machine, response: Response<ResB>) -> Next<F,
         machine.answered_from(url);
     }
     if machine.wants_body(parts.status) {
-        return Next::Read(parts, body);
+        let limit = settings.config.status_body_limit();
+        return Next::Read(StatusBodyRead::new(parts, body, limit));
     }
     let answer = Answer {
         status: parts.status,
@@ -635,5 +640,20 @@ fn read_answer<F, ResB>(machine: &mut Machine, parts: Parts, outcome: StatusRead
             let failure = Failure::BodyFailed { error };
             machine.handle_failure(now(), failure).into()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::mem::size_of;
+
+    /// The decision moved between the loop's arms is no larger than the response it may carry
+    /// (it was 312 bytes with hyper's body when it carried a delivery's parts and metadata apart).
+    #[test]
+    fn next_is_no_larger_than_a_response() {
+        type B = hyper::body::Incoming;
+        type F = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+        let response = size_of::<http::Response<super::LroBody<B>>>();
+        assert!(size_of::<super::Next<F, B>>() <= response + size_of::<usize>());
     }
 }

@@ -87,7 +87,7 @@ impl Link {
         }
         // The common case first: a plain absolute URL (which has no white space either).
         if let Some((scheme, authority, pq)) = split_absolute(text) {
-            if is_canonical(scheme, authority, pq) {
+            if self.canonical_here(scheme, authority, pq) {
                 if let Ok(wire) = Uri::try_from(text) {
                     return Ok(Link { wire, parsed: None });
                 }
@@ -125,6 +125,16 @@ impl Link {
             wire,
             parsed: Some(Box::new(url)),
         })
+    }
+
+    /// Whether `scheme://authority` + `pq` is canonical: on this link's own canonical origin,
+    /// spelt the same, only the path and query are left to check (one host check a target).
+    fn canonical_here(&self, scheme: &str, authority: &str, pq: &str) -> bool {
+        let mine = self.wire.authority().map(|a| a.as_str());
+        if self.is_plain() && self.wire.scheme_str() == Some(scheme) && mine == Some(authority) {
+            return canonical_path_and_query(pq.as_bytes());
+        }
+        is_canonical(scheme, authority, pq)
     }
 
     /// The URL parser's reading (parsed here when the link did not need it before).
@@ -517,7 +527,12 @@ mod tests {
             ("https://a.example/a\\b", false),
             ("ftp://a.example/", false),
         ];
+        // On a canonical link's own origin only the path and query are checked: the same verdict.
+        let own = Link::from_request(&Uri::from_static("https://a.example/")).unwrap();
         for (text, want) in rows {
+            if text.starts_with("https://a.example/") {
+                assert_eq!(own.join(text).is_ok_and(|l| l.is_plain()), want, "{text}");
+            }
             let (scheme, rest) = text.split_once("://").unwrap();
             let split = rest.find(['/', '?', '#']).unwrap_or(rest.len());
             let (authority, pq) = rest.split_at(split);

@@ -123,13 +123,21 @@ pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Now {
     mono: Instant,
-    wall: SystemTime,
+    // `None`: read the wall clock when asked (only an HTTP-date `Retry-After` asks).
+    wall: Option<SystemTime>,
 }
 
 impl Now {
     /// Both readings of one instant.
     pub fn new(mono: Instant, wall: SystemTime) -> Self {
-        Self { mono, wall }
+        Self {
+            mono,
+            wall: Some(wall),
+        }
+    }
+    /// The monotonic reading; the wall clock is read only if an HTTP-date needs it.
+    pub(crate) fn wall_when_asked(mono: Instant) -> Self {
+        Self { mono, wall: None }
     }
     /// The monotonic reading.
     pub fn mono(&self) -> Instant {
@@ -137,7 +145,7 @@ impl Now {
     }
     /// The wall-clock reading.
     pub fn wall(&self) -> SystemTime {
-        self.wall
+        self.wall.unwrap_or_else(SystemTime::now)
     }
 }
 
