@@ -1,0 +1,197 @@
+use super::*;
+
+#[test]
+fn status_spellings() {
+    use Meaning::*;
+    #[rustfmt::skip]
+    let rows: &[(&str, Meaning, bool)] = &[
+        ("NotStarted", Running, true),
+        ("notstarted", Running, true),
+        ("RUNNING", Running, true),
+        ("succeeded", Succeeded, true),
+        ("FAILED", Failed, true),
+        ("Cancelled", Canceled, true),
+        ("InProgress", Running, true),
+        ("in_progress", Running, true),
+        ("Creating", Running, true),
+        ("completed", Succeeded, true),
+        ("DONE", Succeeded, true),
+        ("deleteFailed", Failed, true),
+        ("Frobnicating", Running, false),
+        ("", Running, false),
+    ];
+    for (raw, meaning, recognised) in rows {
+        let got = OperationStatus::parse(raw);
+        assert_eq!(got.as_str(), raw.trim(), "the exact word is kept");
+        assert_eq!(
+            (got.meaning(), got.is_recognised()),
+            (*meaning, *recognised),
+            "{raw}"
+        );
+    }
+}
+
+#[test]
+fn static_words_mean_what_the_default_vocabulary_says() {
+    for (word, meaning) in STATIC_WORDS {
+        let c = crate::vocab::classify_default(word);
+        assert_eq!((c.meaning, c.recognised), (*meaning, true), "{word}");
+    }
+}
+
+#[test]
+fn seed_documents_parse() {
+    let v2 = br#"{
+"operationId": "c587574e-add9-4ef7-9788-1635bed9a87e",
+"created": "3/11/2020 8:45:13 PM +00:00",
+"status": "Running"
+}"#;
+    let d = StatusDocument::parse_status(v2).unwrap();
+    assert_eq!(d.status, Some(OperationStatus::parse("Running")));
+    assert_eq!(
+        d.operation_id.as_deref(),
+        Some("c587574e-add9-4ef7-9788-1635bed9a87e")
+    );
+
+    let v1_ok = br#" {
+"operationId": "c587574e-add9-4ef7-9788-1635bed9a87e",
+"createdDateTime": "3/11/2020 8:45:13 PM +00:00",
+"status": "Succeeded",
+"resourceLocation": "https://atlas.microsoft.com/tileset/{tileset-id}"
+}"#;
+    let d = StatusDocument::parse_status(v1_ok).unwrap();
+    assert_eq!(d.status, Some(OperationStatus::parse("Succeeded")));
+    assert_eq!(
+        d.resource_location.as_deref(),
+        Some("https://atlas.microsoft.com/tileset/{tileset-id}")
+    );
+
+    let failed = br#"{
+"operationId": "c587574e-add9-4ef7-9788-1635bed9a87e",
+"created": "3/11/2020 8:45:13 PM +00:00",
+"status": "Failed",
+"error": {
+    "code": "InvalidFeature",
+    "message": "The provided feature is invalid.",
+    "details": {
+        "code": "NoGeometry",
+        "message": "No geometry was provided with the feature."
+    }
+}
+}"#;
+    let d = StatusDocument::parse_status(failed).unwrap();
+    let e = d.error.unwrap();
+    assert_eq!(e.code.as_deref(), Some("InvalidFeature"));
+    assert_eq!(
+        e.message.as_deref(),
+        Some("The provided feature is invalid.")
+    );
+    assert_eq!(e.details.len(), 1);
+    assert_eq!(e.details[0].code.as_deref(), Some("NoGeometry"));
+}
+
+#[test]
+fn bad_bodies() {
+    #[rustfmt::skip]
+    let rows: &[(&[u8], StatusBodyError)] = &[
+        (b"", StatusBodyError::Empty),
+        (b"  \n", StatusBodyError::Empty),
+        (b"[1,2]", StatusBodyError::NotObject),
+        (b"\"Running\"", StatusBodyError::NotObject),
+        (b"{}", StatusBodyError::MissingStatus),
+        (b"{\"state\":\"Running\"}", StatusBodyError::MissingStatus),
+        (b"{\"status\":null}", StatusBodyError::MissingStatus),
+        (b"{\"status\":3}", StatusBodyError::StatusNotString),
+        (b"{\"status\":{\"a\":1}}", StatusBodyError::StatusNotString),
+    ];
+    for (body, want) in rows {
+        assert_eq!(
+            StatusDocument::parse_status(body).unwrap_err(),
+            *want,
+            "{}",
+            String::from_utf8_lossy(body)
+        );
+    }
+    for body in [
+        &b"<html>"[..],
+        b"{\"status\":\"Runn",
+        b"\xff\xfe",
+        b"{\"status\":\"x\"} trailing",
+    ] {
+        assert!(matches!(
+            StatusDocument::parse_status(body),
+            Err(StatusBodyError::NotJson(_))
+        ));
+    }
+}
+
+#[test]
+fn the_fast_path_reads_what_the_general_path_reads() {
+    let docs: &[&str] = &[
+        r#"{"status":"Running","operationId":"a","created":"x","percentComplete":42.5}"#,
+        r#"{"status":"Succeeded","resourceLocation":"https://x/y","id":7}"#,
+        r#"{"status":"Running","status":"Succeeded"}"#,
+        r#"{"status":3}"#,
+        r#"{"status":null,"id":true,"createdDateTime":12}"#,
+        r#"{"status":{"a":[1,2,{"b":null}]},"operationId":[1]}"#,
+        r#"{"properties":{"provisioningState":"Updating","status":"x"},"provisioningState":"Succeeded"}"#,
+        r#"{"properties":{"provisioningState":5},"provisioningState":"Succeeded"}"#,
+        r#"{"properties":{"provisioningState":null},"provisioningState":"Creating"}"#,
+        r#"{"properties":"text","provisioningState":"Creating"}"#,
+        r#"{"properties":[1],"provisioningState":"Deleting"}"#,
+        r#"{"properties":{"provisioningState":"A"},"properties":{"provisioningState":"B"}}"#,
+        r#"{"status":"Runn\u0069ng","operationId":"esc\"aped"}"#,
+        r#"{"percentComplete":"50","resourceLocation":5}"#,
+        r#"{"percentComplete":1e3,"id":18446744073709551615,"operationId":-3}"#,
+        r#"{}"#,
+        "{\"status\":\"Succeeded\", \"unknown\": {\"deep\": [[[[]]]]}}",
+    ];
+    for doc in docs {
+        let fast = serde_json::from_slice::<fast::Raw<'_>>(doc.as_bytes()).unwrap();
+        assert!(!fast.has_error);
+        let fast = fast.into_document();
+        let general = StatusDocument::parse_general(doc.as_bytes()).unwrap();
+        assert_eq!(format!("{fast:?}"), format!("{general:?}"), "{doc}");
+    }
+    // Failure documents take the general path for their OData error.
+    for doc in [
+        r#"{"status":"Failed","error":{"code":"X"}}"#,
+        r#"{"properties":{"error":{"code":"Y"}}}"#,
+    ] {
+        assert!(
+            serde_json::from_slice::<fast::Raw<'_>>(doc.as_bytes())
+                .unwrap()
+                .has_error
+        );
+        assert!(
+            StatusDocument::parse(doc.as_bytes())
+                .unwrap()
+                .error
+                .is_some(),
+            "{doc}"
+        );
+    }
+}
+
+#[test]
+fn provisioning_state_and_bom() {
+    let d =
+        StatusDocument::parse(b"\xEF\xBB\xBF{\"properties\":{\"provisioningState\":\"Updating\"}}")
+            .unwrap();
+    assert_eq!(
+        d.provisioning_state,
+        Some(OperationStatus::parse("Updating"))
+    );
+    let d = StatusDocument::parse(b"{\"provisioningState\":\"succeeded\",\"id\":7}").unwrap();
+    assert_eq!(
+        d.provisioning_state,
+        Some(OperationStatus::parse("succeeded"))
+    );
+    assert_eq!(d.operation_id.as_deref(), Some("7"));
+    let e = ODataError::from_json(
+        &serde_json::json!({"code":"A","details":[{"code":"B"},{"message":"m"}]}),
+    )
+    .unwrap();
+    assert_eq!(e.details.len(), 2);
+    assert_eq!(e.to_string(), "A");
+}
