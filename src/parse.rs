@@ -121,14 +121,6 @@ pub enum HintSource {
 /// assert_eq!(retry_after(&h, SystemTime::now()).map(|(d, _)| d), Some(Duration::from_millis(250)));
 /// ```
 pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<(Duration, HintSource)> {
-    retry_after_at(headers, || now)
-}
-
-/// [`retry_after`], reading the clock only for an HTTP-date.
-pub(crate) fn retry_after_at(
-    headers: &HeaderMap,
-    now: impl FnOnce() -> SystemTime,
-) -> Option<(Duration, HintSource)> {
     let (ms, x_ms, seconds_or_date) = if headers.len() <= 16 {
         // A typical answer has a handful of headers: one pass beats three hash lookups. The
         // first value of each name counts, as with `get`.
@@ -167,7 +159,7 @@ pub(crate) fn retry_after_at(
         .get(DATE)
         .and_then(|d| d.to_str().ok())
         .and_then(|d| httpdate::parse_http_date(d.trim_ascii()).ok())
-        .unwrap_or_else(now);
+        .unwrap_or(now);
     // A date already past is a negative delay: ignored, like any other malformed value.
     let wait = at.duration_since(reference).ok()?;
     Some((wait, HintSource::RetryAfterDate))

@@ -1,9 +1,10 @@
 //! The clock of the driver: tokio's (so tests can pause it) in the core's terms.
 
+use std::time::SystemTime;
+
 use crate::proto::Now;
 
-/// Now, as the core wants it: tokio's monotonic clock, and the wall clock when an HTTP-date
-/// asks for it.
+/// Now, as the core wants it: tokio's monotonic clock and the wall clock (for HTTP-dates).
 pub(crate) fn now() -> Now {
-    Now::wall_when_asked(tokio::time::Instant::now().into_std())
+    Now::new(tokio::time::Instant::now().into_std(), SystemTime::now())
 }

@@ -123,21 +123,13 @@ pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Now {
     mono: Instant,
-    // `None`: read the wall clock when asked (only an HTTP-date `Retry-After` asks).
-    wall: Option<SystemTime>,
+    wall: SystemTime,
 }
 
 impl Now {
     /// Both readings of one instant.
     pub fn new(mono: Instant, wall: SystemTime) -> Self {
-        Self {
-            mono,
-            wall: Some(wall),
-        }
-    }
-    /// The monotonic reading; the wall clock is read only if an HTTP-date needs it.
-    pub(crate) fn wall_when_asked(mono: Instant) -> Self {
-        Self { mono, wall: None }
+        Self { mono, wall }
     }
     /// The monotonic reading.
     pub fn mono(&self) -> Instant {
@@ -145,7 +137,7 @@ impl Now {
     }
     /// The wall-clock reading.
     pub fn wall(&self) -> SystemTime {
-        self.wall.unwrap_or_else(SystemTime::now)
+        self.wall
     }
 }
 

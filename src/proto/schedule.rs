@@ -9,7 +9,7 @@ use super::request::PollKind;
 use super::FOREVER;
 use crate::config::Config;
 use crate::metadata::WaitReason;
-use crate::parse::retry_after_at;
+use crate::parse::retry_after;
 
 /// Number of unhinted waits that stay at `poll_interval` before growth starts.
 pub(crate) const FLAT_POLLS: u32 = 5;
@@ -217,9 +217,9 @@ impl Schedule {
         cfg: &Config,
         hint_from: Option<&HeaderMap>,
         transient: bool,
-        wall: impl FnOnce() -> SystemTime,
+        wall: SystemTime,
     ) -> Duration {
-        let (wait, reason) = match hint_from.and_then(|h| retry_after_at(h, wall)) {
+        let (wait, reason) = match hint_from.and_then(|h| retry_after(h, wall)) {
             Some((d, source)) => (d, WaitReason::Hint(source)),
             None if transient => (
                 self.jittered(cfg, transient_wait(cfg, self.transient)),
@@ -315,7 +315,7 @@ mod tests {
         let run = || {
             let mut s = Schedule::new(Instant::now(), Duration::from_secs(600));
             (0..12)
-                .map(|_| s.next_wait(&cfg, None, false, SystemTime::now))
+                .map(|_| s.next_wait(&cfg, None, false, SystemTime::now()))
                 .collect::<Vec<_>>()
         };
         let (a, b) = (run(), run());
@@ -328,7 +328,7 @@ mod tests {
         let mut hint = HeaderMap::new();
         hint.insert("retry-after", http::HeaderValue::from_static("7"));
         for _ in 0..8 {
-            let w = s.next_wait(&cfg, Some(&hint), false, SystemTime::now);
+            let w = s.next_wait(&cfg, Some(&hint), false, SystemTime::now());
             assert_eq!(w, Duration::from_secs(7), "a server's wait is never cut");
         }
         let huge = Config {
@@ -336,7 +336,7 @@ mod tests {
             ..cfg.clone()
         };
         let mut s = Schedule::new(Instant::now(), Duration::MAX);
-        assert!(s.next_wait(&huge, None, true, SystemTime::now) <= huge.max_wait);
+        assert!(s.next_wait(&huge, None, true, SystemTime::now()) <= huge.max_wait);
     }
 
     #[test]
