@@ -121,7 +121,7 @@ pub enum HintSource {
 /// assert_eq!(retry_after(&h, SystemTime::now()).map(|(d, _)| d), Some(Duration::from_millis(250)));
 /// ```
 pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<(Duration, HintSource)> {
-    let (ms, x_ms, seconds_or_date) = if headers.len() <= 16 {
+    let (ms, x_ms, seconds_or_date) = if headers.len() <= crate::header::SCANNED_HEAD {
         // A typical answer has a handful of headers: one pass beats three hash lookups. The
         // first value of each name counts, as with `get`.
         let (mut ms, mut x_ms, mut ra) = (None, None, None);
@@ -180,24 +180,16 @@ fn parse_digits(text: &str) -> Option<u64> {
 
 /// `true` when a `Prefer` header asks for `respond-async` (RFC 7240 §4.1).
 ///
-/// Asked of every request the layer sees: a request of a few fields is scanned (no hashing of
-/// the name), as [`retry_after`] does with an answer.
+/// Asked of every request the layer sees: a short head is scanned, not hashed.
 pub fn prefers_respond_async(headers: &HeaderMap) -> bool {
-    let asks = |value: &HeaderValue| {
+    crate::header::values(headers, &PREFER).any(|value| {
         value.to_str().is_ok_and(|v| {
             v.split(',').any(|pref| {
                 let token = pref.split(';').next().unwrap_or("").trim();
                 token.eq_ignore_ascii_case("respond-async")
             })
         })
-    };
-    if headers.len() <= 16 {
-        headers
-            .iter()
-            .any(|(name, value)| *name == PREFER && asks(value))
-    } else {
-        headers.get_all(PREFER).iter().any(asks)
-    }
+    })
 }
 
 #[cfg(test)]
