@@ -276,12 +276,12 @@ async fn handle(
 /// The head polling needs later: the one copy the pass-through path pays for.
 fn head_of(req: &Request) -> Option<RequestHead> {
     let uri: Uri = req.url().as_str().parse().ok()?;
-    Some(RequestHead {
-        method: req.method().clone(),
-        uri,
-        version: req.version(),
-        headers: req.headers().clone(),
-    })
+    Some(RequestHead::from_parts(
+        req.method(),
+        &uri,
+        req.version(),
+        req.headers(),
+    ))
 }
 
 /// Extensions for the requests the middleware sends: the caller's, without what steers it.

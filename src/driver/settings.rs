@@ -108,21 +108,26 @@ impl Settings {
         }
         // Without a hook, built with its body type at once (no move into another request).
         let Some(hook) = &self.hook else {
-            let mut req = request.build::<B>(self.tag_requests);
+            let mut req = request.build::<B>(self.tags_requests());
             if let Some(body) = body {
                 *req.body_mut() = body;
             }
             return Ok(req);
         };
-        // The hook's documentation promises it the extension.
-        let mut req = request.build::<()>(true);
+        let mut req = request.build::<()>(self.tags_requests());
         hook(&mut req);
         Ok(req.map(|()| body.unwrap_or_default()))
     }
 
+    /// Whether the requests the layer sends by itself carry an `LroRequest`: when asked, and
+    /// always with a hook (its documentation promises it the extension).
+    fn tags_requests(&self) -> bool {
+        self.tag_requests || self.hook.is_some()
+    }
+
     /// The cancel request a driver sends, shaped by the `on_poll_request` hook as polls are.
     pub(crate) fn cancel_request(&self, request: CancelRequest) -> Request<()> {
-        let mut req = request.build(self.tag_requests || self.hook.is_some());
+        let mut req = request.build(self.tags_requests());
         if let Some(hook) = &self.hook {
             hook(&mut req);
         }

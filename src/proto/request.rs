@@ -41,19 +41,23 @@ impl RequestHead {
         }
     }
 
-    /// Copies the head of a request. Its headers are copied only when polls would carry any
-    /// of them: a request whose every header describes its body or its connection
+    /// Copies the head of a request; see [`from_parts`](Self::from_parts).
+    pub fn from_request<B>(req: &Request<B>) -> Self {
+        Self::from_parts(req.method(), req.uri(), req.version(), req.headers())
+    }
+
+    /// Copies a request's head. Its headers are copied only when polls would carry any of
+    /// them: a request whose every header describes its body or its connection
     /// (`Content-Type`, `Content-Length`, …) keeps an empty map, with no allocation, since
     /// polls would carry none of it.
-    pub fn from_request<B>(req: &Request<B>) -> Self {
-        let headers = req.headers();
+    pub fn from_parts(method: &Method, uri: &Uri, version: Version, headers: &HeaderMap) -> Self {
         let carries = headers
             .keys()
             .any(|name| !is_submission_only(name.as_str()));
         Self {
-            method: req.method().clone(),
-            uri: req.uri().clone(),
-            version: req.version(),
+            method: method.clone(),
+            uri: uri.clone(),
+            version,
             headers: if carries {
                 headers.clone()
             } else {
