@@ -294,9 +294,8 @@ mod tests {
     /// is, and so is a lease write after a second with none. Every write is read back at once.
     #[tokio::test]
     async fn lease_writes_sync_at_most_once_a_second() {
-        let dir = std::env::temp_dir().join(format!("tower-lro-redb-sync-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let store = RedbStore::open(dir.join("ops.redb")).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let store = RedbStore::open(dir.path().join("ops.redb")).unwrap();
         let synced = || store.synced_ms.load(Ordering::Relaxed);
         let ttl = Duration::from_secs(30);
 
@@ -325,7 +324,5 @@ mod tests {
         store.synced_ms.store(0, Ordering::Relaxed);
         store.save("k", &record).await.unwrap();
         assert!(synced() > 0, "a record write syncs");
-        drop(store);
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
