@@ -66,19 +66,8 @@ fn seed_documents_parse() {
         Some("https://atlas.microsoft.com/tileset/{tileset-id}")
     );
 
-    let failed = br#"{
-"operationId": "c587574e-add9-4ef7-9788-1635bed9a87e",
-"created": "3/11/2020 8:45:13 PM +00:00",
-"status": "Failed",
-"error": {
-    "code": "InvalidFeature",
-    "message": "The provided feature is invalid.",
-    "details": {
-        "code": "NoGeometry",
-        "message": "No geometry was provided with the feature."
-    }
-}
-}"#;
+    // The failure document both seed documents print.
+    let failed = include_bytes!("../../tests/fixtures/seeds/failed.json");
     let d = StatusDocument::parse_status(failed).unwrap();
     let e = d.error.unwrap();
     assert_eq!(e.code.as_deref(), Some("InvalidFeature"));

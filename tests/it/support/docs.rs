@@ -8,19 +8,7 @@ pub const RUNNING: &str = r#"{"operationId":"op1","status":"Running"}"#;
 pub const SUCCEEDED: &str = r#"{"operationId":"op1","status":"Succeeded"}"#;
 
 /// The failure document both seed documents print (V2's `created` spelling), as written.
-pub const SEED_FAILED: &str = r#"{
-    "operationId": "c587574e-add9-4ef7-9788-1635bed9a87e",
-    "created": "3/11/2020 8:45:13 PM +00:00",
-    "status": "Failed",
-    "error": {
-        "code": "InvalidFeature",
-        "message": "The provided feature is invalid.",
-        "details": {
-            "code": "NoGeometry",
-            "message": "No geometry was provided with the feature."
-        }
-    }
-}"#;
+pub const SEED_FAILED: &str = include_str!("../../fixtures/seeds/failed.json");
 
 /// Seed V2: the status monitor while the operation runs.
 pub const SEED_V2_RUNNING: &str = r#"{
