@@ -130,8 +130,8 @@ impl LroOptions {
 
     /// The bytes of this request's body, for the store's fingerprint of the request (method,
     /// URL and a hash of these bytes): the layer does not read request bodies itself. A
-    /// request under a known key whose fingerprint differs is refused
-    /// ([`Reason::IdempotencyMismatch`](crate::__private::Reason::IdempotencyMismatch)).
+    /// request under a known key whose fingerprint differs is refused with an error of kind
+    /// [`Conflict`](crate::ErrorKind::Conflict).
     pub fn request_body(mut self, body: &[u8]) -> Self {
         self.extra().body_digest = Some(crate::store::fnv1a(body));
         self
@@ -203,8 +203,8 @@ impl LroOptions {
     /// with the record's (the record says what the operation is): the request supplies only
     /// the headers (credentials) its polls and result fetch carry. Without a record, or with
     /// one whose submission was sent but whose handle was never recorded, the call fails with
-    /// [`Reason::NothingRecorded`](crate::__private::Reason::NothingRecorded) (kind
-    /// [`Conflict`](crate::ErrorKind::Conflict)). For a front that hands out operation ids
+    /// an error of kind [`Conflict`](crate::ErrorKind::Conflict) saying that nothing is recorded
+    /// under the key. For a front that hands out operation ids
     /// and continues them when asked about them (`lro proxy`'s asynchronous façade).
     pub fn continue_recorded(mut self) -> Self {
         self.extra().continue_recorded = true;

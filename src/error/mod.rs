@@ -44,8 +44,10 @@ pub enum ErrorKind {
     /// The operation cannot be cancelled: its dialect has no way to (Compute Engine, a declared
     /// dialect without `cancel`), or its shape polls the resource itself. Nothing was sent.
     NotCancellable,
-    /// A request reused the idempotency key of a different request (see
-    /// [`LroOptions::idempotency_key`](crate::LroOptions::idempotency_key)): `422`-worthy.
+    /// An [idempotency key](crate::LroOptions::idempotency_key) does not fit the operation
+    /// store's record: the key of a different request (`422`-worthy), or, for a request that
+    /// [only continues a recorded operation](crate::LroOptions::continue_recorded), a key with
+    /// nothing recorded under it. The message says which.
     Conflict,
 }
 
