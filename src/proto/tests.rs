@@ -2,8 +2,9 @@
 //! and the shared rows); the tables are in `tests/`, one file a topic: the seed's examples
 //! (`seeds`), what starts and ends an operation (`shapes`), waiting (`waits`), errors
 //! (`errors`), what polls carry (`polls`), duplicate members (`duplicates`), how declared
-//! dialects ask for a status or a result (`requests`), and one row per real service's documented
-//! shape by family (`services_*`, each row citing its public document).
+//! dialects ask for a status or a result (`requests`), the named dialects' cases
+//! (`named_dialects`), and one row per real service's documented shape by family
+//! (`services_*`, each row citing its public document).
 #![allow(clippy::type_complexity)] // the tables are clearer spelled out
 
 use super::dialect::Dialect;
@@ -349,6 +350,7 @@ fn word(meta: &LroMetadata) -> (&str, Meaning) {
 
 mod duplicates_tests;
 mod errors_tests;
+mod named_dialects_tests;
 mod polls_tests;
 mod requests_tests;
 mod seeds_tests;
