@@ -255,8 +255,8 @@
 //!   The other headers keep their values in order; the order between different header names
 //!   may change, which HTTP gives no meaning (RFC 9110 §5.3).
 //! - An HTTP-date `Retry-After` is measured against the response's own `Date` header.
-//! - Absolute URLs from the server (or the caller) are requested exactly as written (the seed's
-//!   `…/operations/{operationId}` keeps its braces); relative references are resolved per
+//! - Absolute URLs from the server (or the caller) are requested exactly as written (Azure Maps
+//!   Creator's `…/operations/{operationId}` keeps its braces); relative references are resolved per
 //!   RFC 3986 and serialised by the URL parser.
 //! - Requests with an origin-form URI (`/jobs`) resolve relative monitor URLs against it and
 //!   stay origin-form.

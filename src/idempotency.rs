@@ -1,4 +1,4 @@
-//! Idempotency keys on submissions: the header styles a layer may stamp (issue 16).
+//! Idempotency keys on submissions: the header styles a layer may stamp.
 
 use http::header::{HeaderName, HeaderValue};
 use http::HeaderMap;

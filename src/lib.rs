@@ -58,7 +58,7 @@
 //! | submission response | polls | final response |
 //! | --- | --- | --- |
 //! | `202`/`201`/`200` + `Operation-Location` or `Azure-AsyncOperation` | status body (`status`) | first that applies: a `303`/`302` from the monitor; `Resource-Location`; `201` + `Location`; body `resourceLocation`; the request URL for `PUT`/`PATCH`; the submission's `Location` for `POST`; else the terminal status response |
-//! | `202` + `Location`, or `202` + `Content-Location` alone | `202` = running unless its body has a terminal word; `200`/`201`/`204` = done unless the body is a status document still running (seed V1) | a `303`/`302` target, `Resource-Location`, `201` + `Location` or `resourceLocation` is fetched; else that response (with the status an `AsyncResult` header names) |
+//! | `202` + `Location`, or `202` + `Content-Location` alone | `202` = running unless its body has a terminal word; `200`/`201`/`204` = done unless the body is a status document still running (Azure Maps Creator V1) | a `303`/`302` target, `Resource-Location`, `201` + `Location` or `resourceLocation` is fetched; else that response (with the status an `AsyncResult` header names) |
 //! | `PUT`/`PATCH` → `200`/`201` with a non-terminal `provisioningState` | `GET` the request URL | the last `GET` |
 //! | with [`Dialect::google`], [`Dialect::compute`], [`Dialect::fhir`], [`Dialect::ogc_processes`] or a declared [`Dialect`] | the dialect's monitor and words | the dialect's result |
 //! | anything else (`400`, `202` with nothing to poll, …) | none | returned untouched, body streaming (a `PUT`/`PATCH` `200`/`201` JSON answer is read first, up to the body limit, to look for `provisioningState`: see [`LroLayer::detect_provisioning_state`]) |

@@ -34,7 +34,7 @@ pub struct LroOptions {
     pub(crate) extra: Option<Box<Extra>>,
 }
 
-/// The rarely set per-request choices (issue 16).
+/// The rarely set per-request choices.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Extra {
     pub(crate) idempotency_key: Option<Arc<str>>,

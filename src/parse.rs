@@ -34,8 +34,8 @@ impl std::fmt::Display for UrlHeaderError {
     }
 }
 
-/// Strips white space and one pair of surrounding double quotes, as both seed documents print
-/// `Location: "https://…"`.
+/// Strips white space and one pair of surrounding double quotes, as both Azure Maps Creator
+/// documents print `Location: "https://…"`.
 pub fn unquote(value: &str) -> &str {
     // The usual value: no white space or quote at either end, nothing to do.
     let edge = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_graphic() && *b != b'"');

@@ -9,11 +9,11 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum Rule {
-    /// `Operation-Location` header, status body polling (seed V2).
+    /// `Operation-Location` header, status body polling (Azure Maps Creator V2).
     OperationLocation,
     /// `Azure-AsyncOperation` header, status body polling (ARM).
     AzureAsyncOperation,
-    /// `202` with `Location`, location rules (seed V1).
+    /// `202` with `Location`, location rules (Azure Maps Creator V1).
     Location,
     /// `PUT`/`PATCH` whose body has a non-terminal `provisioningState` (ARM).
     ProvisioningState,

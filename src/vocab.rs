@@ -313,7 +313,7 @@ impl fmt::Debug for Vocabulary {
 /// The [error-object rule](crate::_protocol#status-bodies): whether an `error` value reports a failure.
 ///
 /// An object reports one when it has a non-empty `message`, or a non-empty `errors` or `details`
-/// list (a single non-empty `details` object counts too, as the seed documents print it). An
+/// list (a single non-empty `details` object counts too, as Azure Maps Creator's documents print it). An
 /// object with neither — Cost Management's `{"code": "0", "message": null}` — does not. A
 /// non-empty string reports one (a service that puts its error text there). `null`, numbers,
 /// booleans and anything empty do not.

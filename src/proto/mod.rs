@@ -347,7 +347,3 @@ pub enum Begin {
 
 /// About 30 years: stands for "no deadline" without overflowing any timer.
 pub(crate) const FOREVER: Duration = Duration::from_secs(30 * 365 * 24 * 3600);
-
-#[cfg(test)]
-#[path = "named_dialects_tests.rs"]
-mod named_dialects_tests;

@@ -1,5 +1,5 @@
 //! Operations that outlive the process: a store of operation records and leases, keyed by the
-//! [idempotency key](crate::LroOptions::idempotency_key) of a request (issue 16).
+//! [idempotency key](crate::LroOptions::idempotency_key) of a request.
 //!
 //! [`LroLayer::store`](crate::LroLayer::store) turns a layer into a [`StoreLayer`]. For a
 //! request that carries a key, its [`StoreService`] consults the store before anything is sent:
@@ -154,7 +154,7 @@ pub struct OperationRecord {
     pub revision: u64,
 }
 
-/// Where an operation stands, in the words of the seed documents' V2 status document (what
+/// Where an operation stands, in the words of Azure Maps Creator V2's status document (what
 /// `lro proxy`'s asynchronous façade answers whatever the upstream's dialect).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[non_exhaustive]

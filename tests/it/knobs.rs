@@ -1,7 +1,8 @@
 //! Each knob of `LroLayer`'s builder, through the builder: the waiting setters in any order, the
 //! jitter, and the knobs no other test calls (`carry_query_params`, `status_classifier`,
-//! `accepted_means_retry`, `ssrf_guard(false)`). Mocks run with Tokio's clock paused, so the
-//! times are exact (to the timer's millisecond).
+//! `accepted_means_retry`, `ssrf_guard(false)`, `final_state`, `credential_header` with a name
+//! the built-in list does not hold). Mocks run with Tokio's clock paused, so the times are exact
+//! (to the timer's millisecond).
 
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -10,6 +11,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 use tower_lro::__private::config;
 
+use http::header::{HeaderName, HeaderValue};
 use http::{Method, Request, StatusCode};
 use hyper_util::client::legacy::connect::dns::Name;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -17,8 +19,9 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use tower::{BoxError, Layer, Service, ServiceExt};
 use tower_lro::__private::{Reason, UrlProblem};
-use tower_lro::{ErrorKind, LroLayer, StatusMeaning};
+use tower_lro::{ErrorKind, FinalState, LroLayer, StatusMeaning};
 
+use crate::support::mock::body_text;
 use crate::support::{
     lro_error, resp, submission, MockServer, Op, Reply, RUNNING, SUCCEEDED, TEST_TIMEOUT,
 };
@@ -326,4 +329,84 @@ async fn detect_provisioning_state_off_leaves_a_put_answer_alone() {
     let mut op = Op::start(layer, submission(Method::PUT, uri));
     op.answer(resp(201, &[], creating)).await;
     assert_eq!(op.finish().await.unwrap().status(), StatusCode::CREATED);
+}
+
+/// `final_state`: one operation (a `POST` whose `202` names a `Location`, whose `Succeeded`
+/// status names a `Resource-Location`) ends with another final request, or none, for each
+/// choice; without the call it is `Auto`.
+#[tokio::test(start_paused = true)]
+async fn final_state_chooses_where_the_final_response_comes_from() {
+    let url = "https://s.example/jobs";
+    let resource = "https://s.example/things/1";
+    for (state, fetched) in [
+        (None, Some(resource)),
+        (Some(FinalState::Auto), Some(resource)),
+        (
+            Some(FinalState::Location),
+            Some("https://s.example/results/1"),
+        ),
+        (Some(FinalState::OriginalUri), Some(url)),
+        (Some(FinalState::StatusMonitor), None),
+    ] {
+        let layer = match state {
+            Some(state) => LroLayer::new().final_state(state),
+            None => LroLayer::new(),
+        };
+        let mut op = Op::start(layer, submission(Method::POST, url));
+        let accepted = [
+            ("operation-location", &b"/ops/1"[..]),
+            ("location", b"/results/1"),
+        ];
+        op.answer(resp(202, &accepted, "")).await;
+        let done = resp(200, &[("resource-location", b"/things/1")], SUCCEEDED);
+        let poll = op.answer(done).await;
+        assert_eq!(poll.uri(), "https://s.example/ops/1", "{state:?}");
+        let want = match fetched {
+            Some(fetched) => {
+                let fetch = op.answer(resp(200, &[], "the resource")).await;
+                assert_eq!(
+                    (fetch.method(), fetch.uri().to_string().as_str()),
+                    (&Method::GET, fetched),
+                    "{state:?}"
+                );
+                "the resource"
+            }
+            None => SUCCEEDED,
+        };
+        let out = op.finish().await.unwrap();
+        assert_eq!(body_text(out).await, want, "{state:?}");
+    }
+}
+
+/// `credential_header`: a header the library's list does not hold (`x-tenant`) goes with polls
+/// to another origin until it is named; named, it and a carried query parameter of the same
+/// name stay with the submission's origin, which still receives both. Mocks: nothing connects.
+#[tokio::test(start_paused = true)]
+async fn credential_header_keeps_a_named_header_to_its_origin() {
+    assert!(!tower_lro::credentials::is_credential_header("x-tenant"));
+    assert!(!tower_lro::credentials::is_credential_query("x-tenant"));
+    let tenant = HeaderName::from_static("x-tenant");
+    for (monitor, named, carried) in [
+        ("https://status.example/ops/1", false, true),
+        ("https://status.example/ops/1", true, false),
+        ("https://s.example/ops/1", true, true),
+    ] {
+        let mut layer = LroLayer::new().carry_query_param("x-tenant");
+        if named {
+            layer = layer.credential_header(tenant.clone());
+        }
+        let mut req = submission(Method::POST, "https://s.example/jobs?x-tenant=t1");
+        req.headers_mut()
+            .insert(tenant.clone(), HeaderValue::from_static("t1"));
+        let mut op = Op::start(layer, req);
+        op.answer(resp(202, &[("operation-location", monitor.as_bytes())], ""))
+            .await;
+        let poll = op.answer(resp(200, &[], SUCCEEDED)).await;
+        assert_eq!(poll.uri().path(), "/ops/1");
+        let query = poll.uri().query().unwrap_or("");
+        let what = format!("{monitor}, named: {named}");
+        assert_eq!(poll.headers().contains_key(&tenant), carried, "{what}");
+        assert_eq!(query.contains("x-tenant=t1"), carried, "{what}: {query}");
+        assert_eq!(op.finish().await.unwrap().status(), StatusCode::OK);
+    }
 }

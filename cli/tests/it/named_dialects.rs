@@ -3,7 +3,7 @@
 //! the part of its standard it follows) replayed by a mock on `127.0.0.1:0`, answer by answer,
 //! with the requests, the `Prefer` the submission carried, the exit code, the final body and
 //! the progress `lro -v` printed checked. The core drives the same cases
-//! (`src/proto/named_dialects_tests.rs`).
+//! (`src/proto/tests/named_dialects_tests.rs`).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

@@ -684,5 +684,5 @@ fn pointer_string(body: &Value, pointer: &Pointer) -> Option<(String, String)> {
 }
 
 #[cfg(test)]
-#[path = "declared_tests.rs"]
+#[path = "declared_tests/mod.rs"]
 mod tests;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tower_lro::store::{
-    MemoryStore, OperationRecord, OperationState, OperationStore, Outcome, StoreLayer,
+    MemoryStore, OperationRecord, OperationState, OperationStore, Outcome, StoreFuture, StoreLayer,
 };
 
 use super::{client, eventually, layer, until_polling, Upstream};
@@ -279,5 +279,60 @@ mod redis {
             );
         }
         assert_eq!(up.submissions(), 1);
+    }
+}
+
+/// A memory store that notes the holder of every lease asked for.
+#[derive(Default)]
+struct NotedHolders {
+    inner: MemoryStore,
+    holders: std::sync::Mutex<Vec<String>>,
+}
+
+impl OperationStore for NotedHolders {
+    fn load(&self, key: &str) -> StoreFuture<'_, Option<OperationRecord>> {
+        self.inner.load(key)
+    }
+    fn save(&self, key: &str, record: &OperationRecord) -> StoreFuture<'_, ()> {
+        self.inner.save(key, record)
+    }
+    fn remove(&self, key: &str) -> StoreFuture<'_, ()> {
+        self.inner.remove(key)
+    }
+    fn acquire(&self, key: &str, holder: &str, ttl: Duration) -> StoreFuture<'_, bool> {
+        self.holders.lock().unwrap().push(holder.to_owned());
+        self.inner.acquire(key, holder, ttl)
+    }
+    fn renew(&self, key: &str, holder: &str, ttl: Duration) -> StoreFuture<'_, bool> {
+        self.inner.renew(key, holder, ttl)
+    }
+    fn release(&self, key: &str, holder: &str) -> StoreFuture<'_, ()> {
+        self.inner.release(key, holder)
+    }
+}
+
+/// `StoreLayer::holder`: a layer's leases are held as `{id}/{count}` under the id it is given;
+/// without the call, under an id of its own.
+#[tokio::test]
+async fn leases_are_held_under_the_holder_id() {
+    let up = Upstream::start().await;
+    up.finish();
+    for named in [true, false] {
+        let store = Arc::new(NotedHolders::default());
+        let mut layer = layer(store.clone());
+        if named {
+            layer = layer.holder("worker-a");
+            assert_eq!(layer.holder_id(), "worker-a");
+        }
+        let svc = client(layer);
+        let answer = send(&svc, up.keyed(&format!("h-{named}"), "{}"))
+            .await
+            .unwrap();
+        assert_eq!(body_bytes(answer.into_body()).await, r#"{"id":"thing-1"}"#);
+        let holders = store.holders.lock().unwrap().clone();
+        assert!(!holders.is_empty(), "a lease was asked for");
+        for holder in &holders {
+            assert_eq!(holder.starts_with("worker-a/"), named, "{holder}");
+        }
     }
 }

@@ -10,18 +10,18 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use serde_json::Value;
 
-use super::dialect::Dialect;
-use super::*;
 use crate::error::ErrorKind;
+use crate::proto::dialect::Dialect;
+use crate::proto::*;
 use crate::vocab::Meaning;
 
 const BASE: &str = "https://standards.example";
 
 fn cases(file: &str) -> (Dialect, Vec<Value>) {
     let text = match file {
-        "fhir" => include_str!("../../tests/fixtures/dialects/fhir-named-cases.json"),
+        "fhir" => include_str!("../../../tests/fixtures/dialects/fhir-named-cases.json"),
         "ogc-processes" => {
-            include_str!("../../tests/fixtures/dialects/ogc-processes-named-cases.json")
+            include_str!("../../../tests/fixtures/dialects/ogc-processes-named-cases.json")
         }
         other => panic!("no cases {other}"),
     };
