@@ -632,6 +632,38 @@ async fn paths_never_leave_the_upstreams_base() {
     assert_eq!(seen, ["/api/public/a/c?x=/.."]);
 }
 
+/// `/_lro/*`, `/_health` and `/metrics` are the proxy's own, never forwarded: not when spelled
+/// with a dot segment, doubled slashes, escapes, a `;` parameter or capitals either (an
+/// upstream could read any of those as the path itself).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_proxys_own_paths_are_never_forwarded_in_any_spelling() {
+    let up = upstream().await;
+    let (_child, base, _) = proxy_on("127.0.0.1:0", &up.base, &["--max-time", "5"]).await;
+    for (method, path, prefer) in [
+        ("GET", "/x/../metrics", ""),
+        ("GET", "/x/../_health", ""),
+        ("GET", "//metrics", ""),
+        ("GET", "/%5fhealth", ""),
+        ("GET", "/%6Detrics", ""),
+        ("GET", "/metrics;x", ""),
+        ("GET", "/metrics/", ""),
+        ("GET", "/METRICS", ""),
+        ("GET", "/a/../_lro/operations/1", ""),
+        ("GET", "//_lro/operations/1", ""),
+        ("GET", "/%5f%6c%72%6f/operations/1", ""),
+        ("GET", "/_LRO/operations/1", ""),
+        ("POST", "/a/../_lro/resume", "Prefer: respond-async\r\n"),
+    ] {
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: proxy\r\n{prefer}Content-Length: 0\r\n\
+             Connection: close\r\n\r\n"
+        );
+        let (status, body) = raw(&base, &head).await;
+        assert_eq!(status, 400, "{path}: {body}");
+    }
+    assert!(up.requests().is_empty(), "{:?}", up.requests());
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn server_text_cannot_forge_log_lines() {
     let forged = "127.0.0.1:1 GET /admin -> 200 in 0.001 s";
