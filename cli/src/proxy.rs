@@ -339,7 +339,10 @@ fn serve(
         let (answer, watch) = (handle(state.clone(), peer, req), on_request.clone());
         async move { Ok::<_, Infallible>(answer.await.map(|body| Tracked::new(body, watch))) }
     });
-    let conn = hyper::server::conn::http1::Builder::new().serve_connection(io, handler);
+    let conn = hyper::server::conn::http1::Builder::new()
+        .max_header_size(conn::MAX_HEAD)
+        .max_buf_size(conn::MAX_HEAD)
+        .serve_connection(io, handler);
     let mut stopping = conns.stopping.clone();
     let errors = conns.conn_errors.clone();
     let header_timeout = conns.timeouts.header;

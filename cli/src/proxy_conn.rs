@@ -24,6 +24,13 @@ use tokio::time::{Instant, Sleep};
 /// connections wait while the proxy is at its connection cap.
 const BACKLOG: u32 = 4096;
 
+/// The largest request head (request line and headers) a client may send, and the largest
+/// trailers of a chunked body; beyond it the answer is `431` and the connection closes. hyper's
+/// own bound is its read buffer's, about 400 KiB: a connection holding a head that large, unfinished
+/// until the header timeout, cost twenty times what an idle one does, and `--max-connections` of
+/// them gigabytes. 16 KiB is Node.js's default.
+pub const MAX_HEAD: usize = 16 * 1024;
+
 /// Listens on `addr` with a deep backlog.
 pub fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
     let socket = if addr.is_ipv4() {

@@ -664,6 +664,27 @@ async fn the_proxys_own_paths_are_never_forwarded_in_any_spelling() {
     assert!(up.requests().is_empty(), "{:?}", up.requests());
 }
 
+/// A request head is bounded at 16 KiB (hyper's own bound, its 400 KiB read buffer, let each
+/// connection of a slowloris hold twenty times an idle one's memory): beyond it `431`, nothing
+/// forwarded; below it forwarded as before.
+#[tokio::test(flavor = "multi_thread")]
+async fn request_heads_over_16_kib_are_refused_431() {
+    let up = upstream().await;
+    let (_child, base, _) = proxy_on("127.0.0.1:0", &up.base, &["--max-time", "5"]).await;
+    let head = |size: usize| {
+        format!(
+            "GET /big HTTP/1.1\r\nHost: proxy\r\nX-Big: {}\r\nConnection: close\r\n\r\n",
+            "a".repeat(size)
+        )
+    };
+    let (status, _) = raw(&base, &head(20 * 1024)).await;
+    assert_eq!(status, 431);
+    assert!(up.requests().is_empty(), "{:?}", up.requests());
+    let (status, _) = raw(&base, &head(12 * 1024)).await;
+    assert_eq!(status, 404);
+    assert_eq!(up.count("/big"), 1);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn server_text_cannot_forge_log_lines() {
     let forged = "127.0.0.1:1 GET /admin -> 200 in 0.001 s";
