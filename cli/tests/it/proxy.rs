@@ -685,6 +685,59 @@ async fn request_heads_over_16_kib_are_refused_431() {
     assert_eq!(up.count("/big"), 1);
 }
 
+/// README: "hop-by-hop headers and `Host` dropped", both ways: the headers of one connection
+/// (RFC 9110 §7.6.1), and those its `Connection` header names, reach neither the upstream nor
+/// the client; the others pass.
+#[tokio::test(flavor = "multi_thread")]
+async fn hop_by_hop_headers_stay_on_their_connection() {
+    let up = Mock::start(|_, _| {
+        let mut r = resp(
+            200,
+            &[
+                ("x-up-hop", "1".into()),
+                ("keep-alive", "timeout=5".into()),
+                ("proxy-authenticate", "Basic".into()),
+                ("x-up-plain", "1".into()),
+            ],
+            "done",
+        );
+        let named = http::HeaderValue::from_static("x-up-hop");
+        r.headers_mut().insert(http::header::CONNECTION, named);
+        r
+    })
+    .await;
+    let (_child, base, _) = proxy_on("127.0.0.1:0", &up.base, &["--max-time", "5"]).await;
+    let head = "GET /h HTTP/1.1\r\nHost: proxy.example\r\n\
+                Connection: close, X-Conn-Secret\r\nX-Conn-Secret: s\r\nKeep-Alive: timeout=5\r\n\
+                TE: trailers\r\nProxy-Authorization: Basic cHJveHk6cHc=\r\n\
+                Proxy-Connection: keep-alive\r\nTrailer: x-t\r\nX-Plain: 1\r\n\r\n";
+    let mut stream = TcpStream::connect(authority(&base)).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer))
+        .await
+        .expect("no answer within 10 s")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer).to_ascii_lowercase();
+    let (answer_head, body) = answer.split_once("\r\n\r\n").unwrap();
+    assert!(answer_head.starts_with("http/1.1 200"), "{answer}");
+    assert_eq!(body, "done");
+    assert!(answer_head.contains("\r\nx-up-plain: 1"), "{answer_head}");
+    for gone in ["x-up-hop", "keep-alive", "proxy-authenticate"] {
+        assert!(
+            !answer_head.contains(&format!("\r\n{gone}:")),
+            "{gone}: {answer_head}"
+        );
+    }
+    let seen = up.requests();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    let mut names: Vec<&str> = seen[0].headers.keys().map(|n| n.as_str()).collect();
+    names.sort_unstable();
+    // `host` is the upstream's, set by the proxy's client.
+    assert_eq!(names, ["host", "x-plain"]);
+    assert_ne!(seen[0].headers["host"], "proxy.example");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn server_text_cannot_forge_log_lines() {
     let forged = "127.0.0.1:1 GET /admin -> 200 in 0.001 s";
