@@ -193,8 +193,8 @@ async fn metadata_keeps_the_full_values() {
     );
 }
 
-/// A monitor header the layer cannot use (not visible ASCII), relative, with a signature in its
-/// query and a password in a URL beside it: the error quotes the value, masked, on `lro`'s
+/// A monitor header the layer cannot use (not visible ASCII, or a URL too long to send), with a
+/// signature in its query or a password in it: the error quotes the value, masked, on `lro`'s
 /// stderr (with `--metadata`'s `error.message` too) and in the proxy's `502` body.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unusable_monitor_header_is_quoted_masked() {
@@ -215,6 +215,18 @@ async fn an_unusable_monitor_header_is_quoted_masked() {
             )],
             "",
         ),
+        // A URL the parser reads but that is too long for a request URI: refused, quoted.
+        "/long" => resp(
+            202,
+            &[(
+                "operation-location",
+                format!(
+                    "http://u:LEAKED-PW@127.0.0.1:1/{}?sig=LEAKED-SIG",
+                    "p".repeat(70_000)
+                ),
+            )],
+            "",
+        ),
         _ => resp(404, &[], ""),
     })
     .await;
@@ -222,7 +234,7 @@ async fn an_unusable_monitor_header_is_quoted_masked() {
     let meta = dir.join("meta.json");
     let (_proxy, base, _log) =
         crate::support::proxy_on("127.0.0.1:0", &mock.base, &["--max-time", "20"]).await;
-    for path in ["/jobs", "/forms"] {
+    for path in ["/jobs", "/forms", "/long"] {
         let url = format!("{}{path}", mock.base);
         let run = lro(&[
             "-v",
