@@ -231,6 +231,55 @@ async fn max_time_bounds_the_upstream_exchange() {
     assert!(body.is_err(), "a cut-off body is an error for the client");
 }
 
+/// A client that sends its request and never reads the answer: the body's own timer is never
+/// polled then (the client's socket is full), yet `--max-time` still ends the exchange — the
+/// client connection closes, and the upstream's with it, instead of the upstream streaming
+/// into it until the client leaves.
+#[tokio::test(flavor = "multi_thread")]
+async fn max_time_cuts_an_answer_the_client_never_reads() {
+    // An upstream that streams for as long as anyone takes its bytes (20 s at most); how long
+    // it could write.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let up = format!("http://{}", listener.local_addr().unwrap());
+    let (wrote_for, mut ended) = tokio::sync::mpsc::channel(1);
+    tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut head = [0u8; 4096];
+        let _ = stream.read(&mut head).await;
+        let start = std::time::Instant::now();
+        let chunk = format!("10000\r\n{}\r\n", "x".repeat(0x10000));
+        let mut answer = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n".to_vec();
+        while start.elapsed() < Duration::from_secs(20) {
+            answer.extend_from_slice(chunk.as_bytes());
+            let write = stream.write_all(&answer);
+            match tokio::time::timeout(Duration::from_secs(1), write).await {
+                Ok(Ok(())) => answer.clear(),
+                Ok(Err(_)) => break,
+                Err(_) => answer.clear(), // blocked: the proxy takes nothing now
+            }
+        }
+        let _ = wrote_for.send(start.elapsed()).await;
+    });
+    let (_child, base, _) = proxy_on("127.0.0.1:0", &up, &["--max-time", "2"]).await;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut client = socket
+        .connect(authority(&base).parse().unwrap())
+        .await
+        .unwrap();
+    client
+        .write_all(b"GET /endless HTTP/1.1\r\nHost: proxy\r\n\r\n")
+        .await
+        .unwrap();
+    // Never read; the upstream's connection ends soon after the deadline.
+    let wrote_for = tokio::time::timeout(Duration::from_secs(25), ended.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(wrote_for < Duration::from_secs(8), "{wrote_for:?}");
+    drop(client);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn listen_accepts_localhost_and_ipv6_loopback() {
     let up = upstream().await;
