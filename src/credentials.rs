@@ -242,12 +242,28 @@ pub fn mask_url(url: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// Where the user information of `scheme://userinfo@host/...` starts, and where its `@` is.
+/// Where the user information of `scheme://userinfo@host/...` starts, and where its `@` is:
+/// after `scheme:` and the slashes that follow it (URL parsers read `\\` as `/`, and
+/// `http:u:p@h` as `http://u:p@h`), or after a scheme-relative `//`, up to the authority's end.
 fn userinfo_end(base: &str) -> Option<(usize, usize)> {
-    let start = base.find("://")? + 3;
-    let authority_end = base[start..].find('/').map_or(base.len(), |i| start + i);
+    let slashes = |s: &str| s.len() - s.trim_start_matches(['/', '\\']).len();
+    let start = match base.find(':').filter(|&i| is_scheme(&base[..i])) {
+        Some(colon) => colon + 1 + slashes(&base[colon + 1..]),
+        None if slashes(base) >= 2 => slashes(base),
+        None => return None,
+    };
+    let authority_end = base[start..]
+        .find(['/', '\\'])
+        .map_or(base.len(), |i| start + i);
     let at = base[start..authority_end].rfind('@')?;
     Some((start, start + at))
+}
+
+/// `ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )` (RFC 3986 §3.1).
+fn is_scheme(text: &str) -> bool {
+    let mut chars = text.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
 }
 
 /// Whether a `name=value` pair (form-encoded) of a query names a credential and has a value.
@@ -364,5 +380,19 @@ mod tests {
         ));
         assert_eq!(mask_url("https://h@x/p?q@r=1"), "https://***@x/p?q@r=1");
         assert_eq!(mask_url("/p?sig=1"), "/p?sig=***");
+        // Spellings URL parsers read as user information: scheme-relative, backslashes, no
+        // slashes at all after a special scheme.
+        for (url, masked) in [
+            ("//u:p@h/a", "//***@h/a"),
+            ("\\\\u:p@h/a", "\\\\***@h/a"),
+            ("http:\\\\u:p@h/a", "http:\\\\***@h/a"),
+            ("http:/\\u:p@h", "http:/\\***@h"),
+            ("https:u:p@h/a@b", "https:***@h/a@b"),
+        ] {
+            assert_eq!(mask_url(url), masked, "{url}");
+        }
+        for kept in ["/a@b", "/a/b@c?x=1", "a@b", "/ops/1@2"] {
+            assert!(matches!(mask_url(kept), Cow::Borrowed(_)), "{kept}");
+        }
     }
 }

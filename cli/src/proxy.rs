@@ -335,11 +335,16 @@ fn serve(
     let io = TokioIo::new(Timed::new(stream, watch.clone()));
     let on_request = watch.clone();
     let handler = hyper::service::service_fn(move |req| {
-        on_request.busy();
+        // The same deadline as the request's own (`handle`): its answer is cut there too.
+        let answer_by = state.max_time.map(|d| tokio::time::Instant::now() + d);
+        on_request.busy(answer_by);
         let (answer, watch) = (handle(state.clone(), peer, req), on_request.clone());
         async move { Ok::<_, Infallible>(answer.await.map(|body| Tracked::new(body, watch))) }
     });
-    let conn = hyper::server::conn::http1::Builder::new().serve_connection(io, handler);
+    let conn = hyper::server::conn::http1::Builder::new()
+        .max_header_size(conn::MAX_HEAD)
+        .max_buf_size(conn::MAX_HEAD)
+        .serve_connection(io, handler);
     let mut stopping = conns.stopping.clone();
     let errors = conns.conn_errors.clone();
     let header_timeout = conns.timeouts.header;

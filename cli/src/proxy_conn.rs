@@ -24,6 +24,13 @@ use tokio::time::{Instant, Sleep};
 /// connections wait while the proxy is at its connection cap.
 const BACKLOG: u32 = 4096;
 
+/// The largest request head (request line and headers) a client may send, and the largest
+/// trailers of a chunked body; beyond it the answer is `431` and the connection closes. hyper's
+/// own bound is its read buffer's, about 400 KiB: a connection holding a head that large, unfinished
+/// until the header timeout, cost twenty times what an idle one does, and `--max-connections` of
+/// them gigabytes. 16 KiB is Node.js's default.
+pub const MAX_HEAD: usize = 16 * 1024;
+
 /// Listens on `addr` with a deep backlog.
 pub fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
     let socket = if addr.is_ipv4() {
@@ -95,6 +102,9 @@ struct WatchState {
     reader: Option<Waker>,
     /// Set when the header clock ran out.
     head_expired: bool,
+    /// The deadline of the answer being written (`--max-time` from the request's arrival):
+    /// past it, a write the client does not take fails and the connection closes.
+    answer_by: Option<Instant>,
 }
 
 impl Watch {
@@ -106,6 +116,7 @@ impl Watch {
                 phase: Phase::Head(Instant::now()),
                 reader: None,
                 head_expired: false,
+                answer_by: None,
             }),
         })
     }
@@ -114,15 +125,19 @@ impl Watch {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// A request head is complete: no clock until its answer ends.
-    pub fn busy(&self) {
-        self.lock().phase = Phase::Busy;
+    /// A request head is complete: no read clock until its answer ends; its answer must be
+    /// taken by the client before `answer_by` (`--max-time`), when there is one.
+    pub fn busy(&self, answer_by: Option<Instant>) {
+        let mut state = self.lock();
+        state.phase = Phase::Busy;
+        state.answer_by = answer_by;
     }
 
     /// An answer ended: the idle clock starts.
     fn idle(&self) {
         let mut state = self.lock();
         state.phase = Phase::Idle(Instant::now());
+        state.answer_by = None;
         if let Some(reader) = state.reader.take() {
             reader.wake();
         }
@@ -142,12 +157,18 @@ enum Expiry {
 }
 
 /// A client connection's I/O, read under its [`Watch`]'s clocks: a request head that does not
-/// arrive in time fails the read (`TimedOut`), an idle connection reads as closed.
+/// arrive in time fails the read (`TimedOut`), an idle connection reads as closed. Written
+/// under the answer's deadline: a client that stops reading its answer fails the write that
+/// is still waiting at `--max-time` (hyper polls an answer's body only when the client takes
+/// what came before, so the body's own timer never fires then), and the connection closes,
+/// with the upstream exchange behind it.
 pub struct Timed<I> {
     io: I,
     watch: Arc<Watch>,
     sleep: Pin<Box<Sleep>>,
     armed: Option<Instant>,
+    write_sleep: Pin<Box<Sleep>>,
+    write_armed: Option<Instant>,
 }
 
 impl<I> Timed<I> {
@@ -158,6 +179,36 @@ impl<I> Timed<I> {
             watch,
             sleep: Box::pin(tokio::time::sleep_until(now)),
             armed: None,
+            write_sleep: Box::pin(tokio::time::sleep_until(now)),
+            write_armed: None,
+        }
+    }
+
+    /// A write is waiting for the client: whether its answer's deadline passed; else it is
+    /// armed to wake this task then.
+    fn overdue(&mut self, cx: &mut Context<'_>) -> bool {
+        let Some(deadline) = self.watch.lock().answer_by else {
+            return false;
+        };
+        if self.write_armed != Some(deadline) {
+            self.write_sleep.as_mut().reset(deadline);
+            self.write_armed = Some(deadline);
+        }
+        self.write_sleep.as_mut().poll(cx).is_ready()
+    }
+
+    /// `written`, or the error that ends the connection when it waits past the deadline.
+    fn unless_overdue<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        written: Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        match written {
+            Poll::Pending if self.overdue(cx) => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client did not take its answer within --max-time",
+            ))),
+            other => other,
         }
     }
 
@@ -222,7 +273,9 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for Timed<I> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
+        let this = self.get_mut();
+        let written = Pin::new(&mut this.io).poll_write(cx, buf);
+        this.unless_overdue(cx, written)
     }
 
     fn poll_write_vectored(
@@ -230,7 +283,9 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for Timed<I> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().io).poll_write_vectored(cx, bufs)
+        let this = self.get_mut();
+        let written = Pin::new(&mut this.io).poll_write_vectored(cx, bufs);
+        this.unless_overdue(cx, written)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -238,7 +293,9 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for Timed<I> {
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_flush(cx)
+        let this = self.get_mut();
+        let flushed = Pin::new(&mut this.io).poll_flush(cx);
+        this.unless_overdue(cx, flushed)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

@@ -41,6 +41,13 @@ pub fn upstream_uri(base: &Uri, request: &Uri) -> Result<Uri, String> {
     };
     let prefix = base.path().trim_end_matches('/');
     let path = confined_path(request.path())?;
+    if names_own_path(&path) {
+        return Err(
+            "the path names one of the proxy's own (/_lro/…, /_health, /metrics), \
+                    spelled otherwise; refused"
+                .to_owned(),
+        );
+    }
     let query = request.query().map_or(String::new(), |q| format!("?{q}"));
     Uri::builder()
         .scheme(scheme.clone())
@@ -91,6 +98,28 @@ fn confined_path(path: &str) -> Result<String, String> {
         out.push('/');
     }
     Ok(out)
+}
+
+/// Whether `path` (its dot segments resolved) is one of the proxy's own paths however it is
+/// spelled, as an upstream might read it: `/_lro` or under it, `/_health`, `/metrics`, with
+/// escapes decoded, `;` parameters and empty segments dropped, in any case. Those spelled
+/// exactly are answered before forwarding; the others (`/x/../metrics`, `//_lro/resume`,
+/// `/%5fhealth`, `/METRICS;x/`) are never forwarded either.
+fn names_own_path(path: &str) -> bool {
+    let segments: Vec<String> = path
+        .split('/')
+        .map(|s| {
+            let decoded = percent_encoding::percent_decode(s.as_bytes()).decode_utf8_lossy();
+            let bare = decoded.split(';').next().unwrap_or_default();
+            bare.to_ascii_lowercase()
+        })
+        .filter(|s| !s.is_empty())
+        .collect();
+    match segments.as_slice() {
+        [first, ..] if first == "_lro" => true,
+        [only] => only == "_health" || only == "metrics",
+        _ => false,
+    }
 }
 
 /// Whether `segment` holds `%XX` encoding `byte` (either case of hex digits).
@@ -209,6 +238,9 @@ mod tests {
             ),
             ("/a?b=/../..", "http://up/api/public/a?b=/../.."),
             ("/100%25/x%2541", "http://up/api/public/100%25/x%2541"),
+            ("/metrics/x", "http://up/api/public/metrics/x"),
+            ("/x/_lro", "http://up/api/public/x/_lro"),
+            ("/_lrox/metrics", "http://up/api/public/_lrox/metrics"),
         ] {
             assert_eq!(up(path).as_deref(), Ok(want), "{path}");
         }
@@ -238,6 +270,13 @@ mod tests {
             "/a/%255c..",
             "/a/..%253b",
             "/a/%2500",
+            "/x/../metrics",
+            "//_health",
+            "/%5fhealth",
+            "/METRICS;x/",
+            "/a/../_lro/resume",
+            "/%5f%6c%72%6f/operations/1",
+            "/_LRO",
         ] {
             assert!(up(path).is_err(), "{path}: {:?}", up(path));
         }

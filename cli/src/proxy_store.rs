@@ -277,18 +277,23 @@ pub fn store_key(headers: &HeaderMap, key: &str) -> String {
 }
 
 /// Whose key it is: the first 128 bits of a SHA-256 of the request's credential headers (names
-/// and values, in order; the key's own headers aside), in hex; of nothing when it carries none.
+/// and values, sorted: the same credentials sent in another order are the same caller; the
+/// key's own headers aside), in hex; of nothing when it carries none.
 fn scope(headers: &HeaderMap) -> String {
-    let mut hash = ring::digest::Context::new(&ring::digest::SHA256);
-    for (name, value) in headers {
+    let mut credentials: Vec<(&str, &[u8])> = headers
+        .iter()
         // `Idempotency-Key` matches the credential pattern (`*key*`): it is the key itself.
-        let key = *name == "idempotency-key" || *name == "repeatability-request-id";
-        if !key && tower_lro::credentials::is_credential_header(name.as_str()) {
-            hash.update(name.as_str().as_bytes());
-            hash.update(b":");
-            hash.update(value.as_bytes());
-            hash.update(b"\n");
-        }
+        .filter(|(name, _)| *name != "idempotency-key" && *name != "repeatability-request-id")
+        .filter(|(name, _)| tower_lro::credentials::is_credential_header(name.as_str()))
+        .map(|(name, value)| (name.as_str(), value.as_bytes()))
+        .collect();
+    credentials.sort_unstable();
+    let mut hash = ring::digest::Context::new(&ring::digest::SHA256);
+    for (name, value) in credentials {
+        hash.update(name.as_bytes());
+        hash.update(b":");
+        hash.update(value);
+        hash.update(b"\n");
     }
     let digest = hash.finish();
     digest.as_ref()[..16]
@@ -358,6 +363,11 @@ mod tests {
         assert_eq!(a.len(), 32);
         assert_ne!(a, b);
         assert_ne!(a, nobody);
+        // The same credentials in another order: the same caller.
+        let both = |first: (&'static str, &'static str), second| scope(&headers(&[first, second]));
+        let (auth, key) = (("authorization", "Bearer a"), ("x-api-key", "k"));
+        assert_eq!(both(auth, key), both(key, auth));
+        assert_ne!(both(auth, key), a);
         assert_eq!(
             store_key(&headers(&[("accept", "x")]), "k"),
             format!("{nobody}:k")

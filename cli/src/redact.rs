@@ -45,7 +45,8 @@ pub fn access_target(target: &str) -> String {
 }
 
 /// A free-text message (an error of the library, a note) as it may be printed: every
-/// `http://` or `https://` URL in it masked as [`url`] does.
+/// `scheme://` URL in it (`http`, `https`, or a server's `ftp://user:password@…`) masked as
+/// [`url`] does.
 pub fn text(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
     let mut rest = message;
@@ -81,13 +82,25 @@ pub fn json(value: &serde_json::Value) -> serde_json::Value {
     }
 }
 
-/// Where the next `http://` or `https://` starts (case-insensitive).
+/// Where the next URL (`scheme://`, any scheme, any case) starts.
 fn find_url(text: &str) -> Option<usize> {
-    let lower = text.to_ascii_lowercase();
-    ["http://", "https://"]
-        .iter()
-        .filter_map(|scheme| lower.find(scheme))
-        .min()
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    while let Some(i) = text[from..].find("://") {
+        let at = from + i;
+        // The scheme before it (RFC 3986: a letter, then letters, digits, `+`, `-`, `.`), any
+        // scheme: a server's `ftp://user:password@…` is masked as an `http` one is.
+        let chars = bytes[..at]
+            .iter()
+            .rev()
+            .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+            .count();
+        if let Some(start) = (at - chars..at).find(|&s| bytes[s].is_ascii_alphabetic()) {
+            return Some(start);
+        }
+        from = at + 3;
+    }
+    None
 }
 
 #[cfg(test)]
@@ -139,6 +152,10 @@ mod tests {
             "bad URL \"HTTPS://h/?api-key=***\": refused"
         );
         assert_eq!(text("no URL here"), "no URL here");
+        assert_eq!(
+            text("<sftp://u:p@h/x>; rel=next, 1ftp://a:b@c ://x:y@z"),
+            "<sftp://***@h/x>; rel=next, 1ftp://***@c ://x:y@z"
+        );
     }
 
     #[test]

@@ -328,12 +328,16 @@ impl fmt::Display for ShowStatus {
     }
 }
 
-/// A header value for a message: lossy, quoted, and cut short (servers may be hostile).
+/// A header value for a message: lossy, its credential values masked (a monitor URL's `sig=`,
+/// a `user:password@`, relative URLs included: the value could not be read as a URL, so no
+/// later masking of URLs in the message finds it), quoted, and cut short (servers may be
+/// hostile).
 struct ShowValue<'a>(&'a [u8]);
 
 impl fmt::Display for ShowValue<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let s = String::from_utf8_lossy(self.0);
+        let lossy = String::from_utf8_lossy(self.0);
+        let s = crate::credentials::mask_url(&lossy);
         let mut out: String = s.chars().take(200).collect();
         if s.chars().count() > 200 {
             out.push('…');

@@ -119,7 +119,9 @@ impl Link {
                 .or_else(|| absolute(url.as_str()))
         };
         let wire = wire.ok_or_else(|| {
-            UrlHeaderError::Invalid(format!("{:?} is not a valid request URI", url.as_str()))
+            // Quoted in error messages: its credential values masked.
+            let shown = crate::credentials::mask_url(url.as_str());
+            UrlHeaderError::Invalid(format!("{shown:?} is not a valid request URI"))
         })?;
         Ok(Link {
             wire,

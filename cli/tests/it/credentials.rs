@@ -363,7 +363,9 @@ async fn location_after_a_foreign_resource_carries_no_credential() {
 }
 
 /// `-v` shows the head of every answer: a relative monitor URL a server signed
-/// (`Operation-Location: /ops/1?sig=…`, `Location: …`) is masked like an absolute one.
+/// (`Operation-Location: /ops/1?sig=…`, `Location: …`) is masked like an absolute one, and so
+/// are URLs of other schemes, scheme-relative ones and backslashed ones, wherever they are in a
+/// value.
 #[tokio::test(flavor = "multi_thread")]
 async fn verbose_heads_mask_relative_urls_too() {
     let mock = Mock::start(|req, _| match req.target.split('?').next().unwrap() {
@@ -372,6 +374,10 @@ async fn verbose_heads_mask_relative_urls_too() {
             &[
                 ("operation-location", "/ops/1?se=1&sig=SIG-REL".to_owned()),
                 ("location", "ops/1?code=CODE-REL".to_owned()),
+                ("x-link", "<sftp://u:SFTP-PW@h/x>; rel=next".to_owned()),
+                ("x-mirror", "see ftp://u:FTP-PW@h/r?sig=FTP-SIG".to_owned()),
+                ("x-next", "//u:SLASH-PW@h/x".to_owned()),
+                ("x-back", "http:\\\\u:BACK-PW@h\\x".to_owned()),
                 now(),
             ],
             "",
@@ -387,7 +393,9 @@ async fn verbose_heads_mask_relative_urls_too() {
         "{}",
         run.stderr
     );
-    for secret in ["SIG-REL", "CODE-REL"] {
+    for secret in [
+        "SIG-REL", "CODE-REL", "SFTP-PW", "FTP-PW", "FTP-SIG", "SLASH-PW", "BACK-PW",
+    ] {
         assert!(
             !run.stderr.contains(secret),
             "{secret} printed:\n{}",

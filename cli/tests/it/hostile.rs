@@ -192,3 +192,69 @@ async fn metadata_keeps_the_full_values() {
         format!("{}{long_path}", mock.base)
     );
 }
+
+/// A monitor header the layer cannot use (not visible ASCII, or a URL too long to send), with a
+/// signature in its query or a password in it: the error quotes the value, masked, on `lro`'s
+/// stderr (with `--metadata`'s `error.message` too) and in the proxy's `502` body.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unusable_monitor_header_is_quoted_masked() {
+    let mock = Mock::start(move |req, _| match req.target.as_str() {
+        "/jobs" => resp(
+            202,
+            &[(
+                "operation-location",
+                "/ops/1?sig=LEAKED-SIG&code=LEAKED-CODE&x=\u{e9}".to_owned(),
+            )],
+            "",
+        ),
+        "/forms" => resp(
+            202,
+            &[(
+                "operation-location",
+                "//user:LEAKED-PW@host/ops/\u{e9}?api-version=1".to_owned(),
+            )],
+            "",
+        ),
+        // A URL the parser reads but that is too long for a request URI: refused, quoted.
+        "/long" => resp(
+            202,
+            &[(
+                "operation-location",
+                format!(
+                    "http://u:LEAKED-PW@127.0.0.1:1/{}?sig=LEAKED-SIG",
+                    "p".repeat(70_000)
+                ),
+            )],
+            "",
+        ),
+        _ => resp(404, &[], ""),
+    })
+    .await;
+    let dir = temp_dir("hostile-header-masked");
+    let meta = dir.join("meta.json");
+    let (_proxy, base, _log) =
+        crate::support::proxy_on("127.0.0.1:0", &mock.base, &["--max-time", "20"]).await;
+    for path in ["/jobs", "/forms", "/long"] {
+        let url = format!("{}{path}", mock.base);
+        let run = lro(&[
+            "-v",
+            "--metadata",
+            meta.to_str().unwrap(),
+            "-X",
+            "POST",
+            &url,
+        ])
+        .await;
+        assert_eq!(run.code, 5, "{}", run.stderr);
+        assert_terminal_safe(&run.stderr);
+        let written = std::fs::read_to_string(&meta).unwrap();
+        let proxied = crate::support::client::send("POST", &format!("{base}{path}"), &[], "").await;
+        assert_eq!(proxied.0, 502);
+        let body = String::from_utf8_lossy(&proxied.2).into_owned();
+        for text in [&run.stderr, &written, &body] {
+            assert!(!text.contains("LEAKED"), "{text}");
+        }
+        // Still quoted, with its credential values masked.
+        assert!(run.stderr.contains("***"), "{}", run.stderr);
+    }
+}

@@ -231,6 +231,55 @@ async fn max_time_bounds_the_upstream_exchange() {
     assert!(body.is_err(), "a cut-off body is an error for the client");
 }
 
+/// A client that sends its request and never reads the answer: the body's own timer is never
+/// polled then (the client's socket is full), yet `--max-time` still ends the exchange — the
+/// client connection closes, and the upstream's with it, instead of the upstream streaming
+/// into it until the client leaves.
+#[tokio::test(flavor = "multi_thread")]
+async fn max_time_cuts_an_answer_the_client_never_reads() {
+    // An upstream that streams for as long as anyone takes its bytes (20 s at most); how long
+    // it could write.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let up = format!("http://{}", listener.local_addr().unwrap());
+    let (wrote_for, mut ended) = tokio::sync::mpsc::channel(1);
+    tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut head = [0u8; 4096];
+        let _ = stream.read(&mut head).await;
+        let start = std::time::Instant::now();
+        let chunk = format!("10000\r\n{}\r\n", "x".repeat(0x10000));
+        let mut answer = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n".to_vec();
+        while start.elapsed() < Duration::from_secs(20) {
+            answer.extend_from_slice(chunk.as_bytes());
+            let write = stream.write_all(&answer);
+            match tokio::time::timeout(Duration::from_secs(1), write).await {
+                Ok(Ok(())) => answer.clear(),
+                Ok(Err(_)) => break,
+                Err(_) => answer.clear(), // blocked: the proxy takes nothing now
+            }
+        }
+        let _ = wrote_for.send(start.elapsed()).await;
+    });
+    let (_child, base, _) = proxy_on("127.0.0.1:0", &up, &["--max-time", "2"]).await;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut client = socket
+        .connect(authority(&base).parse().unwrap())
+        .await
+        .unwrap();
+    client
+        .write_all(b"GET /endless HTTP/1.1\r\nHost: proxy\r\n\r\n")
+        .await
+        .unwrap();
+    // Never read; the upstream's connection ends soon after the deadline.
+    let wrote_for = tokio::time::timeout(Duration::from_secs(25), ended.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(wrote_for < Duration::from_secs(8), "{wrote_for:?}");
+    drop(client);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn listen_accepts_localhost_and_ipv6_loopback() {
     let up = upstream().await;
@@ -630,6 +679,112 @@ async fn paths_never_leave_the_upstreams_base() {
     assert_eq!(status, 404);
     let seen: Vec<String> = up.requests().into_iter().map(|r| r.target).collect();
     assert_eq!(seen, ["/api/public/a/c?x=/.."]);
+}
+
+/// `/_lro/*`, `/_health` and `/metrics` are the proxy's own, never forwarded: not when spelled
+/// with a dot segment, doubled slashes, escapes, a `;` parameter or capitals either (an
+/// upstream could read any of those as the path itself).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_proxys_own_paths_are_never_forwarded_in_any_spelling() {
+    let up = upstream().await;
+    let (_child, base, _) = proxy_on("127.0.0.1:0", &up.base, &["--max-time", "5"]).await;
+    for (method, path, prefer) in [
+        ("GET", "/x/../metrics", ""),
+        ("GET", "/x/../_health", ""),
+        ("GET", "//metrics", ""),
+        ("GET", "/%5fhealth", ""),
+        ("GET", "/%6Detrics", ""),
+        ("GET", "/metrics;x", ""),
+        ("GET", "/metrics/", ""),
+        ("GET", "/METRICS", ""),
+        ("GET", "/a/../_lro/operations/1", ""),
+        ("GET", "//_lro/operations/1", ""),
+        ("GET", "/%5f%6c%72%6f/operations/1", ""),
+        ("GET", "/_LRO/operations/1", ""),
+        ("POST", "/a/../_lro/resume", "Prefer: respond-async\r\n"),
+    ] {
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: proxy\r\n{prefer}Content-Length: 0\r\n\
+             Connection: close\r\n\r\n"
+        );
+        let (status, body) = raw(&base, &head).await;
+        assert_eq!(status, 400, "{path}: {body}");
+    }
+    assert!(up.requests().is_empty(), "{:?}", up.requests());
+}
+
+/// A request head is bounded at 16 KiB (hyper's own bound, its 400 KiB read buffer, let each
+/// connection of a slowloris hold twenty times an idle one's memory): beyond it `431`, nothing
+/// forwarded; below it forwarded as before.
+#[tokio::test(flavor = "multi_thread")]
+async fn request_heads_over_16_kib_are_refused_431() {
+    let up = upstream().await;
+    let (_child, base, _) = proxy_on("127.0.0.1:0", &up.base, &["--max-time", "5"]).await;
+    let head = |size: usize| {
+        format!(
+            "GET /big HTTP/1.1\r\nHost: proxy\r\nX-Big: {}\r\nConnection: close\r\n\r\n",
+            "a".repeat(size)
+        )
+    };
+    let (status, _) = raw(&base, &head(20 * 1024)).await;
+    assert_eq!(status, 431);
+    assert!(up.requests().is_empty(), "{:?}", up.requests());
+    let (status, _) = raw(&base, &head(12 * 1024)).await;
+    assert_eq!(status, 404);
+    assert_eq!(up.count("/big"), 1);
+}
+
+/// README: "hop-by-hop headers and `Host` dropped", both ways: the headers of one connection
+/// (RFC 9110 §7.6.1), and those its `Connection` header names, reach neither the upstream nor
+/// the client; the others pass.
+#[tokio::test(flavor = "multi_thread")]
+async fn hop_by_hop_headers_stay_on_their_connection() {
+    let up = Mock::start(|_, _| {
+        let mut r = resp(
+            200,
+            &[
+                ("x-up-hop", "1".into()),
+                ("keep-alive", "timeout=5".into()),
+                ("proxy-authenticate", "Basic".into()),
+                ("x-up-plain", "1".into()),
+            ],
+            "done",
+        );
+        let named = http::HeaderValue::from_static("x-up-hop");
+        r.headers_mut().insert(http::header::CONNECTION, named);
+        r
+    })
+    .await;
+    let (_child, base, _) = proxy_on("127.0.0.1:0", &up.base, &["--max-time", "5"]).await;
+    let head = "GET /h HTTP/1.1\r\nHost: proxy.example\r\n\
+                Connection: close, X-Conn-Secret\r\nX-Conn-Secret: s\r\nKeep-Alive: timeout=5\r\n\
+                TE: trailers\r\nProxy-Authorization: Basic cHJveHk6cHc=\r\n\
+                Proxy-Connection: keep-alive\r\nTrailer: x-t\r\nX-Plain: 1\r\n\r\n";
+    let mut stream = TcpStream::connect(authority(&base)).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer))
+        .await
+        .expect("no answer within 10 s")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer).to_ascii_lowercase();
+    let (answer_head, body) = answer.split_once("\r\n\r\n").unwrap();
+    assert!(answer_head.starts_with("http/1.1 200"), "{answer}");
+    assert_eq!(body, "done");
+    assert!(answer_head.contains("\r\nx-up-plain: 1"), "{answer_head}");
+    for gone in ["x-up-hop", "keep-alive", "proxy-authenticate"] {
+        assert!(
+            !answer_head.contains(&format!("\r\n{gone}:")),
+            "{gone}: {answer_head}"
+        );
+    }
+    let seen = up.requests();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    let mut names: Vec<&str> = seen[0].headers.keys().map(|n| n.as_str()).collect();
+    names.sort_unstable();
+    // `host` is the upstream's, set by the proxy's client.
+    assert_eq!(names, ["host", "x-plain"]);
+    assert_ne!(seen[0].headers["host"], "proxy.example");
 }
 
 #[tokio::test(flavor = "multi_thread")]

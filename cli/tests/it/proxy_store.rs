@@ -162,6 +162,19 @@ async fn keys_are_scoped_by_credentials_and_checked() {
     // Another caller's same key is another operation.
     assert_eq!(post(&client, &base, &bob, "{}").await.0, StatusCode::OK);
     assert_eq!(up.submissions(), 2);
+    // The same caller, its credentials sent in another order: its operation, not sent again.
+    let carol = [
+        ("idempotency-key", r#""k""#),
+        ("authorization", "Bearer c"),
+        ("x-api-key", "c"),
+    ];
+    let carol_again = [carol[0], carol[2], carol[1]];
+    assert_eq!(post(&client, &base, &carol, "{}").await.0, StatusCode::OK);
+    assert_eq!(
+        post(&client, &base, &carol_again, "{}").await.0,
+        StatusCode::OK
+    );
+    assert_eq!(up.submissions(), 3);
     // Empty, not visible ASCII, over 256 characters: refused, nothing sent.
     let huge = format!("\"{}\"", "k".repeat(257));
     for bad in [r#""""#, r#""a\nb""#, huge.as_str()] {
@@ -171,7 +184,7 @@ async fn keys_are_scoped_by_credentials_and_checked() {
     let big = "x".repeat(1024 * 1024 + 1);
     let (status, _, _) = post(&client, &base, &alice, &big).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
-    assert_eq!(up.submissions(), 2);
+    assert_eq!(up.submissions(), 3);
 }
 
 /// A caller without credentials cannot reach another caller's operation by spelling its key
