@@ -427,7 +427,12 @@ impl StatusDocument {
         // Fast path: read only the fields we use, borrowing strings, and find the duplicates
         // among them (every object body goes through it). Bodies it cannot read, and failure
         // documents (whose OData error we want whole), take the general path.
-        if let Ok(raw) = serde_json::from_slice::<fast::Raw<'_>>(body) {
+        // A flat document (every poll of a typical monitor) is scanned directly.
+        let raw = match scan::scan(body) {
+            Some(raw) => Ok(raw),
+            None => serde_json::from_slice::<fast::Raw<'_>>(body),
+        };
+        if let Ok(raw) = raw {
             if let Some(name) = raw.duplicate {
                 return Err(StatusBodyError::DuplicateMember(Cow::Borrowed(name)));
             }
@@ -543,6 +548,7 @@ fn json_text(v: &Value) -> Option<String> {
 }
 
 mod fast;
+mod scan;
 
 fn strip_bom(body: &[u8]) -> &[u8] {
     body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body)

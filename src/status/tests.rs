@@ -184,3 +184,73 @@ fn provisioning_state_and_bom() {
     assert_eq!(e.details.len(), 2);
     assert_eq!(e.to_string(), "A");
 }
+
+#[test]
+fn the_direct_scan_reads_what_the_serde_reader_reads() {
+    // (body, whether the scan reads it itself)
+    #[rustfmt::skip]
+    let rows: &[(&[u8], bool)] = &[
+        (br#"{"operationId":"c58","created":"1700000000","status":"Running"}"#, true),
+        (b" \r\n\t{ \"status\" : \"Succeeded\" ,\"x\":null,\"y\":true,\"z\":false } \n", true),
+        (br#"{}"#, true),
+        (br#"{ }"#, true),
+        (br#"{"status":"Running","status":"Succeeded"}"#, true),
+        (br#"{"id":"7","id":"8","operationId":null}"#, true),
+        (br#"{"status":null,"id":true,"resourceLocation":"https://x/y"}"#, true),
+        (br#"{"provisioningState":"Updating","percentComplete":"50"}"#, true),
+        ("{\"percentageComplete\":false,\"status\":\"Läuft ✓\"}".as_bytes(), true),
+        (br#"{"status":""}"#, true),
+        (br#"{"status":"Running","percentComplete":42}"#, false),
+        (br#"{"status":"Runn\u0069ng"}"#, false),
+        (br#"{"st\"atus":"Running"}"#, false),
+        (br#"{"status":"Running","error":{"code":"X"}}"#, false),
+        (br#"{"status":"Running","error":"x"}"#, false),
+        (br#"{"properties":{"provisioningState":"A"}}"#, false),
+        (br#"{"status":"Running","tags":{}}"#, false),
+        (br#"{"status":"Running","list":[]}"#, false),
+        (br#"{"status":"Running",}"#, false),
+        (br#"{"status":"Running""#, false),
+        (br#"{"status" "Running"}"#, false),
+        (br#"{"status":"Running"} x"#, false),
+        (br#"{"status":"Running"}{}"#, false),
+        (br#"{"status":truex}"#, false),
+        (br#"{"status":tru}"#, false),
+        (br#"{"status":nul"#, false),
+        (br#"{,}"#, false),
+        (br#"{"a":"b",,"c":"d"}"#, false),
+        (b"{\"status\":\"Run\tning\"}", false),
+        (b"{\"status\":\"Run\x01\"}", false),
+        (b"{\"status\":\"Running\",\"x\":\"\xff\"}", false),
+        (b"{\"status\":\"Running\"}\x00", false),
+        (b"[\"status\"]", false),
+        (b"{\"status\":\"Running\"\x0b}", false),
+    ];
+    for (body, scanned) in rows {
+        let shown = String::from_utf8_lossy(body);
+        let direct = scan::scan(body);
+        assert_eq!(direct.is_some(), *scanned, "{shown}");
+        let Some(direct) = direct else { continue };
+        let serde = serde_json::from_slice::<fast::Raw<'_>>(body).expect("serde reads it too");
+        assert_eq!(
+            (direct.duplicate, direct.has_error),
+            (serde.duplicate, serde.has_error),
+            "{shown}"
+        );
+        assert_eq!(
+            format!("{:?}", direct.into_document()),
+            format!("{:?}", serde.into_document()),
+            "{shown}"
+        );
+    }
+    // A body the scan leaves is read as before, by serde or the general path.
+    let d = StatusDocument::parse_status(br#"{"status":"Running","percentComplete":42}"#).unwrap();
+    assert_eq!(d.percent_complete, Some(42.0));
+    assert!(matches!(
+        StatusDocument::parse_status(br#"{"status":"Running",}"#),
+        Err(StatusBodyError::NotJson(_))
+    ));
+    assert_eq!(
+        StatusDocument::parse_status(br#"{"status":"Running","status":"Failed"}"#).unwrap_err(),
+        StatusBodyError::DuplicateMember(Cow::Borrowed("status"))
+    );
+}
