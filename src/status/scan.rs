@@ -85,12 +85,37 @@ fn skip_ws(b: &[u8], mut i: usize) -> usize {
 /// quote; `None` at an escape, a control character or the end of the text.
 fn string(text: &str, start: usize) -> Option<(&str, usize)> {
     let rest = text.as_bytes().get(start..)?;
-    let len = rest
-        .iter()
-        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+    let len = stop(rest)?;
     if rest[len] != b'"' {
         return None;
     }
     // `start` and `start + len` are next to ASCII quotes: both are character boundaries.
     Some((text.get(start..start + len)?, start + len + 1))
+}
+
+/// Where the first `"`, `\\` or control character of `b` is: eight bytes at a time, then the
+/// last few one by one.
+pub(super) fn stop(b: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut at = 0;
+    while let Some(chunk) = b.get(at..at + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word);
+        // The high bit of each byte that is zero after the xor, or below 0x20. A borrow can
+        // only set bits above a byte that really is one: the lowest bit set is exact.
+        let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+        let hit = zero(w ^ (ONES * u64::from(b'"')))
+            | zero(w ^ (ONES * u64::from(b'\\')))
+            | (w.wrapping_sub(ONES * 0x20) & !w & HIGH);
+        if hit != 0 {
+            return Some(at + (hit.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    b[at..]
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+        .map(|i| at + i)
 }

@@ -254,3 +254,30 @@ fn the_direct_scan_reads_what_the_serde_reader_reads() {
         StatusBodyError::DuplicateMember(Cow::Borrowed("status"))
     );
 }
+
+#[test]
+fn the_direct_scan_stops_at_every_quote_escape_and_control_character() {
+    // Every length up to three words, every stop byte at every place, among plain, high and
+    // near-miss bytes: the word-at-a-time search finds what a byte loop finds.
+    for filler in [b'a', 0xc3, 0x7f, b' ', b'!', b'#', b'[', b']'] {
+        for len in 0..24 {
+            for at in 0..=len {
+                for stop in [b'"', b'\\', 0x00, 0x1f, b'\n'] {
+                    let mut value = vec![filler; len];
+                    if at < len {
+                        value[at] = stop;
+                    }
+                    let naive = value
+                        .iter()
+                        .position(|&c| c == b'"' || c == b'\\' || c < 0x20);
+                    assert_eq!(scan::stop(&value), naive, "{value:?}");
+                    assert_eq!(naive, (at < len).then_some(at));
+                }
+            }
+        }
+    }
+    for len in 0..20 {
+        let body = format!("{{\"k\":\"{}\"}}", "a".repeat(len));
+        assert!(scan::scan(body.as_bytes()).is_some(), "{body}");
+    }
+}
