@@ -94,6 +94,16 @@ fn static_word(word: &str) -> Option<(&'static str, Meaning)> {
     STATIC_WORDS.iter().copied().find(|(w, _)| *w == word)
 }
 
+/// `s.trim()`, without the Unicode tables when `s` starts and ends with an ASCII character that
+/// is not white space (every word real services send).
+fn trim(s: &str) -> &str {
+    let plain = |b: Option<&u8>| b.is_some_and(|&b| b.is_ascii() && !char::from(b).is_whitespace());
+    if plain(s.as_bytes().first()) && plain(s.as_bytes().last()) {
+        return s;
+    }
+    s.trim()
+}
+
 fn new_word(word: &str) -> Word {
     match static_word(word) {
         Some((s, _)) => Word::Static(s),
@@ -132,7 +142,7 @@ impl fmt::Debug for OperationStatus {
 impl OperationStatus {
     /// Reads a status word with the default vocabulary.
     pub fn parse(s: &str) -> Self {
-        let word = s.trim();
+        let word = trim(s);
         if let Some((word, meaning)) = static_word(word) {
             return Self {
                 word: Word::Static(word),
@@ -150,7 +160,7 @@ impl OperationStatus {
 
     /// Reads a status word with `vocabulary`.
     pub(crate) fn classify(s: &str, vocabulary: &Vocabulary) -> Self {
-        let word = s.trim();
+        let word = trim(s);
         let c = vocabulary.classify(word);
         Self {
             word: new_word(word),

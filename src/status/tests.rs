@@ -19,6 +19,11 @@ fn status_spellings() {
         ("deleteFailed", Failed, true),
         ("Frobnicating", Running, false),
         ("", Running, false),
+        (" Running ", Running, true),
+        ("\u{a0}Failed\u{2003}", Failed, true),
+        ("\x0bDone\t", Succeeded, true),
+        ("\u{a0}", Running, false),
+        ("é", Running, false),
     ];
     for (raw, meaning, recognised) in rows {
         let got = OperationStatus::parse(raw);
