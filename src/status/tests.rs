@@ -286,3 +286,107 @@ fn the_direct_scan_stops_at_every_quote_escape_and_control_character() {
         assert!(scan::scan(body.as_bytes()).is_some(), "{body}");
     }
 }
+
+/// Keys, values and separators of flat documents, with the things the direct scan must leave
+/// to serde among them.
+const KEYS: &[&[u8]] = &[
+    b"\"status\"",
+    b"\"operationId\"",
+    b"\"id\"",
+    b"\"resourceLocation\"",
+    b"\"created\"",
+    b"\"provisioningState\"",
+    b"\"percentComplete\"",
+    b"\"percentageComplete\"",
+    b"\"error\"",
+    b"\"properties\"",
+    b"\"\xc3\xa9\"",
+    b"\"\xff\"",
+    b"\"st\\u0061tus\"",
+    b"status",
+];
+const VALUES: &[&[u8]] = &[
+    b"\"Running\"",
+    b"\"Succeeded\"",
+    b"\"\"",
+    b"\"x y\"",
+    b"\"\xc3\xa9\"",
+    b"true",
+    b"false",
+    b"null",
+    b"\"\xff\"",
+    b"\"a\\\"b\"",
+    b"\"a\x01\"",
+    b"\"Runn",
+    b"tru",
+    b"1",
+    b"-2.5",
+    b"[]",
+    b"{}",
+    b"{\"a\":1}",
+    b"x",
+];
+const GAPS: &[&[u8]] = &[b"", b"", b"", b" ", b"\n\t\r ", b"\x0b", b",", b":"];
+
+/// A gap around the object: mostly white space.
+fn gap() -> impl proptest::strategy::Strategy<Value = usize> {
+    proptest::prop_oneof![3 => 0..5usize, 1 => 0..GAPS.len()]
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        failure_persistence: None,
+        ..Default::default()
+    })]
+
+    /// Whatever the direct scan reads, serde reads the same; whatever it leaves, serde decides.
+    #[test]
+    fn the_direct_scan_agrees_with_serde(
+        members in proptest::collection::vec(
+            (
+                // Mostly the keys and values it reads (the first of each list).
+                proptest::prop_oneof![4 => 0..8usize, 1 => 0..KEYS.len()],
+                0..GAPS.len(),
+                proptest::prop_oneof![4 => 0..8usize, 1 => 0..VALUES.len()],
+                proptest::prop_oneof![4 => 0..4usize, 1 => 0..GAPS.len()],
+            ),
+            0..6,
+        ),
+        // Mostly well formed: the separators are right unless a gap says otherwise.
+        (open, close, tail) in (gap(), gap(), gap()),
+        odd in 0..8u8,
+    ) {
+        let mut body = GAPS[open].to_vec();
+        body.push(b'{');
+        for (n, (k, g1, v, g2)) in members.iter().copied().enumerate() {
+            if n > 0 {
+                body.push(b',');
+            }
+            body.extend_from_slice(KEYS[k]);
+            body.extend_from_slice(GAPS[g1 % 4]);
+            body.push(b':');
+            body.extend_from_slice(GAPS[g2]);
+            body.extend_from_slice(VALUES[v]);
+        }
+        body.extend_from_slice(GAPS[close]);
+        match odd {
+            0 => {}
+            1 => body.push(b','),
+            _ => body.push(b'}'),
+        }
+        body.extend_from_slice(GAPS[tail]);
+        if let Some(direct) = scan::scan(&body) {
+            let serde = serde_json::from_slice::<fast::Raw<'_>>(&body);
+            proptest::prop_assert!(serde.is_ok(), "{}", String::from_utf8_lossy(&body));
+            let serde = serde.unwrap();
+            proptest::prop_assert_eq!(
+                (direct.duplicate, direct.has_error),
+                (serde.duplicate, serde.has_error)
+            );
+            proptest::prop_assert_eq!(
+                format!("{:?}", direct.into_document()),
+                format!("{:?}", serde.into_document())
+            );
+        }
+    }
+}
