@@ -272,6 +272,7 @@ impl Raw<'_> {
         }
     }
 
+    #[inline]
     pub(super) fn into_document(self) -> StatusDocument {
         // As the general path: `properties.provisioningState` when present at all.
         let provisioning_state = match self.properties_state {

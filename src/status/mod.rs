@@ -429,20 +429,24 @@ pub struct StatusDocument {
 impl StatusDocument {
     /// Reads any JSON object body; fields that are absent stay `None`. A member the layer
     /// reads that comes twice is an error ([`StatusBodyError::DuplicateMember`]).
+    #[inline]
     pub fn parse(body: &[u8]) -> Result<Self, StatusBodyError> {
         let body = strip_bom(body);
         if body.iter().all(u8::is_ascii_whitespace) {
             return Err(StatusBodyError::Empty);
         }
+        // A flat document (every poll of a typical monitor) is scanned directly; the scan
+        // leaves any document with an `error` to the readers below.
+        if let Some(raw) = scan::scan(body) {
+            return match raw.duplicate {
+                Some(name) => Err(StatusBodyError::DuplicateMember(Cow::Borrowed(name))),
+                None => Ok(raw.into_document()),
+            };
+        }
         // Fast path: read only the fields we use, borrowing strings, and find the duplicates
-        // among them (every object body goes through it). Bodies it cannot read, and failure
-        // documents (whose OData error we want whole), take the general path.
-        // A flat document (every poll of a typical monitor) is scanned directly.
-        let raw = match scan::scan(body) {
-            Some(raw) => Ok(raw),
-            None => serde_json::from_slice::<fast::Raw<'_>>(body),
-        };
-        if let Ok(raw) = raw {
+        // among them. Bodies it cannot read, and failure documents (whose OData error we want
+        // whole), take the general path.
+        if let Ok(raw) = serde_json::from_slice::<fast::Raw<'_>>(body) {
             if let Some(name) = raw.duplicate {
                 return Err(StatusBodyError::DuplicateMember(Cow::Borrowed(name)));
             }
