@@ -83,6 +83,7 @@ fn skip_ws(b: &[u8], mut i: usize) -> usize {
 
 /// The string that starts at `start` (after its opening quote) and the index after its closing
 /// quote; `None` at an escape, a control character or the end of the text.
+#[inline(always)]
 fn string(text: &str, start: usize) -> Option<(&str, usize)> {
     let rest = text.as_bytes().get(start..)?;
     let len = stop(rest)?;
@@ -95,6 +96,7 @@ fn string(text: &str, start: usize) -> Option<(&str, usize)> {
 
 /// Where the first `"`, `\\` or control character of `b` is: eight bytes at a time, then the
 /// last few one by one.
+#[inline(always)]
 pub(super) fn stop(b: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
