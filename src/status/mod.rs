@@ -376,6 +376,16 @@ impl FieldText {
     }
 }
 
+impl FieldText {
+    /// The text's bytes, without the UTF-8 check a `&str` costs (to compare it).
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        match &self.0 {
+            TextRepr::Inline { len, buf } => &buf[..usize::from(*len)],
+            TextRepr::Heap(s) => s.as_bytes(),
+        }
+    }
+}
+
 impl Deref for FieldText {
     type Target = str;
     fn deref(&self) -> &str {
