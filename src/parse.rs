@@ -149,6 +149,9 @@ pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<(Duration, Hi
         return Some((ms, HintSource::XMsRetryAfterMs));
     }
     let value = seconds_or_date?;
+    if let Some(secs) = plain_digits(value) {
+        return Some((Duration::from_secs(secs), HintSource::RetryAfterSeconds));
+    }
     // A header's text is visible ASCII, spaces and tabs: the ASCII trim is the whole trim.
     let text = value.to_str().ok()?.trim_ascii();
     if let Some(secs) = parse_digits(text) {
@@ -166,7 +169,20 @@ pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<(Duration, Hi
 }
 
 fn parse_millis(value: &HeaderValue) -> Option<Duration> {
+    if let Some(ms) = plain_digits(value) {
+        return Some(Duration::from_millis(ms));
+    }
     parse_digits(value.to_str().ok()?.trim_ascii()).map(Duration::from_millis)
+}
+
+/// The common case, read directly: a value of 1 to 19 digits and nothing else (no white space
+/// to trim, no overflow). Anything else: `None`, and the general reading decides.
+fn plain_digits(value: &HeaderValue) -> Option<u64> {
+    let b = value.as_bytes();
+    if b.is_empty() || b.len() > 19 || !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(b.iter().fold(0, |n, &d| n * 10 + u64::from(d - b'0')))
 }
 
 /// Unsigned decimal digits only (no sign, no fraction). Overflow saturates: a server that says
@@ -225,6 +241,14 @@ mod tests {
             (&[("retry-after", "soon")], None),
             (&[("retry-after", "")], None),
             (&[("retry-after", "99999999999")], Some(s(99_999_999_999))),
+            (&[("retry-after", "1")], Some(s(1))),
+            (&[("retry-after", "0000000000000000030")], Some(s(30))),
+            (&[("retry-after", "9999999999999999999")], Some(s(9_999_999_999_999_999_999))),
+            (&[("retry-after", "18446744073709551615")], Some(s(u64::MAX))),
+            (&[("retry-after", "18446744073709551616")], Some(s(u64::MAX))),
+            (&[("retry-after", "1 ")], Some(s(1))),
+            (&[("retry-after", "1 2")], None),
+            (&[("retry-after-ms", "0010")], Some(ms(10))),
             (&[("retry-after", "999999999999999999999999999")], Some(s(u64::MAX))),
             (&[("retry-after", "Sun, 22 Nov 2026 10:00:45 GMT")], Some(s(45))),
             (&[("retry-after", "Sunday, 22-Nov-26 10:00:45 GMT")], Some(s(45))),

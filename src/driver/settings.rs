@@ -135,10 +135,18 @@ impl Settings {
     }
 
     /// Tells the progress hook and the trace where `machine` stands, when it has a report due.
+    #[inline]
     pub(crate) fn report(&self, trace: &Trace, machine: &mut Machine) {
+        // Asked after every step of the driver's loop: the usual answer, no hook and no trace,
+        // without a call.
         if self.progress.is_none() && !trace::ENABLED {
             return;
         }
+        self.report_due(trace, machine);
+    }
+
+    #[inline(never)]
+    fn report_due(&self, trace: &Trace, machine: &mut Machine) {
         let Some(progress) = machine.poll_progress(super::time::now().mono()) else {
             return;
         };

@@ -54,9 +54,9 @@ impl Operation {
     pub(crate) fn absorb(&mut self, doc: &StatusDocument) {
         let op = self;
         // Copied only when it changes (usually once per operation).
-        if let Some(id) = doc.operation_id.as_deref() {
-            if op.operation_id.as_deref() != Some(id) {
-                op.operation_id = Some(id.to_owned());
+        if let Some(id) = &doc.operation_id {
+            if op.operation_id.as_deref().map(str::as_bytes) != Some(id.as_bytes()) {
+                op.operation_id = Some(String::from(&**id));
             }
         }
         // Per document: a terminal status without the field does not keep an old percentage.

@@ -89,7 +89,7 @@ impl<'de> Visitor<'de> for FieldVisitor {
 
 /// An object key, told apart without allocating (a `Cow<str>` key would always own).
 #[derive(Clone, Copy)]
-enum Key {
+pub(super) enum Key {
     ProvisioningState,
     Error,
     Status,
@@ -103,6 +103,22 @@ enum Key {
 }
 
 impl Key {
+    /// The key named `v` (unescaped).
+    pub(super) fn named(v: &str) -> Key {
+        match v {
+            "provisioningState" => Key::ProvisioningState,
+            "error" => Key::Error,
+            "status" => Key::Status,
+            "properties" => Key::Properties,
+            "operationId" => Key::OperationId,
+            "id" => Key::Id,
+            "percentComplete" => Key::PercentComplete,
+            "percentageComplete" => Key::PercentageComplete,
+            "resourceLocation" => Key::ResourceLocation,
+            _ => Key::Other,
+        }
+    }
+
     /// Where a member the readers consult is in the document, and its bit in a "seen" mask;
     /// `None` for a member nobody reads at that level (its duplicates are allowed).
     fn consulted(&self, nested: bool) -> Option<(&'static str, u16)> {
@@ -139,18 +155,7 @@ impl Visitor<'_> for KeyVisitor {
         f.write_str("an object key")
     }
     fn visit_str<E>(self, v: &str) -> Result<Key, E> {
-        Ok(match v {
-            "provisioningState" => Key::ProvisioningState,
-            "error" => Key::Error,
-            "status" => Key::Status,
-            "properties" => Key::Properties,
-            "operationId" => Key::OperationId,
-            "id" => Key::Id,
-            "percentComplete" => Key::PercentComplete,
-            "percentageComplete" => Key::PercentageComplete,
-            "resourceLocation" => Key::ResourceLocation,
-            _ => Key::Other,
-        })
+        Ok(Key::named(v))
     }
 }
 
@@ -158,14 +163,14 @@ impl Visitor<'_> for KeyVisitor {
 /// twice makes the document malformed (`duplicate`), whichever value is friendlier.
 #[derive(Default)]
 pub(super) struct Raw<'a> {
-    status: Field<'a>,
-    provisioning_state: Field<'a>,
+    pub(super) status: Field<'a>,
+    pub(super) provisioning_state: Field<'a>,
     properties_state: Field<'a>,
-    operation_id: Field<'a>,
-    id: Field<'a>,
-    percent_complete: Field<'a>,
-    percentage_complete: Field<'a>,
-    resource_location: Field<'a>,
+    pub(super) operation_id: Field<'a>,
+    pub(super) id: Field<'a>,
+    pub(super) percent_complete: Field<'a>,
+    pub(super) percentage_complete: Field<'a>,
+    pub(super) resource_location: Field<'a>,
     pub(super) has_error: bool,
     /// The first member read that came twice (`error.message`: inside the `error` object).
     pub(super) duplicate: Option<&'static str>,
@@ -200,12 +205,7 @@ impl<'de> Visitor<'de> for RawVisitor {
         let mut raw = Raw::default();
         let mut seen = 0u16;
         while let Some(key) = map.next_key::<Key>()? {
-            if let Some((name, bit)) = key.consulted(self.nested) {
-                if seen & bit != 0 {
-                    raw.duplicate = raw.duplicate.or(Some(name));
-                }
-                seen |= bit;
-            }
+            raw.note(key, self.nested, &mut seen);
             match (key, self.nested) {
                 (Key::ProvisioningState, _) => raw.provisioning_state = map.next_value()?,
                 (Key::Error, nested) => {
@@ -261,6 +261,18 @@ impl<'de> Visitor<'de> for RawVisitor {
 }
 
 impl Raw<'_> {
+    /// Counts `key` as seen (at the top level, or in `properties` when `nested`): the first
+    /// member read that comes twice is the document's `duplicate`.
+    pub(super) fn note(&mut self, key: Key, nested: bool, seen: &mut u16) {
+        if let Some((name, bit)) = key.consulted(nested) {
+            if *seen & bit != 0 {
+                self.duplicate = self.duplicate.or(Some(name));
+            }
+            *seen |= bit;
+        }
+    }
+
+    #[inline]
     pub(super) fn into_document(self) -> StatusDocument {
         // As the general path: `properties.provisioningState` when present at all.
         let provisioning_state = match self.properties_state {

@@ -94,6 +94,16 @@ fn static_word(word: &str) -> Option<(&'static str, Meaning)> {
     STATIC_WORDS.iter().copied().find(|(w, _)| *w == word)
 }
 
+/// `s.trim()`, without the Unicode tables when `s` starts and ends with an ASCII character that
+/// is not white space (every word real services send).
+fn trim(s: &str) -> &str {
+    let plain = |b: Option<&u8>| b.is_some_and(|&b| b.is_ascii() && !char::from(b).is_whitespace());
+    if plain(s.as_bytes().first()) && plain(s.as_bytes().last()) {
+        return s;
+    }
+    s.trim()
+}
+
 fn new_word(word: &str) -> Word {
     match static_word(word) {
         Some((s, _)) => Word::Static(s),
@@ -132,7 +142,7 @@ impl fmt::Debug for OperationStatus {
 impl OperationStatus {
     /// Reads a status word with the default vocabulary.
     pub fn parse(s: &str) -> Self {
-        let word = s.trim();
+        let word = trim(s);
         if let Some((word, meaning)) = static_word(word) {
             return Self {
                 word: Word::Static(word),
@@ -150,7 +160,7 @@ impl OperationStatus {
 
     /// Reads a status word with `vocabulary`.
     pub(crate) fn classify(s: &str, vocabulary: &Vocabulary) -> Self {
-        let word = s.trim();
+        let word = trim(s);
         let c = vocabulary.classify(word);
         Self {
             word: new_word(word),
@@ -366,6 +376,16 @@ impl FieldText {
     }
 }
 
+impl FieldText {
+    /// The text's bytes, without the UTF-8 check a `&str` costs (to compare it).
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        match &self.0 {
+            TextRepr::Inline { len, buf } => &buf[..usize::from(*len)],
+            TextRepr::Heap(s) => s.as_bytes(),
+        }
+    }
+}
+
 impl Deref for FieldText {
     type Target = str;
     fn deref(&self) -> &str {
@@ -419,14 +439,23 @@ pub struct StatusDocument {
 impl StatusDocument {
     /// Reads any JSON object body; fields that are absent stay `None`. A member the layer
     /// reads that comes twice is an error ([`StatusBodyError::DuplicateMember`]).
+    #[inline]
     pub fn parse(body: &[u8]) -> Result<Self, StatusBodyError> {
         let body = strip_bom(body);
         if body.iter().all(u8::is_ascii_whitespace) {
             return Err(StatusBodyError::Empty);
         }
+        // A flat document (every poll of a typical monitor) is scanned directly; the scan
+        // leaves any document with an `error` to the readers below.
+        if let Some(raw) = scan::scan(body) {
+            return match raw.duplicate {
+                Some(name) => Err(StatusBodyError::DuplicateMember(Cow::Borrowed(name))),
+                None => Ok(raw.into_document()),
+            };
+        }
         // Fast path: read only the fields we use, borrowing strings, and find the duplicates
-        // among them (every object body goes through it). Bodies it cannot read, and failure
-        // documents (whose OData error we want whole), take the general path.
+        // among them. Bodies it cannot read, and failure documents (whose OData error we want
+        // whole), take the general path.
         if let Ok(raw) = serde_json::from_slice::<fast::Raw<'_>>(body) {
             if let Some(name) = raw.duplicate {
                 return Err(StatusBodyError::DuplicateMember(Cow::Borrowed(name)));
@@ -543,6 +572,7 @@ fn json_text(v: &Value) -> Option<String> {
 }
 
 mod fast;
+mod scan;
 
 fn strip_bom(body: &[u8]) -> &[u8] {
     body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body)

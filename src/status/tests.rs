@@ -19,6 +19,11 @@ fn status_spellings() {
         ("deleteFailed", Failed, true),
         ("Frobnicating", Running, false),
         ("", Running, false),
+        (" Running ", Running, true),
+        ("\u{a0}Failed\u{2003}", Failed, true),
+        ("\x0bDone\t", Succeeded, true),
+        ("\u{a0}", Running, false),
+        ("é", Running, false),
     ];
     for (raw, meaning, recognised) in rows {
         let got = OperationStatus::parse(raw);
@@ -183,4 +188,205 @@ fn provisioning_state_and_bom() {
     .unwrap();
     assert_eq!(e.details.len(), 2);
     assert_eq!(e.to_string(), "A");
+}
+
+#[test]
+fn the_direct_scan_reads_what_the_serde_reader_reads() {
+    // (body, whether the scan reads it itself)
+    #[rustfmt::skip]
+    let rows: &[(&[u8], bool)] = &[
+        (br#"{"operationId":"c58","created":"1700000000","status":"Running"}"#, true),
+        (b" \r\n\t{ \"status\" : \"Succeeded\" ,\"x\":null,\"y\":true,\"z\":false } \n", true),
+        (br#"{}"#, true),
+        (br#"{ }"#, true),
+        (br#"{"status":"Running","status":"Succeeded"}"#, true),
+        (br#"{"id":"7","id":"8","operationId":null}"#, true),
+        (br#"{"status":null,"id":true,"resourceLocation":"https://x/y"}"#, true),
+        (br#"{"provisioningState":"Updating","percentComplete":"50"}"#, true),
+        ("{\"percentageComplete\":false,\"status\":\"Läuft ✓\"}".as_bytes(), true),
+        (br#"{"status":""}"#, true),
+        (br#"{"status":"Running","percentComplete":42}"#, false),
+        (br#"{"status":"Runn\u0069ng"}"#, false),
+        (br#"{"st\"atus":"Running"}"#, false),
+        (br#"{"status":"Running","error":{"code":"X"}}"#, false),
+        (br#"{"status":"Running","error":"x"}"#, false),
+        (br#"{"properties":{"provisioningState":"A"}}"#, false),
+        (br#"{"status":"Running","tags":{}}"#, false),
+        (br#"{"status":"Running","list":[]}"#, false),
+        (br#"{"status":"Running",}"#, false),
+        (br#"{"status":"Running""#, false),
+        (br#"{"status" "Running"}"#, false),
+        (br#"{"status":"Running"} x"#, false),
+        (br#"{"status":"Running"}{}"#, false),
+        (br#"{"status":truex}"#, false),
+        (br#"{"status":tru}"#, false),
+        (br#"{"status":nul"#, false),
+        (br#"{,}"#, false),
+        (br#"{"a":"b",,"c":"d"}"#, false),
+        (b"{\"status\":\"Run\tning\"}", false),
+        (b"{\"status\":\"Run\x01\"}", false),
+        (b"{\"status\":\"Running\",\"x\":\"\xff\"}", false),
+        (b"{\"status\":\"Running\"}\x00", false),
+        (b"[\"status\"]", false),
+        (b"{\"status\":\"Running\"\x0b}", false),
+    ];
+    for (body, scanned) in rows {
+        let shown = String::from_utf8_lossy(body);
+        let direct = scan::scan(body);
+        assert_eq!(direct.is_some(), *scanned, "{shown}");
+        let Some(direct) = direct else { continue };
+        let serde = serde_json::from_slice::<fast::Raw<'_>>(body).expect("serde reads it too");
+        assert_eq!(
+            (direct.duplicate, direct.has_error),
+            (serde.duplicate, serde.has_error),
+            "{shown}"
+        );
+        assert_eq!(
+            format!("{:?}", direct.into_document()),
+            format!("{:?}", serde.into_document()),
+            "{shown}"
+        );
+    }
+    // A body the scan leaves is read as before, by serde or the general path.
+    let d = StatusDocument::parse_status(br#"{"status":"Running","percentComplete":42}"#).unwrap();
+    assert_eq!(d.percent_complete, Some(42.0));
+    assert!(matches!(
+        StatusDocument::parse_status(br#"{"status":"Running",}"#),
+        Err(StatusBodyError::NotJson(_))
+    ));
+    assert_eq!(
+        StatusDocument::parse_status(br#"{"status":"Running","status":"Failed"}"#).unwrap_err(),
+        StatusBodyError::DuplicateMember(Cow::Borrowed("status"))
+    );
+}
+
+#[test]
+fn the_direct_scan_stops_at_every_quote_escape_and_control_character() {
+    // Every length up to three words, every stop byte at every place, among plain, high and
+    // near-miss bytes: the word-at-a-time search finds what a byte loop finds.
+    for filler in [b'a', 0xc3, 0x7f, b' ', b'!', b'#', b'[', b']'] {
+        for len in 0..24 {
+            for at in 0..=len {
+                for stop in [b'"', b'\\', 0x00, 0x1f, b'\n'] {
+                    let mut value = vec![filler; len];
+                    if at < len {
+                        value[at] = stop;
+                    }
+                    let naive = value
+                        .iter()
+                        .position(|&c| c == b'"' || c == b'\\' || c < 0x20);
+                    assert_eq!(scan::stop(&value), naive, "{value:?}");
+                    assert_eq!(naive, (at < len).then_some(at));
+                }
+            }
+        }
+    }
+    for len in 0..20 {
+        let body = format!("{{\"k\":\"{}\"}}", "a".repeat(len));
+        assert!(scan::scan(body.as_bytes()).is_some(), "{body}");
+    }
+}
+
+/// Keys, values and separators of flat documents, with the things the direct scan must leave
+/// to serde among them.
+const KEYS: &[&[u8]] = &[
+    b"\"status\"",
+    b"\"operationId\"",
+    b"\"id\"",
+    b"\"resourceLocation\"",
+    b"\"created\"",
+    b"\"provisioningState\"",
+    b"\"percentComplete\"",
+    b"\"percentageComplete\"",
+    b"\"error\"",
+    b"\"properties\"",
+    b"\"\xc3\xa9\"",
+    b"\"\xff\"",
+    b"\"st\\u0061tus\"",
+    b"status",
+];
+const VALUES: &[&[u8]] = &[
+    b"\"Running\"",
+    b"\"Succeeded\"",
+    b"\"\"",
+    b"\"x y\"",
+    b"\"\xc3\xa9\"",
+    b"true",
+    b"false",
+    b"null",
+    b"\"\xff\"",
+    b"\"a\\\"b\"",
+    b"\"a\x01\"",
+    b"\"Runn",
+    b"tru",
+    b"1",
+    b"-2.5",
+    b"[]",
+    b"{}",
+    b"{\"a\":1}",
+    b"x",
+];
+const GAPS: &[&[u8]] = &[b"", b"", b"", b" ", b"\n\t\r ", b"\x0b", b",", b":"];
+
+/// A gap around the object: mostly white space.
+fn gap() -> impl proptest::strategy::Strategy<Value = usize> {
+    proptest::prop_oneof![3 => 0..5usize, 1 => 0..GAPS.len()]
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        failure_persistence: None,
+        ..Default::default()
+    })]
+
+    /// Whatever the direct scan reads, serde reads the same; whatever it leaves, serde decides.
+    #[test]
+    fn the_direct_scan_agrees_with_serde(
+        members in proptest::collection::vec(
+            (
+                // Mostly the keys and values it reads (the first of each list).
+                proptest::prop_oneof![4 => 0..8usize, 1 => 0..KEYS.len()],
+                0..GAPS.len(),
+                proptest::prop_oneof![4 => 0..8usize, 1 => 0..VALUES.len()],
+                proptest::prop_oneof![4 => 0..4usize, 1 => 0..GAPS.len()],
+            ),
+            0..6,
+        ),
+        // Mostly well formed: the separators are right unless a gap says otherwise.
+        (open, close, tail) in (gap(), gap(), gap()),
+        odd in 0..8u8,
+    ) {
+        let mut body = GAPS[open].to_vec();
+        body.push(b'{');
+        for (n, (k, g1, v, g2)) in members.iter().copied().enumerate() {
+            if n > 0 {
+                body.push(b',');
+            }
+            body.extend_from_slice(KEYS[k]);
+            body.extend_from_slice(GAPS[g1 % 4]);
+            body.push(b':');
+            body.extend_from_slice(GAPS[g2]);
+            body.extend_from_slice(VALUES[v]);
+        }
+        body.extend_from_slice(GAPS[close]);
+        match odd {
+            0 => {}
+            1 => body.push(b','),
+            _ => body.push(b'}'),
+        }
+        body.extend_from_slice(GAPS[tail]);
+        if let Some(direct) = scan::scan(&body) {
+            let serde = serde_json::from_slice::<fast::Raw<'_>>(&body);
+            proptest::prop_assert!(serde.is_ok(), "{}", String::from_utf8_lossy(&body));
+            let serde = serde.unwrap();
+            proptest::prop_assert_eq!(
+                (direct.duplicate, direct.has_error),
+                (serde.duplicate, serde.has_error)
+            );
+            proptest::prop_assert_eq!(
+                format!("{:?}", direct.into_document()),
+                format!("{:?}", serde.into_document())
+            );
+        }
+    }
 }
