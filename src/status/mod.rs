@@ -245,11 +245,11 @@ impl fmt::Display for OperationStatus {
     }
 }
 
-/// An OData error object (`{"code", "message", "target", "details", "innererror"}`), as seeds V1
-/// and V2 return for a failed operation.
+/// An OData error object (`{"code", "message", "target", "details", "innererror"}`), as Azure
+/// Maps Creator's V1 and V2 status monitors return for a failed operation.
 ///
-/// `details` is accepted both as an array (the OData standard) and as a single object (as the
-/// seed documents print it).
+/// `details` is accepted both as an array (the OData standard) and as a single object (as
+/// Azure Maps Creator's documentation prints it).
 #[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ODataError {
