@@ -31,6 +31,29 @@ impl Carried {
         Self(Some(pairs.into()))
     }
 
+    /// The values of `headers` whose name `keep`s, each with its name, in the map's order: one
+    /// allocation (counted first, then filled), none when nothing is kept. Names and values are
+    /// cloned as they are (a shared handle, no copy of their bytes).
+    pub(crate) fn from_headers(headers: &HeaderMap, keep: impl Fn(&HeaderName) -> bool) -> Self {
+        // Names first: one value a name is the usual head, whose values need no second count.
+        let names = headers.keys().filter(|name| keep(name)).count();
+        if names == 0 {
+            return Self::default();
+        }
+        let len = if headers.len() == headers.keys_len() {
+            names
+        } else {
+            headers.iter().filter(|(name, _)| keep(name)).count()
+        };
+        let mut kept = headers.iter().filter(|(name, _)| keep(name));
+        // A counted range: the slice is allocated once, at its size, and filled in place.
+        let pairs = (0..len).map(|_| {
+            let (name, value) = kept.next().expect("counted above");
+            (name.clone(), value.clone())
+        });
+        Self(Some(pairs.collect()))
+    }
+
     /// Pairs kept as given (callers keep a name's values together).
     pub(crate) fn from_pairs(pairs: Vec<(HeaderName, HeaderValue)>) -> Self {
         Self((!pairs.is_empty()).then(|| pairs.into()))
