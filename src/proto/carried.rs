@@ -35,22 +35,41 @@ impl Carried {
     /// allocation (counted first, then filled), none when nothing is kept. Names and values are
     /// cloned as they are (a shared handle, no copy of their bytes).
     pub(crate) fn from_headers(headers: &HeaderMap, keep: impl Fn(&HeaderName) -> bool) -> Self {
-        // Names first: one value a name is the usual head, whose values need no second count.
-        let names = headers.keys().filter(|name| keep(name)).count();
-        if names == 0 {
+        // The usual head: one value a name, and few names. Each name is judged once, its
+        // verdict kept as a bit by its position (the map's entries, in the order `iter` gives).
+        if headers.len() == headers.keys_len() && headers.len() <= 64 {
+            let mut kept = 0u64;
+            for (i, name) in headers.keys().enumerate() {
+                kept |= u64::from(keep(name)) << i;
+            }
+            let mut pairs = headers.iter().enumerate();
+            let pairs = (0..kept.count_ones() as usize).map(|_| loop {
+                let (i, (name, value)) = pairs.next().expect("counted above");
+                if kept & (1 << i) != 0 {
+                    break (name.clone(), value.clone());
+                }
+            });
+            return Self::collect(pairs);
+        }
+        let len = headers.iter().filter(|(name, _)| keep(name)).count();
+        let mut pairs = headers.iter().filter(|(name, _)| keep(name));
+        Self::collect((0..len).map(|_| {
+            let (name, value) = pairs.next().expect("counted above");
+            (name.clone(), value.clone())
+        }))
+    }
+
+    /// The pairs of a counted range: the slice is allocated once, at its size, and filled in
+    /// place (none when the range is empty).
+    fn collect(
+        pairs: std::iter::Map<
+            std::ops::Range<usize>,
+            impl FnMut(usize) -> (HeaderName, HeaderValue),
+        >,
+    ) -> Self {
+        if pairs.len() == 0 {
             return Self::default();
         }
-        let len = if headers.len() == headers.keys_len() {
-            names
-        } else {
-            headers.iter().filter(|(name, _)| keep(name)).count()
-        };
-        let mut kept = headers.iter().filter(|(name, _)| keep(name));
-        // A counted range: the slice is allocated once, at its size, and filled in place.
-        let pairs = (0..len).map(|_| {
-            let (name, value) = kept.next().expect("counted above");
-            (name.clone(), value.clone())
-        });
         Self(Some(pairs.collect()))
     }
 
