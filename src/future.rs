@@ -173,13 +173,11 @@ where
                         return Poll::Ready(Ok(response.map(LroBody::stream)));
                     }
                     let call = call.take().expect("checked above");
-                    let driver = Driver::inspect(call, response);
-                    this.state.set(State::Resolving { driver });
+                    start(this.state.as_mut(), || Driver::inspect(call, response));
                 }
                 StateProj::Resuming { args } => {
                     let args = args.take().expect("resume args are taken once");
-                    let driver = Driver::resume(*args);
-                    this.state.set(State::Resolving { driver });
+                    start(this.state.as_mut(), || Driver::resume(*args));
                 }
                 StateProj::Resolving { driver } => {
                     let out = ready!(driver.poll(cx));
@@ -190,6 +188,19 @@ where
             }
         }
     }
+}
+
+/// Starts the driver in the state's space. Out of line: building a driver takes a large stack
+/// frame, which the pass-through path (polled twice a request) would otherwise set up and save
+/// registers for on every poll.
+#[inline(never)]
+fn start<S, ReqB, ResB>(
+    mut state: Pin<&mut State<S, ReqB, ResB>>,
+    driver: impl FnOnce() -> Driver<S, ReqB, ResB>,
+) where
+    S: Service<Request<ReqB>>,
+{
+    state.set(State::Resolving { driver: driver() });
 }
 
 #[cfg(test)]
