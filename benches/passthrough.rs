@@ -17,7 +17,9 @@
 //! atomic add per allocation, paid alike by every row).
 //!
 //! Profiling: `LRO_PROFILE=bare|lro|store|follow LRO_PROFILE_ITERS=200000 target/.../passthrough` runs
-//! that variant in a plain loop and exits (for `valgrind --tool=callgrind` or `perf record`).
+//! that variant in a plain loop and exits (for `valgrind --tool=callgrind` or `perf record`);
+//! `LRO_PROFILE_REQUEST=plain` sends the `GET` with no header (as the perf bed's), `auth` with
+//! only an `Authorization` made at run time, `ten` (the default) with the ten headers.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::convert::Infallible;
@@ -82,7 +84,7 @@ fn store_layer(
 
 /// Heap allocations per call (requests built beforehand; the call and dropping the response
 /// counted).
-fn allocations_per_call<S>(svc: &mut S) -> f64
+fn allocations_per_call<S>(svc: &mut S, request: fn() -> Request<Body>) -> f64
 where
     S: Service<Request<Body>>,
     S::Error: std::fmt::Debug,
@@ -97,27 +99,58 @@ where
 }
 
 fn print_allocations() {
-    println!("heap allocations per pass-through call:");
+    println!("heap allocations per pass-through call (ten headers):");
     println!(
         "  bare service_fn                 {:>5.2}",
-        allocations_per_call(&mut service_fn(answer))
+        allocations_per_call(&mut service_fn(answer), request)
     );
     println!(
         "  LroService<service_fn>          {:>5.2}",
-        allocations_per_call(&mut LroLayer::new().layer(service_fn(answer)))
+        allocations_per_call(&mut LroLayer::new().layer(service_fn(answer)), request)
     );
     println!(
         "  StoreService<service_fn>        {:>5.2}",
-        allocations_per_call(&mut store_layer())
+        allocations_per_call(&mut store_layer(), request)
     );
     println!(
         "  FollowRedirect<service_fn>      {:>5.2}",
-        allocations_per_call(&mut FollowRedirect::new(service_fn(answer)))
+        allocations_per_call(&mut FollowRedirect::new(service_fn(answer)), request)
     );
+    for (kind, request) in [
+        ("no header", plain_request as fn() -> Request<Body>),
+        ("Authorization only", auth_request),
+    ] {
+        println!("heap allocations per pass-through call ({kind}):");
+        println!(
+            "  bare service_fn                 {:>5.2}",
+            allocations_per_call(&mut service_fn(answer), request)
+        );
+        println!(
+            "  LroService<service_fn>          {:>5.2}",
+            allocations_per_call(&mut LroLayer::new().layer(service_fn(answer)), request)
+        );
+    }
 }
 
 fn request() -> Request<Body> {
     common::ping("https://contoso.example.com")
+}
+
+/// The same `GET` with no header (as the perf bed's `GET /plain`).
+fn plain_request() -> Request<Body> {
+    let mut req = request();
+    req.headers_mut().clear();
+    req
+}
+
+/// The same `GET` with only an `Authorization` header, its value made at run time from a token
+/// (as a client makes it: not a `'static` value).
+fn auth_request() -> Request<Body> {
+    let mut req = plain_request();
+    let token = format!("Bearer {}", "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.e30.c2ln");
+    let value = HeaderValue::from_str(&token).expect("a token is a header value");
+    req.headers_mut().insert(header::AUTHORIZATION, value);
+    req
 }
 
 fn answer(_req: Request<Body>) -> Ready<Result<Response<Body>, Infallible>> {
@@ -238,6 +271,12 @@ fn bench_passthrough(c: &mut Criterion) {
 /// A plain loop over one variant, for a profiler.
 fn profile(variant: &str) {
     let iters: u64 = common::env_or("LRO_PROFILE_ITERS", 200_000);
+    let request = match std::env::var("LRO_PROFILE_REQUEST").as_deref() {
+        Ok("plain") => plain_request,
+        Ok("auth") => auth_request,
+        Ok("ten") | Err(_) => request,
+        Ok(other) => panic!("LRO_PROFILE_REQUEST={other}: expected plain, auth or ten"),
+    };
     let mut sum = 0u64;
     match variant {
         "bare" => {

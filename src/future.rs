@@ -23,9 +23,10 @@ pin_project! {
     ///
     /// Until the submission's answer head arrives it is a thin wrapper over the inner future;
     /// an answer that is not an LRO is returned at once, untouched. Only an LRO starts the
-    /// driver that polls, in the space the submission's call leaves (the driver is no larger
-    /// than that call, the `tracing` feature's span aside, so an operation that waits holds no
-    /// block of its own for it). It is not `Unpin`: pin it to poll it by hand.
+    /// driver that polls, in the space the submission's call leaves (an operation that waits
+    /// holds no block of its own for the driver, and the call, which keeps of the submission's
+    /// headers only those polls carry, adds nothing to it). It is not `Unpin`: pin it to poll
+    /// it by hand.
     pub struct ResponseFuture<S, ReqB, ResB>
     where
         S: Service<Request<ReqB>>,
@@ -172,13 +173,11 @@ where
                         return Poll::Ready(Ok(response.map(LroBody::stream)));
                     }
                     let call = call.take().expect("checked above");
-                    let driver = Driver::inspect(call, response);
-                    this.state.set(State::Resolving { driver });
+                    start(this.state.as_mut(), || Driver::inspect(call, response));
                 }
                 StateProj::Resuming { args } => {
                     let args = args.take().expect("resume args are taken once");
-                    let driver = Driver::resume(*args);
-                    this.state.set(State::Resolving { driver });
+                    start(this.state.as_mut(), || Driver::resume(*args));
                 }
                 StateProj::Resolving { driver } => {
                     let out = ready!(driver.poll(cx));
@@ -189,6 +188,19 @@ where
             }
         }
     }
+}
+
+/// Starts the driver in the state's space. Out of line: building a driver takes a large stack
+/// frame, which the pass-through path (polled twice a request) would otherwise set up and save
+/// registers for on every poll.
+#[inline(never)]
+fn start<S, ReqB, ResB>(
+    mut state: Pin<&mut State<S, ReqB, ResB>>,
+    driver: impl FnOnce() -> Driver<S, ReqB, ResB>,
+) where
+    S: Service<Request<ReqB>>,
+{
+    state.set(State::Resolving { driver: driver() });
 }
 
 #[cfg(test)]
@@ -205,26 +217,18 @@ mod tests {
     use super::ResponseFuture;
     use crate::driver::{Call, Driver};
 
-    /// The driver starts in the space the call leaves: the future is no larger for it (but for
-    /// the `tracing` feature's span), and a waiting operation holds no block of its own for it.
+    /// The driver starts in the space the call leaves, and a waiting operation holds no block of
+    /// its own for it: the future is the larger of the call and the driver, and its tag.
     fn driver_fits<S, ReqB, ResB>() -> (usize, usize, usize)
     where
         S: Service<Request<ReqB>>,
     {
-        #[cfg(feature = "tracing")]
-        let span = size_of::<tracing::Span>();
-        #[cfg(not(feature = "tracing"))]
-        let span = 0;
         let called = size_of::<S::Future>() + size_of::<Option<Call<S>>>();
         let driver = size_of::<Driver<S, ReqB, ResB>>();
         let future = size_of::<ResponseFuture<S, ReqB, ResB>>();
         assert!(
-            driver <= called + span,
-            "driver {driver} B > call {called} B"
-        );
-        assert!(
-            future <= called + span + 8,
-            "future {future} B, call {called} B"
+            future <= called.max(driver) + 8,
+            "future {future} B, call {called} B, driver {driver} B"
         );
         (driver, called, future)
     }
@@ -268,5 +272,17 @@ mod tests {
             String,
         >();
         println!("driver / call / future: client {client:?}, large {large:?}, mock {mock:?}");
+        // What a waiting operation's future takes with hyper-util's client must not grow: 384 B
+        // (416 B while the call kept the submission's whole `HeaderMap`), and the span's 48 B
+        // more with the `tracing` feature. The call is the smaller now: the pass-through state
+        // adds nothing to an operation that waits.
+        let budget = if cfg!(feature = "tracing") { 432 } else { 384 };
+        assert!(client.2 <= budget, "future {} B > {budget} B", client.2);
+        assert!(
+            client.1 <= client.0,
+            "call {} B > driver {} B",
+            client.1,
+            client.0
+        );
     }
 }

@@ -249,5 +249,10 @@ pub(crate) fn wants_resolution(headers: &http::HeaderMap, options: Option<&LroOp
     if options.is_some_and(LroOptions::is_disabled) {
         return false;
     }
-    options.is_some_and(|o| o.forced) || !crate::parse::prefers_respond_async(headers)
+    // Most requests carry no `Prefer`: a look at the names says so, with no value read.
+    let prefer = || {
+        crate::header::has_any(headers, &[crate::header::PREFER])
+            && crate::parse::prefers_respond_async(headers)
+    };
+    options.is_some_and(|o| o.forced) || !prefer()
 }

@@ -31,6 +31,48 @@ impl Carried {
         Self(Some(pairs.into()))
     }
 
+    /// The values of `headers` whose name `keep`s, each with its name, in the map's order: one
+    /// allocation (counted first, then filled), none when nothing is kept. Names and values are
+    /// cloned as they are (a shared handle, no copy of their bytes).
+    pub(crate) fn from_headers(headers: &HeaderMap, keep: impl Fn(&HeaderName) -> bool) -> Self {
+        // The usual head: one value a name, and few names. Each name is judged once, its
+        // verdict kept as a bit by its position (the map's entries, in the order `iter` gives).
+        if headers.len() == headers.keys_len() && headers.len() <= 64 {
+            let mut kept = 0u64;
+            for (i, name) in headers.keys().enumerate() {
+                kept |= u64::from(keep(name)) << i;
+            }
+            let mut pairs = headers.iter().enumerate();
+            let pairs = (0..kept.count_ones() as usize).map(|_| loop {
+                let (i, (name, value)) = pairs.next().expect("counted above");
+                if kept & (1 << i) != 0 {
+                    break (name.clone(), value.clone());
+                }
+            });
+            return Self::collect(pairs);
+        }
+        let len = headers.iter().filter(|(name, _)| keep(name)).count();
+        let mut pairs = headers.iter().filter(|(name, _)| keep(name));
+        Self::collect((0..len).map(|_| {
+            let (name, value) = pairs.next().expect("counted above");
+            (name.clone(), value.clone())
+        }))
+    }
+
+    /// The pairs of a counted range: the slice is allocated once, at its size, and filled in
+    /// place (none when the range is empty).
+    fn collect(
+        pairs: std::iter::Map<
+            std::ops::Range<usize>,
+            impl FnMut(usize) -> (HeaderName, HeaderValue),
+        >,
+    ) -> Self {
+        if pairs.len() == 0 {
+            return Self::default();
+        }
+        Self(Some(pairs.collect()))
+    }
+
     /// Pairs kept as given (callers keep a name's values together).
     pub(crate) fn from_pairs(pairs: Vec<(HeaderName, HeaderValue)>) -> Self {
         Self((!pairs.is_empty()).then(|| pairs.into()))

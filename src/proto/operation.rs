@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use http::{HeaderMap, Method, Version};
+use http::{Method, Version};
 
 use super::dialect::check::Check;
 use super::dialect::Dialect;
@@ -100,7 +100,8 @@ pub(crate) struct Init {
     pub(crate) method: Method,
     pub(crate) version: Version,
     pub(crate) request_url: Link,
-    pub(crate) headers: HeaderMap,
+    // What polls carry of the submission's headers.
+    pub(crate) headers: super::carried::Carried,
     pub(crate) monitor: Link,
     pub(crate) submission_location: Option<Link>,
     pub(crate) final_state: FinalState,

@@ -18,6 +18,10 @@ use crate::error::UrlProblem;
 
 /// The parts of the caller's request that polling needs later: the one copy the pass-through
 /// path pays for.
+///
+/// Of the headers it keeps only those polls carry (not the ones that describe the submission's
+/// body, connection, preconditions or idempotency), in one shared block: nothing, and no
+/// allocation, when polls would carry none of them.
 #[derive(Debug, Clone)]
 pub struct RequestHead {
     /// The submission's method.
@@ -26,19 +30,14 @@ pub struct RequestHead {
     pub uri: Uri,
     /// The submission's HTTP version, reused for polls.
     pub version: Version,
-    /// The submission's headers; polls carry the ones that do not describe its body.
-    pub headers: HeaderMap,
+    // The submission's headers that polls carry.
+    pub(crate) carried: Carried,
 }
 
 impl RequestHead {
     /// A head with HTTP/1.1.
     pub fn new(method: Method, uri: Uri, headers: HeaderMap) -> Self {
-        Self {
-            method,
-            uri,
-            version: Version::HTTP_11,
-            headers,
-        }
+        Self::from_parts(&method, &uri, Version::HTTP_11, &headers)
     }
 
     /// Copies the head of a request; see [`from_parts`](Self::from_parts).
@@ -46,24 +45,22 @@ impl RequestHead {
         Self::from_parts(req.method(), req.uri(), req.version(), req.headers())
     }
 
-    /// Copies a request's head. Its headers are copied only when polls would carry any of
-    /// them: a request whose every header describes its body or its connection
-    /// (`Content-Type`, `Content-Length`, …) keeps an empty map, with no allocation, since
-    /// polls would carry none of it.
+    /// Copies a request's head, and of its headers those polls would carry (see
+    /// [`carried_headers`](Self::carried_headers)).
     pub fn from_parts(method: &Method, uri: &Uri, version: Version, headers: &HeaderMap) -> Self {
-        let carries = headers
-            .keys()
-            .any(|name| !is_submission_only(name.as_str()));
         Self {
             method: method.clone(),
             uri: uri.clone(),
             version,
-            headers: if carries {
-                headers.clone()
-            } else {
-                HeaderMap::new()
-            },
+            carried: carried_of(headers),
         }
+    }
+
+    /// The headers polls carry: the submission's, without those that describe its body, its
+    /// connection, its preconditions or its idempotency (see [poll
+    /// requests](crate::_protocol#poll-requests)).
+    pub fn carried_headers(&self) -> HeaderMap {
+        self.carried.to_map()
     }
 }
 
@@ -203,8 +200,7 @@ pub(crate) struct Requests {
 }
 
 impl Requests {
-    pub(crate) fn new(cfg: &Config, version: Version, headers: HeaderMap, base: &Link) -> Self {
-        let carried = Carried::from_map(carry_headers(headers));
+    pub(crate) fn new(cfg: &Config, version: Version, carried: Carried, base: &Link) -> Self {
         Self {
             version,
             secrets: None,
@@ -607,6 +603,19 @@ pub(crate) fn carry_headers(mut headers: HeaderMap) -> HeaderMap {
         headers.remove(&name);
     }
     headers
+}
+
+/// What polls carry of a submission's `headers` ([`carry_headers`]), built straight from them:
+/// no map is copied, and nothing is allocated when nothing is carried.
+pub(crate) fn carried_of(headers: &HeaderMap) -> Carried {
+    if headers.is_empty() {
+        return Carried::default();
+    }
+    // Names a `Connection` header lists: rare, so the general path.
+    if crate::header::has_any(headers, &[CONNECTION]) {
+        return Carried::from_map(carry_headers(headers.clone()));
+    }
+    Carried::from_headers(headers, |name| !is_submission_only(name.as_str()))
 }
 
 /// A header that belongs to the submission alone (see [`carry_headers`]).

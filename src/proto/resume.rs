@@ -78,7 +78,7 @@ pub(crate) fn init(
         method,
         version: head.version,
         request_url,
-        headers: head.headers.clone(),
+        headers: head.carried.clone(),
         monitor,
         submission_location,
         // The handle's choice, unless this request makes one of its own.

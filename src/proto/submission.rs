@@ -153,7 +153,7 @@ impl Submission {
             method: self.head.method,
             version: self.head.version,
             request_url: base,
-            headers: self.head.headers,
+            headers: self.head.carried,
             monitor,
             submission_location,
             final_state: self.params.final_state,

@@ -98,7 +98,7 @@ impl Run<'_> {
                 "{name} copied onto a poll"
             );
         }
-        let sub_headers = &ctx.head.headers;
+        let sub_headers = &ctx.sub_headers;
         if sub_headers.contains_key("connection") {
             // Named by the submission's Connection header: hop-by-hop.
             assert!(
@@ -145,7 +145,7 @@ impl Run<'_> {
                 "credential query sent after a foreign hop: {uri}"
             );
         } else {
-            for (n, v) in ctx.head.headers.iter() {
+            for (n, v) in ctx.sub_headers.iter() {
                 if header_is(n.as_str()) && !NEVER_COPIED.contains(&n.as_str()) {
                     assert_eq!(
                         req.headers().get(n),

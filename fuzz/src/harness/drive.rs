@@ -96,6 +96,8 @@ impl Clock {
 pub(super) struct Ctx {
     pub(super) cfg: Arc<Config>,
     pub(super) head: RequestHead,
+    /// The submission's headers, as sent.
+    pub(super) sub_headers: HeaderMap,
     pub(super) params: Params,
     /// The deadline the params ask for.
     pub(super) deadline_len: Duration,
@@ -172,7 +174,8 @@ impl Ctx {
         let sub_internal =
             uri.scheme().is_some() && host_kind(&base_url(submission_url)) == HostKind::Internal;
         Ctx {
-            head: RequestHead::new(s.method.clone(), uri, req_headers),
+            head: RequestHead::new(s.method.clone(), uri, req_headers.clone()),
+            sub_headers: req_headers,
             params,
             deadline_len: s.knobs.option_deadline.unwrap_or(cfg.deadline()),
             submission_url,
