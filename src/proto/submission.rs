@@ -146,7 +146,7 @@ impl Submission {
         base: Link,
         monitor: Link,
         submission_location: Option<Link>,
-    ) -> (Machine, Now) {
+    ) -> (Box<Machine>, Now) {
         let init = Init {
             carry_from: None,
             rule,
@@ -160,7 +160,10 @@ impl Submission {
             dialect: self.params.dialect.clone(),
         };
         let now = self.answered;
-        (Machine::new(self.cfg, init, &self.params, now.mono()), now)
+        // Boxed where it is made: the machine is large, and moved by value it was copied
+        // once per hand-over (here, into `begin`, into its box).
+        let machine = Box::new(Machine::new(self.cfg, init, &self.params, now.mono()));
+        (machine, now)
     }
 
     /// An operation of another dialect, whose monitor the answer named (`raw`), and which
@@ -203,7 +206,7 @@ impl Submission {
 type Answered<'a> = (StatusCode, &'a HeaderMap, Option<&'a Bytes>);
 
 /// The machine's first step, from what it made of the submission's answer.
-fn begin(mut machine: Machine, action: Action, now: Now) -> Begin {
+fn begin(mut machine: Box<Machine>, action: Action, now: Now) -> Begin {
     // The submission's answer was read: it is reported like a status answer.
     machine.sched.report_submission();
     let plan = match action {
@@ -222,5 +225,5 @@ fn begin(mut machine: Machine, action: Action, now: Now) -> Begin {
         Action::Fail(e) if machine.sched.ends.cancel_on_give_up => machine.give_up(true, e),
         Action::Fail(e) => Plan::Fail(e),
     };
-    Begin::Lro(Box::new(machine), plan)
+    Begin::Lro(machine, plan)
 }
