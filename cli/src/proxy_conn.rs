@@ -158,10 +158,12 @@ enum Expiry {
 
 /// A client connection's I/O, read under its [`Watch`]'s clocks: a request head that does not
 /// arrive in time fails the read (`TimedOut`), an idle connection reads as closed. Written
-/// under the answer's deadline: a client that stops reading its answer fails the write that
-/// is still waiting at `--max-time` (hyper polls an answer's body only when the client takes
-/// what came before, so the body's own timer never fires then), and the connection closes,
-/// with the upstream exchange behind it.
+/// under two clocks: a client that stops reading its answer fails the write that is still
+/// waiting at `--max-time` (hyper polls an answer's body only when the client takes what came
+/// before, so the body's own timer never fires then), or once it has taken nothing for the
+/// idle timeout (nginx's `send_timeout`: with no `--max-time`, a client that never reads held
+/// its connection and the upstream exchange behind it for ever); the connection closes, with
+/// the upstream exchange behind it.
 pub struct Timed<I> {
     io: I,
     watch: Arc<Watch>,
@@ -169,6 +171,8 @@ pub struct Timed<I> {
     armed: Option<Instant>,
     write_sleep: Pin<Box<Sleep>>,
     write_armed: Option<Instant>,
+    /// Since when a write has been waiting for the client, with nothing taken since.
+    stalled_since: Option<Instant>,
 }
 
 impl<I> Timed<I> {
@@ -181,34 +185,45 @@ impl<I> Timed<I> {
             armed: None,
             write_sleep: Box::pin(tokio::time::sleep_until(now)),
             write_armed: None,
+            stalled_since: None,
         }
     }
 
-    /// A write is waiting for the client: whether its answer's deadline passed; else it is
-    /// armed to wake this task then.
-    fn overdue(&mut self, cx: &mut Context<'_>) -> bool {
-        let Some(deadline) = self.watch.lock().answer_by else {
-            return false;
+    /// A write is waiting for the client: whether its answer's deadline passed, or the client
+    /// has taken nothing for the idle timeout; else it is armed to wake this task then.
+    fn overdue(&mut self, cx: &mut Context<'_>) -> Option<&'static str> {
+        let stalled_since = *self.stalled_since.get_or_insert_with(Instant::now);
+        let stall = stalled_since + self.watch.timeouts.idle;
+        let (deadline, why) = match self.watch.lock().answer_by {
+            Some(by) if by <= stall => (by, "the client did not take its answer within --max-time"),
+            _ => (
+                stall,
+                "the client took nothing of its answer for --idle-timeout",
+            ),
         };
         if self.write_armed != Some(deadline) {
             self.write_sleep.as_mut().reset(deadline);
             self.write_armed = Some(deadline);
         }
-        self.write_sleep.as_mut().poll(cx).is_ready()
+        self.write_sleep.as_mut().poll(cx).is_ready().then_some(why)
     }
 
-    /// `written`, or the error that ends the connection when it waits past the deadline.
+    /// `written`, or the error that ends the connection when it waits past a deadline.
     fn unless_overdue<T>(
         &mut self,
         cx: &mut Context<'_>,
         written: Poll<io::Result<T>>,
     ) -> Poll<io::Result<T>> {
         match written {
-            Poll::Pending if self.overdue(cx) => Poll::Ready(Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "the client did not take its answer within --max-time",
-            ))),
-            other => other,
+            Poll::Pending => match self.overdue(cx) {
+                Some(why) => Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, why))),
+                None => Poll::Pending,
+            },
+            other => {
+                // The client took something (or the write failed): no stall.
+                self.stalled_since = None;
+                other
+            }
         }
     }
 

@@ -237,6 +237,22 @@ async fn max_time_bounds_the_upstream_exchange() {
 /// into it until the client leaves.
 #[tokio::test(flavor = "multi_thread")]
 async fn max_time_cuts_an_answer_the_client_never_reads() {
+    let wrote_for = upstream_writes_to_a_client_that_never_reads(&["--max-time", "2"]).await;
+    assert!(wrote_for < Duration::from_secs(8), "{wrote_for:?}");
+}
+
+/// The same client with no `--max-time`: once it has taken nothing for `--idle-timeout`, its
+/// connection closes (nginx's `send_timeout`), and the upstream's with it — before, it held
+/// both for as long as it stayed connected.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_that_takes_nothing_is_cut_at_the_idle_timeout() {
+    let wrote_for = upstream_writes_to_a_client_that_never_reads(&["--idle-timeout", "2"]).await;
+    assert!(wrote_for < Duration::from_secs(8), "{wrote_for:?}");
+}
+
+/// How long an upstream could stream an answer through a proxy started with `args` to a client
+/// that sends its request and never reads (20 s at most).
+async fn upstream_writes_to_a_client_that_never_reads(args: &[&str]) -> Duration {
     // An upstream that streams for as long as anyone takes its bytes (20 s at most); how long
     // it could write.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -260,7 +276,7 @@ async fn max_time_cuts_an_answer_the_client_never_reads() {
         }
         let _ = wrote_for.send(start.elapsed()).await;
     });
-    let (_child, base, _) = proxy_on("127.0.0.1:0", &up, &["--max-time", "2"]).await;
+    let (_child, base, _) = proxy_on("127.0.0.1:0", &up, args).await;
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(4096).unwrap();
     let mut client = socket
@@ -276,8 +292,8 @@ async fn max_time_cuts_an_answer_the_client_never_reads() {
         .await
         .unwrap()
         .unwrap();
-    assert!(wrote_for < Duration::from_secs(8), "{wrote_for:?}");
     drop(client);
+    wrote_for
 }
 
 #[tokio::test(flavor = "multi_thread")]
