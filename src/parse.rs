@@ -149,14 +149,11 @@ pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<(Duration, Hi
         return Some((ms, HintSource::XMsRetryAfterMs));
     }
     let value = seconds_or_date?;
-    if let Some(secs) = plain_digits(value) {
+    if let Some(secs) = parse_digits(value) {
         return Some((Duration::from_secs(secs), HintSource::RetryAfterSeconds));
     }
     // A header's text is visible ASCII, spaces and tabs: the ASCII trim is the whole trim.
     let text = value.to_str().ok()?.trim_ascii();
-    if let Some(secs) = parse_digits(text) {
-        return Some((Duration::from_secs(secs), HintSource::RetryAfterSeconds));
-    }
     let at = httpdate::parse_http_date(text).ok()?;
     let reference = headers
         .get(DATE)
@@ -169,29 +166,23 @@ pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<(Duration, Hi
 }
 
 fn parse_millis(value: &HeaderValue) -> Option<Duration> {
-    if let Some(ms) = plain_digits(value) {
-        return Some(Duration::from_millis(ms));
-    }
-    parse_digits(value.to_str().ok()?.trim_ascii()).map(Duration::from_millis)
+    parse_digits(value).map(Duration::from_millis)
 }
 
-/// The common case, read directly: a value of 1 to 19 digits and nothing else (no white space
-/// to trim, no overflow). Anything else: `None`, and the general reading decides.
-fn plain_digits(value: &HeaderValue) -> Option<u64> {
-    let b = value.as_bytes();
-    if b.is_empty() || b.len() > 19 || !b.iter().all(u8::is_ascii_digit) {
+/// Unsigned decimal digits only (no sign, no fraction), white space around them aside, read
+/// from the value's bytes (no text conversion: a digit is ASCII). Overflow saturates: a server
+/// that says `99999999999999999999999` means "a very long time", which the caller's clamp
+/// handles. More than 64 digits is not read as a number.
+fn parse_digits(value: &HeaderValue) -> Option<u64> {
+    // A header value holds no line breaks: the ASCII trim is spaces and tabs.
+    let digits = value.as_bytes().trim_ascii();
+    if digits.is_empty() || digits.len() > 64 || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    Some(b.iter().fold(0, |n, &d| n * 10 + u64::from(d - b'0')))
-}
-
-/// Unsigned decimal digits only (no sign, no fraction). Overflow saturates: a server that says
-/// `99999999999999999999999` means "a very long time", which the caller's clamp handles.
-fn parse_digits(text: &str) -> Option<u64> {
-    if text.is_empty() || text.len() > 64 || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    Some(text.parse::<u64>().unwrap_or(u64::MAX))
+    let read = digits.iter().try_fold(0u64, |n, &d| {
+        n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+    });
+    Some(read.unwrap_or(u64::MAX))
 }
 
 /// `true` when a `Prefer` header asks for `respond-async` (RFC 7240 §4.1).
@@ -248,7 +239,18 @@ mod tests {
             (&[("retry-after", "18446744073709551616")], Some(s(u64::MAX))),
             (&[("retry-after", "1 ")], Some(s(1))),
             (&[("retry-after", "1 2")], None),
+            (&[("retry-after", "+1")], None),
+            (&[("retry-after", "01")], Some(s(1))),
+            (&[("retry-after", " 1")], Some(s(1))),
+            (&[("retry-after", "\t1")], Some(s(1))),
+            (&[("retry-after", "1_0")], None),
+            (&[("retry-after", &"9".repeat(64))], Some(s(u64::MAX))),
+            (&[("retry-after", &"9".repeat(65))], None),
             (&[("retry-after-ms", "0010")], Some(ms(10))),
+            (&[("retry-after-ms", " 20 ")], Some(ms(20))),
+            (&[("retry-after-ms", "18446744073709551616")], Some(ms(u64::MAX))),
+            (&[("retry-after-ms", "+5"), ("retry-after", "3")], Some(s(3))),
+            (&[("retry-after-ms", "1.5"), ("retry-after", "3")], Some(s(3))),
             (&[("retry-after", "999999999999999999999999999")], Some(s(u64::MAX))),
             (&[("retry-after", "Sun, 22 Nov 2026 10:00:45 GMT")], Some(s(45))),
             (&[("retry-after", "Sunday, 22-Nov-26 10:00:45 GMT")], Some(s(45))),

@@ -106,18 +106,16 @@ fn confined_path(path: &str) -> Result<String, String> {
 /// exactly are answered before forwarding; the others (`/x/../metrics`, `//_lro/resume`,
 /// `/%5fhealth`, `/METRICS;x/`) are never forwarded either.
 fn names_own_path(path: &str) -> bool {
-    let segments: Vec<String> = path
-        .split('/')
-        .map(|s| {
-            let decoded = percent_encoding::percent_decode(s.as_bytes()).decode_utf8_lossy();
-            let bare = decoded.split(';').next().unwrap_or_default();
-            bare.to_ascii_lowercase()
-        })
-        .filter(|s| !s.is_empty())
-        .collect();
-    match segments.as_slice() {
-        [first, ..] if first == "_lro" => true,
-        [only] => only == "_health" || only == "metrics",
+    // A segment's bytes as an upstream may read them: escapes decoded, up to a `;` parameter
+    // (compared without a copy: this runs for every request forwarded).
+    fn bare(s: &str) -> impl Iterator<Item = u8> + '_ {
+        percent_encoding::percent_decode(s.as_bytes()).take_while(|&b| b != b';')
+    }
+    let is = |s: &str, name: &str| bare(s).map(|b| b.to_ascii_lowercase()).eq(name.bytes());
+    let mut segments = path.split('/').filter(|s| bare(s).next().is_some());
+    match (segments.next(), segments.next()) {
+        (Some(first), _) if is(first, "_lro") => true,
+        (Some(only), None) => is(only, "_health") || is(only, "metrics"),
         _ => false,
     }
 }

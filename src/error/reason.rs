@@ -331,13 +331,18 @@ impl fmt::Display for ShowStatus {
 /// A header value for a message: lossy, its credential values masked (a monitor URL's `sig=`,
 /// a `user:password@`, relative URLs included: the value could not be read as a URL, so no
 /// later masking of URLs in the message finds it), quoted, and cut short (servers may be
-/// hostile).
+/// hostile). The URL masked is the one the layer reads: within white space and one pair of
+/// double quotes (`"https://…"`), which are shown as sent.
 struct ShowValue<'a>(&'a [u8]);
 
 impl fmt::Display for ShowValue<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let lossy = String::from_utf8_lossy(self.0);
-        let s = crate::credentials::mask_url(&lossy);
+        let url = crate::parse::unquote(&lossy);
+        // `unquote` answers a slice of its argument: where that slice starts.
+        let start = url.as_ptr() as usize - lossy.as_ptr() as usize;
+        let (before, after) = (&lossy[..start], &lossy[start + url.len()..]);
+        let s = format!("{before}{}{after}", crate::credentials::mask_url(url));
         let mut out: String = s.chars().take(200).collect();
         if s.chars().count() > 200 {
             out.push('…');

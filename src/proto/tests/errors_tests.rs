@@ -165,3 +165,29 @@ fn a_refused_scheme_is_insecure_wherever_it_comes_from() {
     let run = drive(cfg(), "POST", "https://s.example/j", &[], OL, &[body_rl]);
     assert_eq!(failed(&run).kind(), ErrorKind::Insecure, "{}", failed(&run));
 }
+
+/// A monitor header the layer cannot use is quoted in the error with its credentials masked,
+/// in the spelling the layer reads too: white space and one pair of double quotes around the
+/// URL (`Location: "https://…"`, as Azure Maps Creator's documents print it).
+#[test]
+fn an_unusable_quoted_monitor_header_is_shown_masked() {
+    for value in [
+        "\"https://user:LEAKED@h.example/ops/\u{e9}?sig=LEAKED\"",
+        " \"//user:LEAKED@h.example/ops/\u{e9}\" ",
+        "\"https://user:LEAKED@h.example:99999/ops/1\"",
+        "\"/ops/1?code=LEAKED&x=\u{e9}\"",
+    ] {
+        let mut h = HeaderMap::new();
+        let v = HeaderValue::from_bytes(value.as_bytes()).unwrap();
+        h.insert(OPERATION_LOCATION, v);
+        let now = Now::new(Instant::now(), SystemTime::now());
+        let e = start(cfg(), "https://s.example/j", &h, now).unwrap_err();
+        assert!(
+            matches!(e.reason(), Reason::BadHeader { value: v, .. } if v.as_bytes() == value.as_bytes()),
+            "{value:?}: {:?}",
+            e.reason()
+        );
+        let shown = e.to_string();
+        assert!(!shown.contains("LEAKED"), "{value:?}: {shown}");
+    }
+}
