@@ -5,6 +5,8 @@
 
 mod support;
 
+mod autorest;
+mod autorest_mock;
 mod cancel;
 mod compose;
 mod credentials;
