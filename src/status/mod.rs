@@ -453,6 +453,13 @@ impl StatusDocument {
                 None => Ok(raw.into_document()),
             };
         }
+        Self::parse_serde(body)
+    }
+
+    /// The serde readers alone (what [`parse`](Self::parse) does with a body the scan leaves):
+    /// the body has no BOM and is not blank.
+    #[inline]
+    fn parse_serde(body: &[u8]) -> Result<Self, StatusBodyError> {
         // Fast path: read only the fields we use, borrowing strings, and find the duplicates
         // among them. Bodies it cannot read, and failure documents (whose OData error we want
         // whole), take the general path.
@@ -578,5 +585,7 @@ fn strip_bom(body: &[u8]) -> &[u8] {
     body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body)
 }
 
+#[cfg(test)]
+mod scan_tests;
 #[cfg(test)]
 mod tests;
