@@ -22,6 +22,7 @@ mod proxy;
 mod proxy_credentials;
 mod proxy_load;
 mod proxy_store;
+mod realservers;
 mod resume;
 mod seeds;
 mod sigv4;

@@ -31,7 +31,11 @@
 //! sign, no leading zero), as in RFC 6901. A selector applies to an array only: it takes the
 //! **first** element that is an object whose `member` is a string equal to `value`, or a number
 //! or boolean that reads as `value` when written out (`[id=7]`). No such element, or not an
-//! array: the pointer finds nothing, as a missing member does.
+//! array: the pointer finds nothing, as a missing member does. Selectors written one after the
+//! other in a token all apply to the same element: `/links[rel=results][type=application/json]`
+//! is the first link whose `rel` is `results` **and** whose `type` is `application/json` (a
+//! server may list one relation in several formats, as pygeoapi lists a job's results as HTML
+//! first).
 
 use std::fmt;
 
@@ -50,8 +54,9 @@ pub struct Pointer {
 enum Step {
     /// An object's member, or an array's element when the token is an index.
     Token { key: String, index: Option<usize> },
-    /// The first element of an array whose `member` reads as `value`.
-    Select { member: String, value: String },
+    /// The first element of an array each of whose `(member, value)` reads as the value: one
+    /// step for the selectors written one after the other in a token.
+    Select(Vec<(String, String)>),
 }
 
 /// Why a text is not a pointer.
@@ -137,7 +142,7 @@ impl Pointer {
                     return Err(fail("a selector names no member (`[member=value]`)"));
                 }
                 let value = selector_part(&mut chars, ']').map_err(fail)?;
-                selects.push(Step::Select { member, value });
+                selects.push((member, value));
                 if !matches!(chars.peek(), None | Some('/' | '[')) {
                     return Err(fail(
                         "text after a selector's `]`: a selector ends its token",
@@ -149,7 +154,9 @@ impl Pointer {
                 let index = index(&name);
                 steps.push(Step::Token { key: name, index });
             }
-            steps.extend(selects);
+            if !selects.is_empty() {
+                steps.push(Step::Select(selects));
+            }
             if chars.next().is_none() {
                 break;
             }
@@ -175,8 +182,8 @@ impl Pointer {
                     Value::Array(items) => items.get((*index)?)?,
                     _ => return None,
                 },
-                Step::Select { member, value } => {
-                    let (_, item) = select(at, member, value)?;
+                Step::Select(pairs) => {
+                    let (_, item) = select(at, pairs)?;
                     item
                 }
             };
@@ -200,8 +207,8 @@ impl Pointer {
                         _ => return None,
                     }
                 }
-                Step::Select { member, value } => {
-                    let (i, item) = select(at, member, value)?;
+                Step::Select(pairs) => {
+                    let (i, item) = select(at, pairs)?;
                     out.push_str(&i.to_string());
                     item
                 }
@@ -229,12 +236,15 @@ impl Pointer {
                         return false;
                     }
                 }
-                Step::Select { member, .. } => {
+                Step::Select(pairs) => {
                     if index(token).is_none() {
                         return false;
                     }
                     let mut ahead = tokens.clone();
-                    if ahead.next().is_some_and(|t| token_is(t, member)) {
+                    if ahead
+                        .next()
+                        .is_some_and(|t| pairs.iter().any(|(member, _)| token_is(t, member)))
+                    {
                         return true;
                     }
                 }
@@ -252,15 +262,17 @@ fn token_is(token: &str, key: &str) -> bool {
     }
 }
 
-/// The first element of the array `at` whose `member` reads as `value`, with its index.
-fn select<'v>(at: &'v Value, member: &str, value: &str) -> Option<(usize, &'v Value)> {
+/// The first element of the array `at` each of whose `member` reads as its `value`, with its
+/// index.
+fn select<'v>(at: &'v Value, pairs: &[(String, String)]) -> Option<(usize, &'v Value)> {
     let Value::Array(items) = at else {
         return None;
     };
-    items
-        .iter()
-        .enumerate()
-        .find(|(_, item)| item.get(member).is_some_and(|m| reads_as(m, value)))
+    items.iter().enumerate().find(|(_, item)| {
+        pairs
+            .iter()
+            .all(|(member, value)| item.get(member).is_some_and(|m| reads_as(m, value)))
+    })
 }
 
 /// A string equal to `text`, or a number or boolean that reads as `text` written out.

@@ -47,8 +47,23 @@ fn selectors_choose_the_first_element_whose_member_reads_as_the_value() {
             "/links[rel=alternate]/href",
             Some(json!("https://p.example/jobs/81574318?f=html")),
         ),
-        // Two selectors narrow nothing here: each applies to what the one before chose.
-        ("/links[rel=alternate][type=text/html]", None),
+        // Selectors one after the other all apply to one element.
+        (
+            "/links[rel=alternate][type=text/html]/href",
+            Some(json!("https://p.example/jobs/81574318?f=html")),
+        ),
+        (
+            "/links[type=text/html][rel=alternate]/href",
+            Some(json!("https://p.example/jobs/81574318?f=html")),
+        ),
+        ("/links[rel=self][type=text/html]", None),
+        ("/links[rel=alternate][rel=self]", None),
+        (
+            "/links/[rel=alternate][type=text/html]/href",
+            Some(json!("https://p.example/jobs/81574318?f=html")),
+        ),
+        // A selector in the next token applies to the chosen element, not an array.
+        ("/links[rel=alternate]/[type=text/html]", None),
         ("/links[rel=a~3b=c]/href", Some(json!("odd"))),
         ("/links[rel=a~3b~4c]/href", Some(json!("odd"))),
         ("/links[id=7]/href", Some(json!("seven"))),
@@ -116,6 +131,15 @@ fn duplicates_touch_what_a_pointer_reads() {
         ("/other", false, false),
     ] {
         assert_eq!(p.touches(dup, under), want, "{dup}");
+    }
+    // Every member a chain of selectors reads is touched.
+    let both = Pointer::parse("/links[rel=results][type=application/json]/href").unwrap();
+    for (dup, want) in [
+        ("/links/1/rel", true),
+        ("/links/1/type", true),
+        ("/links/1/title", false),
+    ] {
+        assert_eq!(both.touches(dup, false), want, "{dup}");
     }
     let plain = Pointer::parse("/e~1f/~0g").unwrap();
     assert!(plain.touches("/e~1f", false));
@@ -193,5 +217,24 @@ proptest! {
         let first = others.iter().position(|o| *o == value).filter(|&i| i < at).unwrap_or(at);
         prop_assert_eq!(p.find(&doc), doc["list"][first].get("n"));
         prop_assert_eq!(p.concrete(&doc), Some(format!("/list/{first}/n")));
+    }
+
+    /// Selectors one after the other choose the first element that every one of them accepts.
+    #[test]
+    fn chained_selectors_choose_the_first_element_all_accept(
+        items in prop::collection::vec(("[xy]", "[xy]"), 0..6),
+        a in "[xy]",
+        b in "[xy]",
+    ) {
+        let list: Vec<Value> = items
+            .iter()
+            .enumerate()
+            .map(|(n, (ia, ib))| json!({ "a": ia, "b": ib, "n": n }))
+            .collect();
+        let doc = json!({ "list": list });
+        let p = Pointer::parse(&format!("/list[a={a}][b={b}]/n")).unwrap();
+        let first = items.iter().position(|(ia, ib)| *ia == a && *ib == b);
+        prop_assert_eq!(p.find(&doc), first.map(|i| &doc["list"][i]["n"]));
+        prop_assert_eq!(p.concrete(&doc), first.map(|i| format!("/list/{i}/n")));
     }
 }

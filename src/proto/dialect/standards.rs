@@ -10,8 +10,9 @@
 //! - `ogc-processes`: OGC API – Processes – Part 1: Core (OGC 18-062r2,
 //!   <https://docs.ogc.org/is/18-062r2/18-062r2.html>): execution answers `201` + `Location`
 //!   of the job, whose `statusInfo` says `accepted`, `running`, `successful`, `failed` or
-//!   `dismissed`; results by the link of relation `…/ogc/1.0/results` (or `results`), else
-//!   at `{job}/results`.
+//!   `dismissed`; results by the link of relation `…/ogc/1.0/results` (or `results`), the
+//!   one of type `application/json` first (pygeoapi lists the HTML one before it), else at
+//!   `{job}/results`.
 //!
 //! Their descriptions are `standards/fhir.json` and `standards/ogc-processes.json`, parsed
 //! once. This file also holds what the declared language reads of a FHIR `OperationOutcome`

@@ -187,10 +187,27 @@ fn ogc_api_processes_job() {
         answer(&d, 200, &[], r#"{"status": "dismissed"}"#).1,
         Meaning::Canceled
     );
-    // A duplicate `rel` in a link the selector may choose is a member the dialect reads.
+    // Of several results links, the JSON one: pygeoapi 0.21.0 lists the HTML one first.
+    let pygeoapi = r#"{"jobID": "1", "status": "successful", "links": [
+        {"href": "https://p.example/jobs/1/results?f=html", "rel": "http://www.opengis.net/def/rel/ogc/1.0/results", "type": "text/html"},
+        {"href": "https://p.example/jobs/1/results?f=json", "rel": "http://www.opengis.net/def/rel/ogc/1.0/results", "type": "application/json"}]}"#;
+    assert_eq!(
+        d.result(
+            &none,
+            pygeoapi.as_bytes(),
+            Some(&parse(pygeoapi)),
+            (&job, None)
+        ),
+        Ok(Some(ResultTarget::Fetch(url(
+            "https://p.example/jobs/1/results?f=json"
+        ))))
+    );
+    // A duplicate `rel` or `type` in a link the selectors may choose is a member the dialect
+    // reads.
     assert!(d.consults("/links/1/rel"));
     assert!(d.consults("/links/1/href"));
-    assert!(!d.consults("/links/1/type"));
+    assert!(d.consults("/links/1/type"));
+    assert!(!d.consults("/links/1/title"));
 }
 
 // Celery through Flower: `POST /api/task/async-apply/<task>` answers `{"task-id": …}`;
