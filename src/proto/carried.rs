@@ -5,6 +5,9 @@ use std::sync::Arc;
 
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 
+/// The longest head [`Carried::from_headers`] takes: each value's verdict is a bit of a `u64`.
+pub(crate) const SHORT_HEAD: usize = 64;
+
 /// Name/value pairs in one shared allocation (none when there are no pairs), in the order a
 /// [`HeaderMap`] iterates them. A `HeaderMap` keeps an index and spare buckets beside its
 /// entries (nearly twice the pairs' size with the `Arc` that shares it, in three allocations);
@@ -32,44 +35,28 @@ impl Carried {
     }
 
     /// The values of `headers` whose name `keep`s, each with its name, in the map's order: one
-    /// allocation (counted first, then filled), none when nothing is kept. Names and values are
-    /// cloned as they are (a shared handle, no copy of their bytes).
+    /// allocation, none when nothing is kept. Names and values are cloned as they are (a
+    /// shared handle, no copy of their bytes). For a head of at most [`SHORT_HEAD`] values (the
+    /// caller takes the general path for longer ones): each value's verdict is kept as a bit by
+    /// its position, so a name is judged once a value.
     pub(crate) fn from_headers(headers: &HeaderMap, keep: impl Fn(&HeaderName) -> bool) -> Self {
-        // The usual head: one value a name, and few names. Each name is judged once, its
-        // verdict kept as a bit by its position (the map's entries, in the order `iter` gives).
-        if headers.len() == headers.keys_len() && headers.len() <= 64 {
-            let mut kept = 0u64;
-            for (i, name) in headers.keys().enumerate() {
-                kept |= u64::from(keep(name)) << i;
-            }
-            let mut pairs = headers.iter().enumerate();
-            let pairs = (0..kept.count_ones() as usize).map(|_| loop {
-                let (i, (name, value)) = pairs.next().expect("counted above");
-                if kept & (1 << i) != 0 {
-                    break (name.clone(), value.clone());
-                }
-            });
-            return Self::collect(pairs);
+        assert!(headers.len() <= SHORT_HEAD, "a short head");
+        let mut kept = 0u64;
+        for (i, (name, _)) in headers.iter().enumerate() {
+            kept |= u64::from(keep(name)) << i;
         }
-        let len = headers.iter().filter(|(name, _)| keep(name)).count();
-        let mut pairs = headers.iter().filter(|(name, _)| keep(name));
-        Self::collect((0..len).map(|_| {
-            let (name, value) = pairs.next().expect("counted above");
-            (name.clone(), value.clone())
-        }))
-    }
-
-    /// The pairs of a counted range: the slice is allocated once, at its size, and filled in
-    /// place (none when the range is empty).
-    fn collect(
-        pairs: std::iter::Map<
-            std::ops::Range<usize>,
-            impl FnMut(usize) -> (HeaderName, HeaderValue),
-        >,
-    ) -> Self {
-        if pairs.len() == 0 {
+        if kept == 0 {
             return Self::default();
         }
+        let mut pairs = headers
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| kept & (1 << i) != 0);
+        // A counted range: the slice is allocated once, at its size, and filled in place.
+        let pairs = (0..kept.count_ones() as usize).map(|_| {
+            let (_, (name, value)) = pairs.next().expect("counted above");
+            (name.clone(), value.clone())
+        });
         Self(Some(pairs.collect()))
     }
 

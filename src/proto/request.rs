@@ -10,7 +10,7 @@ use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, CONNECTION};
 use http::{Method, Request, Uri, Version};
 
-use super::carried::Carried;
+use super::carried::{Carried, SHORT_HEAD};
 use super::dialect::check::Check;
 use super::link::Link;
 use crate::config::Config;
@@ -611,8 +611,8 @@ pub(crate) fn carried_of(headers: &HeaderMap) -> Carried {
     if headers.is_empty() {
         return Carried::default();
     }
-    // Names a `Connection` header lists: rare, so the general path.
-    if crate::header::has_any(headers, &[CONNECTION]) {
+    // Names a `Connection` header lists, or a head of over 64 values: rare, the general path.
+    if headers.len() > SHORT_HEAD || crate::header::has_any(headers, &[CONNECTION]) {
         return Carried::from_map(carry_headers(headers.clone()));
     }
     Carried::from_headers(headers, |name| !is_submission_only(name.as_str()))
