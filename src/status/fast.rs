@@ -163,14 +163,14 @@ impl Visitor<'_> for KeyVisitor {
 /// twice makes the document malformed (`duplicate`), whichever value is friendlier.
 #[derive(Default)]
 pub(super) struct Raw<'a> {
-    pub(super) status: Field<'a>,
-    pub(super) provisioning_state: Field<'a>,
+    status: Field<'a>,
+    provisioning_state: Field<'a>,
     properties_state: Field<'a>,
-    pub(super) operation_id: Field<'a>,
-    pub(super) id: Field<'a>,
-    pub(super) percent_complete: Field<'a>,
-    pub(super) percentage_complete: Field<'a>,
-    pub(super) resource_location: Field<'a>,
+    operation_id: Field<'a>,
+    id: Field<'a>,
+    percent_complete: Field<'a>,
+    percentage_complete: Field<'a>,
+    resource_location: Field<'a>,
     pub(super) has_error: bool,
     /// The first member read that came twice (`error.message`: inside the `error` object).
     pub(super) duplicate: Option<&'static str>,
@@ -207,27 +207,23 @@ impl<'de> Visitor<'de> for RawVisitor {
         while let Some(key) = map.next_key::<Key>()? {
             raw.note(key, self.nested, &mut seen);
             match (key, self.nested) {
-                (Key::ProvisioningState, _) => raw.provisioning_state = map.next_value()?,
                 (Key::Error, nested) => {
                     let ErrorMembers(dup) = map.next_value()?;
                     raw.duplicate = raw.duplicate.or(dup.map(|d| d.path(nested)));
                     raw.has_error = true;
                 }
-                (Key::Status, false) => raw.status = map.next_value()?,
                 (Key::Properties, false) => {
                     let props: Properties<'de> = map.next_value()?;
                     raw.properties_state = props.0.provisioning_state;
                     raw.has_error |= props.0.has_error;
                     raw.duplicate = raw.duplicate.or(props.0.duplicate);
                 }
-                (Key::OperationId, false) => raw.operation_id = map.next_value()?,
-                (Key::Id, false) => raw.id = map.next_value()?,
-                (Key::PercentComplete, false) => raw.percent_complete = map.next_value()?,
-                (Key::PercentageComplete, false) => raw.percentage_complete = map.next_value()?,
-                (Key::ResourceLocation, false) => raw.resource_location = map.next_value()?,
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
+                (key, nested) => match raw.field(key, nested) {
+                    Some(field) => *field = map.next_value()?,
+                    None => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                },
             }
         }
         Ok(raw)
@@ -260,7 +256,25 @@ impl<'de> Visitor<'de> for RawVisitor {
     }
 }
 
-impl Raw<'_> {
+impl<'a> Raw<'a> {
+    /// Where a plain member's value goes (`provisioningState` at either level, the others at
+    /// the top only); `None` for a member read otherwise (`error`, `properties`) or not at all.
+    /// The serde reader and the [scan](super::scan) both fill a document through it.
+    #[inline]
+    pub(super) fn field(&mut self, key: Key, nested: bool) -> Option<&mut Field<'a>> {
+        match (key, nested) {
+            (Key::ProvisioningState, _) => Some(&mut self.provisioning_state),
+            (_, true) => None,
+            (Key::Status, _) => Some(&mut self.status),
+            (Key::OperationId, _) => Some(&mut self.operation_id),
+            (Key::Id, _) => Some(&mut self.id),
+            (Key::PercentComplete, _) => Some(&mut self.percent_complete),
+            (Key::PercentageComplete, _) => Some(&mut self.percentage_complete),
+            (Key::ResourceLocation, _) => Some(&mut self.resource_location),
+            (Key::Error | Key::Properties | Key::Other, _) => None,
+        }
+    }
+
     /// Counts `key` as seen (at the top level, or in `properties` when `nested`): the first
     /// member read that comes twice is the document's `duplicate`.
     pub(super) fn note(&mut self, key: Key, nested: bool, seen: &mut u16) {

@@ -47,16 +47,11 @@ pub(super) fn scan(body: &[u8]) -> Option<Raw<'_>> {
             };
             let key = Key::named(name);
             raw.note(key, false, &mut seen);
-            match key {
-                Key::Status => raw.status = value,
-                Key::ProvisioningState => raw.provisioning_state = value,
-                Key::OperationId => raw.operation_id = value,
-                Key::Id => raw.id = value,
-                Key::PercentComplete => raw.percent_complete = value,
-                Key::PercentageComplete => raw.percentage_complete = value,
-                Key::ResourceLocation => raw.resource_location = value,
-                Key::Error | Key::Properties => return None,
-                Key::Other => {}
+            if let Key::Error | Key::Properties = key {
+                return None;
+            }
+            if let Some(field) = raw.field(key, false) {
+                *field = value;
             }
             i = skip_ws(b, next);
             match b.get(i) {
