@@ -265,13 +265,21 @@ async fn upstream_writes_to_a_client_that_never_reads(args: &[&str]) -> Duration
         let start = std::time::Instant::now();
         let chunk = format!("10000\r\n{}\r\n", "x".repeat(0x10000));
         let mut answer = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n".to_vec();
+        answer.extend_from_slice(chunk.as_bytes());
+        // What of `answer` is sent: a blocked write keeps the rest (the framing stays whole, so
+        // only the proxy's closing ends this loop early).
+        let mut sent = 0;
         while start.elapsed() < Duration::from_secs(20) {
-            answer.extend_from_slice(chunk.as_bytes());
-            let write = stream.write_all(&answer);
+            if sent == answer.len() {
+                answer.clear();
+                answer.extend_from_slice(chunk.as_bytes());
+                sent = 0;
+            }
+            let write = stream.write(&answer[sent..]);
             match tokio::time::timeout(Duration::from_secs(1), write).await {
-                Ok(Ok(())) => answer.clear(),
-                Ok(Err(_)) => break,
-                Err(_) => answer.clear(), // blocked: the proxy takes nothing now
+                Ok(Ok(0) | Err(_)) => break,
+                Ok(Ok(n)) => sent += n,
+                Err(_) => {} // blocked: the proxy takes nothing now
             }
         }
         let _ = wrote_for.send(start.elapsed()).await;
@@ -292,7 +300,10 @@ async fn upstream_writes_to_a_client_that_never_reads(args: &[&str]) -> Duration
         .await
         .unwrap()
         .unwrap();
-    drop(client);
+    // And the client's connection is closed: what it holds reads out, then the end.
+    let mut sink = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(5), client.read_to_end(&mut sink));
+    assert!(closed.await.is_ok(), "the client's connection is closed");
     wrote_for
 }
 
