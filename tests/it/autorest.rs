@@ -24,7 +24,7 @@ use tower_lro::__private::{Reason, StatusBodyError};
 
 use tower_lro::{ErrorKind, FinalState, LroLayer, LroMetadata, LroOptions};
 
-use crate::autorest_mock::{install, res, sub, CLIENT_ID, SKU};
+use crate::autorest_mock::{install, res, status, sub, CLIENT_ID, SKU};
 use crate::support::{body_bytes, fast_layer, lro_client, request, send, MockServer};
 
 /// What the caller gets.
@@ -80,10 +80,6 @@ fn done(status: u16, body: impl Into<String>) -> Expect {
 
 fn passed(status: u16, body: impl Into<String>) -> Expect {
     Passed(status, Some(body.into()))
-}
-
-fn status(word: &str) -> String {
-    format!(r#"{{"status":"{word}"}}"#)
 }
 
 fn missing(e: &StatusBodyError) -> bool {

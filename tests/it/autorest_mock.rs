@@ -39,7 +39,8 @@ pub fn sub(state: &str) -> String {
 /// The non-resource body of the `putnonresource` routes.
 pub const SKU: &str = r#"{ "name": "sku" , "id": "100" }"#;
 
-fn status(word: &str) -> String {
+/// A status body as the server writes it (`{ "status": "…"}`).
+pub fn status(word: &str) -> String {
     format!(r#"{{ "status": "{word}"}}"#)
 }
 

@@ -236,6 +236,8 @@ async fn an_unusable_monitor_header_is_quoted_masked() {
         crate::support::proxy_on("127.0.0.1:0", &mock.base, &["--max-time", "20"]).await;
     for path in ["/jobs", "/forms", "/long"] {
         let url = format!("{}{path}", mock.base);
+        // Each run writes its own record (not one left by the run before).
+        let _ = std::fs::remove_file(&meta);
         let run = lro(&[
             "-v",
             "--metadata",
@@ -248,6 +250,10 @@ async fn an_unusable_monitor_header_is_quoted_masked() {
         assert_eq!(run.code, 5, "{}", run.stderr);
         assert_terminal_safe(&run.stderr);
         let written = std::fs::read_to_string(&meta).unwrap();
+        let record: serde_json::Value = serde_json::from_str(&written).unwrap();
+        assert_eq!(record["error"]["kind"], "Protocol", "{record}");
+        let message = record["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("***"), "{record}");
         let proxied = crate::support::client::send("POST", &format!("{base}{path}"), &[], "").await;
         assert_eq!(proxied.0, 502);
         let body = String::from_utf8_lossy(&proxied.2).into_owned();

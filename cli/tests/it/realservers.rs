@@ -16,7 +16,6 @@
 //!   job to `COMPLETED`, and a `409` for a name in use.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -321,20 +320,17 @@ async fn flower(scenario: &str, task: &str, args: &str) -> (crate::support::Run,
     let mock = Replay::start(ex.clone()).await;
     let url = format!("{}/api/task/async-apply/{task}", mock.base);
     let dialect = flower_dialect();
-    let run = tokio::time::timeout(
-        Duration::from_secs(40),
-        lro(&[
-            "--poll-interval",
-            "0",
-            "--dialect",
-            &dialect,
-            "--json",
-            args,
-            &url,
-        ]),
-    )
-    .await
-    .unwrap();
+    // `lro` gives up on its own after 30 s (support).
+    let run = lro(&[
+        "--poll-interval",
+        "0",
+        "--dialect",
+        &dialect,
+        "--json",
+        args,
+        &url,
+    ])
+    .await;
     assert_eq!(lines(&mock.asked()), scripted(&ex), "{scenario}: {run:?}");
     (run, body_of(&ex.last().unwrap().1, &mock.base))
 }
