@@ -113,7 +113,8 @@ impl Routes<'_> {
     }
 
     fn one(&self, method: &Method, path: &str, reply: Reply) {
-        self.seq(method.clone(), &[path], vec![reply], false);
+        let path = format!("{}{path}", self.prefix);
+        self.server.always(method.clone(), &path, reply);
     }
 
     /// A cookie scenario: the first call gets `first`, the calls after it `then`.
