@@ -357,14 +357,7 @@ fn authority(base: &str) -> &str {
 /// Sends `head` (a raw request head, sent as it is) on a new connection that asks to be closed
 /// after the answer; the answer's status and body (bounded: 10 s).
 async fn raw(base: &str, head: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(authority(base)).await.unwrap();
-    stream.write_all(head.as_bytes()).await.unwrap();
-    let mut answer = Vec::new();
-    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer))
-        .await
-        .expect("no answer within 10 s")
-        .unwrap();
-    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let answer = raw_answer(base, head).await;
     let status = answer
         .split(' ')
         .nth(1)
@@ -375,6 +368,18 @@ async fn raw(base: &str, head: &str) -> (u16, String) {
         .map_or("", |(_, b)| b)
         .to_owned();
     (status, body)
+}
+
+/// The whole answer to `head`, sent on a connection of its own, read until the proxy closes it.
+async fn raw_answer(base: &str, head: &str) -> String {
+    let mut stream = TcpStream::connect(authority(base)).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer))
+        .await
+        .expect("no answer within 10 s")
+        .unwrap();
+    String::from_utf8_lossy(&answer).into_owned()
 }
 
 /// Reads one answer from a kept-alive connection (its head, then `Content-Length` bytes); its
@@ -787,14 +792,7 @@ async fn hop_by_hop_headers_stay_on_their_connection() {
                 Connection: close, X-Conn-Secret\r\nX-Conn-Secret: s\r\nKeep-Alive: timeout=5\r\n\
                 TE: trailers\r\nProxy-Authorization: Basic cHJveHk6cHc=\r\n\
                 Proxy-Connection: keep-alive\r\nTrailer: x-t\r\nX-Plain: 1\r\n\r\n";
-    let mut stream = TcpStream::connect(authority(&base)).await.unwrap();
-    stream.write_all(head.as_bytes()).await.unwrap();
-    let mut answer = Vec::new();
-    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer))
-        .await
-        .expect("no answer within 10 s")
-        .unwrap();
-    let answer = String::from_utf8_lossy(&answer).to_ascii_lowercase();
+    let answer = raw_answer(&base, head).await.to_ascii_lowercase();
     let (answer_head, body) = answer.split_once("\r\n\r\n").unwrap();
     assert!(answer_head.starts_with("http/1.1 200"), "{answer}");
     assert_eq!(body, "done");
