@@ -324,6 +324,7 @@ async fn leases_are_held_under_the_holder_id() {
             layer = layer.holder("worker-a");
             assert_eq!(layer.holder_id(), "worker-a");
         }
+        let id = layer.holder_id().to_owned();
         let svc = client(layer);
         let answer = send(&svc, up.keyed(&format!("h-{named}"), "{}"))
             .await
@@ -333,6 +334,12 @@ async fn leases_are_held_under_the_holder_id() {
         assert!(!holders.is_empty(), "a lease was asked for");
         for holder in &holders {
             assert_eq!(holder.starts_with("worker-a/"), named, "{holder}");
+            // `{holder id}/{call}`: the layer's id (its own when none is given), then a number.
+            let call = holder.strip_prefix(&format!("{id}/"));
+            assert!(
+                call.is_some_and(|n| n.parse::<u64>().is_ok()),
+                "{holder} ({id})"
+            );
         }
     }
 }
