@@ -338,6 +338,11 @@
 //!   `Operation-Location`/`Azure-AsyncOperation` monitor keeps the URL its submission named,
 //!   whatever headers its answers carry (azure-core's `OperationResourcePolling`, azcore's `op`
 //!   and `async` pollers): a status document's own headers are no instruction to move.
+//! - An answer that ends the operation with an error without saying where it stands (a rejected
+//!   poll such as a `404` for a job the service forgot, a body that is no status document, a
+//!   refused URL, spent retries) gets no progress report: the error says what happened (a
+//!   resumed operation's first report would show the "running" it assumes, which no answer
+//!   gave).
 
 #[allow(unused_imports)] // for the links above
 use crate::{
