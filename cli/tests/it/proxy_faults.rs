@@ -1,5 +1,6 @@
-//! `lro proxy` and what its clients get wrong: a request body that breaks its own framing is
-//! the client's fault (`4xx`, never the upstream's `502`).
+//! `lro proxy` and what its clients get wrong or hold: a request body that breaks its own
+//! framing is the client's fault (`4xx`, never the upstream's `502`); event streams are bounded
+//! like the operations; `/_health` answers whatever the bounds.
 
 use std::time::Duration;
 
@@ -110,4 +111,83 @@ async fn a_request_body_with_broken_framing_is_the_clients_fault() {
     let fine = b"POST /fine HTTP/1.1\r\nHost: proxy\r\nContent-Length: 5\r\n\r\nhello";
     let (status, _, body, _open) = exchange(&base, fine).await;
     assert_eq!((status, body.as_str()), (200, "echo"));
+}
+
+/// An upstream whose operations (`POST /jobs/{name}`) run until the test ends (`Running`, next
+/// poll in 1 s).
+async fn running_upstream() -> crate::support::Mock {
+    crate::support::Mock::start(|req, base| {
+        let path = req.target.split('?').next().unwrap().to_owned();
+        match path.strip_prefix("/jobs/") {
+            Some(name) => {
+                let monitor = format!("{base}/ops/{name}");
+                resp(202, &[("operation-location", monitor)], "")
+            }
+            None => resp(
+                200,
+                &[("retry-after", "1".to_owned())],
+                r#"{"status":"Running"}"#,
+            ),
+        }
+    })
+    .await
+}
+
+/// Event streams hold a connection and a task until their end: at most `--max-operations` of
+/// them are open at once (counted apart from the operations), and one more is answered `503`
+/// with `Retry-After` before anything is streamed. `/_health` answers `200` whatever is full.
+#[tokio::test(flavor = "multi_thread")]
+async fn event_streams_are_bounded_and_health_always_answers() {
+    let up = running_upstream().await;
+    let args = ["--max-operations", "1", "--max-time", "30"];
+    let (_child, base, _log) = proxy_on("127.0.0.1:0", &up.base, &args).await;
+    let start = b"POST /jobs/a HTTP/1.1\r\nHost: proxy\r\nPrefer: respond-async\r\n\
+                  Content-Length: 0\r\n\r\n";
+    let (status, head, body, _open) = exchange(&base, start).await;
+    assert_eq!(status, 202, "{head}{body}");
+    let monitor = header(&head, "operation-location")
+        .expect("a monitor")
+        .to_owned();
+    let watch =
+        format!("GET {monitor} HTTP/1.1\r\nHost: proxy\r\nAccept: text/event-stream\r\n\r\n");
+    let (status, head, _, first) = exchange(&base, watch.as_bytes()).await;
+    assert_eq!(status, 200, "{head}");
+    assert_eq!(header(&head, "content-type"), Some("text/event-stream"));
+    // A second stream while the first is open: refused at once.
+    let (status, head, body, _) = exchange(&base, watch.as_bytes()).await;
+    assert_eq!(status, 503, "{head}{body}");
+    assert_eq!(header(&head, "retry-after"), Some("1"));
+    assert_eq!(error_code(&body), "ServiceUnavailable");
+    // Health answers, the stream open and the background operation running.
+    let health = b"GET /_health HTTP/1.1\r\nHost: proxy\r\n\r\n";
+    let (status, _, _, _) = exchange(&base, health).await;
+    assert_eq!(status, 200);
+    // A synchronous request holds the one place of --max-operations: another is shed, health
+    // still answers.
+    let mut waiting = TcpStream::connect(authority(&base)).await.unwrap();
+    let sync = b"POST /jobs/b HTTP/1.1\r\nHost: proxy\r\nContent-Length: 0\r\n\r\n";
+    waiting.write_all(sync).await.unwrap();
+    for _ in 0..500 {
+        if up.count("/ops/b") > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(up.count("/ops/b"), 1);
+    let (status, _, _, _) = exchange(&base, sync).await;
+    assert_eq!(status, 503);
+    let (status, _, _, _) = exchange(&base, health).await;
+    assert_eq!(status, 200);
+    // The first stream's client goes away, and the synchronous one: their places are free.
+    drop((first, waiting));
+    let mut answered = 0;
+    for _ in 0..200 {
+        let (status, _, _, _) = exchange(&base, watch.as_bytes()).await;
+        if status == 200 {
+            answered = status;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(answered, 200, "a stream's place is freed when it ends");
 }
