@@ -1,5 +1,6 @@
-//! The public surface's promises that the compiler can check: which types are
-//! `Send`/`Sync`/`'static`/`Unpin`, and which convert into `tower::BoxError`.
+//! The public surface's promises that the compiler or a format string can check: which types
+//! are `Send`/`Sync`/`'static`/`Unpin`, which convert into `tower::BoxError`, and that no
+//! `Debug` or `Display` of a value made from a URL with credentials prints them.
 //!
 //! The marker checks are compile-time: a change that makes one of these types lose `Send` (an
 //! `Rc`, a `RefCell` in a future, a non-`Send` hook) stops this test binary from building.
@@ -127,4 +128,50 @@ fn the_redb_store_is_send_sync_static() {
 #[test]
 fn the_redis_store_is_send_sync_static() {
     send_sync_static::<tower_lro::store::RedisStore>();
+}
+
+/// Every `Debug` and `Display` of a value made from a URL that carries credentials (user
+/// information, a `sig=`) prints the value masked, as `Error`, `LroMetadata` and
+/// `ResumeHandle` already do: a `{:?}` of a layer or of a configuration error in a log line
+/// must not carry them.
+#[test]
+fn debug_and_display_never_print_credentials() {
+    const SECRET: &str = "s3cr3t";
+    let base = format!("https://user:{SECRET}@svc.example/v1/?sig={SECRET}");
+    let google = Dialect::google_with_base(&base).expect("an https base");
+    let layer = LroLayer::new().dialect(google.clone());
+    let bad_base = Dialect::google_with_base(&format!("ftp://user:{SECRET}@svc.example/"))
+        .expect_err("not http(s)");
+    let bad_name = format!("https://user:{SECRET}@svc.example/")
+        .parse::<Dialect>()
+        .expect_err("not a dialect");
+    let bad_origin = Origin::parse(&format!("ftp://user:{SECRET}@files.example/?sig={SECRET}"))
+        .expect_err("not http(s)");
+    let shown = [
+        ("Dialect Debug", format!("{google:?}")),
+        ("LroLayer Debug", format!("{layer:?}")),
+        ("InvalidDialect (base) Debug", format!("{bad_base:?}")),
+        ("InvalidDialect (base) Display", bad_base.to_string()),
+        ("InvalidDialect (name) Debug", format!("{bad_name:?}")),
+        ("InvalidDialect (name) Display", bad_name.to_string()),
+        ("InvalidOrigin Debug", format!("{bad_origin:?}")),
+        ("InvalidOrigin Display", bad_origin.to_string()),
+    ];
+    let mut leaks = Vec::new();
+    for (what, text) in shown {
+        assert!(!text.is_empty(), "{what} is empty");
+        if text.contains(SECRET) {
+            leaks.push(format!("{what}: {text}"));
+        }
+        // Still says which value it is about, masked.
+        assert!(
+            text.contains("svc.example") || text.contains("files.example"),
+            "{what} no longer names the host: {text}"
+        );
+    }
+    assert!(
+        leaks.is_empty(),
+        "credentials printed:\n{}",
+        leaks.join("\n")
+    );
 }
