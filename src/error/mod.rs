@@ -20,6 +20,22 @@ pub use reason::{HandleProblem, LastAttempt, Reason, UrlProblem};
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// What kind of failure an [`Error`] is.
+///
+/// New kinds may be added in minor releases: a `match` needs a `_` arm.
+///
+/// ```
+/// use tower_lro::ErrorKind;
+/// // What a gateway answers (`tower_lro::gateway::error_response` is the crate's own mapping).
+/// fn status_for(err: &tower_lro::Error) -> u16 {
+///     match err.kind() {
+///         ErrorKind::OperationFailed | ErrorKind::Conflict => 422,
+///         // Both carry a `ResumeHandle` that continues the operation later.
+///         ErrorKind::Timeout | ErrorKind::PollLimit => 504,
+///         _ => 502,
+///     }
+/// }
+/// # let _ = status_for;
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {

@@ -60,6 +60,23 @@ struct Front {
 
 /// An [`LroLayer`] with an [operation store](crate::store): wraps a service in a
 /// [`StoreService`]. Made by [`LroLayer::store`].
+///
+/// ```
+/// use std::{sync::Arc, time::Duration};
+/// use bytes::Bytes;
+/// use http_body_util::Full;
+/// use tower_lro::{store::MemoryStore, LroLayer};
+/// # let http_client = tower::service_fn(|_: http::Request<Full<Bytes>>| async {
+/// #     Ok::<_, std::convert::Infallible>(http::Response::new(Full::<Bytes>::default()))
+/// # });
+/// let layer = LroLayer::new()
+///     .store(Arc::new(MemoryStore::new()))
+///     .lease(Duration::from_secs(10))
+///     .holder("worker-1");
+/// assert_eq!(layer.holder_id(), "worker-1");
+/// let svc = tower::ServiceBuilder::new().layer(layer).service(http_client);
+/// # let _ = svc;
+/// ```
 #[derive(Clone)]
 pub struct StoreLayer {
     layer: LroLayer,
