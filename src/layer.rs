@@ -12,7 +12,7 @@ use crate::driver::Settings;
 use crate::metadata::Progress;
 use crate::proto::dialect::Dialect;
 use crate::service::LroService;
-use crate::vocab::Meaning as StatusMeaning;
+use crate::vocab::StatusMeaning;
 
 /// Resolves long-running operations: wraps a service in [`LroService`].
 ///

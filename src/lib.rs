@@ -236,7 +236,7 @@ pub use proto::request::{LroRequest, PollKind};
 pub use resume::ResumeHandle;
 pub use service::LroService;
 pub use status::{ODataError, OperationStatus};
-pub use vocab::Meaning as StatusMeaning;
+pub use vocab::StatusMeaning;
 
 /// Internals for the crate's own fuzz targets, property tests and benches. Not part of the
 /// API: anything here may change in any release.

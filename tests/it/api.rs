@@ -175,3 +175,11 @@ fn debug_and_display_never_print_credentials() {
         leaks.join("\n")
     );
 }
+
+/// A type is shown under its public name: rustdoc prints a re-export's signatures and trait
+/// impls with the name the type was defined under, and `type_name` reports it.
+#[test]
+fn re_exported_types_are_defined_under_their_public_names() {
+    let name = std::any::type_name::<tower_lro::StatusMeaning>();
+    assert!(name.ends_with("::StatusMeaning"), "{name}");
+}
