@@ -147,7 +147,17 @@ fn debug_and_display_never_print_credentials() {
         .expect_err("not a dialect");
     let bad_origin = Origin::parse(&format!("ftp://user:{SECRET}@files.example/?sig={SECRET}"))
         .expect_err("not http(s)");
+    // A result URL a server signed is kept in the record (it is the server's, to fetch again).
+    let record = tower_lro::store::OperationRecord::from_json(
+        format!(
+            r#"{{"fingerprint":"f","first_sent":1,"state":{{"state":"succeeded",
+                "result":{{"kind":"url","url":"https://svc.example/r/1?sig={SECRET}"}}}}}}"#
+        )
+        .as_bytes(),
+    )
+    .expect("a record");
     let shown = [
+        ("OperationRecord Debug", format!("{record:?}")),
         ("Dialect Debug", format!("{google:?}")),
         ("LroLayer Debug", format!("{layer:?}")),
         ("InvalidDialect (base) Debug", format!("{bad_base:?}")),
