@@ -280,9 +280,11 @@ impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let i = &self.inner;
         let mut d = f.debug_struct("Error");
+        // The reason as `Display` words it (values quoted masked and bounded): its fields hold
+        // what was sent as it was, credentials included.
         d.field("kind", &self.kind())
             .field("url", &i.url.as_deref().map(mask_url))
-            .field("reason", &i.reason);
+            .field("reason", &format_args!("{}", i.reason));
         if let Some(op) = &i.operation_url {
             d.field("operation_url", &mask_url(op));
         }

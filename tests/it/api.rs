@@ -193,3 +193,65 @@ fn re_exported_types_are_defined_under_their_public_names() {
     let name = std::any::type_name::<tower_lro::StatusMeaning>();
     assert!(name.ends_with("::StatusMeaning"), "{name}");
 }
+
+/// `Error`'s `Debug` masks credential values as its `Display` does: in what the server sent
+/// (an unusable monitor header, an unusable body URL) and in the submission's URL alike.
+#[tokio::test(start_paused = true)]
+async fn error_debug_never_prints_credentials() {
+    use crate::support::mock::{ol, MONITOR, SUB};
+    use crate::support::{lro_error, resp, submission, Op};
+    use http::Method;
+
+    const SECRET: &str = "s3cr3t";
+    // Not a URL (the IPv6 literal is not closed): quoted as sent.
+    let unreadable = format!("http://user:{SECRET}@[::1/ops/1");
+    let post = |url: &str| submission(Method::POST, url);
+    let cases = [
+        (
+            "an unusable monitor header",
+            post(SUB),
+            vec![resp(
+                202,
+                &[("operation-location", unreadable.as_bytes())],
+                "",
+            )],
+        ),
+        (
+            "an unusable body URL",
+            post(SUB),
+            vec![
+                ol(MONITOR),
+                resp(
+                    200,
+                    &[],
+                    format!(r#"{{"status":"Succeeded","resourceLocation":"{unreadable}"}}"#),
+                ),
+            ],
+        ),
+        (
+            "an https submission's URL, monitor on http",
+            post(&format!(
+                "https://svc.example/jobs?subscription-key={SECRET}"
+            )),
+            vec![ol("http://svc.example/ops/1")],
+        ),
+    ];
+    let mut leaks = Vec::new();
+    for (what, req, answers) in cases {
+        let mut op = Op::start(LroLayer::new(), req);
+        for answer in answers {
+            op.answer(answer).await;
+        }
+        let err = lro_error(op.finish().await);
+        for (how, text) in [("Debug", format!("{err:?}")), ("Display", err.to_string())] {
+            if text.contains(SECRET) {
+                leaks.push(format!("{what}, {how}: {text}"));
+            }
+        }
+    }
+    assert!(
+        leaks.is_empty(),
+        "credentials printed:\n{}",
+        leaks.join("\n")
+    );
+}
