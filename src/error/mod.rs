@@ -20,6 +20,22 @@ pub use reason::{HandleProblem, LastAttempt, Reason, UrlProblem};
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// What kind of failure an [`Error`] is.
+///
+/// New kinds may be added in minor releases: a `match` needs a `_` arm.
+///
+/// ```
+/// use tower_lro::ErrorKind;
+/// // What a gateway answers (`tower_lro::gateway::error_response` is the crate's own mapping).
+/// fn status_for(err: &tower_lro::Error) -> u16 {
+///     match err.kind() {
+///         ErrorKind::OperationFailed | ErrorKind::Conflict => 422,
+///         // Both carry a `ResumeHandle` that continues the operation later.
+///         ErrorKind::Timeout | ErrorKind::PollLimit => 504,
+///         _ => 502,
+///     }
+/// }
+/// # let _ = status_for;
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -264,9 +280,11 @@ impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let i = &self.inner;
         let mut d = f.debug_struct("Error");
+        // The reason as `Display` words it (values quoted masked and bounded): its fields hold
+        // what was sent as it was, credentials included.
         d.field("kind", &self.kind())
             .field("url", &i.url.as_deref().map(mask_url))
-            .field("reason", &i.reason);
+            .field("reason", &format_args!("{}", i.reason));
         if let Some(op) = &i.operation_url {
             d.field("operation_url", &mask_url(op));
         }

@@ -404,9 +404,12 @@ impl fmt::Display for UrlProblem {
         match self {
             // It may quote the value (a scheme, a URL parser's complaint): bounded.
             UrlProblem::Unreadable(e) => Shown::new(&e.to_string(), 2 * LIMIT).fmt(f),
-            UrlProblem::Downgrade { submission } => {
-                write!(f, "is http, but the submission {submission} was https")
-            }
+            // The caller's own URL, whose query may hold a credential (`subscription-key`).
+            UrlProblem::Downgrade { submission } => write!(
+                f,
+                "is http, but the submission {} was https",
+                crate::credentials::mask_url(submission)
+            ),
             UrlProblem::Scheme(s) => {
                 write!(f, "has scheme `{}`, not http(s)", Shown::new(s, LIMIT))
             }

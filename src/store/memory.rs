@@ -83,6 +83,7 @@ impl MemoryStore {
     /// removes up to 64 expired records. Records of running operations never expire. Default:
     /// finished records are kept until removed — the same contract as
     /// `RedbStore::finished_ttl` and `RedisStore::finished_ttl`.
+    #[must_use]
     pub fn finished_ttl(mut self, ttl: Duration) -> Self {
         self.finished_ttl = Some(ttl);
         self
