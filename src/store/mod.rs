@@ -83,6 +83,9 @@ pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>>
 /// A record is plain data ([`OperationRecord`], serializable); a lease is a holder id with an
 /// expiry. Implementations must make [`acquire`](Self::acquire) atomic across every process
 /// that shares the store (Redis: `SET NX PX`; an embedded database: one write transaction).
+///
+/// Implement it for a store of your own; a method added in a later release comes with a
+/// default body, so that an implementation keeps compiling.
 pub trait OperationStore: Send + Sync + 'static {
     /// The record under `key`, if any.
     fn load(&self, key: &str) -> StoreFuture<'_, Option<OperationRecord>>;
@@ -117,9 +120,11 @@ impl std::fmt::Display for StoreError {
     }
 }
 
+// The message says what failed, with the wrapped error's own words: its cause, not itself, is
+// the source (an error printed with its chain would otherwise say them twice).
 impl std::error::Error for StoreError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&*self.0)
+        self.0.source()
     }
 }
 
@@ -329,4 +334,41 @@ pub(crate) fn fingerprint(method: &http::Method, uri: &http::Uri, body: Option<u
     hash = fnv1a_from(hash, uri.to_string().as_bytes());
     hash = fnv1a_from(hash, &body.unwrap_or(0).to_le_bytes());
     format!("{hash:016x}")
+}
+
+#[cfg(test)]
+mod error_tests {
+    use std::error::Error as _;
+    use std::fmt;
+
+    use super::StoreError;
+
+    #[derive(Debug)]
+    struct Outer(std::io::Error);
+    impl fmt::Display for Outer {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("table unreadable")
+        }
+    }
+    impl std::error::Error for Outer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    /// Each cause is said once along the chain: the store error's message holds the wrapped
+    /// error's words, and its source is that error's cause (it was the wrapped error itself,
+    /// so a chain printer repeated it).
+    #[test]
+    fn a_store_errors_chain_says_each_cause_once() {
+        let e = StoreError::new(Outer(std::io::Error::other("disk gone")));
+        assert_eq!(e.to_string(), "operation store: table unreadable");
+        let mut chain = Vec::new();
+        let mut next = e.source();
+        while let Some(cause) = next {
+            chain.push(cause.to_string());
+            next = cause.source();
+        }
+        assert_eq!(chain, ["disk gone"]);
+    }
 }

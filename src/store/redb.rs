@@ -80,13 +80,12 @@ impl RedbStore {
     fn with<T, F>(&self, f: F) -> StoreFuture<'static, T>
     where
         T: Send + 'static,
-        F: FnOnce(&Database) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&Database) -> Result<T, DbError> + Send + 'static,
     {
         let db = self.db.clone();
         Box::pin(async move {
-            tokio::task::spawn_blocking(move || f(&db))
-                .await
-                .map_err(StoreError::new)?
+            let done = tokio::task::spawn_blocking(move || f(&db)).await;
+            done.map_err(StoreError::new)?.map_err(|DbError(e)| e)
         })
     }
 
@@ -94,7 +93,7 @@ impl RedbStore {
     fn write<T, F>(&self, f: F) -> StoreFuture<'static, T>
     where
         T: Send + 'static,
-        F: FnOnce(&redb::WriteTransaction) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&redb::WriteTransaction) -> Result<T, DbError> + Send + 'static,
     {
         self.commit(true, f)
     }
@@ -105,7 +104,7 @@ impl RedbStore {
     fn lease_write<T, F>(&self, f: F) -> StoreFuture<'static, T>
     where
         T: Send + 'static,
-        F: FnOnce(&redb::WriteTransaction) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&redb::WriteTransaction) -> Result<T, DbError> + Send + 'static,
     {
         let last = self.synced_ms.load(Ordering::Relaxed);
         self.commit(now_ms().saturating_sub(last) >= LEASE_SYNC_MS, f)
@@ -114,7 +113,7 @@ impl RedbStore {
     fn commit<T, F>(&self, sync: bool, f: F) -> StoreFuture<'static, T>
     where
         T: Send + 'static,
-        F: FnOnce(&redb::WriteTransaction) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&redb::WriteTransaction) -> Result<T, DbError> + Send + 'static,
     {
         let synced = self.synced_ms.clone();
         self.with(move |db| {
@@ -132,12 +131,16 @@ impl RedbStore {
     }
 }
 
-// redb's errors, each as a store error (boxed: they are large).
+/// A redb error inside this module, as the store error it becomes (boxed: they are large).
+/// Private, so that redb's types stay out of [`StoreError`]'s public conversions: a new redb
+/// is no change to the crate's API.
+struct DbError(StoreError);
+
 macro_rules! from_redb {
     ($($error:ty),*) => {$(
-        impl From<$error> for StoreError {
+        impl From<$error> for DbError {
             fn from(e: $error) -> Self {
-                StoreError::new(e)
+                DbError(StoreError::new(e))
             }
         }
     )*};
@@ -159,7 +162,7 @@ fn until(ttl: Duration) -> u64 {
 }
 
 /// Forgets when `key`'s record expires.
-fn unexpire(tx: &redb::WriteTransaction, key: &str) -> Result<(), StoreError> {
+fn unexpire(tx: &redb::WriteTransaction, key: &str) -> Result<(), DbError> {
     let old = tx.open_table(EXPIRES)?.remove(key)?.map(|at| at.value());
     if let Some(at) = old {
         tx.open_table(EXPIRY_ORDER)?.remove((at, key))?;
@@ -168,7 +171,7 @@ fn unexpire(tx: &redb::WriteTransaction, key: &str) -> Result<(), StoreError> {
 }
 
 /// Removes up to [`SWEEP`] records whose expiry has passed.
-fn remove_expired(tx: &redb::WriteTransaction) -> Result<(), StoreError> {
+fn remove_expired(tx: &redb::WriteTransaction) -> Result<(), DbError> {
     let now = now_ms();
     let mut order = tx.open_table(EXPIRY_ORDER)?;
     let mut due = Vec::new();
