@@ -187,6 +187,13 @@ pub struct ProxyArgs {
     /// after it is a new operation.
     #[arg(long, value_name = "SECS", default_value = "86400", value_parser = parse_secs)]
     pub store_ttl: Duration,
+    /// A file whose bytes (at least 32; `openssl rand -hex 32 > FILE`) are the secret under
+    /// which idempotency keys are scoped by the caller's credentials (an HMAC: the scope in
+    /// store keys and façade ids cannot be undone into a credential). Give every proxy that
+    /// shares a store the same one [default: the store's own — FILE.scope-secret beside a file
+    /// store (mode 0600), a value set once in a Redis store, random for a store in memory].
+    #[arg(long, value_name = "PATH")]
+    pub scope_secret_file: Option<std::path::PathBuf>,
 }
 
 /// Options that configure the layer, shared by the command and the proxy.

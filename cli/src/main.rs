@@ -21,6 +21,7 @@ mod proxy_store;
 mod redact;
 mod report;
 mod resolve;
+mod scope;
 mod setup;
 mod sign;
 mod term;

@@ -120,9 +120,11 @@ pub async fn run(args: ProxyArgs) -> Result<i32, Failure> {
     });
     let client = net::client::<UpstreamBody>(&args.lro, &upstream)?;
     let client = ConcurrencyLimit::new(client, args.max_concurrent as usize);
-    let (records, kept) = crate::proxy_store::open(args.store.as_deref(), args.store_ttl).await?;
+    let secret_file = args.scope_secret_file.as_deref();
+    let mut opened =
+        crate::proxy_store::open(args.store.as_deref(), args.store_ttl, secret_file).await?;
     // This process's writes signal the façade's readers (see `facade::signal`).
-    let signals = Arc::new(crate::facade::signal::Signalled::new(records));
+    let signals = Arc::new(crate::facade::signal::Signalled::new(opened.records));
     let records: Arc<dyn tower_lro::store::OperationStore> = signals.clone();
     crate::proxy_admin::install();
     // One store front for keyed requests and the façade: one hand-over at the drain's end.
@@ -130,11 +132,13 @@ pub async fn run(args: ProxyArgs) -> Result<i32, Failure> {
     let facade = crate::facade::Facade::new(
         stores.clone(),
         signals,
+        opened.scope.clone(),
         client.clone(),
         upstream.clone(),
         &args,
     );
-    let store = crate::proxy_store::Store::new(records, &stores, client.clone());
+    opened.records = records;
+    let store = crate::proxy_store::Store::new(&opened, &stores, client.clone());
     let (expire, expired) = watch::channel(false);
     let state = Arc::new(State {
         service: layer.layer(client),
@@ -155,12 +159,15 @@ pub async fn run(args: ProxyArgs) -> Result<i32, Failure> {
     let conns = Conns::new(&args, stopping);
     eprintln!(
         "lro proxy: listening on http://{local}, upstream {}, dialect {}, at most {} \
-         connections, {} operations, {} upstream requests at once, operations kept {kept}",
+         connections, {} operations, {} upstream requests at once, operations kept {}, key \
+         scopes under the secret of {}",
         redact::url(&upstream.to_string()),
         dialect.name(),
         conns.cap,
         args.max_operations,
         args.max_concurrent,
+        opened.kept,
+        opened.secret,
     );
     let mut signals = Signals::install()?;
     let signal = accept_loop(&listener, &state, &conns, &mut signals).await?;

@@ -9,8 +9,9 @@
 //! A request without a key is forwarded as before, without touching the store.
 //!
 //! Keys are scoped by the request's credentials: the store's key is `{scope}:{key}`, the scope
-//! a SHA-256 of the credential headers the request carries (the key alone when none), so two
-//! callers that happen to pick the same key never see each other's operations. The
+//! an HMAC of the credential headers the request carries under a secret the proxies that share
+//! the store share (see [`crate::scope`]), so two callers that happen to pick the same key
+//! never see each other's operations, and no one can undo a scope into a credential. The
 //! asynchronous façade uses the same store key as its operation id, so a request that waits and
 //! one that asks `respond-async` under the same key and credentials share one operation.
 //!
@@ -20,6 +21,7 @@
 //! key whose operation is running *waits* for it (rather than the draft's `409`), within the
 //! request's deadline.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -39,6 +41,7 @@ use tower_lro::{LroBody, LroOptions};
 use crate::exit::Failure;
 use crate::net;
 use crate::proxy_map::{error_response as gateway_error, json_response};
+use crate::scope::{self, Scope};
 
 /// The body sent upstream (the proxy's).
 type UpstreamBody = http_body_util::combinators::UnsyncBoxBody<Bytes, hyper::Error>;
@@ -55,6 +58,16 @@ pub struct Store {
     /// Where the records are (the health check reads it).
     pub records: Arc<dyn OperationStore>,
     service: StoreService<Inner>,
+    scope: Arc<Scope>,
+}
+
+/// A store as opened: its records, what it is (for the start-up line), the scope of its keys
+/// and where that scope's secret comes from (for the start-up line).
+pub struct Opened {
+    pub records: Arc<dyn OperationStore>,
+    pub kept: String,
+    pub scope: Arc<Scope>,
+    pub secret: String,
 }
 
 /// Where `--store` keeps records, parsed.
@@ -81,13 +94,39 @@ fn spec(text: Option<&str>) -> Result<Spec<'_>, Failure> {
     }
 }
 
-/// Opens the store `--store` names (in memory without one); what it is, for the start-up line.
-/// A store that cannot be opened or reached is a usage error (exit 2) whose message never
-/// holds the redis URL's password.
+/// Opens the store `--store` names (in memory without one), and the scope of its keys under
+/// `--scope-secret-file`'s secret, else the store's own (see [`crate::scope`]). A store that
+/// cannot be opened or reached is a usage error (exit 2) whose message never holds the redis
+/// URL's password.
 pub async fn open(
     text: Option<&str>,
     ttl: Duration,
-) -> Result<(Arc<dyn OperationStore>, String), Failure> {
+    secret_file: Option<&Path>,
+) -> Result<Opened, Failure> {
+    let given = secret_file
+        .map(|path| Ok::<_, Failure>((scope::read_file(path)?, format!("file {}", path.display()))))
+        .transpose()?;
+    let (records, kept, own) = open_store(text, ttl, given.is_none()).await?;
+    let (secret, from) = given
+        .or(own)
+        .ok_or_else(|| Failure::local("no secret for the key scopes"))?;
+    Ok(Opened {
+        records,
+        kept,
+        scope: Arc::new(Scope::new(&secret)),
+        secret: from,
+    })
+}
+
+/// A secret and where it is, for the start-up line.
+type Secret = (Vec<u8>, String);
+
+/// The store, what it is, and its own secret when `own_secret` (see [`crate::scope`]).
+async fn open_store(
+    text: Option<&str>,
+    ttl: Duration,
+    own_secret: bool,
+) -> Result<(Arc<dyn OperationStore>, String, Option<Secret>), Failure> {
     // `--store-ttl 0`: kept until removed.
     let ttl = (!ttl.is_zero()).then_some(ttl);
     match spec(text)? {
@@ -96,7 +135,10 @@ pub async fn open(
                 Some(ttl) => MemoryStore::new().finished_ttl(ttl),
                 None => MemoryStore::new(),
             };
-            Ok((Arc::new(store), "in memory".to_owned()))
+            let own = own_secret
+                .then(|| Ok::<_, Failure>((scope::fresh()?, "this process".to_owned())))
+                .transpose()?;
+            Ok((Arc::new(store), "in memory".to_owned(), own))
         }
         Spec::File(path) => {
             // redb opens in a blocking call; the runtime is not serving anything yet.
@@ -106,7 +148,15 @@ pub async fn open(
             if let Some(ttl) = ttl {
                 store = store.finished_ttl(ttl);
             }
-            Ok((Arc::new(store), format!("file {path}")))
+            // Made while this process holds the store file (redb lets one open it).
+            let own = own_secret
+                .then(|| {
+                    let path = Path::new(path);
+                    let shown = format!("file {}", scope::beside(path).display());
+                    Ok::<_, Failure>((scope::beside_file(path)?, shown))
+                })
+                .transpose()?;
+            Ok((Arc::new(store), format!("file {path}"), own))
         }
         Spec::Redis(url) => {
             let shown = crate::redact::url(url);
@@ -124,10 +174,20 @@ pub async fn open(
                 store = store.finished_ttl(ttl);
             }
             // The connection manager connects lazily on some errors: ask once.
-            match store.load("-:lro-proxy-startup-check").await {
-                Ok(_) => Ok((Arc::new(store), format!("redis {shown}"))),
-                Err(e) => Err(refused(e.to_string())),
+            if let Err(e) = store.load("-:lro-proxy-startup-check").await {
+                return Err(refused(e.to_string()));
             }
+            let own = if own_secret {
+                // Set if absent: proxies of a fleet that start at once agree on the first.
+                let fresh = scope::fresh()?;
+                let made = store.shared_value(scope::REDIS_NAME, &fresh).await;
+                let from = format!("redis {shown} (shared:{})", scope::REDIS_NAME);
+                let bytes = made.map_err(|e| refused(e.to_string()))?;
+                Some((scope::checked(bytes, &from)?, from))
+            } else {
+                None
+            };
+            Ok((Arc::new(store), format!("redis {shown}"), own))
         }
     }
 }
@@ -143,10 +203,11 @@ fn password(url: &str) -> Option<&str> {
 
 impl Store {
     /// The service that sends keyed requests through `layer`, whose store is `records`.
-    pub fn new(records: Arc<dyn OperationStore>, layer: &StoreLayer, inner: Inner) -> Self {
+    pub fn new(opened: &Opened, layer: &StoreLayer, inner: Inner) -> Self {
         Self {
-            records,
+            records: opened.records.clone(),
             service: layer.layer(inner),
+            scope: opened.scope.clone(),
         }
     }
 
@@ -178,7 +239,7 @@ impl Store {
             Err(_) => return Err(Refused::BodyUnread.into()),
         };
         let options = LroOptions::new()
-            .idempotency_key(store_key(&parts.headers, &key))
+            .idempotency_key(self.scope.store_key(&parts.headers, &key))
             .request_body(&bytes);
         let mut req = Request::from_parts(parts, full(bytes));
         req.extensions_mut().insert(options);
@@ -267,41 +328,6 @@ fn unescape(inner: &str) -> Option<String> {
     Some(out)
 }
 
-/// Where the operation under a client's `key` is kept: `{scope}:{key}` (see [`scope`]), so
-/// that two callers who chose the same key never share an operation, whether they wait for it
-/// or use the asynchronous façade (whose operation id this is). A request without credentials
-/// is scoped too (by the hash of nothing): were its key kept bare, a key spelled
-/// `{someone's scope}:{their key}` would reach their operation.
-pub fn store_key(headers: &HeaderMap, key: &str) -> String {
-    format!("{}:{key}", scope(headers))
-}
-
-/// Whose key it is: the first 128 bits of a SHA-256 of the request's credential headers (names
-/// and values, sorted: the same credentials sent in another order are the same caller; the
-/// key's own headers aside), in hex; of nothing when it carries none.
-fn scope(headers: &HeaderMap) -> String {
-    let mut credentials: Vec<(&str, &[u8])> = headers
-        .iter()
-        // `Idempotency-Key` matches the credential pattern (`*key*`): it is the key itself.
-        .filter(|(name, _)| *name != "idempotency-key" && *name != "repeatability-request-id")
-        .filter(|(name, _)| tower_lro::credentials::is_credential_header(name.as_str()))
-        .map(|(name, value)| (name.as_str(), value.as_bytes()))
-        .collect();
-    credentials.sort_unstable();
-    let mut hash = ring::digest::Context::new(&ring::digest::SHA256);
-    for (name, value) in credentials {
-        hash.update(name.as_bytes());
-        hash.update(b":");
-        hash.update(value);
-        hash.update(b"\n");
-    }
-    let digest = hash.finish();
-    digest.as_ref()[..16]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// The answer for an error of a forwarded request: the gateway's rules, and for a keyed
 /// request a refused key or an unreachable store (`503`); a reused key (`422`) and a failure
 /// answered from the store are the gateway's.
@@ -350,32 +376,6 @@ mod tests {
         assert_eq!(key(&[]), None);
         assert!(key_of(&headers(&[("idempotency-key", r#""""#)])).is_err());
         assert!(key_of(&headers(&[("idempotency-key", r#""a\nb""#)])).is_err());
-    }
-
-    #[test]
-    fn scopes_by_credentials() {
-        // No credentials: the scope of nothing (SHA-256 of no bytes), never a bare key.
-        let nobody = "e3b0c44298fc1c149afbf4c8996fb924";
-        assert_eq!(scope(&headers(&[("accept", "x")])), nobody);
-        assert_eq!(scope(&headers(&[("idempotency-key", "x")])), nobody);
-        let a = scope(&headers(&[("authorization", "Bearer a")]));
-        let b = scope(&headers(&[("authorization", "Bearer b")]));
-        assert_eq!(a.len(), 32);
-        assert_ne!(a, b);
-        assert_ne!(a, nobody);
-        // The same credentials in another order: the same caller.
-        let both = |first: (&'static str, &'static str), second| scope(&headers(&[first, second]));
-        let (auth, key) = (("authorization", "Bearer a"), ("x-api-key", "k"));
-        assert_eq!(both(auth, key), both(key, auth));
-        assert_ne!(both(auth, key), a);
-        assert_eq!(
-            store_key(&headers(&[("accept", "x")]), "k"),
-            format!("{nobody}:k")
-        );
-        let scoped = store_key(&headers(&[("authorization", "Bearer a")]), "k");
-        assert_eq!(scoped, format!("{a}:k"));
-        // A key without credentials spelled like someone's scoped key stays in its own scope.
-        assert_ne!(store_key(&headers(&[]), &scoped), scoped);
     }
 
     #[test]

@@ -22,8 +22,10 @@ pub fn url(text: &str) -> String {
 
 /// A request target as the proxy's access log shows it: [`url`], and a façade operation id's
 /// credential scope (`/_lro/operations/{32 hex}:{key}`, the colon as `:` or `%3A`) replaced by
-/// `***`. The scope is a hash of the caller's credentials; kept out of logs, a weak credential
-/// cannot be guessed offline from them.
+/// `***`. The scope is a MAC of the caller's credentials under the proxy's secret
+/// (`crate::scope`): it cannot be undone without the secret, but it names one caller across
+/// requests, and whoever holds the secret (a reader of a Redis store that keeps it) could try
+/// guesses against it — so logs do not carry it.
 pub fn access_target(target: &str) -> String {
     const PREFIX: &str = "/_lro/operations/";
     let masked = url(target);

@@ -13,6 +13,14 @@ const RENEW: &str = r"if redis.call('GET', KEYS[1]) == ARGV[1] then
 else
   return 0
 end";
+// The value under KEYS[1], written first as ARGV[1] when there is none (set-if-absent and
+// read in one step, never expired).
+const SHARED: &str = r"local v = redis.call('GET', KEYS[1])
+if v then
+  return v
+end
+redis.call('SET', KEYS[1], ARGV[1])
+return ARGV[1]";
 // Deletes the lease only when `holder` holds it.
 const RELEASE: &str = r"if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
@@ -24,7 +32,8 @@ end";
 /// which reconnects): what a fleet of processes shares. A lease is a key taken with
 /// `SET key holder NX PX ttl`, renewed and released by small check-and-set scripts; Redis
 /// expires it when its holder stops renewing. Keys are `{prefix}op:{key}` and
-/// `{prefix}lease:{key}` (default prefix `tower-lro:`).
+/// `{prefix}lease:{key}` (default prefix `tower-lro:`), and `{prefix}shared:{name}` for the
+/// values of [`shared_value`](Self::shared_value).
 #[derive(Clone)]
 pub struct RedisStore {
     conn: ConnectionManager,
@@ -32,6 +41,7 @@ pub struct RedisStore {
     finished_ttl: Option<Duration>,
     renew: Script,
     release: Script,
+    shared: Script,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -68,6 +78,7 @@ impl RedisStore {
             finished_ttl: None,
             renew: Script::new(RENEW),
             release: Script::new(RELEASE),
+            shared: Script::new(SHARED),
         })
     }
 
@@ -85,6 +96,24 @@ impl RedisStore {
     pub fn finished_ttl(mut self, ttl: Duration) -> Self {
         self.finished_ttl = Some(ttl);
         self
+    }
+
+    /// The value kept under `name` in the store (key `{prefix}shared:{name}`), written first as
+    /// `initial` when there is none: set-if-absent and read back in one atomic step, so every
+    /// process that shares the server gets the same value, however many ask first at once.
+    /// The value is never expired nor replaced; delete the key by hand to have a new one made.
+    ///
+    /// For a setting every process of a fleet must agree on, made by whichever starts first
+    /// (`lro proxy` keeps the secret of its idempotency-key scopes so when none is given).
+    /// Anyone who can read the store can read it.
+    pub async fn shared_value(&self, name: &str, initial: &[u8]) -> Result<Vec<u8>, StoreError> {
+        let mut conn = self.conn.clone();
+        self.shared
+            .key(format!("{}shared:{name}", self.prefix))
+            .arg(initial)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(StoreError::new)
     }
 
     fn op(&self, key: &str) -> String {

@@ -8,7 +8,7 @@
 //!   URL), `Preference-Applied: respond-async` and `Retry-After`. An answer that starts no
 //!   operation (a `400`, a plain `200`) is the client's answer as it is. The id is the client's
 //!   `Idempotency-Key` or `Repeatability-Request-ID` scoped by its credentials when it sent one
-//!   (`proxy_store::store_key`, percent-encoded in the URL), else a fresh random one (128 bits).
+//!   (`Scope::store_key`, percent-encoded in the URL), else a fresh random one (128 bits).
 //! - `GET /_lro/operations/{id}`: the seed documents' V2 status document, see [`doc`]; with
 //!   `Accept: text/event-stream`, server-sent events until the end, see [`events`].
 //! - `GET /_lro/operations/{id}/result`: the result, fetched again through the layer's rules
@@ -58,6 +58,8 @@ const BODY_LIMIT: usize = 8 * 1024 * 1024;
 pub struct Facade {
     service: Service,
     store: Arc<dyn OperationStore>,
+    /// The credential scope of a client's key (its operation id is the scoped key).
+    scope: Arc<crate::scope::Scope>,
     /// The same store's writes in this process, per key (read on a write, not on a timer).
     signals: Arc<signal::Signalled>,
     upstream: Uri,
@@ -83,6 +85,7 @@ impl Facade {
     pub fn new(
         layer: StoreLayer,
         store: Arc<signal::Signalled>,
+        scope: Arc<crate::scope::Scope>,
         client: ConcurrencyLimit<hyper_util::client::legacy::Client<net::Connector, UpstreamBody>>,
         upstream: Uri,
         args: &ProxyArgs,
@@ -93,6 +96,7 @@ impl Facade {
         Arc::new(Self {
             service: tower::Layer::layer(&layer, client),
             store: store.clone(),
+            scope,
             signals: store,
             upstream,
             hint: args.lro.poll_interval.unwrap_or(Duration::from_secs(1)),
@@ -214,12 +218,12 @@ fn upstream_body(bytes: Bytes) -> UpstreamBody {
 
 /// The operation id for a client's idempotency key (`Idempotency-Key` or
 /// `Repeatability-Request-ID`): the proxy's store key for it, scoped by the request's
-/// credentials (`proxy_store::store_key`); `Err` with a message for a key that cannot be an id.
-fn client_key(headers: &HeaderMap) -> Result<Option<String>, String> {
+/// credentials (`Scope::store_key`); `Err` with a message for a key that cannot be an id.
+fn client_key(scope: &crate::scope::Scope, headers: &HeaderMap) -> Result<Option<String>, String> {
     let Some(key) = crate::proxy_store::key_of(headers).map_err(|e| e.to_string())? else {
         return Ok(None);
     };
-    Ok(Some(crate::proxy_store::store_key(headers, &key)))
+    Ok(Some(scope.store_key(headers, &key)))
 }
 
 /// A fresh, unguessable operation id: 128 random bits, in hex.
@@ -300,10 +304,13 @@ mod tests {
 
     #[test]
     fn client_keys_are_read_in_both_styles() {
+        let scope = crate::scope::Scope::new(&[7; 32]);
+        let client_key = |h: &HeaderMap| client_key(&scope, h);
         let mut h = HeaderMap::new();
         assert_eq!(client_key(&h), Ok(None));
-        // Without credentials, the scope of nothing (see `proxy_store::store_key`).
-        let nobody = |key: &str| Ok(Some(format!("e3b0c44298fc1c149afbf4c8996fb924:{key}")));
+        // Without credentials, the scope of nothing (see `Scope::store_key`).
+        let none = scope.of(&HeaderMap::new());
+        let nobody = |key: &str| Ok(Some(format!("{none}:{key}")));
         h.insert("repeatability-request-id", HeaderValue::from_static("r-1"));
         assert_eq!(client_key(&h), nobody("r-1"));
         h.insert("idempotency-key", HeaderValue::from_static(r#""a\"b""#));

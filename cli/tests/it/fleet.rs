@@ -104,9 +104,10 @@ impl Upstream {
     }
 }
 
-/// The proxy's store key of client `n`: its key in the scope of no credentials.
-fn store_key(n: usize) -> String {
-    format!("e3b0c44298fc1c149afbf4c8996fb924:k-{n}")
+/// The proxy's store key of client `n`: its key in `scope`, the scope of no credentials under
+/// the fleet's secret (see [`submitted_at_kill`]).
+fn store_key(scope: &str, n: usize) -> String {
+    format!("{scope}:k-{n}")
 }
 
 /// `Idempotency-Key` as sent: a structured-field string.
@@ -192,13 +193,19 @@ async fn until_created(up: &Upstream, n: usize) {
 
 /// The keys whose record said `submitted` just after the kill: their submission was sent (or
 /// was being sent) and no handle was recorded yet. Read before any other proxy could take the
-/// killed one's operations over (their leases had not expired), all at once.
-async fn submitted_at_kill(store: Arc<dyn OperationStore>, clients: usize) -> InFlight {
+/// killed one's operations over (their leases had not expired), all at once. The keys are
+/// scoped under `secret`, the store's own as the proxies made it.
+async fn submitted_at_kill(
+    store: Arc<dyn OperationStore>,
+    secret: &[u8],
+    clients: usize,
+) -> InFlight {
     let at = Instant::now();
+    let scope = crate::support::scope_under(secret, &[]);
     let mut reads = tokio::task::JoinSet::new();
     for n in 0..clients {
-        let store = store.clone();
-        reads.spawn(async move { (n, store.load(&store_key(n)).await.unwrap()) });
+        let (store, key) = (store.clone(), store_key(&scope, n));
+        reads.spawn(async move { (n, store.load(&key).await.unwrap()) });
     }
     let mut submitted = HashSet::new();
     while let Some(read) = reads.join_next().await {
@@ -211,6 +218,7 @@ async fn submitted_at_kill(store: Arc<dyn OperationStore>, clients: usize) -> In
     InFlight {
         keys: submitted,
         at,
+        scope,
     }
 }
 
@@ -219,6 +227,8 @@ struct InFlight {
     keys: HashSet<usize>,
     /// When the store was read.
     at: Instant,
+    /// The scope of the clients' keys (they send no credentials).
+    scope: String,
 }
 
 /// Starts `clients` clients over `proxies`; their join handle.
@@ -255,7 +265,7 @@ async fn check(
             ops.contains_key(&key_header(n)),
             "key {n} never reached the upstream"
         );
-        let record = store.load(&store_key(n)).await.unwrap();
+        let record = store.load(&store_key(&in_flight.scope, n)).await.unwrap();
         let record = record.unwrap_or_else(|| panic!("no record for key {n}"));
         assert!(record.is_finished(), "key {n} left unfinished: {record:?}");
     }
@@ -335,9 +345,11 @@ async fn a_fleet_on_redis_loses_nothing_when_a_proxy_dies() {
     let store = tower_lro::store::RedisStore::connect(&redis.url)
         .await
         .unwrap();
+    // The proxies made it at their start: this asks for it, never sets it.
+    let secret = store.shared_value("scope-secret", b"").await.unwrap();
     let store: Arc<dyn OperationStore> = Arc::new(store);
     kill(&mut children[0]).await;
-    let in_flight = submitted_at_kill(store.clone(), CLIENTS).await;
+    let in_flight = submitted_at_kill(store.clone(), &secret, CLIENTS).await;
     let sent = tokio::time::timeout(Duration::from_secs(60), run)
         .await
         .expect("every client answered within 60 s")
@@ -378,10 +390,12 @@ async fn a_proxy_on_a_file_store_loses_nothing_across_a_restart() {
     let run = clients(&proxies, CLIENTS);
     until_created(&up, CLIENTS / 2).await;
     kill(&mut child).await;
+    // The proxy made it beside its store.
+    let secret = std::fs::read(dir.join("ops.redb.scope-secret")).unwrap();
     let in_flight = {
         // Nothing takes over before the restart.
         let store = tower_lro::store::RedbStore::open(&file).unwrap();
-        submitted_at_kill(Arc::new(store), CLIENTS).await
+        submitted_at_kill(Arc::new(store), &secret, CLIENTS).await
     };
     let (mut child, _, _log) = proxy_on(&listen, &up.mock.base, &args).await;
     let sent = tokio::time::timeout(Duration::from_secs(60), run)

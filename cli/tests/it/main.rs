@@ -25,6 +25,7 @@ mod proxy_load;
 mod proxy_store;
 mod realservers;
 mod resume;
+mod scope;
 mod seeds;
 mod sigv4;
 mod ssrf;

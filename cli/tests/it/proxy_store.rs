@@ -188,22 +188,26 @@ async fn keys_are_scoped_by_credentials_and_checked() {
 }
 
 /// A caller without credentials cannot reach another caller's operation by spelling its key
-/// as the proxy scopes it (`{sha256 of the credential headers}:{key}`, which the façade shows
-/// in its operation ids): it gets an operation of its own.
+/// as the proxy scopes it (`{scope of the credential headers}:{key}`, which the façade shows
+/// in its operation ids; here the secret is the test's, so it knows alice's scope): it gets an
+/// operation of its own.
 #[tokio::test]
 async fn a_key_spelled_as_another_callers_scoped_key_is_not_theirs() {
     let up = Upstream::start().await;
     up.done.store(true, Ordering::SeqCst);
-    let (_proxy, base, _log) = proxy_on("127.0.0.1:0", &up.mock.base, &[]).await;
+    let dir = crate::support::temp_dir("forged-scope");
+    let secret = dir.join("secret");
+    std::fs::write(&secret, "a test's secret of 32 bytes or more\n").unwrap();
+    let args = ["--scope-secret-file", secret.to_str().unwrap()];
+    let (_proxy, base, _log) = proxy_on("127.0.0.1:0", &up.mock.base, &args).await;
     let client = client();
     let alice = [("idempotency-key", r#""k""#), ("authorization", "Bearer a")];
     let (status, _, body) = post(&client, &base, &alice, "{}").await;
     assert_eq!((status, body.as_str()), (StatusCode::OK, r#"{"thing":0}"#));
-    let digest = ring::digest::digest(&ring::digest::SHA256, b"authorization:Bearer a\n");
-    let scope: String = digest.as_ref()[..16]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let scope = crate::support::scope_under(
+        &std::fs::read(&secret).unwrap(),
+        &[("authorization", "Bearer a")],
+    );
     let forged = format!("{scope}:k");
     let (status, _, body) = post(&client, &base, &[("idempotency-key", &forged)], "{}").await;
     assert_eq!(status, StatusCode::OK);

@@ -252,6 +252,35 @@ mod redis {
         .await;
     }
 
+    /// A shared value is set once: eight connections that ask at once with eight different
+    /// first values all get the same one, later asks get it too, and another prefix has its own.
+    #[tokio::test]
+    async fn a_shared_value_is_the_first_writers_for_everyone() {
+        let server = RedisServer::start();
+        let mut asks = tokio::task::JoinSet::new();
+        for n in 0..8u8 {
+            let store = connect(&server).await;
+            asks.spawn(async move { store.shared_value("secret", &[n; 4]).await.unwrap() });
+        }
+        let mut got = Vec::new();
+        while let Some(value) = asks.join_next().await {
+            got.push(value.unwrap());
+        }
+        assert!(got.iter().all(|v| *v == got[0]), "{got:?}");
+        assert!(
+            (0..8u8).any(|n| got[0] == [n; 4]),
+            "one of the first values"
+        );
+        let later = connect(&server).await;
+        assert_eq!(later.shared_value("secret", b"late").await.unwrap(), got[0]);
+        assert_eq!(later.shared_value("other", b"o").await.unwrap(), b"o");
+        let apart = RedisStore::connect(&server.url)
+            .await
+            .unwrap()
+            .prefix("apart:");
+        assert_eq!(apart.shared_value("secret", b"own").await.unwrap(), b"own");
+    }
+
     /// Callers with one key on two layers at once: one submission, one answer for both.
     #[tokio::test]
     async fn callers_on_two_layers_share_one_submission() {

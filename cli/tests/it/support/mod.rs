@@ -252,6 +252,37 @@ pub fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
+/// What `lro proxy` makes the credential scope of a key (`{scope}:{key}`, a façade id's head)
+/// under `secret` as its file or store holds it (trailing whitespace aside): an HMAC-SHA256 of
+/// the credential headers (`name:value\n`, sorted), its first 128 bits in hex. The test's own
+/// statement of the rule, to check the proxy's scopes against.
+pub fn scope_under(secret: &[u8], credentials: &[(&str, &str)]) -> String {
+    let end = secret.len()
+        - secret
+            .iter()
+            .rev()
+            .take_while(|b| b.is_ascii_whitespace())
+            .count();
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &secret[..end]);
+    let mut sorted = credentials.to_vec();
+    sorted.sort_unstable();
+    let text: String = sorted.iter().map(|(n, v)| format!("{n}:{v}\n")).collect();
+    hex16(ring::hmac::sign(&key, text.as_bytes()).as_ref())
+}
+
+/// The unkeyed SHA-256 of the same credentials, first 128 bits in hex: what the proxy's scope
+/// was before it had a secret, and what must not be recomputable from a credential.
+pub fn unkeyed_scope(credentials: &[(&str, &str)]) -> String {
+    let mut sorted = credentials.to_vec();
+    sorted.sort_unstable();
+    let text: String = sorted.iter().map(|(n, v)| format!("{n}:{v}\n")).collect();
+    hex16(ring::digest::digest(&ring::digest::SHA256, text.as_bytes()).as_ref())
+}
+
+fn hex16(bytes: &[u8]) -> String {
+    bytes[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// `"\"{value}\""`: the seed documents print URLs in quotes.
 pub fn quoted(value: String) -> String {
     format!("\"{value}\"")
