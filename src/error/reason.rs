@@ -209,7 +209,8 @@ pub enum UrlProblem {
     Unreadable(UrlHeaderError),
     /// `http` after an `https` submission.
     Downgrade {
-        /// The submission's URL.
+        /// The submission's URL, its credential values masked
+        /// ([`credentials::mask_url`](crate::credentials::mask_url)).
         submission: String,
     },
     /// A scheme other than `http` or `https`.
