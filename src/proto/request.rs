@@ -398,7 +398,7 @@ pub(crate) fn check_target(cfg: &Config, request_url: &Link, url: &Link) -> Resu
             // The caller's own URL, quoted in messages and `Debug`: masked here, once.
             return Err(UrlProblem::Downgrade {
                 submission: crate::credentials::mask_url(&request_url.display()).into_owned(),
-            })
+            });
         }
         other => return Err(UrlProblem::Scheme(other.to_owned())),
     }

@@ -264,3 +264,46 @@ async fn an_unusable_monitor_header_is_quoted_masked() {
         assert!(run.stderr.contains("***"), "{}", run.stderr);
     }
 }
+
+/// The format characters that hide or reorder text beyond the bidi overrides and zero-width
+/// marks: the Arabic letter mark (a bidi mark, as RLM), the deprecated format characters
+/// after the isolates, the soft hyphen, the Mongolian vowel separator, the interlinear
+/// annotation marks, a prepended concatenation mark, and tag characters (invisible: the
+/// "ASCII smuggling" of text no one sees). Before, they reached the terminal raw.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_format_character_is_escaped_on_stderr() {
+    let hidden = [
+        '\u{61c}',
+        '\u{206a}',
+        '\u{206f}',
+        '\u{ad}',
+        '\u{180e}',
+        '\u{fff9}',
+        '\u{fffb}',
+        '\u{600}',
+        '\u{e0001}',
+        '\u{e0041}',
+        '\u{e007f}',
+        '\u{1d173}',
+    ];
+    let word: String = hidden.iter().flat_map(|&c| ['x', c]).collect();
+    let body = serde_json::json!({"status": "Failed", "error": {"code": word, "message": word}})
+        .to_string();
+    let mock = Mock::start(move |req, base| match req.target.as_str() {
+        "/jobs" => resp(
+            202,
+            &[("operation-location", format!("{base}/ops/1")), now()],
+            "",
+        ),
+        "/ops/1" => resp(200, &[], &body),
+        _ => resp(404, &[], ""),
+    })
+    .await;
+    let run = lro(&["-v", "-X", "POST", &format!("{}/jobs", mock.base)]).await;
+    assert_eq!(run.code, 3, "{run:?}");
+    let raw: Vec<char> = run.stderr.chars().filter(|c| hidden.contains(c)).collect();
+    assert!(raw.is_empty(), "raw {raw:?} in {}", run.stderr);
+    assert!(run.stderr.contains(r"x\u{61c}x\u{206a}"), "{}", run.stderr);
+    assert!(run.stderr.contains(r"x\u{e0041}x"), "{}", run.stderr);
+    assert_terminal_safe(&run.stderr);
+}
