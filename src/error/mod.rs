@@ -168,7 +168,8 @@ impl Error {
     }
 
     /// The typed reason behind this error: what tests and the crate's own code match on.
-    /// Not part of the stable API (its variants follow the protocol core).
+    /// Not part of the stable API (its variants follow the protocol core). It holds values as
+    /// sent, and so does its own `Debug`; the error's `Debug` masks their credentials.
     #[doc(hidden)]
     pub fn reason(&self) -> &Reason {
         &self.inner.reason
@@ -266,7 +267,7 @@ impl fmt::Debug for Error {
         let mut d = f.debug_struct("Error");
         d.field("kind", &self.kind())
             .field("url", &i.url.as_deref().map(mask_url))
-            .field("reason", &i.reason);
+            .field("reason", &MaskedReason(&i.reason));
         if let Some(op) = &i.operation_url {
             d.field("operation_url", &mask_url(op));
         }
@@ -283,6 +284,46 @@ impl fmt::Debug for Error {
             d.field("cancellation", c);
         }
         d.finish()
+    }
+}
+
+/// A reason's `Debug` with the credentials of the URL values it quotes masked (a monitor
+/// header's or a status body's `user:password@`, `sig=`, ...), as the error's `Display` masks
+/// them; every other reason as its own `Debug` writes it.
+struct MaskedReason<'a>(&'a Reason);
+
+impl fmt::Debug for MaskedReason<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Reason::BadHeader {
+                status,
+                name,
+                value,
+                why,
+            } => f
+                .debug_struct("BadHeader")
+                .field("status", status)
+                .field("name", name)
+                .field(
+                    "value",
+                    &reason::masked_value(&String::from_utf8_lossy(value.as_bytes())),
+                )
+                .field("why", why)
+                .finish(),
+            Reason::BadBodyUrl {
+                status,
+                field,
+                value,
+                why,
+            } => f
+                .debug_struct("BadBodyUrl")
+                .field("status", status)
+                .field("field", field)
+                .field("value", &mask_url(value))
+                .field("why", why)
+                .finish(),
+            other => other.fmt(f),
+        }
     }
 }
 
