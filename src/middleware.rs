@@ -357,7 +357,18 @@ impl<'a> Service<http::Request<reqwest::Body>> for NextService<'a> {
             *request.headers_mut() = parts.headers;
             *request.version_mut() = parts.version;
             *request.timeout_mut() = timeout;
-            let response = next.run(request, &mut extensions).await?;
+            // reqwest's errors name the URL they were sending to, and a poll's URL holds what
+            // the server wrote into it (`sig=`) and the carried query: left out, the error the
+            // layer reports names the URL masked.
+            let response = next
+                .run(request, &mut extensions)
+                .await
+                .map_err(|e| match e {
+                    reqwest_middleware::Error::Reqwest(e) => {
+                        reqwest_middleware::Error::Reqwest(e.without_url())
+                    }
+                    other => other,
+                })?;
             // reqwest follows redirects itself: say where the answer came from.
             let from = (response.url() != &url)
                 .then(|| response.url().as_str().parse::<Uri>().ok())

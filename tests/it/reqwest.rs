@@ -949,3 +949,31 @@ async fn smoke_both_clients_resolve_seed_v2_alike() {
     assert!(!tower_reports.is_empty());
     assert_eq!(*mw_reports, *tower_reports, "the same progress reports");
 }
+
+/// A poll that cannot connect: reqwest's error names the URL it was sending to (the carried
+/// `subscription-key`, the server's `sig=`). The error's message and `Debug` mask them; the
+/// typed kind is `RetriesExhausted`.
+#[tokio::test]
+async fn a_transport_failure_is_reported_with_its_url_masked() {
+    let server = MockServer::start().await;
+    // A loopback port with no listener: every poll's connection is refused.
+    let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let monitor = format!("http://127.0.0.1:{port}/ops/1?sig=SIG-SECRET");
+    server.always(
+        Method::POST,
+        "/mapData",
+        Reply::new(202).header("Operation-Location", &monitor),
+    );
+    let client = client(maps_layer().transient_retries(1));
+
+    let err = send(submit(&client, &server)).await.unwrap_err();
+
+    let lro = the_lro_error(&err);
+    assert_eq!(lro.kind(), ErrorKind::RetriesExhausted, "{lro}");
+    for text in [lro.to_string(), format!("{lro:?}")] {
+        assert!(!text.contains("SIG-SECRET"), "{text}");
+        assert!(!text.contains(SUBSCRIPTION_KEY), "{text}");
+    }
+}
