@@ -307,3 +307,41 @@ async fn every_format_character_is_escaped_on_stderr() {
     assert!(run.stderr.contains(r"x\u{e0041}x"), "{}", run.stderr);
     assert_terminal_safe(&run.stderr);
 }
+
+/// A `percentComplete` far out of its range (`1e308`) is shown within 0–100 %, as the
+/// progress bar already clamps it: before, a progress line printed its 309 digits.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_percent_out_of_range_is_shown_within_its_range() {
+    let mock = Mock::start(move |req, base| match req.target.as_str() {
+        "/jobs" => resp(
+            202,
+            &[("operation-location", format!("{base}/ops/1")), now()],
+            "",
+        ),
+        "/ops/1" => resp(
+            200,
+            &[("retry-after", "0".to_owned())],
+            r#"{"status":"Running","percentComplete":1e308}"#,
+        ),
+        _ => resp(404, &[], ""),
+    })
+    .await;
+    let run = lro(&[
+        "--max-time",
+        "1",
+        "-X",
+        "POST",
+        &format!("{}/jobs", mock.base),
+    ])
+    .await;
+    assert_eq!(run.code, 4, "{run:?}");
+    let progress: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("lro: Running"))
+        .collect();
+    assert!(!progress.is_empty(), "{}", run.stderr);
+    for line in progress {
+        assert!(line.starts_with("lro: Running 100% (poll "), "{line}");
+    }
+}
