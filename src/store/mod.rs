@@ -124,8 +124,10 @@ impl std::error::Error for StoreError {
 }
 
 /// What a store keeps for one key: which request made it, and where its operation stands.
-/// Plain JSON ([`to_json`](Self::to_json)); it holds no credential values (see
-/// [`ResumeHandle`]).
+/// Plain JSON ([`to_json`](Self::to_json)); it holds no credential values of the caller's (see
+/// [`ResumeHandle`]). One value a server gave is kept: the query of a finished operation's
+/// result URL ([`StoredResult::Url`]), a signature (`sig=`) included, which fetching the result
+/// again needs; a store holding such records is as sensitive as those results.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct OperationRecord {
