@@ -4,7 +4,9 @@
 //! Answered like a forwarded request (the final answer), or `202` and the façade with
 //! `Prefer: respond-async`. A handle any of whose URLs (the submission's, the status
 //! monitor's, a dialect's base, its origin) is not on the upstream's origin is refused `400`:
-//! the proxy polls its upstream only, never where a client points it.
+//! the proxy polls its upstream only, never where a client points it. So is one whose
+//! submission URL, monitor or submission `Location` is not under the upstream's path: a
+//! forwarded request's path never leaves it, and neither does a resumed one's.
 
 use std::sync::Arc;
 
@@ -80,7 +82,42 @@ fn handle_of(body: &[u8], upstream: &Uri) -> Result<ResumeHandle, String> {
     if !on_origin(&value, upstream) {
         return Err("the handle's URLs are not all on the upstream's origin: refused".to_owned());
     }
-    serde_json::from_value(value).map_err(|_| "the body holds no valid resume handle".to_owned())
+    let handle: ResumeHandle = serde_json::from_value(value)
+        .map_err(|_| "the body holds no valid resume handle".to_owned())?;
+    if !under_base(&handle, upstream) {
+        return Err("the handle's URLs are not all under the upstream's path: refused".to_owned());
+    }
+    Ok(handle)
+}
+
+/// Whether the URLs the layer requests for `handle` (its `request_url`, resolved against
+/// `upstream`; its monitor and submission `Location`, resolved against that, as the layer reads
+/// them) are under `upstream`'s path, as every forwarded request's path is
+/// (`proxy_map::upstream_uri`). A WHATWG parser resolves them: dot segments, `%2e` spelled
+/// ones included, are gone before the path is compared.
+fn under_base(handle: &ResumeHandle, upstream: &Uri) -> bool {
+    let prefix = upstream.path().trim_end_matches('/');
+    if prefix.is_empty() {
+        return true;
+    }
+    let within = |url: &whatwg_url::Url| {
+        let path = url.path();
+        path == prefix
+            || path
+                .strip_prefix(prefix)
+                .is_some_and(|r| r.starts_with('/'))
+    };
+    let Ok(request) =
+        whatwg_url::Url::parse(&upstream.to_string()).and_then(|b| b.join(handle.request_url()))
+    else {
+        return false;
+    };
+    let others = [Some(handle.operation_url()), handle.submission_location()];
+    within(&request)
+        && others
+            .into_iter()
+            .flatten()
+            .all(|url| request.join(url).is_ok_and(|url| within(&url)))
 }
 
 /// Whether every string in `value` that a WHATWG parser (the library's) would read as an
@@ -128,9 +165,19 @@ mod tests {
             "http://127.0.0.1:8000/v1/ops/1",
             "/v1/ops/1",
             "ops/1",
-            "HTTP://127.0.0.1:8000/x",
+            "HTTP://127.0.0.1:8000/v1/x",
         ] {
             assert!(handle_of(handle(op).as_bytes(), &up).is_ok(), "{op}");
+        }
+        // On the origin, outside the upstream's path.
+        for op in [
+            "HTTP://127.0.0.1:8000/x",
+            "/ops/1",
+            "../ops/1",
+            "/v1/%2e%2e/admin",
+            "/v10/ops",
+        ] {
+            assert!(handle_of(handle(op).as_bytes(), &up).is_err(), "{op}");
         }
         for op in [
             "http://127.0.0.1:8001/ops/1",
