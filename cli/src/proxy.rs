@@ -132,6 +132,7 @@ pub async fn run(args: ProxyArgs) -> Result<i32, Failure> {
         signals,
         client.clone(),
         upstream.clone(),
+        dialect.clone(),
         &args,
     );
     let store = crate::proxy_store::Store::new(records, &stores, client.clone());

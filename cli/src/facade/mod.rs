@@ -61,6 +61,8 @@ pub struct Facade {
     /// The same store's writes in this process, per key (read on a write, not on a timer).
     signals: Arc<signal::Signalled>,
     upstream: Uri,
+    /// The dialect every operation is read in (a resume handle must name it).
+    dialect: tower_lro::Dialect,
     /// The wait a status answer suggests (`Retry-After`, `retry-after-ms`).
     hint: Duration,
     /// How long an event stream lasts at most without `--max-time`.
@@ -82,6 +84,7 @@ impl Facade {
         store: Arc<signal::Signalled>,
         client: ConcurrencyLimit<hyper_util::client::legacy::Client<net::Connector, UpstreamBody>>,
         upstream: Uri,
+        dialect: tower_lro::Dialect,
         args: &ProxyArgs,
     ) -> Arc<Self> {
         let probe = format!("{}/probe", layer.holder_id());
@@ -92,6 +95,7 @@ impl Facade {
             store: store.clone(),
             signals: store,
             upstream,
+            dialect,
             hint: args.lro.poll_interval.unwrap_or(Duration::from_secs(1)),
             events_for: args
                 .lro

@@ -15,7 +15,7 @@ use http_body_util::Either;
 use hyper::body::Incoming;
 use serde_json::Value;
 use tower::ServiceExt;
-use tower_lro::{LroOptions, ResumeHandle};
+use tower_lro::{Dialect, LroOptions, ResumeHandle};
 
 use super::{carried, fresh_id, json_error, read_body, run, upstream_body, Facade};
 use crate::proxy::{Bounded, ProxyBody};
@@ -35,7 +35,7 @@ pub async fn resume(
         Ok(bytes) => bytes,
         Err(answer) => return answer,
     };
-    let handle = match handle_of(&bytes, &facade.upstream) {
+    let handle = match handle_of(&bytes, &facade.upstream, &facade.dialect) {
         Ok(handle) => handle,
         Err(message) => return json_error(StatusCode::BAD_REQUEST, "BadRequest", &message),
     };
@@ -70,7 +70,7 @@ pub async fn resume(
 
 /// The handle in `body` (`{"resume": handle, …}` or the handle), when every URL in it is on
 /// `upstream`'s origin.
-fn handle_of(body: &[u8], upstream: &Uri) -> Result<ResumeHandle, String> {
+fn handle_of(body: &[u8], upstream: &Uri, dialect: &Dialect) -> Result<ResumeHandle, String> {
     let value: Value = serde_json::from_slice(body).map_err(|_| "the body is not JSON")?;
     let value = match value.get("resume") {
         Some(handle) => handle.clone(),
@@ -86,6 +86,14 @@ fn handle_of(body: &[u8], upstream: &Uri) -> Result<ResumeHandle, String> {
         .map_err(|_| "the body holds no valid resume handle".to_owned())?;
     if !under_base(&handle, upstream) {
         return Err("the handle's URLs are not all under the upstream's path: refused".to_owned());
+    }
+    // The proxy reads every operation in its one dialect: a handle naming another was written
+    // elsewhere, and its dialect would choose the requests sent.
+    if !handle.is_read_in(dialect) {
+        return Err(format!(
+            "the handle's dialect is not the proxy's ({}): refused",
+            dialect.name()
+        ));
     }
     Ok(handle)
 }
@@ -167,7 +175,10 @@ mod tests {
             "ops/1",
             "HTTP://127.0.0.1:8000/v1/x",
         ] {
-            assert!(handle_of(handle(op).as_bytes(), &up).is_ok(), "{op}");
+            assert!(
+                handle_of(handle(op).as_bytes(), &up, &Dialect::default()).is_ok(),
+                "{op}"
+            );
         }
         // On the origin, outside the upstream's path.
         for op in [
@@ -177,7 +188,10 @@ mod tests {
             "/v1/%2e%2e/admin",
             "/v10/ops",
         ] {
-            assert!(handle_of(handle(op).as_bytes(), &up).is_err(), "{op}");
+            assert!(
+                handle_of(handle(op).as_bytes(), &up, &Dialect::default()).is_err(),
+                "{op}"
+            );
         }
         for op in [
             "http://127.0.0.1:8001/ops/1",
@@ -190,9 +204,12 @@ mod tests {
             "https:elsewhere.example/ops",
             "HTTP://elsewhere.example/ops",
         ] {
-            assert!(handle_of(handle(op).as_bytes(), &up).is_err(), "{op}");
+            assert!(
+                handle_of(handle(op).as_bytes(), &up, &Dialect::default()).is_err(),
+                "{op}"
+            );
         }
-        assert!(handle_of(b"{}", &up).is_err());
-        assert!(handle_of(b"not json", &up).is_err());
+        assert!(handle_of(b"{}", &up, &Dialect::default()).is_err());
+        assert!(handle_of(b"not json", &up, &Dialect::default()).is_err());
     }
 }
