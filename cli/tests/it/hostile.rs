@@ -326,9 +326,12 @@ async fn a_percent_out_of_range_is_shown_within_its_range() {
         _ => resp(404, &[], ""),
     })
     .await;
+    let handle = temp_dir("hostile-percent").join("handle.json");
     let run = lro(&[
         "--max-time",
         "1",
+        "--save-handle",
+        handle.to_str().unwrap(),
         "-X",
         "POST",
         &format!("{}/jobs", mock.base),
