@@ -75,6 +75,9 @@
 //! - `200`/`201`/`204` is done, unless its body is a status body whose word says it is still
 //!   running: then polling goes on. A body whose `status` or `provisioningState` says failed or
 //!   canceled is a failure.
+//! - An answer that says the operation is still running and carries a `Location` moves the
+//!   monitor there, as a `301`/`307`/`308` does ([redirects](#redirects)): the same guard, the
+//!   same credential rules.
 //! - A final `200` with an `AsyncResult` header (OData 4.01) reports the original request's
 //!   outcome: the caller gets that status, and a `4xx`/`5xx` there is a failure.
 //!
@@ -328,6 +331,18 @@
 //!   `status` of its own, such as a VM's `"Running"` — is the result of a `303`/`302`.
 //! - A resumed operation keeps the final-state choice its handle records, unless the resuming
 //!   request's options choose one.
+//! - A monitor header on a poll answer: a `Location` monitor moves to the `Location` of an
+//!   answer still running (a `202`, or a `200`/`201` whose body's word is in progress), as
+//!   azure-core's `LocationPolling` and azcore's `loc` poller read every answer's `Location`;
+//!   the move is checked and carries credentials as a redirect's. An
+//!   `Operation-Location`/`Azure-AsyncOperation` monitor keeps the URL its submission named,
+//!   whatever headers its answers carry (azure-core's `OperationResourcePolling`, azcore's `op`
+//!   and `async` pollers): a status document's own headers are no instruction to move.
+//! - An answer that ends the operation with an error without saying where it stands (a rejected
+//!   poll such as a `404` for a job the service forgot, a body that is no status document, a
+//!   refused URL, spent retries) gets no progress report: the error says what happened (a
+//!   resumed operation's first report would show the "running" it assumes, which no answer
+//!   gave).
 
 #[allow(unused_imports)] // for the links above
 use crate::{

@@ -236,7 +236,8 @@ impl Origin {
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
             .map(|u| Origin(u.origin()))
-            .ok_or_else(|| InvalidOrigin(text.to_owned()))
+            // The text is kept masked: it is shown by `Display` and `Debug`.
+            .ok_or_else(|| InvalidOrigin(crate::credentials::mask_url(text).into_owned()))
     }
 }
 

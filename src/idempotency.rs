@@ -8,6 +8,14 @@ use http::HeaderMap;
 /// the client's own retry) may resend a `POST` safely: the server recognises the repeat.
 ///
 /// Polls and resource `GET`s never carry these headers.
+///
+/// ```
+/// use tower_lro::{IdempotencyHeader, LroLayer, LroOptions};
+/// let layer = LroLayer::new().idempotency_header(IdempotencyHeader::IdempotencyKey);
+/// let mut req = http::Request::post("https://jobs.example/v1/jobs").body(String::new()).unwrap();
+/// req.extensions_mut().insert(LroOptions::new().idempotency_key("order-1234"));
+/// # let _ = layer;
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum IdempotencyHeader {

@@ -12,7 +12,7 @@ use crate::driver::Settings;
 use crate::metadata::Progress;
 use crate::proto::dialect::Dialect;
 use crate::service::LroService;
-use crate::vocab::Meaning as StatusMeaning;
+use crate::vocab::StatusMeaning;
 
 /// Resolves long-running operations: wraps a service in [`LroService`].
 ///
@@ -115,6 +115,7 @@ impl LroLayer {
     ///     .poll_backoff(Duration::from_secs(2), Duration::from_secs(60));
     /// # let _ = layer;
     /// ```
+    #[must_use]
     pub fn poll_backoff(self, first: Duration, cap: Duration) -> Self {
         self.edit(|c| {
             c.poll_interval = Some(first);
@@ -140,6 +141,7 @@ impl LroLayer {
     ///     .max_poll_interval(Duration::from_secs(60));
     /// # let _ = (fixed, a, b);
     /// ```
+    #[must_use]
     pub fn poll_interval(self, interval: Duration) -> Self {
         self.edit(|c| c.poll_interval = Some(interval))
     }
@@ -147,6 +149,7 @@ impl LroLayer {
     /// The cap unhinted waits grow to (default 30 s), from the
     /// [`poll_interval`](Self::poll_interval) (default 1 s), whichever of the two is called
     /// first.
+    #[must_use]
     pub fn max_poll_interval(self, cap: Duration) -> Self {
         self.edit(|c| c.max_poll_interval = Some(cap))
     }
@@ -166,6 +169,7 @@ impl LroLayer {
     /// let layer = tower_lro::LroLayer::new().poll_jitter(0.5);
     /// # let _ = layer;
     /// ```
+    #[must_use]
     pub fn poll_jitter(self, fraction: f64) -> Self {
         let fraction = if fraction.is_nan() {
             0.0
@@ -178,11 +182,13 @@ impl LroLayer {
     /// Make the jitter's draws repeatable: every operation starts its sequence from `seed`
     /// (default: a fresh seed per operation), for tests and simulations. Without
     /// [`poll_jitter`](Self::poll_jitter) it has no effect.
+    #[must_use]
     pub fn poll_jitter_seed(self, seed: u64) -> Self {
         self.edit(|c| c.jitter_seed = Some(seed))
     }
 
     /// Bounds every wait, server-given or not, to `[min, max]` (default 0 s and 5 min).
+    #[must_use]
     pub fn wait_bounds(self, min: Duration, max: Duration) -> Self {
         self.edit(|c| {
             c.min_wait = min;
@@ -198,21 +204,25 @@ impl LroLayer {
 impl LroLayer {
     /// The overall deadline of a resolution, from the submission's response (default 10 min).
     /// Use `Duration::MAX` to poll for as long as the server says to.
+    #[must_use]
     pub fn deadline(self, deadline: Duration) -> Self {
         self.edit(|c| c.deadline = deadline)
     }
 
     /// At most this many requests to the status monitor (default 1000).
+    #[must_use]
     pub fn max_polls(self, max: u32) -> Self {
         self.edit(|c| c.max_polls = max)
     }
 
     /// Transient poll failures retried in a row before giving up (default 5).
+    #[must_use]
     pub fn transient_retries(self, retries: u32) -> Self {
         self.edit(|c| c.transient_retries = retries)
     }
 
     /// Size limit for status and submission bodies the layer reads (default 1 MiB).
+    #[must_use]
     pub fn status_body_limit(self, bytes: usize) -> Self {
         self.edit(|c| c.status_body_limit = bytes)
     }
@@ -221,6 +231,7 @@ impl LroLayer {
     /// limit was reached — before returning the timeout error (default `false`: never
     /// cancelled). See [`LroOptions::cancel_on_give_up`](crate::LroOptions::cancel_on_give_up),
     /// which overrides it per request.
+    #[must_use]
     pub fn cancel_on_give_up(mut self, enabled: bool) -> Self {
         Arc::make_mut(&mut self.settings).cancel_on_give_up = enabled;
         self
@@ -239,6 +250,7 @@ impl LroLayer {
     /// let layer = tower_lro::LroLayer::new().dialect(tower_lro::Dialect::google());
     /// # let _ = layer;
     /// ```
+    #[must_use]
     pub fn dialect(mut self, dialect: Dialect) -> Self {
         Arc::make_mut(&mut self.settings).dialect = dialect;
         self
@@ -255,12 +267,14 @@ impl LroLayer {
     ///     .status_word(StatusMeaning::Canceled, "Terminated");
     /// # let _ = layer;
     /// ```
+    #[must_use]
     pub fn status_word(self, meaning: StatusMeaning, word: &str) -> Self {
         self.edit(|c| c.vocabulary.add(meaning, word))
     }
 
     /// Decide what status words mean with a function, consulted before any word list;
     /// `None` falls back to them.
+    #[must_use]
     pub fn status_classifier<F>(self, classify: F) -> Self
     where
         F: Fn(&str) -> Option<StatusMeaning> + Send + Sync + 'static,
@@ -273,6 +287,7 @@ impl LroLayer {
 
     /// Detect the ARM `PUT`/`PATCH` → `provisioningState` shape (default `true`). Turning it
     /// off spares buffering `200`/`201` JSON answers to `PUT`/`PATCH`.
+    #[must_use]
     pub fn detect_provisioning_state(self, enabled: bool) -> Self {
         self.edit(|c| c.detect_provisioning_state = enabled)
     }
@@ -280,6 +295,7 @@ impl LroLayer {
     /// For `GET` requests only, and only when asked: a `202` with nothing to poll means "not
     /// ready yet, ask again" (GitHub's statistics endpoints), so the same request is sent again
     /// after the hinted or unhinted wait, within the deadline (default `false`).
+    #[must_use]
     pub fn accepted_means_retry(self, enabled: bool) -> Self {
         self.edit(|c| c.accepted_retry = enabled)
     }
@@ -291,12 +307,14 @@ impl LroLayer {
 /// body may stream.
 impl LroLayer {
     /// Where the final response comes from (default [`FinalState::Auto`]).
+    #[must_use]
     pub fn final_state(self, final_state: FinalState) -> Self {
         self.edit(|c| c.final_state = final_state)
     }
 
     /// Return a `Failed`/`Canceled` terminal status response instead of an error (for gateways
     /// that forward it). Default `false`.
+    #[must_use]
     pub fn failure_as_response(self, enabled: bool) -> Self {
         self.edit(|c| c.failure_as_response = enabled)
     }
@@ -309,6 +327,7 @@ impl LroLayer {
     /// `tower_http::timeout`). A body the layer read whole, and any pass-through body, carries
     /// no timer either way; nor does any body when the deadline is `Duration::MAX`. A request's
     /// [`LroOptions::bound_final_body`](crate::LroOptions::bound_final_body) overrides it.
+    #[must_use]
     pub fn bound_final_body(self, enabled: bool) -> Self {
         self.edit(|c| c.bound_final_body = enabled)
     }
@@ -322,12 +341,14 @@ impl LroLayer {
 impl LroLayer {
     /// Also carry this query parameter of the submission URL onto poll and resource URLs that
     /// lack it (`api-version` is carried by default; Azure Maps wants `subscription-key`).
+    #[must_use]
     pub fn carry_query_param(self, name: impl Into<String>) -> Self {
         self.carry_query_params([name])
     }
 
     /// Also carry these query parameters: [`carry_query_param`](Self::carry_query_param) for
     /// each (a list knob: it adds to the list, `api-version` stays carried).
+    #[must_use]
     pub fn carry_query_params<I, T>(self, names: I) -> Self
     where
         I: IntoIterator<Item = T>,
@@ -345,6 +366,7 @@ impl LroLayer {
 
     /// Treat this header (and query parameter of the same name) as a credential: it is never
     /// sent to an origin other than the submission's.
+    #[must_use]
     pub fn credential_header(self, name: HeaderName) -> Self {
         self.edit(|c| {
             if !c.credential_headers.contains(&name) {
@@ -361,6 +383,7 @@ impl LroLayer {
     /// # let _ = layer; Ok(())
     /// # }
     /// ```
+    #[must_use]
     pub fn allow_origin(self, origin: Origin) -> Self {
         self.edit(|c| {
             if !c.allowed_origins.contains(&origin) {
@@ -372,6 +395,7 @@ impl LroLayer {
     /// Refuse status, redirect and resource URLs whose host is link-local, unspecified or a
     /// cloud metadata name, and loopback or private-range hosts unless the submission went to
     /// such a host too ([poll requests](crate::_protocol#poll-requests); default `true`). Allowed origins are exempt.
+    #[must_use]
     pub fn ssrf_guard(self, enabled: bool) -> Self {
         self.edit(|c| c.ssrf_guard = enabled)
     }
@@ -395,6 +419,7 @@ impl LroLayer {
     /// let layer = tower_lro::LroLayer::new().poll_body(Full::<Bytes>::new);
     /// # let _ = layer;
     /// ```
+    #[must_use]
     pub fn poll_body<B, F>(mut self, make: F) -> Self
     where
         B: 'static,
@@ -422,6 +447,7 @@ impl LroLayer {
     ///     req.headers_mut().insert("x-poll", http::HeaderValue::from_static("1"));
     /// });
     /// ```
+    #[must_use]
     pub fn on_poll_request<F>(mut self, hook: F) -> Self
     where
         F: Fn(&mut Request<()>) + Send + Sync + 'static,
@@ -440,6 +466,7 @@ impl LroLayer {
     /// let layer = tower_lro::LroLayer::new().tag_requests(true);
     /// # let _ = layer;
     /// ```
+    #[must_use]
     pub fn tag_requests(mut self, tag: bool) -> Self {
         Arc::make_mut(&mut self.settings).tag_requests = tag;
         self
@@ -449,6 +476,7 @@ impl LroLayer {
     /// (`polls() == 0`), then after every status poll (status, `percentComplete`, the wait
     /// chosen), for example to draw a progress bar. The hook runs
     /// inline on the response future's task: keep it short.
+    #[must_use]
     pub fn on_progress<F>(mut self, hook: F) -> Self
     where
         F: Fn(&Progress) + Send + Sync + 'static,
@@ -472,6 +500,7 @@ impl LroLayer {
     /// let layer = LroLayer::new().idempotency_header(IdempotencyHeader::Repeatability);
     /// # let _ = layer;
     /// ```
+    #[must_use]
     pub fn idempotency_header(mut self, style: crate::IdempotencyHeader) -> Self {
         Arc::make_mut(&mut self.settings).idempotency = Some(style);
         self

@@ -236,10 +236,50 @@ pub use proto::request::{LroRequest, PollKind};
 pub use resume::ResumeHandle;
 pub use service::LroService;
 pub use status::{ODataError, OperationStatus};
-pub use vocab::Meaning as StatusMeaning;
+pub use vocab::StatusMeaning;
 
 /// Internals for the crate's own fuzz targets, property tests and benches. Not part of the
 /// API: anything here may change in any release.
+///
+/// The builders' setters are `#[must_use]`: a call whose result is dropped configured nothing.
+/// Each kept result compiles under `deny(unused_must_use)`, and each dropped one does not:
+///
+/// ```
+/// #![deny(unused_must_use)]
+/// use std::{sync::Arc, time::Duration};
+/// use tower_lro::{connect::AddressGuard, store::MemoryStore, LroLayer, LroOptions};
+/// let _ = LroLayer::new().deadline(Duration::from_secs(1));
+/// let _ = LroLayer::new().store(Arc::new(MemoryStore::new()));
+/// let _ = LroLayer::new().store(Arc::new(MemoryStore::new())).lease(Duration::from_secs(1));
+/// let _ = LroOptions::new().force();
+/// let _ = AddressGuard::new().trust_host("status.example");
+/// let _ = MemoryStore::new().finished_ttl(Duration::from_secs(1));
+/// ```
+/// ```compile_fail
+/// #![deny(unused_must_use)]
+/// tower_lro::LroLayer::new().deadline(std::time::Duration::from_secs(1));
+/// ```
+/// ```compile_fail
+/// #![deny(unused_must_use)]
+/// tower_lro::LroLayer::new().store(std::sync::Arc::new(tower_lro::store::MemoryStore::new()));
+/// ```
+/// ```compile_fail
+/// #![deny(unused_must_use)]
+/// let store = tower_lro::LroLayer::new().store(std::sync::Arc::new(tower_lro::store::MemoryStore::new()));
+/// store.lease(std::time::Duration::from_secs(1));
+/// ```
+/// ```compile_fail
+/// #![deny(unused_must_use)]
+/// tower_lro::LroOptions::new().force();
+/// ```
+/// ```compile_fail
+/// #![deny(unused_must_use)]
+/// tower_lro::connect::AddressGuard::new().trust_host("status.example");
+/// ```
+/// ```compile_fail
+/// #![deny(unused_must_use)]
+/// tower_lro::store::MemoryStore::new().finished_ttl(std::time::Duration::from_secs(1));
+/// ```
 #[doc(hidden)]
 pub mod __private {
     pub use crate::error::shown::{needs_escape, shown, Shown, LIMIT as SHOWN_LIMIT, MARKER_MAX};

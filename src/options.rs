@@ -80,12 +80,14 @@ impl LroOptions {
     /// Resolve this request even though it says `Prefer: respond-async` ([control](crate::_protocol#control)): OData and
     /// HL7 FHIR servers answer `202` only to requests that carry that preference, so their
     /// callers send it *and* want the final response. Polls never carry `Prefer`.
+    #[must_use]
     pub fn force(mut self) -> Self {
         self.forced = true;
         self
     }
 
     /// The dialect of this request's operation ([dialects](crate::_protocol#dialects)), instead of the layer's.
+    #[must_use]
     pub fn dialect(mut self, dialect: Dialect) -> Self {
         self.dialect = Some(dialect);
         self
@@ -94,18 +96,21 @@ impl LroOptions {
     /// Only start the operation: when the answer starts one, return that answer untouched,
     /// with [`LroMetadata::resume_handle`](crate::LroMetadata::resume_handle) set, instead of
     /// polling — for a caller that finishes it later (`lro --no-wait`). No poll is sent.
+    #[must_use]
     pub fn start_only(mut self) -> Self {
         self.start_only = true;
         self
     }
 
     /// The overall deadline for this request's operation.
+    #[must_use]
     pub fn deadline(mut self, deadline: Duration) -> Self {
         self.deadline = Some(deadline);
         self
     }
 
     /// The final-state choice for this request's operation.
+    #[must_use]
     pub fn final_state(mut self, final_state: FinalState) -> Self {
         self.final_state = Some(final_state);
         self
@@ -114,6 +119,7 @@ impl LroOptions {
     /// Whether this request's final body, when it streams, is cut at the deadline (see
     /// [`LroLayer::bound_final_body`](crate::LroLayer::bound_final_body); `false` leaves it
     /// unbounded).
+    #[must_use]
     pub fn bound_final_body(mut self, enabled: bool) -> Self {
         self.bound_final_body = Some(enabled);
         self
@@ -123,6 +129,7 @@ impl LroOptions {
     /// it in the style chosen by [`LroLayer::idempotency_header`](crate::LroLayer::idempotency_header)
     /// (nothing is stamped without that choice, nor for a key that is not visible ASCII), and
     /// a layer with an [operation store](crate::store) keys the operation's record by it.
+    #[must_use]
     pub fn idempotency_key(mut self, key: impl Into<String>) -> Self {
         self.extra().idempotency_key = Some(key.into().into());
         self
@@ -132,6 +139,7 @@ impl LroOptions {
     /// URL and a hash of these bytes): the layer does not read request bodies itself. A
     /// request under a known key whose fingerprint differs is refused with an error of kind
     /// [`Conflict`](crate::ErrorKind::Conflict).
+    #[must_use]
     pub fn request_body(mut self, body: &[u8]) -> Self {
         self.extra().body_digest = Some(crate::store::fnv1a(body));
         self
@@ -142,6 +150,7 @@ impl LroOptions {
     /// submission's answer starts it, then after every status poll. The hook runs inline on the
     /// response future's task: keep it short. It replaces an earlier hook of these options
     /// (and [`watch_progress`](Self::watch_progress)'s).
+    #[must_use]
     pub fn on_progress<F>(mut self, hook: F) -> Self
     where
         F: Fn(&Progress) + Send + Sync + 'static,
@@ -167,6 +176,7 @@ impl LroOptions {
     /// }
     /// # }
     /// ```
+    #[must_use]
     pub fn watch_progress(self) -> (Self, tokio::sync::watch::Receiver<Option<Progress>>) {
         let (tx, rx) = tokio::sync::watch::channel(None);
         let options = self.on_progress(move |p| {
@@ -188,6 +198,7 @@ impl LroOptions {
     /// and the layer spawns no task; cancel explicitly with
     /// [`LroService::cancel`](crate::LroService::cancel) from the latest
     /// [`Progress::resume_handle`](crate::Progress::resume_handle) instead.
+    #[must_use]
     pub fn cancel_on_give_up(mut self, enabled: bool) -> Self {
         self.extra().cancel_on_give_up = Some(enabled);
         self
@@ -206,6 +217,7 @@ impl LroOptions {
     /// an error of kind [`Conflict`](crate::ErrorKind::Conflict) saying that nothing is recorded
     /// under the key. For a front that hands out operation ids
     /// and continues them when asked about them (`lro proxy`'s asynchronous façade).
+    #[must_use]
     pub fn continue_recorded(mut self) -> Self {
         self.extra().continue_recorded = true;
         self

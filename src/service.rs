@@ -19,6 +19,18 @@ use crate::resume::ResumeHandle;
 ///
 /// See the [crate docs](crate) for the behaviour and [`LroLayer`] for the configuration.
 ///
+/// ```
+/// use bytes::Bytes;
+/// use http_body_util::Full;
+/// use tower_lro::{LroLayer, LroService};
+/// # let http_client = tower::service_fn(|_: http::Request<Full<Bytes>>| async {
+/// #     Ok::<_, std::convert::Infallible>(http::Response::new(Full::<Bytes>::default()))
+/// # });
+/// // The same service as `ServiceBuilder::new().layer(LroLayer::new()).service(http_client)`.
+/// let svc = LroService::new(http_client, LroLayer::new());
+/// let _client = svc.get_ref();
+/// ```
+///
 /// # Clone
 ///
 /// Each call clones the inner service once (the ready one is kept for the polls, as

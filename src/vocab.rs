@@ -17,7 +17,7 @@ use serde_json::Value;
 /// What a status word means (see [`OperationStatus::meaning`](crate::OperationStatus::meaning)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum Meaning {
+pub enum StatusMeaning {
     /// Not finished yet: poll again.
     Running,
     /// Finished, successfully.
@@ -27,6 +27,9 @@ pub enum Meaning {
     /// Finished because someone canceled it.
     Canceled,
 }
+
+// The crate's own short name for `StatusMeaning`.
+pub(crate) use self::StatusMeaning as Meaning;
 
 impl Meaning {
     /// `Succeeded`, `Failed` or `Canceled`.

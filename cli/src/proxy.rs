@@ -38,7 +38,7 @@ use tower_lro::{LroBody, LroMetadata, LroService, OperationStatus, ResumeHandle}
 use crate::args::ProxyArgs;
 use crate::exit::{self, Failure};
 use crate::proxy_conn::{self as conn, held_back, Throttle, Timed, Timeouts, Tracked, Watch};
-use crate::proxy_map::{forwardable_headers, json_response, upstream_uri};
+use crate::proxy_map::{forwardable_headers, json_response, upstream_uri, ClientBody};
 use crate::term::shown;
 use crate::{net, redact, setup};
 
@@ -599,11 +599,20 @@ async fn forward(
             return json_response(StatusCode::BAD_REQUEST, &body).map(Either::Right);
         }
     };
+    let (body, body_failed) = ClientBody::new(body);
     let mut out = Request::new(body.boxed_unsync());
     *out.method_mut() = parts.method;
     *out.uri_mut() = target.clone();
     *out.headers_mut() = forwardable_headers(&parts.headers, true);
     match state.store.send(&state.service, out).await {
+        // The client's body broke off: its fault, whatever the client stack made of it.
+        Err(_) if body_failed.load(std::sync::atomic::Ordering::Relaxed) => {
+            let mut response = crate::proxy_map::unreadable_body().map(Either::Right);
+            response
+                .extensions_mut()
+                .insert(Known(" (request body unreadable)".into()));
+            response
+        }
         Ok(response) => {
             let (mut parts, body) = response.into_parts();
             parts.headers = forwardable_headers(&parts.headers, false);

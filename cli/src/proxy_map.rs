@@ -2,9 +2,15 @@
 //! to answers (the library's [`tower_lro::gateway`] rules, the same as `examples/gateway.rs`),
 //! in the proxy's body type.
 
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
 use bytes::Bytes;
 use http::header::{HeaderMap, HeaderValue, CONNECTION, CONTENT_TYPE, HOST};
 use http::{Response, StatusCode, Uri};
+use http_body::{Body, Frame, SizeHint};
 use http_body_util::Full;
 use serde_json::Value;
 use tower::BoxError;
@@ -195,6 +201,59 @@ pub fn forwardable_headers(headers: &HeaderMap, request: bool) -> HeaderMap {
         }
     }
     out
+}
+
+/// The client's request body as it is forwarded, noting whether reading it failed: broken
+/// chunked framing, or a connection that ended before `Content-Length` bytes came. The
+/// request then fails in the client stack like an upstream's fault would; the note lets the
+/// proxy answer it as the client's (`400`), not the upstream's (`502`).
+pub struct ClientBody {
+    inner: hyper::body::Incoming,
+    failed: Arc<AtomicBool>,
+}
+
+impl ClientBody {
+    /// `inner`, and the flag that reading it failed.
+    pub fn new(inner: hyper::body::Incoming) -> (Self, Arc<AtomicBool>) {
+        let failed = Arc::new(AtomicBool::new(false));
+        let body = Self {
+            inner,
+            failed: failed.clone(),
+        };
+        (body, failed)
+    }
+}
+
+impl Body for ClientBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let frame = Pin::new(&mut self.inner).poll_frame(cx);
+        if let Poll::Ready(Some(Err(_))) = &frame {
+            self.failed.store(true, Ordering::Relaxed);
+        }
+        frame
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// `400` for a request whose body could not be read: the client's fault, not the upstream's.
+pub fn unreadable_body() -> Response<Full<Bytes>> {
+    let message = "the request body could not be read (broken framing, or shorter than its \
+                   Content-Length)";
+    let body = serde_json::json!({"error": {"code": "BadRequest", "message": message}});
+    json_response(StatusCode::BAD_REQUEST, &body)
 }
 
 /// The answer for an error of the client stack, for a request forwarded to `target`.

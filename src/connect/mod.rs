@@ -135,6 +135,7 @@ impl AddressGuard {
     /// Trust `host` (a URL's host: a name, an IPv4 address, `[v6]` or bare IPv6): it is never
     /// refused, and when it is internal, internal addresses are allowed (see the module docs).
     /// Returns a new guard; guards cloned from this one before the call are not changed.
+    #[must_use]
     pub fn trust_host(self, host: &str) -> Self {
         let mut trusted = self.shared.trusted.clone();
         let host = normalize(host);

@@ -20,6 +20,22 @@ pub use reason::{HandleProblem, LastAttempt, Reason, UrlProblem};
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// What kind of failure an [`Error`] is.
+///
+/// New kinds may be added in minor releases: a `match` needs a `_` arm.
+///
+/// ```
+/// use tower_lro::ErrorKind;
+/// // What a gateway answers (`tower_lro::gateway::error_response` is the crate's own mapping).
+/// fn status_for(err: &tower_lro::Error) -> u16 {
+///     match err.kind() {
+///         ErrorKind::OperationFailed | ErrorKind::Conflict => 422,
+///         // Both carry a `ResumeHandle` that continues the operation later.
+///         ErrorKind::Timeout | ErrorKind::PollLimit => 504,
+///         _ => 502,
+///     }
+/// }
+/// # let _ = status_for;
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -265,9 +281,11 @@ impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let i = &self.inner;
         let mut d = f.debug_struct("Error");
+        // The reason as `Display` words it (values quoted masked and bounded): its fields hold
+        // what was sent as it was, credentials included.
         d.field("kind", &self.kind())
             .field("url", &i.url.as_deref().map(mask_url))
-            .field("reason", &MaskedReason(&i.reason));
+            .field("reason", &format_args!("{}", i.reason));
         if let Some(op) = &i.operation_url {
             d.field("operation_url", &mask_url(op));
         }
@@ -284,46 +302,6 @@ impl fmt::Debug for Error {
             d.field("cancellation", c);
         }
         d.finish()
-    }
-}
-
-/// A reason's `Debug` with the credentials of the URL values it quotes masked (a monitor
-/// header's or a status body's `user:password@`, `sig=`, ...), as the error's `Display` masks
-/// them; every other reason as its own `Debug` writes it.
-struct MaskedReason<'a>(&'a Reason);
-
-impl fmt::Debug for MaskedReason<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            Reason::BadHeader {
-                status,
-                name,
-                value,
-                why,
-            } => f
-                .debug_struct("BadHeader")
-                .field("status", status)
-                .field("name", name)
-                .field(
-                    "value",
-                    &reason::masked_value(&String::from_utf8_lossy(value.as_bytes())),
-                )
-                .field("why", why)
-                .finish(),
-            Reason::BadBodyUrl {
-                status,
-                field,
-                value,
-                why,
-            } => f
-                .debug_struct("BadBodyUrl")
-                .field("status", status)
-                .field("field", field)
-                .field("value", &mask_url(value))
-                .field("why", why)
-                .finish(),
-            other => other.fmt(f),
-        }
     }
 }
 

@@ -349,7 +349,7 @@ impl fmt::Display for ShowValue<'_> {
 
 /// A header value (read lossily) with the credentials of the URL the layer reads in it masked:
 /// within white space and one pair of double quotes, which are kept as sent.
-pub(crate) fn masked_value(lossy: &str) -> String {
+fn masked_value(lossy: &str) -> String {
     let url = crate::parse::unquote(lossy);
     // `unquote` answers a slice of its argument: where that slice starts.
     let start = url.as_ptr() as usize - lossy.as_ptr() as usize;
@@ -410,9 +410,12 @@ impl fmt::Display for UrlProblem {
         match self {
             // It may quote the value (a scheme, a URL parser's complaint): bounded.
             UrlProblem::Unreadable(e) => Shown::new(&e.to_string(), 2 * LIMIT).fmt(f),
-            UrlProblem::Downgrade { submission } => {
-                write!(f, "is http, but the submission {submission} was https")
-            }
+            // The caller's own URL, whose query may hold a credential (`subscription-key`).
+            UrlProblem::Downgrade { submission } => write!(
+                f,
+                "is http, but the submission {} was https",
+                crate::credentials::mask_url(submission)
+            ),
             UrlProblem::Scheme(s) => {
                 write!(f, "has scheme `{}`, not http(s)", Shown::new(s, LIMIT))
             }

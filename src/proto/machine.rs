@@ -155,11 +155,33 @@ impl Machine {
         self.begin_input(true);
         let polling = matches!(self.phase, Phase::Polling);
         match self.on_response(answer.status, answer.headers, answer.body, now) {
-            Action::Fail(error) if self.sched.ends.cancel_on_give_up => {
-                self.give_up(polling, error).into()
+            Action::Fail(error) => {
+                let error = self.unreported(error);
+                match self.sched.ends.cancel_on_give_up {
+                    true => self.give_up(polling, error).into(),
+                    false => Action::Fail(error),
+                }
             }
             action => action,
         }
+    }
+
+    /// An error that ends the operation without an answer having said where it stands (a
+    /// rejected poll, a body that is no status document, a refused URL, retries spent) is
+    /// reported by the error alone: a progress report would repeat a status no answer gave
+    /// now — for a resumed operation, one no answer gave at all.
+    fn unreported(&mut self, error: Error) -> Error {
+        let read = matches!(
+            error.reason(),
+            Reason::OperationFailed { .. }
+                | Reason::AsyncResult { .. }
+                | Reason::PollLimit { .. }
+                | Reason::Deadline { .. }
+        );
+        if !read {
+            self.sched.begin_input(false);
+        }
+        error
     }
 
     /// Hands in that the request of the last `Send` got no usable answer. Nothing is
@@ -173,7 +195,13 @@ impl Machine {
         self.answered_from = None;
         let polling = matches!(self.phase, Phase::Polling);
         match self.on_failure(failure, now) {
-            Plan::Fail(error) if self.sched.ends.cancel_on_give_up => self.give_up(polling, error),
+            Plan::Fail(error) => {
+                let error = self.unreported(error);
+                match self.sched.ends.cancel_on_give_up {
+                    true => self.give_up(polling, error),
+                    false => Plan::Fail(error),
+                }
+            }
             plan => plan,
         }
     }

@@ -7,7 +7,7 @@ use std::ops::Deref;
 
 use serde_json::{Map, Value};
 
-use crate::vocab::{Meaning, Vocabulary};
+use crate::vocab::{Meaning, StatusMeaning, Vocabulary};
 
 /// The state of an operation as its status monitor reports it: the word the server sent,
 /// kept exactly, and what it means.
@@ -202,7 +202,7 @@ impl OperationStatus {
     }
 
     /// What the word means.
-    pub fn meaning(&self) -> Meaning {
+    pub fn meaning(&self) -> StatusMeaning {
         self.meaning
     }
 

@@ -60,6 +60,23 @@ struct Front {
 
 /// An [`LroLayer`] with an [operation store](crate::store): wraps a service in a
 /// [`StoreService`]. Made by [`LroLayer::store`].
+///
+/// ```
+/// use std::{sync::Arc, time::Duration};
+/// use bytes::Bytes;
+/// use http_body_util::Full;
+/// use tower_lro::{store::MemoryStore, LroLayer};
+/// # let http_client = tower::service_fn(|_: http::Request<Full<Bytes>>| async {
+/// #     Ok::<_, std::convert::Infallible>(http::Response::new(Full::<Bytes>::default()))
+/// # });
+/// let layer = LroLayer::new()
+///     .store(Arc::new(MemoryStore::new()))
+///     .lease(Duration::from_secs(10))
+///     .holder("worker-1");
+/// assert_eq!(layer.holder_id(), "worker-1");
+/// let svc = tower::ServiceBuilder::new().layer(layer).service(http_client);
+/// # let _ = svc;
+/// ```
 #[derive(Clone)]
 pub struct StoreLayer {
     layer: LroLayer,
@@ -89,6 +106,7 @@ impl LroLayer {
     ///     .store(Arc::new(MemoryStore::new()));
     /// # let _ = layer;
     /// ```
+    #[must_use]
     pub fn store(self, store: Arc<dyn OperationStore>) -> StoreLayer {
         let n = CALLS.fetch_add(1, Ordering::Relaxed);
         let nanos = SystemTime::now()
@@ -117,12 +135,14 @@ impl StoreLayer {
 
     /// How long a lease lasts unless renewed (default 30 s); the holder renews it every third
     /// of that while it polls, and another process takes over once it expires.
+    #[must_use]
     pub fn lease(self, ttl: Duration) -> Self {
         self.edit(|f| f.lease = ttl.max(Duration::from_millis(3)))
     }
 
     /// The id this layer's leases are held under (default: process id, time and a counter;
     /// unique per layer); each call holds its lease as `{id}/{count}`.
+    #[must_use]
     pub fn holder(self, id: impl Into<String>) -> Self {
         let id = id.into();
         self.edit(|f| f.holder = id)
@@ -130,6 +150,7 @@ impl StoreLayer {
 
     /// The largest result recorded whole, in bytes (default 64 KiB), for a result that has no
     /// URL of its own (a terminal status document).
+    #[must_use]
     pub fn embed_limit(self, bytes: usize) -> Self {
         self.edit(|f| f.embed_limit = bytes)
     }

@@ -137,6 +137,7 @@ impl MemoryStore {
     /// removes up to 64 expired records. Records of running operations never expire. Default:
     /// finished records are kept until removed (within the [budget](Self::finished_budget)) —
     /// the same contract as `RedbStore::finished_ttl` and `RedisStore::finished_ttl`.
+    #[must_use]
     pub fn finished_ttl(mut self, ttl: Duration) -> Self {
         self.finished_ttl = Some(ttl);
         self
@@ -145,6 +146,7 @@ impl MemoryStore {
     /// Keep finished records within `bytes` (the size of their JSON): beyond it, the first
     /// written are removed, as if expired (a request under their key is a new operation).
     /// Records of running operations are not counted and never removed. Default: 64 MiB.
+    #[must_use]
     pub fn finished_budget(mut self, bytes: usize) -> Self {
         self.finished_budget = bytes;
         self

@@ -124,10 +124,9 @@ impl std::error::Error for StoreError {
 }
 
 /// What a store keeps for one key: which request made it, and where its operation stands.
-/// Plain JSON ([`to_json`](Self::to_json)); it holds no credential values of the caller's (see
-/// [`ResumeHandle`]). One value a server gave is kept: the query of a finished operation's
-/// result URL ([`StoredResult::Url`]), a signature (`sig=`) included, which fetching the result
-/// again needs; a store holding such records is as sensitive as those results.
+/// Plain JSON ([`to_json`](Self::to_json)); it holds none of the caller's credential values
+/// (see [`ResumeHandle`]). A result URL the server signed itself (a `sig=` it wrote) is kept
+/// as written, to fetch the result again; `Debug` masks it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct OperationRecord {
@@ -242,7 +241,7 @@ pub enum OperationState {
 }
 
 /// Where a finished operation's result is.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum StoredResult {
@@ -260,6 +259,29 @@ pub enum StoredResult {
         /// Its body.
         body: String,
     },
+}
+
+// `Debug` masks credential values in the URL (a `sig=` the server put in its result URL is
+// kept in the record, to fetch the result again); the serialized record keeps them.
+impl std::fmt::Debug for StoredResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Url { url } => f
+                .debug_struct("Url")
+                .field("url", &crate::credentials::mask_url(url))
+                .finish(),
+            Self::Embedded {
+                status,
+                content_type,
+                body,
+            } => f
+                .debug_struct("Embedded")
+                .field("status", status)
+                .field("content_type", content_type)
+                .field("body", body)
+                .finish(),
+        }
+    }
 }
 
 impl OperationRecord {

@@ -70,6 +70,7 @@ impl RedbStore {
     /// absent from then on (a request under its key is a new operation), and each later write
     /// removes up to 64 expired records from the file. Records of running operations never
     /// expire. Default: finished records are kept until removed.
+    #[must_use]
     pub fn finished_ttl(mut self, ttl: Duration) -> Self {
         self.finished_ttl = Some(ttl);
         self

@@ -72,6 +72,7 @@ impl RedisStore {
     }
 
     /// The prefix of every key this store writes.
+    #[must_use]
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = prefix.into();
         self
@@ -80,6 +81,7 @@ impl RedisStore {
     /// Expire a finished record (succeeded or failed) `ttl` after it is written (Redis `PX`);
     /// a request under its key after that is a new operation. Records of running operations
     /// never expire. Default: finished records are kept until removed.
+    #[must_use]
     pub fn finished_ttl(mut self, ttl: Duration) -> Self {
         self.finished_ttl = Some(ttl);
         self

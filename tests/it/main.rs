@@ -5,6 +5,7 @@
 
 mod support;
 
+mod api;
 mod autorest;
 mod autorest_mock;
 mod cancel;

@@ -534,3 +534,57 @@ async fn a_slow_submission_body_spends_the_same_deadline() {
         "ended at {elapsed:?}"
     );
 }
+
+/// A poll rejected with `404` (the service forgot the job) ends with the error alone: no
+/// progress report after it repeats a status that answer did not give. A resumed operation
+/// whose first poll is rejected reports nothing at all — no answer ever said it was running.
+#[tokio::test(start_paused = true)]
+async fn a_rejected_poll_is_reported_by_the_error_alone() {
+    let mut req = post("https://s.example/jobs");
+    req.extensions_mut().insert(LroOptions::new().start_only());
+    let mut op = Op::start(LroLayer::new(), req);
+    op.answer(resp(202, &[("operation-location", b"/ops/1")], ""))
+        .await;
+    let started = op.finish().await.unwrap();
+    let handle = started
+        .extensions()
+        .get::<LroMetadata>()
+        .and_then(LroMetadata::resume_handle)
+        .expect("a handle")
+        .clone();
+    for resumed in [true, false] {
+        let seen: Arc<Mutex<Vec<Progress>>> = Arc::default();
+        let sink = seen.clone();
+        let layer = LroLayer::new().on_progress(move |p| sink.lock().unwrap().push(p.clone()));
+        let mut op = if resumed {
+            let mut req = submission(Method::GET, "https://s.example/jobs");
+            req.extensions_mut().insert(handle.clone());
+            Op::start(layer, req)
+        } else {
+            let mut op = Op::start(layer, post("https://s.example/jobs"));
+            op.answer(resp(202, &[("operation-location", b"/ops/1")], ""))
+                .await;
+            op.answer(resp(200, &[], RUNNING)).await;
+            op
+        };
+        let rejected = op.answer(resp(404, &[], "")).await;
+        assert_eq!(rejected.uri(), "https://s.example/ops/1");
+        let err = lro_error(op.finish().await);
+        assert!(
+            matches!(err.reason(), Reason::Rejected { status } if *status == StatusCode::NOT_FOUND),
+            "{err}"
+        );
+        let seen: Vec<_> = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|p| (p.status().as_str().to_owned(), p.polls()))
+            .collect();
+        let want: &[(&str, u32)] = match resumed {
+            true => &[],
+            false => &[("NotStarted", 0), ("Running", 1)],
+        };
+        let want: Vec<_> = want.iter().map(|(s, n)| (s.to_string(), *n)).collect();
+        assert_eq!(seen, want, "resumed: {resumed}");
+    }
+}

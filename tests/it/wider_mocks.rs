@@ -290,3 +290,73 @@ async fn a_redirect_loop_ends_at_the_poll_limit() {
         "paced, not hammered: {elapsed:?}"
     );
 }
+
+/// A poll answer naming a new monitor, as the Azure SDKs read one: a `Location` monitor moves
+/// to the `Location` of any answer that says it is still running (a `202`, or a `200` whose
+/// body's `provisioningState`/`status` is in progress), under the guard and credential rules of
+/// a `301`/`307`/`308`; an `Operation-Location`/`Azure-AsyncOperation` monitor keeps its URL
+/// whatever headers its answers carry.
+#[tokio::test(start_paused = true)]
+async fn a_poll_answer_naming_a_new_monitor() {
+    let loc = |url: &str| resp(202, &[("location", url.as_bytes())], "");
+    for running in [
+        resp(202, &[("location", b"/moved/1")], ""),
+        resp(
+            200,
+            &[("location", b"/moved/1")],
+            r#"{"provisioningState":"Creating"}"#,
+        ),
+        resp(200, &[("location", b"/moved/1")], r#"{"status":"Running"}"#),
+    ] {
+        let mut op = submit(LroLayer::new(), loc(MONITOR)).await;
+        op.answer(running).await;
+        let moved = op.answer(resp(200, &[], "the resource")).await;
+        assert_eq!(moved.uri(), "https://svc.example/moved/1?api-version=1");
+        assert_eq!(moved.headers()["authorization"], "Bearer secret");
+        let response = op.finish().await.unwrap();
+        let meta = response.extensions().get::<LroMetadata>().unwrap();
+        assert_eq!(meta.operation_url(), "https://svc.example/moved/1");
+    }
+    // Moved to another origin: polled there without the caller's credentials.
+    let mut op = submit(LroLayer::new(), loc(MONITOR)).await;
+    op.answer(resp(
+        200,
+        &[("location", b"https://other.example/ops/1")],
+        r#"{"status":"Running"}"#,
+    ))
+    .await;
+    let moved = op.answer(resp(200, &[], "done")).await;
+    assert_eq!(moved.uri(), "https://other.example/ops/1?api-version=1");
+    assert!(!moved.headers().contains_key("authorization"));
+    op.finish().await.unwrap();
+    // Moved into the metadata service, or down to http: refused, nothing sent there.
+    for target in [
+        &b"https://169.254.169.254/latest"[..],
+        b"http://svc.example/ops/1",
+    ] {
+        let mut op = submit(LroLayer::new(), loc(MONITOR)).await;
+        op.answer(resp(
+            200,
+            &[("location", target)],
+            r#"{"status":"Running"}"#,
+        ))
+        .await;
+        assert_eq!(lro_error(op.finish().await).kind(), ErrorKind::Insecure);
+    }
+    // A status monitor stays where it was, whichever monitor header an answer names.
+    for header in ["operation-location", "azure-asyncoperation", "location"] {
+        let mut op = submit(LroLayer::new(), ol(MONITOR)).await;
+        op.answer(resp(
+            200,
+            &[(header, b"https://svc.example/elsewhere/1")],
+            r#"{"status":"Running"}"#,
+        ))
+        .await;
+        let again = op.answer(resp(200, &[], r#"{"status":"Succeeded"}"#)).await;
+        assert_eq!(
+            again.uri(),
+            "https://svc.example/operations/1?api-version=1"
+        );
+        op.finish().await.unwrap();
+    }
+}

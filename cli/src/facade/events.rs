@@ -19,7 +19,7 @@ use http::header::{HeaderMap, HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
 use http::Response;
 use http_body::{Body, Frame};
 use http_body_util::Either;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, OwnedSemaphorePermit};
 use tokio::time::Instant;
 
 use tower_lro::store::OperationRecord;
@@ -74,6 +74,18 @@ pub fn stream(
     headers: &HeaderMap,
     deadline: Option<Instant>,
 ) -> Response<ProxyBody> {
+    // Open streams are bounded like the operations: beyond, `503` and a time to come back
+    // (before anything is streamed; an `EventSource` reports the error).
+    let Ok(slot) = facade.streams.clone().try_acquire_owned() else {
+        let message = "the proxy streams to --max-operations clients already; retry later";
+        let mut response = super::json_error(
+            http::StatusCode::SERVICE_UNAVAILABLE,
+            "ServiceUnavailable",
+            message,
+        );
+        super::retry_headers(response.headers_mut(), Duration::from_secs(1));
+        return response;
+    };
     let last = last_event_id(headers);
     let until = deadline.unwrap_or_else(|| Instant::now() + facade.events_for);
     let (tx, rx) = mpsc::channel(4);
@@ -85,7 +97,7 @@ pub fn stream(
         until,
         tx,
     ));
-    let body = Bounded::new(Either::Right(EventBody { rx }), None);
+    let body = Bounded::new(Either::Right(EventBody { rx, _slot: slot }), None);
     let mut response = Response::new(Either::Left(body));
     let h = response.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
@@ -171,9 +183,11 @@ async fn feed(
     }
 }
 
-/// The body of an event stream: what the feeding task sends.
+/// The body of an event stream: what the feeding task sends. It holds its stream's place
+/// under `--max-operations` until it ends or the client goes away (the body is dropped).
 pub struct EventBody {
     rx: mpsc::Receiver<Bytes>,
+    _slot: OwnedSemaphorePermit,
 }
 
 impl Body for EventBody {

@@ -75,6 +75,9 @@ pub struct Facade {
     running: Mutex<HashSet<String>>,
     /// One permit per operation running in the background (`--max-operations`).
     slots: Arc<Semaphore>,
+    /// One permit per open event stream (`--max-operations` of them, counted apart from the
+    /// operations: a stream holds a connection and its task until its end).
+    streams: Arc<Semaphore>,
 }
 
 impl Facade {
@@ -106,6 +109,7 @@ impl Facade {
             probe,
             running: Mutex::default(),
             slots: Arc::new(Semaphore::new(args.max_operations as usize)),
+            streams: Arc::new(Semaphore::new(args.max_operations as usize)),
         })
     }
 
@@ -275,7 +279,7 @@ fn carried(headers: &HeaderMap) -> HeaderMap {
 }
 
 /// `Retry-After` (whole seconds, at least 1) and `retry-after-ms` for `wait`.
-fn retry_headers(headers: &mut HeaderMap, wait: Duration) {
+pub(crate) fn retry_headers(headers: &mut HeaderMap, wait: Duration) {
     let ms = wait.as_millis().max(1);
     let secs = ms.div_ceil(1000);
     headers.insert(http::header::RETRY_AFTER, HeaderValue::from(secs as u64));

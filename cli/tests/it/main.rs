@@ -20,6 +20,7 @@ mod named_dialects;
 mod options;
 mod proxy;
 mod proxy_credentials;
+mod proxy_faults;
 mod proxy_load;
 mod proxy_store;
 mod realservers;

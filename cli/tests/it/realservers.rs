@@ -301,6 +301,13 @@ async fn pygeoapi_job_dismissed() {
     let resumed = lro(&["--poll-interval", "0", "--resume", handle]).await;
     assert_eq!(lines(&mock.asked()), scripted(&ex), "{resumed:?}");
     assert_eq!(resumed.code, 5, "{resumed:?}");
+    // No progress line before the error: no answer of this run said the job was running.
+    let progress: Vec<&str> = resumed
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("lro: ") && l.contains("(poll "))
+        .collect();
+    assert!(progress.is_empty(), "{resumed:?}");
 }
 
 const FLOWER: &str = "flower-2.2.0-celery-5.7.0";

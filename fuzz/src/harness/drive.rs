@@ -466,8 +466,21 @@ impl Run<'_> {
                 Action::from(plan)
             }
         };
-        // Every answer to a status request is reported (its failures too).
-        self.check_progress(self.in_flight == PollKind::Status, planned(&action));
+        // Every answer to a status request is reported (its failures too), except one that
+        // ends the operation with an error no answer's status said (a rejected poll, a refused
+        // URL, spent retries): the error says it alone.
+        let unread = match &action {
+            Action::Fail(e) | Action::Cancel { error: e, .. } => !matches!(
+                e.reason(),
+                Reason::OperationFailed { .. }
+                    | Reason::AsyncResult { .. }
+                    | Reason::PollLimit { .. }
+                    | Reason::Deadline { .. }
+            ),
+            _ => false,
+        };
+        let reported = self.in_flight == PollKind::Status && !unread;
+        self.check_progress(reported, planned(&action));
         Ok(action)
     }
 

@@ -200,7 +200,10 @@ fn location_poll(
             return Ok(failed(op, doc));
         }
         if either(doc, OperationStatus::is_known_in_progress) {
-            return Ok(Reading::RUNNING);
+            // Still running, whatever the status code: a `Location` moves the monitor as on
+            // a `202` (the Azure SDKs' location pollers read it from every answer).
+            let moved = moved_monitor(op, cfg, status, headers)?;
+            return Ok(Reading::Running { moved });
         }
         if doc.status.as_ref().is_some_and(OperationStatus::is_success) {
             return finish(op, status, headers, Some(doc));
@@ -225,7 +228,8 @@ fn fhir_failure(op: &mut Operation, headers: &HeaderMap, body: &Bytes) -> Option
     Some(Reading::failed(Some(outcome.error)))
 }
 
-/// A `202` on a `Location` poll may move the monitor: where to, when it does.
+/// A `Location` poll's answer that says the operation is still running may move the monitor:
+/// where to, when it does. The target is checked as a moved monitor's (`301`/`307`/`308`).
 fn moved_monitor(
     op: &Operation,
     cfg: &Config,

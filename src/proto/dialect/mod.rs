@@ -31,6 +31,7 @@ use url::Url;
 
 use crate::cancel::NotCancellable;
 use crate::config::Config;
+use crate::credentials::mask_url;
 use crate::error::Reason;
 use crate::metadata::Rule;
 use crate::proto::link::Link;
@@ -140,7 +141,7 @@ impl Dialect {
         let url = Url::parse(base)
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
-            .ok_or_else(|| InvalidDialect(format!("{base:?} is not an http(s) URL")))?;
+            .ok_or_else(|| InvalidDialect(format!("{:?} is not an http(s) URL", mask_url(base))))?;
         Ok(Self {
             kind: Kind::Google {
                 base: Some(Arc::new(url)),
@@ -524,8 +525,9 @@ impl std::str::FromStr for Dialect {
             "ogc-processes" => Ok(Self::ogc_processes()),
             json if json.starts_with('{') => Self::from_json(json),
             other => Err(InvalidDialect(format!(
-                "{other:?} is not default, google, compute, fhir, ogc-processes or a JSON \
-                 description"
+                "{:?} is not default, google, compute, fhir, ogc-processes or a JSON \
+                 description",
+                mask_url(other)
             ))),
         }
     }
@@ -534,7 +536,10 @@ impl std::str::FromStr for Dialect {
 impl fmt::Debug for Dialect {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
-            Kind::Google { base: Some(base) } => write!(f, "Dialect(google, base {base})"),
+            // A base URL's user information and credential query values stay out of logs.
+            Kind::Google { base: Some(base) } => {
+                write!(f, "Dialect(google, base {})", mask_url(base.as_str()))
+            }
             Kind::Declared(d) => write!(f, "Dialect(declared {:?})", d.name),
             _ => write!(f, "Dialect({})", self.name()),
         }
