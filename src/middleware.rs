@@ -12,7 +12,11 @@
 //! use tower_lro::{LroLayer, LroMetadata};
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-//! let client = ClientBuilder::new(reqwest::Client::new())
+//! // Redirects that leave an origin are handed back to the layer: see "Redirects" below.
+//! let reqwest = reqwest::Client::builder()
+//!     .redirect(tower_lro::middleware::redirect_policy())
+//!     .build()?;
+//! let client = ClientBuilder::new(reqwest)
 //!     .with(LroMiddleware::from(LroLayer::new().deadline(Duration::from_secs(300))))
 //!     .build();
 //!
@@ -78,6 +82,18 @@
 //! A response that is not an LRO comes back as the client returned it, body unread. Any other
 //! final response is rebuilt from the one the driver delivered, with its status, version,
 //! headers, extensions and URL; its body streams (or is the bytes the core read).
+//!
+//! # Redirects
+//!
+//! reqwest follows redirects itself, in the client, before the layer sees the answer, and its
+//! default policy follows them to any origin with every header but `Authorization`, cookies and
+//! `Proxy-Authorization`: a poll's `x-api-key`, `Ocp-Apim-Subscription-Key` or `Metadata: true`
+//! would reach a host a status monitor redirects to. Build the `reqwest::Client` under this
+//! middleware with [`redirect_policy`] (or `reqwest::redirect::Policy::none()`): redirects
+//! within one origin are still followed by reqwest, one to another origin comes back to the
+//! layer, which follows it under its own rules (no credential or origin-bound header to
+//! another origin, the address guard). The policy is the client's, so it applies to that
+//! client's other requests too.
 //!
 //! # How it works
 //!
@@ -159,6 +175,21 @@ impl From<LroLayer> for LroMiddleware {
     fn from(layer: LroLayer) -> Self {
         Self::new(layer)
     }
+}
+
+/// The redirect policy for the `reqwest::Client` under [`LroMiddleware`] (see
+/// [Redirects](self#redirects)): follows at most 10 redirects while they stay on the origin
+/// (scheme, host, port) of the request's URL, and hands back the first one that leaves it, for
+/// the layer to follow under its own rules.
+pub fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let first = attempt.previous().first().map(reqwest::Url::origin);
+        if attempt.previous().len() > 10 || first != Some(attempt.url().origin()) {
+            attempt.stop()
+        } else {
+            attempt.follow()
+        }
+    })
 }
 
 /// The [`tower_lro::Error`](crate::Error) inside a `reqwest_middleware::Error`, when the
@@ -357,7 +388,18 @@ impl<'a> Service<http::Request<reqwest::Body>> for NextService<'a> {
             *request.headers_mut() = parts.headers;
             *request.version_mut() = parts.version;
             *request.timeout_mut() = timeout;
-            let response = next.run(request, &mut extensions).await?;
+            // reqwest's errors name the URL they were sending to, and a poll's URL holds what
+            // the server wrote into it (`sig=`) and the carried query: left out, the error the
+            // layer reports names the URL masked.
+            let response = next
+                .run(request, &mut extensions)
+                .await
+                .map_err(|e| match e {
+                    reqwest_middleware::Error::Reqwest(e) => {
+                        reqwest_middleware::Error::Reqwest(e.without_url())
+                    }
+                    other => other,
+                })?;
             // reqwest follows redirects itself: say where the answer came from.
             let from = (response.url() != &url)
                 .then(|| response.url().as_str().parse::<Uri>().ok())

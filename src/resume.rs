@@ -162,6 +162,14 @@ impl ResumeHandle {
         }
     }
 
+    /// Whether the operation is read in `dialect`: the handle names it (or names none and it
+    /// is the default one). A service that hands out handles and takes them back (a gateway's
+    /// resume endpoint) checks it: a handle is its holder's to write, and a dialect it names
+    /// chooses the requests a resumed operation sends.
+    pub fn is_read_in(&self, dialect: &crate::Dialect) -> bool {
+        dialect.to_handle() == self.dialect
+    }
+
     /// A `GET` of the original URL that carries this handle; add the headers (credentials) the
     /// polls need, then send it through the [`LroService`](crate::LroService).
     pub fn into_request<B: Default>(self) -> http::Request<B> {

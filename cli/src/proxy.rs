@@ -135,6 +135,7 @@ pub async fn run(args: ProxyArgs) -> Result<i32, Failure> {
         opened.scope.clone(),
         client.clone(),
         upstream.clone(),
+        dialect.clone(),
         &args,
     );
     opened.records = records;

@@ -101,7 +101,8 @@ impl Reporter {
         }
         let mut pct = p
             .percent_complete()
-            .map(|v| format!(" {v:.0}%"))
+            // Within its range, as the bar shows it: a server's `1e308` is not 309 digits.
+            .map(|v| format!(" {:.0}%", v.clamp(0.0, 100.0)))
             .unwrap_or_default();
         // The service's own words for its progress (FHIR's `X-Progress`), escaped.
         if let Some(text) = p.progress_text() {

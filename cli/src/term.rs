@@ -3,9 +3,10 @@
 //! A status word, an error message, a URL or a header value comes from whoever answered. Printed
 //! as it is, an ESC sequence clears the screen, retitles the window or writes the clipboard
 //! (OSC 52), a CR hides what came before it, and a newline forges a line in the proxy's log.
-//! [`shown`] escapes every control character (C0, DEL, C1) and the Unicode format characters
-//! that reorder or hide text (bidirectional overrides and isolates, zero-width marks), and cuts
-//! the text after [`LIMIT`] printed characters with a marker saying how much was left out. The
+//! [`shown`] escapes every control character (C0, DEL, C1) and the Unicode characters that
+//! reorder or hide text (every format character: bidi marks and isolates, zero-width marks, tag
+//! characters), and cuts the text after [`LIMIT`] printed characters with a marker saying how
+//! much was left out. The
 //! escaping is the library's (`tower_lro::__private::Shown`), the one its error messages use,
 //! so a message escaped there is left as it is here.
 //!

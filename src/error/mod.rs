@@ -184,7 +184,8 @@ impl Error {
     }
 
     /// The typed reason behind this error: what tests and the crate's own code match on.
-    /// Not part of the stable API (its variants follow the protocol core).
+    /// Not part of the stable API (its variants follow the protocol core). It holds values as
+    /// sent, and so does its own `Debug`; the error's `Debug` masks their credentials.
     #[doc(hidden)]
     pub fn reason(&self) -> &Reason {
         &self.inner.reason

@@ -209,7 +209,8 @@ pub enum UrlProblem {
     Unreadable(UrlHeaderError),
     /// `http` after an `https` submission.
     Downgrade {
-        /// The submission's URL.
+        /// The submission's URL, its credential values masked
+        /// ([`credentials::mask_url`](crate::credentials::mask_url)).
         submission: String,
     },
     /// A scheme other than `http` or `https`.
@@ -337,18 +338,23 @@ struct ShowValue<'a>(&'a [u8]);
 
 impl fmt::Display for ShowValue<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let lossy = String::from_utf8_lossy(self.0);
-        let url = crate::parse::unquote(&lossy);
-        // `unquote` answers a slice of its argument: where that slice starts.
-        let start = url.as_ptr() as usize - lossy.as_ptr() as usize;
-        let (before, after) = (&lossy[..start], &lossy[start + url.len()..]);
-        let s = format!("{before}{}{after}", crate::credentials::mask_url(url));
+        let s = masked_value(&String::from_utf8_lossy(self.0));
         let mut out: String = s.chars().take(200).collect();
         if s.chars().count() > 200 {
             out.push('…');
         }
         write!(f, "{out:?}")
     }
+}
+
+/// A header value (read lossily) with the credentials of the URL the layer reads in it masked:
+/// within white space and one pair of double quotes, which are kept as sent.
+fn masked_value(lossy: &str) -> String {
+    let url = crate::parse::unquote(lossy);
+    // `unquote` answers a slice of its argument: where that slice starts.
+    let start = url.as_ptr() as usize - lossy.as_ptr() as usize;
+    let (before, after) = (&lossy[..start], &lossy[start + url.len()..]);
+    format!("{before}{}{after}", crate::credentials::mask_url(url))
 }
 
 /// A status word the server sent, escaped and bounded.

@@ -3,8 +3,8 @@
 //! A status word, an error message or a URL comes from whoever answered. Printed as it is, an
 //! ESC sequence clears the screen, retitles the window or writes the clipboard (OSC 52), a CR
 //! hides what came before it, and a newline forges a line in a log. [`Shown`] escapes every
-//! control character (C0, DEL, C1) and the Unicode format characters that reorder or hide text
-//! (bidirectional overrides and isolates, zero-width marks, line and paragraph separators), and
+//! control character (C0, DEL, C1), the line and paragraph separators, and every Unicode format
+//! character (bidirectional marks, overrides and isolates, zero-width marks, tag characters), and
 //! cuts the text once its escaped form reaches the limit, with a marker saying how many bytes
 //! were left out. The output holds no character that [`needs_escape`], and at most
 //! `limit + MARKER_MAX` characters: `limit` of text and escapes, then the marker.
@@ -42,19 +42,38 @@ pub fn shown(text: &str, limit: usize) -> Cow<'_, str> {
     Cow::Owned(Shown::new(text, limit).to_string())
 }
 
-/// Control characters, and the format characters that change how the rest of a line reads.
+/// Control characters, the line and paragraph separators, and every format character
+/// (Unicode's general category `Cf`, as of Unicode 16): they change how the rest of a line
+/// reads or are not seen at all.
 pub fn needs_escape(c: char) -> bool {
     c.is_control()
         || matches!(
             c,
-            '\u{200b}'..='\u{200f}' // zero-width space/joiners, LRM, RLM
+            '\u{ad}' // soft hyphen
+                | '\u{600}'..='\u{605}' // prepended concatenation marks
+                | '\u{61c}' // Arabic letter mark (a bidi mark, as RLM)
+                | '\u{6dd}'
+                | '\u{70f}'
+                | '\u{890}'..='\u{891}'
+                | '\u{8e2}'
+                | '\u{180e}' // Mongolian vowel separator
+                | '\u{200b}'..='\u{200f}' // zero-width space/joiners, LRM, RLM
                 | '\u{2028}'..='\u{202e}' // line/paragraph separators, bidi embeddings/overrides
-                | '\u{2060}'..='\u{2069}' // word joiner, invisible operators, bidi isolates
+                | '\u{2060}'..='\u{2064}' // word joiner, invisible operators
+                | '\u{2066}'..='\u{206f}' // bidi isolates, deprecated format characters
                 | '\u{feff}' // zero-width no-break space
+                | '\u{fff9}'..='\u{fffb}' // interlinear annotation marks
+                | '\u{110bd}'
+                | '\u{110cd}'
+                | '\u{13430}'..='\u{1343f}' // Egyptian hieroglyph format controls
+                | '\u{1bca0}'..='\u{1bca3}' // shorthand format controls
+                | '\u{1d173}'..='\u{1d17a}' // musical symbol format controls
+                | '\u{e0001}'
+                | '\u{e0020}'..='\u{e007f}' // tag characters (invisible ASCII)
         )
 }
 
-/// The escape for `c` (at most 8 characters: `\u{2069}`), or `None` when it prints as itself.
+/// The escape for `c` (at most 9 characters: `\u{e007f}`), or `None` when it prints as itself.
 fn escape(c: char, buf: &mut [u8; 10]) -> Option<&str> {
     if !needs_escape(c) {
         return None;
@@ -146,6 +165,9 @@ mod tests {
             ("line\u{2028}sep", "line\\u{2028}sep"),
             ("iso\u{2066}late\u{2069}", "iso\\u{2066}late\\u{2069}"),
             ("bom\u{feff}", "bom\\u{feff}"),
+            ("alm\u{61c}", "alm\\u{61c}"),
+            ("tag\u{e0041}\u{e007f}", "tag\\u{e0041}\\u{e007f}"),
+            ("shy\u{ad}", "shy\\u{ad}"),
         ];
         for (input, want) in cases {
             assert_eq!(shown(input, LIMIT), want, "{input:?}");

@@ -395,9 +395,10 @@ pub(crate) fn check_target(cfg: &Config, request_url: &Link, url: &Link) -> Resu
         "https" => {}
         "http" if request_url.scheme() != "https" => {}
         "http" => {
+            // The caller's own URL, quoted in messages and `Debug`: masked here, once.
             return Err(UrlProblem::Downgrade {
-                submission: request_url.display(),
-            })
+                submission: crate::credentials::mask_url(&request_url.display()).into_owned(),
+            });
         }
         other => return Err(UrlProblem::Scheme(other.to_owned())),
     }

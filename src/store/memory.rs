@@ -11,23 +11,55 @@ use super::{OperationRecord, OperationStore, StoreFuture};
 /// How many expired records one write removes at most.
 const SWEEP: usize = 64;
 
+/// The bytes (of their JSON) of finished records a store keeps by default; see
+/// [`MemoryStore::finished_budget`].
+const FINISHED_BUDGET: usize = 64 * 1024 * 1024;
+
 /// Records and leases in memory: one process, lost when it ends. Clients in the same process
 /// that retry with their key attach to the operation instead of submitting again.
 ///
+/// Finished records are kept within a budget of bytes ([`finished_budget`](Self::finished_budget),
+/// 64 MiB by default): every new idempotency key a client invents leaves one, up to 64 KiB
+/// with a result recorded whole, and memory is not a disk.
+///
 /// Time is Tokio's clock ([`tokio::time::Instant`]): lease and record expiries follow a paused
 /// clock in tests.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct MemoryStore {
     records: Mutex<Records>,
     leases: Mutex<Leases>,
     finished_ttl: Option<Duration>,
+    finished_budget: usize,
 }
 
-/// The records, and when finished ones expire (in order, for the sweep).
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self {
+            records: Mutex::default(),
+            leases: Mutex::default(),
+            finished_ttl: None,
+            finished_budget: FINISHED_BUDGET,
+        }
+    }
+}
+
+/// The records; finished ones also in the order they were written (the first expire first,
+/// and go first beyond the budget), with their size.
 #[derive(Debug, Default)]
 struct Records {
-    by_key: HashMap<String, (OperationRecord, Option<Instant>)>,
-    expiry: BTreeSet<(Instant, String)>,
+    by_key: HashMap<String, (OperationRecord, Option<Finished>)>,
+    /// Finished records' keys by the number of their write.
+    finished: BTreeSet<(u64, String)>,
+    finished_bytes: usize,
+    writes: u64,
+}
+
+/// When a finished record was written (and the how-manieth write it was), and its size.
+#[derive(Debug, Clone, Copy)]
+struct Finished {
+    at: Instant,
+    write: u64,
+    bytes: usize,
 }
 
 /// The leases, by key: holder and expiry. A lease whose holder never releases it (a call
@@ -51,25 +83,47 @@ impl Leases {
 }
 
 impl Records {
-    /// Removes `key`'s record and its expiry.
+    /// Removes `key`'s record, and its place among the finished ones.
     fn take(&mut self, key: &str) {
-        if let Some((_, Some(at))) = self.by_key.remove(key) {
-            self.expiry.remove(&(at, key.to_owned()));
+        if let Some((_, Some(done))) = self.by_key.remove(key) {
+            self.finished.remove(&(done.write, key.to_owned()));
+            self.finished_bytes -= done.bytes;
         }
     }
 
-    /// Removes up to [`SWEEP`] records whose expiry has passed.
-    fn sweep(&mut self, now: Instant) {
+    /// Removes the first written finished record.
+    fn take_first(&mut self) {
+        if let Some((_, key)) = self.finished.first().cloned() {
+            self.take(&key);
+        }
+    }
+
+    /// Removes up to [`SWEEP`] finished records written `ttl` ago or earlier.
+    fn sweep(&mut self, ttl: Duration, now: Instant) {
         for _ in 0..SWEEP {
-            match self.expiry.first() {
-                Some((at, _)) if *at <= now => {}
+            let first = self
+                .finished
+                .first()
+                .and_then(|(_, key)| self.by_key.get(key));
+            match first {
+                Some((_, Some(done))) if expired(done.at, ttl, now) => self.take_first(),
                 _ => break,
-            }
-            if let Some((_, key)) = self.expiry.pop_first() {
-                self.by_key.remove(&key);
             }
         }
     }
+
+    /// Removes the first written finished records while they take more than `budget` bytes
+    /// (the last one written stays).
+    fn trim(&mut self, budget: usize) {
+        while self.finished_bytes > budget && self.finished.len() > 1 {
+            self.take_first();
+        }
+    }
+}
+
+/// Whether a record finished at `at` has expired at `now`.
+fn expired(at: Instant, ttl: Duration, now: Instant) -> bool {
+    at.checked_add(ttl).is_some_and(|end| end <= now)
 }
 
 impl MemoryStore {
@@ -81,11 +135,20 @@ impl MemoryStore {
     /// Expire a finished record (succeeded or failed) `ttl` after it is written: it reads as
     /// absent from then on (a request under its key is a new operation), and each later write
     /// removes up to 64 expired records. Records of running operations never expire. Default:
-    /// finished records are kept until removed — the same contract as
-    /// `RedbStore::finished_ttl` and `RedisStore::finished_ttl`.
+    /// finished records are kept until removed (within the [budget](Self::finished_budget)) —
+    /// the same contract as `RedbStore::finished_ttl` and `RedisStore::finished_ttl`.
     #[must_use]
     pub fn finished_ttl(mut self, ttl: Duration) -> Self {
         self.finished_ttl = Some(ttl);
+        self
+    }
+
+    /// Keep finished records within `bytes` (the size of their JSON): beyond it, the first
+    /// written are removed, as if expired (a request under their key is a new operation).
+    /// Records of running operations are not counted and never removed. Default: 64 MiB.
+    #[must_use]
+    pub fn finished_budget(mut self, bytes: usize) -> Self {
+        self.finished_budget = bytes;
         self
     }
 }
@@ -98,28 +161,41 @@ impl OperationStore for MemoryStore {
     fn load(&self, key: &str) -> StoreFuture<'_, Option<OperationRecord>> {
         let now = Instant::now();
         let records = self.records.lock().expect("not poisoned");
-        let found = records.by_key.get(key).and_then(|(record, expires)| {
-            let live = expires.is_none_or(|at| at > now);
-            live.then(|| record.clone())
+        let found = records.by_key.get(key).and_then(|(record, finished)| {
+            let gone = match (finished, self.finished_ttl) {
+                (Some(done), Some(ttl)) => expired(done.at, ttl, now),
+                _ => false,
+            };
+            (!gone).then(|| record.clone())
         });
         ready(found)
     }
 
     fn save(&self, key: &str, record: &OperationRecord) -> StoreFuture<'_, ()> {
         let now = Instant::now();
+        // Sized outside the lock: a finished record is written once or twice an operation.
+        let bytes = record
+            .is_finished()
+            .then(|| record.to_json().len() + key.len());
         let mut records = self.records.lock().expect("not poisoned");
         records.take(key);
-        let expires = self
-            .finished_ttl
-            .filter(|_| record.is_finished())
-            .and_then(|ttl| now.checked_add(ttl));
-        if let Some(at) = expires {
-            records.expiry.insert((at, key.to_owned()));
+        records.writes += 1;
+        let finished = bytes.map(|bytes| Finished {
+            at: now,
+            write: records.writes,
+            bytes,
+        });
+        if let Some(done) = finished {
+            records.finished.insert((done.write, key.to_owned()));
+            records.finished_bytes += done.bytes;
         }
         records
             .by_key
-            .insert(key.to_owned(), (record.clone(), expires));
-        records.sweep(now);
+            .insert(key.to_owned(), (record.clone(), finished));
+        if let Some(ttl) = self.finished_ttl {
+            records.sweep(ttl, now);
+        }
+        records.trim(self.finished_budget);
         ready(())
     }
 
@@ -189,7 +265,7 @@ mod tests {
         store.remove("next").await.unwrap();
         store.save("next", &done).await.unwrap();
         assert_eq!(held(), 1, "the next write sweeps the rest");
-        assert_eq!(store.records.lock().unwrap().expiry.len(), 1);
+        assert_eq!(store.records.lock().unwrap().finished.len(), 1);
     }
 
     /// Leases never released (their calls dropped) are removed once expired, as the map grows:

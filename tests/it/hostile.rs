@@ -1239,3 +1239,79 @@ async fn debug_of_metadata_progress_and_handles_masks_credentials() {
         assert!(text.contains("sig=***"), "{text}");
     }
 }
+
+/// A submission URL holding the caller's own secrets (a `user:password@`, an API key in the
+/// query), for the error-text tests below.
+const SECRET_SUB: &str =
+    "https://u:PW-SECRET@svc.example/jobs?subscription-key=KEY-SECRET&api-version=1";
+
+/// Whether `text` holds none of the secrets the error-text tests plant.
+fn holds_no_secret(text: &str) -> bool {
+    !["PW-SECRET", "KEY-SECRET", "SIG-SECRET"]
+        .iter()
+        .any(|s| text.contains(s))
+}
+
+/// A monitor that downgrades to `http` is refused with an error that names the submission's
+/// URL masked, in its message, its `Debug` and its typed reason: before, the caller's own
+/// `user:password@` and `subscription-key` were quoted raw ("the submission https://u:PW@…").
+#[tokio::test(start_paused = true)]
+async fn a_downgrade_names_the_submission_masked() {
+    let mut op = Op::start(LroLayer::new(), submission(Method::POST, SECRET_SUB));
+    op.answer(ol("http://svc.example/operations/1")).await;
+    let err = lro_error(op.finish().await);
+    assert_eq!(err.kind(), ErrorKind::Insecure);
+    let Reason::BadHeader {
+        why: UrlProblem::Downgrade { submission },
+        ..
+    } = err.reason()
+    else {
+        panic!("{:?}", err.reason());
+    };
+    assert_eq!(
+        submission,
+        "https://***@svc.example/jobs?subscription-key=***&api-version=1"
+    );
+    assert!(holds_no_secret(&err.to_string()), "{err}");
+    assert!(holds_no_secret(&format!("{err:?}")), "{err:?}");
+    // The error's URL stays raw, as documented, for a caller to retry with.
+    assert_eq!(err.url(), Some(SECRET_SUB));
+}
+
+/// An error's `Debug` (what `.unwrap()`, `{:?}` and `tracing`'s `?err` print) masks the
+/// credentials of the values it quotes, as its `Display` does: an unusable monitor header or
+/// body URL (`ftp://u:p@…?sig=…`) was printed raw inside `reason`. The typed reason keeps the
+/// value as sent.
+#[tokio::test(start_paused = true)]
+async fn an_errors_debug_masks_the_values_it_quotes() {
+    const HOSTILE: &str = "ftp://u:PW-SECRET@svc.example/x?sig=SIG-SECRET";
+    // A monitor header, as it is and quoted (a spelling the layer reads).
+    for value in [HOSTILE.to_owned(), format!(" \"{HOSTILE}\" ")] {
+        let op = submit(LroLayer::new(), ol(&value)).await;
+        let err = lro_error(op.finish().await);
+        assert_eq!(err.kind(), ErrorKind::Insecure, "{value}");
+        assert!(
+            matches!(err.reason(), Reason::BadHeader { value: v, .. } if v == value.as_str()),
+            "{:?}",
+            err.reason()
+        );
+        assert!(holds_no_secret(&err.to_string()), "{err}");
+        let debug = format!("{err:?}");
+        assert!(holds_no_secret(&debug), "{debug}");
+        assert!(debug.contains("ftp://***@svc.example/x?sig=***"), "{debug}");
+    }
+    // A URL in a status body.
+    let mut op = submit(LroLayer::new(), ol(MONITOR)).await;
+    let body = serde_json::json!({"status": "Succeeded", "resourceLocation": HOSTILE});
+    op.answer(resp(200, &[], body.to_string())).await;
+    let err = lro_error(op.finish().await);
+    assert!(
+        matches!(err.reason(), Reason::BadBodyUrl { value, .. } if value == HOSTILE),
+        "{:?}",
+        err.reason()
+    );
+    assert!(holds_no_secret(&err.to_string()), "{err}");
+    let debug = format!("{err:?}");
+    assert!(holds_no_secret(&debug), "{debug}");
+    assert!(debug.contains("ftp://***@svc.example/x?sig=***"), "{debug}");
+}

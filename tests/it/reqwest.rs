@@ -18,7 +18,7 @@ use reqwest_retry::{RetryError, RetryTransientMiddleware};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tower_lro::__private::Reason;
-use tower_lro::middleware::{lro_error, LroMiddleware};
+use tower_lro::middleware::{lro_error, redirect_policy, LroMiddleware};
 use tower_lro::{ErrorKind, FinalState, LroLayer, LroMetadata, LroOptions, Progress, Rule};
 use tower_lro::{LroRequest, PollKind};
 
@@ -948,4 +948,96 @@ async fn smoke_both_clients_resolve_seed_v2_alike() {
     let (mw_reports, tower_reports) = (mw_reports.lock().unwrap(), tower_reports.lock().unwrap());
     assert!(!tower_reports.is_empty());
     assert_eq!(*mw_reports, *tower_reports, "the same progress reports");
+}
+
+/// A poll that cannot connect: reqwest's error names the URL it was sending to (the carried
+/// `subscription-key`, the server's `sig=`). The error's message and `Debug` mask them; the
+/// typed kind is `RetriesExhausted`.
+#[tokio::test]
+async fn a_transport_failure_is_reported_with_its_url_masked() {
+    let server = MockServer::start().await;
+    // A loopback port with no listener: every poll's connection is refused.
+    let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let monitor = format!("http://127.0.0.1:{port}/ops/1?sig=SIG-SECRET");
+    server.always(
+        Method::POST,
+        "/mapData",
+        Reply::new(202).header("Operation-Location", &monitor),
+    );
+    let client = client(maps_layer().transient_retries(1));
+
+    let err = send(submit(&client, &server)).await.unwrap_err();
+
+    let lro = the_lro_error(&err);
+    assert_eq!(lro.kind(), ErrorKind::RetriesExhausted, "{lro}");
+    for text in [lro.to_string(), format!("{lro:?}")] {
+        assert!(!text.contains("SIG-SECRET"), "{text}");
+        assert!(!text.contains(SUBSCRIPTION_KEY), "{text}");
+    }
+}
+
+/// reqwest follows redirects in the client, before the layer sees them, to any origin, with
+/// every header but `Authorization` and cookies. With [`redirect_policy`], a status monitor's
+/// `307` to another origin comes back to the layer, which polls there without the
+/// credentials (`x-api-key`, `Ocp-Apim-Subscription-Key`) and origin-bound headers
+/// (`Metadata`) the submission carried; reqwest's own policy delivered all three.
+#[tokio::test]
+async fn with_the_redirect_policy_a_monitor_redirected_elsewhere_gets_no_credential() {
+    let server = MockServer::start().await;
+    let other = MockServer::start().await;
+    server.always(
+        Method::POST,
+        "/mapData",
+        Reply::new(202).header("Operation-Location", &server.url("/ops/1")),
+    );
+    server.always(
+        Method::GET,
+        "/ops/1",
+        Reply::new(307).header("Location", &other.url("/ops/1")),
+    );
+    other.always(
+        Method::GET,
+        "/ops/1",
+        Reply::new(200).json(r#"{"status":"Succeeded"}"#),
+    );
+    let reqwest = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(redirect_policy())
+        .build()
+        .unwrap();
+    let client = ClientBuilder::new(reqwest)
+        .with(LroMiddleware::from(fast_layer()))
+        .build();
+    let secrets = [
+        ("x-api-key", "KEY-SECRET"),
+        ("ocp-apim-subscription-key", "SUB-SECRET"),
+        ("metadata", "true"),
+    ];
+    let mut request = client.post(server.url("/mapData")).body("{}");
+    for (name, value) in secrets {
+        request = request.header(name, value);
+    }
+
+    let response = send(request).await.unwrap();
+
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(metadata(&response).status().as_str(), "Succeeded");
+    let polls = server.requests_to("/ops/1");
+    assert_eq!(polls.len(), 1);
+    let elsewhere = other.requests_to("/ops/1");
+    assert_eq!(elsewhere.len(), 1, "the layer followed the 307 itself");
+    for (name, value) in secrets {
+        assert_eq!(
+            polls[0].header(name),
+            Some(value),
+            "{name} on its own origin"
+        );
+        assert_eq!(
+            elsewhere[0].header(name),
+            None,
+            "{name} went to another origin"
+        );
+    }
 }

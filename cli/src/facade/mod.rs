@@ -63,6 +63,8 @@ pub struct Facade {
     /// The same store's writes in this process, per key (read on a write, not on a timer).
     signals: Arc<signal::Signalled>,
     upstream: Uri,
+    /// The dialect every operation is read in (a resume handle must name it).
+    dialect: tower_lro::Dialect,
     /// The wait a status answer suggests (`Retry-After`, `retry-after-ms`).
     hint: Duration,
     /// How long an event stream lasts at most without `--max-time`.
@@ -88,6 +90,7 @@ impl Facade {
         scope: Arc<crate::scope::Scope>,
         client: ConcurrencyLimit<hyper_util::client::legacy::Client<net::Connector, UpstreamBody>>,
         upstream: Uri,
+        dialect: tower_lro::Dialect,
         args: &ProxyArgs,
     ) -> Arc<Self> {
         let probe = format!("{}/probe", layer.holder_id());
@@ -99,6 +102,7 @@ impl Facade {
             scope,
             signals: store,
             upstream,
+            dialect,
             hint: args.lro.poll_interval.unwrap_or(Duration::from_secs(1)),
             events_for: args
                 .lro

@@ -4,7 +4,9 @@
 //! Answered like a forwarded request (the final answer), or `202` and the façade with
 //! `Prefer: respond-async`. A handle any of whose URLs (the submission's, the status
 //! monitor's, a dialect's base, its origin) is not on the upstream's origin is refused `400`:
-//! the proxy polls its upstream only, never where a client points it.
+//! the proxy polls its upstream only, never where a client points it. So is one whose
+//! submission URL, monitor or submission `Location` is not under the upstream's path: a
+//! forwarded request's path never leaves it, and neither does a resumed one's.
 
 use std::sync::Arc;
 
@@ -13,7 +15,7 @@ use http_body_util::Either;
 use hyper::body::Incoming;
 use serde_json::Value;
 use tower::ServiceExt;
-use tower_lro::{LroOptions, ResumeHandle};
+use tower_lro::{Dialect, LroOptions, ResumeHandle};
 
 use super::{carried, fresh_id, json_error, read_body, run, upstream_body, Facade};
 use crate::proxy::{Bounded, ProxyBody};
@@ -33,7 +35,7 @@ pub async fn resume(
         Ok(bytes) => bytes,
         Err(answer) => return answer,
     };
-    let handle = match handle_of(&bytes, &facade.upstream) {
+    let handle = match handle_of(&bytes, &facade.upstream, &facade.dialect) {
         Ok(handle) => handle,
         Err(message) => return json_error(StatusCode::BAD_REQUEST, "BadRequest", &message),
     };
@@ -68,7 +70,7 @@ pub async fn resume(
 
 /// The handle in `body` (`{"resume": handle, …}` or the handle), when every URL in it is on
 /// `upstream`'s origin.
-fn handle_of(body: &[u8], upstream: &Uri) -> Result<ResumeHandle, String> {
+fn handle_of(body: &[u8], upstream: &Uri, dialect: &Dialect) -> Result<ResumeHandle, String> {
     let value: Value = serde_json::from_slice(body).map_err(|_| "the body is not JSON")?;
     let value = match value.get("resume") {
         Some(handle) => handle.clone(),
@@ -80,7 +82,50 @@ fn handle_of(body: &[u8], upstream: &Uri) -> Result<ResumeHandle, String> {
     if !on_origin(&value, upstream) {
         return Err("the handle's URLs are not all on the upstream's origin: refused".to_owned());
     }
-    serde_json::from_value(value).map_err(|_| "the body holds no valid resume handle".to_owned())
+    let handle: ResumeHandle = serde_json::from_value(value)
+        .map_err(|_| "the body holds no valid resume handle".to_owned())?;
+    if !under_base(&handle, upstream) {
+        return Err("the handle's URLs are not all under the upstream's path: refused".to_owned());
+    }
+    // The proxy reads every operation in its one dialect: a handle naming another was written
+    // elsewhere, and its dialect would choose the requests sent.
+    if !handle.is_read_in(dialect) {
+        return Err(format!(
+            "the handle's dialect is not the proxy's ({}): refused",
+            dialect.name()
+        ));
+    }
+    Ok(handle)
+}
+
+/// Whether the URLs the layer requests for `handle` (its `request_url`, resolved against
+/// `upstream`; its monitor and submission `Location`, resolved against that, as the layer reads
+/// them) are under `upstream`'s path, as every forwarded request's path is
+/// (`proxy_map::upstream_uri`). A WHATWG parser resolves them: dot segments, `%2e` spelled
+/// ones included, are gone before the path is compared.
+fn under_base(handle: &ResumeHandle, upstream: &Uri) -> bool {
+    let prefix = upstream.path().trim_end_matches('/');
+    if prefix.is_empty() {
+        return true;
+    }
+    let within = |url: &whatwg_url::Url| {
+        let path = url.path();
+        path == prefix
+            || path
+                .strip_prefix(prefix)
+                .is_some_and(|r| r.starts_with('/'))
+    };
+    let Ok(request) =
+        whatwg_url::Url::parse(&upstream.to_string()).and_then(|b| b.join(handle.request_url()))
+    else {
+        return false;
+    };
+    let others = [Some(handle.operation_url()), handle.submission_location()];
+    within(&request)
+        && others
+            .into_iter()
+            .flatten()
+            .all(|url| request.join(url).is_ok_and(|url| within(&url)))
 }
 
 /// Whether every string in `value` that a WHATWG parser (the library's) would read as an
@@ -128,9 +173,25 @@ mod tests {
             "http://127.0.0.1:8000/v1/ops/1",
             "/v1/ops/1",
             "ops/1",
-            "HTTP://127.0.0.1:8000/x",
+            "HTTP://127.0.0.1:8000/v1/x",
         ] {
-            assert!(handle_of(handle(op).as_bytes(), &up).is_ok(), "{op}");
+            assert!(
+                handle_of(handle(op).as_bytes(), &up, &Dialect::default()).is_ok(),
+                "{op}"
+            );
+        }
+        // On the origin, outside the upstream's path.
+        for op in [
+            "HTTP://127.0.0.1:8000/x",
+            "/ops/1",
+            "../ops/1",
+            "/v1/%2e%2e/admin",
+            "/v10/ops",
+        ] {
+            assert!(
+                handle_of(handle(op).as_bytes(), &up, &Dialect::default()).is_err(),
+                "{op}"
+            );
         }
         for op in [
             "http://127.0.0.1:8001/ops/1",
@@ -143,9 +204,12 @@ mod tests {
             "https:elsewhere.example/ops",
             "HTTP://elsewhere.example/ops",
         ] {
-            assert!(handle_of(handle(op).as_bytes(), &up).is_err(), "{op}");
+            assert!(
+                handle_of(handle(op).as_bytes(), &up, &Dialect::default()).is_err(),
+                "{op}"
+            );
         }
-        assert!(handle_of(b"{}", &up).is_err());
-        assert!(handle_of(b"not json", &up).is_err());
+        assert!(handle_of(b"{}", &up, &Dialect::default()).is_err());
+        assert!(handle_of(b"not json", &up, &Dialect::default()).is_err());
     }
 }

@@ -614,3 +614,116 @@ async fn a_resume_handle_cannot_reach_another_origin_by_spelling() {
     );
     assert_eq!(up.mock.requests().len(), 0, "nor to the upstream");
 }
+
+/// `POST /_lro/resume` keeps to the upstream's base path, as forwarded requests do: a handle
+/// naming a path outside it (the submission's URL, the monitor, the submission's `Location`)
+/// is refused `400`, nothing sent. Before, a client read `/admin/secret` of an upstream given
+/// as `…/v1` (which `GET /../admin/secret` is refused for): as the final `GET` of a handle's
+/// `request_url`, or quoted in a `502` of its monitor.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_resume_handle_cannot_leave_the_upstreams_base_path() {
+    let mock = Mock::start(|req, _| match req.target.as_str() {
+        "/v1/ops/1" => resp(200, &[], r#"{"status":"Succeeded"}"#),
+        _ => resp(200, &[], "TOPSECRET"),
+    })
+    .await;
+    let upstream = format!("{}/v1", mock.base);
+    let (_child, base, _) = proxy_on("127.0.0.1:0", &upstream, &FAST).await;
+    let inside = |path: &str| format!("{upstream}{path}");
+    let outside = format!("{}/admin/secret", mock.base);
+    let rows = [
+        (outside.clone(), inside("/ops/1"), None, "original-uri"),
+        (inside("/jobs"), outside.clone(), None, "auto"),
+        (
+            inside("/jobs"),
+            inside("/ops/1"),
+            Some(outside.clone()),
+            "location",
+        ),
+        (
+            inside("/../admin/secret"),
+            inside("/ops/1"),
+            None,
+            "original-uri",
+        ),
+        (
+            inside("/jobs"),
+            inside("/%2e%2e/admin/secret"),
+            None,
+            "auto",
+        ),
+    ];
+    for (request_url, operation_url, location, final_state) in rows {
+        let mut handle = serde_json::json!({
+            "version": 1, "rule": "operation-location", "method": "PUT",
+            "request_url": request_url, "operation_url": operation_url,
+            "final_state": final_state, "origin": mock.base, "polls": 1,
+        });
+        if let Some(location) = &location {
+            handle["submission_location"] = Value::from(location.as_str());
+        }
+        let resume = format!("{base}/_lro/resume");
+        let (status, _, body) = send("POST", &resume, &[], &handle.to_string()).await;
+        assert_eq!(
+            status,
+            StatusCode::BAD_REQUEST,
+            "{request_url} {operation_url} {location:?}: {}",
+            body_text(&body)
+        );
+        assert_eq!(json(&body)["error"]["code"], "BadRequest");
+    }
+    assert_eq!(mock.requests().len(), 0, "nothing sent upstream");
+    // A handle within the base path still resumes.
+    let handle = serde_json::json!({
+        "version": 1, "rule": "operation-location", "method": "PUT",
+        "request_url": inside("/things/1"), "operation_url": inside("/ops/1"),
+        "final_state": "original-uri", "origin": mock.base, "polls": 1,
+    });
+    let (status, _, _) = send(
+        "POST",
+        &format!("{base}/_lro/resume"),
+        &[],
+        &handle.to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+/// A resume handle is read in the proxy's own dialect: one that names another (here a
+/// declared dialect the client wrote, whose `result` template names `/admin/…`, outside the
+/// base path) is refused `400`, nothing sent. Before, the handle's dialect was taken as it was
+/// (answered `200`): a dialect chooses the requests a resumed operation sends (methods, bodies,
+/// URL templates), which the base-path check of the handle's own URLs does not see.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_resume_handle_in_another_dialect_is_refused() {
+    let mock = Mock::start(|req, _| match req.target.as_str() {
+        "/v1/ops/1" => resp(200, &[], r#"{"status":"Succeeded"}"#),
+        _ => resp(200, &[], "TOPSECRET"),
+    })
+    .await;
+    let upstream = format!("{}/v1", mock.base);
+    let (_child, base, _) = proxy_on("127.0.0.1:0", &upstream, &FAST).await;
+    let declared = serde_json::json!({
+        "name": "elsewhere",
+        "status_url": {"template": "/v1/ops/1"},
+        "status_word": "/status",
+        "words": {"running": ["Running"], "succeeded": ["Succeeded"], "failed": ["Failed"]},
+        "result": {"template": "/admin/{/status}"},
+    });
+    let handle = serde_json::json!({
+        "version": 1, "rule": "operation-location", "method": "POST",
+        "request_url": format!("{upstream}/jobs"), "operation_url": format!("{upstream}/ops/1"),
+        "final_state": "auto", "origin": mock.base, "polls": 1,
+        "dialect": {"declared": declared},
+    });
+    let (status, _, body) = send(
+        "POST",
+        &format!("{base}/_lro/resume"),
+        &[],
+        &handle.to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{}", body_text(&body));
+    assert_eq!(json(&body)["error"]["code"], "BadRequest");
+    assert_eq!(mock.requests().len(), 0, "nothing sent upstream");
+}

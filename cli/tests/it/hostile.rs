@@ -264,3 +264,87 @@ async fn an_unusable_monitor_header_is_quoted_masked() {
         assert!(run.stderr.contains("***"), "{}", run.stderr);
     }
 }
+
+/// The format characters that hide or reorder text beyond the bidi overrides and zero-width
+/// marks: the Arabic letter mark (a bidi mark, as RLM), the deprecated format characters
+/// after the isolates, the soft hyphen, the Mongolian vowel separator, the interlinear
+/// annotation marks, a prepended concatenation mark, and tag characters (invisible: the
+/// "ASCII smuggling" of text no one sees). Before, they reached the terminal raw.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_format_character_is_escaped_on_stderr() {
+    let hidden = [
+        '\u{61c}',
+        '\u{206a}',
+        '\u{206f}',
+        '\u{ad}',
+        '\u{180e}',
+        '\u{fff9}',
+        '\u{fffb}',
+        '\u{600}',
+        '\u{e0001}',
+        '\u{e0041}',
+        '\u{e007f}',
+        '\u{1d173}',
+    ];
+    let word: String = hidden.iter().flat_map(|&c| ['x', c]).collect();
+    let body = serde_json::json!({"status": "Failed", "error": {"code": word, "message": word}})
+        .to_string();
+    let mock = Mock::start(move |req, base| match req.target.as_str() {
+        "/jobs" => resp(
+            202,
+            &[("operation-location", format!("{base}/ops/1")), now()],
+            "",
+        ),
+        "/ops/1" => resp(200, &[], &body),
+        _ => resp(404, &[], ""),
+    })
+    .await;
+    let run = lro(&["-v", "-X", "POST", &format!("{}/jobs", mock.base)]).await;
+    assert_eq!(run.code, 3, "{run:?}");
+    let raw: Vec<char> = run.stderr.chars().filter(|c| hidden.contains(c)).collect();
+    assert!(raw.is_empty(), "raw {raw:?} in {}", run.stderr);
+    assert!(run.stderr.contains(r"x\u{61c}x\u{206a}"), "{}", run.stderr);
+    assert!(run.stderr.contains(r"x\u{e0041}x"), "{}", run.stderr);
+    assert_terminal_safe(&run.stderr);
+}
+
+/// A `percentComplete` far out of its range (`1e308`) is shown within 0–100 %, as the
+/// progress bar already clamps it: before, a progress line printed its 309 digits.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_percent_out_of_range_is_shown_within_its_range() {
+    let mock = Mock::start(move |req, base| match req.target.as_str() {
+        "/jobs" => resp(
+            202,
+            &[("operation-location", format!("{base}/ops/1")), now()],
+            "",
+        ),
+        "/ops/1" => resp(
+            200,
+            &[("retry-after", "0".to_owned())],
+            r#"{"status":"Running","percentComplete":1e308}"#,
+        ),
+        _ => resp(404, &[], ""),
+    })
+    .await;
+    let handle = temp_dir("hostile-percent").join("handle.json");
+    let run = lro(&[
+        "--max-time",
+        "1",
+        "--save-handle",
+        handle.to_str().unwrap(),
+        "-X",
+        "POST",
+        &format!("{}/jobs", mock.base),
+    ])
+    .await;
+    assert_eq!(run.code, 4, "{run:?}");
+    let progress: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("lro: Running"))
+        .collect();
+    assert!(!progress.is_empty(), "{}", run.stderr);
+    for line in progress {
+        assert!(line.starts_with("lro: Running 100% (poll "), "{line}");
+    }
+}

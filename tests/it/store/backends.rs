@@ -118,6 +118,67 @@ async fn finished_records_are_kept_without_a_ttl() {
     assert_eq!(store.load("done").await.unwrap(), Some(failed()));
 }
 
+/// A finished record of `body_len` bytes of embedded result, as a keyed request whose
+/// operation ended with its final body recorded whole leaves one.
+fn embedded(body_len: usize) -> OperationRecord {
+    let json = serde_json::json!({
+        "fingerprint": "00ff",
+        "first_sent": 1,
+        "state": {"state": "succeeded", "result": {
+            "kind": "embedded", "status": 200, "content_type": "application/json",
+            "body": "r".repeat(body_len),
+        }},
+    });
+    OperationRecord::from_json(json.to_string().as_bytes()).unwrap()
+}
+
+/// The memory store holds its finished records within a budget of bytes (64 MiB by
+/// default): a client that sends a new idempotency key with every request no longer grows the
+/// process without bound until the records expire (64 KiB recorded a key, a day by default).
+/// Beyond the budget, the finished records written first read as absent (a request under their
+/// key is a new operation, as after their expiry); running operations' records are kept.
+#[tokio::test(start_paused = true)]
+async fn the_memory_store_holds_its_finished_records_within_a_budget() {
+    let store = MemoryStore::new().finished_ttl(Duration::from_secs(86_400));
+    let running = OperationRecord::from_json(
+        br#"{"fingerprint":"00ff","first_sent":1,"state":{"state":"submitted"}}"#,
+    )
+    .unwrap();
+    store.save("running", &running).await.unwrap();
+    let record = embedded(64 * 1024);
+    // 1 100 records of 64 KiB: 69 MiB, over the default budget.
+    for n in 0..1_100 {
+        store.save(&format!("k{n}"), &record).await.unwrap();
+    }
+    assert!(
+        store.load("k0").await.unwrap().is_none(),
+        "the first written went"
+    );
+    assert!(
+        store.load("k1099").await.unwrap() == Some(record.clone()),
+        "the last written stays"
+    );
+    let kept = {
+        let mut kept = 0;
+        for n in 0..1_100 {
+            kept += usize::from(store.load(&format!("k{n}")).await.unwrap().is_some());
+        }
+        kept
+    };
+    assert!((900..1_024).contains(&kept), "{kept} kept");
+    assert_eq!(store.load("running").await.unwrap(), Some(running));
+    // A smaller budget, set: the same flood keeps fewer.
+    let store = MemoryStore::new().finished_budget(1024 * 1024);
+    for n in 0..100 {
+        store.save(&format!("k{n}"), &record).await.unwrap();
+    }
+    let mut kept = 0;
+    for n in 0..100 {
+        kept += usize::from(store.load(&format!("k{n}")).await.unwrap().is_some());
+    }
+    assert_eq!(kept, 15, "1 MiB holds 15 records of 64 KiB and their JSON");
+}
+
 /// A holder that dies mid-wait (its task aborted: no release) leaves a `Polling` record and a
 /// lease; `second` takes over once the lease expires and resumes: one submission in all.
 async fn takeover(
