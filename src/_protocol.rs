@@ -199,6 +199,7 @@
 //! | `status_word` | the place of the status word; may be left out when `status_codes` say everything | none |
 //! | `status_codes` | `{"202": "running", "4xx": "failed", …}`: what an answer without a word means (`running`, `succeeded`, `failed`, `canceled`); a class does not cover `408`, `429`, `502`, `503`, `504` unless listed one by one | none |
 //! | `progress` | the place of a percentage, `a/b` or `n%` | a top-level `percentComplete` or `progress` |
+//! | `operation_id` | the place of the operation's id (a string, or a number written out), read from the submission's answer and every status answer that carries one (the latest wins, an answer without one keeps it): the id metadata and resume handles report, and `/operation_id` of a `cancel` template | no id |
 //! | `words` | `{"succeeded": […], "failed": […], "canceled": […], "running": […]}` added to the default vocabulary | none |
 //! | `result` | a result source or a list, first that finds one wins: `{"header": …}`, `{"pointer": …}` (a URL), `{"template": …}`, `{"embedded": …}` (the value itself is the final body) | the terminal status answer |
 //! | `error` | a pointer or a list of them, the first not `null` wins | none |
@@ -307,7 +308,8 @@
 //!   Templates read the body (`{/ptr}`), a header (`{header:NAME}`), `{status_url}` and
 //!   `{submission_url}`; with `base_url` every relative form, `//host/x` included, stays on the
 //!   base's origin. A `cancel` member (`{"method": "DELETE"|"POST", "url": {"template": …}}`, `url` left out for the status URL)
-//!   says how to cancel; a template's placeholders read `/status_url` and `/operation_id`.
+//!   says how to cancel; a template's placeholders read `/status_url` and `/operation_id` (the
+//!   id `operation_id` says where to find: Flower's `POST /api/task/revoke/{/operation_id}`).
 //! - FHIR and OGC API – Processes ([`Dialect::fhir`], [`Dialect::ogc_processes`]): described in
 //!   the declared language and read by its readers. A FHIR operation (`…/$export`) or an OGC
 //!   `POST …/execution` without a `Prefer` header is sent with `Prefer: respond-async` (both

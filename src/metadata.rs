@@ -42,7 +42,8 @@ impl LroMetadata {
     pub fn operation_url(&self) -> &str {
         &self.operation_url
     }
-    /// `operationId` (or `id`) from the status documents, when one was seen.
+    /// The operation's id, when one was seen: `operationId` (or `id`) of the status documents,
+    /// a Google operation's `name`, or where a declared dialect's `operation_id` says.
     pub fn operation_id(&self) -> Option<&str> {
         self.operation_id.as_deref()
     }
@@ -107,7 +108,7 @@ impl Progress {
     pub fn operation_url(&self) -> &str {
         &self.operation_url
     }
-    /// `operationId` (or `id`) when one was seen.
+    /// The operation's id when one was seen (see [`LroMetadata::operation_id`]).
     pub fn operation_id(&self) -> Option<&str> {
         self.operation_id.as_deref()
     }

@@ -52,7 +52,8 @@ pub struct ResumeHandle {
     /// The submission response's `Location`, if any (a final-state target).
     #[serde(default)]
     pub(crate) submission_location: Option<String>,
-    /// `operationId` when one was seen.
+    /// The operation's id when one was seen (see
+    /// [`LroMetadata::operation_id`](crate::LroMetadata::operation_id)).
     #[serde(default)]
     pub(crate) operation_id: Option<String>,
     /// The submission's origin (`scheme://host[:port]`): credentials stay with it.

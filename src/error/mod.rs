@@ -228,7 +228,8 @@ impl Error {
     pub fn operation_url(&self) -> Option<&str> {
         self.inner.operation_url.as_deref()
     }
-    /// `operationId` (or `id`) when one was seen.
+    /// The operation's id when one was seen (see
+    /// [`LroMetadata::operation_id`](crate::LroMetadata::operation_id)).
     pub fn operation_id(&self) -> Option<&str> {
         self.inner.operation_id.as_deref()
     }

@@ -66,6 +66,14 @@ fn declared(cancel: &str) -> Dialect {
     .unwrap()
 }
 
+/// Celery through Flower, as `tests/fixtures/dialects/` describes it.
+fn flower() -> Dialect {
+    Dialect::from_json(include_str!(
+        "../../tests/fixtures/dialects/celery-flower-task.json"
+    ))
+    .unwrap()
+}
+
 /// The expected cancel of a row: its method and URL, or why there is none.
 type Expected = Result<(Method, &'static str), NotCancellable>;
 
@@ -179,6 +187,42 @@ fn each_dialect_says_how_it_is_cancelled() {
             Err(NotCancellable::NotDeclared {
                 dialect: "jobs".into(),
             }),
+        ),
+        (
+            "declared operation_id read with the first status (Flower: POST revoke/{task-id})",
+            flower(),
+            (
+                "POST",
+                "http://flower.example:5555/api/task/async-apply/tasks.add",
+            ),
+            (200, vec![], r#"{"task-id": "af2d-91", "state": "PENDING"}"#),
+            Ok((
+                Method::POST,
+                "http://flower.example:5555/api/task/revoke/af2d-91",
+            )),
+        ),
+        (
+            "declared operation_id of a submission that carries no word, a number",
+            flower(),
+            (
+                "POST",
+                "http://flower.example:5555/api/task/async-apply/tasks.add",
+            ),
+            (200, vec![], r#"{"task-id": 91}"#),
+            Ok((
+                Method::POST,
+                "http://flower.example:5555/api/task/revoke/91",
+            )),
+        ),
+        (
+            "declared operation_id from a header, escaped as one segment",
+            declared(
+                r#", "operation_id": {"header": "x-job-id"},
+                "cancel": {"method": "POST", "url": {"template": "/jobs/{/operation_id}/cancel"}}"#,
+            ),
+            ("POST", "https://svc.example/jobs"),
+            (202, vec![("location", "/ops/1"), ("x-job-id", " j/7 ")], ""),
+            Ok((Method::POST, "https://svc.example/jobs/j%2F7/cancel")),
         ),
         (
             "declared template whose placeholder finds nothing",

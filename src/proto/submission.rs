@@ -85,7 +85,11 @@ impl Submission {
             Ok(Start::Monitor {
                 url,
                 reads_submission,
-            }) => self.start_monitor(&url, reads_submission, (status, headers, body)),
+                operation_id,
+            }) => {
+                let found = (url.as_str(), reads_submission, operation_id);
+                self.start_monitor(found, (status, headers, body))
+            }
             Err(reason) => {
                 let url = request_base(&head.uri)?.display();
                 Err(Error::new(Some(url), reason).with_response(status, headers, body))
@@ -166,12 +170,11 @@ impl Submission {
         (machine, now)
     }
 
-    /// An operation of another dialect, whose monitor the answer named (`raw`), and which
-    /// (`reads_submission`) is read as the first status answer.
+    /// An operation of another dialect, whose monitor the answer named (`raw`), which
+    /// (`reads_submission`) is read as the first status answer, and whose id it carried.
     fn start_monitor(
         self,
-        raw: &str,
-        reads_submission: bool,
+        (raw, reads_submission, operation_id): (&str, bool, Option<String>),
         (status, headers, body): Answered<'_>,
     ) -> Result<Begin, Error> {
         let base = request_base(&self.head.uri)?;
@@ -194,6 +197,7 @@ impl Submission {
         let rule = dialect.rule().unwrap_or(Rule::Declared);
         let (mut machine, now) = self.machine(rule, base, monitor, None);
         machine.op.set_check(check);
+        machine.op.operation_id = operation_id;
         let action = match body {
             Some(body) if reads_submission => machine.read(status, headers, body, now),
             _ => machine.schedule(Some(headers), false, now).into(),

@@ -1,6 +1,6 @@
 //! `lro --cancel HANDLE` and `--cancel-on-interrupt`, through the built binary: which request
-//! goes out per dialect, with which credentials, and the exit codes (a refused cancel is not a
-//! success).
+//! goes out per dialect (a declared one's by the operation id it read: Flower's revoke), with
+//! which credentials, and the exit codes (a refused cancel is not a success).
 
 use std::time::Duration;
 
@@ -155,4 +155,92 @@ async fn an_interrupt_cancels_only_when_asked() {
         // The handle is saved either way.
         assert!(file.exists());
     }
+}
+
+/// A loopback Flower: `POST /api/task/async-apply/tasks.add` answers a task id (`PENDING`), the
+/// task stays `PENDING` (a long `Retry-After`), and `POST /api/task/revoke/<id>` is Flower's
+/// revoke (https://flower.readthedocs.io/en/latest/api.html, `POST /api/task/revoke/(.+)`).
+async fn flower() -> Mock {
+    const ID: &str = "3d28bb7c-a454-439a-b17a-79e4fd337e7a";
+    Mock::start(
+        move |req, _| match (req.method.as_str(), req.target.as_str()) {
+            ("POST", "/api/task/async-apply/tasks.add") => resp(
+                200,
+                &[],
+                &format!(r#"{{"task-id": "{ID}", "state": "PENDING"}}"#),
+            ),
+            ("GET", t) if t == format!("/api/task/result/{ID}") => resp(
+                200,
+                &[("retry-after", "30".to_owned())],
+                &format!(r#"{{"task-id": "{ID}", "state": "PENDING"}}"#),
+            ),
+            ("POST", t) if t == format!("/api/task/revoke/{ID}") => {
+                resp(200, &[], &format!(r#"{{"message": "Revoked '{ID}'"}}"#))
+            }
+            _ => resp(404, &[], ""),
+        },
+    )
+    .await
+}
+
+fn flower_dialect() -> String {
+    format!(
+        "@{}/../tests/fixtures/dialects/celery-flower-task.json",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+/// The requests a mock saw, as `METHOD target`.
+fn lines(mock: &Mock) -> Vec<String> {
+    let seen = mock.requests();
+    seen.iter()
+        .map(|r| format!("{} {}", r.method, r.target))
+        .collect()
+}
+
+/// Celery through Flower: the dialect reads the task id (`operation_id`: `/task-id`), so a
+/// handle carries it and `--cancel` sends Flower's revoke for it, once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_declared_dialect_cancels_by_the_operation_id_it_read() {
+    const REVOKE: &str = "POST /api/task/revoke/3d28bb7c-a454-439a-b17a-79e4fd337e7a";
+    let mock = flower().await;
+    let url = format!("{}/api/task/async-apply/tasks.add", mock.base);
+    let dialect = flower_dialect();
+    let args = ["--dialect", &dialect, "--json", r#"{"args":[1,1]}"#];
+    let started = lro(&[&args[..], &["--no-wait", &url]].concat()).await;
+    assert_eq!(started.code, 0, "{started:?}");
+    let handle = started.json();
+    assert_eq!(
+        handle["operation_id"],
+        "3d28bb7c-a454-439a-b17a-79e4fd337e7a"
+    );
+    let run = lro_with_stdin(&["--cancel", "-"], &started.stdout).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("accepted"), "{run:?}");
+    assert_eq!(
+        lines(&mock),
+        ["POST /api/task/async-apply/tasks.add", REVOKE]
+    );
+    // Interrupted while waiting, `--cancel-on-interrupt` sends the same revoke.
+    let mock = flower().await;
+    let url = format!("{}/api/task/async-apply/tasks.add", mock.base);
+    let file = temp_dir("cancel-flower").join("h.json");
+    let waiting = [
+        "--save-handle",
+        file.to_str().unwrap(),
+        "--cancel-on-interrupt",
+        &url,
+    ];
+    let (mut child, mut rest) =
+        lro_interrupted_while_waiting(&[&args[..], &waiting].concat()).await;
+    let code = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Ok(Some(_)) = rest.next_line().await {}
+        child.wait().await.unwrap().code()
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, Some(130));
+    let seen = lines(&mock);
+    assert_eq!(seen.iter().filter(|l| *l == REVOKE).count(), 1, "{seen:?}");
+    assert_eq!(seen.last().map(String::as_str), Some(REVOKE), "{seen:?}");
 }

@@ -409,5 +409,7 @@ pub fn declared_json(u: &mut Unstructured<'_>) -> AResult<String> {
     opt_insert(u, &mut obj, "status_request", 3, request_spec)?;
     opt_insert(u, &mut obj, "result_request", 2, request_spec)?;
     opt_insert(u, &mut obj, "bogus", 1, |_| Ok(json!(1)))?;
+    // Where the operation id is (last, so the descriptions drawn before it stay as they were).
+    opt_insert(u, &mut obj, "operation_id", 2, place)?;
     Ok(serde_json::Value::Object(obj).to_string())
 }

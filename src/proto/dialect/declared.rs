@@ -36,7 +36,7 @@ pub(crate) use super::check::{CheckMethod, RequestSpec};
 pub(crate) use super::template::{resolve, Sources, Template};
 use crate::vocab::{error_value_reports_failure, normalize, Classified, Meaning, Vocabulary};
 use places::{percent_of, percent_text};
-pub(crate) use places::{CodeKey, CodeMeaning, Place};
+pub(crate) use places::{CodeKey, CodeMeaning, Place, Words};
 
 /// Where a URL is found.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
@@ -67,41 +67,6 @@ pub(crate) enum ResultSource {
     Template(Template),
     /// A JSON pointer to the result itself, returned as the final response body.
     Embedded(Pointer),
-}
-
-/// Extra status words per meaning, added to the default vocabulary.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct Words {
-    /// Words that mean the operation succeeded.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub(crate) succeeded: Vec<String>,
-    /// Words that mean the operation failed.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub(crate) failed: Vec<String>,
-    /// Words that mean the operation was canceled.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub(crate) canceled: Vec<String>,
-    /// Words that mean the operation is still running.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub(crate) running: Vec<String>,
-}
-
-impl Words {
-    fn is_empty(&self) -> bool {
-        self.all().next().is_none()
-    }
-
-    /// Every word with its meaning.
-    pub(crate) fn all(&self) -> impl Iterator<Item = (Meaning, &str)> {
-        fn tag(m: Meaning, v: &[String]) -> impl Iterator<Item = (Meaning, &str)> {
-            v.iter().map(move |w| (m, w.as_str()))
-        }
-        tag(Meaning::Succeeded, &self.succeeded)
-            .chain(tag(Meaning::Failed, &self.failed))
-            .chain(tag(Meaning::Canceled, &self.canceled))
-            .chain(tag(Meaning::Running, &self.running))
-    }
 }
 
 /// A declared dialect: how to find a service's status URL, status word, result and error.
@@ -140,6 +105,13 @@ pub(crate) struct DeclaredDialect {
     /// `percentComplete` or `progress` number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) progress: Option<Place>,
+    /// Where the operation's id is, as `status_word` says where the word is: a pointer (a
+    /// string, or a number written out) or `{"header": …}`. Read from the submission's answer
+    /// and from every status answer that carries one (the latest wins; one without keeps the
+    /// id known), it is the id metadata and resume handles report and what `/operation_id` in
+    /// a `cancel` template reads (Flower's `task-id`). Absent: the operation has no id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) operation_id: Option<Place>,
     /// Words of the service's own, added to the default vocabulary.
     #[serde(default, skip_serializing_if = "Words::is_empty")]
     pub(crate) words: Words,
@@ -342,6 +314,9 @@ impl DeclaredDialect {
         if let Some(place) = &self.progress {
             place.check("progress")?;
         }
+        if let Some(place) = &self.operation_id {
+            place.check("operation_id")?;
+        }
         if self.start_on.is_empty() {
             return Err(invalid("start_on", "no status given"));
         }
@@ -492,6 +467,15 @@ impl DeclaredDialect {
         }
     }
 
+    /// The operation id an answer carries (see [`DeclaredDialect::operation_id`]).
+    pub(crate) fn find_id<'a>(
+        &self,
+        headers: &'a HeaderMap,
+        body: &'a Value,
+    ) -> Option<std::borrow::Cow<'a, str>> {
+        self.operation_id.as_ref()?.id(headers, body)
+    }
+
     /// The default vocabulary with this description's words added.
     #[cfg(test)]
     pub(crate) fn vocabulary(&self) -> Vocabulary {
@@ -544,12 +528,13 @@ impl DeclaredDialect {
 
     /// Whether a member at `dup` (a JSON pointer) is one the description reads: the status
     /// word, the error (or inside it), a URL or result pointer, a template's placeholder, the
-    /// progress figure — or an ancestor of one. A status body where such a member comes twice
+    /// progress figure, the operation id — or an ancestor of one. A status body where such a member comes twice
     /// is malformed; duplicates elsewhere are left alone.
     pub(crate) fn consults(&self, dup: &str) -> bool {
         let reads = |p: &Pointer| p.touches(dup, false);
         let place = |p: &Option<Place>| matches!(p, Some(Place::Pointer(p)) if reads(p));
         place(&self.status_word)
+            || place(&self.operation_id)
             || self.error.iter().any(|e| e.touches(dup, true))
             || match &self.progress {
                 None => matches!(dup, "/percentComplete" | "/progress"),

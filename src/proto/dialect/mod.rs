@@ -110,8 +110,13 @@ pub(crate) enum Start<'h> {
         doc: Option<StatusDocument>,
     },
     /// An operation of another dialect, polled at `url` (to resolve against the request's
-    /// URL); `reads_submission`: the answer is itself its first status answer.
-    Monitor { url: String, reads_submission: bool },
+    /// URL); `reads_submission`: the answer is itself its first status answer; `operation_id`:
+    /// the id the answer carries, where a declared dialect says it is.
+    Monitor {
+        url: String,
+        reads_submission: bool,
+        operation_id: Option<String>,
+    },
 }
 
 /// A dialect description that cannot be used.
@@ -233,9 +238,10 @@ impl Dialect {
             Kind::Declared(d) => poll::declared_monitor(d, &base()?, status, headers, body),
         }?;
         Ok(match found {
-            Some((url, reads_submission)) => Start::Monitor {
+            Some((url, reads_submission, operation_id)) => Start::Monitor {
                 url,
                 reads_submission,
+                operation_id,
             },
             None => Start::NotLro,
         })

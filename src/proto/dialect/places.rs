@@ -1,6 +1,6 @@
 //! The parts of a declared dialect's description that are parsed once when it is read: where
-//! a text is (a pointer or a header), what an HTTP status means, and how a
-//! progress figure reads as a percentage.
+//! a text is (a pointer or a header), the service's own words, what an HTTP status means, and
+//! how a progress figure reads as a percentage.
 
 use std::borrow::Cow;
 
@@ -79,11 +79,60 @@ impl Place {
         text.filter(|t| !t.trim().is_empty())
     }
 
+    /// The operation id at this place: a string or a number at the pointer (a boolean is no
+    /// id), or the header's value; trimmed, and none when empty.
+    pub(super) fn id<'a>(&self, headers: &'a HeaderMap, body: &'a Value) -> Option<Cow<'a, str>> {
+        let text = match self {
+            Place::Pointer(p) => p.find(body).filter(|v| !v.is_boolean()).and_then(text_of),
+            Place::Header { .. } => self.text(headers, body),
+        }?;
+        match text {
+            Cow::Borrowed(t) => Some(Cow::Borrowed(t.trim())),
+            Cow::Owned(t) => Some(Cow::Owned(t.trim().to_owned())),
+        }
+        .filter(|t| !t.is_empty())
+    }
+
     pub(super) fn check(&self, field: &'static str) -> Result<(), DialectError> {
         match self {
             Place::Pointer(_) => Ok(()),
             Place::Header { header } => check_header(field, header),
         }
+    }
+}
+
+/// Extra status words per meaning, added to the default vocabulary.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Words {
+    /// Words that mean the operation succeeded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) succeeded: Vec<String>,
+    /// Words that mean the operation failed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) failed: Vec<String>,
+    /// Words that mean the operation was canceled.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) canceled: Vec<String>,
+    /// Words that mean the operation is still running.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) running: Vec<String>,
+}
+
+impl Words {
+    pub(super) fn is_empty(&self) -> bool {
+        self.all().next().is_none()
+    }
+
+    /// Every word with its meaning.
+    pub(crate) fn all(&self) -> impl Iterator<Item = (Meaning, &str)> {
+        fn tag(m: Meaning, v: &[String]) -> impl Iterator<Item = (Meaning, &str)> {
+            v.iter().map(move |w| (m, w.as_str()))
+        }
+        tag(Meaning::Succeeded, &self.succeeded)
+            .chain(tag(Meaning::Failed, &self.failed))
+            .chain(tag(Meaning::Canceled, &self.canceled))
+            .chain(tag(Meaning::Running, &self.running))
     }
 }
 

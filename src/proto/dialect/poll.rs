@@ -239,6 +239,12 @@ fn read_declared(
         // Running by its HTTP status (FHIR's `202`): said once, not copied per poll.
         op.status = OperationStatus::running();
     }
+    if let Some(id) = d.find_id(headers, value) {
+        // Copied only when it changes (usually once per operation).
+        if op.operation_id.as_deref() != Some(&*id) {
+            op.operation_id = Some(id.into_owned());
+        }
+    }
     op.percent_complete = d.percent(headers, value);
     let text = d
         .progress
@@ -309,15 +315,19 @@ fn note_progress_text(op: &mut Operation, text: Option<&str>) {
     }
 }
 
+/// Where a dialect's submission answer says the operation is: the status URL, whether the
+/// answer is read as the first status answer, and the operation's id when it carries one.
+type Found = Option<(String, bool, Option<String>)>;
+
 /// Where a declared dialect's submission answer says the operation is (see
-/// [`Dialect::start`](super::Dialect::start)).
+/// [`Dialect::start`](super::Dialect::start)), and its id.
 pub(crate) fn declared_monitor(
     d: &DeclaredDialect,
     request_url: &Link,
     status: StatusCode,
     headers: &HeaderMap,
     body: Option<&Bytes>,
-) -> Result<Option<(String, bool)>, Reason> {
+) -> Result<Found, Reason> {
     if !d.starts_polling(status) {
         return Ok(None);
     }
@@ -327,8 +337,9 @@ pub(crate) fn declared_monitor(
     };
     let url = request_url.to_url().ok_or_else(unusable_request_url)?;
     let has_word = d.carries_word(headers, value.as_ref());
+    let id = d.find_id(headers, value.as_ref().unwrap_or(&Value::Null));
     d.status_url(headers, value.as_ref(), &url)
-        .map(|found| found.map(|u| (u.to_string(), has_word)))
+        .map(|found| found.map(|u| (u.to_string(), has_word, id.map(Into::into))))
         .map_err(|e| Reason::DialectBody {
             status,
             problem: e.to_string(),
@@ -341,7 +352,7 @@ pub(crate) fn google_monitor(
     request_url: &Link,
     status: StatusCode,
     body: Option<&Bytes>,
-) -> Result<Option<(String, bool)>, Reason> {
+) -> Result<Found, Reason> {
     let op = body.map(|b| GoogleOperation::parse(b)).transpose();
     let Some(op) = op
         .or_else(|e| only_duplicates(status, e))?
@@ -351,25 +362,22 @@ pub(crate) fn google_monitor(
     };
     if op.name.is_empty() {
         // Done at once and nameless: read in place (the submission is its own monitor).
-        return Ok(Some((request_url.display(), true)));
+        return Ok(Some((request_url.display(), true, None)));
     }
     let submission = request_url.to_url().ok_or_else(unusable_request_url)?;
     super::google::poll_url(&submission, &op.name, base)
-        .map(|u| Some((u.to_string(), true)))
+        .map(|u| Some((u.to_string(), true, None)))
         .map_err(|e| dialect_body(status, &e))
 }
 
 /// Where a Compute Engine `Operation` submission answer says the operation is: its `selfLink`.
-pub(crate) fn compute_monitor(
-    status: StatusCode,
-    body: Option<&Bytes>,
-) -> Result<Option<(String, bool)>, Reason> {
+pub(crate) fn compute_monitor(status: StatusCode, body: Option<&Bytes>) -> Result<Found, Reason> {
     let op = body.map(|b| ComputeOperation::parse(b)).transpose();
     let Some(op) = op.or_else(|e| only_duplicates(status, e))? else {
         return Ok(None);
     };
     match op.self_link {
-        Some(link) => Ok(Some((link, true))),
+        Some(link) => Ok(Some((link, true, None))),
         None => Err(Reason::DialectBody {
             status,
             problem: "a Compute Engine operation without a selfLink".to_owned(),

@@ -405,6 +405,8 @@ fn celery_flower_task_declared() {
         run.sent[0].uri,
         "http://flower.example:5555/api/task/result/af2d-91"
     );
+    // The task id is the operation's id (`operation_id`: `/task-id`).
+    assert_eq!(delivery.metadata.operation_id(), Some("af2d-91"));
     assert_eq!(
         &DONE[delivery.body.clone().unwrap()],
         r#""3 files converted""#
@@ -420,6 +422,31 @@ fn celery_flower_task_declared() {
             .and_then(|e| e.message.as_deref()),
         Some("ValueError('bad input')")
     );
+}
+
+/// A declared `operation_id`: the latest answer that carries one says it; an answer without
+/// one keeps it.
+#[test]
+fn the_declared_operation_id_follows_the_answers() {
+    let jobs = Dialect::from_json(
+        r#"{"status_url": {"header": "Location"}, "status_word": "/status", "operation_id": "/id"}"#,
+    )
+    .unwrap();
+    let run = drive_with(
+        cfg(),
+        with(jobs),
+        "POST",
+        "https://svc.example/jobs",
+        &[],
+        r(202, &[("location", "/jobs/1")], ""),
+        &[
+            r(200, &[], r#"{"status": "Running", "id": "j-1"}"#),
+            r(200, &[], r#"{"status": "Running", "id": "j-1b"}"#),
+            r(200, &[], r#"{"status": "Succeeded"}"#),
+        ],
+    );
+    let (i, meta) = delivered(&run);
+    assert_eq!((i, meta.operation_id()), (2, Some("j-1b")));
 }
 
 /// AWS Elemental MediaConvert over REST: `201 {"job": {"id", "status": "SUBMITTED"}}`, polled

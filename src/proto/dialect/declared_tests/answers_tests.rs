@@ -220,6 +220,10 @@ fn celery_flower_task() {
     let d = fixture("celery-flower-task");
     let none = HeaderMap::new();
     let submitted = parse(r#"{"task-id": "af2d-91", "state": "PENDING"}"#);
+    // The task id is the operation's id (what `POST /api/task/revoke/{/operation_id}` reads),
+    // and a member read: a second `task-id` makes a body malformed.
+    assert_eq!(d.find_id(&none, &submitted).as_deref(), Some("af2d-91"));
+    assert!(d.consults("/task-id"));
     assert_eq!(
         d.status_url(
             &none,
@@ -345,6 +349,41 @@ fn progress_reads_numbers_fractions_and_percentages() {
     ] {
         assert_eq!(percent_text(text), want, "{text}");
     }
+}
+
+/// Where the operation id is: a string or a number at a pointer (trimmed), a header's value;
+/// nothing for an empty text, a boolean, an object, or no `operation_id` at all.
+#[test]
+fn the_operation_id_is_read_where_the_description_says() {
+    let at = |place: &str| {
+        DeclaredDialect::from_json(&format!(
+            r#"{{"status_url": "self", "status_word": "/s", "operation_id": {place}}}"#
+        ))
+        .unwrap()
+    };
+    let (body, job) = (at(r#""/job/id""#), at(r#"{"header": "x-job-id"}"#));
+    let h = headers(&[("x-job-id", " j-7 ")]);
+    let none = HeaderMap::new();
+    let rows: &[(&DeclaredDialect, &HeaderMap, &str, Option<&str>)] = &[
+        (&body, &none, r#"{"job": {"id": " a-1 "}}"#, Some("a-1")),
+        (&body, &none, r#"{"job": {"id": 42}}"#, Some("42")),
+        (&body, &none, r#"{"job": {"id": "  "}}"#, None),
+        (&body, &none, r#"{"job": {"id": true}}"#, None),
+        (&body, &none, r#"{"job": {"id": {"v": 1}}}"#, None),
+        (&body, &none, r#"{"job": {}}"#, None),
+        (&body, &h, "null", None),
+        (&job, &h, r#"{"job": {"id": "a-1"}}"#, Some("j-7")),
+        (&job, &none, r#"{"job": {"id": "a-1"}}"#, None),
+    ];
+    for (d, headers, text, want) in rows {
+        let body = parse(text);
+        assert_eq!(d.find_id(headers, &body).as_deref(), *want, "{text}");
+    }
+    assert!(body.consults("/job/id") && body.consults("/job"));
+    assert!(!job.consults("/job/id"));
+    let plain = at("null");
+    assert_eq!(plain.operation_id, None);
+    assert_eq!(plain.find_id(&h, &parse(r#"{"job": {"id": "x"}}"#)), None);
 }
 
 #[test]

@@ -174,6 +174,36 @@ fn descriptions_that_cannot_work_say_why() {
             "{text}\n  gave: {err}\n  want: {fragment}"
         );
     }
+    // The operation id is a place like the others: a header name is checked, a pointer parsed.
+    let id = |place: &str| {
+        DeclaredDialect::from_json(&format!(
+            r#"{{"status_url": {{"header": "Location"}}, "status_word": "/s", "operation_id": {place}}}"#
+        ))
+        .map(|d| d.operation_id)
+    };
+    assert!(matches!(
+        id(r#"{"header": "a b"}"#),
+        Err(DialectError::Invalid {
+            field: "operation_id",
+            ..
+        })
+    ));
+    assert!(matches!(id("3"), Err(DialectError::Parse(_))));
+    assert!(matches!(
+        id(r#""/items[rel=""#),
+        Err(DialectError::Parse(_))
+    ));
+    assert!(matches!(
+        id(r#"{"pointr": "/id"}"#),
+        Err(DialectError::Parse(_))
+    ));
+    assert_eq!(
+        id(r#"{"header": "X-Job-Id"}"#),
+        Ok(Some(Place::Header {
+            header: "X-Job-Id".into()
+        }))
+    );
+    assert!(matches!(id(r#""/job/id""#), Ok(Some(Place::Pointer(_)))));
     // The same words twice in one meaning are fine.
     let ok = r#"{"status_url": {"header": "Location"}, "status_word": "/s", "words": {"failed": ["Bad", "BAD"]}}"#;
     let d = DeclaredDialect::from_json(ok).unwrap();
