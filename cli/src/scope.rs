@@ -142,6 +142,10 @@ pub fn beside_file(store: &Path) -> Result<Vec<u8>, Failure> {
     let mut temp = path.as_os_str().to_owned();
     temp.push(format!(".{}.new", std::process::id()));
     let temp = PathBuf::from(temp);
+    // One left by a maker of this process id that died before it linked it (in a container
+    // the id is the same at every start): only this process makes this name now (it holds the
+    // store file), and a secret never linked was never used.
+    let _ = std::fs::remove_file(&temp);
     let made = (|| {
         use std::os::unix::fs::OpenOptionsExt;
         let mut file = std::fs::OpenOptions::new()
@@ -251,5 +255,26 @@ mod tests {
         assert_eq!(left.len(), 1, "no temporary file left");
         std::fs::remove_dir_all(&dir).unwrap();
         assert_ne!(fresh().unwrap(), fresh().unwrap());
+    }
+
+    /// A temporary file left by a maker that died before it linked it (power lost during the
+    /// write) does not stop the next start: in a container the proxy gets the same process id
+    /// each time, so the name is taken again.
+    #[test]
+    fn a_temporary_file_left_by_a_dead_maker_is_replaced() {
+        let dir = std::env::temp_dir().join(format!("lro-scope-left-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = dir.join("ops.redb");
+        let mut left = beside(&store).into_os_string();
+        left.push(format!(".{}.new", std::process::id()));
+        std::fs::write(&left, b"0123").unwrap();
+        let made = beside_file(&store);
+        let names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(made.map(|m| m.len()).ok(), Some(64));
+        assert_eq!(names, ["ops.redb.scope-secret"], "no temporary file left");
     }
 }
