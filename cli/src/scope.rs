@@ -87,13 +87,19 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// `N` bytes from the system's random generator, in hex (also the façade's fresh operation
+/// ids); `None` when it has none to give.
+pub fn random_hex<const N: usize>() -> Option<String> {
+    let mut bytes = [0u8; N];
+    SystemRandom::new().fill(&mut bytes).ok()?;
+    Some(hex(&bytes))
+}
+
 /// 256 random bits in hex (64 characters and a newline): a secret as this module writes one.
 pub fn fresh() -> Result<Vec<u8>, Failure> {
-    let mut bytes = [0u8; 32];
-    SystemRandom::new()
-        .fill(&mut bytes)
-        .map_err(|_| Failure::local("no random bits for the key scope's secret"))?;
-    Ok(format!("{}\n", hex(&bytes)).into_bytes())
+    let bits = random_hex::<32>()
+        .ok_or_else(|| Failure::local("no random bits for the key scope's secret"))?;
+    Ok(format!("{bits}\n").into_bytes())
 }
 
 /// A secret as read: trailing whitespace (a file's newline) aside, at least [`SECRET_MIN`]
