@@ -213,7 +213,9 @@
 //!
 //! Template placeholders: `{/a/b}` (a pointer into the answer's body), `{header:Name}` (a
 //! header of the answer), `{status_url}`, `{submission_url}`. In a URL a value from a body or a
-//! header is escaped as one path segment; in a body template every value is a JSON string.
+//! header is escaped as one path segment (a value that is `.` or `..` finds nothing: a URL
+//! parser would remove it, however spelled, and step up a level); in a body template every
+//! value is a JSON string.
 //!
 //! ```
 //! let dialect = tower_lro::Dialect::from_json(r#"{

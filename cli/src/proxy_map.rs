@@ -63,6 +63,13 @@ pub fn upstream_uri(base: &Uri, request: &Uri) -> Result<Uri, String> {
         .map_err(|e| format!("cannot forward {request}: {e}"))
 }
 
+/// Whether `path` (starting with `/`, under the base path) is one [`upstream_uri`] forwards:
+/// no climb above its root, no spelling an upstream could decode into another path, none of
+/// the proxy's own paths spelled otherwise.
+pub fn forwardable_path(path: &str) -> bool {
+    confined_path(path).is_ok_and(|path| !names_own_path(&path))
+}
+
 /// `path` without its dot segments, starting with `/`; `Err` when it climbs above its root or
 /// is spelled so that an upstream could decode it into another path.
 fn confined_path(path: &str) -> Result<String, String> {

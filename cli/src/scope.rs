@@ -87,13 +87,19 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// `N` bytes from the system's random generator, in hex (also the façade's fresh operation
+/// ids); `None` when it has none to give.
+pub fn random_hex<const N: usize>() -> Option<String> {
+    let mut bytes = [0u8; N];
+    SystemRandom::new().fill(&mut bytes).ok()?;
+    Some(hex(&bytes))
+}
+
 /// 256 random bits in hex (64 characters and a newline): a secret as this module writes one.
 pub fn fresh() -> Result<Vec<u8>, Failure> {
-    let mut bytes = [0u8; 32];
-    SystemRandom::new()
-        .fill(&mut bytes)
-        .map_err(|_| Failure::local("no random bits for the key scope's secret"))?;
-    Ok(format!("{}\n", hex(&bytes)).into_bytes())
+    let bits = random_hex::<32>()
+        .ok_or_else(|| Failure::local("no random bits for the key scope's secret"))?;
+    Ok(format!("{bits}\n").into_bytes())
 }
 
 /// A secret as read: trailing whitespace (a file's newline) aside, at least [`SECRET_MIN`]
@@ -142,6 +148,10 @@ pub fn beside_file(store: &Path) -> Result<Vec<u8>, Failure> {
     let mut temp = path.as_os_str().to_owned();
     temp.push(format!(".{}.new", std::process::id()));
     let temp = PathBuf::from(temp);
+    // One left by a maker of this process id that died before it linked it (in a container
+    // the id is the same at every start): only this process makes this name now (it holds the
+    // store file), and a secret never linked was never used.
+    let _ = std::fs::remove_file(&temp);
     let made = (|| {
         use std::os::unix::fs::OpenOptionsExt;
         let mut file = std::fs::OpenOptions::new()
@@ -241,5 +251,26 @@ mod tests {
         assert_eq!(left.len(), 1, "no temporary file left");
         std::fs::remove_dir_all(&dir).unwrap();
         assert_ne!(fresh().unwrap(), fresh().unwrap());
+    }
+
+    /// A temporary file left by a maker that died before it linked it (power lost during the
+    /// write) does not stop the next start: in a container the proxy gets the same process id
+    /// each time, so the name is taken again.
+    #[test]
+    fn a_temporary_file_left_by_a_dead_maker_is_replaced() {
+        let dir = std::env::temp_dir().join(format!("lro-scope-left-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = dir.join("ops.redb");
+        let mut left = beside(&store).into_os_string();
+        left.push(format!(".{}.new", std::process::id()));
+        std::fs::write(&left, b"0123").unwrap();
+        let made = beside_file(&store);
+        let names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(made.map(|m| m.len()).ok(), Some(64));
+        assert_eq!(names, ["ops.redb.scope-secret"], "no temporary file left");
     }
 }

@@ -225,6 +225,18 @@ fn each_dialect_says_how_it_is_cancelled() {
             Ok((Method::POST, "https://svc.example/jobs/j%2F7/cancel")),
         ),
         (
+            "declared operation_id that is a dot segment: no segment, not a step up",
+            declared(
+                r#", "operation_id": {"header": "x-job-id"},
+                "cancel": {"method": "POST", "url": {"template": "/jobs/{/operation_id}/cancel"}}"#,
+            ),
+            ("POST", "https://svc.example/jobs"),
+            (202, vec![("location", "/ops/1"), ("x-job-id", "..")], ""),
+            Err(NotCancellable::Url {
+                problem: "its template found nothing to fill in".into(),
+            }),
+        ),
+        (
             "declared template whose placeholder finds nothing",
             declared(
                 r#", "cancel": {"method": "POST", "url": {"template": "/revoke/{/operation_id}"}}"#,

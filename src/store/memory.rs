@@ -268,6 +268,48 @@ mod tests {
         assert_eq!(store.records.lock().unwrap().finished.len(), 1);
     }
 
+    /// The budget's count follows every write: a finished record written again (its size
+    /// changed), made running again, or removed gives its bytes back, so churn on a few keys
+    /// never pushes out the records of others.
+    #[tokio::test(start_paused = true)]
+    async fn the_budget_counts_replaced_and_removed_records_once() {
+        let record = |state: &str| {
+            let json = format!(r#"{{"fingerprint":"00ff","first_sent":1,"state":{state}}}"#);
+            OperationRecord::from_json(json.as_bytes()).unwrap()
+        };
+        let small = record(r#"{"state":"failed","word":"Failed","code":null,"message":null}"#);
+        let large = record(&format!(
+            r#"{{"state":"failed","word":"Failed","code":null,"message":"{}"}}"#,
+            "m".repeat(500)
+        ));
+        let running = record(r#"{"state":"submitted"}"#);
+        let sizes = |keys: &[&str], r: &OperationRecord| -> usize {
+            keys.iter().map(|k| r.to_json().len() + k.len()).sum()
+        };
+        // Room for the two kept records and one large churned one, not for two large ones.
+        let budget = sizes(&["kept1", "kept2"], &small) + sizes(&["churn"], &large) + 10;
+        let store = MemoryStore::new().finished_budget(budget);
+        store.save("kept1", &small).await.unwrap();
+        store.save("kept2", &small).await.unwrap();
+        for n in 0..200 {
+            let next = match n % 4 {
+                0 => &small,
+                1 => &large,
+                _ => &running,
+            };
+            store.save("churn", next).await.unwrap();
+            if n % 7 == 0 {
+                store.remove("churn").await.unwrap();
+            }
+        }
+        store.save("churn", &large).await.unwrap();
+        let bytes = store.records.lock().unwrap().finished_bytes;
+        let expected = sizes(&["kept1", "kept2"], &small) + sizes(&["churn"], &large);
+        assert_eq!(bytes, expected);
+        assert_eq!(store.load("kept1").await.unwrap(), Some(small.clone()));
+        assert_eq!(store.load("kept2").await.unwrap(), Some(small));
+    }
+
     /// Leases never released (their calls dropped) are removed once expired, as the map grows:
     /// the map stays within twice the live leases.
     #[tokio::test(start_paused = true)]

@@ -21,7 +21,6 @@
 //! continues from the recorded handle, in the background, with the asking request's headers.
 
 use std::collections::HashSet;
-use std::io::Read;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -232,9 +231,8 @@ fn client_key(scope: &crate::scope::Scope, headers: &HeaderMap) -> Result<Option
 
 /// A fresh, unguessable operation id: 128 random bits, in hex.
 fn fresh_id() -> std::io::Result<String> {
-    let mut bytes = [0u8; 16];
-    std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    crate::scope::random_hex::<16>()
+        .ok_or_else(|| std::io::Error::other("the system's random generator failed"))
 }
 
 /// `id` as one path segment: every byte but the unreserved ones percent-encoded.

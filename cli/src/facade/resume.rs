@@ -102,18 +102,22 @@ fn handle_of(body: &[u8], upstream: &Uri, dialect: &Dialect) -> Result<ResumeHan
 /// `upstream`; its monitor and submission `Location`, resolved against that, as the layer reads
 /// them) are under `upstream`'s path, as every forwarded request's path is
 /// (`proxy_map::upstream_uri`). A WHATWG parser resolves them: dot segments, `%2e` spelled
-/// ones included, are gone before the path is compared.
+/// ones included, are gone before the path is compared; what is left under the prefix must be
+/// a path forwarding would send (`proxy_map::forwardable_path`: no `..;`, `%2f`, `%5c`,
+/// doubly encoded dot or encoded NUL).
 fn under_base(handle: &ResumeHandle, upstream: &Uri) -> bool {
     let prefix = upstream.path().trim_end_matches('/');
     if prefix.is_empty() {
         return true;
     }
+    // Under the prefix as the parser reads it, and spelled as forwarding would send it: a
+    // `..;`, `%2f` or `%252e` segment, which the parser keeps, an upstream may read as a step up.
     let within = |url: &whatwg_url::Url| {
         let path = url.path();
         path == prefix
             || path
                 .strip_prefix(prefix)
-                .is_some_and(|r| r.starts_with('/'))
+                .is_some_and(|r| r.starts_with('/') && crate::proxy_map::forwardable_path(r))
     };
     let Ok(request) =
         whatwg_url::Url::parse(&upstream.to_string()).and_then(|b| b.join(handle.request_url()))
@@ -187,6 +191,14 @@ mod tests {
             "../ops/1",
             "/v1/%2e%2e/admin",
             "/v10/ops",
+            // Under the path as a URL parser reads it, not as an upstream may: spellings that
+            // forwarding refuses (`proxy_map::upstream_uri`) are refused here too.
+            "/v1/..;/admin",
+            "/v1/..%2Fadmin",
+            "/v1/x/%2e%2e%3bx/admin",
+            "/v1/%252e%252e/admin",
+            "/v1/%5C..%5Cadmin",
+            "/v1/a/..%00/admin",
         ] {
             assert!(
                 handle_of(handle(op).as_bytes(), &up, &Dialect::default()).is_err(),

@@ -10,8 +10,9 @@
 //! | `{status_url}` | the status URL (not in a `status_url` template: it is being found) |
 //! | `{submission_url}` | the URL the submission went to |
 //!
-//! In a URL template a value from the body or a header is escaped as one path segment and a
-//! URL is written as it is; in a body template every value is a JSON string.
+//! In a URL template a value from the body or a header is escaped as one path segment (a
+//! value that is `.` or `..`, which no escape keeps from being a dot segment, finds nothing)
+//! and a URL is written as it is; in a body template every value is a JSON string.
 
 use std::borrow::Cow;
 
@@ -166,6 +167,9 @@ impl Template {
                 }
             };
             match url {
+                // A dot segment is no segment: a URL parser removes it (and the one before it
+                // for `..`), spelled `%2E` too, so no escape keeps it; it finds nothing.
+                true if matches!(&*value, "." | "..") => return None,
                 true => escape_segment(&value, &mut out),
                 false => out.push_str(&value),
             }

@@ -51,6 +51,35 @@ fn placeholders_read_headers_and_urls() {
     assert_eq!(template("{status_url}/x").expand(&early), None);
 }
 
+/// A value is one path segment: `/` is escaped, and a value that is a dot segment (`.`, `..`),
+/// which a URL parser removes however it is spelled (`%2E%2E` too), finds nothing rather than
+/// moving the URL up a level.
+#[test]
+fn a_value_never_climbs_out_of_its_segment() {
+    let status = url("https://svc.example/jobs/9f");
+    for (id, want) in [
+        ("..", None),
+        (".", None),
+        ("../admin", Some("/v1/jobs/..%2Fadmin/cancel")),
+        ("...", Some("/v1/jobs/.../cancel")),
+        ("a..b", Some("/v1/jobs/a..b/cancel")),
+    ] {
+        let body = json!({ "id": id });
+        let mut headers = HeaderMap::new();
+        headers.insert("x-id", id.parse().unwrap());
+        let src = Sources {
+            body: &body,
+            headers: &headers,
+            status_url: Some(&status),
+            submission_url: None,
+        };
+        for text in ["/v1/jobs/{/id}/cancel", "/v1/jobs/{header:x-id}/cancel"] {
+            let got = template(text).expand(&src).map(|(_, u)| u);
+            assert_eq!(got.as_deref(), want, "{text} with {id:?}");
+        }
+    }
+}
+
 #[test]
 fn malformed_placeholders_are_refused_with_what_to_write() {
     for (text, want) in [
