@@ -162,8 +162,14 @@ pub fn beside_file(store: &Path) -> Result<Vec<u8>, Failure> {
         file.write_all(&fresh().map_err(|f| std::io::Error::other(f.to_string()))?)?;
         file.sync_all()?;
         match std::fs::hard_link(&temp, &path) {
-            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(e),
-            _ => Ok(()),
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(e),
+            _ => {}
+        }
+        // The link itself on disk before any record is scoped by it: after a power loss a
+        // lost link would mean a new secret beside records scoped by the old one.
+        match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            Some(dir) => std::fs::File::open(dir)?.sync_all(),
+            None => std::fs::File::open(".")?.sync_all(),
         }
     })();
     let _ = std::fs::remove_file(&temp);
