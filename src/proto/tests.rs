@@ -343,6 +343,9 @@ fn dialect(name: &str) -> Dialect {
         }
         "runpod" => include_str!("../../tests/fixtures/dialects/runpod-serverless-job.json"),
         "databricks" => include_str!("../../tests/fixtures/dialects/databricks-job-run.json"),
+        "step-functions" => {
+            include_str!("../../tests/fixtures/dialects/aws-step-functions-execution.json")
+        }
         other => panic!("no fixture {other}"),
     };
     Dialect::from_json(text).unwrap()

@@ -176,6 +176,7 @@ pub const DIALECT_FIXTURES: &[&str] = &[
     include_str!("../../../tests/fixtures/dialects/assemblyai-transcript.json"),
     include_str!("../../../tests/fixtures/dialects/runpod-serverless-job.json"),
     include_str!("../../../tests/fixtures/dialects/databricks-job-run.json"),
+    include_str!("../../../tests/fixtures/dialects/aws-step-functions-execution.json"),
 ];
 
 pub(super) const POINTERS: &[&str] = &[

@@ -480,3 +480,95 @@ fn databricks_job_run_declared() {
     );
     assert_eq!(message(err), Some("Cluster terminated unexpectedly"));
 }
+
+/// AWS Step Functions over the AWS JSON protocol: `StartExecution` answers `200
+/// {executionArn, startDate}`; `DescribeExecution` is a `POST /` with `X-Amz-Target` and
+/// `{"executionArn"}`, until `SUCCEEDED` with `output`, `FAILED` / `TIMED_OUT` with `error`
+/// and `cause`, or `ABORTED`. `output` is the execution's JSON written into a string: the
+/// final body is that string as JSON text, quotes and escapes included (the language takes a
+/// value as it is; it does not parse JSON carried in a string).
+/// https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html,
+/// https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeExecution.html
+#[test]
+fn aws_step_functions_execution_declared() {
+    const STATES: &str = "https://states.us-east-1.amazonaws.com/";
+    const ARN: &str = "arn:aws:states:us-east-1:123456789012:execution:HelloWorld:a1b2";
+    const DONE: &str = r#"{"executionArn":"arn:aws:states:us-east-1:123456789012:execution:HelloWorld:a1b2","status":"SUCCEEDED","startDate":1.6E9,"stopDate":1.6E9,"output":"{\"greeting\":\"Hello World\"}"}"#;
+    let execute = |polls: &[R]| {
+        drive_with(
+            cfg(),
+            with(dialect("step-functions")),
+            "POST",
+            STATES,
+            &[
+                ("x-amz-target", "AWSStepFunctions.StartExecution"),
+                ("authorization", "AWS4-HMAC-SHA256 Credential=t"),
+            ],
+            r(
+                200,
+                &[("content-type", "application/x-amz-json-1.0")],
+                r#"{"executionArn":"arn:aws:states:us-east-1:123456789012:execution:HelloWorld:a1b2","startDate":1.6E9}"#,
+            ),
+            polls,
+        )
+    };
+    let run = execute(&[
+        r(
+            200,
+            &[],
+            r#"{"executionArn":"arn:aws:states:us-east-1:123456789012:execution:HelloWorld:a1b2","status":"RUNNING","startDate":1.6E9}"#,
+        ),
+        r(200, &[], DONE),
+    ]);
+    let (i, delivery) = delivery(&run);
+    assert_eq!(
+        (i, word(&delivery.metadata)),
+        (1, ("SUCCEEDED", Meaning::Succeeded))
+    );
+    assert_eq!(delivery.metadata.operation_id(), Some(ARN));
+    assert_eq!(
+        body_of(DONE, delivery),
+        r#""{\"greeting\":\"Hello World\"}""#
+    );
+    for poll in &run.requests {
+        assert_eq!(
+            (poll.method(), poll.uri().to_string().as_str()),
+            (&Method::POST, STATES)
+        );
+        assert_eq!(
+            poll.headers()["x-amz-target"],
+            "AWSStepFunctions.DescribeExecution"
+        );
+        let body: serde_json::Value = serde_json::from_slice(poll.body().unwrap()).unwrap();
+        assert_eq!(body, serde_json::json!({ "executionArn": ARN }));
+    }
+
+    let run = execute(&[r(
+        200,
+        &[],
+        r#"{"executionArn":"arn:aws:states:us-east-1:123456789012:execution:HelloWorld:a1b2","status":"FAILED","error":"States.TaskFailed","cause":"Lambda function failed: division by zero"}"#,
+    )]);
+    let err = failed(&run);
+    assert_eq!(
+        (err.kind(), err.is_canceled()),
+        (ErrorKind::OperationFailed, false)
+    );
+    assert_eq!(
+        message(err),
+        Some("Lambda function failed: division by zero")
+    );
+
+    let run = execute(&[r(
+        200,
+        &[],
+        r#"{"executionArn":"arn:aws:states:us-east-1:123456789012:execution:HelloWorld:a1b2","status":"TIMED_OUT","error":"States.Timeout"}"#,
+    )]);
+    assert_eq!(message(failed(&run)), Some("States.Timeout"));
+
+    let run = execute(&[r(
+        200,
+        &[],
+        r#"{"executionArn":"arn:aws:states:us-east-1:123456789012:execution:HelloWorld:a1b2","status":"ABORTED"}"#,
+    )]);
+    assert!(failed(&run).is_canceled());
+}

@@ -74,6 +74,10 @@ const FIXTURES: &[(&str, &str)] = &[
         "databricks-job-run",
         include_str!("../../../../tests/fixtures/dialects/databricks-job-run.json"),
     ),
+    (
+        "aws-step-functions-execution",
+        include_str!("../../../../tests/fixtures/dialects/aws-step-functions-execution.json"),
+    ),
 ];
 
 fn fixture(name: &str) -> DeclaredDialect {
