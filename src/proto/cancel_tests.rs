@@ -74,6 +74,17 @@ fn flower() -> Dialect {
     .unwrap()
 }
 
+/// A fixture of `tests/fixtures/dialects/` by its file name.
+fn fixture(name: &str) -> Dialect {
+    let text = match name {
+        "openai-batch" => include_str!("../../tests/fixtures/dialects/openai-batch.json"),
+        "replicate" => include_str!("../../tests/fixtures/dialects/replicate-prediction.json"),
+        "runpod" => include_str!("../../tests/fixtures/dialects/runpod-serverless-job.json"),
+        other => panic!("no fixture {other}"),
+    };
+    Dialect::from_json(text).unwrap()
+}
+
 /// The expected cancel of a row: its method and URL, or why there is none.
 type Expected = Result<(Method, &'static str), NotCancellable>;
 
@@ -199,6 +210,48 @@ fn each_dialect_says_how_it_is_cancelled() {
             Ok((
                 Method::POST,
                 "http://flower.example:5555/api/task/revoke/af2d-91",
+            )),
+        ),
+        (
+            "OpenAI batch: POST /v1/batches/{batch_id}/cancel (API reference, cancel batch)",
+            fixture("openai-batch"),
+            ("POST", "https://api.openai.com/v1/batches"),
+            (
+                200,
+                vec![],
+                r#"{"id": "batch_abc123", "object": "batch", "status": "validating"}"#,
+            ),
+            Ok((
+                Method::POST,
+                "https://api.openai.com/v1/batches/batch_abc123/cancel",
+            )),
+        ),
+        (
+            "Replicate: POST /v1/predictions/{id}/cancel (HTTP API, predictions.cancel)",
+            fixture("replicate"),
+            ("POST", "https://api.replicate.com/v1/predictions"),
+            (
+                201,
+                vec![],
+                r#"{"id": "gm3qorzdhgbfurvjtvhg6dckhu", "status": "starting", "urls": {"get": "https://api.replicate.com/v1/predictions/gm3qorzdhgbfurvjtvhg6dckhu"}}"#,
+            ),
+            Ok((
+                Method::POST,
+                "https://api.replicate.com/v1/predictions/gm3qorzdhgbfurvjtvhg6dckhu/cancel",
+            )),
+        ),
+        (
+            "Runpod: POST /v2/{endpoint}/cancel/{id}, beside status/ (job operations)",
+            fixture("runpod"),
+            ("POST", "https://api.runpod.ai/v2/32vgrms732dkwi/run"),
+            (
+                200,
+                vec![],
+                r#"{"id": "eaebd6e7-6a92", "status": "IN_QUEUE"}"#,
+            ),
+            Ok((
+                Method::POST,
+                "https://api.runpod.ai/v2/32vgrms732dkwi/cancel/eaebd6e7-6a92",
             )),
         ),
         (

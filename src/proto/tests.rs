@@ -4,7 +4,8 @@
 //! (`errors`), what polls carry (`polls`), duplicate members (`duplicates`), how declared
 //! dialects ask for a status or a result (`requests`), the named dialects' cases
 //! (`named_dialects`), and one row per real service's documented shape by family
-//! (`services_*`, each row citing its public document).
+//! (`services_*`, each row citing its public document; `services_jobs` holds job and
+//! prediction APIs).
 #![allow(clippy::type_complexity)] // the tables are clearer spelled out
 
 use super::dialect::Dialect;
@@ -335,6 +336,16 @@ fn dialect(name: &str) -> Dialect {
         "mediaconvert" => {
             include_str!("../../tests/fixtures/dialects/aws-mediaconvert-job.json")
         }
+        "openai-batch" => include_str!("../../tests/fixtures/dialects/openai-batch.json"),
+        "replicate" => include_str!("../../tests/fixtures/dialects/replicate-prediction.json"),
+        "assemblyai" => {
+            include_str!("../../tests/fixtures/dialects/assemblyai-transcript.json")
+        }
+        "runpod" => include_str!("../../tests/fixtures/dialects/runpod-serverless-job.json"),
+        "databricks" => include_str!("../../tests/fixtures/dialects/databricks-job-run.json"),
+        "step-functions" => {
+            include_str!("../../tests/fixtures/dialects/aws-step-functions-execution.json")
+        }
         other => panic!("no fixture {other}"),
     };
     Dialect::from_json(text).unwrap()
@@ -356,6 +367,7 @@ mod requests_tests;
 mod seeds_tests;
 mod services_declared_tests;
 mod services_google_tests;
+mod services_jobs_tests;
 mod services_microsoft_tests;
 mod services_review_tests;
 mod services_standards_tests;

@@ -1,8 +1,9 @@
 //! The declared-dialect fixtures of `tests/fixtures/dialects/`, over real sockets through
 //! `lro --dialect @FILE`: Azure Blob copy (status in a header), FHIR bulk export (meaning by
 //! HTTP status), OGC API – Processes (results by link relation), Celery through Flower (output
-//! beside errors), AWS MediaConvert (a job API over REST) and Amazon Transcribe (a job API over
-//! the AWS JSON protocol, checked with `POST`s).
+//! beside errors), AWS MediaConvert (a job API over REST), Amazon Transcribe (a job API over
+//! the AWS JSON protocol, checked with `POST`s) and Databricks job runs (a word in one of two
+//! fields).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -303,4 +304,53 @@ async fn aws_transcribe_job_through_the_proxy() {
     assert_eq!(run.json()["transcript"], "via proxy");
     let methods: Vec<String> = mock.requests().iter().map(|s| s.method.clone()).collect();
     assert_eq!(methods, ["POST", "POST", "GET"]);
+}
+
+/// Databricks job runs: the word is `state.result_state` once a run is over and
+/// `state.life_cycle_state` before (a list of places in `status_word`), so a run that stops
+/// `INTERNAL_ERROR` without a result ends at once.
+#[tokio::test(flavor = "multi_thread")]
+async fn databricks_job_run_reads_the_first_of_two_state_fields() {
+    let submits = counter();
+    let polls = counter();
+    let mock = Mock::start(move |req, _| match (req.method.as_str(), req.target.as_str()) {
+        ("POST", "/api/2.1/jobs/runs/submit") => {
+            let id = 7 + submits();
+            resp(200, &[now()], &format!(r#"{{"run_id":{id}}}"#))
+        }
+        ("GET", "/api/2.1/jobs/runs/get?run_id=7") if polls() == 0 => resp(
+            200,
+            &[now()],
+            r#"{"run_id":7,"state":{"life_cycle_state":"PENDING","state_message":"Waiting for cluster"}}"#,
+        ),
+        ("GET", "/api/2.1/jobs/runs/get?run_id=7") => resp(
+            200,
+            &[],
+            r#"{"run_id":7,"state":{"life_cycle_state":"TERMINATED","result_state":"SUCCESS","state_message":""}}"#,
+        ),
+        ("GET", "/api/2.1/jobs/runs/get-output?run_id=7") => resp(
+            200,
+            &[],
+            r#"{"metadata":{"run_id":7},"notebook_output":{"result":"An example"}}"#,
+        ),
+        ("GET", "/api/2.1/jobs/runs/get?run_id=8") => resp(
+            200,
+            &[],
+            r#"{"run_id":8,"state":{"life_cycle_state":"INTERNAL_ERROR","state_message":"Cluster terminated unexpectedly"}}"#,
+        ),
+        _ => resp(404, &[], ""),
+    })
+    .await;
+    let dialect = fixture("databricks-job-run");
+    let url = format!("{}/api/2.1/jobs/runs/submit", mock.base);
+    let run = lro(&["-d", "{}", "--dialect", &dialect, &url]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["notebook_output"]["result"], "An example");
+    let run = lro(&["-d", "{}", "--dialect", &dialect, &url]).await;
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(
+        run.stderr.contains("Cluster terminated unexpectedly"),
+        "{}",
+        run.stderr
+    );
 }

@@ -171,6 +171,12 @@ pub const DIALECT_FIXTURES: &[&str] = &[
     include_str!("../../../tests/fixtures/dialects/celery-flower-task.json"),
     include_str!("../../../tests/fixtures/dialects/aws-mediaconvert-job.json"),
     include_str!("../../../tests/fixtures/dialects/aws-transcribe-job.json"),
+    include_str!("../../../tests/fixtures/dialects/openai-batch.json"),
+    include_str!("../../../tests/fixtures/dialects/replicate-prediction.json"),
+    include_str!("../../../tests/fixtures/dialects/assemblyai-transcript.json"),
+    include_str!("../../../tests/fixtures/dialects/runpod-serverless-job.json"),
+    include_str!("../../../tests/fixtures/dialects/databricks-job-run.json"),
+    include_str!("../../../tests/fixtures/dialects/aws-step-functions-execution.json"),
 ];
 
 pub(super) const POINTERS: &[&str] = &[

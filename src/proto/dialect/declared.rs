@@ -91,10 +91,17 @@ pub(crate) struct DeclaredDialect {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) status_body_on: Vec<u16>,
     /// Where the status word is: a JSON pointer (`/action/status`, `/runtimeStatus`), or
-    /// `{"header": "x-ms-copy-status"}`, or `{"pointer": …}`. May be left out when
-    /// `status_codes` say what every answer means (FHIR bulk export).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) status_word: Option<Place>,
+    /// `{"header": "x-ms-copy-status"}`, or `{"pointer": …}`; or a list of them, the first
+    /// that finds a word wins (Databricks says `state.result_state` once a run is over,
+    /// `state.life_cycle_state` before). May be left out when `status_codes` say what every
+    /// answer means (FHIR bulk export).
+    #[serde(
+        default,
+        deserialize_with = "one_or_many",
+        serialize_with = "one_or_list",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub(crate) status_word: Vec<Place>,
     /// What a poll answer means by its HTTP status when it carries no status word: `"202"` or
     /// a class `"4xx"`, to `running`, `succeeded`, `failed` or `canceled`. A listed status
     /// outside `2xx` is a status answer (its body is read for the error), not a transient error.
@@ -181,6 +188,14 @@ fn one_or_many<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<V
         one => serde_json::from_value(one).map(|item| vec![item]),
     };
     items.map_err(serde::de::Error::custom)
+}
+
+/// A list of one written as its one item, as [`one_or_many`] reads it.
+fn one_or_list<S: serde::Serializer>(items: &[Place], s: S) -> Result<S::Ok, S::Error> {
+    match items {
+        [one] => one.serialize(s),
+        all => all.serialize(s),
+    }
 }
 
 /// A description that cannot be used.
@@ -301,15 +316,14 @@ impl DeclaredDialect {
                 check_header("result", h)?;
             }
         }
-        match &self.status_word {
-            Some(place) => place.check("status_word")?,
-            None if self.status_codes.is_empty() => {
-                return Err(invalid(
-                    "status_word",
-                    "missing: give a pointer, `{\"header\": …}`, or `status_codes`",
-                ))
-            }
-            None => {}
+        for place in &self.status_word {
+            place.check("status_word")?;
+        }
+        if self.status_word.is_empty() && self.status_codes.is_empty() {
+            return Err(invalid(
+                "status_word",
+                "missing: give a pointer, `{\"header\": …}`, or `status_codes`",
+            ));
         }
         if let Some(place) = &self.progress {
             place.check("progress")?;
@@ -346,7 +360,7 @@ impl DeclaredDialect {
     fn check_requests(&self) -> Result<(), DialectError> {
         if let Some(spec) = &self.status_request {
             spec.validate("status_request")?;
-            let pointer = matches!(self.status_word, Some(Place::Pointer(_)));
+            let pointer = !self.body_optional();
             if spec.method == CheckMethod::Head && pointer {
                 return Err(invalid(
                     "status_word",
@@ -443,16 +457,18 @@ impl DeclaredDialect {
     /// Whether a status body can be read without being JSON: the status word is not in it (a
     /// header, or the HTTP status says), so a body that is not JSON reads as `null`.
     pub(crate) fn body_optional(&self) -> bool {
-        !matches!(self.status_word, Some(Place::Pointer(_)))
+        !self
+            .status_word
+            .iter()
+            .any(|p| matches!(p, Place::Pointer(_)))
     }
 
     /// Whether an answer carries a status word (a submission that does is read in place).
     pub(crate) fn carries_word(&self, headers: &HeaderMap, body: Option<&Value>) -> bool {
-        match &self.status_word {
-            Some(Place::Pointer(p)) => body.and_then(|b| p.find(b)).is_some_and(Value::is_string),
-            Some(place @ Place::Header { .. }) => place.text(headers, &Value::Null).is_some(),
-            None => false,
-        }
+        let body = body.unwrap_or(&Value::Null);
+        self.status_word
+            .iter()
+            .any(|place| word_at(place, headers, body).is_some())
     }
 
     /// The progress of a status answer, as a percentage (see [`DeclaredDialect::progress`]).
@@ -533,7 +549,9 @@ impl DeclaredDialect {
     pub(crate) fn consults(&self, dup: &str) -> bool {
         let reads = |p: &Pointer| p.touches(dup, false);
         let place = |p: &Option<Place>| matches!(p, Some(Place::Pointer(p)) if reads(p));
-        place(&self.status_word)
+        self.status_word
+            .iter()
+            .any(|p| matches!(p, Place::Pointer(p) if reads(p)))
             || place(&self.operation_id)
             || self.error.iter().any(|e| e.touches(dup, true))
             || match &self.progress {
@@ -566,15 +584,10 @@ impl DeclaredDialect {
         headers: &'a HeaderMap,
         body: &'a Value,
     ) -> StatusReading<'a> {
-        let word = match &self.status_word {
-            Some(Place::Pointer(p)) => p.find(body).and_then(Value::as_str),
-            Some(Place::Header { header }) => headers
-                .get(header.as_str())
-                .and_then(|v| v.to_str().ok())
-                .map(str::trim)
-                .filter(|w| !w.is_empty()),
-            None => None,
-        };
+        let word = self
+            .status_word
+            .iter()
+            .find_map(|place| word_at(place, headers, body));
         let classified = match (word, self.code_meaning(status)) {
             (Some(w), _) => vocab.classify(w),
             (None, Some(meaning)) => Classified {
@@ -649,6 +662,18 @@ impl DeclaredDialect {
             }
         }
         Ok(None)
+    }
+}
+
+/// The status word at `place`: a string in the body, or a header's non-empty value.
+fn word_at<'a>(place: &Place, headers: &'a HeaderMap, body: &'a Value) -> Option<&'a str> {
+    match place {
+        Place::Pointer(p) => p.find(body).and_then(Value::as_str),
+        Place::Header { header } => headers
+            .get(header.as_str())
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|w| !w.is_empty()),
     }
 }
 

@@ -444,3 +444,82 @@ fn a_status_code_means_something_only_without_a_word() {
     assert!(again.contains(r#""4xx":"failed""#), "{again}");
     assert_eq!(DeclaredDialect::from_json(&again).unwrap(), d);
 }
+
+// A status in two fields (Databricks: `state.result_state` once a run is over,
+// `state.life_cycle_state` before): `status_word` may list places, and the first that finds a
+// word wins; a place that finds `null` or nothing passes on to the next.
+// https://docs.databricks.com/api/workspace/jobs/getrun
+#[test]
+fn status_word_places_first_that_finds_a_word_wins() {
+    let d = DeclaredDialect::from_json(
+        r#"{"status_url": "self", "status_word":
+            ["/state/result_state", {"header": "x-state"}, "/state/life_cycle_state"]}"#,
+    )
+    .unwrap();
+    let none = headers(&[]);
+    let said = headers(&[("x-state", " Queued ")]);
+    let rows: &[(&HeaderMap, &str, Option<&str>, Meaning)] = &[
+        (
+            &none,
+            r#"{"state": {"life_cycle_state": "RUNNING"}}"#,
+            Some("RUNNING"),
+            Meaning::Running,
+        ),
+        (
+            &none,
+            r#"{"state": {"life_cycle_state": "TERMINATED", "result_state": "FAILED"}}"#,
+            Some("FAILED"),
+            Meaning::Failed,
+        ),
+        (
+            &said,
+            r#"{"state": {"life_cycle_state": "TERMINATED", "result_state": "SUCCESS"}}"#,
+            Some("SUCCESS"),
+            Meaning::Succeeded,
+        ),
+        (
+            &said,
+            r#"{"state": {"life_cycle_state": "RUNNING", "result_state": null}}"#,
+            Some("Queued"),
+            Meaning::Running,
+        ),
+        (&none, r#"{"state": {}}"#, None, Meaning::Running),
+    ];
+    for (h, body, word, meaning) in rows {
+        let value = parse(body);
+        let r = d.read_status(&d.vocabulary(), StatusCode::OK, h, &value);
+        assert_eq!((r.word, r.meaning), (*word, *meaning), "{body}");
+        assert_eq!(d.carries_word(h, Some(&value)), word.is_some(), "{body}");
+    }
+    assert!(
+        !d.body_optional(),
+        "a pointer among the places needs the body"
+    );
+    // One place is written back as it was read; a list as a list.
+    let again = serde_json::to_value(&d).unwrap();
+    assert_eq!(again["status_word"].as_array().map(Vec::len), Some(3));
+    assert_eq!(DeclaredDialect::from_json(&again.to_string()).unwrap(), d);
+    let one = DeclaredDialect::from_json(r#"{"status_url": "self", "status_word": "/s"}"#);
+    assert_eq!(
+        serde_json::to_value(one.unwrap()).unwrap()["status_word"],
+        "/s"
+    );
+    // An empty list is no place at all; a `HEAD` check cannot read a pointer among them.
+    for text in [
+        r#"{"status_url": "self", "status_word": []}"#,
+        r#"{"status_url": "self", "status_word": [{"header": "x-s"}, "/s"],
+            "status_request": {"method": "HEAD"}}"#,
+    ] {
+        let err = DeclaredDialect::from_json(text).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                DialectError::Invalid {
+                    field: "status_word",
+                    ..
+                }
+            ),
+            "{text}: {err}"
+        );
+    }
+}

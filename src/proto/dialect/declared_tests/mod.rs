@@ -54,6 +54,30 @@ const FIXTURES: &[(&str, &str)] = &[
         "aws-transcribe-job",
         include_str!("../../../../tests/fixtures/dialects/aws-transcribe-job.json"),
     ),
+    (
+        "openai-batch",
+        include_str!("../../../../tests/fixtures/dialects/openai-batch.json"),
+    ),
+    (
+        "replicate-prediction",
+        include_str!("../../../../tests/fixtures/dialects/replicate-prediction.json"),
+    ),
+    (
+        "assemblyai-transcript",
+        include_str!("../../../../tests/fixtures/dialects/assemblyai-transcript.json"),
+    ),
+    (
+        "runpod-serverless-job",
+        include_str!("../../../../tests/fixtures/dialects/runpod-serverless-job.json"),
+    ),
+    (
+        "databricks-job-run",
+        include_str!("../../../../tests/fixtures/dialects/databricks-job-run.json"),
+    ),
+    (
+        "aws-step-functions-execution",
+        include_str!("../../../../tests/fixtures/dialects/aws-step-functions-execution.json"),
+    ),
 ];
 
 fn fixture(name: &str) -> DeclaredDialect {
