@@ -80,13 +80,28 @@ fn fixture(name: &str) -> Dialect {
         "openai-batch" => include_str!("../../tests/fixtures/dialects/openai-batch.json"),
         "replicate" => include_str!("../../tests/fixtures/dialects/replicate-prediction.json"),
         "runpod" => include_str!("../../tests/fixtures/dialects/runpod-serverless-job.json"),
+        "step-functions" => {
+            include_str!("../../tests/fixtures/dialects/aws-step-functions-execution.json")
+        }
         other => panic!("no fixture {other}"),
     };
     Dialect::from_json(text).unwrap()
 }
 
-/// The expected cancel of a row: its method and URL, or why there is none.
-type Expected = Result<(Method, &'static str), NotCancellable>;
+/// The expected cancel of a row: its method, URL, every header and body, or why there is
+/// none.
+type Expected = Result<
+    (
+        Method,
+        &'static str,
+        &'static [(&'static str, &'static str)],
+        Option<&'static str>,
+    ),
+    NotCancellable,
+>;
+
+/// No header sent (the rows' submissions carry none).
+const NONE: &[(&str, &str)] = &[];
 
 #[test]
 fn each_dialect_says_how_it_is_cancelled() {
@@ -108,14 +123,19 @@ fn each_dialect_says_how_it_is_cancelled() {
                 vec![("operation-location", "https://svc.example/ops/1")],
                 "",
             ),
-            Ok((Method::DELETE, "https://svc.example/ops/1?api-version=2")),
+            Ok((
+                Method::DELETE,
+                "https://svc.example/ops/1?api-version=2",
+                NONE,
+                None,
+            )),
         ),
         (
             "default, 202 + Location (OData, FHIR): DELETE on the monitor",
             Dialect::default(),
             ("POST", "https://svc.example/$export"),
             (202, location("https://svc.example/status/9"), ""),
-            Ok((Method::DELETE, "https://svc.example/status/9")),
+            Ok((Method::DELETE, "https://svc.example/status/9", NONE, None)),
         ),
         (
             "default, provisioningState: the monitor is the resource",
@@ -142,6 +162,8 @@ fn each_dialect_says_how_it_is_cancelled() {
             Ok((
                 Method::POST,
                 "https://svc.example/v1/projects/p/operations/op-1:cancel",
+                NONE,
+                None,
             )),
         ),
         (
@@ -163,14 +185,19 @@ fn each_dialect_says_how_it_is_cancelled() {
             declared(r#", "cancel": {"method": "DELETE"}"#),
             ("POST", "https://svc.example/jobs"),
             (202, location("/jobs/1"), ""),
-            Ok((Method::DELETE, "https://svc.example/jobs/1")),
+            Ok((Method::DELETE, "https://svc.example/jobs/1", NONE, None)),
         ),
         (
             "declared POST with a relative template: against the status URL",
             declared(r#", "cancel": {"method": "POST", "url": {"template": "1/dismiss"}}"#),
             ("POST", "https://svc.example/jobs"),
             (202, location("/jobs/"), ""),
-            Ok((Method::POST, "https://svc.example/jobs/1/dismiss")),
+            Ok((
+                Method::POST,
+                "https://svc.example/jobs/1/dismiss",
+                NONE,
+                None,
+            )),
         ),
         (
             "fhir: DELETE on the Content-Location status URL (Bulk Data IG, delete a request)",
@@ -181,14 +208,14 @@ fn each_dialect_says_how_it_is_cancelled() {
                 vec![("content-location", "https://fhir.example/status/7")],
                 "",
             ),
-            Ok((Method::DELETE, "https://fhir.example/status/7")),
+            Ok((Method::DELETE, "https://fhir.example/status/7", NONE, None)),
         ),
         (
             "ogc-processes: dismiss is DELETE on the job (OGC 18-062r2, dismiss)",
             Dialect::ogc_processes(),
             ("POST", "https://ogc.example/processes/echo/execution"),
             (201, location("https://ogc.example/jobs/j1"), ""),
-            Ok((Method::DELETE, "https://ogc.example/jobs/j1")),
+            Ok((Method::DELETE, "https://ogc.example/jobs/j1", NONE, None)),
         ),
         (
             "declared without cancel",
@@ -210,6 +237,8 @@ fn each_dialect_says_how_it_is_cancelled() {
             Ok((
                 Method::POST,
                 "http://flower.example:5555/api/task/revoke/af2d-91",
+                NONE,
+                None,
             )),
         ),
         (
@@ -224,6 +253,8 @@ fn each_dialect_says_how_it_is_cancelled() {
             Ok((
                 Method::POST,
                 "https://api.openai.com/v1/batches/batch_abc123/cancel",
+                NONE,
+                None,
             )),
         ),
         (
@@ -238,6 +269,8 @@ fn each_dialect_says_how_it_is_cancelled() {
             Ok((
                 Method::POST,
                 "https://api.replicate.com/v1/predictions/gm3qorzdhgbfurvjtvhg6dckhu/cancel",
+                NONE,
+                None,
             )),
         ),
         (
@@ -252,6 +285,8 @@ fn each_dialect_says_how_it_is_cancelled() {
             Ok((
                 Method::POST,
                 "https://api.runpod.ai/v2/32vgrms732dkwi/cancel/eaebd6e7-6a92",
+                NONE,
+                None,
             )),
         ),
         (
@@ -265,6 +300,8 @@ fn each_dialect_says_how_it_is_cancelled() {
             Ok((
                 Method::POST,
                 "http://flower.example:5555/api/task/revoke/91",
+                NONE,
+                None,
             )),
         ),
         (
@@ -275,7 +312,12 @@ fn each_dialect_says_how_it_is_cancelled() {
             ),
             ("POST", "https://svc.example/jobs"),
             (202, vec![("location", "/ops/1"), ("x-job-id", " j/7 ")], ""),
-            Ok((Method::POST, "https://svc.example/jobs/j%2F7/cancel")),
+            Ok((
+                Method::POST,
+                "https://svc.example/jobs/j%2F7/cancel",
+                NONE,
+                None,
+            )),
         ),
         (
             "declared operation_id that is a dot segment: no segment, not a step up",
@@ -287,6 +329,64 @@ fn each_dialect_says_how_it_is_cancelled() {
             (202, vec![("location", "/ops/1"), ("x-job-id", "..")], ""),
             Err(NotCancellable::Url {
                 problem: "its template found nothing to fill in".into(),
+            }),
+        ),
+        (
+            "AWS Step Functions: StopExecution, POST / with X-Amz-Target and {executionArn}",
+            fixture("step-functions"),
+            ("POST", "https://states.us-east-1.amazonaws.com/"),
+            (
+                200,
+                vec![("content-type", "application/x-amz-json-1.0")],
+                r#"{"executionArn": "arn:aws:states:us-east-1:123456789012:execution:hello:run-1", "startDate": 1.7E9}"#,
+            ),
+            Ok((
+                Method::POST,
+                "https://states.us-east-1.amazonaws.com/",
+                &[
+                    ("content-type", "application/x-amz-json-1.0"),
+                    ("x-amz-target", "AWSStepFunctions.StopExecution"),
+                ],
+                Some(
+                    r#"{"executionArn":"arn:aws:states:us-east-1:123456789012:execution:hello:run-1"}"#,
+                ),
+            )),
+        ),
+        (
+            "declared DELETE with a header and no url: the status URL, the header added",
+            declared(r#", "cancel": {"method": "DELETE", "headers": {"X-Reason": "user"}}"#),
+            ("POST", "https://svc.example/jobs"),
+            (202, location("/jobs/1"), ""),
+            Ok((
+                Method::DELETE,
+                "https://svc.example/jobs/1",
+                &[("x-reason", "user")],
+                None,
+            )),
+        ),
+        (
+            "declared POST body reading the status URL and the id, beside literals",
+            declared(
+                r#", "operation_id": {"header": "x-job-id"},
+                "cancel": {"method": "POST", "url": {"template": "/cancel"},
+                           "body": {"job": "{/operation_id}", "at": "{status_url}", "hard": true}}"#,
+            ),
+            ("POST", "https://svc.example/jobs"),
+            (202, vec![("location", "/ops/1"), ("x-job-id", "j-7")], ""),
+            Ok((
+                Method::POST,
+                "https://svc.example/cancel",
+                NONE,
+                Some(r#"{"at":"https://svc.example/ops/1","hard":true,"job":"j-7"}"#),
+            )),
+        ),
+        (
+            "declared POST body whose id is unknown: nothing is sent",
+            declared(r#", "cancel": {"method": "POST", "body": {"job": "{/operation_id}"}}"#),
+            ("POST", "https://svc.example/jobs"),
+            (202, location("/jobs/1"), ""),
+            Err(NotCancellable::Body {
+                problem: "`{/operation_id}` finds nothing".into(),
             }),
         ),
         (
@@ -305,12 +405,21 @@ fn each_dialect_says_how_it_is_cancelled() {
         let (mut m, _) = started(dialect, |p| p, request, &[], (status, &answer, body));
         let got = m.cancel_request();
         match (got, expected) {
-            (Ok(req), Ok((method, url))) => {
+            (Ok(req), Ok((method, url, want_headers, want_body))) => {
                 assert_eq!(
                     (req.method(), req.uri().to_string().as_str()),
                     (&method, url),
                     "{name}"
                 );
+                let sent_headers = req.headers();
+                let mut got: Vec<(&str, &str)> = sent_headers
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.to_str().unwrap()))
+                    .collect();
+                got.sort_unstable();
+                assert_eq!(got, want_headers, "{name}");
+                let body = req.body().map(|b| std::str::from_utf8(b).unwrap());
+                assert_eq!(body, want_body, "{name}");
                 let sent: http::Request<()> = req.into_request();
                 let info = sent.extensions().get::<crate::LroRequest>().unwrap();
                 assert_eq!(info.kind(), PollKind::Cancel, "{name}");
@@ -357,6 +466,42 @@ fn a_handle_cancels_with_what_it_recorded() {
 }
 
 #[test]
+fn a_handle_cancels_with_the_declared_headers_and_body() {
+    let (m, _) = started(
+        fixture("step-functions"),
+        |p| p,
+        ("POST", "https://states.us-east-1.amazonaws.com/"),
+        &[("x-amz-target", "AWSStepFunctions.StartExecution")],
+        (
+            200,
+            &[],
+            r#"{"executionArn": "arn:aws:states:::execution:m:r"}"#,
+        ),
+    );
+    let json = serde_json::to_string(&m.resume_handle()).unwrap();
+    let handle: crate::ResumeHandle = serde_json::from_str(&json).unwrap();
+    let cfg = Arc::new(Config::default());
+    // The resuming request carries the submission's target: the description's replaces it.
+    let head = RequestHead::new(
+        Method::GET,
+        "https://states.us-east-1.amazonaws.com/".parse().unwrap(),
+        headers(&[("x-amz-target", "AWSStepFunctions.StartExecution")]),
+    );
+    let params = Params::new(&cfg);
+    let req = from_handle(cfg, &handle, &head, &params, Instant::now()).unwrap();
+    assert_eq!(req.method(), Method::POST);
+    assert_eq!(
+        req.headers()["x-amz-target"],
+        "AWSStepFunctions.StopExecution"
+    );
+    assert_eq!(req.headers().get_all("x-amz-target").iter().count(), 1);
+    assert_eq!(
+        req.body().map(|b| &b[..]),
+        Some(&br#"{"executionArn":"arn:aws:states:::execution:m:r"}"#[..])
+    );
+}
+
+#[test]
 fn a_foreign_cancel_url_gets_no_credentials_and_an_internal_one_is_refused() {
     let auth = [("authorization", "Bearer secret"), ("x-ms-version", "1")];
     let go = |template: &str| {
@@ -398,6 +543,38 @@ fn the_declared_cancel_is_checked_at_load() {
         (r#"{"url": {"template": "/x"}}"#, "`method`"),
         (
             r#"{"method": "POST", "url": {"template": "/x/{nope"}}"#,
+            "without a `}`",
+        ),
+        (
+            r#"{"method": "POST", "headers": {"Authorization": "Bearer x"}}"#,
+            "may not be set",
+        ),
+        (
+            r#"{"method": "POST", "headers": {"Content-Length": "2"}}"#,
+            "may not be set",
+        ),
+        (
+            r#"{"method": "POST", "headers": {"bad name": "1"}}"#,
+            "not a header name",
+        ),
+        (
+            r#"{"method": "POST", "body": {"id": "{/run_id}"}}"#,
+            "does not know",
+        ),
+        (
+            r#"{"method": "POST", "body": {"id": "{header:x-id}"}}"#,
+            "does not know",
+        ),
+        (
+            r#"{"method": "POST", "url": {"template": "{submission_url}/cancel"}}"#,
+            "does not know",
+        ),
+        (
+            r#"{"method": "POST", "url": {"template": "/c/{header:x-id}"}}"#,
+            "does not know",
+        ),
+        (
+            r#"{"method": "POST", "body": {"id": "{/operation_id"}}"#,
             "without a `}`",
         ),
     ] {

@@ -137,6 +137,14 @@ impl Template {
         self.pieces.iter().any(|p| matches!(p, Piece::StatusUrl))
     }
 
+    /// Whether the template reads an answer's header or the submission's URL (what a
+    /// request sent with no answer in hand, a cancel, cannot fill).
+    pub(crate) fn reads_headers_or_submission_url(&self) -> bool {
+        self.pieces
+            .iter()
+            .any(|p| matches!(p, Piece::Header(_) | Piece::SubmissionUrl))
+    }
+
     /// Fills the placeholders as a URL; `None` when one finds nothing.
     pub(crate) fn expand(&self, src: &Sources<'_>) -> Option<(String, String)> {
         let out = self.fill(src, true)?;
