@@ -80,6 +80,7 @@ fn fixture(name: &str) -> Dialect {
         "openai-batch" => include_str!("../../tests/fixtures/dialects/openai-batch.json"),
         "replicate" => include_str!("../../tests/fixtures/dialects/replicate-prediction.json"),
         "runpod" => include_str!("../../tests/fixtures/dialects/runpod-serverless-job.json"),
+        "databricks" => include_str!("../../tests/fixtures/dialects/databricks-job-run.json"),
         "step-functions" => {
             include_str!("../../tests/fixtures/dialects/aws-step-functions-execution.json")
         }
@@ -350,6 +351,21 @@ fn each_dialect_says_how_it_is_cancelled() {
                 Some(
                     r#"{"executionArn":"arn:aws:states:us-east-1:123456789012:execution:hello:run-1"}"#,
                 ),
+            )),
+        ),
+        (
+            "Databricks: POST /api/2.1/jobs/runs/cancel with {run_id}, a number (Jobs API, cancel a run)",
+            fixture("databricks"),
+            (
+                "POST",
+                "https://dbc-a1b2.cloud.databricks.com/api/2.1/jobs/runs/submit",
+            ),
+            (200, vec![], r#"{"run_id": 455644833}"#),
+            Ok((
+                Method::POST,
+                "https://dbc-a1b2.cloud.databricks.com/api/2.1/jobs/runs/cancel",
+                &[("content-type", "application/json")],
+                Some(r#"{"run_id":455644833}"#),
             )),
         ),
         (

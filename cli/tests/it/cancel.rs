@@ -318,3 +318,36 @@ async fn a_declared_cancel_sends_its_headers_and_body() {
     let body: serde_json::Value = serde_json::from_slice(&cancel.body).unwrap();
     assert_eq!(body, serde_json::json!({ "executionArn": ARN }));
 }
+
+/// Databricks' cancel names the run by number (`run_id` is an int64): the handle keeps the id
+/// as text, and the body sent is `{"run_id": 455644833}`, a JSON number.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_declared_cancel_body_sends_a_number_as_a_number() {
+    let mock = Mock::start(move |req, _| {
+        match (req.method.as_str(), req.target.split('?').next().unwrap()) {
+            ("POST", "/api/2.1/jobs/runs/submit") => resp(200, &[], r#"{"run_id": 455644833}"#),
+            ("POST", "/api/2.1/jobs/runs/cancel") => resp(200, &[], "{}"),
+            _ => resp(404, &[], ""),
+        }
+    })
+    .await;
+    let dialect = format!(
+        "@{}/../tests/fixtures/dialects/databricks-job-run.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let url = format!("{}/api/2.1/jobs/runs/submit", mock.base);
+    let args = ["--dialect", &dialect, "--json", r#"{"run_name":"r"}"#];
+    let started = lro(&[&args[..], &["--no-wait", &url]].concat()).await;
+    assert_eq!(started.code, 0, "{started:?}");
+    assert_eq!(started.json()["operation_id"], "455644833");
+    let run = lro_with_stdin(&["--cancel", "-"], &started.stdout).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let seen = mock.requests();
+    let cancel = seen.last().unwrap();
+    assert_eq!(
+        (cancel.method.as_str(), cancel.target.as_str()),
+        ("POST", "/api/2.1/jobs/runs/cancel")
+    );
+    assert_eq!(cancel.headers["content-type"], "application/json");
+    assert_eq!(&cancel.body[..], br#"{"run_id":455644833}"#);
+}

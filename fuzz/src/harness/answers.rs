@@ -299,6 +299,7 @@ pub(super) fn cancel_spec(u: &mut Unstructured<'_>) -> AResult<serde_json::Value
         "{/status_url}",
         "{status_url}",
         "id-{/operation_id}",
+        "{number:/operation_id}",
         "{/action/id}",
         "{header:x-id}",
         "{submission_url}",
