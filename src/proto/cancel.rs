@@ -296,3 +296,7 @@ pub(crate) fn noted(
 #[cfg(test)]
 #[path = "cancel_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "cancel_body_tests.rs"]
+mod body_tests;

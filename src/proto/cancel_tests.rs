@@ -1,6 +1,7 @@
 //! How each dialect cancels: one row per dialect and shape (which method, which URL, or why
 //! none), the declared `cancel` member's checks, credentials on a foreign cancel URL, and the
-//! opt-in cancel when the machine gives up.
+//! opt-in cancel when the machine gives up. A declared cancel's headers and body:
+//! `cancel_body_tests.rs`.
 
 #![allow(clippy::type_complexity)] // the table is clearer spelled out
 
@@ -18,7 +19,7 @@ use crate::config::Config;
 use crate::error::{ErrorKind, Reason};
 use crate::metadata::Rule;
 
-fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+pub(super) fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
     let mut h = HeaderMap::new();
     for (k, v) in pairs {
         h.append(
@@ -30,7 +31,7 @@ fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
 }
 
 /// A machine started by a submission's answer, in `dialect`.
-fn started(
+pub(super) fn started(
     dialect: Dialect,
     params: impl FnOnce(Params) -> Params,
     (method, url): (&str, &str),
@@ -59,7 +60,7 @@ fn started(
     }
 }
 
-fn declared(cancel: &str) -> Dialect {
+pub(super) fn declared(cancel: &str) -> Dialect {
     Dialect::from_json(&format!(
         r#"{{"name": "jobs", "status_url": {{"header": "Location"}}, "status_word": "/status"{cancel}}}"#
     ))
@@ -75,7 +76,7 @@ fn flower() -> Dialect {
 }
 
 /// A fixture of `tests/fixtures/dialects/` by its file name.
-fn fixture(name: &str) -> Dialect {
+pub(super) fn fixture(name: &str) -> Dialect {
     let text = match name {
         "openai-batch" => include_str!("../../tests/fixtures/dialects/openai-batch.json"),
         "replicate" => include_str!("../../tests/fixtures/dialects/replicate-prediction.json"),
@@ -91,7 +92,7 @@ fn fixture(name: &str) -> Dialect {
 
 /// The expected cancel of a row: its method, URL, every header and body, or why there is
 /// none.
-type Expected = Result<
+pub(super) type Expected = Result<
     (
         Method,
         &'static str,
@@ -102,19 +103,13 @@ type Expected = Result<
 >;
 
 /// No header sent (the rows' submissions carry none).
-const NONE: &[(&str, &str)] = &[];
+pub(super) const NONE: &[(&str, &str)] = &[];
 
 #[test]
 fn each_dialect_says_how_it_is_cancelled() {
     let location =
         |url: &'static str| -> Vec<(&'static str, &'static str)> { vec![("location", url)] };
-    let rows: Vec<(
-        &str,
-        Dialect,
-        (&str, &str),
-        (u16, Vec<(&str, &str)>, &str),
-        Expected,
-    )> = vec![
+    let rows: Vec<Row> = vec![
         (
             "default, Operation-Location: DELETE on the monitor, carried query",
             Dialect::default(),
@@ -333,79 +328,6 @@ fn each_dialect_says_how_it_is_cancelled() {
             }),
         ),
         (
-            "AWS Step Functions: StopExecution, POST / with X-Amz-Target and {executionArn}",
-            fixture("step-functions"),
-            ("POST", "https://states.us-east-1.amazonaws.com/"),
-            (
-                200,
-                vec![("content-type", "application/x-amz-json-1.0")],
-                r#"{"executionArn": "arn:aws:states:us-east-1:123456789012:execution:hello:run-1", "startDate": 1.7E9}"#,
-            ),
-            Ok((
-                Method::POST,
-                "https://states.us-east-1.amazonaws.com/",
-                &[
-                    ("content-type", "application/x-amz-json-1.0"),
-                    ("x-amz-target", "AWSStepFunctions.StopExecution"),
-                ],
-                Some(
-                    r#"{"executionArn":"arn:aws:states:us-east-1:123456789012:execution:hello:run-1"}"#,
-                ),
-            )),
-        ),
-        (
-            "Databricks: POST /api/2.1/jobs/runs/cancel with {run_id}, a number (Jobs API, cancel a run)",
-            fixture("databricks"),
-            (
-                "POST",
-                "https://dbc-a1b2.cloud.databricks.com/api/2.1/jobs/runs/submit",
-            ),
-            (200, vec![], r#"{"run_id": 455644833}"#),
-            Ok((
-                Method::POST,
-                "https://dbc-a1b2.cloud.databricks.com/api/2.1/jobs/runs/cancel",
-                &[("content-type", "application/json")],
-                Some(r#"{"run_id":455644833}"#),
-            )),
-        ),
-        (
-            "declared DELETE with a header and no url: the status URL, the header added",
-            declared(r#", "cancel": {"method": "DELETE", "headers": {"X-Reason": "user"}}"#),
-            ("POST", "https://svc.example/jobs"),
-            (202, location("/jobs/1"), ""),
-            Ok((
-                Method::DELETE,
-                "https://svc.example/jobs/1",
-                &[("x-reason", "user")],
-                None,
-            )),
-        ),
-        (
-            "declared POST body reading the status URL and the id, beside literals",
-            declared(
-                r#", "operation_id": {"header": "x-job-id"},
-                "cancel": {"method": "POST", "url": {"template": "/cancel"},
-                           "body": {"job": "{/operation_id}", "at": "{status_url}", "hard": true}}"#,
-            ),
-            ("POST", "https://svc.example/jobs"),
-            (202, vec![("location", "/ops/1"), ("x-job-id", "j-7")], ""),
-            Ok((
-                Method::POST,
-                "https://svc.example/cancel",
-                NONE,
-                Some(r#"{"at":"https://svc.example/ops/1","hard":true,"job":"j-7"}"#),
-            )),
-        ),
-        (
-            "declared POST body whose id is unknown: nothing is sent",
-            declared(r#", "cancel": {"method": "POST", "body": {"job": "{/operation_id}"}}"#),
-            ("POST", "https://svc.example/jobs"),
-            (202, location("/jobs/1"), ""),
-            Err(NotCancellable::Body {
-                problem: "`{/operation_id}` finds nothing".into(),
-            }),
-        ),
-        (
             "declared template whose placeholder finds nothing",
             declared(
                 r#", "cancel": {"method": "POST", "url": {"template": "/revoke/{/operation_id}"}}"#,
@@ -417,6 +339,22 @@ fn each_dialect_says_how_it_is_cancelled() {
             }),
         ),
     ];
+    check_rows(rows);
+}
+
+/// A row of a cancel table: its name, the dialect, the submission (method, URL), the answer
+/// to it (status, headers, body) and the cancel expected.
+pub(super) type Row = (
+    &'static str,
+    Dialect,
+    (&'static str, &'static str),
+    (u16, Vec<(&'static str, &'static str)>, &'static str),
+    Expected,
+);
+
+/// Starts each row's operation and checks the cancel it asks for: method, URL, every header
+/// and the body, or why there is none.
+pub(super) fn check_rows(rows: Vec<Row>) {
     for (name, dialect, request, (status, answer, body), expected) in rows {
         let (mut m, _) = started(dialect, |p| p, request, &[], (status, &answer, body));
         let got = m.cancel_request();
@@ -478,42 +416,6 @@ fn a_handle_cancels_with_what_it_recorded() {
     assert_eq!(
         req.uri().to_string(),
         "https://svc.example/api/task/revoke/t%201"
-    );
-}
-
-#[test]
-fn a_handle_cancels_with_the_declared_headers_and_body() {
-    let (m, _) = started(
-        fixture("step-functions"),
-        |p| p,
-        ("POST", "https://states.us-east-1.amazonaws.com/"),
-        &[("x-amz-target", "AWSStepFunctions.StartExecution")],
-        (
-            200,
-            &[],
-            r#"{"executionArn": "arn:aws:states:::execution:m:r"}"#,
-        ),
-    );
-    let json = serde_json::to_string(&m.resume_handle()).unwrap();
-    let handle: crate::ResumeHandle = serde_json::from_str(&json).unwrap();
-    let cfg = Arc::new(Config::default());
-    // The resuming request carries the submission's target: the description's replaces it.
-    let head = RequestHead::new(
-        Method::GET,
-        "https://states.us-east-1.amazonaws.com/".parse().unwrap(),
-        headers(&[("x-amz-target", "AWSStepFunctions.StartExecution")]),
-    );
-    let params = Params::new(&cfg);
-    let req = from_handle(cfg, &handle, &head, &params, Instant::now()).unwrap();
-    assert_eq!(req.method(), Method::POST);
-    assert_eq!(
-        req.headers()["x-amz-target"],
-        "AWSStepFunctions.StopExecution"
-    );
-    assert_eq!(req.headers().get_all("x-amz-target").iter().count(), 1);
-    assert_eq!(
-        req.body().map(|b| &b[..]),
-        Some(&br#"{"executionArn":"arn:aws:states:::execution:m:r"}"#[..])
     );
 }
 
