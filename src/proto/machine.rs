@@ -154,7 +154,16 @@ impl Machine {
         }
         self.begin_input(true);
         let polling = matches!(self.phase, Phase::Polling);
-        match self.on_response(answer.status, answer.headers, answer.body, now) {
+        let action = match self.still_running(&answer) {
+            // Neither transient nor a redirect: answered, and settled where it is.
+            true => {
+                self.sched.answered();
+                self.sched.settled();
+                self.schedule(Some(answer.headers), false, now).into()
+            }
+            false => self.on_response(answer.status, answer.headers, answer.body, now),
+        };
+        match action {
             Action::Fail(error) => {
                 let error = self.unreported(error);
                 match self.sched.ends.cancel_on_give_up {
@@ -164,6 +173,18 @@ impl Machine {
             }
             action => action,
         }
+    }
+
+    /// Whether a status poll's answer says, read in the dialect's short pass, that the
+    /// operation is still running at the same monitor (recorded then): the common answer,
+    /// which skips the general path's steps, none of which applies to it (a `2xx` while
+    /// polling, not reached through a redirect).
+    fn still_running(&mut self, answer: &Answer<'_>) -> bool {
+        let (Phase::Polling, None, Some(body)) = (&self.phase, &self.answered_from, answer.body)
+        else {
+            return false;
+        };
+        Dialect::read_running(&mut self.op, &self.cfg, answer.status, body)
     }
 
     /// An error that ends the operation without an answer having said where it stands (a

@@ -43,6 +43,7 @@ pub(crate) use poll::{Misread, Reading};
 pub(crate) mod check;
 pub(crate) mod declared;
 pub(crate) mod default;
+mod flat;
 pub(crate) mod google;
 pub(crate) mod json;
 pub(crate) mod pointer;
@@ -299,6 +300,19 @@ impl Dialect {
         body: &Bytes,
     ) -> Result<Reading, Misread> {
         default::read(op, cfg, status, headers, body)
+    }
+
+    /// Records a status answer that says the operation is still running at the same monitor,
+    /// read in one short pass (exactly what [`read`](Self::read) records of it), and says
+    /// `true`; `false`, with nothing recorded, for any other answer: `read` reads those.
+    #[inline]
+    pub(crate) fn read_running(
+        op: &mut Operation,
+        cfg: &Config,
+        status: StatusCode,
+        body: &[u8],
+    ) -> bool {
+        flat::still_running(op, cfg, status, body)
     }
 
     /// Whether a submission's answer head may start an operation: read its body then (cheap
