@@ -154,14 +154,15 @@ impl Machine {
         }
         self.begin_input(true);
         let polling = matches!(self.phase, Phase::Polling);
-        let action = match self.still_running(&answer) {
-            // Neither transient nor a redirect: answered, and settled where it is.
-            true => {
+        let (status, headers) = (answer.status, answer.headers);
+        let action = match self.read_common(&answer) {
+            Some((reading, body)) => {
+                // Neither transient nor a redirect: answered, and settled where it is.
                 self.sched.answered();
                 self.sched.settled();
-                self.schedule(Some(answer.headers), false, now).into()
+                self.act(reading, status, headers, body, now)
             }
-            false => self.on_response(answer.status, answer.headers, answer.body, now),
+            None => self.on_response(status, headers, answer.body, now),
         };
         match action {
             Action::Fail(error) => {
@@ -175,16 +176,19 @@ impl Machine {
         }
     }
 
-    /// Whether a status poll's answer says, read in the dialect's short pass, that the
-    /// operation is still running at the same monitor (recorded then): the common answer,
-    /// which skips the general path's steps, none of which applies to it (a `2xx` while
-    /// polling, not reached through a redirect).
-    fn still_running(&mut self, answer: &Answer<'_>) -> bool {
+    /// A status poll's answer of the common form read in the dialect's short pass, with its
+    /// body; `None` for others. The general steps it skips apply to none of these (a `2xx`
+    /// while polling, not reached through a redirect).
+    fn read_common<'a>(
+        &mut self,
+        answer: &Answer<'a>,
+    ) -> Option<(Result<Reading, Misread>, &'a Bytes)> {
         let (Phase::Polling, None, Some(body)) = (&self.phase, &self.answered_from, answer.body)
         else {
-            return false;
+            return None;
         };
-        Dialect::read_running(&mut self.op, &self.cfg, answer.status, body)
+        let (op, cfg) = (&mut self.op, &self.cfg);
+        Dialect::read_common(op, cfg, answer.status, answer.headers, body).map(|r| (r, body))
     }
 
     /// An error that ends the operation without an answer having said where it stands (a

@@ -302,17 +302,18 @@ impl Dialect {
         default::read(op, cfg, status, headers, body)
     }
 
-    /// Records a status answer that says the operation is still running at the same monitor,
-    /// read in one short pass (exactly what [`read`](Self::read) records of it), and says
-    /// `true`; `false`, with nothing recorded, for any other answer: `read` reads those.
+    /// What a status answer of the form most polls get means, read in one short pass (exactly
+    /// as [`read`](Self::read) reads it, and recorded in `op` as it records it); `None`, with
+    /// nothing recorded, for any other answer: `read` reads those.
     #[inline]
-    pub(crate) fn read_running(
+    pub(crate) fn read_common(
         op: &mut Operation,
         cfg: &Config,
         status: StatusCode,
+        headers: &HeaderMap,
         body: &[u8],
-    ) -> bool {
-        flat::still_running(op, cfg, status, body)
+    ) -> Option<Result<Reading, Misread>> {
+        flat::read(op, cfg, status, headers, body)
     }
 
     /// Whether a submission's answer head may start an operation: read its body then (cheap
