@@ -92,7 +92,7 @@ fn string(text: &str, start: usize) -> Option<(&str, usize)> {
 /// Where the first `"`, `\\` or control character of `b` is: eight bytes at a time, then the
 /// last few one by one.
 #[inline(always)]
-pub(super) fn stop(b: &[u8]) -> Option<usize> {
+pub(crate) fn stop(b: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let mut at = 0;
