@@ -16,7 +16,7 @@ use super::poll::{Misread, Reading};
 use crate::config::Config;
 use crate::metadata::Rule;
 use crate::proto::machine::Operation;
-use crate::status::OperationStatus;
+use crate::status::{skip_ws, MemberKey, OperationStatus};
 
 /// What a status answer of the common form means, recorded in `op` as the general readers
 /// record it; `None`, with nothing recorded, for any other answer.
@@ -83,13 +83,14 @@ fn scan(body: &[u8]) -> Option<(&str, Option<&str>)> {
             b'n' if b[i..].starts_with(b"null") => (None, i + 4),
             _ => return None,
         };
-        let slot = match name {
-            "status" => Some(&mut status),
-            "operationId" => Some(&mut operation_id),
-            "id" => Some(&mut id),
-            "provisioningState" | "properties" | "error" | "percentComplete"
-            | "percentageComplete" | "resourceLocation" => return None,
-            _ => None,
+        // The members the status readers consult are the status readers' own list: the three
+        // this pass reads, the rest left to the general readers.
+        let slot = match MemberKey::named(name) {
+            MemberKey::Status => Some(&mut status),
+            MemberKey::OperationId => Some(&mut operation_id),
+            MemberKey::Id => Some(&mut id),
+            MemberKey::Other => None,
+            _ => return None,
         };
         if let Some(slot) = slot {
             // Read twice, or not a string: the general readers decide.
@@ -110,14 +111,6 @@ fn scan(body: &[u8]) -> Option<(&str, Option<&str>)> {
         return None;
     }
     Some((status?, operation_id.or(id)))
-}
-
-/// The index of the first byte at or after `i` that is not JSON white space.
-fn skip_ws(b: &[u8], mut i: usize) -> usize {
-    while let Some(b' ' | b'\t' | b'\n' | b'\r') = b.get(i) {
-        i += 1;
-    }
-    i
 }
 
 /// The string whose opening quote is at `at`, and the index after its closing quote; `None`
