@@ -154,7 +154,17 @@ impl Machine {
         }
         self.begin_input(true);
         let polling = matches!(self.phase, Phase::Polling);
-        match self.on_response(answer.status, answer.headers, answer.body, now) {
+        let (status, headers) = (answer.status, answer.headers);
+        let action = match self.read_common(&answer) {
+            Some((reading, body)) => {
+                // Neither transient nor a redirect: answered, and settled where it is.
+                self.sched.answered();
+                self.sched.settled();
+                self.act(reading, status, headers, body, now)
+            }
+            None => self.on_response(status, headers, answer.body, now),
+        };
+        match action {
             Action::Fail(error) => {
                 let error = self.unreported(error);
                 match self.sched.ends.cancel_on_give_up {
@@ -164,6 +174,21 @@ impl Machine {
             }
             action => action,
         }
+    }
+
+    /// A status poll's answer of the common form read in the dialect's short pass, with its
+    /// body; `None` for others. The general steps it skips apply to none of these (a `2xx`
+    /// while polling, not reached through a redirect).
+    fn read_common<'a>(
+        &mut self,
+        answer: &Answer<'a>,
+    ) -> Option<(Result<Reading, Misread>, &'a Bytes)> {
+        let (Phase::Polling, None, Some(body)) = (&self.phase, &self.answered_from, answer.body)
+        else {
+            return None;
+        };
+        let (op, cfg) = (&mut self.op, &self.cfg);
+        Dialect::read_common(op, cfg, answer.status, answer.headers, body).map(|r| (r, body))
     }
 
     /// An error that ends the operation without an answer having said where it stands (a

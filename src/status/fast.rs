@@ -89,7 +89,7 @@ impl<'de> Visitor<'de> for FieldVisitor {
 
 /// An object key, told apart without allocating (a `Cow<str>` key would always own).
 #[derive(Clone, Copy)]
-pub(super) enum Key {
+pub(crate) enum Key {
     ProvisioningState,
     Error,
     Status,
@@ -104,7 +104,7 @@ pub(super) enum Key {
 
 impl Key {
     /// The key named `v` (unescaped).
-    pub(super) fn named(v: &str) -> Key {
+    pub(crate) fn named(v: &str) -> Key {
         match v {
             "provisioningState" => Key::ProvisioningState,
             "error" => Key::Error,

@@ -581,11 +581,14 @@ fn json_text(v: &Value) -> Option<String> {
 mod fast;
 mod scan;
 
+pub(crate) use fast::Key as MemberKey;
+pub(crate) use scan::{skip_ws, stop as string_end};
+
 fn strip_bom(body: &[u8]) -> &[u8] {
     body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body)
 }
 
 #[cfg(test)]
-mod scan_tests;
+pub(crate) mod scan_tests;
 #[cfg(test)]
 mod tests;

@@ -69,7 +69,7 @@ pub(super) fn scan(body: &[u8]) -> Option<Raw<'_>> {
 }
 
 /// The index of the first byte at or after `i` that is not JSON white space.
-fn skip_ws(b: &[u8], mut i: usize) -> usize {
+pub(crate) fn skip_ws(b: &[u8], mut i: usize) -> usize {
     while let Some(b' ' | b'\t' | b'\n' | b'\r') = b.get(i) {
         i += 1;
     }
@@ -92,7 +92,7 @@ fn string(text: &str, start: usize) -> Option<(&str, usize)> {
 /// Where the first `"`, `\\` or control character of `b` is: eight bytes at a time, then the
 /// last few one by one.
 #[inline(always)]
-pub(super) fn stop(b: &[u8]) -> Option<usize> {
+pub(crate) fn stop(b: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let mut at = 0;

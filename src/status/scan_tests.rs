@@ -28,7 +28,7 @@ pub(super) fn decides_as_serde(body: &[u8]) -> Result<bool, String> {
 
 /// The status bodies of the crate's tests and fixtures (the core tables, the dialect services,
 /// the seed documents), one JSON string a line.
-fn corpus() -> &'static [Vec<u8>] {
+pub(crate) fn corpus() -> &'static [Vec<u8>] {
     static CORPUS: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
     CORPUS.get_or_init(|| {
         include_str!("../../tests/fixtures/status/bodies.jsonl")
@@ -241,13 +241,13 @@ const TOKENS: &[&[u8]] = &[
 ];
 
 /// One mutation: where (a fraction of the length), what, and with which byte or token.
-pub(super) type Mutation = (f64, u8, usize);
+pub(crate) type Mutation = (f64, u8, usize);
 
-pub(super) fn mutation() -> impl proptest::strategy::Strategy<Value = Mutation> {
+pub(crate) fn mutation() -> impl proptest::strategy::Strategy<Value = Mutation> {
     (0.0..=1.0f64, 0..6u8, 0..64usize)
 }
 
-pub(super) fn mutate(body: &mut Vec<u8>, (at, kind, with): Mutation) {
+pub(crate) fn mutate(body: &mut Vec<u8>, (at, kind, with): Mutation) {
     let at = ((body.len() as f64) * at) as usize;
     let at = at.min(body.len());
     match kind % 6 {
@@ -308,7 +308,7 @@ const PIECES: &[&[u8]] = &[
 ];
 
 /// Every sequence of up to `len` pieces.
-fn every_sequence(len: u32, mut check: impl FnMut(&[u8])) {
+pub(crate) fn every_sequence(len: u32, mut check: impl FnMut(&[u8])) {
     let n = PIECES.len();
     let mut body = Vec::new();
     for len in 0..=len {

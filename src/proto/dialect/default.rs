@@ -314,7 +314,7 @@ fn succeeded(op: &mut Operation) -> Reading {
 }
 
 /// The operation succeeded: fetch the resource if the final-state rules name one.
-fn finish(
+pub(super) fn finish(
     op: &mut Operation,
     status: StatusCode,
     headers: &HeaderMap,

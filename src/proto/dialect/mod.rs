@@ -43,6 +43,7 @@ pub(crate) use poll::{Misread, Reading};
 pub(crate) mod check;
 pub(crate) mod declared;
 pub(crate) mod default;
+mod flat;
 pub(crate) mod google;
 pub(crate) mod json;
 pub(crate) mod pointer;
@@ -299,6 +300,20 @@ impl Dialect {
         body: &Bytes,
     ) -> Result<Reading, Misread> {
         default::read(op, cfg, status, headers, body)
+    }
+
+    /// What a status answer of the form most polls get means, read in one short pass (exactly
+    /// as [`read`](Self::read) reads it, and recorded in `op` as it records it); `None`, with
+    /// nothing recorded, for any other answer: `read` reads those.
+    #[inline]
+    pub(crate) fn read_common(
+        op: &mut Operation,
+        cfg: &Config,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Option<Result<Reading, Misread>> {
+        flat::read(op, cfg, status, headers, body)
     }
 
     /// Whether a submission's answer head may start an operation: read its body then (cheap
