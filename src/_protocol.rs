@@ -208,14 +208,16 @@
 //! | `status_request` | `{"method": "GET"/"HEAD"/"POST", "headers": {…}, "body": {…}}` (a body only with `POST`, its strings templates) | plain `GET` |
 //! | `result_request` | the same, for fetching the result; its templates read the terminal status answer | plain `GET` |
 //! | `base_url` | an absolute http(s) URL every relative form resolves under, network paths included | the answer's own URL |
-//! | `cancel` | `{"method": "DELETE"/"POST", "url": {"template": …}}` (`url` left out: the status URL) | not cancellable |
+//! | `cancel` | `{"method": "DELETE"/"POST", "url": {"template": …}, "headers": {…}, "body": {…}}` (`url` left out: the status URL; `headers` as a `status_request`'s; a body only with `POST`; every template reads only `/status_url`, `/operation_id` and `{status_url}`) | not cancellable |
 //! | `prefer_async` | which submissions without a `Prefer` of their own are sent with `Prefer: respond-async`: `{"method": …, "last_segment": …}` or `{"last_segment_prefix": …}`, every condition given must hold (`{}`: every submission); the last path segment is compared as sent | none |
 //!
-//! Template placeholders: `{/a/b}` (a pointer into the answer's body), `{header:Name}` (a
-//! header of the answer), `{status_url}`, `{submission_url}`. In a URL a value from a body or a
-//! header is escaped as one path segment (a value that is `.` or `..` finds nothing: a URL
+//! Template placeholders: `{/a/b}` (a pointer into the answer's body), `{number:/a/b}` (the
+//! same, when the value is a number or a string that is one as JSON writes it), `{header:Name}`
+//! (a header of the answer), `{status_url}`, `{submission_url}`. In a URL a value from a body
+//! or a header is escaped as one path segment (a value that is `.` or `..` finds nothing: a URL
 //! parser would remove it, however spelled, and step up a level); in a body template every
-//! value is a JSON string.
+//! value is a JSON string, but a string that is one `{number:…}` alone is a JSON number
+//! (Databricks' `{"run_id": "{number:/operation_id}"}` sends `{"run_id": 455644833}`).
 //!
 //! ```
 //! let dialect = tower_lro::Dialect::from_json(r#"{
@@ -312,6 +314,12 @@
 //!   base's origin. A `cancel` member (`{"method": "DELETE"|"POST", "url": {"template": …}}`, `url` left out for the status URL)
 //!   says how to cancel; a template's placeholders read `/status_url` and `/operation_id` (the
 //!   id `operation_id` says where to find: Flower's `POST /api/task/revoke/{/operation_id}`).
+//!   It may add `headers` and, with `POST`, a JSON `body` template, checked and sent as a
+//!   `status_request`'s (AWS Step Functions' `StopExecution`: `X-Amz-Target` and
+//!   `{"executionArn": "{/operation_id}"}`); the body is made by [`LroLayer::poll_body`] as a
+//!   check's is (none for the body type: [`LroService::cancel`] fails with kind `Protocol`, and
+//!   the cancel on giving up is not sent, the error left as it was). Credentials and origins
+//!   are judged as for any cancel: the description's headers are never credentials.
 //! - FHIR and OGC API – Processes ([`Dialect::fhir`], [`Dialect::ogc_processes`]): described in
 //!   the declared language and read by its readers. A FHIR operation (`…/$export`) or an OGC
 //!   `POST …/execution` without a `Prefer` header is sent with `Prefer: respond-async` (both

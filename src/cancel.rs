@@ -117,6 +117,12 @@ pub enum NotCancellable {
         /// What went wrong.
         problem: String,
     },
+    /// The body of a declared dialect's cancel could not be made (a template in it found
+    /// nothing: an operation with no id).
+    Body {
+        /// What went wrong.
+        problem: String,
+    },
 }
 
 impl fmt::Display for NotCancellable {
@@ -134,6 +140,7 @@ impl fmt::Display for NotCancellable {
                 "a {rule:?} operation is polled at the resource itself: a DELETE there would delete the resource"
             ),
             Self::Url { problem } => write!(f, "no cancel URL: {problem}"),
+            Self::Body { problem } => write!(f, "no cancel body: {problem}"),
         }
     }
 }
@@ -152,7 +159,10 @@ impl<S> LroService<S> {
     /// ([`CancelOutcome::NotSupported`]): see [`Cancellation::outcome`]. Any other answer is
     /// an error of kind [`UnexpectedStatus`](crate::ErrorKind::UnexpectedStatus) with the
     /// answer in it; an operation that cannot be cancelled, one of kind
-    /// [`NotCancellable`](crate::ErrorKind::NotCancellable) (nothing is sent). The cancel is
+    /// [`NotCancellable`](crate::ErrorKind::NotCancellable) (nothing is sent). A declared
+    /// `cancel` with a `body` needs the layer's [`poll_body`](crate::LroLayer::poll_body) for
+    /// `ReqB`, as a `status_request` with one does (without it: an error of kind
+    /// [`Protocol`](crate::ErrorKind::Protocol), nothing sent). The cancel is
     /// sent once, never retried. A refusal carries the answer
     /// ([`Error::body`](crate::Error::body), read under the status body limit).
     ///
@@ -176,7 +186,7 @@ impl<S> LroService<S> {
     where
         S: Service<Request<ReqB>, Response = Response<ResB>> + Clone,
         S::Error: Into<BoxError>,
-        ReqB: Default,
+        ReqB: Default + 'static,
         ResB: Body,
         ResB::Error: Into<BoxError>,
     {
@@ -185,8 +195,14 @@ impl<S> LroService<S> {
         let built = build(&settings, &request);
         async move {
             let request = built?;
-            let sent = settings.cancel_request(request.clone());
-            let response = match inner.oneshot(sent.map(|()| ReqB::default())).await {
+            let sent = match settings.cancel_request::<ReqB>(request.clone()) {
+                Ok(sent) => sent,
+                Err(body_type) => {
+                    let url = Some(shown(request.uri()));
+                    return Err(Error::new(url, Reason::NoPollBody { body_type }));
+                }
+            };
+            let response = match inner.oneshot(sent).await {
                 Ok(response) => response,
                 Err(e) => return answered(&request, Err(e.into())),
             };

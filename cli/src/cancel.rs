@@ -2,7 +2,8 @@
 //! cancel the operation being waited for when SIGINT or SIGTERM comes.
 //!
 //! The request is the library's (`LroService::cancel`): the dialect says which (`DELETE` on the
-//! status monitor by default, Google's `POST …:cancel`, a declared `cancel`), sent once under
+//! status monitor by default, Google's `POST …:cancel`, a declared `cancel`, with the headers
+//! and body it declares), sent once under
 //! the rules of polls. Only a `2xx` is a success; a server that answers `404`/`405`/`501`
 //! (not supported) or anything else has refused it.
 
@@ -29,7 +30,10 @@ pub async fn run(args: &FetchArgs, source: &str) -> Result<i32, Failure> {
     let reporter = Arc::new(Reporter::new(args.silent, args.verbose));
     let on_request = reporter.clone();
     let (layer, _) = setup::layer(&args.lro)?;
-    let layer = layer.on_poll_request(move |r| on_request.request(r));
+    // A declared cancel may carry a body (`"cancel": {"method": "POST", "body": …}`).
+    let layer = layer
+        .poll_body(Full::<Bytes>::new)
+        .on_poll_request(move |r| on_request.request(r));
     let mut request = fetch::handle_request(args, crate::handle::load_for("--cancel", source)?)?;
     let client = fetch::client(args, &mut request, &reporter)?;
     let service = layer.layer(client);

@@ -474,16 +474,19 @@ fn send_cancel<S, ReqB, ResB>(
 ) -> Option<Next<S::Future, ResB>>
 where
     S: Service<Request<ReqB>> + Clone,
-    ReqB: Default,
+    ReqB: Default + 'static,
 {
     match service.poll_ready(cx) {
         Poll::Pending => None,
         Poll::Ready(Err(_)) => Some(cancelled(state, None)),
         Poll::Ready(Ok(())) => {
             let cancelling = state.take().expect("a cancel is sent once");
-            let req = settings.cancel_request(cancelling.0.clone());
-            let req = req.map(|()| ReqB::default());
-            Some(Next::CancelCall(call_ready(service, req), cancelling))
+            match settings.cancel_request::<ReqB>(cancelling.0.clone()) {
+                Ok(req) => Some(Next::CancelCall(call_ready(service, req), cancelling)),
+                // No body of the service's type: nothing is sent, and the error stays as it
+                // was, with no cancel noted.
+                Err(_) => Some(Next::End(End::Fail(cancelling.1))),
+            }
         }
     }
 }

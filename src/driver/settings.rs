@@ -90,19 +90,7 @@ impl Settings {
         &self,
         request: PollRequest,
     ) -> Result<Request<B>, &'static str> {
-        let body = match request.body() {
-            None => None,
-            Some(bytes) => {
-                let maker = self
-                    .poll_body
-                    .as_ref()
-                    .and_then(|m| m.downcast_ref::<PollBody<B>>());
-                match maker {
-                    Some(PollBody(make)) => Some(make(bytes.clone())),
-                    None => return Err(std::any::type_name::<B>()),
-                }
-            }
-        };
+        let body = self.body_of::<B>(request.body())?;
         if request.kind() == crate::PollKind::Status {
             crate::metrics::polled();
         }
@@ -119,19 +107,41 @@ impl Settings {
         Ok(req.map(|()| body.unwrap_or_default()))
     }
 
+    /// A request body of type `B` made of `bytes` by the layer's [`PollBody`]; `Err` (the body
+    /// type) when there are bytes and the layer has no way to make a `B`.
+    fn body_of<B: 'static>(&self, bytes: Option<&bytes::Bytes>) -> Result<Option<B>, &'static str> {
+        let Some(bytes) = bytes else {
+            return Ok(None);
+        };
+        let maker = self
+            .poll_body
+            .as_ref()
+            .and_then(|m| m.downcast_ref::<PollBody<B>>());
+        match maker {
+            Some(PollBody(make)) => Ok(Some(make(bytes.clone()))),
+            None => Err(std::any::type_name::<B>()),
+        }
+    }
+
     /// Whether the requests the layer sends by itself carry an `LroRequest`: when asked, and
     /// always with a hook (its documentation promises it the extension).
     fn tags_requests(&self) -> bool {
         self.tag_requests || self.hook.is_some()
     }
 
-    /// The cancel request a driver sends, shaped by the `on_poll_request` hook as polls are.
-    pub(crate) fn cancel_request(&self, request: CancelRequest) -> Request<()> {
-        let mut req = request.build(self.tags_requests());
+    /// The cancel request a driver sends, shaped by the `on_poll_request` hook as polls are;
+    /// its body (a declared `cancel`'s) made as a poll's is, `Err` (the body type) when the
+    /// layer cannot make one.
+    pub(crate) fn cancel_request<B: Default + 'static>(
+        &self,
+        request: CancelRequest,
+    ) -> Result<Request<B>, &'static str> {
+        let body = self.body_of::<B>(request.body())?;
+        let mut req = request.build::<()>(self.tags_requests());
         if let Some(hook) = &self.hook {
             hook(&mut req);
         }
-        req
+        Ok(req.map(|()| body.unwrap_or_default()))
     }
 
     /// Tells the progress hook and the trace where `machine` stands, when it has a report due.

@@ -6,23 +6,28 @@
 //! the declared `cancel` member, the request (built like a poll: same credential, origin and
 //! SSRF rules), and the reading of its answer. Nothing here performs I/O.
 
+use bytes::Bytes;
 use http::{HeaderMap, Method, Request, StatusCode, Uri};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::collections::BTreeMap;
 
+use super::dialect::check::{check_headers, header_map, Check};
 use super::dialect::declared::{resolve, DialectError, Template, UrlSource};
-use super::dialect::template::Sources;
+use super::dialect::template::{BodyTemplate, Sources};
 use super::link::Link;
 use super::request::{PollKind, PollRequest};
 use crate::cancel::{CancelOutcome, NotCancellable};
 use crate::metadata::Rule;
 
 /// How a declared dialect cancels an operation:
-/// `"cancel": {"method": "DELETE", "url": {"template": "…"}}`.
+/// `"cancel": {"method": "DELETE", "url": {"template": "…"}}`, or a `POST` with headers and a
+/// JSON body (`"headers": {"X-Amz-Target": "…"}, "body": {"executionArn": "{/operation_id}"}`).
 ///
-/// `url` left out: the status URL itself. A template's placeholders read what is known of the
-/// operation when it is cancelled — `/status_url` and `/operation_id` — and a relative result
-/// resolves against the status URL (or `base_url` for a root-relative one).
+/// `url` left out: the status URL itself. A template's placeholders (the URL's and the
+/// body's) read what is known of the operation when it is cancelled — `/status_url` and
+/// `/operation_id` (and `{status_url}`) — and a relative result resolves against the status URL
+/// (or `base_url` for a root-relative one). The headers are checked as a `status_request`'s.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct DeclaredCancel {
@@ -31,6 +36,12 @@ pub(crate) struct DeclaredCancel {
     /// Where to send it; absent: the status URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) url: Option<UrlSource>,
+    /// Headers added to the carried ones (replacing those of the same name).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) headers: BTreeMap<String, String>,
+    /// A JSON body whose strings are templates; only with `POST`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) body: Option<BodyTemplate>,
 }
 
 /// The methods a declared cancel may use.
@@ -42,89 +53,149 @@ pub(crate) enum CancelMethod {
     Post,
 }
 
+/// The request that cancels an operation: its method, its URL, and the headers and body a
+/// declared dialect adds (`None`: none).
+pub(crate) type Target = (Method, Link, Option<Check>);
+
+/// What a cancel's templates may read: the JSON document [`DeclaredCancel::target`] fills
+/// them from has these members, and no answer is in hand.
+const KNOWN: [&str; 2] = ["/status_url", "/operation_id"];
+
 impl DeclaredCancel {
-    /// Checks what serde cannot: a header or a pointer names a part of an answer, and a cancel
-    /// is sent with no answer in hand.
+    /// Checks what serde cannot: the URL is a template or left out (a header or a pointer
+    /// names a part of an answer, and a cancel is sent with no answer in hand), the templates
+    /// read what a cancel knows, the headers are ones a description may set, and a body goes
+    /// with `POST`.
     pub(crate) fn validate(&self) -> Result<(), DialectError> {
-        match &self.url {
-            None | Some(UrlSource::Template(_)) => Ok(()),
-            Some(_) => Err(DialectError::Invalid {
-                field: "cancel",
-                problem: "`url` must be a template (its placeholders read `/status_url` and \
-                          `/operation_id`) or left out for the status URL itself"
-                    .to_owned(),
-            }),
+        let invalid = |problem: String| DialectError::Invalid {
+            field: "cancel",
+            problem,
+        };
+        let mut templates: Vec<&Template> = match &self.url {
+            None => Vec::new(),
+            Some(UrlSource::Template(t)) => vec![t],
+            Some(_) => {
+                return Err(invalid(
+                    "`url` must be a template (its placeholders read `/status_url` and \
+                     `/operation_id`) or left out for the status URL itself"
+                        .to_owned(),
+                ))
+            }
+        };
+        check_headers("cancel", &self.headers)?;
+        if let Some(body) = &self.body {
+            if self.method != CancelMethod::Post {
+                return Err(invalid(
+                    "a `body` is sent with `\"method\": \"POST\"` only".to_owned(),
+                ));
+            }
+            templates.extend(body.templates());
         }
+        for t in templates {
+            let unknown = t.pointers().find(|p| !KNOWN.contains(&p.as_str()));
+            if t.reads_headers_or_submission_url() || unknown.is_some() {
+                return Err(invalid(format!(
+                    "template `{}` reads what a cancel does not know (its placeholders read \
+                     `/status_url`, `/operation_id` and `{{status_url}}`)",
+                    t.text()
+                )));
+            }
+        }
+        Ok(())
     }
 
-    /// The method and the URL of the cancel request.
+    /// The method, the URL, and the headers and body of the cancel request.
     pub(crate) fn target(
         &self,
         monitor: &Link,
         operation_id: Option<&str>,
         base: Option<&url::Url>,
-    ) -> Result<(Method, Link), NotCancellable> {
+    ) -> Result<Target, NotCancellable> {
         let method = match self.method {
             CancelMethod::Delete => Method::DELETE,
             CancelMethod::Post => Method::POST,
         };
-        let Some(UrlSource::Template(template)) = &self.url else {
-            return Ok((method, monitor.clone()));
+        let url_template = match &self.url {
+            Some(UrlSource::Template(t)) => Some(t),
+            _ => None,
         };
-        let url = expand(template, monitor, operation_id, base)?;
-        Ok((method, url))
+        if url_template.is_none() && self.body.is_none() {
+            let check = (!self.headers.is_empty()).then(|| Check {
+                method: method.clone(),
+                headers: header_map(&self.headers),
+                body: None,
+            });
+            return Ok((method, monitor.clone(), check));
+        }
+        let known = serde_json::json!({
+            "status_url": monitor.display(),
+            "operation_id": operation_id.map_or(Value::Null, |id| Value::String(id.to_owned())),
+        });
+        let monitor_url = monitor.to_url().ok_or_else(|| NotCancellable::Url {
+            problem: "the status URL is not absolute".to_owned(),
+        })?;
+        let no_headers = HeaderMap::new();
+        let sources = Sources {
+            body: &known,
+            headers: &no_headers,
+            status_url: Some(&monitor_url),
+            submission_url: None,
+        };
+        let url = match url_template {
+            Some(t) => expand(t, &sources, &monitor_url, base)?,
+            None => monitor.clone(),
+        };
+        let body: Option<Bytes> = match &self.body {
+            Some(t) => Some(
+                t.expand(&sources)
+                    .map_err(|e| NotCancellable::Body { problem: e })?,
+            ),
+            None => None,
+        };
+        let check = Check {
+            method: method.clone(),
+            headers: header_map(&self.headers),
+            body,
+        };
+        Ok((method, url, Some(check)))
     }
 }
 
-/// A cancel template, filled from what is known of the operation.
+/// A cancel URL template, filled from what is known of the operation.
 fn expand(
     template: &Template,
-    monitor: &Link,
-    operation_id: Option<&str>,
+    sources: &Sources<'_>,
+    monitor_url: &url::Url,
     base: Option<&url::Url>,
 ) -> Result<Link, NotCancellable> {
-    let known = serde_json::json!({
-        "status_url": monitor.display(),
-        "operation_id": operation_id.map_or(Value::Null, |id| Value::String(id.to_owned())),
-    });
     let bad = |problem: String| NotCancellable::Url { problem };
-    let monitor_url = monitor
-        .to_url()
-        .ok_or_else(|| bad("the status URL is not absolute".to_owned()))?;
-    let no_headers = HeaderMap::new();
-    let sources = Sources {
-        body: &known,
-        headers: &no_headers,
-        status_url: Some(&monitor_url),
-        submission_url: None,
-    };
     let (what, raw) = template
-        .expand(&sources)
+        .expand(sources)
         .ok_or_else(|| bad("its template found nothing to fill in".to_owned()))?;
-    let url = resolve(&raw, &monitor_url, base).map_err(|p| bad(format!("{what} gave {p}")))?;
+    let url = resolve(&raw, monitor_url, base).map_err(|p| bad(format!("{what} gave {p}")))?;
     link_of(url.as_str()).map_err(bad)
 }
 
 /// Google's `CancelOperation` over HTTP (AIP-151): `POST` on the operation's own URL with
 /// `:cancel` after its name (`v1/{name=operations/**}:cancel`). The monitor is the name
 /// resolved under the service root, as every poll went.
-pub(crate) fn google_target(monitor: &Link) -> Result<(Method, Link), NotCancellable> {
+pub(crate) fn google_target(monitor: &Link) -> Result<Target, NotCancellable> {
     let mut url = monitor.to_url().ok_or_else(|| NotCancellable::Url {
         problem: "the operation's URL is not absolute".to_owned(),
     })?;
     let path = format!("{}:cancel", url.path().trim_end_matches('/'));
     url.set_path(&path);
     let link = link_of(url.as_str()).map_err(|problem| NotCancellable::Url { problem })?;
-    Ok((Method::POST, link))
+    Ok((Method::POST, link, None))
 }
 
 /// The default dialect: `DELETE` on the status monitor (OData's and FHIR's asynchronous
 /// pattern). Shapes whose monitor is the resource itself are not cancellable this way: a
 /// `DELETE` there would delete the resource.
-pub(crate) fn default_target(rule: Rule, monitor: &Link) -> Result<(Method, Link), NotCancellable> {
+pub(crate) fn default_target(rule: Rule, monitor: &Link) -> Result<Target, NotCancellable> {
     match rule {
         Rule::ProvisioningState | Rule::AcceptedRetry => Err(NotCancellable::Shape { rule }),
-        _ => Ok((Method::DELETE, monitor.clone())),
+        _ => Ok((Method::DELETE, monitor.clone(), None)),
     }
 }
 
@@ -136,7 +207,8 @@ fn link_of(text: &str) -> Result<Link, String> {
 }
 
 /// A request that cancels an operation: built like a poll (the carried headers, with
-/// credentials only where they may go), with its own method.
+/// credentials only where they may go), with its own method, and the headers and body a
+/// declared dialect's `cancel` adds.
 #[derive(Debug, Clone)]
 pub struct CancelRequest {
     method: Method,
@@ -160,8 +232,14 @@ impl CancelRequest {
     pub fn headers(&self) -> http::HeaderMap {
         self.request.headers()
     }
-    /// The request, with an empty body and an [`LroRequest`](crate::LroRequest) extension of
-    /// kind [`PollKind::Cancel`].
+    /// The body to send, when the request has one (a declared dialect's `cancel` with a
+    /// `body`): it is not in [`into_request`](Self::into_request)'s request, whose body is
+    /// `B::default()`.
+    pub fn body(&self) -> Option<&Bytes> {
+        self.request.body()
+    }
+    /// The request, with an empty body (see [`body`](Self::body)) and an
+    /// [`LroRequest`](crate::LroRequest) extension of kind [`PollKind::Cancel`].
     pub fn into_request<B: Default>(self) -> Request<B> {
         self.build(true)
     }
@@ -218,3 +296,7 @@ pub(crate) fn noted(
 #[cfg(test)]
 #[path = "cancel_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "cancel_body_tests.rs"]
+mod body_tests;

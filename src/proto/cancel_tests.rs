@@ -1,6 +1,7 @@
 //! How each dialect cancels: one row per dialect and shape (which method, which URL, or why
 //! none), the declared `cancel` member's checks, credentials on a foreign cancel URL, and the
-//! opt-in cancel when the machine gives up.
+//! opt-in cancel when the machine gives up. A declared cancel's headers and body:
+//! `cancel_body_tests.rs`.
 
 #![allow(clippy::type_complexity)] // the table is clearer spelled out
 
@@ -18,7 +19,7 @@ use crate::config::Config;
 use crate::error::{ErrorKind, Reason};
 use crate::metadata::Rule;
 
-fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+pub(super) fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
     let mut h = HeaderMap::new();
     for (k, v) in pairs {
         h.append(
@@ -30,7 +31,7 @@ fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
 }
 
 /// A machine started by a submission's answer, in `dialect`.
-fn started(
+pub(super) fn started(
     dialect: Dialect,
     params: impl FnOnce(Params) -> Params,
     (method, url): (&str, &str),
@@ -59,7 +60,7 @@ fn started(
     }
 }
 
-fn declared(cancel: &str) -> Dialect {
+pub(super) fn declared(cancel: &str) -> Dialect {
     Dialect::from_json(&format!(
         r#"{{"name": "jobs", "status_url": {{"header": "Location"}}, "status_word": "/status"{cancel}}}"#
     ))
@@ -75,30 +76,40 @@ fn flower() -> Dialect {
 }
 
 /// A fixture of `tests/fixtures/dialects/` by its file name.
-fn fixture(name: &str) -> Dialect {
+pub(super) fn fixture(name: &str) -> Dialect {
     let text = match name {
         "openai-batch" => include_str!("../../tests/fixtures/dialects/openai-batch.json"),
         "replicate" => include_str!("../../tests/fixtures/dialects/replicate-prediction.json"),
         "runpod" => include_str!("../../tests/fixtures/dialects/runpod-serverless-job.json"),
+        "databricks" => include_str!("../../tests/fixtures/dialects/databricks-job-run.json"),
+        "step-functions" => {
+            include_str!("../../tests/fixtures/dialects/aws-step-functions-execution.json")
+        }
         other => panic!("no fixture {other}"),
     };
     Dialect::from_json(text).unwrap()
 }
 
-/// The expected cancel of a row: its method and URL, or why there is none.
-type Expected = Result<(Method, &'static str), NotCancellable>;
+/// The expected cancel of a row: its method, URL, every header and body, or why there is
+/// none.
+pub(super) type Expected = Result<
+    (
+        Method,
+        &'static str,
+        &'static [(&'static str, &'static str)],
+        Option<&'static str>,
+    ),
+    NotCancellable,
+>;
+
+/// No header sent (the rows' submissions carry none).
+pub(super) const NONE: &[(&str, &str)] = &[];
 
 #[test]
 fn each_dialect_says_how_it_is_cancelled() {
     let location =
         |url: &'static str| -> Vec<(&'static str, &'static str)> { vec![("location", url)] };
-    let rows: Vec<(
-        &str,
-        Dialect,
-        (&str, &str),
-        (u16, Vec<(&str, &str)>, &str),
-        Expected,
-    )> = vec![
+    let rows: Vec<Row> = vec![
         (
             "default, Operation-Location: DELETE on the monitor, carried query",
             Dialect::default(),
@@ -108,14 +119,19 @@ fn each_dialect_says_how_it_is_cancelled() {
                 vec![("operation-location", "https://svc.example/ops/1")],
                 "",
             ),
-            Ok((Method::DELETE, "https://svc.example/ops/1?api-version=2")),
+            Ok((
+                Method::DELETE,
+                "https://svc.example/ops/1?api-version=2",
+                NONE,
+                None,
+            )),
         ),
         (
             "default, 202 + Location (OData, FHIR): DELETE on the monitor",
             Dialect::default(),
             ("POST", "https://svc.example/$export"),
             (202, location("https://svc.example/status/9"), ""),
-            Ok((Method::DELETE, "https://svc.example/status/9")),
+            Ok((Method::DELETE, "https://svc.example/status/9", NONE, None)),
         ),
         (
             "default, provisioningState: the monitor is the resource",
@@ -142,6 +158,8 @@ fn each_dialect_says_how_it_is_cancelled() {
             Ok((
                 Method::POST,
                 "https://svc.example/v1/projects/p/operations/op-1:cancel",
+                NONE,
+                None,
             )),
         ),
         (
@@ -163,14 +181,19 @@ fn each_dialect_says_how_it_is_cancelled() {
             declared(r#", "cancel": {"method": "DELETE"}"#),
             ("POST", "https://svc.example/jobs"),
             (202, location("/jobs/1"), ""),
-            Ok((Method::DELETE, "https://svc.example/jobs/1")),
+            Ok((Method::DELETE, "https://svc.example/jobs/1", NONE, None)),
         ),
         (
             "declared POST with a relative template: against the status URL",
             declared(r#", "cancel": {"method": "POST", "url": {"template": "1/dismiss"}}"#),
             ("POST", "https://svc.example/jobs"),
             (202, location("/jobs/"), ""),
-            Ok((Method::POST, "https://svc.example/jobs/1/dismiss")),
+            Ok((
+                Method::POST,
+                "https://svc.example/jobs/1/dismiss",
+                NONE,
+                None,
+            )),
         ),
         (
             "fhir: DELETE on the Content-Location status URL (Bulk Data IG, delete a request)",
@@ -181,14 +204,14 @@ fn each_dialect_says_how_it_is_cancelled() {
                 vec![("content-location", "https://fhir.example/status/7")],
                 "",
             ),
-            Ok((Method::DELETE, "https://fhir.example/status/7")),
+            Ok((Method::DELETE, "https://fhir.example/status/7", NONE, None)),
         ),
         (
             "ogc-processes: dismiss is DELETE on the job (OGC 18-062r2, dismiss)",
             Dialect::ogc_processes(),
             ("POST", "https://ogc.example/processes/echo/execution"),
             (201, location("https://ogc.example/jobs/j1"), ""),
-            Ok((Method::DELETE, "https://ogc.example/jobs/j1")),
+            Ok((Method::DELETE, "https://ogc.example/jobs/j1", NONE, None)),
         ),
         (
             "declared without cancel",
@@ -210,6 +233,8 @@ fn each_dialect_says_how_it_is_cancelled() {
             Ok((
                 Method::POST,
                 "http://flower.example:5555/api/task/revoke/af2d-91",
+                NONE,
+                None,
             )),
         ),
         (
@@ -224,6 +249,8 @@ fn each_dialect_says_how_it_is_cancelled() {
             Ok((
                 Method::POST,
                 "https://api.openai.com/v1/batches/batch_abc123/cancel",
+                NONE,
+                None,
             )),
         ),
         (
@@ -238,6 +265,8 @@ fn each_dialect_says_how_it_is_cancelled() {
             Ok((
                 Method::POST,
                 "https://api.replicate.com/v1/predictions/gm3qorzdhgbfurvjtvhg6dckhu/cancel",
+                NONE,
+                None,
             )),
         ),
         (
@@ -252,6 +281,8 @@ fn each_dialect_says_how_it_is_cancelled() {
             Ok((
                 Method::POST,
                 "https://api.runpod.ai/v2/32vgrms732dkwi/cancel/eaebd6e7-6a92",
+                NONE,
+                None,
             )),
         ),
         (
@@ -265,6 +296,8 @@ fn each_dialect_says_how_it_is_cancelled() {
             Ok((
                 Method::POST,
                 "http://flower.example:5555/api/task/revoke/91",
+                NONE,
+                None,
             )),
         ),
         (
@@ -275,7 +308,12 @@ fn each_dialect_says_how_it_is_cancelled() {
             ),
             ("POST", "https://svc.example/jobs"),
             (202, vec![("location", "/ops/1"), ("x-job-id", " j/7 ")], ""),
-            Ok((Method::POST, "https://svc.example/jobs/j%2F7/cancel")),
+            Ok((
+                Method::POST,
+                "https://svc.example/jobs/j%2F7/cancel",
+                NONE,
+                None,
+            )),
         ),
         (
             "declared operation_id that is a dot segment: no segment, not a step up",
@@ -301,16 +339,41 @@ fn each_dialect_says_how_it_is_cancelled() {
             }),
         ),
     ];
+    check_rows(rows);
+}
+
+/// A row of a cancel table: its name, the dialect, the submission (method, URL), the answer
+/// to it (status, headers, body) and the cancel expected.
+pub(super) type Row = (
+    &'static str,
+    Dialect,
+    (&'static str, &'static str),
+    (u16, Vec<(&'static str, &'static str)>, &'static str),
+    Expected,
+);
+
+/// Starts each row's operation and checks the cancel it asks for: method, URL, every header
+/// and the body, or why there is none.
+pub(super) fn check_rows(rows: Vec<Row>) {
     for (name, dialect, request, (status, answer, body), expected) in rows {
         let (mut m, _) = started(dialect, |p| p, request, &[], (status, &answer, body));
         let got = m.cancel_request();
         match (got, expected) {
-            (Ok(req), Ok((method, url))) => {
+            (Ok(req), Ok((method, url, want_headers, want_body))) => {
                 assert_eq!(
                     (req.method(), req.uri().to_string().as_str()),
                     (&method, url),
                     "{name}"
                 );
+                let sent_headers = req.headers();
+                let mut got: Vec<(&str, &str)> = sent_headers
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.to_str().unwrap()))
+                    .collect();
+                got.sort_unstable();
+                assert_eq!(got, want_headers, "{name}");
+                let body = req.body().map(|b| std::str::from_utf8(b).unwrap());
+                assert_eq!(body, want_body, "{name}");
                 let sent: http::Request<()> = req.into_request();
                 let info = sent.extensions().get::<crate::LroRequest>().unwrap();
                 assert_eq!(info.kind(), PollKind::Cancel, "{name}");
@@ -398,6 +461,38 @@ fn the_declared_cancel_is_checked_at_load() {
         (r#"{"url": {"template": "/x"}}"#, "`method`"),
         (
             r#"{"method": "POST", "url": {"template": "/x/{nope"}}"#,
+            "without a `}`",
+        ),
+        (
+            r#"{"method": "POST", "headers": {"Authorization": "Bearer x"}}"#,
+            "may not be set",
+        ),
+        (
+            r#"{"method": "POST", "headers": {"Content-Length": "2"}}"#,
+            "may not be set",
+        ),
+        (
+            r#"{"method": "POST", "headers": {"bad name": "1"}}"#,
+            "not a header name",
+        ),
+        (
+            r#"{"method": "POST", "body": {"id": "{/run_id}"}}"#,
+            "does not know",
+        ),
+        (
+            r#"{"method": "POST", "body": {"id": "{header:x-id}"}}"#,
+            "does not know",
+        ),
+        (
+            r#"{"method": "POST", "url": {"template": "{submission_url}/cancel"}}"#,
+            "does not know",
+        ),
+        (
+            r#"{"method": "POST", "url": {"template": "/c/{header:x-id}"}}"#,
+            "does not know",
+        ),
+        (
+            r#"{"method": "POST", "body": {"id": "{/operation_id"}}"#,
             "without a `}`",
         ),
     ] {

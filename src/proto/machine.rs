@@ -263,12 +263,17 @@ impl Machine {
             .dialect
             .cancel_target(op.rule, &op.monitor, op.operation_id.as_deref());
         let not = |why| self.op_error(op.monitor.display(), Reason::NotCancellable(why), None);
-        let (method, url) = target.map_err(not)?;
+        let (method, url, check) = target.map_err(not)?;
         self.check(&url)?;
+        let check = check.map(std::sync::Arc::new);
         let (cfg, request_url) = (&self.cfg, &self.op.request_url);
-        let built = self
-            .reqs
-            .build(cfg, request_url, &url, (PollKind::Cancel, None), 1);
+        let built = self.reqs.build(
+            cfg,
+            request_url,
+            &url,
+            (PollKind::Cancel, check.as_ref()),
+            1,
+        );
         let request = built.map_err(|why| self.refusal(&url, why))?;
         Ok(CancelRequest::new(method, request))
     }

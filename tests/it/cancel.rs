@@ -421,6 +421,50 @@ async fn a_refused_cancel_is_noted_and_the_error_stays_a_timeout() {
     );
 }
 
+/// A declared cancel's headers and body go out with the cancel sent on giving up, the body
+/// made by the layer's `poll_body`; a layer that cannot make one sends nothing, and the error
+/// stays the timeout, with no cancel noted.
+#[tokio::test(start_paused = true)]
+async fn giving_up_sends_a_declared_cancel_with_its_headers_and_body() {
+    use http_body_util::BodyExt;
+    let dialect = Dialect::from_json(
+        r#"{"status_url": {"header": "Operation-Location"}, "status_word": "/status",
+            "cancel": {"method": "POST", "url": {"template": "/cancel"},
+                       "headers": {"X-Amz-Target": "Jobs.Stop"},
+                       "body": {"monitor": "{/status_url}", "force": true}}}"#,
+    )
+    .unwrap();
+    for with_body in [true, false] {
+        let mut layer = LroLayer::new().dialect(dialect.clone());
+        if with_body {
+            layer = layer.poll_body(http_body_util::Full::<bytes::Bytes>::new);
+        }
+        let options = LroOptions::new().cancel_on_give_up(true);
+        let mut op = never_finishing(layer, Some(options));
+        let (out, cancels) = to_the_end(&mut op, Some(200)).await;
+        let err = support::lro_error(out);
+        assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+        if !with_body {
+            assert!(cancels.is_empty(), "{cancels:?}");
+            assert!(err.cancellation().is_none());
+            continue;
+        }
+        assert_eq!(cancels.len(), 1, "one cancel");
+        let cancel = cancels.into_iter().next().unwrap();
+        assert_eq!(cancel.method(), Method::POST);
+        assert_eq!(cancel.uri(), "https://svc.example/cancel");
+        assert_eq!(cancel.headers()["x-amz-target"], "Jobs.Stop");
+        assert_eq!(cancel.headers()["authorization"], "Bearer secret");
+        let body = cancel.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(
+            &body[..],
+            br#"{"force":true,"monitor":"https://svc.example/ops/1"}"#
+        );
+        let c = err.cancellation().expect("the cancel is noted");
+        assert_eq!(c.outcome(), CancelOutcome::Accepted);
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn nothing_is_cancelled_without_the_opt_in() {
     for options in [None, Some(LroOptions::new().cancel_on_give_up(false))] {

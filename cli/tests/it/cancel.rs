@@ -244,3 +244,110 @@ async fn a_declared_dialect_cancels_by_the_operation_id_it_read() {
     assert_eq!(seen.iter().filter(|l| *l == REVOKE).count(), 1, "{seen:?}");
     assert_eq!(seen.last().map(String::as_str), Some(REVOKE), "{seen:?}");
 }
+
+/// A loopback AWS Step Functions (AWS JSON protocol: every action is a `POST /` named by
+/// `X-Amz-Target`): StartExecution answers an execution ARN, DescribeExecution says `RUNNING`,
+/// StopExecution (API_StopExecution) answers a stop date.
+async fn step_functions() -> Mock {
+    Mock::start(move |req, _| {
+        let target = req
+            .headers
+            .get("x-amz-target")
+            .and_then(|v| v.to_str().ok());
+        match (req.method.as_str(), req.target.as_str(), target) {
+            ("POST", "/", Some("AWSStepFunctions.StartExecution")) => resp(
+                200,
+                &[],
+                &format!(r#"{{"executionArn": "{ARN}", "startDate": 1.7E9}}"#),
+            ),
+            ("POST", "/", Some("AWSStepFunctions.DescribeExecution")) => resp(
+                200,
+                &[("retry-after", "30".to_owned())],
+                &format!(r#"{{"executionArn": "{ARN}", "status": "RUNNING"}}"#),
+            ),
+            ("POST", "/", Some("AWSStepFunctions.StopExecution")) => {
+                resp(200, &[], r#"{"stopDate": 1.7E9}"#)
+            }
+            _ => resp(400, &[], ""),
+        }
+    })
+    .await
+}
+
+const ARN: &str = "arn:aws:states:us-east-1:123456789012:execution:hello:run-1";
+
+/// Step Functions' cancel is a `POST /` with a target header and a JSON body: `--cancel` sends
+/// the declared headers (replacing the target the caller gave) and the body with the ARN the
+/// submission's answer named.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_declared_cancel_sends_its_headers_and_body() {
+    let mock = step_functions().await;
+    let dialect = format!(
+        "@{}/../tests/fixtures/dialects/aws-step-functions-execution.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let start = "X-Amz-Target: AWSStepFunctions.StartExecution";
+    let url = format!("{}/", mock.base);
+    let started = lro(&[
+        "--dialect",
+        &dialect,
+        "-H",
+        start,
+        "-H",
+        "Content-Type: application/x-amz-json-1.0",
+        "--data",
+        r#"{"stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:hello"}"#,
+        "--no-wait",
+        &url,
+    ])
+    .await;
+    assert_eq!(started.code, 0, "{started:?}");
+    assert_eq!(started.json()["operation_id"], ARN);
+    let run = lro_with_stdin(&["--cancel", "-", "-H", start], &started.stdout).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("accepted"), "{run:?}");
+    let seen = mock.requests();
+    let cancel = seen.last().unwrap();
+    assert_eq!(
+        (cancel.method.as_str(), cancel.target.as_str()),
+        ("POST", "/")
+    );
+    let targets: Vec<_> = cancel.headers.get_all("x-amz-target").iter().collect();
+    assert_eq!(targets, ["AWSStepFunctions.StopExecution"], "{seen:?}");
+    assert_eq!(cancel.headers["content-type"], "application/x-amz-json-1.0");
+    let body: serde_json::Value = serde_json::from_slice(&cancel.body).unwrap();
+    assert_eq!(body, serde_json::json!({ "executionArn": ARN }));
+}
+
+/// Databricks' cancel names the run by number (`run_id` is an int64): the handle keeps the id
+/// as text, and the body sent is `{"run_id": 455644833}`, a JSON number.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_declared_cancel_body_sends_a_number_as_a_number() {
+    let mock = Mock::start(move |req, _| {
+        match (req.method.as_str(), req.target.split('?').next().unwrap()) {
+            ("POST", "/api/2.1/jobs/runs/submit") => resp(200, &[], r#"{"run_id": 455644833}"#),
+            ("POST", "/api/2.1/jobs/runs/cancel") => resp(200, &[], "{}"),
+            _ => resp(404, &[], ""),
+        }
+    })
+    .await;
+    let dialect = format!(
+        "@{}/../tests/fixtures/dialects/databricks-job-run.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let url = format!("{}/api/2.1/jobs/runs/submit", mock.base);
+    let args = ["--dialect", &dialect, "--json", r#"{"run_name":"r"}"#];
+    let started = lro(&[&args[..], &["--no-wait", &url]].concat()).await;
+    assert_eq!(started.code, 0, "{started:?}");
+    assert_eq!(started.json()["operation_id"], "455644833");
+    let run = lro_with_stdin(&["--cancel", "-"], &started.stdout).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let seen = mock.requests();
+    let cancel = seen.last().unwrap();
+    assert_eq!(
+        (cancel.method.as_str(), cancel.target.as_str()),
+        ("POST", "/api/2.1/jobs/runs/cancel")
+    );
+    assert_eq!(cancel.headers["content-type"], "application/json");
+    assert_eq!(&cancel.body[..], br#"{"run_id":455644833}"#);
+}

@@ -283,6 +283,41 @@ pub(super) fn request_spec(u: &mut Unstructured<'_>) -> AResult<serde_json::Valu
     Ok(obj.into())
 }
 
+/// A `cancel`: a method (allowed or not), maybe a URL template, headers as a
+/// `status_request`'s, and maybe a body whose templates read what a cancel knows (or not).
+pub(super) fn cancel_spec(u: &mut Unstructured<'_>) -> AResult<serde_json::Value> {
+    use serde_json::json;
+    let mut spec = request_spec(u)?;
+    let obj = spec.as_object_mut().expect("request_spec makes an object");
+    obj.insert(
+        "method".to_owned(),
+        (*pick(u, &["DELETE", "POST", "POST", "PUT"])?).into(),
+    );
+    obj.remove("body");
+    let texts = [
+        "{/operation_id}",
+        "{/status_url}",
+        "{status_url}",
+        "id-{/operation_id}",
+        "{number:/operation_id}",
+        "{/action/id}",
+        "{header:x-id}",
+        "{submission_url}",
+        "{nope",
+    ];
+    opt_insert(u, obj, "url", 3, |u| {
+        Ok(json!({ "template": *pick(u, &texts)? }))
+    })?;
+    opt_insert(u, obj, "body", 3, |u| {
+        Ok(match u.int_in_range(0u8..=2)? {
+            0 => json!({"executionArn": *pick(u, &texts)?}),
+            1 => json!({"run": {"id": *pick(u, &texts)?}, "hard": true}),
+            _ => json!([*pick(u, &texts)?, 1]),
+        })
+    })?;
+    Ok(spec)
+}
+
 /// A URL source (`status_url`) or result source of a description.
 pub(super) fn url_source(u: &mut Unstructured<'_>, result: bool) -> AResult<serde_json::Value> {
     use serde_json::json;
@@ -417,5 +452,7 @@ pub fn declared_json(u: &mut Unstructured<'_>) -> AResult<String> {
     opt_insert(u, &mut obj, "bogus", 1, |_| Ok(json!(1)))?;
     // Where the operation id is (last, so the descriptions drawn before it stay as they were).
     opt_insert(u, &mut obj, "operation_id", 2, place)?;
+    // How it is cancelled (last too).
+    opt_insert(u, &mut obj, "cancel", 2, cancel_spec)?;
     Ok(serde_json::Value::Object(obj).to_string())
 }

@@ -88,23 +88,12 @@ fn refused_header(name: &str) -> bool {
 impl RequestSpec {
     /// Checks the method, the headers and the body's templates.
     pub(crate) fn validate(&self, field: &'static str) -> Result<(), DialectError> {
-        let invalid = |problem: String| DialectError::Invalid { field, problem };
-        for (name, value) in &self.headers {
-            let parsed = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| invalid(format!("`{name}` is not a header name")))?;
-            if refused_header(parsed.as_str()) {
-                return Err(invalid(format!(
-                    "`{name}` may not be set by a description (connection, framing or \
-                     credential header)"
-                )));
-            }
-            HeaderValue::from_str(value)
-                .map_err(|_| invalid(format!("the value of `{name}` is not a header value")))?;
-        }
+        check_headers(field, &self.headers)?;
         if self.body.is_some() && self.method != CheckMethod::Post {
-            return Err(invalid(
-                "a `body` is sent with `\"method\": \"POST\"` only".to_owned(),
-            ));
+            return Err(DialectError::Invalid {
+                field,
+                problem: "a `body` is sent with `\"method\": \"POST\"` only".to_owned(),
+            });
         }
         Ok(())
     }
@@ -128,20 +117,47 @@ impl RequestSpec {
 
     /// The request with a body already filled (a resumed operation's, from its handle).
     pub(crate) fn with_body(&self, body: Option<Bytes>) -> Check {
-        let mut headers = HeaderMap::with_capacity(self.headers.len());
-        for (name, value) in &self.headers {
-            // Checked when the description was read.
-            if let (Ok(n), Ok(v)) = (
-                HeaderName::from_bytes(name.as_bytes()),
-                HeaderValue::from_str(value),
-            ) {
-                headers.insert(n, v);
-            }
-        }
         Check {
             method: self.method.method(),
-            headers,
+            headers: header_map(&self.headers),
             body,
         }
     }
+}
+
+/// Checks the headers a description adds to a request (`status_request`, `result_request`,
+/// `cancel`): names and values that parse, none of those the client or the caller sets.
+pub(crate) fn check_headers(
+    field: &'static str,
+    headers: &BTreeMap<String, String>,
+) -> Result<(), DialectError> {
+    let invalid = |problem: String| DialectError::Invalid { field, problem };
+    for (name, value) in headers {
+        let parsed = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| invalid(format!("`{name}` is not a header name")))?;
+        if refused_header(parsed.as_str()) {
+            return Err(invalid(format!(
+                "`{name}` may not be set by a description (connection, framing or credential \
+                 header)"
+            )));
+        }
+        HeaderValue::from_str(value)
+            .map_err(|_| invalid(format!("the value of `{name}` is not a header value")))?;
+    }
+    Ok(())
+}
+
+/// The headers a description adds, as a map (checked by [`check_headers`] when the
+/// description was read).
+pub(crate) fn header_map(headers: &BTreeMap<String, String>) -> HeaderMap {
+    let mut map = HeaderMap::with_capacity(headers.len());
+    for (name, value) in headers {
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            map.insert(n, v);
+        }
+    }
+    map
 }

@@ -464,13 +464,13 @@ impl Dialect {
     }
 
     /// How an operation of this dialect is cancelled: the method and URL of the one request
-    /// that does it, or why there is none (a typed reason, never a guessed request).
+    /// that does it (with a declared `cancel`'s headers and body), or why there is none (a typed reason, never a guessed request).
     pub(crate) fn cancel_target(
         &self,
         rule: Rule,
         monitor: &Link,
         operation_id: Option<&str>,
-    ) -> Result<(Method, Link), NotCancellable> {
+    ) -> Result<crate::proto::cancel::Target, NotCancellable> {
         use crate::proto::cancel::{default_target, google_target};
         match &self.kind {
             Kind::Default => default_target(rule, monitor),

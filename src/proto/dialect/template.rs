@@ -6,13 +6,17 @@
 //! | placeholder | what it reads |
 //! | --- | --- |
 //! | `{/a/b}` | the JSON pointer (with selectors, `pointer.rs`) in the answer's body |
+//! | `{number:/a/b}` | the same, when its value is a number (or a string that is one) |
 //! | `{header:x-amz-job-id}` | a header of the answer, trimmed |
 //! | `{status_url}` | the status URL (not in a `status_url` template: it is being found) |
 //! | `{submission_url}` | the URL the submission went to |
 //!
 //! In a URL template a value from the body or a header is escaped as one path segment (a
 //! value that is `.` or `..`, which no escape keeps from being a dot segment, finds nothing)
-//! and a URL is written as it is; in a body template every value is a JSON string.
+//! and a URL is written as it is; in a body template every value is a JSON string, but for a
+//! string that is one `{number:…}` and nothing else, which is a JSON number (Databricks'
+//! `{"run_id": 455644833}`). A number is one JSON writes back the same (`12`, `-3`, `1.5`;
+//! not `012`, `1e3` or ` 12`); any other value finds nothing.
 
 use std::borrow::Cow;
 
@@ -65,6 +69,7 @@ pub(crate) struct Template {
 enum Piece {
     Literal(String),
     Pointer(Pointer),
+    Number(Pointer),
     Header(HeaderName),
     StatusUrl,
     SubmissionUrl,
@@ -101,13 +106,26 @@ fn placeholder(template: &str, inner: &str) -> Result<Piece, String> {
         _ if inner.is_empty() || inner.starts_with('/') => Pointer::parse(inner)
             .map(Piece::Pointer)
             .map_err(|e| e.to_string()),
+        _ if inner.starts_with("number:") => {
+            let pointer = inner["number:".len()..].trim();
+            if !(pointer.is_empty() || pointer.starts_with('/')) {
+                return Err(format!(
+                    "template `{template}`: `{{{inner}}}` reads no JSON pointer (write \
+                     `{{number:/id}}`)"
+                ));
+            }
+            Pointer::parse(pointer)
+                .map(Piece::Number)
+                .map_err(|e| e.to_string())
+        }
         _ => match inner.strip_prefix("header:") {
             Some(name) => HeaderName::from_bytes(name.trim().as_bytes())
                 .map(Piece::Header)
                 .map_err(|_| format!("template `{template}`: `{name}` is not a header name")),
             None => Err(format!(
                 "template `{template}`: `{{{inner}}}` is not a placeholder (write a JSON \
-                 pointer `{{/id}}`, `{{header:NAME}}`, `{{status_url}}` or `{{submission_url}}`)"
+                 pointer `{{/id}}`, `{{number:/id}}`, `{{header:NAME}}`, `{{status_url}}` or \
+                 `{{submission_url}}`)"
             )),
         },
     }
@@ -127,7 +145,7 @@ impl Template {
 
     pub(crate) fn pointers(&self) -> impl Iterator<Item = &Pointer> {
         self.pieces.iter().filter_map(|p| match p {
-            Piece::Pointer(p) => Some(p),
+            Piece::Pointer(p) | Piece::Number(p) => Some(p),
             _ => None,
         })
     }
@@ -135,6 +153,14 @@ impl Template {
     /// Whether the template reads the status URL.
     pub(crate) fn reads_status_url(&self) -> bool {
         self.pieces.iter().any(|p| matches!(p, Piece::StatusUrl))
+    }
+
+    /// Whether the template reads an answer's header or the submission's URL (what a
+    /// request sent with no answer in hand, a cancel, cannot fill).
+    pub(crate) fn reads_headers_or_submission_url(&self) -> bool {
+        self.pieces
+            .iter()
+            .any(|p| matches!(p, Piece::Header(_) | Piece::SubmissionUrl))
     }
 
     /// Fills the placeholders as a URL; `None` when one finds nothing.
@@ -153,6 +179,11 @@ impl Template {
                     continue;
                 }
                 Piece::Pointer(p) => p.find(src.body).and_then(text_of)?,
+                Piece::Number(p) => {
+                    let text = p.find(src.body).and_then(text_of)?;
+                    number(&text)?;
+                    text
+                }
                 Piece::Header(h) => {
                     let v = src.headers.get(h)?.to_str().ok()?.trim();
                     (!v.is_empty()).then_some(Cow::Borrowed(v))?
@@ -176,6 +207,13 @@ impl Template {
         }
         Some(out)
     }
+}
+
+/// `text` as a JSON number, when JSON writes that number back as `text`.
+fn number(text: &str) -> Option<serde_json::Number> {
+    text.parse::<serde_json::Number>()
+        .ok()
+        .filter(|n| n.to_string() == text)
 }
 
 /// A JSON request body whose strings are templates: `{"TranscriptionJobName":
@@ -228,10 +266,20 @@ impl BodyTemplate {
     pub(crate) fn expand(&self, src: &Sources<'_>) -> Result<Bytes, String> {
         fn fill(node: &Node, src: &Sources<'_>) -> Result<Value, String> {
             Ok(match node {
-                Node::Text(t) => Value::String(
-                    t.fill(src, false)
-                        .ok_or_else(|| format!("`{}` finds nothing", t.text))?,
-                ),
+                Node::Text(t) => {
+                    let text = t
+                        .fill(src, false)
+                        .ok_or_else(|| format!("`{}` finds nothing", t.text))?;
+                    match t.pieces.as_slice() {
+                        // Checked a number when it was filled.
+                        [Piece::Literal(a), Piece::Number(_), Piece::Literal(b)]
+                            if a.is_empty() && b.is_empty() =>
+                        {
+                            number(&text).map_or(Value::String(text), Value::Number)
+                        }
+                        _ => Value::String(text),
+                    }
+                }
                 Node::Array(items) => Value::Array(
                     items
                         .iter()

@@ -156,3 +156,48 @@ fn with_a_base_every_relative_form_stays_on_its_origin() {
         "https://svc.example/v1/jobs/output"
     );
 }
+
+/// `{number:…}` reads a number (or a string that is one, as an operation id is kept): a body
+/// string that is that placeholder alone becomes a JSON number (Databricks' `run_id` is an
+/// int64); elsewhere it is text. A value JSON would write otherwise finds nothing.
+#[test]
+fn a_number_placeholder_fills_a_json_number() {
+    let body_of = |doc: &Value, text: &str| {
+        let t = BodyTemplate::try_from(json!({ "run_id": text })).unwrap();
+        t.expand(&Sources::body(doc))
+            .map(|b| String::from_utf8(b.to_vec()).unwrap())
+    };
+    for (value, want) in [
+        (json!(455644833), Some(r#"{"run_id":455644833}"#)),
+        (json!("455644833"), Some(r#"{"run_id":455644833}"#)),
+        (json!(-3), Some(r#"{"run_id":-3}"#)),
+        (json!("1.5"), Some(r#"{"run_id":1.5}"#)),
+        (json!("012"), None),
+        (json!("1e3"), None),
+        (json!(" 12"), None),
+        (json!("12a"), None),
+        (json!(true), None),
+        (json!(null), None),
+    ] {
+        let doc = json!({ "id": value });
+        assert_eq!(
+            body_of(&doc, "{number:/id}").ok().as_deref(),
+            want,
+            "{value}"
+        );
+    }
+    let doc = json!({"id": "7"});
+    // Beside other text it is text; a plain pointer stays a string.
+    assert_eq!(
+        body_of(&doc, "run-{number:/id}").unwrap(),
+        r#"{"run_id":"run-7"}"#
+    );
+    assert_eq!(body_of(&doc, "{/id}").unwrap(), r#"{"run_id":"7"}"#);
+    let got = template("/runs/{number:/id}").expand(&Sources::body(&doc));
+    assert_eq!(got.map(|(_, u)| u).as_deref(), Some("/runs/7"));
+    // It reads a pointer, and counts as one.
+    assert_eq!(template("{number:/id}").pointers().count(), 1);
+    for bad in ["{number:id}", "{number:/a[}"] {
+        assert!(Template::try_from(bad.to_owned()).is_err(), "{bad}");
+    }
+}

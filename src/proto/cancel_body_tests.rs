@@ -1,0 +1,132 @@
+//! A declared cancel's headers and body: the rows of the services that cancel so (AWS Step
+//! Functions' `StopExecution`, Databricks' `runs/cancel` with a numeric `run_id`), every header
+//! and the body sent, and the same request made again from a resume handle.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use http::Method;
+
+use super::super::{Params, RequestHead};
+use super::from_handle;
+use super::tests::{check_rows, declared, fixture, headers, started, Row, NONE};
+use crate::cancel::NotCancellable;
+use crate::config::Config;
+
+#[test]
+fn declared_cancels_send_their_headers_and_body() {
+    let location =
+        |url: &'static str| -> Vec<(&'static str, &'static str)> { vec![("location", url)] };
+    let rows: Vec<Row> = vec![
+        (
+            "AWS Step Functions: StopExecution, POST / with X-Amz-Target and {executionArn}",
+            fixture("step-functions"),
+            ("POST", "https://states.us-east-1.amazonaws.com/"),
+            (
+                200,
+                vec![("content-type", "application/x-amz-json-1.0")],
+                r#"{"executionArn": "arn:aws:states:us-east-1:123456789012:execution:hello:run-1", "startDate": 1.7E9}"#,
+            ),
+            Ok((
+                Method::POST,
+                "https://states.us-east-1.amazonaws.com/",
+                &[
+                    ("content-type", "application/x-amz-json-1.0"),
+                    ("x-amz-target", "AWSStepFunctions.StopExecution"),
+                ],
+                Some(
+                    r#"{"executionArn":"arn:aws:states:us-east-1:123456789012:execution:hello:run-1"}"#,
+                ),
+            )),
+        ),
+        (
+            "Databricks: POST /api/2.1/jobs/runs/cancel with {run_id}, a number (Jobs API, cancel a run)",
+            fixture("databricks"),
+            (
+                "POST",
+                "https://dbc-a1b2.cloud.databricks.com/api/2.1/jobs/runs/submit",
+            ),
+            (200, vec![], r#"{"run_id": 455644833}"#),
+            Ok((
+                Method::POST,
+                "https://dbc-a1b2.cloud.databricks.com/api/2.1/jobs/runs/cancel",
+                &[("content-type", "application/json")],
+                Some(r#"{"run_id":455644833}"#),
+            )),
+        ),
+        (
+            "declared DELETE with a header and no url: the status URL, the header added",
+            declared(r#", "cancel": {"method": "DELETE", "headers": {"X-Reason": "user"}}"#),
+            ("POST", "https://svc.example/jobs"),
+            (202, location("/jobs/1"), ""),
+            Ok((
+                Method::DELETE,
+                "https://svc.example/jobs/1",
+                &[("x-reason", "user")],
+                None,
+            )),
+        ),
+        (
+            "declared POST body reading the status URL and the id, beside literals",
+            declared(
+                r#", "operation_id": {"header": "x-job-id"},
+                "cancel": {"method": "POST", "url": {"template": "/cancel"},
+                           "body": {"job": "{/operation_id}", "at": "{status_url}", "hard": true}}"#,
+            ),
+            ("POST", "https://svc.example/jobs"),
+            (202, vec![("location", "/ops/1"), ("x-job-id", "j-7")], ""),
+            Ok((
+                Method::POST,
+                "https://svc.example/cancel",
+                NONE,
+                Some(r#"{"at":"https://svc.example/ops/1","hard":true,"job":"j-7"}"#),
+            )),
+        ),
+        (
+            "declared POST body whose id is unknown: nothing is sent",
+            declared(r#", "cancel": {"method": "POST", "body": {"job": "{/operation_id}"}}"#),
+            ("POST", "https://svc.example/jobs"),
+            (202, location("/jobs/1"), ""),
+            Err(NotCancellable::Body {
+                problem: "`{/operation_id}` finds nothing".into(),
+            }),
+        ),
+    ];
+    check_rows(rows);
+}
+
+#[test]
+fn a_handle_cancels_with_the_declared_headers_and_body() {
+    let (m, _) = started(
+        fixture("step-functions"),
+        |p| p,
+        ("POST", "https://states.us-east-1.amazonaws.com/"),
+        &[("x-amz-target", "AWSStepFunctions.StartExecution")],
+        (
+            200,
+            &[],
+            r#"{"executionArn": "arn:aws:states:::execution:m:r"}"#,
+        ),
+    );
+    let json = serde_json::to_string(&m.resume_handle()).unwrap();
+    let handle: crate::ResumeHandle = serde_json::from_str(&json).unwrap();
+    let cfg = Arc::new(Config::default());
+    // The resuming request carries the submission's target: the description's replaces it.
+    let head = RequestHead::new(
+        Method::GET,
+        "https://states.us-east-1.amazonaws.com/".parse().unwrap(),
+        headers(&[("x-amz-target", "AWSStepFunctions.StartExecution")]),
+    );
+    let params = Params::new(&cfg);
+    let req = from_handle(cfg, &handle, &head, &params, Instant::now()).unwrap();
+    assert_eq!(req.method(), Method::POST);
+    assert_eq!(
+        req.headers()["x-amz-target"],
+        "AWSStepFunctions.StopExecution"
+    );
+    assert_eq!(req.headers().get_all("x-amz-target").iter().count(), 1);
+    assert_eq!(
+        req.body().map(|b| &b[..]),
+        Some(&br#"{"executionArn":"arn:aws:states:::execution:m:r"}"#[..])
+    );
+}
