@@ -67,28 +67,8 @@ pub(super) fn declared(cancel: &str) -> Dialect {
     .unwrap()
 }
 
-/// Celery through Flower, as `tests/fixtures/dialects/` describes it.
-fn flower() -> Dialect {
-    Dialect::from_json(include_str!(
-        "../../tests/fixtures/dialects/celery-flower-task.json"
-    ))
-    .unwrap()
-}
-
-/// A fixture of `tests/fixtures/dialects/` by its file name.
-pub(super) fn fixture(name: &str) -> Dialect {
-    let text = match name {
-        "openai-batch" => include_str!("../../tests/fixtures/dialects/openai-batch.json"),
-        "replicate" => include_str!("../../tests/fixtures/dialects/replicate-prediction.json"),
-        "runpod" => include_str!("../../tests/fixtures/dialects/runpod-serverless-job.json"),
-        "databricks" => include_str!("../../tests/fixtures/dialects/databricks-job-run.json"),
-        "step-functions" => {
-            include_str!("../../tests/fixtures/dialects/aws-step-functions-execution.json")
-        }
-        other => panic!("no fixture {other}"),
-    };
-    Dialect::from_json(text).unwrap()
-}
+/// A fixture of `tests/fixtures/dialects/` by its short name (the core tables' one loader).
+pub(super) use crate::proto::tests::dialect as fixture;
 
 /// The expected cancel of a row: its method, URL, every header and body, or why there is
 /// none.
@@ -224,7 +204,7 @@ fn each_dialect_says_how_it_is_cancelled() {
         ),
         (
             "declared operation_id read with the first status (Flower: POST revoke/{task-id})",
-            flower(),
+            fixture("flower"),
             (
                 "POST",
                 "http://flower.example:5555/api/task/async-apply/tasks.add",
@@ -287,7 +267,7 @@ fn each_dialect_says_how_it_is_cancelled() {
         ),
         (
             "declared operation_id of a submission that carries no word, a number",
-            flower(),
+            fixture("flower"),
             (
                 "POST",
                 "http://flower.example:5555/api/task/async-apply/tasks.add",

@@ -318,7 +318,7 @@ fn failed(run: &Run) -> &Error {
 }
 
 /// A declared dialect of `tests/fixtures/dialects/`, by a short name (the service rows).
-fn dialect(name: &str) -> Dialect {
+pub(crate) fn dialect(name: &str) -> Dialect {
     let text = match name {
         "digitalocean" => {
             include_str!("../../tests/fixtures/dialects/digitalocean-droplet-actions.json")
