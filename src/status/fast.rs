@@ -89,7 +89,7 @@ impl<'de> Visitor<'de> for FieldVisitor {
 
 /// An object key, told apart without allocating (a `Cow<str>` key would always own).
 #[derive(Clone, Copy)]
-pub(crate) enum Key {
+pub(super) enum Key {
     ProvisioningState,
     Error,
     Status,
@@ -104,7 +104,7 @@ pub(crate) enum Key {
 
 impl Key {
     /// The key named `v` (unescaped).
-    pub(crate) fn named(v: &str) -> Key {
+    pub(super) fn named(v: &str) -> Key {
         match v {
             "provisioningState" => Key::ProvisioningState,
             "error" => Key::Error,
@@ -257,6 +257,41 @@ impl<'de> Visitor<'de> for RawVisitor {
 }
 
 impl<'a> Raw<'a> {
+    /// The `status` and the operation id (`operationId`, else `id`) when they are all the
+    /// document holds that the readers consult: `status` a string, the ids strings or absent,
+    /// nothing read twice, no progress, state, error or result location; else `None`.
+    pub(super) fn common(self) -> Option<(&'a str, Option<&'a str>)> {
+        let text = |f: Field<'a>| match f {
+            Field::Str(Cow::Borrowed(s)) => Some(Some(s)),
+            Field::Absent => Some(None),
+            _ => None,
+        };
+        let quiet = self.duplicate.is_none()
+            && !self.has_error
+            && matches!(
+                (
+                    &self.provisioning_state,
+                    &self.properties_state,
+                    &self.percent_complete,
+                    &self.percentage_complete,
+                    &self.resource_location,
+                ),
+                (
+                    Field::Absent,
+                    Field::Absent,
+                    Field::Absent,
+                    Field::Absent,
+                    Field::Absent
+                )
+            );
+        if !quiet {
+            return None;
+        }
+        let status = text(self.status)??;
+        let id = text(self.operation_id)?.or(text(self.id)?);
+        Some((status, id))
+    }
+
     /// Where a plain member's value goes (`provisioningState` at either level, the others at
     /// the top only); `None` for a member read otherwise (`error`, `properties`) or not at all.
     /// The serde reader and the [scan](super::scan) both fill a document through it.

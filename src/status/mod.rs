@@ -581,8 +581,14 @@ fn json_text(v: &Value) -> Option<String> {
 mod fast;
 mod scan;
 
-pub(crate) use fast::Key as MemberKey;
-pub(crate) use scan::{skip_ws, stop as string_end};
+/// The `status` and the operation id (`operationId`, else `id`) of a flat status document
+/// (see [`scan`]: strings, `true`, `false`, `null`, no escapes) that holds nothing else the
+/// readers consult (no `provisioningState`, `properties`, `error`, progress or
+/// `resourceLocation`, nothing read twice); `None` for any other body. The short pass of
+/// [`Dialect`](crate::proto::Dialect) reads the common answer with it.
+pub(crate) fn flat_status(body: &[u8]) -> Option<(&str, Option<&str>)> {
+    scan::scan(body)?.common()
+}
 
 fn strip_bom(body: &[u8]) -> &[u8] {
     body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body)

@@ -69,7 +69,7 @@ pub(super) fn scan(body: &[u8]) -> Option<Raw<'_>> {
 }
 
 /// The index of the first byte at or after `i` that is not JSON white space.
-pub(crate) fn skip_ws(b: &[u8], mut i: usize) -> usize {
+fn skip_ws(b: &[u8], mut i: usize) -> usize {
     while let Some(b' ' | b'\t' | b'\n' | b'\r') = b.get(i) {
         i += 1;
     }
