@@ -196,7 +196,7 @@
 //! | `status_url` | a URL source or a list of them, first that finds one wins: `{"header": …}`, `{"pointer": …}`, `{"template": …}`, or `"self"` (the submission's URL) | required |
 //! | `start_on` | submission statuses that start polling | `[202]` |
 //! | `status_body_on` | poll statuses outside `2xx` whose body is still a status body | none |
-//! | `status_word` | the place of the status word, or a list of places, the first that finds a word wins (Databricks: `["/state/result_state", "/state/life_cycle_state"]`); may be left out when `status_codes` say everything | none |
+//! | `status_word` | the place of the status word, or a list of places, the first that finds a word wins (`null`, a blank string or a blank header is none) (Databricks: `["/state/result_state", "/state/life_cycle_state"]`); may be left out when `status_codes` say everything | none |
 //! | `status_codes` | `{"202": "running", "4xx": "failed", …}`: what an answer without a word means (`running`, `succeeded`, `failed`, `canceled`); a class does not cover `408`, `429`, `502`, `503`, `504` unless listed one by one | none |
 //! | `progress` | the place of a percentage, `a/b` or `n%` | a top-level `percentComplete` or `progress` |
 //! | `operation_id` | the place of the operation's id (a string, or a number written out), read from the submission's answer and every status answer that carries one (the latest wins, an answer without one keeps it): the id metadata and resume handles report, and `/operation_id` of a `cancel` template | no id |

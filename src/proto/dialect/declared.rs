@@ -665,16 +665,17 @@ impl DeclaredDialect {
     }
 }
 
-/// The status word at `place`: a string in the body, or a header's non-empty value.
+/// The status word at `place`: a string in the body, or a header's value, that is not blank
+/// (a blank one says nothing: the next place is asked, as for `null`).
 fn word_at<'a>(place: &Place, headers: &'a HeaderMap, body: &'a Value) -> Option<&'a str> {
     match place {
         Place::Pointer(p) => p.find(body).and_then(Value::as_str),
         Place::Header { header } => headers
             .get(header.as_str())
             .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-            .filter(|w| !w.is_empty()),
+            .map(str::trim),
     }
+    .filter(|w| !w.trim().is_empty())
 }
 
 fn header_text(headers: &HeaderMap, name: &str, what: &str) -> Option<(String, String)> {

@@ -484,6 +484,13 @@ fn status_word_places_first_that_finds_a_word_wins() {
             Meaning::Running,
         ),
         (&none, r#"{"state": {}}"#, None, Meaning::Running),
+        // A blank word says nothing either: it does not hide the next place's.
+        (
+            &none,
+            r#"{"state": {"life_cycle_state": "FAILED", "result_state": " "}}"#,
+            Some("FAILED"),
+            Meaning::Failed,
+        ),
     ];
     for (h, body, word, meaning) in rows {
         let value = parse(body);
