@@ -97,8 +97,8 @@ pub(crate) struct DeclaredDialect {
     /// answer means (FHIR bulk export).
     #[serde(
         default,
-        deserialize_with = "places",
-        serialize_with = "one_or_list",
+        deserialize_with = "places::word_places",
+        serialize_with = "places::one_or_list",
         skip_serializing_if = "Vec::is_empty"
     )]
     pub(crate) status_word: Vec<Place>,
@@ -188,23 +188,6 @@ fn one_or_many<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<V
         one => serde_json::from_value(one).map(|item| vec![item]),
     };
     items.map_err(serde::de::Error::custom)
-}
-
-/// `status_word`: one place or a list of them; `null`, as when it was one place at most, is
-/// none.
-fn places<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Place>, D::Error> {
-    match Value::deserialize(d)? {
-        Value::Null => Ok(Vec::new()),
-        value => one_or_many(value).map_err(serde::de::Error::custom),
-    }
-}
-
-/// A list of one written as its one item, as [`one_or_many`] reads it.
-fn one_or_list<S: serde::Serializer>(items: &[Place], s: S) -> Result<S::Ok, S::Error> {
-    match items {
-        [one] => one.serialize(s),
-        all => all.serialize(s),
-    }
 }
 
 /// A description that cannot be used.
