@@ -196,7 +196,7 @@
 //! | `status_url` | a URL source or a list of them, first that finds one wins: `{"header": …}`, `{"pointer": …}`, `{"template": …}`, or `"self"` (the submission's URL) | required |
 //! | `start_on` | submission statuses that start polling | `[202]` |
 //! | `status_body_on` | poll statuses outside `2xx` whose body is still a status body | none |
-//! | `status_word` | the place of the status word, or a list of places, the first that finds a word wins (Databricks: `["/state/result_state", "/state/life_cycle_state"]`); may be left out when `status_codes` say everything | none |
+//! | `status_word` | the place of the status word, or a list of places, the first that finds a word wins (`null`, a blank string or a blank header is none) (Databricks: `["/state/result_state", "/state/life_cycle_state"]`); may be left out when `status_codes` say everything | none |
 //! | `status_codes` | `{"202": "running", "4xx": "failed", …}`: what an answer without a word means (`running`, `succeeded`, `failed`, `canceled`); a class does not cover `408`, `429`, `502`, `503`, `504` unless listed one by one | none |
 //! | `progress` | the place of a percentage, `a/b` or `n%` | a top-level `percentComplete` or `progress` |
 //! | `operation_id` | the place of the operation's id (a string, or a number written out), read from the submission's answer and every status answer that carries one (the latest wins, an answer without one keeps it): the id metadata and resume handles report, and `/operation_id` of a `cancel` template | no id |
@@ -205,14 +205,15 @@
 //! | `error` | a pointer or a list of them, the first not `null` wins | none |
 //! | `error_answers` | `"operation-outcome"`: a `4xx`/`5xx` carrying a FHIR `OperationOutcome` fails the operation (all-transient issues are retried) | none |
 //! | `error_marks_failure` | left out: an error makes a missing word a failure; `true`: a success word too; `false`: never | left out |
-//! | `status_request` | `{"method": "GET"/"HEAD"/"POST", "headers": {…}, "body": {…}}` (a body only with `POST`, its strings templates) | plain `GET` |
+//! | `status_request` | `{"method": "GET"/"HEAD"/"POST", "headers": {…}, "body": {…}}` (a body only with `POST`, its strings templates, sent with `Content-Type: application/json` unless `headers` name a type) | plain `GET` |
 //! | `result_request` | the same, for fetching the result; its templates read the terminal status answer | plain `GET` |
 //! | `base_url` | an absolute http(s) URL every relative form resolves under, network paths included | the answer's own URL |
 //! | `cancel` | `{"method": "DELETE"/"POST", "url": {"template": …}, "headers": {…}, "body": {…}}` (`url` left out: the status URL; `headers` as a `status_request`'s; a body only with `POST`; every template reads only `/status_url`, `/operation_id` and `{status_url}`) | not cancellable |
 //! | `prefer_async` | which submissions without a `Prefer` of their own are sent with `Prefer: respond-async`: `{"method": …, "last_segment": …}` or `{"last_segment_prefix": …}`, every condition given must hold (`{}`: every submission); the last path segment is compared as sent | none |
 //!
 //! Template placeholders: `{/a/b}` (a pointer into the answer's body), `{number:/a/b}` (the
-//! same, when the value is a number or a string that is one as JSON writes it), `{header:Name}`
+//! same, when the value is a number or a string that is one as JSON writes it, with no
+//! exponent: an integer past 64 bits is held rounded and finds nothing), `{header:Name}`
 //! (a header of the answer), `{status_url}`, `{submission_url}`. In a URL a value from a body
 //! or a header is escaped as one path segment (a value that is `.` or `..` finds nothing: a URL
 //! parser would remove it, however spelled, and step up a level); in a body template every

@@ -122,7 +122,7 @@ impl DeclaredCancel {
         if url_template.is_none() && self.body.is_none() {
             let check = (!self.headers.is_empty()).then(|| Check {
                 method: method.clone(),
-                headers: header_map(&self.headers),
+                headers: header_map(&self.headers, false),
                 body: None,
             });
             return Ok((method, monitor.clone(), check));
@@ -154,7 +154,7 @@ impl DeclaredCancel {
         };
         let check = Check {
             method: method.clone(),
-            headers: header_map(&self.headers),
+            headers: header_map(&self.headers, body.is_some()),
             body,
         };
         Ok((method, url, Some(check)))

@@ -9,7 +9,7 @@ use http::Method;
 
 use super::super::{Params, RequestHead};
 use super::from_handle;
-use super::tests::{check_rows, declared, fixture, headers, started, Row, NONE};
+use super::tests::{check_rows, declared, fixture, headers, started, Row};
 use crate::cancel::NotCancellable;
 use crate::config::Config;
 
@@ -78,7 +78,8 @@ fn declared_cancels_send_their_headers_and_body() {
             Ok((
                 Method::POST,
                 "https://svc.example/cancel",
-                NONE,
+                // No type named: the JSON body says it is JSON.
+                &[("content-type", "application/json")],
                 Some(r#"{"at":"https://svc.example/ops/1","hard":true,"job":"j-7"}"#),
             )),
         ),

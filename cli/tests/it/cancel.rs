@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use crate::dialect_fixtures::fixture;
 use crate::support::{lro, lro_interrupted_while_waiting, lro_with_stdin, resp, temp_dir, Mock};
 
 /// A server whose operation `/ops/9` runs forever; `DELETE /ops/9` answers `cancel_status`,
@@ -183,13 +184,6 @@ async fn flower() -> Mock {
     .await
 }
 
-fn flower_dialect() -> String {
-    format!(
-        "@{}/../tests/fixtures/dialects/celery-flower-task.json",
-        env!("CARGO_MANIFEST_DIR")
-    )
-}
-
 /// The requests a mock saw, as `METHOD target`.
 fn lines(mock: &Mock) -> Vec<String> {
     let seen = mock.requests();
@@ -205,7 +199,7 @@ async fn a_declared_dialect_cancels_by_the_operation_id_it_read() {
     const REVOKE: &str = "POST /api/task/revoke/3d28bb7c-a454-439a-b17a-79e4fd337e7a";
     let mock = flower().await;
     let url = format!("{}/api/task/async-apply/tasks.add", mock.base);
-    let dialect = flower_dialect();
+    let dialect = fixture("celery-flower-task");
     let args = ["--dialect", &dialect, "--json", r#"{"args":[1,1]}"#];
     let started = lro(&[&args[..], &["--no-wait", &url]].concat()).await;
     assert_eq!(started.code, 0, "{started:?}");
@@ -282,10 +276,7 @@ const ARN: &str = "arn:aws:states:us-east-1:123456789012:execution:hello:run-1";
 #[tokio::test(flavor = "multi_thread")]
 async fn a_declared_cancel_sends_its_headers_and_body() {
     let mock = step_functions().await;
-    let dialect = format!(
-        "@{}/../tests/fixtures/dialects/aws-step-functions-execution.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let dialect = fixture("aws-step-functions-execution");
     let start = "X-Amz-Target: AWSStepFunctions.StartExecution";
     let url = format!("{}/", mock.base);
     let started = lro(&[
@@ -331,10 +322,7 @@ async fn a_declared_cancel_body_sends_a_number_as_a_number() {
         }
     })
     .await;
-    let dialect = format!(
-        "@{}/../tests/fixtures/dialects/databricks-job-run.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let dialect = fixture("databricks-job-run");
     let url = format!("{}/api/2.1/jobs/runs/submit", mock.base);
     let args = ["--dialect", &dialect, "--json", r#"{"run_name":"r"}"#];
     let started = lro(&[&args[..], &["--no-wait", &url]].concat()).await;

@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use crate::support::{lro, now, proxy_on, resp, Mock};
 
-/// `@PATH` of a fixture.
-fn fixture(name: &str) -> String {
+/// `@PATH` of a fixture (the cancel tests load theirs with it too).
+pub(crate) fn fixture(name: &str) -> String {
     format!(
         "@{}/../tests/fixtures/dialects/{name}.json",
         env!("CARGO_MANIFEST_DIR")

@@ -21,6 +21,7 @@ use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+use crate::dialect_fixtures::fixture;
 use crate::support::lro;
 
 /// A request as the mock read it: its request line's method and target, its head's lines.
@@ -312,13 +313,6 @@ async fn pygeoapi_job_dismissed() {
 
 const FLOWER: &str = "flower-2.2.0-celery-5.7.0";
 
-fn flower_dialect() -> String {
-    format!(
-        "@{}/../tests/fixtures/dialects/celery-flower-task.json",
-        env!("CARGO_MANIFEST_DIR")
-    )
-}
-
 /// Runs `lro` on the Flower scenario (`POST /api/task/async-apply/<task>` with `args`).
 /// Returns the run and the body of the last answer.
 async fn flower(scenario: &str, task: &str, args: &str) -> (crate::support::Run, String) {
@@ -326,7 +320,7 @@ async fn flower(scenario: &str, task: &str, args: &str) -> (crate::support::Run,
     let ex = exchanges(&file, scenario);
     let mock = Replay::start(ex.clone()).await;
     let url = format!("{}/api/task/async-apply/{task}", mock.base);
-    let dialect = flower_dialect();
+    let dialect = fixture("celery-flower-task");
     // `lro` gives up on its own after 30 s (support).
     let run = lro(&[
         "--poll-interval",

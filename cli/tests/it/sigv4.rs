@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::dialect_fixtures::fixture;
 use crate::support::{lro, now, resp, Mock, Seen};
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{
@@ -340,10 +341,7 @@ async fn json_protocol_checks_are_signed_with_their_bodies() {
         }
     })
     .await;
-    let dialect = format!(
-        "@{}/../tests/fixtures/dialects/aws-transcribe-job.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let dialect = fixture("aws-transcribe-job");
     let user = format!("{KEY}:{SECRET}");
     let token = format!("x-amz-security-token: {TOKEN}");
     let run = lro(&[

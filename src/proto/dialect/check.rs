@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
-use http::header::{HeaderMap, HeaderName, HeaderValue};
+use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
 use http::Method;
 use serde::{Deserialize, Serialize};
 
@@ -119,7 +119,7 @@ impl RequestSpec {
     pub(crate) fn with_body(&self, body: Option<Bytes>) -> Check {
         Check {
             method: self.method.method(),
-            headers: header_map(&self.headers),
+            headers: header_map(&self.headers, body.is_some()),
             body,
         }
     }
@@ -148,9 +148,11 @@ pub(crate) fn check_headers(
 }
 
 /// The headers a description adds, as a map (checked by [`check_headers`] when the
-/// description was read).
-pub(crate) fn header_map(headers: &BTreeMap<String, String>) -> HeaderMap {
-    let mut map = HeaderMap::with_capacity(headers.len());
+/// description was read); with `json_body` (the request sends a body template's JSON), a
+/// `Content-Type: application/json` unless the description names its own type (the
+/// submission's `Content-Type` is not carried: it described the submission's body).
+pub(crate) fn header_map(headers: &BTreeMap<String, String>, json_body: bool) -> HeaderMap {
+    let mut map = HeaderMap::with_capacity(headers.len() + usize::from(json_body));
     for (name, value) in headers {
         if let (Ok(n), Ok(v)) = (
             HeaderName::from_bytes(name.as_bytes()),
@@ -158,6 +160,9 @@ pub(crate) fn header_map(headers: &BTreeMap<String, String>) -> HeaderMap {
         ) {
             map.insert(n, v);
         }
+    }
+    if json_body && !map.contains_key(CONTENT_TYPE) {
+        map.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     }
     map
 }

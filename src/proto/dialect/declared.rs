@@ -97,8 +97,8 @@ pub(crate) struct DeclaredDialect {
     /// answer means (FHIR bulk export).
     #[serde(
         default,
-        deserialize_with = "one_or_many",
-        serialize_with = "one_or_list",
+        deserialize_with = "places::word_places",
+        serialize_with = "places::one_or_list",
         skip_serializing_if = "Vec::is_empty"
     )]
     pub(crate) status_word: Vec<Place>,
@@ -188,14 +188,6 @@ fn one_or_many<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<V
         one => serde_json::from_value(one).map(|item| vec![item]),
     };
     items.map_err(serde::de::Error::custom)
-}
-
-/// A list of one written as its one item, as [`one_or_many`] reads it.
-fn one_or_list<S: serde::Serializer>(items: &[Place], s: S) -> Result<S::Ok, S::Error> {
-    match items {
-        [one] => one.serialize(s),
-        all => all.serialize(s),
-    }
 }
 
 /// A description that cannot be used.
@@ -665,16 +657,17 @@ impl DeclaredDialect {
     }
 }
 
-/// The status word at `place`: a string in the body, or a header's non-empty value.
+/// The status word at `place`: a string in the body, or a header's value, that is not blank
+/// (a blank one says nothing: the next place is asked, as for `null`).
 fn word_at<'a>(place: &Place, headers: &'a HeaderMap, body: &'a Value) -> Option<&'a str> {
     match place {
         Place::Pointer(p) => p.find(body).and_then(Value::as_str),
         Place::Header { header } => headers
             .get(header.as_str())
             .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-            .filter(|w| !w.is_empty()),
+            .map(str::trim),
     }
+    .filter(|w| !w.trim().is_empty())
 }
 
 fn header_text(headers: &HeaderMap, name: &str, what: &str) -> Option<(String, String)> {

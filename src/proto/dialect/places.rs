@@ -13,6 +13,25 @@ use super::super::pointer::Pointer;
 use super::{check_header, DialectError};
 use crate::vocab::Meaning;
 
+/// `status_word`: one place or a list of them; `null`, as when it was one place at most, is
+/// none.
+pub(super) fn word_places<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Place>, D::Error> {
+    let places = match Value::deserialize(d)? {
+        Value::Null => Ok(Vec::new()),
+        list @ Value::Array(_) => serde_json::from_value(list),
+        one => serde_json::from_value(one).map(|place| vec![place]),
+    };
+    places.map_err(serde::de::Error::custom)
+}
+
+/// A list of one place written as its one item, as [`word_places`] reads it.
+pub(super) fn one_or_list<S: serde::Serializer>(items: &[Place], s: S) -> Result<S::Ok, S::Error> {
+    match items {
+        [one] => one.serialize(s),
+        all => all.serialize(s),
+    }
+}
+
 /// Where a text is: a JSON pointer into the body, or a response header. Written as a pointer
 /// string, `{"pointer": "/status"}` or `{"header": "x-ms-copy-status"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -15,8 +15,9 @@
 //! value that is `.` or `..`, which no escape keeps from being a dot segment, finds nothing)
 //! and a URL is written as it is; in a body template every value is a JSON string, but for a
 //! string that is one `{number:…}` and nothing else, which is a JSON number (Databricks'
-//! `{"run_id": 455644833}`). A number is one JSON writes back the same (`12`, `-3`, `1.5`;
-//! not `012`, `1e3` or ` 12`); any other value finds nothing.
+//! `{"run_id": 455644833}`). A number is one JSON writes back the same, with no exponent
+//! (`12`, `-3`, `1.5`; not `012`, `1e3`, ` 12`, or `1e20`: a JSON integer past 64 bits is
+//! held rounded, and would name another operation); any other value finds nothing.
 
 use std::borrow::Cow;
 
@@ -209,8 +210,13 @@ impl Template {
     }
 }
 
-/// `text` as a JSON number, when JSON writes that number back as `text`.
+/// `text` as a JSON number, when JSON writes that number back as `text` without an exponent
+/// (JSON writes one for a float of 1e16 or more: an integer past 64 bits, held rounded, which
+/// would name another operation than the one the service meant).
 fn number(text: &str) -> Option<serde_json::Number> {
+    if text.contains(['e', 'E']) {
+        return None;
+    }
     text.parse::<serde_json::Number>()
         .ok()
         .filter(|n| n.to_string() == text)

@@ -201,3 +201,28 @@ fn a_number_placeholder_fills_a_json_number() {
         assert!(Template::try_from(bad.to_owned()).is_err(), "{bad}");
     }
 }
+
+/// A number JSON writes with an exponent finds nothing: an id past 64 bits is held as a
+/// rounded float (`18446744073709551617` is kept as `1.8446744073709552e19`), and a cancel
+/// sent with it would name another operation.
+#[test]
+fn a_number_placeholder_refuses_what_json_writes_with_an_exponent() {
+    let t = BodyTemplate::try_from(json!({ "run_id": "{number:/id}" })).unwrap();
+    let rounded: Value = serde_json::from_str("18446744073709551617").unwrap();
+    for value in [
+        rounded,
+        json!(1e20),
+        json!("1e300"),
+        json!("1.8446744073709552e19"),
+    ] {
+        let doc = json!({ "id": value });
+        assert!(t.expand(&Sources::body(&doc)).is_err(), "{value}");
+    }
+    // The largest ids JSON holds exactly are numbers still.
+    let doc = json!({ "id": u64::MAX });
+    let body = t.expand(&Sources::body(&doc)).unwrap();
+    assert_eq!(
+        &body[..],
+        format!(r#"{{"run_id":{}}}"#, u64::MAX).as_bytes()
+    );
+}

@@ -360,3 +360,40 @@ fn result_requests_fill_from_the_terminal_answer() {
     assert_eq!(body, serde_json::json!({"JobId": "j1", "Part": "p9"}));
     assert_eq!(run.requests[0].headers()["x-amz-target"], "Svc.GetJob");
 }
+
+/// A declared request with a body (a `status_request`'s, a `result_request`'s) says what the
+/// body is: `Content-Type: application/json` when the description names no type of its own
+/// (the submission's type described the submission's body and is not carried), the
+/// description's own type when it names one.
+#[test]
+fn declared_bodies_go_out_as_json_unless_the_description_names_a_type() {
+    let options = declared(
+        r#"{"status_url": "self", "start_on": [200], "status_word": "/Job/Status",
+            "status_request": {"method": "POST", "body": {"JobId": "{/Job/Id}"}},
+            "result": {"template": ""},
+            "result_request": {"method": "POST",
+                               "headers": {"Content-Type": "application/x-amz-json-1.1"},
+                               "body": {"JobId": "{/Job/Id}"}}}"#,
+    );
+    let run = drive_with(
+        cfg(),
+        options,
+        "POST",
+        "https://svc.example/",
+        &[("content-type", "text/csv")],
+        r(200, &[], r#"{"Job": {"Id": "j1", "Status": "Running"}}"#),
+        &[
+            r(200, &[], r#"{"Job": {"Id": "j1", "Status": "Succeeded"}}"#),
+            r(200, &[], r#"{"Output": "x"}"#),
+        ],
+    );
+    assert_eq!(delivered(&run).0, 1);
+    let types = |i: usize| -> Vec<String> {
+        let headers = run.requests[i].headers();
+        let all = headers.get_all(http::header::CONTENT_TYPE).iter();
+        all.map(|v| v.to_str().unwrap().to_owned()).collect()
+    };
+    assert_eq!(types(0), ["application/json"]);
+    assert_eq!(run.requests[1].kind(), PollKind::Resource);
+    assert_eq!(types(1), ["application/x-amz-json-1.1"]);
+}

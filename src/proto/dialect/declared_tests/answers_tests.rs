@@ -484,6 +484,13 @@ fn status_word_places_first_that_finds_a_word_wins() {
             Meaning::Running,
         ),
         (&none, r#"{"state": {}}"#, None, Meaning::Running),
+        // A blank word says nothing either: it does not hide the next place's.
+        (
+            &none,
+            r#"{"state": {"life_cycle_state": "FAILED", "result_state": " "}}"#,
+            Some("FAILED"),
+            Meaning::Failed,
+        ),
     ];
     for (h, body, word, meaning) in rows {
         let value = parse(body);
@@ -522,4 +529,17 @@ fn status_word_places_first_that_finds_a_word_wins() {
             "{text}: {err}"
         );
     }
+}
+
+// `status_word: null` reads as no place, as it did when `status_word` was one place at most
+// (a list is allowed since): the HTTP status then says what an answer means.
+#[test]
+fn a_null_status_word_is_no_place() {
+    let d = DeclaredDialect::from_json(
+        r#"{"status_url": "self", "status_word": null, "status_codes": {"200": "succeeded"}}"#,
+    )
+    .unwrap();
+    assert!(d.status_word.is_empty());
+    assert_eq!(answer(&d, 200, &[], "{}").1, Meaning::Succeeded);
+    assert!(DeclaredDialect::from_json(r#"{"status_url": "self", "status_word": null}"#).is_err());
 }
