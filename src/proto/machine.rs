@@ -696,9 +696,3 @@ impl Machine {
         )
     }
 }
-
-/// The absolute URL of the request, or a placeholder-based one for origin-form URIs.
-pub(crate) fn request_base(uri: &Uri) -> Result<Link, Error> {
-    Link::from_request(uri)
-        .map_err(|why| Error::new(Some(uri.to_string()), Reason::BadRequestUrl { why }))
-}

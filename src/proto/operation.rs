@@ -110,3 +110,11 @@ pub(crate) struct Init {
     /// operation: the resuming request's URL, which carries the credentials a handle omits).
     pub(crate) carry_from: Option<Link>,
 }
+
+/// The absolute URL of the request, or a placeholder-based one for origin-form URIs.
+pub(crate) fn request_base(uri: &http::Uri) -> Result<Link, crate::error::Error> {
+    Link::from_request(uri).map_err(|why| {
+        let reason = crate::error::Reason::BadRequestUrl { why };
+        crate::error::Error::new(Some(uri.to_string()), reason)
+    })
+}

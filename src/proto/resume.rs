@@ -4,7 +4,8 @@
 use http::{Method, Uri};
 
 use super::link::Link;
-use super::machine::{request_base, Init, Operation};
+use super::machine::{Init, Operation};
+use super::operation::request_base;
 use super::request::{RequestHead, Requests};
 use super::schedule::Schedule;
 use super::{dialect::Dialect, Params};

@@ -9,7 +9,8 @@ use http::{HeaderMap, StatusCode};
 
 use super::dialect::Start;
 use super::link::Link;
-use super::machine::{request_base, Init, Machine};
+use super::machine::{Init, Machine};
+use super::operation::request_base;
 use super::request::{check_target, RequestHead};
 use super::schedule::resolution_deadline;
 use super::{Action, Begin, Delivery, Now, Params, Plan};

@@ -413,7 +413,7 @@ impl<S, ReqB, ResB> Keyed<S, ReqB, ResB> {
             state,
             status: Some(status),
             percent_complete: latest.percent,
-            updated_ms: unix_ms(),
+            updated_ms: super::unix_ms(),
             revision: latest.revision,
         }
     }
@@ -451,7 +451,7 @@ where
             other => {
                 let first_sent = match &other {
                     Some(record) => record.first_sent,
-                    None => unix_now(),
+                    None => super::unix_ms() / 1000,
                 };
                 // The crash window opens here: the upstream's slot (a concurrency permit) is
                 // taken first, so `Submitted` means "sent, or being sent", never "queued".
@@ -555,7 +555,7 @@ where
                 if error.is_some_and(Error::is_canceled) {
                     self.note(RecordedStatus::Canceled, None);
                 }
-                if let Some(state) = error.and_then(failed_or_handle) {
+                if let Some(state) = error.and_then(OperationState::after_error) {
                     store
                         .save(&self.key, &self.record(first_sent, state))
                         .await?;
@@ -663,23 +663,6 @@ where
     }
 }
 
-/// What an error leaves in the store: a failure, or the handle to continue from.
-fn failed_or_handle(e: &Error) -> Option<OperationState> {
-    if e.is_operation_failed() {
-        let odata = e.odata_error();
-        return Some(OperationState::Failed {
-            word: e
-                .operation_status()
-                .map_or("Failed", |s| s.as_str())
-                .to_owned(),
-            code: odata.and_then(|o| o.code()).map(str::to_owned),
-            message: odata.and_then(|o| o.message()).map(str::to_owned),
-        });
-    }
-    let handle = e.resume_handle()?.clone();
-    Some(OperationState::Polling { handle })
-}
-
 /// Per-request settings whose progress hook also hands each resume handle on.
 fn recording(base: &Settings) -> (Arc<Settings>, watch::Receiver<Option<Report>>) {
     let (tx, rx) = watch::channel(None);
@@ -693,14 +676,4 @@ fn recording(base: &Settings) -> (Arc<Settings>, watch::Receiver<Option<Report>>
         }
     });
     (settings, rx)
-}
-
-fn unix_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
-fn unix_now() -> u64 {
-    unix_ms() / 1000
 }

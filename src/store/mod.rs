@@ -336,6 +336,32 @@ pub(crate) fn fingerprint(method: &http::Method, uri: &http::Uri, body: Option<u
     format!("{hash:016x}")
 }
 
+impl OperationState {
+    /// What an error leaves in the store: a failure, or the handle to continue from.
+    pub(crate) fn after_error(e: &crate::Error) -> Option<Self> {
+        if e.is_operation_failed() {
+            let odata = e.odata_error();
+            return Some(OperationState::Failed {
+                word: e
+                    .operation_status()
+                    .map_or("Failed", |s| s.as_str())
+                    .to_owned(),
+                code: odata.and_then(|o| o.code()).map(str::to_owned),
+                message: odata.and_then(|o| o.message()).map(str::to_owned),
+            });
+        }
+        let handle = e.resume_handle()?.clone();
+        Some(OperationState::Polling { handle })
+    }
+}
+
+/// Milliseconds since the Unix epoch, by the wall clock (what records and their expiries are
+/// stamped with).
+pub(crate) fn unix_ms() -> u64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    since.map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
 #[cfg(test)]
 mod error_tests {
     use std::error::Error as _;

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use redb::{Database, ReadableTable, TableDefinition};
 
@@ -62,7 +62,7 @@ impl RedbStore {
         Ok(Self {
             db: Arc::new(db),
             finished_ttl: None,
-            synced_ms: Arc::new(AtomicU64::new(now_ms())),
+            synced_ms: Arc::new(AtomicU64::new(super::unix_ms())),
         })
     }
 
@@ -107,7 +107,7 @@ impl RedbStore {
         F: FnOnce(&redb::WriteTransaction) -> Result<T, DbError> + Send + 'static,
     {
         let last = self.synced_ms.load(Ordering::Relaxed);
-        self.commit(now_ms().saturating_sub(last) >= LEASE_SYNC_MS, f)
+        self.commit(super::unix_ms().saturating_sub(last) >= LEASE_SYNC_MS, f)
     }
 
     fn commit<T, F>(&self, sync: bool, f: F) -> StoreFuture<'static, T>
@@ -124,7 +124,7 @@ impl RedbStore {
             let out = f(&tx)?;
             tx.commit()?;
             if sync {
-                synced.fetch_max(now_ms(), Ordering::Relaxed);
+                synced.fetch_max(super::unix_ms(), Ordering::Relaxed);
             }
             Ok(out)
         })
@@ -152,13 +152,8 @@ from_redb!(
     redb::CommitError
 );
 
-fn now_ms() -> u64 {
-    let since = SystemTime::now().duration_since(UNIX_EPOCH);
-    since.map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
 fn until(ttl: Duration) -> u64 {
-    now_ms().saturating_add(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX))
+    super::unix_ms().saturating_add(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// Forgets when `key`'s record expires.
@@ -172,7 +167,7 @@ fn unexpire(tx: &redb::WriteTransaction, key: &str) -> Result<(), DbError> {
 
 /// Removes up to [`SWEEP`] records whose expiry has passed.
 fn remove_expired(tx: &redb::WriteTransaction) -> Result<(), DbError> {
-    let now = now_ms();
+    let now = super::unix_ms();
     let mut order = tx.open_table(EXPIRY_ORDER)?;
     let mut due = Vec::new();
     for entry in order.iter()? {
@@ -198,7 +193,7 @@ impl OperationStore for RedbStore {
         let read = self.with(move |db| {
             let tx = db.begin_read()?;
             let expires = tx.open_table(EXPIRES)?.get(key.as_str())?;
-            if expires.is_some_and(|at| at.value() <= now_ms()) {
+            if expires.is_some_and(|at| at.value() <= super::unix_ms()) {
                 return Ok(None);
             }
             let table = tx.open_table(RECORDS)?;
@@ -249,7 +244,7 @@ impl OperationStore for RedbStore {
             let free = match table.get(key.as_str())? {
                 Some(lease) => {
                     let (h, expiry) = lease.value();
-                    h == holder || expiry <= now_ms()
+                    h == holder || expiry <= super::unix_ms()
                 }
                 None => true,
             };
@@ -266,7 +261,7 @@ impl OperationStore for RedbStore {
             let mut table = tx.open_table(LEASES)?;
             let held = table.get(key.as_str())?.is_some_and(|lease| {
                 let (h, expiry) = lease.value();
-                h == holder && expiry > now_ms()
+                h == holder && expiry > super::unix_ms()
             });
             if held {
                 table.insert(key.as_str(), (holder.as_str(), until(ttl)))?;
