@@ -87,6 +87,7 @@ pub const QUERY: &[&str] = &[
     "assertion",
     "password",
     "passwd",
+    "pass",
     "pwd",
     "x-amz-signature",
     "x-amz-credential",
@@ -109,6 +110,7 @@ pub const PATTERNS: &[&str] = &[
     "credential",
     "cookie",
     "jwt",
+    "bearer",
 ];
 
 /// Request headers that only mean something to the origin they were sent to (cloud metadata
@@ -308,6 +310,8 @@ mod tests {
             "X-Upstream-Credentials",
             "X-My-Passwd",
             "X-Forwarded-Jwt",
+            "X-Bearer",
+            "X-Upstream-Bearer-Token",
             "Cookie",
             "X-Amz-Security-Token",
         ] {
@@ -344,6 +348,9 @@ mod tests {
             "sessionid",
             "Subscription-Key",
             "myToken",
+            "pass",
+            "Pass",
+            "bearer",
         ] {
             assert!(is_credential_query(name), "{name}");
         }
