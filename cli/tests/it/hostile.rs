@@ -1,11 +1,29 @@
 //! Hostile servers on loopback: what they send reaches stderr escaped and bounded (issue 14 §2).
 //! `--metadata` keeps full values.
 
-use crate::support::{lro, now, resp, temp_dir, Mock};
+use crate::support::{lro, now, resp, temp_dir, Mock, Run};
 
 /// ESC sequences (screen clear, OSC 52 clipboard write, window title), CR, NUL, a newline that
 /// would forge a line, a C1 CSI, a bidi override, as JSON string escapes.
 const HOSTILE: &str = r"\u001b[2J\u001b]52;c;ZXZpbA==\u0007\u001b]0;pwned\u0007\r\u0000\nlro: forged line\u009b31m\u202etxt.exe";
+
+/// `lro -v -X POST` on an operation whose monitor answers `200` with `body` (a failure): its
+/// run, exit 3 asserted.
+async fn failed_with(body: String) -> Run {
+    let mock = Mock::start(move |req, base| match req.target.as_str() {
+        "/jobs" => resp(
+            202,
+            &[("operation-location", format!("{base}/ops/1")), now()],
+            "",
+        ),
+        "/ops/1" => resp(200, &[], &body),
+        _ => resp(404, &[], ""),
+    })
+    .await;
+    let run = lro(&["-v", "-X", "POST", &format!("{}/jobs", mock.base)]).await;
+    assert_eq!(run.code, 3, "{run:?}");
+    run
+}
 
 /// No raw control or bidi character on any line of `stderr`.
 fn assert_terminal_safe(stderr: &str) {
@@ -24,18 +42,7 @@ async fn a_failed_operations_error_is_escaped_on_stderr() {
         r#"{{"status":"Failed","error":{{"code":"{HOSTILE}","message":"{HOSTILE}","target":"{HOSTILE}",
         "details":[{{"code":"{HOSTILE}","message":"{HOSTILE}"}}]}}}}"#
     );
-    let mock = Mock::start(move |req, base| match req.target.as_str() {
-        "/jobs" => resp(
-            202,
-            &[("operation-location", format!("{base}/ops/1")), now()],
-            "",
-        ),
-        "/ops/1" => resp(200, &[], &body),
-        _ => resp(404, &[], ""),
-    })
-    .await;
-    let run = lro(&["-v", "-X", "POST", &format!("{}/jobs", mock.base)]).await;
-    assert_eq!(run.code, 3, "{run:?}");
+    let run = failed_with(body).await;
     assert_terminal_safe(&run.stderr);
     assert!(
         run.stderr.contains(r"\x1b]52;c;ZXZpbA==\x07"),
@@ -289,18 +296,7 @@ async fn every_format_character_is_escaped_on_stderr() {
     let word: String = hidden.iter().flat_map(|&c| ['x', c]).collect();
     let body = serde_json::json!({"status": "Failed", "error": {"code": word, "message": word}})
         .to_string();
-    let mock = Mock::start(move |req, base| match req.target.as_str() {
-        "/jobs" => resp(
-            202,
-            &[("operation-location", format!("{base}/ops/1")), now()],
-            "",
-        ),
-        "/ops/1" => resp(200, &[], &body),
-        _ => resp(404, &[], ""),
-    })
-    .await;
-    let run = lro(&["-v", "-X", "POST", &format!("{}/jobs", mock.base)]).await;
-    assert_eq!(run.code, 3, "{run:?}");
+    let run = failed_with(body).await;
     let raw: Vec<char> = run.stderr.chars().filter(|c| hidden.contains(c)).collect();
     assert!(raw.is_empty(), "raw {raw:?} in {}", run.stderr);
     assert!(run.stderr.contains(r"x\u{61c}x\u{206a}"), "{}", run.stderr);
