@@ -6,50 +6,17 @@
 //! The façade's operation id is the scoped key (`/_lro/operations/{scope}%3A{key}`): the
 //! tests read the scope there, where a client (and whatever logs its URLs) sees it.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use crate::support::client::{json, send};
-use crate::support::{proxy_on, resp, scope_under, temp_dir, unkeyed_scope, Mock};
+use crate::support::upstream::Upstream;
+use crate::support::{proxy_on, scope_under, temp_dir, unkeyed_scope};
 use http::StatusCode;
 
 /// `user:hunter2`: a weak password, the case a dictionary reverses.
 const BASIC: (&str, &str) = ("authorization", "Basic dXNlcjpodW50ZXIy");
 
-/// An upstream whose one operation runs until `done`: `POST /jobs` starts it, polled at `/op`.
-struct Upstream {
-    mock: Mock,
-    done: Arc<AtomicBool>,
-}
-
-impl Upstream {
-    async fn start() -> Self {
-        let done = Arc::new(AtomicBool::new(false));
-        let finished = done.clone();
-        let mock = Mock::start(move |req, base| {
-            let path = req.target.split('?').next().unwrap();
-            match path {
-                "/jobs" => resp(202, &[("operation-location", format!("{base}/op"))], ""),
-                "/op" if !finished.load(Ordering::SeqCst) => resp(
-                    200,
-                    &[("retry-after", "0".into())],
-                    r#"{"status":"Running"}"#,
-                ),
-                "/op" => resp(200, &[], r#"{"status":"Succeeded"}"#),
-                _ => resp(404, &[], ""),
-            }
-        })
-        .await;
-        Self { mock, done }
-    }
-
-    fn submissions(&self) -> usize {
-        self.mock.count("/jobs")
-    }
-}
-
-/// `POST {base}/jobs` with `Prefer: respond-async`, key `k` and HTTP Basic credentials: the
+/// `POST {base}/jobs/a` with `Prefer: respond-async`, key `k` and HTTP Basic credentials: the
 /// operation id's scope (from the `202`'s `Operation-Location`) and the location.
 async fn scope_of_basic(base: &str) -> (String, String) {
     let headers = [
@@ -57,7 +24,7 @@ async fn scope_of_basic(base: &str) -> (String, String) {
         ("idempotency-key", "\"k\""),
         BASIC,
     ];
-    let (status, h, body) = send("POST", &format!("{base}/jobs"), &headers, "{}").await;
+    let (status, h, body) = send("POST", &format!("{base}/jobs/a"), &headers, "{}").await;
     assert_eq!(
         status,
         StatusCode::ACCEPTED,
@@ -166,11 +133,15 @@ async fn proxies_on_one_file_store_share_its_secret() {
     let (_second, base, _log) = proxy_on("127.0.0.1:0", &up.mock.base, &args).await;
     let (again, again_at) = scope_of_basic(&base).await;
     assert_eq!((again, again_at.as_str()), (scope, location.as_str()));
-    assert_eq!(up.submissions(), 1, "reattached, not submitted again");
+    assert_eq!(
+        up.mock.count("/jobs/a"),
+        1,
+        "reattached, not submitted again"
+    );
     assert_eq!(std::fs::read(&beside).unwrap(), secret, "made once");
-    up.done.store(true, Ordering::SeqCst);
+    up.finish();
     assert_eq!(until_ended(&format!("{base}{location}")).await, "Succeeded");
-    assert_eq!(up.submissions(), 1);
+    assert_eq!(up.mock.count("/jobs/a"), 1);
 }
 
 /// Two proxies that start at once on one Redis agree on the secret the first of them sets in
@@ -188,7 +159,7 @@ async fn proxies_on_one_redis_started_at_once_share_its_secret() {
     let (scope, location) = scope_of_basic(&a).await;
     let (again, again_at) = scope_of_basic(&b).await;
     assert_eq!((&again, &again_at), (&scope, &location));
-    assert_eq!(up.submissions(), 1, "the second proxy reattached");
+    assert_eq!(up.mock.count("/jobs/a"), 1, "the second proxy reattached");
     let store = tower_lro::store::RedisStore::connect(&redis.url)
         .await
         .unwrap();
@@ -209,7 +180,7 @@ async fn proxies_on_one_redis_started_at_once_share_its_secret() {
     let (_c, c, _lc) = proxy_on("127.0.0.1:0", &up.mock.base, &args).await;
     let (elsewhere, _) = scope_of_basic(&c).await;
     assert_ne!(elsewhere, scope, "another secret, another scope");
-    assert_eq!(up.submissions(), 2);
-    up.done.store(true, Ordering::SeqCst);
+    assert_eq!(up.mock.count("/jobs/a"), 2);
+    up.finish();
     assert_eq!(until_ended(&format!("{b}{location}")).await, "Succeeded");
 }
