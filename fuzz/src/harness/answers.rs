@@ -177,6 +177,8 @@ pub const DIALECT_FIXTURES: &[&str] = &[
     include_str!("../../../tests/fixtures/dialects/runpod-serverless-job.json"),
     include_str!("../../../tests/fixtures/dialects/databricks-job-run.json"),
     include_str!("../../../tests/fixtures/dialects/aws-step-functions-execution.json"),
+    include_str!("../../../tests/fixtures/dialects/aws-bedrock-batch-inference.json"),
+    include_str!("../../../tests/fixtures/dialects/vertex-ai-batch-prediction.json"),
 ];
 
 pub(super) const POINTERS: &[&str] = &[
