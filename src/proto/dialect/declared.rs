@@ -109,8 +109,9 @@ pub(crate) struct DeclaredDialect {
     /// Words of the service's own, added to the default vocabulary.
     #[serde(default, skip_serializing_if = "Words::is_empty")]
     pub(crate) words: Words,
-    /// Where the result is once the operation succeeded; the first source that finds one
-    /// wins. None: the terminal status response is the final response.
+    /// Where the result is once the operation succeeded (or ended with a `partial_result`
+    /// word); the first source that finds one wins. None: the terminal status response is the
+    /// final response of a success.
     #[serde(
         default,
         deserialize_with = "one_or_many",
