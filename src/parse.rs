@@ -132,6 +132,15 @@ pub enum HintSource {
 /// assert_eq!(retry_after(&h, SystemTime::now()).map(|(d, _)| d), Some(Duration::from_millis(250)));
 /// ```
 pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<(Duration, HintSource)> {
+    retry_after_at(headers, || now)
+}
+
+/// [`retry_after`], reading the wall clock (`now`) only when an HTTP-date must be measured
+/// against it: most answers say seconds, or carry a `Date`.
+pub(crate) fn retry_after_at(
+    headers: &HeaderMap,
+    now: impl FnOnce() -> SystemTime,
+) -> Option<(Duration, HintSource)> {
     let (ms, x_ms, seconds_or_date) = if headers.len() <= crate::header::SCANNED_HEAD {
         // A typical answer has a handful of headers: one pass beats three hash lookups. The
         // first value of each name counts, as with `get`.
@@ -163,6 +172,18 @@ pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<(Duration, Hi
     if let Some(secs) = parse_digits(value) {
         return Some((Duration::from_secs(secs), HintSource::RetryAfterSeconds));
     }
+    retry_after_date(value, headers, now)
+}
+
+/// A `Retry-After` that is an HTTP-date: the wait until then, from the answer's `Date` (else
+/// from `now`). Out of line: servers that poll say seconds.
+#[cold]
+#[inline(never)]
+fn retry_after_date(
+    value: &HeaderValue,
+    headers: &HeaderMap,
+    now: impl FnOnce() -> SystemTime,
+) -> Option<(Duration, HintSource)> {
     // A header's text is visible ASCII, spaces and tabs: the ASCII trim is the whole trim.
     let text = value.to_str().ok()?.trim_ascii();
     let at = httpdate::parse_http_date(text).ok()?;
@@ -170,7 +191,7 @@ pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<(Duration, Hi
         .get(DATE)
         .and_then(|d| d.to_str().ok())
         .and_then(|d| httpdate::parse_http_date(d.trim_ascii()).ok())
-        .unwrap_or(now);
+        .unwrap_or_else(now);
     // A date already past is a negative delay: ignored, like any other malformed value.
     let wait = at.duration_since(reference).ok()?;
     Some((wait, HintSource::RetryAfterDate))

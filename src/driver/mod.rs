@@ -113,7 +113,8 @@ struct Inspecting<ResB> {
 
 impl<ResB> Inspecting<ResB> {
     /// What the submission's answer starts, once its body was read (`None`: the deadline
-    /// passed while reading it).
+    /// passed while reading it). Out of line: once an operation, not on the polling path.
+    #[inline(never)]
     fn end<F>(
         self,
         outcome: Option<ReadOutcome<ResB>>,
@@ -142,7 +143,8 @@ enum Next<F, ResB> {
     Cancel(Box<Cancelling>),
     /// The cancel was sent.
     CancelCall(F, Box<Cancelling>),
-    /// Wait until `at` (if it is still ahead; `None`: the wait for it just ended), then send.
+    /// Wait until `at`, then send (`None`: at once — the wait is over, or was none when the
+    /// core decided).
     Send(Option<std::time::Instant>, PollRequest),
     Call(F),
     Read(Pin<Box<StatusBodyRead<ResB>>>),
@@ -159,26 +161,37 @@ enum End<ResB> {
     Return(Result<Response<LroBody<ResB>>, BoxError>),
 }
 
-impl<F, ResB> From<Plan> for Next<F, ResB> {
-    fn from(plan: Plan) -> Self {
+impl<F, ResB> Next<F, ResB> {
+    /// What the core planned, decided at `now` (its own reading: no clock is read again to
+    /// tell a wait from none).
+    fn planned(plan: Plan, now: std::time::Instant) -> Self {
         match plan {
-            Plan::Send { at, request } => Next::Send(Some(at), request),
+            Plan::Send { at, request } => Next::Send(ahead(at, now), request),
             Plan::Cancel { request, error } => Next::Cancel(Box::new((request, error))),
             Plan::Fail(e) => Next::End(End::Fail(e)),
         }
     }
-}
 
-impl<F, ResB> Next<F, ResB> {
-    /// What the core said about an answer whose head is `parts` and whose body is `body`.
-    fn after_answer(action: Action, parts: Parts, body: LroBody<ResB>) -> Self {
+    /// What the core said, at `now`, about an answer whose head is `parts` and whose body is
+    /// `body`.
+    fn after_answer(
+        action: Action,
+        parts: Parts,
+        body: LroBody<ResB>,
+        now: std::time::Instant,
+    ) -> Self {
         match action {
             Action::Deliver(delivery) => Next::End(End::deliver(parts, body, delivery)),
-            Action::Send { at, request } => Next::Send(Some(at), request),
+            Action::Send { at, request } => Next::Send(ahead(at, now), request),
             Action::Cancel { request, error } => Next::Cancel(Box::new((request, error))),
             Action::Fail(e) => Next::End(End::Fail(e)),
         }
     }
+}
+
+/// `at`, when it is ahead of `now`: a wait; `None`, no wait.
+fn ahead(at: std::time::Instant, now: std::time::Instant) -> Option<std::time::Instant> {
+    (at > now).then_some(at)
 }
 
 impl<ResB> End<ResB> {
@@ -193,6 +206,7 @@ impl<ResB> End<ResB> {
 
     /// The driver's output, traced.
     /// `bound`: the deadline of the final body, when it is to be cut there.
+    #[inline(never)]
     fn into_output(
         self,
         trace: &Trace,
@@ -413,9 +427,9 @@ where
 {
     let request = match next {
         Next::Send(at, request) => {
-            if let Some(at) = at.map(Instant::from_std).filter(|at| *at > Instant::now()) {
+            if let Some(at) = at {
                 crate::metrics::waited("poll");
-                timer.as_mut().reset(at);
+                timer.as_mut().reset(Instant::from_std(at));
                 step.set(Step::Wait {
                     request: Some(request),
                 });
@@ -466,6 +480,8 @@ where
 
 /// Sends the cancel once the service is ready (`None` while it is not); a service that fails
 /// to get ready ends it unanswered.
+#[cold]
+#[inline(never)]
 fn send_cancel<S, ReqB, ResB>(
     cx: &mut Context<'_>,
     service: &mut S,
@@ -493,6 +509,8 @@ where
 
 /// The cancel sent on giving up was answered with `status` (`None`: it failed, or its bound
 /// passed): the error, with that noted.
+#[cold]
+#[inline(never)]
 fn cancelled<F, ResB>(
     state: &mut Option<Box<Cancelling>>,
     status: Option<http::StatusCode>,
@@ -502,13 +520,19 @@ fn cancelled<F, ResB>(
 }
 
 /// The deadline passed while a request was in flight.
+#[cold]
+#[inline(never)]
 fn deadline<F, ResB>(machine: &mut Machine) -> Next<F, ResB> {
-    machine
-        .handle_failure(now(), Failure::DeadlinePassed)
-        .into()
+    let now = now();
+    Next::planned(
+        machine.handle_failure(now, Failure::DeadlinePassed),
+        now.mono(),
+    )
 }
 
 /// The layer cannot make the body a request needs: the operation ends.
+#[cold]
+#[inline(never)]
 fn no_poll_body<F, ResB>(machine: &mut Machine, body_type: &'static str) -> Next<F, ResB> {
     // The machine ends itself, naming the URL it was about to ask (the monitor or the result).
     let error = machine.end(crate::error::Reason::NoPollBody { body_type }, None);
@@ -516,10 +540,14 @@ fn no_poll_body<F, ResB>(machine: &mut Machine, body_type: &'static str) -> Next
 }
 
 /// The service failed to answer.
+#[cold]
+#[inline(never)]
 fn transport<F, ResB>(machine: &mut Machine, error: BoxError) -> Next<F, ResB> {
-    machine
-        .handle_failure(now(), Failure::Transport(error))
-        .into()
+    let now = now();
+    Next::planned(
+        machine.handle_failure(now, Failure::Transport(error)),
+        now.mono(),
+    )
 }
 
 /// Calls the service that was just driven to readiness; a clone takes its place for the next
@@ -553,8 +581,9 @@ fn answered<F, ResB>(
         headers: &parts.headers,
         body: None,
     };
-    let action = machine.handle_answer(now(), answer);
-    Next::after_answer(action, parts, LroBody::stream(body))
+    let now = now();
+    let action = machine.handle_answer(now, answer);
+    Next::after_answer(action, parts, LroBody::stream(body), now.mono())
 }
 
 /// Starts the core on the submission's answer, read as far as `outcome` says.
@@ -578,7 +607,8 @@ fn start<F, ResB>(
         Ok(Begin::Lro(machine, plan)) => {
             trace.started(&machine);
             *slot = Some(machine);
-            plan.into()
+            // Planned when the submission was made: measured against the clock again.
+            Next::planned(plan, now().mono())
         }
         Ok(Begin::Final(delivery)) => {
             let mut parts = parts;
@@ -624,6 +654,7 @@ fn cut(parts: &mut Parts, bytes: Bytes, delivery: &Delivery) -> Bytes {
 /// Hands a read answer (or why it could not be read) to the core.
 fn read_answer<F, ResB>(machine: &mut Machine, parts: Parts, outcome: StatusRead) -> Next<F, ResB> {
     let status = parts.status;
+    let now = now();
     match outcome {
         StatusRead::Complete(bytes) => {
             let answer = Answer {
@@ -631,22 +662,22 @@ fn read_answer<F, ResB>(machine: &mut Machine, parts: Parts, outcome: StatusRead
                 headers: &parts.headers,
                 body: Some(&bytes),
             };
-            let action = machine.handle_answer(now(), answer);
+            let action = machine.handle_answer(now, answer);
             let mut parts = parts;
             let bytes = match &action {
                 Action::Deliver(delivery) => cut(&mut parts, bytes, delivery),
                 _ => bytes,
             };
-            Next::after_answer(action, parts, LroBody::buffered(bytes))
+            Next::after_answer(action, parts, LroBody::buffered(bytes), now.mono())
         }
         StatusRead::TooLarge => {
             let headers = &parts.headers;
             let failure = Failure::BodyTooLarge { status, headers };
-            machine.handle_failure(now(), failure).into()
+            Next::planned(machine.handle_failure(now, failure), now.mono())
         }
         StatusRead::Failed(error) => {
             let failure = Failure::BodyFailed { error };
-            machine.handle_failure(now(), failure).into()
+            Next::planned(machine.handle_failure(now, failure), now.mono())
         }
     }
 }

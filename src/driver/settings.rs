@@ -90,11 +90,24 @@ impl Settings {
         &self,
         request: PollRequest,
     ) -> Result<Request<B>, &'static str> {
-        let body = self.body_of::<B>(request.body())?;
         if request.kind() == crate::PollKind::Status {
             crate::metrics::polled();
         }
-        // Without a hook, built with its body type at once (no move into another request).
+        // The usual request: no body, no hook; built with its body type at once.
+        if request.body().is_none() && self.hook.is_none() {
+            return Ok(request.build::<B>(self.tag_requests));
+        }
+        self.shaped_request(request)
+    }
+
+    /// [`Settings::poll_request`] for a request with a body, or a layer with a hook. Out of
+    /// line: the usual poll has neither.
+    #[inline(never)]
+    fn shaped_request<B: Default + 'static>(
+        &self,
+        request: PollRequest,
+    ) -> Result<Request<B>, &'static str> {
+        let body = self.body_of::<B>(request.body())?;
         let Some(hook) = &self.hook else {
             let mut req = request.build::<B>(self.tags_requests());
             if let Some(body) = body {

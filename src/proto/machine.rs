@@ -439,7 +439,7 @@ impl Machine {
         // The moved monitor is polled at once (as soon as the minimum wait allows), unless the
         // redirect asked for a wait — or it is not the first move in a row: a monitor that
         // keeps moving (a redirect loop) is polled at the usual pace, not hammered.
-        let hinted = crate::parse::retry_after(headers, now.wall).is_some();
+        let hinted = crate::parse::retry_after_at(headers, || now.wall()).is_some();
         if self.sched.moved() > 1 || hinted {
             return Some(self.schedule(Some(headers), false, now).into());
         }
@@ -638,9 +638,7 @@ impl Machine {
         transient: bool,
         now: Now,
     ) -> Plan {
-        let wait = self
-            .sched
-            .next_wait(&self.cfg, hint_from, transient, now.wall);
+        let wait = self.sched.next_wait(&self.cfg, hint_from, transient, now);
         let kind = match &self.phase {
             Phase::Fetching(_) => PollKind::Resource,
             _ => PollKind::Status,

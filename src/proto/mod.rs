@@ -120,24 +120,36 @@ pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// An instant, on both clocks the core reads: the monotonic one for waits and deadlines, the
 /// wall clock for HTTP-dates in `Retry-After`.
+///
+/// The wall clock is needed only for a `Retry-After` date in an answer without a `Date` of
+/// its own, so a driver may leave it out ([`Now::monotonic`]): the core then reads
+/// [`SystemTime::now`] in that one case. Tests that want every reading fixed give both
+/// ([`Now::new`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Now {
     mono: Instant,
-    wall: SystemTime,
+    wall: Option<SystemTime>,
 }
 
 impl Now {
     /// Both readings of one instant.
     pub fn new(mono: Instant, wall: SystemTime) -> Self {
-        Self { mono, wall }
+        Self {
+            mono,
+            wall: Some(wall),
+        }
+    }
+    /// The monotonic reading alone: the wall clock is read when, and only when, it is needed.
+    pub fn monotonic(mono: Instant) -> Self {
+        Self { mono, wall: None }
     }
     /// The monotonic reading.
     pub fn mono(&self) -> Instant {
         self.mono
     }
-    /// The wall-clock reading.
+    /// The wall-clock reading (read now, for a [`Now::monotonic`]).
     pub fn wall(&self) -> SystemTime {
-        self.wall
+        self.wall.unwrap_or_else(SystemTime::now)
     }
 }
 

@@ -272,6 +272,8 @@ impl Requests {
 
     /// The URI (with the carried query) and the headers (without credentials when they must
     /// not go there, with a description's `extra` ones) of a request to `url`.
+    /// Out of line: once a target, not on every poll.
+    #[inline(never)]
     fn build_target(
         &mut self,
         cfg: &Config,

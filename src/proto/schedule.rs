@@ -1,7 +1,7 @@
 //! When the next request goes out ([waiting](crate::_protocol#waiting-between-polls)): server hints, the unhinted backoff, the
 //! transient backoff, the clamp, the poll and retry budgets and the one deadline.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use http::{HeaderMap, StatusCode};
 
@@ -9,7 +9,7 @@ use super::request::PollKind;
 use super::FOREVER;
 use crate::config::Config;
 use crate::metadata::WaitReason;
-use crate::parse::retry_after;
+use crate::parse::retry_after_at;
 
 /// Number of unhinted waits that stay at `poll_interval` before growth starts.
 pub(crate) const FLAT_POLLS: u32 = 5;
@@ -217,9 +217,9 @@ impl Schedule {
         cfg: &Config,
         hint_from: Option<&HeaderMap>,
         transient: bool,
-        wall: SystemTime,
+        now: super::Now,
     ) -> Duration {
-        let (wait, reason) = match hint_from.and_then(|h| retry_after(h, wall)) {
+        let (wait, reason) = match hint_from.and_then(|h| retry_after_at(h, || now.wall())) {
             Some((d, source)) => (d, WaitReason::Hint(source)),
             None if transient => (
                 self.jittered(cfg, transient_wait(cfg, self.transient)),
@@ -295,6 +295,10 @@ fn fresh_seed() -> u64 {
 mod tests {
     use super::*;
 
+    fn now() -> super::super::Now {
+        super::super::Now::new(Instant::now(), std::time::SystemTime::now())
+    }
+
     #[test]
     fn unhinted_backoff_is_flat_then_doubles_to_cap() {
         let c = Config::default();
@@ -315,7 +319,7 @@ mod tests {
         let run = || {
             let mut s = Schedule::new(Instant::now(), Duration::from_secs(600));
             (0..12)
-                .map(|_| s.next_wait(&cfg, None, false, SystemTime::now()))
+                .map(|_| s.next_wait(&cfg, None, false, now()))
                 .collect::<Vec<_>>()
         };
         let (a, b) = (run(), run());
@@ -328,7 +332,7 @@ mod tests {
         let mut hint = HeaderMap::new();
         hint.insert("retry-after", http::HeaderValue::from_static("7"));
         for _ in 0..8 {
-            let w = s.next_wait(&cfg, Some(&hint), false, SystemTime::now());
+            let w = s.next_wait(&cfg, Some(&hint), false, now());
             assert_eq!(w, Duration::from_secs(7), "a server's wait is never cut");
         }
         let huge = Config {
@@ -336,7 +340,7 @@ mod tests {
             ..cfg.clone()
         };
         let mut s = Schedule::new(Instant::now(), Duration::MAX);
-        assert!(s.next_wait(&huge, None, true, SystemTime::now()) <= huge.max_wait);
+        assert!(s.next_wait(&huge, None, true, now()) <= huge.max_wait);
     }
 
     #[test]
