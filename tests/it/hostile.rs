@@ -154,6 +154,30 @@ async fn a_past_retry_after_date_is_never_negative_or_huge() {
     op.finish().await.unwrap();
 }
 
+/// A future HTTP-date in an answer without a `Date` is measured against our wall clock (read
+/// only then: the driver gives the core its monotonic reading alone): a date 5 s ahead, at the
+/// date's one-second grain, is a wait of 4–5 s.
+#[tokio::test(start_paused = true)]
+async fn a_future_retry_after_date_without_date_is_measured_against_our_clock() {
+    let mut op = submit(
+        LroLayer::new(),
+        resp(202, &[("operation-location", MONITOR.as_bytes())], ""),
+    )
+    .await;
+    let at = std::time::SystemTime::now() + Duration::from_secs(5);
+    let date = httpdate::fmt_http_date(at);
+    op.answer(resp(200, &[("retry-after", date.as_bytes())], RUNNING))
+        .await;
+    let first = op.elapsed();
+    op.answer(resp(200, &[], SUCCEEDED)).await;
+    let waited = op.elapsed() - first;
+    assert!(
+        (Duration::from_secs(4)..=Duration::from_secs(5)).contains(&waited),
+        "{waited:?}"
+    );
+    op.finish().await.unwrap();
+}
+
 /// `Retry-After: 99999999999` (and values that overflow `u64`) are clamped to `max_wait`
 /// (5 min): polls at 300/600/900 s; the next wait would end past the 1000 s deadline, so the
 /// layer fails at once at 900 s with a `Timeout` that can be resumed.
