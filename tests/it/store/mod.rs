@@ -379,6 +379,57 @@ async fn a_record_holds_no_carried_credential_and_a_retry_supplies_its_own() {
     assert_eq!(up.submissions(), 1);
 }
 
+/// A record's fingerprint holds no digest of a credential in the caller's query: it was
+/// FNV-1a over the URL as sent, `?sig=hunter2` included, so whoever reads the store could test
+/// guesses of a weak credential against it offline, at billions a second (the attack the
+/// proxy's key scopes were keyed against). Credential values are masked before the hash, as
+/// header credentials are not in it at all: a retry with a renewed credential is the same
+/// request, answered from the store and fetched again with the new value.
+#[tokio::test]
+async fn a_fingerprint_holds_no_digest_of_a_query_credential() {
+    let up = Upstream::start().await;
+    up.finish();
+    let store = Arc::new(MemoryStore::new());
+    let svc = client(layer(store.clone()));
+    let keyed = |sig: &str| {
+        let mut req = post(
+            &up.server.url(&format!("/jobs?api-version=1&sig={sig}")),
+            "{}",
+        );
+        let options = LroOptions::new()
+            .idempotency_key("k-sig")
+            .request_body(b"{}");
+        req.extensions_mut().insert(options);
+        req
+    };
+    let first = send(&svc, keyed("hunter2")).await.unwrap();
+    assert_eq!(outcome(&first), Outcome::Submitted);
+    let record = store.load("k-sig").await.unwrap().expect("recorded");
+    let url = |q: &str| -> http::Uri { up.server.url(&format!("/jobs?{q}")).parse().unwrap() };
+    for guess in ["sig=hunter2", "sig=letmein", "sig=***"] {
+        let made = record.made_by(
+            &Method::POST,
+            &url(&format!("api-version=1&{guess}")),
+            Some(b"{}"),
+        );
+        assert!(
+            made,
+            "{guess}: the fingerprint tells credential values apart"
+        );
+    }
+    // What is not a credential is still the request's.
+    assert!(!record.made_by(
+        &Method::POST,
+        &url("api-version=2&sig=hunter2"),
+        Some(b"{}")
+    ));
+
+    let renewed = send(&svc, keyed("renewed")).await.unwrap();
+    assert_eq!(outcome(&renewed), Outcome::Answered);
+    assert_eq!(body_bytes(renewed.into_body()).await, r#"{"id":"thing-1"}"#);
+    assert_eq!(up.submissions(), 1);
+}
+
 /// A layer that hands its calls over (a process about to exit): the running call records its
 /// handle, frees its lease long before it would expire, and ends `Timeout` (`HandedOver`)
 /// with the handle; later calls end so at once; another layer continues without submitting.
