@@ -264,7 +264,7 @@ pub(crate) fn from_handle(
 ) -> Result<CancelRequest, crate::Error> {
     let (init, known) = super::resume::init(handle, head, params)?;
     let mut machine = super::Machine::new(cfg, init, params, now);
-    known.restore(&mut machine.op, &mut machine.sched, machine.cfg.max_polls);
+    known.restore(&mut machine);
     machine.cancel_request()
 }
 

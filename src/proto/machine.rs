@@ -90,7 +90,7 @@ impl Machine {
     ) -> Result<(Box<Machine>, Plan), Error> {
         let (init, known) = super::resume::init(handle, head, params)?;
         let mut machine = Machine::new(cfg, init, params, now);
-        known.restore(&mut machine.op, &mut machine.sched, machine.cfg.max_polls);
+        known.restore(&mut machine);
         if let Err(why) = check_target(&machine.cfg, &machine.op.request_url, &machine.op.monitor) {
             return Err(Error::new(
                 Some(machine.op.monitor.display()),
