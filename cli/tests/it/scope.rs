@@ -157,6 +157,7 @@ async fn proxies_on_one_file_store_share_its_secret() {
     let (scope, location) = scope_of_basic(&base).await;
     let beside = dir.join("ops.redb.scope-secret");
     assert_eq!(mode(&beside), 0o600, "the secret is the owner's alone");
+    assert_eq!(mode(&file), 0o600, "so are the records");
     let secret = std::fs::read(&beside).unwrap();
     assert_eq!(secret.len(), 65, "256 bits in hex and a newline");
     assert_eq!(scope, scope_under(&secret, &[BASIC]));
