@@ -527,6 +527,7 @@ impl Machine {
             resource_url,
             dialect: self.op.dialect.shared_name(),
             resume: None,
+            credentials_withheld: self.reqs.withheld(),
         }
     }
 

@@ -158,6 +158,16 @@ pub struct OperationRecord {
     /// state up to it.
     #[serde(default)]
     pub revision: u64,
+    /// Whether a request of the operation went to an origin that gets no credentials (see
+    /// [`LroMetadata::credentials_withheld`](crate::LroMetadata::credentials_withheld)): the
+    /// result, fetched again for a later request under the key, gets none either. Absent
+    /// (`false`) when none did, and in records written before it was kept.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub credentials_withheld: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// Where an operation stands, in the words of Azure Maps Creator V2's status document (what

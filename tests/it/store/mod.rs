@@ -430,6 +430,52 @@ async fn a_fingerprint_holds_no_digest_of_a_query_credential() {
     assert_eq!(up.submissions(), 1);
 }
 
+/// A result fetched again from the store keeps the cumulative stripping of the run that
+/// recorded it. The monitor was on another origin (B), whose status document named a result
+/// URL on the caller's own origin (A): the live run fetched it without credentials (a URL chosen
+/// by B gets none), but a retry under the key, answered from the store, sent the caller's
+/// `Authorization` to that URL on A — the record did not say that credentials were withheld.
+#[tokio::test]
+async fn a_result_fetched_again_gets_no_credentials_the_run_withheld() {
+    let a = MockServer::start().await;
+    let b = MockServer::start().await;
+    a.always(
+        Method::POST,
+        "/jobs",
+        Reply::new(202).header("operation-location", &b.url("/ops/1")),
+    );
+    b.always(
+        Method::GET,
+        "/ops/1",
+        Reply::new(200)
+            .header("resource-location", &a.url("/chosen-by-b"))
+            .json(r#"{"status":"Succeeded"}"#),
+    );
+    a.always(Method::GET, "/chosen-by-b", Reply::new(200).json("{}"));
+    let store = Arc::new(MemoryStore::new());
+    let svc = client(layer(store.clone()));
+    let keyed = || {
+        let mut req = post(&a.url("/jobs"), "{}");
+        req.headers_mut().insert(
+            "authorization",
+            http::HeaderValue::from_static("Bearer secret"),
+        );
+        let options = LroOptions::new().idempotency_key("k-b").request_body(b"{}");
+        req.extensions_mut().insert(options);
+        req
+    };
+    let first = send(&svc, keyed()).await.unwrap();
+    assert_eq!(outcome(&first), Outcome::Submitted);
+    let again = send(&svc, keyed()).await.unwrap();
+    assert_eq!(outcome(&again), Outcome::Answered);
+    let fetches = a.requests_to("/chosen-by-b");
+    assert_eq!(fetches.len(), 2);
+    for fetch in &fetches {
+        assert_eq!(fetch.header("authorization"), None);
+    }
+    assert_eq!(b.requests()[0].header("authorization"), None);
+}
+
 /// A layer that hands its calls over (a process about to exit): the running call records its
 /// handle, frees its lease long before it would expire, and ends `Timeout` (`HandedOver`)
 /// with the handle; later calls end so at once; another layer continues without submitting.
