@@ -21,6 +21,13 @@ use crate::rule::Rule;
 /// operation with the request's headers (so fresh credentials apply) and returns the final
 /// response as usual.
 ///
+/// A handle is as trusted as the URL of a submission: its `request_url` is the origin the
+/// resuming request's credentials go to, and when that host is internal, the
+/// [SSRF guard](crate::LroLayer::ssrf_guard) lets polls reach internal hosts as it would
+/// after such a submission. A service that resumes handles its clients send must check them
+/// first: every URL on the origin (and under the path) it serves, as `lro proxy`'s
+/// `POST /_lro/resume` does.
+///
 /// ```
 /// # use tower_lro::ResumeHandle;
 /// let json = r#"{"version":1,"rule":"operation-location","method":"POST",
