@@ -316,7 +316,7 @@ mod tests {
         let mut h = HeaderMap::new();
         assert_eq!(client_key(&h), Ok(None));
         // Without credentials, the scope of nothing (see `Scope::store_key`).
-        let none = scope.of(&HeaderMap::new());
+        let none = scope.of(&HeaderMap::new(), None);
         let nobody = |key: &str| Ok(Some(format!("{none}:{key}")));
         h.insert("repeatability-request-id", HeaderValue::from_static("r-1"));
         assert_eq!(client_key(&h), nobody("r-1"));
