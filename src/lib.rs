@@ -297,6 +297,13 @@ pub mod __private {
         crate::gateway::error_chain(err)
     }
 
+    /// `text` as one URL path segment, appended to `out`: every byte but RFC 3986's unreserved
+    /// characters percent-encoded (`%2F`), the declared templates' rule, which the CLI's façade
+    /// shares for its operation ids.
+    pub fn escape_segment(text: &str, out: &mut String) {
+        crate::proto::dialect::template::escape_segment(text, out)
+    }
+
     /// The configuration a layer resolves with, as the protocol core is started with it.
     pub fn config(layer: &crate::LroLayer) -> &Config {
         layer.config()

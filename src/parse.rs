@@ -37,17 +37,28 @@ impl std::fmt::Display for UrlHeaderError {
 /// Strips white space and one pair of surrounding double quotes, as both Azure Maps Creator
 /// documents print `Location: "https://…"`.
 pub fn unquote(value: &str) -> &str {
+    &value[unquoted(value)]
+}
+
+/// Where [`unquote`]'s answer lies in `value` (what it strips before and after stays there, for
+/// a message that shows the value as sent).
+pub(crate) fn unquoted(value: &str) -> std::ops::Range<usize> {
     // The usual value: no white space or quote at either end, nothing to do.
     let edge = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_graphic() && *b != b'"');
     if edge(value.as_bytes().first()) && edge(value.as_bytes().last()) {
-        return value;
+        return 0..value.len();
     }
-    let v = value.trim();
-    let v = v
-        .strip_prefix('"')
-        .and_then(|v| v.strip_suffix('"'))
-        .unwrap_or(v);
-    v.trim()
+    // `text`'s trimmed part, as a range of `value` when `text` starts at `at`.
+    let trimmed = |text: &str, at: usize| {
+        let start = at + text.len() - text.trim_start().len();
+        start..start + text.trim().len()
+    };
+    let outer = trimmed(value, 0);
+    let v = &value[outer.clone()];
+    match v.len() >= 2 && v.starts_with('"') && v.ends_with('"') {
+        true => trimmed(&v[1..v.len() - 1], outer.start + 1),
+        false => outer,
+    }
 }
 
 /// Reads a URL-carrying header value and resolves it against `base` (RFC 3986 §5).
@@ -381,6 +392,12 @@ mod tests {
         ];
         for v in rows {
             assert_eq!(unquote(v), full(v), "{v:?}");
+            // Around the range lie what it strips: white space and at most one quote a side.
+            let r = unquoted(v);
+            let stripped = |s: &str| {
+                s.chars().all(|c| c.is_whitespace() || c == '"') && s.matches('"').count() <= 1
+            };
+            assert!(stripped(&v[..r.start]) && stripped(&v[r.end..]), "{v:?}");
         }
     }
 }

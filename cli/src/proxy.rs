@@ -38,12 +38,15 @@ use tower_lro::{LroBody, LroMetadata, LroService, OperationStatus, ResumeHandle}
 use crate::args::ProxyArgs;
 use crate::exit::{self, Failure};
 use crate::proxy_conn::{self as conn, held_back, Throttle, Timed, Timeouts, Tracked, Watch};
-use crate::proxy_map::{forwardable_headers, json_response, upstream_uri, ClientBody};
+use crate::proxy_map::{
+    body_unreadable, forwardable_headers, json_response, upstream_uri, ClientBody, UnreadableBody,
+};
 use crate::term::shown;
 use crate::{net, redact, setup};
 
-/// The body sent upstream: the client's, streamed (boxed: polls need a `Default` body).
-pub(crate) type UpstreamBody = UnsyncBoxBody<Bytes, hyper::Error>;
+/// The body sent upstream: the client's, streamed (boxed: polls need a `Default` body); its
+/// only error is the client's body breaking off.
+pub(crate) type UpstreamBody = UnsyncBoxBody<Bytes, UnreadableBody>;
 /// The layer over the client, each upstream request holding one of `--max-concurrent` slots
 /// until its answer's head arrives.
 type Upstream = LroService<ConcurrencyLimit<Client<net::Connector, UpstreamBody>>>;
@@ -606,14 +609,13 @@ async fn forward(
             return json_response(StatusCode::BAD_REQUEST, &body).map(Either::Right);
         }
     };
-    let (body, body_failed) = ClientBody::new(body);
-    let mut out = Request::new(body.boxed_unsync());
+    let mut out = Request::new(ClientBody::new(body).boxed_unsync());
     *out.method_mut() = parts.method;
     *out.uri_mut() = target.clone();
     *out.headers_mut() = forwardable_headers(&parts.headers, true);
     match state.store.send(&state.service, out).await {
         // The client's body broke off: its fault, whatever the client stack made of it.
-        Err(_) if body_failed.load(std::sync::atomic::Ordering::Relaxed) => {
+        Err(err) if body_unreadable(&*err) => {
             let mut response = crate::proxy_map::unreadable_body().map(Either::Right);
             response
                 .extensions_mut()

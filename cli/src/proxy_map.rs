@@ -3,8 +3,6 @@
 //! in the proxy's body type.
 
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -210,40 +208,56 @@ pub fn forwardable_headers(headers: &HeaderMap, request: bool) -> HeaderMap {
     out
 }
 
-/// The client's request body as it is forwarded, noting whether reading it failed: broken
-/// chunked framing, or a connection that ended before `Content-Length` bytes came. The
-/// request then fails in the client stack like an upstream's fault would; the note lets the
-/// proxy answer it as the client's (`400`), not the upstream's (`502`).
+/// The client's request body as it is forwarded. When reading it fails (broken chunked
+/// framing, or a connection that ended before `Content-Length` bytes came) its error is an
+/// [`UnreadableBody`]: the request then fails in the client stack like an upstream's fault
+/// would, and [`body_unreadable`] finds that error in the chain, so the proxy answers the
+/// client's fault (`400`), not the upstream's (`502`).
 pub struct ClientBody {
     inner: hyper::body::Incoming,
-    failed: Arc<AtomicBool>,
 }
 
 impl ClientBody {
-    /// `inner`, and the flag that reading it failed.
-    pub fn new(inner: hyper::body::Incoming) -> (Self, Arc<AtomicBool>) {
-        let failed = Arc::new(AtomicBool::new(false));
-        let body = Self {
-            inner,
-            failed: failed.clone(),
-        };
-        (body, failed)
+    pub fn new(inner: hyper::body::Incoming) -> Self {
+        Self { inner }
     }
+}
+
+/// The error of a [`ClientBody`]: the client's body could not be read.
+#[derive(Debug)]
+pub struct UnreadableBody(hyper::Error);
+
+impl std::fmt::Display for UnreadableBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the client's request body could not be read")
+    }
+}
+
+impl std::error::Error for UnreadableBody {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+/// Whether `err` or an error in its chain of sources is an [`UnreadableBody`] (the chain is
+/// followed 64 links deep at most).
+pub fn body_unreadable(err: &(dyn std::error::Error + 'static)) -> bool {
+    std::iter::successors(Some(err), |e| e.source())
+        .take(64)
+        .any(|e| e.is::<UnreadableBody>())
 }
 
 impl Body for ClientBody {
     type Data = Bytes;
-    type Error = hyper::Error;
+    type Error = UnreadableBody;
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
-        let frame = Pin::new(&mut self.inner).poll_frame(cx);
-        if let Poll::Ready(Some(Err(_))) = &frame {
-            self.failed.store(true, Ordering::Relaxed);
-        }
-        frame
+    ) -> Poll<Option<Result<Frame<Bytes>, UnreadableBody>>> {
+        Pin::new(&mut self.inner)
+            .poll_frame(cx)
+            .map_err(UnreadableBody)
     }
 
     fn is_end_stream(&self) -> bool {

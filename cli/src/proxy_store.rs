@@ -40,11 +40,10 @@ use tower_lro::{LroBody, LroOptions};
 
 use crate::exit::Failure;
 use crate::net;
+use crate::proxy::UpstreamBody;
 use crate::proxy_map::{error_response as gateway_error, json_response};
 use crate::scope::{self, Scope};
 
-/// The body sent upstream (the proxy's).
-type UpstreamBody = http_body_util::combinators::UnsyncBoxBody<Bytes, hyper::Error>;
 type Inner = ConcurrencyLimit<Client<net::Connector, UpstreamBody>>;
 
 /// The largest body of a request with an idempotency key (read whole to fingerprint it).
@@ -236,7 +235,8 @@ impl Store {
             Err(e) if e.is::<http_body_util::LengthLimitError>() => {
                 return Err(Refused::TooLarge.into())
             }
-            Err(_) => return Err(Refused::BodyUnread.into()),
+            // The client's body broke off: its own error, which the proxy answers `400`.
+            Err(e) => return Err(e),
         };
         let options = LroOptions::new()
             .idempotency_key(
@@ -267,8 +267,6 @@ pub enum Refused {
     BadKey,
     /// The body is over [`KEYED_BODY_LIMIT`].
     TooLarge,
-    /// The client's body could not be read.
-    BodyUnread,
 }
 
 impl std::fmt::Display for Refused {
@@ -283,7 +281,6 @@ impl std::fmt::Display for Refused {
                 f,
                 "a request with an idempotency key has a body of at most {KEYED_BODY_LIMIT} bytes"
             ),
-            Refused::BodyUnread => f.write_str("the request's body could not be read"),
         }
     }
 }
@@ -337,7 +334,7 @@ fn unescape(inner: &str) -> Option<String> {
 pub fn error_response(target: &Uri, err: &BoxError) -> Response<Full<Bytes>> {
     if let Some(refused) = err.downcast_ref::<Refused>() {
         let (status, code) = match refused {
-            Refused::BadKey | Refused::BodyUnread => (StatusCode::BAD_REQUEST, "BadRequest"),
+            Refused::BadKey => (StatusCode::BAD_REQUEST, "BadRequest"),
             Refused::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "PayloadTooLarge"),
         };
         let body = json!({"error": {"code": code, "message": refused.to_string()}});

@@ -350,11 +350,12 @@ impl fmt::Display for ShowValue<'_> {
 /// A header value (read lossily) with the credentials of the URL the layer reads in it masked:
 /// within white space and one pair of double quotes, which are kept as sent.
 fn masked_value(lossy: &str) -> String {
-    let url = crate::parse::unquote(lossy);
-    // `unquote` answers a slice of its argument: where that slice starts.
-    let start = url.as_ptr() as usize - lossy.as_ptr() as usize;
-    let (before, after) = (&lossy[..start], &lossy[start + url.len()..]);
-    format!("{before}{}{after}", crate::credentials::mask_url(url))
+    let url = crate::parse::unquoted(lossy);
+    let (before, after) = (&lossy[..url.start], &lossy[url.end..]);
+    format!(
+        "{before}{}{after}",
+        crate::credentials::mask_url(&lossy[url])
+    )
 }
 
 /// A status word the server sent, escaped and bounded.

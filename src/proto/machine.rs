@@ -7,7 +7,6 @@ use bytes::Bytes;
 use http::{HeaderMap, StatusCode, Uri};
 
 use super::cancel::CancelRequest;
-
 use super::dialect::{Dialect, Misread, Reading};
 use super::link::Link;
 use super::redirect::{self, Redirect};
@@ -88,9 +87,7 @@ impl Machine {
         params: &Params,
         now: Instant,
     ) -> Result<(Box<Machine>, Plan), Error> {
-        let (init, known) = super::resume::init(handle, head, params)?;
-        let mut machine = Machine::new(cfg, init, params, now);
-        known.restore(&mut machine);
+        let mut machine = super::resume::machine(cfg, handle, head, params, now)?;
         if let Err(why) = check_target(&machine.cfg, &machine.op.request_url, &machine.op.monitor) {
             return Err(Error::new(
                 Some(machine.op.monitor.display()),
@@ -157,9 +154,7 @@ impl Machine {
         let (status, headers) = (answer.status, answer.headers);
         let action = match self.read_common(&answer) {
             Some((reading, body)) => {
-                // Neither transient nor a redirect: answered, and settled where it is.
-                self.sched.answered();
-                self.sched.settled();
+                self.settled_answer(); // neither transient nor a redirect
                 self.act(reading, status, headers, body, now)
             }
             None => self.on_response(status, headers, answer.body, now),
@@ -319,19 +314,26 @@ impl Machine {
             let shown = url.display();
             return Action::Deliver(self.deliver(now.mono, Some(shown)));
         }
-        self.sched.answered();
         let empty = Bytes::new();
         let body = body.unwrap_or(&empty);
         if let Some(action) = self.on_redirect(status, headers, body, now) {
             return action;
         }
-        self.sched.settled();
+        self.settled_answer();
         if let Some(url) = followed {
             if let Some(action) = self.on_followed_redirect(*url, status, body, now) {
                 return action;
             }
         }
         self.read(status, headers, body, now)
+    }
+
+    /// An answer neither transient nor a redirect ends the runs of transient failures and of
+    /// moves. The general path (`on_response`) and the short pass (`handle_answer`) both come
+    /// through here: a step for such answers is added once.
+    fn settled_answer(&mut self) {
+        self.sched.answered();
+        self.sched.settled();
     }
 
     /// Reads a status answer in the operation's dialect, and acts on what it means.
@@ -411,7 +413,10 @@ impl Machine {
         body: &Bytes,
         now: Now,
     ) -> Option<Action> {
-        let next = match redirect::read(status, headers, &self.op.monitor)? {
+        let read = redirect::read(status, headers, &self.op.monitor)?;
+        // A redirect is an answer: it ends a run of transient failures (not one of moves).
+        self.sched.answered();
+        let next = match read {
             Ok(Redirect::Moved(next)) => next,
             Ok(Redirect::Done(result)) => {
                 // The result of the operation: fetched like a created resource ([the final response](crate::_protocol#final-response)).
@@ -687,13 +692,8 @@ impl Machine {
         check_target(&self.cfg, &self.op.request_url, url).map_err(|why| self.refusal(url, why))
     }
 
+    /// A refused URL as an error in the context of this operation.
     pub(crate) fn refusal(&self, url: &Link, why: UrlProblem) -> Error {
-        let op = &self.op;
-        Error::new(Some(url.display()), Reason::Refused(why)).with_operation(
-            op.rule,
-            &op.monitor.display(),
-            op.operation_id.as_deref(),
-            Some(&op.status),
-        )
+        self.op_error(url.display(), Reason::Refused(why), None)
     }
 }

@@ -532,9 +532,11 @@ fn carry_query(cfg: &Config, base: &Link) -> Option<Box<str>> {
     }
     // The usual query (`api-version=2.0`) is written as the serializer would write it again:
     // copy the carried pairs as they are, with no list of pairs and no re-encoding. One walk
-    // over its bytes tells whether it is in that form, and which pairs are carried.
+    // over its bytes tells whether it is in that form and writes the carried pairs; while
+    // every pair so far is carried as written, nothing is written (the answer may be the
+    // query itself).
     let carried = |name: &[u8]| cfg.carry_query.iter().any(|c| c.as_bytes() == name);
-    let (mut every, mut some) = (true, false);
+    let (mut every, mut out, mut start) = (true, None::<String>, 0usize);
     for pair in query.as_bytes().split(|&b| b == b'&') {
         let mut name_end = None;
         for (i, &b) in pair.iter().enumerate() {
@@ -547,31 +549,31 @@ fn carry_query(cfg: &Config, base: &Link) -> Option<Box<str>> {
             }
         }
         let is_carried = carried(&pair[..name_end.unwrap_or(pair.len())]);
-        every &= is_carried && name_end.is_some();
-        some |= is_carried && !pair.is_empty();
+        if every && !(is_carried && name_end.is_some()) {
+            // The first pair not carried as written: the pairs before it were.
+            every = false;
+            let before = &query[..start.saturating_sub(1)];
+            out = (!before.is_empty()).then(|| String::from(before));
+        }
+        if !every && is_carried && !pair.is_empty() {
+            let out = out.get_or_insert_with(|| String::with_capacity(query.len() + 1));
+            if !out.is_empty() {
+                out.push('&');
+            }
+            // ASCII only (checked above).
+            out.push_str(&query[start..start + pair.len()]);
+            // A bare `name` is written `name=` by the serializer.
+            if name_end.is_none() {
+                out.push('=');
+            }
+        }
+        start += pair.len() + 1;
     }
     // Every pair carried as written (`api-version=2.0` alone): the query itself.
     if every {
         return Some(query.into());
     }
-    if !some {
-        return None;
-    }
-    let mut out = String::with_capacity(query.len() + 1);
-    for pair in query.split('&').filter(|pair| !pair.is_empty()) {
-        let name = pair.split_once('=').map_or(pair, |(k, _)| k);
-        if carried(name.as_bytes()) {
-            if !out.is_empty() {
-                out.push('&');
-            }
-            out.push_str(pair);
-            // A bare `name` is written `name=` by the serializer.
-            if !pair.contains('=') {
-                out.push('=');
-            }
-        }
-    }
-    Some(out.into_boxed_str())
+    out.map(String::into_boxed_str)
 }
 
 /// [`carry_query`] for a query not in the serializer's form: decoded, then encoded again.

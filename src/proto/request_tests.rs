@@ -135,6 +135,11 @@ fn carried_query_is_what_the_serializer_writes() {
         "=1&api-version=2",
         "api-version",
         "a=1&k=2",
+        "api-version=1&x=2&a=3",
+        "a=1&k=2&x&b+c=4",
+        "a=1&api-version=2&x",
+        "x&a",
+        "x=1&a&k=",
         "",
     ] {
         let uri: Uri = format!("https://h.example/p?{query}").parse().unwrap();

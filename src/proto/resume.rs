@@ -115,6 +115,21 @@ pub(crate) fn init(
     Ok((init, known))
 }
 
+/// A machine resumed from `handle` (see [`init`]), its state restored; not yet checked nor
+/// asked for a request.
+pub(crate) fn machine(
+    cfg: std::sync::Arc<Config>,
+    handle: &ResumeHandle,
+    head: &RequestHead,
+    params: &Params,
+    now: std::time::Instant,
+) -> Result<Machine, Error> {
+    let (init, known) = init(handle, head, params)?;
+    let mut machine = Machine::new(cfg, init, params, now);
+    known.restore(&mut machine);
+    Ok(machine)
+}
+
 /// A handle to continue the operation later.
 pub(crate) fn handle(
     cfg: &Config,

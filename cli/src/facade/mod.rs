@@ -240,16 +240,11 @@ fn fresh_id() -> std::io::Result<String> {
         .ok_or_else(|| std::io::Error::other("the system's random generator failed"))
 }
 
-/// `id` as one path segment: every byte but the unreserved ones percent-encoded.
+/// `id` as one path segment: every byte but the unreserved ones percent-encoded (the
+/// library's rule for its templates).
 fn encode(id: &str) -> String {
     let mut out = String::with_capacity(id.len());
-    for b in id.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
+    tower_lro::__private::escape_segment(id, &mut out);
     out
 }
 
@@ -303,6 +298,7 @@ mod tests {
             assert_eq!(decode(&encode(id)).as_deref(), Some(id));
             assert!(!encode(id).contains(['/', '?', '#', ' ']));
         }
+        assert_eq!(encode("a b/c~_.-é"), "a%20b%2Fc~_.-%C3%A9");
         // A malformed escape is kept (one rule, `percent.rs`): no id is encoded so.
         assert_eq!(decode("%zz").as_deref(), Some("%zz"));
         assert_eq!(decode("%0A"), None);

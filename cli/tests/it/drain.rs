@@ -2,57 +2,17 @@
 //! hand-over at its end that frees the operations still running for another proxy at once,
 //! not after `--store-lease`.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::support::client::{json, send};
-use crate::support::{proxy_on, resp, Mock};
+use crate::support::proxy_on;
+use crate::support::upstream::Upstream;
 use http::StatusCode;
 use serde_json::Value;
 use tokio::process::Child;
 
-/// `POST /jobs/{name}` starts an operation polled at `/ops/{name}`: `Running` until `done`
-/// is set (polls 50 ms apart), then `Succeeded` with its result at `/things/{name}`.
-struct Upstream {
-    mock: Mock,
-    done: Arc<AtomicBool>,
-}
-
-impl Upstream {
-    async fn start() -> Self {
-        let done = Arc::new(AtomicBool::new(false));
-        let finished = done.clone();
-        let mock = Mock::start(move |req, base| {
-            let path = req.target.split('?').next().unwrap();
-            if let Some(name) = path.strip_prefix("/jobs/") {
-                let location = format!("{base}/ops/{name}");
-                return resp(202, &[("operation-location", location), wait()], "");
-            }
-            if let Some(name) = path.strip_prefix("/ops/") {
-                if !finished.load(Ordering::SeqCst) {
-                    return resp(200, &[wait()], r#"{"status":"Running"}"#);
-                }
-                let location = format!("{base}/things/{name}");
-                return resp(
-                    200,
-                    &[("resource-location", location)],
-                    r#"{"status":"Succeeded"}"#,
-                );
-            }
-            match path.strip_prefix("/things/") {
-                Some(name) => resp(200, &[], &format!(r#"{{"thing":"{name}"}}"#)),
-                None => resp(404, &[], ""),
-            }
-        })
-        .await;
-        Self { mock, done }
-    }
-}
-
-fn wait() -> (&'static str, String) {
-    ("retry-after-ms", "50".to_owned())
-}
+/// Polls 50 ms apart.
+const POLLS: (&str, &str) = ("retry-after-ms", "50");
 
 fn terminate(child: &Child) {
     let pid = child.id().unwrap() as libc::pid_t;
@@ -73,7 +33,7 @@ async fn exit_code(child: &mut Child) -> Option<i32> {
 /// the drain, is answered; the proxy exits 0 as soon as nothing is left, not at the drain's end.
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_lets_a_waiting_request_finish_within_the_drain() {
-    let up = Upstream::start().await;
+    let up = Upstream::waiting(POLLS).await;
     let args = ["--poll-interval", "0.05", "--drain", "20"];
     let (mut child, base, _) = proxy_on("127.0.0.1:0", &up.mock.base, &args).await;
     let waiting = tokio::spawn({
@@ -98,7 +58,7 @@ async fn sigterm_lets_a_waiting_request_finish_within_the_drain() {
         !waiting.is_finished(),
         "the request still waits for its operation"
     );
-    up.done.store(true, Ordering::SeqCst);
+    up.finish();
     let (status, _, body) = waiting.await.unwrap();
     assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
     assert_eq!(json(&body)["thing"], "a");
@@ -118,7 +78,7 @@ async fn sigterm_lets_a_waiting_request_finish_within_the_drain() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_drained_proxy_hands_its_operations_to_another_at_once() {
     let redis = crate::support::redis_server::RedisServer::start();
-    let up = Upstream::start().await;
+    let up = Upstream::waiting(POLLS).await;
     let args = [
         "--store",
         &redis.url,
@@ -159,7 +119,7 @@ async fn a_drained_proxy_hands_its_operations_to_another_at_once() {
     assert_eq!(resume["operation_url"], format!("{}/ops/c", up.mock.base));
     assert_eq!(exit_code(&mut first).await, Some(0));
     let polled = up.mock.count("/ops/b");
-    up.done.store(true, Ordering::SeqCst);
+    up.finish();
     let url = format!("{second_base}{location}");
     let mut last = Value::Null;
     for _ in 0..200 {
@@ -210,7 +170,7 @@ async fn a_drained_proxy_hands_its_operations_to_another_at_once() {
 /// A second signal while draining: the proxy exits at once, 143 (128 + SIGTERM).
 #[tokio::test(flavor = "multi_thread")]
 async fn a_second_signal_exits_at_once() {
-    let up = Upstream::start().await;
+    let up = Upstream::waiting(POLLS).await;
     let args = ["--poll-interval", "0.05", "--drain", "60"];
     let (mut child, base, log) = proxy_on("127.0.0.1:0", &up.mock.base, &args).await;
     let waiting = tokio::spawn({

@@ -3,11 +3,12 @@
 //! upstream's dialect; failure and cancellation; server-sent events with `Last-Event-ID`;
 //! `/_lro/resume`; unknown ids; an operation taken over after its proxy was killed.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::support::client::{json, send, Answer};
+use crate::support::upstream::Upstream;
 use crate::support::{lro, now, proxy_on, resp, temp_dir, Mock, Run};
 use bytes::Bytes;
 use http::{Request, StatusCode};
@@ -19,48 +20,6 @@ use tower::ServiceExt;
 
 /// Fast polls between the proxy and the upstream, and a fast `Retry-After` to clients.
 const FAST: [&str; 2] = ["--poll-interval", "0.05"];
-
-/// An upstream in the default dialect: `POST /jobs/{name}` starts an operation polled at
-/// `/ops/{name}`, which answers `Running` (40 %) until `done` is set, then: `ok` succeeds
-/// with `Resource-Location` of `/things/ok`, `fail` fails, `cancel` is canceled.
-struct Upstream {
-    mock: Mock,
-    done: Arc<AtomicBool>,
-}
-
-impl Upstream {
-    async fn start() -> Self {
-        let done = Arc::new(AtomicBool::new(false));
-        let finished = done.clone();
-        let mock = Mock::start(move |req, base| {
-            let path = req.target.split('?').next().unwrap().to_owned();
-            let running = || resp(200, &[now()], r#"{"status":"Running","percentComplete":40}"#);
-            match path.strip_prefix("/jobs/") {
-                Some(name) => {
-                    return resp(202, &[("operation-location", format!("{base}/ops/{name}")), now()], "")
-                }
-                None if path == "/bad" => return resp(400, &[], r#"{"error":{"code":"Invalid"}}"#),
-                None => {}
-            }
-            if path.starts_with("/ops/") && !finished.load(Ordering::SeqCst) {
-                return running();
-            }
-            match path.as_str() {
-                "/ops/ok" => resp(200, &[("resource-location", format!("{base}/things/ok"))], r#"{"status":"Succeeded"}"#),
-                "/ops/fail" => resp(200, &[], r#"{"status":"Failed","error":{"code":"QuotaExceeded","message":"no \"room\"\nleft"}}"#),
-                "/ops/cancel" => resp(200, &[], r#"{"status":"Cancelled"}"#),
-                "/things/ok" => resp(200, &[("content-type", "application/json".into())], r#"{"thing":"ok"}"#),
-                _ => resp(404, &[], ""),
-            }
-        })
-        .await;
-        Self { mock, done }
-    }
-
-    fn finish(&self) {
-        self.done.store(true, Ordering::SeqCst);
-    }
-}
 
 fn body_text(body: &Bytes) -> String {
     String::from_utf8_lossy(body).into_owned()
@@ -151,7 +110,7 @@ async fn the_facade_answers_202_and_lro_resolves_it() {
     );
 
     // `lro` itself: it asks for respond-async, polls the façade and prints the result.
-    up.done.store(false, Ordering::SeqCst);
+    up.run_again();
     let polled = up.mock.count("/ops/ok");
     let task = tokio::spawn({
         let base = base.clone();

@@ -83,6 +83,17 @@ async fn a_request_body_with_broken_framing_is_the_clients_fault() {
     assert_eq!(error_code(&body), "BadRequest");
     let line = log_line(&log, "POST /broken ").await;
     assert!(line.contains("-> 400"), "{line}");
+    // The same with an idempotency key (the proxy reads such a body whole before it sends).
+    let keyed = b"POST /keyed HTTP/1.1\r\nHost: proxy\r\nIdempotency-Key: \"k1\"\r\n\
+                  Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n";
+    let (status, _, body, _open) = exchange(&base, keyed).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(error_code(&body), "BadRequest");
+    let line = log_line(&log, "POST /keyed ").await;
+    assert!(
+        line.contains("-> 400") && line.contains("request body unreadable"),
+        "{line}"
+    );
     // A body that ends before its Content-Length (the client closed its sending side): `400`
     // too, and the upstream's request is cut off rather than completed.
     let mut short = TcpStream::connect(authority(&base)).await.unwrap();

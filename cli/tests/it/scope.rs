@@ -6,50 +6,17 @@
 //! The façade's operation id is the scoped key (`/_lro/operations/{scope}%3A{key}`): the
 //! tests read the scope there, where a client (and whatever logs its URLs) sees it.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use crate::support::client::{json, send};
-use crate::support::{proxy_on, resp, scope_under, temp_dir, unkeyed_scope, Mock};
+use crate::support::upstream::Upstream;
+use crate::support::{proxy_on, scope_under, temp_dir, unkeyed_scope};
 use http::StatusCode;
 
 /// `user:hunter2`: a weak password, the case a dictionary reverses.
 const BASIC: (&str, &str) = ("authorization", "Basic dXNlcjpodW50ZXIy");
 
-/// An upstream whose one operation runs until `done`: `POST /jobs` starts it, polled at `/op`.
-struct Upstream {
-    mock: Mock,
-    done: Arc<AtomicBool>,
-}
-
-impl Upstream {
-    async fn start() -> Self {
-        let done = Arc::new(AtomicBool::new(false));
-        let finished = done.clone();
-        let mock = Mock::start(move |req, base| {
-            let path = req.target.split('?').next().unwrap();
-            match path {
-                "/jobs" => resp(202, &[("operation-location", format!("{base}/op"))], ""),
-                "/op" if !finished.load(Ordering::SeqCst) => resp(
-                    200,
-                    &[("retry-after", "0".into())],
-                    r#"{"status":"Running"}"#,
-                ),
-                "/op" => resp(200, &[], r#"{"status":"Succeeded"}"#),
-                _ => resp(404, &[], ""),
-            }
-        })
-        .await;
-        Self { mock, done }
-    }
-
-    fn submissions(&self) -> usize {
-        self.mock.count("/jobs")
-    }
-}
-
-/// `POST {base}/jobs` with `Prefer: respond-async`, key `k` and HTTP Basic credentials: the
+/// `POST {base}/jobs/a` with `Prefer: respond-async`, key `k` and HTTP Basic credentials: the
 /// operation id's scope (from the `202`'s `Operation-Location`) and the location.
 async fn scope_of_basic(base: &str) -> (String, String) {
     let headers = [
@@ -57,7 +24,7 @@ async fn scope_of_basic(base: &str) -> (String, String) {
         ("idempotency-key", "\"k\""),
         BASIC,
     ];
-    let (status, h, body) = send("POST", &format!("{base}/jobs"), &headers, "{}").await;
+    let (status, h, body) = send("POST", &format!("{base}/jobs/a"), &headers, "{}").await;
     assert_eq!(
         status,
         StatusCode::ACCEPTED,
@@ -167,11 +134,15 @@ async fn proxies_on_one_file_store_share_its_secret() {
     let (_second, base, _log) = proxy_on("127.0.0.1:0", &up.mock.base, &args).await;
     let (again, again_at) = scope_of_basic(&base).await;
     assert_eq!((again, again_at.as_str()), (scope, location.as_str()));
-    assert_eq!(up.submissions(), 1, "reattached, not submitted again");
+    assert_eq!(
+        up.mock.count("/jobs/a"),
+        1,
+        "reattached, not submitted again"
+    );
     assert_eq!(std::fs::read(&beside).unwrap(), secret, "made once");
-    up.done.store(true, Ordering::SeqCst);
+    up.finish();
     assert_eq!(until_ended(&format!("{base}{location}")).await, "Succeeded");
-    assert_eq!(up.submissions(), 1);
+    assert_eq!(up.mock.count("/jobs/a"), 1);
 }
 
 /// Two proxies that start at once on one Redis agree on the secret the first of them sets in
@@ -189,7 +160,7 @@ async fn proxies_on_one_redis_started_at_once_share_its_secret() {
     let (scope, location) = scope_of_basic(&a).await;
     let (again, again_at) = scope_of_basic(&b).await;
     assert_eq!((&again, &again_at), (&scope, &location));
-    assert_eq!(up.submissions(), 1, "the second proxy reattached");
+    assert_eq!(up.mock.count("/jobs/a"), 1, "the second proxy reattached");
     let store = tower_lro::store::RedisStore::connect(&redis.url)
         .await
         .unwrap();
@@ -210,8 +181,8 @@ async fn proxies_on_one_redis_started_at_once_share_its_secret() {
     let (_c, c, _lc) = proxy_on("127.0.0.1:0", &up.mock.base, &args).await;
     let (elsewhere, _) = scope_of_basic(&c).await;
     assert_ne!(elsewhere, scope, "another secret, another scope");
-    assert_eq!(up.submissions(), 2);
-    up.done.store(true, Ordering::SeqCst);
+    assert_eq!(up.mock.count("/jobs/a"), 2);
+    up.finish();
     assert_eq!(until_ended(&format!("{b}{location}")).await, "Succeeded");
 }
 
@@ -225,7 +196,7 @@ async fn callers_told_apart_by_a_query_credential_do_not_share_a_key() {
     let up = Upstream::start().await;
     let (_proxy, base, _log) = proxy_on("127.0.0.1:0", &up.mock.base, &[]).await;
     let submit = |code: &'static str, prefer: bool| {
-        let url = format!("{base}/jobs?api-version=1&code={code}");
+        let url = format!("{base}/jobs/a?api-version=1&code={code}");
         async move {
             let mut headers = vec![("idempotency-key", "\"k\"")];
             if prefer {
@@ -245,8 +216,8 @@ async fn callers_told_apart_by_a_query_credential_do_not_share_a_key() {
     );
     let (a, b) = (&a["operation-location"], &b["operation-location"]);
     assert_ne!(a, b, "two callers, two operations");
-    assert_eq!(up.submissions(), 2);
-    up.done.store(true, Ordering::SeqCst);
+    assert_eq!(up.mock.count("/jobs/a"), 2);
+    up.finish();
     for location in [a, b] {
         let url = format!("{base}{}", location.to_str().unwrap());
         assert_eq!(until_ended(&url).await, "Succeeded");
@@ -254,5 +225,5 @@ async fn callers_told_apart_by_a_query_credential_do_not_share_a_key() {
     // Waiting for the answer: a third caller's own operation, not the first one's `422`.
     let (status, _, body) = submit("third-callers-code", false).await;
     assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
-    assert_eq!(up.submissions(), 3);
+    assert_eq!(up.mock.count("/jobs/a"), 3);
 }

@@ -322,7 +322,7 @@ impl BodyTemplate {
 }
 
 /// Percent-encodes everything but RFC 3986's unreserved characters.
-fn escape_segment(text: &str, out: &mut String) {
+pub(crate) fn escape_segment(text: &str, out: &mut String) {
     for b in text.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
             out.push(char::from(b));

@@ -224,3 +224,55 @@ fn waiting_state_does_not_grow() {
         "PollRequest grew"
     );
 }
+
+/// A status answer read in the short pass ends a run of transient failures and a run of moves
+/// as one read by the general path does: the same polls at the same times. (Both take it
+/// through the machine's one step for settled answers; without it a third `503` would spend
+/// the budget of two, and the second move would wait the usual pace instead of going at once.)
+#[test]
+fn a_short_pass_answer_ends_the_runs_of_failures_and_moves_as_the_general_path() {
+    const SUBMIT: R = r(202, &[("operation-location", "https://s.example/o")], "");
+    const BUSY: R = r(503, &[], "");
+    const MOVED: R = r(307, &[("location", "https://s.example/o2")], "");
+    const MOVED_AGAIN: R = r(307, &[("location", "https://s.example/o3")], "");
+    const SHORT: &str = r#"{"status":"Running"}"#;
+    const GENERAL: &str = r#"{"status":"Running","percentComplete":5}"#;
+    const DONE: R = r(200, &[], r#"{"status":"Succeeded"}"#);
+    assert!(crate::status::flat_status(SHORT.as_bytes()).is_some());
+    assert!(crate::status::flat_status(GENERAL.as_bytes()).is_none());
+    let mut c = cfg();
+    c.transient_retries = 2;
+    let runs = [SHORT, GENERAL].map(|running| {
+        let running = r(200, &[], running);
+        let polls = [
+            BUSY,
+            BUSY,
+            running,
+            BUSY,
+            BUSY,
+            MOVED,
+            running,
+            MOVED_AGAIN,
+            DONE,
+        ];
+        let run = drive(
+            c.clone(),
+            "POST",
+            "https://s.example/j",
+            &[],
+            SUBMIT,
+            &polls,
+        );
+        assert_eq!(delivered(&run).0, polls.len() - 1);
+        run.sent
+    });
+    assert_eq!(runs[0], runs[1]);
+    // The move after the running answer is followed at once, as the first one was.
+    let at: Vec<u128> = runs[0].iter().map(|s| s.at_ms).collect();
+    assert_eq!(at[6], at[5], "{at:?}");
+    assert_eq!(at[8], at[7], "{at:?}");
+    // A redirect ends a run of transient failures too (though not one of moves).
+    let polls = [BUSY, BUSY, MOVED, BUSY, BUSY, DONE];
+    let run = drive(c, "POST", "https://s.example/j", &[], SUBMIT, &polls);
+    assert_eq!(delivered(&run).0, polls.len() - 1);
+}

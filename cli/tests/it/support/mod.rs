@@ -20,6 +20,7 @@ pub mod creds;
 #[path = "../../../../tests/it/store/redis_server.rs"]
 pub mod redis_server;
 pub mod stall;
+pub mod upstream;
 
 /// What a mock sees of a request.
 #[derive(Debug, Clone)]
