@@ -202,7 +202,8 @@
 //! | `progress` | the place of a percentage, `a/b` or `n%` | a top-level `percentComplete` or `progress` |
 //! | `operation_id` | the place of the operation's id (a string, or a number written out), read from the submission's answer and every status answer that carries one (the latest wins, an answer without one keeps it): the id metadata and resume handles report, and `/operation_id` of a `cancel` template | no id |
 //! | `words` | `{"succeeded": […], "failed": […], "canceled": […], "running": […]}` added to the default vocabulary | none |
-//! | `result` | a result source or a list, first that finds one wins: `{"header": …}`, `{"pointer": …}` (a URL), `{"template": …}`, `{"embedded": …}` (the value itself is the final body) | the terminal status answer |
+//! | `result` | a result source or a list, first that finds one wins: `{"header": …}`, `{"pointer": …}` (a URL), `{"template": …}`, `{"embedded": …}` (the value itself is the final body, as the server wrote it), `{"embedded_json": …}` (a string there is read as the JSON document it holds, which is the final body; any other value is the final body as with `embedded`; a string that holds no JSON document fails the operation with kind `Protocol`) | the terminal status answer |
+//! | `partial_result` | words that end an operation without success but leave a result (each one the vocabulary reads as failed or canceled; needs `result`): on such a word the `result` sources are read as on success and what they find is delivered, its metadata keeping the word and its meaning; when none finds one the operation ends as the word says | none |
 //! | `error` | a pointer or a list of them, the first not `null` wins | none |
 //! | `error_answers` | `"operation-outcome"`: a `4xx`/`5xx` carrying a FHIR `OperationOutcome` fails the operation (all-transient issues are retried) | none |
 //! | `error_marks_failure` | left out: an error makes a missing word a failure; `true`: a success word too; `false`: never | left out |
@@ -322,6 +323,29 @@
 //!   check's is (none for the body type: [`LroService::cancel`] fails with kind `Protocol`, and
 //!   the cancel on giving up is not sent, the error left as it was). Credentials and origins
 //!   are judged as for any cancel: the description's headers are never credentials.
+//! - Declared results, what the language says and what it leaves out:
+//!   - JSON written into a string (AWS Step Functions' `DescribeExecution.output`) is
+//!     delivered as the document it holds when the description says `embedded_json`, the
+//!     status answer's `Content-Length` dropped (as for any part of a body); `embedded` hands on
+//!     the string as the server wrote it, quotes and escapes included. The delivered body keeps
+//!     the status answer's `Content-Type`.
+//!   - An operation that ended badly but left part of its work (OpenAI's `expired` and
+//!     `cancelled` batches keep the output of the requests that were done) is delivered when
+//!     its word is in `partial_result` and a `result` source finds something: the caller gets
+//!     a response, not an error, and tells it from a success by
+//!     [`LroMetadata::status`] (its word, `expired`, and its meaning, failed). A word not listed
+//!     fails as before, and so does a listed word when no source finds a result: a partial
+//!     result is only ever what the service says is there. An operation store records such a
+//!     delivery as it records any delivered answer.
+//!   - A `cancel` template cannot read the submission's answer (Replicate's `urls.cancel`), and
+//!     this stays so: a cancel is also sent from a resume handle, in another process and long
+//!     after, and a handle carries the status URL and the operation id, not the answers. Reading
+//!     a cancel URL from an answer would mean keeping a second server-given URL in every handle
+//!     and record, and judging it (origin, credentials, the address guard) apart from the
+//!     monitor. Every service described here documents its cancel URL as made of the id or the
+//!     status URL (Replicate: `POST /v1/predictions/{prediction_id}/cancel`, the URL
+//!     `urls.cancel` names), which a template says; a service whose cancel URL can only be
+//!     learned from an answer cannot be cancelled through a declared dialect.
 //! - FHIR and OGC API – Processes ([`Dialect::fhir`], [`Dialect::ogc_processes`]): described in
 //!   the declared language and read by its readers. A FHIR operation (`…/$export`) or an OGC
 //!   `POST …/execution` without a `Prefer` header is sent with `Prefer: respond-async` (both

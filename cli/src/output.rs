@@ -172,9 +172,10 @@ async fn started<B>(
 }
 
 /// The exit code for a final answer, and what to say about it when it is not a success:
-/// `3` for a `4xx`/`5xx`, for a redirect not followed (without `-L`, or `-L` refused it) and
-/// for a `202` from the resource of an operation that ended; `7` with `--no-wait` when the
-/// answer is not an operation (there is no handle).
+/// `3` for a `4xx`/`5xx`, for a redirect not followed (without `-L`, or `-L` refused it), for
+/// a `202` from the resource of an operation that ended and for a partial result of a failed
+/// operation (`8` for a canceled one's); `7` with `--no-wait` when the answer is not an
+/// operation (there is no handle).
 fn verdict<B>(
     args: &FetchArgs,
     response: &Response<B>,
@@ -205,6 +206,21 @@ fn verdict<B>(
         let message = "lro: the operation ended, but its resource answered 202 Accepted: \
                        there is no final body yet";
         return (exit::FAILED, Some(message.to_owned()));
+    }
+    // A result delivered after a word that did not succeed (a declared `partial_result`:
+    // OpenAI's `expired` batch): written, but the exit says how the operation ended.
+    if let Some(status) = meta.map(LroMetadata::status) {
+        let code = match status.meaning() {
+            tower_lro::StatusMeaning::Failed => exit::FAILED,
+            tower_lro::StatusMeaning::Canceled => exit::CANCELED,
+            _ => exit::SUCCESS,
+        };
+        if code != exit::SUCCESS {
+            let word = shown(status.as_str()).into_owned();
+            let message =
+                format!("lro: the operation ended {word}; the partial result it left was written");
+            return (code, Some(message));
+        }
     }
     if args.no_wait && meta.is_none() {
         let message = format!(

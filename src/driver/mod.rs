@@ -604,9 +604,14 @@ fn start<F, ResB>(
     }
 }
 
-/// The part of a read body the core delivers (a Google `response`, an embedded result): the
-/// whole body unless the delivery says otherwise. A cut body loses its stale `Content-Length`.
+/// The part of a read body the core delivers (a Google `response`, an embedded result), or the
+/// body it made (a decoded result): the whole body unless the delivery says otherwise. A cut or
+/// made body loses its stale `Content-Length`.
 fn cut(parts: &mut Parts, bytes: Bytes, delivery: &Delivery) -> Bytes {
+    if let Some(made) = &delivery.decoded {
+        parts.headers.remove(http::header::CONTENT_LENGTH);
+        return made.clone();
+    }
     match delivery.body.clone() {
         Some(range) if range.end <= bytes.len() && range.start <= range.end => {
             parts.headers.remove(http::header::CONTENT_LENGTH);

@@ -266,6 +266,38 @@ fn each_dialect_says_how_it_is_cancelled() {
             )),
         ),
         (
+            "Bedrock batch inference: POST /model-invocation-job/{jobIdentifier}/stop, the ARN one segment",
+            fixture("bedrock-batch"),
+            ("POST", "https://bedrock.us-east-1.amazonaws.com/model-invocation-job"),
+            (
+                200,
+                vec![],
+                r#"{"jobArn": "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/abcdef123456"}"#,
+            ),
+            Ok((
+                Method::POST,
+                "https://bedrock.us-east-1.amazonaws.com/model-invocation-job/arn%3Aaws%3Abedrock%3Aus-east-1%3A123456789012%3Amodel-invocation-job%2Fabcdef123456/stop",
+                NONE,
+                None,
+            )),
+        ),
+        (
+            "Vertex AI batch prediction: POST {name}:cancel under the regional /v1/",
+            fixture("vertex-batch"),
+            ("POST", "https://us-central1-aiplatform.googleapis.com/v1/projects/123/locations/us-central1/batchPredictionJobs"),
+            (
+                200,
+                vec![],
+                r#"{"name": "projects/123/locations/us-central1/batchPredictionJobs/456", "state": "JOB_STATE_PENDING"}"#,
+            ),
+            Ok((
+                Method::POST,
+                "https://us-central1-aiplatform.googleapis.com/v1/projects/123/locations/us-central1/batchPredictionJobs/456:cancel",
+                NONE,
+                None,
+            )),
+        ),
+        (
             "declared operation_id of a submission that carries no word, a number",
             fixture("flower"),
             (

@@ -367,10 +367,9 @@ impl Machine {
                 }
                 self.schedule(Some(headers), false, now).into()
             }
-            Ok(Reading::Deliver { body, status }) => {
+            Ok(part @ Reading::Deliver { .. }) => {
                 let mut delivery = self.deliver(now.mono, None);
-                delivery.body = body;
-                delivery.status = status;
+                part.shape(&mut delivery);
                 Action::Deliver(delivery)
             }
             Ok(Reading::Fetch(url)) => self.fetch(url, now),

@@ -49,7 +49,7 @@
 //!      listens: it yields a report exactly when a status answer (or the submission) was read.
 //!      Report it before acting on a `Deliver`.
 //!    - [`Action::Deliver`]: the answer just handed in is the final response; give it the
-//!      [`Delivery`]'s status and body part when it names them, put its
+//!      [`Delivery`]'s status and body part (or the body it made) when it names them, put its
 //!      [`LroMetadata`](crate::LroMetadata) in the extensions and return it (body streaming if
 //!      it was not read).
 //!    - [`Action::Fail`] / [`Plan::Fail`]: return the error.
@@ -316,6 +316,9 @@ pub struct Delivery {
     /// The part of the read body that is the final body (a Google `response`, an embedded
     /// result), when not all of it.
     pub body: Option<std::ops::Range<usize>>,
+    /// The final body, when the core made it from the read body rather than cut it out (a
+    /// JSON document a string of it held, decoded): it replaces the body.
+    pub decoded: Option<bytes::Bytes>,
 }
 
 impl Delivery {
@@ -325,6 +328,7 @@ impl Delivery {
             metadata,
             status: None,
             body: None,
+            decoded: None,
         }
     }
 }

@@ -346,6 +346,12 @@ pub(crate) fn dialect(name: &str) -> Dialect {
         "step-functions" => {
             include_str!("../../tests/fixtures/dialects/aws-step-functions-execution.json")
         }
+        "bedrock-batch" => {
+            include_str!("../../tests/fixtures/dialects/aws-bedrock-batch-inference.json")
+        }
+        "vertex-batch" => {
+            include_str!("../../tests/fixtures/dialects/vertex-ai-batch-prediction.json")
+        }
         other => panic!("no fixture {other}"),
     };
     Dialect::from_json(text).unwrap()
@@ -365,6 +371,7 @@ mod named_dialects_tests;
 mod polls_tests;
 mod requests_tests;
 mod seeds_tests;
+mod services_batch_tests;
 mod services_declared_tests;
 mod services_google_tests;
 mod services_jobs_tests;

@@ -355,3 +355,40 @@ impl Drop for StallServer {
         self.task.abort();
     }
 }
+
+/// A declared `embedded_json` result (AWS Step Functions' `output`, a JSON document written
+/// into a string) is delivered as the document the string holds, without the status answer's
+/// `Content-Length` (which counted the whole status body); an `embedded` part loses it too.
+#[tokio::test(start_paused = true)]
+async fn a_decoded_result_replaces_the_body_and_its_length() {
+    const DONE: &str =
+        r#"{"id":"x1","status":"SUCCEEDED","output":"{\"greeting\":\"Hello \\\"World\\\"\"}"}"#;
+    async fn job(req: Request<Full<Bytes>>) -> Result<Response<Body>, Infallible> {
+        Ok(match req.uri().path() {
+            "/runs" => answer(200, &[], full(r#"{"id":"x1","status":"RUNNING"}"#)),
+            _ => answer(200, &[("content-length", "82")], full(DONE)),
+        })
+    }
+    for (result, want) in [
+        ("embedded_json", r#"{"greeting":"Hello \"World\""}"#),
+        ("embedded", r#""{\"greeting\":\"Hello \\\"World\\\"\"}""#),
+    ] {
+        let dialect = tower_lro::Dialect::from_json(&format!(
+            r#"{{"start_on": [200], "status_url": {{"template": "/runs/{{/id}}"}},
+                "status_word": "/status", "words": {{"succeeded": ["SUCCEEDED"]}},
+                "result": {{"{result}": "/output"}}}}"#
+        ))
+        .unwrap();
+        let svc = LroLayer::new()
+            .dialect(dialect)
+            .layer(tower::service_fn(job));
+        let resp = svc
+            .oneshot(request(Method::POST, "https://svc.example/runs", None))
+            .await
+            .expect("the operation resolves");
+        assert_eq!(DONE.len(), 82);
+        assert_eq!(resp.headers().get("content-length"), None, "{result}");
+        let body = resp.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(body, want, "{result}");
+    }
+}

@@ -354,3 +354,54 @@ async fn databricks_job_run_reads_the_first_of_two_state_fields() {
         run.stderr
     );
 }
+
+/// OpenAI Batch: an `expired` batch keeps the output of the requests that were done
+/// (`partial_result`): the output file is written, and `lro` exits 3 (failed), saying so; a
+/// `cancelled` one exits 8; an `expired` batch with no file fails as before, nothing written.
+/// https://platform.openai.com/docs/guides/batch (batch expiration)
+#[tokio::test(flavor = "multi_thread")]
+async fn openai_batch_expired_writes_its_partial_output() {
+    let mock = Mock::start(move |req, _| match (req.method.as_str(), req.target.as_str()) {
+        ("POST", "/v1/batches") => resp(200, &[], r#"{"id":"batch_1","status":"validating"}"#),
+        ("GET", "/v1/batches/batch_1") => resp(
+            200,
+            &[],
+            r#"{"id":"batch_1","status":"expired","output_file_id":"file-1","error_file_id":null}"#,
+        ),
+        ("POST", "/v2/batches") => resp(200, &[], r#"{"id":"batch_2","status":"validating"}"#),
+        ("GET", "/v1/batches/batch_2") => resp(
+            200,
+            &[],
+            r#"{"id":"batch_2","status":"cancelled","output_file_id":"file-1"}"#,
+        ),
+        ("POST", "/v3/batches") => resp(200, &[], r#"{"id":"batch_3","status":"validating"}"#),
+        ("GET", "/v1/batches/batch_3") => resp(
+            200,
+            &[],
+            r#"{"id":"batch_3","status":"expired","output_file_id":null,"error_file_id":null}"#,
+        ),
+        ("GET", "/v1/files/file-1/content") => resp(
+            200,
+            &[],
+            r#"{"id":"batch_req_1","custom_id":"request-1","response":{"status_code":200}}"#,
+        ),
+        _ => resp(404, &[], ""),
+    })
+    .await;
+    let dialect = fixture("openai-batch");
+    let run = |n: u8| {
+        let url = format!("{}/v{n}/batches", mock.base);
+        let dialect = dialect.clone();
+        async move { lro(&["-d", "{}", "--dialect", &dialect, &url]).await }
+    };
+    let expired = run(1).await;
+    assert_eq!(expired.code, 3, "{expired:?}");
+    assert_eq!(expired.json()["custom_id"], "request-1");
+    assert!(expired.stderr.contains("expired"), "{}", expired.stderr);
+    let cancelled = run(2).await;
+    assert_eq!(cancelled.code, 8, "{cancelled:?}");
+    assert_eq!(cancelled.json()["custom_id"], "request-1");
+    let nothing = run(3).await;
+    assert_eq!(nothing.code, 3, "{nothing:?}");
+    assert!(nothing.stdout.is_empty(), "{nothing:?}");
+}

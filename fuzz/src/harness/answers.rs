@@ -177,6 +177,8 @@ pub const DIALECT_FIXTURES: &[&str] = &[
     include_str!("../../../tests/fixtures/dialects/runpod-serverless-job.json"),
     include_str!("../../../tests/fixtures/dialects/databricks-job-run.json"),
     include_str!("../../../tests/fixtures/dialects/aws-step-functions-execution.json"),
+    include_str!("../../../tests/fixtures/dialects/aws-bedrock-batch-inference.json"),
+    include_str!("../../../tests/fixtures/dialects/vertex-ai-batch-prediction.json"),
 ];
 
 pub(super) const POINTERS: &[&str] = &[
@@ -454,5 +456,26 @@ pub fn declared_json(u: &mut Unstructured<'_>) -> AResult<String> {
     opt_insert(u, &mut obj, "operation_id", 2, place)?;
     // How it is cancelled (last too).
     opt_insert(u, &mut obj, "cancel", 2, cancel_spec)?;
+    // A result in a string (`embedded_json`), words that leave a partial result (last too).
+    if u.ratio(1u8, 3)? {
+        to_embedded_json(obj.get_mut("result"));
+    }
+    opt_insert(u, &mut obj, "partial_result", 2, word_list)?;
     Ok(serde_json::Value::Object(obj).to_string())
+}
+
+/// Every `{"embedded": …}` result source made `{"embedded_json": …}`.
+fn to_embedded_json(result: Option<&mut serde_json::Value>) {
+    let mut one = |source: &mut serde_json::Value| {
+        if let Some(map) = source.as_object_mut() {
+            if let Some(p) = map.remove("embedded") {
+                map.insert("embedded_json".to_owned(), p);
+            }
+        }
+    };
+    match result {
+        Some(serde_json::Value::Array(items)) => items.iter_mut().for_each(&mut one),
+        Some(other) => one(other),
+        None => {}
+    }
 }

@@ -17,7 +17,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::ops::Range;
 
 use http::header::{HeaderMap, HeaderName};
 use http::StatusCode;
@@ -26,17 +25,19 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 use url::Url;
 
-use super::json::pointer_span;
 use super::pointer::Pointer;
 pub(crate) use super::standards::ErrorAnswers;
 
 #[path = "places.rs"]
 mod places;
+#[path = "results.rs"]
+mod results;
 pub(crate) use super::check::{CheckMethod, RequestSpec};
 pub(crate) use super::template::{resolve, Sources, Template};
 use crate::vocab::{error_value_reports_failure, normalize, Classified, Meaning, Vocabulary};
 use places::{percent_of, percent_text};
 pub(crate) use places::{CodeKey, CodeMeaning, Place, Words};
+pub(crate) use results::{ResultSource, ResultTarget};
 
 /// Where a URL is found.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
@@ -53,20 +54,6 @@ pub(crate) enum UrlSource {
     /// The submission's own URL (a copy, a resource that reports its own state): `"self"`.
     #[serde(rename = "self")]
     Own,
-}
-
-/// Where the result of a finished operation is.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
-pub(crate) enum ResultSource {
-    /// A header of the terminal status response holding the result's URL.
-    Header(String),
-    /// A JSON pointer to the result's URL in the terminal status body.
-    Pointer(Pointer),
-    /// A URL template, as [`UrlSource::Template`].
-    Template(Template),
-    /// A JSON pointer to the result itself, returned as the final response body.
-    Embedded(Pointer),
 }
 
 /// A declared dialect: how to find a service's status URL, status word, result and error.
@@ -122,14 +109,22 @@ pub(crate) struct DeclaredDialect {
     /// Words of the service's own, added to the default vocabulary.
     #[serde(default, skip_serializing_if = "Words::is_empty")]
     pub(crate) words: Words,
-    /// Where the result is once the operation succeeded; the first source that finds one
-    /// wins. None: the terminal status response is the final response.
+    /// Where the result is once the operation succeeded (or ended with a `partial_result`
+    /// word); the first source that finds one wins. None: the terminal status response is the
+    /// final response of a success.
     #[serde(
         default,
         deserialize_with = "one_or_many",
         skip_serializing_if = "Vec::is_empty"
     )]
     pub(crate) result: Vec<ResultSource>,
+    /// Words that end an operation without success (failed or canceled) but leave a result
+    /// (OpenAI's `expired` and `cancelled` batches keep the output of the requests that were
+    /// done): the `result` sources are read as on success, and what they find is delivered,
+    /// the metadata keeping the word and its meaning; when none finds one, the operation ends
+    /// as the word says.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) partial_result: Vec<String>,
     /// A JSON pointer to the error details of a failed operation, or a list of them: the first
     /// that finds a value that is not `null` (OGC's `exception`, else its `message`).
     #[serde(
@@ -247,15 +242,6 @@ impl fmt::Display for LookupError {
 
 impl std::error::Error for LookupError {}
 
-/// Where the result of a finished operation is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum ResultTarget {
-    /// `GET` this URL.
-    Fetch(Url),
-    /// These bytes of the terminal status body are the final response body.
-    Embedded(Range<usize>),
-}
-
 /// A status body read through a description.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct StatusReading<'a> {
@@ -346,7 +332,10 @@ impl DeclaredDialect {
         if let Some(prefer) = &self.prefer_async {
             prefer.validate()?;
         }
-        self.check_words()
+        self.check_words()?;
+        let mut vocab = Vocabulary::new();
+        self.extend(&mut vocab);
+        self.check_partial(&vocab)
     }
 
     fn check_requests(&self) -> Result<(), DialectError> {
@@ -562,7 +551,9 @@ impl DeclaredDialect {
                 .any(|b| b.templates().iter().any(|t| t.pointers().any(reads)))
             || self.result.iter().any(|s| match s {
                 ResultSource::Header(_) => false,
-                ResultSource::Pointer(p) | ResultSource::Embedded(p) => reads(p),
+                ResultSource::Pointer(p)
+                | ResultSource::Embedded(p)
+                | ResultSource::EmbeddedJson(p) => reads(p),
                 ResultSource::Template(t) => t.pointers().any(reads),
             })
     }
@@ -609,51 +600,6 @@ impl DeclaredDialect {
             meaning,
             error,
         }
-    }
-
-    /// Where the result of a succeeded operation is, from its terminal status response:
-    /// `body` is the raw body, `parsed` its JSON. `Ok(None)`: no source found anything, so the
-    /// terminal status response is the final response.
-    pub(crate) fn result(
-        &self,
-        headers: &HeaderMap,
-        body: &[u8],
-        parsed: Option<&Value>,
-        urls: (&Url, Option<&Url>),
-    ) -> Result<Option<ResultTarget>, LookupError> {
-        let (response_url, submission_url) = urls;
-        let base = self.base().ok().flatten();
-        let src = Sources {
-            body: parsed.unwrap_or(&Value::Null),
-            headers,
-            status_url: Some(response_url),
-            submission_url,
-        };
-        for source in &self.result {
-            let found = match source {
-                ResultSource::Embedded(p) => {
-                    let found = parsed.filter(|v| p.find(v).is_some_and(|v| !v.is_null()));
-                    let plain = found.and_then(|v| p.concrete(v));
-                    match plain.and_then(|plain| pointer_span(body, &plain)) {
-                        Some(span) => return Ok(Some(ResultTarget::Embedded(span))),
-                        None => None,
-                    }
-                }
-                ResultSource::Header(h) => header_text(headers, h, "header"),
-                ResultSource::Pointer(p) => parsed.and_then(|b| pointer_string(b, p)),
-                ResultSource::Template(t) => t.expand(&src),
-            };
-            if let Some((what, raw)) = found {
-                return resolve(&raw, response_url, base.as_ref())
-                    .map(|u| Some(ResultTarget::Fetch(u)))
-                    .map_err(|problem| LookupError {
-                        source: what,
-                        value: raw,
-                        problem,
-                    });
-            }
-        }
-        Ok(None)
     }
 }
 

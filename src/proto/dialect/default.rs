@@ -304,6 +304,7 @@ fn async_result(op: &mut Operation, headers: &HeaderMap) -> Option<Reading> {
     Some(Reading::Deliver {
         body: None,
         status: Some(result),
+        decoded: None,
     })
 }
 

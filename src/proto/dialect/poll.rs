@@ -33,6 +33,9 @@ pub(crate) enum Reading {
         body: Option<std::ops::Range<usize>>,
         /// The status to deliver it with, when not its own (OData `AsyncResult`).
         status: Option<StatusCode>,
+        /// The final body, when the dialect made it from the answer (a JSON document a string
+        /// held, decoded) rather than cut it out.
+        decoded: Option<Bytes>,
     },
     /// Done: fetch this URL for the final response.
     Fetch(Link),
@@ -53,7 +56,22 @@ impl Reading {
     pub(crate) const DELIVER: Reading = Reading::Deliver {
         body: None,
         status: None,
+        decoded: None,
     };
+    /// What a `Deliver` changes of the answer it delivers: its body part, its status, the body
+    /// made from it (nothing for another reading).
+    pub(crate) fn shape(self, delivery: &mut crate::proto::Delivery) {
+        if let Reading::Deliver {
+            body,
+            status,
+            decoded,
+        } = self
+        {
+            delivery.body = body;
+            delivery.status = status;
+            delivery.decoded = decoded;
+        }
+    }
     /// Failed with these details.
     pub(crate) fn failed(error: Option<ODataError>) -> Reading {
         Reading::Failed {
@@ -161,6 +179,7 @@ fn read_google(state: &mut Operation, op: &GoogleOperation) -> Reading {
         (Meaning::Succeeded, _) => Reading::Deliver {
             body: op.response.clone(),
             status: None,
+            decoded: None,
         },
         (_, Some(e)) => Reading::failed(Some(ODataError {
             code: Some(e.code.to_string()),
@@ -254,45 +273,73 @@ fn read_declared(
     match reading.meaning {
         Meaning::Running => Ok(Reading::RUNNING),
         Meaning::Succeeded => {
-            let url = op.monitor.to_url().ok_or("the monitor is not a URL")?;
-            let submission = op.request_url.to_url();
-            let urls = (&url, submission.as_ref());
-            match d.result(headers, body, Some(value), urls) {
+            let found = result_of(op, d, headers, body, value)?;
+            Ok(found.unwrap_or_else(|| {
                 // A `HEAD` told the state of the resource at the status URL: it is the result.
-                Ok(None) if d.status_method() == CheckMethod::Head => {
-                    Ok(Reading::Fetch(op.monitor.clone()))
+                if d.status_method() == CheckMethod::Head {
+                    Reading::Fetch(op.monitor.clone())
+                } else {
+                    Reading::DELIVER
                 }
-                Ok(None) => Ok(Reading::DELIVER),
-                Ok(Some(ResultTarget::Embedded(range))) => Ok(Reading::Deliver {
-                    body: Some(range),
-                    status: None,
-                }),
-                Ok(Some(ResultTarget::Fetch(target))) => {
-                    if let Some(spec) = &d.result_request {
-                        let src = Sources {
-                            body: value,
-                            headers,
-                            status_url: Some(&url),
-                            submission_url: submission.as_ref(),
-                        };
-                        let check = spec
-                            .fill(&src)
-                            .map_err(|e| format!("`result_request`: {e}"))?;
-                        if let Some(d) = op.declared.as_mut() {
-                            d.fetch_check = Some(std::sync::Arc::new(check));
-                        }
-                    }
-                    fetch(op, target.as_str())
-                }
-                Err(e) => Err(e.to_string()),
-            }
+            }))
         }
         _ => {
             if !op.status.is_failure() {
                 op.status = OperationStatus::failed();
             }
+            // Ended without success, but the word leaves a result (`partial_result`).
+            if reading.word.is_some_and(|w| d.leaves_result(w)) {
+                if let Some(found) = result_of(op, d, headers, body, value)? {
+                    return Ok(found);
+                }
+            }
             let error = reading.error.map(super::standards::error_of);
             Ok(Reading::failed(error))
+        }
+    }
+}
+
+/// The result a terminal status answer names through `result` (and, for a fetch, the
+/// `result_request` filled from it); `None` when no source finds one.
+fn result_of(
+    op: &mut Operation,
+    d: &DeclaredDialect,
+    headers: &HeaderMap,
+    body: &Bytes,
+    value: &Value,
+) -> Result<Option<Reading>, String> {
+    let url = op.monitor.to_url().ok_or("the monitor is not a URL")?;
+    let submission = op.request_url.to_url();
+    let urls = (&url, submission.as_ref());
+    let target = match d.result(headers, body, Some(value), urls) {
+        Ok(Some(target)) => target,
+        Ok(None) => return Ok(None),
+        Err(e) => return Err(e.to_string()),
+    };
+    let part = |body, decoded| Reading::Deliver {
+        body,
+        status: None,
+        decoded,
+    };
+    match target {
+        ResultTarget::Embedded(range) => Ok(Some(part(Some(range), None))),
+        ResultTarget::Decoded(bytes) => Ok(Some(part(None, Some(bytes)))),
+        ResultTarget::Fetch(target) => {
+            if let Some(spec) = &d.result_request {
+                let src = Sources {
+                    body: value,
+                    headers,
+                    status_url: Some(&url),
+                    submission_url: submission.as_ref(),
+                };
+                let check = spec
+                    .fill(&src)
+                    .map_err(|e| format!("`result_request`: {e}"))?;
+                if let Some(d) = op.declared.as_mut() {
+                    d.fetch_check = Some(std::sync::Arc::new(check));
+                }
+            }
+            fetch(op, target.as_str()).map(Some)
         }
     }
 }

@@ -21,6 +21,7 @@ fn message(err: &Error) -> Option<&str> {
 /// request failed and there is no output file). `failed` carries `errors.data[].message`;
 /// `expired` is a failure; `cancelling` runs on to `cancelled`.
 /// https://platform.openai.com/docs/api-reference/batch,
+/// https://platform.openai.com/docs/guides/batch (batch expiration),
 /// https://platform.openai.com/docs/api-reference/files/retrieve-contents
 #[test]
 fn openai_batch_declared() {
@@ -111,12 +112,43 @@ fn openai_batch_declared() {
         message(err),
         Some("This line is not parseable as valid JSON.")
     );
-
-    // Not finished within its completion window.
+    // `failed` is not a word that leaves a result: a file it names is not fetched.
     let run = batch(&[r(
         200,
         &[],
-        r#"{"id":"batch_abc123","status":"expired","output_file_id":"file-cvaTdG"}"#,
+        r#"{"id":"batch_abc123","status":"failed","errors":null,"error_file_id":"file-HOWS94"}"#,
+    )]);
+    assert_eq!(failed(&run).kind(), ErrorKind::OperationFailed);
+    assert_eq!(run.sent.len(), 1);
+
+    // Not finished within its completion window: the requests done are in the output file,
+    // which is delivered; the metadata keeps the word and its meaning (`partial_result`).
+    let run = batch(&[
+        r(
+            200,
+            &[],
+            r#"{"id":"batch_abc123","status":"expired","output_file_id":"file-cvaTdG","error_file_id":"file-HOWS94","request_counts":{"total":100,"completed":60,"failed":0}}"#,
+        ),
+        r(
+            200,
+            &[],
+            r#"{"id": "batch_req_123", "custom_id": "request-2"}"#,
+        ),
+    ]);
+    let (i, meta) = delivered(&run);
+    assert_eq!((i, word(meta)), (1, ("expired", Meaning::Failed)));
+    assert_eq!(
+        (run.sent[1].uri.as_str(), run.sent[1].kind),
+        (
+            "https://api.openai.com/v1/files/file-cvaTdG/content",
+            Resource
+        )
+    );
+    // Expired before any request was done: nothing to fetch, a failure.
+    let run = batch(&[r(
+        200,
+        &[],
+        r#"{"id":"batch_abc123","status":"expired","output_file_id":null,"error_file_id":null}"#,
     )]);
     let status = failed(&run).operation_status().unwrap();
     assert_eq!(
@@ -124,22 +156,41 @@ fn openai_batch_declared() {
         ("expired", Meaning::Failed)
     );
 
-    // Cancelled: `cancelling` (up to ten minutes) is still running, `cancelled` ends it.
-    let run = batch(&[
-        r(
-            200,
-            &[],
-            r#"{"id":"batch_abc123","status":"cancelling","cancelling_at":1711475133}"#,
-        ),
-        r(
-            200,
-            &[],
-            r#"{"id":"batch_abc123","status":"cancelled","cancelled_at":1711475733}"#,
-        ),
-    ]);
+    // Cancelled: `cancelling` (up to ten minutes) is still running, `cancelled` ends it, with
+    // the partial results in the output file when there are any.
+    let cancelled = |files: &'static str, file: &[R]| {
+        let mut polls = vec![
+            r(
+                200,
+                &[],
+                r#"{"id":"batch_abc123","status":"cancelling","cancelling_at":1711475133}"#,
+            ),
+            r(200, &[], files),
+        ];
+        polls.extend_from_slice(file);
+        batch(&polls)
+    };
+    let run = cancelled(
+        r#"{"id":"batch_abc123","status":"cancelled","cancelled_at":1711475733,"output_file_id":null,"error_file_id":null}"#,
+        &[],
+    );
     let err = failed(&run);
     assert!(err.is_canceled());
     assert_eq!(err.operation_id(), Some("batch_abc123"));
+    let run = cancelled(
+        r#"{"id":"batch_abc123","status":"cancelled","cancelled_at":1711475733,"output_file_id":"file-cvaTdG","error_file_id":null}"#,
+        &[r(
+            200,
+            &[],
+            r#"{"id": "batch_req_1", "custom_id": "request-1"}"#,
+        )],
+    );
+    let (i, meta) = delivered(&run);
+    assert_eq!((i, word(meta)), (2, ("cancelled", Meaning::Canceled)));
+    assert_eq!(
+        run.sent[2].uri,
+        "https://api.openai.com/v1/files/file-cvaTdG/content"
+    );
 }
 
 /// Replicate predictions: `POST /v1/predictions` answers `201` with the prediction
@@ -484,9 +535,8 @@ fn databricks_job_run_declared() {
 /// AWS Step Functions over the AWS JSON protocol: `StartExecution` answers `200
 /// {executionArn, startDate}`; `DescribeExecution` is a `POST /` with `X-Amz-Target` and
 /// `{"executionArn"}`, until `SUCCEEDED` with `output`, `FAILED` / `TIMED_OUT` with `error`
-/// and `cause`, or `ABORTED`. `output` is the execution's JSON written into a string: the
-/// final body is that string as JSON text, quotes and escapes included (the language takes a
-/// value as it is; it does not parse JSON carried in a string).
+/// and `cause`, or `ABORTED`. `output` is the execution's JSON written into a string
+/// (`embedded_json`): the final body is the document that string holds.
 /// https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html,
 /// https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeExecution.html
 #[test]
@@ -526,10 +576,9 @@ fn aws_step_functions_execution_declared() {
         (1, ("SUCCEEDED", Meaning::Succeeded))
     );
     assert_eq!(delivery.metadata.operation_id(), Some(ARN));
-    assert_eq!(
-        body_of(DONE, delivery),
-        r#""{\"greeting\":\"Hello World\"}""#
-    );
+    let decoded = delivery.decoded.as_deref().expect("a decoded body");
+    assert_eq!(decoded, br#"{"greeting":"Hello World"}"#);
+    assert_eq!(delivery.body, None);
     for poll in &run.requests {
         assert_eq!(
             (poll.method(), poll.uri().to_string().as_str()),
@@ -542,6 +591,15 @@ fn aws_step_functions_execution_declared() {
         let body: serde_json::Value = serde_json::from_slice(poll.body().unwrap()).unwrap();
         assert_eq!(body, serde_json::json!({ "executionArn": ARN }));
     }
+    // An `output` that holds no JSON document is no result the description can deliver.
+    let run = execute(&[r(
+        200,
+        &[],
+        r#"{"executionArn":"arn:aws:states:us-east-1:123456789012:execution:HelloWorld:a1b2","status":"SUCCEEDED","output":"Hello World"}"#,
+    )]);
+    let err = failed(&run);
+    assert_eq!(err.kind(), ErrorKind::Protocol);
+    assert!(matches!(err.reason(), Reason::DialectBody { .. }));
 
     let run = execute(&[r(
         200,

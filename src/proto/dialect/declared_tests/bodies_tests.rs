@@ -351,3 +351,62 @@ fn graph_teams_operations() {
     assert_eq!(meaning, Meaning::Failed);
     assert!(error.unwrap().contains("Conflict"));
 }
+
+/// `embedded_json`: a string is read as the JSON document it holds (AWS Step Functions'
+/// `DescribeExecution.output`); any other value is the result itself, as with `embedded`;
+/// `null` or nothing finds nothing (the next source is asked); a string that holds no JSON
+/// document is an error naming the place.
+/// https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeExecution.html
+#[test]
+fn embedded_json_reads_the_document_a_string_holds() {
+    let d = fixture("aws-step-functions-execution");
+    let states = url("https://states.us-east-1.amazonaws.com/");
+    let result = |body: &str| {
+        d.result(
+            &HeaderMap::new(),
+            body.as_bytes(),
+            Some(&parse(body)),
+            (&states, None),
+        )
+    };
+    let done =
+        r#"{"status": "SUCCEEDED", "output": "{\"greeting\": \"Hello \\u00e9\", \"n\": [1, 2]}"}"#;
+    assert_eq!(
+        result(done),
+        Ok(Some(ResultTarget::Decoded(bytes::Bytes::from_static(
+            br#"{"greeting": "Hello \u00e9", "n": [1, 2]}"#
+        ))))
+    );
+    // A scalar document in a string: `"42"` holds the JSON number 42.
+    assert_eq!(
+        result(r#"{"status": "SUCCEEDED", "output": "42"}"#),
+        Ok(Some(ResultTarget::Decoded(bytes::Bytes::from_static(
+            b"42"
+        ))))
+    );
+    // Not a string: the value as it came.
+    let object = r#"{"status": "SUCCEEDED", "output": {"greeting": "Hello"}}"#;
+    let Ok(Some(ResultTarget::Embedded(span))) = result(object) else {
+        panic!("{:?}", result(object))
+    };
+    assert_eq!(&object[span], r#"{"greeting": "Hello"}"#);
+    assert_eq!(
+        result(r#"{"status": "SUCCEEDED", "output": null}"#),
+        Ok(None)
+    );
+    assert_eq!(result(r#"{"status": "SUCCEEDED"}"#), Ok(None));
+    // A string that is no JSON document.
+    let err = result(r#"{"status": "SUCCEEDED", "output": "Hello World"}"#).unwrap_err();
+    assert_eq!(
+        (err.source.as_str(), err.value.as_str()),
+        ("pointer `/output`", "Hello World")
+    );
+    let long = format!(
+        r#"{{"status": "SUCCEEDED", "output": "{}"}}"#,
+        "x".repeat(100)
+    );
+    assert_eq!(
+        result(&long).unwrap_err().value,
+        format!("{}…", "x".repeat(64))
+    );
+}

@@ -129,6 +129,22 @@ fn descriptions_that_cannot_work_say_why() {
             "`e` is not a JSON pointer",
         ),
         (
+            r#"{"status_url": {"header": "Location"}, "status_word": "/s", "result": {"embedded_json": "out"}}"#,
+            "`out` is not a JSON pointer",
+        ),
+        (
+            r#"{"status_url": {"header": "Location"}, "status_word": "/s", "partial_result": ["expired"], "words": {"failed": ["expired"]}}"#,
+            "`partial_result`: no `result` says where the partial result is",
+        ),
+        (
+            r#"{"status_url": {"header": "Location"}, "status_word": "/s", "partial_result": ["Succeeded"], "result": {"pointer": "/out"}}"#,
+            "`partial_result`: `Succeeded` means succeeded, not failed or canceled",
+        ),
+        (
+            r#"{"status_url": {"header": "Location"}, "status_word": "/s", "partial_result": ["stale"], "result": {"pointer": "/out"}}"#,
+            "`stale` means running, not failed or canceled",
+        ),
+        (
             r#"{"status_url": {"header": "Location"}, "status_word": "/links[rel=self"}"#,
             "is not closed; a `[` in a name is written `~2`",
         ),

@@ -78,6 +78,14 @@ const FIXTURES: &[(&str, &str)] = &[
         "aws-step-functions-execution",
         include_str!("../../../../tests/fixtures/dialects/aws-step-functions-execution.json"),
     ),
+    (
+        "aws-bedrock-batch-inference",
+        include_str!("../../../../tests/fixtures/dialects/aws-bedrock-batch-inference.json"),
+    ),
+    (
+        "vertex-ai-batch-prediction",
+        include_str!("../../../../tests/fixtures/dialects/vertex-ai-batch-prediction.json"),
+    ),
 ];
 
 fn fixture(name: &str) -> DeclaredDialect {
