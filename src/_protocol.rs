@@ -159,7 +159,8 @@
 //! - A timeout or an interrupted resolution yields a [`ResumeHandle`]:
 //!   versioned plain JSON with the operation's URL, rule, final-state target, origin and the
 //!   names (never the values) of carried headers, resumable through the service without
-//!   sending the submission again.
+//!   sending the submission again. It says whether a request had gone to a foreign origin:
+//!   a resumed run then carries no credentials either (stripping stays cumulative).
 //!
 //! # Dialects
 //!

@@ -32,6 +32,7 @@ pub struct LroMetadata {
     pub(crate) dialect: std::sync::Arc<str>,
     // For an operation only started (`LroOptions::start_only`): how to resume it.
     pub(crate) resume: Option<Box<ResumeHandle>>,
+    pub(crate) credentials_withheld: bool,
 }
 
 impl LroMetadata {
@@ -58,6 +59,12 @@ impl LroMetadata {
     /// Requests sent to the status monitor, transient retries included (not the resource GET).
     pub fn polls(&self) -> u32 {
         self.polls
+    }
+    /// Whether a request of the operation went to an origin that gets no credentials, so that
+    /// no later one carried them, the final fetch included (stripping is cumulative). A
+    /// result fetched again later must not carry them either.
+    pub fn credentials_withheld(&self) -> bool {
+        self.credentials_withheld
     }
     /// Time from the submission's response to the final response's head.
     pub fn elapsed(&self) -> Duration {

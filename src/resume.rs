@@ -21,6 +21,13 @@ use crate::rule::Rule;
 /// operation with the request's headers (so fresh credentials apply) and returns the final
 /// response as usual.
 ///
+/// A handle is as trusted as the URL of a submission: its `request_url` is the origin the
+/// resuming request's credentials go to, and when that host is internal, the
+/// [SSRF guard](crate::LroLayer::ssrf_guard) lets polls reach internal hosts as it would
+/// after such a submission. A service that resumes handles its clients send must check them
+/// first: every URL on the origin (and under the path) it serves, as `lro proxy`'s
+/// `POST /_lro/resume` does.
+///
 /// ```
 /// # use tower_lro::ResumeHandle;
 /// let json = r#"{"version":1,"rule":"operation-location","method":"POST",
@@ -72,6 +79,15 @@ pub struct ResumeHandle {
     /// one (`status_request`), as filled from the submission's answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) status_body: Option<String>,
+    /// Whether a request of the operation went to an origin that gets no credentials: from
+    /// then on none carries them (stripping is cumulative), the resumed run's included.
+    /// Absent (`false`) in handles of operations that never left their origin.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub(crate) credentials_withheld: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 // `Debug` masks credential values in the URLs (a server's `sig=` in its monitor URL); the
@@ -96,6 +112,7 @@ impl std::fmt::Debug for ResumeHandle {
             .field("polls", &self.polls)
             .field("dialect", &self.dialect)
             .field("status_body", &self.status_body)
+            .field("credentials_withheld", &self.credentials_withheld)
             .finish()
     }
 }
@@ -148,6 +165,11 @@ impl ResumeHandle {
     /// Status polls sent so far.
     pub fn polls(&self) -> u32 {
         self.polls
+    }
+    /// Whether a request of the operation went to an origin that gets no credentials, so that
+    /// the resumed run sends none either (stripping is cumulative across a resume).
+    pub fn credentials_withheld(&self) -> bool {
+        self.credentials_withheld
     }
     /// The name of the dialect the operation is read in (`default` when the handle names
     /// none).

@@ -120,9 +120,13 @@ where
     trail.start(request.uri());
     let mut response = send(request).await?;
     let meta = response.extensions().get::<LroMetadata>().cloned();
+    // The operation withheld the credentials (a request of it, perhaps before a resume, went
+    // to another origin): its answer's redirect gets none either.
+    let withheld = meta.as_ref().is_some_and(LroMetadata::credentials_withheld);
     let mut hops = 0;
     while follow && is_redirect(response.status()) {
-        let answered = trail.answered(&from.uri);
+        let (at, elsewhere) = trail.answered(&from.uri);
+        let answered = (at, elsewhere || withheld);
         let next = match next_request(&mut from, &response, hops, answered) {
             Ok(next) => next,
             Err(why) => {

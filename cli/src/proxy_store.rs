@@ -239,7 +239,10 @@ impl Store {
             Err(e) => return Err(e),
         };
         let options = LroOptions::new()
-            .idempotency_key(self.scope.store_key(&parts.headers, &key))
+            .idempotency_key(
+                self.scope
+                    .store_key(&parts.headers, parts.uri.query(), &key),
+            )
             .request_body(&bytes);
         let mut req = Request::from_parts(parts, full(bytes));
         req.extensions_mut().insert(options);

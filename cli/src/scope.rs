@@ -52,9 +52,12 @@ impl Scope {
 
     /// Whose key it is: the first 128 bits of an HMAC-SHA256 (under the secret) of the
     /// request's credential headers (names and values, sorted: the same credentials sent in
-    /// another order are the same caller; the key's own headers aside), in hex; of nothing when
-    /// it carries none.
-    pub fn of(&self, headers: &HeaderMap) -> String {
+    /// another order are the same caller; the key's own headers aside) and of the credential
+    /// parameters of its `query` (`code=`, `sig=`, `api-key=`…: the names
+    /// [`tower_lro::credentials`] lists), as they are written, sorted: callers told apart by a
+    /// query credential alone (Azure Functions' `?code=`) are two callers. In hex; of nothing
+    /// when it carries none.
+    pub fn of(&self, headers: &HeaderMap, query: Option<&str>) -> String {
         let mut credentials: Vec<(&str, &[u8])> = headers
             .iter()
             // `Idempotency-Key` matches the credential pattern (`*key*`): it is the key itself.
@@ -63,6 +66,12 @@ impl Scope {
             .map(|(name, value)| (name.as_str(), value.as_bytes()))
             .collect();
         credentials.sort_unstable();
+        let mut params: Vec<&str> = query
+            .into_iter()
+            .flat_map(|q| q.split('&'))
+            .filter(|pair| is_credential_param(pair))
+            .collect();
+        params.sort_unstable();
         let mut mac = hmac::Context::with_key(&self.0);
         for (name, value) in credentials {
             mac.update(name.as_bytes());
@@ -70,17 +79,37 @@ impl Scope {
             mac.update(value);
             mac.update(b"\n");
         }
+        // `?` starts no header name (not a token character): a parameter's line is never a
+        // header's.
+        for pair in params {
+            mac.update(b"?");
+            mac.update(pair.as_bytes());
+            mac.update(b"\n");
+        }
         hex(&mac.sign().as_ref()[..16])
     }
 
     /// Where the operation under a client's `key` is kept: `{scope}:{key}` (see
-    /// [`of`](Self::of)), so that two callers who chose the same key never share an operation,
-    /// whether they wait for it or use the asynchronous façade (whose operation id this is). A
-    /// request without credentials is scoped too (by the MAC of nothing): were its key kept
-    /// bare, a key spelled `{someone's scope}:{their key}` would reach their operation.
-    pub fn store_key(&self, headers: &HeaderMap, key: &str) -> String {
-        format!("{}:{key}", self.of(headers))
+    /// [`of`](Self::of), of the request's headers and `query`), so that two
+    /// callers who chose the same key never share an operation, whether they wait for it or use
+    /// the asynchronous façade (whose operation id this is). A request without credentials is
+    /// scoped too (by the MAC of nothing): were its key kept bare, a key spelled `{someone's
+    /// scope}:{their key}` would reach their operation.
+    pub fn store_key(&self, headers: &HeaderMap, query: Option<&str>, key: &str) -> String {
+        format!("{}:{key}", self.of(headers, query))
     }
+}
+
+/// Whether a query's `name=value` pair (form-encoded) is a credential with a value, by its
+/// decoded name.
+fn is_credential_param(pair: &str) -> bool {
+    let Some((name, _)) = pair.split_once('=') else {
+        return false;
+    };
+    let decoded = whatwg_url::form_urlencoded::parse(name.as_bytes())
+        .next()
+        .map(|(name, _)| name);
+    decoded.is_some_and(|name| tower_lro::credentials::is_credential_query(&name))
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -188,27 +217,55 @@ mod tests {
     #[test]
     fn scopes_by_credentials() {
         let scope = Scope::new(SECRET);
-        let nobody = scope.of(&headers(&[]));
-        assert_eq!(scope.of(&headers(&[("accept", "x")])), nobody);
-        assert_eq!(scope.of(&headers(&[("idempotency-key", "x")])), nobody);
-        let a = scope.of(&headers(&[("authorization", "Bearer a")]));
-        let b = scope.of(&headers(&[("authorization", "Bearer b")]));
+        let nobody = scope.of(&headers(&[]), None);
+        assert_eq!(scope.of(&headers(&[("accept", "x")]), None), nobody);
+        assert_eq!(
+            scope.of(&headers(&[("idempotency-key", "x")]), None),
+            nobody
+        );
+        let a = scope.of(&headers(&[("authorization", "Bearer a")]), None);
+        let b = scope.of(&headers(&[("authorization", "Bearer b")]), None);
         assert_eq!(a.len(), 32);
         assert!(a.bytes().all(|c| c.is_ascii_hexdigit()));
         assert_ne!(a, b);
         assert_ne!(a, nobody);
         // The same credentials in another order: the same caller.
-        let both =
-            |first: (&'static str, &'static str), second| scope.of(&headers(&[first, second]));
+        let both = |first: (&'static str, &'static str), second| {
+            scope.of(&headers(&[first, second]), None)
+        };
         let (auth, key) = (("authorization", "Bearer a"), ("x-api-key", "k"));
         assert_eq!(both(auth, key), both(key, auth));
         assert_ne!(both(auth, key), a);
-        let store_key = |pairs: &[(&str, &str)], key| scope.store_key(&headers(pairs), key);
+        let store_key = |pairs: &[(&str, &str)], key| scope.store_key(&headers(pairs), None, key);
         assert_eq!(store_key(&[("accept", "x")], "k"), format!("{nobody}:k"));
         let scoped = store_key(&[("authorization", "Bearer a")], "k");
         assert_eq!(scoped, format!("{a}:k"));
         // A key without credentials spelled like someone's scoped key stays in its own scope.
         assert_ne!(store_key(&[], &scoped), scoped);
+    }
+
+    /// Query credentials scope as header credentials do: by name (decoded) and value, in any
+    /// order; other parameters, and a credential's name without a value, scope as nothing.
+    #[test]
+    fn scopes_by_query_credentials() {
+        let scope = Scope::new(SECRET);
+        let none = HeaderMap::new();
+        let of = |query: &str| scope.of(&none, Some(query));
+        let nobody = scope.of(&none, None);
+        assert_eq!(of("api-version=1&page=2"), nobody);
+        assert_eq!(of("code"), nobody);
+        let (a, b) = (of("code=a"), of("code=b"));
+        assert_ne!(a, nobody);
+        assert_ne!(a, b);
+        assert_eq!(of("api-version=1&code=a"), a);
+        assert_eq!(of("sig=s&code=a"), of("code=a&sig=s"));
+        assert_ne!(of("%63ode=a"), nobody, "a name's escapes are read");
+        // A header and a parameter of the same words are not the same caller.
+        let header = scope.of(&headers(&[("api-key", "v")]), None);
+        assert_ne!(header, nobody);
+        assert_ne!(header, of("api-key=v"));
+        let auth = headers(&[("authorization", "Bearer a")]);
+        assert_ne!(scope.of(&auth, Some("code=a")), scope.of(&auth, None));
     }
 
     /// The scope of a Basic credential is a MAC under the secret: not the unkeyed SHA-256 of
@@ -221,19 +278,19 @@ mod tests {
             &ring::digest::SHA256,
             b"authorization:Basic dXNlcjpodW50ZXIy\n",
         );
-        let scope = Scope::new(SECRET).of(&basic);
+        let scope = Scope::new(SECRET).of(&basic, None);
         assert_ne!(scope, hex(&unkeyed.as_ref()[..16]));
         let nothing = ring::digest::digest(&ring::digest::SHA256, b"");
         assert_ne!(
-            Scope::new(SECRET).of(&headers(&[])),
+            Scope::new(SECRET).of(&headers(&[]), None),
             hex(&nothing.as_ref()[..16])
         );
         assert_ne!(
-            Scope::new(b"another secret, 32 bytes or more").of(&basic),
+            Scope::new(b"another secret, 32 bytes or more").of(&basic, None),
             scope
         );
         assert_eq!(
-            Scope::new(SECRET).of(&basic),
+            Scope::new(SECRET).of(&basic, None),
             scope,
             "the same secret agrees"
         );

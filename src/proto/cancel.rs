@@ -262,10 +262,7 @@ pub(crate) fn from_handle(
     params: &super::Params,
     now: std::time::Instant,
 ) -> Result<CancelRequest, crate::Error> {
-    let (init, known) = super::resume::init(handle, head, params)?;
-    let mut machine = super::Machine::new(cfg, init, params, now);
-    known.restore(&mut machine.op, &mut machine.sched, machine.cfg.max_polls);
-    machine.cancel_request()
+    super::resume::machine(cfg, handle, head, params, now)?.cancel_request()
 }
 
 /// What an answer to a cancel request means: `2xx` accepted; `404`, `405` and `501` say the

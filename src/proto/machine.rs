@@ -87,9 +87,7 @@ impl Machine {
         params: &Params,
         now: Instant,
     ) -> Result<(Box<Machine>, Plan), Error> {
-        let (init, known) = super::resume::init(handle, head, params)?;
-        let mut machine = Machine::new(cfg, init, params, now);
-        known.restore(&mut machine.op, &mut machine.sched, machine.cfg.max_polls);
+        let mut machine = super::resume::machine(cfg, handle, head, params, now)?;
         if let Err(why) = check_target(&machine.cfg, &machine.op.request_url, &machine.op.monitor) {
             return Err(Error::new(
                 Some(machine.op.monitor.display()),
@@ -533,6 +531,7 @@ impl Machine {
             resource_url,
             dialect: self.op.dialect.shared_name(),
             resume: None,
+            credentials_withheld: self.reqs.withheld(),
         }
     }
 

@@ -211,6 +211,18 @@ impl Requests {
         }
     }
 
+    /// Whether a request went to a foreign origin: no later one carries credentials.
+    pub(crate) fn withheld(&self) -> bool {
+        self.tainted
+    }
+
+    /// Carry no credentials from now on (a resumed operation whose handle says a request went
+    /// to a foreign origin).
+    pub(crate) fn withhold(&mut self) {
+        self.tainted = true;
+        self.target = None;
+    }
+
     /// The target URL changed (the monitor moved): build the next request afresh.
     pub(crate) fn forget_target(&mut self) {
         self.target = None;

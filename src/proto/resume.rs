@@ -4,7 +4,7 @@
 use http::{Method, Uri};
 
 use super::link::Link;
-use super::machine::{Init, Operation};
+use super::machine::{Init, Machine, Operation};
 use super::operation::request_base;
 use super::request::{RequestHead, Requests};
 use super::schedule::Schedule;
@@ -19,16 +19,27 @@ pub(crate) struct Known {
     polls: u32,
     operation_id: Option<String>,
     status_body: Option<String>,
+    withheld: bool,
 }
 
 impl Known {
     /// Puts it into a machine's state, just made from the handle's [`Init`].
-    pub(crate) fn restore(self, op: &mut Operation, sched: &mut Schedule, max_polls: u32) {
-        sched.resume_from(self.polls, max_polls);
+    pub(crate) fn restore(self, machine: &mut Machine) {
+        let Machine {
+            cfg,
+            op,
+            sched,
+            reqs,
+            ..
+        } = machine;
+        sched.resume_from(self.polls, cfg.max_polls);
         op.operation_id = self.operation_id;
         let check = op.dialect.resumed_check(self.status_body.as_deref());
         op.set_check(check);
         op.status = OperationStatus::running();
+        if self.withheld {
+            reqs.withhold();
+        }
     }
 }
 
@@ -99,8 +110,24 @@ pub(crate) fn init(
         polls: handle.polls,
         operation_id: handle.operation_id.clone(),
         status_body: handle.status_body.clone(),
+        withheld: handle.credentials_withheld,
     };
     Ok((init, known))
+}
+
+/// A machine resumed from `handle` (see [`init`]), its state restored; not yet checked nor
+/// asked for a request.
+pub(crate) fn machine(
+    cfg: std::sync::Arc<Config>,
+    handle: &ResumeHandle,
+    head: &RequestHead,
+    params: &Params,
+    now: std::time::Instant,
+) -> Result<Machine, Error> {
+    let (init, known) = init(handle, head, params)?;
+    let mut machine = Machine::new(cfg, init, params, now);
+    known.restore(&mut machine);
+    Ok(machine)
 }
 
 /// A handle to continue the operation later.
@@ -136,6 +163,7 @@ pub(crate) fn handle(
             .and_then(|d| d.check.as_ref())
             .and_then(|c| c.body.as_ref())
             .map(|b| String::from_utf8_lossy(b).into_owned()),
+        credentials_withheld: reqs.withheld(),
     }
 }
 

@@ -415,6 +415,7 @@ impl<S, ReqB, ResB> Keyed<S, ReqB, ResB> {
             percent_complete: latest.percent,
             updated_ms: super::unix_ms(),
             revision: latest.revision,
+            credentials_withheld: false,
         }
     }
 }
@@ -573,11 +574,12 @@ where
                 .and_then(|meta| self.result(meta, &response))
                 .map(|result| OperationState::Succeeded { result }),
         };
+        let withheld = meta.is_some_and(LroMetadata::credentials_withheld);
         match state {
             Some(state) => {
-                store
-                    .save(&self.key, &self.record(first_sent, state))
-                    .await?
+                let mut record = self.record(first_sent, state);
+                record.credentials_withheld = withheld;
+                store.save(&self.key, &record).await?
             }
             // Nothing to answer a later request with: it submits again.
             None => store.remove(&self.key).await?,
@@ -634,7 +636,8 @@ where
         };
         let mut response = match result {
             StoredResult::Url { url } => {
-                let mut req = refetch(parts, url, &self.settings.config)?;
+                let withheld = record.credentials_withheld;
+                let mut req = refetch(parts, url, &self.settings.config, withheld)?;
                 if let Some(hook) = &self.settings.hook {
                     hook(&mut req);
                 }

@@ -135,8 +135,8 @@ impl std::error::Error for StoreError {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct OperationRecord {
-    /// A hash of the request's method, URL and body (when given): a request under the same
-    /// key with another fingerprint is refused.
+    /// A hash of the request's method, URL (its credential values masked) and body (when
+    /// given): a request under the same key with another fingerprint is refused.
     pub fingerprint: String,
     /// When the submission was first sent, in seconds since the Unix epoch
     /// (`Repeatability-First-Sent`).
@@ -158,6 +158,16 @@ pub struct OperationRecord {
     /// state up to it.
     #[serde(default)]
     pub revision: u64,
+    /// Whether a request of the operation went to an origin that gets no credentials (see
+    /// [`LroMetadata::credentials_withheld`](crate::LroMetadata::credentials_withheld)): the
+    /// result, fetched again for a later request under the key, gets none either. Absent
+    /// (`false`) when none did, and in records written before it was kept.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub credentials_withheld: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// Where an operation stands, in the words of Azure Maps Creator V2's status document (what
@@ -300,7 +310,10 @@ impl OperationRecord {
     }
     /// Whether this record was made by a request with this method, URL and body (the body as
     /// given to [`LroOptions::request_body`](crate::LroOptions::request_body), `None` when
-    /// none was): a different request under the same key is refused, never merged.
+    /// none was): a different request under the same key is refused, never merged. The values
+    /// of the URL's [credential](crate::credentials) query parameters are not compared (the
+    /// fingerprint holds no digest of them), as credential headers are not: a retry with a
+    /// renewed credential is the same request.
     pub fn made_by(&self, method: &http::Method, uri: &http::Uri, body: Option<&[u8]>) -> bool {
         self.fingerprint == fingerprint(method, uri, body.map(fnv1a))
     }
@@ -327,11 +340,15 @@ fn fnv1a_from(mut hash: u64, bytes: &[u8]) -> u64 {
     hash
 }
 
-/// The fingerprint of a request: method, URL and body digest.
+/// The fingerprint of a request: method, URL and body digest. The URL's credential values are
+/// masked first (as [`mask_url`](crate::credentials::mask_url) prints it): a fast unkeyed hash
+/// of `?sig=hunter2` in a store would let its readers test guesses of the credential offline,
+/// and credential headers are not in the fingerprint either.
 pub(crate) fn fingerprint(method: &http::Method, uri: &http::Uri, body: Option<u64>) -> String {
     let mut hash = fnv1a(method.as_str().as_bytes());
     hash = fnv1a_from(hash, b" ");
-    hash = fnv1a_from(hash, uri.to_string().as_bytes());
+    let url = uri.to_string();
+    hash = fnv1a_from(hash, crate::credentials::mask_url(&url).as_bytes());
     hash = fnv1a_from(hash, &body.unwrap_or(0).to_le_bytes());
     format!("{hash:016x}")
 }

@@ -50,9 +50,19 @@ impl std::fmt::Debug for RedbStore {
 }
 
 impl RedbStore {
-    /// Opens the database at `path`, creating it when missing.
+    /// Opens the database at `path`, creating it when missing. A file it creates is readable
+    /// and writable by its owner only (mode `0600` on Unix): records hold what the server
+    /// handed out to fetch a result again (a result URL it signed, a small result whole). An
+    /// existing file keeps the mode it has.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
-        let db = Database::create(path).map_err(StoreError::new)?;
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options.open(path).map_err(StoreError::new)?;
+        let db = Database::builder()
+            .create_file(file)
+            .map_err(StoreError::new)?;
         let tx = db.begin_write().map_err(StoreError::new)?;
         tx.open_table(RECORDS).map_err(StoreError::new)?;
         tx.open_table(LEASES).map_err(StoreError::new)?;

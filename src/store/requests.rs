@@ -31,18 +31,21 @@ pub(super) fn resuming<B: Default>(
 
 /// A `GET` of a recorded result; the call's headers go along only to the call's own origin,
 /// and so do the credential query parameters the layer carries from the call's URL (a record
-/// holds none of them, see [`recordable`]).
+/// holds none of them, see [`recordable`]) — and neither goes when the run that recorded it
+/// had `withheld` them (a request of it went to a foreign origin: the result URL may be one
+/// that origin chose).
 pub(super) fn refetch(
     parts: &http::request::Parts,
     url: &str,
     cfg: &Config,
+    withheld: bool,
 ) -> Result<Request<()>, BoxError> {
     let mut uri: http::Uri = url.parse()?;
-    let same_origin =
-        uri.scheme() == parts.uri.scheme() && uri.authority() == parts.uri.authority();
+    let carried_here =
+        !withheld && uri.scheme() == parts.uri.scheme() && uri.authority() == parts.uri.authority();
     let mut req = Request::new(());
     *req.method_mut() = Method::GET;
-    if same_origin {
+    if carried_here {
         *req.headers_mut() = carried(&parts.headers);
         let own = parts.uri.query().unwrap_or("").split('&');
         let own: Vec<&str> = own.filter(|p| carried_credential(cfg, p)).collect();

@@ -221,12 +221,17 @@ fn upstream_body(bytes: Bytes) -> UpstreamBody {
 
 /// The operation id for a client's idempotency key (`Idempotency-Key` or
 /// `Repeatability-Request-ID`): the proxy's store key for it, scoped by the request's
-/// credentials (`Scope::store_key`); `Err` with a message for a key that cannot be an id.
-fn client_key(scope: &crate::scope::Scope, headers: &HeaderMap) -> Result<Option<String>, String> {
+/// credentials, in its headers and its `query` (`Scope::store_key`); `Err` with a message for
+/// a key that cannot be an id.
+fn client_key(
+    scope: &crate::scope::Scope,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Result<Option<String>, String> {
     let Some(key) = crate::proxy_store::key_of(headers).map_err(|e| e.to_string())? else {
         return Ok(None);
     };
-    Ok(Some(scope.store_key(headers, &key)))
+    Ok(Some(scope.store_key(headers, query, &key)))
 }
 
 /// A fresh, unguessable operation id: 128 random bits, in hex.
@@ -303,11 +308,11 @@ mod tests {
     #[test]
     fn client_keys_are_read_in_both_styles() {
         let scope = crate::scope::Scope::new(&[7; 32]);
-        let client_key = |h: &HeaderMap| client_key(&scope, h);
+        let client_key = |h: &HeaderMap| client_key(&scope, h, None);
         let mut h = HeaderMap::new();
         assert_eq!(client_key(&h), Ok(None));
         // Without credentials, the scope of nothing (see `Scope::store_key`).
-        let none = scope.of(&HeaderMap::new());
+        let none = scope.of(&HeaderMap::new(), None);
         let nobody = |key: &str| Ok(Some(format!("{none}:{key}")));
         h.insert("repeatability-request-id", HeaderValue::from_static("r-1"));
         assert_eq!(client_key(&h), nobody("r-1"));

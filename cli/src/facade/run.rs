@@ -31,7 +31,7 @@ pub(super) async fn submit(
         Ok(uri) => uri,
         Err(message) => return json_error(StatusCode::BAD_REQUEST, "BadRequest", &message),
     };
-    let (id, fresh) = match client_key(&facade.scope, &parts.headers) {
+    let (id, fresh) = match client_key(&facade.scope, &parts.headers, parts.uri.query()) {
         Ok(Some(key)) => (key, false),
         Ok(None) => match fresh_id() {
             Ok(id) => (id, true),

@@ -153,3 +153,39 @@ async fn resume_reads_the_handle_from_stdin() {
     let body = run.json();
     assert_eq!(body["thing"], 9);
 }
+
+/// `-L` after `--resume` keeps what the handle says: its operation had sent a request to
+/// another origin, so nothing of it carries credentials (the layer withholds them from the
+/// monitor and the resource), and neither does a redirect the resource answers, though it
+/// stays on the URL's origin. `-L` judged by the requests of this run alone, which all went to
+/// one origin, and gave the redirect `Authorization`.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_redirect_after_resume_keeps_the_credentials_withheld() {
+    let mock = Mock::start(|req, base| match req.target.split('?').next().unwrap() {
+        "/ops/9" => resp(
+            200,
+            &[("resource-location", format!("{base}/things/9"))],
+            r#"{"status":"Succeeded"}"#,
+        ),
+        "/things/9" => resp(302, &[("location", format!("{base}/moved/9"))], ""),
+        "/moved/9" => resp(200, &[], r#"{"thing":9}"#),
+        _ => resp(404, &[], ""),
+    })
+    .await;
+    let handle = format!(
+        r#"{{"version":1,"rule":"operation-location","method":"POST","request_url":"{b}/jobs",
+        "operation_url":"{b}/ops/9","final_state":"auto","submission_location":null,"operation_id":null,
+        "origin":"{b}","header_names":["authorization"],"polls":1,"credentials_withheld":true}}"#,
+        b = mock.base
+    );
+    let args = ["-L", "-H", "Authorization: Bearer t", "--resume", "-"];
+    let run = lro_with_stdin(&args, &handle).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["thing"], 9);
+    let seen = mock.seen.lock().unwrap().clone();
+    let paths: Vec<&str> = seen.iter().map(|s| s.target.as_str()).collect();
+    assert_eq!(paths, ["/ops/9", "/things/9", "/moved/9"]);
+    for s in &seen {
+        assert!(!s.headers.contains_key("authorization"), "{}", s.target);
+    }
+}

@@ -124,6 +124,7 @@ async fn proxies_on_one_file_store_share_its_secret() {
     let (scope, location) = scope_of_basic(&base).await;
     let beside = dir.join("ops.redb.scope-secret");
     assert_eq!(mode(&beside), 0o600, "the secret is the owner's alone");
+    assert_eq!(mode(&file), 0o600, "so are the records");
     let secret = std::fs::read(&beside).unwrap();
     assert_eq!(secret.len(), 65, "256 bits in hex and a newline");
     assert_eq!(scope, scope_under(&secret, &[BASIC]));
@@ -183,4 +184,46 @@ async fn proxies_on_one_redis_started_at_once_share_its_secret() {
     assert_eq!(up.mock.count("/jobs/a"), 2);
     up.finish();
     assert_eq!(until_ended(&format!("{b}{location}")).await, "Succeeded");
+}
+
+/// Two callers who authenticate with a query parameter (Azure Functions' `?code=`), told apart
+/// by nothing else, pick the same key: each gets an operation of its own. The scope was the
+/// MAC of the credential *headers* only, so both keys were the same store key (the scope of
+/// nobody): the second caller was refused `422` for the first one's request, through the
+/// façade and synchronously alike, and learned that key was in use on that path.
+#[tokio::test(flavor = "multi_thread")]
+async fn callers_told_apart_by_a_query_credential_do_not_share_a_key() {
+    let up = Upstream::start().await;
+    let (_proxy, base, _log) = proxy_on("127.0.0.1:0", &up.mock.base, &[]).await;
+    let submit = |code: &'static str, prefer: bool| {
+        let url = format!("{base}/jobs/a?api-version=1&code={code}");
+        async move {
+            let mut headers = vec![("idempotency-key", "\"k\"")];
+            if prefer {
+                headers.push(("prefer", "respond-async"));
+            }
+            send("POST", &url, &headers, "{}").await
+        }
+    };
+    let (status, a, _) = submit("first-callers-code", true).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let (status, b, body) = submit("second-callers-code", true).await;
+    assert_eq!(
+        status,
+        StatusCode::ACCEPTED,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    let (a, b) = (&a["operation-location"], &b["operation-location"]);
+    assert_ne!(a, b, "two callers, two operations");
+    assert_eq!(up.mock.count("/jobs/a"), 2);
+    up.finish();
+    for location in [a, b] {
+        let url = format!("{base}{}", location.to_str().unwrap());
+        assert_eq!(until_ended(&url).await, "Succeeded");
+    }
+    // Waiting for the answer: a third caller's own operation, not the first one's `422`.
+    let (status, _, body) = submit("third-callers-code", false).await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(up.mock.count("/jobs/a"), 3);
 }

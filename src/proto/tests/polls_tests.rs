@@ -170,6 +170,67 @@ fn resume_continues_from_a_handle() {
     ));
 }
 
+/// Stripping is cumulative across a resume too: a `Location` monitor that hopped A → B → A
+/// (the URL on A chosen by B) got no credentials in the run that wrote the handle, and the
+/// resumed run (a fleet's takeover, `lro --resume`) sends it none either. The handle did not
+/// say that a request had gone to a foreign origin, so the resumed machine started clean and
+/// gave B's URL on A the caller's fresh credentials.
+#[test]
+fn a_resumed_operation_keeps_credentials_withheld() {
+    const SUBMIT: R = r(202, &[("location", "https://status.example/op2")], "");
+    const BACK: R = r(
+        202,
+        &[
+            ("location", "https://s.example/op3"),
+            ("retry-after", "99999"),
+        ],
+        "",
+    );
+    let mut c = cfg();
+    c.deadline = Duration::from_secs(10);
+    let url = "https://s.example/j";
+    let run = drive(c, "POST", url, &req_pairs(), SUBMIT, &[BACK]);
+    assert!(!run.requests[0].headers().contains_key("authorization"));
+    let handle = failed(&run).resume_handle().unwrap().clone();
+    assert_eq!(handle.operation_url(), "https://s.example/op3");
+    assert!(handle.credentials_withheld());
+    let json = serde_json::to_string(&handle).unwrap();
+    let handle: ResumeHandle = serde_json::from_str(&json).unwrap();
+    let head = RequestHead::new(
+        Method::GET,
+        url.parse().unwrap(),
+        headers(&[("authorization", "fresh")]),
+    );
+    let now = Instant::now();
+    let params = Params::new(&cfg());
+    let (_, plan) = Machine::resume(Arc::new(cfg()), &handle, &head, &params, now).unwrap();
+    let Plan::Send { request, .. } = plan else {
+        panic!("{plan:?}")
+    };
+    assert_eq!(request.uri().to_string(), "https://s.example/op3");
+    assert!(!request.headers().contains_key("authorization"));
+
+    // A handle of an operation that never left its origin resumes with the credentials.
+    const HOME: R = r(
+        202,
+        &[
+            ("location", "https://s.example/op1"),
+            ("retry-after", "99999"),
+        ],
+        "",
+    );
+    let mut c = cfg();
+    c.deadline = Duration::from_secs(10);
+    let run = drive(c, "POST", url, &req_pairs(), HOME, &[]);
+    let handle = failed(&run).resume_handle().unwrap().clone();
+    assert!(!handle.credentials_withheld());
+    let (_, plan) = Machine::resume(Arc::new(cfg()), &handle, &head, &params, now).unwrap();
+    let Plan::Send { request, .. } = plan else {
+        panic!("{plan:?}")
+    };
+    assert_eq!(request.headers()["authorization"], "fresh");
+}
+
 #[test]
 fn absolute_urls_go_out_as_the_server_wrote_them() {
     // The seed's own placeholder: a URL parser would percent-encode the braces.

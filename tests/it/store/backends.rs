@@ -239,6 +239,26 @@ mod redb {
         store_contract(&store.finished_ttl(FINISHED_TTL)).await;
     }
 
+    /// A file the store creates is its owner's alone: its records hold result URLs the server
+    /// signed (a `sig=` is a bearer credential) and small results whole. It was created with
+    /// the process's umask (`0644` under the usual `022`: every local user could read them),
+    /// beside `lro proxy`'s scope secret of mode `0600`. An existing file keeps its mode.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_new_store_file_is_its_owners_alone() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ops.redb");
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        drop(RedbStore::open(&path).unwrap());
+        assert_eq!(mode(&path), 0o600);
+        let shared = dir.path().join("shared.redb");
+        std::fs::write(&shared, b"").unwrap();
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o640)).unwrap();
+        drop(RedbStore::open(&shared).unwrap());
+        assert_eq!(mode(&shared), 0o640, "the owner's choice is kept");
+    }
+
     /// The process "dies" mid-wait; a new layer on the same file and key resumes the
     /// operation from the file, without a second submission.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -379,6 +379,103 @@ async fn a_record_holds_no_carried_credential_and_a_retry_supplies_its_own() {
     assert_eq!(up.submissions(), 1);
 }
 
+/// A record's fingerprint holds no digest of a credential in the caller's query: it was
+/// FNV-1a over the URL as sent, `?sig=hunter2` included, so whoever reads the store could test
+/// guesses of a weak credential against it offline, at billions a second (the attack the
+/// proxy's key scopes were keyed against). Credential values are masked before the hash, as
+/// header credentials are not in it at all: a retry with a renewed credential is the same
+/// request, answered from the store and fetched again with the new value.
+#[tokio::test]
+async fn a_fingerprint_holds_no_digest_of_a_query_credential() {
+    let up = Upstream::start().await;
+    up.finish();
+    let store = Arc::new(MemoryStore::new());
+    let svc = client(layer(store.clone()));
+    let keyed = |sig: &str| {
+        let mut req = post(
+            &up.server.url(&format!("/jobs?api-version=1&sig={sig}")),
+            "{}",
+        );
+        let options = LroOptions::new()
+            .idempotency_key("k-sig")
+            .request_body(b"{}");
+        req.extensions_mut().insert(options);
+        req
+    };
+    let first = send(&svc, keyed("hunter2")).await.unwrap();
+    assert_eq!(outcome(&first), Outcome::Submitted);
+    let record = store.load("k-sig").await.unwrap().expect("recorded");
+    let url = |q: &str| -> http::Uri { up.server.url(&format!("/jobs?{q}")).parse().unwrap() };
+    for guess in ["sig=hunter2", "sig=letmein", "sig=***"] {
+        let made = record.made_by(
+            &Method::POST,
+            &url(&format!("api-version=1&{guess}")),
+            Some(b"{}"),
+        );
+        assert!(
+            made,
+            "{guess}: the fingerprint tells credential values apart"
+        );
+    }
+    // What is not a credential is still the request's.
+    assert!(!record.made_by(
+        &Method::POST,
+        &url("api-version=2&sig=hunter2"),
+        Some(b"{}")
+    ));
+
+    let renewed = send(&svc, keyed("renewed")).await.unwrap();
+    assert_eq!(outcome(&renewed), Outcome::Answered);
+    assert_eq!(body_bytes(renewed.into_body()).await, r#"{"id":"thing-1"}"#);
+    assert_eq!(up.submissions(), 1);
+}
+
+/// A result fetched again from the store keeps the cumulative stripping of the run that
+/// recorded it. The monitor was on another origin (B), whose status document named a result
+/// URL on the caller's own origin (A): the live run fetched it without credentials (a URL chosen
+/// by B gets none), but a retry under the key, answered from the store, sent the caller's
+/// `Authorization` to that URL on A — the record did not say that credentials were withheld.
+#[tokio::test]
+async fn a_result_fetched_again_gets_no_credentials_the_run_withheld() {
+    let a = MockServer::start().await;
+    let b = MockServer::start().await;
+    a.always(
+        Method::POST,
+        "/jobs",
+        Reply::new(202).header("operation-location", &b.url("/ops/1")),
+    );
+    b.always(
+        Method::GET,
+        "/ops/1",
+        Reply::new(200)
+            .header("resource-location", &a.url("/chosen-by-b"))
+            .json(r#"{"status":"Succeeded"}"#),
+    );
+    a.always(Method::GET, "/chosen-by-b", Reply::new(200).json("{}"));
+    let store = Arc::new(MemoryStore::new());
+    let svc = client(layer(store.clone()));
+    let keyed = || {
+        let mut req = post(&a.url("/jobs"), "{}");
+        req.headers_mut().insert(
+            "authorization",
+            http::HeaderValue::from_static("Bearer secret"),
+        );
+        let options = LroOptions::new().idempotency_key("k-b").request_body(b"{}");
+        req.extensions_mut().insert(options);
+        req
+    };
+    let first = send(&svc, keyed()).await.unwrap();
+    assert_eq!(outcome(&first), Outcome::Submitted);
+    let again = send(&svc, keyed()).await.unwrap();
+    assert_eq!(outcome(&again), Outcome::Answered);
+    let fetches = a.requests_to("/chosen-by-b");
+    assert_eq!(fetches.len(), 2);
+    for fetch in &fetches {
+        assert_eq!(fetch.header("authorization"), None);
+    }
+    assert_eq!(b.requests()[0].header("authorization"), None);
+}
+
 /// A layer that hands its calls over (a process about to exit): the running call records its
 /// handle, frees its lease long before it would expire, and ends `Timeout` (`HandedOver`)
 /// with the handle; later calls end so at once; another layer continues without submitting.
