@@ -15,7 +15,8 @@
 //! - moto's server mode emulating Amazon Transcribe (an emulator, not AWS): signed checks of a
 //!   job to `COMPLETED`, and a `409` for a name in use.
 //!
-//! `realservers_jobs.rs` replays two more with this mock: moto's Step Functions and wraptile.
+//! `realservers_jobs.rs` replays three more with this mock: moto's Step Functions, wraptile
+//! and Apache Airflow.
 
 use std::sync::{Arc, Mutex};
 

@@ -1,4 +1,4 @@
-//! Two more real open-source servers, replayed as `realservers.rs` replays its three (the same
+//! Three more real open-source servers, replayed as `realservers.rs` replays its three (the same
 //! mock, the same capture format; the servers are not needed here):
 //!
 //! - moto 5.2.6's server mode emulating AWS Step Functions, its state machine interpreter
@@ -9,6 +9,11 @@
 //!   its execution answers `201` with the job's `statusInfo` and no `Location` (the standard
 //!   asks for one); the job is where the standard puts it, `{root}/jobs/{jobID}`. A job to its
 //!   results, a failed job, a dismissed one, and inputs the server refuses (`400`).
+//! - Apache Airflow 3.3.2's REST API v2: a DAG run triggered (`POST …/dagRuns`, `200`) and
+//!   followed at `…/dagRuns/{dag_run_id}` (the id, with its `:` and `+`, escaped as one path
+//!   segment) with the description the capture file holds: to `success`, to `failed`, an
+//!   unknown DAG (`404`), and a run given up at `--max-time`, marked failed out of band (a
+//!   `PATCH`, which a declared cancel cannot send), then resumed to `failed`.
 
 use serde_json::Value;
 
@@ -288,4 +293,98 @@ async fn wraptile_job_dismissed() {
     let resumed = lro(&["--poll-interval", "0", "--resume", handle]).await;
     assert_eq!(lines(&mock.asked()), scripted(&ex), "{resumed:?}");
     assert_eq!(resumed.code, 8, "{resumed:?}");
+}
+
+const AIRFLOW: &str = "airflow-3.3.2";
+
+/// Triggers `dag` against the replay of `scenario` with the capture's own description, with
+/// `extra` arguments; returns the run and the body of the last answer.
+async fn airflow(scenario: &str, dag: &str, body: &str, extra: &[&str]) -> (Run, String) {
+    let file = captures(AIRFLOW);
+    let ex = exchanges(&file, scenario);
+    let mock = Replay::start(ex.clone()).await;
+    let url = format!("{}/api/v2/dags/{dag}/dagRuns", mock.base);
+    let dialect = file["dialect"].to_string();
+    let args = [
+        &["--poll-interval", "0", "--dialect", &dialect],
+        extra,
+        &["--json", body, &url],
+    ]
+    .concat();
+    let run = lro(&args).await;
+    assert_eq!(lines(&mock.asked()), scripted(&ex), "{scenario}: {run:?}");
+    (run, body_of(&ex.last().unwrap().1, &mock.base))
+}
+
+/// `queued`, `running` (six checks), `success`: the terminal DAG run is the output (the
+/// description names no result).
+#[tokio::test(flavor = "multi_thread")]
+async fn airflow_dag_run_to_success() {
+    let body = r#"{"logical_date":null,"conf":{"seconds":2}}"#;
+    let (run, last) = airflow("success", "sleeps", body, &[]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.stdout, last);
+    assert_eq!(run.json()["state"], "success");
+    assert!(run.json()["dag_run_id"]
+        .as_str()
+        .unwrap()
+        .starts_with("manual__"));
+}
+
+/// The task raised: the run ends `failed` (Airflow gives no error in the run itself).
+#[tokio::test(flavor = "multi_thread")]
+async fn airflow_dag_run_failed() {
+    let dir = temp_dir("realservers-airflow-failed");
+    let meta = dir.join("meta.json");
+    let extra = ["--metadata", meta.to_str().unwrap()];
+    let (run, _) = airflow("failed", "fails", r#"{"logical_date":null}"#, &extra).await;
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(run.stdout.is_empty(), "{run:?}");
+    let m = metadata(&meta);
+    assert_eq!(m["error"]["kind"], "OperationFailed", "{m}");
+    assert_eq!(
+        (m["meaning"].as_str(), m["status"].as_str()),
+        (Some("failed"), Some("failed"))
+    );
+}
+
+/// No such DAG: `404`, the final answer.
+#[tokio::test(flavor = "multi_thread")]
+async fn airflow_unknown_dag() {
+    let (run, last) = airflow("unknown", "nope", r#"{"logical_date":null}"#, &[]).await;
+    assert_eq!(run.code, 3, "{run:?}");
+    assert_eq!(run.stdout, last);
+}
+
+/// `--no-wait`; `--resume` gives up at `--max-time` while the run is `running` (exit 4, a
+/// handle saved); the run was then marked failed at the server; `--resume` reads `failed`.
+/// However the first resume's polls fall, the server was asked the same requests in order.
+#[tokio::test(flavor = "multi_thread")]
+async fn airflow_dag_run_given_up_then_failed_out_of_band() {
+    let file = captures(AIRFLOW);
+    let ex = exchanges(&file, "marked-failed");
+    let mock = Replay::start(ex.clone()).await;
+    let dir = temp_dir("realservers-airflow-resume");
+    let (handle, again) = (dir.join("run.json"), dir.join("again.json"));
+    let (handle, again) = (handle.to_str().unwrap(), again.to_str().unwrap());
+    let url = format!("{}/api/v2/dags/long/dagRuns", mock.base);
+    let dialect = file["dialect"].to_string();
+    let body = r#"{"logical_date":null}"#;
+    let started = lro(&["--no-wait", "--dialect", &dialect, "--json", body, &url]).await;
+    assert_eq!(started.code, 0, "{started:?}");
+    std::fs::write(handle, &started.stdout).unwrap();
+    // Polls 1.5 s apart under a 2 s deadline: one or two polls, never the third answer.
+    let wait = [
+        "--poll-interval",
+        "1.5",
+        "--max-time",
+        "2",
+        "--save-handle",
+        again,
+    ];
+    let gave_up = lro(&[&wait[..], &["--resume", handle]].concat()).await;
+    assert_eq!(gave_up.code, 4, "{gave_up:?}");
+    let resumed = lro(&["--poll-interval", "0", "--resume", again]).await;
+    assert_eq!(lines(&mock.asked()), scripted(&ex), "{resumed:?}");
+    assert_eq!(resumed.code, 3, "{resumed:?}");
 }
