@@ -24,6 +24,7 @@ mod proxy_faults;
 mod proxy_load;
 mod proxy_store;
 mod realservers;
+mod realservers_jobs;
 mod resume;
 mod scope;
 mod seeds;

@@ -14,6 +14,9 @@
 //!   raised, a revoked task; `celery-flower-task.json` reads them.
 //! - moto's server mode emulating Amazon Transcribe (an emulator, not AWS): signed checks of a
 //!   job to `COMPLETED`, and a `409` for a name in use.
+//!
+//! `realservers_jobs.rs` replays three more with this mock: moto's Step Functions, wraptile
+//! and Apache Airflow.
 
 use std::sync::{Arc, Mutex};
 
@@ -24,16 +27,18 @@ use tokio::net::{TcpListener, TcpStream};
 use crate::dialect_fixtures::fixture;
 use crate::support::lro;
 
-/// A request as the mock read it: its request line's method and target, its head's lines.
+/// A request as the mock read it: its request line's method and target, its head's lines,
+/// its body.
 #[derive(Debug, Clone)]
-struct Asked {
-    line: String,
+pub(crate) struct Asked {
+    pub(crate) line: String,
     head: String,
+    pub(crate) body: String,
 }
 
 impl Asked {
     /// The value of header `name` (its first), if the request had it.
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.head.split("\r\n").skip(1).find_map(|l| {
             let (k, v) = l.split_once(':')?;
             k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
@@ -43,13 +48,13 @@ impl Asked {
 
 /// A mock answering `exchanges` in order, whatever connection a request comes on; a request
 /// that is not the next one scripted gets a `599` (and the test fails on what was asked).
-struct Replay {
-    base: String,
+pub(crate) struct Replay {
+    pub(crate) base: String,
     asked: Arc<Mutex<Vec<Asked>>>,
 }
 
 impl Replay {
-    async fn start(exchanges: Vec<(String, String)>) -> Replay {
+    pub(crate) async fn start(exchanges: Vec<(String, String)>) -> Replay {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let asked = Arc::new(Mutex::new(Vec::new()));
@@ -67,7 +72,7 @@ impl Replay {
         Replay { base, asked }
     }
 
-    fn asked(&self) -> Vec<Asked> {
+    pub(crate) fn asked(&self) -> Vec<Asked> {
         self.asked.lock().unwrap().clone()
     }
 }
@@ -79,7 +84,7 @@ type Script = Mutex<std::vec::IntoIter<(String, String)>>;
 async fn serve(mut stream: TcpStream, script: &Script, asked: &Mutex<Vec<Asked>>, base: &str) {
     let mut buf = Vec::new();
     for _ in 0..32 {
-        let Some(head) = read_request(&mut stream, &mut buf).await else {
+        let Some((head, body)) = read_request(&mut stream, &mut buf).await else {
             return;
         };
         let line = head.split("\r\n").next().unwrap_or("").to_owned();
@@ -89,6 +94,7 @@ async fn serve(mut stream: TcpStream, script: &Script, asked: &Mutex<Vec<Asked>>
         asked.lock().unwrap().push(Asked {
             line: line.clone(),
             head,
+            body,
         });
         let next = script.lock().unwrap().next();
         let raw = match next {
@@ -112,7 +118,7 @@ async fn serve(mut stream: TcpStream, script: &Script, asked: &Mutex<Vec<Asked>>
 
 /// Reads one request (head, and the body its `Content-Length` announces) from `stream`; `None`
 /// at the end of the connection or past 64 KiB.
-async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<String> {
+async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<(String, String)> {
     let mut chunk = [0u8; 4096];
     loop {
         if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
@@ -130,8 +136,9 @@ async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Strin
                 }
                 buf.extend_from_slice(&chunk[..n]);
             }
+            let body = String::from_utf8_lossy(&buf[end + 4..end + 4 + length]).into_owned();
             buf.drain(..end + 4 + length);
-            return Some(head);
+            return Some((head, body));
         }
         if buf.len() > 64 * 1024 {
             return None;
@@ -161,14 +168,14 @@ fn with_base(raw: &str, base: &str) -> String {
 }
 
 /// The body of a captured answer, its base URL put back.
-fn body_of(raw: &str, base: &str) -> String {
+pub(crate) fn body_of(raw: &str, base: &str) -> String {
     raw.split_once("\r\n\r\n")
         .unwrap()
         .1
         .replace("{base}", base)
 }
 
-fn captures(name: &str) -> Value {
+pub(crate) fn captures(name: &str) -> Value {
     let path = format!(
         "{}/../tests/fixtures/realservers/{name}.json",
         env!("CARGO_MANIFEST_DIR")
@@ -177,7 +184,7 @@ fn captures(name: &str) -> Value {
 }
 
 /// The exchanges of `scenario` in the capture file `file`, as (request line, raw answer).
-fn exchanges(file: &Value, scenario: &str) -> Vec<(String, String)> {
+pub(crate) fn exchanges(file: &Value, scenario: &str) -> Vec<(String, String)> {
     let s = file["scenarios"]
         .as_array()
         .unwrap()
@@ -198,11 +205,11 @@ fn exchanges(file: &Value, scenario: &str) -> Vec<(String, String)> {
 }
 
 /// The request lines the mock saw, in order.
-fn lines(asked: &[Asked]) -> Vec<String> {
+pub(crate) fn lines(asked: &[Asked]) -> Vec<String> {
     asked.iter().map(|a| a.line.clone()).collect()
 }
 
-fn scripted(ex: &[(String, String)]) -> Vec<String> {
+pub(crate) fn scripted(ex: &[(String, String)]) -> Vec<String> {
     ex.iter().map(|(line, _)| line.clone()).collect()
 }
 

@@ -9,7 +9,8 @@
 //!   `OperationOutcome` when the export failed.
 //! - `ogc-processes`: OGC API – Processes – Part 1: Core (OGC 18-062r2,
 //!   <https://docs.ogc.org/is/18-062r2/18-062r2.html>): execution answers `201` + `Location`
-//!   of the job, whose `statusInfo` says `accepted`, `running`, `successful`, `failed` or
+//!   of the job (a server that sends no `Location` — wraptile 0.3.0 — is polled where the
+//!   standard puts the job, `../../jobs/{jobID}` from `…/processes/{id}/execution`), whose `statusInfo` says `accepted`, `running`, `successful`, `failed` or
 //!   `dismissed`; results by the link of relation `…/ogc/1.0/results` (or `results`), the
 //!   one of type `application/json` first (pygeoapi lists the HTML one before it), else at
 //!   `{job}/results`.

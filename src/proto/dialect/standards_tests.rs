@@ -118,3 +118,52 @@ fn handles_name_the_standard() {
     assert!(copy.to_handle().unwrap().get("declared").is_some());
     assert!(Dialect::from_handle(&Value::String("wsdl".into())).is_err());
 }
+
+/// Where `ogc-processes` finds the job: `Location` first; without one, a `statusInfo` that
+/// names its `jobID` is at the standard's `{root}/jobs/{jobID}` (wraptile 0.3.0 sends no
+/// `Location`); without either, nothing (the `201` is the final answer).
+#[test]
+fn ogc_job_by_location_else_by_job_id_under_the_root() {
+    let url = url::Url::parse("https://ogc.example/api/processes/sleep/execution?f=json").unwrap();
+    let located = {
+        let mut h = HeaderMap::new();
+        h.insert(
+            http::header::LOCATION,
+            "/api/jobs/from-header".parse().unwrap(),
+        );
+        h
+    };
+    let found = |headers: &HeaderMap, body: Value| {
+        ogc_processes()
+            .status_url(headers, Some(&body), &url)
+            .unwrap()
+            .map(|u| u.to_string())
+    };
+    let info = serde_json::json!({"jobID": "job_1", "status": "accepted"});
+    let rows: [(&HeaderMap, Value, Option<&str>); 5] = [
+        (
+            &located,
+            info.clone(),
+            Some("https://ogc.example/api/jobs/from-header"),
+        ),
+        (
+            &HeaderMap::new(),
+            info,
+            Some("https://ogc.example/api/jobs/job_1"),
+        ),
+        (
+            &HeaderMap::new(),
+            serde_json::json!({"jobID": "a/b?c"}),
+            Some("https://ogc.example/api/jobs/a%2Fb%3Fc"),
+        ),
+        (
+            &HeaderMap::new(),
+            serde_json::json!({"status": "accepted"}),
+            None,
+        ),
+        (&HeaderMap::new(), serde_json::json!({"jobID": ".."}), None),
+    ];
+    for (headers, body, want) in rows {
+        assert_eq!(found(headers, body.clone()).as_deref(), want, "{body}");
+    }
+}
