@@ -335,7 +335,9 @@
 //!     [`LroMetadata::status`] (its word, `expired`, and its meaning, failed). A word not listed
 //!     fails as before, and so does a listed word when no source finds a result: a partial
 //!     result is only ever what the service says is there. An operation store records such a
-//!     delivery as it records any delivered answer.
+//!     delivery with its result (fetched again as any other) and how it ended: the record's
+//!     `partial_word` and its status, `Failed` or `Canceled`
+//!     ([`OperationRecord::partial`](crate::store::OperationRecord::partial)).
 //!   - A `cancel` template cannot read the submission's answer (Replicate's `urls.cancel`), and
 //!     this stays so: a cancel is also sent from a resume handle, in another process and long
 //!     after, and a handle carries the status URL and the operation id, not the answers. Reading

@@ -415,6 +415,7 @@ impl<S, ReqB, ResB> Keyed<S, ReqB, ResB> {
             percent_complete: latest.percent,
             updated_ms: super::unix_ms(),
             revision: latest.revision,
+            partial_word: None,
         }
     }
 }
@@ -564,6 +565,12 @@ where
             }
         };
         let meta = response.extensions().get::<LroMetadata>();
+        // A result left by an operation that did not succeed (a declared `partial_result`):
+        // recorded as a result, with the word and what it means.
+        let partial = meta
+            .map(LroMetadata::status)
+            .filter(|s| s.is_failure())
+            .map(|s| (s.as_str().to_owned(), RecordedStatus::of(s)));
         let state = match meta.and_then(LroMetadata::resume_handle) {
             // Only started (`LroOptions::start_only`): whoever comes next continues it.
             Some(handle) => Some(OperationState::Polling {
@@ -575,9 +582,14 @@ where
         };
         match state {
             Some(state) => {
-                store
-                    .save(&self.key, &self.record(first_sent, state))
-                    .await?
+                let mut record = self.record(first_sent, state);
+                if let (OperationState::Succeeded { .. }, Some((word, status))) =
+                    (&record.state, partial)
+                {
+                    record.partial_word = Some(word);
+                    record.status = Some(status);
+                }
+                store.save(&self.key, &record).await?
             }
             // Nothing to answer a later request with: it submits again.
             None => store.remove(&self.key).await?,

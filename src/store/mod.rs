@@ -158,6 +158,14 @@ pub struct OperationRecord {
     /// state up to it.
     #[serde(default)]
     pub revision: u64,
+    /// The upstream's word when the operation ended without success but left a result (a
+    /// declared dialect's `partial_result`: OpenAI's `expired` batch): `state` is then
+    /// [`Succeeded`](OperationState::Succeeded), its result the one left, to fetch again as any
+    /// other, and `status` says [`Failed`](RecordedStatus::Failed) or
+    /// [`Canceled`](RecordedStatus::Canceled). Absent for every other record, and in records
+    /// written before it was kept (which a reader of those takes for a success).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partial_word: Option<String>,
 }
 
 /// Where an operation stands, in the words of Azure Maps Creator V2's status document (what
@@ -303,6 +311,18 @@ impl OperationRecord {
     /// none was): a different request under the same key is refused, never merged.
     pub fn made_by(&self, method: &http::Method, uri: &http::Uri, body: Option<&[u8]>) -> bool {
         self.fingerprint == fingerprint(method, uri, body.map(fnv1a))
+    }
+
+    /// How the operation ended when it left a result without succeeding (see
+    /// [`partial_word`](Self::partial_word)): the upstream's word, and
+    /// [`Failed`](RecordedStatus::Failed) or [`Canceled`](RecordedStatus::Canceled).
+    pub fn partial(&self) -> Option<(&str, RecordedStatus)> {
+        let word = self.partial_word.as_deref()?;
+        let status = match self.status {
+            Some(RecordedStatus::Canceled) => RecordedStatus::Canceled,
+            _ => RecordedStatus::Failed,
+        };
+        Some((word, status))
     }
 
     /// Whether the operation has ended.
