@@ -337,7 +337,8 @@
 //!     result is only ever what the service says is there. An operation store records such a
 //!     delivery with its result (fetched again as any other) and how it ended: the record's
 //!     `partial_word` and its status, `Failed` or `Canceled`
-//!     ([`OperationRecord::partial`](crate::store::OperationRecord::partial)).
+//!     ([`OperationRecord::partial`](crate::store::OperationRecord::partial)); the metrics count
+//!     it as `failed` or `canceled`.
 //!   - A `cancel` template cannot read the submission's answer (Replicate's `urls.cancel`), and
 //!     this stays so: a cancel is also sent from a resume handle, in another process and long
 //!     after, and a handle carries the status URL and the operation id, not the answers. Reading

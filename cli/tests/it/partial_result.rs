@@ -1,7 +1,8 @@
 //! A declared `partial_result` through `lro proxy`: an OpenAI batch that expired, or was
 //! cancelled, leaving the output of the requests that were done. The operation is recorded as
 //! it ended, in every store (memory, a redb file, Redis): the façade's status document says
-//! `Failed` or `Canceled` with the word, and its partial result is still at `/result`.
+//! `Failed` or `Canceled` with the word, its partial result is still at `/result`, and the
+//! metrics count it as failed or canceled, not as a success.
 //! https://platform.openai.com/docs/guides/batch (batch expiration)
 
 use std::time::Duration;
@@ -72,6 +73,13 @@ async fn ended(base: &str, n: u8) -> (Value, http::HeaderMap, String) {
     panic!("{url} did not end within 10 s");
 }
 
+/// The value of the series `line` starts with in a Prometheus text (0 when absent).
+fn series(text: &str, line: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(line)?.strip_prefix(' '))
+        .map_or(0, |v| v.parse::<f64>().unwrap() as u64)
+}
+
 /// The three outcomes through a proxy with `store` (`--store …`, or nothing: in memory).
 async fn partial_results_are_recorded_as_they_ended(store: &[&str]) {
     let mock = openai().await;
@@ -105,6 +113,22 @@ async fn partial_results_are_recorded_as_they_ended(store: &[&str]) {
         );
         assert_eq!(json(&result)["custom_id"], "request-1");
     }
+    let (status, _, text) = send("GET", &format!("{base}/metrics"), &[], "").await;
+    assert_eq!(status, StatusCode::OK);
+    let text = String::from_utf8_lossy(&text);
+    let finished = |outcome: &str| {
+        let line = format!(r#"lro_operations_finished_total{{outcome="{outcome}"}}"#);
+        series(&text, &line)
+    };
+    assert_eq!(
+        (
+            finished("succeeded"),
+            finished("failed"),
+            finished("canceled")
+        ),
+        (1, 1, 1),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
