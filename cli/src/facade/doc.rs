@@ -260,5 +260,19 @@ mod tests {
             (Some("Succeeded"), Some(100.0))
         );
         assert!(doc.get("error").is_none());
+        // A partial result's record (a declared `partial_result`): the result kept, the
+        // document saying how it ended; a record without `status` reads as failed.
+        for (status, want) in [(r#","status":"Canceled""#, "Canceled"), ("", "Failed")] {
+            let partial = json(
+                r#"{"state":"succeeded","result":{"kind":"url","url":"http://u/r"}}"#,
+                &format!(r#"{status},"percent_complete":60.0,"partial_word":"cancelled""#),
+            );
+            let doc = document("x", &partial);
+            assert_eq!(
+                (doc["status"].as_str(), doc["percentComplete"].as_f64()),
+                (Some(want), Some(60.0))
+            );
+            assert_eq!(doc["error"]["code"], "cancelled");
+        }
     }
 }
