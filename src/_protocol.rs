@@ -202,7 +202,7 @@
 //! | `progress` | the place of a percentage, `a/b` or `n%` | a top-level `percentComplete` or `progress` |
 //! | `operation_id` | the place of the operation's id (a string, or a number written out), read from the submission's answer and every status answer that carries one (the latest wins, an answer without one keeps it): the id metadata and resume handles report, and `/operation_id` of a `cancel` template | no id |
 //! | `words` | `{"succeeded": […], "failed": […], "canceled": […], "running": […]}` added to the default vocabulary | none |
-//! | `result` | a result source or a list, first that finds one wins: `{"header": …}`, `{"pointer": …}` (a URL), `{"template": …}`, `{"embedded": …}` (the value itself is the final body, as the server wrote it), `{"embedded_json": …}` (a string there is read as the JSON document it holds, which is the final body; any other value is the final body as with `embedded`; a string that holds no JSON document fails the operation with kind `Protocol`) | the terminal status answer |
+//! | `result` | a result source or a list, first that finds one wins: `{"header": …}`, `{"pointer": …}` (a URL), `{"template": …}`, `{"embedded": …}` (the value itself is the final body, as the server wrote it), `{"embedded_json": …}` (a string there is read as the JSON document it holds, which is the final body, a byte order mark before it ignored and not sent on; any other value is the final body as with `embedded`; a string that holds no JSON document fails the operation with kind `Protocol`) | the terminal status answer |
 //! | `partial_result` | words that end an operation without success but leave a result (each one the vocabulary reads as failed or canceled; needs `result`): on such a word the `result` sources are read as on success and what they find is delivered, its metadata keeping the word and its meaning; when none finds one the operation ends as the word says | none |
 //! | `error` | a pointer or a list of them, the first not `null` wins | none |
 //! | `error_answers` | `"operation-outcome"`: a `4xx`/`5xx` carrying a FHIR `OperationOutcome` fails the operation (all-transient issues are retried) | none |
@@ -336,7 +336,10 @@
 //!     [`LroMetadata::status`] (its word, `expired`, and its meaning, failed). A word not listed
 //!     fails as before, and so does a listed word when no source finds a result: a partial
 //!     result is only ever what the service says is there. An operation store records such a
-//!     delivery as it records any delivered answer.
+//!     delivery with its result (fetched again as any other) and how it ended: the record's
+//!     `partial_word` and its status, `Failed` or `Canceled`
+//!     ([`OperationRecord::partial`](crate::store::OperationRecord::partial)); the metrics count
+//!     it as `failed` or `canceled`.
 //!   - A `cancel` template cannot read the submission's answer (Replicate's `urls.cancel`), and
 //!     this stays so: a cancel is also sent from a resume handle, in another process and long
 //!     after, and a handle carries the status URL and the operation id, not the answers. Reading

@@ -9,7 +9,7 @@
 //! | [`RESUMED`] | counter | | operations continued from a [`ResumeHandle`](crate::ResumeHandle) (by a caller, or by the [store](crate::store) after another process) |
 //! | [`ATTACHED`] | counter | | requests under a known idempotency key answered from the [store](crate::store): nothing sent again |
 //! | [`RESUBMITTED`] | counter | | submissions sent again under their key by the [store](crate::store): a record said the submission may have gone out, and no handle was recorded (its sender ended in between) |
-//! | [`FINISHED`] | counter | `outcome`: `succeeded`, `failed`, `canceled`, `timeout`, `error`, `dropped` | operations started or resumed that ended, and how (`dropped`: the response future was dropped first, a client that went away) |
+//! | [`FINISHED`] | counter | `outcome`: `succeeded`, `failed`, `canceled`, `timeout`, `error`, `dropped` | operations started or resumed that ended, and how (`dropped`: the response future was dropped first, a client that went away; a response delivered after a word that means failed or canceled, a declared `partial_result` or [`failure_as_response`](crate::LroLayer::failure_as_response), counts as `failed` or `canceled`) |
 //! | [`POLLS`] | counter | | status polls sent |
 //! | [`WAITS`] | counter | `on`: `poll` (between two polls), `lease` (for the process that leads a keyed operation) | waits |
 //! | [`IN_FLIGHT`] | gauge | | operations started or resumed that have not ended |
@@ -57,8 +57,14 @@ impl Meter {
         self.begin(RESUMED);
     }
 
-    pub(crate) fn succeeded(&self) {
-        self.end("succeeded");
+    /// A final response delivered: `succeeded`, unless its status says the operation failed
+    /// or was canceled and left a result (a declared `partial_result`, `failure_as_response`).
+    pub(crate) fn delivered(&self, status: &crate::OperationStatus) {
+        self.end(match status.meaning() {
+            crate::StatusMeaning::Failed => "failed",
+            crate::StatusMeaning::Canceled => "canceled",
+            _ => "succeeded",
+        });
     }
 
     pub(crate) fn failed(&self, error: &(dyn std::error::Error + 'static)) {
@@ -85,7 +91,7 @@ impl Drop for Meter {
 impl Meter {
     pub(crate) fn started(&self) {}
     pub(crate) fn resumed(&self) {}
-    pub(crate) fn succeeded(&self) {}
+    pub(crate) fn delivered(&self, _: &crate::OperationStatus) {}
     pub(crate) fn failed(&self, _: &(dyn std::error::Error + 'static)) {}
 }
 

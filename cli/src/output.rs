@@ -341,6 +341,10 @@ fn metadata_json(meta: Option<&LroMetadata>, http_status: u16) -> Value {
         "dialect": m.dialect(),
         "rule": m.rule().to_string(),
         "status": m.status().as_str(),
+        // What the word means, as for a failure: a partial result (a declared
+        // `partial_result`) is delivered after a word that means failed or canceled.
+        "meaning": m.status().meaning().as_str(),
+        "canceled": m.status().meaning() == tower_lro::StatusMeaning::Canceled,
         "polls": m.polls(),
         "elapsedMs": u64::try_from(m.elapsed().as_millis()).unwrap_or(u64::MAX),
         "resourceUrl": m.resource_url(),

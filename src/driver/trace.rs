@@ -81,7 +81,7 @@ impl Trace {
     }
 
     pub(crate) fn finished(&self, meta: &LroMetadata) {
-        self.meter.succeeded();
+        self.meter.delivered(meta.status());
         tracing::debug!(
             status = %Quoted(meta.status().as_str()),
             polls = meta.polls(),
@@ -137,8 +137,8 @@ impl Trace {
         self.meter.started();
     }
     pub(crate) fn poll(&self, _: &Progress) {}
-    pub(crate) fn finished(&self, _: &LroMetadata) {
-        self.meter.succeeded();
+    pub(crate) fn finished(&self, meta: &LroMetadata) {
+        self.meter.delivered(meta.status());
     }
     pub(crate) fn failed(&self, error: &(dyn std::error::Error + 'static)) {
         self.meter.failed(error);

@@ -416,6 +416,7 @@ impl<S, ReqB, ResB> Keyed<S, ReqB, ResB> {
             updated_ms: super::unix_ms(),
             revision: latest.revision,
             credentials_withheld: false,
+            partial_word: None,
         }
     }
 }
@@ -565,6 +566,12 @@ where
             }
         };
         let meta = response.extensions().get::<LroMetadata>();
+        // A result left by an operation that did not succeed (a declared `partial_result`):
+        // recorded as a result, with the word and what it means.
+        let partial = meta
+            .map(LroMetadata::status)
+            .filter(|s| s.is_failure())
+            .map(|s| (s.as_str().to_owned(), RecordedStatus::of(s)));
         let state = match meta.and_then(LroMetadata::resume_handle) {
             // Only started (`LroOptions::start_only`): whoever comes next continues it.
             Some(handle) => Some(OperationState::Polling {
@@ -579,6 +586,12 @@ where
             Some(state) => {
                 let mut record = self.record(first_sent, state);
                 record.credentials_withheld = withheld;
+                if let (OperationState::Succeeded { .. }, Some((word, status))) =
+                    (&record.state, partial)
+                {
+                    record.partial_word = Some(word);
+                    record.status = Some(status);
+                }
                 store.save(&self.key, &record).await?
             }
             // Nothing to answer a later request with: it submits again.

@@ -164,6 +164,14 @@ pub struct OperationRecord {
     /// (`false`) when none did, and in records written before it was kept.
     #[serde(default, skip_serializing_if = "is_false")]
     pub credentials_withheld: bool,
+    /// The upstream's word when the operation ended without success but left a result (a
+    /// declared dialect's `partial_result`: OpenAI's `expired` batch): `state` is then
+    /// [`Succeeded`](OperationState::Succeeded), its result the one left, to fetch again as any
+    /// other, and `status` says [`Failed`](RecordedStatus::Failed) or
+    /// [`Canceled`](RecordedStatus::Canceled). Absent for every other record, and in records
+    /// written before it was kept (which a reader of those takes for a success).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partial_word: Option<String>,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -316,6 +324,18 @@ impl OperationRecord {
     /// renewed credential is the same request.
     pub fn made_by(&self, method: &http::Method, uri: &http::Uri, body: Option<&[u8]>) -> bool {
         self.fingerprint == fingerprint(method, uri, body.map(fnv1a))
+    }
+
+    /// How the operation ended when it left a result without succeeding (see
+    /// [`partial_word`](Self::partial_word)): the upstream's word, and
+    /// [`Failed`](RecordedStatus::Failed) or [`Canceled`](RecordedStatus::Canceled).
+    pub fn partial(&self) -> Option<(&str, RecordedStatus)> {
+        let word = self.partial_word.as_deref()?;
+        let status = match self.status {
+            Some(RecordedStatus::Canceled) => RecordedStatus::Canceled,
+            _ => RecordedStatus::Failed,
+        };
+        Some((word, status))
     }
 
     /// Whether the operation has ended.

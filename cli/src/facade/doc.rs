@@ -10,7 +10,9 @@
 //! reported), `error` is there only for `Failed` and `Canceled` (the upstream's code and
 //! message as recorded, as JSON strings: server text is data). `Retry-After` and
 //! `retry-after-ms` come with an unfinished operation, `Resource-Location:
-//! /_lro/operations/{id}/result` with a successful one. `createdDateTime` is when the
+//! /_lro/operations/{id}/result` with a successful one, and with a `Failed` or `Canceled` one
+//! that left a partial result (a declared `partial_result`: OpenAI's `expired` batch), whose
+//! `error.code` is the upstream's word. `createdDateTime` is when the
 //! submission was first sent (whole seconds), `lastUpdatedDateTime` the record's last write.
 
 use std::sync::Arc;
@@ -105,6 +107,9 @@ fn unavailable(e: &tower_lro::store::StoreError) -> Response<ProxyBody> {
 
 /// The status of `record` in the document's five words.
 pub fn status_of(record: &OperationRecord) -> RecordedStatus {
+    if let Some((_, status)) = record.partial() {
+        return status;
+    }
     match (&record.state, record.status) {
         (OperationState::Succeeded { .. }, _) => RecordedStatus::Succeeded,
         (OperationState::Failed { .. }, Some(RecordedStatus::Canceled)) => RecordedStatus::Canceled,
@@ -151,6 +156,13 @@ pub fn document(id: &str, record: &OperationRecord) -> Value {
             "message": message.as_deref().unwrap_or(""),
         });
     }
+    if let Some((word, _)) = record.partial() {
+        doc["error"] = json!({
+            "code": word,
+            "message": "the operation ended without success but left a partial result, \
+                        at its Resource-Location",
+        });
+    }
     doc
 }
 
@@ -164,7 +176,8 @@ pub fn document_response(
     let headers = response.headers_mut();
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     match status_of(record) {
-        RecordedStatus::Succeeded => {
+        // A result to fetch: the operation's, or the partial one it left.
+        _ if matches!(record.state, OperationState::Succeeded { .. }) => {
             let result = format!("{}/result", super::status_path(id));
             if let Ok(value) = HeaderValue::from_str(&result) {
                 headers.insert("resource-location", value);
@@ -247,5 +260,19 @@ mod tests {
             (Some("Succeeded"), Some(100.0))
         );
         assert!(doc.get("error").is_none());
+        // A partial result's record (a declared `partial_result`): the result kept, the
+        // document saying how it ended; a record without `status` reads as failed.
+        for (status, want) in [(r#","status":"Canceled""#, "Canceled"), ("", "Failed")] {
+            let partial = json(
+                r#"{"state":"succeeded","result":{"kind":"url","url":"http://u/r"}}"#,
+                &format!(r#"{status},"percent_complete":60.0,"partial_word":"cancelled""#),
+            );
+            let doc = document("x", &partial);
+            assert_eq!(
+                (doc["status"].as_str(), doc["percentComplete"].as_f64()),
+                (Some(want), Some(60.0))
+            );
+            assert_eq!(doc["error"]["code"], "cancelled");
+        }
     }
 }

@@ -8,7 +8,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use crate::support::{lro, now, proxy_on, resp, Mock};
+use crate::support::{lro, now, proxy_on, resp, temp_dir, Mock};
 
 /// `@PATH` of a fixture (the cancel tests load theirs with it too).
 pub(crate) fn fixture(name: &str) -> String {
@@ -398,9 +398,30 @@ async fn openai_batch_expired_writes_its_partial_output() {
     assert_eq!(expired.code, 3, "{expired:?}");
     assert_eq!(expired.json()["custom_id"], "request-1");
     assert!(expired.stderr.contains("expired"), "{}", expired.stderr);
-    let cancelled = run(2).await;
+    // `--metadata` says what the word means, as for a cancellation that left nothing.
+    let dir = temp_dir("openai-partial");
+    let meta = dir.join("meta.json");
+    let url = format!("{}/v2/batches", mock.base);
+    let meta_arg = meta.to_str().unwrap();
+    let cancelled = lro(&[
+        "-d",
+        "{}",
+        "--dialect",
+        &dialect,
+        "--metadata",
+        meta_arg,
+        &url,
+    ])
+    .await;
     assert_eq!(cancelled.code, 8, "{cancelled:?}");
     assert_eq!(cancelled.json()["custom_id"], "request-1");
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(&meta).unwrap()).unwrap();
+    assert_eq!(
+        (&m["status"], &m["meaning"], &m["canceled"]),
+        (&"cancelled".into(), &"canceled".into(), &true.into()),
+        "{m}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
     let nothing = run(3).await;
     assert_eq!(nothing.code, 3, "{nothing:?}");
     assert!(nothing.stdout.is_empty(), "{nothing:?}");

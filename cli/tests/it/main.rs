@@ -18,6 +18,7 @@ mod hostile;
 mod max_time;
 mod named_dialects;
 mod options;
+mod partial_result;
 mod proxy;
 mod proxy_credentials;
 mod proxy_faults;

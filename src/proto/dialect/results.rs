@@ -138,8 +138,10 @@ impl DeclaredDialect {
     }
 }
 
-/// The JSON document the string `text` at `p` holds, as the final body.
+/// The JSON document the string `text` at `p` holds, as the final body. A byte order mark
+/// before it is ignored, as before a status body, and not sent on (RFC 8259 §8.1).
 fn decoded(p: &Pointer, text: &str) -> Result<ResultTarget, LookupError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     match serde_json::from_str::<serde::de::IgnoredAny>(text) {
         Ok(_) => Ok(ResultTarget::Decoded(Bytes::copy_from_slice(
             text.as_bytes(),

@@ -56,6 +56,24 @@ async fn a_record_written_before_the_new_fields_still_reads() {
     assert_eq!(record.status, None);
     assert_eq!((record.revision, record.updated_ms), (0, 0));
     assert_eq!(record.percent_complete, None);
+    // A finished record of a release before `partial_word`: a success, as it was written.
+    let old = br#"{"fingerprint":"00","first_sent":7,"state":{"state":"succeeded","result":{"kind":"url","url":"http://h.example/r"}},"status":"Succeeded","updated_ms":9,"revision":3}"#;
+    let record = OperationRecord::from_json(old).unwrap();
+    assert_eq!(
+        (record.partial_word.as_deref(), record.partial()),
+        (None, None)
+    );
+    assert_eq!(record.status, Some(RecordedStatus::Succeeded));
+    // A partial result's record: the word beside the result, and its status; it reads back.
+    let mut partial = record.clone();
+    partial.partial_word = Some("expired".into());
+    partial.status = Some(RecordedStatus::Failed);
+    let json = partial.to_json();
+    let text = std::str::from_utf8(&json).unwrap();
+    assert!(text.contains(r#""partial_word":"expired""#), "{text}");
+    let back = OperationRecord::from_json(&json).unwrap();
+    assert_eq!(back.partial(), Some(("expired", RecordedStatus::Failed)));
+    assert!(back.is_finished());
 }
 
 #[tokio::test]

@@ -384,6 +384,14 @@ fn embedded_json_reads_the_document_a_string_holds() {
             b"42"
         ))))
     );
+    // A byte order mark before the document is ignored, as before a status body (RFC 8259
+    // §8.1 lets a parser ignore it; none is sent on).
+    assert_eq!(
+        result(r#"{"status": "SUCCEEDED", "output": "\ufeff{\"a\": 1}"}"#),
+        Ok(Some(ResultTarget::Decoded(bytes::Bytes::from_static(
+            br#"{"a": 1}"#
+        ))))
+    );
     // Not a string: the value as it came.
     let object = r#"{"status": "SUCCEEDED", "output": {"greeting": "Hello"}}"#;
     let Ok(Some(ResultTarget::Embedded(span))) = result(object) else {
