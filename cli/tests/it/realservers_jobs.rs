@@ -111,16 +111,15 @@ async fn execution(
 }
 
 /// `StartExecution`, `DescribeExecution` (`RUNNING`), `DescribeExecution` (`SUCCEEDED`): the
-/// output is the execution's `output`, the JSON text moto wrote into a string, as that string.
+/// output is the document the execution's `output` holds, the JSON text moto wrote into a
+/// string read as JSON (the fixture's `embedded_json`).
 #[tokio::test(flavor = "multi_thread")]
 async fn moto_step_functions_execution_to_its_output() {
     let input = r#"{"a":1,"b":2}"#;
     let (run, asked, captured) = execution("succeeded", "adds", "run-1", input, &[]).await;
     assert_eq!(run.code, 0, "{run:?}");
     sent_as_captured(&asked, &captured);
-    let output = run.json();
-    let inner: Value = serde_json::from_str(output.as_str().unwrap()).unwrap();
-    assert_eq!(inner["sum"], 3);
+    assert_eq!(run.json()["sum"], 3, "{run:?}");
 }
 
 /// A `Fail` state: `FAILED` with `error` and `cause`; the dialect reports the cause.
