@@ -210,7 +210,7 @@
 //! | `status_request` | `{"method": "GET"/"HEAD"/"POST", "headers": {…}, "body": {…}}` (a body only with `POST`, its strings templates, sent with `Content-Type: application/json` unless `headers` name a type) | plain `GET` |
 //! | `result_request` | the same, for fetching the result; its templates read the terminal status answer | plain `GET` |
 //! | `base_url` | an absolute http(s) URL every relative form resolves under, network paths included | the answer's own URL |
-//! | `cancel` | `{"method": "DELETE"/"POST", "url": {"template": …}, "headers": {…}, "body": {…}}` (`url` left out: the status URL; `headers` as a `status_request`'s; a body only with `POST`; every template reads only `/status_url`, `/operation_id` and `{status_url}`) | not cancellable |
+//! | `cancel` | `{"method": "DELETE"/"POST"/"PATCH"/"PUT", "url": {"template": …}, "headers": {…}, "body": {…}}` (`url` left out: the status URL; `headers` as a `status_request`'s; a body with `POST`, `PATCH` or `PUT`, never `DELETE`; every template reads only `/status_url`, `/operation_id` and `{status_url}`) | not cancellable |
 //! | `prefer_async` | which submissions without a `Prefer` of their own are sent with `Prefer: respond-async`: `{"method": …, "last_segment": …}` or `{"last_segment_prefix": …}`, every condition given must hold (`{}`: every submission); the last path segment is compared as sent | none |
 //!
 //! Template placeholders: `{/a/b}` (a pointer into the answer's body), `{number:/a/b}` (the
@@ -314,12 +314,18 @@
 //!   to [`LroLayer::poll_body`] (found by the body type; none: an error of kind `Protocol`).
 //!   Templates read the body (`{/ptr}`), a header (`{header:NAME}`), `{status_url}` and
 //!   `{submission_url}`; with `base_url` every relative form, `//host/x` included, stays on the
-//!   base's origin. A `cancel` member (`{"method": "DELETE"|"POST", "url": {"template": …}}`, `url` left out for the status URL)
+//!   base's origin. A `cancel` member (`{"method": "DELETE"|"POST"|"PATCH"|"PUT", "url": {"template": …}}`, `url` left out for the status URL)
 //!   says how to cancel; a template's placeholders read `/status_url` and `/operation_id` (the
 //!   id `operation_id` says where to find: Flower's `POST /api/task/revoke/{/operation_id}`).
-//!   It may add `headers` and, with `POST`, a JSON `body` template, checked and sent as a
-//!   `status_request`'s (AWS Step Functions' `StopExecution`: `X-Amz-Target` and
-//!   `{"executionArn": "{/operation_id}"}`); the body is made by [`LroLayer::poll_body`] as a
+//!   It may add `headers` and, with `POST`, `PATCH` or `PUT`, a JSON `body` template, checked
+//!   and sent as a `status_request`'s (AWS Step Functions' `StopExecution`: `X-Amz-Target` and
+//!   `{"executionArn": "{/operation_id}"}`). `PATCH` and `PUT` are for services that stop an
+//!   operation by writing its state: Apache Airflow's REST API stops a DAG run with
+//!   `PATCH /api/v2/dags/{dag_id}/dagRuns/{dag_run_id}` and `{"state": "failed"}` (Modify a
+//!   DAG Run, <https://airflow.apache.org/docs/apache-airflow/stable/stable-rest-api-ref.html>),
+//!   the status URL itself, so its `cancel` is `{"method": "PATCH", "body": {"state":
+//!   "failed"}}`; the run then reads `failed`, Airflow having no word of its own for a stopped
+//!   run. `GET` and `HEAD` are refused: a cancel changes the operation. The body is made by [`LroLayer::poll_body`] as a
 //!   check's is (none for the body type: [`LroService::cancel`] fails with kind `Protocol`, and
 //!   the cancel on giving up is not sent, the error left as it was). Credentials and origins
 //!   are judged as for any cancel: the description's headers are never credentials.

@@ -96,7 +96,7 @@ pub async fn run(args: FetchArgs) -> Result<i32, Failure> {
                 }
             }
         }
-        Err(err) => output::error(&args, &err),
+        Err(err) => output::error(&args, &err, &dialect),
     }
 }
 

@@ -114,7 +114,7 @@ pub async fn response(
             reporter.note(&format!(
                 "lro: {} via {} after {} in {} -> {status}",
                 shown(m.status().as_str()),
-                m.rule(),
+                via(m),
                 polls(m.polls()),
                 secs(m.elapsed())
             ));
@@ -275,13 +275,15 @@ where
     out.flush().await.map_err(io)
 }
 
-/// A failure of the client stack: message on stderr, handle saved, exit code.
-pub fn error(args: &FetchArgs, err: &BoxError) -> Result<i32, Failure> {
+/// A failure of the client stack: message on stderr, handle saved, exit code. `dialect` names
+/// the dialect the operation was read in (`--dialect`, or the resumed handle's), for
+/// `--metadata` when the error carries no handle that says it.
+pub fn error(args: &FetchArgs, err: &BoxError, dialect: &str) -> Result<i32, Failure> {
     let code = exit::code_for(err);
     let lro = err.downcast_ref::<tower_lro::Error>();
     let handle = lro.and_then(tower_lro::Error::resume_handle);
     if let Some(path) = &args.metadata {
-        write_json(path, &error_json(err))?;
+        write_json(path, &error_json(err, dialect))?;
     }
     match lro {
         Some(e) if e.is_operation_failed() => report_failure(e),
@@ -329,6 +331,17 @@ fn say(line: &str) {
     eprintln!("{}", shown_within(&redact::text(line), LINE_LIMIT));
 }
 
+/// What read the operation, for the line on stderr: the rule (`Operation-Location`, `Google
+/// Operation`), or for a declared dialect its name (`the ogc-processes dialect`; `the declared
+/// dialect` when the description names none).
+fn via(m: &LroMetadata) -> String {
+    if m.rule() == tower_lro::Rule::Declared {
+        format!("the {} dialect", shown(m.dialect()))
+    } else {
+        m.rule().to_string()
+    }
+}
+
 /// `--metadata` for a final response: what happened.
 fn metadata_json(meta: Option<&LroMetadata>, http_status: u16) -> Value {
     let Some(m) = meta else {
@@ -357,8 +370,8 @@ fn metadata_json(meta: Option<&LroMetadata>, http_status: u16) -> Value {
     record
 }
 
-/// `--metadata` for a failure.
-fn error_json(err: &BoxError) -> Value {
+/// `--metadata` for a failure (`dialect`: see [`error`]).
+fn error_json(err: &BoxError, dialect: &str) -> Value {
     let Some(e) = err.downcast_ref::<tower_lro::Error>() else {
         return json!({ "error": { "kind": "Transport", "message": exit::chain(&**err) } });
     };
@@ -378,7 +391,7 @@ fn error_json(err: &BoxError) -> Value {
             "code": odata.and_then(|o| o.code().map(str::to_owned)),
             "odataMessage": odata.and_then(|o| o.message().map(str::to_owned)),
         },
-        "dialect": e.resume_handle().map(ResumeHandle::dialect),
+        "dialect": e.resume_handle().map_or(dialect, ResumeHandle::dialect),
         "resume": e.resume_handle(),
     })
 }

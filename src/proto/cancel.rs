@@ -21,8 +21,9 @@ use crate::cancel::{CancelOutcome, NotCancellable};
 use crate::metadata::Rule;
 
 /// How a declared dialect cancels an operation:
-/// `"cancel": {"method": "DELETE", "url": {"template": "…"}}`, or a `POST` with headers and a
-/// JSON body (`"headers": {"X-Amz-Target": "…"}, "body": {"executionArn": "{/operation_id}"}`).
+/// `"cancel": {"method": "DELETE", "url": {"template": "…"}}`, or a `POST` (or `PATCH`, `PUT`)
+/// with headers and a JSON body (`"headers": {"X-Amz-Target": "…"}, "body": {"executionArn":
+/// "{/operation_id}"}`; Apache Airflow's `PATCH` of the DAG run with `{"state": "failed"}`).
 ///
 /// `url` left out: the status URL itself. A template's placeholders (the URL's and the
 /// body's) read what is known of the operation when it is cancelled — `/status_url` and
@@ -31,7 +32,7 @@ use crate::metadata::Rule;
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct DeclaredCancel {
-    /// `DELETE` or `POST`.
+    /// `DELETE`, `POST`, `PATCH` or `PUT`.
     pub(crate) method: CancelMethod,
     /// Where to send it; absent: the status URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -39,18 +40,35 @@ pub(crate) struct DeclaredCancel {
     /// Headers added to the carried ones (replacing those of the same name).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub(crate) headers: BTreeMap<String, String>,
-    /// A JSON body whose strings are templates; only with `POST`.
+    /// A JSON body whose strings are templates; not with `DELETE`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) body: Option<BodyTemplate>,
 }
 
-/// The methods a declared cancel may use.
+/// The methods a declared cancel may use: `DELETE` (of the operation or its monitor), or a
+/// request that may carry a body: `POST` (an action: `/cancel`, `StopExecution`), `PATCH` or
+/// `PUT` (the operation's state written: Apache Airflow's `PATCH` of a DAG run to `failed`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 pub(crate) enum CancelMethod {
     #[serde(rename = "DELETE")]
     Delete,
     #[serde(rename = "POST")]
     Post,
+    #[serde(rename = "PATCH")]
+    Patch,
+    #[serde(rename = "PUT")]
+    Put,
+}
+
+impl CancelMethod {
+    fn method(self) -> Method {
+        match self {
+            Self::Delete => Method::DELETE,
+            Self::Post => Method::POST,
+            Self::Patch => Method::PATCH,
+            Self::Put => Method::PUT,
+        }
+    }
 }
 
 /// The request that cancels an operation: its method, its URL, and the headers and body a
@@ -65,7 +83,7 @@ impl DeclaredCancel {
     /// Checks what serde cannot: the URL is a template or left out (a header or a pointer
     /// names a part of an answer, and a cancel is sent with no answer in hand), the templates
     /// read what a cancel knows, the headers are ones a description may set, and a body goes
-    /// with `POST`.
+    /// with `POST`, `PATCH` or `PUT`, never with `DELETE`.
     pub(crate) fn validate(&self) -> Result<(), DialectError> {
         let invalid = |problem: String| DialectError::Invalid {
             field: "cancel",
@@ -84,9 +102,10 @@ impl DeclaredCancel {
         };
         check_headers("cancel", &self.headers)?;
         if let Some(body) = &self.body {
-            if self.method != CancelMethod::Post {
+            if self.method == CancelMethod::Delete {
                 return Err(invalid(
-                    "a `body` is sent with `\"method\": \"POST\"` only".to_owned(),
+                    "a `body` is sent with `\"method\"` `POST`, `PATCH` or `PUT`, not `DELETE`"
+                        .to_owned(),
                 ));
             }
             templates.extend(body.templates());
@@ -111,10 +130,7 @@ impl DeclaredCancel {
         operation_id: Option<&str>,
         base: Option<&url::Url>,
     ) -> Result<Target, NotCancellable> {
-        let method = match self.method {
-            CancelMethod::Delete => Method::DELETE,
-            CancelMethod::Post => Method::POST,
-        };
+        let method = self.method.method();
         let url_template = match &self.url {
             Some(UrlSource::Template(t)) => Some(t),
             _ => None,
@@ -220,7 +236,7 @@ impl CancelRequest {
         debug_assert_eq!(request.kind(), PollKind::Cancel);
         Self { method, request }
     }
-    /// `DELETE` or `POST`.
+    /// `DELETE` or `POST`, or what a declared dialect's `cancel` names (`PATCH`, `PUT`).
     pub fn method(&self) -> &Method {
         &self.method
     }

@@ -1,6 +1,7 @@
 //! A declared cancel's headers and body: the rows of the services that cancel so (AWS Step
-//! Functions' `StopExecution`, Databricks' `runs/cancel` with a numeric `run_id`), every header
-//! and the body sent, and the same request made again from a resume handle.
+//! Functions' `StopExecution`, Databricks' `runs/cancel` with a numeric `run_id`, Apache
+//! Airflow's `PATCH` of a DAG run to `failed`), every header and the body sent, and the same
+//! request made again from a resume handle.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -52,6 +53,41 @@ fn declared_cancels_send_their_headers_and_body() {
                 "https://dbc-a1b2.cloud.databricks.com/api/2.1/jobs/runs/cancel",
                 &[("content-type", "application/json")],
                 Some(r#"{"run_id":455644833}"#),
+            )),
+        ),
+        (
+            "Apache Airflow: PATCH the DAG run (the status URL) with {\"state\": \"failed\"} (REST API v2, modify a DAG run)",
+            fixture("airflow"),
+            (
+                "POST",
+                "https://airflow.example/api/v2/dags/long/dagRuns",
+            ),
+            (
+                200,
+                vec![("content-type", "application/json")],
+                r#"{"dag_run_id": "manual__2026-12-07T19:58:02.5+00:00", "dag_id": "long", "state": "queued"}"#,
+            ),
+            Ok((
+                Method::PATCH,
+                "https://airflow.example/api/v2/dags/long/dagRuns/manual__2026-12-07T19%3A58%3A02.5%2B00%3A00",
+                &[("content-type", "application/json")],
+                Some(r#"{"state":"failed"}"#),
+            )),
+        ),
+        (
+            "declared PUT with a body on a template: the method as declared",
+            declared(
+                r#", "operation_id": {"header": "x-job-id"},
+                "cancel": {"method": "PUT", "url": {"template": "/jobs/{/operation_id}/state"},
+                           "body": {"state": "cancelled"}}"#,
+            ),
+            ("POST", "https://svc.example/jobs"),
+            (202, vec![("location", "/ops/1"), ("x-job-id", "j-7")], ""),
+            Ok((
+                Method::PUT,
+                "https://svc.example/jobs/j-7/state",
+                &[("content-type", "application/json")],
+                Some(r#"{"state":"cancelled"}"#),
             )),
         ),
         (

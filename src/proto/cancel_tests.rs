@@ -468,8 +468,13 @@ fn the_declared_cancel_is_checked_at_load() {
             r#"{"method": "DELETE", "url": {"pointer": "/cancel"}}"#,
             "cancel",
         ),
-        (r#"{"method": "PUT"}"#, "`PUT`"),
+        (r#"{"method": "GET"}"#, "`GET`"),
+        (r#"{"method": "patch"}"#, "`patch`"),
         (r#"{"method": "DELETE", "body": "{}"}"#, "`body`"),
+        (
+            r#"{"method": "DELETE", "body": {"state": "x"}}"#,
+            "not `DELETE`",
+        ),
         (r#"{"url": {"template": "/x"}}"#, "`method`"),
         (
             r#"{"method": "POST", "url": {"template": "/x/{nope"}}"#,
@@ -519,6 +524,15 @@ fn the_declared_cancel_is_checked_at_load() {
     // It survives a resume handle.
     let back = Dialect::from_handle(&dialect.to_handle().unwrap()).unwrap();
     assert_eq!(back, dialect);
+    // A body goes with `POST`, `PATCH` and `PUT`; each survives a handle too.
+    for method in ["POST", "PATCH", "PUT"] {
+        let ok = format!(
+            r#"{{{base}, "cancel": {{"method": "{method}", "body": {{"state": "failed"}}}}}}"#
+        );
+        let dialect = Dialect::from_json(&ok).unwrap_or_else(|e| panic!("{method}: {e}"));
+        let back = Dialect::from_handle(&dialect.to_handle().unwrap()).unwrap();
+        assert_eq!(back, dialect, "{method}");
+    }
 }
 
 #[test]

@@ -5,7 +5,7 @@
 //! dialects ask for a status or a result (`requests`), the named dialects' cases
 //! (`named_dialects`), and one row per real service's documented shape by family
 //! (`services_*`, each row citing its public document; `services_jobs` holds job and
-//! prediction APIs).
+//! prediction APIs, `services_workflows` workflow orchestrators).
 #![allow(clippy::type_complexity)] // the tables are clearer spelled out
 
 use super::dialect::Dialect;
@@ -352,6 +352,7 @@ pub(crate) fn dialect(name: &str) -> Dialect {
         "vertex-batch" => {
             include_str!("../../tests/fixtures/dialects/vertex-ai-batch-prediction.json")
         }
+        "airflow" => include_str!("../../tests/fixtures/dialects/apache-airflow-dag-run.json"),
         other => panic!("no fixture {other}"),
     };
     Dialect::from_json(text).unwrap()
@@ -378,5 +379,6 @@ mod services_jobs_tests;
 mod services_microsoft_tests;
 mod services_review_tests;
 mod services_standards_tests;
+mod services_workflows_tests;
 mod shapes_tests;
 mod waits_tests;

@@ -339,3 +339,39 @@ async fn a_declared_cancel_body_sends_a_number_as_a_number() {
     assert_eq!(cancel.headers["content-type"], "application/json");
     assert_eq!(&cancel.body[..], br#"{"run_id":455644833}"#);
 }
+
+/// Apache Airflow stops a DAG run by writing its state: `PATCH` of the run's own URL (the status
+/// URL) with `{"state": "failed"}` (REST API v2, Modify a DAG Run). The run id holds `:` and
+/// `+`, each escaped in its one segment.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_declared_cancel_patches_the_run() {
+    const RUN: &str = "/api/v2/dags/long/dagRuns/manual__2026-12-07T19%3A58%3A02.5%2B00%3A00";
+    let mock = Mock::start(move |req, _| {
+        let queued = r#"{"dag_run_id": "manual__2026-12-07T19:58:02.5+00:00", "dag_id": "long", "state": "queued"}"#;
+        match (req.method.as_str(), req.target.as_str()) {
+            ("POST", "/api/v2/dags/long/dagRuns") => resp(200, &[], queued),
+            ("PATCH", RUN) => resp(
+                200,
+                &[],
+                r#"{"dag_run_id": "manual__2026-12-07T19:58:02.5+00:00", "state": "failed"}"#,
+            ),
+            _ => resp(404, &[], ""),
+        }
+    })
+    .await;
+    let dialect = fixture("apache-airflow-dag-run");
+    let url = format!("{}/api/v2/dags/long/dagRuns", mock.base);
+    let args = ["--dialect", &dialect, "--json", r#"{"logical_date":null}"#];
+    let started = lro(&[&args[..], &["--no-wait", &url]].concat()).await;
+    assert_eq!(started.code, 0, "{started:?}");
+    let run = lro_with_stdin(&["--cancel", "-"], &started.stdout).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let seen = mock.requests();
+    let cancel = seen.last().unwrap();
+    assert_eq!(
+        (cancel.method.as_str(), cancel.target.as_str()),
+        ("PATCH", RUN)
+    );
+    assert_eq!(cancel.headers["content-type"], "application/json");
+    assert_eq!(&cancel.body[..], br#"{"state":"failed"}"#);
+}

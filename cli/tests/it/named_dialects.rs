@@ -211,3 +211,50 @@ async fn a_handle_names_the_standard_and_resumes_in_it() {
     assert_eq!(resumed.stdout, r#"{"out":7}"#);
     assert_eq!(mock.count("/processes/p/execution"), 1);
 }
+
+/// `--dialect ogc-processes` is named where the CLI reports: `--metadata` says `"dialect":
+/// "ogc-processes"` for a failed job (whose error carries no handle) as for a delivered one,
+/// and the line on stderr says which dialect read the job, not only that one was declared.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_named_dialect_is_named_in_metadata_and_on_stderr() {
+    let mock = Mock::start(|req, _| {
+        let now = [("retry-after", "0".to_owned())];
+        match req.target.as_str() {
+            "/processes/ok/execution" => resp(201, &[("location", "/jobs/1".into())], ""),
+            "/processes/bad/execution" => resp(201, &[("location", "/jobs/2".into())], ""),
+            "/jobs/1" => resp(200, &now, r#"{"jobID":"1","status":"successful"}"#),
+            "/jobs/1/results" => resp(200, &[], r#"{"out":1}"#),
+            "/jobs/2" => resp(200, &now, r#"{"jobID":"2","status":"failed"}"#),
+            _ => resp(404, &[], ""),
+        }
+    })
+    .await;
+    let dir = crate::support::temp_dir("named-metadata");
+    for (process, code) in [("ok", 0), ("bad", 3)] {
+        let meta = dir.join(format!("{process}.json"));
+        let url = format!("{}/processes/{process}/execution", mock.base);
+        let run = lro(&[
+            "-X",
+            "POST",
+            "--dialect",
+            "ogc-processes",
+            "--metadata",
+            meta.to_str().unwrap(),
+            &url,
+        ])
+        .await;
+        assert_eq!(run.code, code, "{run:?}");
+        let m: Value = serde_json::from_slice(&std::fs::read(&meta).unwrap()).unwrap();
+        assert_eq!(m["dialect"], "ogc-processes", "{process}: {m}");
+        if code == 0 {
+            assert!(
+                run.stderr
+                    .contains("lro: successful via the ogc-processes dialect after 1 poll"),
+                "{}",
+                run.stderr
+            );
+        } else {
+            assert_eq!(m["error"]["kind"], "OperationFailed", "{m}");
+        }
+    }
+}

@@ -179,6 +179,7 @@ pub const DIALECT_FIXTURES: &[&str] = &[
     include_str!("../../../tests/fixtures/dialects/aws-step-functions-execution.json"),
     include_str!("../../../tests/fixtures/dialects/aws-bedrock-batch-inference.json"),
     include_str!("../../../tests/fixtures/dialects/vertex-ai-batch-prediction.json"),
+    include_str!("../../../tests/fixtures/dialects/apache-airflow-dag-run.json"),
 ];
 
 pub(super) const POINTERS: &[&str] = &[
@@ -293,7 +294,7 @@ pub(super) fn cancel_spec(u: &mut Unstructured<'_>) -> AResult<serde_json::Value
     let obj = spec.as_object_mut().expect("request_spec makes an object");
     obj.insert(
         "method".to_owned(),
-        (*pick(u, &["DELETE", "POST", "POST", "PUT"])?).into(),
+        (*pick(u, &["DELETE", "POST", "POST", "PATCH", "PUT", "GET"])?).into(),
     );
     obj.remove("body");
     let texts = [

@@ -161,8 +161,9 @@ pub(crate) struct DeclaredDialect {
     /// submission's for `status_url`, the status URL's for `result`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) base_url: Option<String>,
-    /// How to cancel an operation: `{"method": "DELETE"|"POST", "url": {"template": …}}`
-    /// (`url` left out: the status URL). Absent: operations of this dialect are not cancelled.
+    /// How to cancel an operation: `{"method": "DELETE"|"POST"|"PATCH"|"PUT", "url":
+    /// {"template": …}}` (`url` left out: the status URL), with `headers` and, but for
+    /// `DELETE`, a JSON `body`. Absent: operations of this dialect are not cancelled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) cancel: Option<crate::proto::cancel::DeclaredCancel>,
     /// Which submissions without a `Prefer` of their own are sent with

@@ -1,6 +1,10 @@
 use super::*;
 use http::Method;
 
+/// `ogc-processes` written out as a user's file, under a name of its own.
+const OGC_FIXTURE: &str =
+    include_str!("../../../tests/fixtures/dialects/ogc-api-processes-job.json");
+
 #[test]
 fn built_in_descriptions_read_and_name_themselves() {
     assert_eq!(fhir().name.as_deref(), Some("fhir"));
@@ -133,11 +137,20 @@ fn ogc_job_by_location_else_by_job_id_under_the_root() {
         );
         h
     };
+    // The built-in, and its copy as a user's file (`tests/fixtures/dialects/`), which finds
+    // the job where the built-in does.
+    let copy = DeclaredDialect::from_json(OGC_FIXTURE).unwrap();
     let found = |headers: &HeaderMap, body: Value| {
-        ogc_processes()
+        let built_in = ogc_processes()
             .status_url(headers, Some(&body), &url)
             .unwrap()
-            .map(|u| u.to_string())
+            .map(|u| u.to_string());
+        let by_copy = copy
+            .status_url(headers, Some(&body), &url)
+            .unwrap()
+            .map(|u| u.to_string());
+        assert_eq!(by_copy, built_in, "the fixture's copy, {body}");
+        built_in
     };
     let info = serde_json::json!({"jobID": "job_1", "status": "accepted"});
     let rows: [(&HeaderMap, Value, Option<&str>); 5] = [
@@ -166,4 +179,18 @@ fn ogc_job_by_location_else_by_job_id_under_the_root() {
     for (headers, body, want) in rows {
         assert_eq!(found(headers, body.clone()).as_deref(), want, "{body}");
     }
+}
+
+/// `tests/fixtures/dialects/ogc-api-processes-job.json` is the `ogc-processes` description as
+/// data (what a user passes with `--dialect @file`): the same in every field but its name and
+/// doc, so a change to the built-in (the `jobID` fallback for a `201` without `Location`) is
+/// made to the copy too.
+#[test]
+fn the_ogc_fixture_is_the_built_in_as_data() {
+    let mut copy = DeclaredDialect::from_json(OGC_FIXTURE).unwrap();
+    let built_in = ogc_processes();
+    assert_ne!(copy.name, built_in.name, "the copy keeps a name of its own");
+    copy.name.clone_from(&built_in.name);
+    copy.doc.clone_from(&built_in.doc);
+    assert_eq!(copy, *built_in);
 }

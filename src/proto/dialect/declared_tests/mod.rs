@@ -86,6 +86,10 @@ const FIXTURES: &[(&str, &str)] = &[
         "vertex-ai-batch-prediction",
         include_str!("../../../../tests/fixtures/dialects/vertex-ai-batch-prediction.json"),
     ),
+    (
+        "apache-airflow-dag-run",
+        include_str!("../../../../tests/fixtures/dialects/apache-airflow-dag-run.json"),
+    ),
 ];
 
 fn fixture(name: &str) -> DeclaredDialect {
