@@ -6,7 +6,8 @@
 //! where the credentials do not go — store key names, the façade's operation ids in URLs and
 //! the logs of whatever carries them — so it must not be undoable: an unkeyed hash of a weak
 //! credential (HTTP Basic `user:password`, a short API key) is reversed offline by trying a
-//! dictionary; a keyed one cannot be recomputed without the secret.
+//! dictionary; a keyed one cannot be recomputed without the secret. The same secret keys the
+//! store's fingerprint of a keyed request's body ([`Scope::body_mac`]), for the same reason.
 //!
 //! The secret must be the same for every proxy that shares a store, and across restarts, or a
 //! client's retry would not find its operation and would submit it again. It comes from, in
@@ -87,6 +88,18 @@ impl Scope {
             mac.update(b"\n");
         }
         hex(&mac.sign().as_ref()[..16])
+    }
+
+    /// The MAC of a keyed request's body under the secret, for the store's fingerprint of the
+    /// request ([`LroOptions::request_body_mac`](tower_lro::LroOptions::request_body_mac)): an
+    /// unkeyed hash of a body of known structure would let whoever reads the store test
+    /// guesses of a secret in it offline. The input starts with a NUL, which starts no
+    /// credential line of [`of`](Self::of): a body's MAC is never a scope's.
+    pub fn body_mac(&self, body: &[u8]) -> hmac::Tag {
+        let mut mac = hmac::Context::with_key(&self.0);
+        mac.update(b"\0body\n");
+        mac.update(body);
+        mac.sign()
     }
 
     /// Where the operation under a client's `key` is kept: `{scope}:{key}` (see
