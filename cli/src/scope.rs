@@ -137,6 +137,18 @@ pub fn random_hex<const N: usize>() -> Option<String> {
     Some(hex(&bytes))
 }
 
+/// The id this proxy holds store leases under: `lro-{pid}-{128 random bits in hex}`, from the
+/// same generator as the façade's operation ids (containers all run as pid 1, so the process
+/// id and the time alone may be another instance's); `None` when it has no bits to give (the
+/// library's default id, random too, is kept).
+pub fn holder_id() -> Option<String> {
+    Some(format!(
+        "lro-{}-{}",
+        std::process::id(),
+        random_hex::<16>()?
+    ))
+}
+
 /// 256 random bits in hex (64 characters and a newline): a secret as this module writes one.
 pub fn fresh() -> Result<Vec<u8>, Failure> {
     let bits = random_hex::<32>()
@@ -226,6 +238,17 @@ mod tests {
     use crate::proxy_store::tests::headers;
 
     const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+    /// Two ids made by one process at once differ (two instances, both pid 1, never share
+    /// one): 128 random bits each.
+    #[test]
+    fn holder_ids_differ() {
+        let (a, b) = (holder_id().unwrap(), holder_id().unwrap());
+        assert_ne!(a, b);
+        let prefix = format!("lro-{}-", std::process::id());
+        assert!(a.starts_with(&prefix), "{a}");
+        assert_eq!(a.len(), prefix.len() + 32, "{a}");
+    }
 
     #[test]
     fn scopes_by_credentials() {
