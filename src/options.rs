@@ -38,7 +38,7 @@ pub struct LroOptions {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Extra {
     pub(crate) idempotency_key: Option<Arc<str>>,
-    pub(crate) body_digest: Option<u64>,
+    pub(crate) body_digest: Option<crate::store::BodyDigest>,
     pub(crate) progress: Option<RequestProgress>,
     pub(crate) cancel_on_give_up: Option<bool>,
     pub(crate) continue_recorded: bool,
@@ -139,9 +139,26 @@ impl LroOptions {
     /// URL and a hash of these bytes): the layer does not read request bodies itself. A
     /// request under a known key whose fingerprint differs is refused with an error of kind
     /// [`Conflict`](crate::ErrorKind::Conflict).
+    ///
+    /// The hash is unkeyed (FNV-1a): whoever reads the store can test guesses of a body of
+    /// known structure against it offline. For a body that may hold a secret, give its MAC
+    /// under a secret of your own instead ([`request_body_mac`](Self::request_body_mac)).
     #[must_use]
     pub fn request_body(mut self, body: &[u8]) -> Self {
-        self.extra().body_digest = Some(crate::store::fnv1a(body));
+        self.extra().body_digest = Some(crate::store::BodyDigest::Plain(crate::store::fnv1a(body)));
+        self
+    }
+
+    /// In place of [`request_body`](Self::request_body): the body by a MAC the caller computed
+    /// under a secret that the store does not hold (an HMAC-SHA256 of the body under a
+    /// per-deployment key, say; `lro proxy` uses its key scope's secret). The fingerprint then
+    /// holds no unkeyed digest of the body, so a secret in a body of known structure cannot be
+    /// guessed offline by whoever reads the store. Two requests are the same when their MACs
+    /// are: every process that shares a store must use the same secret (see
+    /// [`OperationRecord::made_by_mac`](crate::store::OperationRecord::made_by_mac)).
+    #[must_use]
+    pub fn request_body_mac(mut self, mac: &[u8]) -> Self {
+        self.extra().body_digest = Some(crate::store::BodyDigest::Keyed(crate::store::fnv1a(mac)));
         self
     }
 
@@ -241,7 +258,7 @@ impl LroOptions {
         self.extra.as_ref()?.idempotency_key.as_ref()
     }
 
-    pub(crate) fn body_digest(&self) -> Option<u64> {
+    pub(crate) fn body_digest(&self) -> Option<crate::store::BodyDigest> {
         self.extra.as_ref()?.body_digest
     }
 

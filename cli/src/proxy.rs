@@ -131,7 +131,10 @@ pub async fn run(args: ProxyArgs) -> Result<i32, Failure> {
     let records: Arc<dyn tower_lro::store::OperationStore> = signals.clone();
     crate::proxy_admin::install();
     // One store front for keyed requests and the façade: one hand-over at the drain's end.
-    let stores = layer.clone().store(records.clone()).lease(args.store_lease);
+    let mut stores = layer.clone().store(records.clone()).lease(args.store_lease);
+    if let Some(id) = crate::scope::holder_id() {
+        stores = stores.holder(id);
+    }
     let facade = crate::facade::Facade::new(
         stores.clone(),
         signals,

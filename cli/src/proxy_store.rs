@@ -16,8 +16,9 @@
 //! one that asks `respond-async` under the same key and credentials share one operation.
 //!
 //! A keyed request's body is read whole before it is sent (at most [`KEYED_BODY_LIMIT`]): the
-//! store fingerprints the request (method, URL, body), and another request under the same key
-//! is refused `422` (`application/problem+json`, as the draft says). A second request under a
+//! store fingerprints the request (method, URL, and the body by its MAC under the key scope's
+//! secret: no unkeyed digest of it is stored), and another request under the same key is
+//! refused `422` (`application/problem+json`, as the draft says). A second request under a
 //! key whose operation is running *waits* for it (rather than the draft's `409`), within the
 //! request's deadline.
 
@@ -243,7 +244,7 @@ impl Store {
                 self.scope
                     .store_key(&parts.headers, parts.uri.query(), &key),
             )
-            .request_body(&bytes);
+            .request_body_mac(self.scope.body_mac(&bytes).as_ref());
         let mut req = Request::from_parts(parts, full(bytes));
         req.extensions_mut().insert(options);
         self.service.clone().oneshot(req).await

@@ -6,7 +6,8 @@
 //! where the credentials do not go — store key names, the façade's operation ids in URLs and
 //! the logs of whatever carries them — so it must not be undoable: an unkeyed hash of a weak
 //! credential (HTTP Basic `user:password`, a short API key) is reversed offline by trying a
-//! dictionary; a keyed one cannot be recomputed without the secret.
+//! dictionary; a keyed one cannot be recomputed without the secret. The same secret keys the
+//! store's fingerprint of a keyed request's body ([`Scope::body_mac`]), for the same reason.
 //!
 //! The secret must be the same for every proxy that shares a store, and across restarts, or a
 //! client's retry would not find its operation and would submit it again. It comes from, in
@@ -89,6 +90,18 @@ impl Scope {
         hex(&mac.sign().as_ref()[..16])
     }
 
+    /// The MAC of a keyed request's body under the secret, for the store's fingerprint of the
+    /// request ([`LroOptions::request_body_mac`](tower_lro::LroOptions::request_body_mac)): an
+    /// unkeyed hash of a body of known structure would let whoever reads the store test
+    /// guesses of a secret in it offline. The input starts with a NUL, which starts no
+    /// credential line of [`of`](Self::of): a body's MAC is never a scope's.
+    pub fn body_mac(&self, body: &[u8]) -> hmac::Tag {
+        let mut mac = hmac::Context::with_key(&self.0);
+        mac.update(b"\0body\n");
+        mac.update(body);
+        mac.sign()
+    }
+
     /// Where the operation under a client's `key` is kept: `{scope}:{key}` (see
     /// [`of`](Self::of), of the request's headers and `query`), so that two
     /// callers who chose the same key never share an operation, whether they wait for it or use
@@ -122,6 +135,18 @@ pub fn random_hex<const N: usize>() -> Option<String> {
     let mut bytes = [0u8; N];
     SystemRandom::new().fill(&mut bytes).ok()?;
     Some(hex(&bytes))
+}
+
+/// The id this proxy holds store leases under: `lro-{pid}-{128 random bits in hex}`, from the
+/// same generator as the façade's operation ids (containers all run as pid 1, so the process
+/// id and the time alone may be another instance's); `None` when it has no bits to give (the
+/// library's default id, random too, is kept).
+pub fn holder_id() -> Option<String> {
+    Some(format!(
+        "lro-{}-{}",
+        std::process::id(),
+        random_hex::<16>()?
+    ))
 }
 
 /// 256 random bits in hex (64 characters and a newline): a secret as this module writes one.
@@ -213,6 +238,17 @@ mod tests {
     use crate::proxy_store::tests::headers;
 
     const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+    /// Two ids made by one process at once differ (two instances, both pid 1, never share
+    /// one): 128 random bits each.
+    #[test]
+    fn holder_ids_differ() {
+        let (a, b) = (holder_id().unwrap(), holder_id().unwrap());
+        assert_ne!(a, b);
+        let prefix = format!("lro-{}-", std::process::id());
+        assert!(a.starts_with(&prefix), "{a}");
+        assert_eq!(a.len(), prefix.len() + 32, "{a}");
+    }
 
     #[test]
     fn scopes_by_credentials() {

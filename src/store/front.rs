@@ -25,6 +25,7 @@ use crate::error::{Error, Reason};
 use crate::metadata::Progress;
 use crate::{LroBody, LroLayer, LroMetadata, LroOptions, LroService, ResumeHandle};
 
+mod holder;
 mod until;
 
 use until::{until_done, Ended};
@@ -112,7 +113,7 @@ impl LroLayer {
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
-        let holder = format!("{}-{nanos:x}-{n}", std::process::id());
+        let holder = holder::holder_id(std::process::id(), nanos, n);
         let front = Front {
             store,
             holder,
@@ -140,8 +141,11 @@ impl StoreLayer {
         self.edit(|f| f.lease = ttl.max(Duration::from_millis(3)))
     }
 
-    /// The id this layer's leases are held under (default: process id, time and a counter;
-    /// unique per layer); each call holds its lease as `{id}/{count}`.
+    /// The id this layer's leases are held under (default: process id, time, a counter and 64
+    /// random bits, `{pid}-{nanos}-{n}-{random}` in hex: unique per layer, and across
+    /// processes that share a pid, as containers do); each call holds its lease as
+    /// `{id}/{count}`. An id given here must be as unique: two processes under one id would
+    /// each take the other's lease for its own.
     #[must_use]
     pub fn holder(self, id: impl Into<String>) -> Self {
         let id = id.into();

@@ -46,13 +46,14 @@ pub(super) async fn submit(
         Ok(bytes) => bytes,
         Err(answer) => return answer,
     };
+    let mac = facade.scope.body_mac(&bytes);
     if !fresh {
         // Known already, with a handle or an end: the same façade (its status request takes
         // over an operation whose instance stopped), when it is the same request. A record
         // without a handle goes through the store front, which sends the submission again if
         // its lease is free (and refuses another request under the key).
         if let Ok(Some(record)) = facade.store.load(&id).await {
-            if !record.made_by(&parts.method, &target, Some(&bytes)) {
+            if !record.made_by_mac(&parts.method, &target, mac.as_ref()) {
                 let reused: BoxError = Box::new(tower_lro::__private::key_reused(id.clone()));
                 return error_response(&target, &reused).map(Either::Right);
             }
@@ -64,7 +65,7 @@ pub(super) async fn submit(
     let options = LroOptions::new()
         .force()
         .idempotency_key(id.clone())
-        .request_body(&bytes);
+        .request_body_mac(mac.as_ref());
     let mut out = Request::new(upstream_body(bytes));
     *out.method_mut() = parts.method;
     *out.uri_mut() = target.clone();

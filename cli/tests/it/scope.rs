@@ -227,3 +227,57 @@ async fn callers_told_apart_by_a_query_credential_do_not_share_a_key() {
     assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
     assert_eq!(up.mock.count("/jobs/a"), 3);
 }
+
+/// A keyed request's body is in its record's fingerprint by its MAC under the scope's secret,
+/// not by an unkeyed hash: a body of known structure with a secret in it (`{"pin":"4321"}`)
+/// cannot be tested guess by guess against the store by whoever reads it. The fingerprint was
+/// FNV-1a over the method, the URL and the FNV-1a of the body, which anyone recomputes. Through
+/// the façade and synchronously alike; the same request after a restart (the same secret) is
+/// still the same request, and another body under the key is still refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_keyed_bodys_fingerprint_is_a_mac_under_the_secret() {
+    let up = Upstream::start().await;
+    up.finish();
+    let dir = temp_dir("body-mac");
+    let file = dir.join("ops.redb");
+    let args = ["--store", file.to_str().unwrap()];
+    let body = r#"{"pin":"4321"}"#;
+    let (mut proxy, base, _log) = proxy_on("127.0.0.1:0", &up.mock.base, &args).await;
+    let facade = [("prefer", "respond-async"), ("idempotency-key", "\"f\"")];
+    let (status, h, _) = send("POST", &format!("{base}/jobs/a"), &facade, body).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let location = h["operation-location"].to_str().unwrap();
+    assert_eq!(until_ended(&format!("{base}{location}")).await, "Succeeded");
+    let waiting = [("idempotency-key", "\"s\"")];
+    let sync = send("POST", &format!("{base}/jobs/b"), &waiting, body).await;
+    assert_eq!(sync.0, StatusCode::OK);
+    proxy.kill().await.unwrap();
+    proxy.wait().await.unwrap();
+
+    let secret = std::fs::read(dir.join("ops.redb.scope-secret")).unwrap();
+    let scope = scope_under(&secret, &[]);
+    {
+        let store = tower_lro::store::RedbStore::open(&file).unwrap();
+        for (key, path) in [("f", "/jobs/a"), ("s", "/jobs/b")] {
+            let record = tower_lro::store::OperationStore::load(&store, &format!("{scope}:{key}"))
+                .await
+                .unwrap()
+                .unwrap_or_else(|| panic!("no record under {key}"));
+            let uri: http::Uri = format!("{}{path}", up.mock.base).parse().unwrap();
+            assert!(
+                !record.made_by(&http::Method::POST, &uri, Some(body.as_bytes())),
+                "the record under {key} holds the unkeyed digest of the body"
+            );
+        }
+    }
+
+    let (_proxy, base, _log) = proxy_on("127.0.0.1:0", &up.mock.base, &args).await;
+    let again = send("POST", &format!("{base}/jobs/b"), &waiting, body).await;
+    assert_eq!((again.0, &again.2), (sync.0, &sync.2), "the same request");
+    assert_eq!(up.mock.count("/jobs/b"), 1);
+    let other = r#"{"pin":"0000"}"#;
+    let (status, _, answer) = send("POST", &format!("{base}/jobs/b"), &waiting, other).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(json(&answer)["error"]["code"], "IdempotencyKeyReused");
+    assert_eq!(up.mock.count("/jobs/b"), 1);
+}

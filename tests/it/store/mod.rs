@@ -517,3 +517,40 @@ async fn a_handed_over_call_frees_its_lease_for_another_layer() {
     assert_eq!(body_bytes(done.into_body()).await, r#"{"id":"thing-1"}"#);
     assert_eq!(up.submissions(), 1);
 }
+
+/// A body given by its MAC under the caller's secret (`LroOptions::request_body_mac`) is in the
+/// record by that MAC alone: the record holds no unkeyed digest of the body (no body given
+/// whole made it), the same MAC is the same request, and another MAC under the key is a
+/// conflict.
+#[tokio::test]
+async fn a_body_given_by_its_mac_is_fingerprinted_by_it_alone() {
+    let up = Upstream::start().await;
+    up.finish();
+    let store = Arc::new(MemoryStore::new());
+    let svc = client(layer(store.clone()));
+    let body = r#"{"pin":"4321"}"#;
+    let keyed = |mac: &[u8]| {
+        let mut req = post(&up.server.url("/jobs"), body);
+        let options = LroOptions::new()
+            .idempotency_key("k-mac")
+            .request_body_mac(mac);
+        req.extensions_mut().insert(options);
+        req
+    };
+    let first = send(&svc, keyed(b"mac of the pin")).await.unwrap();
+    assert_eq!(outcome(&first), Outcome::Submitted);
+    let record = store.load("k-mac").await.unwrap().expect("recorded");
+    let url: http::Uri = up.server.url("/jobs").parse().unwrap();
+    assert!(record.made_by_mac(&Method::POST, &url, b"mac of the pin"));
+    for guess in [body, r#"{"pin":"0000"}"#, ""] {
+        assert!(!record.made_by(&Method::POST, &url, Some(guess.as_bytes())));
+    }
+    assert!(!record.made_by(&Method::POST, &url, None));
+
+    let again = send(&svc, keyed(b"mac of the pin")).await.unwrap();
+    assert_eq!(outcome(&again), Outcome::Answered);
+    let err = send(&svc, keyed(b"mac of another pin")).await.unwrap_err();
+    let err = err.downcast::<tower_lro::Error>().expect("an LRO error");
+    assert_eq!(err.kind(), ErrorKind::Conflict);
+    assert_eq!(up.submissions(), 1);
+}
