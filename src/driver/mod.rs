@@ -9,7 +9,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
-use bytes::Bytes;
 use http::response::Parts;
 use http::{Request, Response};
 use http_body::Body;
@@ -27,11 +26,13 @@ use crate::proto::{
 };
 use crate::resume::ResumeHandle;
 
+mod part;
 mod read;
 pub(crate) mod settings;
 mod time;
 mod trace;
 
+use part::cut;
 use read::{ReadLimited, ReadOutcome, StatusBodyRead, StatusRead};
 pub(crate) use settings::Settings;
 use time::now;
@@ -631,23 +632,6 @@ fn start<F, ResB>(
                 },
             }
         }
-    }
-}
-
-/// The part of a read body the core delivers (a Google `response`, an embedded result), or the
-/// body it made (a decoded result): the whole body unless the delivery says otherwise. A cut or
-/// made body loses its stale `Content-Length`.
-fn cut(parts: &mut Parts, bytes: Bytes, delivery: &Delivery) -> Bytes {
-    if let Some(made) = &delivery.decoded {
-        parts.headers.remove(http::header::CONTENT_LENGTH);
-        return made.clone();
-    }
-    match delivery.body.clone() {
-        Some(range) if range.end <= bytes.len() && range.start <= range.end => {
-            parts.headers.remove(http::header::CONTENT_LENGTH);
-            bytes.slice(range)
-        }
-        _ => bytes,
     }
 }
 

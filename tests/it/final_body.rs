@@ -358,15 +358,27 @@ impl Drop for StallServer {
 
 /// A declared `embedded_json` result (AWS Step Functions' `output`, a JSON document written
 /// into a string) is delivered as the document the string holds, without the status answer's
-/// `Content-Length` (which counted the whole status body); an `embedded` part loses it too.
+/// `Content-Length` (which counted the whole status body), its `ETag` and its digests; an
+/// `embedded` part loses them too.
 #[tokio::test(start_paused = true)]
-async fn a_decoded_result_replaces_the_body_and_its_length() {
+async fn a_decoded_or_cut_result_loses_the_whole_bodys_length_tag_and_digests() {
     const DONE: &str =
         r#"{"id":"x1","status":"SUCCEEDED","output":"{\"greeting\":\"Hello \\\"World\\\"\"}"}"#;
     async fn job(req: Request<Full<Bytes>>) -> Result<Response<Body>, Infallible> {
         Ok(match req.uri().path() {
             "/runs" => answer(200, &[], full(r#"{"id":"x1","status":"RUNNING"}"#)),
-            _ => answer(200, &[("content-length", "82")], full(DONE)),
+            _ => answer(
+                200,
+                &[
+                    ("content-length", "82"),
+                    ("etag", "\"whole\""),
+                    ("content-digest", "sha-256=:d2hvbGU=:"),
+                    ("repr-digest", "sha-256=:d2hvbGU=:"),
+                    ("digest", "SHA-256=d2hvbGU="),
+                    ("content-md5", "d2hvbGU="),
+                ],
+                full(DONE),
+            ),
         })
     }
     for (result, want) in [
@@ -387,7 +399,18 @@ async fn a_decoded_result_replaces_the_body_and_its_length() {
             .await
             .expect("the operation resolves");
         assert_eq!(DONE.len(), 82);
-        assert_eq!(resp.headers().get("content-length"), None, "{result}");
+        // Nothing that described the whole answer describes the part: no length, entity tag
+        // or digest of it.
+        for name in [
+            "content-length",
+            "etag",
+            "content-digest",
+            "repr-digest",
+            "digest",
+            "content-md5",
+        ] {
+            assert_eq!(resp.headers().get(name), None, "{result}: {name}");
+        }
         let body = resp.into_body().collect().await.unwrap().to_bytes();
         assert_eq!(body, want, "{result}");
     }
