@@ -238,8 +238,9 @@ pub use service::LroService;
 pub use status::{ODataError, OperationStatus};
 pub use vocab::StatusMeaning;
 
-/// Internals for the crate's own fuzz targets, property tests and benches. Not part of the
-/// API: anything here may change in any release.
+/// Internals for the crate's own fuzz targets, property tests, benches and the `lro` CLI of
+/// this workspace (which shares the library's escaping, URL reading and error-chain rules).
+/// Not part of the API: anything here may change in any release.
 ///
 /// The builders' setters are `#[must_use]`: a call whose result is dropped configured nothing.
 /// Each kept result compiles under `deny(unused_must_use)`, and each dropped one does not:
