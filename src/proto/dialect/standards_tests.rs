@@ -153,7 +153,7 @@ fn ogc_job_by_location_else_by_job_id_under_the_root() {
         built_in
     };
     let info = serde_json::json!({"jobID": "job_1", "status": "accepted"});
-    let rows: [(&HeaderMap, Value, Option<&str>); 5] = [
+    let rows: [(&HeaderMap, Value, Option<&str>); 6] = [
         (
             &located,
             info.clone(),
@@ -175,6 +175,8 @@ fn ogc_job_by_location_else_by_job_id_under_the_root() {
             None,
         ),
         (&HeaderMap::new(), serde_json::json!({"jobID": ".."}), None),
+        // An empty jobID names no job: `{root}/jobs/` is the list of every job.
+        (&HeaderMap::new(), serde_json::json!({"jobID": ""}), None),
     ];
     for (headers, body, want) in rows {
         assert_eq!(found(headers, body.clone()).as_deref(), want, "{body}");
