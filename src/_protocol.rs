@@ -218,7 +218,8 @@
 //! exponent: an integer past 64 bits is held rounded and finds nothing), `{header:Name}`
 //! (a header of the answer), `{status_url}`, `{submission_url}`. In a URL a value from a body
 //! or a header is escaped as one path segment (a value that is `.` or `..` finds nothing: a URL
-//! parser would remove it, however spelled, and step up a level); in a body template every
+//! parser would remove it, however spelled, and step up a level; so does an empty one, which
+//! would name the collection, `jobs/`, not an item of it); in a body template every
 //! value is a JSON string, but a string that is one `{number:…}` alone is a JSON number
 //! (Databricks' `{"run_id": "{number:/operation_id}"}` sends `{"run_id": 455644833}`).
 //!

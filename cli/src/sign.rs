@@ -3,7 +3,9 @@
 //! submission, each poll, the final fetch, a followed redirect) is signed as it is sent, with its
 //! own date; a request to another origin goes unsigned, with no credential at all, and so does
 //! every request after it (as the layer's credentials: a URL that came from another origin may
-//! point anywhere, the submission's origin included).
+//! point anywhere, the submission's origin included). That holds across a resume: a handle
+//! that says a request of its operation went to another origin is resumed (or cancelled)
+//! unsigned.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -23,6 +25,7 @@ use http::header::HeaderName;
 use http::{Request, Uri};
 use http_body_util::{BodyExt, Full};
 use tower::{BoxError, Layer, Service};
+use tower_lro::ResumeHandle;
 
 use crate::exit::Failure;
 use crate::follow::origin;
@@ -44,6 +47,9 @@ impl Signer {
     /// `--aws-sigv4 PROVIDERS` with `-u KEY:SECRET`, for `request` (the submission, or the
     /// resumed operation's request): its `x-amz-security-token` header, if any, becomes the
     /// session token (and leaves the request, so the layer never carries it to another origin).
+    /// A resumed operation whose handle says a request of it went to another origin
+    /// ([`ResumeHandle::credentials_withheld`]) is signed no more, as the layer carries it no
+    /// credentials: its URLs on the signed origin may have been named by the other one.
     pub fn new<B>(
         spec: &str,
         user: Option<&str>,
@@ -89,12 +95,17 @@ impl Signer {
             region,
             service,
             origin: origin(request.uri()).ok_or_else(|| usage("the URL has no host"))?,
-            tainted: AtomicBool::new(false),
+            tainted: AtomicBool::new(withheld(request)),
         })
     }
 
     /// A line for `-v`.
     pub fn describe(&self) -> String {
+        if self.tainted.load(Ordering::Relaxed) {
+            return "lro: signing nothing with AWS SigV4: the resumed operation had sent a \
+                    request to another origin, so none of it carries credentials"
+                .to_owned();
+        }
         format!(
             "lro: signing requests to {} with AWS SigV4 ({} {}); requests to other origins \
              and all after one are sent unsigned",
@@ -175,6 +186,14 @@ impl<S> Layer<S> for SignLayer {
             signer: self.0.clone(),
         }
     }
+}
+
+/// Whether `request` resumes an operation that withheld its credentials.
+fn withheld<B>(request: &Request<B>) -> bool {
+    request
+        .extensions()
+        .get::<ResumeHandle>()
+        .is_some_and(ResumeHandle::credentials_withheld)
 }
 
 /// A client whose requests to the signed origin are signed.

@@ -411,6 +411,7 @@ impl<S, ReqB, ResB> Keyed<S, ReqB, ResB> {
             },
         };
         latest.status = Some(status);
+        let withheld = state.withheld();
         OperationRecord {
             fingerprint: self.fingerprint.clone(),
             first_sent,
@@ -419,7 +420,7 @@ impl<S, ReqB, ResB> Keyed<S, ReqB, ResB> {
             percent_complete: latest.percent,
             updated_ms: super::unix_ms(),
             revision: latest.revision,
-            credentials_withheld: false,
+            credentials_withheld: withheld,
             partial_word: None,
         }
     }

@@ -161,8 +161,11 @@ pub struct OperationRecord {
     pub revision: u64,
     /// Whether a request of the operation went to an origin that gets no credentials (see
     /// [`LroMetadata::credentials_withheld`](crate::LroMetadata::credentials_withheld)): the
-    /// result, fetched again for a later request under the key, gets none either. Absent
-    /// (`false`) when none did, and in records written before it was kept.
+    /// result, fetched again for a later request under the key, gets none either. A running
+    /// operation's record says what its handle says
+    /// ([`ResumeHandle::credentials_withheld`](crate::ResumeHandle::credentials_withheld)).
+    /// Absent (`false`) when none did, in a failure's record, and in records written before it
+    /// was kept.
     #[serde(default, skip_serializing_if = "is_false")]
     pub credentials_withheld: bool,
     /// The upstream's word when the operation ended without success but left a result (a
@@ -411,6 +414,12 @@ pub(crate) fn fingerprint(
 }
 
 impl OperationState {
+    /// Whether a running operation's handle says its credentials were withheld (what its
+    /// record says, [`OperationRecord::credentials_withheld`]).
+    pub(crate) fn withheld(&self) -> bool {
+        matches!(self, Self::Polling { handle } if handle.credentials_withheld())
+    }
+
     /// What an error leaves in the store: a failure, or the handle to continue from.
     pub(crate) fn after_error(e: &crate::Error) -> Option<Self> {
         if e.is_operation_failed() {

@@ -312,6 +312,49 @@ async fn a_resumed_operation_is_signed_for_its_original_origin() {
     }
 }
 
+/// A handle whose operation had sent a request to another origin (`credentials_withheld`)
+/// resumes unsigned, as the layer resumes it without the `-H` credentials: the monitor on the
+/// submission's origin was named by the other one. The signer started afresh and signed every
+/// poll, the fetch, and `--cancel`'s `DELETE`, with the session token.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_resumed_operation_that_withheld_credentials_is_not_signed() {
+    let mock = server(Base::default(), Base::default()).await;
+    let handle = format!(
+        r#"{{"version":1,"rule":"operation-location","method":"POST","request_url":"{b}/jobs",
+        "operation_url":"{b}/ops/1","final_state":"auto","submission_location":null,
+        "operation_id":null,"origin":"{b}","header_names":[],"polls":1,
+        "credentials_withheld":true}}"#,
+        b = mock.base
+    );
+    let file = crate::support::temp_dir("sigv4-withheld").join("handle.json");
+    std::fs::write(&file, &handle).unwrap();
+    let user = format!("{KEY}:{SECRET}");
+    let token = format!("x-amz-security-token: {TOKEN}");
+    let sign = [
+        "--aws-sigv4",
+        "aws:amz:us-west-2:execute-api",
+        "-u",
+        &user,
+        "-H",
+        &token,
+    ];
+    let path = file.to_str().unwrap();
+    let cancelled = lro(&[&sign[..], &["--cancel", path]].concat()).await;
+    let resumed = lro(&[&sign[..], &["--resume", path]].concat()).await;
+    assert_eq!(resumed.code, 0, "{resumed:?}");
+    let seen = mock.requests();
+    let paths: Vec<&str> = seen.iter().map(|s| s.target.as_str()).collect();
+    assert_eq!(
+        paths,
+        ["/ops/1", "/ops/1", "/ops/1", "/things/1"],
+        "{cancelled:?}"
+    );
+    assert_eq!(seen[0].method, "DELETE");
+    for s in &seen {
+        assert_unsigned(s);
+    }
+}
+
 /// Amazon Transcribe over the AWS JSON protocol (`--dialect @aws-transcribe-job.json`): the
 /// `POST /` checks carry a JSON body, and their signatures cover it (recomputed here from the
 /// body the server received).

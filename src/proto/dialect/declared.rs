@@ -625,7 +625,9 @@ fn header_text(headers: &HeaderMap, name: &str, what: &str) -> Option<(String, S
         .strip_prefix('"')
         .and_then(|t| t.strip_suffix('"'))
         .unwrap_or(text);
-    Some((format!("{what} `{name}`"), text.to_owned()))
+    // An empty value names nothing (resolved, it would be the answer's own URL): the next
+    // source is asked, as for an empty string at a pointer.
+    (!text.is_empty()).then(|| (format!("{what} `{name}`"), text.to_owned()))
 }
 
 fn pointer_string(body: &Value, pointer: &Pointer) -> Option<(String, String)> {

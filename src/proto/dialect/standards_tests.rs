@@ -140,6 +140,8 @@ fn ogc_job_by_location_else_by_job_id_under_the_root() {
     // The built-in, and its copy as a user's file (`tests/fixtures/dialects/`), which finds
     // the job where the built-in does.
     let copy = DeclaredDialect::from_json(OGC_FIXTURE).unwrap();
+    let mut blank_location = HeaderMap::new();
+    blank_location.insert(http::header::LOCATION, "".parse().unwrap());
     let found = |headers: &HeaderMap, body: Value| {
         let built_in = ogc_processes()
             .status_url(headers, Some(&body), &url)
@@ -153,7 +155,7 @@ fn ogc_job_by_location_else_by_job_id_under_the_root() {
         built_in
     };
     let info = serde_json::json!({"jobID": "job_1", "status": "accepted"});
-    let rows: [(&HeaderMap, Value, Option<&str>); 5] = [
+    let rows: [(&HeaderMap, Value, Option<&str>); 7] = [
         (
             &located,
             info.clone(),
@@ -175,6 +177,14 @@ fn ogc_job_by_location_else_by_job_id_under_the_root() {
             None,
         ),
         (&HeaderMap::new(), serde_json::json!({"jobID": ".."}), None),
+        // An empty jobID names no job: `{root}/jobs/` is the list of every job.
+        (&HeaderMap::new(), serde_json::json!({"jobID": ""}), None),
+        // An empty `Location` names nothing (it would be the execution URL itself): the jobID.
+        (
+            &blank_location,
+            serde_json::json!({"jobID": "job_2"}),
+            Some("https://ogc.example/api/jobs/job_2"),
+        ),
     ];
     for (headers, body, want) in rows {
         assert_eq!(found(headers, body.clone()).as_deref(), want, "{body}");

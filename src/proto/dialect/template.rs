@@ -12,7 +12,8 @@
 //! | `{submission_url}` | the URL the submission went to |
 //!
 //! In a URL template a value from the body or a header is escaped as one path segment (a
-//! value that is `.` or `..`, which no escape keeps from being a dot segment, finds nothing)
+//! value that is `.` or `..`, which no escape keeps from being a dot segment, finds nothing,
+//! as does an empty one, which would name the collection rather than an item)
 //! and a URL is written as it is; in a body template every value is a JSON string, but for a
 //! string that is one `{number:…}` and nothing else, which is a JSON number (Databricks'
 //! `{"run_id": 455644833}`). A number is one JSON writes back the same, with no exponent
@@ -200,8 +201,9 @@ impl Template {
             };
             match url {
                 // A dot segment is no segment: a URL parser removes it (and the one before it
-                // for `..`), spelled `%2E` too, so no escape keeps it; it finds nothing.
-                true if matches!(&*value, "." | "..") => return None,
+                // for `..`), spelled `%2E` too, so no escape keeps it; it finds nothing. Nor
+                // does an empty value: the URL would name the collection (`jobs/`), not an item.
+                true if matches!(&*value, "" | "." | "..") => return None,
                 true => escape_segment(&value, &mut out),
                 false => out.push_str(&value),
             }

@@ -53,12 +53,14 @@ fn placeholders_read_headers_and_urls() {
 
 /// A value is one path segment: `/` is escaped, and a value that is a dot segment (`.`, `..`),
 /// which a URL parser removes however it is spelled (`%2E%2E` too), finds nothing rather than
-/// moving the URL up a level.
+/// moving the URL up a level. An empty value is no segment either: it would name the
+/// collection (`/v1/jobs//cancel`, or `/v1/jobs/` at a template's end, the list of every job).
 #[test]
 fn a_value_never_climbs_out_of_its_segment() {
     let status = url("https://svc.example/jobs/9f");
     for (id, want) in [
         ("..", None),
+        ("", None),
         (".", None),
         ("../admin", Some("/v1/jobs/..%2Fadmin/cancel")),
         ("...", Some("/v1/jobs/.../cancel")),

@@ -155,3 +155,39 @@ async fn reports_that_say_nothing_new_are_not_written() {
     assert_eq!(done.status, Some(RecordedStatus::Succeeded));
     assert!(done.revision <= 4, "{} writes", done.revision);
 }
+
+/// A record of an operation still running says that its credentials were withheld when its
+/// handle says so (a request went to another origin): the field was set on a record of a
+/// result alone, so a `Polling` record said `false` beside a handle that said `true`.
+#[tokio::test]
+async fn a_polling_record_says_what_its_handle_says_of_withheld_credentials() {
+    let a = MockServer::start().await;
+    let b = MockServer::start().await;
+    a.always(
+        Method::POST,
+        "/jobs",
+        Reply::new(202).header("operation-location", &b.url("/ops/1")),
+    );
+    b.always(
+        Method::GET,
+        "/ops/1",
+        Reply::new(200).json(r#"{"status":"Running"}"#),
+    );
+    let store = Arc::new(MemoryStore::new());
+    let svc = client(layer(store.clone()));
+    let mut req = post(&a.url("/jobs"), "{}");
+    let options = LroOptions::new()
+        .idempotency_key("w")
+        .request_body(b"{}")
+        .deadline(Duration::from_millis(300));
+    req.extensions_mut().insert(options);
+    let e = send(&svc, req).await.unwrap_err();
+    let e = e.downcast_ref::<tower_lro::Error>().expect("an LRO error");
+    assert_eq!(e.kind(), tower_lro::ErrorKind::Timeout);
+    let record = store.load("w").await.unwrap().expect("a record");
+    let OperationState::Polling { handle } = &record.state else {
+        panic!("{:?}", record.state);
+    };
+    assert!(handle.credentials_withheld());
+    assert!(record.credentials_withheld);
+}
