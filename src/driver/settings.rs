@@ -138,7 +138,7 @@ impl Settings {
 
     /// Whether the requests the layer sends by itself carry an `LroRequest`: when asked, and
     /// always with a hook (its documentation promises it the extension).
-    fn tags_requests(&self) -> bool {
+    pub(crate) fn tags_requests(&self) -> bool {
         self.tag_requests || self.hook.is_some()
     }
 

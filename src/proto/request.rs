@@ -96,9 +96,17 @@ pub enum PollKind {
 pub struct LroRequest {
     kind: PollKind,
     attempt: u32,
+    withheld: bool,
 }
 
 impl LroRequest {
+    pub(crate) fn new(kind: PollKind, attempt: u32, withheld: bool) -> Self {
+        Self {
+            kind,
+            attempt,
+            withheld,
+        }
+    }
     /// Status poll or resource fetch.
     pub fn kind(&self) -> PollKind {
         self.kind
@@ -106,6 +114,25 @@ impl LroRequest {
     /// 1-based count of requests of this kind so far in the operation.
     pub fn attempt(&self) -> u32 {
         self.attempt
+    }
+    /// Whether the layer sends this request without the caller's credentials: it goes to an
+    /// origin credentials may not go to, or follows a request that went to one (the layer
+    /// withholds them cumulatively, across a resume too). An inner layer or an
+    /// [`on_poll_request`](crate::LroLayer::on_poll_request) hook that adds credentials of its
+    /// own (a token, a signature) must not add them to such a request: the URL was chosen by
+    /// another origin.
+    ///
+    /// ```
+    /// let layer = tower_lro::LroLayer::new().on_poll_request(|req| {
+    ///     let info = req.extensions().get::<tower_lro::LroRequest>().copied();
+    ///     if info.is_some_and(|i| !i.credentials_withheld()) {
+    ///         req.headers_mut().insert("authorization", "Bearer t".parse().unwrap());
+    ///     }
+    /// });
+    /// # let _ = layer;
+    /// ```
+    pub fn credentials_withheld(&self) -> bool {
+        self.withheld
     }
 }
 
@@ -120,6 +147,8 @@ pub struct PollRequest {
     // The `LroRequest` parts, apart: beside `version` they fill one word, not two.
     kind: PollKind,
     attempt: u32,
+    // Sent without the caller's credentials (see `LroRequest::credentials_withheld`).
+    withheld: bool,
     // The method and body when not a bodiless `GET` (shared, filled once per operation).
     check: Option<Arc<Check>>,
 }
@@ -168,6 +197,7 @@ impl PollRequest {
             req.extensions_mut().insert(LroRequest {
                 kind: self.kind,
                 attempt: self.attempt,
+                withheld: self.withheld,
             });
         }
         req
@@ -278,6 +308,7 @@ impl Requests {
             headers: target.headers.clone(),
             kind,
             attempt,
+            withheld: target.stripped,
             check: check.cloned(),
         })
     }

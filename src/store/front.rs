@@ -654,8 +654,8 @@ where
         };
         let mut response = match result {
             StoredResult::Url { url } => {
-                let withheld = record.credentials_withheld;
-                let mut req = refetch(parts, url, &self.settings.config, withheld)?;
+                let (withheld, tag) = (record.credentials_withheld, self.settings.tags_requests());
+                let mut req = refetch(parts, url, &self.settings.config, withheld, tag)?;
                 if let Some(hook) = &self.settings.hook {
                     hook(&mut req);
                 }

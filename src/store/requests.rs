@@ -33,12 +33,14 @@ pub(super) fn resuming<B: Default>(
 /// and so do the credential query parameters the layer carries from the call's URL (a record
 /// holds none of them, see [`recordable`]) — and neither goes when the run that recorded it
 /// had `withheld` them (a request of it went to a foreign origin: the result URL may be one
-/// that origin chose).
+/// that origin chose). It carries an [`LroRequest`](crate::LroRequest) when `tag` (the layer
+/// tags its requests, or has a hook), saying whether it goes without them.
 pub(super) fn refetch(
     parts: &http::request::Parts,
     url: &str,
     cfg: &Config,
     withheld: bool,
+    tag: bool,
 ) -> Result<Request<()>, BoxError> {
     let mut uri: http::Uri = url.parse()?;
     let carried_here =
@@ -59,6 +61,10 @@ pub(super) fn refetch(
         }
     }
     *req.uri_mut() = uri;
+    if tag {
+        let info = crate::LroRequest::new(crate::PollKind::Resource, 1, !carried_here);
+        req.extensions_mut().insert(info);
+    }
     Ok(req)
 }
 

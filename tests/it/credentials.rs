@@ -224,3 +224,62 @@ async fn an_allowed_origin_gets_credentials_but_no_origin_bound_header() {
         assert_eq!(other[0].header(name), None, "{name}");
     }
 }
+
+/// An `on_poll_request` hook that adds a credential of its own asks `LroRequest` whether the
+/// layer withholds the caller's: the monitor on the second origin, and the result on the
+/// submission's origin that the second origin named (withholding is cumulative), get no token;
+/// a monitor and result on the submission's origin get it.
+#[tokio::test]
+async fn a_hook_sees_which_requests_go_without_credentials() {
+    let (a, b) = (MockServer::start().await, MockServer::start().await);
+    let hook = |req: &mut http::Request<()>| {
+        let info = req.extensions().get::<tower_lro::LroRequest>().copied();
+        if info.is_some_and(|i| !i.credentials_withheld()) {
+            req.headers_mut()
+                .insert("x-hook-token", HeaderValue::from_static("t"));
+        }
+    };
+    let client = lro_client(fast_layer().on_poll_request(hook));
+    for (name, monitor) in [("own", a.url("/ops/own")), ("other", b.url("/ops/other"))] {
+        a.always(
+            Method::POST,
+            &format!("/jobs/{name}"),
+            Reply::new(202).header("operation-location", &monitor),
+        );
+        a.always(
+            Method::GET,
+            &format!("/res/{name}"),
+            Reply::new(200).json("{}"),
+        );
+    }
+    a.always(
+        Method::GET,
+        "/ops/own",
+        Reply::new(200)
+            .json(SUCCEEDED)
+            .header("resource-location", &a.url("/res/own")),
+    );
+    b.always(
+        Method::GET,
+        "/ops/other",
+        Reply::new(200)
+            .json(SUCCEEDED)
+            .header("resource-location", &a.url("/res/other")),
+    );
+    for name in ["own", "other"] {
+        let res = send(&client, post(&a.url(&format!("/jobs/{name}")), "{}"))
+            .await
+            .unwrap();
+        assert!(res.status().is_success(), "{name}: {}", res.status());
+    }
+    let token = |r: &Recorded| r.header("x-hook-token").is_some();
+    let asked = |s: &MockServer, path: &str| {
+        let got = s.requests_to(path);
+        assert_eq!(got.len(), 1, "{path}");
+        token(&got[0])
+    };
+    assert!(asked(&a, "/ops/own"));
+    assert!(asked(&a, "/res/own"));
+    assert!(!asked(&b, "/ops/other"));
+    assert!(!asked(&a, "/res/other"));
+}

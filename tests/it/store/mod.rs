@@ -453,7 +453,19 @@ async fn a_result_fetched_again_gets_no_credentials_the_run_withheld() {
     );
     a.always(Method::GET, "/chosen-by-b", Reply::new(200).json("{}"));
     let store = Arc::new(MemoryStore::new());
-    let svc = client(layer(store.clone()));
+    // A hook that adds a token of its own unless its request says credentials are withheld
+    // (the fetch from the record said nothing: it was not tagged).
+    let hooked = support::fast_layer()
+        .poll_interval(Duration::from_millis(20))
+        .idempotency_header(IdempotencyHeader::IdempotencyKey)
+        .on_poll_request(|req| {
+            let info = req.extensions().get::<tower_lro::LroRequest>().copied();
+            if !info.is_some_and(|i| i.credentials_withheld()) {
+                req.headers_mut()
+                    .insert("x-hook-token", http::HeaderValue::from_static("t"));
+            }
+        });
+    let svc = client(hooked.store(store.clone()));
     let keyed = || {
         let mut req = post(&a.url("/jobs"), "{}");
         req.headers_mut().insert(
@@ -472,8 +484,10 @@ async fn a_result_fetched_again_gets_no_credentials_the_run_withheld() {
     assert_eq!(fetches.len(), 2);
     for fetch in &fetches {
         assert_eq!(fetch.header("authorization"), None);
+        assert_eq!(fetch.header("x-hook-token"), None);
     }
     assert_eq!(b.requests()[0].header("authorization"), None);
+    assert_eq!(b.requests()[0].header("x-hook-token"), None);
 }
 
 /// A layer that hands its calls over (a process about to exit): the running call records its
