@@ -25,8 +25,10 @@ pub(super) fn cut(parts: &mut Parts, bytes: Bytes, delivery: &Delivery) -> Bytes
 
 /// Drops what an answer's headers said of its whole body, now that a part of it (or a document
 /// made of it) is delivered: its length, its entity tag (a validator of the whole, which a
-/// cache would pair with the part), and its digests (RFC 9530 `Content-Digest`/`Repr-Digest`,
-/// RFC 3230 `Digest`, `Content-MD5`), which the part would fail.
+/// cache would pair with the part), its digests (RFC 9530 `Content-Digest`/`Repr-Digest`,
+/// RFC 3230 `Digest`, `Content-MD5`), which the part would fail, and `Accept-Ranges` (a range
+/// asked of the URL is a range of the whole). `Last-Modified` stays: the part changes only
+/// when the whole does.
 fn describe_part(headers: &mut http::HeaderMap) {
     for name in [
         "content-length",
@@ -35,6 +37,7 @@ fn describe_part(headers: &mut http::HeaderMap) {
         "repr-digest",
         "digest",
         "content-md5",
+        "accept-ranges",
     ] {
         headers.remove(name);
     }
