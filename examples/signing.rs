@@ -13,7 +13,9 @@
 //! (random port): it answers `401` to any request whose signature does not verify.
 //!
 //! A signer under the LRO layer sees every request, also those to another origin (a monitor on
-//! a status service): sign only for the origins that may have the key, as `lro` does.
+//! a status service): sign only for the origins that may have the key, and not a request the
+//! layer sends without the caller's credentials (`LroRequest::credentials_withheld`: a URL
+//! another origin named), as `lro` does.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -126,6 +128,12 @@ impl SignLayer {
         let uri = request.uri().to_string();
         if !uri.starts_with(&format!("{}/", self.origin)) {
             return Ok(request); // another origin: no signature
+        }
+        // A URL on this origin that another origin named (the layer withholds credentials
+        // from every request after one went elsewhere): no signature either.
+        let info = request.extensions().get::<tower_lro::LroRequest>();
+        if info.is_some_and(|i| i.credentials_withheld()) {
+            return Ok(request);
         }
         let (mut parts, body) = request.into_parts();
         let body = body.collect().await?.to_bytes();

@@ -440,7 +440,10 @@ impl LroLayer {
     /// Shape every request the layer sends by itself (polls and the resource `GET`), for
     /// example to sign it afresh. The request's extensions hold a
     /// [`LroRequest`](crate::LroRequest) saying which kind it is (with a hook, every request
-    /// the layer sends is tagged, as [`tag_requests`](Self::tag_requests) does).
+    /// the layer sends is tagged, as [`tag_requests`](Self::tag_requests) does), and whether
+    /// the layer withholds the caller's credentials from it
+    /// ([`credentials_withheld`](crate::LroRequest::credentials_withheld)): a hook that signs
+    /// or adds a token must not do so then.
     ///
     /// ```
     /// let layer = tower_lro::LroLayer::new().on_poll_request(|req| {
