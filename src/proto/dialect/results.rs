@@ -74,17 +74,19 @@ impl DeclaredDialect {
         };
         for source in &self.result {
             let found = match source {
-                ResultSource::Embedded(p) => match span(p) {
-                    Some(span) => return Ok(Some(ResultTarget::Embedded(span))),
-                    None => None,
-                },
-                ResultSource::EmbeddedJson(p) => {
-                    match parsed.and_then(|v| p.find(v)).and_then(Value::as_str) {
-                        Some(text) => return decoded(p, text).map(Some),
-                        None => match span(p) {
-                            Some(span) => return Ok(Some(ResultTarget::Embedded(span))),
-                            None => None,
-                        },
+                ResultSource::Embedded(p) | ResultSource::EmbeddedJson(p) => {
+                    // A string `embedded_json` names holds the document; any other value is
+                    // the result itself, as `embedded`'s.
+                    let text = match source {
+                        ResultSource::EmbeddedJson(_) => parsed.and_then(|v| p.find(v)),
+                        _ => None,
+                    };
+                    if let Some(text) = text.and_then(Value::as_str) {
+                        return decoded(p, text).map(Some);
+                    }
+                    match span(p) {
+                        Some(span) => return Ok(Some(ResultTarget::Embedded(span))),
+                        None => None,
                     }
                 }
                 ResultSource::Header(h) => header_text(headers, h, "header"),
