@@ -108,16 +108,16 @@ impl Settings {
         request: PollRequest,
     ) -> Result<Request<B>, &'static str> {
         let body = self.body_of::<B>(request.body())?;
-        let Some(hook) = &self.hook else {
-            let mut req = request.build::<B>(self.tags_requests());
-            if let Some(body) = body {
-                *req.body_mut() = body;
-            }
-            return Ok(req);
-        };
-        let mut req = request.build::<()>(self.tags_requests());
-        hook(&mut req);
-        Ok(req.map(|()| body.unwrap_or_default()))
+        Ok(self.hooked(request.build::<()>(self.tags_requests()), body))
+    }
+
+    /// `req` shaped by the `on_poll_request` hook, if any, then given its body (`B::default()`
+    /// when it has none).
+    fn hooked<B: Default>(&self, mut req: Request<()>, body: Option<B>) -> Request<B> {
+        if let Some(hook) = &self.hook {
+            hook(&mut req);
+        }
+        req.map(|()| body.unwrap_or_default())
     }
 
     /// A request body of type `B` made of `bytes` by the layer's [`PollBody`]; `Err` (the body
@@ -150,11 +150,7 @@ impl Settings {
         request: CancelRequest,
     ) -> Result<Request<B>, &'static str> {
         let body = self.body_of::<B>(request.body())?;
-        let mut req = request.build::<()>(self.tags_requests());
-        if let Some(hook) = &self.hook {
-            hook(&mut req);
-        }
-        Ok(req.map(|()| body.unwrap_or_default()))
+        Ok(self.hooked(request.build::<()>(self.tags_requests()), body))
     }
 
     /// Tells the progress hook and the trace where `machine` stands, when it has a report due.
