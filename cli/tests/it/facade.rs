@@ -540,6 +540,19 @@ async fn a_resume_handle_cannot_reach_another_origin_by_spelling() {
     assert_eq!(up.mock.requests().len(), 0, "nor to the upstream");
 }
 
+/// A proxy for an upstream given as `{mock}/v1`, whose `/v1/ops/1` has succeeded and whose
+/// every other path answers `TOPSECRET`: the mock, the upstream, the proxy and its base.
+async fn proxy_under_v1() -> (Mock, String, tokio::process::Child, String) {
+    let mock = Mock::start(|req, _| match req.target.as_str() {
+        "/v1/ops/1" => resp(200, &[], r#"{"status":"Succeeded"}"#),
+        _ => resp(200, &[], "TOPSECRET"),
+    })
+    .await;
+    let upstream = format!("{}/v1", mock.base);
+    let (child, base, _) = proxy_on("127.0.0.1:0", &upstream, &FAST).await;
+    (mock, upstream, child, base)
+}
+
 /// `POST /_lro/resume` keeps to the upstream's base path, as forwarded requests do: a handle
 /// naming a path outside it (the submission's URL, the monitor, the submission's `Location`)
 /// is refused `400`, nothing sent. Before, a client read `/admin/secret` of an upstream given
@@ -547,13 +560,7 @@ async fn a_resume_handle_cannot_reach_another_origin_by_spelling() {
 /// `request_url`, or quoted in a `502` of its monitor.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_resume_handle_cannot_leave_the_upstreams_base_path() {
-    let mock = Mock::start(|req, _| match req.target.as_str() {
-        "/v1/ops/1" => resp(200, &[], r#"{"status":"Succeeded"}"#),
-        _ => resp(200, &[], "TOPSECRET"),
-    })
-    .await;
-    let upstream = format!("{}/v1", mock.base);
-    let (_child, base, _) = proxy_on("127.0.0.1:0", &upstream, &FAST).await;
+    let (mock, upstream, _child, base) = proxy_under_v1().await;
     let inside = |path: &str| format!("{upstream}{path}");
     let outside = format!("{}/admin/secret", mock.base);
     let rows = [
@@ -621,13 +628,7 @@ async fn a_resume_handle_cannot_leave_the_upstreams_base_path() {
 /// URL templates), which the base-path check of the handle's own URLs does not see.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_resume_handle_in_another_dialect_is_refused() {
-    let mock = Mock::start(|req, _| match req.target.as_str() {
-        "/v1/ops/1" => resp(200, &[], r#"{"status":"Succeeded"}"#),
-        _ => resp(200, &[], "TOPSECRET"),
-    })
-    .await;
-    let upstream = format!("{}/v1", mock.base);
-    let (_child, base, _) = proxy_on("127.0.0.1:0", &upstream, &FAST).await;
+    let (mock, upstream, _child, base) = proxy_under_v1().await;
     let declared = serde_json::json!({
         "name": "elsewhere",
         "status_url": {"template": "/v1/ops/1"},
