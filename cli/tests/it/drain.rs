@@ -4,11 +4,10 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::client::{json, send};
+use crate::support::client::{accepted, json, send, until_terminal};
 use crate::support::proxy_on;
 use crate::support::upstream::Upstream;
 use http::StatusCode;
-use serde_json::Value;
 use tokio::process::Child;
 
 /// Polls 50 ms apart.
@@ -91,18 +90,8 @@ async fn a_drained_proxy_hands_its_operations_to_another_at_once() {
     ];
     let (mut first, first_base, _) = proxy_on("127.0.0.1:0", &up.mock.base, &args).await;
     let (_second, second_base, _) = proxy_on("127.0.0.1:0", &up.mock.base, &args).await;
-    let headers = [
-        ("prefer", "respond-async"),
-        ("idempotency-key", "\"drain-b\""),
-    ];
-    let (status, h, body) = send("POST", &format!("{first_base}/jobs/b"), &headers, "{}").await;
-    assert_eq!(
-        status,
-        StatusCode::ACCEPTED,
-        "{}",
-        String::from_utf8_lossy(&body)
-    );
-    let location = h["operation-location"].to_str().unwrap().to_owned();
+    let key = [("idempotency-key", "\"drain-b\"")];
+    let location = accepted(&format!("{first_base}/jobs/b"), &key).await;
     let waiting = tokio::spawn({
         let url = format!("{first_base}/jobs/c");
         async move { send("POST", &url, &[("idempotency-key", "\"drain-c\"")], "{}").await }
@@ -121,16 +110,8 @@ async fn a_drained_proxy_hands_its_operations_to_another_at_once() {
     let polled = up.mock.count("/ops/b");
     up.finish();
     let url = format!("{second_base}{location}");
-    let mut last = Value::Null;
-    for _ in 0..200 {
-        let (status, _, body) = send("GET", &url, &[], "").await;
-        assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
-        last = json(&body);
-        if last["status"] != "Running" && last["status"] != "NotStarted" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let (_, _, body) = until_terminal(&url).await;
+    let last = json(&body);
     assert_eq!(last["status"], "Succeeded", "{last}");
     let took = signalled.elapsed();
     eprintln!("hand-over: Succeeded on the second proxy {took:?} after SIGTERM (--drain 0.3, --store-lease 30)");

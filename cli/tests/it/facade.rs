@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::support::client::{json, send, Answer};
+use crate::support::client::{accepted, json, send, until_terminal};
 use crate::support::upstream::Upstream;
 use crate::support::{lro, now, proxy_on, resp, temp_dir, Mock, Run};
 use bytes::Bytes;
@@ -46,26 +46,6 @@ async fn start_async(base: &str, path: &str, extra: &[(&str, &str)]) -> String {
         "{status}"
     );
     location
-}
-
-/// The status document at `url` once its status is terminal (bounded: 10 s).
-async fn until_terminal(url: &str) -> Answer {
-    for _ in 0..200 {
-        let answer = send("GET", url, &[], "").await;
-        assert_eq!(
-            answer.0,
-            StatusCode::OK,
-            "{}",
-            String::from_utf8_lossy(&answer.2)
-        );
-        let status = json(&answer.2)["status"].as_str().unwrap().to_owned();
-        if !matches!(status.as_str(), "NotStarted" | "Running") {
-            return answer;
-        }
-        assert!(answer.1.contains_key("retry-after"));
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{url} did not end within 10 s");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -174,12 +154,12 @@ async fn two_callers_with_the_same_key_get_two_operations() {
     up.finish();
     let (_child, base, _log) = proxy_on("127.0.0.1:0", &up.mock.base, &FAST).await;
     let caller = |token| [("idempotency-key", "\"shared\""), ("authorization", token)];
-    let a = start_async_finished(&base, "/jobs/ok", &caller("Bearer a")).await;
-    let b = start_async_finished(&base, "/jobs/ok", &caller("Bearer b")).await;
+    let a = accepted(&format!("{base}/jobs/ok"), &caller("Bearer a")).await;
+    let b = accepted(&format!("{base}/jobs/ok"), &caller("Bearer b")).await;
     assert_ne!(a, b, "ids are scoped by the callers' credentials");
     assert_eq!(up.mock.count("/jobs/ok"), 2, "one submission each");
     // The same caller again: the same operation.
-    let again = start_async_finished(&base, "/jobs/ok", &caller("Bearer a")).await;
+    let again = accepted(&format!("{base}/jobs/ok"), &caller("Bearer a")).await;
     assert_eq!(again, a);
     assert_eq!(up.mock.count("/jobs/ok"), 2);
     // The bare key names nobody's operation.
@@ -200,7 +180,7 @@ async fn failure_and_cancellation_are_mapped() {
     up.finish();
     let (_child, base, log) = proxy_on("127.0.0.1:0", &up.mock.base, &FAST).await;
     let key = [("idempotency-key", "\"fail/1\"")];
-    let location = start_async_finished(&base, "/jobs/fail", &key).await;
+    let location = accepted(&format!("{base}/jobs/fail"), &key).await;
     // The client's key, in the scope of no credentials (a MAC under this proxy's secret), is
     // the id.
     let scope = location
@@ -220,7 +200,7 @@ async fn failure_and_cancellation_are_mapped() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(json(&body)["error"]["code"], "QuotaExceeded");
     // The same key again: the same façade, no second submission.
-    let again = start_async_finished(&base, "/jobs/fail", &key).await;
+    let again = accepted(&format!("{base}/jobs/fail"), &key).await;
     assert_eq!(again, location);
     assert_eq!(up.mock.count("/jobs/fail"), 1);
     // Server text is never logged raw.
@@ -230,7 +210,7 @@ async fn failure_and_cancellation_are_mapped() {
         .iter()
         .all(|l| !l.contains("no \"room\"\nleft")));
 
-    let location = start_async_finished(&base, "/jobs/cancel", &[]).await;
+    let location = accepted(&format!("{base}/jobs/cancel"), &[]).await;
     let (_, _, body) = until_terminal(&format!("{base}{location}")).await;
     assert_eq!(json(&body)["status"], "Canceled");
 
@@ -239,20 +219,6 @@ async fn failure_and_cancellation_are_mapped() {
     assert_eq!(run.code, 3, "{run:?}");
     let run = lro_async(&base, "/jobs/cancel").await;
     assert_eq!(run.code, 8, "{run:?}");
-}
-
-/// Like `start_async`, for an operation that may have ended before the `202`.
-async fn start_async_finished(base: &str, path: &str, extra: &[(&str, &str)]) -> String {
-    let mut headers = vec![("prefer", "respond-async")];
-    headers.extend_from_slice(extra);
-    let (status, h, body) = send("POST", &format!("{base}{path}"), &headers, "{}").await;
-    assert_eq!(
-        status,
-        StatusCode::ACCEPTED,
-        "{}",
-        String::from_utf8_lossy(&body)
-    );
-    h["operation-location"].to_str().unwrap().to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -574,6 +540,19 @@ async fn a_resume_handle_cannot_reach_another_origin_by_spelling() {
     assert_eq!(up.mock.requests().len(), 0, "nor to the upstream");
 }
 
+/// A proxy for an upstream given as `{mock}/v1`, whose `/v1/ops/1` has succeeded and whose
+/// every other path answers `TOPSECRET`: the mock, the upstream, the proxy and its base.
+async fn proxy_under_v1() -> (Mock, String, tokio::process::Child, String) {
+    let mock = Mock::start(|req, _| match req.target.as_str() {
+        "/v1/ops/1" => resp(200, &[], r#"{"status":"Succeeded"}"#),
+        _ => resp(200, &[], "TOPSECRET"),
+    })
+    .await;
+    let upstream = format!("{}/v1", mock.base);
+    let (child, base, _) = proxy_on("127.0.0.1:0", &upstream, &FAST).await;
+    (mock, upstream, child, base)
+}
+
 /// `POST /_lro/resume` keeps to the upstream's base path, as forwarded requests do: a handle
 /// naming a path outside it (the submission's URL, the monitor, the submission's `Location`)
 /// is refused `400`, nothing sent. Before, a client read `/admin/secret` of an upstream given
@@ -581,13 +560,7 @@ async fn a_resume_handle_cannot_reach_another_origin_by_spelling() {
 /// `request_url`, or quoted in a `502` of its monitor.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_resume_handle_cannot_leave_the_upstreams_base_path() {
-    let mock = Mock::start(|req, _| match req.target.as_str() {
-        "/v1/ops/1" => resp(200, &[], r#"{"status":"Succeeded"}"#),
-        _ => resp(200, &[], "TOPSECRET"),
-    })
-    .await;
-    let upstream = format!("{}/v1", mock.base);
-    let (_child, base, _) = proxy_on("127.0.0.1:0", &upstream, &FAST).await;
+    let (mock, upstream, _child, base) = proxy_under_v1().await;
     let inside = |path: &str| format!("{upstream}{path}");
     let outside = format!("{}/admin/secret", mock.base);
     let rows = [
@@ -655,13 +628,7 @@ async fn a_resume_handle_cannot_leave_the_upstreams_base_path() {
 /// URL templates), which the base-path check of the handle's own URLs does not see.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_resume_handle_in_another_dialect_is_refused() {
-    let mock = Mock::start(|req, _| match req.target.as_str() {
-        "/v1/ops/1" => resp(200, &[], r#"{"status":"Succeeded"}"#),
-        _ => resp(200, &[], "TOPSECRET"),
-    })
-    .await;
-    let upstream = format!("{}/v1", mock.base);
-    let (_child, base, _) = proxy_on("127.0.0.1:0", &upstream, &FAST).await;
+    let (mock, upstream, _child, base) = proxy_under_v1().await;
     let declared = serde_json::json!({
         "name": "elsewhere",
         "status_url": {"template": "/v1/ops/1"},

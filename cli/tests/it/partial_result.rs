@@ -5,13 +5,11 @@
 //! metrics count it as failed or canceled, not as a success.
 //! https://platform.openai.com/docs/guides/batch (batch expiration)
 
-use std::time::Duration;
-
 use http::StatusCode;
 use serde_json::Value;
 
 use crate::dialect_fixtures::fixture;
-use crate::support::client::{json, send};
+use crate::support::client::{accepted, json, send, until_terminal};
 use crate::support::redis_server::RedisServer;
 use crate::support::{proxy_on, resp, temp_dir, Mock};
 
@@ -50,27 +48,10 @@ async fn openai() -> Mock {
 /// Submits `/v{n}/batches` through the façade; its status document once it ended (bounded:
 /// 10 s), the headers of that answer, and the status URL.
 async fn ended(base: &str, n: u8) -> (Value, http::HeaderMap, String) {
-    let prefer = [("prefer", "respond-async")];
-    let url = format!("{base}/v{n}/batches");
-    let (status, h, body) = send("POST", &url, &prefer, "{}").await;
-    assert_eq!(
-        status,
-        StatusCode::ACCEPTED,
-        "{}",
-        String::from_utf8_lossy(&body)
-    );
-    let location = h["operation-location"].to_str().unwrap().to_owned();
+    let location = accepted(&format!("{base}/v{n}/batches"), &[]).await;
     let url = format!("{base}{location}");
-    for _ in 0..200 {
-        let (status, h, body) = send("GET", &url, &[], "").await;
-        assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
-        let doc = json(&body);
-        if !matches!(doc["status"].as_str(), Some("NotStarted" | "Running")) {
-            return (doc, h, url);
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{url} did not end within 10 s");
+    let (_, h, body) = until_terminal(&url).await;
+    (json(&body), h, url)
 }
 
 /// The value of the series `line` starts with in a Prometheus text (0 when absent).

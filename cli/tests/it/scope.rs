@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use crate::support::client::{json, send};
+use crate::support::client::{accepted, json, send, until_terminal};
 use crate::support::upstream::Upstream;
 use crate::support::{proxy_on, scope_under, temp_dir, unkeyed_scope};
 use http::StatusCode;
@@ -19,19 +19,11 @@ const BASIC: (&str, &str) = ("authorization", "Basic dXNlcjpodW50ZXIy");
 /// `POST {base}/jobs/a` with `Prefer: respond-async`, key `k` and HTTP Basic credentials: the
 /// operation id's scope (from the `202`'s `Operation-Location`) and the location.
 async fn scope_of_basic(base: &str) -> (String, String) {
-    let headers = [
-        ("prefer", "respond-async"),
-        ("idempotency-key", "\"k\""),
-        BASIC,
-    ];
-    let (status, h, body) = send("POST", &format!("{base}/jobs/a"), &headers, "{}").await;
-    assert_eq!(
-        status,
-        StatusCode::ACCEPTED,
-        "{}",
-        String::from_utf8_lossy(&body)
-    );
-    let location = h["operation-location"].to_str().unwrap().to_owned();
+    let location = accepted(
+        &format!("{base}/jobs/a"),
+        &[("idempotency-key", "\"k\""), BASIC],
+    )
+    .await;
     let scope = location
         .strip_prefix("/_lro/operations/")
         .and_then(|id| id.strip_suffix("%3Ak"))
@@ -43,16 +35,8 @@ async fn scope_of_basic(base: &str) -> (String, String) {
 
 /// The status document's word at `url`, once it is terminal (bounded: 10 s).
 async fn until_ended(url: &str) -> String {
-    for _ in 0..200 {
-        let (status, _, body) = send("GET", url, &[], "").await;
-        assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
-        let word = json(&body)["status"].as_str().unwrap().to_owned();
-        if !matches!(word.as_str(), "NotStarted" | "Running") {
-            return word;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{url} did not end within 10 s");
+    let (_, _, body) = until_terminal(url).await;
+    json(&body)["status"].as_str().unwrap().to_owned()
 }
 
 fn mode(path: &std::path::Path) -> u32 {

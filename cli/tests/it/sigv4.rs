@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::dialect_fixtures::fixture;
-use crate::support::{lro, now, resp, Mock, Seen};
+use crate::support::{lro, now, resp, Mock, Run, Seen};
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{
     sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
@@ -163,26 +163,32 @@ fn assert_unsigned(seen: &Seen) {
     }
 }
 
+/// The scope the resume tests sign for.
+const WEST: &str = "aws:amz:us-west-2:execute-api";
+
+/// `lro --aws-sigv4 {scope}` with the key pair (`-u`) and the session token (`-H`), then `args`.
+async fn lro_signed(scope: &str, args: &[&str]) -> Run {
+    let user = format!("{KEY}:{SECRET}");
+    let token = format!("x-amz-security-token: {TOKEN}");
+    let sign = ["--aws-sigv4", scope, "-u", &user, "-H", &token];
+    lro(&[&sign[..], args].concat()).await
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn s3_submission_every_poll_and_the_fetch_are_signed() {
     let mock = server(Base::default(), Base::default()).await;
     let url = format!("{}/jobs?x=a%20b", mock.base);
-    let user = format!("{KEY}:{SECRET}");
-    let token = format!("x-amz-security-token: {TOKEN}");
-    let run = lro(&[
-        "-v",
-        "--aws-sigv4",
+    let run = lro_signed(
         "aws:amz:us-east-1:s3",
-        "-u",
-        &user,
-        "-H",
-        &token,
-        "-H",
-        "x-amz-meta-note: kept",
-        "--json",
-        r#"{"go":1}"#,
-        &url,
-    ])
+        &[
+            "-v",
+            "-H",
+            "x-amz-meta-note: kept",
+            "--json",
+            r#"{"go":1}"#,
+            &url,
+        ],
+    )
     .await;
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(run.json()["thing"], 1);
@@ -224,21 +230,8 @@ async fn another_origin_gets_no_signature_nor_anything_after_it() {
     let other = server(Base::default(), resource.clone()).await;
     monitor.set(other.base.clone()).unwrap();
     resource.set(main.base.clone()).unwrap();
-    let user = format!("{KEY}:{SECRET}");
-    let token = format!("x-amz-security-token: {TOKEN}");
     let url = format!("{}/jobs", main.base);
-    let run = lro(&[
-        "--aws-sigv4",
-        "aws:amz:eu-west-1:execute-api",
-        "-u",
-        &user,
-        "-H",
-        &token,
-        "-X",
-        "POST",
-        &url,
-    ])
-    .await;
+    let run = lro_signed("aws:amz:eu-west-1:execute-api", &["-X", "POST", &url]).await;
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(run.json()["thing"], 1);
     let seen_main = main.requests();
@@ -286,23 +279,13 @@ async fn unusable_signing_options_are_usage_errors_before_anything_is_sent() {
 async fn a_resumed_operation_is_signed_for_its_original_origin() {
     let mock = server(Base::default(), Base::default()).await;
     let url = format!("{}/jobs", mock.base);
-    let user = format!("{KEY}:{SECRET}");
-    let token = format!("x-amz-security-token: {TOKEN}");
-    let sign = [
-        "--aws-sigv4",
-        "aws:amz:us-west-2:execute-api",
-        "-u",
-        &user,
-        "-H",
-        &token,
-    ];
-    let started = lro(&[&sign[..], &["--no-wait", "-X", "POST", &url]].concat()).await;
+    let started = lro_signed(WEST, &["--no-wait", "-X", "POST", &url]).await;
     assert_eq!(started.code, 0, "{started:?}");
     // The handle names no credential value.
     assert!(!started.stdout.contains(SECRET) && !started.stdout.contains(TOKEN));
     let file = crate::support::temp_dir("sigv4-resume").join("handle.json");
     std::fs::write(&file, &started.stdout).unwrap();
-    let resumed = lro(&[&sign[..], &["--resume", file.to_str().unwrap()]].concat()).await;
+    let resumed = lro_signed(WEST, &["--resume", file.to_str().unwrap()]).await;
     assert_eq!(resumed.code, 0, "{resumed:?}");
     let seen = mock.requests();
     let paths: Vec<&str> = seen.iter().map(|s| s.target.as_str()).collect();
@@ -328,19 +311,9 @@ async fn a_resumed_operation_that_withheld_credentials_is_not_signed() {
     );
     let file = crate::support::temp_dir("sigv4-withheld").join("handle.json");
     std::fs::write(&file, &handle).unwrap();
-    let user = format!("{KEY}:{SECRET}");
-    let token = format!("x-amz-security-token: {TOKEN}");
-    let sign = [
-        "--aws-sigv4",
-        "aws:amz:us-west-2:execute-api",
-        "-u",
-        &user,
-        "-H",
-        &token,
-    ];
     let path = file.to_str().unwrap();
-    let cancelled = lro(&[&sign[..], &["--cancel", path]].concat()).await;
-    let resumed = lro(&[&sign[..], &["--resume", path]].concat()).await;
+    let cancelled = lro_signed(WEST, &["--cancel", path]).await;
+    let resumed = lro_signed(WEST, &["--resume", path]).await;
     assert_eq!(resumed.code, 0, "{resumed:?}");
     let seen = mock.requests();
     let paths: Vec<&str> = seen.iter().map(|s| s.target.as_str()).collect();
@@ -385,25 +358,20 @@ async fn json_protocol_checks_are_signed_with_their_bodies() {
     })
     .await;
     let dialect = fixture("aws-transcribe-job");
-    let user = format!("{KEY}:{SECRET}");
-    let token = format!("x-amz-security-token: {TOKEN}");
-    let run = lro(&[
-        "--aws-sigv4",
+    let run = lro_signed(
         "aws:amz:us-east-1:transcribe",
-        "-u",
-        &user,
-        "-H",
-        &token,
-        "-H",
-        "x-amz-target: Transcribe.StartTranscriptionJob",
-        "-H",
-        "content-type: application/x-amz-json-1.1",
-        "--dialect",
-        &dialect,
-        "-d",
-        r#"{"TranscriptionJobName":"my-job"}"#,
-        &format!("{}/", mock.base),
-    ])
+        &[
+            "-H",
+            "x-amz-target: Transcribe.StartTranscriptionJob",
+            "-H",
+            "content-type: application/x-amz-json-1.1",
+            "--dialect",
+            &dialect,
+            "-d",
+            r#"{"TranscriptionJobName":"my-job"}"#,
+            &format!("{}/", mock.base),
+        ],
+    )
     .await;
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(run.json()["transcript"], "hello");

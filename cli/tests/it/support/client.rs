@@ -34,3 +34,39 @@ pub fn json(body: &Bytes) -> Value {
     serde_json::from_slice(body)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(body)))
 }
+
+/// `POST {url}` (body `{}`) with `Prefer: respond-async` and `extra`, answered `202`: its
+/// `Operation-Location` (relative to the proxy). The operation may have ended before it.
+pub async fn accepted(url: &str, extra: &[(&str, &str)]) -> String {
+    let mut headers = vec![("prefer", "respond-async")];
+    headers.extend_from_slice(extra);
+    let (status, h, body) = send("POST", url, &headers, "{}").await;
+    assert_eq!(
+        status,
+        StatusCode::ACCEPTED,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    h["operation-location"].to_str().unwrap().to_owned()
+}
+
+/// The façade's status document at `url` once its status is terminal (bounded: 10 s); every
+/// answer before it carries `Retry-After`.
+pub async fn until_terminal(url: &str) -> Answer {
+    for _ in 0..200 {
+        let answer = send("GET", url, &[], "").await;
+        assert_eq!(
+            answer.0,
+            StatusCode::OK,
+            "{}",
+            String::from_utf8_lossy(&answer.2)
+        );
+        let status = json(&answer.2)["status"].as_str().unwrap().to_owned();
+        if !matches!(status.as_str(), "NotStarted" | "Running") {
+            return answer;
+        }
+        assert!(answer.1.contains_key("retry-after"));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{url} did not end within 10 s");
+}
