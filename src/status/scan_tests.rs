@@ -247,6 +247,23 @@ pub(crate) fn mutation() -> impl proptest::strategy::Strategy<Value = Mutation> 
     (0.0..=1.0f64, 0..6u8, 0..64usize)
 }
 
+/// A corpus body with one to four mutations: the input of the mutation properties here and of
+/// the flat dialect's short pass (`flat_tests`). Shrinks through the pick and the mutations.
+pub(crate) fn mutated_corpus_body() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+    use proptest::strategy::Strategy;
+    (
+        proptest::prelude::any::<proptest::sample::Index>(),
+        proptest::collection::vec(mutation(), 1..5),
+    )
+        .prop_map(|(pick, mutations)| {
+            let mut body = pick.get(corpus()).clone();
+            for m in mutations {
+                mutate(&mut body, m);
+            }
+            body
+        })
+}
+
 pub(crate) fn mutate(body: &mut Vec<u8>, (at, kind, with): Mutation) {
     let at = ((body.len() as f64) * at) as usize;
     let at = at.min(body.len());
@@ -275,14 +292,7 @@ proptest::proptest! {
 
     /// A corpus body with a few mutations is decided as serde alone decides it.
     #[test]
-    fn mutated_corpus_bodies_are_decided_as_serde_decides(
-        pick in proptest::prelude::any::<proptest::sample::Index>(),
-        mutations in proptest::collection::vec(mutation(), 1..5),
-    ) {
-        let mut body = pick.get(corpus()).clone();
-        for m in mutations {
-            mutate(&mut body, m);
-        }
+    fn mutated_corpus_bodies_are_decided_as_serde_decides(body in mutated_corpus_body()) {
         if let Err(e) = decides_as_serde(&body) {
             proptest::prop_assert!(false, "{}", e);
         }

@@ -14,7 +14,7 @@ use crate::metadata::Rule;
 use crate::proto::dialect::Dialect;
 use crate::proto::link::Link;
 use crate::proto::machine::Operation;
-use crate::status::scan_tests::{corpus, every_sequence, mutate, mutation};
+use crate::status::scan_tests::{corpus, every_sequence, mutated_corpus_body};
 use crate::status::OperationStatus;
 use crate::vocab::Meaning;
 
@@ -233,14 +233,7 @@ proptest::proptest! {
 
     /// A corpus body with a few mutations is decided as the general path decides it.
     #[test]
-    fn mutated_corpus_bodies_are_decided_as_read(
-        pick in proptest::prelude::any::<proptest::sample::Index>(),
-        mutations in proptest::collection::vec(mutation(), 1..5),
-    ) {
-        let mut body = pick.get(corpus()).clone();
-        for m in mutations {
-            mutate(&mut body, m);
-        }
+    fn mutated_corpus_bodies_are_decided_as_read(body in mutated_corpus_body()) {
         decides_as_read(&body);
     }
 }
