@@ -178,6 +178,30 @@ fn hostile_bodies_are_decided_as_serde_decides() {
     assert!(wrong.is_empty(), "{wrong:#?}");
 }
 
+/// `body` cut at every byte and the part after the cut; every byte dropped, doubled, and
+/// replaced by each of `replace`. The exhaustive neighbours of a corpus body (here and in
+/// `flat_tests`).
+pub(crate) fn every_cut(body: &[u8], replace: &[u8], mut check: impl FnMut(&[u8])) {
+    for at in 0..=body.len() {
+        check(&body[..at]);
+        check(&body[at..]);
+        if at == body.len() {
+            break;
+        }
+        let mut cut = body.to_vec();
+        cut.remove(at);
+        check(&cut);
+        let mut twice = body.to_vec();
+        twice.insert(at, body[at]);
+        check(&twice);
+        for &byte in replace {
+            let mut changed = body.to_vec();
+            changed[at] = byte;
+            check(&changed);
+        }
+    }
+}
+
 #[test]
 fn every_corpus_body_cut_and_mutated_is_decided_as_serde_decides() {
     let corpus = corpus();
@@ -188,26 +212,7 @@ fn every_corpus_body_cut_and_mutated_is_decided_as_serde_decides() {
         checked += 1;
     };
     for body in corpus {
-        for at in 0..=body.len() {
-            // Cut at every byte, and the part after the cut.
-            check(&body[..at]);
-            check(&body[at..]);
-            if at == body.len() {
-                break;
-            }
-            // Every byte dropped, doubled, and replaced by each of the mutation bytes.
-            let mut cut = body.clone();
-            cut.remove(at);
-            check(&cut);
-            let mut twice = body.clone();
-            twice.insert(at, body[at]);
-            check(&twice);
-            for &byte in BYTES {
-                let mut changed = body.clone();
-                changed[at] = byte;
-                check(&changed);
-            }
-        }
+        every_cut(body, BYTES, &mut check);
     }
     // Most mutants are malformed, but the scan must have read many itself.
     assert!(scanned * 20 > checked, "{scanned} of {checked}");
