@@ -178,6 +178,30 @@ fn hostile_bodies_are_decided_as_serde_decides() {
     assert!(wrong.is_empty(), "{wrong:#?}");
 }
 
+/// `body` cut at every byte and the part after the cut; every byte dropped, doubled, and
+/// replaced by each of `replace`. The exhaustive neighbours of a corpus body (here and in
+/// `flat_tests`).
+pub(crate) fn every_cut(body: &[u8], replace: &[u8], mut check: impl FnMut(&[u8])) {
+    for at in 0..=body.len() {
+        check(&body[..at]);
+        check(&body[at..]);
+        if at == body.len() {
+            break;
+        }
+        let mut cut = body.to_vec();
+        cut.remove(at);
+        check(&cut);
+        let mut twice = body.to_vec();
+        twice.insert(at, body[at]);
+        check(&twice);
+        for &byte in replace {
+            let mut changed = body.to_vec();
+            changed[at] = byte;
+            check(&changed);
+        }
+    }
+}
+
 #[test]
 fn every_corpus_body_cut_and_mutated_is_decided_as_serde_decides() {
     let corpus = corpus();
@@ -188,26 +212,7 @@ fn every_corpus_body_cut_and_mutated_is_decided_as_serde_decides() {
         checked += 1;
     };
     for body in corpus {
-        for at in 0..=body.len() {
-            // Cut at every byte, and the part after the cut.
-            check(&body[..at]);
-            check(&body[at..]);
-            if at == body.len() {
-                break;
-            }
-            // Every byte dropped, doubled, and replaced by each of the mutation bytes.
-            let mut cut = body.clone();
-            cut.remove(at);
-            check(&cut);
-            let mut twice = body.clone();
-            twice.insert(at, body[at]);
-            check(&twice);
-            for &byte in BYTES {
-                let mut changed = body.clone();
-                changed[at] = byte;
-                check(&changed);
-            }
-        }
+        every_cut(body, BYTES, &mut check);
     }
     // Most mutants are malformed, but the scan must have read many itself.
     assert!(scanned * 20 > checked, "{scanned} of {checked}");
@@ -247,6 +252,23 @@ pub(crate) fn mutation() -> impl proptest::strategy::Strategy<Value = Mutation> 
     (0.0..=1.0f64, 0..6u8, 0..64usize)
 }
 
+/// A corpus body with one to four mutations: the input of the mutation properties here and of
+/// the flat dialect's short pass (`flat_tests`). Shrinks through the pick and the mutations.
+pub(crate) fn mutated_corpus_body() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+    use proptest::strategy::Strategy;
+    (
+        proptest::prelude::any::<proptest::sample::Index>(),
+        proptest::collection::vec(mutation(), 1..5),
+    )
+        .prop_map(|(pick, mutations)| {
+            let mut body = pick.get(corpus()).clone();
+            for m in mutations {
+                mutate(&mut body, m);
+            }
+            body
+        })
+}
+
 pub(crate) fn mutate(body: &mut Vec<u8>, (at, kind, with): Mutation) {
     let at = ((body.len() as f64) * at) as usize;
     let at = at.min(body.len());
@@ -275,14 +297,7 @@ proptest::proptest! {
 
     /// A corpus body with a few mutations is decided as serde alone decides it.
     #[test]
-    fn mutated_corpus_bodies_are_decided_as_serde_decides(
-        pick in proptest::prelude::any::<proptest::sample::Index>(),
-        mutations in proptest::collection::vec(mutation(), 1..5),
-    ) {
-        let mut body = pick.get(corpus()).clone();
-        for m in mutations {
-            mutate(&mut body, m);
-        }
+    fn mutated_corpus_bodies_are_decided_as_serde_decides(body in mutated_corpus_body()) {
         if let Err(e) = decides_as_serde(&body) {
             proptest::prop_assert!(false, "{}", e);
         }

@@ -840,13 +840,7 @@ fn assert_host(r: &Recorded, server: &MockServer) {
 /// query), and neither does the later fetch on A: stripping is cumulative.
 #[tokio::test]
 async fn credentials_never_reach_another_origin_and_stripping_is_cumulative() {
-    let a = MockServer::start().await;
-    let b = MockServer::start().await;
-    a.always(
-        Method::POST,
-        "/jobs",
-        Reply::new(202).header("operation-location", &b.url("/ops/1")),
-    );
+    let (a, b) = support::two_origins().await;
     b.sequence(
         Method::GET,
         "/ops/1",
@@ -927,13 +921,7 @@ async fn credentials_stay_on_same_origin_polls() {
 /// `allow_origin` lets B receive credentials; nothing is stripped afterwards either.
 #[tokio::test]
 async fn allow_origin_lets_credentials_through() {
-    let a = MockServer::start().await;
-    let b = MockServer::start().await;
-    a.always(
-        Method::POST,
-        "/jobs",
-        Reply::new(202).header("operation-location", &b.url("/ops/1")),
-    );
+    let (a, b) = support::two_origins().await;
     b.always(
         Method::GET,
         "/ops/1",
@@ -1006,13 +994,7 @@ async fn location_hops_strip_credentials_cumulatively() {
 /// hop to a different port of the same host counts as another origin.
 #[tokio::test]
 async fn custom_credential_headers_are_stripped_too() {
-    let a = MockServer::start().await;
-    let b = MockServer::start().await;
-    a.always(
-        Method::POST,
-        "/jobs",
-        Reply::new(202).header("operation-location", &b.url("/ops/1")),
-    );
+    let (a, b) = support::two_origins().await;
     b.always(Method::GET, "/ops/1", Reply::new(200).json(SUCCEEDED));
     let client = lro_client(
         support::maps_layer().credential_header(http::HeaderName::from_static("x-api-key")),

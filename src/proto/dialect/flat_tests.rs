@@ -14,7 +14,7 @@ use crate::metadata::Rule;
 use crate::proto::dialect::Dialect;
 use crate::proto::link::Link;
 use crate::proto::machine::Operation;
-use crate::status::scan_tests::{corpus, every_sequence, mutate, mutation};
+use crate::status::scan_tests::{corpus, every_cut, every_sequence, mutated_corpus_body};
 use crate::status::OperationStatus;
 use crate::vocab::Meaning;
 
@@ -201,18 +201,7 @@ fn every_corpus_body_cut_and_mutated_is_decided_as_read() {
         checked += 1;
     };
     for body in corpus() {
-        for at in 0..=body.len() {
-            check(&body[..at]);
-            check(&body[at..]);
-            if at < body.len() {
-                let mut cut = body.clone();
-                cut.remove(at);
-                check(&cut);
-                let mut twice = body.clone();
-                twice.insert(at, body[at]);
-                check(&twice);
-            }
-        }
+        every_cut(body, &[], &mut check);
     }
     assert!(taken > 100, "{taken} of {checked}");
 }
@@ -233,14 +222,7 @@ proptest::proptest! {
 
     /// A corpus body with a few mutations is decided as the general path decides it.
     #[test]
-    fn mutated_corpus_bodies_are_decided_as_read(
-        pick in proptest::prelude::any::<proptest::sample::Index>(),
-        mutations in proptest::collection::vec(mutation(), 1..5),
-    ) {
-        let mut body = pick.get(corpus()).clone();
-        for m in mutations {
-            mutate(&mut body, m);
-        }
+    fn mutated_corpus_bodies_are_decided_as_read(body in mutated_corpus_body()) {
         decides_as_read(&body);
     }
 }

@@ -3,11 +3,8 @@
 //! it follows. The bodies carry the fields the documents list, trimmed to those the layer reads
 //! and a few beside them. How each is cancelled is a row of `cancel_tests`.
 
+use super::services_jobs_tests::assert_failed_with;
 use super::*;
-
-fn message(err: &Error) -> Option<&str> {
-    err.odata_error().and_then(|e| e.message.as_deref())
-}
 
 /// Amazon Bedrock batch inference: `CreateModelInvocationJob` answers `200 {jobArn}`;
 /// `GetModelInvocationJob` (`GET /model-invocation-job/{jobIdentifier}`, the ARN as one path
@@ -87,15 +84,7 @@ fn aws_bedrock_batch_inference_declared() {
         &[],
         r#"{"jobArn":"arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/abcdef123456","status":"Failed","message":"The service role cannot read s3://my-bucket/input/."}"#,
     )]);
-    let err = failed(&run);
-    assert_eq!(
-        (err.kind(), err.is_canceled()),
-        (ErrorKind::OperationFailed, false)
-    );
-    assert_eq!(
-        message(err),
-        Some("The service role cannot read s3://my-bucket/input/.")
-    );
+    assert_failed_with(&run, "The service role cannot read s3://my-bucket/input/.");
 
     // Scheduled, but not begun before the timeout.
     let run = job(&[
@@ -190,12 +179,7 @@ fn vertex_ai_batch_prediction_declared() {
         &[],
         r#"{"name":"projects/123/locations/us-central1/batchPredictionJobs/456","state":"JOB_STATE_FAILED","error":{"code":3,"message":"Failed to read the input file."}}"#,
     )]);
-    let err = failed(&run);
-    assert_eq!(
-        (err.kind(), err.is_canceled()),
-        (ErrorKind::OperationFailed, false)
-    );
-    assert_eq!(message(err), Some("Failed to read the input file."));
+    assert_failed_with(&run, "Failed to read the input file.");
 
     let run = job(&[r(
         200,

@@ -15,6 +15,18 @@ fn message(err: &Error) -> Option<&str> {
     err.odata_error().and_then(|e| e.message.as_deref())
 }
 
+/// The run failed (not canceled), its error carrying `text` as its message: the documented
+/// failure row of a job API (`services_batch_tests` uses it too).
+#[track_caller]
+pub(super) fn assert_failed_with(run: &Run, text: &str) {
+    let err = failed(run);
+    assert_eq!(
+        (err.kind(), err.is_canceled()),
+        (ErrorKind::OperationFailed, false)
+    );
+    assert_eq!(message(err), Some(text));
+}
+
 /// OpenAI Batch API: `POST /v1/batches` answers `200` with the batch (`validating`); it is
 /// polled at `/v1/batches/{id}` through `in_progress` and `finalizing` to `completed`, whose
 /// `output_file_id` is fetched from `/v1/files/{id}/content` (the `error_file_id` when every
@@ -103,15 +115,7 @@ fn openai_batch_declared() {
         &[],
         r#"{"id":"batch_abc123","object":"batch","status":"failed","errors":{"object":"list","data":[{"code":"invalid_json_line","message":"This line is not parseable as valid JSON.","param":null,"line":3}]},"output_file_id":null}"#,
     )]);
-    let err = failed(&run);
-    assert_eq!(
-        (err.kind(), err.is_canceled()),
-        (ErrorKind::OperationFailed, false)
-    );
-    assert_eq!(
-        message(err),
-        Some("This line is not parseable as valid JSON.")
-    );
+    assert_failed_with(&run, "This line is not parseable as valid JSON.");
     // `failed` is not a word that leaves a result: a file it names is not fetched.
     let run = batch(&[r(
         200,
@@ -246,12 +250,7 @@ fn replicate_prediction_declared() {
             r#"{"id":"gm3qorzdhgbfurvjtvhg6dckhu","output":null,"error":"CUDA out of memory","status":"failed"}"#,
         )],
     );
-    let err = failed(&run);
-    assert_eq!(
-        (err.kind(), err.is_canceled()),
-        (ErrorKind::OperationFailed, false)
-    );
-    assert_eq!(message(err), Some("CUDA out of memory"));
+    assert_failed_with(&run, "CUDA out of memory");
 
     let run = predict(
         r(201, &[], STARTING),
@@ -384,15 +383,7 @@ fn runpod_serverless_job_declared() {
         &[],
         r#"{"id":"eaebd6e7-6a92-4bb8-a911-f996ac5ea99d","status":"FAILED","error":"handler raised ValueError: prompt is empty"}"#,
     )]);
-    let err = failed(&run);
-    assert_eq!(
-        (err.kind(), err.is_canceled()),
-        (ErrorKind::OperationFailed, false)
-    );
-    assert_eq!(
-        message(err),
-        Some("handler raised ValueError: prompt is empty")
-    );
+    assert_failed_with(&run, "handler raised ValueError: prompt is empty");
 
     let run = job(&[r(
         200,
@@ -477,14 +468,9 @@ fn databricks_job_run_declared() {
         &[],
         r#"{"run_id":455644833,"state":{"life_cycle_state":"TERMINATED","result_state":"FAILED","state_message":"Task notebook failed: NameError: name 'x' is not defined"}}"#,
     )]);
-    let err = failed(&run);
-    assert_eq!(
-        (err.kind(), err.is_canceled()),
-        (ErrorKind::OperationFailed, false)
-    );
-    assert_eq!(
-        message(err),
-        Some("Task notebook failed: NameError: name 'x' is not defined")
+    assert_failed_with(
+        &run,
+        "Task notebook failed: NameError: name 'x' is not defined",
     );
 
     let run = submitted(&[r(
@@ -606,15 +592,7 @@ fn aws_step_functions_execution_declared() {
         &[],
         r#"{"executionArn":"arn:aws:states:us-east-1:123456789012:execution:HelloWorld:a1b2","status":"FAILED","error":"States.TaskFailed","cause":"Lambda function failed: division by zero"}"#,
     )]);
-    let err = failed(&run);
-    assert_eq!(
-        (err.kind(), err.is_canceled()),
-        (ErrorKind::OperationFailed, false)
-    );
-    assert_eq!(
-        message(err),
-        Some("Lambda function failed: division by zero")
-    );
+    assert_failed_with(&run, "Lambda function failed: division by zero");
 
     let run = execute(&[r(
         200,

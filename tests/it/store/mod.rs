@@ -437,13 +437,7 @@ async fn a_fingerprint_holds_no_digest_of_a_query_credential() {
 /// `Authorization` to that URL on A — the record did not say that credentials were withheld.
 #[tokio::test]
 async fn a_result_fetched_again_gets_no_credentials_the_run_withheld() {
-    let a = MockServer::start().await;
-    let b = MockServer::start().await;
-    a.always(
-        Method::POST,
-        "/jobs",
-        Reply::new(202).header("operation-location", &b.url("/ops/1")),
-    );
+    let (a, b) = support::two_origins().await;
     b.always(
         Method::GET,
         "/ops/1",

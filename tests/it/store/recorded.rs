@@ -161,13 +161,7 @@ async fn reports_that_say_nothing_new_are_not_written() {
 /// result alone, so a `Polling` record said `false` beside a handle that said `true`.
 #[tokio::test]
 async fn a_polling_record_says_what_its_handle_says_of_withheld_credentials() {
-    let a = MockServer::start().await;
-    let b = MockServer::start().await;
-    a.always(
-        Method::POST,
-        "/jobs",
-        Reply::new(202).header("operation-location", &b.url("/ops/1")),
-    );
+    let (a, b) = support::two_origins().await;
     b.always(
         Method::GET,
         "/ops/1",

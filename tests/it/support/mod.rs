@@ -60,6 +60,20 @@ pub fn maps_layer() -> LroLayer {
     fast_layer().carry_query_param("subscription-key")
 }
 
+/// Two loopback servers, the caller's origin A and another origin B, with A accepting
+/// `POST /jobs` (`202`) and naming `/ops/1` on B as its `Operation-Location`: the cross-origin
+/// setup of the credential-stripping tests. The test says what B (and A's later paths) answer.
+pub async fn two_origins() -> (MockServer, MockServer) {
+    let a = MockServer::start().await;
+    let b = MockServer::start().await;
+    a.always(
+        Method::POST,
+        "/jobs",
+        Reply::new(202).header("operation-location", &b.url("/ops/1")),
+    );
+    (a, b)
+}
+
 /// Sends `req` through a clone of `svc` (after `poll_ready`), failing the test after
 /// [`TEST_TIMEOUT`].
 pub async fn send<S, B>(svc: &S, req: Request<Full<Bytes>>) -> Result<Response<B>, BoxError>
