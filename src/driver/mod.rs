@@ -84,10 +84,10 @@ pin_project! {
         // Reading the submission's answer body to decide (boxed with the submission: needed
         // only until then, and large).
         Inspect { state: Option<Box<Inspecting<ResB>>> },
-        // Waiting for the timer to send a request.
-        Wait { request: Option<PollRequest> },
-        // Waiting for the service to be ready for that request.
-        Ready { request: Option<PollRequest> },
+        // A request to send: first waiting for the timer (`waiting`: the timer is the wait
+        // before it), then for the service to be ready for it (the timer is the deadline).
+        // One step for both: the end of a wait changes a flag, not the step.
+        Send { request: Option<PollRequest>, waiting: bool },
         // A poll or resource request in flight.
         Call { #[pin] future: S::Future },
         // Reading a status answer's body (head and body boxed: the step stays sized for
@@ -288,8 +288,9 @@ where
         {
             Ok((machine, Plan::Send { request, .. })) => (
                 Some(machine),
-                Step::Wait {
+                Step::Send {
                     request: Some(request),
+                    waiting: true,
                 },
             ),
             Ok((_, Plan::Fail(e) | Plan::Cancel { error: e, .. })) | Err(e) => (
@@ -338,13 +339,13 @@ where
                     let inspected = *state.take().expect("inspect has its state");
                     inspected.end(outcome, (&mut *this.machine, &*this.trace))
                 }
-                StepProj::Wait { request } => {
-                    ready!(this.timer.as_mut().poll(cx));
-                    let request = request.take().expect("a wait has its request");
-                    Next::Send(None, request)
-                }
-                StepProj::Ready { request } => {
+                StepProj::Send { request, waiting } => {
                     let machine = this.machine.as_mut().expect("polling has a machine");
+                    if *waiting {
+                        ready!(this.timer.as_mut().poll(cx));
+                        *waiting = false;
+                        bound(this.timer.as_mut(), machine);
+                    }
                     match this.service.poll_ready(cx) {
                         Poll::Pending if expired(this.timer.as_mut(), cx) => deadline(machine),
                         Poll::Pending => return Poll::Pending,
@@ -426,37 +427,42 @@ where
     S: Service<Request<ReqB>>,
     ResB: Body,
 {
-    let request = match next {
+    match next {
         Next::Send(at, request) => {
-            if let Some(at) = at {
-                crate::metrics::waited("poll");
-                timer.as_mut().reset(Instant::from_std(at));
-                step.set(Step::Wait {
-                    request: Some(request),
-                });
-                return None;
-            }
-            request
+            let waiting = match at {
+                Some(at) => {
+                    crate::metrics::waited("poll");
+                    timer.as_mut().reset(Instant::from_std(at));
+                    true
+                }
+                None => {
+                    bound(timer, machine.expect("polling has a machine"));
+                    false
+                }
+            };
+            let request = Some(request);
+            step.set(Step::Send { request, waiting });
+            None
         }
         Next::Read(state) => {
             step.set(Step::Read { state });
-            return None;
+            None
         }
         Next::Call(future) => {
             step.set(Step::Call { future });
-            return None;
+            None
         }
         Next::Cancel(cancelling) => {
             // The deadline has passed: the cancel has a bound of its own.
             timer.as_mut().reset(Instant::now() + CANCEL_BOUND);
             let state = Some(cancelling);
             step.set(Step::CancelReady { state });
-            return None;
+            None
         }
         Next::CancelCall(future, cancelling) => {
             let state = Some(cancelling);
             step.set(Step::Cancel { future, state });
-            return None;
+            None
         }
         Next::End(end) => {
             step.set(Step::Done);
@@ -464,19 +470,18 @@ where
             let bound = machine
                 .and_then(Machine::final_body_deadline)
                 .map(Instant::from_std);
-            return Some(end.into_output(trace, bound));
+            Some(end.into_output(trace, bound))
         }
-    };
-    // Send: once the service is ready (poll_ready, then call on that instance), bounded by the
-    // deadline.
-    let deadline = Instant::from_std(machine.expect("polling has a machine").deadline());
+    }
+}
+
+/// A request about to be sent (`poll_ready`, then `call` on that instance) is bounded by the
+/// operation's deadline: the timer is set to it.
+fn bound(mut timer: Pin<&mut Sleep>, machine: &Machine) {
+    let deadline = Instant::from_std(machine.deadline());
     if timer.deadline() != deadline {
         timer.as_mut().reset(deadline);
     }
-    step.set(Step::Ready {
-        request: Some(request),
-    });
-    None
 }
 
 /// Sends the cancel once the service is ready (`None` while it is not); a service that fails

@@ -259,7 +259,9 @@ impl<'de> Visitor<'de> for RawVisitor {
 impl<'a> Raw<'a> {
     /// The `status` and the operation id (`operationId`, else `id`) when they are all the
     /// document holds that the readers consult: `status` a string, the ids strings or absent,
-    /// nothing read twice, no progress, state, error or result location; else `None`.
+    /// nothing read twice, no progress, state, error or result location; else `None`. The
+    /// oracle of the short pass's [`flat_status`](super::scan::flat_status) in tests.
+    #[cfg(test)]
     pub(super) fn common(self) -> Option<(&'a str, Option<&'a str>)> {
         let text = |f: Field<'a>| match f {
             Field::Str(Cow::Borrowed(s)) => Some(Some(s)),

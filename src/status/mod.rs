@@ -587,7 +587,7 @@ mod scan;
 /// `resourceLocation`, nothing read twice); `None` for any other body. The short pass of
 /// [`Dialect`](crate::proto::Dialect) reads the common answer with it.
 pub(crate) fn flat_status(body: &[u8]) -> Option<(&str, Option<&str>)> {
-    scan::scan(body)?.common()
+    scan::flat_status(body)
 }
 
 fn strip_bom(body: &[u8]) -> &[u8] {

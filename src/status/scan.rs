@@ -10,8 +10,71 @@ use std::borrow::Cow;
 
 use super::fast::{Field, Key, Raw};
 
+/// A member's value in a flat document: a string (borrowed from the body), `true`, `false` or
+/// `null`.
+#[derive(Clone, Copy)]
+enum Value<'a> {
+    Str(&'a str),
+    Bool(bool),
+    Null,
+}
+
 /// The fields of `body` if it is a flat document as above, else `None`.
 pub(super) fn scan(body: &[u8]) -> Option<Raw<'_>> {
+    let mut raw = Raw::default();
+    let mut seen = 0u16;
+    members(body, |name, value| {
+        let key = Key::named(name);
+        raw.note(key, false, &mut seen);
+        if let Key::Error | Key::Properties = key {
+            return None;
+        }
+        if let Some(field) = raw.field(key, false) {
+            *field = match value {
+                Value::Str(s) => Field::Str(Cow::Borrowed(s)),
+                Value::Bool(b) => Field::Bool(b),
+                Value::Null => Field::Null,
+            };
+        }
+        Some(())
+    })?;
+    Some(raw)
+}
+
+/// What `scan(body)?.common()` gives, in one pass that records nothing else: the `status` and
+/// the operation id (`operationId`, else `id`) of a flat document whose `status` is a string,
+/// whose ids are strings or absent, with none of the three twice and no other member the
+/// readers consult (`provisioningState`, `properties`, `error`, progress,
+/// `resourceLocation`, whatever their value). The status poll's short pass reads every
+/// answer of a typical monitor with it.
+pub(super) fn flat_status(body: &[u8]) -> Option<(&str, Option<&str>)> {
+    let (mut status, mut operation_id, mut id) = (None, None, None);
+    members(body, |name, value| {
+        let slot = match name {
+            "status" => &mut status,
+            "operationId" => &mut operation_id,
+            "id" => &mut id,
+            "provisioningState" | "properties" | "error" | "percentComplete"
+            | "percentageComplete" | "resourceLocation" => return None,
+            _ => return Some(()),
+        };
+        match (&slot, value) {
+            (None, Value::Str(s)) => *slot = Some(s),
+            // Read twice, or not a string.
+            _ => return None,
+        }
+        Some(())
+    })?;
+    Some((status?, operation_id.or(id)))
+}
+
+/// Hands each member of `body` to `each`, in order, if `body` is a flat document (see the
+/// module docs); `None` when it is not one, or when `each` gives up (`None`).
+#[inline(always)]
+fn members<'a>(
+    body: &'a [u8],
+    mut each: impl FnMut(&'a str, Value<'a>) -> Option<()>,
+) -> Option<()> {
     // Strings are borrowed from the body: it must be UTF-8 as a whole.
     let text = std::str::from_utf8(body).ok()?;
     let b = text.as_bytes();
@@ -20,8 +83,6 @@ pub(super) fn scan(body: &[u8]) -> Option<Raw<'_>> {
         return None;
     }
     i = skip_ws(b, i + 1);
-    let mut raw = Raw::default();
-    let mut seen = 0u16;
     if b.get(i) == Some(&b'}') {
         i += 1;
     } else {
@@ -38,21 +99,14 @@ pub(super) fn scan(body: &[u8]) -> Option<Raw<'_>> {
             let (value, next) = match *b.get(i)? {
                 b'"' => {
                     let (s, next) = string(text, i + 1)?;
-                    (Field::Str(Cow::Borrowed(s)), next)
+                    (Value::Str(s), next)
                 }
-                b't' if b[i..].starts_with(b"true") => (Field::Bool(true), i + 4),
-                b'f' if b[i..].starts_with(b"false") => (Field::Bool(false), i + 5),
-                b'n' if b[i..].starts_with(b"null") => (Field::Null, i + 4),
+                b't' if b[i..].starts_with(b"true") => (Value::Bool(true), i + 4),
+                b'f' if b[i..].starts_with(b"false") => (Value::Bool(false), i + 5),
+                b'n' if b[i..].starts_with(b"null") => (Value::Null, i + 4),
                 _ => return None,
             };
-            let key = Key::named(name);
-            raw.note(key, false, &mut seen);
-            if let Key::Error | Key::Properties = key {
-                return None;
-            }
-            if let Some(field) = raw.field(key, false) {
-                *field = value;
-            }
+            each(name, value)?;
             i = skip_ws(b, next);
             match b.get(i) {
                 Some(b',') => i = skip_ws(b, i + 1),
@@ -65,7 +119,7 @@ pub(super) fn scan(body: &[u8]) -> Option<Raw<'_>> {
         }
     }
     // Nothing but white space after the object.
-    (skip_ws(b, i) == b.len()).then_some(raw)
+    (skip_ws(b, i) == b.len()).then_some(())
 }
 
 /// The index of the first byte at or after `i` that is not JSON white space.

@@ -234,6 +234,8 @@ fn the_direct_scan_reads_what_the_serde_reader_reads() {
         let shown = String::from_utf8_lossy(body);
         let direct = scan::scan(body);
         assert_eq!(direct.is_some(), *scanned, "{shown}");
+        let common = scan::scan(body).and_then(fast::Raw::common);
+        assert_eq!(scan::flat_status(body), common, "{shown}");
         let Some(direct) = direct else { continue };
         let serde = serde_json::from_slice::<fast::Raw<'_>>(body).expect("serde reads it too");
         assert_eq!(
@@ -405,6 +407,11 @@ proptest::proptest! {
         if let Err(e) = super::scan_tests::decides_as_serde(&body) {
             proptest::prop_assert!(false, "{}", e);
         }
+        // The short pass's one-pass reading is the scan's, as `common` reads it.
+        proptest::prop_assert_eq!(
+            scan::flat_status(&body),
+            scan::scan(&body).and_then(fast::Raw::common)
+        );
         if let Some(direct) = scan::scan(&body) {
             let serde = serde_json::from_slice::<fast::Raw<'_>>(&body);
             proptest::prop_assert!(serde.is_ok(), "{}", String::from_utf8_lossy(&body));
@@ -418,5 +425,54 @@ proptest::proptest! {
                 format!("{:?}", serde.into_document())
             );
         }
+    }
+}
+
+/// The short pass's reading, row by row: what it reads and each thing it leaves to the general
+/// path, and always what the scan's fields say (`Raw::common`).
+#[test]
+fn flat_status_reads_only_the_common_form() {
+    type Read = Option<(&'static str, Option<&'static str>)>;
+    let rows: &[(&str, Read)] = &[
+        (r#"{"status":"Running"}"#, Some(("Running", None))),
+        (
+            r#"{"id":"a","status":"Running"}"#,
+            Some(("Running", Some("a"))),
+        ),
+        (
+            r#"{"operationId":"o","id":"a","status":"Done"}"#,
+            Some(("Done", Some("o"))),
+        ),
+        (
+            r#"{"created":"x","status":"Running","done":true,"x":null}"#,
+            Some(("Running", None)),
+        ),
+        (r#"{"status":"Running","resourceLocation":"/r"}"#, None),
+        (r#"{"status":"Running","resourceLocation":null}"#, None),
+        (
+            r#"{"status":"Running","provisioningState":"Running"}"#,
+            None,
+        ),
+        (r#"{"status":"Running","percentComplete":null}"#, None),
+        (r#"{"status":"Running","percentageComplete":"5"}"#, None),
+        (r#"{"status":"Running","error":null}"#, None),
+        (r#"{"status":"Running","properties":null}"#, None),
+        (r#"{"status":"Running","status":"Running"}"#, None),
+        (r#"{"id":"a","status":"Running","id":"a"}"#, None),
+        (
+            r#"{"operationId":"a","operationId":"a","status":"Running"}"#,
+            None,
+        ),
+        (r#"{"status":null}"#, None),
+        (r#"{"status":true}"#, None),
+        (r#"{"status":"Running","id":null}"#, None),
+        (r#"{"status":"Running","operationId":false}"#, None),
+        (r#"{"operationId":"a"}"#, None),
+        (r#"{}"#, None),
+    ];
+    for (body, read) in rows {
+        let b = body.as_bytes();
+        assert_eq!(scan::flat_status(b), *read, "{body}");
+        assert_eq!(scan::scan(b).and_then(fast::Raw::common), *read, "{body}");
     }
 }
