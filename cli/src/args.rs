@@ -160,7 +160,8 @@ pub struct ProxyArgs {
     /// closed.
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_secs)]
     pub header_timeout: Duration,
-    /// Seconds a kept-alive connection may stay idle between requests before it is closed.
+    /// Seconds a kept-alive connection may stay idle between requests before it is closed;
+    /// also how long a client may send nothing of a request body being read (then `408`).
     #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_secs)]
     pub idle_timeout: Duration,
     /// On SIGINT/SIGTERM, how long in-flight requests and background operations may still

@@ -90,6 +90,8 @@ struct State {
     max_operations: u32,
     /// `--max-time`: bounds each request's upstream exchange, from its arrival.
     max_time: Option<Duration>,
+    /// `--idle-timeout`: how long a client may send nothing of a request body being read.
+    body_pause: Duration,
     /// Becomes `true` when the drain after a shutdown signal is over.
     expired: watch::Receiver<bool>,
     /// The asynchronous façade (`Prefer: respond-async`, `/_lro/*`).
@@ -153,6 +155,7 @@ pub async fn run(args: ProxyArgs) -> Result<i32, Failure> {
         operations: Semaphore::new(args.max_operations as usize),
         max_operations: args.max_operations,
         max_time: args.lro.max_time.filter(|d| !d.is_zero()), // 0: no limit
+        body_pause: args.idle_timeout,
         expired,
         facade,
         store,
@@ -612,30 +615,32 @@ async fn forward(
             return json_response(StatusCode::BAD_REQUEST, &body).map(Either::Right);
         }
     };
-    let mut out = Request::new(ClientBody::new(body).boxed_unsync());
+    let mut out = Request::new(ClientBody::new(body, state.body_pause).boxed_unsync());
     *out.method_mut() = parts.method;
     *out.uri_mut() = target.clone();
     *out.headers_mut() = forwardable_headers(&parts.headers, true);
     match state.store.send(&state.service, out).await {
-        // The client's body broke off: its fault, whatever the client stack made of it.
-        Err(err) if body_unreadable(&*err) => {
-            let mut response = crate::proxy_map::unreadable_body().map(Either::Right);
-            response
-                .extensions_mut()
-                .insert(Known(" (request body unreadable)".into()));
-            response
-        }
         Ok(response) => {
             let (mut parts, body) = response.into_parts();
             parts.headers = forwardable_headers(&parts.headers, false);
             let body = Bounded::new(Either::Left(body), deadline);
             Response::from_parts(parts, Either::Left(body))
         }
-        Err(err) => {
-            let mut response = crate::proxy_store::error_response(&target, &err).map(Either::Right);
-            response.extensions_mut().insert(known_of(&err));
-            response
-        }
+        // The client's body broke off or stopped: its fault, whatever the client stack made of it.
+        Err(err) => match body_unreadable(&*err) {
+            Some(why) => {
+                let (response, note) = crate::proxy_map::unreadable_answer(why);
+                let mut response = response.map(Either::Right);
+                response.extensions_mut().insert(Known(note.into()));
+                response
+            }
+            None => {
+                let mut response =
+                    crate::proxy_store::error_response(&target, &err).map(Either::Right);
+                response.extensions_mut().insert(known_of(&err));
+                response
+            }
+        },
     }
 }
 

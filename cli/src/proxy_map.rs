@@ -2,6 +2,7 @@
 //! to answers (the library's [`tower_lro::gateway`] rules, the same as `examples/gateway.rs`),
 //! in the proxy's body type.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -209,42 +210,65 @@ pub fn forwardable_headers(headers: &HeaderMap, request: bool) -> HeaderMap {
 }
 
 /// The client's request body as it is forwarded. When reading it fails (broken chunked
-/// framing, or a connection that ended before `Content-Length` bytes came) its error is an
-/// [`UnreadableBody`]: the request then fails in the client stack like an upstream's fault
-/// would, and [`body_unreadable`] finds that error in the chain, so the proxy answers the
-/// client's fault (`400`), not the upstream's (`502`).
+/// framing, a connection that ended before `Content-Length` bytes came, or a client that sent
+/// nothing of it for its pause bound while it was wanted) its error is an [`UnreadableBody`]:
+/// the request then fails in the client stack like an upstream's fault would, and
+/// [`body_unreadable`] finds that error in the chain, so the proxy answers the client's fault
+/// (`400`, or `408` for a stalled body), not the upstream's (`502`).
+///
+/// The pause is measured only while the body is being read and the client has nothing: an
+/// upstream that takes the body slowly costs the client nothing.
 pub struct ClientBody {
     inner: hyper::body::Incoming,
+    /// How long the client may send nothing while its body is wanted (`--idle-timeout`).
+    pause: std::time::Duration,
+    /// Armed when a read found nothing; disarmed by the next frame.
+    stall: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl ClientBody {
-    pub fn new(inner: hyper::body::Incoming) -> Self {
-        Self { inner }
+    pub fn new(inner: hyper::body::Incoming, pause: std::time::Duration) -> Self {
+        Self {
+            inner,
+            pause,
+            stall: None,
+        }
     }
 }
 
 /// The error of a [`ClientBody`]: the client's body could not be read.
 #[derive(Debug)]
-pub struct UnreadableBody(hyper::Error);
+pub struct UnreadableBody(Option<hyper::Error>);
+
+impl UnreadableBody {
+    /// The client sent nothing of its body for the pause bound (no framing error).
+    pub fn stalled(&self) -> bool {
+        self.0.is_none()
+    }
+}
 
 impl std::fmt::Display for UnreadableBody {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the client's request body could not be read")
+        f.write_str(match self.0 {
+            Some(_) => "the client's request body could not be read",
+            None => "the client sent nothing of its request body for --idle-timeout",
+        })
     }
 }
 
 impl std::error::Error for UnreadableBody {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.0)
+        self.0.as_ref().map(|e| e as _)
     }
 }
 
-/// Whether `err` or an error in its chain of sources is an [`UnreadableBody`] (the chain is
-/// followed 64 links deep at most).
-pub fn body_unreadable(err: &(dyn std::error::Error + 'static)) -> bool {
+/// The [`UnreadableBody`] in `err`'s chain of sources, if any (followed 64 links deep at most).
+pub fn body_unreadable<'e>(
+    err: &'e (dyn std::error::Error + 'static),
+) -> Option<&'e UnreadableBody> {
     std::iter::successors(Some(err), |e| e.source())
         .take(64)
-        .any(|e| e.is::<UnreadableBody>())
+        .find_map(|e| e.downcast_ref::<UnreadableBody>())
 }
 
 impl Body for ClientBody {
@@ -255,9 +279,19 @@ impl Body for ClientBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, UnreadableBody>>> {
-        Pin::new(&mut self.inner)
-            .poll_frame(cx)
-            .map_err(UnreadableBody)
+        let this = &mut *self;
+        if let Poll::Ready(frame) = Pin::new(&mut this.inner).poll_frame(cx) {
+            this.stall = None;
+            return Poll::Ready(frame.map(|f| f.map_err(|e| UnreadableBody(Some(e)))));
+        }
+        let pause = this.pause;
+        let stall = this
+            .stall
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(pause)));
+        match stall.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Some(Err(UnreadableBody(None)))),
+            Poll::Pending => Poll::Pending,
+        }
     }
 
     fn is_end_stream(&self) -> bool {
@@ -267,6 +301,18 @@ impl Body for ClientBody {
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
     }
+}
+
+/// The answer for a request whose body could not be read, and its note for the log: `400`, or
+/// `408` when the client stopped sending it. The client's fault, not the upstream's.
+pub fn unreadable_answer(why: &UnreadableBody) -> (Response<Full<Bytes>>, &'static str) {
+    if !why.stalled() {
+        return (unreadable_body(), " (request body unreadable)");
+    }
+    let message = "the request body stopped coming: nothing of it was sent for --idle-timeout";
+    let body = serde_json::json!({"error": {"code": "RequestTimeout", "message": message}});
+    let answer = json_response(StatusCode::REQUEST_TIMEOUT, &body);
+    (answer, " (request body stalled)")
 }
 
 /// `400` for a request whose body could not be read: the client's fault, not the upstream's.

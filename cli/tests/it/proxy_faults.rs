@@ -1,5 +1,6 @@
 //! `lro proxy` and what its clients get wrong or hold: a request body that breaks its own
-//! framing is the client's fault (`4xx`, never the upstream's `502`); event streams are bounded
+//! framing is the client's fault (`4xx`, never the upstream's `502`), and so is one that stops
+//! coming (`408` at `--idle-timeout`); event streams are bounded
 //! like the operations; `/_health` answers whatever the bounds.
 
 use std::time::Duration;
@@ -122,6 +123,35 @@ async fn a_request_body_with_broken_framing_is_the_clients_fault() {
     let fine = b"POST /fine HTTP/1.1\r\nHost: proxy\r\nContent-Length: 5\r\n\r\nhello";
     let (status, _, body, _open) = exchange(&base, fine).await;
     assert_eq!((status, body.as_str()), (200, "echo"));
+}
+
+/// A request body that stops coming (the head and one byte of a ten-byte body, then nothing
+/// while the connection stays open) is answered `408` once the client has sent nothing of it
+/// for `--idle-timeout`, and its upstream slot is freed. Before, it held one of
+/// `--max-concurrent`'s slots until `--max-time`: as many such clients as slots kept every
+/// other request from the upstream.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_body_that_stops_coming_is_cut_at_the_idle_timeout() {
+    let up = crate::support::Mock::start(|_, _| resp(200, &[], "echo")).await;
+    let args: Vec<&str> = "--max-concurrent 1 --idle-timeout 1 --max-time 60"
+        .split(' ')
+        .collect();
+    let (_child, base, log) = proxy_on("127.0.0.1:0", &up.base, &args).await;
+    let mut stalled = TcpStream::connect(authority(&base)).await.unwrap();
+    let head = b"POST /stalled HTTP/1.1\r\nHost: proxy\r\nContent-Length: 10\r\n\r\nh";
+    stalled.write_all(head).await.unwrap();
+    // The stalled request takes the one upstream slot before the next request arrives.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let fine = b"GET /fine HTTP/1.1\r\nHost: proxy\r\n\r\n";
+    let (status, _, body, _open) = exchange(&base, fine).await;
+    assert_eq!((status, body.as_str()), (200, "echo"));
+    let (status, _, body) = tokio::time::timeout(Duration::from_secs(10), read_one(&mut stalled))
+        .await
+        .expect("no answer within 10 s");
+    assert_eq!(status, 408, "{body}");
+    assert_eq!(error_code(&body), "RequestTimeout");
+    let line = log_line(&log, "POST /stalled ").await;
+    assert!(line.contains("-> 408"), "{line}");
 }
 
 /// An upstream whose operations (`POST /jobs/{name}`) run until the test ends (`Running`, next
