@@ -172,8 +172,7 @@ pub(crate) enum StatusRead {
 }
 
 pin_project_lite::pin_project! {
-    /// A status answer being read: its head and its body in one block (one allocation per
-    /// read, and the driver's step stays sized for waiting rather than reading).
+    /// A status answer being read: its head, its body and what was read of it.
     pub(crate) struct StatusBodyRead<B> {
         parts: Option<http::response::Parts>,
         #[pin]
@@ -183,12 +182,12 @@ pin_project_lite::pin_project! {
 }
 
 impl<B> StatusBodyRead<B> {
-    pub(crate) fn new(parts: http::response::Parts, body: B, limit: usize) -> Pin<Box<Self>> {
-        Box::pin(Self {
+    pub(crate) fn new(parts: http::response::Parts, body: B, limit: usize) -> Self {
+        Self {
             parts: Some(parts),
             body,
             acc: Acc::new(limit),
-        })
+        }
     }
 
     /// The answer's head, taken once the read is over.
