@@ -512,7 +512,12 @@ async fn a_result_fetched_again_gets_no_credentials_the_run_withheld() {
     let (fetches, polls) = (to(CHOSEN_BY_B), to(B_OPS));
     assert_eq!((fetches.len(), polls.len()), (2, 1));
     for request in fetches.iter().chain(&polls) {
-        assert_eq!(request.headers.get("authorization"), None, "{}", request.uri);
+        assert_eq!(
+            request.headers.get("authorization"),
+            None,
+            "{}",
+            request.uri
+        );
         assert_eq!(request.headers.get("x-hook-token"), None, "{}", request.uri);
     }
 }

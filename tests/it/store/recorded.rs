@@ -177,7 +177,11 @@ async fn a_polling_record_says_what_its_handle_says_of_withheld_credentials() {
     let e = send(&svc, req).await.unwrap_err();
     let e = e.downcast_ref::<tower_lro::Error>().expect("an LRO error");
     assert_eq!(e.kind(), tower_lro::ErrorKind::Timeout);
-    assert!(t0.elapsed() <= Duration::from_millis(300), "{:?}", t0.elapsed());
+    assert!(
+        t0.elapsed() <= Duration::from_millis(300),
+        "{:?}",
+        t0.elapsed()
+    );
     let record = store.load("w").await.unwrap().expect("a record");
     let OperationState::Polling { handle } = &record.state else {
         panic!("{:?}", record.state);
