@@ -39,7 +39,11 @@ pub struct Signer {
     region: String,
     service: String,
     origin: tower_lro::Origin,
-    /// A request went to another origin: nothing is signed any more.
+    /// A request went to another origin: nothing is signed any more. Kept here rather than
+    /// read from the layer's per-request tag (`LroRequest::credentials_withheld`): the
+    /// submission and `-L`'s follow-up carry no `LroRequest`, and the follow-up must still go
+    /// unsigned after the operation went elsewhere, so the signer has to see the other origin
+    /// itself (it does: every request the layer sends passes through it).
     tainted: AtomicBool,
 }
 

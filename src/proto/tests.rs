@@ -317,6 +317,23 @@ fn failed(run: &Run) -> &Error {
     }
 }
 
+/// The message of the error's OData-shaped error object, if it has one.
+fn message(err: &Error) -> Option<&str> {
+    err.odata_error().and_then(|e| e.message.as_deref())
+}
+
+/// The run failed (not canceled), its error carrying `text` as its message: the documented
+/// failure row of a job API (the jobs and batch tables).
+#[track_caller]
+fn assert_failed_with(run: &Run, text: &str) {
+    let err = failed(run);
+    assert_eq!(
+        (err.kind(), err.is_canceled()),
+        (ErrorKind::OperationFailed, false)
+    );
+    assert_eq!(message(err), Some(text));
+}
+
 /// A declared dialect of `tests/fixtures/dialects/`, by a short name (the service rows).
 pub(crate) fn dialect(name: &str) -> Dialect {
     let text = match name {

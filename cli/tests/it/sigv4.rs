@@ -255,6 +255,46 @@ async fn another_origin_gets_no_signature_nor_anything_after_it() {
     }
 }
 
+/// `-L`'s follow-up after an operation that sent a request to another origin goes unsigned,
+/// even back on the submission's origin (the redirect came from a URL the other origin named).
+/// The layer sends it as a plain call, with no `LroRequest`: the layer's per-request tag
+/// (`LroRequest::credentials_withheld`) cannot say so, and only the signer's own record of the
+/// other origin keeps it unsigned (a signer that took the tag for the requests carrying one,
+/// and kept its own rule for the rest, signed it).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_follow_up_after_another_origin_is_not_signed() {
+    let (monitor, resource) = (Base::default(), Base::default());
+    let main = Mock::start({
+        let monitor = monitor.clone();
+        move |req, _| match req.target.as_str() {
+            "/jobs" => {
+                let at = format!("{}/ops/1", monitor.get().unwrap());
+                resp(202, &[("operation-location", at), now()], "")
+            }
+            "/things/1" => resp(302, &[("location", "/final".to_owned())], ""),
+            "/final" => resp(200, &[], r#"{"thing":2}"#),
+            _ => resp(404, &[], ""),
+        }
+    })
+    .await;
+    let other = server(Base::default(), resource.clone()).await;
+    monitor.set(other.base.clone()).unwrap();
+    resource.set(main.base.clone()).unwrap();
+    let url = format!("{}/jobs", main.base);
+    let run = lro_signed("aws:amz:eu-west-1:execute-api", &["-L", "-X", "POST", &url]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["thing"], 2);
+    let seen_main = main.requests();
+    let paths: Vec<&str> = seen_main.iter().map(|s| s.target.as_str()).collect();
+    assert_eq!(paths, ["/jobs", "/things/1", "/final"]);
+    assert_signed(&seen_main[0], "eu-west-1", "execute-api");
+    assert_unsigned(&seen_main[1]);
+    assert_unsigned(&seen_main[2]);
+    for s in &other.requests() {
+        assert_unsigned(s);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn unusable_signing_options_are_usage_errors_before_anything_is_sent() {
     let mock = server(Base::default(), Base::default()).await;

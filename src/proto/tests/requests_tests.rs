@@ -113,10 +113,7 @@ fn aws_transcribe_job_declared() {
     );
     let e = failed(&run);
     assert!(matches!(e.reason(), Reason::OperationFailed { .. }), "{e}");
-    assert_eq!(
-        e.odata_error().and_then(|o| o.message.as_deref()),
-        Some("The media format is not supported.")
-    );
+    assert_eq!(message(e), Some("The media format is not supported."));
     // A start whose answer lacks the job's name cannot fill the check's body: said at once.
     let run = drive_with(
         cfg(),

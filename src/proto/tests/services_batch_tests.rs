@@ -3,7 +3,6 @@
 //! it follows. The bodies carry the fields the documents list, trimmed to those the layer reads
 //! and a few beside them. How each is cancelled is a row of `cancel_tests`.
 
-use super::services_jobs_tests::assert_failed_with;
 use super::*;
 
 /// Amazon Bedrock batch inference: `CreateModelInvocationJob` answers `200 {jobArn}`;

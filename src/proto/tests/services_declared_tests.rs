@@ -336,10 +336,7 @@ fn fhir_bulk_export_declared() {
     )]);
     let err = failed(&run);
     assert_eq!(err.kind(), ErrorKind::OperationFailed);
-    assert_eq!(
-        err.odata_error().and_then(|e| e.message.as_deref()),
-        Some("Export job failed: disk full")
-    );
+    assert_eq!(message(err), Some("Export job failed: disk full"));
     assert_eq!(run.sent.len(), 1, "a failed export is not retried");
 }
 

@@ -11,22 +11,6 @@ fn body_of<'a>(text: &'a str, delivery: &Delivery) -> &'a str {
     &text[delivery.body.clone().expect("a part of the body")]
 }
 
-fn message(err: &Error) -> Option<&str> {
-    err.odata_error().and_then(|e| e.message.as_deref())
-}
-
-/// The run failed (not canceled), its error carrying `text` as its message: the documented
-/// failure row of a job API (`services_batch_tests` uses it too).
-#[track_caller]
-pub(super) fn assert_failed_with(run: &Run, text: &str) {
-    let err = failed(run);
-    assert_eq!(
-        (err.kind(), err.is_canceled()),
-        (ErrorKind::OperationFailed, false)
-    );
-    assert_eq!(message(err), Some(text));
-}
-
 /// OpenAI Batch API: `POST /v1/batches` answers `200` with the batch (`validating`); it is
 /// polled at `/v1/batches/{id}` through `in_progress` and `finalizing` to `completed`, whose
 /// `output_file_id` is fetched from `/v1/files/{id}/content` (the `error_file_id` when every

@@ -18,6 +18,11 @@ use tower_lro::store::{
 };
 use tower_lro::{ErrorKind, IdempotencyHeader, LroOptions};
 
+use tokio::task::JoinHandle;
+use tower_test::mock;
+
+use support::mock::Seen;
+use support::{answer_with, resp, Req, Res};
 use support::{body_bytes, http_client, post, send, HttpClient, MockServer, Reply};
 
 mod backends;
@@ -92,6 +97,31 @@ impl Upstream {
 /// The stack under test: a store layer over a real hyper-util client.
 pub fn client(layer: StoreLayer) -> StoreService<HttpClient> {
     ServiceBuilder::new().layer(layer).service(http_client())
+}
+
+/// Origin A's submission URL in the mock-driven cross-origin tests.
+pub const A_JOBS: &str = "https://a.example/jobs";
+/// Origin B's status monitor, which A's `202` names.
+pub const B_OPS: &str = "https://b.example/ops/1";
+
+/// The cross-origin setup of [`support::two_origins`] on a `tower-test` mock (run with Tokio's
+/// clock paused: the waits and the deadline are exact and nothing waits on a socket): `layer`
+/// over a mock whose `POST` to [`A_JOBS`] is answered `202` naming [`B_OPS`]; `rest` answers
+/// every other request. The task yields what the mock saw once every clone of the stack is
+/// dropped.
+pub fn two_mock_origins(
+    layer: StoreLayer,
+    mut rest: impl FnMut(&Seen) -> Res + Send + 'static,
+) -> (StoreService<mock::Mock<Req, Res>>, JoinHandle<Vec<Seen>>) {
+    let (inner, handle) = mock::pair::<Req, Res>();
+    let seen = answer_with(handle, move |s, _| {
+        Ok(if (&s.method, s.uri.as_str()) == (&Method::POST, A_JOBS) {
+            resp(202, &[("operation-location", B_OPS.as_bytes())], "")
+        } else {
+            rest(s)
+        })
+    });
+    (ServiceBuilder::new().layer(layer).service(inner), seen)
 }
 
 /// A fast layer (waits of at most 20 ms, lease waits at 20 ms) on `store`.
@@ -435,17 +465,10 @@ async fn a_fingerprint_holds_no_digest_of_a_query_credential() {
 /// URL on the caller's own origin (A): the live run fetched it without credentials (a URL chosen
 /// by B gets none), but a retry under the key, answered from the store, sent the caller's
 /// `Authorization` to that URL on A — the record did not say that credentials were withheld.
-#[tokio::test]
+/// (A `tower-test` mock on Tokio's paused clock: no real waits.)
+#[tokio::test(start_paused = true)]
 async fn a_result_fetched_again_gets_no_credentials_the_run_withheld() {
-    let (a, b) = support::two_origins().await;
-    b.always(
-        Method::GET,
-        "/ops/1",
-        Reply::new(200)
-            .header("resource-location", &a.url("/chosen-by-b"))
-            .json(r#"{"status":"Succeeded"}"#),
-    );
-    a.always(Method::GET, "/chosen-by-b", Reply::new(200).json("{}"));
+    const CHOSEN_BY_B: &str = "https://a.example/chosen-by-b";
     let store = Arc::new(MemoryStore::new());
     // A hook that adds a token of its own unless its request says credentials are withheld
     // (the fetch from the record said nothing: it was not tagged).
@@ -459,9 +482,17 @@ async fn a_result_fetched_again_gets_no_credentials_the_run_withheld() {
                     .insert("x-hook-token", http::HeaderValue::from_static("t"));
             }
         });
-    let svc = client(hooked.store(store.clone()));
+    let (svc, seen) = two_mock_origins(hooked.store(store.clone()), |s| match s.uri.as_str() {
+        B_OPS => resp(
+            200,
+            &[("resource-location", CHOSEN_BY_B.as_bytes())],
+            r#"{"status":"Succeeded"}"#,
+        ),
+        CHOSEN_BY_B => resp(200, &[("content-type", b"application/json")], "{}"),
+        _ => resp(404, &[], ""),
+    });
     let keyed = || {
-        let mut req = post(&a.url("/jobs"), "{}");
+        let mut req = post(A_JOBS, "{}");
         req.headers_mut().insert(
             "authorization",
             http::HeaderValue::from_static("Bearer secret"),
@@ -474,14 +505,21 @@ async fn a_result_fetched_again_gets_no_credentials_the_run_withheld() {
     assert_eq!(outcome(&first), Outcome::Submitted);
     let again = send(&svc, keyed()).await.unwrap();
     assert_eq!(outcome(&again), Outcome::Answered);
-    let fetches = a.requests_to("/chosen-by-b");
-    assert_eq!(fetches.len(), 2);
-    for fetch in &fetches {
-        assert_eq!(fetch.header("authorization"), None);
-        assert_eq!(fetch.header("x-hook-token"), None);
+    drop(svc);
+    let seen = seen.await.unwrap();
+    let to = |uri: &str| seen.iter().filter(|s| s.uri == uri).collect::<Vec<_>>();
+    assert_eq!(to(A_JOBS).len(), 1);
+    let (fetches, polls) = (to(CHOSEN_BY_B), to(B_OPS));
+    assert_eq!((fetches.len(), polls.len()), (2, 1));
+    for request in fetches.iter().chain(&polls) {
+        assert_eq!(
+            request.headers.get("authorization"),
+            None,
+            "{}",
+            request.uri
+        );
+        assert_eq!(request.headers.get("x-hook-token"), None, "{}", request.uri);
     }
-    assert_eq!(b.requests()[0].header("authorization"), None);
-    assert_eq!(b.requests()[0].header("x-hook-token"), None);
 }
 
 /// A layer that hands its calls over (a process about to exit): the running call records its

@@ -159,29 +159,37 @@ async fn reports_that_say_nothing_new_are_not_written() {
 /// A record of an operation still running says that its credentials were withheld when its
 /// handle says so (a request went to another origin): the field was set on a record of a
 /// result alone, so a `Polling` record said `false` beside a handle that said `true`.
-#[tokio::test]
+/// (A `tower-test` mock on Tokio's paused clock: the 300 ms deadline is exact, no real wait.)
+#[tokio::test(start_paused = true)]
 async fn a_polling_record_says_what_its_handle_says_of_withheld_credentials() {
-    let (a, b) = support::two_origins().await;
-    b.always(
-        Method::GET,
-        "/ops/1",
-        Reply::new(200).json(r#"{"status":"Running"}"#),
-    );
     let store = Arc::new(MemoryStore::new());
-    let svc = client(layer(store.clone()));
-    let mut req = post(&a.url("/jobs"), "{}");
+    let (svc, seen) = two_mock_origins(layer(store.clone()), |s| match s.uri.as_str() {
+        B_OPS => resp(200, &[], r#"{"status":"Running"}"#),
+        _ => resp(404, &[], ""),
+    });
+    let mut req = post(A_JOBS, "{}");
     let options = LroOptions::new()
         .idempotency_key("w")
         .request_body(b"{}")
         .deadline(Duration::from_millis(300));
     req.extensions_mut().insert(options);
+    let t0 = tokio::time::Instant::now();
     let e = send(&svc, req).await.unwrap_err();
     let e = e.downcast_ref::<tower_lro::Error>().expect("an LRO error");
     assert_eq!(e.kind(), tower_lro::ErrorKind::Timeout);
+    assert!(
+        t0.elapsed() <= Duration::from_millis(300),
+        "{:?}",
+        t0.elapsed()
+    );
     let record = store.load("w").await.unwrap().expect("a record");
     let OperationState::Polling { handle } = &record.state else {
         panic!("{:?}", record.state);
     };
     assert!(handle.credentials_withheld());
     assert!(record.credentials_withheld);
+    drop(svc);
+    let seen = seen.await.unwrap();
+    assert!(seen.len() > 2, "B was polled: {seen:?}");
+    assert!(seen[1..].iter().all(|s| s.uri == B_OPS), "{seen:?}");
 }

@@ -165,11 +165,12 @@ impl Op {
     }
 }
 
-/// A request a mock saw: method, URI, body, and when (since [`answer_with`] started).
+/// A request a mock saw: method, URI, headers, body, and when (since [`answer_with`] started).
 #[derive(Debug, Clone)]
 pub struct Seen {
     pub method: Method,
     pub uri: String,
+    pub headers: http::HeaderMap,
     pub body: Bytes,
     pub at: Duration,
 }
@@ -192,6 +193,7 @@ where
             let s = Seen {
                 method: parts.method,
                 uri: parts.uri.to_string(),
+                headers: parts.headers,
                 body: body.collect().await.unwrap().to_bytes(),
                 at: t0.elapsed(),
             };
