@@ -54,12 +54,12 @@ impl<'de> Deserialize<'de> for ErrorPlaces {
         let places = match Value::deserialize(d)? {
             Value::Null => Ok(Self::default()),
             list @ Value::Array(_) => serde_json::from_value(list).map(Self::Whole),
-            parts @ Value::Object(_) => serde_json::from_value::<Parts>(parts).map(|p| {
-                Self::Parts {
+            parts @ Value::Object(_) => {
+                serde_json::from_value::<Parts>(parts).map(|p| Self::Parts {
                     code: p.code,
                     message: p.message,
-                }
-            }),
+                })
+            }
             one => serde_json::from_value(one).map(|p| Self::Whole(vec![p])),
         };
         places.map_err(serde::de::Error::custom)
@@ -94,7 +94,9 @@ impl ErrorPlaces {
         if code.is_empty() && message.is_empty() {
             return Err(invalid("error", "an object needs `code` or `message`"));
         }
-        code.iter().chain(message).try_for_each(|p| p.check("error"))
+        code.iter()
+            .chain(message)
+            .try_for_each(|p| p.check("error"))
     }
 
     /// Whether a member at `dup` is one this reads (see `DeclaredDialect::consults`).
@@ -109,7 +111,11 @@ impl ErrorPlaces {
     }
 
     /// The error an answer carries, if any.
-    pub(crate) fn find<'a>(&self, headers: &'a HeaderMap, body: &'a Value) -> Option<FoundError<'a>> {
+    pub(crate) fn find<'a>(
+        &self,
+        headers: &'a HeaderMap,
+        body: &'a Value,
+    ) -> Option<FoundError<'a>> {
         match self {
             Self::Whole(p) => p
                 .iter()
@@ -127,8 +133,7 @@ impl ErrorPlaces {
                     })
                 };
                 let (code, message) = (text(code), text(message));
-                (code.is_some() || message.is_some())
-                    .then_some(FoundError::Parts { code, message })
+                (code.is_some() || message.is_some()).then_some(FoundError::Parts { code, message })
             }
         }
     }

@@ -9,7 +9,11 @@ fn read<'a>(d: &DeclaredDialect, h: &'a HeaderMap, body: &'a Value) -> StatusRea
 }
 
 /// (code, message) of the error an answer carries, as the typed error has them.
-fn parts(d: &DeclaredDialect, h: &HeaderMap, body: &str) -> Option<(Option<String>, Option<String>)> {
+fn parts(
+    d: &DeclaredDialect,
+    h: &HeaderMap,
+    body: &str,
+) -> Option<(Option<String>, Option<String>)> {
     let value = parse(body);
     let e = read(d, h, &value).error?.odata();
     Some((e.code().map(str::to_owned), e.message().map(str::to_owned)))
@@ -27,7 +31,10 @@ fn step_functions_error_and_cause_are_the_code_and_the_message() {
     let d = fixture("aws-step-functions-execution");
     let none = HeaderMap::new();
     let failed = r#"{"status": "FAILED", "error": "Kaput", "cause": "the input said so"}"#;
-    assert_eq!(parts(&d, &none, failed), pair(Some("Kaput"), Some("the input said so")));
+    assert_eq!(
+        parts(&d, &none, failed),
+        pair(Some("Kaput"), Some("the input said so"))
+    );
     let value = parse(failed);
     assert_eq!(read(&d, &none, &value).meaning, Meaning::Failed);
     let rows = [
@@ -73,7 +80,10 @@ fn parts_read_lists_and_headers_and_decide_as_an_error_does() {
     .unwrap();
     let h = headers(&[("x-error-code", " E42 ")]);
     let none = HeaderMap::new();
-    assert_eq!(parts(&d, &h, r#"{"m": "bad"}"#), pair(Some("E42"), Some("bad")));
+    assert_eq!(
+        parts(&d, &h, r#"{"m": "bad"}"#),
+        pair(Some("E42"), Some("bad"))
+    );
     assert_eq!(
         parts(&d, &h, r#"{"code": "E1", "m": "bad"}"#),
         pair(Some("E1"), Some("bad"))
@@ -82,7 +92,10 @@ fn parts_read_lists_and_headers_and_decide_as_an_error_does() {
     // As for an error read whole: it makes a missing word a failure, a success word stays.
     let meaning = |body: &str| read(&d, &none, &parse(body)).meaning;
     assert_eq!(meaning(r#"{"code": "E1"}"#), Meaning::Failed);
-    assert_eq!(meaning(r#"{"s": "Succeeded", "m": "x"}"#), Meaning::Succeeded);
+    assert_eq!(
+        meaning(r#"{"s": "Succeeded", "m": "x"}"#),
+        Meaning::Succeeded
+    );
     // The members it reads are consulted for duplicates; others are not.
     assert!(d.consults("/code") && d.consults("/m"));
     assert!(!d.consults("/other"));
@@ -97,7 +110,10 @@ fn parts_that_cannot_work_say_why() {
         (r#"{}"#, "`error`: an object needs `code` or `message`"),
         (r#"{"cod": "/e"}"#, "unknown field `cod`"),
         (r#"{"code": "e"}"#, "`e` is not a JSON pointer"),
-        (r#"{"code": {"header": "bad name"}}"#, "`bad name` is not a header name"),
+        (
+            r#"{"code": {"header": "bad name"}}"#,
+            "`bad name` is not a header name",
+        ),
     ];
     for (error, want) in rows {
         let text = format!(
