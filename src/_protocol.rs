@@ -204,19 +204,21 @@
 //! | `words` | `{"succeeded": […], "failed": […], "canceled": […], "running": […]}` added to the default vocabulary | none |
 //! | `result` | a result source or a list, first that finds one wins: `{"header": …}`, `{"pointer": …}` (a URL), `{"template": …}`, `{"embedded": …}` (the value itself is the final body, as the server wrote it), `{"embedded_json": …}` (a string there is read as the JSON document it holds, which is the final body, a byte order mark before it ignored and not sent on; any other value is the final body as with `embedded`; a string that holds no JSON document fails the operation with kind `Protocol`) | the terminal status answer |
 //! | `partial_result` | words that end an operation without success but leave a result (each one the vocabulary reads as failed or canceled; needs `result`): on such a word the `result` sources are read as on success and what they find is delivered, its metadata keeping the word and its meaning; when none finds one the operation ends as the word says | none |
-//! | `error` | a pointer or a list of them, the first not `null` wins | none |
+//! | `error` | a pointer or a list of them, the first not `null` wins, its value read by its shape (an OData or Google error's `code`/`message`, a FHIR `OperationOutcome`, an RFC 9457 problem, a text as the message); or `{"code": …, "message": …}`, each a place or a list of places (the first that finds a text not blank wins), for a service that writes the two apart (AWS Step Functions' `{"code": "/error", "message": "/cause"}`): the typed error's `code` and `message` carry them, and one found reports an error | none |
 //! | `error_answers` | `"operation-outcome"`: a `4xx`/`5xx` carrying a FHIR `OperationOutcome` fails the operation (all-transient issues are retried) | none |
 //! | `error_marks_failure` | left out: an error makes a missing word a failure; `true`: a success word too; `false`: never | left out |
 //! | `status_request` | `{"method": "GET"/"HEAD"/"POST", "headers": {…}, "body": {…}}` (a body only with `POST`, its strings templates, sent with `Content-Type: application/json` unless `headers` name a type) | plain `GET` |
 //! | `result_request` | the same, for fetching the result; its templates read the terminal status answer | plain `GET` |
 //! | `base_url` | an absolute http(s) URL every relative form resolves under, network paths included | the answer's own URL |
-//! | `cancel` | `{"method": "DELETE"/"POST"/"PATCH"/"PUT", "url": {"template": …}, "headers": {…}, "body": {…}}` (`url` left out: the status URL; `headers` as a `status_request`'s; a body with `POST`, `PATCH` or `PUT`, never `DELETE`; every template reads only `/status_url`, `/operation_id` and `{status_url}`) | not cancellable |
+//! | `cancel` | `{"method": "DELETE"/"POST"/"PATCH"/"PUT", "url": {"template": …}, "headers": {…}, "body": {…}}` (`url` left out: the status URL; `headers` as a `status_request`'s; a body with `POST`, `PATCH` or `PUT`, never `DELETE`; every template reads only `/status_url`, `/operation_id`, `{status_url}`, `{status_url_path}` and `{status_url_query}`) | not cancellable |
 //! | `prefer_async` | which submissions without a `Prefer` of their own are sent with `Prefer: respond-async`: `{"method": …, "last_segment": …}` or `{"last_segment_prefix": …}`, every condition given must hold (`{}`: every submission); the last path segment is compared as sent | none |
 //!
 //! Template placeholders: `{/a/b}` (a pointer into the answer's body), `{number:/a/b}` (the
 //! same, when the value is a number or a string that is one as JSON writes it, with no
 //! exponent: an integer past 64 bits is held rounded and finds nothing), `{header:Name}`
-//! (a header of the answer), `{status_url}`, `{submission_url}`. In a URL a value from a body
+//! (a header of the answer), `{status_url}`, `{status_url_path}` (the status URL without its
+//! query or fragment), `{status_url_query}` (its query, without `?`; empty when it has none),
+//! `{submission_url}`. In a URL a value from a body
 //! or a header is escaped as one path segment (a value that is `.` or `..` finds nothing: a URL
 //! parser would remove it, however spelled, and step up a level; so does an empty one, which
 //! would name the collection, `jobs/`, not an item of it); in a body template every
@@ -313,8 +315,8 @@
 //!   written out, a `POST` with headers and a JSON body template, filled once per operation. The
 //!   service needs no more than `ReqB: Default + 'static`: a body is made by the function given
 //!   to [`LroLayer::poll_body`] (found by the body type; none: an error of kind `Protocol`).
-//!   Templates read the body (`{/ptr}`), a header (`{header:NAME}`), `{status_url}` and
-//!   `{submission_url}`; with `base_url` every relative form, `//host/x` included, stays on the
+//!   Templates read the body (`{/ptr}`), a header (`{header:NAME}`), `{status_url}` (whole, or
+//!   in two parts: `{status_url_path}`, `{status_url_query}`) and `{submission_url}`; with `base_url` every relative form, `//host/x` included, stays on the
 //!   base's origin. A `cancel` member (`{"method": "DELETE"|"POST"|"PATCH"|"PUT", "url": {"template": …}}`, `url` left out for the status URL)
 //!   says how to cancel; a template's placeholders read `/status_url` and `/operation_id` (the
 //!   id `operation_id` says where to find: Flower's `POST /api/task/revoke/{/operation_id}`).
@@ -347,15 +349,32 @@
 //!     `partial_word` and its status, `Failed` or `Canceled`
 //!     ([`OperationRecord::partial`](crate::store::OperationRecord::partial)); the metrics count
 //!     it as `failed` or `canceled`.
-//!   - A `cancel` template cannot read the submission's answer (Replicate's `urls.cancel`), and
-//!     this stays so: a cancel is also sent from a resume handle, in another process and long
-//!     after, and a handle carries the status URL and the operation id, not the answers. Reading
-//!     a cancel URL from an answer would mean keeping a second server-given URL in every handle
-//!     and record, and judging it (origin, credentials, the address guard) apart from the
-//!     monitor. Every service described here documents its cancel URL as made of the id or the
-//!     status URL (Replicate: `POST /v1/predictions/{prediction_id}/cancel`, the URL
-//!     `urls.cancel` names), which a template says; a service whose cancel URL can only be
-//!     learned from an answer cannot be cancelled through a declared dialect.
+//!   - A `cancel` template cannot read the submission's answer (Replicate's `urls.cancel`,
+//!     Durable Functions' `terminatePostUri`), and this stays so: a cancel is also sent from a
+//!     resume handle, in another process and long after, and a handle carries the status URL
+//!     and the operation id, not the answers. Reading a cancel URL from an answer would mean
+//!     keeping a second server-given URL in every handle and record, and judging it (origin,
+//!     credentials, the address guard) apart from the monitor. Every service described here
+//!     documents its cancel URL as made of the id or the status URL (Replicate: `POST
+//!     /v1/predictions/{prediction_id}/cancel`, the URL `urls.cancel` names), which a template
+//!     says. Durable Functions is the one that needed more: its terminate URL is the status
+//!     URL's path with `/terminate` after it and the status URL's query kept (`taskHub`,
+//!     `connection` and the `code` key every one of its HTTP APIs takes; the path's prefix
+//!     differs between Functions 1.x and later), so a template reads the status URL in two
+//!     parts, `{status_url_path}/terminate?reason=canceled&{status_url_query}`
+//!     (<https://learn.microsoft.com/en-us/azure/azure-functions/durable/durable-functions-http-api>).
+//!     `code` is a credential's name: a resume handle leaves it out of the status URL, so an
+//!     operation resumed from a handle is polled and cancelled without it, as before (the
+//!     caller adds the key as `x-functions-key` or runs anonymous). A service whose cancel URL
+//!     can only be learned from an answer cannot be cancelled through a declared dialect.
+//!   - Apache Airflow has no word for a stopped run: Modify a DAG Run takes `state` `queued`,
+//!     `success` or `failed` (and a `note`), and a run reads `queued`, `running`, `success` or
+//!     `failed`, with no field saying who ended it (`triggered_by` and `triggering_user_name`
+//!     say who started it): replayed from Airflow 3.3.2, a run whose task raised and a run
+//!     marked failed through the API answer the same members, `note` `null` in both. A
+//!     cancelled run therefore ends `failed` (exit 3), as Airflow's own "mark failed" leaves
+//!     it; reading the `note` as a word would make any run a user annotated unrecognised,
+//!     so running until the deadline.
 //! - FHIR and OGC API – Processes ([`Dialect::fhir`], [`Dialect::ogc_processes`]): described in
 //!   the declared language and read by its readers. A FHIR operation (`…/$export`) or an OGC
 //!   `POST …/execution` without a `Prefer` header is sent with `Prefer: respond-async` (both

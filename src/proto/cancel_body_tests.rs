@@ -1,7 +1,8 @@
 //! A declared cancel's headers and body: the rows of the services that cancel so (AWS Step
 //! Functions' `StopExecution`, Databricks' `runs/cancel` with a numeric `run_id`, Apache
-//! Airflow's `PATCH` of a DAG run to `failed`), every header and the body sent, and the same
-//! request made again from a resume handle.
+//! Airflow's `PATCH` of a DAG run to `failed`; Durable Functions' `terminate`, a URL made of the
+//! status URL's path and query), every header and the body sent, and the same request made
+//! again from a resume handle.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -72,6 +73,22 @@ fn declared_cancels_send_their_headers_and_body() {
                 "https://airflow.example/api/v2/dags/long/dagRuns/manual__2026-12-07T19%3A58%3A02.5%2B00%3A00",
                 &[("content-type", "application/json")],
                 Some(r#"{"state":"failed"}"#),
+            )),
+        ),
+        (
+            "Durable Functions: POST the status URL's path + /terminate, its taskHub, connection and code kept (HTTP API, terminate instance)",
+            fixture("durable"),
+            ("POST", "https://app.azurewebsites.net/api/orchestrators/Hello"),
+            (
+                202,
+                vec![("content-type", "application/json")],
+                r#"{"id": "abc123", "statusQueryGetUri": "https://app.azurewebsites.net/runtime/webhooks/durabletask/instances/abc123?taskHub=TestHub&connection=Storage&code=XYZ", "terminatePostUri": "https://app.azurewebsites.net/runtime/webhooks/durabletask/instances/abc123/terminate?reason={text}&taskHub=TestHub&connection=Storage&code=XYZ"}"#,
+            ),
+            Ok((
+                Method::POST,
+                "https://app.azurewebsites.net/runtime/webhooks/durabletask/instances/abc123/terminate?reason=canceled&taskHub=TestHub&connection=Storage&code=XYZ",
+                &[],
+                None,
             )),
         ),
         (

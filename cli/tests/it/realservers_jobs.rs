@@ -122,7 +122,8 @@ async fn moto_step_functions_execution_to_its_output() {
     assert_eq!(run.json()["sum"], 3, "{run:?}");
 }
 
-/// A `Fail` state: `FAILED` with `error` and `cause`; the dialect reports the cause.
+/// A `Fail` state: `FAILED` with `error` and `cause`; the dialect reports them as the error's
+/// code and message.
 #[tokio::test(flavor = "multi_thread")]
 async fn moto_step_functions_execution_failed() {
     let dir = temp_dir("realservers-sfn-failed");
@@ -136,6 +137,8 @@ async fn moto_step_functions_execution_failed() {
     assert_eq!(m["error"]["kind"], "OperationFailed", "{m}");
     assert_eq!(m["meaning"], "failed", "{m}");
     assert_eq!(m["status"], "FAILED", "{m}");
+    // `error` is the code, `cause` the message.
+    assert_eq!(m["error"]["code"], "Kaput", "{m}");
     assert_eq!(m["error"]["odataMessage"], "the input said so", "{m}");
 }
 

@@ -28,13 +28,16 @@ use url::Url;
 use super::pointer::Pointer;
 pub(crate) use super::standards::ErrorAnswers;
 
+#[path = "error_places.rs"]
+mod error_places;
 #[path = "places.rs"]
 mod places;
 #[path = "results.rs"]
 mod results;
 pub(crate) use super::check::{CheckMethod, RequestSpec};
 pub(crate) use super::template::{resolve, Sources, Template};
-use crate::vocab::{error_value_reports_failure, normalize, Classified, Meaning, Vocabulary};
+use crate::vocab::{normalize, Classified, Meaning, Vocabulary};
+pub(crate) use error_places::{ErrorPlaces, FoundError};
 use places::{percent_of, percent_text};
 pub(crate) use places::{CodeKey, CodeMeaning, Place, Words};
 pub(crate) use results::{ResultSource, ResultTarget};
@@ -125,14 +128,12 @@ pub(crate) struct DeclaredDialect {
     /// as the word says.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) partial_result: Vec<String>,
-    /// A JSON pointer to the error details of a failed operation, or a list of them: the first
-    /// that finds a value that is not `null` (OGC's `exception`, else its `message`).
-    #[serde(
-        default,
-        deserialize_with = "one_or_many",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub(crate) error: Vec<Pointer>,
+    /// Where the error of a failed operation is: a JSON pointer to its details, or a list of
+    /// them, the first that finds a value that is not `null` (OGC's `exception`, else its
+    /// `message`); or `{"code": …, "message": …}`, each a place or a list of places, for a
+    /// service that writes them apart (AWS Step Functions' `error` and `cause`).
+    #[serde(default, skip_serializing_if = "ErrorPlaces::is_empty")]
+    pub(crate) error: ErrorPlaces,
     /// The document the service's error answers (`4xx`, `5xx`) carry when the operation
     /// failed: `"operation-outcome"` (FHIR). Such an answer ends the operation as failed with
     /// its diagnostics; other error answers are judged as usual.
@@ -252,8 +253,9 @@ pub(crate) struct StatusReading<'a> {
     pub(crate) classified: Classified,
     /// The meaning after the error rule (see [`DeclaredDialect::error_marks_failure`]).
     pub(crate) meaning: Meaning,
-    /// The value at the error pointer, when there is one and it is not `null`.
-    pub(crate) error: Option<&'a Value>,
+    /// The error the answer carries: the value at the error pointer, when there is one and
+    /// it is not `null`, or the code and message found.
+    pub(crate) error: Option<FoundError<'a>>,
 }
 
 fn check_header(field: &'static str, name: &str) -> Result<(), DialectError> {
@@ -304,6 +306,7 @@ impl DeclaredDialect {
                 "missing: give a pointer, `{\"header\": …}`, or `status_codes`",
             ));
         }
+        self.error.check()?;
         if let Some(place) = &self.progress {
             place.check("progress")?;
         }
@@ -535,7 +538,7 @@ impl DeclaredDialect {
             .iter()
             .any(|p| matches!(p, Place::Pointer(p) if reads(p)))
             || place(&self.operation_id)
-            || self.error.iter().any(|e| e.touches(dup, true))
+            || self.error.consults(dup)
             || match &self.progress {
                 None => matches!(dup, "/percentComplete" | "/progress"),
                 some => place(some),
@@ -583,12 +586,9 @@ impl DeclaredDialect {
                 recognised: false,
             },
         };
-        let error = self
-            .error
-            .iter()
-            .find_map(|p| p.find(body).filter(|e| !e.is_null()));
+        let error = self.error.find(headers, body);
         let reports = self.error_marks_failure != Some(false)
-            && error.is_some_and(error_value_reports_failure);
+            && error.as_ref().is_some_and(FoundError::reports_failure);
         let opted_in = self.error_marks_failure == Some(true);
         let meaning = match classified.meaning {
             Meaning::Succeeded if reports && (opted_in || word.is_none()) => Meaning::Failed,

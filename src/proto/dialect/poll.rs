@@ -6,7 +6,7 @@ use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 use serde_json::Value;
 
-use super::declared::{CheckMethod, DeclaredDialect, ResultTarget, Sources};
+use super::declared::{CheckMethod, DeclaredDialect, FoundError, ResultTarget, Sources};
 use super::google::{ComputeFinal, ComputeOperation, GoogleOperation, OperationBodyError};
 use super::json::{parse_recording, Parsed};
 use super::Kind;
@@ -293,7 +293,7 @@ fn read_declared(
                     return Ok(found);
                 }
             }
-            let error = reading.error.map(super::standards::error_of);
+            let error = reading.error.as_ref().map(FoundError::odata);
             Ok(Reading::failed(error))
         }
     }

@@ -9,6 +9,8 @@
 //! | `{number:/a/b}` | the same, when its value is a number (or a string that is one) |
 //! | `{header:x-amz-job-id}` | a header of the answer, trimmed |
 //! | `{status_url}` | the status URL (not in a `status_url` template: it is being found) |
+//! | `{status_url_path}` | the status URL without its query (and fragment): scheme, host, path |
+//! | `{status_url_query}` | the status URL's query, without the `?` (empty when it has none) |
 //! | `{submission_url}` | the URL the submission went to |
 //!
 //! In a URL template a value from the body or a header is escaped as one path segment (a
@@ -74,6 +76,8 @@ enum Piece {
     Number(Pointer),
     Header(HeaderName),
     StatusUrl,
+    StatusUrlPath,
+    StatusUrlQuery,
     SubmissionUrl,
 }
 
@@ -104,6 +108,8 @@ impl TryFrom<String> for Template {
 fn placeholder(template: &str, inner: &str) -> Result<Piece, String> {
     match inner {
         "status_url" => Ok(Piece::StatusUrl),
+        "status_url_path" => Ok(Piece::StatusUrlPath),
+        "status_url_query" => Ok(Piece::StatusUrlQuery),
         "submission_url" => Ok(Piece::SubmissionUrl),
         _ if inner.is_empty() || inner.starts_with('/') => Pointer::parse(inner)
             .map(Piece::Pointer)
@@ -126,8 +132,8 @@ fn placeholder(template: &str, inner: &str) -> Result<Piece, String> {
                 .map_err(|_| format!("template `{template}`: `{name}` is not a header name")),
             None => Err(format!(
                 "template `{template}`: `{{{inner}}}` is not a placeholder (write a JSON \
-                 pointer `{{/id}}`, `{{number:/id}}`, `{{header:NAME}}`, `{{status_url}}` or \
-                 `{{submission_url}}`)"
+                 pointer `{{/id}}`, `{{number:/id}}`, `{{header:NAME}}`, `{{status_url}}`, \
+                 `{{status_url_path}}`, `{{status_url_query}}` or `{{submission_url}}`)"
             )),
         },
     }
@@ -154,7 +160,12 @@ impl Template {
 
     /// Whether the template reads the status URL.
     pub(crate) fn reads_status_url(&self) -> bool {
-        self.pieces.iter().any(|p| matches!(p, Piece::StatusUrl))
+        self.pieces.iter().any(|p| {
+            matches!(
+                p,
+                Piece::StatusUrl | Piece::StatusUrlPath | Piece::StatusUrlQuery
+            )
+        })
     }
 
     /// Whether the template reads an answer's header or the submission's URL (what a
@@ -192,6 +203,15 @@ impl Template {
                 }
                 Piece::StatusUrl => {
                     out.push_str(src.status_url?.as_str());
+                    continue;
+                }
+                Piece::StatusUrlPath => {
+                    let u = src.status_url?;
+                    out.push_str(&u[..url::Position::AfterPath]);
+                    continue;
+                }
+                Piece::StatusUrlQuery => {
+                    out.push_str(src.status_url?.query().unwrap_or(""));
                     continue;
                 }
                 Piece::SubmissionUrl => {

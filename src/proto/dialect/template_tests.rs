@@ -38,6 +38,12 @@ fn placeholders_read_headers_and_urls() {
         ),
         ("/jobs/{header:x-missing}", None),
         ("{status_url}", Some("https://svc.example/jobs/9f?x=1")),
+        // The status URL in two parts (Durable Functions' terminate URL: its path and more,
+        // then its query, which holds the task hub and the key).
+        (
+            "{status_url_path}/terminate?reason=r&{status_url_query}",
+            Some("https://svc.example/jobs/9f/terminate?reason=r&x=1"),
+        ),
     ];
     for (text, want) in rows {
         let got = template(text).expand(&src).map(|(_, u)| u);
@@ -49,6 +55,19 @@ fn placeholders_read_headers_and_urls() {
         ..src
     };
     assert_eq!(template("{status_url}/x").expand(&early), None);
+    assert_eq!(template("{status_url_path}/x").expand(&early), None);
+    assert_eq!(template("{status_url_query}").expand(&early), None);
+    // A status URL without a query has an empty one; a fragment is in neither part.
+    let bare = url("https://svc.example/jobs/9f#frag");
+    let bare = Sources {
+        status_url: Some(&bare),
+        ..src
+    };
+    let parts = template("{status_url_path}|{status_url_query}").expand(&bare);
+    assert_eq!(
+        parts.map(|(_, u)| u).as_deref(),
+        Some("https://svc.example/jobs/9f|")
+    );
 }
 
 /// A value is one path segment: `/` is escaped, and a value that is a dot segment (`.`, `..`),

@@ -577,13 +577,20 @@ fn aws_step_functions_execution_declared() {
         r#"{"executionArn":"arn:aws:states:us-east-1:123456789012:execution:HelloWorld:a1b2","status":"FAILED","error":"States.TaskFailed","cause":"Lambda function failed: division by zero"}"#,
     )]);
     assert_failed_with(&run, "Lambda function failed: division by zero");
+    // `error` is the code, `cause` the message, as an OData error's.
+    let odata = failed(&run).odata_error().unwrap();
+    assert_eq!(odata.code(), Some("States.TaskFailed"));
 
     let run = execute(&[r(
         200,
         &[],
         r#"{"executionArn":"arn:aws:states:us-east-1:123456789012:execution:HelloWorld:a1b2","status":"TIMED_OUT","error":"States.Timeout"}"#,
     )]);
-    assert_eq!(message(failed(&run)), Some("States.Timeout"));
+    let odata = failed(&run).odata_error().unwrap();
+    assert_eq!(
+        (odata.code(), odata.message()),
+        (Some("States.Timeout"), None)
+    );
 
     let run = execute(&[r(
         200,

@@ -276,7 +276,8 @@ fn celery_flower_task() {
 
 // AWS Elemental MediaConvert: `POST /2017-08-29/jobs` answers `201 {"job": {"id", "status":
 // "SUBMITTED", …}}`; `GET /2017-08-29/jobs/{id}` answers the job, `status` SUBMITTED,
-// PROGRESSING, COMPLETE, CANCELED or ERROR, with `jobPercentComplete` and `errorMessage`.
+// PROGRESSING, COMPLETE, CANCELED or ERROR, with `jobPercentComplete`, `errorCode` and
+// `errorMessage`.
 // https://docs.aws.amazon.com/mediaconvert/latest/apireference/jobs.html#jobs-http-methods
 // https://docs.aws.amazon.com/mediaconvert/latest/apireference/jobs-id.html#jobs-id-http-methods
 #[test]
@@ -323,7 +324,7 @@ fn aws_mediaconvert_job() {
         (
             Some("ERROR".into()),
             Meaning::Failed,
-            Some("Unable to open input file".into()),
+            Some("1010: Unable to open input file".into()),
             None
         )
     );

@@ -57,6 +57,14 @@ fn descriptions_that_cannot_work_say_why() {
             "reads the status URL it is to find",
         ),
         (
+            r#"{"status_url": {"template": "{status_url_path}/x"}, "status_word": "/s"}"#,
+            "reads the status URL it is to find",
+        ),
+        (
+            r#"{"status_url": {"template": "/x?{status_url_query}"}, "status_word": "/s"}"#,
+            "reads the status URL it is to find",
+        ),
+        (
             r#"{"status_url": "self", "status_request": {"method": "HEAD"}, "status_word": "/s"}"#,
             "a `HEAD` answer has no body",
         ),

@@ -121,7 +121,10 @@ fn status(d: &DeclaredDialect, body: &str) -> (Option<String>, Meaning, bool, Op
         r.word.map(str::to_owned),
         r.meaning,
         r.classified.recognised,
-        r.error.map(Value::to_string),
+        r.error.map(|e| match e {
+            FoundError::Whole(v) => v.to_string(),
+            parts => parts.odata().to_string(),
+        }),
     )
 }
 
@@ -139,8 +142,10 @@ fn answer(
     (
         r.word.map(str::to_owned),
         r.meaning,
-        r.error
-            .map(|e| e.as_str().map_or_else(|| e.to_string(), str::to_owned)),
+        r.error.map(|e| match e {
+            FoundError::Whole(v) => v.as_str().map_or_else(|| v.to_string(), str::to_owned),
+            parts => parts.odata().to_string(),
+        }),
         d.percent(&h, &value),
     )
 }
@@ -148,3 +153,4 @@ fn answer(
 mod answers_tests;
 mod bodies_tests;
 mod checks_tests;
+mod errors_tests;
