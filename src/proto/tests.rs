@@ -370,6 +370,9 @@ pub(crate) fn dialect(name: &str) -> Dialect {
             include_str!("../../tests/fixtures/dialects/vertex-ai-batch-prediction.json")
         }
         "airflow" => include_str!("../../tests/fixtures/dialects/apache-airflow-dag-run.json"),
+        "wes" => include_str!("../../tests/fixtures/dialects/ga4gh-wes-run.json"),
+        "tes" => include_str!("../../tests/fixtures/dialects/ga4gh-tes-task.json"),
+        "ray" => include_str!("../../tests/fixtures/dialects/ray-job.json"),
         other => panic!("no fixture {other}"),
     };
     Dialect::from_json(text).unwrap()

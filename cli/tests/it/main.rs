@@ -25,6 +25,7 @@ mod proxy_faults;
 mod proxy_load;
 mod proxy_store;
 mod realservers;
+mod realservers_ga4gh;
 mod realservers_jobs;
 mod resume;
 mod scope;
