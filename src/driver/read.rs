@@ -88,6 +88,11 @@ impl Acc {
                     if self.read > self.limit {
                         return Poll::Ready(Ended::TooLarge(self.take()));
                     }
+                    // A body that says it has ended has no frame left (a `Content-Length` body
+                    // usually says so with its last data): no poll for the end.
+                    if body.is_end_stream() {
+                        return Poll::Ready(Ended::Complete(self.take()));
+                    }
                 }
                 Some(Err(e)) => return Poll::Ready(Ended::Failed(e.into())),
                 None => return Poll::Ready(Ended::Complete(self.take())),
@@ -257,6 +262,35 @@ mod tests {
             ReadLimited::new(body, 100).await,
             ReadOutcome::Failed(_)
         ));
+    }
+
+    /// A body that says it has ended after its data is complete at once: the end is not polled
+    /// for (this one would never say it).
+    #[test]
+    fn a_body_that_says_it_ended_is_not_polled_again() {
+        struct Once(Option<Bytes>);
+        impl Body for Once {
+            type Data = Bytes;
+            type Error = std::io::Error;
+            fn poll_frame(
+                mut self: Pin<&mut Self>,
+                _: &mut Context<'_>,
+            ) -> Poll<Option<Result<http_body::Frame<Bytes>, std::io::Error>>> {
+                match self.0.take() {
+                    Some(data) => Poll::Ready(Some(Ok(http_body::Frame::data(data)))),
+                    None => Poll::Pending,
+                }
+            }
+            fn is_end_stream(&self) -> bool {
+                self.0.is_none()
+            }
+        }
+        let mut read = ReadLimited::new(Once(Some(Bytes::from_static(b"{}"))), 10);
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        match Pin::new(&mut read).poll(&mut cx) {
+            Poll::Ready(ReadOutcome::Complete(b)) => assert_eq!(b, "{}"),
+            _ => panic!("expected the whole body at once"),
+        }
     }
 
     fn futures_util_stream<T: Unpin>(items: Vec<T>) -> impl futures_core::Stream<Item = T> + Unpin {

@@ -4,7 +4,6 @@
 //! Airflow is cancelled is a row of `cancel_body_tests`; WES, TES and Ray are cancelled through
 //! the built `lro` in `cli/tests/it/realservers_ga4gh.rs`.
 
-use super::services_jobs_tests::assert_failed_with;
 use super::*;
 
 /// Apache Airflow DAG runs (REST API v2): Trigger DAG Run (`POST
