@@ -123,7 +123,7 @@ pub async fn run(args: ProxyArgs) -> Result<i32, Failure> {
             }
         });
     });
-    let client = net::client::<UpstreamBody>(&args.lro, &upstream)?;
+    let client = net::upstream_client::<UpstreamBody>(&args, &upstream)?;
     let client = ConcurrencyLimit::new(client, args.max_concurrent as usize);
     let secret_file = args.scope_secret_file.as_deref();
     let mut opened =

@@ -32,3 +32,4 @@ mod seeds;
 mod sigv4;
 mod ssrf;
 mod tls;
+mod upstream_pool;
