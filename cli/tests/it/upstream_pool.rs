@@ -126,3 +126,58 @@ async fn idle_upstream_connections_close_after_idle_timeout() {
         "upstream connections idle past --idle-timeout still open"
     );
 }
+
+/// The start-up line of `lro proxy` run under an open-files limit of `files` (soft and hard).
+async fn start_up_line_under(files: u64, extra: &[&str]) -> String {
+    use tokio::io::AsyncBufReadExt;
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_lro"));
+    command
+        .args([
+            "proxy",
+            "--listen",
+            "127.0.0.1:0",
+            "--upstream",
+            "http://127.0.0.1:9",
+        ])
+        .args(extra)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    // SAFETY: the closure runs in the child before exec and only calls setrlimit, which is
+    // async-signal-safe; it touches nothing of the parent's.
+    unsafe {
+        command.pre_exec(move || {
+            let limit = libc::rlimit {
+                rlim_cur: files as libc::rlim_t,
+                rlim_max: files as libc::rlim_t,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = command.spawn().unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+        .await
+        .expect("the proxy did not start")
+        .unwrap()
+        .unwrap();
+    let _ = child.kill().await;
+    line
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn max_connections_leaves_an_upstream_file_for_each_client_connection() {
+    // 1 024 files: 2 × 64 + 64 kept, and two for each client connection (its own and the
+    // upstream connection its answer may hold): (1 024 − 192) / 2.
+    let line = start_up_line_under(1024, &[]).await;
+    assert!(line.contains("at most 416 connections"), "{line}");
+    let line = start_up_line_under(1024, &["--max-concurrent", "8"]).await;
+    assert!(line.contains("at most 472 connections"), "{line}");
+    // A --max-connections that fits is kept.
+    let line = start_up_line_under(1024, &["--max-connections", "100"]).await;
+    assert!(line.contains("at most 100 connections"), "{line}");
+}
