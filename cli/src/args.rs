@@ -144,7 +144,7 @@ pub struct ProxyArgs {
     pub lro: LroArgs,
     /// Upstream requests in flight at once (submissions, polls, final fetches, each until its
     /// answer's head arrives); further ones wait for a slot. An operation waiting between polls
-    /// holds none.
+    /// holds none. Also the idle connections kept open to the upstream.
     #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_concurrent: u32,
     /// Requests being answered at once, operations waiting between polls included; beyond it
@@ -160,8 +160,9 @@ pub struct ProxyArgs {
     /// closed.
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_secs)]
     pub header_timeout: Duration,
-    /// Seconds a kept-alive connection may stay idle between requests before it is closed;
-    /// also how long a client may send nothing of a request body being read (then `408`).
+    /// Seconds a kept-alive connection (a client's, or one to the upstream) may stay idle between
+    /// requests before it is closed; also how long a client may send nothing of a request body
+    /// being read (then `408`).
     #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_secs)]
     pub idle_timeout: Duration,
     /// On SIGINT/SIGTERM, how long in-flight requests and background operations may still

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::CryptoProvider;
@@ -21,7 +21,7 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 use tower_lro::connect::{GuardedConnector, GuardedResolver};
 
-use crate::args::LroArgs;
+use crate::args::{LroArgs, ProxyArgs};
 use crate::exit::Failure;
 use crate::resolve::{self, Resolver};
 
@@ -36,6 +36,34 @@ where
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    Ok(Client::builder(TokioExecutor::new()).build(connector(args, origin)?))
+}
+
+/// The proxy's client for its upstream: [`client`]'s, with a bounded pool. At most
+/// `--max-concurrent` kept-alive connections to a host are kept idle (a connection freed
+/// beyond them is closed), and an idle one is closed after `--idle-timeout` (a timer runs for
+/// it: without one, hyper-util checks its idle timeout only when it takes a connection from the
+/// pool, so connections no request needed again stayed open for ever). A connection whose
+/// answer body is still being read is not idle: those are bounded by the requests being
+/// answered (one per client connection) and the façade's background operations, not by the
+/// pool.
+pub fn upstream_client<B>(
+    args: &ProxyArgs,
+    origin: &http::Uri,
+) -> Result<Client<Connector, B>, Failure>
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    Ok(Client::builder(TokioExecutor::new())
+        .pool_timer(TokioTimer::new())
+        .pool_max_idle_per_host(args.max_concurrent as usize)
+        .pool_idle_timeout(args.idle_timeout)
+        .build(connector(&args.lro, origin)?))
+}
+
+/// The connector of [`client`] and [`upstream_client`].
+fn connector(args: &LroArgs, origin: &http::Uri) -> Result<Connector, Failure> {
     let tls = tls_config(args.cacert.as_deref())?;
     let resolver = Resolver::new(&args.resolve)?;
     let mut tcp = resolve::guard(origin).http_connector_with(resolver);
@@ -45,7 +73,7 @@ where
         .https_or_http()
         .enable_http1()
         .wrap_connector(tcp);
-    Ok(Client::builder(TokioExecutor::new()).build(connector))
+    Ok(connector)
 }
 
 fn tls_config(cacert: Option<&Path>) -> Result<ClientConfig, Failure> {

@@ -123,7 +123,7 @@ pub async fn run(args: ProxyArgs) -> Result<i32, Failure> {
             }
         });
     });
-    let client = net::client::<UpstreamBody>(&args.lro, &upstream)?;
+    let client = net::upstream_client::<UpstreamBody>(&args, &upstream)?;
     let client = ConcurrencyLimit::new(client, args.max_concurrent as usize);
     let secret_file = args.scope_secret_file.as_deref();
     let mut opened =
@@ -284,11 +284,11 @@ struct Conns {
 }
 
 impl Conns {
-    /// `--max-connections`, lowered to leave room in the open-files limit for the upstream
-    /// connections and the process's own files.
+    /// `--max-connections`, lowered to fit the open-files limit: two files a connection (it, and
+    /// the upstream connection its answer's body comes on), after the other upstream ones and 64.
     fn new(args: &ProxyArgs, stopping: watch::Receiver<bool>) -> Self {
         let reserve = 2 * u64::from(args.max_concurrent) + 64;
-        let fits = conn::open_files_limit().map_or(u64::MAX, |n| n.saturating_sub(reserve));
+        let fits = conn::open_files_limit().map_or(u64::MAX, |n| n.saturating_sub(reserve) / 2);
         let cap = u64::from(args.max_connections).min(fits).max(1);
         let cap = u32::try_from(cap).unwrap_or(u32::MAX);
         Self {

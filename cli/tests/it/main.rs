@@ -33,3 +33,4 @@ mod seeds;
 mod sigv4;
 mod ssrf;
 mod tls;
+mod upstream_pool;
