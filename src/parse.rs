@@ -162,11 +162,11 @@ pub(crate) fn retry_after_at(
             headers.get(RETRY_AFTER),
         )
     };
-    if let Some(ms) = ms.and_then(parse_millis) {
-        return Some((ms, HintSource::RetryAfterMs));
-    }
-    if let Some(ms) = x_ms.and_then(parse_millis) {
-        return Some((ms, HintSource::XMsRetryAfterMs));
+    // Only Azure's services say milliseconds: read out of line.
+    if ms.is_some() || x_ms.is_some() {
+        if let Some(hint) = millis_hint(ms, x_ms) {
+            return Some(hint);
+        }
     }
     let value = seconds_or_date?;
     if let Some(secs) = parse_digits(value) {
@@ -197,8 +197,18 @@ fn retry_after_date(
     Some((wait, HintSource::RetryAfterDate))
 }
 
-fn parse_millis(value: &HeaderValue) -> Option<Duration> {
-    parse_digits(value).map(Duration::from_millis)
+/// The wait `retry-after-ms`, else `x-ms-retry-after-ms`, says, when one parses.
+#[cold]
+#[inline(never)]
+fn millis_hint(
+    ms: Option<&HeaderValue>,
+    x_ms: Option<&HeaderValue>,
+) -> Option<(Duration, HintSource)> {
+    let millis = |v: Option<&HeaderValue>| v.and_then(parse_digits).map(Duration::from_millis);
+    match millis(ms) {
+        Some(wait) => Some((wait, HintSource::RetryAfterMs)),
+        None => millis(x_ms).map(|wait| (wait, HintSource::XMsRetryAfterMs)),
+    }
 }
 
 /// Unsigned decimal digits only (no sign, no fraction), white space around them aside, read
