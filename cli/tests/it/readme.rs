@@ -1,0 +1,102 @@
+//! The READMEs' concrete claims, checked as a team that read only them would: the `--dialect`
+//! blobs the service table writes out, the `--metadata` fields every file has, the series
+//! `/metrics` names, the exit codes `--help` lists.
+
+use serde_json::Value;
+
+use crate::support::lro;
+
+/// `README.md` or `cli/README.md`, by its path from the workspace's root.
+fn readme(path: &str) -> String {
+    let file = format!("{}/../{path}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{file}: {e}"))
+}
+
+/// What a description says, without its `name` and `doc` (words for people) and with the
+/// defaults a description may leave out written in (`start_on`: `[202]`).
+fn meaning(mut description: Value) -> Value {
+    let object = description
+        .as_object_mut()
+        .expect("a description is an object");
+    object.remove("name");
+    object.remove("doc");
+    object
+        .entry("start_on")
+        .or_insert_with(|| serde_json::json!([202]));
+    description
+}
+
+/// Every `--dialect '…'` of the READMEs' tables that names its fixture ("declared:
+/// `x.json`, i.e. `--dialect '…'`") says what the fixture says, and every one is a description
+/// `lro` accepts (a refused one would exit 2 before anything is sent).
+#[tokio::test]
+async fn readme_dialect_blobs_equal_their_fixtures_and_are_accepted() {
+    let mut checked = 0;
+    let mut differ = Vec::new();
+    for path in ["README.md", "cli/README.md"] {
+        for row in readme(path).lines().filter(|l| l.starts_with('|')) {
+            for (at, _) in row.match_indices("--dialect '") {
+                let blob = &row[at + "--dialect '".len()..];
+                let blob = &blob[..blob.find("}'").expect("a blob ends with }'") + 1];
+                let said: Value = serde_json::from_str(blob)
+                    .unwrap_or_else(|e| panic!("{path}: not JSON ({e}): {blob}"));
+                // `lro` reads it: a connection refused (exit 6) comes after the dialect is read.
+                let run = lro(&["-s", "--dialect", blob, "http://127.0.0.1:1/x"]).await;
+                assert_eq!(run.code, 6, "{path}: {blob}: {}", run.stderr);
+                checked += 1;
+                // The fixture this row names, if it names one.
+                let Some(name) = row[..at]
+                    .rsplit("declared: `")
+                    .next()
+                    .filter(|_| row[..at].contains("declared: `"))
+                    .and_then(|rest| rest.split('`').next())
+                else {
+                    continue;
+                };
+                let file = format!(
+                    "{}/../tests/fixtures/dialects/{name}",
+                    env!("CARGO_MANIFEST_DIR")
+                );
+                let fixture: Value =
+                    serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+                if meaning(fixture) != meaning(said) {
+                    differ.push(format!("{path}: {name}"));
+                }
+            }
+        }
+    }
+    assert!(checked >= 16, "only {checked} blobs found");
+    assert!(
+        differ.is_empty(),
+        "blobs that are not their fixture: {differ:?}"
+    );
+}
+
+/// `lro --help` ends with the exit codes; they are the codes of cli/README's table.
+#[tokio::test]
+async fn help_lists_the_readmes_exit_codes() {
+    let readme = readme("cli/README.md");
+    let table = readme
+        .split("### Exit codes")
+        .nth(1)
+        .unwrap()
+        .split("\n## ")
+        .next()
+        .unwrap();
+    let documented: Vec<u16> = table
+        .lines()
+        .filter_map(|l| l.strip_prefix('|')?.split('|').next()?.trim().parse().ok())
+        .collect();
+    let run = lro(&["--help"]).await;
+    assert_eq!(run.code, 0);
+    let help = run
+        .stdout
+        .split("Exit codes:")
+        .nth(1)
+        .expect("an exit table");
+    let listed: Vec<u16> = help
+        .lines()
+        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+        .collect();
+    assert_eq!(listed, documented, "{help}");
+}
