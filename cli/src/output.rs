@@ -345,7 +345,8 @@ fn via(m: &LroMetadata) -> String {
 /// `--metadata` for a final response: what happened.
 fn metadata_json(meta: Option<&LroMetadata>, http_status: u16) -> Value {
     let Some(m) = meta else {
-        return json!({ "lro": false, "httpStatus": http_status });
+        // No operation: no word, so no meaning; `meaning` and `canceled` are in every file.
+        return json!({ "lro": false, "httpStatus": http_status, "meaning": null, "canceled": false });
     };
     let mut record = json!({
         "lro": true,
@@ -373,7 +374,16 @@ fn metadata_json(meta: Option<&LroMetadata>, http_status: u16) -> Value {
 /// `--metadata` for a failure (`dialect`: see [`error`]).
 fn error_json(err: &BoxError, dialect: &str) -> Value {
     let Some(e) = err.downcast_ref::<tower_lro::Error>() else {
-        return json!({ "error": { "kind": "Transport", "message": exit::chain(&**err) } });
+        // The submission itself failed: no operation, no word (`meaning` and `canceled` are in
+        // every file), and the dialect it would have been read in.
+        return json!({
+            "lro": false,
+            "status": null,
+            "meaning": null,
+            "canceled": false,
+            "error": { "kind": "Transport", "message": exit::chain(&**err) },
+            "dialect": dialect,
+        });
     };
     let odata = e.odata_error();
     let status = e.operation_status();

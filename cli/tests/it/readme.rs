@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::support::lro;
+use crate::support::{lro, resp, Mock};
 
 /// `README.md` or `cli/README.md`, by its path from the workspace's root.
 fn readme(path: &str) -> String {
@@ -70,6 +70,39 @@ async fn readme_dialect_blobs_equal_their_fixtures_and_are_accepted() {
         differ.is_empty(),
         "blobs that are not their fixture: {differ:?}"
     );
+}
+
+/// cli/README (exit code 8): "`"meaning"` and `"canceled"` are in every `--metadata` file" —
+/// for an answer that started no operation, and for a server that could not be reached, too.
+#[tokio::test]
+async fn every_metadata_file_says_meaning_and_canceled() {
+    let mock = Mock::start(|_, _| resp(200, &[], "plain")).await;
+    let dir = crate::support::temp_dir("readme-metadata");
+    let plain = dir.join("plain.json");
+    let run = lro(&["-s", &mock.base, "--metadata", plain.to_str().unwrap()]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let unreachable = dir.join("unreachable.json");
+    let run = lro(&[
+        "-s",
+        "http://127.0.0.1:1/x",
+        "--metadata",
+        unreachable.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(run.code, 6, "{}", run.stderr);
+    for file in [plain, unreachable] {
+        let meta: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        assert_eq!(meta["meaning"], Value::Null, "{file:?}: {meta}");
+        assert_eq!(meta["canceled"], false, "{file:?}: {meta}");
+        assert!(meta.get("meaning").is_some(), "{file:?}: {meta}");
+        assert_eq!(meta["lro"], false, "{file:?}: {meta}");
+    }
+    let meta: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("unreachable.json")).unwrap())
+            .unwrap();
+    // "`--metadata` (`"dialect"`, for a failure as for a result)"; the error's kind, typed.
+    assert_eq!(meta["dialect"], "default", "{meta}");
+    assert_eq!(meta["error"]["kind"], "Transport", "{meta}");
 }
 
 /// `lro --help` ends with the exit codes; they are the codes of cli/README's table.
