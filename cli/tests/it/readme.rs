@@ -4,7 +4,8 @@
 
 use serde_json::Value;
 
-use crate::support::{lro, resp, Mock};
+use crate::support::client::send;
+use crate::support::{lro, proxy_on, resp, Mock};
 
 /// `README.md` or `cli/README.md`, by its path from the workspace's root.
 fn readme(path: &str) -> String {
@@ -103,6 +104,33 @@ async fn every_metadata_file_says_meaning_and_canceled() {
     // "`--metadata` (`"dialect"`, for a failure as for a result)"; the error's kind, typed.
     assert_eq!(meta["dialect"], "default", "{meta}");
     assert_eq!(meta["error"]["kind"], "Transport", "{meta}");
+}
+
+/// README ("Health and metrics"): `/metrics` names `lro_operations_started_total`,
+/// `…_resumed_total`, `…_attached_total`, `…_resubmitted_total`, `lro_polls_total` and the gauge
+/// `lro_operations_in_flight`; a fresh proxy shows each of these unlabelled series at 0 (a
+/// dashboard's rate or an alert on one has a series before its first event).
+#[tokio::test]
+async fn a_fresh_proxys_metrics_show_every_unlabelled_series() {
+    let mock = Mock::start(|_, _| resp(200, &[], "")).await;
+    let (_proxy, base, _log) = proxy_on("127.0.0.1:0", &mock.base, &[]).await;
+    let (status, _, body) = send("GET", &format!("{base}/metrics"), &[], "").await;
+    assert_eq!(status, 200);
+    let text = String::from_utf8_lossy(&body);
+    for name in [
+        "lro_operations_started_total",
+        "lro_operations_resumed_total",
+        "lro_operations_attached_total",
+        "lro_operations_resubmitted_total",
+        "lro_polls_total",
+        "lro_operations_in_flight",
+    ] {
+        let value = text
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+            .unwrap_or_else(|| panic!("no {name} in\n{text}"));
+        assert_eq!(value.parse::<f64>().unwrap(), 0.0, "{name}");
+    }
 }
 
 /// `lro --help` ends with the exit codes; they are the codes of cli/README's table.
