@@ -173,7 +173,7 @@ async fn started<B>(
 
 /// The exit code for a final answer, and what to say about it when it is not a success:
 /// `3` for a `4xx`/`5xx`, for a redirect not followed (without `-L`, or `-L` refused it), for
-/// a `202` from the resource of an operation that ended and for a partial result of a failed
+/// a `202` from the fetched resource of an operation that ended and for a partial result of a failed
 /// operation (`8` for a canceled one's); `7` with `--no-wait` when the answer is not an
 /// operation (there is no handle).
 fn verdict<B>(
@@ -202,7 +202,10 @@ fn verdict<B>(
         let message = format!("lro: the final answer is {status}, a redirect to {to}, {why}");
         return (exit::FAILED, Some(message));
     }
-    if status == StatusCode::ACCEPTED && meta.is_some() {
+    // A fetched resource (or a redirect's target) that answers `202` has no body yet; a `202`
+    // that is the terminal status document itself (Microsoft Graph's copy monitor answers
+    // `202 {"status":"completed"}`) is the operation's answer, and a success.
+    if status == StatusCode::ACCEPTED && meta.is_some_and(|m| m.resource_url().is_some()) {
         let message = "lro: the operation ended, but its resource answered 202 Accepted: \
                        there is no final body yet";
         return (exit::FAILED, Some(message.to_owned()));

@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use crate::support::client::send;
-use crate::support::{lro, proxy_on, resp, Mock};
+use crate::support::{lro, now, proxy_on, resp, Mock};
 
 /// `README.md` or `cli/README.md`, by its path from the workspace's root.
 fn readme(path: &str) -> String {
@@ -160,4 +160,27 @@ async fn help_lists_the_readmes_exit_codes() {
         .filter_map(|l| l.split_whitespace().next()?.parse().ok())
         .collect();
     assert_eq!(listed, documented, "{help}");
+}
+
+/// README, services: "Microsoft Graph copy / OneDrive monitors | `202` + `Location` on another
+/// host; `202 {"status":"completed"}` … | nothing". The monitor's `202` with a success word is the
+/// operation's terminal answer (it names no resource to fetch): written, exit 0 — not the exit 3
+/// of a fetched resource that answers `202` (cli/README: "a resource that answers `202
+/// Accepted` after its operation ended").
+#[tokio::test]
+async fn a_graph_copy_monitors_completed_202_is_a_success() {
+    let monitor = Mock::start(|_, _| {
+        resp(
+            202,
+            &[],
+            r#"{"status":"completed","resourceId":"01DSY4X2"}"#,
+        )
+    })
+    .await;
+    let to = format!("{}/monitor?c=1", monitor.base);
+    let graph = Mock::start(move |_, _| resp(202, &[("location", to.clone()), now()], "")).await;
+    let copy = format!("{}/v1.0/me/drive/items/1/copy", graph.base);
+    let run = lro(&["-s", "-X", "POST", "--json", "{}", &copy]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["resourceId"], "01DSY4X2");
 }
