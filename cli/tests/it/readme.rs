@@ -184,3 +184,38 @@ async fn a_graph_copy_monitors_completed_202_is_a_success() {
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(run.json()["resourceId"], "01DSY4X2");
 }
+
+/// cli/README lists "a declared dialect's fields"; every field the fixtures and the built-in
+/// standards (`fhir`, `ogc-processes`, written in the same language) use is among them, so a
+/// reader of that list can read and write any of them.
+#[test]
+fn the_cli_readme_names_every_field_the_descriptions_use() {
+    let root = format!("{}/..", env!("CARGO_MANIFEST_DIR"));
+    let text = readme("cli/README.md");
+    let start = text.find("A declared dialect's fields:").unwrap();
+    let list = &text[start..start + text[start..].find("Pointers may choose").unwrap()];
+    let mut missing = Vec::new();
+    for dir in ["tests/fixtures/dialects", "src/proto/dialect/standards"] {
+        for entry in std::fs::read_dir(format!("{root}/{dir}")).unwrap() {
+            let path = entry.unwrap().path();
+            let description: Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            // A description, not a file of named cases.
+            let Some(fields) = description
+                .as_object()
+                .filter(|o| o.contains_key("status_url"))
+            else {
+                continue;
+            };
+            for field in fields.keys() {
+                if !list.contains(&format!("`{field}`")) {
+                    missing.push(format!("{field} ({})", path.display()));
+                }
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "fields cli/README does not name: {missing:?}"
+    );
+}
