@@ -219,3 +219,25 @@ fn the_cli_readme_names_every_field_the_descriptions_use() {
         "fields cli/README does not name: {missing:?}"
     );
 }
+
+/// cli/README's proxy table: a failed operation is answered "`422`, or the upstream's own
+/// `4xx`/`5xx`". An OData 4.01 monitor ends with `200` and `AsyncResult: 400`: the upstream's
+/// own answer to the request was `400` (the layer's README: "the caller sees that status
+/// code"), so a synchronous client of the proxy gets `400`, the error body as sent.
+#[tokio::test]
+async fn the_proxy_answers_an_odata_async_result_with_its_status() {
+    let upstream = Mock::start(|req, _| match req.target.as_str() {
+        "/People" => resp(202, &[("location", "/monitor/1".to_owned()), now()], ""),
+        _ => resp(
+            200,
+            &[("asyncresult", "400".to_owned())],
+            r#"{"error":{"code":"E42","message":"bad input"}}"#,
+        ),
+    })
+    .await;
+    let (_proxy, base, _log) = proxy_on("127.0.0.1:0", &upstream.base, &[]).await;
+    let (status, _, body) = send("POST", &format!("{base}/People"), &[], "{}").await;
+    assert_eq!(status, 400, "{}", String::from_utf8_lossy(&body));
+    let body = crate::support::client::json(&body);
+    assert_eq!(body["error"]["code"], "E42", "{body}");
+}
