@@ -240,4 +240,19 @@ async fn the_proxy_answers_an_odata_async_result_with_its_status() {
     assert_eq!(status, 400, "{}", String::from_utf8_lossy(&body));
     let body = crate::support::client::json(&body);
     assert_eq!(body["error"]["code"], "E42", "{body}");
+    // cli/README: under an idempotency key, "a failure is answered with the recorded error
+    // code and message" — those the first answer gave, not a generic "the operation ended".
+    let key = [("idempotency-key", r#""ar-1""#)];
+    let mut errors = Vec::new();
+    for _ in 0..2 {
+        let (_, _, body) = send("POST", &format!("{base}/People"), &key, "{}").await;
+        errors.push(crate::support::client::json(&body)["error"].clone());
+    }
+    assert_eq!(
+        upstream.count("/People"),
+        2,
+        "the retry is answered from the store"
+    );
+    assert_eq!(errors[0]["code"], "E42", "{errors:?}");
+    assert_eq!(errors[1], errors[0]);
 }
