@@ -6,7 +6,7 @@
 //!
 //! | what happened | status | body |
 //! | --- | --- | --- |
-//! | the operation ended in failure | the upstream's own `4xx`/`5xx` when its terminal answer had one, else `422` (`500` for a code naming a service fault, see [`failure_status`]) | `{"error":{…}}`, the upstream's error object as sent (or rebuilt from the parsed one) |
+//! | the operation ended in failure | the upstream's own `4xx`/`5xx` when its terminal answer had one (or an OData `AsyncResult` header named one: the original request's status), else `422` (`500` for a code naming a service fault, see [`failure_status`]) | `{"error":{…}}`, the upstream's error object as sent (or rebuilt from the parsed one) |
 //! | the deadline or the poll limit was reached | `504` | `{"error":{…},"resume":{…}}` with the resume handle |
 //! | the upstream broke the protocol, gave a refused URL, answered a poll with an unexpected status, kept failing | `502` | `{"error":{…,"upstreamUrl","upstreamStatus","upstreamBody"}}` |
 //! | the exchange with the upstream failed (unreachable, or an answer that is not HTTP) | `502` | `{"error":{…,"upstreamUrl"}}` |
@@ -31,7 +31,7 @@ use http::{Response, StatusCode, Uri};
 use serde_json::{json, Value};
 
 use crate::credentials::mask_url;
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind, Reason};
 use crate::status::ODataError;
 
 /// How much of an upstream body a `502` answer quotes.
@@ -84,8 +84,13 @@ pub fn error_response(
     match e.kind() {
         ErrorKind::OperationFailed => {
             let error = error_json(e);
-            let status = e
-                .status()
+            // OData's `AsyncResult` is the original request's own status: a `200` from the
+            // monitor carrying `AsyncResult: 400` is the upstream answering the request `400`.
+            let own = match e.reason() {
+                Reason::AsyncResult { result, .. } => Some(*result),
+                _ => e.status(),
+            };
+            let status = own
                 .filter(|s| s.is_client_error() || s.is_server_error())
                 .unwrap_or_else(|| {
                     let code = match error.get("code") {

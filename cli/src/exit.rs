@@ -45,14 +45,16 @@ Exit codes:
     2  usage error: bad arguments, an input file that cannot be read, or a refused --dialect
     3  the operation failed, or the final answer is not a success: an HTTP
        4xx/5xx, a redirect not followed (see -L), or 202 from the resource of an operation
+       that ended; or a declared partial_result written after a failed word
     4  timed out (--max-time or the poll limit); the resume handle was saved if an operation
        had started
-    5  protocol error: the server broke the LRO protocol or HTTP (e.g. too many headers), or
-       gave a refused URL
+    5  protocol error: the server broke the LRO protocol or HTTP (e.g. too many headers),
+       gave a refused URL, or answered a poll with an unexpected status
     6  transport error: the server could not be reached, or polls kept failing
     7  --no-wait, and the server answered at once, not with an operation: no resume handle
        (the answer was written in its place)
-    8  the operation was canceled (its status means canceled: someone stopped it)
+    8  the operation was canceled (its status means canceled: someone stopped it), a
+       declared partial_result after a canceled word included
     9  --cancel: the server refused the cancel (404/405/501 or another status), or the
        operation cannot be cancelled (nothing was sent)
   130  interrupted (SIGINT) while waiting; the resume handle was saved

@@ -173,7 +173,7 @@ async fn started<B>(
 
 /// The exit code for a final answer, and what to say about it when it is not a success:
 /// `3` for a `4xx`/`5xx`, for a redirect not followed (without `-L`, or `-L` refused it), for
-/// a `202` from the resource of an operation that ended and for a partial result of a failed
+/// a `202` from the fetched resource of an operation that ended and for a partial result of a failed
 /// operation (`8` for a canceled one's); `7` with `--no-wait` when the answer is not an
 /// operation (there is no handle).
 fn verdict<B>(
@@ -202,7 +202,10 @@ fn verdict<B>(
         let message = format!("lro: the final answer is {status}, a redirect to {to}, {why}");
         return (exit::FAILED, Some(message));
     }
-    if status == StatusCode::ACCEPTED && meta.is_some() {
+    // A fetched resource (or a redirect's target) that answers `202` has no body yet; a `202`
+    // that is the terminal status document itself (Microsoft Graph's copy monitor answers
+    // `202 {"status":"completed"}`) is the operation's answer, and a success.
+    if status == StatusCode::ACCEPTED && meta.is_some_and(|m| m.resource_url().is_some()) {
         let message = "lro: the operation ended, but its resource answered 202 Accepted: \
                        there is no final body yet";
         return (exit::FAILED, Some(message.to_owned()));
@@ -345,7 +348,8 @@ fn via(m: &LroMetadata) -> String {
 /// `--metadata` for a final response: what happened.
 fn metadata_json(meta: Option<&LroMetadata>, http_status: u16) -> Value {
     let Some(m) = meta else {
-        return json!({ "lro": false, "httpStatus": http_status });
+        // No operation: no word, so no meaning; `meaning` and `canceled` are in every file.
+        return json!({ "lro": false, "httpStatus": http_status, "meaning": null, "canceled": false });
     };
     let mut record = json!({
         "lro": true,
@@ -373,7 +377,16 @@ fn metadata_json(meta: Option<&LroMetadata>, http_status: u16) -> Value {
 /// `--metadata` for a failure (`dialect`: see [`error`]).
 fn error_json(err: &BoxError, dialect: &str) -> Value {
     let Some(e) = err.downcast_ref::<tower_lro::Error>() else {
-        return json!({ "error": { "kind": "Transport", "message": exit::chain(&**err) } });
+        // The submission itself failed: no operation, no word (`meaning` and `canceled` are in
+        // every file), and the dialect it would have been read in.
+        return json!({
+            "lro": false,
+            "status": null,
+            "meaning": null,
+            "canceled": false,
+            "error": { "kind": "Transport", "message": exit::chain(&**err) },
+            "dialect": dialect,
+        });
     };
     let odata = e.odata_error();
     let status = e.operation_status();

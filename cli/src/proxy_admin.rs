@@ -132,7 +132,13 @@ pub fn install() {
         return;
     }
     use tower_lro::metrics as m;
-    for name in [m::STARTED, m::RESUMED, m::ATTACHED, m::POLLS] {
+    for name in [
+        m::STARTED,
+        m::RESUMED,
+        m::ATTACHED,
+        m::RESUBMITTED,
+        m::POLLS,
+    ] {
         metrics::counter!(name).increment(0);
     }
     metrics::gauge!(m::IN_FLIGHT).set(0.0);

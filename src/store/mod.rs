@@ -424,18 +424,39 @@ impl OperationState {
     pub(crate) fn after_error(e: &crate::Error) -> Option<Self> {
         if e.is_operation_failed() {
             let odata = e.odata_error();
+            let (mut code, mut message) = (
+                odata.and_then(|o| o.code()).map(str::to_owned),
+                odata.and_then(|o| o.message()).map(str::to_owned),
+            );
+            if odata.is_none() {
+                // No status document said it (an OData `AsyncResult: 400`: the body is the
+                // original request's answer): its `error` object's code and message, as the
+                // gateway answers them, so that a retry under the key gets the same ones.
+                (code, message) = sent_error(e.body());
+            }
             return Some(OperationState::Failed {
                 word: e
                     .operation_status()
                     .map_or("Failed", |s| s.as_str())
                     .to_owned(),
-                code: odata.and_then(|o| o.code()).map(str::to_owned),
-                message: odata.and_then(|o| o.message()).map(str::to_owned),
+                code,
+                message,
             });
         }
         let handle = e.resume_handle()?.clone();
         Some(OperationState::Polling { handle })
     }
+}
+
+/// The string `code` and `message` of the `error` object of a JSON body, if it has one.
+fn sent_error(body: Option<&bytes::Bytes>) -> (Option<String>, Option<String>) {
+    let sent = body.and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok());
+    let error = sent.as_ref().and_then(|v| v.get("error"));
+    let text = |name: &str| {
+        let value = error?.get(name)?;
+        value.as_str().map(str::to_owned)
+    };
+    (text("code"), text("message"))
 }
 
 /// Milliseconds since the Unix epoch, by the wall clock (what records and their expiries are

@@ -24,6 +24,7 @@ mod proxy_credentials;
 mod proxy_faults;
 mod proxy_load;
 mod proxy_store;
+mod readme;
 mod realservers;
 mod realservers_ga4gh;
 mod realservers_jobs;
