@@ -103,8 +103,13 @@ pub async fn run(args: ProxyArgs) -> Result<i32, Failure> {
     let client = net::client::<UpstreamBody>(&args.lro, &upstream)?;
     let client = ConcurrencyLimit::new(client, args.max_concurrent as usize);
     let secret_file = args.scope_secret_file.as_deref();
-    let mut opened =
-        crate::proxy_store::open(args.store.as_deref(), args.store_ttl, secret_file).await?;
+    let mut opened = crate::proxy_store::open(
+        args.store.as_deref(),
+        args.store_ttl,
+        args.store_lease,
+        secret_file,
+    )
+    .await?;
     // This process's writes signal the façade's readers (see `facade::signal`).
     let signals = Arc::new(crate::facade::signal::Signalled::new(opened.records));
     let records: Arc<dyn tower_lro::store::OperationStore> = signals.clone();

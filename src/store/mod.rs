@@ -47,7 +47,12 @@
 //! - Records are never expired by the layer; remove them with [`OperationStore::remove`], or
 //!   let the store expire finished ones ([`MemoryStore::finished_ttl`],
 //!   `RedbStore::finished_ttl`, `RedisStore::finished_ttl`: one contract — a finished record
-//!   reads as absent once its TTL has passed, records of running operations never expire).
+//!   reads as absent once its TTL has passed). Records of running operations are kept until
+//!   they end, unless the store expires abandoned ones ([`MemoryStore::running_ttl`],
+//!   `RedbStore::running_ttl`, `RedisStore::running_ttl`: a running record that nothing showed
+//!   alive — no write, no renewal of a lease on its key — for its TTL reads as absent, and a
+//!   request under its key is a new operation). Without it, an operation whose holder died and
+//!   that no caller asks about again stays in the store for good.
 
 use std::future::Future;
 use std::pin::Pin;
