@@ -421,6 +421,7 @@ impl<S, ReqB, ResB> Keyed<S, ReqB, ResB> {
             revision: latest.revision,
             credentials_withheld: withheld,
             partial_word: None,
+            metadata: None,
         }
     }
 }
@@ -590,6 +591,9 @@ where
             Some(state) => {
                 let mut record = self.record(first_sent, state);
                 record.credentials_withheld = withheld;
+                if matches!(record.state, OperationState::Succeeded { .. }) {
+                    record.metadata = meta.map(super::RecordedMetadata::of);
+                }
                 if let (OperationState::Succeeded { .. }, Some((word, status))) =
                     (&record.state, partial)
                 {

@@ -9,7 +9,7 @@ use tower_service::Service;
 
 use super::super::future::Output;
 use super::super::requests::refetch;
-use super::super::{OperationRecord, OperationState, StoredResult};
+use super::super::{OperationRecord, OperationState, RecordedStatus, StoredResult};
 use super::{BoxError, Keyed, Outcome};
 use crate::error::{Error, Reason};
 use crate::{LroBody, LroMetadata};
@@ -100,8 +100,40 @@ where
                 response
             }
         };
+        if let Some(meta) = answered_metadata(record, result) {
+            response.extensions_mut().insert(meta);
+        }
         response.extensions_mut().insert(Outcome::Answered);
         crate::metrics::attached();
         Ok(response)
     }
+}
+
+/// The [`LroMetadata`] of an answer from `record`, when it kept what the first answer's said:
+/// the same but for the URLs (the monitor's credential values masked, the result's URL as
+/// recorded) and the resume handle (none: the operation has ended).
+fn answered_metadata(record: &OperationRecord, result: &StoredResult) -> Option<LroMetadata> {
+    use crate::vocab::Meaning;
+    let kept = record.metadata.as_ref()?;
+    let meaning = match record.partial() {
+        Some((_, RecordedStatus::Canceled)) => Meaning::Canceled,
+        Some(_) => Meaning::Failed,
+        None => Meaning::Succeeded,
+    };
+    let resource_url = match result {
+        StoredResult::Url { url } => Some(url.clone()),
+        StoredResult::Embedded { .. } => None,
+    };
+    Some(LroMetadata {
+        operation_url: kept.operation_url.clone(),
+        operation_id: kept.operation_id.clone(),
+        rule: kept.rule,
+        status: crate::OperationStatus::with_meaning(&kept.word, meaning),
+        polls: kept.polls,
+        elapsed: std::time::Duration::from_millis(kept.elapsed_ms),
+        resource_url,
+        dialect: kept.dialect.as_str().into(),
+        resume: None,
+        credentials_withheld: record.credentials_withheld,
+    })
 }

@@ -21,6 +21,7 @@ use tower_lro::{ErrorKind, IdempotencyHeader, LroOptions};
 use support::{body_bytes, http_client, post, send, HttpClient, MockServer, Reply};
 
 mod abandoned;
+mod answered;
 mod backends;
 mod headers;
 mod progress;
