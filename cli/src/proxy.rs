@@ -533,6 +533,7 @@ async fn forward(
         Ok(response) => {
             let (mut parts, body) = response.into_parts();
             parts.headers = forwardable_headers(&parts.headers, false);
+            crate::proxy_map::mark_partial(&mut parts);
             let body = Bounded::new(Either::Left(body), deadline);
             Response::from_parts(parts, Either::Left(body))
         }

@@ -87,6 +87,16 @@ pub async fn result(
         Ok(response) => {
             let (mut parts, body) = response.into_parts();
             parts.headers = forwardable_headers(&parts.headers, false);
+            // A partial result says so, as a waiting client's answer does (records before
+            // the metadata was kept say it too).
+            let partial = record.partial().map(|(word, status)| {
+                let meaning = match status {
+                    RecordedStatus::Canceled => "canceled",
+                    _ => "failed",
+                };
+                (meaning, word)
+            });
+            crate::proxy_map::say_partial(&mut parts.headers, partial);
             let body = Bounded::new(Either::Left(body), deadline);
             Response::from_parts(parts, Either::Left(body))
         }

@@ -123,6 +123,7 @@ pub(super) async fn launch(
             Ok(Ok(response)) => {
                 let (mut parts, body) = response.into_parts();
                 parts.headers = forwardable_headers(&parts.headers, false);
+                crate::proxy_map::mark_partial(&mut parts);
                 Response::from_parts(parts, Either::Left(Bounded::new(Either::Left(body), deadline)))
             }
             Ok(Err(err)) => {
