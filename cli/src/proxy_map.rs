@@ -345,6 +345,25 @@ pub fn say_partial(headers: &mut HeaderMap, partial: Option<(&str, &str)>) {
 mod tests {
     use super::*;
 
+    /// The partial-result header: the meaning, the word as an escaped string parameter (left
+    /// out when not printable ASCII), and the upstream's own header of that name never kept.
+    #[test]
+    fn the_partial_result_header_escapes_the_word_and_replaces_the_upstreams() {
+        let said = |partial: Option<(&str, &str)>| {
+            let mut h = HeaderMap::new();
+            h.insert(PARTIAL_RESULT, HeaderValue::from_static("forged"));
+            say_partial(&mut h, partial);
+            h.get(PARTIAL_RESULT)
+                .map(|v| v.to_str().unwrap().to_owned())
+        };
+        let expired = Some("failed; status=\"expired\"".to_owned());
+        assert_eq!(said(Some(("failed", "expired"))), expired);
+        let quoted = Some(r#"canceled; status="a\"b\\c""#.to_owned());
+        assert_eq!(said(Some(("canceled", r#"a"b\c"#))), quoted);
+        assert_eq!(said(Some(("failed", "é\n"))).as_deref(), Some("failed"));
+        assert_eq!(said(None), None);
+    }
+
     #[test]
     fn paths_stay_under_the_base() {
         let base: Uri = "http://up/api/public".parse().unwrap();
