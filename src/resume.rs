@@ -84,6 +84,11 @@ pub struct ResumeHandle {
     /// Absent (`false`) in handles of operations that never left their origin.
     #[serde(default, skip_serializing_if = "is_false")]
     pub(crate) credentials_withheld: bool,
+    /// Names (never values) of the credential query parameters the submission's URL had and
+    /// the layer carried onto polls (`--carry-query code`): left out of the handle's URLs, the
+    /// resuming request must supply them again. Absent when none, and in older handles.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) query_names: Vec<String>,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -113,6 +118,7 @@ impl std::fmt::Debug for ResumeHandle {
             .field("dialect", &self.dialect)
             .field("status_body", &self.status_body)
             .field("credentials_withheld", &self.credentials_withheld)
+            .field("query_names", &self.query_names)
             .finish()
     }
 }
@@ -161,6 +167,13 @@ impl ResumeHandle {
     /// request should carry again.
     pub fn header_names(&self) -> &[String] {
         &self.header_names
+    }
+    /// Names (never values) of the credential query parameters the submission's URL had and
+    /// the polls carried (a `code` or `subscription-key` the layer
+    /// [carries](crate::LroLayer::carry_query_param)): the handle holds none of them, so the
+    /// request that resumes it must have them in its URL, or its polls go without.
+    pub fn query_names(&self) -> &[String] {
+        &self.query_names
     }
     /// Status polls sent so far.
     pub fn polls(&self) -> u32 {

@@ -186,7 +186,8 @@ pub struct ProxyArgs {
     pub store_lease: Duration,
     /// How long a finished operation's record is kept, in any store (seconds; 0:
     /// until removed by hand): a request under its key within that time gets its answer, and
-    /// after it is a new operation.
+    /// after it is a new operation. A running operation's record is kept as long after
+    /// nothing showed it alive (no write, no lease renewal; at least three leases).
     #[arg(long, value_name = "SECS", default_value = "86400", value_parser = parse_secs)]
     pub store_ttl: Duration,
     /// A file whose bytes (at least 32; `openssl rand -hex 32 > FILE`) are the secret under

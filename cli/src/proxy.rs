@@ -17,7 +17,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode, Uri};
@@ -33,11 +33,12 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tower::limit::ConcurrencyLimit;
 use tower::{BoxError, Layer};
-use tower_lro::{LroBody, LroMetadata, LroService, OperationStatus, ResumeHandle};
+use tower_lro::{LroBody, LroMetadata, LroService};
 
 use crate::args::ProxyArgs;
 use crate::exit::{self, Failure};
 use crate::proxy_conn::{self as conn, held_back, Throttle, Timed, Timeouts, Tracked, Watch};
+use crate::proxy_log::{known_of, summary, AccessLog, Known, Latest};
 use crate::proxy_map::{
     body_unreadable, forwardable_headers, json_response, upstream_uri, ClientBody, UnreadableBody,
 };
@@ -59,28 +60,6 @@ tokio::task_local! {
     /// What is known of the operation of the request being resolved on this task.
     static CURRENT: Arc<Mutex<Latest>>;
 }
-
-/// The latest progress report of a request's operation.
-#[derive(Default)]
-struct Latest {
-    handle: Option<ResumeHandle>,
-    status: Option<OperationStatus>,
-}
-
-impl Latest {
-    /// What the log line says of the operation.
-    fn summary(&self) -> String {
-        summary(
-            self.status.as_ref().map(ToString::to_string),
-            self.handle.as_ref().map(|h| h.rule().to_string()),
-            self.handle.as_ref().map(ResumeHandle::polls),
-        )
-    }
-}
-
-/// What the log line says of the operation, carried by an answer that has no `LroMetadata`.
-#[derive(Clone)]
-struct Known(String);
 
 struct State {
     service: Upstream,
@@ -126,8 +105,13 @@ pub async fn run(args: ProxyArgs) -> Result<i32, Failure> {
     let client = net::upstream_client::<UpstreamBody>(&args, &upstream)?;
     let client = ConcurrencyLimit::new(client, args.max_concurrent as usize);
     let secret_file = args.scope_secret_file.as_deref();
-    let mut opened =
-        crate::proxy_store::open(args.store.as_deref(), args.store_ttl, secret_file).await?;
+    let mut opened = crate::proxy_store::open(
+        args.store.as_deref(),
+        args.store_ttl,
+        args.store_lease,
+        secret_file,
+    )
+    .await?;
     // This process's writes signal the façade's readers (see `facade::signal`).
     let signals = Arc::new(crate::facade::signal::Signalled::new(opened.records));
     let records: Arc<dyn tower_lro::store::OperationStore> = signals.clone();
@@ -398,50 +382,6 @@ fn serve(
     });
 }
 
-/// The access-log line of one request, printed when its answer is ready, or when the client
-/// went away first (the request's future is then dropped): `499`, with what is known of its
-/// operation.
-struct AccessLog {
-    line: String,
-    started: Instant,
-    cell: Arc<Mutex<Latest>>,
-    printed: bool,
-}
-
-impl AccessLog {
-    fn new(peer: SocketAddr, req: &Request<Incoming>) -> Self {
-        let url = redact::access_target(&req.uri().to_string());
-        Self {
-            line: format!("{peer} {} {}", shown(req.method().as_str()), shown(&url)),
-            started: Instant::now(),
-            cell: Arc::default(),
-            printed: false,
-        }
-    }
-
-    /// `{line} -> {what}{lro} in {secs} s`.
-    fn print(&mut self, what: &str, lro: &str) {
-        self.printed = true;
-        eprintln!(
-            "{} -> {what}{lro} in {:.3} s",
-            self.line,
-            self.started.elapsed().as_secs_f64()
-        );
-    }
-}
-
-impl Drop for AccessLog {
-    fn drop(&mut self) {
-        if !self.printed {
-            let known = self
-                .cell
-                .lock()
-                .map_or_else(|_| String::new(), |latest| latest.summary());
-            self.print("499 client went away", &known);
-        }
-    }
-}
-
 /// One request: forwarded and resolved, or answered `503` when the drain ends first or
 /// `--max-operations` requests are already being answered. Logs one line.
 async fn handle(
@@ -556,41 +496,6 @@ fn unfinished(cell: &Mutex<Latest>, status: StatusCode, mut error: Value) -> Res
     response
 }
 
-/// ` (Running via operation-location, 3 polls)`: what is known of an operation, for the log.
-fn summary(status: Option<String>, rule: Option<String>, polls: Option<u32>) -> String {
-    let status = status.map(|s| shown(&s).into_owned());
-    let rule = rule.map(|r| shown(&r).into_owned());
-    let mut parts = match (status, rule) {
-        (Some(s), Some(r)) => vec![format!("{s} via {r}")],
-        (Some(s), None) => vec![s],
-        (None, Some(r)) => vec![format!("via {r}")],
-        (None, None) => Vec::new(),
-    };
-    if let Some(n) = polls {
-        parts.push(match n {
-            1 => "1 poll".to_owned(),
-            n => format!("{n} polls"),
-        });
-    }
-    if parts.is_empty() {
-        String::new()
-    } else {
-        format!(" ({})", parts.join(", "))
-    }
-}
-
-/// What an error of the client stack tells of the operation, for the log.
-fn known_of(err: &BoxError) -> Known {
-    let Some(e) = err.downcast_ref::<tower_lro::Error>() else {
-        return Known(String::new());
-    };
-    Known(summary(
-        e.operation_status().map(ToString::to_string),
-        e.rule().map(|r| r.to_string()),
-        e.resume_handle().map(ResumeHandle::polls),
-    ))
-}
-
 /// Forwards one request through the layer and turns the outcome into the client's answer.
 async fn forward(
     state: Arc<State>,
@@ -623,6 +528,7 @@ async fn forward(
         Ok(response) => {
             let (mut parts, body) = response.into_parts();
             parts.headers = forwardable_headers(&parts.headers, false);
+            crate::proxy_map::mark_partial(&mut parts);
             let body = Bounded::new(Either::Left(body), deadline);
             Response::from_parts(parts, Either::Left(body))
         }

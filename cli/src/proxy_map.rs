@@ -338,9 +338,77 @@ pub fn json_response(status: StatusCode, body: &Value) -> Response<Full<Bytes>> 
     response
 }
 
+/// The header by which the proxy says that a delivered result is what an operation left when
+/// it ended without success (a declared `partial_result`: OpenAI's `expired` batch), not a
+/// success: `failed` or `canceled`, and the upstream's word, `Lro-Partial-Result: failed;
+/// status="expired"` (a structured-field token with a string parameter; the word left out
+/// when it is not printable ASCII). The upstream's own header of this name is never passed on.
+pub const PARTIAL_RESULT: &str = "lro-partial-result";
+
+/// What [`PARTIAL_RESULT`] says of an answer whose metadata is `meta`: `None` for a success.
+pub fn partial_of(meta: &tower_lro::LroMetadata) -> Option<(&'static str, String)> {
+    let status = meta.status();
+    if !status.is_failure() {
+        return None;
+    }
+    let meaning = match status.meaning() {
+        tower_lro::StatusMeaning::Canceled => "canceled",
+        _ => "failed",
+    };
+    Some((meaning, status.as_str().to_owned()))
+}
+
+/// Sets [`PARTIAL_RESULT`] in a final answer's head from its `LroMetadata` (or removes the
+/// upstream's).
+pub fn mark_partial(parts: &mut http::response::Parts) {
+    let partial = parts
+        .extensions
+        .get::<tower_lro::LroMetadata>()
+        .and_then(partial_of);
+    let partial = partial.as_ref().map(|(m, w)| (*m, w.as_str()));
+    say_partial(&mut parts.headers, partial);
+}
+
+/// Sets [`PARTIAL_RESULT`] in `headers` to say `partial` (`meaning`, word), or removes it.
+pub fn say_partial(headers: &mut HeaderMap, partial: Option<(&str, &str)>) {
+    headers.remove(PARTIAL_RESULT);
+    let Some((meaning, word)) = partial else {
+        return;
+    };
+    let printable = word.bytes().all(|b| (0x20..0x7f).contains(&b));
+    let value = if printable && !word.is_empty() {
+        let escaped = word.replace('\\', "\\\\").replace('"', "\\\"");
+        format!("{meaning}; status=\"{escaped}\"")
+    } else {
+        meaning.to_owned()
+    };
+    if let Ok(value) = HeaderValue::from_str(&value) {
+        headers.insert(PARTIAL_RESULT, value);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The partial-result header: the meaning, the word as an escaped string parameter (left
+    /// out when not printable ASCII), and the upstream's own header of that name never kept.
+    #[test]
+    fn the_partial_result_header_escapes_the_word_and_replaces_the_upstreams() {
+        let said = |partial: Option<(&str, &str)>| {
+            let mut h = HeaderMap::new();
+            h.insert(PARTIAL_RESULT, HeaderValue::from_static("forged"));
+            say_partial(&mut h, partial);
+            h.get(PARTIAL_RESULT)
+                .map(|v| v.to_str().unwrap().to_owned())
+        };
+        let expired = Some("failed; status=\"expired\"".to_owned());
+        assert_eq!(said(Some(("failed", "expired"))), expired);
+        let quoted = Some(r#"canceled; status="a\"b\\c""#.to_owned());
+        assert_eq!(said(Some(("canceled", r#"a"b\c"#))), quoted);
+        assert_eq!(said(Some(("failed", "é\n"))).as_deref(), Some("failed"));
+        assert_eq!(said(None), None);
+    }
 
     #[test]
     fn paths_stay_under_the_base() {

@@ -101,12 +101,13 @@ fn spec(text: Option<&str>) -> Result<Spec<'_>, Failure> {
 pub async fn open(
     text: Option<&str>,
     ttl: Duration,
+    lease: Duration,
     secret_file: Option<&Path>,
 ) -> Result<Opened, Failure> {
     let given = secret_file
         .map(|path| Ok::<_, Failure>((scope::read_file(path)?, format!("file {}", path.display()))))
         .transpose()?;
-    let (records, kept, own) = open_store(text, ttl, given.is_none()).await?;
+    let (records, kept, own) = open_store(text, ttl, lease, given.is_none()).await?;
     let (secret, from) = given
         .or(own)
         .ok_or_else(|| Failure::local("no secret for the key scopes"))?;
@@ -125,15 +126,21 @@ type Secret = (Vec<u8>, String);
 async fn open_store(
     text: Option<&str>,
     ttl: Duration,
+    lease: Duration,
     own_secret: bool,
 ) -> Result<(Arc<dyn OperationStore>, String, Option<Secret>), Failure> {
     // `--store-ttl 0`: kept until removed.
     let ttl = (!ttl.is_zero()).then_some(ttl);
+    // A running record expires once nothing showed it alive for `--store-ttl` (its holder
+    // renews its lease every third of `--store-lease`): never less than three leases.
+    let running = ttl.map(|ttl| ttl.max(3 * lease));
     match spec(text)? {
         Spec::Memory => {
-            let store = match ttl {
-                Some(ttl) => MemoryStore::new().finished_ttl(ttl),
-                None => MemoryStore::new(),
+            let store = match (ttl, running) {
+                (Some(ttl), Some(running)) => {
+                    MemoryStore::new().finished_ttl(ttl).running_ttl(running)
+                }
+                _ => MemoryStore::new(),
             };
             let own = own_secret
                 .then(|| Ok::<_, Failure>((scope::fresh()?, "this process".to_owned())))
@@ -145,8 +152,8 @@ async fn open_store(
             let mut store = RedbStore::open(path).map_err(|e| {
                 Failure::usage(format!("--store {path}: cannot open the store file: {e}"))
             })?;
-            if let Some(ttl) = ttl {
-                store = store.finished_ttl(ttl);
+            if let (Some(ttl), Some(running)) = (ttl, running) {
+                store = store.finished_ttl(ttl).running_ttl(running);
             }
             // Made while this process holds the store file (redb lets one open it).
             let own = own_secret
@@ -170,8 +177,8 @@ async fn open_store(
                 Ok(Err(e)) => return Err(refused(e.to_string())),
                 Err(_) => return Err(refused(format!("no answer within {CONNECT_TIMEOUT:?}"))),
             };
-            if let Some(ttl) = ttl {
-                store = store.finished_ttl(ttl);
+            if let (Some(ttl), Some(running)) = (ttl, running) {
+                store = store.finished_ttl(ttl).running_ttl(running);
             }
             // The connection manager connects lazily on some errors: ask once.
             if let Err(e) = store.load("-:lro-proxy-startup-check").await {

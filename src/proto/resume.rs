@@ -164,7 +164,21 @@ pub(crate) fn handle(
             .and_then(|c| c.body.as_ref())
             .map(|b| String::from_utf8_lossy(b).into_owned()),
         credentials_withheld: reqs.withheld(),
+        query_names: carried_credentials(&op.request_url.display(), cfg),
     }
+}
+
+/// The names of the credential query parameters in `url` that the layer carries onto polls.
+fn carried_credentials(url: &str, cfg: &Config) -> Vec<String> {
+    let Some((_, query)) = url.split('#').next().unwrap_or("").split_once('?') else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = url::form_urlencoded::parse(query.as_bytes())
+        .map(|(k, _)| k.into_owned())
+        .filter(|k| cfg.carry_query.contains(k) && cfg.is_credential_query(k))
+        .collect();
+    names.dedup();
+    names
 }
 
 /// `url` without user information (`user:password@`) and without query parameters named like

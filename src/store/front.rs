@@ -16,15 +16,14 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::future::{Output, StoreResponseFuture};
-use super::requests::{refetch, resuming, submission};
-use super::{
-    fingerprint, OperationRecord, OperationState, OperationStore, RecordedStatus, StoredResult,
-};
+use super::requests::{resuming, submission};
+use super::{fingerprint, OperationRecord, OperationState, OperationStore, RecordedStatus};
 use crate::driver::Settings;
 use crate::error::{Error, Reason};
 use crate::metadata::Progress;
 use crate::{LroBody, LroLayer, LroMetadata, LroOptions, LroService, ResumeHandle};
 
+mod answer;
 mod holder;
 mod until;
 
@@ -422,6 +421,7 @@ impl<S, ReqB, ResB> Keyed<S, ReqB, ResB> {
             revision: latest.revision,
             credentials_withheld: withheld,
             partial_word: None,
+            metadata: None,
         }
     }
 }
@@ -591,6 +591,9 @@ where
             Some(state) => {
                 let mut record = self.record(first_sent, state);
                 record.credentials_withheld = withheld;
+                if matches!(record.state, OperationState::Succeeded { .. }) {
+                    record.metadata = meta.map(super::RecordedMetadata::of);
+                }
                 if let (OperationState::Succeeded { .. }, Some((word, status))) =
                     (&record.state, partial)
                 {
@@ -603,83 +606,6 @@ where
             None => store.remove(&self.key).await?,
         }
         response.extensions_mut().insert(outcome);
-        Ok(response)
-    }
-
-    /// Where a delivered result can be found again, if anywhere.
-    fn result(
-        &self,
-        meta: &LroMetadata,
-        response: &Response<LroBody<ResB>>,
-    ) -> Option<StoredResult> {
-        if let Some(url) = meta.resource_url() {
-            return Some(StoredResult::Url {
-                url: super::requests::recordable(url, &self.settings.config),
-            });
-        }
-        let bytes = response.body().whole()?;
-        if bytes.len() > self.front.embed_limit {
-            return None;
-        }
-        let body = std::str::from_utf8(bytes).ok()?.to_owned();
-        let content_type = response
-            .headers()
-            .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        Some(StoredResult::Embedded {
-            status: response.status().as_u16(),
-            content_type,
-            body,
-        })
-    }
-
-    /// The answer of an operation that has ended, from its record.
-    async fn answer(&self, parts: &http::request::Parts, record: &OperationRecord) -> Output<ResB> {
-        let result = match &record.state {
-            OperationState::Succeeded { result } => result,
-            OperationState::Failed {
-                word,
-                code,
-                message,
-            } => {
-                let reason = Reason::StoredFailure {
-                    state: word.clone(),
-                    code: code.clone(),
-                    message: message.clone(),
-                };
-                return Err(Error::new(None, reason).into());
-            }
-            _ => unreachable!("only a finished record is answered"),
-        };
-        let mut response = match result {
-            StoredResult::Url { url } => {
-                let (withheld, tag) = (record.credentials_withheld, self.settings.tags_requests());
-                let mut req = refetch(parts, url, &self.settings.config, withheld, tag)?;
-                if let Some(hook) = &self.settings.hook {
-                    hook(&mut req);
-                }
-                let req = req.map(|()| ReqB::default());
-                let response = self.inner.clone().oneshot(req).await.map_err(Into::into)?;
-                response.map(LroBody::stream)
-            }
-            StoredResult::Embedded {
-                status,
-                content_type,
-                body,
-            } => {
-                let mut response = Response::new(LroBody::buffered(Bytes::from(body.clone())));
-                *response.status_mut() = http::StatusCode::from_u16(*status)?;
-                if let Some(ct) = content_type.as_deref().and_then(|c| c.parse().ok()) {
-                    response
-                        .headers_mut()
-                        .insert(http::header::CONTENT_TYPE, ct);
-                }
-                response
-            }
-        };
-        response.extensions_mut().insert(Outcome::Answered);
-        crate::metrics::attached();
         Ok(response)
     }
 }

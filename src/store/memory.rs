@@ -29,6 +29,7 @@ pub struct MemoryStore {
     records: Mutex<Records>,
     leases: Mutex<Leases>,
     finished_ttl: Option<Duration>,
+    running_ttl: Option<Duration>,
     finished_budget: usize,
 }
 
@@ -38,6 +39,7 @@ impl Default for MemoryStore {
             records: Mutex::default(),
             leases: Mutex::default(),
             finished_ttl: None,
+            running_ttl: None,
             finished_budget: FINISHED_BUDGET,
         }
     }
@@ -52,6 +54,10 @@ struct Records {
     finished: BTreeSet<(u64, String)>,
     finished_bytes: usize,
     writes: u64,
+    /// Running records' last sign of life (a write, or a renewal of a lease on their key), by
+    /// key and in order: kept only when running records expire ([`MemoryStore::running_ttl`]).
+    touched: HashMap<String, Instant>,
+    touched_order: BTreeSet<(Instant, String)>,
 }
 
 /// When a finished record was written (and the how-manieth write it was), and its size.
@@ -83,11 +89,39 @@ impl Leases {
 }
 
 impl Records {
-    /// Removes `key`'s record, and its place among the finished ones.
+    /// Removes `key`'s record, and its place among the finished or the running ones.
     fn take(&mut self, key: &str) {
         if let Some((_, Some(done))) = self.by_key.remove(key) {
             self.finished.remove(&(done.write, key.to_owned()));
             self.finished_bytes -= done.bytes;
+        }
+        self.untouch(key);
+    }
+
+    /// Forgets when `key`'s running record last showed life.
+    fn untouch(&mut self, key: &str) {
+        if let Some(at) = self.touched.remove(key) {
+            self.touched_order.remove(&(at, key.to_owned()));
+        }
+    }
+
+    /// Notes a sign of life of `key`'s running record at `now`.
+    fn touch(&mut self, key: &str, now: Instant) {
+        self.untouch(key);
+        self.touched.insert(key.to_owned(), now);
+        self.touched_order.insert((now, key.to_owned()));
+    }
+
+    /// Removes up to [`SWEEP`] running records that showed no life for `ttl`.
+    fn sweep_running(&mut self, ttl: Duration, now: Instant) {
+        for _ in 0..SWEEP {
+            match self.touched_order.first() {
+                Some((at, key)) if expired(*at, ttl, now) => {
+                    let key = key.clone();
+                    self.take(&key);
+                }
+                _ => break,
+            }
         }
     }
 
@@ -134,12 +168,27 @@ impl MemoryStore {
 
     /// Expire a finished record (succeeded or failed) `ttl` after it is written: it reads as
     /// absent from then on (a request under its key is a new operation), and each later write
-    /// removes up to 64 expired records. Records of running operations never expire. Default:
+    /// removes up to 64 expired records. Records of running operations expire only with
+    /// [`running_ttl`](Self::running_ttl). Default:
     /// finished records are kept until removed (within the [budget](Self::finished_budget)) —
     /// the same contract as `RedbStore::finished_ttl` and `RedisStore::finished_ttl`.
     #[must_use]
     pub fn finished_ttl(mut self, ttl: Duration) -> Self {
         self.finished_ttl = Some(ttl);
+        self
+    }
+
+    /// Expire a running record (submitted or polling) once nothing has shown it alive for
+    /// `ttl`: its last write, or the last renewal of a lease on its key (a holder renews every
+    /// third of its lease while it polls, so an operation being polled never expires; give a
+    /// `ttl` longer than the lease). An operation whose holder ended and that no caller asked
+    /// about again then reads as absent (a request under its key is a new operation), and
+    /// each later write removes up to 64 such records. Default: running records are kept
+    /// until they end or are removed — the same contract as `RedbStore::running_ttl` and
+    /// `RedisStore::running_ttl`.
+    #[must_use]
+    pub fn running_ttl(mut self, ttl: Duration) -> Self {
+        self.running_ttl = Some(ttl);
         self
     }
 
@@ -162,8 +211,12 @@ impl OperationStore for MemoryStore {
         let now = Instant::now();
         let records = self.records.lock().expect("not poisoned");
         let found = records.by_key.get(key).and_then(|(record, finished)| {
-            let gone = match (finished, self.finished_ttl) {
-                (Some(done), Some(ttl)) => expired(done.at, ttl, now),
+            let gone = match (finished, self.finished_ttl, self.running_ttl) {
+                (Some(done), Some(ttl), _) => expired(done.at, ttl, now),
+                (None, _, Some(ttl)) => records
+                    .touched
+                    .get(key)
+                    .is_some_and(|at| expired(*at, ttl, now)),
                 _ => false,
             };
             (!gone).then(|| record.clone())
@@ -192,8 +245,14 @@ impl OperationStore for MemoryStore {
         records
             .by_key
             .insert(key.to_owned(), (record.clone(), finished));
+        if finished.is_none() && self.running_ttl.is_some() {
+            records.touch(key, now);
+        }
         if let Some(ttl) = self.finished_ttl {
             records.sweep(ttl, now);
+        }
+        if let Some(ttl) = self.running_ttl {
+            records.sweep_running(ttl, now);
         }
         records.trim(self.finished_budget);
         ready(())
@@ -227,6 +286,14 @@ impl OperationStore for MemoryStore {
             }
             _ => false,
         };
+        drop(leases);
+        if held && self.running_ttl.is_some() {
+            // The holder is alive: so is its operation's record.
+            let mut records = self.records.lock().expect("not poisoned");
+            if records.touched.contains_key(key) {
+                records.touch(key, now);
+            }
+        }
         ready(held)
     }
 

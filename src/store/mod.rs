@@ -47,7 +47,12 @@
 //! - Records are never expired by the layer; remove them with [`OperationStore::remove`], or
 //!   let the store expire finished ones ([`MemoryStore::finished_ttl`],
 //!   `RedbStore::finished_ttl`, `RedisStore::finished_ttl`: one contract — a finished record
-//!   reads as absent once its TTL has passed, records of running operations never expire).
+//!   reads as absent once its TTL has passed). Records of running operations are kept until
+//!   they end, unless the store expires abandoned ones ([`MemoryStore::running_ttl`],
+//!   `RedbStore::running_ttl`, `RedisStore::running_ttl`: a running record that nothing showed
+//!   alive — no write, no renewal of a lease on its key — for its TTL reads as absent, and a
+//!   request under its key is a new operation). Without it, an operation whose holder died and
+//!   that no caller asks about again stays in the store for good.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -176,6 +181,52 @@ pub struct OperationRecord {
     /// written before it was kept (which a reader of those takes for a success).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partial_word: Option<String>,
+    /// What the first answer's [`LroMetadata`](crate::LroMetadata) said of a finished
+    /// operation that delivered a result, so that a later request answered from the store
+    /// gets it too. Absent in failures' records, and in records written before it was kept
+    /// (their answers carry no `LroMetadata`, as before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<RecordedMetadata>,
+}
+
+/// What a record keeps of a delivered operation's [`LroMetadata`](crate::LroMetadata); the
+/// answer from the store carries it back (its
+/// [`resource_url`](crate::LroMetadata::resource_url) is the recorded result's URL, and its
+/// status the word with the meaning the record says).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct RecordedMetadata {
+    /// The status monitor that was polled last, its credential query values masked (`***`):
+    /// a record holds none of the caller's.
+    pub operation_url: String,
+    /// The operation's id, when one was seen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation_id: Option<String>,
+    /// Which shape of the submission applied.
+    pub rule: crate::Rule,
+    /// The terminal status word, as the upstream wrote it.
+    pub word: String,
+    /// Requests sent to the status monitor.
+    pub polls: u32,
+    /// Milliseconds from the submission's response to the final response's head.
+    pub elapsed_ms: u64,
+    /// The dialect the operation was read in.
+    pub dialect: String,
+}
+
+impl RecordedMetadata {
+    /// What a record keeps of `meta`.
+    pub(crate) fn of(meta: &crate::LroMetadata) -> Self {
+        Self {
+            operation_url: crate::credentials::mask_url(meta.operation_url()).into_owned(),
+            operation_id: meta.operation_id().map(str::to_owned),
+            rule: meta.rule(),
+            word: meta.status().as_str().to_owned(),
+            polls: meta.polls(),
+            elapsed_ms: u64::try_from(meta.elapsed().as_millis()).unwrap_or(u64::MAX),
+            dialect: meta.dialect().to_owned(),
+        }
+    }
 }
 
 fn is_false(b: &bool) -> bool {

@@ -13,8 +13,8 @@ const RECORDS: TableDefinition<'static, &str, &[u8]> = TableDefinition::new("tow
 // Holder id and expiry (milliseconds since the Unix epoch).
 const LEASES: TableDefinition<'static, &str, (&str, u64)> =
     TableDefinition::new("tower-lro-leases");
-// When a finished record expires (milliseconds since the Unix epoch), by key; and the same
-// ordered by expiry, for the sweep.
+// When a record expires (milliseconds since the Unix epoch), by key — a finished one, or a
+// running one when running records expire; and the same ordered by expiry, for the sweep.
 const EXPIRES: TableDefinition<'static, &str, u64> = TableDefinition::new("tower-lro-expires");
 const EXPIRY_ORDER: TableDefinition<'static, (u64, &str), ()> =
     TableDefinition::new("tower-lro-expiry-order");
@@ -39,6 +39,7 @@ const LEASE_SYNC_MS: u64 = 1_000;
 pub struct RedbStore {
     db: Arc<Database>,
     finished_ttl: Option<Duration>,
+    running_ttl: Option<Duration>,
     // When a commit last synced to disk (milliseconds since the Unix epoch).
     synced_ms: Arc<AtomicU64>,
 }
@@ -72,17 +73,31 @@ impl RedbStore {
         Ok(Self {
             db: Arc::new(db),
             finished_ttl: None,
+            running_ttl: None,
             synced_ms: Arc::new(AtomicU64::new(super::unix_ms())),
         })
     }
 
     /// Expire a finished record (succeeded or failed) `ttl` after it is written: it reads as
     /// absent from then on (a request under its key is a new operation), and each later write
-    /// removes up to 64 expired records from the file. Records of running operations never
-    /// expire. Default: finished records are kept until removed.
+    /// removes up to 64 expired records from the file. Records of running operations expire
+    /// only with [`running_ttl`](Self::running_ttl). Default: finished records are kept until removed.
     #[must_use]
     pub fn finished_ttl(mut self, ttl: Duration) -> Self {
         self.finished_ttl = Some(ttl);
+        self
+    }
+
+    /// Expire a running record (submitted or polling) once nothing has shown it alive for
+    /// `ttl`: its last write, or the last renewal of a lease on its key (a holder renews every
+    /// third of its lease while it polls, so an operation being polled never expires; give a
+    /// `ttl` longer than the lease). An operation whose holder ended and that no caller asked
+    /// about again then reads as absent (a request under its key is a new operation), and each
+    /// later write removes up to 64 expired records from the file. Default: running records
+    /// are kept until they end or are removed.
+    #[must_use]
+    pub fn running_ttl(mut self, ttl: Duration) -> Self {
+        self.running_ttl = Some(ttl);
         self
     }
 
@@ -166,6 +181,14 @@ fn until(ttl: Duration) -> u64 {
     super::unix_ms().saturating_add(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX))
 }
 
+/// Sets when `key`'s record expires.
+fn expire_at(tx: &redb::WriteTransaction, key: &str, at: u64) -> Result<(), DbError> {
+    unexpire(tx, key)?;
+    tx.open_table(EXPIRES)?.insert(key, at)?;
+    tx.open_table(EXPIRY_ORDER)?.insert((at, key), ())?;
+    Ok(())
+}
+
 /// Forgets when `key`'s record expires.
 fn unexpire(tx: &redb::WriteTransaction, key: &str) -> Result<(), DbError> {
     let old = tx.open_table(EXPIRES)?.remove(key)?.map(|at| at.value());
@@ -220,17 +243,18 @@ impl OperationStore for RedbStore {
 
     fn save(&self, key: &str, record: &OperationRecord) -> StoreFuture<'_, ()> {
         let (key, json) = (key.to_owned(), record.to_json());
-        let (sweep, ttl) = (self.finished_ttl.is_some(), self.finished_ttl);
-        let ttl = ttl.filter(|_| record.is_finished());
+        let sweep = self.finished_ttl.is_some() || self.running_ttl.is_some();
+        let ttl = if record.is_finished() {
+            self.finished_ttl
+        } else {
+            self.running_ttl
+        };
         self.write(move |tx| {
             tx.open_table(RECORDS)?
                 .insert(key.as_str(), json.as_slice())?;
-            unexpire(tx, &key)?;
-            if let Some(ttl) = ttl {
-                let at = until(ttl);
-                tx.open_table(EXPIRES)?.insert(key.as_str(), at)?;
-                tx.open_table(EXPIRY_ORDER)?
-                    .insert((at, key.as_str()), ())?;
+            match ttl {
+                Some(ttl) => expire_at(tx, &key, until(ttl))?,
+                None => unexpire(tx, &key)?,
             }
             if sweep {
                 remove_expired(tx)?;
@@ -267,6 +291,7 @@ impl OperationStore for RedbStore {
 
     fn renew(&self, key: &str, holder: &str, ttl: Duration) -> StoreFuture<'_, bool> {
         let (key, holder) = (key.to_owned(), holder.to_owned());
+        let running_ttl = self.running_ttl;
         self.lease_write(move |tx| {
             let mut table = tx.open_table(LEASES)?;
             let held = table.get(key.as_str())?.is_some_and(|lease| {
@@ -275,6 +300,17 @@ impl OperationStore for RedbStore {
             });
             if held {
                 table.insert(key.as_str(), (holder.as_str(), until(ttl)))?;
+            }
+            // The holder is alive: so is its operation's record (a lease is renewed only while its
+            // operation runs).
+            if let Some(running) = running_ttl.filter(|_| held) {
+                let expires = tx
+                    .open_table(EXPIRES)?
+                    .get(key.as_str())?
+                    .map(|a| a.value());
+                if expires.is_some() {
+                    expire_at(tx, &key, until(running))?;
+                }
             }
             Ok(held)
         })

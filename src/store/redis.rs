@@ -7,9 +7,15 @@ use redis::{AsyncCommands, Script};
 
 use super::{OperationRecord, OperationStore, StoreError, StoreFuture};
 
-// Extends the lease only when `holder` holds it (check-and-set in one script).
+// Extends the lease only when `holder` holds it (check-and-set in one script); then, when
+// ARGV[3] is not `0` (running records expire), the expiry of the record KEYS[2] if it has one
+// (a running record saved with its `PX`: the holder is alive, so is its operation).
 const RENEW: &str = r"if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  local renewed = redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  if ARGV[3] ~= '0' and redis.call('PTTL', KEYS[2]) > 0 then
+    redis.call('PEXPIRE', KEYS[2], ARGV[3])
+  end
+  return renewed
 else
   return 0
 end";
@@ -39,6 +45,7 @@ pub struct RedisStore {
     conn: ConnectionManager,
     prefix: String,
     finished_ttl: Option<Duration>,
+    running_ttl: Option<Duration>,
     renew: Script,
     release: Script,
     shared: Script,
@@ -76,6 +83,7 @@ impl RedisStore {
             conn,
             prefix: "tower-lro:".to_owned(),
             finished_ttl: None,
+            running_ttl: None,
             renew: Script::new(RENEW),
             release: Script::new(RELEASE),
             shared: Script::new(SHARED),
@@ -91,10 +99,23 @@ impl RedisStore {
 
     /// Expire a finished record (succeeded or failed) `ttl` after it is written (Redis `PX`);
     /// a request under its key after that is a new operation. Records of running operations
-    /// never expire. Default: finished records are kept until removed.
+    /// expire only with [`running_ttl`](Self::running_ttl). Default: finished records are kept until removed.
     #[must_use]
     pub fn finished_ttl(mut self, ttl: Duration) -> Self {
         self.finished_ttl = Some(ttl);
+        self
+    }
+
+    /// Expire a running record (submitted or polling) once nothing has shown it alive for
+    /// `ttl`: its last write, or the last renewal of a lease on its key (Redis `PX`, set by
+    /// each write and pushed back by each renewal; a holder renews every third of its lease
+    /// while it polls, so an operation being polled never expires; give a `ttl` longer than
+    /// the lease). An operation whose holder ended and that no caller asked about again is
+    /// then gone (a request under its key is a new operation). Default: running records are
+    /// kept until they end or are removed.
+    #[must_use]
+    pub fn running_ttl(mut self, ttl: Duration) -> Self {
+        self.running_ttl = Some(ttl);
         self
     }
 
@@ -141,7 +162,11 @@ impl OperationStore for RedisStore {
     fn save(&self, key: &str, record: &OperationRecord) -> StoreFuture<'_, ()> {
         let (mut conn, op, json) = (self.conn.clone(), self.op(key), record.to_json());
         // A plain SET also clears an expiry the key had.
-        let ttl = self.finished_ttl.filter(|_| record.is_finished());
+        let ttl = if record.is_finished() {
+            self.finished_ttl
+        } else {
+            self.running_ttl
+        };
         Box::pin(async move {
             let mut set = redis::cmd("SET");
             set.arg(op).arg(json);
@@ -161,6 +186,7 @@ impl OperationStore for RedisStore {
 
     fn acquire(&self, key: &str, holder: &str, ttl: Duration) -> StoreFuture<'_, bool> {
         let (mut conn, lease, holder) = (self.conn.clone(), self.lease(key), holder.to_owned());
+        let (op, running) = (self.op(key), self.running_ttl.map_or(0, millis));
         Box::pin(async move {
             let taken: Option<String> = redis::cmd("SET")
                 .arg(&lease)
@@ -178,8 +204,10 @@ impl OperationStore for RedisStore {
             let renewed: i64 = self
                 .renew
                 .key(&lease)
+                .key(&op)
                 .arg(&holder)
                 .arg(millis(ttl))
+                .arg(running)
                 .invoke_async(&mut conn)
                 .await
                 .map_err(StoreError::new)?;
@@ -189,12 +217,15 @@ impl OperationStore for RedisStore {
 
     fn renew(&self, key: &str, holder: &str, ttl: Duration) -> StoreFuture<'_, bool> {
         let (mut conn, lease, holder) = (self.conn.clone(), self.lease(key), holder.to_owned());
+        let (op, running) = (self.op(key), self.running_ttl.map_or(0, millis));
         Box::pin(async move {
             let renewed: i64 = self
                 .renew
                 .key(&lease)
+                .key(&op)
                 .arg(&holder)
                 .arg(millis(ttl))
+                .arg(running)
                 .invoke_async(&mut conn)
                 .await
                 .map_err(StoreError::new)?;

@@ -36,6 +36,7 @@ pub async fn status(
     facade: &Arc<Facade>,
     id: &str,
     headers: &HeaderMap,
+    query: Option<&str>,
     deadline: Option<tokio::time::Instant>,
 ) -> Response<ProxyBody> {
     let record = match facade.store.load(id).await {
@@ -44,7 +45,9 @@ pub async fn status(
         Err(e) => return unavailable(&e),
     };
     if !record.is_finished() {
-        facade.take_over(id, headers).await;
+        if let Err(missing) = facade.take_over(id, headers, query, &record).await {
+            return credential_required(&missing);
+        }
     }
     if events::wanted(headers) {
         if events::caught_up(headers, &record) {
@@ -62,6 +65,7 @@ pub async fn result(
     facade: &Arc<Facade>,
     id: &str,
     headers: &HeaderMap,
+    query: Option<&str>,
     deadline: Option<tokio::time::Instant>,
 ) -> Response<ProxyBody> {
     let record = match facade.store.load(id).await {
@@ -79,7 +83,15 @@ pub async fn result(
         return response;
     }
     let mut req = Request::new(upstream_body(bytes::Bytes::new()));
-    *req.uri_mut() = facade.upstream.clone();
+    // The asker's query: the layer takes from it the credential parameters it carries (a
+    // `code` the operation was started with; the record keeps none), and nothing else.
+    let joiner = if facade.upstream.query().is_some() {
+        '&'
+    } else {
+        '?'
+    };
+    let asked = query.and_then(|q| format!("{}{joiner}{q}", facade.upstream).parse().ok());
+    *req.uri_mut() = asked.unwrap_or_else(|| facade.upstream.clone());
     *req.headers_mut() = carried(headers);
     let options = LroOptions::new().idempotency_key(id).continue_recorded();
     req.extensions_mut().insert(options);
@@ -87,11 +99,33 @@ pub async fn result(
         Ok(response) => {
             let (mut parts, body) = response.into_parts();
             parts.headers = forwardable_headers(&parts.headers, false);
+            // A partial result says so, as a waiting client's answer does (records before
+            // the metadata was kept say it too).
+            let partial = record.partial().map(|(word, status)| {
+                let meaning = match status {
+                    RecordedStatus::Canceled => "canceled",
+                    _ => "failed",
+                };
+                (meaning, word)
+            });
+            crate::proxy_map::say_partial(&mut parts.headers, partial);
             let body = Bounded::new(Either::Left(body), deadline);
             Response::from_parts(parts, Either::Left(body))
         }
         Err(err) => error_response(&facade.upstream, &err).map(Either::Right),
     }
+}
+
+/// `400 CredentialRequired`: nobody polls the operation any more, and this request cannot
+/// continue it: it was started with the query credentials `missing`, whose values the store
+/// does not keep (it keeps no credential in clear), and this request does not carry them.
+fn credential_required(missing: &[String]) -> Response<ProxyBody> {
+    let names = missing.join(", ");
+    let message = format!(
+        "the operation is no longer polled and was started with the query credential {names}, \
+         which the store does not keep: ask again with it in this URL's query to continue it"
+    );
+    json_error(StatusCode::BAD_REQUEST, "CredentialRequired", &message)
 }
 
 /// `503`: the store did not answer.

@@ -154,7 +154,9 @@ async fn feed(
         }
         if now >= probe_at {
             // Still unfinished after a lease: whoever polled it may be gone.
-            facade.take_over(&id, &headers).await;
+            // A stream has no query to continue a query-credential operation with: such an
+            // operation is taken over by a status request that carries it (`doc::status`).
+            let _ = facade.take_over(&id, &headers, None, &record).await;
             probe_at = now + facade.lease;
         }
         if now >= quiet_until {

@@ -165,11 +165,17 @@ pub async fn dispatch(
     let answer = match (route.as_slice(), &method) {
         (["resume"], &Method::POST) => resume::resume(facade, req, deadline).await,
         (["operations", id], &Method::GET) => match decode(id) {
-            Some(id) => doc::status(facade, &id, req.headers(), deadline).await,
+            Some(id) => {
+                let query = req.uri().query();
+                doc::status(facade, &id, req.headers(), query, deadline).await
+            }
             None => not_found(),
         },
         (["operations", id, "result"], &Method::GET) => match decode(id) {
-            Some(id) => doc::result(facade, &id, req.headers(), deadline).await,
+            Some(id) => {
+                let query = req.uri().query();
+                doc::result(facade, &id, req.headers(), query, deadline).await
+            }
             None => not_found(),
         },
         (["resume"] | ["operations", _] | ["operations", _, "result"], _) => {

@@ -61,6 +61,7 @@ pub async fn resume(
         Ok(response) => {
             let (mut parts, body) = response.into_parts();
             parts.headers = forwardable_headers(&parts.headers, false);
+            crate::proxy_map::mark_partial(&mut parts);
             let body = Bounded::new(Either::Left(body), deadline);
             Response::from_parts(parts, Either::Left(body))
         }

@@ -123,6 +123,7 @@ pub(super) async fn launch(
             Ok(Ok(response)) => {
                 let (mut parts, body) = response.into_parts();
                 parts.headers = forwardable_headers(&parts.headers, false);
+                crate::proxy_map::mark_partial(&mut parts);
                 Response::from_parts(parts, Either::Left(Bounded::new(Either::Left(body), deadline)))
             }
             Ok(Err(err)) => {
@@ -182,26 +183,39 @@ impl Facade {
         }
     }
 
-    /// Takes over the unfinished operation under `key` when no process holds its lease:
-    /// continues it from its recorded handle on a task of this process, with `headers`.
-    pub(super) async fn take_over(self: &Arc<Self>, key: &str, headers: &HeaderMap) {
+    /// Takes over the unfinished operation under `key` (its `record` as just read) when no
+    /// process holds its lease: continues it from its recorded handle on a task of this
+    /// process, with `headers` and the credential query parameters of `query` its handle names
+    /// (the store keeps none of their values). `Err` with those names when it would take it
+    /// over but `query` lacks one: its polls would go without it.
+    pub(super) async fn take_over(
+        self: &Arc<Self>,
+        key: &str,
+        headers: &HeaderMap,
+        query: Option<&str>,
+        record: &OperationRecord,
+    ) -> Result<(), Vec<String>> {
         if self.runs(key, false) {
-            return;
+            return Ok(());
         }
         let Ok(slot) = self.slots.clone().try_acquire_owned() else {
-            return;
+            return Ok(());
         };
         match self.store.acquire(key, &self.probe, self.lease).await {
             Ok(true) => {
                 let _ = self.store.release(key, &self.probe).await;
             }
-            _ => return,
+            _ => return Ok(()),
         }
+        let uri = match &record.state {
+            OperationState::Polling { handle } => self.resumed_uri(handle, query)?,
+            _ => self.upstream.clone(),
+        };
         if self.runs(key, true) {
-            return;
+            return Ok(());
         }
         let mut req = Request::new(upstream_body(bytes::Bytes::new()));
-        *req.uri_mut() = self.upstream.clone();
+        *req.uri_mut() = uri;
         *req.headers_mut() = carried(headers);
         let options = LroOptions::new().idempotency_key(key).continue_recorded();
         req.extensions_mut().insert(options);
@@ -213,6 +227,45 @@ impl Facade {
             task.settle(&key, &upstream, out).await;
             task.done(&key);
         });
+        Ok(())
+    }
+
+    /// The URL a takeover of `handle`'s operation is sent with: the upstream's, or, when the
+    /// handle names credential query parameters (`query_names`), its submission URL with
+    /// their values from `query`; `Err` with the names `query` lacks.
+    fn resumed_uri(
+        &self,
+        handle: &tower_lro::ResumeHandle,
+        query: Option<&str>,
+    ) -> Result<Uri, Vec<String>> {
+        let needed = handle.query_names();
+        if needed.is_empty() {
+            return Ok(self.upstream.clone());
+        }
+        let given: Vec<&str> = query
+            .unwrap_or("")
+            .split('&')
+            .filter(|pair| {
+                let name = pair.split('=').next().unwrap_or("");
+                let name = crate::percent::decode(name).unwrap_or_default();
+                needed.contains(&name)
+            })
+            .collect();
+        let named = |n: &String| {
+            given.iter().any(|pair| {
+                let name = pair.split('=').next().unwrap_or("");
+                crate::percent::decode(name).as_deref() == Some(n.as_str())
+            })
+        };
+        let missing: Vec<String> = needed.iter().filter(|n| !named(n)).cloned().collect();
+        if !missing.is_empty() {
+            return Err(missing);
+        }
+        let base = handle.request_url();
+        let joiner = if base.contains('?') { '&' } else { '?' };
+        format!("{base}{joiner}{}", given.join("&"))
+            .parse()
+            .map_err(|_| needed.to_vec())
     }
 
     /// Records how a background run ended when the store front did not: an error that neither

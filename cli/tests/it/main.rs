@@ -13,6 +13,7 @@ mod dialect_fixtures;
 mod dialects;
 mod drain;
 mod facade;
+mod facade_credentials;
 mod fleet;
 mod hostile;
 mod max_time;

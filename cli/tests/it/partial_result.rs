@@ -61,6 +61,19 @@ fn series(text: &str, line: &str) -> u64 {
         .map_or(0, |v| v.parse::<f64>().unwrap() as u64)
 }
 
+/// The header that marks a partial result.
+const PARTIAL: &str = "lro-partial-result";
+
+/// What the header says for a result left after `word` (none for a success).
+fn partial_header(word: &str) -> Option<String> {
+    let meaning = match word {
+        "expired" => "failed",
+        "cancelled" => "canceled",
+        _ => return None,
+    };
+    Some(format!("{meaning}; status=\"{word}\""))
+}
+
 /// The three outcomes through a proxy with `store` (`--store …`, or nothing: in memory).
 async fn partial_results_are_recorded_as_they_ended(store: &[&str]) {
     let mock = openai().await;
@@ -85,7 +98,7 @@ async fn partial_results_are_recorded_as_they_ended(store: &[&str]) {
         // The result the operation left is still there, where the document says.
         let path = url.strip_prefix(&base).unwrap();
         assert_eq!(h["resource-location"], format!("{path}/result"), "{doc}");
-        let (status, _, result) = send("GET", &format!("{url}/result"), &[], "").await;
+        let (status, rh, result) = send("GET", &format!("{url}/result"), &[], "").await;
         assert_eq!(
             status,
             StatusCode::OK,
@@ -93,6 +106,26 @@ async fn partial_results_are_recorded_as_they_ended(store: &[&str]) {
             String::from_utf8_lossy(&result)
         );
         assert_eq!(json(&result)["custom_id"], "request-1");
+        // The answer says it is a partial result, not a success: the façade's result, a
+        // waiting client's answer, and a repeated key's answer from the store alike.
+        let said = partial_header(word);
+        assert_eq!(
+            rh.get(PARTIAL).map(|v| v.to_str().unwrap()),
+            said.as_deref()
+        );
+        let key = format!("\"p-{}-{n}\"", store.len());
+        let submit = format!("{base}/v{n}/batches");
+        for _ in 0..2 {
+            let (status, sh, body) =
+                send("POST", &submit, &[("idempotency-key", &key)], "{}").await;
+            assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+            assert_eq!(json(&body)["custom_id"], "request-1");
+            assert_eq!(
+                sh.get(PARTIAL).map(|v| v.to_str().unwrap()),
+                said.as_deref(),
+                "{store:?} batch {n}"
+            );
+        }
     }
     let (status, _, text) = send("GET", &format!("{base}/metrics"), &[], "").await;
     assert_eq!(status, StatusCode::OK);
@@ -107,7 +140,8 @@ async fn partial_results_are_recorded_as_they_ended(store: &[&str]) {
             finished("failed"),
             finished("canceled")
         ),
-        (1, 1, 1),
+        // Each operation twice: through the façade, and once more under its key.
+        (2, 2, 2),
         "{text}"
     );
 }

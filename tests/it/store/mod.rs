@@ -25,6 +25,8 @@ use support::mock::Seen;
 use support::{answer_with, resp, Req, Res};
 use support::{body_bytes, http_client, post, send, HttpClient, MockServer, Reply};
 
+mod abandoned;
+mod answered;
 mod backends;
 mod headers;
 mod progress;

@@ -1,0 +1,100 @@
+//! The façade's takeover of an operation started with a query credential (`?code=`, carried
+//! onto polls with `--carry-query code`): the store keeps no credential value, so the proxy
+//! that takes it over uses the one the asking status request carries, and, when it carries
+//! none, answers `400 CredentialRequired` rather than polling without it (an upstream's `401`
+//! would have ended the operation `Failed`).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use http::StatusCode;
+
+use crate::support::client::{accepted, json, send, until_terminal};
+use crate::support::{proxy_on, resp, temp_dir, Mock};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_query_credential_operation_is_taken_over_with_the_askers_credential() {
+    let done = Arc::new(AtomicBool::new(false));
+    let finished = done.clone();
+    let mock = Mock::start(move |req, base| {
+        let (path, query) = req.target.split_once('?').unwrap_or((&req.target, ""));
+        if !query.split('&').any(|p| p == "code=s3cret") {
+            return resp(401, &[], r#"{"error":{"code":"Unauthorized"}}"#);
+        }
+        match (req.method.as_str(), path) {
+            ("POST", "/jobs") => resp(202, &[("operation-location", format!("{base}/ops/1"))], ""),
+            ("GET", "/ops/1") if finished.load(Ordering::SeqCst) => resp(
+                200,
+                &[],
+                r#"{"status":"Succeeded","resourceLocation":"/things/1"}"#,
+            ),
+            ("GET", "/ops/1") => resp(
+                200,
+                &[("retry-after-ms", "50".into())],
+                r#"{"status":"Running"}"#,
+            ),
+            ("GET", "/things/1") => resp(200, &[], r#"{"thing":"ok"}"#),
+            _ => resp(404, &[], ""),
+        }
+    })
+    .await;
+    let dir = temp_dir("facade-query-credential");
+    let store = dir.join("ops.redb");
+    let args = [
+        "--poll-interval",
+        "0.05",
+        "--carry-query",
+        "code",
+        "--store",
+        store.to_str().unwrap(),
+        "--store-lease",
+        "0.5",
+    ];
+    let (mut first, base, _) = proxy_on("127.0.0.1:0", &mock.base, &args).await;
+    let location = accepted(&format!("{base}/jobs?code=s3cret"), &[]).await;
+    for _ in 0..200 {
+        if mock.count("/ops/1") > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(mock.count("/ops/1") > 0, "the first proxy polled");
+    // SIGKILL: no hand-over, the lease is left to expire.
+    first.start_kill().unwrap();
+    first.wait().await.unwrap();
+    done.store(true, Ordering::SeqCst);
+    let (_second, base, _) = proxy_on("127.0.0.1:0", &mock.base, &args).await;
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    let url = format!("{base}{location}");
+    // Without the credential: a typed refusal, nothing polled without it.
+    let (status, _, body) = send("GET", &url, &[], "").await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    assert_eq!(json(&body)["error"]["code"], "CredentialRequired");
+    // With it: taken over, the polls carry it, the operation ends.
+    let with = format!("{url}?code=s3cret");
+    let (_, _, body) = until_terminal(&with).await;
+    assert_eq!(
+        json(&body)["status"],
+        "Succeeded",
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    let (status, _, result) = send("GET", &format!("{url}/result?code=s3cret"), &[], "").await;
+    assert_eq!(
+        (status, json(&result)["thing"].as_str()),
+        (StatusCode::OK, Some("ok"))
+    );
+    let unauthorized = mock
+        .requests()
+        .into_iter()
+        .filter(|r| !r.target.contains("code=s3cret"))
+        .count();
+    assert_eq!(unauthorized, 0, "no request went without the credential");
+    assert_eq!(mock.count("/jobs"), 1, "taken over, not submitted again");
+    let _ = std::fs::remove_dir_all(dir);
+}

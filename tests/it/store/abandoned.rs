@@ -1,0 +1,122 @@
+//! Records of abandoned operations expire (`running_ttl`): a running record that nothing has
+//! shown alive — no write, no renewal of a lease on its key — for the TTL reads as absent, in
+//! every store (memory on a paused clock, a redb file, a real Redis); one whose holder renews
+//! its lease stays however long its operation runs without news.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tower_lro::store::{MemoryStore, OperationRecord, OperationStore, Outcome};
+
+use super::{client, layer, outcome, until_polling, Upstream};
+use crate::support::send;
+
+/// The running-record TTL the contract runs with: long enough for a few writes in a row on a
+/// loaded machine, short enough for a test.
+const RUNNING_TTL: Duration = Duration::from_millis(400);
+
+fn submitted() -> OperationRecord {
+    let json = r#"{"fingerprint":"00ff","first_sent":1,"state":{"state":"submitted"}}"#;
+    OperationRecord::from_json(json.as_bytes()).unwrap()
+}
+
+fn failed() -> OperationRecord {
+    let json = r#"{"fingerprint":"00ff","first_sent":1,"state":{"state":"failed","word":"Failed","code":null,"message":null}}"#;
+    OperationRecord::from_json(json.as_bytes()).unwrap()
+}
+
+/// The contract, for a store built with a running-record TTL of [`RUNNING_TTL`] and no
+/// finished-record TTL: the abandoned record goes, the one whose holder renews stays, a
+/// finished one is not touched by the running TTL.
+async fn running_expiry_contract(store: &dyn OperationStore) {
+    let running = submitted();
+    store.save("abandoned", &running).await.unwrap();
+    store.save("driven", &running).await.unwrap();
+    store.save("done", &failed()).await.unwrap();
+    let lease = Duration::from_millis(150);
+    assert!(store.acquire("driven", "holder", lease).await.unwrap());
+    let step = Duration::from_millis(50);
+    let steps = (3 * RUNNING_TTL.as_millis() / step.as_millis()) as usize;
+    let mut gone_after = None;
+    for n in 0..steps {
+        tokio::time::sleep(step).await;
+        assert!(store.renew("driven", "holder", lease).await.unwrap());
+        if store.load("abandoned").await.unwrap().is_none() {
+            gone_after = Some(n);
+            break;
+        }
+    }
+    assert!(gone_after.is_some(), "an abandoned running record expires");
+    // The holder keeps renewing for longer than the TTL: its record stays.
+    for _ in 0..(RUNNING_TTL.as_millis() / step.as_millis() + 2) {
+        tokio::time::sleep(step).await;
+        assert!(store.renew("driven", "holder", lease).await.unwrap());
+    }
+    assert_eq!(store.load("driven").await.unwrap(), Some(running.clone()));
+    // A later write (which sweeps) keeps the abandoned one gone; the finished one stays.
+    store.save("other", &running).await.unwrap();
+    assert!(store.load("abandoned").await.unwrap().is_none());
+    assert_eq!(store.load("done").await.unwrap(), Some(failed()));
+    // Finished: the running expiry goes with the write.
+    store.save("driven", &failed()).await.unwrap();
+    tokio::time::sleep(RUNNING_TTL + Duration::from_millis(100)).await;
+    assert_eq!(store.load("driven").await.unwrap(), Some(failed()));
+}
+
+#[tokio::test(start_paused = true)]
+async fn memory_running_records_expire_when_abandoned() {
+    running_expiry_contract(&MemoryStore::new().running_ttl(RUNNING_TTL)).await;
+}
+
+#[tokio::test]
+async fn redb_running_records_expire_when_abandoned() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = tower_lro::store::RedbStore::open(dir.path().join("ops.redb")).unwrap();
+    running_expiry_contract(&store.running_ttl(RUNNING_TTL)).await;
+}
+
+#[cfg(feature = "store-redis")]
+#[tokio::test]
+async fn redis_running_records_expire_when_abandoned() {
+    let server = crate::store::redis_server::RedisServer::start();
+    let store = tower_lro::store::RedisStore::connect(&server.url)
+        .await
+        .unwrap();
+    running_expiry_contract(&store.running_ttl(RUNNING_TTL)).await;
+}
+
+/// Through the layer: an operation polled without news for longer than the TTL keeps its
+/// record (its holder's lease renewals keep it alive, though nothing is written); once its
+/// caller is gone (the call dropped: its lease never released) and nobody asks again, the
+/// record expires, and a request under the key is a new operation.
+#[tokio::test]
+async fn an_abandoned_keyed_operation_expires_and_its_key_is_new_again() {
+    let up = Upstream::start().await;
+    let store = Arc::new(MemoryStore::new().running_ttl(Duration::from_millis(300)));
+    let svc = client(layer(store.clone()).lease(Duration::from_millis(60)));
+    let call = tokio::spawn({
+        let (svc, req) = (svc.clone(), up.keyed("a", "{}"));
+        async move { send(&svc, req).await }
+    });
+    until_polling(&*store, "a").await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(
+        store.load("a").await.unwrap().is_some(),
+        "a driven operation's record stays without writes"
+    );
+    call.abort();
+    let _ = call.await;
+    let mut expired = false;
+    for _ in 0..100 {
+        if store.load("a").await.unwrap().is_none() {
+            expired = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(expired, "the abandoned operation's record expired");
+    up.finish();
+    let again = send(&svc, up.keyed("a", "{}")).await.unwrap();
+    assert_eq!(outcome(&again), Outcome::Submitted);
+    assert_eq!(up.submissions(), 2);
+}

@@ -1,0 +1,56 @@
+//! A later request answered from the store carries the same `LroMetadata` as the first answer
+//! (but for its elapsed time's origin and the masked monitor URL), when the record kept it; a
+//! record written before it was kept still answers, without one.
+
+use std::sync::Arc;
+
+use tower_lro::store::{MemoryStore, OperationRecord, OperationStore, Outcome};
+use tower_lro::{LroMetadata, StatusMeaning};
+
+use super::{client, layer, outcome, Upstream};
+use crate::support::{body_bytes, send};
+
+fn meta<B>(r: &http::Response<B>) -> LroMetadata {
+    r.extensions()
+        .get::<LroMetadata>()
+        .expect("the answer carries LroMetadata")
+        .clone()
+}
+
+#[tokio::test]
+async fn an_answer_from_the_store_carries_the_first_answers_metadata() {
+    let up = Upstream::start().await;
+    up.finish();
+    let store = Arc::new(MemoryStore::new());
+    let svc = client(layer(store.clone()));
+    let first = send(&svc, up.keyed("m", "{}")).await.unwrap();
+    assert_eq!(outcome(&first), Outcome::Submitted);
+    let a = meta(&first);
+    let again = send(&svc, up.keyed("m", "{}")).await.unwrap();
+    assert_eq!(outcome(&again), Outcome::Answered);
+    let b = meta(&again);
+    assert_eq!(b.status(), a.status());
+    assert_eq!(b.status().meaning(), StatusMeaning::Succeeded);
+    assert_eq!(
+        (b.rule(), b.polls(), b.operation_id(), b.dialect()),
+        (a.rule(), a.polls(), a.operation_id(), a.dialect())
+    );
+    assert_eq!(b.operation_url(), a.operation_url());
+    assert_eq!(b.resource_url(), a.resource_url());
+    assert_eq!(b.elapsed().as_millis(), a.elapsed().as_millis());
+    assert_eq!(b.credentials_withheld(), a.credentials_withheld());
+    assert!(b.resume_handle().is_none());
+    assert_eq!(body_bytes(again.into_body()).await, r#"{"id":"thing-1"}"#);
+
+    // A record written before the metadata was kept: answered as before, without it.
+    let mut old = store.load("m").await.unwrap().unwrap();
+    let mut json: serde_json::Value = serde_json::from_slice(&old.to_json()).unwrap();
+    json.as_object_mut().unwrap().remove("metadata");
+    old = OperationRecord::from_json(json.to_string().as_bytes()).unwrap();
+    store.save("m", &old).await.unwrap();
+    let older = send(&svc, up.keyed("m", "{}")).await.unwrap();
+    assert_eq!(outcome(&older), Outcome::Answered);
+    assert!(older.extensions().get::<LroMetadata>().is_none());
+    assert_eq!(body_bytes(older.into_body()).await, r#"{"id":"thing-1"}"#);
+    assert_eq!(up.submissions(), 1);
+}
