@@ -592,7 +592,8 @@ where
                 let mut record = self.record(first_sent, state);
                 record.credentials_withheld = withheld;
                 if matches!(record.state, OperationState::Succeeded { .. }) {
-                    record.metadata = meta.map(super::RecordedMetadata::of);
+                    record.metadata =
+                        meta.map(|m| super::RecordedMetadata::of(m, &self.settings.config));
                 }
                 if let (OperationState::Succeeded { .. }, Some((word, status))) =
                     (&record.state, partial)
