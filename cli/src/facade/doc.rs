@@ -6,6 +6,8 @@
 //!  "createdDateTime": "2026-12-07T02:40:00Z", "lastUpdatedDateTime": "2026-12-07T02:40:03.250Z"}
 //! ```
 //!
+//! `status` is `NotStarted` until an answer of the upstream gives a word (after its `202` too:
+//! the façade's placeholder, as the core's), then that word's meaning in these five.
 //! `percentComplete` is the upstream's latest figure (`100` on success; absent while none was
 //! reported), `error` is there only for `Failed` and `Canceled` (the upstream's code and
 //! message as recorded, as JSON strings: server text is data; where it gave none, its status
