@@ -84,22 +84,14 @@ pub fn error_response(
     match e.kind() {
         ErrorKind::OperationFailed => {
             let error = error_json(e);
-            // OData's `AsyncResult` is the original request's own status: a `200` from the
-            // monitor carrying `AsyncResult: 400` is the upstream answering the request `400`.
-            let own = match e.reason() {
-                Reason::AsyncResult { result, .. } => Some(*result),
-                _ => e.status(),
-            };
-            let status = own
-                .filter(|s| s.is_client_error() || s.is_server_error())
-                .unwrap_or_else(|| {
-                    let code = match error.get("code") {
-                        Some(Value::String(s)) => Some(s.clone()),
-                        Some(Value::Number(n)) => Some(n.to_string()),
-                        _ => None,
-                    };
-                    failure_status(code.as_deref())
-                });
+            let status = upstream_failure_status(e).unwrap_or_else(|| {
+                let code = match error.get("code") {
+                    Some(Value::String(s)) => Some(s.clone()),
+                    Some(Value::Number(n)) => Some(n.to_string()),
+                    _ => None,
+                };
+                failure_status(code.as_deref())
+            });
             json_response(status, &json!({ "error": error }))
         }
         ErrorKind::Conflict => conflict(e.reason()),
@@ -175,6 +167,18 @@ fn json_response(status: StatusCode, body: &Value) -> Response<Bytes> {
         .headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
+}
+
+/// The upstream's own `4xx`/`5xx` for a failed operation: its terminal answer's status, or
+/// the one an OData `AsyncResult` names (the original request's own status: a `200` from the
+/// monitor carrying `AsyncResult: 400` is the upstream answering the request `400`); for a
+/// failure answered from a store's record, the one the record kept.
+pub(crate) fn upstream_failure_status(e: &Error) -> Option<StatusCode> {
+    let own = match e.reason() {
+        Reason::AsyncResult { result, .. } => Some(*result),
+        _ => e.status(),
+    };
+    own.filter(|s| s.is_client_error() || s.is_server_error())
 }
 
 /// The failed operation's error object: as the upstream sent it when its terminal body is JSON
