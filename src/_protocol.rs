@@ -74,7 +74,10 @@
 //! - `202` is still running, unless its body is a status body with a terminal word.
 //! - `200`/`201`/`204` is done, unless its body is a status body whose word says it is still
 //!   running: then polling goes on. A body whose `status` or `provisioningState` says failed or
-//!   canceled is a failure.
+//!   canceled is a failure. A `200`/`201` whose body runs over the status body limit is not
+//!   a status body: the URL is fetched again as the result, its body streamed unread (the
+//!   read stops at the limit, and what was read cannot be handed on); so is a `GET` re-sent
+//!   until ready. A `202` over the limit is a protocol error.
 //! - An answer that says the operation is still running and carries a `Location` moves the
 //!   monitor there, as a `301`/`307`/`308` does ([redirects](#redirects)): the same guard, the
 //!   same credential rules.

@@ -221,7 +221,8 @@ impl LroLayer {
         self.edit(|c| c.transient_retries = retries)
     }
 
-    /// Size limit for status and submission bodies the layer reads (default 1 MiB).
+    /// Size limit for status and submission bodies the layer reads (default 1 MiB). A
+    /// `Location` monitor's `200` over it is the result, fetched again and streamed unread.
     #[must_use]
     pub fn status_body_limit(self, bytes: usize) -> Self {
         self.edit(|c| c.status_body_limit = bytes)

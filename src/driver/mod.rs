@@ -446,7 +446,10 @@ where
             None
         }
         Next::Read(parts, body) => {
-            let limit = machine.expect("polling has a machine").cfg.status_body_limit();
+            let limit = machine
+                .expect("polling has a machine")
+                .cfg
+                .status_body_limit();
             let state = StatusBodyRead::new(parts, body, limit);
             step.set(Step::Read { state });
             None
@@ -567,10 +570,7 @@ fn call_ready<S: Service<R> + Clone, R>(service: &mut S, req: R) -> S::Future {
 }
 
 /// Hands an answer's head to the core, or asks for its body to be read first.
-fn answered<F, ResB>(
-    machine: &mut Machine,
-    response: Response<ResB>,
-) -> Next<F, ResB> {
+fn answered<F, ResB>(machine: &mut Machine, response: Response<ResB>) -> Next<F, ResB> {
     let (parts, body) = response.into_parts();
     if let Some(AnsweredFrom(url)) = parts.extensions.get::<AnsweredFrom>() {
         machine.answered_from(url);

@@ -239,6 +239,9 @@ impl Machine {
             },
             Failure::BodyFailed { error } => self.retry(None, Some(error), now),
             Failure::BodyTooLarge { status, headers } => {
+                if let Some(plan) = self.oversized_result(status, now) {
+                    return plan;
+                }
                 let limit = self.cfg.status_body_limit;
                 let reason = Reason::BodyTooLarge { status, limit };
                 Plan::Fail(self.end(reason, Some((status, headers, None))))

@@ -100,6 +100,7 @@ pub(crate) mod dialect;
 pub(crate) mod link;
 pub(crate) mod machine;
 pub(crate) mod operation;
+mod oversized;
 mod redirect;
 pub(crate) mod request;
 mod resume;

@@ -543,10 +543,34 @@ where
                 }
                 Ok(Err(_)) => std::future::pending::<()>().await,
                 Err(_) => {
-                    let _ = front
+                    let held = front
                         .store
                         .renew(&self.key, &self.holder, front.lease)
                         .await;
+                    // The lease lapsed under a holder still at work (the store did not answer
+                    // for a lease, or this task was held up): taken again when nobody else
+                    // took it, and the record written again — a store that expires running
+                    // records (`running_ttl`) counts only the renewals of a lease held, and
+                    // would let a request under the key submit the work a second time.
+                    if !matches!(held, Ok(true))
+                        && matches!(
+                            front
+                                .store
+                                .acquire(&self.key, &self.holder, front.lease)
+                                .await,
+                            Ok(true)
+                        )
+                    {
+                        if let Some(report) = &saved {
+                            let state = OperationState::Polling {
+                                handle: report.handle.clone(),
+                            };
+                            let record = self.record(first_sent, state);
+                            saving.store(true, Ordering::Relaxed);
+                            let _ = front.store.save(&self.key, &record).await;
+                            saving.store(false, Ordering::Relaxed);
+                        }
+                    }
                     renew_at = Instant::now() + every;
                 }
             }
@@ -599,7 +623,8 @@ where
                 let mut record = self.record(first_sent, state);
                 record.credentials_withheld = withheld;
                 if matches!(record.state, OperationState::Succeeded { .. }) {
-                    record.metadata = meta.map(super::RecordedMetadata::of);
+                    record.metadata =
+                        meta.map(|m| super::RecordedMetadata::of(m, &self.settings.config));
                 }
                 if let (OperationState::Succeeded { .. }, Some((word, status))) =
                     (&record.state, partial)

@@ -222,10 +222,11 @@ pub struct RecordedMetadata {
 }
 
 impl RecordedMetadata {
-    /// What a record keeps of `meta`.
-    pub(crate) fn of(meta: &crate::LroMetadata) -> Self {
+    /// What a record keeps of `meta`, under the layer's configuration `cfg` (whose credential
+    /// names the caller may have added to the library's).
+    pub(crate) fn of(meta: &crate::LroMetadata, cfg: &crate::config::Config) -> Self {
         Self {
-            operation_url: crate::credentials::mask_url(meta.operation_url()).into_owned(),
+            operation_url: masked(meta.operation_url(), cfg),
             operation_id: meta.operation_id().map(str::to_owned),
             rule: meta.rule(),
             word: meta.status().as_str().to_owned(),
@@ -234,6 +235,45 @@ impl RecordedMetadata {
             dialect: meta.dialect().to_owned(),
         }
     }
+}
+
+/// `url` with its user information and the values of its credential query parameters masked
+/// ([`mask_url`](crate::credentials::mask_url)), the names the caller added
+/// ([`credential_header`](crate::LroLayer::credential_header)) included.
+fn masked(url: &str, cfg: &crate::config::Config) -> String {
+    let url = crate::credentials::mask_url(url);
+    let (head, fragment) = url
+        .split_once('#')
+        .map_or((&*url, None), |(h, f)| (h, Some(f)));
+    let Some((base, query)) = head.split_once('?') else {
+        return url.into_owned();
+    };
+    let added = |pair: &str| {
+        let Some((name, value)) = pair.split_once('=') else {
+            return false;
+        };
+        let name = url::form_urlencoded::parse(name.as_bytes())
+            .next()
+            .map(|(k, _)| k.into_owned())
+            .unwrap_or_default();
+        value != crate::credentials::MASK && cfg.is_credential_query(&name)
+    };
+    if !query.split('&').any(added) {
+        return url.into_owned();
+    }
+    let pairs: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) if added(pair) => format!("{name}={}", crate::credentials::MASK),
+            _ => pair.to_owned(),
+        })
+        .collect();
+    let mut out = format!("{base}?{}", pairs.join("&"));
+    if let Some(fragment) = fragment {
+        out.push('#');
+        out.push_str(fragment);
+    }
+    out
 }
 
 fn is_false(b: &bool) -> bool {

@@ -90,11 +90,12 @@ impl RedbStore {
 
     /// Expire a running record (submitted or polling) once nothing has shown it alive for
     /// `ttl`: its last write, or the last renewal of a lease on its key (a holder renews every
-    /// third of its lease while it polls, so an operation being polled never expires; give a
-    /// `ttl` longer than the lease). An operation whose holder ended and that no caller asked
-    /// about again then reads as absent (a request under its key is a new operation), and each
-    /// later write removes up to 64 expired records from the file. Default: running records
-    /// are kept until they end or are removed.
+    /// third of its lease while it polls, and takes a lapsed one again and rewrites its record,
+    /// so an operation being polled never expires; give a `ttl` longer than the lease). An
+    /// operation whose holder ended and that no caller asked about again then reads as absent
+    /// (a request under its key is a new operation), and each later write removes up to 64
+    /// expired records from the file. Default: running records are kept until they end or are
+    /// removed.
     #[must_use]
     pub fn running_ttl(mut self, ttl: Duration) -> Self {
         self.running_ttl = Some(ttl);

@@ -417,3 +417,68 @@ async fn a_decoded_or_cut_result_loses_the_whole_bodys_length_tag_and_digests() 
         assert_eq!(body, want, "{result}");
     }
 }
+
+/// A `Location` monitor whose `200` is the result, larger than the status body limit: too
+/// large to be a status document, it is the result, fetched again and delivered unread (it
+/// failed the operation `BodyTooLarge`: any export over 1 MiB behind `202` + `Location`).
+/// A `202` over the limit is still a protocol error: it says the operation runs, and its
+/// body cannot be read to say otherwise.
+#[tokio::test(start_paused = true)]
+async fn a_location_monitors_result_over_the_status_limit_is_delivered_unread() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    const EXPORT: &str = "https://svc.example/exports/1";
+    const PENDING: &str = "https://svc.example/pending/1";
+    let big: &'static str = "0123456789abcdefghij";
+    let gets = Arc::new(AtomicUsize::new(0));
+    let seen = gets.clone();
+    let inner = tower::service_fn(move |req: Request<Full<Bytes>>| {
+        let seen = seen.clone();
+        async move {
+            Ok::<_, Infallible>(match (req.method().as_str(), req.uri().path()) {
+                ("POST", "/exports") => {
+                    answer(202, &[("location", EXPORT), ("retry-after", "1")], full(""))
+                }
+                ("GET", "/exports/1") => {
+                    seen.fetch_add(1, Ordering::SeqCst);
+                    answer(200, &[("content-type", "text/csv")], full(big))
+                }
+                ("POST", _) => answer(
+                    202,
+                    &[("location", PENDING), ("retry-after", "1")],
+                    full(""),
+                ),
+                _ => answer(202, &[("retry-after", "1")], full(big)),
+            })
+        }
+    });
+    let layer = LroLayer::new().status_body_limit(8);
+    let svc = layer.clone().layer(inner.clone());
+    let req = request(Method::POST, "https://svc.example/exports", None);
+    let resp = tokio::time::timeout(TEST_TIMEOUT, svc.oneshot(req))
+        .await
+        .unwrap()
+        .expect("the result is delivered");
+    assert_eq!(resp.status(), StatusCode::OK);
+    let meta = resp.extensions().get::<LroMetadata>().expect("metadata");
+    assert_eq!(meta.rule(), tower_lro::Rule::Location);
+    assert_eq!(meta.resource_url(), Some(EXPORT));
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(body, big.as_bytes());
+    assert_eq!(gets.load(Ordering::SeqCst), 2, "polled, then fetched again");
+
+    // A `202` over the limit still fails the operation, typed.
+    let svc = layer.layer(inner);
+    let req = request(Method::POST, "https://svc.example/other", None);
+    let err = tokio::time::timeout(TEST_TIMEOUT, svc.oneshot(req))
+        .await
+        .unwrap()
+        .expect_err("a 202 too large to read");
+    let err = err.downcast::<tower_lro::Error>().unwrap();
+    assert_eq!(err.kind(), ErrorKind::Protocol);
+    assert!(
+        matches!(err.reason(), Reason::BodyTooLarge { status, limit: 8 } if *status == StatusCode::ACCEPTED),
+        "{:?}",
+        err.reason()
+    );
+}

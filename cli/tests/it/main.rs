@@ -16,6 +16,7 @@ mod facade;
 mod facade_credentials;
 mod fleet;
 mod hostile;
+mod large_result;
 mod max_time;
 mod named_dialects;
 mod options;

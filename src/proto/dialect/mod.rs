@@ -272,6 +272,20 @@ impl Dialect {
         }
     }
 
+    /// Whether a poll answer whose body runs over the status body limit is the operation's
+    /// result: a success other than `202` of a monitor polled by location rules (or of a `GET`
+    /// re-sent until ready), which is done unless its body is a status document that says
+    /// otherwise, and a body that large is none.
+    pub(crate) fn oversized_is_result(&self, rule: Rule, status: StatusCode) -> bool {
+        matches!(self.kind, Kind::Default)
+            && matches!(
+                rule,
+                Rule::Location | Rule::ContentLocation | Rule::AcceptedRetry
+            )
+            && status.is_success()
+            && status != StatusCode::ACCEPTED
+    }
+
     /// Whether a submission (`method`, its URL's `path`) in this dialect is sent with
     /// `Prefer: respond-async` when it carries no `Prefer` of its own: a declared dialect's
     /// `prefer_async` (`prefer.rs`) says.

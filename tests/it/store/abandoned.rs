@@ -120,3 +120,79 @@ async fn an_abandoned_keyed_operation_expires_and_its_key_is_new_again() {
     assert_eq!(outcome(&again), Outcome::Submitted);
     assert_eq!(up.submissions(), 2);
 }
+
+/// A [`MemoryStore`] whose lease renewals fail while `out` is set (a store that did not answer
+/// for a while).
+struct Outage {
+    inner: MemoryStore,
+    out: std::sync::atomic::AtomicBool,
+}
+
+impl OperationStore for Outage {
+    fn load(&self, key: &str) -> tower_lro::store::StoreFuture<'_, Option<OperationRecord>> {
+        self.inner.load(key)
+    }
+    fn save(&self, key: &str, record: &OperationRecord) -> tower_lro::store::StoreFuture<'_, ()> {
+        self.inner.save(key, record)
+    }
+    fn remove(&self, key: &str) -> tower_lro::store::StoreFuture<'_, ()> {
+        self.inner.remove(key)
+    }
+    fn acquire(
+        &self,
+        key: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> tower_lro::store::StoreFuture<'_, bool> {
+        self.inner.acquire(key, holder, ttl)
+    }
+    fn renew(
+        &self,
+        key: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> tower_lro::store::StoreFuture<'_, bool> {
+        if self.out.load(std::sync::atomic::Ordering::SeqCst) {
+            let e = tower_lro::store::StoreError::new("the store did not answer");
+            return Box::pin(std::future::ready(Err(e)));
+        }
+        self.inner.renew(key, holder, ttl)
+    }
+    fn release(&self, key: &str, holder: &str) -> tower_lro::store::StoreFuture<'_, ()> {
+        self.inner.release(key, holder)
+    }
+}
+
+/// A holder that is alive but whose lease lapsed (its renewals failed for longer than a lease:
+/// a store outage, a starved task) takes the lease again and writes its record again: its
+/// operation's record does not expire under it while it still polls (which would make a
+/// request under the key a second submission of the same work).
+#[tokio::test]
+async fn a_holder_whose_lease_lapsed_keeps_its_record_alive() {
+    let up = Upstream::start().await;
+    let store = Arc::new(Outage {
+        inner: MemoryStore::new().running_ttl(Duration::from_millis(300)),
+        out: std::sync::atomic::AtomicBool::new(false),
+    });
+    let svc = client(layer(store.clone()).lease(Duration::from_millis(60)));
+    let call = tokio::spawn({
+        let (svc, req) = (svc.clone(), up.keyed("s", "{}"));
+        async move { send(&svc, req).await }
+    });
+    until_polling(&*store, "s").await;
+    store.out.store(true, std::sync::atomic::Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    store.out.store(false, std::sync::atomic::Ordering::SeqCst);
+    // Still polled (nothing new, so nothing written) for longer than the running TTL.
+    for _ in 0..10 {
+        tokio::time::sleep(Duration::from_millis(70)).await;
+        assert!(
+            store.load("s").await.unwrap().is_some(),
+            "the record of an operation still polled stays"
+        );
+    }
+    up.finish();
+    let done = call.await.unwrap().unwrap();
+    assert_eq!(outcome(&done), Outcome::Submitted);
+    assert_eq!(up.submissions(), 1);
+}

@@ -104,3 +104,53 @@ async fn a_recorded_failure_keeps_the_upstreams_status() {
     assert_eq!(status(older), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(up.submissions(), 1);
 }
+
+/// A query parameter the caller made a credential (`credential_header`: the header and the
+/// query parameter of that name) in the monitor URL the upstream wrote is masked in the kept
+/// metadata, as the library's own names are: a record holds none of its value.
+#[tokio::test]
+async fn the_kept_monitor_url_masks_the_callers_own_credential_names() {
+    use crate::support::{post, MockServer, Reply};
+    use http::Method;
+    let server = MockServer::start().await;
+    let monitor = server.url("/ops/1?x-tenant-pin=pin-4711&api-version=2");
+    server.always(
+        Method::POST,
+        "/jobs",
+        Reply::new(202).header("operation-location", &monitor),
+    );
+    server.always(
+        Method::GET,
+        "/ops/1",
+        Reply::new(200).json(r#"{"id":"op-1","status":"Succeeded","result":{"n":1}}"#),
+    );
+    let store = Arc::new(MemoryStore::new());
+    let layer = crate::support::fast_layer()
+        .credential_header(http::HeaderName::from_static("x-tenant-pin"))
+        .idempotency_header(tower_lro::IdempotencyHeader::IdempotencyKey)
+        .store(store.clone());
+    let svc = client(layer);
+    let keyed = || {
+        let mut req = post(&server.url("/jobs"), "{}");
+        req.extensions_mut().insert(
+            tower_lro::LroOptions::new()
+                .idempotency_key("p")
+                .request_body(b"{}"),
+        );
+        req
+    };
+    let first = send(&svc, keyed()).await.unwrap();
+    assert_eq!(outcome(&first), Outcome::Submitted);
+    let record = store.load("p").await.unwrap().expect("a record");
+    let kept = record.metadata.as_ref().expect("the metadata is kept");
+    assert!(
+        !kept.operation_url.contains("pin-4711"),
+        "{}",
+        kept.operation_url
+    );
+    let json = String::from_utf8(record.to_json()).unwrap();
+    assert!(!json.contains("pin-4711"), "{json}");
+    let again = send(&svc, keyed()).await.unwrap();
+    assert_eq!(outcome(&again), Outcome::Answered);
+    assert!(!meta(&again).operation_url().contains("pin-4711"));
+}
