@@ -6,7 +6,7 @@
 //!
 //! | what happened | status | body |
 //! | --- | --- | --- |
-//! | the operation ended in failure | the upstream's own `4xx`/`5xx` when its terminal answer had one (or an OData `AsyncResult` header named one: the original request's status), else `422` (`500` for a code naming a service fault, see [`failure_status`]) | `{"error":{…}}`, the upstream's error object as sent (or rebuilt from the parsed one) |
+//! | the operation ended in failure | the upstream's own `4xx`/`5xx` when its terminal answer had one (or an OData `AsyncResult` header named one: the original request's status), else `422` (`500` for a code naming a service fault, see [`failure_status`]) | `{"error":{…}}`, the upstream's error object as sent (or rebuilt from the parsed one); without one, `{"code": WORD, "message": "the operation ended WORD"}` with the upstream's status word, its code or message in their place where it gave one |
 //! | the deadline or the poll limit was reached | `504` | `{"error":{…},"resume":{…}}` with the resume handle |
 //! | the upstream broke the protocol, gave a refused URL, answered a poll with an unexpected status, kept failing | `502` | `{"error":{…,"upstreamUrl","upstreamStatus","upstreamBody"}}` |
 //! | the exchange with the upstream failed (unreachable, or an answer that is not HTTP) | `502` | `{"error":{…,"upstreamUrl"}}` |
@@ -84,22 +84,14 @@ pub fn error_response(
     match e.kind() {
         ErrorKind::OperationFailed => {
             let error = error_json(e);
-            // OData's `AsyncResult` is the original request's own status: a `200` from the
-            // monitor carrying `AsyncResult: 400` is the upstream answering the request `400`.
-            let own = match e.reason() {
-                Reason::AsyncResult { result, .. } => Some(*result),
-                _ => e.status(),
-            };
-            let status = own
-                .filter(|s| s.is_client_error() || s.is_server_error())
-                .unwrap_or_else(|| {
-                    let code = match error.get("code") {
-                        Some(Value::String(s)) => Some(s.clone()),
-                        Some(Value::Number(n)) => Some(n.to_string()),
-                        _ => None,
-                    };
-                    failure_status(code.as_deref())
-                });
+            let status = upstream_failure_status(e).unwrap_or_else(|| {
+                let code = match error.get("code") {
+                    Some(Value::String(s)) => Some(s.clone()),
+                    Some(Value::Number(n)) => Some(n.to_string()),
+                    _ => None,
+                };
+                failure_status(code.as_deref())
+            });
             json_response(status, &json!({ "error": error }))
         }
         ErrorKind::Conflict => conflict(e.reason()),
@@ -177,6 +169,18 @@ fn json_response(status: StatusCode, body: &Value) -> Response<Bytes> {
     response
 }
 
+/// The upstream's own `4xx`/`5xx` for a failed operation: its terminal answer's status, or
+/// the one an OData `AsyncResult` names (the original request's own status: a `200` from the
+/// monitor carrying `AsyncResult: 400` is the upstream answering the request `400`); for a
+/// failure answered from a store's record, the one the record kept.
+pub(crate) fn upstream_failure_status(e: &Error) -> Option<StatusCode> {
+    let own = match e.reason() {
+        Reason::AsyncResult { result, .. } => Some(*result),
+        _ => e.status(),
+    };
+    own.filter(|s| s.is_client_error() || s.is_server_error())
+}
+
 /// The failed operation's error object: as the upstream sent it when its terminal body is JSON
 /// with an `error` object (no field lost), else rebuilt from the parsed error.
 fn error_json(e: &Error) -> Value {
@@ -195,21 +199,27 @@ fn error_json(e: &Error) -> Value {
     } = e.reason()
     {
         // A failure an operation store recorded: its code and message as recorded.
-        let message = message
-            .clone()
-            .unwrap_or_else(|| format!("the operation ended {state}"));
-        return json!({ "code": code, "message": message });
+        return failure_error(state, code.as_deref(), message.as_deref());
     }
     match e.odata_error() {
         Some(o) => rebuild(o),
         None => {
-            let status = e.operation_status().map(|s| s.to_string());
-            json!({
-                "code": Value::Null,
-                "message": format!("the operation ended {}", status.as_deref().unwrap_or("Failed")),
-            })
+            let word = e.operation_status().map_or("Failed", |s| s.as_str());
+            failure_error(word, None, None)
         }
     }
+}
+
+/// The error object of an operation that ended `word` (`Failed`, `Cancelled`, the upstream's
+/// word) with the upstream's `code` and `message`, where it gave them: `code` the upstream's,
+/// else the word; `message` the upstream's, else "the operation ended WORD". One rule for a
+/// gateway's answer, the answer from a store's record and `lro proxy`'s façade documents.
+pub(crate) fn failure_error(word: &str, code: Option<&str>, message: Option<&str>) -> Value {
+    let message = match message {
+        Some(message) => message.to_owned(),
+        None => format!("the operation ended {word}"),
+    };
+    json!({ "code": code.unwrap_or(word), "message": message })
 }
 
 fn rebuild(o: &ODataError) -> Value {
@@ -249,6 +259,46 @@ pub(crate) fn error_chain(err: &(dyn StdError + 'static)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A failure without an error object: the word is the code, the message says how it
+    /// ended; whatever the upstream gave is kept. The same for a live failure and a recorded one.
+    #[test]
+    fn a_failure_without_an_error_object_says_its_word() {
+        let target: Uri = "http://127.0.0.1:1/jobs".parse().unwrap();
+        let body = |e: Error| {
+            let answer = error_response(&target, &e);
+            serde_json::from_slice::<Value>(answer.body()).unwrap()["error"].take()
+        };
+        let canceled = crate::OperationStatus::parse("Cancelled");
+        let failed = Reason::OperationFailed {
+            status: StatusCode::OK,
+            state: canceled.clone(),
+            error: None,
+        };
+        let live = Error::new(None, failed).with_operation(
+            crate::Rule::OperationLocation,
+            "http://127.0.0.1:1/ops/1",
+            None,
+            Some(&canceled),
+        );
+        let stored = |code: Option<&str>, message: Option<&str>| {
+            Error::new(
+                None,
+                Reason::StoredFailure {
+                    state: "Cancelled".to_owned(),
+                    code: code.map(str::to_owned),
+                    message: message.map(str::to_owned),
+                },
+            )
+        };
+        let said = json!({"code": "Cancelled", "message": "the operation ended Cancelled"});
+        assert_eq!(body(live), said);
+        assert_eq!(body(stored(None, None)), said);
+        assert_eq!(
+            body(stored(Some("Stopped"), Some("by an operator"))),
+            json!({"code": "Stopped", "message": "by an operator"})
+        );
+    }
 
     #[test]
     fn failure_status_rule() {

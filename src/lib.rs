@@ -305,6 +305,30 @@ pub mod __private {
         crate::proto::dialect::template::escape_segment(text, out)
     }
 
+    /// The error object of an operation that ended `word` with the upstream's `code` and
+    /// `message` where it gave them (the word, and "the operation ended WORD", where not): the
+    /// gateway's rule, which `lro proxy`'s façade documents share.
+    pub fn failure_error(
+        word: &str,
+        code: Option<&str>,
+        message: Option<&str>,
+    ) -> serde_json::Value {
+        crate::gateway::failure_error(word, code, message)
+    }
+
+    /// Adds to `headers` what a layer reading in `dialect` adds to a submission (`method` to
+    /// `uri`) as it sends it: `Prefer: respond-async` when the dialect's `prefer_async` asks
+    /// for it and the submission carries no `Prefer`. The CLI's `-v` shows the submission as
+    /// it is sent.
+    pub fn submission_headers(
+        dialect: &crate::Dialect,
+        method: &http::Method,
+        uri: &http::Uri,
+        headers: &mut http::HeaderMap,
+    ) {
+        crate::service::ask_async(dialect.asks_async(method, uri.path()), headers);
+    }
+
     /// The configuration a layer resolves with, as the protocol core is started with it.
     pub fn config(layer: &crate::LroLayer) -> &Config {
         layer.config()

@@ -80,7 +80,7 @@ pub struct FetchArgs {
     /// Print the final status line and headers before the body.
     #[arg(short = 'i', long)]
     pub include: bool,
-    /// No progress output (errors are still printed).
+    /// No progress output (errors are still printed); not with -v (a usage error, exit 2).
     #[arg(short = 's', long, conflicts_with = "verbose")]
     pub silent: bool,
     /// One line per request sent, with the wait and why (credentials redacted).

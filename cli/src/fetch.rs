@@ -33,7 +33,7 @@ pub async fn run(args: FetchArgs) -> Result<i32, Failure> {
     // Where the layer sends its own requests: -L reads a redirect where it came from.
     let trail = follow::Trail::default();
     let saw = trail.clone();
-    let (layer, dialect) = setup::layer(&args.lro)?;
+    let (layer, layer_dialect) = setup::layer(&args.lro)?;
     let layer = layer
         .poll_body(Full::<Bytes>::new)
         .on_progress(move |p| on_progress.progress(p))
@@ -66,9 +66,9 @@ pub async fn run(args: FetchArgs) -> Result<i32, Failure> {
     // A resumed operation is read in the dialect its handle names.
     let dialect = match request.extensions().get::<ResumeHandle>() {
         Some(handle) => handle.dialect().to_owned(),
-        None => dialect.name().to_owned(),
+        None => layer_dialect.name().to_owned(),
     };
-    show_request(&reporter, &request);
+    show_request(&reporter, &request, &layer_dialect);
     reporter.verbose(&format!("lro: dialect {dialect}"));
     let mut interrupt = Interrupt::new()?;
     let send = |request| service.clone().oneshot(request);
@@ -301,22 +301,28 @@ fn read_data(data: &str, option: &str) -> Result<Bytes, Failure> {
     }
 }
 
-/// With `-v`: the submission and its headers, credentials masked. A resumed operation sends no
+/// With `-v`: the submission and its headers as the layer sends it (with the `Prefer:
+/// respond-async` its dialect adds), credentials masked. A resumed operation sends no
 /// submission: one line names the status monitor its first poll goes to (each poll is shown as
 /// it is sent), then the headers every poll carries.
-fn show_request<B>(reporter: &Reporter, request: &Request<B>) {
+fn show_request<B>(reporter: &Reporter, request: &Request<B>, dialect: &tower_lro::Dialect) {
+    let mut headers = request.headers().clone();
     match request.extensions().get::<ResumeHandle>() {
         Some(handle) => reporter.verbose(&format!(
             "lro: resuming the operation at {} (the submission is not sent again)",
             redact::url(handle.operation_url())
         )),
-        None => reporter.verbose(&format!(
-            "> {} {}",
-            request.method(),
-            redact::url(&request.uri().to_string())
-        )),
+        None => {
+            reporter.verbose(&format!(
+                "> {} {}",
+                request.method(),
+                redact::url(&request.uri().to_string())
+            ));
+            let (method, uri) = (request.method(), request.uri());
+            tower_lro::__private::submission_headers(dialect, method, uri, &mut headers);
+        }
     }
-    for (name, value) in request.headers() {
+    for (name, value) in &headers {
         reporter.verbose(&format!("> {name}: {}", redact::header_value(name, value)));
     }
 }

@@ -435,7 +435,7 @@ async fn handle(
     };
     let lro = match response.extensions().get::<LroMetadata>() {
         Some(m) => summary(
-            Some(m.status().to_string()),
+            crate::proxy_log::word(m.status()),
             Some(m.rule().to_string()),
             Some(m.polls()),
         ),

@@ -23,7 +23,7 @@ impl Latest {
     /// What the log line says of the operation.
     pub(crate) fn summary(&self) -> String {
         summary(
-            self.status.as_ref().map(ToString::to_string),
+            self.status.as_ref().and_then(word),
             self.handle.as_ref().map(|h| h.rule().to_string()),
             self.handle.as_ref().map(ResumeHandle::polls),
         )
@@ -78,6 +78,12 @@ impl Drop for AccessLog {
     }
 }
 
+/// The status word for the log: none before an answer gave one (the `NotStarted` the layer
+/// assumes is no server's word).
+pub(crate) fn word(status: &OperationStatus) -> Option<String> {
+    (!status.is_assumed()).then(|| status.to_string())
+}
+
 /// ` (Running via operation-location, 3 polls)`: what is known of an operation, for the log.
 pub(crate) fn summary(status: Option<String>, rule: Option<String>, polls: Option<u32>) -> String {
     let status = status.map(|s| shown(&s).into_owned());
@@ -107,7 +113,7 @@ pub(crate) fn known_of(err: &BoxError) -> Known {
         return Known(String::new());
     };
     Known(summary(
-        e.operation_status().map(ToString::to_string),
+        e.operation_status().and_then(word),
         e.rule().map(|r| r.to_string()),
         e.resume_handle().map(ResumeHandle::polls),
     ))

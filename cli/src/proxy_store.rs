@@ -61,7 +61,8 @@ pub struct Store {
     scope: Arc<Scope>,
 }
 
-/// A store as opened: its records, what it is (for the start-up line), the scope of its keys
+/// A store as opened: its records, where they are (`in memory`, `in file PATH`, `in redis
+/// URL`: the start-up line's "operations kept …"), the scope of its keys
 /// and where that scope's secret comes from (for the start-up line).
 pub struct Opened {
     pub records: Arc<dyn OperationStore>,
@@ -163,7 +164,7 @@ async fn open_store(
                     Ok::<_, Failure>((scope::beside_file(path)?, shown))
                 })
                 .transpose()?;
-            Ok((Arc::new(store), format!("file {path}"), own))
+            Ok((Arc::new(store), format!("in file {path}"), own))
         }
         Spec::Redis(url) => {
             let shown = crate::redact::url(url);
@@ -194,7 +195,7 @@ async fn open_store(
             } else {
                 None
             };
-            Ok((Arc::new(store), format!("redis {shown}"), own))
+            Ok((Arc::new(store), format!("in redis {shown}"), own))
         }
     }
 }

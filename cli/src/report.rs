@@ -156,8 +156,12 @@ fn spinner() -> ProgressBar {
 }
 
 /// The status word as the server sent it (escaped and bounded); a word no vocabulary knows is
-/// said to be one (the layer keeps polling it until the deadline).
+/// said to be one (the layer keeps polling it until the deadline); before any answer gave a
+/// word (polls that failed transiently), "no status yet".
 pub fn status_word(status: &OperationStatus) -> String {
+    if status.is_assumed() {
+        return "no status yet".to_owned();
+    }
     let word = shown(status.as_str());
     if status.is_recognised() {
         word.into_owned()

@@ -363,7 +363,11 @@ struct ShowWord<'a>(&'a OperationStatus);
 
 impl fmt::Display for ShowWord<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        Shown::new(self.0.as_str(), LIMIT).fmt(f)
+        match self.0.is_assumed() {
+            // No answer gave a word: "still without a status after 2 polls".
+            true => f.write_str("without a status"),
+            false => Shown::new(self.0.as_str(), LIMIT).fmt(f),
+        }
     }
 }
 

@@ -62,7 +62,8 @@ impl Operation {
         // Per document: a terminal status without the field does not keep an old percentage.
         op.percent_complete = doc.percent_complete;
         if let Some(st) = doc.status.as_ref().or(doc.provisioning_state.as_ref()) {
-            if op.status != *st {
+            // A server's `NotStarted` replaces the one the layer assumed (equal, but no word).
+            if op.status != *st || op.status.is_assumed() {
                 op.status = st.clone();
             }
         }

@@ -42,12 +42,14 @@ pub struct OperationStatus {
 enum Word {
     Static(&'static str),
     Owned(Box<str>),
+    /// The layer's word before any answer gave one: no server sent it.
+    Assumed(&'static str),
 }
 
 impl Word {
     fn as_str(&self) -> &str {
         match self {
-            Word::Static(s) => s,
+            Word::Static(s) | Word::Assumed(s) => s,
             Word::Owned(s) => s,
         }
     }
@@ -184,9 +186,11 @@ impl OperationStatus {
         status
     }
 
-    /// What the layer assumes before any status arrived.
+    /// What the layer assumes before any status arrived ([`is_assumed`](Self::is_assumed)).
     pub(crate) fn not_started() -> Self {
-        Self::parse("NotStarted")
+        let mut status = Self::parse("NotStarted");
+        status.word = Word::Assumed("NotStarted");
+        status
     }
     /// What a resumed operation is assumed to be.
     pub(crate) fn running() -> Self {
@@ -204,6 +208,19 @@ impl OperationStatus {
     /// What the word means.
     pub fn meaning(&self) -> StatusMeaning {
         self.meaning
+    }
+
+    /// Whether no answer gave this word: the `NotStarted` the layer assumes until a status
+    /// arrives (neither the submission's answer nor any poll so far said one, or every poll
+    /// failed). It compares equal to a `NotStarted` a server sent; a report shows it as "no
+    /// status yet" rather than as the server's word.
+    ///
+    /// ```
+    /// use tower_lro::OperationStatus;
+    /// assert!(!OperationStatus::parse("NotStarted").is_assumed());
+    /// ```
+    pub fn is_assumed(&self) -> bool {
+        matches!(self.word, Word::Assumed(_))
     }
 
     /// Whether a vocabulary knew the word (an unrecognised word counts as running).

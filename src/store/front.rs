@@ -422,6 +422,7 @@ impl<S, ReqB, ResB> Keyed<S, ReqB, ResB> {
             credentials_withheld: withheld,
             partial_word: None,
             metadata: None,
+            failure_status: None,
         }
     }
 }
@@ -586,10 +587,16 @@ where
                 if error.is_some_and(Error::is_canceled) {
                     self.note(RecordedStatus::Canceled, None);
                 }
-                if let Some(state) = error.and_then(OperationState::after_error) {
-                    store
-                        .save(&self.key, &self.record(first_sent, state))
-                        .await?;
+                if let Some(error) = error {
+                    if let Some(state) = OperationState::after_error(error) {
+                        let mut record = self.record(first_sent, state);
+                        // The upstream's own status for a failure, to answer a retry with.
+                        let status = crate::gateway::upstream_failure_status(error);
+                        record.failure_status = status
+                            .filter(|_| matches!(record.state, OperationState::Failed { .. }))
+                            .map(|s| s.as_u16());
+                        store.save(&self.key, &record).await?;
+                    }
                 }
                 return Err(e);
             }

@@ -187,6 +187,13 @@ pub struct OperationRecord {
     /// (their answers carry no `LroMetadata`, as before).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<RecordedMetadata>,
+    /// The upstream's own `4xx`/`5xx` for a failed operation (its terminal answer's status, or
+    /// the one an OData `AsyncResult` header named), so that a later request answered from the
+    /// store gets the same status as the first. Absent for every other record, and in records
+    /// written before it was kept (answered with the status the error code gives, see
+    /// [`failure_status`](crate::gateway::failure_status)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_status: Option<u16>,
 }
 
 /// What a record keeps of a delivered operation's [`LroMetadata`](crate::LroMetadata); the

@@ -6,9 +6,12 @@
 //!  "createdDateTime": "2026-12-07T02:40:00Z", "lastUpdatedDateTime": "2026-12-07T02:40:03.250Z"}
 //! ```
 //!
+//! `status` is `NotStarted` until an answer of the upstream gives a word (after its `202` too:
+//! the façade's placeholder, as the core's), then that word's meaning in these five.
 //! `percentComplete` is the upstream's latest figure (`100` on success; absent while none was
 //! reported), `error` is there only for `Failed` and `Canceled` (the upstream's code and
-//! message as recorded, as JSON strings: server text is data). `Retry-After` and
+//! message as recorded, as JSON strings: server text is data; where it gave none, its status
+//! word and "the operation ended WORD", as a direct answer says). `Retry-After` and
 //! `retry-after-ms` come with an unfinished operation, `Resource-Location:
 //! /_lro/operations/{id}/result` with a successful one, and with a `Failed` or `Canceled` one
 //! that left a partial result (a declared `partial_result`: OpenAI's `expired` batch), whose
@@ -185,10 +188,10 @@ pub fn document(id: &str, record: &OperationRecord) -> Value {
         message,
     } = &record.state
     {
-        doc["error"] = json!({
-            "code": code.as_deref().unwrap_or(word),
-            "message": message.as_deref().unwrap_or(""),
-        });
+        // The gateway's rule, as a direct answer says it: the upstream's code and message,
+        // else the word and "the operation ended WORD".
+        let (code, message) = (code.as_deref(), message.as_deref());
+        doc["error"] = tower_lro::__private::failure_error(word, code, message);
     }
     if let Some((word, _)) = record.partial() {
         doc["error"] = json!({
@@ -283,6 +286,16 @@ mod tests {
         assert_eq!(doc["status"], "Canceled");
         assert_eq!(doc["error"]["message"], "stop \"now\"");
         assert_eq!(doc["error"]["code"], "Cancelled");
+        // Nothing recorded but the word: what a direct answer says (the gateway's rule).
+        let bare = json(
+            r#"{"state":"failed","word":"Cancelled","code":null,"message":null}"#,
+            "",
+        );
+        let said = serde_json::json!({
+            "code": "Cancelled",
+            "message": "the operation ended Cancelled",
+        });
+        assert_eq!(document("x", &bare)["error"], said);
         assert_eq!(doc["lastUpdatedDateTime"], "1970-01-01T00:00:01.500Z");
         let succeeded = json(
             r#"{"state":"succeeded","result":{"kind":"url","url":"http://u/r"}}"#,

@@ -213,6 +213,11 @@ async fn failure_and_cancellation_are_mapped() {
     let location = accepted(&format!("{base}/jobs/cancel"), &[]).await;
     let (_, _, body) = until_terminal(&format!("{base}{location}")).await;
     assert_eq!(json(&body)["status"], "Canceled");
+    // The error the direct answer gives, by the same rule: the word, "the operation ended …".
+    let (status, _, direct) = send("POST", &format!("{base}/jobs/cancel"), &[], "").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(json(&body)["error"], json(&direct)["error"], "{direct:?}");
+    assert_eq!(json(&direct)["error"]["code"], "Cancelled");
 
     // lro through the façade: the failure and the cancellation, as exit codes.
     let run = lro_async(&base, "/jobs/fail").await;

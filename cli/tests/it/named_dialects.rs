@@ -258,3 +258,28 @@ async fn the_named_dialect_is_named_in_metadata_and_on_stderr() {
         }
     }
 }
+
+/// `-v` shows the submission as it is sent: with the `Prefer: respond-async` the dialect adds
+/// (FHIR's `$export`), and with the caller's own `Prefer` alone when it gives one.
+#[tokio::test(flavor = "multi_thread")]
+async fn verbose_shows_the_prefer_the_dialect_adds() {
+    let mock = Mock::start(move |req, base| match req.target.as_str() {
+        "/$export" => resp(202, &[("content-location", format!("{base}/s/1"))], ""),
+        "/s/1" => resp(200, &[], r#"{"output":[]}"#),
+        _ => resp(404, &[], ""),
+    })
+    .await;
+    let url = format!("{}/$export", mock.base);
+    let run = lro(&["-v", "--dialect", "fhir", &url]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(mock.requests()[0].headers["prefer"], "respond-async");
+    let shown: Vec<&str> = run.stderr.lines().filter(|l| l.starts_with("> ")).collect();
+    assert!(shown.contains(&"> prefer: respond-async"), "{}", run.stderr);
+    // The caller's own `Prefer` wins, and is the only one shown.
+    let run = lro(&["-v", "--dialect", "fhir", "-H", "Prefer: wait=5", &url]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let prefers: Vec<&str> = (run.stderr.lines())
+        .filter(|l| l.starts_with("> prefer:"))
+        .collect();
+    assert_eq!(prefers, ["> prefer: wait=5"], "{}", run.stderr);
+}

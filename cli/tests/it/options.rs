@@ -153,3 +153,43 @@ async fn an_unreachable_server_exits_6() {
     let run = lro(&[&format!("http://127.0.0.1:{port}/jobs")]).await;
     assert_eq!(run.code, 6, "{run:?}");
 }
+
+/// A poll that fails transiently gives no status word: its progress line says "no status yet",
+/// not a `NotStarted` no server sent; the server's own word follows when one comes.
+#[tokio::test(flavor = "multi_thread")]
+async fn progress_before_any_word_says_no_status_yet() {
+    let polls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mock = Mock::start(move |req, base| match req.target.as_str() {
+        "/jobs" => resp(
+            202,
+            &[("operation-location", format!("{base}/ops/1")), now()],
+            "",
+        ),
+        "/ops/1" => match polls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
+            0 => resp(503, &[("retry-after", "0".to_owned())], ""),
+            1 => resp(
+                200,
+                &[("retry-after", "0".to_owned())],
+                r#"{"status":"NotStarted"}"#,
+            ),
+            _ => resp(200, &[], r#"{"status":"Succeeded","result":1}"#),
+        },
+        _ => resp(404, &[], ""),
+    })
+    .await;
+    let run = lro(&["-X", "POST", &format!("{}/jobs", mock.base)]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let lines: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains("(poll "))
+        .collect();
+    assert!(
+        lines[0].starts_with("lro: no status yet (poll 1)"),
+        "{lines:?}"
+    );
+    assert!(
+        lines[1].starts_with("lro: NotStarted (poll 2)"),
+        "{lines:?}"
+    );
+}

@@ -256,3 +256,23 @@ async fn the_proxy_answers_an_odata_async_result_with_its_status() {
     assert_eq!(errors[0]["code"], "E42", "{errors:?}");
     assert_eq!(errors[1], errors[0]);
 }
+
+/// cli/README and `--help` say `-s` does not go with `-v`, and it does not: a usage error (exit
+/// 2) before anything is sent.
+#[tokio::test]
+async fn silent_and_verbose_conflict_as_both_helps_say() {
+    let run = lro(&["-s", "-v", "http://127.0.0.1:1/x"]).await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let help = lro(&["--help"]).await;
+    let readme = readme("cli/README.md");
+    for (text, whose) in [(&help.stdout, "--help"), (&readme, "cli/README")] {
+        // The `-s, --silent` entry, with the lines that continue it.
+        let entry: String = text
+            .split("-s, --silent")
+            .nth(1)
+            .and_then(|rest| rest.split("-v, --verbose").next())
+            .unwrap_or_else(|| panic!("{whose}: no -s entry"))
+            .to_owned();
+        assert!(entry.contains("not with -v"), "{whose}: {entry}");
+    }
+}

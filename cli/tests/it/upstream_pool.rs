@@ -181,3 +181,17 @@ async fn max_connections_leaves_an_upstream_file_for_each_client_connection() {
     let line = start_up_line_under(1024, &["--max-connections", "100"]).await;
     assert!(line.contains("at most 100 connections"), "{line}");
 }
+
+/// The start-up line says where operations are kept: "operations kept in memory", "… in file
+/// PATH" (a sentence, whichever store).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_start_up_line_says_where_operations_are_kept() {
+    let line = start_up_line_under(1024, &[]).await;
+    assert!(line.contains(", operations kept in memory, "), "{line}");
+    let dir = crate::support::temp_dir("start-up-line");
+    let file = dir.join("ops.redb");
+    let path = file.to_str().unwrap();
+    let line = start_up_line_under(1024, &["--store", path]).await;
+    let said = format!(", operations kept in file {path}, ");
+    assert!(line.contains(&said), "{line}");
+}

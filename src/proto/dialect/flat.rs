@@ -45,7 +45,7 @@ pub(crate) fn read(
         }
     }
     op.percent_complete = None;
-    if op.status != word {
+    if op.status != word || op.status.is_assumed() {
         op.status = word;
     }
     Some(match succeeded {

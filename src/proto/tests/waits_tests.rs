@@ -276,3 +276,32 @@ fn a_short_pass_answer_ends_the_runs_of_failures_and_moves_as_the_general_path()
     let run = drive(c, "POST", "https://s.example/j", &[], SUBMIT, &polls);
     assert_eq!(delivered(&run).0, polls.len() - 1);
 }
+
+/// Polls that fail transiently give no word: the deadline's error says the operation is still
+/// without a status, not a `NotStarted` no server sent; a server's own `NotStarted` is its word.
+#[test]
+fn a_deadline_before_any_word_says_there_was_none() {
+    const SUBMIT: R = r(202, &[("operation-location", "https://s.example/o")], "");
+    const BUSY: R = r(503, &[("retry-after", "4")], "busy");
+    const WAITING: R = r(200, &[("retry-after", "4")], r#"{"status":"NotStarted"}"#);
+    for (script, assumed) in [([BUSY, BUSY], true), ([WAITING, WAITING], false)] {
+        let mut c = cfg();
+        c.deadline = Duration::from_secs(6);
+        let run = drive(c, "POST", "https://s.example/j", &[], SUBMIT, &script);
+        let e = failed(&run);
+        assert_eq!(e.kind(), ErrorKind::Timeout);
+        let Reason::Deadline { state, .. } = e.reason() else {
+            panic!("{e}");
+        };
+        assert_eq!(
+            (state.as_str(), state.is_assumed()),
+            ("NotStarted", assumed)
+        );
+        let said = e.reason().to_string();
+        assert_eq!(
+            said.starts_with("still without a status after"),
+            assumed,
+            "{said}"
+        );
+    }
+}

@@ -70,7 +70,13 @@ where
                     code: code.clone(),
                     message: message.clone(),
                 };
-                return Err(Error::new(None, reason).into());
+                let mut error = Error::new(None, reason);
+                // The upstream's own status, when the record kept it: a gateway answers with it.
+                let status = record.failure_status.map(http::StatusCode::from_u16);
+                if let Some(Ok(status)) = status {
+                    error = error.with_response(status, &http::HeaderMap::new(), None);
+                }
+                return Err(error.into());
             }
             _ => unreachable!("only a finished record is answered"),
         };

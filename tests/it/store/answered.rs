@@ -55,6 +55,56 @@ async fn an_answer_from_the_store_carries_the_first_answers_metadata() {
     assert_eq!(up.submissions(), 1);
 }
 
+/// A failure answered with the upstream's own `4xx` (here an OData `AsyncResult: 409`) is
+/// answered from the store with that status again, not the one its code would give (`422`); a
+/// record written before the status was kept still answers, with the code's.
+#[tokio::test]
+async fn a_recorded_failure_keeps_the_upstreams_status() {
+    use http::{Method, StatusCode};
+    let up = Upstream::start().await;
+    // A `Location` monitor (OData's): its final answer's `AsyncResult` is the request's status.
+    let monitor = up.server.url("/ops/1");
+    let accepted = crate::support::Reply::new(202).header("location", &monitor);
+    up.server.always(Method::POST, "/jobs", accepted);
+    up.server.always(
+        Method::GET,
+        "/ops/1",
+        crate::support::Reply::new(200)
+            .header("asyncresult", "409")
+            .json(r#"{"error":{"code":"Taken","message":"the name is taken"}}"#),
+    );
+    let store = Arc::new(MemoryStore::new());
+    let svc = client(layer(store.clone()));
+    let target: http::Uri = up.server.url("/jobs").parse().unwrap();
+    let status = |err: tower::BoxError| {
+        let e = err.downcast::<tower_lro::Error>().expect("an LRO error");
+        assert_eq!(e.kind(), tower_lro::ErrorKind::OperationFailed);
+        tower_lro::gateway::error_response(&target, &*e).status()
+    };
+    let first = send(&svc, up.keyed("x", "{}")).await.unwrap_err();
+    assert_eq!(status(first), StatusCode::CONFLICT);
+    assert_eq!(
+        store.load("x").await.unwrap().unwrap().failure_status,
+        Some(409)
+    );
+    let again = send(&svc, up.keyed("x", "{}")).await.unwrap_err();
+    assert_eq!(status(again), StatusCode::CONFLICT);
+
+    // A record written before the status was kept: answered with its code's status.
+    let old = store.load("x").await.unwrap().unwrap();
+    let mut json: serde_json::Value = serde_json::from_slice(&old.to_json()).unwrap();
+    assert!(json
+        .as_object_mut()
+        .unwrap()
+        .remove("failure_status")
+        .is_some());
+    let old = OperationRecord::from_json(json.to_string().as_bytes()).unwrap();
+    store.save("x", &old).await.unwrap();
+    let older = send(&svc, up.keyed("x", "{}")).await.unwrap_err();
+    assert_eq!(status(older), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(up.submissions(), 1);
+}
+
 /// A query parameter the caller made a credential (`credential_header`: the header and the
 /// query parameter of that name) in the monitor URL the upstream wrote is masked in the kept
 /// metadata, as the library's own names are: a record holds none of its value.

@@ -288,7 +288,7 @@ async fn over_max_operations_requests_are_shed_with_503_and_retry_after() {
     }
     let line = log_line(&log, "POST /wait ").await;
     assert!(
-        line.contains("-> 499 client went away (NotStarted via Operation-Location, 0 polls) in "),
+        line.contains("-> 499 client went away (via Operation-Location, 0 polls) in "),
         "{line}"
     );
     // Their places are free again.
