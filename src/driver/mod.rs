@@ -90,9 +90,9 @@ pin_project! {
         Send { request: Option<PollRequest>, waiting: bool },
         // A poll or resource request in flight.
         Call { #[pin] future: S::Future },
-        // Reading a status answer's body, its head kept beside it (in place: most bodies are
-        // read at once, and a block allocated and freed per answer cost more than the bytes).
-        Read { #[pin] state: StatusBodyRead<ResB> },
+        // Reading a status answer's body (head and body boxed: the step stays sized for
+        // waiting, which is where an operation spends its life).
+        Read { state: Pin<Box<StatusBodyRead<ResB>>> },
         // Giving up, and cancelling first: waiting for the service to be ready for the cancel.
         CancelReady { state: Option<Box<Cancelling>> },
         // The cancel in flight.
@@ -148,8 +148,7 @@ enum Next<F, ResB> {
     /// core decided).
     Send(Option<std::time::Instant>, PollRequest),
     Call(F),
-    /// Read the body of the answer whose head is this.
-    Read(Parts, ResB),
+    Read(Pin<Box<StatusBodyRead<ResB>>>),
     End(End<ResB>),
 }
 
@@ -370,10 +369,10 @@ where
                         Poll::Pending if expired(this.timer.as_mut(), cx) => deadline(machine),
                         Poll::Pending => return Poll::Pending,
                         Poll::Ready(Err(e)) => transport(machine, e.into()),
-                        Poll::Ready(Ok(response)) => answered(machine, response),
+                        Poll::Ready(Ok(response)) => answered(machine, this.settings, response),
                     }
                 }
-                StepProj::Read { mut state } => {
+                StepProj::Read { state } => {
                     let machine = this.machine.as_mut().expect("polling has a machine");
                     match state.as_mut().poll_read(cx) {
                         Poll::Pending if expired(this.timer.as_mut(), cx) => deadline(machine),
@@ -445,12 +444,7 @@ where
             step.set(Step::Send { request, waiting });
             None
         }
-        Next::Read(parts, body) => {
-            let limit = machine
-                .expect("polling has a machine")
-                .cfg
-                .status_body_limit();
-            let state = StatusBodyRead::new(parts, body, limit);
+        Next::Read(state) => {
             step.set(Step::Read { state });
             None
         }
@@ -570,7 +564,11 @@ fn call_ready<S: Service<R> + Clone, R>(service: &mut S, req: R) -> S::Future {
 }
 
 /// Hands an answer's head to the core, or asks for its body to be read first.
-fn answered<F, ResB>(machine: &mut Machine, response: Response<ResB>) -> Next<F, ResB> {
+fn answered<F, ResB>(
+    machine: &mut Machine,
+    settings: &Settings,
+    response: Response<ResB>,
+) -> Next<F, ResB> {
     let (parts, body) = response.into_parts();
     if let Some(AnsweredFrom(url)) = parts.extensions.get::<AnsweredFrom>() {
         machine.answered_from(url);
@@ -581,7 +579,8 @@ fn answered<F, ResB>(machine: &mut Machine, response: Response<ResB>) -> Next<F,
         machine.answered_from(url);
     }
     if machine.wants_body(parts.status) {
-        return Next::Read(parts, body);
+        let limit = settings.config.status_body_limit();
+        return Next::Read(StatusBodyRead::new(parts, body, limit));
     }
     let answer = Answer {
         status: parts.status,

@@ -177,7 +177,8 @@ pub(crate) enum StatusRead {
 }
 
 pin_project_lite::pin_project! {
-    /// A status answer being read: its head, its body and what was read of it.
+    /// A status answer being read: its head and its body in one block (one allocation per
+    /// read, and the driver's step stays sized for waiting rather than reading).
     pub(crate) struct StatusBodyRead<B> {
         parts: Option<http::response::Parts>,
         #[pin]
@@ -187,12 +188,12 @@ pin_project_lite::pin_project! {
 }
 
 impl<B> StatusBodyRead<B> {
-    pub(crate) fn new(parts: http::response::Parts, body: B, limit: usize) -> Self {
-        Self {
+    pub(crate) fn new(parts: http::response::Parts, body: B, limit: usize) -> Pin<Box<Self>> {
+        Box::pin(Self {
             parts: Some(parts),
             body,
             acc: Acc::new(limit),
-        }
+        })
     }
 
     /// The answer's head, taken once the read is over.
