@@ -164,19 +164,22 @@ pub(crate) fn handle(
             .and_then(|c| c.body.as_ref())
             .map(|b| String::from_utf8_lossy(b).into_owned()),
         credentials_withheld: reqs.withheld(),
-        query_names: carried_credentials(&op.request_url.display(), cfg),
+        query_names: carried_credentials(&op.request_url, cfg),
     }
 }
 
-/// The names of the credential query parameters in `url` that the layer carries onto polls.
-fn carried_credentials(url: &str, cfg: &Config) -> Vec<String> {
-    let Some((_, query)) = url.split('#').next().unwrap_or("").split_once('?') else {
+/// The names of the credential query parameters in `url`'s query that the layer carries onto
+/// polls, each once (read from the link's own query: no text of the whole URL is made).
+fn carried_credentials(url: &Link, cfg: &Config) -> Vec<String> {
+    let Some(query) = url.query() else {
         return Vec::new();
     };
-    let mut names: Vec<String> = url::form_urlencoded::parse(query.as_bytes())
+    let mut names: Vec<String> = super::request::query_pairs(query)
+        .into_iter()
         .map(|(k, _)| k.into_owned())
         .filter(|k| cfg.carry_query.contains(k) && cfg.is_credential_query(k))
         .collect();
+    names.sort_unstable();
     names.dedup();
     names
 }
