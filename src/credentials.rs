@@ -198,6 +198,17 @@ pub const MASK: &str = "***";
 /// assert_eq!(mask_url("/ops/1?x=1"), "/ops/1?x=1");
 /// ```
 pub fn mask_url(url: &str) -> Cow<'_, str> {
+    mask_url_with(url, is_credential_query)
+}
+
+/// [`mask_url`] with the query names `is_credential` says (given the decoded name): a layer's
+/// configuration adds names of its own
+/// ([`credential_header`](crate::LroLayer::credential_header)).
+pub(crate) fn mask_url_with(url: &str, is_credential: impl Fn(&str) -> bool) -> Cow<'_, str> {
+    let is_credential_pair = |pair: &str| {
+        pair.split_once('=')
+            .is_some_and(|(name, _)| query_name_is(name, &is_credential))
+    };
     let (before_fragment, fragment) = match url.split_once('#') {
         Some((a, f)) => (a, Some(f)),
         None => (url, None),
@@ -207,7 +218,7 @@ pub fn mask_url(url: &str) -> Cow<'_, str> {
         None => (before_fragment, None),
     };
     let userinfo = userinfo_end(base);
-    let secret_query = query.is_some_and(|q| q.split('&').any(is_credential_pair));
+    let secret_query = query.is_some_and(|q| q.split('&').any(&is_credential_pair));
     if userinfo.is_none() && !secret_query {
         return Cow::Borrowed(url);
     }
@@ -269,22 +280,15 @@ fn is_scheme(text: &str) -> bool {
 }
 
 /// Whether a `name=value` pair (form-encoded) of a query names a credential and has a value.
-fn is_credential_pair(pair: &str) -> bool {
-    let Some((name, _)) = pair.split_once('=') else {
-        return false;
-    };
-    query_name_is_credential(name)
-}
-
-/// Whether a form-encoded query name, decoded, names a credential.
-fn query_name_is_credential(name: &str) -> bool {
+/// Whether a form-encoded query name, decoded, is one `is_credential` names.
+fn query_name_is(name: &str, is_credential: impl Fn(&str) -> bool) -> bool {
     if name.contains(['%', '+']) {
         let decoded: Cow<'_, str> = url::form_urlencoded::parse(name.as_bytes())
             .next()
             .map_or(Cow::Borrowed(""), |(k, _)| k);
-        is_credential_query(&decoded)
+        is_credential(&decoded)
     } else {
-        is_credential_query(name)
+        is_credential(name)
     }
 }
 

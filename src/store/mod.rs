@@ -241,39 +241,7 @@ impl RecordedMetadata {
 /// ([`mask_url`](crate::credentials::mask_url)), the names the caller added
 /// ([`credential_header`](crate::LroLayer::credential_header)) included.
 fn masked(url: &str, cfg: &crate::config::Config) -> String {
-    let url = crate::credentials::mask_url(url);
-    let (head, fragment) = url
-        .split_once('#')
-        .map_or((&*url, None), |(h, f)| (h, Some(f)));
-    let Some((base, query)) = head.split_once('?') else {
-        return url.into_owned();
-    };
-    let added = |pair: &str| {
-        let Some((name, value)) = pair.split_once('=') else {
-            return false;
-        };
-        let name = url::form_urlencoded::parse(name.as_bytes())
-            .next()
-            .map(|(k, _)| k.into_owned())
-            .unwrap_or_default();
-        value != crate::credentials::MASK && cfg.is_credential_query(&name)
-    };
-    if !query.split('&').any(added) {
-        return url.into_owned();
-    }
-    let pairs: Vec<String> = query
-        .split('&')
-        .map(|pair| match pair.split_once('=') {
-            Some((name, _)) if added(pair) => format!("{name}={}", crate::credentials::MASK),
-            _ => pair.to_owned(),
-        })
-        .collect();
-    let mut out = format!("{base}?{}", pairs.join("&"));
-    if let Some(fragment) = fragment {
-        out.push('#');
-        out.push_str(fragment);
-    }
-    out
+    crate::credentials::mask_url_with(url, |name| cfg.is_credential_query(name)).into_owned()
 }
 
 fn is_false(b: &bool) -> bool {
