@@ -33,9 +33,10 @@ use crate::resume::ResumeHandle;
 ///
 /// # Clone
 ///
-/// Each call clones the inner service once (the ready one is kept for the polls, as
-/// `tower-http`'s `FollowRedirect` does), and every poll is sent through a fresh clone after
-/// `poll_ready`. So `S` should be cheap to clone: hyper-util's `Client` is.
+/// Each call that may be an operation clones the inner service once (the ready one is kept for
+/// the polls, as `tower-http`'s `FollowRedirect` does); every poll goes through that instance,
+/// driven to readiness again before each request. A pass-through call clones nothing. So `S`
+/// should be cheap to clone: hyper-util's `Client` is.
 ///
 /// # Send
 ///

@@ -556,11 +556,11 @@ fn transport<F, ResB>(machine: &mut Machine, error: BoxError) -> Next<F, ResB> {
     )
 }
 
-/// Calls the service that was just driven to readiness; a clone takes its place for the next
-/// request.
-fn call_ready<S: Service<R> + Clone, R>(service: &mut S, req: R) -> S::Future {
-    let clone = service.clone();
-    std::mem::replace(service, clone).call(req)
+/// Calls the service that was just driven to readiness. The same instance serves the next
+/// request: `call` used up its readiness, so it is driven to readiness again first, as tower's
+/// contract asks (no clone an answer: cloning a client costs its reference counts).
+fn call_ready<S: Service<R>, R>(service: &mut S, req: R) -> S::Future {
+    service.call(req)
 }
 
 /// Hands an answer's head to the core, or asks for its body to be read first.

@@ -588,3 +588,67 @@ async fn a_rejected_poll_is_reported_by_the_error_alone() {
         assert_eq!(seen, want, "resumed: {resumed}");
     }
 }
+
+/// A status server that counts how often it is cloned and how often it is made ready: the
+/// driver keeps the instance it was handed and sends every poll through it.
+#[derive(Default)]
+struct Counted {
+    clones: Arc<Mutex<u32>>,
+    readies: u32,
+    calls: u32,
+}
+
+impl Clone for Counted {
+    fn clone(&self) -> Self {
+        *self.clones.lock().unwrap() += 1;
+        Counted {
+            clones: self.clones.clone(),
+            ..Counted::default()
+        }
+    }
+}
+
+impl Service<Req> for Counted {
+    type Response = Res;
+    type Error = std::convert::Infallible;
+    type Future = std::future::Ready<Result<Res, Self::Error>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.readies += 1;
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _: Req) -> Self::Future {
+        // Each instance's calls: one readiness per request, or the contract was broken.
+        self.calls += 1;
+        assert_eq!(self.readies, self.calls, "called without poll_ready");
+        let answer = match self.calls {
+            1 => resp(202, &[("operation-location", b"/ops/1")], ""),
+            2 | 3 => resp(200, &[], RUNNING),
+            _ => resp(200, &[], SUCCEEDED),
+        };
+        std::future::ready(Ok(answer))
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_operation_clones_its_service_once() {
+    let clones: Arc<Mutex<u32>> = Arc::default();
+    let layer = LroLayer::new().poll_interval(Duration::from_secs(1));
+    let mut svc = layer.layer(Counted {
+        clones: clones.clone(),
+        ..Counted::default()
+    });
+    let response = svc
+        .ready()
+        .await
+        .unwrap()
+        .call(post("https://s.example/jobs"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let meta = response.extensions().get::<LroMetadata>().unwrap();
+    assert_eq!(meta.polls(), 3);
+    // The submission and three polls went through the one instance the call kept.
+    assert_eq!(*clones.lock().unwrap(), 1);
+}
