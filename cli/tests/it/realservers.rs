@@ -25,7 +25,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::dialect_fixtures::fixture;
-use crate::support::lro;
+use crate::support::{lro, temp_dir, Run};
 
 /// A request as the mock read it: its request line's method and target, its head's lines,
 /// its body.
@@ -213,6 +213,45 @@ pub(crate) fn scripted(ex: &[(String, String)]) -> Vec<String> {
     ex.iter().map(|(line, _)| line.clone()).collect()
 }
 
+/// The arguments of a `--no-wait` → `--cancel` → `--resume` sequence.
+pub(crate) struct CancelThenResume<'a> {
+    /// Given to all three runs (signing, headers), first.
+    pub(crate) every: &'a [&'a str],
+    /// The submission's own (dialect, body, URL); `--no-wait` is added.
+    pub(crate) start: &'a [&'a str],
+    /// More for the resume (`--metadata FILE`); `--poll-interval 0` is added.
+    pub(crate) resume: &'a [&'a str],
+}
+
+/// Starts the operation with `--no-wait` against `mock` (replaying `ex`), writes its handle to
+/// a file in the test directory `dir`, cancels it with `--cancel`, and resumes it with
+/// `--resume`. The start and the cancel must exit 0, and the mock must have been asked the
+/// scripted requests in order; returns the start's run (the handle) and the resume's.
+pub(crate) async fn cancel_then_resume(
+    mock: &Replay,
+    ex: &[(String, String)],
+    dir: &str,
+    args: CancelThenResume<'_>,
+) -> (Run, Run) {
+    let dir = temp_dir(dir);
+    let handle = dir.join("handle.json");
+    let handle = handle.to_str().unwrap();
+    let started = lro(&[args.every, &["--no-wait"], args.start].concat()).await;
+    assert_eq!(started.code, 0, "{started:?}");
+    std::fs::write(handle, &started.stdout).unwrap();
+    let cancel = lro(&[args.every, &["--cancel", handle]].concat()).await;
+    assert_eq!(cancel.code, 0, "{cancel:?}");
+    let resume = [
+        args.every,
+        &["--poll-interval", "0"],
+        args.resume,
+        &["--resume", handle],
+    ];
+    let resumed = lro(&resume.concat()).await;
+    assert_eq!(lines(&mock.asked()), scripted(ex), "{resumed:?}");
+    (started, resumed)
+}
+
 const OGC: &str = "ogc-processes";
 
 #[tokio::test(flavor = "multi_thread")]
@@ -296,18 +335,14 @@ async fn pygeoapi_job_dismissed() {
     let file = captures("pygeoapi-0.21.0");
     let ex = exchanges(&file, "dismissed");
     let mock = Replay::start(ex.clone()).await;
-    let dir = crate::support::temp_dir("realservers-dismiss");
-    let handle = dir.join("job.json");
-    let handle = handle.to_str().unwrap();
     let url = format!("{}/processes/echo/execution", mock.base);
     let body = r#"{"inputs":{"echoInput":"slow","pause":5.0}}"#;
-    let started = lro(&["--no-wait", "--dialect", OGC, "--json", body, &url]).await;
-    assert_eq!(started.code, 0, "{started:?}");
-    std::fs::write(handle, &started.stdout).unwrap();
-    let cancel = lro(&["--cancel", handle]).await;
-    assert_eq!(cancel.code, 0, "{cancel:?}");
-    let resumed = lro(&["--poll-interval", "0", "--resume", handle]).await;
-    assert_eq!(lines(&mock.asked()), scripted(&ex), "{resumed:?}");
+    let args = CancelThenResume {
+        every: &[],
+        start: &["--dialect", OGC, "--json", body, &url],
+        resume: &[],
+    };
+    let (_, resumed) = cancel_then_resume(&mock, &ex, "realservers-dismiss", args).await;
     assert_eq!(resumed.code, 5, "{resumed:?}");
     // No progress line before the error: no answer of this run said the job was running.
     let progress: Vec<&str> = resumed
@@ -322,7 +357,7 @@ const FLOWER: &str = "flower-2.2.0-celery-5.7.0";
 
 /// Runs `lro` on the Flower scenario (`POST /api/task/async-apply/<task>` with `args`).
 /// Returns the run and the body of the last answer.
-async fn flower(scenario: &str, task: &str, args: &str) -> (crate::support::Run, String) {
+async fn flower(scenario: &str, task: &str, args: &str) -> (Run, String) {
     let file = captures(FLOWER);
     let ex = exchanges(&file, scenario);
     let mock = Replay::start(ex.clone()).await;

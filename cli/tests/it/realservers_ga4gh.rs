@@ -21,7 +21,9 @@
 use serde_json::Value;
 
 use crate::dialect_fixtures::fixture;
-use crate::realservers::{body_of, captures, exchanges, lines, scripted, Replay};
+use crate::realservers::{
+    body_of, cancel_then_resume, captures, exchanges, lines, scripted, CancelThenResume, Replay,
+};
 use crate::support::{lro, temp_dir, Run};
 
 fn metadata(path: &std::path::Path) -> Value {
@@ -132,21 +134,17 @@ async fn wes_cancel_accepted_but_not_carried_out() {
     let file = captures(WES);
     let ex = exchanges(&file, "cancel-not-honoured");
     let mock = Replay::start(ex.clone()).await;
-    let dir = temp_dir("realservers-wes-cancel");
-    let (form, handle) = (dir.join("run.form"), dir.join("run.json"));
+    let form = temp_dir("realservers-wes-cancel-form").join("run.form");
     std::fs::write(&form, first_request_body(&file, "cancel-not-honoured")).unwrap();
     let form = format!("@{}", form.to_str().unwrap());
-    let handle = handle.to_str().unwrap();
     let url = format!("{}/ga4gh/wes/v1/runs", mock.base);
     let dialect = fixture("ga4gh-wes-run");
-    let start = ["--no-wait", "--dialect", &dialect, "-H", FORM, "-d", &form];
-    let started = lro(&[&start[..], &[&url]].concat()).await;
-    assert_eq!(started.code, 0, "{started:?}");
-    std::fs::write(handle, &started.stdout).unwrap();
-    let cancel = lro(&["--cancel", handle]).await;
-    assert_eq!(cancel.code, 0, "{cancel:?}");
-    let resumed = lro(&["--poll-interval", "0", "--resume", handle]).await;
-    assert_eq!(lines(&mock.asked()), scripted(&ex), "{resumed:?}");
+    let args = CancelThenResume {
+        every: &[],
+        start: &["--dialect", &dialect, "-H", FORM, "-d", &form, &url],
+        resume: &[],
+    };
+    let (_, resumed) = cancel_then_resume(&mock, &ex, "realservers-wes-cancel", args).await;
     assert_eq!(resumed.code, 0, "{resumed:?}");
     assert_eq!(resumed.stdout, body_of(&ex.last().unwrap().1, &mock.base));
     assert_eq!(resumed.json()["state"], "COMPLETE");
@@ -221,30 +219,19 @@ async fn ray_job_stopped() {
     let file = captures(RAY);
     let ex = exchanges(&file, "stopped");
     let mock = Replay::start(ex.clone()).await;
-    let dir = temp_dir("realservers-ray-stop");
-    let (handle, meta) = (dir.join("job.json"), dir.join("meta.json"));
-    let (handle, meta) = (handle.to_str().unwrap(), meta.to_str().unwrap());
+    let meta = temp_dir("realservers-ray-stop-meta").join("meta.json");
     let url = format!("{}/api/jobs/", mock.base);
     let dialect = fixture("ray-job");
     let job = r#"{"entrypoint":"sleep 60","metadata":{"case":"stop"}}"#;
-    let started = lro(&["--no-wait", "--dialect", &dialect, "--json", job, &url]).await;
-    assert_eq!(started.code, 0, "{started:?}");
+    let args = CancelThenResume {
+        every: &[],
+        start: &["--dialect", &dialect, "--json", job, &url],
+        resume: &["--metadata", meta.to_str().unwrap()],
+    };
+    let (started, resumed) = cancel_then_resume(&mock, &ex, "realservers-ray-stop", args).await;
     assert_eq!(started.json()["operation_id"], "raysubmit_niRjESwamHxHzW4h");
-    std::fs::write(handle, &started.stdout).unwrap();
-    let cancel = lro(&["--cancel", handle]).await;
-    assert_eq!(cancel.code, 0, "{cancel:?}");
-    let resume = [
-        "--poll-interval",
-        "0",
-        "--metadata",
-        meta,
-        "--resume",
-        handle,
-    ];
-    let resumed = lro(&resume).await;
-    assert_eq!(lines(&mock.asked()), scripted(&ex), "{resumed:?}");
     assert_eq!(resumed.code, 8, "{resumed:?}");
-    let m = metadata(std::path::Path::new(meta));
+    let m = metadata(&meta);
     assert_eq!(
         (m["canceled"].as_bool(), m["status"].as_str()),
         (Some(true), Some("STOPPED"))
@@ -380,29 +367,19 @@ async fn tes_task_canceled() {
     script.push((format!("POST {TASKS}/{TASK}:cancel"), tes_answer("{}")));
     script.extend(tes_script(&["CANCELING", "CANCELED"]).into_iter().skip(1));
     let mock = Replay::start(script.clone()).await;
-    let dir = temp_dir("realservers-tes-cancel");
-    let (handle, meta) = (dir.join("task.json"), dir.join("meta.json"));
-    let (handle, meta) = (handle.to_str().unwrap(), meta.to_str().unwrap());
+    let meta = temp_dir("realservers-tes-cancel-meta").join("meta.json");
     let url = format!("{}{TASKS}", mock.base);
     let dialect = fixture("ga4gh-tes-task");
-    let started = lro(&["--no-wait", "--dialect", &dialect, "--json", TES_TASK, &url]).await;
-    assert_eq!(started.code, 0, "{started:?}");
+    let args = CancelThenResume {
+        every: &[],
+        start: &["--dialect", &dialect, "--json", TES_TASK, &url],
+        resume: &["--metadata", meta.to_str().unwrap()],
+    };
+    let (started, resumed) =
+        cancel_then_resume(&mock, &script, "realservers-tes-cancel", args).await;
     assert_eq!(started.json()["operation_id"], TASK);
-    std::fs::write(handle, &started.stdout).unwrap();
-    let cancel = lro(&["--cancel", handle]).await;
-    assert_eq!(cancel.code, 0, "{cancel:?}");
-    let resume = [
-        "--poll-interval",
-        "0",
-        "--metadata",
-        meta,
-        "--resume",
-        handle,
-    ];
-    let resumed = lro(&resume).await;
-    assert_eq!(lines(&mock.asked()), scripted(&script), "{resumed:?}");
     assert_eq!(resumed.code, 8, "{resumed:?}");
-    let m = metadata(std::path::Path::new(meta));
+    let m = metadata(&meta);
     assert_eq!(
         (m["canceled"].as_bool(), m["status"].as_str()),
         (Some(true), Some("CANCELED"))

@@ -18,7 +18,10 @@
 use serde_json::Value;
 
 use crate::dialect_fixtures::fixture;
-use crate::realservers::{body_of, captures, exchanges, lines, scripted, Asked, Replay};
+use crate::realservers::{
+    body_of, cancel_then_resume, captures, exchanges, lines, scripted, Asked, CancelThenResume,
+    Replay,
+};
 use crate::support::{lro, temp_dir, Run};
 
 const MOTO_SFN: &str = "moto-5.2.6-stepfunctions";
@@ -163,44 +166,29 @@ async fn moto_step_functions_execution_stopped() {
     let file = captures(MOTO_SFN);
     let ex = exchanges(&file, "aborted");
     let mock = Replay::start(ex.clone()).await;
-    let dir = temp_dir("realservers-sfn-stop");
-    let (handle, meta) = (dir.join("run.json"), dir.join("meta.json"));
-    let (handle, meta) = (handle.to_str().unwrap(), meta.to_str().unwrap());
+    let meta = temp_dir("realservers-sfn-stop-meta").join("meta.json");
     let url = format!("{}/", mock.base);
     let dialect = fixture("aws-step-functions-execution");
     let start = r#"{"stateMachineArn":"arn:aws:states:us-east-1:123456789012:stateMachine:waits","name":"run-4","input":"{}"}"#;
-    let args = [
-        &STATES[..],
-        &[
-            "-H",
-            START,
+    let args = CancelThenResume {
+        every: &[&STATES[..], &["-H", START]].concat(),
+        start: &[
             "-H",
             "content-type: application/x-amz-json-1.0",
+            "-d",
+            start,
+            "--dialect",
+            &dialect,
+            &url,
         ],
-        &["-d", start, "--dialect", &dialect, "--no-wait", &url],
-    ]
-    .concat();
-    let started = lro(&args).await;
-    assert_eq!(started.code, 0, "{started:?}");
+        resume: &["--metadata", meta.to_str().unwrap()],
+    };
+    let (started, resumed) = cancel_then_resume(&mock, &ex, "realservers-sfn-stop", args).await;
     let arn = "arn:aws:states:us-east-1:123456789012:execution:waits:run-4";
     assert_eq!(started.json()["operation_id"], arn);
-    std::fs::write(handle, &started.stdout).unwrap();
-    let cancel = lro(&[&STATES[..], &["-H", START, "--cancel", handle]].concat()).await;
-    assert_eq!(cancel.code, 0, "{cancel:?}");
-    let resume = [
-        "--poll-interval",
-        "0",
-        "--metadata",
-        meta,
-        "--resume",
-        handle,
-    ];
-    let resumed = lro(&[&STATES[..], &["-H", START], &resume[..]].concat()).await;
-    let asked = mock.asked();
-    assert_eq!(lines(&asked), scripted(&ex), "{resumed:?}");
-    sent_as_captured(&asked, &captured(&file, "aborted"));
+    sent_as_captured(&mock.asked(), &captured(&file, "aborted"));
     assert_eq!(resumed.code, 8, "{resumed:?}");
-    let m = metadata(std::path::Path::new(meta));
+    let m = metadata(&meta);
     assert_eq!(
         (m["canceled"].clone(), m["status"].clone()),
         (true.into(), "ABORTED".into())
@@ -272,28 +260,17 @@ async fn wraptile_job_dismissed() {
     let file = captures(WRAPTILE);
     let ex = exchanges(&file, "dismissed");
     let mock = Replay::start(ex.clone()).await;
-    let dir = temp_dir("realservers-wraptile-dismiss");
-    let handle = dir.join("job.json");
-    let handle = handle.to_str().unwrap();
     let url = format!("{}/processes/sleep_a_while/execution", mock.base);
     let body = r#"{"inputs":{"duration":30}}"#;
-    let started = lro(&[
-        "--no-wait",
-        "--dialect",
-        "ogc-processes",
-        "--json",
-        body,
-        &url,
-    ])
-    .await;
-    assert_eq!(started.code, 0, "{started:?}");
+    let args = CancelThenResume {
+        every: &[],
+        start: &["--dialect", "ogc-processes", "--json", body, &url],
+        resume: &[],
+    };
+    let (started, resumed) =
+        cancel_then_resume(&mock, &ex, "realservers-wraptile-dismiss", args).await;
     let job = format!("{}/jobs/job_4", mock.base);
     assert_eq!(started.json()["operation_url"], job.as_str());
-    std::fs::write(handle, &started.stdout).unwrap();
-    let cancel = lro(&["--cancel", handle]).await;
-    assert_eq!(cancel.code, 0, "{cancel:?}");
-    let resumed = lro(&["--poll-interval", "0", "--resume", handle]).await;
-    assert_eq!(lines(&mock.asked()), scripted(&ex), "{resumed:?}");
     assert_eq!(resumed.code, 8, "{resumed:?}");
 }
 
