@@ -213,6 +213,22 @@ pub(crate) fn scripted(ex: &[(String, String)]) -> Vec<String> {
     ex.iter().map(|(line, _)| line.clone()).collect()
 }
 
+/// Runs `lro --poll-interval 0` with `args` and the mock's base URL followed by `path` (the
+/// last argument) against a replay of `ex`; the mock must have been asked the scripted
+/// requests in order. Returns the run, the body of the last answer and the mock.
+pub(crate) async fn replayed(
+    ex: &[(String, String)],
+    args: &[&str],
+    path: &str,
+) -> (Run, String, Replay) {
+    let mock = Replay::start(ex.to_vec()).await;
+    let url = format!("{}{path}", mock.base);
+    let run = lro(&[&["--poll-interval", "0"], args, &[&url]].concat()).await;
+    assert_eq!(lines(&mock.asked()), scripted(ex), "{run:?}");
+    let last = body_of(&ex.last().unwrap().1, &mock.base);
+    (run, last, mock)
+}
+
 /// The arguments of a `--no-wait` → `--cancel` → `--resume` sequence.
 pub(crate) struct CancelThenResume<'a> {
     /// Given to all three runs (signing, headers), first.
@@ -256,74 +272,38 @@ const OGC: &str = "ogc-processes";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn pygeoapi_job_to_its_json_results() {
-    let file = captures("pygeoapi-0.21.0");
-    let ex = exchanges(&file, "success");
-    let mock = Replay::start(ex.clone()).await;
-    let url = format!("{}/processes/hello-world/execution", mock.base);
+    let ex = exchanges(&captures("pygeoapi-0.21.0"), "success");
     let body = r#"{"inputs":{"name":"x"}}"#;
-    let run = lro(&[
-        "--poll-interval",
-        "0",
-        "--dialect",
-        OGC,
-        "--json",
-        body,
-        &url,
-    ])
-    .await;
-    let asked = mock.asked();
-    assert_eq!(lines(&asked), scripted(&ex), "{run:?}");
+    let args = ["--dialect", OGC, "--json", body];
+    let (run, last, mock) = replayed(&ex, &args, "/processes/hello-world/execution").await;
     assert_eq!(run.code, 0, "{run:?}");
     // The JSON results (`?f=json`), not the HTML page listed first.
     assert!(ex.last().unwrap().0.ends_with("/results?f=json"));
-    assert_eq!(run.stdout, body_of(&ex.last().unwrap().1, &mock.base));
+    assert_eq!(run.stdout, last);
     assert_eq!(run.json()["value"], "Hello x!");
     // The submission asked for an asynchronous execution; no poll repeats it.
+    let asked = mock.asked();
     assert_eq!(asked[0].header("prefer"), Some("respond-async"));
     assert!(asked[1..].iter().all(|a| a.header("prefer").is_none()));
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn pygeoapi_job_that_still_runs_then_succeeds() {
-    let file = captures("pygeoapi-0.21.0");
-    let ex = exchanges(&file, "running");
-    let mock = Replay::start(ex.clone()).await;
-    let url = format!("{}/processes/echo/execution", mock.base);
+    let ex = exchanges(&captures("pygeoapi-0.21.0"), "running");
     let body = r#"{"inputs":{"echoInput":"slow","pause":2.5}}"#;
-    let run = lro(&[
-        "--poll-interval",
-        "0",
-        "--dialect",
-        OGC,
-        "--json",
-        body,
-        &url,
-    ])
-    .await;
-    assert_eq!(lines(&mock.asked()), scripted(&ex), "{run:?}");
+    let args = ["--dialect", OGC, "--json", body];
+    let (run, _, _) = replayed(&ex, &args, "/processes/echo/execution").await;
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(run.json()["value"], "slow");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn pygeoapi_failed_job() {
-    let file = captures("pygeoapi-0.21.0");
-    let ex = exchanges(&file, "failed");
-    let mock = Replay::start(ex.clone()).await;
-    let url = format!("{}/processes/hello-world/execution", mock.base);
+    let ex = exchanges(&captures("pygeoapi-0.21.0"), "failed");
     let body = r#"{"inputs":{"message":"no name"}}"#;
-    let run = lro(&[
-        "--poll-interval",
-        "0",
-        "--dialect",
-        OGC,
-        "--json",
-        body,
-        &url,
-    ])
-    .await;
-    // The status says `failed`: no results are asked for.
-    assert_eq!(lines(&mock.asked()), scripted(&ex), "{run:?}");
+    let args = ["--dialect", OGC, "--json", body];
+    // The status says `failed`: no results are asked for (the replay checks every request).
+    let (run, _, _) = replayed(&ex, &args, "/processes/hello-world/execution").await;
     assert_eq!(run.code, 3, "{run:?}");
     assert!(run.stdout.is_empty(), "{run:?}");
 }
@@ -358,24 +338,12 @@ const FLOWER: &str = "flower-2.2.0-celery-5.7.0";
 /// Runs `lro` on the Flower scenario (`POST /api/task/async-apply/<task>` with `args`).
 /// Returns the run and the body of the last answer.
 async fn flower(scenario: &str, task: &str, args: &str) -> (Run, String) {
-    let file = captures(FLOWER);
-    let ex = exchanges(&file, scenario);
-    let mock = Replay::start(ex.clone()).await;
-    let url = format!("{}/api/task/async-apply/{task}", mock.base);
+    let ex = exchanges(&captures(FLOWER), scenario);
     let dialect = fixture("celery-flower-task");
     // `lro` gives up on its own after 30 s (support).
-    let run = lro(&[
-        "--poll-interval",
-        "0",
-        "--dialect",
-        &dialect,
-        "--json",
-        args,
-        &url,
-    ])
-    .await;
-    assert_eq!(lines(&mock.asked()), scripted(&ex), "{scenario}: {run:?}");
-    (run, body_of(&ex.last().unwrap().1, &mock.base))
+    let path = format!("/api/task/async-apply/{task}");
+    let (run, last, _) = replayed(&ex, &["--dialect", &dialect, "--json", args], &path).await;
+    (run, last)
 }
 
 #[tokio::test(flavor = "multi_thread")]

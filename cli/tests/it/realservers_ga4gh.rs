@@ -22,7 +22,8 @@ use serde_json::Value;
 
 use crate::dialect_fixtures::fixture;
 use crate::realservers::{
-    body_of, cancel_then_resume, captures, exchanges, lines, scripted, CancelThenResume, Replay,
+    body_of, cancel_then_resume, captures, exchanges, lines, replayed, scripted, CancelThenResume,
+    Replay,
 };
 use crate::support::{lro, temp_dir, Run};
 
@@ -52,24 +53,15 @@ const FORM: &str = "content-type: multipart/form-data; boundary=lro-wes-boundary
 async fn wes(scenario: &str, extra: &[&str]) -> (Run, String, Replay) {
     let file = captures(WES);
     let ex = exchanges(&file, scenario);
-    let mock = Replay::start(ex.clone()).await;
     let dir = temp_dir(&format!("realservers-wes-{scenario}"));
     let form = dir.join("run.form");
     std::fs::write(&form, first_request_body(&file, scenario)).unwrap();
     let form = format!("@{}", form.to_str().unwrap());
-    let url = format!("{}/ga4gh/wes/v1/runs", mock.base);
     let dialect = fixture("ga4gh-wes-run");
-    let args = [
-        &["--poll-interval", "0", "--dialect", &dialect, "-H", FORM],
-        extra,
-        &["-d", &form, &url],
-    ]
-    .concat();
-    let run = lro(&args).await;
-    let asked = mock.asked();
-    assert_eq!(lines(&asked), scripted(&ex), "{scenario}: {run:?}");
-    assert_eq!(asked[0].header("content-type"), Some(&FORM[14..]));
-    (run, body_of(&ex.last().unwrap().1, &mock.base), mock)
+    let args = [&["--dialect", &dialect, "-H", FORM], extra, &["-d", &form]].concat();
+    let (run, last, mock) = replayed(&ex, &args, "/ga4gh/wes/v1/runs").await;
+    assert_eq!(mock.asked()[0].header("content-type"), Some(&FORM[14..]));
+    (run, last, mock)
 }
 
 /// `RUNNING` six times, `COMPLETE`; the output is the run log (`GET …/runs/{run_id}`), which
@@ -155,20 +147,11 @@ const RAY: &str = "ray-2.60.0";
 /// Submits `entrypoint` (and `submission_id` when given) against the replay of the Ray
 /// `scenario` with `ray-job.json` and `extra` arguments.
 async fn ray(scenario: &str, job: &str, extra: &[&str]) -> (Run, String) {
-    let file = captures(RAY);
-    let ex = exchanges(&file, scenario);
-    let mock = Replay::start(ex.clone()).await;
-    let url = format!("{}/api/jobs/", mock.base);
+    let ex = exchanges(&captures(RAY), scenario);
     let dialect = fixture("ray-job");
-    let args = [
-        &["--poll-interval", "0", "--dialect", &dialect],
-        extra,
-        &["--json", job, &url],
-    ]
-    .concat();
-    let run = lro(&args).await;
-    assert_eq!(lines(&mock.asked()), scripted(&ex), "{scenario}: {run:?}");
-    (run, body_of(&ex.last().unwrap().1, &mock.base))
+    let args = [&["--dialect", &dialect], extra, &["--json", job]].concat();
+    let (run, last, _) = replayed(&ex, &args, "/api/jobs/").await;
+    (run, last)
 }
 
 /// `PENDING`, `RUNNING` three times, `SUCCEEDED`; the output is the job's logs
@@ -306,18 +289,9 @@ const TES_TASK: &str =
 
 /// Runs `lro` with `ga4gh-tes-task.json` on the TES `script`, with `extra` arguments.
 async fn tes(script: Vec<(String, String)>, extra: &[&str]) -> Run {
-    let mock = Replay::start(script.clone()).await;
-    let url = format!("{}{TASKS}", mock.base);
     let dialect = fixture("ga4gh-tes-task");
-    let args = [
-        &["--poll-interval", "0", "--dialect", &dialect],
-        extra,
-        &["--json", TES_TASK, &url],
-    ]
-    .concat();
-    let run = lro(&args).await;
-    assert_eq!(lines(&mock.asked()), scripted(&script), "{run:?}");
-    run
+    let args = [&["--dialect", &dialect], extra, &["--json", TES_TASK]].concat();
+    replayed(&script, &args, TASKS).await.0
 }
 
 /// `QUEUED`, `INITIALIZING`, `RUNNING`, `COMPLETE` (each a `view=MINIMAL` check); the output

@@ -19,7 +19,7 @@ use serde_json::Value;
 
 use crate::dialect_fixtures::fixture;
 use crate::realservers::{
-    body_of, cancel_then_resume, captures, exchanges, lines, scripted, Asked, CancelThenResume,
+    cancel_then_resume, captures, exchanges, lines, replayed, scripted, Asked, CancelThenResume,
     Replay,
 };
 use crate::support::{lro, temp_dir, Run};
@@ -84,8 +84,6 @@ async fn execution(
 ) -> (Run, Vec<Asked>, Vec<Value>) {
     let file = captures(MOTO_SFN);
     let ex = exchanges(&file, scenario);
-    let mock = Replay::start(ex.clone()).await;
-    let url = format!("{}/", mock.base);
     let dialect = fixture("aws-step-functions-execution");
     let start = serde_json::json!({
         "stateMachineArn": format!("arn:aws:states:us-east-1:123456789012:stateMachine:{machine}"),
@@ -95,22 +93,18 @@ async fn execution(
     .to_string();
     let args = [
         &STATES[..],
-        &["--poll-interval", "0", "-H", START],
         &[
             "-H",
+            START,
+            "-H",
             "content-type: application/x-amz-json-1.0",
-            "-d",
-            &start,
         ],
-        &["--dialect", &dialect],
+        &["-d", &start, "--dialect", &dialect],
         extra,
-        &[&url],
     ]
     .concat();
-    let run = lro(&args).await;
-    let asked = mock.asked();
-    assert_eq!(lines(&asked), scripted(&ex), "{scenario}: {run:?}");
-    (run, asked, captured(&file, scenario))
+    let (run, _, mock) = replayed(&ex, &args, "/").await;
+    (run, mock.asked(), captured(&file, scenario))
 }
 
 /// `StartExecution`, `DescribeExecution` (`RUNNING`), `DescribeExecution` (`SUCCEEDED`): the
@@ -200,22 +194,13 @@ const WRAPTILE: &str = "wraptile-0.3.0";
 /// Runs `lro --dialect ogc-processes` on the wraptile scenario, executing `process` with
 /// `inputs`, with `extra` arguments.
 async fn wraptile(scenario: &str, process: &str, inputs: &str, extra: &[&str]) -> (Run, String) {
-    let file = captures(WRAPTILE);
-    let ex = exchanges(&file, scenario);
-    let mock = Replay::start(ex.clone()).await;
-    let url = format!("{}/processes/{process}/execution", mock.base);
+    let ex = exchanges(&captures(WRAPTILE), scenario);
     let body = format!(r#"{{"inputs":{inputs}}}"#);
-    let args = [
-        &["--poll-interval", "0", "--dialect", "ogc-processes"],
-        extra,
-        &["--json", &body, &url],
-    ]
-    .concat();
-    let run = lro(&args).await;
-    let asked = mock.asked();
-    assert_eq!(lines(&asked), scripted(&ex), "{scenario}: {run:?}");
-    assert_eq!(asked[0].header("prefer"), Some("respond-async"));
-    (run, body_of(&ex.last().unwrap().1, &mock.base))
+    let args = [&["--dialect", "ogc-processes"], extra, &["--json", &body]].concat();
+    let path = format!("/processes/{process}/execution");
+    let (run, last, mock) = replayed(&ex, &args, &path).await;
+    assert_eq!(mock.asked()[0].header("prefer"), Some("respond-async"));
+    (run, last)
 }
 
 /// `201` without `Location`: `accepted`; `GET /jobs/job_2` says `running` (65 %), then
@@ -281,18 +266,11 @@ const AIRFLOW: &str = "airflow-3.3.2";
 async fn airflow(scenario: &str, dag: &str, body: &str, extra: &[&str]) -> (Run, String) {
     let file = captures(AIRFLOW);
     let ex = exchanges(&file, scenario);
-    let mock = Replay::start(ex.clone()).await;
-    let url = format!("{}/api/v2/dags/{dag}/dagRuns", mock.base);
     let dialect = file["dialect"].to_string();
-    let args = [
-        &["--poll-interval", "0", "--dialect", &dialect],
-        extra,
-        &["--json", body, &url],
-    ]
-    .concat();
-    let run = lro(&args).await;
-    assert_eq!(lines(&mock.asked()), scripted(&ex), "{scenario}: {run:?}");
-    (run, body_of(&ex.last().unwrap().1, &mock.base))
+    let args = [&["--dialect", &dialect], extra, &["--json", body]].concat();
+    let path = format!("/api/v2/dags/{dag}/dagRuns");
+    let (run, last, _) = replayed(&ex, &args, &path).await;
+    (run, last)
 }
 
 /// `queued`, `running` (six checks), `success`: the terminal DAG run is the output (the
