@@ -102,7 +102,7 @@ fn fast_retry(max_retries: u32) -> RetryTransientMiddleware<ExponentialBackoff> 
 
 /// `202` + `Operation-Location`; the first poll answers `503`, the second `Succeeded`.
 fn serve_flaky_poll(server: &MockServer) {
-    serve_accepted(&server);
+    serve_accepted(server);
     server.sequence(
         Method::GET,
         "/mapData/operations/1",
