@@ -31,6 +31,35 @@ use until::{until_done, Ended};
 
 type BoxError = tower::BoxError;
 
+/// The inner service of a keyed call: what the front's private impls ask of it, written once
+/// (every such service has it).
+trait Upstream<ReqB, ResB>:
+    Service<Request<ReqB>, Response = Response<ResB>, Future: Send + 'static, Error: Into<BoxError>>
+    + Clone
+    + Send
+    + 'static
+{
+}
+
+impl<S, ReqB, ResB> Upstream<ReqB, ResB> for S
+where
+    S: Service<Request<ReqB>, Response = Response<ResB>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+{
+}
+
+/// The inner service's response body, as a keyed call passes it on (every such body has it).
+trait UpstreamBody: Body<Data: From<Bytes> + Send, Error: Into<BoxError>> + Send + 'static {}
+
+impl<B> UpstreamBody for B
+where
+    B: Body + Send + 'static,
+    B::Data: From<Bytes> + Send,
+    B::Error: Into<BoxError>,
+{
+}
+
 /// How a response under an idempotency key came about, in its extensions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -298,13 +327,9 @@ async fn run<S, ReqB, ResB>(
     key: Arc<str>,
 ) -> Output<ResB>
 where
-    S: Service<Request<ReqB>, Response = Response<ResB>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<BoxError>,
+    S: Upstream<ReqB, ResB>,
     ReqB: Default + Send + 'static,
-    ResB: Body + Send + 'static,
-    ResB::Data: From<Bytes> + Send,
-    ResB::Error: Into<BoxError>,
+    ResB: UpstreamBody,
 {
     let (parts, body) = req.into_parts();
     let options = parts.extensions.get::<LroOptions>();
@@ -429,13 +454,9 @@ impl<S, ReqB, ResB> Keyed<S, ReqB, ResB> {
 
 impl<S, ReqB, ResB> Keyed<S, ReqB, ResB>
 where
-    S: Service<Request<ReqB>, Response = Response<ResB>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<BoxError>,
+    S: Upstream<ReqB, ResB>,
     ReqB: Default + Send + 'static,
-    ResB: Body + Send + 'static,
-    ResB::Data: From<Bytes> + Send,
-    ResB::Error: Into<BoxError>,
+    ResB: UpstreamBody,
 {
     /// Under the lease: submits, submits again, resumes, or answers what ended meanwhile.
     async fn lead(&self, parts: &http::request::Parts, body: &mut Option<ReqB>) -> Output<ResB> {

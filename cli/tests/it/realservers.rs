@@ -25,7 +25,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::dialect_fixtures::fixture;
-use crate::support::lro;
+use crate::support::{lro, temp_dir, Run};
 
 /// A request as the mock read it: its request line's method and target, its head's lines,
 /// its body.
@@ -213,78 +213,97 @@ pub(crate) fn scripted(ex: &[(String, String)]) -> Vec<String> {
     ex.iter().map(|(line, _)| line.clone()).collect()
 }
 
+/// Runs `lro --poll-interval 0` with `args` and the mock's base URL followed by `path` (the
+/// last argument) against a replay of `ex`; the mock must have been asked the scripted
+/// requests in order. Returns the run, the body of the last answer and the mock.
+pub(crate) async fn replayed(
+    ex: &[(String, String)],
+    args: &[&str],
+    path: &str,
+) -> (Run, String, Replay) {
+    let mock = Replay::start(ex.to_vec()).await;
+    let url = format!("{}{path}", mock.base);
+    let run = lro(&[&["--poll-interval", "0"], args, &[&url]].concat()).await;
+    assert_eq!(lines(&mock.asked()), scripted(ex), "{run:?}");
+    let last = body_of(&ex.last().unwrap().1, &mock.base);
+    (run, last, mock)
+}
+
+/// The arguments of a `--no-wait` → `--cancel` → `--resume` sequence.
+pub(crate) struct CancelThenResume<'a> {
+    /// Given to all three runs (signing, headers), first.
+    pub(crate) every: &'a [&'a str],
+    /// The submission's own (dialect, body, URL); `--no-wait` is added.
+    pub(crate) start: &'a [&'a str],
+    /// More for the resume (`--metadata FILE`); `--poll-interval 0` is added.
+    pub(crate) resume: &'a [&'a str],
+}
+
+/// Starts the operation with `--no-wait` against `mock` (replaying `ex`), writes its handle to
+/// a file in the test directory `dir`, cancels it with `--cancel`, and resumes it with
+/// `--resume`. The start and the cancel must exit 0, and the mock must have been asked the
+/// scripted requests in order; returns the start's run (the handle) and the resume's.
+pub(crate) async fn cancel_then_resume(
+    mock: &Replay,
+    ex: &[(String, String)],
+    dir: &str,
+    args: CancelThenResume<'_>,
+) -> (Run, Run) {
+    let dir = temp_dir(dir);
+    let handle = dir.join("handle.json");
+    let handle = handle.to_str().unwrap();
+    let started = lro(&[args.every, &["--no-wait"], args.start].concat()).await;
+    assert_eq!(started.code, 0, "{started:?}");
+    std::fs::write(handle, &started.stdout).unwrap();
+    let cancel = lro(&[args.every, &["--cancel", handle]].concat()).await;
+    assert_eq!(cancel.code, 0, "{cancel:?}");
+    let resume = [
+        args.every,
+        &["--poll-interval", "0"],
+        args.resume,
+        &["--resume", handle],
+    ];
+    let resumed = lro(&resume.concat()).await;
+    assert_eq!(lines(&mock.asked()), scripted(ex), "{resumed:?}");
+    (started, resumed)
+}
+
 const OGC: &str = "ogc-processes";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn pygeoapi_job_to_its_json_results() {
-    let file = captures("pygeoapi-0.21.0");
-    let ex = exchanges(&file, "success");
-    let mock = Replay::start(ex.clone()).await;
-    let url = format!("{}/processes/hello-world/execution", mock.base);
+    let ex = exchanges(&captures("pygeoapi-0.21.0"), "success");
     let body = r#"{"inputs":{"name":"x"}}"#;
-    let run = lro(&[
-        "--poll-interval",
-        "0",
-        "--dialect",
-        OGC,
-        "--json",
-        body,
-        &url,
-    ])
-    .await;
-    let asked = mock.asked();
-    assert_eq!(lines(&asked), scripted(&ex), "{run:?}");
+    let args = ["--dialect", OGC, "--json", body];
+    let (run, last, mock) = replayed(&ex, &args, "/processes/hello-world/execution").await;
     assert_eq!(run.code, 0, "{run:?}");
     // The JSON results (`?f=json`), not the HTML page listed first.
     assert!(ex.last().unwrap().0.ends_with("/results?f=json"));
-    assert_eq!(run.stdout, body_of(&ex.last().unwrap().1, &mock.base));
+    assert_eq!(run.stdout, last);
     assert_eq!(run.json()["value"], "Hello x!");
     // The submission asked for an asynchronous execution; no poll repeats it.
+    let asked = mock.asked();
     assert_eq!(asked[0].header("prefer"), Some("respond-async"));
     assert!(asked[1..].iter().all(|a| a.header("prefer").is_none()));
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn pygeoapi_job_that_still_runs_then_succeeds() {
-    let file = captures("pygeoapi-0.21.0");
-    let ex = exchanges(&file, "running");
-    let mock = Replay::start(ex.clone()).await;
-    let url = format!("{}/processes/echo/execution", mock.base);
+    let ex = exchanges(&captures("pygeoapi-0.21.0"), "running");
     let body = r#"{"inputs":{"echoInput":"slow","pause":2.5}}"#;
-    let run = lro(&[
-        "--poll-interval",
-        "0",
-        "--dialect",
-        OGC,
-        "--json",
-        body,
-        &url,
-    ])
-    .await;
-    assert_eq!(lines(&mock.asked()), scripted(&ex), "{run:?}");
+    let args = ["--dialect", OGC, "--json", body];
+    let (run, _, _) = replayed(&ex, &args, "/processes/echo/execution").await;
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(run.json()["value"], "slow");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn pygeoapi_failed_job() {
-    let file = captures("pygeoapi-0.21.0");
-    let ex = exchanges(&file, "failed");
-    let mock = Replay::start(ex.clone()).await;
-    let url = format!("{}/processes/hello-world/execution", mock.base);
+    let ex = exchanges(&captures("pygeoapi-0.21.0"), "failed");
     let body = r#"{"inputs":{"message":"no name"}}"#;
-    let run = lro(&[
-        "--poll-interval",
-        "0",
-        "--dialect",
-        OGC,
-        "--json",
-        body,
-        &url,
-    ])
-    .await;
-    // The status says `failed`: no results are asked for.
-    assert_eq!(lines(&mock.asked()), scripted(&ex), "{run:?}");
+    let args = ["--dialect", OGC, "--json", body];
+    // The status says `failed`: no results are asked for (the replay checks every request).
+    let (run, _, _) = replayed(&ex, &args, "/processes/hello-world/execution").await;
     assert_eq!(run.code, 3, "{run:?}");
     assert!(run.stdout.is_empty(), "{run:?}");
 }
@@ -296,18 +315,14 @@ async fn pygeoapi_job_dismissed() {
     let file = captures("pygeoapi-0.21.0");
     let ex = exchanges(&file, "dismissed");
     let mock = Replay::start(ex.clone()).await;
-    let dir = crate::support::temp_dir("realservers-dismiss");
-    let handle = dir.join("job.json");
-    let handle = handle.to_str().unwrap();
     let url = format!("{}/processes/echo/execution", mock.base);
     let body = r#"{"inputs":{"echoInput":"slow","pause":5.0}}"#;
-    let started = lro(&["--no-wait", "--dialect", OGC, "--json", body, &url]).await;
-    assert_eq!(started.code, 0, "{started:?}");
-    std::fs::write(handle, &started.stdout).unwrap();
-    let cancel = lro(&["--cancel", handle]).await;
-    assert_eq!(cancel.code, 0, "{cancel:?}");
-    let resumed = lro(&["--poll-interval", "0", "--resume", handle]).await;
-    assert_eq!(lines(&mock.asked()), scripted(&ex), "{resumed:?}");
+    let args = CancelThenResume {
+        every: &[],
+        start: &["--dialect", OGC, "--json", body, &url],
+        resume: &[],
+    };
+    let (_, resumed) = cancel_then_resume(&mock, &ex, "realservers-dismiss", args).await;
     assert_eq!(resumed.code, 5, "{resumed:?}");
     // No progress line before the error: no answer of this run said the job was running.
     let progress: Vec<&str> = resumed
@@ -322,25 +337,13 @@ const FLOWER: &str = "flower-2.2.0-celery-5.7.0";
 
 /// Runs `lro` on the Flower scenario (`POST /api/task/async-apply/<task>` with `args`).
 /// Returns the run and the body of the last answer.
-async fn flower(scenario: &str, task: &str, args: &str) -> (crate::support::Run, String) {
-    let file = captures(FLOWER);
-    let ex = exchanges(&file, scenario);
-    let mock = Replay::start(ex.clone()).await;
-    let url = format!("{}/api/task/async-apply/{task}", mock.base);
+async fn flower(scenario: &str, task: &str, args: &str) -> (Run, String) {
+    let ex = exchanges(&captures(FLOWER), scenario);
     let dialect = fixture("celery-flower-task");
     // `lro` gives up on its own after 30 s (support).
-    let run = lro(&[
-        "--poll-interval",
-        "0",
-        "--dialect",
-        &dialect,
-        "--json",
-        args,
-        &url,
-    ])
-    .await;
-    assert_eq!(lines(&mock.asked()), scripted(&ex), "{scenario}: {run:?}");
-    (run, body_of(&ex.last().unwrap().1, &mock.base))
+    let path = format!("/api/task/async-apply/{task}");
+    let (run, last, _) = replayed(&ex, &["--dialect", &dialect, "--json", args], &path).await;
+    (run, last)
 }
 
 #[tokio::test(flavor = "multi_thread")]

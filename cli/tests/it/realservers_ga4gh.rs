@@ -21,7 +21,10 @@
 use serde_json::Value;
 
 use crate::dialect_fixtures::fixture;
-use crate::realservers::{body_of, captures, exchanges, lines, scripted, Replay};
+use crate::realservers::{
+    body_of, cancel_then_resume, captures, exchanges, lines, replayed, scripted, CancelThenResume,
+    Replay,
+};
 use crate::support::{lro, temp_dir, Run};
 
 fn metadata(path: &std::path::Path) -> Value {
@@ -50,24 +53,15 @@ const FORM: &str = "content-type: multipart/form-data; boundary=lro-wes-boundary
 async fn wes(scenario: &str, extra: &[&str]) -> (Run, String, Replay) {
     let file = captures(WES);
     let ex = exchanges(&file, scenario);
-    let mock = Replay::start(ex.clone()).await;
     let dir = temp_dir(&format!("realservers-wes-{scenario}"));
     let form = dir.join("run.form");
     std::fs::write(&form, first_request_body(&file, scenario)).unwrap();
     let form = format!("@{}", form.to_str().unwrap());
-    let url = format!("{}/ga4gh/wes/v1/runs", mock.base);
     let dialect = fixture("ga4gh-wes-run");
-    let args = [
-        &["--poll-interval", "0", "--dialect", &dialect, "-H", FORM],
-        extra,
-        &["-d", &form, &url],
-    ]
-    .concat();
-    let run = lro(&args).await;
-    let asked = mock.asked();
-    assert_eq!(lines(&asked), scripted(&ex), "{scenario}: {run:?}");
-    assert_eq!(asked[0].header("content-type"), Some(&FORM[14..]));
-    (run, body_of(&ex.last().unwrap().1, &mock.base), mock)
+    let args = [&["--dialect", &dialect, "-H", FORM], extra, &["-d", &form]].concat();
+    let (run, last, mock) = replayed(&ex, &args, "/ga4gh/wes/v1/runs").await;
+    assert_eq!(mock.asked()[0].header("content-type"), Some(&FORM[14..]));
+    (run, last, mock)
 }
 
 /// `RUNNING` six times, `COMPLETE`; the output is the run log (`GET …/runs/{run_id}`), which
@@ -132,21 +126,17 @@ async fn wes_cancel_accepted_but_not_carried_out() {
     let file = captures(WES);
     let ex = exchanges(&file, "cancel-not-honoured");
     let mock = Replay::start(ex.clone()).await;
-    let dir = temp_dir("realservers-wes-cancel");
-    let (form, handle) = (dir.join("run.form"), dir.join("run.json"));
+    let form = temp_dir("realservers-wes-cancel-form").join("run.form");
     std::fs::write(&form, first_request_body(&file, "cancel-not-honoured")).unwrap();
     let form = format!("@{}", form.to_str().unwrap());
-    let handle = handle.to_str().unwrap();
     let url = format!("{}/ga4gh/wes/v1/runs", mock.base);
     let dialect = fixture("ga4gh-wes-run");
-    let start = ["--no-wait", "--dialect", &dialect, "-H", FORM, "-d", &form];
-    let started = lro(&[&start[..], &[&url]].concat()).await;
-    assert_eq!(started.code, 0, "{started:?}");
-    std::fs::write(handle, &started.stdout).unwrap();
-    let cancel = lro(&["--cancel", handle]).await;
-    assert_eq!(cancel.code, 0, "{cancel:?}");
-    let resumed = lro(&["--poll-interval", "0", "--resume", handle]).await;
-    assert_eq!(lines(&mock.asked()), scripted(&ex), "{resumed:?}");
+    let args = CancelThenResume {
+        every: &[],
+        start: &["--dialect", &dialect, "-H", FORM, "-d", &form, &url],
+        resume: &[],
+    };
+    let (_, resumed) = cancel_then_resume(&mock, &ex, "realservers-wes-cancel", args).await;
     assert_eq!(resumed.code, 0, "{resumed:?}");
     assert_eq!(resumed.stdout, body_of(&ex.last().unwrap().1, &mock.base));
     assert_eq!(resumed.json()["state"], "COMPLETE");
@@ -157,20 +147,11 @@ const RAY: &str = "ray-2.60.0";
 /// Submits `entrypoint` (and `submission_id` when given) against the replay of the Ray
 /// `scenario` with `ray-job.json` and `extra` arguments.
 async fn ray(scenario: &str, job: &str, extra: &[&str]) -> (Run, String) {
-    let file = captures(RAY);
-    let ex = exchanges(&file, scenario);
-    let mock = Replay::start(ex.clone()).await;
-    let url = format!("{}/api/jobs/", mock.base);
+    let ex = exchanges(&captures(RAY), scenario);
     let dialect = fixture("ray-job");
-    let args = [
-        &["--poll-interval", "0", "--dialect", &dialect],
-        extra,
-        &["--json", job, &url],
-    ]
-    .concat();
-    let run = lro(&args).await;
-    assert_eq!(lines(&mock.asked()), scripted(&ex), "{scenario}: {run:?}");
-    (run, body_of(&ex.last().unwrap().1, &mock.base))
+    let args = [&["--dialect", &dialect], extra, &["--json", job]].concat();
+    let (run, last, _) = replayed(&ex, &args, "/api/jobs/").await;
+    (run, last)
 }
 
 /// `PENDING`, `RUNNING` three times, `SUCCEEDED`; the output is the job's logs
@@ -221,30 +202,19 @@ async fn ray_job_stopped() {
     let file = captures(RAY);
     let ex = exchanges(&file, "stopped");
     let mock = Replay::start(ex.clone()).await;
-    let dir = temp_dir("realservers-ray-stop");
-    let (handle, meta) = (dir.join("job.json"), dir.join("meta.json"));
-    let (handle, meta) = (handle.to_str().unwrap(), meta.to_str().unwrap());
+    let meta = temp_dir("realservers-ray-stop-meta").join("meta.json");
     let url = format!("{}/api/jobs/", mock.base);
     let dialect = fixture("ray-job");
     let job = r#"{"entrypoint":"sleep 60","metadata":{"case":"stop"}}"#;
-    let started = lro(&["--no-wait", "--dialect", &dialect, "--json", job, &url]).await;
-    assert_eq!(started.code, 0, "{started:?}");
+    let args = CancelThenResume {
+        every: &[],
+        start: &["--dialect", &dialect, "--json", job, &url],
+        resume: &["--metadata", meta.to_str().unwrap()],
+    };
+    let (started, resumed) = cancel_then_resume(&mock, &ex, "realservers-ray-stop", args).await;
     assert_eq!(started.json()["operation_id"], "raysubmit_niRjESwamHxHzW4h");
-    std::fs::write(handle, &started.stdout).unwrap();
-    let cancel = lro(&["--cancel", handle]).await;
-    assert_eq!(cancel.code, 0, "{cancel:?}");
-    let resume = [
-        "--poll-interval",
-        "0",
-        "--metadata",
-        meta,
-        "--resume",
-        handle,
-    ];
-    let resumed = lro(&resume).await;
-    assert_eq!(lines(&mock.asked()), scripted(&ex), "{resumed:?}");
     assert_eq!(resumed.code, 8, "{resumed:?}");
-    let m = metadata(std::path::Path::new(meta));
+    let m = metadata(&meta);
     assert_eq!(
         (m["canceled"].as_bool(), m["status"].as_str()),
         (Some(true), Some("STOPPED"))
@@ -319,18 +289,9 @@ const TES_TASK: &str =
 
 /// Runs `lro` with `ga4gh-tes-task.json` on the TES `script`, with `extra` arguments.
 async fn tes(script: Vec<(String, String)>, extra: &[&str]) -> Run {
-    let mock = Replay::start(script.clone()).await;
-    let url = format!("{}{TASKS}", mock.base);
     let dialect = fixture("ga4gh-tes-task");
-    let args = [
-        &["--poll-interval", "0", "--dialect", &dialect],
-        extra,
-        &["--json", TES_TASK, &url],
-    ]
-    .concat();
-    let run = lro(&args).await;
-    assert_eq!(lines(&mock.asked()), scripted(&script), "{run:?}");
-    run
+    let args = [&["--dialect", &dialect], extra, &["--json", TES_TASK]].concat();
+    replayed(&script, &args, TASKS).await.0
 }
 
 /// `QUEUED`, `INITIALIZING`, `RUNNING`, `COMPLETE` (each a `view=MINIMAL` check); the output
@@ -380,29 +341,19 @@ async fn tes_task_canceled() {
     script.push((format!("POST {TASKS}/{TASK}:cancel"), tes_answer("{}")));
     script.extend(tes_script(&["CANCELING", "CANCELED"]).into_iter().skip(1));
     let mock = Replay::start(script.clone()).await;
-    let dir = temp_dir("realservers-tes-cancel");
-    let (handle, meta) = (dir.join("task.json"), dir.join("meta.json"));
-    let (handle, meta) = (handle.to_str().unwrap(), meta.to_str().unwrap());
+    let meta = temp_dir("realservers-tes-cancel-meta").join("meta.json");
     let url = format!("{}{TASKS}", mock.base);
     let dialect = fixture("ga4gh-tes-task");
-    let started = lro(&["--no-wait", "--dialect", &dialect, "--json", TES_TASK, &url]).await;
-    assert_eq!(started.code, 0, "{started:?}");
+    let args = CancelThenResume {
+        every: &[],
+        start: &["--dialect", &dialect, "--json", TES_TASK, &url],
+        resume: &["--metadata", meta.to_str().unwrap()],
+    };
+    let (started, resumed) =
+        cancel_then_resume(&mock, &script, "realservers-tes-cancel", args).await;
     assert_eq!(started.json()["operation_id"], TASK);
-    std::fs::write(handle, &started.stdout).unwrap();
-    let cancel = lro(&["--cancel", handle]).await;
-    assert_eq!(cancel.code, 0, "{cancel:?}");
-    let resume = [
-        "--poll-interval",
-        "0",
-        "--metadata",
-        meta,
-        "--resume",
-        handle,
-    ];
-    let resumed = lro(&resume).await;
-    assert_eq!(lines(&mock.asked()), scripted(&script), "{resumed:?}");
     assert_eq!(resumed.code, 8, "{resumed:?}");
-    let m = metadata(std::path::Path::new(meta));
+    let m = metadata(&meta);
     assert_eq!(
         (m["canceled"].as_bool(), m["status"].as_str()),
         (Some(true), Some("CANCELED"))

@@ -18,7 +18,10 @@
 use serde_json::Value;
 
 use crate::dialect_fixtures::fixture;
-use crate::realservers::{body_of, captures, exchanges, lines, scripted, Asked, Replay};
+use crate::realservers::{
+    cancel_then_resume, captures, exchanges, lines, replayed, scripted, Asked, CancelThenResume,
+    Replay,
+};
 use crate::support::{lro, temp_dir, Run};
 
 const MOTO_SFN: &str = "moto-5.2.6-stepfunctions";
@@ -81,8 +84,6 @@ async fn execution(
 ) -> (Run, Vec<Asked>, Vec<Value>) {
     let file = captures(MOTO_SFN);
     let ex = exchanges(&file, scenario);
-    let mock = Replay::start(ex.clone()).await;
-    let url = format!("{}/", mock.base);
     let dialect = fixture("aws-step-functions-execution");
     let start = serde_json::json!({
         "stateMachineArn": format!("arn:aws:states:us-east-1:123456789012:stateMachine:{machine}"),
@@ -92,22 +93,18 @@ async fn execution(
     .to_string();
     let args = [
         &STATES[..],
-        &["--poll-interval", "0", "-H", START],
         &[
             "-H",
+            START,
+            "-H",
             "content-type: application/x-amz-json-1.0",
-            "-d",
-            &start,
         ],
-        &["--dialect", &dialect],
+        &["-d", &start, "--dialect", &dialect],
         extra,
-        &[&url],
     ]
     .concat();
-    let run = lro(&args).await;
-    let asked = mock.asked();
-    assert_eq!(lines(&asked), scripted(&ex), "{scenario}: {run:?}");
-    (run, asked, captured(&file, scenario))
+    let (run, _, mock) = replayed(&ex, &args, "/").await;
+    (run, mock.asked(), captured(&file, scenario))
 }
 
 /// `StartExecution`, `DescribeExecution` (`RUNNING`), `DescribeExecution` (`SUCCEEDED`): the
@@ -163,44 +160,29 @@ async fn moto_step_functions_execution_stopped() {
     let file = captures(MOTO_SFN);
     let ex = exchanges(&file, "aborted");
     let mock = Replay::start(ex.clone()).await;
-    let dir = temp_dir("realservers-sfn-stop");
-    let (handle, meta) = (dir.join("run.json"), dir.join("meta.json"));
-    let (handle, meta) = (handle.to_str().unwrap(), meta.to_str().unwrap());
+    let meta = temp_dir("realservers-sfn-stop-meta").join("meta.json");
     let url = format!("{}/", mock.base);
     let dialect = fixture("aws-step-functions-execution");
     let start = r#"{"stateMachineArn":"arn:aws:states:us-east-1:123456789012:stateMachine:waits","name":"run-4","input":"{}"}"#;
-    let args = [
-        &STATES[..],
-        &[
-            "-H",
-            START,
+    let args = CancelThenResume {
+        every: &[&STATES[..], &["-H", START]].concat(),
+        start: &[
             "-H",
             "content-type: application/x-amz-json-1.0",
+            "-d",
+            start,
+            "--dialect",
+            &dialect,
+            &url,
         ],
-        &["-d", start, "--dialect", &dialect, "--no-wait", &url],
-    ]
-    .concat();
-    let started = lro(&args).await;
-    assert_eq!(started.code, 0, "{started:?}");
+        resume: &["--metadata", meta.to_str().unwrap()],
+    };
+    let (started, resumed) = cancel_then_resume(&mock, &ex, "realservers-sfn-stop", args).await;
     let arn = "arn:aws:states:us-east-1:123456789012:execution:waits:run-4";
     assert_eq!(started.json()["operation_id"], arn);
-    std::fs::write(handle, &started.stdout).unwrap();
-    let cancel = lro(&[&STATES[..], &["-H", START, "--cancel", handle]].concat()).await;
-    assert_eq!(cancel.code, 0, "{cancel:?}");
-    let resume = [
-        "--poll-interval",
-        "0",
-        "--metadata",
-        meta,
-        "--resume",
-        handle,
-    ];
-    let resumed = lro(&[&STATES[..], &["-H", START], &resume[..]].concat()).await;
-    let asked = mock.asked();
-    assert_eq!(lines(&asked), scripted(&ex), "{resumed:?}");
-    sent_as_captured(&asked, &captured(&file, "aborted"));
+    sent_as_captured(&mock.asked(), &captured(&file, "aborted"));
     assert_eq!(resumed.code, 8, "{resumed:?}");
-    let m = metadata(std::path::Path::new(meta));
+    let m = metadata(&meta);
     assert_eq!(
         (m["canceled"].clone(), m["status"].clone()),
         (true.into(), "ABORTED".into())
@@ -212,22 +194,13 @@ const WRAPTILE: &str = "wraptile-0.3.0";
 /// Runs `lro --dialect ogc-processes` on the wraptile scenario, executing `process` with
 /// `inputs`, with `extra` arguments.
 async fn wraptile(scenario: &str, process: &str, inputs: &str, extra: &[&str]) -> (Run, String) {
-    let file = captures(WRAPTILE);
-    let ex = exchanges(&file, scenario);
-    let mock = Replay::start(ex.clone()).await;
-    let url = format!("{}/processes/{process}/execution", mock.base);
+    let ex = exchanges(&captures(WRAPTILE), scenario);
     let body = format!(r#"{{"inputs":{inputs}}}"#);
-    let args = [
-        &["--poll-interval", "0", "--dialect", "ogc-processes"],
-        extra,
-        &["--json", &body, &url],
-    ]
-    .concat();
-    let run = lro(&args).await;
-    let asked = mock.asked();
-    assert_eq!(lines(&asked), scripted(&ex), "{scenario}: {run:?}");
-    assert_eq!(asked[0].header("prefer"), Some("respond-async"));
-    (run, body_of(&ex.last().unwrap().1, &mock.base))
+    let args = [&["--dialect", "ogc-processes"], extra, &["--json", &body]].concat();
+    let path = format!("/processes/{process}/execution");
+    let (run, last, mock) = replayed(&ex, &args, &path).await;
+    assert_eq!(mock.asked()[0].header("prefer"), Some("respond-async"));
+    (run, last)
 }
 
 /// `201` without `Location`: `accepted`; `GET /jobs/job_2` says `running` (65 %), then
@@ -272,28 +245,17 @@ async fn wraptile_job_dismissed() {
     let file = captures(WRAPTILE);
     let ex = exchanges(&file, "dismissed");
     let mock = Replay::start(ex.clone()).await;
-    let dir = temp_dir("realservers-wraptile-dismiss");
-    let handle = dir.join("job.json");
-    let handle = handle.to_str().unwrap();
     let url = format!("{}/processes/sleep_a_while/execution", mock.base);
     let body = r#"{"inputs":{"duration":30}}"#;
-    let started = lro(&[
-        "--no-wait",
-        "--dialect",
-        "ogc-processes",
-        "--json",
-        body,
-        &url,
-    ])
-    .await;
-    assert_eq!(started.code, 0, "{started:?}");
+    let args = CancelThenResume {
+        every: &[],
+        start: &["--dialect", "ogc-processes", "--json", body, &url],
+        resume: &[],
+    };
+    let (started, resumed) =
+        cancel_then_resume(&mock, &ex, "realservers-wraptile-dismiss", args).await;
     let job = format!("{}/jobs/job_4", mock.base);
     assert_eq!(started.json()["operation_url"], job.as_str());
-    std::fs::write(handle, &started.stdout).unwrap();
-    let cancel = lro(&["--cancel", handle]).await;
-    assert_eq!(cancel.code, 0, "{cancel:?}");
-    let resumed = lro(&["--poll-interval", "0", "--resume", handle]).await;
-    assert_eq!(lines(&mock.asked()), scripted(&ex), "{resumed:?}");
     assert_eq!(resumed.code, 8, "{resumed:?}");
 }
 
@@ -304,18 +266,11 @@ const AIRFLOW: &str = "airflow-3.3.2";
 async fn airflow(scenario: &str, dag: &str, body: &str, extra: &[&str]) -> (Run, String) {
     let file = captures(AIRFLOW);
     let ex = exchanges(&file, scenario);
-    let mock = Replay::start(ex.clone()).await;
-    let url = format!("{}/api/v2/dags/{dag}/dagRuns", mock.base);
     let dialect = file["dialect"].to_string();
-    let args = [
-        &["--poll-interval", "0", "--dialect", &dialect],
-        extra,
-        &["--json", body, &url],
-    ]
-    .concat();
-    let run = lro(&args).await;
-    assert_eq!(lines(&mock.asked()), scripted(&ex), "{scenario}: {run:?}");
-    (run, body_of(&ex.last().unwrap().1, &mock.base))
+    let args = [&["--dialect", &dialect], extra, &["--json", body]].concat();
+    let path = format!("/api/v2/dags/{dag}/dagRuns");
+    let (run, last, _) = replayed(&ex, &args, &path).await;
+    (run, last)
 }
 
 /// `queued`, `running` (six checks), `success`: the terminal DAG run is the output (the

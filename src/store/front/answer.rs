@@ -2,27 +2,21 @@
 //! the answer of an operation that has ended, from its record.
 
 use bytes::Bytes;
-use http::{Request, Response};
-use http_body::Body;
+use http::Response;
 use tower::ServiceExt;
-use tower_service::Service;
 
 use super::super::future::Output;
 use super::super::requests::refetch;
 use super::super::{OperationRecord, OperationState, RecordedStatus, StoredResult};
-use super::{BoxError, Keyed, Outcome};
+use super::{Keyed, Outcome, Upstream, UpstreamBody};
 use crate::error::{Error, Reason};
 use crate::{LroBody, LroMetadata};
 
 impl<S, ReqB, ResB> Keyed<S, ReqB, ResB>
 where
-    S: Service<Request<ReqB>, Response = Response<ResB>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<BoxError>,
+    S: Upstream<ReqB, ResB>,
     ReqB: Default + Send + 'static,
-    ResB: Body + Send + 'static,
-    ResB::Data: From<Bytes> + Send,
-    ResB::Error: Into<BoxError>,
+    ResB: UpstreamBody,
 {
     /// Where a delivered result can be found again, if anywhere.
     pub(super) fn result(

@@ -112,10 +112,7 @@ async fn an_errors_debug_masks_the_values_it_quotes() {
             "{:?}",
             err.reason()
         );
-        assert!(holds_no_secret(&err.to_string()), "{err}");
-        let debug = format!("{err:?}");
-        assert!(holds_no_secret(&debug), "{debug}");
-        assert!(debug.contains("ftp://***@svc.example/x?sig=***"), "{debug}");
+        assert_masked(&err);
     }
     // A URL in a status body.
     let mut op = submit(LroLayer::new(), ol(MONITOR)).await;
@@ -127,6 +124,12 @@ async fn an_errors_debug_masks_the_values_it_quotes() {
         "{:?}",
         err.reason()
     );
+    assert_masked(&err);
+}
+
+/// Neither the error's `Display` nor its `Debug` holds a secret, and the `Debug` quotes the
+/// masked URL.
+fn assert_masked(err: &tower_lro::Error) {
     assert!(holds_no_secret(&err.to_string()), "{err}");
     let debug = format!("{err:?}");
     assert!(holds_no_secret(&debug), "{debug}");

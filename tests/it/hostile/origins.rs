@@ -118,6 +118,20 @@ fn secret_submission(url: &str) -> Req {
         .unwrap()
 }
 
+/// Sends [`secret_submission`] to `a`'s `/jobs`, its query `api-version=1&subscription-key=secret`,
+/// through `layer` over a real client.
+async fn send_secrets(layer: LroLayer, a: &MockServer) -> support::LroResponse {
+    let client = lro_client(layer);
+    let url = a.url("/jobs?api-version=1&subscription-key=secret");
+    send(&client, secret_submission(&url)).await.unwrap()
+}
+
+/// A status document that says `Succeeded`, its resource at `url`.
+fn succeeded_at(url: &str) -> Reply {
+    Reply::new(200)
+        .json(serde_json::json!({"status": "Succeeded", "resourceLocation": url}).to_string())
+}
+
 fn assert_no_credentials(r: &Recorded) {
     for name in CREDENTIALS {
         assert!(
@@ -165,10 +179,7 @@ async fn credentials_never_reach_another_origin_and_stripping_is_cumulative() {
         "/ops/1",
         vec![
             Reply::new(200).json(RUNNING),
-            Reply::new(200).json(
-                serde_json::json!({"status": "Succeeded", "resourceLocation": a.url("/things/1")})
-                    .to_string(),
-            ),
+            succeeded_at(&a.url("/things/1")),
         ],
     );
     a.always(
@@ -176,13 +187,7 @@ async fn credentials_never_reach_another_origin_and_stripping_is_cumulative() {
         "/things/1",
         Reply::new(200).json("{\"name\":\"thing\"}"),
     );
-    let client = lro_client(support::maps_layer());
-    let response = send(
-        &client,
-        secret_submission(&a.url("/jobs?api-version=1&subscription-key=secret")),
-    )
-    .await
-    .unwrap();
+    let response = send_secrets(support::maps_layer(), &a).await;
     assert_eq!(response.status(), 200);
     assert_eq!(
         support::body_bytes(response.into_body()).await,
@@ -221,13 +226,7 @@ async fn credentials_stay_on_same_origin_polls() {
         Reply::new(200).json(r#"{"status":"Succeeded","resourceLocation":"/things/1"}"#),
     );
     a.always(Method::GET, "/things/1", Reply::new(200).json("{}"));
-    let client = lro_client(support::maps_layer());
-    send(
-        &client,
-        secret_submission(&a.url("/jobs?api-version=1&subscription-key=secret")),
-    )
-    .await
-    .unwrap();
+    send_secrets(support::maps_layer(), &a).await;
     let seen = a.requests();
     assert_eq!(seen.len(), 3);
     for r in &seen[1..] {
@@ -241,22 +240,10 @@ async fn credentials_stay_on_same_origin_polls() {
 #[tokio::test]
 async fn allow_origin_lets_credentials_through() {
     let (a, b) = support::two_origins().await;
-    b.always(
-        Method::GET,
-        "/ops/1",
-        Reply::new(200).json(
-            serde_json::json!({"status": "Succeeded", "resourceLocation": a.url("/things/1")})
-                .to_string(),
-        ),
-    );
+    b.always(Method::GET, "/ops/1", succeeded_at(&a.url("/things/1")));
     a.always(Method::GET, "/things/1", Reply::new(200).json("{}"));
-    let client = lro_client(support::maps_layer().allow_origin(b.base().parse().unwrap()));
-    send(
-        &client,
-        secret_submission(&a.url("/jobs?api-version=1&subscription-key=secret")),
-    )
-    .await
-    .unwrap();
+    let layer = support::maps_layer().allow_origin(b.base().parse().unwrap());
+    send_secrets(layer, &a).await;
     assert_credentials(&b.requests()[0]);
     assert_host(&b.requests()[0], &b);
     assert_credentials(&a.requests()[1]);
@@ -287,13 +274,7 @@ async fn location_hops_strip_credentials_cumulatively() {
         "/op3",
         Reply::new(200).json("{\"name\":\"done\"}"),
     );
-    let client = lro_client(support::maps_layer());
-    let response = send(
-        &client,
-        secret_submission(&a.url("/jobs?api-version=1&subscription-key=secret")),
-    )
-    .await
-    .unwrap();
+    let response = send_secrets(support::maps_layer(), &a).await;
     assert_eq!(
         support::body_bytes(response.into_body()).await,
         "{\"name\":\"done\"}"

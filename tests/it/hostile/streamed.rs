@@ -45,32 +45,49 @@ fn trickle(status: u16, headers: &[(&str, &str)], body: Trickle) -> Response<Tri
     r
 }
 
-fn empty_trickle() -> Trickle {
+/// One chunk, then nothing, ever.
+fn stalling() -> Trickle {
     Trickle {
+        chunks: 1,
+        stall: true,
+        pulled: Default::default(),
+    }
+}
+
+type Handle = mock::Handle<Req, Response<Trickle>>;
+type Call = tokio::task::JoinHandle<Result<Response<tower_lro::LroBody<Trickle>>, tower::BoxError>>;
+
+/// A submission with `method` through `layer` over a mock, on its own task: the call and the
+/// mock's handle.
+fn spawn_call(layer: LroLayer, method: Method) -> (Call, Handle) {
+    let (svc, handle) = mock::pair::<Req, Response<Trickle>>();
+    (
+        tokio::spawn(layer.layer(svc).oneshot(submission(method, SUB))),
+        handle,
+    )
+}
+
+/// Answers the submission `202` + `Operation-Location` with an empty body; the first poll's
+/// responder.
+async fn accept(handle: &mut Handle) -> mock::SendResponse<Response<Trickle>> {
+    let (_, send) = handle.next_request().await.unwrap();
+    let empty = Trickle {
         chunks: 0,
         stall: false,
         pulled: Default::default(),
-    }
+    };
+    send.send_response(trickle(202, &[("operation-location", MONITOR)], empty));
+    let (_, send) = handle.next_request().await.unwrap();
+    send
 }
 
 /// A 10 MiB status body sent in chunks, without a length: reading stops right after the
 /// 1 MiB limit (17 of 160 chunks), with a `Protocol` error.
 #[tokio::test(start_paused = true)]
 async fn a_chunked_oversized_status_body_is_read_only_up_to_the_limit() {
-    let (svc, mut handle) = mock::pair::<Req, Response<Trickle>>();
-    let call = tokio::spawn(
-        LroLayer::new()
-            .layer(svc)
-            .oneshot(submission(Method::POST, SUB)),
-    );
-    let (_, send) = handle.next_request().await.unwrap();
-    send.send_response(trickle(
-        202,
-        &[("operation-location", MONITOR)],
-        empty_trickle(),
-    ));
+    let (call, mut handle) = spawn_call(LroLayer::new(), Method::POST);
+    let send = accept(&mut handle).await;
     let pulled = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let (_, send) = handle.next_request().await.unwrap();
     send.send_response(trickle(
         200,
         &[],
@@ -98,31 +115,12 @@ async fn a_chunked_oversized_status_body_is_read_only_up_to_the_limit() {
 /// a resume handle.
 #[tokio::test(start_paused = true)]
 async fn a_status_body_that_never_ends_times_out_at_the_deadline() {
-    let (svc, mut handle) = mock::pair::<Req, Response<Trickle>>();
     let t0 = Instant::now();
-    let call = tokio::spawn(
-        LroLayer::new()
-            .deadline(Duration::from_secs(120))
-            .layer(svc)
-            .oneshot(submission(Method::POST, SUB)),
-    );
-    let (_, send) = handle.next_request().await.unwrap();
-    send.send_response(trickle(
-        202,
-        &[("operation-location", MONITOR)],
-        empty_trickle(),
-    ));
-    let (_, send) = handle.next_request().await.unwrap();
+    let layer = LroLayer::new().deadline(Duration::from_secs(120));
+    let (call, mut handle) = spawn_call(layer, Method::POST);
+    let send = accept(&mut handle).await;
     assert_eq!(t0.elapsed(), Duration::from_secs(1));
-    send.send_response(trickle(
-        200,
-        &[],
-        Trickle {
-            chunks: 1,
-            stall: true,
-            pulled: Default::default(),
-        },
-    ));
+    send.send_response(trickle(200, &[], stalling()));
     let err = call.await.unwrap().unwrap_err();
     assert_eq!(t0.elapsed(), Duration::from_secs(120));
     let err = err.downcast::<tower_lro::Error>().unwrap();
@@ -134,24 +132,12 @@ async fn a_status_body_that_never_ends_times_out_at_the_deadline() {
 /// the deadline ends it too.
 #[tokio::test(start_paused = true)]
 async fn a_submission_body_that_never_ends_times_out_at_the_deadline() {
-    let (svc, mut handle) = mock::pair::<Req, Response<Trickle>>();
     let t0 = Instant::now();
-    let call = tokio::spawn(
-        LroLayer::new()
-            .deadline(Duration::from_secs(30))
-            .layer(svc)
-            .oneshot(submission(Method::PUT, SUB)),
-    );
+    let layer = LroLayer::new().deadline(Duration::from_secs(30));
+    let (call, mut handle) = spawn_call(layer, Method::PUT);
     let (_, send) = handle.next_request().await.unwrap();
-    send.send_response(trickle(
-        201,
-        &[("content-type", "application/json")],
-        Trickle {
-            chunks: 1,
-            stall: true,
-            pulled: Default::default(),
-        },
-    ));
+    let json = [("content-type", "application/json")];
+    send.send_response(trickle(201, &json, stalling()));
     let err = call.await.unwrap().unwrap_err();
     assert_eq!(t0.elapsed(), Duration::from_secs(30));
     let err = err.downcast::<tower_lro::Error>().unwrap();

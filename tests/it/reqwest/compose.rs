@@ -102,11 +102,7 @@ fn fast_retry(max_retries: u32) -> RetryTransientMiddleware<ExponentialBackoff> 
 
 /// `202` + `Operation-Location`; the first poll answers `503`, the second `Succeeded`.
 fn serve_flaky_poll(server: &MockServer) {
-    server.always(
-        Method::POST,
-        "/mapData",
-        Reply::new(202).header("Operation-Location", &server.url("/mapData/operations/1")),
-    );
+    serve_accepted(server);
     server.sequence(
         Method::GET,
         "/mapData/operations/1",
@@ -184,10 +180,7 @@ async fn retry_outside_re_sends_a_submission_that_answered_503() {
     server.sequence(
         Method::POST,
         "/mapData",
-        vec![
-            Reply::new(503),
-            Reply::new(202).header("Operation-Location", &server.url("/mapData/operations/1")),
-        ],
+        vec![Reply::new(503), accepted(&server)],
     );
     server.always(
         Method::GET,

@@ -78,11 +78,7 @@ async fn per_request_final_state_returns_the_rebuilt_status_response() {
 #[tokio::test]
 async fn oversized_status_body_is_a_protocol_error() {
     let server = MockServer::start().await;
-    server.always(
-        Method::POST,
-        "/mapData",
-        Reply::new(202).header("Operation-Location", &server.url("/mapData/operations/1")),
-    );
+    serve_accepted(&server);
     let big = format!(r#"{{"status":"Running","pad":"{}"}}"#, "x".repeat(4096));
     server.always(
         Method::GET,
@@ -113,11 +109,7 @@ async fn oversized_status_body_is_a_protocol_error() {
 #[tokio::test]
 async fn deadline_times_out_a_hung_poll_and_the_handle_resumes_it() {
     let server = MockServer::start().await;
-    server.always(
-        Method::POST,
-        "/mapData",
-        Reply::new(202).header("Operation-Location", &server.url("/mapData/operations/1")),
-    );
+    serve_accepted(&server);
     server.route(Method::GET, "/mapData/operations/1", |_, n| {
         if n == 0 {
             // Hangs past the deadline.

@@ -90,20 +90,30 @@ fn the_lro_error(err: &reqwest_middleware::Error) -> &tower_lro::Error {
     lro_error(err).unwrap_or_else(|| panic!("expected a tower_lro::Error, got {err:?}"))
 }
 
+/// The submission's `202` + `Operation-Location`, the monitor `/mapData/operations/1`.
+fn accepted(server: &MockServer) -> Reply {
+    Reply::new(202).header("Operation-Location", &server.url("/mapData/operations/1"))
+}
+
+/// `POST /mapData` answers [`accepted`].
+fn serve_accepted(server: &MockServer) {
+    server.always(Method::POST, "/mapData", accepted(server));
+}
+
+/// A seed's `Running` status document (`SEED_V1_RUNNING`, `SEED_V2_RUNNING`), as the seed
+/// answers it: with `Retry-After: 30`.
+fn running(seed: &'static str) -> Reply {
+    Reply::new(200).header("Retry-After", "30").json(seed)
+}
+
 /// Seed V2: `202` + `Operation-Location`, `Running` then `Succeeded` with `Resource-Location`.
 fn serve_v2_success(server: &MockServer) {
-    server.always(
-        Method::POST,
-        "/mapData",
-        Reply::new(202).header("Operation-Location", &server.url("/mapData/operations/1")),
-    );
+    serve_accepted(server);
     server.sequence(
         Method::GET,
         "/mapData/operations/1",
         vec![
-            Reply::new(200)
-                .header("Retry-After", "30")
-                .json(SEED_V2_RUNNING),
+            running(SEED_V2_RUNNING),
             Reply::new(200)
                 .header(
                     "Resource-Location",

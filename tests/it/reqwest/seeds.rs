@@ -153,9 +153,7 @@ async fn v1_success_201_fetches_the_created_resource() {
         Method::GET,
         "/mapData/operations/1",
         vec![
-            Reply::new(200)
-                .header("Retry-After", "30")
-                .json(SEED_V1_RUNNING),
+            running(SEED_V1_RUNNING),
             Reply::new(201)
                 .header(
                     "Location",
@@ -186,18 +184,12 @@ async fn v1_success_201_fetches_the_created_resource() {
 #[tokio::test]
 async fn failure_is_an_operation_failed_error_with_the_odata_error() {
     let server = MockServer::start().await;
-    server.always(
-        Method::POST,
-        "/mapData",
-        Reply::new(202).header("Operation-Location", &server.url("/mapData/operations/1")),
-    );
+    serve_accepted(&server);
     server.sequence(
         Method::GET,
         "/mapData/operations/1",
         vec![
-            Reply::new(200)
-                .header("Retry-After", "30")
-                .json(SEED_V2_RUNNING),
+            running(SEED_V2_RUNNING),
             Reply::new(200).json(support::SEED_FAILED),
         ],
     );

@@ -8,24 +8,7 @@ async fn v1_success_201_returns_the_created_resource() {
 
     let resp = submit(&server, maps_layer(), "1.0").await.unwrap();
 
-    assert_eq!(resp.status(), StatusCode::OK, "the resource GET's status");
-    assert_eq!(
-        resp.headers()["content-type"],
-        "application/json; charset=utf-8"
-    );
-    let meta = metadata(&resp).clone();
-    assert_eq!(meta.rule(), Rule::Location);
-    assert_eq!(meta.status(), &OperationStatus::parse("Succeeded"));
-    assert_eq!(meta.polls(), 3);
-    assert_eq!(meta.operation_id(), Some(OPERATION_ID));
-    assert_eq!(meta.operation_url(), server.url(MONITOR_PATH));
-    assert_eq!(meta.resource_url(), Some(server.url(TILESET_PATH).as_str()));
-    assert!(!resp.body().is_buffered(), "the resource streams");
-    assert_eq!(
-        body_bytes(resp.into_body()).await,
-        body_of(TILESET, &server)
-    );
-
+    assert_created_resource(resp, &server, Rule::Location).await;
     assert_exchange(&server.requests(), "1.0", 3, true, &carried("1.0"));
 }
 
@@ -36,19 +19,8 @@ async fn v1_success_200_returns_the_status_response() {
     // The default layer carries `api-version` only: `subscription-key` stays off the polls.
     let resp = submit(&server, fast_layer(), "1.0").await.unwrap();
 
-    assert_eq!(resp.status(), StatusCode::OK);
-    let meta = metadata(&resp).clone();
-    assert_eq!(meta.rule(), Rule::Location);
-    assert_eq!(meta.status(), &OperationStatus::parse("Succeeded"));
-    assert_eq!(meta.polls(), 2);
-    assert_eq!(meta.operation_id(), Some(OPERATION_ID));
-    assert_eq!(meta.resource_url(), None);
-    assert_eq!(
-        body_bytes(resp.into_body()).await,
-        body_of(v1::SUCCEEDED_NO_RESOURCE, &server),
-        "the terminal status document, byte for byte"
-    );
-
+    let done = v1::SUCCEEDED_NO_RESOURCE;
+    assert_status_document(resp, &server, Rule::Location, 2, done).await;
     assert_exchange(
         &server.requests(),
         "1.0",

@@ -376,6 +376,48 @@ fn assert_operation_failed(
     assert_eq!(server.hits(&Method::GET, TILESET_PATH), 0);
 }
 
+/// A success that created the tileset: the resource's `GET` answered, streaming, and the
+/// metadata says where the monitor and the resource were (three polls, under `rule`).
+async fn assert_created_resource(resp: support::LroResponse, server: &MockServer, rule: Rule) {
+    assert_eq!(resp.status(), StatusCode::OK, "the resource GET's status");
+    assert_eq!(
+        resp.headers()["content-type"],
+        "application/json; charset=utf-8"
+    );
+    let meta = metadata(&resp).clone();
+    assert_eq!(meta.rule(), rule);
+    assert_eq!(meta.status(), &OperationStatus::parse("Succeeded"));
+    assert_eq!(meta.polls(), 3);
+    assert_eq!(meta.operation_id(), Some(OPERATION_ID));
+    assert_eq!(meta.operation_url(), server.url(MONITOR_PATH));
+    assert_eq!(meta.resource_url(), Some(server.url(TILESET_PATH).as_str()));
+    assert!(!resp.body().is_buffered(), "the resource streams");
+    assert_eq!(body_bytes(resp.into_body()).await, body_of(TILESET, server));
+}
+
+/// A success without a resource: the terminal status document `succeeded` is the answer, byte
+/// for byte, after `polls` polls under `rule`.
+async fn assert_status_document(
+    resp: support::LroResponse,
+    server: &MockServer,
+    rule: Rule,
+    polls: u32,
+    succeeded: &str,
+) {
+    assert_eq!(resp.status(), StatusCode::OK);
+    let meta = metadata(&resp).clone();
+    assert_eq!(meta.rule(), rule);
+    assert_eq!(meta.status(), &OperationStatus::parse("Succeeded"));
+    assert_eq!(meta.polls(), polls);
+    assert_eq!(meta.operation_id(), Some(OPERATION_ID));
+    assert_eq!(meta.resource_url(), None);
+    assert_eq!(
+        body_bytes(resp.into_body()).await,
+        body_of(succeeded, server),
+        "the terminal status document, byte for byte"
+    );
+}
+
 async fn assert_bad_request(resp: support::LroResponse, server: &MockServer) {
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     assert_eq!(

@@ -8,24 +8,7 @@ async fn v2_success_returns_the_created_resource() {
 
     let resp = submit(&server, maps_layer(), "2.0").await.unwrap();
 
-    assert_eq!(resp.status(), StatusCode::OK);
-    assert_eq!(
-        resp.headers()["content-type"],
-        "application/json; charset=utf-8"
-    );
-    let meta = metadata(&resp).clone();
-    assert_eq!(meta.rule(), Rule::OperationLocation);
-    assert_eq!(meta.status(), &OperationStatus::parse("Succeeded"));
-    assert_eq!(meta.polls(), 3);
-    assert_eq!(meta.operation_id(), Some(OPERATION_ID));
-    assert_eq!(meta.operation_url(), server.url(MONITOR_PATH));
-    assert_eq!(meta.resource_url(), Some(server.url(TILESET_PATH).as_str()));
-    assert!(!resp.body().is_buffered(), "the resource streams");
-    assert_eq!(
-        body_bytes(resp.into_body()).await,
-        body_of(TILESET, &server)
-    );
-
+    assert_created_resource(resp, &server, Rule::OperationLocation).await;
     assert_exchange(&server.requests(), "2.0", 3, true, &carried("2.0"));
 }
 
@@ -35,20 +18,9 @@ async fn v2_success_without_resource_returns_the_status_response() {
 
     let resp = submit(&server, maps_layer(), "2.0").await.unwrap();
 
-    assert_eq!(resp.status(), StatusCode::OK);
     assert!(!resp.headers().contains_key("resource-location"));
-    let meta = metadata(&resp).clone();
-    assert_eq!(meta.rule(), Rule::OperationLocation);
-    assert_eq!(meta.status(), &OperationStatus::parse("Succeeded"));
-    assert_eq!(meta.polls(), 2);
-    assert_eq!(meta.operation_id(), Some(OPERATION_ID));
-    assert_eq!(meta.resource_url(), None);
-    assert_eq!(
-        body_bytes(resp.into_body()).await,
-        body_of(v2::SUCCEEDED_NO_RESOURCE, &server),
-        "the terminal status document, byte for byte"
-    );
-
+    let done = v2::SUCCEEDED_NO_RESOURCE;
+    assert_status_document(resp, &server, Rule::OperationLocation, 2, done).await;
     assert_exchange(&server.requests(), "2.0", 2, false, &carried("2.0"));
 }
 
@@ -73,22 +45,10 @@ async fn v2_bad_request_on_submit_comes_back_untouched() {
 
 #[tokio::test]
 async fn v2_relative_operation_location_resolves_against_the_submission() {
-    let server = MockServer::start().await;
     // As Azure usually does, the status URL already has `api-version`: it is not doubled.
-    server.always(
-        Method::POST,
-        SUBMIT_PATH,
-        Reply::new(202).header(
-            "Operation-Location",
-            &format!("{MONITOR_PATH}?api-version=2.0"),
-        ),
-    );
-    server.sequence(
-        Method::GET,
-        MONITOR_PATH,
-        vec![replay(v2::RUNNING, &server), replay(v2::SUCCEEDED, &server)],
-    );
-    server.always(Method::GET, TILESET_PATH, replay(TILESET, &server));
+    let accepted =
+        format!("Status: 202 Accepted\nOperation-Location: {MONITOR_PATH}?api-version=2.0\n");
+    let server = serve(&accepted, &[v2::RUNNING, v2::SUCCEEDED]).await;
 
     let resp = submit(&server, maps_layer(), "2.0").await.unwrap();
 
@@ -115,12 +75,6 @@ async fn v2_relative_operation_location_resolves_against_the_submission() {
 
 #[tokio::test]
 async fn v2_relative_quoted_resource_location_resolves_against_the_monitor() {
-    let server = MockServer::start().await;
-    server.always(
-        Method::POST,
-        SUBMIT_PATH,
-        Reply::new(202).header("Operation-Location", MONITOR_PATH),
-    );
     let succeeded = r#"Status: 200 OK
 Resource-Location: "../../tileset/{tileset-id}"
  {
@@ -128,12 +82,8 @@ Resource-Location: "../../tileset/{tileset-id}"
     "created": "2021-05-06T07:55:19.5256829+00:00",
     "status": "Succeeded"
 }"#;
-    server.sequence(
-        Method::GET,
-        MONITOR_PATH,
-        vec![replay(v2::RUNNING, &server), replay(succeeded, &server)],
-    );
-    server.always(Method::GET, TILESET_PATH, replay(TILESET, &server));
+    let accepted = format!("Status: 202 Accepted\nOperation-Location: {MONITOR_PATH}\n");
+    let server = serve(&accepted, &[v2::RUNNING, succeeded]).await;
 
     let resp = submit(&server, maps_layer(), "2.0").await.unwrap();
 
