@@ -155,6 +155,13 @@ pub struct ProxyArgs {
     /// until one closes. Lowered to what the open-files limit leaves room for.
     #[arg(long, value_name = "N", default_value_t = 20_000, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
+    /// Bytes of request bodies held in memory at once: those read whole before they are sent
+    /// (a request with an idempotency key, up to 1 MiB; one with Prefer: respond-async, up to
+    /// 8 MiB), each held until it is sent upstream, its wait for a --max-concurrent slot
+    /// included; beyond it a request is answered 503 with Retry-After at once. Bytes, or with
+    /// a K, M or G suffix (binary).
+    #[arg(long, value_name = "BYTES", default_value = "64M", value_parser = parse_size)]
+    pub max_held_bodies: u64,
     /// Seconds a client has to send a complete request head, from its connection's opening or
     /// (on a kept-alive connection) from the next request's first byte; then the connection is
     /// closed.
@@ -256,6 +263,31 @@ impl From<FinalStateArg> for tower_lro::FinalState {
             FinalStateArg::OriginalUri => Self::OriginalUri,
             FinalStateArg::StatusMonitor => Self::StatusMonitor,
         }
+    }
+}
+
+/// A number of bytes, with an optional binary `K`, `M` or `G` suffix (`65536`, `64K`, `64M`);
+/// at least 1.
+fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let (digits, unit) = match text.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&text[..i], c.to_ascii_uppercase()),
+        _ => (text, 'B'),
+    };
+    let shift = match unit {
+        'B' => 0,
+        'K' => 10,
+        'M' => 20,
+        'G' => 30,
+        _ => return Err(format!("`{text}`: the suffix is K, M or G")),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of bytes"))?;
+    match n.checked_mul(1 << shift) {
+        Some(0) => Err("at least 1 byte".to_owned()),
+        Some(bytes) => Ok(bytes),
+        None => Err(format!("`{text}` is too large")),
     }
 }
 

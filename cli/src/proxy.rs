@@ -121,6 +121,7 @@ pub async fn run(args: ProxyArgs) -> Result<i32, Failure> {
     if let Some(id) = crate::scope::holder_id() {
         stores = stores.holder(id);
     }
+    let held = crate::proxy_limits::HeldBodies::new(args.max_held_bodies);
     let facade = crate::facade::Facade::new(
         stores.clone(),
         signals,
@@ -129,9 +130,10 @@ pub async fn run(args: ProxyArgs) -> Result<i32, Failure> {
         upstream.clone(),
         dialect.clone(),
         &args,
+        held.clone(),
     );
     opened.records = records;
-    let store = crate::proxy_store::Store::new(&opened, &stores, client.clone());
+    let store = crate::proxy_store::Store::new(&opened, &stores, client.clone(), held);
     let (expire, expired) = watch::channel(false);
     let state = Arc::new(State {
         service: layer.layer(client),
@@ -455,19 +457,10 @@ const HAND_OVER: Duration = Duration::from_secs(2);
 
 /// `503` with `Retry-After`: the proxy is answering `--max-operations` requests already.
 fn overloaded(max: u32) -> Response<ProxyBody> {
-    let error = json!({
-        "code": "ServiceUnavailable",
-        "message": format!(
-            "the proxy is answering --max-operations {max} requests already; retry later"
-        ),
-    });
-    let mut response = json_response(StatusCode::SERVICE_UNAVAILABLE, &json!({ "error": error }))
-        .map(Either::Right);
-    response.headers_mut().insert(
-        http::header::RETRY_AFTER,
-        http::HeaderValue::from_static("1"),
-    );
-    response
+    let message =
+        format!("the proxy is answering --max-operations {max} requests already; retry later");
+    let status = StatusCode::SERVICE_UNAVAILABLE;
+    crate::proxy_limits::over_limit(status, "max-operations", &message).map(Either::Right)
 }
 
 /// Completes at `deadline`; never without one.

@@ -1,0 +1,134 @@
+//! `lro proxy`'s bounds on what one request or one client may hold: the bytes of request bodies
+//! held in memory (`--max-held-bodies`), the requests of one client (`--max-client-operations`),
+//! a request body that trickles in (`--body-min-rate`), and the façade's own request bodies
+//! (`--idle-timeout`). A second loopback port plays an upstream that never answers.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::proxy_faults::{authority, error_code, exchange, header, log_line};
+use crate::support::proxy_on;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+
+/// An upstream on a second loopback port that accepts connections (64 at most) and never
+/// answers on them: every request sent to it holds its `--max-concurrent` slot. The count of
+/// connections it accepted.
+async fn silent_upstream() -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        let mut open = Vec::new();
+        for _ in 0..64 {
+            let Ok((stream, _)) = listener.accept().await else {
+                break;
+            };
+            open.push(stream);
+            count.fetch_add(1, Ordering::SeqCst);
+        }
+        std::future::pending::<()>().await;
+    });
+    (base, accepted)
+}
+
+/// Waits (10 s at most) until `done` holds.
+async fn until(what: &str, mut done: impl FnMut() -> bool) {
+    for _ in 0..1000 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("not within 10 s: {what}");
+}
+
+/// The value of the series `series` (its name and labels as rendered) on `/metrics`.
+async fn metric(base: &str, series: &str) -> f64 {
+    let (status, _, body, _) = exchange(base, b"GET /metrics HTTP/1.1\r\nHost: p\r\n\r\n").await;
+    assert_eq!(status, 200);
+    body.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("no {series} in\n{body}"))
+        .parse()
+        .unwrap()
+}
+
+/// Waits (10 s at most) until `series` on `/metrics` is `value`.
+async fn until_metric(base: &str, series: &str, value: f64) {
+    for _ in 0..200 {
+        if metric(base, series).await == value {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{series} never {value}: {}", metric(base, series).await);
+}
+
+const HELD: &str = "lro_proxy_held_body_bytes";
+const MIB: usize = 1024 * 1024;
+
+/// A keyed request to `path` with a body of `len` bytes, sent whole on a connection of its own.
+async fn keyed(base: &str, path: &str, len: usize) -> TcpStream {
+    let mut stream = TcpStream::connect(authority(base)).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: p\r\nIdempotency-Key: \"{path}\"\r\n\
+         Content-Length: {len}\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&vec![b'x'; len]).await.unwrap();
+    stream
+}
+
+/// Bodies read whole (an idempotency key's, up to 1 MiB) are held while they wait for an
+/// upstream slot: `--max-held-bodies` bounds their bytes together. With its 2 MiB held, a
+/// keyed request whose declared length does not fit is answered `503` + `Retry-After` before
+/// its body is read (a chunked one as soon as what came does not fit), `error.limit`
+/// `max-held-bodies`; a body given back (its client went away) makes room. Before, every
+/// such request waited, holding its body: `--max-operations` × 1 MiB.
+#[tokio::test(flavor = "multi_thread")]
+async fn held_request_bodies_are_bounded_together() {
+    let (up, accepted) = silent_upstream().await;
+    let args = ["--max-concurrent", "1", "--max-held-bodies", "2M"];
+    let (_child, base, log) = proxy_on("127.0.0.1:0", &up, &args).await;
+    // An unkeyed request takes the one upstream slot, and keeps it.
+    let mut first = TcpStream::connect(authority(&base)).await.unwrap();
+    first
+        .write_all(b"POST /first HTTP/1.1\r\nHost: p\r\nContent-Length: 0\r\n\r\n")
+        .await
+        .unwrap();
+    until("the first request upstream", || {
+        accepted.load(Ordering::SeqCst) == 1
+    })
+    .await;
+    let b = keyed(&base, "/b", MIB).await;
+    let _c = keyed(&base, "/c", MIB).await;
+    until_metric(&base, HELD, (2 * MIB) as f64).await;
+    // Declared, it does not fit: refused before its body is read.
+    let over = format!(
+        "POST /d HTTP/1.1\r\nHost: p\r\nIdempotency-Key: \"d\"\r\nContent-Length: {MIB}\r\n\r\n"
+    );
+    let (status, head, body, _) = exchange(&base, over.as_bytes()).await;
+    assert_eq!(status, 503, "{head}{body}");
+    assert_eq!(header(&head, "retry-after"), Some("1"));
+    assert_eq!(error_code(&body), "ServiceUnavailable");
+    let error: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(error["error"]["limit"], "max-held-bodies", "{body}");
+    assert!(log_line(&log, "POST /d ").await.contains("-> 503"));
+    // Chunked: refused at the first bytes that do not fit.
+    let chunked = b"POST /e HTTP/1.1\r\nHost: p\r\nIdempotency-Key: \"e\"\r\n\
+                    Transfer-Encoding: chunked\r\n\r\n10\r\n0123456789abcdef\r\n";
+    let (status, _, body, _) = exchange(&base, chunked).await;
+    assert_eq!(status, 503, "{body}");
+    let series = "lro_proxy_refused_total{limit=\"max-held-bodies\"}";
+    assert_eq!(metric(&base, series).await, 2.0);
+    // A client that goes away gives its body's place back: the next one is held.
+    drop(b);
+    until_metric(&base, HELD, MIB as f64).await;
+    let _f = keyed(&base, "/f", MIB).await;
+    until_metric(&base, HELD, (2 * MIB) as f64).await;
+    assert_eq!(metric(&base, series).await, 2.0);
+    drop(first);
+}
