@@ -162,6 +162,12 @@ pub struct ProxyArgs {
     /// a K, M or G suffix (binary).
     #[arg(long, value_name = "BYTES", default_value = "64M", value_parser = parse_size)]
     pub max_held_bodies: u64,
+    /// Requests being answered at once for one client, a client being the peer address of its
+    /// connections; beyond it a request is answered 429 with Retry-After at once. 0: no bound
+    /// (the default: behind a load balancer or another proxy, every client has that one
+    /// address).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub max_client_operations: u32,
     /// Seconds a client has to send a complete request head, from its connection's opening or
     /// (on a kept-alive connection) from the next request's first byte; then the connection is
     /// closed.

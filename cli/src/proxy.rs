@@ -67,6 +67,8 @@ struct State {
     /// `--max-operations`: one permit per request being answered.
     operations: Semaphore,
     max_operations: u32,
+    /// `--max-client-operations`: requests being answered per peer address, when bounded.
+    clients: Option<Arc<crate::proxy_limits::PerClient>>,
     /// `--max-time`: bounds each request's upstream exchange, from its arrival.
     max_time: Option<Duration>,
     /// `--idle-timeout`: how long a client may send nothing of a request body being read.
@@ -140,6 +142,7 @@ pub async fn run(args: ProxyArgs) -> Result<i32, Failure> {
         upstream: upstream.clone(),
         operations: Semaphore::new(args.max_operations as usize),
         max_operations: args.max_operations,
+        clients: crate::proxy_limits::PerClient::new(args.max_client_operations),
         max_time: args.lro.max_time.filter(|d| !d.is_zero()), // 0: no limit
         body_pause: args.idle_timeout,
         expired,
@@ -396,6 +399,16 @@ async fn handle(
         return own.map(Either::Right);
     }
     let mut log = AccessLog::new(peer, &req);
+    let _client = match &state.clients {
+        Some(clients) => match clients.admit(peer.ip()) {
+            Some(slot) => Some(slot),
+            None => {
+                log.print("429", " (over --max-client-operations)");
+                return too_many(clients.cap());
+            }
+        },
+        None => None,
+    };
     let Ok(_operation) = state.operations.try_acquire() else {
         let response = overloaded(state.max_operations);
         log.print("503", " (over --max-operations)");
@@ -461,6 +474,16 @@ fn overloaded(max: u32) -> Response<ProxyBody> {
         format!("the proxy is answering --max-operations {max} requests already; retry later");
     let status = StatusCode::SERVICE_UNAVAILABLE;
     crate::proxy_limits::over_limit(status, "max-operations", &message).map(Either::Right)
+}
+
+/// `429` with `Retry-After`: the client has `--max-client-operations` requests being answered.
+fn too_many(max: u32) -> Response<ProxyBody> {
+    let message = format!(
+        "this client has --max-client-operations {max} requests being answered already; retry \
+         later"
+    );
+    let status = StatusCode::TOO_MANY_REQUESTS;
+    crate::proxy_limits::over_limit(status, "max-client-operations", &message).map(Either::Right)
 }
 
 /// Completes at `deadline`; never without one.

@@ -4,8 +4,10 @@
 //! is refused at once, before anything is sent upstream, and counted on `/metrics`
 //! ([`REFUSED`], by the `limit` it met).
 
+use std::collections::HashMap;
+use std::net::IpAddr;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use bytes::{Bytes, BytesMut};
@@ -227,5 +229,91 @@ impl Body for HeldBody {
 
     fn size_hint(&self) -> SizeHint {
         SizeHint::with_exact(self.bytes.as_ref().map_or(0, |b| b.len() as u64))
+    }
+}
+
+/// `--max-client-operations`: the requests being answered for one client, a client being its
+/// connections' peer address (an IPv4-mapped IPv6 address counts as its IPv4 one).
+pub struct PerClient {
+    cap: u32,
+    counts: Mutex<HashMap<IpAddr, u32>>,
+}
+
+/// A client's place among its `--max-client-operations`, given back when dropped.
+pub struct ClientSlot {
+    clients: Arc<PerClient>,
+    ip: IpAddr,
+}
+
+impl PerClient {
+    /// At most `cap` requests a client; `None` for 0 (no bound).
+    pub fn new(cap: u32) -> Option<Arc<Self>> {
+        (cap > 0).then(|| {
+            Arc::new(Self {
+                cap,
+                counts: Mutex::default(),
+            })
+        })
+    }
+
+    /// The bound.
+    pub fn cap(&self) -> u32 {
+        self.cap
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, u32>> {
+        self.counts.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A place for one more request of the client at `ip`, unless it has `cap` already.
+    pub fn admit(self: &Arc<Self>, ip: IpAddr) -> Option<ClientSlot> {
+        let ip = ip.to_canonical();
+        let mut counts = self.lock();
+        let count = counts.entry(ip).or_insert(0);
+        if *count >= self.cap {
+            return None;
+        }
+        *count += 1;
+        Some(ClientSlot {
+            clients: self.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        let mut counts = self.clients.lock();
+        if let Some(count) = counts.get_mut(&self.ip) {
+            *count -= 1;
+            if *count == 0 {
+                // No entry is kept for a client with nothing in flight.
+                counts.remove(&self.ip);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_clients_places_are_given_back_and_its_entry_removed() {
+        let clients = PerClient::new(2).unwrap();
+        let a: IpAddr = "127.0.0.1".parse().unwrap();
+        let mapped: IpAddr = "::ffff:127.0.0.1".parse().unwrap();
+        let one = clients.admit(a).unwrap();
+        let two = clients.admit(mapped).unwrap();
+        assert!(
+            clients.admit(a).is_none(),
+            "the mapped address is the same client"
+        );
+        assert!(clients.admit("127.0.0.2".parse().unwrap()).is_some());
+        drop(one);
+        let three = clients.admit(a).unwrap();
+        drop((two, three));
+        assert!(clients.lock().is_empty());
+        assert!(PerClient::new(0).is_none());
     }
 }

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::proxy_faults::{authority, error_code, exchange, header, log_line};
+use crate::proxy_faults::{authority, error_code, exchange, header, log_line, read_one};
 use crate::support::proxy_on;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
@@ -131,4 +131,70 @@ async fn held_request_bodies_are_bounded_together() {
     until_metric(&base, HELD, (2 * MIB) as f64).await;
     assert_eq!(metric(&base, series).await, 2.0);
     drop(first);
+}
+
+/// A connection to `base` from the loopback address `from` (`127.0.0.2`: another client).
+async fn connect_from(base: &str, from: &str) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{from}:0").parse().unwrap()).unwrap();
+    socket
+        .connect(authority(base).parse().unwrap())
+        .await
+        .unwrap()
+}
+
+/// `--max-client-operations 1`: one client (a peer address) with a request being answered is
+/// answered `429` + `Retry-After` for another, `error.limit` `max-client-operations`, nothing
+/// sent upstream; another client (127.0.0.2) is not; the place comes back when the first
+/// request's client goes away. Before, one client could hold every place of `--max-operations`.
+#[tokio::test(flavor = "multi_thread")]
+async fn one_client_holds_at_most_its_own_operations() {
+    let (up, accepted) = silent_upstream().await;
+    let args = ["--max-client-operations", "1"];
+    let (_child, base, log) = proxy_on("127.0.0.1:0", &up, &args).await;
+    let request = b"POST /jobs HTTP/1.1\r\nHost: p\r\nContent-Length: 0\r\n\r\n";
+    let mut first = TcpStream::connect(authority(&base)).await.unwrap();
+    first.write_all(request).await.unwrap();
+    until("the first request upstream", || {
+        accepted.load(Ordering::SeqCst) == 1
+    })
+    .await;
+    let second = b"POST /second HTTP/1.1\r\nHost: p\r\nContent-Length: 0\r\n\r\n";
+    let (status, head, body, _) = exchange(&base, second).await;
+    assert_eq!(status, 429, "{head}{body}");
+    assert_eq!(header(&head, "retry-after"), Some("1"));
+    assert_eq!(error_code(&body), "TooManyRequests");
+    let error: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(error["error"]["limit"], "max-client-operations", "{body}");
+    assert!(log_line(&log, "POST /second ").await.contains("-> 429"));
+    let series = "lro_proxy_refused_total{limit=\"max-client-operations\"}";
+    assert_eq!(metric(&base, series).await, 1.0);
+    // Another client is not bounded by the first one's requests.
+    let mut other = connect_from(&base, "127.0.0.2").await;
+    other.write_all(request).await.unwrap();
+    until("the other client's request upstream", || {
+        accepted.load(Ordering::SeqCst) == 2
+    })
+    .await;
+    // The first client goes away: its place is free again.
+    drop(first);
+    let mut again = None;
+    for _ in 0..100 {
+        let mut stream = TcpStream::connect(authority(&base)).await.unwrap();
+        stream.write_all(request).await.unwrap();
+        let answer = tokio::time::timeout(Duration::from_millis(300), read_one(&mut stream)).await;
+        match answer {
+            Err(_) => {
+                again = Some(stream);
+                break;
+            }
+            Ok((status, _, _)) => assert_eq!(status, 429),
+        }
+    }
+    assert!(again.is_some(), "the first client's place never came back");
+    until("the retried request upstream", || {
+        accepted.load(Ordering::SeqCst) == 3
+    })
+    .await;
+    drop(other);
 }
