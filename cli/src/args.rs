@@ -178,6 +178,13 @@ pub struct ProxyArgs {
     /// being read (then `408`).
     #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_secs)]
     pub idle_timeout: Duration,
+    /// The least rate, in bytes a second, at which a request body being read must come: once
+    /// the time waited for it passes --idle-timeout plus a second for every BYTES received, it
+    /// is cut and answered 408 (Apache's RequestReadTimeout body=…,MinRate=…). Only the time the
+    /// proxy waits for the client counts. 0: no bound (then a body that trickles in without
+    /// pausing for --idle-timeout holds its upstream request until --max-time).
+    #[arg(long, value_name = "BYTES", default_value_t = 500)]
+    pub body_min_rate: u64,
     /// On SIGINT/SIGTERM, how long in-flight requests and background operations may still
     /// finish (seconds). Then the operations still running are handed over (their latest
     /// handle recorded, their lease released, for another proxy on the store to continue at

@@ -71,8 +71,8 @@ struct State {
     clients: Option<Arc<crate::proxy_limits::PerClient>>,
     /// `--max-time`: bounds each request's upstream exchange, from its arrival.
     max_time: Option<Duration>,
-    /// `--idle-timeout`: how long a client may send nothing of a request body being read.
-    body_pause: Duration,
+    /// `--idle-timeout`, `--body-min-rate`: the bounds on reading a request body.
+    body_bounds: crate::proxy_map::BodyBounds,
     /// Becomes `true` when the drain after a shutdown signal is over.
     expired: watch::Receiver<bool>,
     /// The asynchronous façade (`Prefer: respond-async`, `/_lro/*`).
@@ -144,7 +144,10 @@ pub async fn run(args: ProxyArgs) -> Result<i32, Failure> {
         max_operations: args.max_operations,
         clients: crate::proxy_limits::PerClient::new(args.max_client_operations),
         max_time: args.lro.max_time.filter(|d| !d.is_zero()), // 0: no limit
-        body_pause: args.idle_timeout,
+        body_bounds: crate::proxy_map::BodyBounds {
+            pause: args.idle_timeout,
+            min_rate: args.body_min_rate,
+        },
         expired,
         facade,
         store,
@@ -536,7 +539,7 @@ async fn forward(
             return json_response(StatusCode::BAD_REQUEST, &body).map(Either::Right);
         }
     };
-    let mut out = Request::new(ClientBody::new(body, state.body_pause).boxed_unsync());
+    let mut out = Request::new(ClientBody::new(body, state.body_bounds).boxed_unsync());
     *out.method_mut() = parts.method;
     *out.uri_mut() = target.clone();
     *out.headers_mut() = forwardable_headers(&parts.headers, true);

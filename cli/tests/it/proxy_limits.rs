@@ -198,3 +198,73 @@ async fn one_client_holds_at_most_its_own_operations() {
     .await;
     drop(other);
 }
+
+/// Writes `head`, then the bytes of `body` one at a time, one every `every`, on `stream`'s
+/// writing half (stopping at the first failed write); the reading half back.
+fn trickle(
+    stream: TcpStream,
+    head: &'static [u8],
+    body: usize,
+    every: Duration,
+) -> tokio::net::tcp::OwnedReadHalf {
+    let (read, mut write) = stream.into_split();
+    tokio::spawn(async move {
+        if write.write_all(head).await.is_err() {
+            return;
+        }
+        for _ in 0..body {
+            tokio::time::sleep(every).await;
+            if write.write_all(b"x").await.is_err() {
+                return;
+            }
+        }
+    });
+    read
+}
+
+/// A request body that trickles in (a byte every 200 ms: never a pause of `--idle-timeout`)
+/// is cut once the time waited for it passes `--idle-timeout` plus a second for every 500 bytes
+/// (`--body-min-rate`'s default, Apache's `MinRate`): `408 RequestTimeout`, logged
+/// `(request body too slow)`, and its upstream slot is freed. Before, it held the slot for
+/// the 20 s the body took (until `--max-time`, had it been longer).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_body_that_trickles_in_is_cut_at_the_least_rate() {
+    let up = crate::support::Mock::start(|_, _| crate::support::resp(200, &[], "echo")).await;
+    let args = ["--max-concurrent", "1", "--idle-timeout", "1"];
+    let (_child, base, log) = proxy_on("127.0.0.1:0", &up.base, &args).await;
+    let stream = TcpStream::connect(authority(&base)).await.unwrap();
+    let head = b"POST /trickle HTTP/1.1\r\nHost: p\r\nContent-Length: 100\r\n\r\n";
+    let mut read = trickle(stream, head, 100, Duration::from_millis(200));
+    let started = std::time::Instant::now();
+    let answer = tokio::time::timeout(Duration::from_secs(10), async {
+        let mut all = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !String::from_utf8_lossy(&all).contains("}") {
+            use tokio::io::AsyncReadExt;
+            let n = read.read(&mut buf).await.unwrap();
+            assert!(n > 0, "closed without an answer");
+            all.extend_from_slice(&buf[..n]);
+        }
+        String::from_utf8_lossy(&all).into_owned()
+    })
+    .await
+    .expect("no answer within 10 s");
+    assert!(answer.starts_with("HTTP/1.1 408 "), "{answer}");
+    let body = &answer[answer.find("\r\n\r\n").unwrap() + 4..];
+    assert_eq!(error_code(body), "RequestTimeout");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    let line = log_line(&log, "POST /trickle ").await;
+    assert!(
+        line.contains("-> 408") && line.contains("too slow"),
+        "{line}"
+    );
+    let series = "lro_proxy_refused_total{limit=\"body-min-rate\"}";
+    assert_eq!(metric(&base, series).await, 1.0);
+    // The one upstream slot is free.
+    let (status, _, body, _) = exchange(&base, b"GET /fine HTTP/1.1\r\nHost: p\r\n\r\n").await;
+    assert_eq!((status, body.as_str()), (200, "echo"));
+}
