@@ -82,6 +82,8 @@ pub struct Facade {
     streams: Arc<Semaphore>,
     /// `--max-held-bodies`: a submission's body is held from its reading until it is sent.
     held: Arc<crate::proxy_limits::HeldBodies>,
+    /// `--idle-timeout`, `--body-min-rate`: the bounds on reading a request body.
+    body_bounds: crate::proxy_map::BodyBounds,
 }
 
 impl Facade {
@@ -118,6 +120,10 @@ impl Facade {
             slots: Arc::new(Semaphore::new(args.max_operations as usize)),
             streams: Arc::new(Semaphore::new(args.max_operations as usize)),
             held,
+            body_bounds: crate::proxy_map::BodyBounds {
+                pause: args.idle_timeout,
+                min_rate: args.body_min_rate,
+            },
         })
     }
 
@@ -206,13 +212,16 @@ fn not_found() -> Response<ProxyBody> {
     )
 }
 
-/// The request body, whole, within `limit` bytes and `--max-held-bodies`; else the answer
-/// (`413` when it is larger, `503` over the budget, `400` when it broke off).
+/// The request body, whole, within `limit` bytes and `--max-held-bodies`, read under the
+/// bounds of a forwarded body (`--idle-timeout`, `--body-min-rate`); else the answer (`413`
+/// when it is larger, `503` over the budget, `408` when it stopped coming or came too slowly,
+/// `400` when it broke off).
 async fn read_body(
     facade: &Facade,
     body: Incoming,
     limit: usize,
 ) -> Result<HeldBytes, Response<ProxyBody>> {
+    let body = crate::proxy_map::ClientBody::new(body, facade.body_bounds);
     match facade.held.read(body, limit).await {
         Ok(held) => Ok(held),
         Err(ReadError::TooLarge) => Err(json_error(
@@ -229,11 +238,14 @@ async fn read_body(
             let status = StatusCode::SERVICE_UNAVAILABLE;
             Err(over_limit(status, "max-held-bodies", &message).map(Either::Right))
         }
-        Err(ReadError::Body(_)) => Err(json_error(
-            StatusCode::BAD_REQUEST,
-            "BadRequest",
-            "the request body broke off",
-        )),
+        Err(ReadError::Body(why)) => {
+            let (answer, note) = crate::proxy_map::unreadable_answer(&why);
+            let mut answer = answer.map(Either::Right);
+            answer
+                .extensions_mut()
+                .insert(crate::proxy_log::Known(note.into()));
+            Err(answer)
+        }
     }
 }
 

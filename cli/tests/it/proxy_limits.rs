@@ -268,3 +268,39 @@ async fn a_request_body_that_trickles_in_is_cut_at_the_least_rate() {
     let (status, _, body, _) = exchange(&base, b"GET /fine HTTP/1.1\r\nHost: p\r\n\r\n").await;
     assert_eq!((status, body.as_str()), (200, "echo"));
 }
+
+/// The façade reads two bodies whole itself: a `Prefer: respond-async` submission's and
+/// `POST /_lro/resume`'s. Either, stopping after its first byte, is answered `408
+/// RequestTimeout` once nothing came for `--idle-timeout`, as a forwarded body is. Before, they
+/// had no pause bound: each held its connection, task and buffer until the client went away.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_facades_request_bodies_are_cut_at_the_idle_timeout() {
+    let (up, accepted) = silent_upstream().await;
+    let args = ["--idle-timeout", "1", "--max-time", "60"];
+    let (_child, base, log) = proxy_on("127.0.0.1:0", &up, &args).await;
+    let heads: [&[u8]; 2] = [
+        b"POST /jobs/async HTTP/1.1\r\nHost: p\r\nPrefer: respond-async\r\n\
+          Content-Length: 10\r\n\r\nh",
+        b"POST /_lro/resume HTTP/1.1\r\nHost: p\r\nContent-Type: application/json\r\n\
+          Content-Length: 10\r\n\r\n{",
+    ];
+    for head in heads {
+        let (status, _, body, _open) = exchange(&base, head).await;
+        assert_eq!(status, 408, "{body}");
+        assert_eq!(error_code(&body), "RequestTimeout");
+    }
+    for target in ["POST /jobs/async ", "POST /_lro/resume "] {
+        let line = log_line(&log, target).await;
+        assert!(
+            line.contains("-> 408") && line.contains("stalled"),
+            "{line}"
+        );
+    }
+    let series = "lro_proxy_refused_total{limit=\"idle-timeout\"}";
+    assert_eq!(metric(&base, series).await, 2.0);
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        0,
+        "nothing was sent upstream"
+    );
+}
