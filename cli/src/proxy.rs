@@ -123,7 +123,6 @@ pub async fn run(args: ProxyArgs) -> Result<i32, Failure> {
     if let Some(id) = crate::scope::holder_id() {
         stores = stores.holder(id);
     }
-    let held = crate::proxy_limits::HeldBodies::new(args.max_held_bodies);
     let facade = crate::facade::Facade::new(
         stores.clone(),
         signals,
@@ -132,10 +131,9 @@ pub async fn run(args: ProxyArgs) -> Result<i32, Failure> {
         upstream.clone(),
         dialect.clone(),
         &args,
-        held.clone(),
     );
     opened.records = records;
-    let store = crate::proxy_store::Store::new(&opened, &stores, client.clone(), held);
+    let store = crate::proxy_store::Store::new(&opened, &stores, client.clone(), facade.held());
     let (expire, expired) = watch::channel(false);
     let state = Arc::new(State {
         service: layer.layer(client),

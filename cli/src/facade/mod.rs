@@ -96,7 +96,6 @@ impl Facade {
         upstream: Uri,
         dialect: tower_lro::Dialect,
         args: &ProxyArgs,
-        held: Arc<crate::proxy_limits::HeldBodies>,
     ) -> Arc<Self> {
         let probe = format!("{}/probe", layer.holder_id());
         let lease = args.store_lease;
@@ -119,12 +118,17 @@ impl Facade {
             running: Mutex::default(),
             slots: Arc::new(Semaphore::new(args.max_operations as usize)),
             streams: Arc::new(Semaphore::new(args.max_operations as usize)),
-            held,
+            held: crate::proxy_limits::HeldBodies::new(args.max_held_bodies),
             body_bounds: crate::proxy_map::BodyBounds {
                 pause: args.idle_timeout,
                 min_rate: args.body_min_rate,
             },
         })
+    }
+
+    /// `--max-held-bodies`, which the proxy's keyed requests share with the façade.
+    pub fn held(&self) -> Arc<crate::proxy_limits::HeldBodies> {
+        self.held.clone()
     }
 
     /// Whether a task of this process runs the operation under `key`; marks it running when
