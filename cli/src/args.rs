@@ -155,6 +155,19 @@ pub struct ProxyArgs {
     /// until one closes. Lowered to what the open-files limit leaves room for.
     #[arg(long, value_name = "N", default_value_t = 20_000, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
+    /// Bytes of request bodies held in memory at once: those read whole before they are sent
+    /// (a request with an idempotency key, up to 1 MiB; one with Prefer: respond-async, up to
+    /// 8 MiB), each held until it is sent upstream, its wait for a --max-concurrent slot
+    /// included; beyond it a request is answered 503 with Retry-After at once. Bytes, or with
+    /// a K, M or G suffix (binary).
+    #[arg(long, value_name = "BYTES", default_value = "64M", value_parser = parse_size)]
+    pub max_held_bodies: u64,
+    /// Requests being answered at once for one client, a client being the peer address of its
+    /// connections; beyond it a request is answered 429 with Retry-After at once. 0: no bound
+    /// (the default: behind a load balancer or another proxy, every client has that one
+    /// address).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub max_client_operations: u32,
     /// Seconds a client has to send a complete request head, from its connection's opening or
     /// (on a kept-alive connection) from the next request's first byte; then the connection is
     /// closed.
@@ -165,6 +178,13 @@ pub struct ProxyArgs {
     /// being read (then `408`).
     #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_secs)]
     pub idle_timeout: Duration,
+    /// The least rate, in bytes a second, at which a request body being read must come: once
+    /// the time waited for it passes --idle-timeout plus a second for every BYTES received, it
+    /// is cut and answered 408 (Apache's RequestReadTimeout body=…,MinRate=…). Only the time the
+    /// proxy waits for the client counts. 0: no bound (then a body that trickles in without
+    /// pausing for --idle-timeout holds its upstream request until --max-time).
+    #[arg(long, value_name = "BYTES", default_value_t = 500)]
+    pub body_min_rate: u64,
     /// On SIGINT/SIGTERM, how long in-flight requests and background operations may still
     /// finish (seconds). Then the operations still running are handed over (their latest
     /// handle recorded, their lease released, for another proxy on the store to continue at
@@ -256,6 +276,31 @@ impl From<FinalStateArg> for tower_lro::FinalState {
             FinalStateArg::OriginalUri => Self::OriginalUri,
             FinalStateArg::StatusMonitor => Self::StatusMonitor,
         }
+    }
+}
+
+/// A number of bytes, with an optional binary `K`, `M` or `G` suffix (`65536`, `64K`, `64M`);
+/// at least 1.
+fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let (digits, unit) = match text.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&text[..i], c.to_ascii_uppercase()),
+        _ => (text, 'B'),
+    };
+    let shift = match unit {
+        'B' => 0,
+        'K' => 10,
+        'M' => 20,
+        'G' => 30,
+        _ => return Err(format!("`{text}`: the suffix is K, M or G")),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of bytes"))?;
+    match n.checked_mul(1 << shift) {
+        Some(0) => Err("at least 1 byte".to_owned()),
+        Some(bytes) => Ok(bytes),
+        None => Err(format!("`{text}` is too large")),
     }
 }
 

@@ -16,6 +16,7 @@ mod percent;
 mod proxy;
 mod proxy_admin;
 mod proxy_conn;
+mod proxy_limits;
 mod proxy_log;
 mod proxy_map;
 mod proxy_store;

@@ -67,10 +67,12 @@ struct State {
     /// `--max-operations`: one permit per request being answered.
     operations: Semaphore,
     max_operations: u32,
+    /// `--max-client-operations`: requests being answered per peer address, when bounded.
+    clients: Option<Arc<crate::proxy_limits::PerClient>>,
     /// `--max-time`: bounds each request's upstream exchange, from its arrival.
     max_time: Option<Duration>,
-    /// `--idle-timeout`: how long a client may send nothing of a request body being read.
-    body_pause: Duration,
+    /// `--idle-timeout`, `--body-min-rate`: the bounds on reading a request body.
+    body_bounds: crate::proxy_map::BodyBounds,
     /// Becomes `true` when the drain after a shutdown signal is over.
     expired: watch::Receiver<bool>,
     /// The asynchronous façade (`Prefer: respond-async`, `/_lro/*`).
@@ -131,15 +133,19 @@ pub async fn run(args: ProxyArgs) -> Result<i32, Failure> {
         &args,
     );
     opened.records = records;
-    let store = crate::proxy_store::Store::new(&opened, &stores, client.clone());
+    let store = crate::proxy_store::Store::new(&opened, &stores, client.clone(), facade.held());
     let (expire, expired) = watch::channel(false);
     let state = Arc::new(State {
         service: layer.layer(client),
         upstream: upstream.clone(),
         operations: Semaphore::new(args.max_operations as usize),
         max_operations: args.max_operations,
+        clients: crate::proxy_limits::PerClient::new(args.max_client_operations),
         max_time: args.lro.max_time.filter(|d| !d.is_zero()), // 0: no limit
-        body_pause: args.idle_timeout,
+        body_bounds: crate::proxy_map::BodyBounds {
+            pause: args.idle_timeout,
+            min_rate: args.body_min_rate,
+        },
         expired,
         facade,
         store,
@@ -394,6 +400,16 @@ async fn handle(
         return own.map(Either::Right);
     }
     let mut log = AccessLog::new(peer, &req);
+    let _client = match &state.clients {
+        Some(clients) => match clients.admit(peer.ip()) {
+            Some(slot) => Some(slot),
+            None => {
+                log.print("429", " (over --max-client-operations)");
+                return too_many(clients.cap());
+            }
+        },
+        None => None,
+    };
     let Ok(_operation) = state.operations.try_acquire() else {
         let response = overloaded(state.max_operations);
         log.print("503", " (over --max-operations)");
@@ -455,19 +471,20 @@ const HAND_OVER: Duration = Duration::from_secs(2);
 
 /// `503` with `Retry-After`: the proxy is answering `--max-operations` requests already.
 fn overloaded(max: u32) -> Response<ProxyBody> {
-    let error = json!({
-        "code": "ServiceUnavailable",
-        "message": format!(
-            "the proxy is answering --max-operations {max} requests already; retry later"
-        ),
-    });
-    let mut response = json_response(StatusCode::SERVICE_UNAVAILABLE, &json!({ "error": error }))
-        .map(Either::Right);
-    response.headers_mut().insert(
-        http::header::RETRY_AFTER,
-        http::HeaderValue::from_static("1"),
+    let message =
+        format!("the proxy is answering --max-operations {max} requests already; retry later");
+    let status = StatusCode::SERVICE_UNAVAILABLE;
+    crate::proxy_limits::over_limit(status, "max-operations", &message).map(Either::Right)
+}
+
+/// `429` with `Retry-After`: the client has `--max-client-operations` requests being answered.
+fn too_many(max: u32) -> Response<ProxyBody> {
+    let message = format!(
+        "this client has --max-client-operations {max} requests being answered already; retry \
+         later"
     );
-    response
+    let status = StatusCode::TOO_MANY_REQUESTS;
+    crate::proxy_limits::over_limit(status, "max-client-operations", &message).map(Either::Right)
 }
 
 /// Completes at `deadline`; never without one.
@@ -520,7 +537,7 @@ async fn forward(
             return json_response(StatusCode::BAD_REQUEST, &body).map(Either::Right);
         }
     };
-    let mut out = Request::new(ClientBody::new(body, state.body_pause).boxed_unsync());
+    let mut out = Request::new(ClientBody::new(body, state.body_bounds).boxed_unsync());
     *out.method_mut() = parts.method;
     *out.uri_mut() = target.clone();
     *out.headers_mut() = forwardable_headers(&parts.headers, true);

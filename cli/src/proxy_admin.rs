@@ -142,6 +142,7 @@ pub fn install() {
         metrics::counter!(name).increment(0);
     }
     metrics::gauge!(m::IN_FLIGHT).set(0.0);
+    crate::proxy_limits::show_at_zero();
 }
 
 /// Every series in the Prometheus text format (0.0.4).

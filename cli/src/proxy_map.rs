@@ -210,55 +210,96 @@ pub fn forwardable_headers(headers: &HeaderMap, request: bool) -> HeaderMap {
 }
 
 /// The client's request body as it is forwarded. When reading it fails (broken chunked
-/// framing, a connection that ended before `Content-Length` bytes came, or a client that sent
-/// nothing of it for its pause bound while it was wanted) its error is an [`UnreadableBody`]:
-/// the request then fails in the client stack like an upstream's fault would, and
-/// [`body_unreadable`] finds that error in the chain, so the proxy answers the client's fault
-/// (`400`, or `408` for a stalled body), not the upstream's (`502`).
+/// framing, a connection that ended before `Content-Length` bytes came, a client that sent
+/// nothing of it for its pause bound while it was wanted, or one that sent it slower than its
+/// least rate) its error is an [`UnreadableBody`]: the request then fails in the client stack
+/// like an upstream's fault would, and [`body_unreadable`] finds that error in the chain, so the
+/// proxy answers the client's fault (`400`, or `408` for a stalled or slow body), not the
+/// upstream's (`502`).
 ///
-/// The pause is measured only while the body is being read and the client has nothing: an
-/// upstream that takes the body slowly costs the client nothing.
+/// Time is measured only while the body is being read and the client has nothing: an upstream
+/// that takes the body slowly costs the client nothing. The least rate is Apache's
+/// `RequestReadTimeout body=…,MinRate=…`: the time waited for the body may not pass the pause
+/// bound plus a second for every `min_rate` bytes received (nginx's `client_body_timeout` is the
+/// pause bound alone, which a body that trickles in a byte at a time never meets).
 pub struct ClientBody {
     inner: hyper::body::Incoming,
+    bounds: BodyBounds,
+    /// Armed when a read found nothing, at the earlier of the two bounds; disarmed by the next
+    /// frame.
+    timer: Option<(Pin<Box<tokio::time::Sleep>>, Why)>,
+    /// Since when the read has found nothing.
+    waiting_since: Option<tokio::time::Instant>,
+    /// The time waited for the body before, frame to frame.
+    waited: std::time::Duration,
+    /// The bytes received.
+    received: u64,
+}
+
+/// The bounds on reading a client's request body.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyBounds {
     /// How long the client may send nothing while its body is wanted (`--idle-timeout`).
-    pause: std::time::Duration,
-    /// Armed when a read found nothing; disarmed by the next frame.
-    stall: Option<Pin<Box<tokio::time::Sleep>>>,
+    pub pause: std::time::Duration,
+    /// The least rate, in bytes a second, beyond the pause's allowance (`--body-min-rate`;
+    /// 0: none).
+    pub min_rate: u64,
+}
+
+impl BodyBounds {
+    /// The time the client may have been waited for once it sent `received` bytes; `None`
+    /// without a least rate.
+    fn allowance(&self, received: u64) -> Option<std::time::Duration> {
+        (self.min_rate > 0).then(|| {
+            let more = std::time::Duration::from_secs_f64(received as f64 / self.min_rate as f64);
+            self.pause.saturating_add(more)
+        })
+    }
 }
 
 impl ClientBody {
-    pub fn new(inner: hyper::body::Incoming, pause: std::time::Duration) -> Self {
+    pub fn new(inner: hyper::body::Incoming, bounds: BodyBounds) -> Self {
         Self {
             inner,
-            pause,
-            stall: None,
+            bounds,
+            timer: None,
+            waiting_since: None,
+            waited: std::time::Duration::ZERO,
+            received: 0,
         }
     }
 }
 
+/// Why a body could not be read.
+#[derive(Debug)]
+enum Why {
+    Broken(hyper::Error),
+    /// Nothing came for the pause bound.
+    Stalled,
+    /// It came slower than the least rate.
+    Slow,
+}
+
 /// The error of a [`ClientBody`]: the client's body could not be read.
 #[derive(Debug)]
-pub struct UnreadableBody(Option<hyper::Error>);
-
-impl UnreadableBody {
-    /// The client sent nothing of its body for the pause bound (no framing error).
-    pub fn stalled(&self) -> bool {
-        self.0.is_none()
-    }
-}
+pub struct UnreadableBody(Why);
 
 impl std::fmt::Display for UnreadableBody {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self.0 {
-            Some(_) => "the client's request body could not be read",
-            None => "the client sent nothing of its request body for --idle-timeout",
+            Why::Broken(_) => "the client's request body could not be read",
+            Why::Stalled => "the client sent nothing of its request body for --idle-timeout",
+            Why::Slow => "the client sent its request body slower than --body-min-rate",
         })
     }
 }
 
 impl std::error::Error for UnreadableBody {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.0.as_ref().map(|e| e as _)
+        match &self.0 {
+            Why::Broken(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -281,15 +322,42 @@ impl Body for ClientBody {
     ) -> Poll<Option<Result<Frame<Bytes>, UnreadableBody>>> {
         let this = &mut *self;
         if let Poll::Ready(frame) = Pin::new(&mut this.inner).poll_frame(cx) {
-            this.stall = None;
-            return Poll::Ready(frame.map(|f| f.map_err(|e| UnreadableBody(Some(e)))));
+            this.timer = None;
+            if let Some(since) = this.waiting_since.take() {
+                this.waited += since.elapsed();
+            }
+            if let Some(Ok(data)) = frame.as_ref().map(|f| f.as_ref().map(Frame::data_ref)) {
+                this.received += data.map_or(0, |d| d.len() as u64);
+                let over = this.bounds.allowance(this.received);
+                if over.is_some_and(|allowed| this.waited > allowed) {
+                    return Poll::Ready(Some(Err(UnreadableBody(Why::Slow))));
+                }
+            }
+            return Poll::Ready(frame.map(|f| f.map_err(|e| UnreadableBody(Why::Broken(e)))));
         }
-        let pause = this.pause;
-        let stall = this
-            .stall
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep(pause)));
-        match stall.as_mut().poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Some(Err(UnreadableBody(None)))),
+        let since = *this
+            .waiting_since
+            .get_or_insert_with(tokio::time::Instant::now);
+        if this.timer.is_none() {
+            let stall = since + this.bounds.pause;
+            let slow = this
+                .bounds
+                .allowance(this.received)
+                .map(|allowed| since + allowed.saturating_sub(this.waited));
+            let (at, why) = match slow {
+                Some(slow) if slow < stall => (slow, Why::Slow),
+                _ => (stall, Why::Stalled),
+            };
+            this.timer = Some((Box::pin(tokio::time::sleep_until(at)), why));
+        }
+        let Some((timer, why)) = &mut this.timer else {
+            return Poll::Pending;
+        };
+        match timer.as_mut().poll(cx) {
+            Poll::Ready(()) => {
+                let why = std::mem::replace(why, Why::Stalled);
+                Poll::Ready(Some(Err(UnreadableBody(why))))
+            }
             Poll::Pending => Poll::Pending,
         }
     }
@@ -304,15 +372,27 @@ impl Body for ClientBody {
 }
 
 /// The answer for a request whose body could not be read, and its note for the log: `400`, or
-/// `408` when the client stopped sending it. The client's fault, not the upstream's.
+/// `408` when the client stopped sending it or sent it too slowly (counted on `/metrics`). The
+/// client's fault, not the upstream's.
 pub fn unreadable_answer(why: &UnreadableBody) -> (Response<Full<Bytes>>, &'static str) {
-    if !why.stalled() {
-        return (unreadable_body(), " (request body unreadable)");
-    }
-    let message = "the request body stopped coming: nothing of it was sent for --idle-timeout";
+    let (message, note, limit) = match why.0 {
+        Why::Broken(_) => return (unreadable_body(), " (request body unreadable)"),
+        Why::Stalled => (
+            "the request body stopped coming: nothing of it was sent for --idle-timeout",
+            " (request body stalled)",
+            "idle-timeout",
+        ),
+        Why::Slow => (
+            "the request body came too slowly: slower than --body-min-rate bytes a second \
+             beyond --idle-timeout",
+            " (request body too slow)",
+            "body-min-rate",
+        ),
+    };
+    crate::proxy_limits::refused(limit);
     let body = serde_json::json!({"error": {"code": "RequestTimeout", "message": message}});
     let answer = json_response(StatusCode::REQUEST_TIMEOUT, &body);
-    (answer, " (request body stalled)")
+    (answer, note)
 }
 
 /// `400` for a request whose body could not be read: the client's fault, not the upstream's.

@@ -15,7 +15,8 @@
 //! asynchronous façade uses the same store key as its operation id, so a request that waits and
 //! one that asks `respond-async` under the same key and credentials share one operation.
 //!
-//! A keyed request's body is read whole before it is sent (at most [`KEYED_BODY_LIMIT`]): the
+//! A keyed request's body is read whole before it is sent (at most [`KEYED_BODY_LIMIT`], and
+//! within `--max-held-bodies` together with the other bodies held until they are sent): the
 //! store fingerprints the request (method, URL, and the body by its MAC under the key scope's
 //! secret: no unkeyed digest of it is stored), and another request under the same key is
 //! refused `422` (`application/problem+json`, as the draft says). A second request under a
@@ -28,7 +29,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, Uri};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
 use serde_json::json;
@@ -42,6 +43,7 @@ use tower_lro::{LroBody, LroOptions};
 use crate::exit::Failure;
 use crate::net;
 use crate::proxy::UpstreamBody;
+use crate::proxy_limits::ReadError;
 use crate::proxy_map::{error_response as gateway_error, json_response};
 use crate::scope::{self, Scope};
 
@@ -59,6 +61,8 @@ pub struct Store {
     pub records: Arc<dyn OperationStore>,
     service: StoreService<Inner>,
     scope: Arc<Scope>,
+    /// `--max-held-bodies`: a keyed body is held from its reading until it is sent.
+    held: Arc<crate::proxy_limits::HeldBodies>,
 }
 
 /// A store as opened: its records, where they are (`in memory`, `in file PATH`, `in redis
@@ -211,11 +215,17 @@ fn password(url: &str) -> Option<&str> {
 
 impl Store {
     /// The service that sends keyed requests through `layer`, whose store is `records`.
-    pub fn new(opened: &Opened, layer: &StoreLayer, inner: Inner) -> Self {
+    pub fn new(
+        opened: &Opened,
+        layer: &StoreLayer,
+        inner: Inner,
+        held: Arc<crate::proxy_limits::HeldBodies>,
+    ) -> Self {
         Self {
             records: opened.records.clone(),
             service: layer.layer(inner),
             scope: opened.scope.clone(),
+            held,
         }
     }
 
@@ -239,30 +249,24 @@ impl Store {
             Err(bad) => return Err(bad.into()),
         };
         let (parts, body) = req.into_parts();
-        let bytes = match Limited::new(body, KEYED_BODY_LIMIT).collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-                return Err(Refused::TooLarge.into())
-            }
+        let held = match self.held.read(body, KEYED_BODY_LIMIT).await {
+            Ok(held) => held,
+            Err(ReadError::TooLarge) => return Err(Refused::TooLarge.into()),
+            Err(ReadError::OverBudget) => return Err(Refused::OverBudget(self.held.cap()).into()),
             // The client's body broke off: its own error, which the proxy answers `400`.
-            Err(e) => return Err(e),
+            Err(ReadError::Body(e)) => return Err(e.into()),
         };
         let options = LroOptions::new()
             .idempotency_key(
                 self.scope
                     .store_key(&parts.headers, parts.uri.query(), &key),
             )
-            .request_body_mac(self.scope.body_mac(&bytes).as_ref());
-        let mut req = Request::from_parts(parts, full(bytes));
+            .request_body_mac(self.scope.body_mac(&held.bytes).as_ref());
+        let body = held.into_body().map_err(|never| match never {});
+        let mut req = Request::from_parts(parts, body.boxed_unsync());
         req.extensions_mut().insert(options);
         self.service.clone().oneshot(req).await
     }
-}
-
-fn full(bytes: Bytes) -> UpstreamBody {
-    Full::new(bytes)
-        .map_err(|never| match never {})
-        .boxed_unsync()
 }
 
 /// The longest idempotency key taken (a store key, a façade id): a key is a client's name for
@@ -276,6 +280,8 @@ pub enum Refused {
     BadKey,
     /// The body is over [`KEYED_BODY_LIMIT`].
     TooLarge,
+    /// Held, the body would take the bodies held at once over `--max-held-bodies` (its bytes).
+    OverBudget(u64),
 }
 
 impl std::fmt::Display for Refused {
@@ -289,6 +295,11 @@ impl std::fmt::Display for Refused {
             Refused::TooLarge => write!(
                 f,
                 "a request with an idempotency key has a body of at most {KEYED_BODY_LIMIT} bytes"
+            ),
+            Refused::OverBudget(cap) => write!(
+                f,
+                "the proxy holds --max-held-bodies {cap} bytes of request bodies already; retry \
+                 later"
             ),
         }
     }
@@ -345,6 +356,11 @@ pub fn error_response(target: &Uri, err: &BoxError) -> Response<Full<Bytes>> {
         let (status, code) = match refused {
             Refused::BadKey => (StatusCode::BAD_REQUEST, "BadRequest"),
             Refused::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "PayloadTooLarge"),
+            Refused::OverBudget(_) => {
+                let message = refused.to_string();
+                let status = StatusCode::SERVICE_UNAVAILABLE;
+                return crate::proxy_limits::over_limit(status, "max-held-bodies", &message);
+            }
         };
         let body = json!({"error": {"code": code, "message": refused.to_string()}});
         return json_response(status, &body);

@@ -27,7 +27,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 use http::{Method, Request, Response, StatusCode, Uri};
-use http_body_util::{BodyExt, Either, Full, Limited};
+use http_body_util::{BodyExt, Either, Full};
 use hyper::body::Incoming;
 use serde_json::json;
 use tokio::sync::Semaphore;
@@ -37,6 +37,7 @@ use tower_lro::store::{OperationStore, StoreLayer, StoreService};
 use crate::args::ProxyArgs;
 use crate::net;
 use crate::proxy::{ProxyBody, UpstreamBody};
+use crate::proxy_limits::{over_limit, HeldBytes, ReadError};
 use crate::proxy_map::json_response;
 
 pub mod doc;
@@ -79,6 +80,10 @@ pub struct Facade {
     /// One permit per open event stream (`--max-operations` of them, counted apart from the
     /// operations: a stream holds a connection and its task until its end).
     streams: Arc<Semaphore>,
+    /// `--max-held-bodies`: a submission's body is held from its reading until it is sent.
+    held: Arc<crate::proxy_limits::HeldBodies>,
+    /// `--idle-timeout`, `--body-min-rate`: the bounds on reading a request body.
+    body_bounds: crate::proxy_map::BodyBounds,
 }
 
 impl Facade {
@@ -113,7 +118,17 @@ impl Facade {
             running: Mutex::default(),
             slots: Arc::new(Semaphore::new(args.max_operations as usize)),
             streams: Arc::new(Semaphore::new(args.max_operations as usize)),
+            held: crate::proxy_limits::HeldBodies::new(args.max_held_bodies),
+            body_bounds: crate::proxy_map::BodyBounds {
+                pause: args.idle_timeout,
+                min_rate: args.body_min_rate,
+            },
         })
+    }
+
+    /// `--max-held-bodies`, which the proxy's keyed requests share with the façade.
+    pub fn held(&self) -> Arc<crate::proxy_limits::HeldBodies> {
+        self.held.clone()
     }
 
     /// Whether a task of this process runs the operation under `key`; marks it running when
@@ -201,26 +216,54 @@ fn not_found() -> Response<ProxyBody> {
     )
 }
 
-/// The request body, whole, within `limit` bytes; `None` when it is larger or broke off.
-async fn read_body(body: Incoming, limit: usize) -> Result<Bytes, Response<ProxyBody>> {
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(json_error(
+/// The request body, whole, within `limit` bytes and `--max-held-bodies`, read under the
+/// bounds of a forwarded body (`--idle-timeout`, `--body-min-rate`); else the answer (`413`
+/// when it is larger, `503` over the budget, `408` when it stopped coming or came too slowly,
+/// `400` when it broke off).
+async fn read_body(
+    facade: &Facade,
+    body: Incoming,
+    limit: usize,
+) -> Result<HeldBytes, Response<ProxyBody>> {
+    let body = crate::proxy_map::ClientBody::new(body, facade.body_bounds);
+    match facade.held.read(body, limit).await {
+        Ok(held) => Ok(held),
+        Err(ReadError::TooLarge) => Err(json_error(
             StatusCode::PAYLOAD_TOO_LARGE,
             "PayloadTooLarge",
             &format!("the request body is over {limit} bytes"),
         )),
-        Err(_) => Err(json_error(
-            StatusCode::BAD_REQUEST,
-            "BadRequest",
-            "the request body broke off",
-        )),
+        Err(ReadError::OverBudget) => {
+            let cap = facade.held.cap();
+            let message = format!(
+                "the proxy holds --max-held-bodies {cap} bytes of request bodies already; retry \
+                 later"
+            );
+            let status = StatusCode::SERVICE_UNAVAILABLE;
+            Err(over_limit(status, "max-held-bodies", &message).map(Either::Right))
+        }
+        Err(ReadError::Body(why)) => {
+            let (answer, note) = crate::proxy_map::unreadable_answer(&why);
+            let mut answer = answer.map(Either::Right);
+            answer
+                .extensions_mut()
+                .insert(crate::proxy_log::Known(note.into()));
+            Err(answer)
+        }
     }
 }
 
 /// The body sent upstream, from bytes.
 fn upstream_body(bytes: Bytes) -> UpstreamBody {
     Full::new(bytes)
+        .map_err(|never| match never {})
+        .boxed_unsync()
+}
+
+/// The body sent upstream, from a body read whole: its place in `--max-held-bodies` is given
+/// back once it is sent.
+fn held_body(held: HeldBytes) -> UpstreamBody {
+    held.into_body()
         .map_err(|never| match never {})
         .boxed_unsync()
 }

@@ -31,8 +31,8 @@ pub async fn resume(
     deadline: Option<tokio::time::Instant>,
 ) -> Response<ProxyBody> {
     let (parts, body) = req.into_parts();
-    let bytes = match read_body(body, HANDLE_LIMIT).await {
-        Ok(bytes) => bytes,
+    let bytes = match read_body(facade, body, HANDLE_LIMIT).await {
+        Ok(held) => held.bytes,
         Err(answer) => return answer,
     };
     let handle = match handle_of(&bytes, &facade.upstream, &facade.dialect) {

@@ -13,7 +13,9 @@ use tower::{BoxError, ServiceExt};
 use tower_lro::store::{OperationRecord, OperationState, RecordedStatus};
 use tower_lro::{ErrorKind, LroBody, LroOptions};
 
-use super::{carried, client_key, doc, fresh_id, json_error, read_body, upstream_body, Facade};
+use super::{
+    carried, client_key, doc, fresh_id, held_body, json_error, read_body, upstream_body, Facade,
+};
 use crate::proxy::{Bounded, ProxyBody, UpstreamBody};
 use crate::proxy_map::{error_response, forwardable_headers, upstream_uri};
 
@@ -42,11 +44,11 @@ pub(super) async fn submit(
         },
         Err(message) => return json_error(StatusCode::BAD_REQUEST, "BadRequest", &message),
     };
-    let bytes = match read_body(body, super::BODY_LIMIT).await {
-        Ok(bytes) => bytes,
+    let held = match read_body(facade, body, super::BODY_LIMIT).await {
+        Ok(held) => held,
         Err(answer) => return answer,
     };
-    let mac = facade.scope.body_mac(&bytes);
+    let mac = facade.scope.body_mac(&held.bytes);
     if !fresh {
         // Known already, with a handle or an end: the same façade (its status request takes
         // over an operation whose instance stopped), when it is the same request. A record
@@ -66,7 +68,7 @@ pub(super) async fn submit(
         .force()
         .idempotency_key(id.clone())
         .request_body_mac(mac.as_ref());
-    let mut out = Request::new(upstream_body(bytes));
+    let mut out = Request::new(held_body(held));
     *out.method_mut() = parts.method;
     *out.uri_mut() = target.clone();
     *out.headers_mut() = forwardable_headers(&parts.headers, true);

@@ -24,6 +24,7 @@ mod partial_result;
 mod proxy;
 mod proxy_credentials;
 mod proxy_faults;
+mod proxy_limits;
 mod proxy_load;
 mod proxy_store;
 mod readme;

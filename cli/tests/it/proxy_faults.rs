@@ -10,14 +10,14 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// `http://127.0.0.1:p` → `127.0.0.1:p`.
-fn authority(base: &str) -> &str {
+pub(crate) fn authority(base: &str) -> &str {
     base.trim_start_matches("http://")
 }
 
 /// Sends `bytes` on a connection of its own and reads one answer (its head, then
 /// `Content-Length` bytes), bounded at 10 s: its status, head and body. The connection is
 /// returned open.
-async fn exchange(base: &str, bytes: &[u8]) -> (u16, String, String, TcpStream) {
+pub(crate) async fn exchange(base: &str, bytes: &[u8]) -> (u16, String, String, TcpStream) {
     let mut stream = TcpStream::connect(authority(base)).await.unwrap();
     stream.write_all(bytes).await.unwrap();
     let (status, head, body) = tokio::time::timeout(Duration::from_secs(10), read_one(&mut stream))
@@ -27,7 +27,7 @@ async fn exchange(base: &str, bytes: &[u8]) -> (u16, String, String, TcpStream) 
 }
 
 /// The value of the header `name` in an answer's `head`.
-fn header<'h>(head: &'h str, name: &str) -> Option<&'h str> {
+pub(crate) fn header<'h>(head: &'h str, name: &str) -> Option<&'h str> {
     head.lines().find_map(|l| {
         let (n, v) = l.split_once(':')?;
         n.eq_ignore_ascii_case(name).then(|| v.trim())
@@ -35,7 +35,7 @@ fn header<'h>(head: &'h str, name: &str) -> Option<&'h str> {
 }
 
 /// One answer's status, head and body (`Content-Length` bytes; none for a stream).
-async fn read_one(stream: &mut TcpStream) -> (u16, String, String) {
+pub(crate) async fn read_one(stream: &mut TcpStream) -> (u16, String, String) {
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
@@ -56,7 +56,7 @@ async fn read_one(stream: &mut TcpStream) -> (u16, String, String) {
 }
 
 /// The log line of the request to `target`, waited for (bounded: 5 s).
-async fn log_line(log: &Log, target: &str) -> String {
+pub(crate) async fn log_line(log: &Log, target: &str) -> String {
     for _ in 0..500 {
         if let Some(line) = log.lock().unwrap().iter().find(|l| l.contains(target)) {
             return line.clone();
@@ -66,7 +66,7 @@ async fn log_line(log: &Log, target: &str) -> String {
     panic!("no log line for {target}: {:?}", log.lock().unwrap());
 }
 
-fn error_code(body: &str) -> String {
+pub(crate) fn error_code(body: &str) -> String {
     let v: serde_json::Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"));
     v["error"]["code"].as_str().unwrap_or_default().to_owned()
 }
