@@ -120,7 +120,7 @@ impl RedbStore {
     }
 
     /// Expire a running record (submitted or polling) once nothing has shown it alive for
-    /// `ttl`: its last write, or the last renewal of a lease on its key (a holder renews every
+    /// `ttl`: its last write, or the last renewal of a lease on its key while it runs (a holder renews every
     /// third of its lease while it polls, and takes a lapsed one again and rewrites its record,
     /// so an operation being polled never expires; give a `ttl` longer than the lease). An
     /// operation whose holder ended and that no caller asked about again then reads as absent
@@ -334,14 +334,18 @@ impl OperationStore for RedbStore {
             if held {
                 table.insert(key.as_str(), (holder.as_str(), until(now, ttl)))?;
             }
-            // The holder is alive: so is its operation's record (a lease is renewed only while its
-            // operation runs).
+            // The holder is alive: so is its operation's record, while it runs. Read in this
+            // transaction: a renewal that comes after the end was written (it raced the finish)
+            // leaves the finished record's expiry as the finish set it.
             if let Some(running) = running_ttl.filter(|_| held) {
                 let expires = tx
                     .open_table(EXPIRES)?
                     .get(key.as_str())?
                     .map(|a| a.value());
-                if expires.is_some() {
+                let records = tx.open_table(RECORDS)?;
+                let record = records.get(key.as_str())?;
+                let running_now = record.is_some_and(|r| super::is_running_json(r.value()));
+                if expires.is_some() && running_now {
                     expire_at(tx, &key, until(now, running))?;
                 }
             }

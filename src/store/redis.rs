@@ -9,11 +9,18 @@ use super::{OperationRecord, OperationStore, StoreError, StoreFuture};
 
 // Extends the lease only when `holder` holds it (check-and-set in one script); then, when
 // ARGV[3] is not `0` (running records expire), the expiry of the record KEYS[2] if it has one
-// (a running record saved with its `PX`: the holder is alive, so is its operation).
+// and is still running (a running record saved with its `PX`: the holder is alive, so is its
+// operation). A finished record is left as its last write set it: a renewal that raced the
+// finish (sent before, run after) moves no finished record's expiry.
 const RENEW: &str = r"if redis.call('GET', KEYS[1]) == ARGV[1] then
   local renewed = redis.call('PEXPIRE', KEYS[1], ARGV[2])
   if ARGV[3] ~= '0' and redis.call('PTTL', KEYS[2]) > 0 then
-    redis.call('PEXPIRE', KEYS[2], ARGV[3])
+    local ok, record = pcall(cjson.decode, redis.call('GET', KEYS[2]))
+    local state = ok and type(record) == 'table' and type(record.state) == 'table'
+      and record.state.state
+    if state == 'submitted' or state == 'polling' then
+      redis.call('PEXPIRE', KEYS[2], ARGV[3])
+    end
   end
   return renewed
 else
@@ -107,7 +114,7 @@ impl RedisStore {
     }
 
     /// Expire a running record (submitted or polling) once nothing has shown it alive for
-    /// `ttl`: its last write, or the last renewal of a lease on its key (Redis `PX`, set by
+    /// `ttl`: its last write, or the last renewal of a lease on its key while it runs (Redis `PX`, set by
     /// each write and pushed back by each renewal; a holder renews every third of its lease
     /// while it polls, and takes a lapsed one again and rewrites its record, so an operation
     /// being polled never expires; give a `ttl` longer than the lease). An operation whose

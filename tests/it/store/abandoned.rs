@@ -15,12 +15,12 @@ use crate::support::send;
 /// The running-record TTL the contract runs with (on a paused clock).
 const RUNNING_TTL: Duration = Duration::from_millis(400);
 
-fn submitted() -> OperationRecord {
+pub(super) fn submitted() -> OperationRecord {
     let json = r#"{"fingerprint":"00ff","first_sent":1,"state":{"state":"submitted"}}"#;
     OperationRecord::from_json(json.as_bytes()).unwrap()
 }
 
-fn failed() -> OperationRecord {
+pub(super) fn failed() -> OperationRecord {
     let json = r#"{"fingerprint":"00ff","first_sent":1,"state":{"state":"failed","word":"Failed","code":null,"message":null}}"#;
     OperationRecord::from_json(json.as_bytes()).unwrap()
 }
@@ -79,7 +79,7 @@ async fn redb_running_records_expire_when_abandoned() {
 
 /// The name of the Redis key a `RedisStore` with `prefix` keeps `key`'s record under.
 #[cfg(feature = "store-redis")]
-fn op_key(prefix: &str, key: &str) -> String {
+pub(super) fn op_key(prefix: &str, key: &str) -> String {
     format!("{prefix}op:{key}")
 }
 
