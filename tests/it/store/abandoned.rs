@@ -80,7 +80,7 @@ async fn redb_running_records_expire_when_abandoned() {
 /// The name of the Redis key a `RedisStore` with `prefix` keeps `key`'s record under.
 #[cfg(feature = "store-redis")]
 pub(super) fn op_key(prefix: &str, key: &str) -> String {
-    format!("{prefix}op:{key}")
+    format!("{prefix}{{k:{key}}}:op")
 }
 
 /// Redis expires keys by its own clock, which no test can pause: what the store owes is the

@@ -1,6 +1,7 @@
 //! Lease renewals and the records' expiries, interleaved by hand: a renewal that raced the
 //! finish (sent before the finished record was written, run after it) moves no finished
-//! record's expiry, in every store.
+//! record's expiry, in every store; and Redis Cluster takes the renewal's script, which reads a
+//! key's lease and record.
 
 use std::time::Duration;
 
@@ -71,4 +72,27 @@ async fn redis_a_late_renewal_moves_no_finished_expiry() {
     assert!(left > 60_000, "the finished TTL stays: {left} ms left");
     let record: OperationRecord = store.load("k").await.unwrap().unwrap();
     assert_eq!(record, failed());
+}
+
+/// A single-node Redis Cluster (every slot on one node, which refuses a script whose keys lie
+/// in two slots): the renewal's script, which reads a key's lease and its record, runs — when
+/// the holder renews, and when another asks for a lease that is held.
+#[cfg(feature = "store-redis")]
+#[tokio::test]
+async fn redis_cluster_takes_the_renewal_script() {
+    let server = super::redis_server::RedisServer::start_cluster();
+    let store = tower_lro::store::RedisStore::connect(&server.url)
+        .await
+        .unwrap()
+        .finished_ttl(Duration::from_secs(600))
+        .running_ttl(Duration::from_secs(60));
+    store.save("k", &submitted()).await.unwrap();
+    assert!(store.acquire("k", "holder", LEASE).await.unwrap());
+    assert!(store.acquire("k", "holder", LEASE).await.unwrap());
+    assert!(!store.acquire("k", "other", LEASE).await.unwrap());
+    assert!(store.renew("k", "holder", LEASE).await.unwrap());
+    store.save("k", &failed()).await.unwrap();
+    store.release("k", "holder").await.unwrap();
+    assert!(store.acquire("k", "other", LEASE).await.unwrap());
+    assert_eq!(store.load("k").await.unwrap(), Some(failed()));
 }
