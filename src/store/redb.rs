@@ -127,6 +127,12 @@ impl RedbStore {
     /// (a request under its key is a new operation), and each later write removes up to 64
     /// expired records from the file. Default: running records are kept until they end or are
     /// removed.
+    ///
+    /// A running record already in the file without an expiry (written by a version before
+    /// this setting, or by a store opened without it) gets one at its next write or lease
+    /// renewal — a request under its key resumes it, and its holder writes and renews. One that
+    /// no request asks about again is kept: remove it ([`OperationStore::remove`]). Reads do
+    /// not write, so none is given at a read.
     #[must_use]
     pub fn running_ttl(mut self, ttl: Duration) -> Self {
         self.running_ttl = Some(ttl);
@@ -336,16 +342,13 @@ impl OperationStore for RedbStore {
             }
             // The holder is alive: so is its operation's record, while it runs. Read in this
             // transaction: a renewal that comes after the end was written (it raced the finish)
-            // leaves the finished record's expiry as the finish set it.
+            // leaves the finished record's expiry as the finish set it. A running record with no
+            // expiry (written by a version before `running_ttl`, or while the store had none)
+            // gets one here.
             if let Some(running) = running_ttl.filter(|_| held) {
-                let expires = tx
-                    .open_table(EXPIRES)?
-                    .get(key.as_str())?
-                    .map(|a| a.value());
                 let records = tx.open_table(RECORDS)?;
                 let record = records.get(key.as_str())?;
-                let running_now = record.is_some_and(|r| super::is_running_json(r.value()));
-                if expires.is_some() && running_now {
+                if record.is_some_and(|r| super::is_running_json(r.value())) {
                     expire_at(tx, &key, until(now, running))?;
                 }
             }

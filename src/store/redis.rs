@@ -8,14 +8,16 @@ use redis::{AsyncCommands, Script};
 use super::{OperationRecord, OperationStore, StoreError, StoreFuture};
 
 // Extends the lease only when `holder` holds it (check-and-set in one script); then, when
-// ARGV[3] is not `0` (running records expire), the expiry of the record KEYS[2] if it has one
-// and is still running (a running record saved with its `PX`: the holder is alive, so is its
-// operation). A finished record is left as its last write set it: a renewal that raced the
-// finish (sent before, run after) moves no finished record's expiry.
+// ARGV[3] is not `0` (running records expire), the expiry of the record KEYS[2] while it is
+// still running (the holder is alive, so is its operation), one it had or none (a running
+// record written while the store had no `running_ttl` gets one). A finished record is left as
+// its last write set it: a renewal that raced the finish (sent before, run after) moves no
+// finished record's expiry.
 const RENEW: &str = r"if redis.call('GET', KEYS[1]) == ARGV[1] then
   local renewed = redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  if ARGV[3] ~= '0' and redis.call('PTTL', KEYS[2]) > 0 then
-    local ok, record = pcall(cjson.decode, redis.call('GET', KEYS[2]))
+  local bytes = ARGV[3] ~= '0' and redis.call('GET', KEYS[2])
+  if bytes then
+    local ok, record = pcall(cjson.decode, bytes)
     local state = ok and type(record) == 'table' and type(record.state) == 'table'
       and record.state.state
     if state == 'submitted' or state == 'polling' then
@@ -133,6 +135,12 @@ impl RedisStore {
     /// being polled never expires; give a `ttl` longer than the lease). An operation whose
     /// holder ended and that no caller asked about again is then gone (a request under its key
     /// is a new operation). Default: running records are kept until they end or are removed.
+    ///
+    /// A running record already on the server without an expiry (written while the store had
+    /// no `running_ttl`) gets one at its next write or lease renewal — a request under its key
+    /// resumes it, and its holder writes and renews. One that no request asks about again is
+    /// kept: remove it ([`OperationStore::remove`], or `DEL`). Reads are plain `GET`s, so none
+    /// is given at a read.
     #[must_use]
     pub fn running_ttl(mut self, ttl: Duration) -> Self {
         self.running_ttl = Some(ttl);

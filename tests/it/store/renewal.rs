@@ -96,3 +96,46 @@ async fn redis_cluster_takes_the_renewal_script() {
     assert!(store.acquire("k", "other", LEASE).await.unwrap());
     assert_eq!(store.load("k").await.unwrap(), Some(failed()));
 }
+
+/// A running record written without an expiry (by a version before `running_ttl`, or by a store
+/// opened without it) gets the running TTL at the first renewal of its lease by a holder that
+/// resumed it; it kept no expiry at all, and never expired.
+#[tokio::test(start_paused = true)]
+async fn redb_a_running_record_without_an_expiry_gets_one_at_its_renewal() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ops.redb");
+    let before = tower_lro::store::RedbStore::open(&path).unwrap();
+    before.save("old", &submitted()).await.unwrap();
+    drop(before);
+    let store = tower_lro::store::RedbStore::open(&path)
+        .unwrap()
+        .running_ttl(RUNNING_TTL);
+    assert!(store.acquire("old", "holder", LEASE).await.unwrap());
+    assert!(store.renew("old", "holder", LEASE).await.unwrap());
+    store.release("old", "holder").await.unwrap();
+    tokio::time::sleep(RUNNING_TTL - Duration::from_millis(1)).await;
+    assert_eq!(store.load("old").await.unwrap(), Some(submitted()));
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    assert_eq!(store.load("old").await.unwrap(), None);
+}
+
+/// Redis: the same, read back with `PTTL` (`-1` before: no expiry).
+#[cfg(feature = "store-redis")]
+#[tokio::test]
+async fn redis_a_running_record_without_an_expiry_gets_one_at_its_renewal() {
+    use redis::AsyncCommands;
+    let server = super::redis_server::RedisServer::start();
+    let before = tower_lro::store::RedisStore::connect(&server.url)
+        .await
+        .unwrap();
+    before.save("old", &submitted()).await.unwrap();
+    let store = before.running_ttl(Duration::from_secs(60));
+    let client = redis::Client::open(server.url.as_str()).unwrap();
+    let mut raw = client.get_multiplexed_async_connection().await.unwrap();
+    let name = super::abandoned::op_key("tower-lro:", "old");
+    assert_eq!(raw.pttl::<_, i64>(&name).await.unwrap(), -1);
+    assert!(store.acquire("old", "holder", LEASE).await.unwrap());
+    assert!(store.renew("old", "holder", LEASE).await.unwrap());
+    let left: i64 = raw.pttl(&name).await.unwrap();
+    assert!(left > 55_000 && left <= 60_000, "{left} ms left");
+}
