@@ -179,7 +179,7 @@ impl MemoryStore {
     }
 
     /// Expire a running record (submitted or polling) once nothing has shown it alive for
-    /// `ttl`: its last write, or the last renewal of a lease on its key (a holder renews every
+    /// `ttl`: its last write, or the last renewal of a lease on its key while it runs (a holder renews every
     /// third of its lease while it polls, and takes a lapsed one again and rewrites its record,
     /// so an operation being polled never expires; give a `ttl` longer than the lease). An
     /// operation whose holder ended and that no caller asked about again then reads as absent

@@ -525,6 +525,23 @@ fn sent_error(body: Option<&bytes::Bytes>) -> (Option<String>, Option<String>) {
     (text("code"), text("message"))
 }
 
+/// Whether a record's JSON is of a running operation (submitted or polling), read from its
+/// `state` tag (a store checks it inside the write that renews a lease: a renewal that comes
+/// after the operation's end moves no finished record's expiry).
+#[cfg(feature = "store-redb")]
+pub(crate) fn is_running_json(bytes: &[u8]) -> bool {
+    #[derive(Deserialize)]
+    struct Tag {
+        state: String,
+    }
+    #[derive(Deserialize)]
+    struct Head {
+        state: Tag,
+    }
+    serde_json::from_slice::<Head>(bytes)
+        .is_ok_and(|head| matches!(head.state.state.as_str(), "submitted" | "polling"))
+}
+
 /// Milliseconds since the Unix epoch, by the wall clock (what records and their expiries are
 /// stamped with).
 pub(crate) fn unix_ms() -> u64 {

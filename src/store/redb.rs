@@ -25,8 +25,14 @@ const LEASE_SYNC_MS: u64 = 1_000;
 
 /// Records and leases in one file on this machine (an embedded [redb] database): they survive
 /// a restart, and every process that opens the file shares them (redb lets one process open
-/// a file at a time; share it between the tasks of that process). Lease expiries are wall-clock
-/// time. Each call runs on Tokio's blocking pool.
+/// a file at a time; share it between the tasks of that process). Each call runs on Tokio's
+/// blocking pool.
+///
+/// Time (lease and record expiries) is the wall clock when the store was opened, carried on by
+/// Tokio's clock ([`tokio::time::Instant`]): monotone within a process (a wall clock set back
+/// moves no expiry), stamped in milliseconds since the Unix epoch in the file so that the next
+/// process to open it reads them, and paused with Tokio's clock in tests, as
+/// [`MemoryStore`](super::MemoryStore)'s.
 ///
 /// Records are synced to disk before a write returns. Lease writes are not, unless nothing was
 /// synced for a second: only this process opens the file, so a lease matters on disk only
@@ -42,6 +48,30 @@ pub struct RedbStore {
     running_ttl: Option<Duration>,
     // When a commit last synced to disk (milliseconds since the Unix epoch).
     synced_ms: Arc<AtomicU64>,
+    clock: Clock,
+}
+
+/// The store's time: the wall clock at `opened`, carried on by Tokio's clock.
+#[derive(Debug, Clone, Copy)]
+struct Clock {
+    wall_ms: u64,
+    opened: tokio::time::Instant,
+}
+
+impl Clock {
+    fn new() -> Self {
+        Self {
+            wall_ms: super::unix_ms(),
+            opened: tokio::time::Instant::now(),
+        }
+    }
+
+    /// Milliseconds since the Unix epoch, by this clock. Read in the caller's task, before the
+    /// blocking pool (whose threads need not see a paused clock).
+    fn now_ms(self) -> u64 {
+        let since = u64::try_from(self.opened.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.wall_ms.saturating_add(since)
+    }
 }
 
 impl std::fmt::Debug for RedbStore {
@@ -75,6 +105,7 @@ impl RedbStore {
             finished_ttl: None,
             running_ttl: None,
             synced_ms: Arc::new(AtomicU64::new(super::unix_ms())),
+            clock: Clock::new(),
         })
     }
 
@@ -89,13 +120,19 @@ impl RedbStore {
     }
 
     /// Expire a running record (submitted or polling) once nothing has shown it alive for
-    /// `ttl`: its last write, or the last renewal of a lease on its key (a holder renews every
+    /// `ttl`: its last write, or the last renewal of a lease on its key while it runs (a holder renews every
     /// third of its lease while it polls, and takes a lapsed one again and rewrites its record,
     /// so an operation being polled never expires; give a `ttl` longer than the lease). An
     /// operation whose holder ended and that no caller asked about again then reads as absent
     /// (a request under its key is a new operation), and each later write removes up to 64
     /// expired records from the file. Default: running records are kept until they end or are
     /// removed.
+    ///
+    /// A running record already in the file without an expiry (written by a version before
+    /// this setting, or by a store opened without it) gets one at its next write or lease
+    /// renewal — a request under its key resumes it, and its holder writes and renews. One that
+    /// no request asks about again is kept: remove it ([`OperationStore::remove`]). Reads do
+    /// not write, so none is given at a read.
     #[must_use]
     pub fn running_ttl(mut self, ttl: Duration) -> Self {
         self.running_ttl = Some(ttl);
@@ -178,8 +215,9 @@ from_redb!(
     redb::CommitError
 );
 
-fn until(ttl: Duration) -> u64 {
-    super::unix_ms().saturating_add(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX))
+/// `ttl` after `now` (milliseconds since the Unix epoch).
+fn until(now: u64, ttl: Duration) -> u64 {
+    now.saturating_add(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// Sets when `key`'s record expires.
@@ -199,9 +237,8 @@ fn unexpire(tx: &redb::WriteTransaction, key: &str) -> Result<(), DbError> {
     Ok(())
 }
 
-/// Removes up to [`SWEEP`] records whose expiry has passed.
-fn remove_expired(tx: &redb::WriteTransaction) -> Result<(), DbError> {
-    let now = super::unix_ms();
+/// Removes up to [`SWEEP`] records whose expiry has passed at `now`.
+fn remove_expired(tx: &redb::WriteTransaction, now: u64) -> Result<(), DbError> {
     let mut order = tx.open_table(EXPIRY_ORDER)?;
     let mut due = Vec::new();
     for entry in order.iter()? {
@@ -223,11 +260,11 @@ fn remove_expired(tx: &redb::WriteTransaction) -> Result<(), DbError> {
 
 impl OperationStore for RedbStore {
     fn load(&self, key: &str) -> StoreFuture<'_, Option<OperationRecord>> {
-        let key = key.to_owned();
+        let (key, now) = (key.to_owned(), self.clock.now_ms());
         let read = self.with(move |db| {
             let tx = db.begin_read()?;
             let expires = tx.open_table(EXPIRES)?.get(key.as_str())?;
-            if expires.is_some_and(|at| at.value() <= super::unix_ms()) {
+            if expires.is_some_and(|at| at.value() <= now) {
                 return Ok(None);
             }
             let table = tx.open_table(RECORDS)?;
@@ -244,6 +281,7 @@ impl OperationStore for RedbStore {
 
     fn save(&self, key: &str, record: &OperationRecord) -> StoreFuture<'_, ()> {
         let (key, json) = (key.to_owned(), record.to_json());
+        let now = self.clock.now_ms();
         let sweep = self.finished_ttl.is_some() || self.running_ttl.is_some();
         let ttl = if record.is_finished() {
             self.finished_ttl
@@ -254,11 +292,11 @@ impl OperationStore for RedbStore {
             tx.open_table(RECORDS)?
                 .insert(key.as_str(), json.as_slice())?;
             match ttl {
-                Some(ttl) => expire_at(tx, &key, until(ttl))?,
+                Some(ttl) => expire_at(tx, &key, until(now, ttl))?,
                 None => unexpire(tx, &key)?,
             }
             if sweep {
-                remove_expired(tx)?;
+                remove_expired(tx, now)?;
             }
             Ok(())
         })
@@ -273,44 +311,45 @@ impl OperationStore for RedbStore {
     }
 
     fn acquire(&self, key: &str, holder: &str, ttl: Duration) -> StoreFuture<'_, bool> {
-        let (key, holder) = (key.to_owned(), holder.to_owned());
+        let (key, holder, now) = (key.to_owned(), holder.to_owned(), self.clock.now_ms());
         self.lease_write(move |tx| {
             let mut table = tx.open_table(LEASES)?;
             let free = match table.get(key.as_str())? {
                 Some(lease) => {
                     let (h, expiry) = lease.value();
-                    h == holder || expiry <= super::unix_ms()
+                    h == holder || expiry <= now
                 }
                 None => true,
             };
             if free {
-                table.insert(key.as_str(), (holder.as_str(), until(ttl)))?;
+                table.insert(key.as_str(), (holder.as_str(), until(now, ttl)))?;
             }
             Ok(free)
         })
     }
 
     fn renew(&self, key: &str, holder: &str, ttl: Duration) -> StoreFuture<'_, bool> {
-        let (key, holder) = (key.to_owned(), holder.to_owned());
+        let (key, holder, now) = (key.to_owned(), holder.to_owned(), self.clock.now_ms());
         let running_ttl = self.running_ttl;
         self.lease_write(move |tx| {
             let mut table = tx.open_table(LEASES)?;
             let held = table.get(key.as_str())?.is_some_and(|lease| {
                 let (h, expiry) = lease.value();
-                h == holder && expiry > super::unix_ms()
+                h == holder && expiry > now
             });
             if held {
-                table.insert(key.as_str(), (holder.as_str(), until(ttl)))?;
+                table.insert(key.as_str(), (holder.as_str(), until(now, ttl)))?;
             }
-            // The holder is alive: so is its operation's record (a lease is renewed only while its
-            // operation runs).
+            // The holder is alive: so is its operation's record, while it runs. Read in this
+            // transaction: a renewal that comes after the end was written (it raced the finish)
+            // leaves the finished record's expiry as the finish set it. A running record with no
+            // expiry (written by a version before `running_ttl`, or while the store had none)
+            // gets one here.
             if let Some(running) = running_ttl.filter(|_| held) {
-                let expires = tx
-                    .open_table(EXPIRES)?
-                    .get(key.as_str())?
-                    .map(|a| a.value());
-                if expires.is_some() {
-                    expire_at(tx, &key, until(running))?;
+                let records = tx.open_table(RECORDS)?;
+                let record = records.get(key.as_str())?;
+                if record.is_some_and(|r| super::is_running_json(r.value())) {
+                    expire_at(tx, &key, until(now, running))?;
                 }
             }
             Ok(held)

@@ -1,7 +1,8 @@
 //! Records of abandoned operations expire (`running_ttl`): a running record that nothing has
 //! shown alive — no write, no renewal of a lease on its key — for the TTL reads as absent, in
-//! every store (memory on a paused clock, a redb file, a real Redis); one whose holder renews
-//! its lease stays however long its operation runs without news.
+//! every store (memory and a redb file on Tokio's paused clock, exact; a real Redis, whose own
+//! clock expires keys: the expiries the store sets are read back with `PTTL`); one whose holder
+//! renews its lease stays however long its operation runs without news.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,16 +12,15 @@ use tower_lro::store::{MemoryStore, OperationRecord, OperationStore, Outcome};
 use super::{client, layer, outcome, until_polling, Upstream};
 use crate::support::send;
 
-/// The running-record TTL the contract runs with: long enough for a few writes in a row on a
-/// loaded machine, short enough for a test.
+/// The running-record TTL the contract runs with (on a paused clock).
 const RUNNING_TTL: Duration = Duration::from_millis(400);
 
-fn submitted() -> OperationRecord {
+pub(super) fn submitted() -> OperationRecord {
     let json = r#"{"fingerprint":"00ff","first_sent":1,"state":{"state":"submitted"}}"#;
     OperationRecord::from_json(json.as_bytes()).unwrap()
 }
 
-fn failed() -> OperationRecord {
+pub(super) fn failed() -> OperationRecord {
     let json = r#"{"fingerprint":"00ff","first_sent":1,"state":{"state":"failed","word":"Failed","code":null,"message":null}}"#;
     OperationRecord::from_json(json.as_bytes()).unwrap()
 }
@@ -68,21 +68,82 @@ async fn memory_running_records_expire_when_abandoned() {
     running_expiry_contract(&MemoryStore::new().running_ttl(RUNNING_TTL)).await;
 }
 
-#[tokio::test]
+/// On Tokio's paused clock: the redb store's time follows it (it waited the real 400 ms, and
+/// more on a loaded machine, when its expiries were read from the wall clock).
+#[tokio::test(start_paused = true)]
 async fn redb_running_records_expire_when_abandoned() {
     let dir = tempfile::tempdir().unwrap();
     let store = tower_lro::store::RedbStore::open(dir.path().join("ops.redb")).unwrap();
     running_expiry_contract(&store.running_ttl(RUNNING_TTL)).await;
 }
 
+/// The name of the Redis key a `RedisStore` with `prefix` keeps `key`'s record under.
+#[cfg(feature = "store-redis")]
+pub(super) fn op_key(prefix: &str, key: &str) -> String {
+    format!("{prefix}{{k:{key}}}:op")
+}
+
+/// Redis expires keys by its own clock, which no test can pause: what the store owes is the
+/// expiry it sets, read back exactly with `PTTL` — the TTL from each write of a running record
+/// and from each renewal of a lease on its key, none on a finished record — without waiting
+/// for it to pass (that a key with a `PTTL` goes is Redis's part). Time passing is a `PEXPIRE`
+/// of the test's own that lowers the remaining TTL.
 #[cfg(feature = "store-redis")]
 #[tokio::test]
 async fn redis_running_records_expire_when_abandoned() {
+    use redis::AsyncCommands;
+    const TTL: Duration = Duration::from_secs(600);
     let server = crate::store::redis_server::RedisServer::start();
     let store = tower_lro::store::RedisStore::connect(&server.url)
         .await
-        .unwrap();
-    running_expiry_contract(&store.running_ttl(RUNNING_TTL)).await;
+        .unwrap()
+        .running_ttl(TTL);
+    let client = redis::Client::open(server.url.as_str()).unwrap();
+    let raw = client.get_multiplexed_async_connection().await.unwrap();
+    let op = |key: &str| op_key("tower-lro:", key);
+    // Milliseconds left, as Redis says (`-1`: no expiry; `-2`: no key).
+    let pttl = |key: &str| {
+        let (mut raw, name) = (raw.clone(), op(key));
+        async move { raw.pttl::<_, i64>(name).await.unwrap() }
+    };
+    let fresh = |left: i64| left > TTL.as_millis() as i64 - 5_000 && left <= TTL.as_millis() as i64;
+
+    let running = submitted();
+    store.save("abandoned", &running).await.unwrap();
+    store.save("driven", &running).await.unwrap();
+    store.save("done", &failed()).await.unwrap();
+    assert!(
+        fresh(pttl("abandoned").await),
+        "a running record's write sets the TTL"
+    );
+    assert_eq!(
+        pttl("done").await,
+        -1,
+        "a finished record gets no running TTL"
+    );
+
+    // Most of the TTL passes for both; the holder of "driven" renews its lease.
+    let mut lower = raw.clone();
+    for key in ["abandoned", "driven"] {
+        let _: bool = lower.pexpire(op(key), 1_000).await.unwrap();
+    }
+    let lease = Duration::from_secs(30);
+    assert!(store.acquire("driven", "holder", lease).await.unwrap());
+    assert!(store.renew("driven", "holder", lease).await.unwrap());
+    assert!(fresh(pttl("driven").await), "a renewal pushes the TTL back");
+    let left = pttl("abandoned").await;
+    assert!(
+        (0..=1_000).contains(&left),
+        "nothing renews the abandoned one: {left}"
+    );
+    // Another holder's renewal is refused and moves nothing.
+    let _: bool = lower.pexpire(op("driven"), 1_000).await.unwrap();
+    assert!(!store.renew("driven", "other", lease).await.unwrap());
+    assert!(pttl("driven").await <= 1_000);
+    // Finished: the running expiry goes with the write.
+    store.save("driven", &failed()).await.unwrap();
+    assert_eq!(pttl("driven").await, -1);
+    assert_eq!(store.load("driven").await.unwrap(), Some(failed()));
 }
 
 /// Through the layer: an operation polled without news for longer than the TTL keeps its
@@ -166,23 +227,48 @@ impl OperationStore for Outage {
 /// A holder that is alive but whose lease lapsed (its renewals failed for longer than a lease:
 /// a store outage, a starved task) takes the lease again and writes its record again: its
 /// operation's record does not expire under it while it still polls (which would make a
-/// request under the key a second submission of the same work).
-#[tokio::test]
+/// request under the key a second submission of the same work). On a `tower-test` mock and
+/// Tokio's paused clock: the outage, the lease and the TTL are exact, nothing waits real time.
+#[tokio::test(start_paused = true)]
 async fn a_holder_whose_lease_lapsed_keeps_its_record_alive() {
-    let up = Upstream::start().await;
+    use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+
+    use super::{two_mock_origins, A_JOBS, B_OPS};
+    use crate::support::{post, resp};
+
+    const THING: &str = "https://a.example/things/1";
     let store = Arc::new(Outage {
         inner: MemoryStore::new().running_ttl(Duration::from_millis(300)),
-        out: std::sync::atomic::AtomicBool::new(false),
+        out: AtomicBool::new(false),
     });
-    let svc = client(layer(store.clone()).lease(Duration::from_millis(60)));
+    let done = Arc::new(AtomicBool::new(false));
+    let finished = done.clone();
+    let (svc, seen) = two_mock_origins(
+        layer(store.clone()).lease(Duration::from_millis(60)),
+        move |s| match s.uri.as_str() {
+            B_OPS if finished.load(SeqCst) => resp(
+                200,
+                &[("resource-location", THING.as_bytes())],
+                r#"{"status":"Succeeded"}"#,
+            ),
+            B_OPS => resp(200, &[("retry-after-ms", b"20")], r#"{"status":"Running"}"#),
+            THING => resp(200, &[("content-type", b"application/json")], "{}"),
+            _ => resp(404, &[], ""),
+        },
+    );
+    let mut req = post(A_JOBS, "{}");
+    let options = tower_lro::LroOptions::new()
+        .idempotency_key("s")
+        .request_body(b"{}");
+    req.extensions_mut().insert(options);
     let call = tokio::spawn({
-        let (svc, req) = (svc.clone(), up.keyed("s", "{}"));
+        let svc = svc.clone();
         async move { send(&svc, req).await }
     });
     until_polling(&*store, "s").await;
-    store.out.store(true, std::sync::atomic::Ordering::SeqCst);
+    store.out.store(true, SeqCst);
     tokio::time::sleep(Duration::from_millis(150)).await;
-    store.out.store(false, std::sync::atomic::Ordering::SeqCst);
+    store.out.store(false, SeqCst);
     // Still polled (nothing new, so nothing written) for longer than the running TTL.
     for _ in 0..10 {
         tokio::time::sleep(Duration::from_millis(70)).await;
@@ -191,8 +277,11 @@ async fn a_holder_whose_lease_lapsed_keeps_its_record_alive() {
             "the record of an operation still polled stays"
         );
     }
-    up.finish();
-    let done = call.await.unwrap().unwrap();
-    assert_eq!(outcome(&done), Outcome::Submitted);
-    assert_eq!(up.submissions(), 1);
+    done.store(true, SeqCst);
+    let answer = call.await.unwrap().unwrap();
+    assert_eq!(outcome(&answer), Outcome::Submitted);
+    drop(svc);
+    let seen = seen.await.unwrap();
+    let submissions = seen.iter().filter(|s| s.uri == A_JOBS).count();
+    assert_eq!(submissions, 1);
 }

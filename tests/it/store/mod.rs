@@ -33,6 +33,7 @@ mod progress;
 mod recorded;
 #[cfg(feature = "store-redis")]
 pub mod redis_server;
+mod renewal;
 
 /// An upstream whose operation runs until `done` is set, answering `Retry-After` of 20 ms.
 pub struct Upstream {
