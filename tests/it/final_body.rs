@@ -493,7 +493,11 @@ async fn a_result_over_the_status_limit_says_succeeded_as_under_it() {
     let inner = tower::service_fn(|req: Request<Full<Bytes>>| async move {
         Ok::<_, Infallible>(match req.method().as_str() {
             "POST" => answer(202, &[("location", EXPORT), ("retry-after", "1")], full("")),
-            _ => answer(200, &[("content-type", "text/csv")], full("0123456789abcdef")),
+            _ => answer(
+                200,
+                &[("content-type", "text/csv")],
+                full("0123456789abcdef"),
+            ),
         })
     });
     let mut said = Vec::new();
