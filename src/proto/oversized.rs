@@ -22,6 +22,9 @@ impl Machine {
             return None;
         }
         let url = op.monitor.clone();
+        // A success other than `202` with no status document says the operation is done, as
+        // the same answer under the limit does.
+        self.op.mark_succeeded();
         Some(match self.fetch(url, now) {
             Action::Send { at, request } => Plan::Send { at, request },
             Action::Fail(error) | Action::Cancel { error, .. } => Plan::Fail(error),

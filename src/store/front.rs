@@ -535,7 +535,16 @@ where
         let mut renew_at = Instant::now() + every;
         let mut saved: Option<Report> = None;
         loop {
-            match tokio::time::timeout_at(renew_at, handles.changed()).await {
+            // A renewal that is due goes first: reports that keep coming (a server that answers
+            // faster than the store writes) always have a change ready, and the timeout polls
+            // the change before its timer.
+            let next = match Instant::now() >= renew_at {
+                true => None,
+                false => tokio::time::timeout_at(renew_at, handles.changed())
+                    .await
+                    .ok(),
+            };
+            match next.ok_or(()) {
                 Ok(Ok(())) => {
                     let report = handles.borrow_and_update().clone();
                     // Nothing new (the same handle but its poll count, status, figure): not

@@ -482,3 +482,35 @@ async fn a_location_monitors_result_over_the_status_limit_is_delivered_unread() 
         err.reason()
     );
 }
+
+/// A `Location` monitor's result over the status body limit says the operation succeeded, as
+/// the same result under the limit does (its metadata said `NotStarted`, meaning running:
+/// `lro --metadata` wrote `"meaning":"running"` for a finished export, and the stores recorded
+/// a word no server sent).
+#[tokio::test(start_paused = true)]
+async fn a_result_over_the_status_limit_says_succeeded_as_under_it() {
+    const EXPORT: &str = "https://svc.example/exports/1";
+    let inner = tower::service_fn(|req: Request<Full<Bytes>>| async move {
+        Ok::<_, Infallible>(match req.method().as_str() {
+            "POST" => answer(202, &[("location", EXPORT), ("retry-after", "1")], full("")),
+            _ => answer(
+                200,
+                &[("content-type", "text/csv")],
+                full("0123456789abcdef"),
+            ),
+        })
+    });
+    let mut said = Vec::new();
+    for limit in [1024, 8] {
+        let svc = LroLayer::new().status_body_limit(limit).layer(inner);
+        let req = request(Method::POST, "https://svc.example/exports", None);
+        let resp = tokio::time::timeout(TEST_TIMEOUT, svc.oneshot(req))
+            .await
+            .unwrap()
+            .expect("the result is delivered");
+        let meta = resp.extensions().get::<LroMetadata>().expect("metadata");
+        said.push((limit, meta.status().meaning(), meta.status().is_assumed()));
+    }
+    let succeeded = tower_lro::StatusMeaning::Succeeded;
+    assert_eq!(said, [(1024, succeeded, false), (8, succeeded, false)]);
+}

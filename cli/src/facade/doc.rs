@@ -120,13 +120,15 @@ pub async fn result(
 }
 
 /// `400 CredentialRequired`: nobody polls the operation any more, and this request cannot
-/// continue it: it was started with the query credentials `missing`, whose values the store
-/// does not keep (it keeps no credential in clear), and this request does not carry them.
+/// continue it: it was started with the credentials `missing` (query parameters or headers),
+/// whose values the store does not keep (it keeps no credential in clear), and this request
+/// does not carry them.
 fn credential_required(missing: &[String]) -> Response<ProxyBody> {
     let names = missing.join(", ");
     let message = format!(
-        "the operation is no longer polled and was started with the query credential {names}, \
-         which the store does not keep: ask again with it in this URL's query to continue it"
+        "the operation is no longer polled and was started with the credential {names}, \
+         which the store does not keep: ask again with it (in this URL's query, or as a \
+         header of that name) to continue it"
     );
     json_error(StatusCode::BAD_REQUEST, "CredentialRequired", &message)
 }

@@ -163,6 +163,28 @@ fn accepted(facade: &Facade, id: &str, record: Option<&OperationRecord>) -> Resp
     response
 }
 
+/// `Err` with the credential headers (`Authorization`, an API key: what
+/// [`tower_lro::credentials::is_credential_header`] names) the polls of `handle`'s operation
+/// carried and `headers` lacks: a takeover's polls would go without them, and the upstream's
+/// `401` would end the operation `Failed` for its owner too. The store keeps no value of them.
+fn missing_headers(
+    handle: &tower_lro::ResumeHandle,
+    headers: &HeaderMap,
+) -> Result<(), Vec<String>> {
+    let missing: Vec<String> = handle
+        .header_names()
+        .iter()
+        .filter(|n| {
+            tower_lro::credentials::is_credential_header(n) && !headers.contains_key(n.as_str())
+        })
+        .cloned()
+        .collect();
+    match missing.is_empty() {
+        true => Ok(()),
+        false => Err(missing),
+    }
+}
+
 impl Facade {
     /// The record under `id` once it holds more than the submission (bounded: 1 s).
     async fn until_recorded(&self, id: &str) -> Option<OperationRecord> {
@@ -210,7 +232,10 @@ impl Facade {
             _ => return Ok(()),
         }
         let uri = match &record.state {
-            OperationState::Polling { handle } => self.resumed_uri(handle, query)?,
+            OperationState::Polling { handle } => {
+                missing_headers(handle, headers)?;
+                self.resumed_uri(handle, query)?
+            }
             _ => self.upstream.clone(),
         };
         if self.runs(key, true) {

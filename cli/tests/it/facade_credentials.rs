@@ -98,3 +98,97 @@ async fn a_query_credential_operation_is_taken_over_with_the_askers_credential()
     assert_eq!(mock.count("/jobs"), 1, "taken over, not submitted again");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The same for a credential header (`Authorization`): the store keeps none of its value, and a
+/// status request without it (a browser's `EventSource` cannot send one) is answered `400
+/// CredentialRequired` rather than taking the operation over without it: its polls' `401`
+/// ended the operation `Failed` for its owner too.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_header_credential_operation_is_not_taken_over_without_it() {
+    const AUTH: (&str, &str) = ("authorization", "Bearer s3cret");
+    let done = Arc::new(AtomicBool::new(false));
+    let finished = done.clone();
+    let mock = Mock::start(move |req, base| {
+        let authorized = req.headers.get(AUTH.0).is_some_and(|v| v == AUTH.1);
+        if !authorized {
+            return resp(401, &[], r#"{"error":{"code":"Unauthorized"}}"#);
+        }
+        match (req.method.as_str(), req.target.as_str()) {
+            ("POST", "/jobs") => resp(202, &[("operation-location", format!("{base}/ops/1"))], ""),
+            ("GET", "/ops/1") if finished.load(Ordering::SeqCst) => resp(
+                200,
+                &[],
+                r#"{"status":"Succeeded","resourceLocation":"/things/1"}"#,
+            ),
+            ("GET", "/ops/1") => resp(
+                200,
+                &[("retry-after-ms", "50".into())],
+                r#"{"status":"Running"}"#,
+            ),
+            ("GET", "/things/1") => resp(200, &[], r#"{"thing":"ok"}"#),
+            _ => resp(404, &[], ""),
+        }
+    })
+    .await;
+    let dir = temp_dir("facade-header-credential");
+    let store = dir.join("ops.redb");
+    let args = [
+        "--poll-interval",
+        "0.05",
+        "--store",
+        store.to_str().unwrap(),
+        "--store-lease",
+        "0.5",
+    ];
+    let (mut first, base, _) = proxy_on("127.0.0.1:0", &mock.base, &args).await;
+    let location = accepted(&format!("{base}/jobs"), &[AUTH]).await;
+    for _ in 0..200 {
+        if mock.count("/ops/1") > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(mock.count("/ops/1") > 0, "the first proxy polled");
+    first.start_kill().unwrap();
+    first.wait().await.unwrap();
+    done.store(true, Ordering::SeqCst);
+    let (_second, base, _) = proxy_on("127.0.0.1:0", &mock.base, &args).await;
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    let url = format!("{base}{location}");
+    // Without the header: a typed refusal, nothing polled without it.
+    let (status, _, body) = send("GET", &url, &[], "").await;
+    assert_eq!(
+        (status, json(&body)["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("CredentialRequired")),
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    // An event stream without it does not take it over either.
+    let (status, _, _) = send("GET", &url, &[("accept", "text/event-stream")], "").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // With it: taken over, the polls carry it, the operation ends.
+    let mut last = serde_json::Value::Null;
+    for _ in 0..200 {
+        let (status, _, body) = send("GET", &url, &[AUTH], "").await;
+        assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+        last = json(&body);
+        if !matches!(last["status"].as_str(), Some("NotStarted" | "Running")) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(last["status"], "Succeeded", "{last}");
+    let (status, _, result) = send("GET", &format!("{url}/result"), &[AUTH], "").await;
+    assert_eq!(
+        (status, json(&result)["thing"].as_str()),
+        (StatusCode::OK, Some("ok"))
+    );
+    let unauthorized = mock
+        .requests()
+        .into_iter()
+        .filter(|r| r.headers.get(AUTH.0).is_none_or(|v| v != AUTH.1))
+        .count();
+    assert_eq!(unauthorized, 0, "no request went without the credential");
+    assert_eq!(mock.count("/jobs"), 1, "taken over, not submitted again");
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use crate::support::client::{accepted, json, send, until_terminal};
+use crate::support::client::{accepted, json, send, until_terminal_with};
 use crate::support::upstream::Upstream;
 use crate::support::{proxy_on, scope_under, temp_dir, unkeyed_scope};
 use http::StatusCode;
@@ -33,9 +33,10 @@ async fn scope_of_basic(base: &str) -> (String, String) {
     (scope, location)
 }
 
-/// The status document's word at `url`, once it is terminal (bounded: 10 s).
-async fn until_ended(url: &str) -> String {
-    let (_, _, body) = until_terminal(url).await;
+/// The status document's word at `url`, asked with `headers` (the credential a takeover needs),
+/// once it is terminal (bounded: 10 s).
+async fn until_ended(url: &str, headers: &[(&str, &str)]) -> String {
+    let (_, _, body) = until_terminal_with(url, headers).await;
     json(&body)["status"].as_str().unwrap().to_owned()
 }
 
@@ -125,7 +126,10 @@ async fn proxies_on_one_file_store_share_its_secret() {
     );
     assert_eq!(std::fs::read(&beside).unwrap(), secret, "made once");
     up.finish();
-    assert_eq!(until_ended(&format!("{base}{location}")).await, "Succeeded");
+    assert_eq!(
+        until_ended(&format!("{base}{location}"), &[BASIC]).await,
+        "Succeeded"
+    );
     assert_eq!(up.mock.count("/jobs/a"), 1);
 }
 
@@ -167,7 +171,10 @@ async fn proxies_on_one_redis_started_at_once_share_its_secret() {
     assert_ne!(elsewhere, scope, "another secret, another scope");
     assert_eq!(up.mock.count("/jobs/a"), 2);
     up.finish();
-    assert_eq!(until_ended(&format!("{b}{location}")).await, "Succeeded");
+    assert_eq!(
+        until_ended(&format!("{b}{location}"), &[BASIC]).await,
+        "Succeeded"
+    );
 }
 
 /// Two callers who authenticate with a query parameter (Azure Functions' `?code=`), told apart
@@ -204,7 +211,7 @@ async fn callers_told_apart_by_a_query_credential_do_not_share_a_key() {
     up.finish();
     for location in [a, b] {
         let url = format!("{base}{}", location.to_str().unwrap());
-        assert_eq!(until_ended(&url).await, "Succeeded");
+        assert_eq!(until_ended(&url, &[]).await, "Succeeded");
     }
     // Waiting for the answer: a third caller's own operation, not the first one's `422`.
     let (status, _, body) = submit("third-callers-code", false).await;
@@ -231,7 +238,10 @@ async fn a_keyed_bodys_fingerprint_is_a_mac_under_the_secret() {
     let (status, h, _) = send("POST", &format!("{base}/jobs/a"), &facade, body).await;
     assert_eq!(status, StatusCode::ACCEPTED);
     let location = h["operation-location"].to_str().unwrap();
-    assert_eq!(until_ended(&format!("{base}{location}")).await, "Succeeded");
+    assert_eq!(
+        until_ended(&format!("{base}{location}"), &[]).await,
+        "Succeeded"
+    );
     let waiting = [("idempotency-key", "\"s\"")];
     let sync = send("POST", &format!("{base}/jobs/b"), &waiting, body).await;
     assert_eq!(sync.0, StatusCode::OK);

@@ -195,3 +195,95 @@ async fn the_start_up_line_says_where_operations_are_kept() {
     let said = format!(", operations kept in file {path}, ");
     assert!(line.contains(&said), "{line}");
 }
+
+/// What a [`treacherous`] upstream does with a connection after its first answer.
+#[derive(Clone, Copy)]
+enum After {
+    /// Writes a second, unrequested answer (`STALE`) at once, behind the first.
+    Stale,
+    /// Shuts its writing half (FIN), still reading.
+    HalfClose,
+    /// Resets the connection (RST: linger 0, then closed).
+    Reset,
+}
+
+/// An upstream on loopback that answers each request with its path as the body, and after the
+/// first answer on a connection does `after`; its base URL and its counts.
+async fn treacherous(after: After) -> (String, Arc<Counts>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let counts = Arc::new(Counts::default());
+    let c = counts.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            c.opened.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                let mut answered = 0;
+                for _ in 0..1_000 {
+                    while let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&buf[..at]).into_owned();
+                        buf.drain(..at + 4);
+                        let path = head.split(' ').nth(1).unwrap_or("?").to_owned();
+                        let mut out = format!(
+                            "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{path}",
+                            path.len()
+                        );
+                        answered += 1;
+                        if answered == 1 && matches!(after, After::Stale) {
+                            out.push_str("HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nSTALE");
+                        }
+                        if stream.write_all(out.as_bytes()).await.is_err() {
+                            return;
+                        }
+                        match after {
+                            After::HalfClose if answered == 1 => {
+                                let _ = stream.shutdown().await;
+                            }
+                            After::Reset if answered == 1 => {
+                                // A zero linger resets at once: the drop does not block.
+                                #[allow(deprecated)]
+                                let _ = stream.set_linger(Some(Duration::ZERO));
+                                return;
+                            }
+                            _ => {}
+                        }
+                    }
+                    match stream.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+            });
+        }
+    });
+    (base, counts)
+}
+
+/// An upstream that answers a request twice (a stale answer queued behind the first on a
+/// connection the proxy keeps), half-closes it or resets it once idle: each later request
+/// through the proxy gets its own answer, never the stale one, and not a `502` from a dead
+/// pooled connection.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pooled_upstream_connection_never_answers_with_a_stale_or_dead_answer() {
+    for after in [After::Stale, After::HalfClose, After::Reset] {
+        let (upstream, counts) = treacherous(after).await;
+        let (_proxy, base, _log) = proxy_on("127.0.0.1:0", &upstream, &[]).await;
+        for n in 0..4 {
+            let path = format!("/item-{n}");
+            let (status, _, body) = send("GET", &format!("{base}{path}"), &[], "").await;
+            assert_eq!(
+                (status.as_u16(), String::from_utf8_lossy(&body).as_ref()),
+                (200, path.as_str()),
+                "request {n}"
+            );
+            // Time for the upstream's FIN or RST to arrive before the next request.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(
+            counts.opened.load(Ordering::SeqCst) >= 2,
+            "a connection was reused"
+        );
+    }
+}

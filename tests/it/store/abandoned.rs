@@ -285,3 +285,107 @@ async fn a_holder_whose_lease_lapsed_keeps_its_record_alive() {
     let submissions = seen.iter().filter(|s| s.uri == A_JOBS).count();
     assert_eq!(submissions, 1);
 }
+
+/// A [`MemoryStore`] whose writes take `save_takes` (a store on a slow disk or network), and
+/// which counts lease renewals.
+struct SlowSaves {
+    inner: MemoryStore,
+    save_takes: Duration,
+    renewals: std::sync::atomic::AtomicUsize,
+}
+
+impl OperationStore for SlowSaves {
+    fn load(&self, key: &str) -> tower_lro::store::StoreFuture<'_, Option<OperationRecord>> {
+        self.inner.load(key)
+    }
+    fn save(&self, key: &str, record: &OperationRecord) -> tower_lro::store::StoreFuture<'_, ()> {
+        let (key, record) = (key.to_owned(), record.clone());
+        Box::pin(async move {
+            tokio::time::sleep(self.save_takes).await;
+            self.inner.save(&key, &record).await
+        })
+    }
+    fn remove(&self, key: &str) -> tower_lro::store::StoreFuture<'_, ()> {
+        self.inner.remove(key)
+    }
+    fn acquire(
+        &self,
+        key: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> tower_lro::store::StoreFuture<'_, bool> {
+        self.inner.acquire(key, holder, ttl)
+    }
+    fn renew(
+        &self,
+        key: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> tower_lro::store::StoreFuture<'_, bool> {
+        self.renewals
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.renew(key, holder, ttl)
+    }
+    fn release(&self, key: &str, holder: &str) -> tower_lro::store::StoreFuture<'_, ()> {
+        self.inner.release(key, holder)
+    }
+}
+
+/// A server that paces its polls faster than the store writes (`Retry-After-ms: 1`, a new
+/// `percentComplete` on every answer) keeps a new report waiting each time a write ends: the
+/// holder still renews its lease every third of it, so nobody else can take the lease (and
+/// poll, or continue the operation) while it polls. (A `tower-test` mock on Tokio's paused
+/// clock: no real waits.)
+#[tokio::test(start_paused = true)]
+async fn a_holder_renews_its_lease_while_reports_keep_coming() {
+    use super::{two_mock_origins, A_JOBS, B_OPS};
+    use crate::support::{post, resp};
+    use tower_lro::LroOptions;
+    const POLLS: usize = 400;
+    let lease = Duration::from_millis(60);
+    let store = Arc::new(SlowSaves {
+        inner: MemoryStore::new().running_ttl(Duration::from_millis(300)),
+        save_takes: Duration::from_millis(5),
+        renewals: Default::default(),
+    });
+    let polls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = polls.clone();
+    let (svc, seen) = two_mock_origins(layer(store.clone()).lease(lease), move |s| {
+        assert_eq!(s.uri, B_OPS);
+        let n = counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if n >= POLLS {
+            return resp(200, &[], r#"{"status":"Succeeded"}"#);
+        }
+        let body = format!(r#"{{"status":"Running","percentComplete":{}}}"#, n % 100);
+        resp(200, &[("retry-after-ms", b"1")], body)
+    });
+    let mut req = post(A_JOBS, "{}");
+    req.extensions_mut().insert(
+        LroOptions::new()
+            .idempotency_key("fast")
+            .request_body(b"{}"),
+    );
+    let call = tokio::spawn({
+        let svc = svc.clone();
+        async move { send(&svc, req).await }
+    });
+    // Well into the run (more than three leases of reports), another holder asks for the lease.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        polls.load(std::sync::atomic::Ordering::SeqCst) < POLLS,
+        "still polled"
+    );
+    let taken = store.acquire("fast", "intruder", lease).await.unwrap();
+    assert!(
+        store.renewals.load(std::sync::atomic::Ordering::SeqCst) > 0,
+        "the holder renewed its lease"
+    );
+    assert!(
+        !taken,
+        "the lease of an operation still polled was free to take"
+    );
+    let done = call.await.unwrap().unwrap();
+    assert_eq!(outcome(&done), Outcome::Submitted);
+    drop(svc);
+    let _ = seen.await;
+}

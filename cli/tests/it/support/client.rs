@@ -53,8 +53,14 @@ pub async fn accepted(url: &str, extra: &[(&str, &str)]) -> String {
 /// The façade's status document at `url` once its status is terminal (bounded: 10 s); every
 /// answer before it carries `Retry-After`.
 pub async fn until_terminal(url: &str) -> Answer {
+    until_terminal_with(url, &[]).await
+}
+
+/// [`until_terminal`], each status request with `headers` (the credential the operation was
+/// started with, which a takeover needs).
+pub async fn until_terminal_with(url: &str, headers: &[(&str, &str)]) -> Answer {
     for _ in 0..200 {
-        let answer = send("GET", url, &[], "").await;
+        let answer = send("GET", url, headers, "").await;
         assert_eq!(
             answer.0,
             StatusCode::OK,
