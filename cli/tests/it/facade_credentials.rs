@@ -7,10 +7,60 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use http::StatusCode;
+use bytes::Bytes;
+use http::{Response, StatusCode};
+use http_body_util::Full;
+use tokio::process::Child;
 
 use crate::support::client::{accepted, json, send, until_terminal};
 use crate::support::{proxy_on, resp, temp_dir, Mock};
+
+/// The upstream's answers to an authorized request: a job, its monitor (`Succeeded` once
+/// `finished`), its result.
+fn job(method: &str, path: &str, base: &str, finished: &AtomicBool) -> Response<Full<Bytes>> {
+    match (method, path) {
+        ("POST", "/jobs") => resp(202, &[("operation-location", format!("{base}/ops/1"))], ""),
+        ("GET", "/ops/1") if finished.load(Ordering::SeqCst) => resp(
+            200,
+            &[],
+            r#"{"status":"Succeeded","resourceLocation":"/things/1"}"#,
+        ),
+        ("GET", "/ops/1") => resp(
+            200,
+            &[("retry-after-ms", "50".into())],
+            r#"{"status":"Running"}"#,
+        ),
+        ("GET", "/things/1") => resp(200, &[], r#"{"thing":"ok"}"#),
+        _ => resp(404, &[], ""),
+    }
+}
+
+/// A first proxy (on the store `args` name) accepts the job (`submit`: its path and headers)
+/// and polls it; it is killed (`SIGKILL`: no hand-over, its lease is left to lapse), the job
+/// finishes (`done`), and a second proxy starts on the same store. The second proxy, kept
+/// running, and the operation's status URL on it.
+async fn taken_over(
+    mock: &Mock,
+    args: &[&str],
+    (path, headers): (&str, &[(&str, &str)]),
+    done: &AtomicBool,
+) -> (Child, String) {
+    let (mut first, base, _) = proxy_on("127.0.0.1:0", &mock.base, args).await;
+    let location = accepted(&format!("{base}{path}"), headers).await;
+    for _ in 0..200 {
+        if mock.count("/ops/1") > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(mock.count("/ops/1") > 0, "the first proxy polled");
+    first.start_kill().unwrap();
+    first.wait().await.unwrap();
+    done.store(true, Ordering::SeqCst);
+    let (second, base, _) = proxy_on("127.0.0.1:0", &mock.base, args).await;
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    (second, format!("{base}{location}"))
+}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_query_credential_operation_is_taken_over_with_the_askers_credential() {
@@ -21,21 +71,7 @@ async fn a_query_credential_operation_is_taken_over_with_the_askers_credential()
         if !query.split('&').any(|p| p == "code=s3cret") {
             return resp(401, &[], r#"{"error":{"code":"Unauthorized"}}"#);
         }
-        match (req.method.as_str(), path) {
-            ("POST", "/jobs") => resp(202, &[("operation-location", format!("{base}/ops/1"))], ""),
-            ("GET", "/ops/1") if finished.load(Ordering::SeqCst) => resp(
-                200,
-                &[],
-                r#"{"status":"Succeeded","resourceLocation":"/things/1"}"#,
-            ),
-            ("GET", "/ops/1") => resp(
-                200,
-                &[("retry-after-ms", "50".into())],
-                r#"{"status":"Running"}"#,
-            ),
-            ("GET", "/things/1") => resp(200, &[], r#"{"thing":"ok"}"#),
-            _ => resp(404, &[], ""),
-        }
+        job(&req.method, path, base, &finished)
     })
     .await;
     let dir = temp_dir("facade-query-credential");
@@ -50,22 +86,7 @@ async fn a_query_credential_operation_is_taken_over_with_the_askers_credential()
         "--store-lease",
         "0.5",
     ];
-    let (mut first, base, _) = proxy_on("127.0.0.1:0", &mock.base, &args).await;
-    let location = accepted(&format!("{base}/jobs?code=s3cret"), &[]).await;
-    for _ in 0..200 {
-        if mock.count("/ops/1") > 0 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    assert!(mock.count("/ops/1") > 0, "the first proxy polled");
-    // SIGKILL: no hand-over, the lease is left to expire.
-    first.start_kill().unwrap();
-    first.wait().await.unwrap();
-    done.store(true, Ordering::SeqCst);
-    let (_second, base, _) = proxy_on("127.0.0.1:0", &mock.base, &args).await;
-    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
-    let url = format!("{base}{location}");
+    let (_second, url) = taken_over(&mock, &args, ("/jobs?code=s3cret", &[]), &done).await;
     // Without the credential: a typed refusal, nothing polled without it.
     let (status, _, body) = send("GET", &url, &[], "").await;
     assert_eq!(
@@ -113,21 +134,7 @@ async fn a_header_credential_operation_is_not_taken_over_without_it() {
         if !authorized {
             return resp(401, &[], r#"{"error":{"code":"Unauthorized"}}"#);
         }
-        match (req.method.as_str(), req.target.as_str()) {
-            ("POST", "/jobs") => resp(202, &[("operation-location", format!("{base}/ops/1"))], ""),
-            ("GET", "/ops/1") if finished.load(Ordering::SeqCst) => resp(
-                200,
-                &[],
-                r#"{"status":"Succeeded","resourceLocation":"/things/1"}"#,
-            ),
-            ("GET", "/ops/1") => resp(
-                200,
-                &[("retry-after-ms", "50".into())],
-                r#"{"status":"Running"}"#,
-            ),
-            ("GET", "/things/1") => resp(200, &[], r#"{"thing":"ok"}"#),
-            _ => resp(404, &[], ""),
-        }
+        job(&req.method, &req.target, base, &finished)
     })
     .await;
     let dir = temp_dir("facade-header-credential");
@@ -140,21 +147,7 @@ async fn a_header_credential_operation_is_not_taken_over_without_it() {
         "--store-lease",
         "0.5",
     ];
-    let (mut first, base, _) = proxy_on("127.0.0.1:0", &mock.base, &args).await;
-    let location = accepted(&format!("{base}/jobs"), &[AUTH]).await;
-    for _ in 0..200 {
-        if mock.count("/ops/1") > 0 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    assert!(mock.count("/ops/1") > 0, "the first proxy polled");
-    first.start_kill().unwrap();
-    first.wait().await.unwrap();
-    done.store(true, Ordering::SeqCst);
-    let (_second, base, _) = proxy_on("127.0.0.1:0", &mock.base, &args).await;
-    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
-    let url = format!("{base}{location}");
+    let (_second, url) = taken_over(&mock, &args, ("/jobs", &[AUTH]), &done).await;
     // Without the header: a typed refusal, nothing polled without it.
     let (status, _, body) = send("GET", &url, &[], "").await;
     assert_eq!(
