@@ -198,6 +198,19 @@ pub enum Reason {
         /// The answer's status.
         status: StatusCode,
     },
+    /// A cancel request was answered `2xx`, but the answer says the server did nothing: a
+    /// declared `cancel`'s `answer` found a word there that refuses it (Ray's
+    /// `{"stopped": false}` for a job that had already finished).
+    CancelAnswerRefused {
+        /// The cancel's method.
+        method: http::Method,
+        /// The answer's status.
+        status: StatusCode,
+        /// Where the answer says so: the `answer`'s pointer (`/stopped`), or `header NAME`.
+        place: String,
+        /// What it says there, as sent (`false`); or that it gives that member more than once.
+        word: String,
+    },
     /// A cancel request got no answer (it is not retried).
     CancelUnanswered {
         /// The cancel's method.
@@ -275,7 +288,9 @@ impl Reason {
                 ErrorKind::Conflict
             }
             Reason::LeaseHeld { .. } | Reason::HandedOver { .. } => ErrorKind::Timeout,
-            Reason::Rejected { .. } | Reason::CancelRefused { .. } => ErrorKind::UnexpectedStatus,
+            Reason::Rejected { .. }
+            | Reason::CancelRefused { .. }
+            | Reason::CancelAnswerRefused { .. } => ErrorKind::UnexpectedStatus,
             Reason::NotCancellable(_) => ErrorKind::NotCancellable,
             Reason::CancelUnanswered { .. } => ErrorKind::RetriesExhausted,
             Reason::RetriesExhausted { .. } => ErrorKind::RetriesExhausted,
@@ -415,6 +430,7 @@ impl fmt::Display for Reason {
             | Reason::StoredFailure { .. }
             | Reason::NotCancellable(_)
             | Reason::CancelRefused { .. }
+            | Reason::CancelAnswerRefused { .. }
             | Reason::CancelUnanswered { .. } => Ok(()), // written by `fmt_answer`/`fmt_kept`
             Reason::RetriesExhausted { attempts, last } => {
                 write!(f, "failed {attempts} times in a row; last answer: {last}")
@@ -519,6 +535,18 @@ impl Reason {
                 f,
                 "answered {} to the cancel ({method}): refused",
                 ShowStatus(*status)
+            ),
+            Reason::CancelAnswerRefused {
+                method,
+                status,
+                place,
+                word,
+            } => write!(
+                f,
+                "answered {} to the cancel ({method}), saying {} at {}: refused",
+                ShowStatus(*status),
+                Shown::new(word, LIMIT),
+                Shown::new(place, LIMIT)
             ),
             Reason::CancelUnanswered { method } => {
                 write!(f, "did not answer the cancel ({method}); it is not retried")
