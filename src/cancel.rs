@@ -26,8 +26,10 @@ type BoxError = tower::BoxError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum CancelOutcome {
-    /// A `2xx`: the server took the request. The operation may still end otherwise (a cancel
-    /// is a request, not a promise): poll it to see how it ended.
+    /// A `2xx` (whose body, where the dialect says how to read one, does not say the server
+    /// did nothing: a declared `cancel`'s `answer`): the server took the request. The
+    /// operation may still end otherwise (a cancel is a request, not a promise): poll it to
+    /// see how it ended.
     Accepted,
     /// `404`, `405` or `501`: the server does not cancel this operation there (many Azure
     /// monitors answer a `DELETE` so), or the operation is gone.
