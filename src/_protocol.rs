@@ -213,7 +213,7 @@
 //! | `status_request` | `{"method": "GET"/"HEAD"/"POST", "headers": {…}, "body": {…}}` (a body only with `POST`, its strings templates, sent with `Content-Type: application/json` unless `headers` name a type) | plain `GET` |
 //! | `result_request` | the same, for fetching the result; its templates read the terminal status answer | plain `GET` |
 //! | `base_url` | an absolute http(s) URL every relative form resolves under, network paths included | the answer's own URL |
-//! | `cancel` | `{"method": "DELETE"/"POST"/"PATCH"/"PUT", "url": {"template": …}, "headers": {…}, "body": {…}}` (`url` left out: the status URL; `headers` as a `status_request`'s; a body with `POST`, `PATCH` or `PUT`, never `DELETE`; every template reads only `/status_url`, `/operation_id`, `{status_url}`, `{status_url_path}` and `{status_url_query}`) | not cancellable |
+//! | `cancel` | `{"method": "DELETE"/"POST"/"PATCH"/"PUT", "url": {"template": …}, "headers": {…}, "body": {…}, "answer": {…}}` (`url` left out: the status URL; `headers` as a `status_request`'s; a body with `POST`, `PATCH` or `PUT`, never `DELETE`; every template reads only `/status_url`, `/operation_id`, `{status_url}`, `{status_url_path}` and `{status_url_query}`; `answer`: `{"word": PLACE, "accepted": […], "refused": […]}`, below) | not cancellable |
 //! | `prefer_async` | which submissions without a `Prefer` of their own are sent with `Prefer: respond-async`: `{"method": …, "last_segment": …}` or `{"last_segment_prefix": …}`, every condition given must hold (`{}`: every submission); the last path segment is compared as sent | none |
 //!
 //! Template placeholders: `{/a/b}` (a pointer into the answer's body), `{number:/a/b}` (the
@@ -335,6 +335,20 @@
 //!   check's is (none for the body type: [`LroService::cancel`] fails with kind `Protocol`, and
 //!   the cancel on giving up is not sent, the error left as it was). Credentials and origins
 //!   are judged as for any cancel: the description's headers are never credentials.
+//!   A `2xx` to a cancel may still say the server did nothing: Ray's
+//!   `POST /api/jobs/{id}/stop` answers `200 {"stopped": false}` for a job already finished
+//!   (the Ray Jobs REST API). `answer` says where the answer says so and in which words: a
+//!   place as `status_word`'s (a boolean or a number at a pointer reads as its text), and
+//!   `accepted` and/or `refused` words compared as status words are (case, `-` and `_`
+//!   aside). A word in `refused`, or, with `accepted` given, any other word found there,
+//!   refuses the cancel (reason `CancelAnswerRefused`,
+//!   kind `UnexpectedStatus`, as a refusing status), and so does an answer giving that member
+//!   twice; no word there (not JSON, nothing at the place, a body over the status body limit)
+//!   leaves the status to decide. Ray's is `{"word": "/stopped", "accepted": ["true"]}`;
+//!   OpenAI's batch cancel answers the batch, `{"word": "/status", "accepted": ["cancelling",
+//!   "cancelled"]}`. Services whose answer says nothing either way (GA4GH WES's `{run_id}`,
+//!   TES's `{}`, Databricks' `{}`) have none. [`LroService::cancel`] reads it; the cancel sent on
+//!   giving up is judged by its status alone.
 //! - Declared results, what the language says and what it leaves out:
 //!   - JSON written into a string (AWS Step Functions' `DescribeExecution.output`) is
 //!     delivered as the document it holds when the description says `embedded_json`, the

@@ -26,8 +26,10 @@ type BoxError = tower::BoxError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum CancelOutcome {
-    /// A `2xx`: the server took the request. The operation may still end otherwise (a cancel
-    /// is a request, not a promise): poll it to see how it ended.
+    /// A `2xx` (whose body, where the dialect says how to read one, does not say the server
+    /// did nothing: a declared `cancel`'s `answer`): the server took the request. The
+    /// operation may still end otherwise (a cancel is a request, not a promise): poll it to
+    /// see how it ended.
     Accepted,
     /// `404`, `405` or `501`: the server does not cancel this operation there (many Azure
     /// monitors answer a `DELETE` so), or the operation is gone.
@@ -158,7 +160,10 @@ impl<S> LroService<S> {
     /// `Ok` when the server answered `2xx` ([`CancelOutcome::Accepted`]) or `404`/`405`/`501`
     /// ([`CancelOutcome::NotSupported`]): see [`Cancellation::outcome`]. Any other answer is
     /// an error of kind [`UnexpectedStatus`](crate::ErrorKind::UnexpectedStatus) with the
-    /// answer in it; an operation that cannot be cancelled, one of kind
+    /// answer in it; so is a `2xx` whose body says the server did nothing, when the dialect
+    /// says where its answer says so (a declared `cancel`'s `answer`: Ray's
+    /// `{"stopped": false}`, reason `CancelAnswerRefused`;
+    /// that body is read under the status body limit, and one longer says nothing); an operation that cannot be cancelled, one of kind
     /// [`NotCancellable`](crate::ErrorKind::NotCancellable) (nothing is sent). A declared
     /// `cancel` with a `body` needs the layer's [`poll_body`](crate::LroLayer::poll_body) for
     /// `ReqB`, as a `status_request` with one does (without it: an error of kind
@@ -207,19 +212,46 @@ impl<S> LroService<S> {
                 Err(e) => return answered(&request, Err(e.into())),
             };
             let status = response.status();
+            if request.reads_answer(status) {
+                // A `2xx` whose body may say the server did nothing (a declared `answer`).
+                let (parts, body) = response.into_parts();
+                let body = read(body, settings.config.status_body_limit()).await;
+                return match request.refusal(&parts.headers, body.as_deref()) {
+                    None => answered(&request, Ok(status)),
+                    Some((place, word)) => {
+                        let method = request.method().clone();
+                        let reason = Reason::CancelAnswerRefused {
+                            method,
+                            status,
+                            place,
+                            word,
+                        };
+                        let error = Error::new(Some(shown(request.uri())), reason);
+                        Err(error.with_response(status, &parts.headers, body.as_ref()))
+                    }
+                };
+            }
             match answered(&request, Ok(status)) {
                 // A refusal keeps what the server said (its body, under the size limit).
                 Err(e) if matches!(e.reason(), Reason::CancelRefused { .. }) => {
                     let (parts, body) = response.into_parts();
-                    let limit = settings.config.status_body_limit();
-                    let read = http_body_util::Limited::new(body, limit).collect().await;
-                    let body = read.ok().map(|c| c.to_bytes());
+                    let body = read(body, settings.config.status_body_limit()).await;
                     Err(e.with_response(status, &parts.headers, body.as_ref()))
                 }
                 other => other,
             }
         }
     }
+}
+
+/// An answer's body, read up to `limit` bytes; `None` when it is longer or fails.
+async fn read<B>(body: B, limit: usize) -> Option<bytes::Bytes>
+where
+    B: Body,
+    B::Error: Into<BoxError>,
+{
+    let read = http_body_util::Limited::new(body, limit).collect().await;
+    read.ok().map(|c| c.to_bytes())
 }
 
 /// The cancel request for the handle that `request` carries.

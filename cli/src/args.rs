@@ -98,8 +98,10 @@ pub struct FetchArgs {
     /// Cancel the operation of a resume handle (FILE, or - for stdin) and exit: the one request
     /// its dialect cancels with (DELETE on the status monitor by default, Google's POST
     /// NAME:cancel, a declared dialect's "cancel"), with the -H headers. Exit 0 when the server
-    /// accepts it (2xx); 9 when it answers 404/405/501 (not supported) or another status, or
-    /// when the operation cannot be cancelled (Compute Engine, a dialect without "cancel").
+    /// accepts it (2xx, and a declared "answer" does not say otherwise); 9 when it answers
+    /// 404/405/501 (not supported), another status or a 2xx whose "answer" refuses it (Ray's
+    /// {"stopped": false}), or when the operation cannot be cancelled (Compute Engine, a
+    /// dialect without "cancel").
     #[arg(long, value_name = "FILE", conflicts_with_all = ["url", "data", "json", "method", "resume", "no_wait"])]
     pub cancel: Option<String>,
     /// On SIGINT or SIGTERM while waiting for an operation, cancel it (as --cancel does) and

@@ -4,7 +4,8 @@
 //! The request is the library's (`LroService::cancel`): the dialect says which (`DELETE` on the
 //! status monitor by default, Google's `POST …:cancel`, a declared `cancel`, with the headers
 //! and body it declares), sent once under
-//! the rules of polls. Only a `2xx` is a success; a server that answers `404`/`405`/`501`
+//! the rules of polls. Only a `2xx` is a success, and not one whose body a declared `answer`
+//! reads as refusing (Ray's `{"stopped": false}`); a server that answers `404`/`405`/`501`
 //! (not supported) or anything else has refused it.
 
 use std::sync::Arc;

@@ -312,6 +312,7 @@ impl fmt::Display for Error {
             self.inner.reason,
             Reason::NotCancellable(_)
                 | Reason::CancelRefused { .. }
+                | Reason::CancelAnswerRefused { .. }
                 | Reason::CancelUnanswered { .. }
         );
         let what = match self.kind() {

@@ -15,6 +15,10 @@ use super::ErrorKind;
 use crate::parse::UrlHeaderError;
 use crate::status::{ODataError, OperationStatus, StatusBodyError};
 
+#[path = "reason_show.rs"]
+mod show;
+use show::{Polls, ShowBodyError, ShowOData, ShowStatus, ShowValue, ShowWord};
+
 /// Why a resolution did not end in a success.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -194,6 +198,19 @@ pub enum Reason {
         /// The answer's status.
         status: StatusCode,
     },
+    /// A cancel request was answered `2xx`, but the answer says the server did nothing: a
+    /// declared `cancel`'s `answer` found a word there that refuses it (Ray's
+    /// `{"stopped": false}` for a job that had already finished).
+    CancelAnswerRefused {
+        /// The cancel's method.
+        method: http::Method,
+        /// The answer's status.
+        status: StatusCode,
+        /// Where the answer says so: the `answer`'s pointer (`/stopped`), or `header NAME`.
+        place: String,
+        /// What it says there, as sent (`false`); or that it gives that member more than once.
+        word: String,
+    },
     /// A cancel request got no answer (it is not retried).
     CancelUnanswered {
         /// The cancel's method.
@@ -271,7 +288,9 @@ impl Reason {
                 ErrorKind::Conflict
             }
             Reason::LeaseHeld { .. } | Reason::HandedOver { .. } => ErrorKind::Timeout,
-            Reason::Rejected { .. } | Reason::CancelRefused { .. } => ErrorKind::UnexpectedStatus,
+            Reason::Rejected { .. }
+            | Reason::CancelRefused { .. }
+            | Reason::CancelAnswerRefused { .. } => ErrorKind::UnexpectedStatus,
             Reason::NotCancellable(_) => ErrorKind::NotCancellable,
             Reason::CancelUnanswered { .. } => ErrorKind::RetriesExhausted,
             Reason::RetriesExhausted { .. } => ErrorKind::RetriesExhausted,
@@ -313,99 +332,6 @@ impl From<UrlHeaderError> for UrlProblem {
         match e {
             UrlHeaderError::Scheme(s) => UrlProblem::Scheme(s),
             other => UrlProblem::Unreadable(other),
-        }
-    }
-}
-
-/// `202 Accepted`, or the bare code for statuses without a reason phrase.
-struct ShowStatus(StatusCode);
-
-impl fmt::Display for ShowStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0.canonical_reason() {
-            Some(r) => write!(f, "{} {r}", self.0.as_u16()),
-            None => write!(f, "{}", self.0.as_u16()),
-        }
-    }
-}
-
-/// A header value for a message: lossy, its credential values masked (a monitor URL's `sig=`,
-/// a `user:password@`, relative URLs included: the value could not be read as a URL, so no
-/// later masking of URLs in the message finds it), quoted, and cut short (servers may be
-/// hostile). The URL masked is the one the layer reads: within white space and one pair of
-/// double quotes (`"https://…"`), which are shown as sent.
-struct ShowValue<'a>(&'a [u8]);
-
-impl fmt::Display for ShowValue<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let s = masked_value(&String::from_utf8_lossy(self.0));
-        let mut out: String = s.chars().take(200).collect();
-        if s.chars().count() > 200 {
-            out.push('…');
-        }
-        write!(f, "{out:?}")
-    }
-}
-
-/// A header value (read lossily) with the credentials of the URL the layer reads in it masked:
-/// within white space and one pair of double quotes, which are kept as sent.
-fn masked_value(lossy: &str) -> String {
-    let url = crate::parse::unquoted(lossy);
-    let (before, after) = (&lossy[..url.start], &lossy[url.end..]);
-    format!(
-        "{before}{}{after}",
-        crate::credentials::mask_url(&lossy[url])
-    )
-}
-
-/// A status word the server sent, escaped and bounded.
-struct ShowWord<'a>(&'a OperationStatus);
-
-impl fmt::Display for ShowWord<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0.is_assumed() {
-            // No answer gave a word: "still without a status after 2 polls".
-            true => f.write_str("without a status"),
-            false => Shown::new(self.0.as_str(), LIMIT).fmt(f),
-        }
-    }
-}
-
-/// An OData error's code and message (as `ODataError`'s own `Display` joins them), each
-/// escaped and bounded.
-struct ShowOData<'a>(&'a ODataError);
-
-impl fmt::Display for ShowOData<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.0.code(), self.0.message()) {
-            (Some(c), Some(m)) => write!(f, "{}: {}", Shown::new(c, LIMIT), Shown::new(m, LIMIT)),
-            (Some(t), None) | (None, Some(t)) => Shown::new(t, LIMIT).fmt(f),
-            (None, None) => self.0.fmt(f),
-        }
-    }
-}
-
-/// Why a body is not a status document: a JSON parser's complaint may quote the body, so
-/// it is escaped and bounded.
-struct ShowBodyError<'a>(&'a StatusBodyError);
-
-impl fmt::Display for ShowBodyError<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            StatusBodyError::NotJson(_) => Shown::new(&self.0.to_string(), 2 * LIMIT).fmt(f),
-            other => other.fmt(f),
-        }
-    }
-}
-
-/// `1 poll`, `3 polls`.
-struct Polls(u32);
-
-impl fmt::Display for Polls {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            1 => f.write_str("1 poll"),
-            n => write!(f, "{n} polls"),
         }
     }
 }
@@ -504,6 +430,7 @@ impl fmt::Display for Reason {
             | Reason::StoredFailure { .. }
             | Reason::NotCancellable(_)
             | Reason::CancelRefused { .. }
+            | Reason::CancelAnswerRefused { .. }
             | Reason::CancelUnanswered { .. } => Ok(()), // written by `fmt_answer`/`fmt_kept`
             Reason::RetriesExhausted { attempts, last } => {
                 write!(f, "failed {attempts} times in a row; last answer: {last}")
@@ -608,6 +535,18 @@ impl Reason {
                 f,
                 "answered {} to the cancel ({method}): refused",
                 ShowStatus(*status)
+            ),
+            Reason::CancelAnswerRefused {
+                method,
+                status,
+                place,
+                word,
+            } => write!(
+                f,
+                "answered {} to the cancel ({method}), saying {} at {}: refused",
+                ShowStatus(*status),
+                Shown::new(word, LIMIT),
+                Shown::new(place, LIMIT)
             ),
             Reason::CancelUnanswered { method } => {
                 write!(f, "did not answer the cancel ({method}); it is not retried")

@@ -13,7 +13,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 use super::dialect::check::{check_headers, header_map, Check};
-use super::dialect::declared::{resolve, DialectError, Template, UrlSource};
+use super::dialect::declared::{resolve, CancelAnswer, DialectError, Template, UrlSource};
 use super::dialect::template::{BodyTemplate, Sources};
 use super::link::Link;
 use super::request::{PollKind, PollRequest};
@@ -43,6 +43,10 @@ pub(crate) struct DeclaredCancel {
     /// A JSON body whose strings are templates; not with `DELETE`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) body: Option<BodyTemplate>,
+    /// Where a `2xx` answer says whether the server did anything, and in which words:
+    /// `{"word": "/stopped", "accepted": ["true"]}` (Ray). Absent: the status alone decides.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) answer: Option<CancelAnswer>,
 }
 
 /// The methods a declared cancel may use: `DELETE` (of the operation or its monitor), or a
@@ -101,6 +105,9 @@ impl DeclaredCancel {
             }
         };
         check_headers("cancel", &self.headers)?;
+        if let Some(answer) = &self.answer {
+            answer.validate()?;
+        }
         if let Some(body) = &self.body {
             if self.method == CancelMethod::Delete {
                 return Err(invalid(
@@ -229,12 +236,38 @@ fn link_of(text: &str) -> Result<Link, String> {
 pub struct CancelRequest {
     method: Method,
     request: PollRequest,
+    /// How a `2xx` answer's body says whether the server did anything (a declared `answer`).
+    answer: Option<Box<CancelAnswer>>,
 }
 
 impl CancelRequest {
-    pub(crate) fn new(method: Method, request: PollRequest) -> Self {
+    pub(crate) fn new(method: Method, request: PollRequest, answer: Option<&CancelAnswer>) -> Self {
         debug_assert_eq!(request.kind(), PollKind::Cancel);
-        Self { method, request }
+        let answer = answer.cloned().map(Box::new);
+        Self {
+            method,
+            request,
+            answer,
+        }
+    }
+
+    /// Whether the answer's head and body are read when its status is `status`: a `2xx`
+    /// to a cancel whose dialect says where such an answer tells what the server did.
+    pub(crate) fn reads_answer(&self, status: StatusCode) -> bool {
+        status.is_success() && self.answer.is_some()
+    }
+
+    /// What refuses the cancel in its `2xx` answer (`headers`, and `body` when it was read
+    /// within the status body limit): where the answer says so and what it says there.
+    /// `None`: the answer takes the cancel, or says nothing of it.
+    pub(crate) fn refusal(
+        &self,
+        headers: &HeaderMap,
+        body: Option<&[u8]>,
+    ) -> Option<(String, String)> {
+        let answer = self.answer.as_deref()?;
+        let word = answer.refusal(headers, body)?;
+        Some((answer.place(), word))
     }
     /// `DELETE` or `POST`, or what a declared dialect's `cancel` names (`PATCH`, `PUT`).
     pub fn method(&self) -> &Method {
@@ -281,8 +314,9 @@ pub(crate) fn from_handle(
     super::resume::machine(cfg, handle, head, params, now)?.cancel_request()
 }
 
-/// What an answer to a cancel request means: `2xx` accepted; `404`, `405` and `501` say the
-/// server does not cancel there; anything else is refused.
+/// What an answer to a cancel request means by its status: `2xx` accepted; `404`, `405` and
+/// `501` say the server does not cancel there; anything else is refused. (A declared
+/// `answer` may still find a `2xx`'s body refusing it: [`CancelRequest::refusal`].)
 pub(crate) fn judge(status: StatusCode) -> CancelOutcome {
     match status.as_u16() {
         200..=299 => CancelOutcome::Accepted,
@@ -313,3 +347,7 @@ mod tests;
 #[cfg(test)]
 #[path = "cancel_body_tests.rs"]
 mod body_tests;
+
+#[cfg(test)]
+#[path = "cancel_answer_tests.rs"]
+mod answer_tests;

@@ -273,7 +273,8 @@ impl Machine {
             1,
         );
         let request = built.map_err(|why| self.refusal(&url, why))?;
-        Ok(CancelRequest::new(method, request))
+        let answer = self.op.dialect.cancel_answer();
+        Ok(CancelRequest::new(method, request, answer))
     }
 
     /// Giving up while polling (deadline, poll limit): cancel first, if the operation can be.

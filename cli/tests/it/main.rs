@@ -6,6 +6,7 @@
 mod support;
 
 mod cancel;
+mod cancel_answer;
 mod canceled;
 mod credentials;
 mod curl;

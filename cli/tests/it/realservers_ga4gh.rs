@@ -10,7 +10,7 @@
 //! - The Ray Jobs REST API, captured from Ray 2.60.0 with `ray-job.json`: a job to
 //!   `SUCCEEDED` and its logs, one to `FAILED` (the message quotes the logs), one stopped by
 //!   `lro --cancel` (`STOPPED`), a submission id in use (`500`), and a stop of a finished job
-//!   (`{"stopped": false}`).
+//!   (`{"stopped": false}`: the cancel refused).
 //! - GA4GH Task Execution Service (TES 1.1), with `ga4gh-tes-task.json`: no TES server could be
 //!   had here (Funnel is a Go binary), so these answers are written from the OpenAPI document
 //!   (task-execution-schemas, `openapi/task_execution_service.openapi.yaml`, 1.1.0:
@@ -223,8 +223,8 @@ async fn ray_job_stopped() {
 }
 
 /// `--cancel` of a job that already succeeded: Ray answers `200` and `{"stopped": false}`.
-/// The declared language does not read a cancel's answer, so `lro` takes the `200` as the
-/// cancel accepted (exit 0): what the job became is for `--resume` to read.
+/// `ray-job.json`'s `cancel` reads the answer (`"answer": {"word": "/stopped", "accepted":
+/// ["true"]}`): the cancel is refused (exit 9), the server's answer named.
 #[tokio::test(flavor = "multi_thread")]
 async fn ray_stop_of_a_finished_job() {
     let file = captures(RAY);
@@ -252,7 +252,17 @@ async fn ray_stop_of_a_finished_job() {
     std::fs::write(&handle, saved.to_string()).unwrap();
     let cancel = lro(&["--cancel", handle.to_str().unwrap()]).await;
     assert_eq!(lines(&mock.asked()), scripted(&ex), "{cancel:?}");
-    assert_eq!(cancel.code, 0, "{cancel:?}");
+    assert_eq!(cancel.code, 9, "{cancel:?}");
+    assert!(
+        cancel.stderr.contains("saying false at /stopped: refused"),
+        "{cancel:?}"
+    );
+    assert!(
+        cancel
+            .stderr
+            .contains(r#"the server said: {"stopped": false}"#),
+        "{cancel:?}"
+    );
 }
 
 const TASKS: &str = "/ga4gh/tes/v1/tasks";

@@ -28,6 +28,8 @@ use url::Url;
 use super::pointer::Pointer;
 pub(crate) use super::standards::ErrorAnswers;
 
+#[path = "cancel_answer.rs"]
+mod cancel_answer;
 #[path = "error_places.rs"]
 mod error_places;
 #[path = "places.rs"]
@@ -37,6 +39,7 @@ mod results;
 pub(crate) use super::check::{CheckMethod, RequestSpec};
 pub(crate) use super::template::{resolve, Sources, Template};
 use crate::vocab::{normalize, Classified, Meaning, Vocabulary};
+pub(crate) use cancel_answer::CancelAnswer;
 pub(crate) use error_places::{ErrorPlaces, FoundError};
 use places::{percent_of, percent_text};
 pub(crate) use places::{CodeKey, CodeMeaning, Place, Words};
@@ -164,7 +167,8 @@ pub(crate) struct DeclaredDialect {
     pub(crate) base_url: Option<String>,
     /// How to cancel an operation: `{"method": "DELETE"|"POST"|"PATCH"|"PUT", "url":
     /// {"template": …}}` (`url` left out: the status URL), with `headers` and, but for
-    /// `DELETE`, a JSON `body`. Absent: operations of this dialect are not cancelled.
+    /// `DELETE`, a JSON `body`; `answer` says where a `2xx` answer tells whether the server
+    /// did anything (`cancel_answer.rs`). Absent: operations of this dialect are not cancelled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) cancel: Option<crate::proto::cancel::DeclaredCancel>,
     /// Which submissions without a `Prefer` of their own are sent with

@@ -15,7 +15,7 @@
 //! | does an answer reached through a redirect read as a status | `Dialect::reads_as_status` |
 //! | which words does it add to the vocabulary | `Dialect::vocabulary` |
 //! | how is it saved in a handle | `Dialect::to_handle`, `Dialect::from_handle` |
-//! | how is it cancelled | `Dialect::cancel_target` (the request: `proto/cancel.rs`) |
+//! | how is it cancelled | `Dialect::cancel_target` (the request: `proto/cancel.rs`), `Dialect::cancel_answer` (what a `2xx` answer says) |
 //!
 //! Everything else — waits, deadline, budgets, credentials, limits, metadata, progress,
 //! resume handles — is shared.
@@ -499,6 +499,15 @@ impl Dialect {
                     dialect: self.name().to_owned(),
                 }),
             },
+        }
+    }
+
+    /// How the `2xx` answer to this dialect's cancel says whether the server did anything
+    /// (a declared `cancel`'s `answer`); `None`: its status alone says.
+    pub(crate) fn cancel_answer(&self) -> Option<&declared::CancelAnswer> {
+        match &self.kind {
+            Kind::Declared(d) => d.cancel.as_ref().and_then(|c| c.answer.as_ref()),
+            _ => None,
         }
     }
 
