@@ -95,11 +95,9 @@ pub(super) async fn launch(
     }));
     let Ok(slot) = facade.slots.clone().try_acquire_owned() else {
         let message = "the proxy runs --max-operations operations already; retry later";
-        let mut response = json_error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "ServiceUnavailable",
-            message,
-        );
+        let status = StatusCode::SERVICE_UNAVAILABLE;
+        let refused = crate::proxy_limits::over_limit(status, "max-operations", message);
+        let mut response = refused.map(http_body_util::Either::Right);
         super::retry_headers(response.headers_mut(), Duration::from_secs(1));
         return response;
     };
