@@ -209,7 +209,8 @@ impl Facade {
     /// process holds its lease: continues it from its recorded handle on a task of this
     /// process, with `headers` and the credential query parameters of `query` its handle names
     /// (the store keeps none of their values). `Err` with those names when it would take it
-    /// over but `query` lacks one: its polls would go without it.
+    /// over but `query` lacks one, or `headers` lack a credential header its polls carried
+    /// (`missing_headers`): its polls would go without it.
     pub(super) async fn take_over(
         self: &Arc<Self>,
         key: &str,
