@@ -316,4 +316,40 @@ mod tests {
         assert!(clients.lock().is_empty());
         assert!(PerClient::new(0).is_none());
     }
+
+    fn body(len: usize) -> http_body_util::Full<Bytes> {
+        http_body_util::Full::new(Bytes::from(vec![b'x'; len]))
+    }
+
+    /// The edges: a body exactly at its kind's limit is read, one byte more is too large; the
+    /// budget's last byte can be held, none beyond it; a body given back makes its room again.
+    #[tokio::test]
+    async fn a_body_exactly_at_the_limit_and_the_budget_is_held() {
+        let held = HeldBodies::new(10);
+        // A body within its limit but over the whole budget is refused, not waited for.
+        assert!(matches!(
+            held.read(body(11), 11).await,
+            Err(ReadError::OverBudget)
+        ));
+        assert_eq!(held.bytes.available_permits(), 10);
+        assert!(matches!(
+            held.read(body(5), 4).await,
+            Err(ReadError::TooLarge)
+        ));
+        let first = held.read(body(4), 4).await.unwrap();
+        let second = held.read(body(6), 6).await.unwrap();
+        assert_eq!(held.bytes.available_permits(), 0);
+        assert!(matches!(
+            held.read(body(1), 6).await,
+            Err(ReadError::OverBudget)
+        ));
+        // An empty body takes nothing of a spent budget.
+        assert!(held.read(body(0), 6).await.is_ok());
+        drop(first);
+        assert_eq!(held.bytes.available_permits(), 4);
+        let third = held.read(body(4), 4).await.unwrap();
+        assert_eq!(third.bytes.len(), 4);
+        drop((second, third));
+        assert_eq!(held.bytes.available_permits(), 10);
+    }
 }

@@ -558,7 +558,7 @@ fn transport<F, ResB>(machine: &mut Machine, error: BoxError) -> Next<F, ResB> {
 
 /// Calls the service that was just driven to readiness. The same instance serves the next
 /// request: `call` used up its readiness, so it is driven to readiness again first, as tower's
-/// contract asks (no clone an answer: cloning a client costs its reference counts).
+/// contract asks (no clone per request: cloning a client costs its reference counts).
 fn call_ready<S: Service<R>, R>(service: &mut S, req: R) -> S::Future {
     service.call(req)
 }

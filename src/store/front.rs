@@ -475,7 +475,13 @@ where
                 state: OperationState::Polling { handle },
                 first_sent,
                 ..
-            }) => (resuming(parts, handle), first_sent, Outcome::Resumed),
+            }) => {
+                // Never sent: a handle is recorded, and this call ends with the operation. Let
+                // go now, not when the operation ends (a body may hold a budget of the caller's:
+                // `lro proxy`'s `--max-held-bodies`).
+                drop(body.take());
+                (resuming(parts, handle), first_sent, Outcome::Resumed)
+            }
             _ if self.adopt => return Err(self.nothing().into()),
             other => {
                 let first_sent = match &other {

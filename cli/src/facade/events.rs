@@ -78,11 +78,9 @@ pub fn stream(
     // (before anything is streamed; an `EventSource` reports the error).
     let Ok(slot) = facade.streams.clone().try_acquire_owned() else {
         let message = "the proxy streams to --max-operations clients already; retry later";
-        let mut response = super::json_error(
-            http::StatusCode::SERVICE_UNAVAILABLE,
-            "ServiceUnavailable",
-            message,
-        );
+        let status = http::StatusCode::SERVICE_UNAVAILABLE;
+        let refused = crate::proxy_limits::over_limit(status, "max-operations", message);
+        let mut response = refused.map(http_body_util::Either::Right);
         super::retry_headers(response.headers_mut(), Duration::from_secs(1));
         return response;
     };

@@ -95,11 +95,9 @@ pub(super) async fn launch(
     }));
     let Ok(slot) = facade.slots.clone().try_acquire_owned() else {
         let message = "the proxy runs --max-operations operations already; retry later";
-        let mut response = json_error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "ServiceUnavailable",
-            message,
-        );
+        let status = StatusCode::SERVICE_UNAVAILABLE;
+        let refused = crate::proxy_limits::over_limit(status, "max-operations", message);
+        let mut response = refused.map(http_body_util::Either::Right);
         super::retry_headers(response.headers_mut(), Duration::from_secs(1));
         return response;
     };
@@ -211,7 +209,8 @@ impl Facade {
     /// process holds its lease: continues it from its recorded handle on a task of this
     /// process, with `headers` and the credential query parameters of `query` its handle names
     /// (the store keeps none of their values). `Err` with those names when it would take it
-    /// over but `query` lacks one: its polls would go without it.
+    /// over but `query` lacks one, or `headers` lack a credential header its polls carried
+    /// (`missing_headers`): its polls would go without it.
     pub(super) async fn take_over(
         self: &Arc<Self>,
         key: &str,

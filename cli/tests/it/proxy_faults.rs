@@ -156,7 +156,7 @@ async fn a_request_body_that_stops_coming_is_cut_at_the_idle_timeout() {
 
 /// An upstream whose operations (`POST /jobs/{name}`) run until the test ends (`Running`, next
 /// poll in 1 s).
-async fn running_upstream() -> crate::support::Mock {
+pub(crate) async fn running_upstream() -> crate::support::Mock {
     crate::support::Mock::start(|req, base| {
         let path = req.target.split('?').next().unwrap().to_owned();
         match path.strip_prefix("/jobs/") {

@@ -304,3 +304,45 @@ async fn the_facades_request_bodies_are_cut_at_the_idle_timeout() {
         "nothing was sent upstream"
     );
 }
+
+/// `--max-operations` bounds the façade's background operations and its open event streams
+/// too (counted apart from the requests being answered): beyond either, the `503` names the
+/// bound (`error.limit` `max-operations`) and is counted on `/metrics`, as the documented table
+/// and `lro_proxy_refused_total` say. Before, these two `503`s carried no `limit` and were not
+/// counted.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_facades_refusals_name_max_operations() {
+    let up = crate::proxy_faults::running_upstream().await;
+    let args = ["--max-operations", "1", "--max-time", "30"];
+    let (_child, base, _log) = proxy_on("127.0.0.1:0", &up.base, &args).await;
+    let series = "lro_proxy_refused_total{limit=\"max-operations\"}";
+    assert_eq!(metric(&base, series).await, 0.0);
+    let start = |name: &str| {
+        format!(
+            "POST /jobs/{name} HTTP/1.1\r\nHost: p\r\nPrefer: respond-async\r\n\
+             Content-Length: 0\r\n\r\n"
+        )
+    };
+    let (status, head, body, _open) = exchange(&base, start("a").as_bytes()).await;
+    assert_eq!(status, 202, "{head}{body}");
+    let monitor = header(&head, "operation-location")
+        .expect("a monitor")
+        .to_owned();
+    // A second background operation while the first runs: its one place is taken.
+    let (status, head, body, _) = exchange(&base, start("b").as_bytes()).await;
+    assert_eq!(status, 503, "{head}{body}");
+    assert_eq!(header(&head, "retry-after"), Some("1"));
+    let error: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(error["error"]["code"], "ServiceUnavailable", "{body}");
+    assert_eq!(error["error"]["limit"], "max-operations", "{body}");
+    // A second event stream while the first is open.
+    let watch = format!("GET {monitor} HTTP/1.1\r\nHost: p\r\nAccept: text/event-stream\r\n\r\n");
+    let (status, head, _, _first) = exchange(&base, watch.as_bytes()).await;
+    assert_eq!(status, 200, "{head}");
+    let (status, head, body, _) = exchange(&base, watch.as_bytes()).await;
+    assert_eq!(status, 503, "{head}{body}");
+    assert_eq!(header(&head, "retry-after"), Some("1"));
+    let error: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(error["error"]["limit"], "max-operations", "{body}");
+    assert_eq!(metric(&base, series).await, 2.0);
+}

@@ -193,3 +193,63 @@ async fn a_polling_record_says_what_its_handle_says_of_withheld_credentials() {
     assert!(seen.len() > 2, "B was polled: {seen:?}");
     assert!(seen[1..].iter().all(|s| s.uri == B_OPS), "{seen:?}");
 }
+
+/// A request body that says, through its token's count, whether it is still held.
+#[derive(Default)]
+struct Tracked {
+    inner: Full<Bytes>,
+    _token: Option<Arc<()>>,
+}
+
+impl http_body::Body for Tracked {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        std::pin::Pin::new(&mut self.inner).poll_frame(cx)
+    }
+}
+
+/// A keyed call that continues a recorded operation (its record holds a handle) never sends
+/// its own body: the body is let go when the call resumes, not kept until the operation ends.
+/// `lro proxy` counts a keyed body against `--max-held-bodies` until it is dropped, so a retry
+/// that attached to a long operation held its bytes of that budget for the whole operation.
+#[tokio::test]
+async fn a_resumed_call_lets_its_unsent_body_go() {
+    let up = Upstream::start().await;
+    let store = Arc::new(MemoryStore::new());
+    let svc = client(layer(store.clone()));
+    let mut req = up.keyed("b", "{}");
+    let options = req.extensions().get::<LroOptions>().unwrap().clone();
+    req.extensions_mut().insert(options.start_only());
+    send(&svc, req).await.unwrap();
+    let token = Arc::new(());
+    let tracked = ServiceBuilder::new().layer(layer(store.clone())).service(
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build_http::<Tracked>(),
+    );
+    let (parts, _) = up.keyed("b", "{}").into_parts();
+    let body = Tracked {
+        inner: Full::new(Bytes::from_static(b"{}")),
+        _token: Some(token.clone()),
+    };
+    let call = tokio::spawn(tracked.oneshot(http::Request::from_parts(parts, body)));
+    let polled = up.polls();
+    eventually("the call polls", || up.polls() > polled + 1).await;
+    assert_eq!(
+        Arc::strong_count(&token),
+        1,
+        "the body is let go while the operation runs"
+    );
+    up.finish();
+    let done = tokio::time::timeout(Duration::from_secs(10), call)
+        .await
+        .expect("within 10 s")
+        .unwrap()
+        .unwrap();
+    assert_eq!(outcome(&done), Outcome::Resumed);
+    assert_eq!(up.submissions(), 1);
+}
