@@ -33,6 +33,11 @@ use super::{carried, events, json_error, not_found, retry_headers, upstream_body
 use crate::proxy::{Bounded, ProxyBody};
 use crate::proxy_map::{error_response, forwardable_headers, json_response};
 
+/// How long a status request that took an operation over waits for its first poll: an
+/// upstream that refuses the asker's credential answers that refusal (and the record stays as
+/// it was); past this the document is answered as it stands.
+const FIRST_POLL_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// `GET /_lro/operations/{id}`: the document, or its events; an unfinished operation that no
 /// process polls any more is taken over.
 pub async fn status(
@@ -48,8 +53,16 @@ pub async fn status(
         Err(e) => return unavailable(&e),
     };
     if !record.is_finished() {
-        if let Err(missing) = facade.take_over(id, headers, query, &record).await {
-            return credential_required(&missing);
+        match facade.take_over(id, headers, query, &record).await {
+            Err(missing) => return credential_required(&missing),
+            // Taken over: its first poll is awaited (bounded), for a refused credential.
+            Ok(Some(first)) => {
+                let waited = tokio::time::timeout(FIRST_POLL_WAIT, first).await;
+                if let Ok(Ok(Some(refusal))) = waited {
+                    return refusal;
+                }
+            }
+            Ok(None) => {}
         }
     }
     if events::wanted(headers) {

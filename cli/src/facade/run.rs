@@ -183,6 +183,26 @@ fn missing_headers(
     }
 }
 
+/// How a takeover's first poll went: `None` answered (or the run ended otherwise), or the
+/// answer to its asker when the upstream refused the credential.
+pub(super) type FirstPoll = oneshot::Receiver<Option<Response<ProxyBody>>>;
+
+/// The answer for a takeover's asker when `out` is the upstream's refusal of a poll's
+/// credential (`401`, `403`): that status, `error.code` `CredentialRejected`, with what the
+/// gateway says of it (the upstream's body quoted in JSON, bounded; its URL masked).
+fn rejected(target: &Uri, out: &Outcome) -> Option<Response<ProxyBody>> {
+    let err = out.as_ref().err()?;
+    let e = err.downcast_ref::<tower_lro::Error>()?;
+    let status = e.status().filter(|s| {
+        e.kind() == ErrorKind::UnexpectedStatus
+            && matches!(*s, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN)
+    })?;
+    let answer = tower_lro::gateway::error_response(target, err.as_ref());
+    let mut body: serde_json::Value = serde_json::from_slice(answer.body()).ok()?;
+    body["error"]["code"] = "CredentialRejected".into();
+    Some(crate::proxy_map::json_response(status, &body).map(Either::Right))
+}
+
 impl Facade {
     /// The record under `id` once it holds more than the submission (bounded: 1 s).
     async fn until_recorded(&self, id: &str) -> Option<OperationRecord> {
@@ -211,24 +231,29 @@ impl Facade {
     /// (the store keeps none of their values). `Err` with those names when it would take it
     /// over but `query` lacks one, or `headers` lack a credential header its polls carried
     /// (`missing_headers`): its polls would go without it.
+    ///
+    /// `Ok(Some(first))` when it took it over: `first` tells how its first poll went, `None`
+    /// once one succeeded (or the run ended otherwise), or the answer for the asker when the
+    /// upstream refused the credential (`rejected`). Such a refusal ends nothing: the record
+    /// stays as it was, its lease free, for a request with the right credential.
     pub(super) async fn take_over(
         self: &Arc<Self>,
         key: &str,
         headers: &HeaderMap,
         query: Option<&str>,
         record: &OperationRecord,
-    ) -> Result<(), Vec<String>> {
+    ) -> Result<Option<FirstPoll>, Vec<String>> {
         if self.runs(key, false) {
-            return Ok(());
+            return Ok(None);
         }
         let Ok(slot) = self.slots.clone().try_acquire_owned() else {
-            return Ok(());
+            return Ok(None);
         };
         match self.store.acquire(key, &self.probe, self.lease).await {
             Ok(true) => {
                 let _ = self.store.release(key, &self.probe).await;
             }
-            _ => return Ok(()),
+            _ => return Ok(None),
         }
         let uri = match &record.state {
             OperationState::Polling { handle } => {
@@ -238,22 +263,46 @@ impl Facade {
             _ => self.upstream.clone(),
         };
         if self.runs(key, true) {
-            return Ok(());
+            return Ok(None);
         }
         let mut req = Request::new(upstream_body(bytes::Bytes::new()));
         *req.uri_mut() = uri;
         *req.headers_mut() = carried(headers);
-        let options = LroOptions::new().idempotency_key(key).continue_recorded();
+        // Told once: by the first progress report (a poll answered) or by the run's end.
+        let (tell, first) = oneshot::channel::<Option<Response<ProxyBody>>>();
+        let tell = Arc::new(Mutex::new(Some(tell)));
+        let told = tell.clone();
+        let options = LroOptions::new()
+            .idempotency_key(key)
+            .continue_recorded()
+            .on_progress(move |_| {
+                if let Some(tx) = told.lock().ok().and_then(|mut t| t.take()) {
+                    let _ = tx.send(None);
+                }
+            });
         req.extensions_mut().insert(options);
         let (task, key) = (self.clone(), key.to_owned());
         tokio::spawn(async move {
             let _slot = slot;
             let out = task.service.clone().oneshot(req).await;
             let upstream = task.upstream.clone();
-            task.settle(&key, &upstream, out).await;
+            let tell = tell.lock().ok().and_then(|mut t| t.take());
+            // No poll of this takeover was answered (`tell` not taken): a credential refused
+            // is the asker's, not the operation's end (anyone who knows the id may ask).
+            match (tell, rejected(&upstream, &out)) {
+                (Some(tx), Some(refusal)) => {
+                    let _ = tx.send(Some(refusal));
+                }
+                (tell, _) => {
+                    task.settle(&key, &upstream, out).await;
+                    if let Some(tx) = tell {
+                        let _ = tx.send(None);
+                    }
+                }
+            }
             task.done(&key);
         });
-        Ok(())
+        Ok(Some(first))
     }
 
     /// The URL a takeover of `handle`'s operation is sent with: the upstream's, or, when the

@@ -185,3 +185,63 @@ async fn a_header_credential_operation_is_not_taken_over_without_it() {
     assert_eq!(mock.count("/jobs"), 1, "taken over, not submitted again");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A takeover with a WRONG credential (anyone who knows the id can ask): the upstream refuses
+/// its first poll `401`, and the asker gets that refusal (`401 CredentialRejected`) while the
+/// record stays as it was, free for the owner: a later takeover with the right credential
+/// ends the operation `Succeeded` (the refused one used to end it `Failed` for its owner).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_takeover_with_a_wrong_credential_does_not_end_the_operation() {
+    const AUTH: (&str, &str) = ("authorization", "Bearer s3cret");
+    const WRONG: (&str, &str) = ("authorization", "Bearer guessed");
+    let done = Arc::new(AtomicBool::new(false));
+    let finished = done.clone();
+    let mock = Mock::start(move |req, base| {
+        let authorized = req.headers.get(AUTH.0).is_some_and(|v| v == AUTH.1);
+        if !authorized {
+            return resp(401, &[], r#"{"error":{"code":"Unauthorized"}}"#);
+        }
+        job(&req.method, &req.target, base, &finished)
+    })
+    .await;
+    let dir = temp_dir("facade-wrong-credential");
+    let store = dir.join("ops.redb");
+    let args = [
+        "--poll-interval",
+        "0.05",
+        "--store",
+        store.to_str().unwrap(),
+        "--store-lease",
+        "0.5",
+    ];
+    let (_second, url) = taken_over(&mock, &args, ("/jobs", &[AUTH]), &done).await;
+    // A wrong credential: polled once, refused, and the refusal is the asker's.
+    let (status, _, body) = send("GET", &url, &[WRONG], "").await;
+    let refusal = json(&body);
+    assert_eq!(
+        (status, refusal["error"]["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("CredentialRejected")),
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    assert_eq!(refusal["error"]["upstreamStatus"], 401, "{refusal}");
+    // The record is the owner's still: with the right credential it is taken over and ends.
+    let mut last = serde_json::Value::Null;
+    for _ in 0..200 {
+        let (status, _, body) = send("GET", &url, &[AUTH], "").await;
+        assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+        last = json(&body);
+        if !matches!(last["status"].as_str(), Some("NotStarted" | "Running")) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(last["status"], "Succeeded", "{last}");
+    let (status, _, result) = send("GET", &format!("{url}/result"), &[AUTH], "").await;
+    assert_eq!(
+        (status, json(&result)["thing"].as_str()),
+        (StatusCode::OK, Some("ok"))
+    );
+    assert_eq!(mock.count("/jobs"), 1, "taken over, not submitted again");
+    let _ = std::fs::remove_dir_all(dir);
+}
