@@ -35,6 +35,37 @@ fn job(method: &str, path: &str, base: &str, finished: &AtomicBool) -> Response<
     }
 }
 
+/// The credential header of the header tests' upstream.
+const AUTH: (&str, &str) = ("authorization", "Bearer s3cret");
+
+/// An upstream that answers `job`'s routes to requests carrying [`AUTH`], `401` to others.
+async fn bearer_upstream(finished: Arc<AtomicBool>) -> Mock {
+    Mock::start(move |req, base| {
+        let authorized = req.headers.get(AUTH.0).is_some_and(|v| v == AUTH.1);
+        if !authorized {
+            return resp(401, &[], r#"{"error":{"code":"Unauthorized"}}"#);
+        }
+        job(&req.method, &req.target, base, &finished)
+    })
+    .await
+}
+
+/// A proxy's arguments on the file store `store` (quick polls, a half-second lease), then
+/// `extra`.
+fn on_file_store<'a>(store: &'a std::path::Path, extra: &[&'a str]) -> Vec<&'a str> {
+    let store = store.to_str().unwrap();
+    let mut args = vec![
+        "--poll-interval",
+        "0.05",
+        "--store",
+        store,
+        "--store-lease",
+        "0.5",
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
 /// A first proxy (on the store `args` name) accepts the job (`submit`: its path and headers)
 /// and polls it; it is killed (`SIGKILL`: no hand-over, its lease is left to lapse), the job
 /// finishes (`done`), and a second proxy starts on the same store. The second proxy, kept
@@ -76,16 +107,7 @@ async fn a_query_credential_operation_is_taken_over_with_the_askers_credential()
     .await;
     let dir = temp_dir("facade-query-credential");
     let store = dir.join("ops.redb");
-    let args = [
-        "--poll-interval",
-        "0.05",
-        "--carry-query",
-        "code",
-        "--store",
-        store.to_str().unwrap(),
-        "--store-lease",
-        "0.5",
-    ];
+    let args = on_file_store(&store, &["--carry-query", "code"]);
     let (_second, url) = taken_over(&mock, &args, ("/jobs?code=s3cret", &[]), &done).await;
     // Without the credential: a typed refusal, nothing polled without it.
     let (status, _, body) = send("GET", &url, &[], "").await;
@@ -126,27 +148,11 @@ async fn a_query_credential_operation_is_taken_over_with_the_askers_credential()
 /// ended the operation `Failed` for its owner too.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_header_credential_operation_is_not_taken_over_without_it() {
-    const AUTH: (&str, &str) = ("authorization", "Bearer s3cret");
     let done = Arc::new(AtomicBool::new(false));
-    let finished = done.clone();
-    let mock = Mock::start(move |req, base| {
-        let authorized = req.headers.get(AUTH.0).is_some_and(|v| v == AUTH.1);
-        if !authorized {
-            return resp(401, &[], r#"{"error":{"code":"Unauthorized"}}"#);
-        }
-        job(&req.method, &req.target, base, &finished)
-    })
-    .await;
+    let mock = bearer_upstream(done.clone()).await;
     let dir = temp_dir("facade-header-credential");
     let store = dir.join("ops.redb");
-    let args = [
-        "--poll-interval",
-        "0.05",
-        "--store",
-        store.to_str().unwrap(),
-        "--store-lease",
-        "0.5",
-    ];
+    let args = on_file_store(&store, &[]);
     let (_second, url) = taken_over(&mock, &args, ("/jobs", &[AUTH]), &done).await;
     // Without the header: a typed refusal, nothing polled without it.
     let (status, _, body) = send("GET", &url, &[], "").await;
@@ -192,28 +198,12 @@ async fn a_header_credential_operation_is_not_taken_over_without_it() {
 /// ends the operation `Succeeded` (the refused one used to end it `Failed` for its owner).
 #[tokio::test(flavor = "multi_thread")]
 async fn a_takeover_with_a_wrong_credential_does_not_end_the_operation() {
-    const AUTH: (&str, &str) = ("authorization", "Bearer s3cret");
     const WRONG: (&str, &str) = ("authorization", "Bearer guessed");
     let done = Arc::new(AtomicBool::new(false));
-    let finished = done.clone();
-    let mock = Mock::start(move |req, base| {
-        let authorized = req.headers.get(AUTH.0).is_some_and(|v| v == AUTH.1);
-        if !authorized {
-            return resp(401, &[], r#"{"error":{"code":"Unauthorized"}}"#);
-        }
-        job(&req.method, &req.target, base, &finished)
-    })
-    .await;
+    let mock = bearer_upstream(done.clone()).await;
     let dir = temp_dir("facade-wrong-credential");
     let store = dir.join("ops.redb");
-    let args = [
-        "--poll-interval",
-        "0.05",
-        "--store",
-        store.to_str().unwrap(),
-        "--store-lease",
-        "0.5",
-    ];
+    let args = on_file_store(&store, &[]);
     let (_second, url) = taken_over(&mock, &args, ("/jobs", &[AUTH]), &done).await;
     // A wrong credential: polled once, refused, and the refusal is the asker's.
     let (status, _, body) = send("GET", &url, &[WRONG], "").await;
