@@ -162,13 +162,13 @@ impl<S> LroService<S> {
     /// an error of kind [`UnexpectedStatus`](crate::ErrorKind::UnexpectedStatus) with the
     /// answer in it; so is a `2xx` whose body says the server did nothing, when the dialect
     /// says where its answer says so (a declared `cancel`'s `answer`: Ray's
-    /// `{"stopped": false}`, reason `CancelAnswerRefused`;
-    /// that body is read under the status body limit, and one longer says nothing); an operation that cannot be cancelled, one of kind
-    /// [`NotCancellable`](crate::ErrorKind::NotCancellable) (nothing is sent). A declared
-    /// `cancel` with a `body` needs the layer's [`poll_body`](crate::LroLayer::poll_body) for
-    /// `ReqB`, as a `status_request` with one does (without it: an error of kind
-    /// [`Protocol`](crate::ErrorKind::Protocol), nothing sent). The cancel is
-    /// sent once, never retried. A refusal carries the answer
+    /// `{"stopped": false}`, reason `CancelAnswerRefused`; that body is read under the status
+    /// body limit, and one longer says nothing). An operation that cannot be cancelled is an
+    /// error of kind [`NotCancellable`](crate::ErrorKind::NotCancellable) (nothing is sent). A
+    /// declared `cancel` with a `body` needs the layer's
+    /// [`poll_body`](crate::LroLayer::poll_body) for `ReqB`, as a `status_request` with one
+    /// does (without it: an error of kind [`Protocol`](crate::ErrorKind::Protocol), nothing
+    /// sent). The cancel is sent once, never retried. A refusal carries the answer
     /// ([`Error::body`](crate::Error::body), read under the status body limit).
     ///
     /// ```no_run
