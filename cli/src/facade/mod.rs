@@ -234,11 +234,8 @@ async fn read_body(
             &format!("the request body is over {limit} bytes"),
         )),
         Err(ReadError::OverBudget) => {
-            let cap = facade.held.cap();
-            let message = format!(
-                "the proxy holds --max-held-bodies {cap} bytes of request bodies already; retry \
-                 later"
-            );
+            // The same words as a keyed request's refusal.
+            let message = crate::proxy_store::Refused::OverBudget(facade.held.cap()).to_string();
             let status = StatusCode::SERVICE_UNAVAILABLE;
             Err(over_limit(status, "max-held-bodies", &message).map(Either::Right))
         }
